@@ -1,0 +1,104 @@
+//! Capture sources: everything that yields link-layer frames.
+//!
+//! A [`FrameSource`] hands out owned [`Frame`]s one by one. File reading (pcap, pcapng,
+//! gzip-compressed either way, stdin) implements it in pure Rust; live capture through
+//! libpcap (cargo feature `live`) and HEP listeners implement the same trait later.
+
+use std::fmt;
+
+/// A packet timestamp in nanoseconds since the Unix epoch.
+///
+/// All engine time comes from these values, never from the wall clock, so a replay of the
+/// same capture gives the same report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// Builds a timestamp from seconds and nanoseconds.
+    pub fn from_parts(secs: u64, nanos: u32) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(u64::from(nanos)))
+    }
+    /// Whole seconds since the epoch.
+    pub fn secs(self) -> u64 {
+        self.0 / 1_000_000_000
+    }
+    /// Nanoseconds within the second.
+    pub fn subsec_nanos(self) -> u32 {
+        (self.0 % 1_000_000_000) as u32
+    }
+    /// Seconds since the epoch as a float (for display and JSON).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    /// Nanoseconds elapsed from `earlier` to `self` (0 if `earlier` is later).
+    pub fn since(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:06}", self.secs(), self.subsec_nanos() / 1000)
+    }
+}
+
+/// A link-layer header type, as numbered by the tcpdump.org LINKTYPE registry.
+///
+/// Open newtype: unknown values are kept and named in the report, never fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback (`DLT_NULL`): 4-byte address family in host byte order.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II / 802.3.
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP on some BSDs (`DLT_RAW` = 12).
+    pub const RAW_BSD12: LinkType = LinkType(12);
+    /// Raw IP on OpenBSD (`DLT_RAW` = 14).
+    pub const RAW_BSD14: LinkType = LinkType(14);
+    /// Raw IPv4 or IPv6 (`LINKTYPE_RAW`).
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: like NULL but the family is big-endian.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux cooked capture v1 (`tcpdump -i any`).
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    /// A short human name for reports ("ethernet", "linux-sll", ... or "linktype-N").
+    pub fn name(self) -> String {
+        match self {
+            LinkType::NULL => "null".into(),
+            LinkType::ETHERNET => "ethernet".into(),
+            LinkType::RAW_BSD12 | LinkType::RAW_BSD14 | LinkType::RAW => "raw".into(),
+            LinkType::LOOP => "loop".into(),
+            LinkType::LINUX_SLL => "linux-sll".into(),
+            LinkType::IPV4 => "ipv4".into(),
+            LinkType::IPV6 => "ipv6".into(),
+            LinkType::LINUX_SLL2 => "linux-sll2".into(),
+            LinkType(n) => format!("linktype-{n}"),
+        }
+    }
+}
+
+/// One captured frame, owned so that it may cross a thread boundary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// 1-based position of the frame in its input, as Wireshark numbers frames.
+    pub number: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Link-layer type of `data` (per interface in pcapng).
+    pub link_type: LinkType,
+    /// The captured bytes (possibly shorter than `orig_len` when a snaplen cut it).
+    pub data: Vec<u8>,
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+    /// pcapng interface id (0 for pcap and live captures).
+    pub interface: u32,
+}

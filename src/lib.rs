@@ -1,0 +1,24 @@
+//! siplens: a passive SIP traffic analyzer.
+//!
+//! Data flows one way through the pipeline (see `DESIGN.md` in the shared folder):
+//!
+//! ```text
+//! capture  -> Frame            (pcap / pcapng / gzip / stdin; live with feature `live`)
+//! net      -> Segment          (link, IP, defrag, UDP, TCP reassembly + SIP framing)
+//! sip, sdp -> borrowed views   (nom parsers, pure functions over &[u8])
+//! media    -> RTP/RTCP views and per-stream statistics
+//! engine   -> Analyzer         (dialogs, transactions, media sessions, streams, findings)
+//! report   -> DTOs             (text and JSON renderers)
+//! ```
+//!
+//! Only `capture` touches the outside world; everything after it is deterministic and
+//! takes time from packet timestamps only.
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod engine;
+pub mod media;
+pub mod net;
+pub mod report;
+pub mod sdp;
+pub mod sip;
