@@ -1,0 +1,2 @@
+//! siplens command-line entry point.
+fn main() {}

@@ -1,0 +1,1 @@
+//! sip module (in progress).
