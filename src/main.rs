@@ -1,2 +1,146 @@
-//! siplens command-line entry point.
-fn main() {}
+//! siplens command-line entry point: parses arguments, runs the engine, prints a report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use siplens::capture::{self, FrameSource};
+use siplens::engine::{Analyzer, Limits};
+use siplens::report::{text, Report};
+
+/// Passive SIP traffic analyzer: dialogs, SDP, RTP streams and findings from captures.
+#[derive(Parser, Debug)]
+#[command(
+    name = "siplens",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    after_help = "With no subcommand, `siplens FILE...` behaves like `siplens report FILE...`.\n\
+                  Exit status: 0 on success, 2 when an input cannot be read or the arguments are wrong."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse capture files and print a report (text or JSON).
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Capture files: pcap or pcapng, optionally gzip-compressed; `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'F', value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Never draw a progress bar (it is drawn only on a terminal, after one second).
+    #[arg(long)]
+    no_progress: bool,
+    /// Most dialogs kept at once; the oldest finished ones are evicted first.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_dialogs)]
+    max_dialogs: usize,
+    /// Most RTP streams kept at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_streams)]
+    max_streams: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Human-readable summary.
+    Text,
+    /// One JSON object (schema_version 1, see README).
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Report(a)) => a,
+        None => cli.report,
+    };
+    run_report(&args)
+}
+
+fn run_report(args: &ReportArgs) -> ExitCode {
+    let started = Instant::now();
+    // Open everything first: a missing file stops the run before any output.
+    let mut sources = Vec::new();
+    for path in &args.files {
+        match capture::open_path(path) {
+            Ok(s) => sources.push(s),
+            Err(e) => {
+                eprintln!("siplens: error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let limits = Limits {
+        max_dialogs: args.max_dialogs.max(1),
+        max_streams: args.max_streams.max(1),
+        ..Limits::default()
+    };
+    let mut analyzer = Analyzer::new(limits);
+    let want_bar = !args.no_progress && std::io::stderr().is_terminal();
+    for source in &mut sources {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(source.name().to_string());
+        let t0 = Instant::now();
+        let mut shown = false;
+        let mut tick = |done: u64, total: Option<u64>| {
+            if !want_bar {
+                return;
+            }
+            if !shown && t0.elapsed() > Duration::from_secs(1) {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                shown = true;
+            }
+            if let Some(t) = total {
+                bar.set_length(t);
+            }
+            bar.set_position(done);
+        };
+        let info = analyzer.run_source(source as &mut dyn FrameSource, &mut tick);
+        bar.finish_and_clear();
+        if let Some(w) = &info.warning {
+            eprintln!(
+                "siplens: warning: {w}; reporting the {} frames read before it",
+                info.frames
+            );
+        }
+    }
+    let report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
+    let out = match args.format {
+        Format::Text => text::render(&report),
+        Format::Json => {
+            let mut s = report.to_json();
+            s.push('\n');
+            s
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("siplens: error: writing the report: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,1088 @@
-//! engine module (in progress).
+//! The analysis engine: turns decoded segments into dialogs, media sessions, RTP streams
+//! and findings.
+//!
+//! One [`Analyzer`] serves every front end (report, dashboard, live). It is deterministic:
+//! time only comes from packet timestamps, tables are bounded by [`Limits`] and every
+//! eviction is counted.
+
+pub mod finding;
+pub mod state;
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use crate::capture::{Frame, FrameSource, LinkType, Timestamp};
+use crate::media::{self, MediaKind};
+use crate::net::{self, Decoder, NetLimits, NetStats, Segment, Transport};
+use crate::sdp;
+use crate::sip::{self, SipMessage, StartLine};
+
+pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
+pub use state::{DialogState, Event};
+
+/// Bounds on every table the engine keeps. Defaults suit a laptop and days of traffic.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Dialogs (Call-IDs) kept at once; the oldest finished ones are evicted first.
+    pub max_dialogs: usize,
+    /// RTP streams kept at once.
+    pub max_streams: usize,
+    /// Announced media addresses remembered for binding RTP to calls.
+    pub max_media_bindings: usize,
+    /// Message records kept per dialog (the count goes on past it).
+    pub max_messages_per_dialog: usize,
+    /// Total bytes of raw SIP text kept for the raw view and export.
+    pub max_raw_bytes: usize,
+    /// Findings kept for the malformed-message rule (the count goes on past it).
+    pub max_malformed_findings: usize,
+    /// Network decode limits (fragments, TCP streams).
+    pub net: NetLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_dialogs: 200_000,
+            max_streams: 100_000,
+            max_media_bindings: 400_000,
+            max_messages_per_dialog: 2_000,
+            max_raw_bytes: 512 << 20,
+            max_malformed_findings: 1_000,
+            net: NetLimits::default(),
+        }
+    }
+}
+
+/// Unannounced RTP (no SDP named its address) is listed only after this many packets, so
+/// that random UDP that happens to look like an RTP header is not reported as a stream.
+pub const MIN_HEURISTIC_RTP_PACKETS: u64 = 8;
+
+/// Engine-level counters (network counters live in [`NetStats`]).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EngineStats {
+    /// Frames handed to the engine.
+    pub packets: u64,
+    /// Bytes captured in those frames.
+    pub bytes: u64,
+    /// Frames per link type.
+    pub link_types: BTreeMap<String, u64>,
+    /// SIP messages parsed (including malformed ones that still had a start line).
+    pub sip_messages: u64,
+    /// SIP requests.
+    pub sip_requests: u64,
+    /// SIP responses.
+    pub sip_responses: u64,
+    /// Messages that failed to parse or broke RFC 3261 rules.
+    pub sip_malformed: u64,
+    /// Messages without a Call-ID (cannot be grouped).
+    pub sip_without_call_id: u64,
+    /// Requests and responses seen again (retransmissions or duplicate captures).
+    pub sip_retransmissions: u64,
+    /// Messages with bare LF line endings.
+    pub sip_lf_only: u64,
+    /// Requests by method.
+    pub methods: BTreeMap<String, u64>,
+    /// Responses by status code.
+    pub status_codes: BTreeMap<u16, u64>,
+    /// SDP bodies parsed.
+    pub sdp_bodies: u64,
+    /// RTP packets.
+    pub rtp_packets: u64,
+    /// RTCP packets (compound datagrams count once).
+    pub rtcp_packets: u64,
+    /// STUN messages.
+    pub stun_packets: u64,
+    /// DTLS records.
+    pub dtls_packets: u64,
+    /// UDP datagrams that are neither SIP nor recognised media.
+    pub other_udp: u64,
+    /// CRLF keepalives over UDP (RFC 5626 §4.4.1).
+    pub udp_keepalives: u64,
+    /// Dialogs created.
+    pub dialogs_created: u64,
+    /// Dialogs evicted by [`Limits::max_dialogs`].
+    pub dialog_evictions: u64,
+    /// Streams evicted by [`Limits::max_streams`].
+    pub stream_evictions: u64,
+    /// Media bindings evicted by [`Limits::max_media_bindings`].
+    pub binding_evictions: u64,
+    /// Message records not kept because a dialog reached its record limit.
+    pub message_records_dropped: u64,
+    /// Raw SIP bytes not kept because of [`Limits::max_raw_bytes`].
+    pub raw_bytes_dropped: u64,
+    /// Malformed-message findings not kept because of [`Limits::max_malformed_findings`].
+    pub malformed_findings_dropped: u64,
+}
+
+/// One input file and what happened while reading it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputInfo {
+    /// Name as given on the command line.
+    pub name: String,
+    /// Frames read.
+    pub frames: u64,
+    /// Link types of its interfaces.
+    pub link_types: Vec<String>,
+    /// A warning when the input stopped early (truncated or corrupt).
+    pub warning: Option<String>,
+}
+
+/// One SIP message as the engine keeps it: small, owned.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    /// Frame number (1-based, across all inputs).
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Source address.
+    pub src: SocketAddr,
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// Transport.
+    pub transport: Transport,
+    /// "INVITE" or "200 OK" style summary of the start line.
+    pub label: String,
+    /// CSeq number and method.
+    pub cseq: Option<(u32, String)>,
+    /// True when this is a retransmission of an earlier message.
+    pub retransmission: bool,
+    /// Index into [`Dialog::sdp`] when the message carried SDP.
+    pub sdp: Option<usize>,
+    /// The raw message (None once the raw budget is spent).
+    pub raw: Option<Box<[u8]>>,
+}
+
+/// One m= line of an SDP body, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MediaLine {
+    /// Media type: audio, video, image, application...
+    pub media: String,
+    /// Address and port where this party wants to receive (None when port 0 or no c=).
+    pub addr: Option<SocketAddr>,
+    /// Where RTCP is expected (port+1, a=rtcp, or the RTP address with rtcp-mux).
+    pub rtcp: Option<SocketAddr>,
+    /// Transport protocol as written (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl...).
+    pub proto: String,
+    /// True for SRTP or DTLS-SRTP profiles.
+    pub encrypted: bool,
+    /// Codecs in preference order ("PCMU/8000").
+    pub codecs: Vec<String>,
+    /// Payload type to (codec name, clock rate).
+    #[serde(skip)]
+    pub payload_map: Vec<(u8, String, u32)>,
+    /// sendrecv, sendonly, recvonly or inactive.
+    pub direction: String,
+    /// Number of a=crypto lines (SDES keys).
+    pub crypto: usize,
+}
+
+/// An SDP body seen in a dialog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SdpRecord {
+    /// Frame that carried it.
+    pub frame: u64,
+    /// True when sent by the party that started the dialog.
+    pub from_caller: bool,
+    /// Its media lines.
+    pub media: Vec<MediaLine>,
+}
+
+/// An SDP offer and its answer (RFC 3264).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MediaSession {
+    /// Index into [`Dialog::sdp`] of the offer.
+    pub offer: usize,
+    /// Index of the answer, when one was seen.
+    pub answer: Option<usize>,
+}
+
+/// One dialog: everything with the same Call-ID.
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    /// Creation order (stable id inside one run).
+    pub id: u64,
+    /// Call-ID header value.
+    pub call_id: String,
+    /// From URI of the first message.
+    pub from: String,
+    /// To URI of the first message.
+    pub to: String,
+    /// From tag of the initial request.
+    pub from_tag: Option<String>,
+    /// Distinct To tags seen in responses (forks and legs).
+    pub to_tags: Vec<String>,
+    /// Method of the first request (or of the CSeq when the capture starts mid-dialog).
+    pub method: String,
+    /// Current state.
+    pub state: DialogState,
+    /// Final status of the initial transaction, if any.
+    pub final_status: Option<u16>,
+    /// First message time.
+    pub start: Timestamp,
+    /// Last message time.
+    pub end: Timestamp,
+    /// Time the call was answered (2xx to the INVITE).
+    pub answered: Option<Timestamp>,
+    /// Messages seen (including retransmissions).
+    pub message_count: u64,
+    /// Retransmissions seen.
+    pub retransmissions: u64,
+    /// Transport of the first message.
+    pub transport: Transport,
+    /// Source of the first message.
+    pub src: SocketAddr,
+    /// Destination of the first message.
+    pub dst: SocketAddr,
+    /// User-Agent of the caller, Server/User-Agent of the callee.
+    pub user_agents: Vec<String>,
+    /// Message records (bounded).
+    pub messages: Vec<MessageRecord>,
+    /// SDP bodies.
+    pub sdp: Vec<SdpRecord>,
+    /// Offer/answer pairs.
+    pub sessions: Vec<MediaSession>,
+    /// Malformed messages in this dialog (frames).
+    pub malformed_frames: Vec<u64>,
+    /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
+    pub retransmission_frames: Vec<u64>,
+    /// Labels of retransmitted messages with counts.
+    pub retransmitted: BTreeMap<String, u64>,
+    seen: HashSet<u64>,
+    initial_cseq: Option<u32>,
+}
+
+impl Dialog {
+    /// True for INVITE dialogs (calls).
+    pub fn is_call(&self) -> bool {
+        self.method == "INVITE"
+    }
+}
+
+/// Per-stream record.
+#[derive(Debug, Clone)]
+pub struct RtpStream {
+    /// Synchronisation source.
+    pub ssrc: u32,
+    /// Source address.
+    pub src: SocketAddr,
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// Payload type of the first packet.
+    pub payload_type: u8,
+    /// Codec name when known from SDP or the static table.
+    pub codec: Option<String>,
+    /// Clock rate used for jitter.
+    pub clock_rate: u32,
+    /// Dialog it belongs to.
+    pub dialog: Option<u64>,
+    /// Call-ID of that dialog (kept so the stream outlives an evicted dialog).
+    pub call_id: Option<String>,
+    /// True when its SDP profile is SRTP/DTLS-SRTP.
+    pub encrypted: bool,
+    /// True when an SDP announced its address.
+    pub announced: bool,
+    /// First frame.
+    pub first_frame: u64,
+    /// RTCP packets whose sender SSRC is this stream's.
+    pub rtcp_packets: u64,
+    /// Sequence, loss and jitter statistics.
+    pub stats: media::StreamStats,
+    order: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct StreamKey {
+    src: SocketAddr,
+    dst: SocketAddr,
+    ssrc: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Binding {
+    dialog: u64,
+    rtcp: bool,
+    order: u64,
+}
+
+/// The analysis engine.
+pub struct Analyzer {
+    limits: Limits,
+    decoder: Decoder,
+    stats: EngineStats,
+    inputs: Vec<InputInfo>,
+    frame_base: u64,
+    first_ts: Option<Timestamp>,
+    last_ts: Option<Timestamp>,
+    dialogs: BTreeMap<u64, Dialog>,
+    by_call_id: HashMap<Box<[u8]>, u64>,
+    next_dialog: u64,
+    bindings: HashMap<SocketAddr, Binding>,
+    next_binding: u64,
+    streams: HashMap<StreamKey, RtpStream>,
+    next_stream: u64,
+    ssrc_index: HashMap<u32, StreamKey>,
+    raw_bytes: usize,
+    findings: Vec<Finding>,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer::new(Limits::default())
+    }
+}
+
+fn hash_of<T: Hash>(t: &T) -> u64 {
+    // DefaultHasher::new() uses fixed keys, so the engine stays deterministic.
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Analyzer {
+    /// A new engine with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Analyzer {
+            decoder: Decoder::new(limits.net.clone()),
+            limits,
+            stats: EngineStats::default(),
+            inputs: Vec::new(),
+            frame_base: 0,
+            first_ts: None,
+            last_ts: None,
+            dialogs: BTreeMap::new(),
+            by_call_id: HashMap::new(),
+            next_dialog: 1,
+            bindings: HashMap::new(),
+            next_binding: 0,
+            streams: HashMap::new(),
+            next_stream: 0,
+            ssrc_index: HashMap::new(),
+            raw_bytes: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Reads every frame of `source`, numbering frames after those of earlier inputs.
+    ///
+    /// A truncated or corrupt input keeps everything read before the fault; the problem
+    /// is returned as a warning in [`InputInfo::warning`]. `tick` is called every 4096
+    /// frames with the source's progress so a caller can draw a progress bar.
+    pub fn run_source(
+        &mut self,
+        source: &mut dyn FrameSource,
+        tick: &mut dyn FnMut(u64, Option<u64>),
+    ) -> &InputInfo {
+        let mut frames = 0u64;
+        let mut warning = None;
+        let base = self.frame_base;
+        loop {
+            match source.next_frame() {
+                Ok(Some(mut frame)) => {
+                    frames += 1;
+                    frame.number += base;
+                    self.process(&frame);
+                    if frames % 4096 == 0 {
+                        let (done, total) = source.progress();
+                        tick(done, total);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warning = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let (done, total) = source.progress();
+        tick(done, total);
+        self.frame_base = base + frames;
+        self.inputs.push(InputInfo {
+            name: source.name().to_string(),
+            frames,
+            link_types: source.link_types().iter().map(|l| l.name()).collect(),
+            warning,
+        });
+        &self.inputs[self.inputs.len() - 1]
+    }
+
+    /// Processes one frame. `frame.number` must already be global (see [`Self::run_source`]).
+    pub fn process(&mut self, frame: &Frame) {
+        self.stats.packets += 1;
+        self.stats.bytes += frame.data.len() as u64;
+        self.count_link_type(frame.link_type);
+        if self.first_ts.is_none_or(|t| frame.ts < t) {
+            self.first_ts = Some(frame.ts);
+        }
+        if self.last_ts.is_none_or(|t| frame.ts > t) {
+            self.last_ts = Some(frame.ts);
+        }
+        let mut segments = Vec::new();
+        self.decoder.decode(frame, &mut segments);
+        for seg in segments {
+            self.on_segment(seg);
+        }
+    }
+
+    fn count_link_type(&mut self, lt: LinkType) {
+        // Avoid allocating a name per frame: most captures have one link type.
+        if let Some(c) = self.stats.link_types.get_mut(link_type_key(lt)) {
+            *c += 1;
+        } else {
+            self.stats.link_types.insert(lt.name(), 1);
+        }
+    }
+
+    fn on_segment(&mut self, seg: Segment<'_>) {
+        match seg.transport {
+            Transport::Tcp => self.on_sip(&seg),
+            Transport::Udp => {
+                let p: &[u8] = &seg.payload;
+                if net::sipframe::looks_like_sip_start(p) {
+                    self.on_sip(&seg);
+                } else if !p.is_empty() && p.iter().all(|&b| b == b'\r' || b == b'\n') {
+                    self.stats.udp_keepalives += 1;
+                } else {
+                    self.on_udp_other(&seg);
+                }
+            }
+        }
+    }
+
+    fn on_udp_other(&mut self, seg: &Segment<'_>) {
+        match media::classify_udp(&seg.payload) {
+            MediaKind::Rtp(h) => self.on_rtp(seg, &h),
+            MediaKind::Rtcp => {
+                self.stats.rtcp_packets += 1;
+                if let Some(ssrc) = media::rtcp::sender_ssrc(&seg.payload) {
+                    if let Some(key) = self.ssrc_index.get(&ssrc) {
+                        if let Some(s) = self.streams.get_mut(key) {
+                            s.rtcp_packets += 1;
+                        }
+                    }
+                }
+            }
+            MediaKind::Stun => self.stats.stun_packets += 1,
+            MediaKind::Dtls => self.stats.dtls_packets += 1,
+            _ => self.stats.other_udp += 1,
+        }
+    }
+
+    fn on_rtp(&mut self, seg: &Segment<'_>, h: &media::RtpHeader) {
+        self.stats.rtp_packets += 1;
+        let key = StreamKey {
+            src: seg.src,
+            dst: seg.dst,
+            ssrc: h.ssrc,
+        };
+        if !self.streams.contains_key(&key) {
+            if self.streams.len() >= self.limits.max_streams {
+                self.evict_stream();
+            }
+            let stream = self.new_stream(seg, h);
+            self.ssrc_index.insert(h.ssrc, key);
+            self.streams.insert(key, stream);
+        }
+        let unbound = self.streams.get(&key).is_some_and(|s| s.dialog.is_none());
+        if unbound {
+            // SDP may arrive after the first packets (early media, re-INVITE): retry.
+            if let Some((dialog, line)) = self.lookup_binding(seg.src, seg.dst, h.payload_type)
+            {
+                if let Some(s) = self.streams.get_mut(&key) {
+                    s.dialog = Some(dialog.0);
+                    s.call_id = Some(dialog.1);
+                    s.announced = true;
+                    s.encrypted = line.encrypted;
+                    if let Some((codec, rate)) = line.codec {
+                        s.codec = Some(codec);
+                        s.clock_rate = rate;
+                    }
+                }
+            }
+        }
+        if let Some(s) = self.streams.get_mut(&key) {
+            let rate = s.clock_rate;
+            s.stats.update(h, seg.ts, rate);
+        }
+    }
+
+    fn new_stream(&mut self, seg: &Segment<'_>, h: &media::RtpHeader) -> RtpStream {
+        let order = self.next_stream;
+        self.next_stream += 1;
+        let mut stream = RtpStream {
+            ssrc: h.ssrc,
+            src: seg.src,
+            dst: seg.dst,
+            payload_type: h.payload_type,
+            codec: None,
+            clock_rate: 8000,
+            dialog: None,
+            call_id: None,
+            encrypted: false,
+            announced: false,
+            first_frame: seg.frame,
+            rtcp_packets: 0,
+            stats: media::StreamStats::default(),
+            order,
+        };
+        if let Some(c) = media::codec::static_payload_type(h.payload_type) {
+            stream.codec = Some(c.name.to_string());
+            stream.clock_rate = c.clock_rate;
+        }
+        stream
+    }
+
+    /// Finds the dialog whose SDP announced `dst` (where the packet goes) or `src`
+    /// (symmetric RTP, RFC 4961: a party sends from where it receives).
+    fn lookup_binding(
+        &self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        pt: u8,
+    ) -> Option<((u64, String), BoundLine)> {
+        for addr in [dst, src] {
+            let Some(b) = self.bindings.get(&addr) else {
+                continue;
+            };
+            if b.rtcp {
+                continue;
+            }
+            let Some(d) = self.dialogs.get(&b.dialog) else {
+                continue;
+            };
+            // The most recent SDP naming this address wins (re-INVITEs move media).
+            let line = d
+                .sdp
+                .iter()
+                .rev()
+                .flat_map(|s| s.media.iter())
+                .find(|m| m.addr == Some(addr));
+            let bound = match line {
+                Some(m) => BoundLine {
+                    encrypted: m.encrypted,
+                    codec: m
+                        .payload_map
+                        .iter()
+                        .find(|(p, _, _)| *p == pt)
+                        .map(|(_, n, r)| (n.clone(), *r)),
+                },
+                None => BoundLine {
+                    encrypted: false,
+                    codec: None,
+                },
+            };
+            return Some(((d.id, d.call_id.clone()), bound));
+        }
+        None
+    }
+
+    fn evict_stream(&mut self) {
+        // Oldest stream first: streams have no "finished" state we can trust offline.
+        if let Some(key) = self
+            .streams
+            .iter()
+            .min_by_key(|(_, s)| s.order)
+            .map(|(k, _)| *k)
+        {
+            self.streams.remove(&key);
+            if self.ssrc_index.get(&key.ssrc) == Some(&key) {
+                self.ssrc_index.remove(&key.ssrc);
+            }
+            self.stats.stream_evictions += 1;
+        }
+    }
+
+    fn on_sip(&mut self, seg: &Segment<'_>) {
+        let payload: &[u8] = &seg.payload;
+        let msg = match sip::parse_message(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.sip_malformed += 1;
+                self.add_malformed(seg, None, e.to_string());
+                return;
+            }
+        };
+        self.stats.sip_messages += 1;
+        if msg.lf_only {
+            self.stats.sip_lf_only += 1;
+        }
+        let problems = sip::validate(&msg, seg.transport == Transport::Udp, payload.len());
+        let call_id = msg.call_id().map(|c| c.to_vec());
+        if !problems.is_empty() {
+            self.stats.sip_malformed += 1;
+            let reason = problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.add_malformed(seg, call_id.as_deref(), reason);
+        }
+        match &msg.start {
+            StartLine::Request { method, .. } => {
+                self.stats.sip_requests += 1;
+                *self
+                    .stats
+                    .methods
+                    .entry(method.as_str().to_string())
+                    .or_insert(0) += 1;
+            }
+            StartLine::Response { status, .. } => {
+                self.stats.sip_responses += 1;
+                *self.stats.status_codes.entry(status.0).or_insert(0) += 1;
+            }
+        }
+        let Some(call_id) = call_id else {
+            self.stats.sip_without_call_id += 1;
+            return;
+        };
+        let id = self.dialog_for(&call_id, &msg, seg);
+        self.update_dialog(id, &msg, seg, &payload[..msg.len.min(payload.len())]);
+    }
+
+    fn add_malformed(&mut self, seg: &Segment<'_>, call_id: Option<&[u8]>, reason: String) {
+        if let Some(cid) = call_id {
+            if let Some(d) = self
+                .by_call_id
+                .get(cid)
+                .and_then(|id| self.dialogs.get_mut(id))
+            {
+                if d.malformed_frames.len() < MAX_EVIDENCE {
+                    d.malformed_frames.push(seg.frame);
+                }
+            }
+        }
+        let kept = self
+            .findings
+            .iter()
+            .filter(|f| f.rule == RuleId::SIP_MALFORMED)
+            .count();
+        if kept >= self.limits.max_malformed_findings {
+            self.stats.malformed_findings_dropped += 1;
+            return;
+        }
+        self.findings.push(Finding {
+            rule: RuleId::SIP_MALFORMED,
+            severity: Severity::Low,
+            ts: seg.ts,
+            call_id: call_id.map(lossy),
+            src: Some(seg.src),
+            dst: Some(seg.dst),
+            summary: format!("malformed SIP message in frame {}: {reason}", seg.frame),
+            evidence: vec![seg.frame],
+            advice: "Check the sending implementation against RFC 3261 §7 and §20; \
+                     strict peers answer such messages with 400 Bad Request or drop them."
+                .to_string(),
+        });
+    }
+
+    fn dialog_for(&mut self, call_id: &[u8], msg: &SipMessage<'_>, seg: &Segment<'_>) -> u64 {
+        if let Some(id) = self.by_call_id.get(call_id) {
+            if self.dialogs.contains_key(id) {
+                return *id;
+            }
+        }
+        if self.dialogs.len() >= self.limits.max_dialogs {
+            self.evict_dialog();
+        }
+        let id = self.next_dialog;
+        self.next_dialog += 1;
+        self.stats.dialogs_created += 1;
+        let method = match &msg.start {
+            StartLine::Request { method, .. } => method.as_str().to_string(),
+            StartLine::Response { .. } => msg
+                .cseq()
+                .map(|c| c.method.as_str().to_string())
+                .unwrap_or_default(),
+        };
+        let dialog = Dialog {
+            id,
+            call_id: lossy(call_id),
+            from: msg.from().map(|n| n.uri_string()).unwrap_or_default(),
+            to: msg.to().map(|n| n.uri_string()).unwrap_or_default(),
+            from_tag: msg.from().and_then(|n| n.tag().map(lossy)),
+            to_tags: Vec::new(),
+            method,
+            state: DialogState::Trying,
+            final_status: None,
+            start: seg.ts,
+            end: seg.ts,
+            answered: None,
+            message_count: 0,
+            retransmissions: 0,
+            transport: seg.transport,
+            src: seg.src,
+            dst: seg.dst,
+            user_agents: Vec::new(),
+            messages: Vec::new(),
+            sdp: Vec::new(),
+            sessions: Vec::new(),
+            malformed_frames: Vec::new(),
+            retransmission_frames: Vec::new(),
+            retransmitted: BTreeMap::new(),
+            seen: HashSet::new(),
+            initial_cseq: None,
+        };
+        self.dialogs.insert(id, dialog);
+        self.by_call_id.insert(call_id.into(), id);
+        id
+    }
+
+    fn evict_dialog(&mut self) {
+        // Oldest finished dialog among the oldest few hundred; else the oldest of all.
+        let victim = self
+            .dialogs
+            .values()
+            .take(256)
+            .find(|d| d.state.is_finished())
+            .or_else(|| self.dialogs.values().next())
+            .map(|d| d.id);
+        if let Some(id) = victim {
+            if let Some(d) = self.dialogs.remove(&id) {
+                self.by_call_id.remove(d.call_id.as_bytes());
+                for m in &d.messages {
+                    if let Some(r) = &m.raw {
+                        self.raw_bytes = self.raw_bytes.saturating_sub(r.len());
+                    }
+                }
+                self.stats.dialog_evictions += 1;
+            }
+        }
+    }
+
+    fn update_dialog(&mut self, id: u64, msg: &SipMessage<'_>, seg: &Segment<'_>, raw: &[u8]) {
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        d.message_count += 1;
+        d.end = d.end.max(seg.ts);
+        let cseq = msg.cseq().map(|c| (c.seq, c.method.as_str().to_string()));
+        let branch = msg
+            .vias()
+            .first()
+            .and_then(|v| v.branch.map(|b| b.to_vec()));
+        let (label, is_request, status) = match &msg.start {
+            StartLine::Request { method, .. } => (method.as_str().to_string(), true, 0u16),
+            StartLine::Response { status, reason, .. } => (
+                format!("{} {}", status.0, String::from_utf8_lossy(reason)),
+                false,
+                status.0,
+            ),
+        };
+        // Transaction identity (RFC 3261 §17.1.3 / §17.2.3): top Via branch + CSeq method,
+        // falling back to CSeq and From tag for RFC 2543 peers; with the direction, so a
+        // proxy forwarding the same request is not a retransmission.
+        let to_tag = msg.to().and_then(|n| n.tag().map(|t| t.to_vec()));
+        let key = hash_of(&(
+            &branch,
+            &cseq,
+            is_request,
+            status,
+            if is_request { None } else { to_tag.clone() },
+            seg.src,
+            seg.dst,
+        ));
+        let retrans = !d.seen.insert(key);
+        if retrans {
+            d.retransmissions += 1;
+            self.stats.sip_retransmissions += 1;
+            if d.retransmission_frames.len() < MAX_EVIDENCE {
+                d.retransmission_frames.push(seg.frame);
+            }
+            *d.retransmitted.entry(label.clone()).or_insert(0) += 1;
+        }
+        if let Some(t) = to_tag {
+            if !is_request && !d.to_tags.iter().any(|x| x.as_bytes() == t.as_slice()) {
+                d.to_tags.push(lossy(&t));
+            }
+        }
+        let ua = if is_request {
+            msg.user_agent()
+        } else {
+            msg.server().or_else(|| msg.user_agent())
+        };
+        if let Some(ua) = ua {
+            if d.user_agents.len() < 4 && !d.user_agents.iter().any(|u| u.as_bytes() == ua) {
+                d.user_agents.push(lossy(ua));
+            }
+        }
+
+        if !retrans {
+            let invite = d.is_call();
+            let cseq_method = cseq.as_ref().map(|c| c.1.as_str()).unwrap_or("");
+            let cseq_num = cseq.as_ref().map(|c| c.0);
+            let initial_method = d.method.clone();
+            if is_request {
+                if label == initial_method && label != "ACK" && label != "CANCEL" {
+                    let before_answer = !matches!(
+                        d.state,
+                        DialogState::InCall | DialogState::Completed
+                    );
+                    if before_answer || !invite {
+                        d.initial_cseq = cseq_num;
+                        d.state = state::next_state(d.state, invite, Event::NewAttempt);
+                    }
+                } else if label == "BYE" {
+                    d.state = state::next_state(d.state, invite, Event::Bye);
+                } else if label == "CANCEL" {
+                    d.state = state::next_state(d.state, invite, Event::Cancel);
+                }
+            } else {
+                let initial = cseq_method == initial_method
+                    && (d.initial_cseq.is_none() || d.initial_cseq == cseq_num);
+                let ev = if initial {
+                    if status >= 200 {
+                        d.final_status = Some(status);
+                    }
+                    if (200..300).contains(&status) && invite && d.answered.is_none() {
+                        d.answered = Some(seg.ts);
+                    }
+                    Event::InitialResponse(status)
+                } else {
+                    Event::LaterResponse {
+                        bye: cseq_method == "BYE",
+                        cancel: cseq_method == "CANCEL",
+                        status,
+                    }
+                };
+                d.state = state::next_state(d.state, invite, ev);
+            }
+        }
+
+        let mut sdp_index = None;
+        if !retrans {
+            if let Some(body) = msg.sdp_body() {
+                self.stats.sdp_bodies += 1;
+                let from_caller = seg.src == d.src;
+                let parsed = sdp::parse(body);
+                let media = summarize_sdp(&parsed);
+                let idx = d.sdp.len();
+                d.sdp.push(SdpRecord {
+                    frame: seg.frame,
+                    from_caller,
+                    media,
+                });
+                sdp_index = Some(idx);
+                // RFC 3264 §4: an SDP from the other side answers the pending offer.
+                let pending = d.sessions.last_mut().filter(|s| {
+                    s.answer.is_none()
+                        && d.sdp.get(s.offer).is_some_and(|o| o.from_caller != from_caller)
+                });
+                match pending {
+                    Some(s) => s.answer = Some(idx),
+                    None => d.sessions.push(MediaSession {
+                        offer: idx,
+                        answer: None,
+                    }),
+                }
+            }
+        }
+
+        let keep_raw = self.raw_bytes + raw.len() <= self.limits.max_raw_bytes;
+        if d.messages.len() < self.limits.max_messages_per_dialog {
+            let raw_box = if keep_raw {
+                self.raw_bytes += raw.len();
+                Some(raw.to_vec().into_boxed_slice())
+            } else {
+                self.stats.raw_bytes_dropped += raw.len() as u64;
+                None
+            };
+            d.messages.push(MessageRecord {
+                frame: seg.frame,
+                ts: seg.ts,
+                src: seg.src,
+                dst: seg.dst,
+                transport: seg.transport,
+                label,
+                cseq,
+                retransmission: retrans,
+                sdp: sdp_index,
+                raw: raw_box,
+            });
+        } else {
+            self.stats.message_records_dropped += 1;
+        }
+
+        if let Some(idx) = sdp_index {
+            let lines: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = d
+                .sdp
+                .get(idx)
+                .map(|s| s.media.iter().map(|m| (m.addr, m.rtcp)).collect())
+                .unwrap_or_default();
+            for (rtp, rtcp) in lines {
+                if let Some(a) = rtp {
+                    self.bind(a, id, false);
+                }
+                if let Some(a) = rtcp.filter(|r| Some(*r) != rtp) {
+                    self.bind(a, id, true);
+                }
+            }
+        }
+    }
+
+    fn bind(&mut self, addr: SocketAddr, dialog: u64, rtcp: bool) {
+        if !self.bindings.contains_key(&addr) && self.bindings.len() >= self.limits.max_media_bindings
+        {
+            if let Some(old) = self
+                .bindings
+                .iter()
+                .min_by_key(|(_, b)| b.order)
+                .map(|(a, _)| *a)
+            {
+                self.bindings.remove(&old);
+                self.stats.binding_evictions += 1;
+            }
+        }
+        let order = self.next_binding;
+        self.next_binding += 1;
+        self.bindings.insert(
+            addr,
+            Binding {
+                dialog,
+                rtcp,
+                order,
+            },
+        );
+    }
+
+    /// Engine counters.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Network decode counters.
+    pub fn net_stats(&self) -> &NetStats {
+        self.decoder.stats()
+    }
+
+    /// Inputs read so far.
+    pub fn inputs(&self) -> &[InputInfo] {
+        &self.inputs
+    }
+
+    /// Time of the earliest and latest frame.
+    pub fn time_span(&self) -> Option<(Timestamp, Timestamp)> {
+        Some((self.first_ts?, self.last_ts?))
+    }
+
+    /// Dialogs in creation order.
+    pub fn dialogs(&self) -> impl Iterator<Item = &Dialog> {
+        self.dialogs.values()
+    }
+
+    /// Streams worth listing, in order of first packet: every stream an SDP announced,
+    /// and unannounced ones with at least [`MIN_HEURISTIC_RTP_PACKETS`] packets.
+    pub fn streams(&self) -> Vec<&RtpStream> {
+        let mut v: Vec<&RtpStream> = self
+            .streams
+            .values()
+            .filter(|s| s.announced || s.stats.packets >= MIN_HEURISTIC_RTP_PACKETS)
+            .collect();
+        v.sort_by_key(|s| s.order);
+        v
+    }
+
+    /// All findings, most severe first, then by time.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut all = self.findings.clone();
+        for d in self.dialogs.values() {
+            if d.retransmissions == 0 {
+                continue;
+            }
+            let what = d
+                .retransmitted
+                .iter()
+                .map(|(l, n)| format!("{l} ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let first = d.retransmission_frames.first().copied().unwrap_or(0);
+            let rec = d.messages.iter().find(|m| m.frame == first);
+            all.push(Finding {
+                rule: RuleId::SIP_RETRANSMISSION,
+                severity: Severity::Info,
+                ts: rec.map(|m| m.ts).unwrap_or(d.start),
+                call_id: Some(d.call_id.clone()),
+                src: rec.map(|m| m.src),
+                dst: rec.map(|m| m.dst),
+                summary: format!(
+                    "{} retransmission(s) in {} dialog: {what}",
+                    d.retransmissions, d.method
+                ),
+                evidence: d.retransmission_frames.clone(),
+                advice: "Retransmissions mean a message or its answer was lost or late \
+                         (RFC 3261 §17 timers): check packet loss, firewalls and NAT bindings \
+                         on the path, or a peer that is slow to answer."
+                    .to_string(),
+            });
+        }
+        all.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.ts.cmp(&b.ts))
+                .then(a.evidence.first().cmp(&b.evidence.first()))
+        });
+        all
+    }
+}
+
+struct BoundLine {
+    encrypted: bool,
+    codec: Option<(String, u32)>,
+}
+
+fn link_type_key(lt: LinkType) -> &'static str {
+    match lt {
+        LinkType::NULL => "null",
+        LinkType::ETHERNET => "ethernet",
+        LinkType::RAW_BSD12 | LinkType::RAW_BSD14 | LinkType::RAW => "raw",
+        LinkType::LOOP => "loop",
+        LinkType::LINUX_SLL => "linux-sll",
+        LinkType::IPV4 => "ipv4",
+        LinkType::IPV6 => "ipv6",
+        LinkType::LINUX_SLL2 => "linux-sll2",
+        _ => "",
+    }
+}
+
+/// Summarises an SDP body into owned media lines.
+pub fn summarize_sdp(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
+    s.media
+        .iter()
+        .map(|m| {
+            let ip = m.connection_address(s);
+            let port = m.rtp_port();
+            let addr = match (ip, port) {
+                (Some(ip), p) if p != 0 => Some(SocketAddr::new(ip, p)),
+                _ => None,
+            };
+            let rtcp = addr.map(|a| SocketAddr::new(m.rtcp_address(s).unwrap_or(a.ip()), m.rtcp_port()));
+            let mut payload_map = Vec::new();
+            let mut codecs = Vec::new();
+            for pt in m.payload_types() {
+                if let Some(c) = m.codec_for(pt) {
+                    codecs.push(format!("{}/{}", c.name, c.clock_rate));
+                    payload_map.push((pt, c.name.to_string(), c.clock_rate));
+                } else {
+                    codecs.push(pt.to_string());
+                }
+            }
+            MediaLine {
+                media: m.media_type().to_string(),
+                addr,
+                rtcp,
+                proto: m.proto.to_string(),
+                encrypted: m.proto.is_srtp() || m.proto.is_dtls(),
+                codecs,
+                payload_map,
+                direction: m.direction(s).as_str().to_string(),
+                crypto: m.cryptos().count(),
+            }
+        })
+        .collect()
+}

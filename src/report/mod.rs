@@ -1,1 +1,484 @@
-//! report module (in progress).
+//! Reports: serde DTOs built from the engine's public model, and renderers (text, JSON).
+//!
+//! Renderers only see these DTOs, never engine internals, so the JSON contract
+//! (`schema_version`) changes only when these types do.
+
+pub mod text;
+pub mod time;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::engine::{Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine, Severity};
+use crate::net::NetStats;
+
+/// Version of the JSON report contract. Bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Contract version.
+    pub schema_version: u32,
+    /// Producer.
+    pub tool: ToolInfo,
+    /// Inputs in the order read.
+    pub inputs: Vec<InputInfo>,
+    /// Totals.
+    pub summary: Summary,
+    /// One entry per Call-ID.
+    pub dialogs: Vec<DialogDto>,
+    /// RTP streams.
+    pub streams: Vec<StreamDto>,
+    /// Findings, most severe first.
+    pub findings: Vec<FindingDto>,
+}
+
+/// Name and version of the producer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    /// "siplens".
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+/// Capture-wide totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Frames read.
+    pub packets: u64,
+    /// Captured bytes.
+    pub bytes: u64,
+    /// SIP messages parsed.
+    pub sip_messages: u64,
+    /// Dialogs (distinct Call-IDs) in the report.
+    pub dialogs: u64,
+    /// Calls (INVITE dialogs) in the report.
+    pub calls: u64,
+    /// RTP streams in the report.
+    pub rtp_streams: u64,
+    /// RTP packets seen.
+    pub rtp_packets: u64,
+    /// RTCP packets seen.
+    pub rtcp_packets: u64,
+    /// Findings per severity (every severity present, zero included).
+    pub findings_by_severity: BTreeMap<&'static str, u64>,
+    /// Frames or messages that failed to decode (network errors + malformed SIP).
+    pub decode_errors: u64,
+    /// Time of the first frame (seconds since the epoch).
+    pub first_ts: Option<f64>,
+    /// Time of the last frame.
+    pub last_ts: Option<f64>,
+    /// Capture duration in seconds.
+    pub duration_s: f64,
+    /// Wall time spent analysing, in milliseconds (varies run to run).
+    pub elapsed_ms: u64,
+    /// Frames per link type; unknown ones are named `linktype-N`.
+    pub link_types: BTreeMap<String, u64>,
+    /// Table evictions (non-zero means limits were hit and the report is partial).
+    pub evictions: Evictions,
+    /// Engine counters.
+    pub engine: EngineStats,
+    /// Network decode counters.
+    pub net: NetStats,
+}
+
+/// Everything dropped because a bounded table was full.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evictions {
+    /// Dialogs.
+    pub dialogs: u64,
+    /// RTP streams.
+    pub streams: u64,
+    /// Media address bindings.
+    pub media_bindings: u64,
+    /// IP fragment buffers.
+    pub fragments: u64,
+    /// TCP streams.
+    pub tcp_streams: u64,
+}
+
+/// One message in a dialog's flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowEntry {
+    /// Frame number.
+    pub frame: u64,
+    /// Time (seconds since the epoch).
+    pub ts: f64,
+    /// Source ip:port.
+    pub src: String,
+    /// Destination ip:port.
+    pub dst: String,
+    /// Transport.
+    pub transport: &'static str,
+    /// "INVITE" or "200 OK".
+    pub label: String,
+    /// CSeq "1 INVITE".
+    pub cseq: Option<String>,
+    /// Retransmission of an earlier message.
+    pub retransmission: bool,
+    /// Carries an SDP body.
+    pub sdp: bool,
+}
+
+/// One negotiated media line pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaDto {
+    /// audio, video, image...
+    pub media: String,
+    /// Offer: where the offerer receives.
+    pub offer: Option<String>,
+    /// Answer: where the answerer receives.
+    pub answer: Option<String>,
+    /// Transport profile of the offer (RTP/AVP...).
+    pub proto: String,
+    /// Codecs the answer accepted (or those offered when no answer was seen).
+    pub codecs: Vec<String>,
+    /// SRTP or DTLS-SRTP profile.
+    pub encrypted: bool,
+    /// Frame of the offer.
+    pub offer_frame: u64,
+    /// Frame of the answer.
+    pub answer_frame: Option<u64>,
+}
+
+/// One dialog (Call-ID).
+#[derive(Debug, Clone, Serialize)]
+pub struct DialogDto {
+    /// 1-based row number.
+    pub index: usize,
+    /// Call-ID.
+    pub call_id: String,
+    /// From URI.
+    pub from: String,
+    /// To URI.
+    pub to: String,
+    /// Initial method.
+    pub method: String,
+    /// State.
+    pub state: &'static str,
+    /// Final status of the initial transaction.
+    pub final_status: Option<u16>,
+    /// First message (seconds since the epoch).
+    pub start: f64,
+    /// Last message.
+    pub end: f64,
+    /// end - start, seconds.
+    pub duration_s: f64,
+    /// Seconds from the 2xx answer to the last message, for answered calls.
+    pub talk_s: Option<f64>,
+    /// Messages (including retransmissions).
+    pub messages: u64,
+    /// Retransmissions.
+    pub retransmissions: u64,
+    /// Transport of the first message.
+    pub transport: &'static str,
+    /// Source of the first message.
+    pub src: String,
+    /// Destination of the first message.
+    pub dst: String,
+    /// From tag.
+    pub from_tag: Option<String>,
+    /// Distinct To tags (forks / legs).
+    pub to_tags: Vec<String>,
+    /// User agents seen.
+    pub user_agents: Vec<String>,
+    /// Negotiated media.
+    pub media: Vec<MediaDto>,
+    /// Indexes (1-based) of this dialog's streams in `streams`.
+    pub stream_ids: Vec<usize>,
+    /// Ids of findings about this dialog.
+    pub finding_ids: Vec<usize>,
+    /// First frame.
+    pub first_frame: u64,
+    /// The messages.
+    pub flow: Vec<FlowEntry>,
+}
+
+/// One RTP stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamDto {
+    /// 1-based row number.
+    pub index: usize,
+    /// SSRC.
+    pub ssrc: u32,
+    /// SSRC as 0x-hex, as Wireshark shows it.
+    pub ssrc_hex: String,
+    /// Source ip:port.
+    pub src: String,
+    /// Destination ip:port.
+    pub dst: String,
+    /// Payload type of the first packet.
+    pub payload_type: u8,
+    /// Codec name.
+    pub codec: Option<String>,
+    /// Packets received.
+    pub packets: u64,
+    /// Packets expected from the sequence numbers.
+    pub expected: u64,
+    /// Lost packets (expected - received, never negative).
+    pub lost: u64,
+    /// Loss in percent of expected.
+    pub lost_pct: f64,
+    /// Interarrival jitter (RFC 3550 §6.4.1), milliseconds.
+    pub jitter_ms: f64,
+    /// Largest gap between consecutive packets, milliseconds.
+    pub max_delta_ms: f64,
+    /// First packet time.
+    pub start: f64,
+    /// Last packet time.
+    pub end: f64,
+    /// Call it belongs to.
+    pub call_id: Option<String>,
+    /// SRTP / DTLS-SRTP negotiated.
+    pub encrypted: bool,
+    /// An SDP announced this address (false: found by the RTP heuristic).
+    pub announced: bool,
+    /// RTCP packets from this SSRC.
+    pub rtcp_packets: u64,
+    /// First frame.
+    pub first_frame: u64,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingDto {
+    /// 1-based id, referenced by `dialogs[].finding_ids`.
+    pub id: usize,
+    /// Rule id.
+    pub rule: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// Time of the first evidence.
+    pub ts: f64,
+    /// Call concerned.
+    pub call_id: Option<String>,
+    /// Source ip:port.
+    pub src: Option<String>,
+    /// Destination ip:port.
+    pub dst: Option<String>,
+    /// One line.
+    pub summary: String,
+    /// Frame numbers (1-based).
+    pub evidence: Vec<u64>,
+    /// What to do.
+    pub advice: String,
+}
+
+fn media_dtos(d: &Dialog) -> Vec<MediaDto> {
+    let mut out = Vec::new();
+    for s in &d.sessions {
+        let Some(offer) = d.sdp.get(s.offer) else {
+            continue;
+        };
+        let answer = s.answer.and_then(|a| d.sdp.get(a));
+        for (i, o) in offer.media.iter().enumerate() {
+            let a: Option<&MediaLine> = answer.and_then(|a| a.media.get(i));
+            out.push(MediaDto {
+                media: o.media.clone(),
+                offer: o.addr.map(|x| x.to_string()),
+                answer: a.and_then(|a| a.addr.map(|x| x.to_string())),
+                proto: o.proto.clone(),
+                codecs: a.map(|a| a.codecs.clone()).unwrap_or_else(|| o.codecs.clone()),
+                encrypted: o.encrypted && a.is_none_or(|a| a.encrypted),
+                offer_frame: offer.frame,
+                answer_frame: answer.map(|a| a.frame),
+            });
+        }
+    }
+    out
+}
+
+impl Report {
+    /// Builds the report from the engine's public model.
+    pub fn build(an: &Analyzer, elapsed_ms: u64) -> Report {
+        let findings = an.findings();
+        let streams = an.streams();
+        let stats = an.stats();
+        let net = an.net_stats();
+
+        let finding_dtos: Vec<FindingDto> = findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| finding_dto(i + 1, f))
+            .collect();
+
+        let stream_dtos: Vec<StreamDto> = streams
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let st = &s.stats;
+                let expected = st.expected();
+                let lost = st.lost();
+                StreamDto {
+                    index: i + 1,
+                    ssrc: s.ssrc,
+                    ssrc_hex: format!("0x{:08x}", s.ssrc),
+                    src: s.src.to_string(),
+                    dst: s.dst.to_string(),
+                    payload_type: s.payload_type,
+                    codec: s.codec.clone(),
+                    packets: st.packets,
+                    expected,
+                    lost,
+                    lost_pct: if expected > 0 {
+                        round3(lost as f64 * 100.0 / expected as f64)
+                    } else {
+                        0.0
+                    },
+                    jitter_ms: round3(st.jitter_ms(s.clock_rate)),
+                    max_delta_ms: round3(st.max_delta_ns() as f64 / 1e6),
+                    start: st.first_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+                    end: st.last_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+                    call_id: s.call_id.clone(),
+                    encrypted: s.encrypted,
+                    announced: s.announced,
+                    rtcp_packets: s.rtcp_packets,
+                    first_frame: s.first_frame,
+                }
+            })
+            .collect();
+
+        // Index once: a capture may hold 100k dialogs and as many streams.
+        let mut findings_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        for f in &finding_dtos {
+            if let Some(c) = f.call_id.as_deref() {
+                findings_of.entry(c).or_default().push(f.id);
+            }
+        }
+        let mut streams_of: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, s) in streams.iter().enumerate() {
+            if let Some(d) = s.dialog {
+                streams_of.entry(d).or_default().push(i + 1);
+            }
+        }
+        let dialogs: Vec<DialogDto> = an
+            .dialogs()
+            .enumerate()
+            .map(|(i, d)| {
+                let finding_ids = findings_of
+                    .get(d.call_id.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                let stream_ids = streams_of.get(&d.id).cloned().unwrap_or_default();
+                DialogDto {
+                    index: i + 1,
+                    call_id: d.call_id.clone(),
+                    from: d.from.clone(),
+                    to: d.to.clone(),
+                    method: d.method.clone(),
+                    state: d.state.as_str(),
+                    final_status: d.final_status,
+                    start: d.start.as_secs_f64(),
+                    end: d.end.as_secs_f64(),
+                    duration_s: round3(d.end.since(d.start) as f64 / 1e9),
+                    talk_s: d.answered.map(|a| round3(d.end.since(a) as f64 / 1e9)),
+                    messages: d.message_count,
+                    retransmissions: d.retransmissions,
+                    transport: d.transport.as_str(),
+                    src: d.src.to_string(),
+                    dst: d.dst.to_string(),
+                    from_tag: d.from_tag.clone(),
+                    to_tags: d.to_tags.clone(),
+                    user_agents: d.user_agents.clone(),
+                    media: media_dtos(d),
+                    stream_ids,
+                    finding_ids,
+                    first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
+                    flow: d
+                        .messages
+                        .iter()
+                        .map(|m| FlowEntry {
+                            frame: m.frame,
+                            ts: m.ts.as_secs_f64(),
+                            src: m.src.to_string(),
+                            dst: m.dst.to_string(),
+                            transport: m.transport.as_str(),
+                            label: m.label.clone(),
+                            cseq: m.cseq.as_ref().map(|(n, me)| format!("{n} {me}")),
+                            retransmission: m.retransmission,
+                            sdp: m.sdp.is_some(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+
+        let mut by_sev: BTreeMap<&'static str, u64> =
+            Severity::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        for f in &findings {
+            *by_sev.entry(f.severity.as_str()).or_insert(0) += 1;
+        }
+        let span = an.time_span();
+        let mut link_types = stats.link_types.clone();
+        for (lt, n) in &net.unknown_link_types {
+            link_types
+                .entry(crate::capture::LinkType(*lt).name())
+                .or_insert(*n);
+        }
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "siplens",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            inputs: an.inputs().to_vec(),
+            summary: Summary {
+                packets: stats.packets,
+                bytes: stats.bytes,
+                sip_messages: stats.sip_messages,
+                dialogs: dialogs.len() as u64,
+                calls: dialogs.iter().filter(|d| d.method == "INVITE").count() as u64,
+                rtp_streams: stream_dtos.len() as u64,
+                rtp_packets: stats.rtp_packets,
+                rtcp_packets: stats.rtcp_packets,
+                findings_by_severity: by_sev,
+                decode_errors: net.decode_errors() + stats.sip_malformed,
+                first_ts: span.map(|s| s.0.as_secs_f64()),
+                last_ts: span.map(|s| s.1.as_secs_f64()),
+                duration_s: span.map(|s| round3(s.1.since(s.0) as f64 / 1e9)).unwrap_or(0.0),
+                elapsed_ms,
+                link_types,
+                evictions: Evictions {
+                    dialogs: stats.dialog_evictions,
+                    streams: stats.stream_evictions,
+                    media_bindings: stats.binding_evictions,
+                    fragments: net.fragment_evictions,
+                    tcp_streams: net.tcp_stream_evictions,
+                },
+                engine: stats.clone(),
+                net: net.clone(),
+            },
+            dialogs,
+            streams: stream_dtos,
+            findings: finding_dtos,
+        }
+    }
+
+    /// Pretty JSON following the contract in DESIGN.md.
+    pub fn to_json(&self) -> String {
+        // Serialising plain DTOs of strings and numbers cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+fn finding_dto(id: usize, f: &Finding) -> FindingDto {
+    FindingDto {
+        id,
+        rule: f.rule.as_str(),
+        severity: f.severity,
+        ts: f.ts.as_secs_f64(),
+        call_id: f.call_id.clone(),
+        src: f.src.map(|a| a.to_string()),
+        dst: f.dst.map(|a| a.to_string()),
+        summary: f.summary.clone(),
+        evidence: f.evidence.clone(),
+        advice: f.advice.clone(),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,101 @@
+//! Findings: what the analysis has to say about a capture, each backed by evidence.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+
+/// How much a finding matters, ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; nothing is wrong.
+    Info,
+    /// Minor hygiene or interoperability problem.
+    Low,
+    /// A real weakness or fault that deserves attention.
+    Medium,
+    /// A serious exposure or failure.
+    High,
+    /// Act now (e.g. a recovered password).
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, least severe first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// Lower-case name as used in the JSON contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stable rule identifier such as `sip.malformed` (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RuleId(pub &'static str);
+
+impl RuleId {
+    /// A SIP message that does not parse, or parses but breaks RFC 3261 rules.
+    pub const SIP_MALFORMED: RuleId = RuleId("sip.malformed");
+    /// Requests or responses sent more than once (RFC 3261 §17 timers fired).
+    pub const SIP_RETRANSMISSION: RuleId = RuleId("sip.retransmission");
+
+    /// The id as a string.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Most evidence frames kept per finding; the count of all of them is kept separately.
+pub const MAX_EVIDENCE: usize = 32;
+
+/// One finding: a rule that fired, where, and the frames that prove it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Which rule fired.
+    pub rule: RuleId,
+    /// How much it matters.
+    pub severity: Severity,
+    /// Time of the first evidence packet.
+    pub ts: Timestamp,
+    /// The call it concerns, if any.
+    pub call_id: Option<String>,
+    /// Source of the first evidence packet.
+    pub src: Option<SocketAddr>,
+    /// Destination of the first evidence packet.
+    pub dst: Option<SocketAddr>,
+    /// One line saying what was seen.
+    pub summary: String,
+    /// Frame numbers (1-based) that prove it; at most [`MAX_EVIDENCE`].
+    pub evidence: Vec<u64>,
+    /// What to do about it.
+    pub advice: String,
+}

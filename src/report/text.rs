@@ -1,0 +1,284 @@
+//! Plain-text rendering of a [`Report`]: a summary a person reads in a terminal.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::time::{format_time_of_day, format_utc};
+use super::Report;
+
+/// A simple left-aligned table with width-limited cells.
+struct Table {
+    headers: Vec<&'static str>,
+    max: Vec<usize>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(cols: &[(&'static str, usize)]) -> Self {
+        Table {
+            headers: cols.iter().map(|c| c.0).collect(),
+            max: cols.iter().map(|c| c.1).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn render(&self, out: &mut String) {
+        let cut = |s: &str, max: usize| -> String {
+            if s.chars().count() <= max {
+                s.to_string()
+            } else {
+                let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+                t.push('…');
+                t
+            }
+        };
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&self.max)
+                    .map(|(c, m)| cut(c, *m))
+                    .collect()
+            })
+            .collect();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.len()).collect();
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>, out: &mut String| {
+            let mut l = String::new();
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                if i + 1 == cells.len() {
+                    l.push_str(c);
+                } else {
+                    let pad = w.saturating_sub(c.chars().count());
+                    l.push_str(c);
+                    l.extend(std::iter::repeat_n(' ', pad + 2));
+                }
+            }
+            out.push_str(l.trim_end());
+            out.push('\n');
+        };
+        line(self.headers.clone(), out);
+        for r in &rows {
+            line(r.iter().map(|s| s.as_str()).collect(), out);
+        }
+    }
+}
+
+fn or_dash(s: Option<String>) -> String {
+    s.filter(|x| !x.is_empty()).unwrap_or_else(|| "-".to_string())
+}
+
+/// Renders the report as text.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let s = &r.summary;
+    let _ = writeln!(o, "siplens {} report", r.tool.version);
+    for i in &r.inputs {
+        let _ = writeln!(
+            o,
+            "input: {} ({} frames, {})",
+            i.name,
+            i.frames,
+            if i.link_types.is_empty() {
+                "no interface".to_string()
+            } else {
+                i.link_types.join(", ")
+            }
+        );
+        if let Some(w) = &i.warning {
+            let _ = writeln!(o, "  warning: {w} (everything before it is reported)");
+        }
+    }
+    if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
+        let _ = writeln!(
+            o,
+            "time:  {} → {} UTC ({:.3} s)",
+            format_utc(a),
+            format_time_of_day(b),
+            s.duration_s
+        );
+    }
+    let _ = writeln!(
+        o,
+        "packets: {}  bytes: {}  SIP messages: {}  dialogs: {} ({} calls)  RTP streams: {}  RTP packets: {}  RTCP packets: {}",
+        s.packets, s.bytes, s.sip_messages, s.dialogs, s.calls, s.rtp_streams, s.rtp_packets, s.rtcp_packets
+    );
+    let lt: Vec<String> = s
+        .link_types
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let _ = writeln!(o, "link types: {}", or_dash(Some(lt.join(", "))));
+    let e = &s.engine;
+    let n = &s.net;
+    let _ = writeln!(
+        o,
+        "decode: {} errors (malformed SIP {}, truncated frames {}), retransmissions {}, IP fragments {} → {} datagrams, TCP streams {} (gaps {}, retransmitted segments {})",
+        s.decode_errors,
+        e.sip_malformed,
+        n.truncated,
+        e.sip_retransmissions,
+        n.fragments,
+        n.datagrams_reassembled,
+        n.tcp_streams,
+        n.tcp_gaps,
+        n.tcp_retransmissions
+    );
+    let ev = &s.evictions;
+    if ev.dialogs + ev.streams + ev.media_bindings + ev.fragments + ev.tcp_streams > 0 {
+        let _ = writeln!(
+            o,
+            "evictions (limits reached, report is partial): dialogs {}, streams {}, media bindings {}, fragment buffers {}, TCP streams {}",
+            ev.dialogs, ev.streams, ev.media_bindings, ev.fragments, ev.tcp_streams
+        );
+    }
+
+    let _ = writeln!(o, "\nDIALOGS ({})", r.dialogs.len());
+    if r.dialogs.is_empty() {
+        o.push_str("(none)\n");
+    } else {
+        let mut t = Table::new(&[
+            ("#", 6),
+            ("START", 12),
+            ("METHOD", 10),
+            ("FROM", 30),
+            ("TO", 30),
+            ("STATE", 10),
+            ("STATUS", 6),
+            ("MSGS", 6),
+            ("DUR", 9),
+            ("PROTO", 5),
+            ("SRC -> DST", 49),
+            ("MEDIA", 28),
+            ("CALL-ID", 48),
+        ]);
+        for d in &r.dialogs {
+            let media: Vec<String> = d
+                .media
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {}{}",
+                        m.media,
+                        m.codecs.first().cloned().unwrap_or_default(),
+                        if m.encrypted { " srtp" } else { "" }
+                    )
+                })
+                .collect();
+            t.row(vec![
+                d.index.to_string(),
+                format_time_of_day(d.start),
+                d.method.clone(),
+                d.from.clone(),
+                d.to.clone(),
+                d.state.to_string(),
+                or_dash(d.final_status.map(|c| c.to_string())),
+                d.messages.to_string(),
+                format!("{:.1}s", d.duration_s),
+                d.transport.to_string(),
+                format!("{} -> {}", d.src, d.dst),
+                or_dash(Some(media.join("; "))),
+                d.call_id.clone(),
+            ]);
+        }
+        t.render(&mut o);
+    }
+
+    let _ = writeln!(o, "\nRTP STREAMS ({})", r.streams.len());
+    if r.streams.is_empty() {
+        o.push_str("(none)\n");
+    } else {
+        let mut t = Table::new(&[
+            ("#", 6),
+            ("SSRC", 10),
+            ("SRC -> DST", 49),
+            ("CODEC", 14),
+            ("PKTS", 9),
+            ("LOST", 14),
+            ("JITTER", 9),
+            ("MAXΔ", 9),
+            ("SRTP", 4),
+            ("CALL", 10),
+        ]);
+        let index_of: HashMap<&str, usize> = r
+            .dialogs
+            .iter()
+            .map(|d| (d.call_id.as_str(), d.index))
+            .collect();
+        for st in &r.streams {
+            let call = st
+                .call_id
+                .as_deref()
+                .and_then(|c| index_of.get(c))
+                .map(|i| format!("#{i}"))
+                .unwrap_or_else(|| {
+                    if st.announced {
+                        "-".into()
+                    } else {
+                        "(heuristic)".into()
+                    }
+                });
+            t.row(vec![
+                st.index.to_string(),
+                st.ssrc_hex.clone(),
+                format!("{} -> {}", st.src, st.dst),
+                st.codec
+                    .clone()
+                    .unwrap_or_else(|| format!("pt {}", st.payload_type)),
+                st.packets.to_string(),
+                format!("{} ({:.1}%)", st.lost, st.lost_pct),
+                format!("{:.2}ms", st.jitter_ms),
+                format!("{:.0}ms", st.max_delta_ms),
+                if st.encrypted { "yes" } else { "no" }.to_string(),
+                call,
+            ]);
+        }
+        t.render(&mut o);
+    }
+
+    let by: Vec<String> = s
+        .findings_by_severity
+        .iter()
+        .rev()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "\nFINDINGS ({}{})",
+        r.findings.len(),
+        if by.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", by.join(", "))
+        }
+    );
+    if r.findings.is_empty() {
+        o.push_str("(none)\n");
+    }
+    for f in &r.findings {
+        let ev: Vec<String> = f.evidence.iter().map(|x| x.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "[{}] {} {}",
+            f.severity.as_str().to_uppercase(),
+            f.rule,
+            f.summary
+        );
+        if let Some(c) = &f.call_id {
+            let _ = writeln!(o, "    call: {c}");
+        }
+        let _ = writeln!(o, "    frames: {}", ev.join(", "));
+        let _ = writeln!(o, "    advice: {}", f.advice);
+    }
+    o
+}
