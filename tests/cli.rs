@@ -1,0 +1,191 @@
+//! End-to-end tests of the `siplens` binary: arguments, bad input, output contract.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_siplens"))
+}
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("siplens-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    dir.join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
+}
+
+#[test]
+fn help_and_version() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("report"), "{text}");
+    assert!(text.contains("--format"), "{text}");
+    let out = run(&["--version"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn missing_file_is_a_clear_error_with_exit_2() {
+    let out = run(&["report", "/nonexistent/dir/call.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/dir/call.pcap"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn not_a_capture_is_rejected_with_exit_2() {
+    let p = tmp("notes.txt");
+    std::fs::write(&p, b"INVITE sip:bob@example.com SIP/2.0\r\n\r\n").expect("write");
+    let out = run(&["report", p.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("notes.txt"), "{err}");
+    let empty = tmp("empty.pcap");
+    std::fs::write(&empty, b"").expect("write");
+    let out = run(&[empty.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty.pcap"));
+}
+
+#[test]
+fn truncated_capture_reports_everything_before_the_cut() {
+    let full = std::fs::read(sample("basic-call-rtp.pcap")).expect("sample");
+    let whole = json_of(&run(&["--format", "json", sample("basic-call-rtp.pcap").to_str().expect("utf8")]));
+    let total = whole["summary"]["packets"].as_u64().expect("packets");
+    // Cut in the middle of a record: everything before the cut must still be reported.
+    let cut = tmp("cut.pcap");
+    std::fs::write(&cut, &full[..full.len() * 2 / 3 + 7]).expect("write");
+    let out = run(&["report", "--format", "json", cut.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("cut.pcap") && err.contains("warning"), "{err}");
+    let v = json_of(&out);
+    let got = v["summary"]["packets"].as_u64().expect("packets");
+    assert!(got > 0 && got < total, "{got} of {total}");
+    assert!(v["inputs"][0]["warning"].is_string());
+    assert!(v["summary"]["sip_messages"].as_u64().expect("sip") > 0);
+}
+
+#[test]
+fn json_report_follows_the_contract() {
+    let v = json_of(&run(&["report", "--format", "json", sample("basic-call-rtp.pcap").to_str().expect("utf8")]));
+    assert_eq!(v["schema_version"], 1);
+    for key in [
+        "packets",
+        "sip_messages",
+        "dialogs",
+        "rtp_streams",
+        "findings_by_severity",
+        "decode_errors",
+        "elapsed_ms",
+    ] {
+        assert!(!v["summary"][key].is_null(), "summary.{key}");
+    }
+    let d = &v["dialogs"][0];
+    for key in [
+        "call_id",
+        "from",
+        "to",
+        "method",
+        "state",
+        "final_status",
+        "start",
+        "end",
+        "messages",
+        "transport",
+        "media",
+        "finding_ids",
+    ] {
+        assert!(d.get(key).is_some(), "dialog.{key}");
+    }
+    assert_eq!(d["method"], "INVITE");
+    assert_eq!(d["state"], "completed");
+    let s = &v["streams"][0];
+    for key in [
+        "ssrc",
+        "src",
+        "dst",
+        "payload_type",
+        "codec",
+        "packets",
+        "lost",
+        "jitter_ms",
+        "call_id",
+        "encrypted",
+    ] {
+        assert!(s.get(key).is_some(), "stream.{key}");
+    }
+    assert_eq!(s["call_id"], d["call_id"]);
+    assert!(v["findings"].is_array());
+}
+
+#[test]
+fn stdin_gzip_and_several_files() {
+    let gz = std::fs::read(sample("basic-call-rtp.pcap.gz")).expect("gz sample");
+    let mut child = bin()
+        .args(["report", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&gz)
+        .expect("feed stdin");
+    let out = child.wait_with_output().expect("wait");
+    let from_stdin = json_of(&out);
+    let plain = json_of(&run(&["--format", "json", sample("basic-call-rtp.pcap").to_str().expect("utf8")]));
+    assert_eq!(from_stdin["summary"]["packets"], plain["summary"]["packets"]);
+    assert_eq!(from_stdin["dialogs"][0]["call_id"], plain["dialogs"][0]["call_id"]);
+
+    let two = json_of(&run(&[
+        "--format",
+        "json",
+        sample("basic-call-rtp.pcap").to_str().expect("utf8"),
+        sample("register-digest.pcap").to_str().expect("utf8"),
+    ]));
+    let a = plain["summary"]["packets"].as_u64().expect("n");
+    let b = json_of(&run(&["--format", "json", sample("register-digest.pcap").to_str().expect("utf8")]))["summary"]["packets"]
+        .as_u64()
+        .expect("n");
+    assert_eq!(two["summary"]["packets"].as_u64(), Some(a + b));
+    assert_eq!(two["inputs"].as_array().map(|x| x.len()), Some(2));
+    // Frame numbers continue across inputs, so evidence stays unambiguous.
+    let last_dialog = two["dialogs"].as_array().and_then(|d| d.last()).expect("dialog");
+    assert!(last_dialog["first_frame"].as_u64().expect("frame") > a);
+}
+
+#[test]
+fn text_report_has_every_section() {
+    let out = run(&[sample("basic-call-rtp.pcap").to_str().expect("utf8")]);
+    assert!(out.status.success());
+    let t = String::from_utf8_lossy(&out.stdout);
+    for s in ["DIALOGS (1)", "RTP STREAMS (2)", "FINDINGS", "INVITE", "completed"] {
+        assert!(t.contains(s), "missing {s:?} in:\n{t}");
+    }
+}
