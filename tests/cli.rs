@@ -11,7 +11,9 @@ fn bin() -> Command {
 }
 
 fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -73,7 +75,11 @@ fn not_a_capture_is_rejected_with_exit_2() {
 #[test]
 fn truncated_capture_reports_everything_before_the_cut() {
     let full = std::fs::read(sample("basic-call-rtp.pcap")).expect("sample");
-    let whole = json_of(&run(&["--format", "json", sample("basic-call-rtp.pcap").to_str().expect("utf8")]));
+    let whole = json_of(&run(&[
+        "--format",
+        "json",
+        sample("basic-call-rtp.pcap").to_str().expect("utf8"),
+    ]));
     let total = whole["summary"]["packets"].as_u64().expect("packets");
     // Cut in the middle of a record: everything before the cut must still be reported.
     let cut = tmp("cut.pcap");
@@ -90,7 +96,12 @@ fn truncated_capture_reports_everything_before_the_cut() {
 
 #[test]
 fn json_report_follows_the_contract() {
-    let v = json_of(&run(&["report", "--format", "json", sample("basic-call-rtp.pcap").to_str().expect("utf8")]));
+    let v = json_of(&run(&[
+        "report",
+        "--format",
+        "json",
+        sample("basic-call-rtp.pcap").to_str().expect("utf8"),
+    ]));
     assert_eq!(v["schema_version"], 1);
     for key in [
         "packets",
@@ -159,9 +170,19 @@ fn stdin_gzip_and_several_files() {
         .expect("feed stdin");
     let out = child.wait_with_output().expect("wait");
     let from_stdin = json_of(&out);
-    let plain = json_of(&run(&["--format", "json", sample("basic-call-rtp.pcap").to_str().expect("utf8")]));
-    assert_eq!(from_stdin["summary"]["packets"], plain["summary"]["packets"]);
-    assert_eq!(from_stdin["dialogs"][0]["call_id"], plain["dialogs"][0]["call_id"]);
+    let plain = json_of(&run(&[
+        "--format",
+        "json",
+        sample("basic-call-rtp.pcap").to_str().expect("utf8"),
+    ]));
+    assert_eq!(
+        from_stdin["summary"]["packets"],
+        plain["summary"]["packets"]
+    );
+    assert_eq!(
+        from_stdin["dialogs"][0]["call_id"],
+        plain["dialogs"][0]["call_id"]
+    );
 
     let two = json_of(&run(&[
         "--format",
@@ -170,13 +191,20 @@ fn stdin_gzip_and_several_files() {
         sample("register-digest.pcap").to_str().expect("utf8"),
     ]));
     let a = plain["summary"]["packets"].as_u64().expect("n");
-    let b = json_of(&run(&["--format", "json", sample("register-digest.pcap").to_str().expect("utf8")]))["summary"]["packets"]
+    let b = json_of(&run(&[
+        "--format",
+        "json",
+        sample("register-digest.pcap").to_str().expect("utf8"),
+    ]))["summary"]["packets"]
         .as_u64()
         .expect("n");
     assert_eq!(two["summary"]["packets"].as_u64(), Some(a + b));
     assert_eq!(two["inputs"].as_array().map(|x| x.len()), Some(2));
     // Frame numbers continue across inputs, so evidence stays unambiguous.
-    let last_dialog = two["dialogs"].as_array().and_then(|d| d.last()).expect("dialog");
+    let last_dialog = two["dialogs"]
+        .as_array()
+        .and_then(|d| d.last())
+        .expect("dialog");
     assert!(last_dialog["first_frame"].as_u64().expect("frame") > a);
 }
 
@@ -185,7 +213,13 @@ fn text_report_has_every_section() {
     let out = run(&[sample("basic-call-rtp.pcap").to_str().expect("utf8")]);
     assert!(out.status.success());
     let t = String::from_utf8_lossy(&out.stdout);
-    for s in ["DIALOGS (1)", "RTP STREAMS (2)", "FINDINGS", "INVITE", "completed"] {
+    for s in [
+        "DIALOGS (1)",
+        "RTP STREAMS (2)",
+        "FINDINGS",
+        "INVITE",
+        "completed",
+    ] {
         assert!(t.contains(s), "missing {s:?} in:\n{t}");
     }
 }

@@ -108,7 +108,10 @@ fn samples_agree_with_tshark_counts() {
             "{name}: SIP messages (tshark counts each reassembled message once)"
         );
         assert_eq!(s["dialogs"], want["call_ids"], "{name}: dialogs = Call-IDs");
-        assert_eq!(s["calls"], want["invite_call_ids"], "{name}: INVITE dialogs");
+        assert_eq!(
+            s["calls"], want["invite_call_ids"],
+            "{name}: INVITE dialogs"
+        );
         if let Some(rtp) = want["rtp_packets"].as_u64() {
             assert_eq!(s["rtp_packets"].as_u64(), Some(rtp), "{name}: RTP packets");
         }

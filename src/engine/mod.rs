@@ -493,8 +493,7 @@ impl Analyzer {
         let unbound = self.streams.get(&key).is_some_and(|s| s.dialog.is_none());
         if unbound {
             // SDP may arrive after the first packets (early media, re-INVITE): retry.
-            if let Some((dialog, line)) = self.lookup_binding(seg.src, seg.dst, h.payload_type)
-            {
+            if let Some((dialog, line)) = self.lookup_binding(seg.src, seg.dst, h.payload_type) {
                 if let Some(s) = self.streams.get_mut(&key) {
                     s.dialog = Some(dialog.0);
                     s.call_id = Some(dialog.1);
@@ -820,10 +819,8 @@ impl Analyzer {
             let initial_method = d.method.clone();
             if is_request {
                 if label == initial_method && label != "ACK" && label != "CANCEL" {
-                    let before_answer = !matches!(
-                        d.state,
-                        DialogState::InCall | DialogState::Completed
-                    );
+                    let before_answer =
+                        !matches!(d.state, DialogState::InCall | DialogState::Completed);
                     if before_answer || !invite {
                         d.initial_cseq = cseq_num;
                         d.state = state::next_state(d.state, invite, Event::NewAttempt);
@@ -872,7 +869,9 @@ impl Analyzer {
                 // RFC 3264 §4: an SDP from the other side answers the pending offer.
                 let pending = d.sessions.last_mut().filter(|s| {
                     s.answer.is_none()
-                        && d.sdp.get(s.offer).is_some_and(|o| o.from_caller != from_caller)
+                        && d.sdp
+                            .get(s.offer)
+                            .is_some_and(|o| o.from_caller != from_caller)
                 });
                 match pending {
                     Some(s) => s.answer = Some(idx),
@@ -927,7 +926,8 @@ impl Analyzer {
     }
 
     fn bind(&mut self, addr: SocketAddr, dialog: u64, rtcp: bool) {
-        if !self.bindings.contains_key(&addr) && self.bindings.len() >= self.limits.max_media_bindings
+        if !self.bindings.contains_key(&addr)
+            && self.bindings.len() >= self.limits.max_media_bindings
         {
             if let Some(old) = self
                 .bindings
@@ -1061,7 +1061,8 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                 (Some(ip), p) if p != 0 => Some(SocketAddr::new(ip, p)),
                 _ => None,
             };
-            let rtcp = addr.map(|a| SocketAddr::new(m.rtcp_address(s).unwrap_or(a.ip()), m.rtcp_port()));
+            let rtcp =
+                addr.map(|a| SocketAddr::new(m.rtcp_address(s).unwrap_or(a.ip()), m.rtcp_port()));
             let mut payload_map = Vec::new();
             let mut codecs = Vec::new();
             for pt in m.payload_types() {

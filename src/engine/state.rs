@@ -131,9 +131,7 @@ mod tests {
     use DialogState::*;
 
     fn run(invite: bool, events: &[Event]) -> DialogState {
-        events
-            .iter()
-            .fold(Trying, |s, e| next_state(s, invite, *e))
+        events.iter().fold(Trying, |s, e| next_state(s, invite, *e))
     }
 
     #[test]

@@ -281,7 +281,9 @@ fn media_dtos(d: &Dialog) -> Vec<MediaDto> {
                 offer: o.addr.map(|x| x.to_string()),
                 answer: a.and_then(|a| a.addr.map(|x| x.to_string())),
                 proto: o.proto.clone(),
-                codecs: a.map(|a| a.codecs.clone()).unwrap_or_else(|| o.codecs.clone()),
+                codecs: a
+                    .map(|a| a.codecs.clone())
+                    .unwrap_or_else(|| o.codecs.clone()),
                 encrypted: o.encrypted && a.is_none_or(|a| a.encrypted),
                 offer_frame: offer.frame,
                 answer_frame: answer.map(|a| a.frame),
@@ -438,7 +440,9 @@ impl Report {
                 decode_errors: net.decode_errors() + stats.sip_malformed,
                 first_ts: span.map(|s| s.0.as_secs_f64()),
                 last_ts: span.map(|s| s.1.as_secs_f64()),
-                duration_s: span.map(|s| round3(s.1.since(s.0) as f64 / 1e9)).unwrap_or(0.0),
+                duration_s: span
+                    .map(|s| round3(s.1.since(s.0) as f64 / 1e9))
+                    .unwrap_or(0.0),
                 elapsed_ms,
                 link_types,
                 evictions: Evictions {

@@ -39,12 +39,7 @@ impl Table {
         let rows: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| {
-                r.iter()
-                    .zip(&self.max)
-                    .map(|(c, m)| cut(c, *m))
-                    .collect()
-            })
+            .map(|r| r.iter().zip(&self.max).map(|(c, m)| cut(c, *m)).collect())
             .collect();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.len()).collect();
         for r in &rows {
@@ -74,7 +69,8 @@ impl Table {
 }
 
 fn or_dash(s: Option<String>) -> String {
-    s.filter(|x| !x.is_empty()).unwrap_or_else(|| "-".to_string())
+    s.filter(|x| !x.is_empty())
+        .unwrap_or_else(|| "-".to_string())
 }
 
 /// Renders the report as text.
