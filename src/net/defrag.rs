@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use super::ip::FragInfo;
 use super::{NetLimits, NetStats};
 use crate::capture::Timestamp;
 
@@ -72,10 +73,10 @@ impl Defragmenter {
         stats: &mut NetStats,
         ts: Timestamp,
         key: FragKey,
-        offset: usize,
-        more: bool,
+        frag: FragInfo,
         data: &[u8],
     ) -> Option<Vec<u8>> {
+        let (offset, more) = (frag.offset, frag.more);
         self.sweep(limits, stats, ts);
         let end = offset.saturating_add(data.len());
         if end > limits.max_datagram_bytes {

@@ -64,7 +64,7 @@ pub(crate) struct IpPacket<'a> {
 
 /// Outcome of decoding the IP layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Ip<'a> {
+pub(crate) enum Parsed<'a> {
     /// An IPv4 packet.
     V4(IpPacket<'a>),
     /// An IPv6 packet.
@@ -76,23 +76,23 @@ pub(crate) enum Ip<'a> {
 }
 
 /// Decodes an IPv4 or IPv6 packet, choosing by the version nibble.
-pub(crate) fn parse(data: &[u8]) -> Ip<'_> {
+pub(crate) fn parse(data: &[u8]) -> Parsed<'_> {
     match data.first().map(|b| b >> 4) {
         Some(4) => ipv4(data),
         Some(6) => ipv6(data),
-        _ => Ip::NotIp,
+        _ => Parsed::NotIp,
     }
 }
 
-fn ipv4(data: &[u8]) -> Ip<'_> {
+fn ipv4(data: &[u8]) -> Parsed<'_> {
     // A fixed-size array: the constant indexes below are checked at compile time.
     let Some(h) = data.get(..20).and_then(|h| <&[u8; 20]>::try_from(h).ok()) else {
-        return Ip::Malformed;
+        return Parsed::Malformed;
     };
     let ihl = usize::from(h[0] & 0x0f) * 4;
     let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
     if ihl < 20 || data.len() < ihl {
-        return Ip::Malformed;
+        return Parsed::Malformed;
     }
     // Total length 0 is what TCP segmentation offload leaves in captures taken on the sender:
     // trust the captured length then, as Wireshark does.
@@ -102,7 +102,7 @@ fn ipv4(data: &[u8]) -> Ip<'_> {
         total_len
     };
     if end < ihl {
-        return Ip::Malformed;
+        return Parsed::Malformed;
     }
     let truncated = end > data.len();
     // Frames may carry link padding after the datagram: cut at the announced length.
@@ -115,7 +115,7 @@ fn ipv4(data: &[u8]) -> Ip<'_> {
         offset,
         more,
     });
-    Ip::V4(IpPacket {
+    Parsed::V4(IpPacket {
         src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
         dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
         proto: h[9],
@@ -131,15 +131,15 @@ fn addr16(b: &[u8]) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(a))
 }
 
-fn ipv6(data: &[u8]) -> Ip<'_> {
+fn ipv6(data: &[u8]) -> Parsed<'_> {
     let Some(h) = data.get(..40).and_then(|h| <&[u8; 40]>::try_from(h).ok()) else {
-        return Ip::Malformed;
+        return Parsed::Malformed;
     };
     let (Some(src), Some(dst)) = (
         addr16(h.get(8..).unwrap_or_default()),
         addr16(h.get(24..).unwrap_or_default()),
     ) else {
-        return Ip::Malformed;
+        return Parsed::Malformed;
     };
     let payload_len = usize::from(u16::from_be_bytes([h[4], h[5]]));
     let rest = data.get(40..).unwrap_or_default();
@@ -156,7 +156,7 @@ fn ipv6(data: &[u8]) -> Ip<'_> {
             proto,
             payload,
             frag,
-        }) => Ip::V6(IpPacket {
+        }) => Parsed::V6(IpPacket {
             src: IpAddr::V6(src),
             dst: IpAddr::V6(dst),
             proto,
@@ -166,7 +166,7 @@ fn ipv6(data: &[u8]) -> Ip<'_> {
             frag,
             truncated,
         }),
-        Err(()) => Ip::Malformed,
+        Err(()) => Parsed::Malformed,
     }
 }
 
@@ -246,7 +246,7 @@ mod tests {
             0x45, 0, 0, 24, 0x12, 0x34, 0x20, 0x02, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
         ];
         p.extend_from_slice(&[1, 2, 3, 4, 0xee, 0xee]);
-        let Ip::V4(pkt) = parse(&p) else {
+        let Parsed::V4(pkt) = parse(&p) else {
             panic!("not v4")
         };
         assert_eq!(pkt.payload, &[1, 2, 3, 4]);
@@ -263,12 +263,12 @@ mod tests {
 
     #[test]
     fn ipv4_malformed() {
-        assert_eq!(parse(&[0x45, 0, 0]), Ip::Malformed);
+        assert_eq!(parse(&[0x45, 0, 0]), Parsed::Malformed);
         let mut p = vec![0x44; 20];
         p[0] = 0x44;
-        assert_eq!(parse(&p), Ip::Malformed);
-        assert_eq!(parse(&[0x15]), Ip::NotIp);
-        assert_eq!(parse(&[]), Ip::NotIp);
+        assert_eq!(parse(&p), Parsed::Malformed);
+        assert_eq!(parse(&[0x15]), Parsed::NotIp);
+        assert_eq!(parse(&[]), Parsed::NotIp);
     }
 
     #[test]

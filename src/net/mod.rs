@@ -295,19 +295,19 @@ impl Decoder {
 
     fn ip<'a>(&mut self, ctx: Ctx, data: Bytes<'a, '_>, depth: u8, out: &mut Vec<Segment<'a>>) {
         let pkt = match ip::parse(data.get()) {
-            ip::Ip::V4(p) => {
+            ip::Parsed::V4(p) => {
                 self.stats.ipv4 += 1;
                 p
             }
-            ip::Ip::V6(p) => {
+            ip::Parsed::V6(p) => {
                 self.stats.ipv6 += 1;
                 p
             }
-            ip::Ip::NotIp => {
+            ip::Parsed::NotIp => {
                 self.stats.non_ip += 1;
                 return;
             }
-            ip::Ip::Malformed => {
+            ip::Parsed::Malformed => {
                 self.stats.truncated += 1;
                 return;
             }
@@ -336,8 +336,7 @@ impl Decoder {
             &mut self.stats,
             ctx.ts,
             key,
-            frag.offset,
-            frag.more,
+            frag,
             payload.get(),
         ) else {
             return;
