@@ -474,3 +474,6 @@ impl Decoder {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;
