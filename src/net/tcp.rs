@@ -214,6 +214,16 @@ impl TcpReassembler {
 fn accept<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, seq: u32, data: Bytes<'a, '_>) {
     let len = data.get().len();
     let rel = seq_diff(seq, dir.next_seq);
+    if dir.kind == Kind::NotSip {
+        // Nothing of a non-SIP direction is kept, out-of-order data included: count the new
+        // bytes and move the edge forward.
+        let end = rel.saturating_add(len as i64);
+        if end > 0 {
+            env.stats.tcp_non_sip_bytes += end.min(len as i64) as u64;
+            dir.next_seq = seq.wrapping_add(len as u32);
+        }
+        return;
+    }
     if rel <= 0 {
         let old = rel.unsigned_abs() as usize;
         if old >= len {
