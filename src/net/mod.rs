@@ -2,9 +2,20 @@
 //! reassembly and SIP framing). Output is a stream of [`Segment`]s.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 
-use crate::capture::Timestamp;
+use serde::Serialize;
+
+use crate::capture::{Frame, Timestamp};
+
+mod defrag;
+mod ip;
+mod link;
+pub mod sipframe;
+mod tcp;
+
+pub use sipframe::{frame_stream, frame_stream_bounded, looks_like_sip_start, StreamFrame};
 
 /// Transport protocol a segment arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,3 +53,427 @@ pub struct Segment<'a> {
     /// The payload: borrowed from the frame for plain UDP, owned after reassembly.
     pub payload: Cow<'a, [u8]>,
 }
+
+/// Bounds on every table the decoder keeps, so that a capture of days cannot grow memory
+/// without bound. Times are packet time (from [`Frame::ts`]), never wall-clock time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetLimits {
+    /// Datagrams reassembled at once (default 1024); the oldest is evicted beyond.
+    pub max_fragment_buffers: usize,
+    /// Largest reassembled IP payload in bytes (default 65535 + 8, the most an IPv4 fragment
+    /// offset plus a full fragment can describe is larger, and is refused).
+    pub max_datagram_bytes: usize,
+    /// Bytes held by all fragment buffers together (default 16 MiB).
+    pub max_fragment_bytes: usize,
+    /// A datagram not completed this long after its first fragment is dropped (default 30 s,
+    /// the upper bound RFC 8200 §4.5 gives for IPv6 reassembly).
+    pub fragment_timeout_ns: u64,
+    /// TCP directions tracked at once (default 4096); the least recently active is evicted.
+    pub max_tcp_streams: usize,
+    /// Bytes buffered per TCP direction for an incomplete SIP message, and per direction for
+    /// out-of-order data (default 256 KiB). Also the largest SIP message framed over TCP.
+    pub max_buffered_bytes: usize,
+    /// Out-of-order segments buffered per direction (default 64).
+    pub max_out_of_order: usize,
+    /// A TCP direction idle this long is forgotten (default 300 s).
+    pub tcp_idle_timeout_ns: u64,
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        NetLimits {
+            max_fragment_buffers: 1024,
+            max_datagram_bytes: 65_535 + 8,
+            max_fragment_bytes: 16 * 1024 * 1024,
+            fragment_timeout_ns: 30_000_000_000,
+            max_tcp_streams: 4096,
+            max_buffered_bytes: 256 * 1024,
+            max_out_of_order: 64,
+            tcp_idle_timeout_ns: 300_000_000_000,
+        }
+    }
+}
+
+/// Decode counters, for the report's "what was skipped and why".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NetStats {
+    /// Frames seen.
+    pub frames: u64,
+    /// Captured bytes seen.
+    pub bytes: u64,
+    /// Frames with no captured bytes.
+    pub zero_length: u64,
+    /// Frames or headers cut short by the snaplen, or malformed headers.
+    pub truncated: u64,
+    /// Frames per unknown link type number (the report names them with `LinkType::name`).
+    pub unknown_link_types: BTreeMap<u32, u64>,
+    /// Frames carrying something else than IP (ARP, LLC, ...).
+    pub non_ip: u64,
+    /// IPv4 headers decoded (tunnelled ones included).
+    pub ipv4: u64,
+    /// IPv6 headers decoded (tunnelled ones included).
+    pub ipv6: u64,
+    /// UDP datagrams (after reassembly).
+    pub udp: u64,
+    /// UDP datagrams with an empty payload (skipped).
+    pub udp_empty: u64,
+    /// TCP segments.
+    pub tcp: u64,
+    /// IP payloads of other protocols (ICMP, SCTP, ESP, ...), or tunnels nested too deep.
+    pub other_ip_protocol: u64,
+    /// IP-in-IP (IPv4 or IPv6 in IPv4 or IPv6) packets decapsulated.
+    pub ip_in_ip: u64,
+    /// IP fragments seen.
+    pub fragments: u64,
+    /// Datagrams completed by reassembly.
+    pub datagrams_reassembled: u64,
+    /// Fragment buffers evicted because a table or memory bound was hit.
+    pub fragment_evictions: u64,
+    /// Fragment buffers dropped after the reassembly timeout.
+    pub fragment_timeouts: u64,
+    /// Fragments overlapping data already received (newest copy kept).
+    pub fragment_overlaps: u64,
+    /// Fragments contradicting the datagram length given by the last fragment (ignored).
+    pub fragment_inconsistent: u64,
+    /// Fragments reaching past the largest datagram allowed (datagram dropped).
+    pub fragment_oversize: u64,
+    /// TCP directions opened (first SYN or data seen).
+    pub tcp_streams: u64,
+    /// TCP directions evicted because the table was full.
+    pub tcp_stream_evictions: u64,
+    /// TCP directions forgotten after the idle timeout while still open.
+    pub tcp_idle_timeouts: u64,
+    /// TCP segments whose data had been received already (fully or partly).
+    pub tcp_retransmissions: u64,
+    /// TCP segments received ahead of a hole.
+    pub tcp_out_of_order: u64,
+    /// Holes in TCP streams skipped.
+    pub tcp_gaps: u64,
+    /// Bytes missing in those holes.
+    pub tcp_gap_bytes: u64,
+    /// Times a per-direction bound (out-of-order segments or buffered bytes) was hit.
+    pub tcp_buffer_overflows: u64,
+    /// Buffered bytes of unfinished messages dropped (gap, overflow, close, timeout).
+    pub tcp_incomplete_bytes: u64,
+    /// SIP messages framed from TCP streams.
+    pub tcp_sip_messages: u64,
+    /// TCP bytes discarded as not SIP.
+    pub tcp_non_sip_bytes: u64,
+    /// TCP directions proven not to carry SIP (no longer buffered).
+    pub tcp_non_sip_streams: u64,
+    /// SIP messages over TCP longer than the buffer bound (skipped).
+    pub tcp_oversize_messages: u64,
+    /// Bytes of those messages skipped.
+    pub tcp_oversize_bytes: u64,
+    /// CRLF keepalives over TCP (RFC 5626 §3.5.1 ping "\r\n\r\n" and pong "\r\n").
+    pub sip_keepalives: u64,
+}
+
+/// Frame number and time of the frame being decoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    frame: u64,
+    ts: Timestamp,
+}
+
+/// Payload bytes either borrowed from the frame (`'a`) or from a reassembled buffer local to
+/// the decode call (`'b`), which must be copied into an owned segment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Bytes<'a, 'b> {
+    /// Borrowed from the frame.
+    Frame(&'a [u8]),
+    /// Borrowed from a temporary buffer.
+    Local(&'b [u8]),
+}
+
+impl<'a, 'b> Bytes<'a, 'b> {
+    fn get(&self) -> &[u8] {
+        match *self {
+            Bytes::Frame(s) => s,
+            Bytes::Local(s) => s,
+        }
+    }
+    /// The bytes from `from` on (empty past the end).
+    fn sub(self, from: usize) -> Self {
+        self.range(from, usize::MAX)
+    }
+    /// The bytes in `from..to`, clamped to the data.
+    fn range(self, from: usize, to: usize) -> Self {
+        let cut = |s: &[u8]| -> (usize, usize) {
+            let to = to.min(s.len());
+            (from.min(to), to)
+        };
+        match self {
+            Bytes::Frame(s) => {
+                let (f, t) = cut(s);
+                Bytes::Frame(s.get(f..t).unwrap_or_default())
+            }
+            Bytes::Local(s) => {
+                let (f, t) = cut(s);
+                Bytes::Local(s.get(f..t).unwrap_or_default())
+            }
+        }
+    }
+    fn to_cow(self) -> Cow<'a, [u8]> {
+        match self {
+            Bytes::Frame(s) => Cow::Borrowed(s),
+            Bytes::Local(s) => Cow::Owned(s.to_vec()),
+        }
+    }
+}
+
+/// Tunnel nesting followed (IP-in-IP); deeper tunnels are counted as other protocols.
+const MAX_TUNNEL_DEPTH: u8 = 1;
+
+/// Decodes frames into [`Segment`]s: link layer, IP (with fragment reassembly), UDP, and TCP
+/// (with stream reassembly and SIP framing).
+///
+/// Stateful (fragment and TCP tables), deterministic (packet time only), bounded by
+/// [`NetLimits`], and it never panics on any input.
+#[derive(Debug)]
+pub struct Decoder {
+    limits: NetLimits,
+    stats: NetStats,
+    defrag: defrag::Defragmenter,
+    tcp: tcp::TcpReassembler,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(NetLimits::default())
+    }
+}
+
+impl Decoder {
+    /// A decoder with the given bounds.
+    pub fn new(limits: NetLimits) -> Self {
+        Decoder {
+            limits,
+            stats: NetStats::default(),
+            defrag: defrag::Defragmenter::default(),
+            tcp: tcp::TcpReassembler::default(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &NetStats {
+        &self.stats
+    }
+
+    /// The bounds in use.
+    pub fn limits(&self) -> &NetLimits {
+        &self.limits
+    }
+
+    /// Decodes one frame; pushes zero or more segments: one per UDP datagram (borrowed from
+    /// the frame, or owned after IP reassembly) and one per SIP message framed out of a TCP
+    /// stream (borrowed when wholly inside this frame, owned when it spans segments).
+    pub fn decode<'a>(&mut self, frame: &'a Frame, out: &mut Vec<Segment<'a>>) {
+        self.stats.frames += 1;
+        self.stats.bytes += frame.data.len() as u64;
+        if frame.data.is_empty() {
+            self.stats.zero_length += 1;
+            return;
+        }
+        let ctx = Ctx {
+            frame: frame.number,
+            ts: frame.ts,
+        };
+        match link::decapsulate(frame.link_type, &frame.data) {
+            link::Link::Ip(data) => self.ip(ctx, Bytes::Frame(data), 0, out),
+            link::Link::NonIp => self.stats.non_ip += 1,
+            link::Link::Truncated => self.stats.truncated += 1,
+            link::Link::Unknown => {
+                *self
+                    .stats
+                    .unknown_link_types
+                    .entry(frame.link_type.0)
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+
+    fn ip<'a>(&mut self, ctx: Ctx, data: Bytes<'a, '_>, depth: u8, out: &mut Vec<Segment<'a>>) {
+        let pkt = match ip::parse(data.get()) {
+            ip::Parsed::V4(p) => {
+                self.stats.ipv4 += 1;
+                p
+            }
+            ip::Parsed::V6(p) => {
+                self.stats.ipv6 += 1;
+                p
+            }
+            ip::Parsed::NotIp => {
+                self.stats.non_ip += 1;
+                return;
+            }
+            ip::Parsed::Malformed => {
+                self.stats.truncated += 1;
+                return;
+            }
+        };
+        // Re-borrow the payload with the frame lifetime when it came from the frame.
+        let payload = data.range(pkt.start, pkt.start + pkt.payload.len());
+        let (src, dst, proto, truncated) = (pkt.src, pkt.dst, pkt.proto, pkt.truncated);
+        let Some(frag) = pkt.frag else {
+            self.transport(ctx, src, dst, proto, payload, truncated, depth, out);
+            return;
+        };
+        self.stats.fragments += 1;
+        if truncated {
+            // A fragment cut by the snaplen cannot complete its datagram.
+            self.stats.truncated += 1;
+            return;
+        }
+        let key = defrag::FragKey {
+            src,
+            dst,
+            id: frag.id,
+            proto,
+        };
+        let Some(whole) = self.defrag.insert(
+            &self.limits,
+            &mut self.stats,
+            ctx.ts,
+            key,
+            frag,
+            payload.get(),
+        ) else {
+            return;
+        };
+        // For IPv6 the reassembled part may start with more extension headers.
+        let (proto, body) = if src.is_ipv6() {
+            match ip::walk_extensions(proto, &whole) {
+                Ok(w) => (w.proto, w.payload),
+                Err(()) => {
+                    self.stats.truncated += 1;
+                    return;
+                }
+            }
+        } else {
+            (proto, whole.as_slice())
+        };
+        self.transport(ctx, src, dst, proto, Bytes::Local(body), false, depth, out);
+    }
+
+    #[allow(clippy::too_many_arguments)] // decoded header fields passed down one layer
+    fn transport<'a>(
+        &mut self,
+        ctx: Ctx,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: u8,
+        data: Bytes<'a, '_>,
+        truncated: bool,
+        depth: u8,
+        out: &mut Vec<Segment<'a>>,
+    ) {
+        match proto {
+            ip::proto::UDP => self.udp(ctx, src, dst, data, truncated, out),
+            ip::proto::TCP => self.tcp(ctx, src, dst, data, truncated, out),
+            ip::proto::IPIP | ip::proto::IPV6 if depth < MAX_TUNNEL_DEPTH => {
+                self.stats.ip_in_ip += 1;
+                self.ip(ctx, data, depth + 1, out);
+            }
+            _ => self.stats.other_ip_protocol += 1,
+        }
+    }
+
+    fn udp<'a>(
+        &mut self,
+        ctx: Ctx,
+        src: IpAddr,
+        dst: IpAddr,
+        data: Bytes<'a, '_>,
+        truncated: bool,
+        out: &mut Vec<Segment<'a>>,
+    ) {
+        let Some(h) = data.get().get(..8) else {
+            self.stats.truncated += 1;
+            return;
+        };
+        let h: [u8; 8] = match h.try_into() {
+            Ok(h) => h,
+            Err(_) => return,
+        };
+        self.stats.udp += 1;
+        let sport = u16::from_be_bytes([h[0], h[1]]);
+        let dport = u16::from_be_bytes([h[2], h[3]]);
+        let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+        let avail = data.get().len();
+        // Length 0 appears with jumbograms (RFC 2675) and offload: use the IP payload length.
+        let end = match len {
+            0 => avail,
+            1..=7 => {
+                self.stats.truncated += 1;
+                return;
+            }
+            n if n > avail => {
+                // Cut by the snaplen: keep what was captured, a cut SIP message is still
+                // worth showing.
+                self.stats.truncated += 1;
+                avail
+            }
+            n => n,
+        };
+        if truncated && len <= avail {
+            self.stats.truncated += 1;
+        }
+        let payload = data.range(8, end);
+        if payload.get().is_empty() {
+            self.stats.udp_empty += 1;
+            return;
+        }
+        out.push(Segment {
+            frame: ctx.frame,
+            ts: ctx.ts,
+            src: SocketAddr::new(src, sport),
+            dst: SocketAddr::new(dst, dport),
+            transport: Transport::Udp,
+            payload: payload.to_cow(),
+        });
+    }
+
+    fn tcp<'a>(
+        &mut self,
+        ctx: Ctx,
+        src: IpAddr,
+        dst: IpAddr,
+        data: Bytes<'a, '_>,
+        truncated: bool,
+        out: &mut Vec<Segment<'a>>,
+    ) {
+        let Ok(h) = etherparse::TcpHeaderSlice::from_slice(data.get()) else {
+            self.stats.truncated += 1;
+            return;
+        };
+        self.stats.tcp += 1;
+        if truncated {
+            // The missing tail would corrupt the stream: drop the segment, the hole it leaves
+            // is handled (and counted) like any lost segment.
+            self.stats.truncated += 1;
+            return;
+        }
+        let flags = tcp::Flags {
+            syn: h.syn(),
+            fin: h.fin(),
+            rst: h.rst(),
+        };
+        let (sport, dport, seq) = (h.source_port(), h.destination_port(), h.sequence_number());
+        let payload = data.sub(h.slice().len());
+        self.tcp.segment(
+            &self.limits,
+            &mut self.stats,
+            ctx,
+            SocketAddr::new(src, sport),
+            SocketAddr::new(dst, dport),
+            seq,
+            flags,
+            payload,
+            out,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

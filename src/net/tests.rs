@@ -1,0 +1,630 @@
+//! Decoder tests over hand-built frames.
+
+use super::*;
+use crate::capture::LinkType;
+use etherparse::PacketBuilder;
+
+const A4: [u8; 4] = [10, 0, 0, 1];
+const B4: [u8; 4] = [10, 0, 0, 2];
+
+fn frame(number: u64, secs: u64, link_type: LinkType, data: Vec<u8>) -> Frame {
+    Frame {
+        number,
+        ts: Timestamp::from_parts(secs, 0),
+        link_type,
+        orig_len: data.len() as u32,
+        data,
+        interface: 0,
+    }
+}
+
+/// IPv4/UDP packet 10.0.0.1:5060 -> 10.0.0.2:5060.
+fn udp4(payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .udp(5060, 5060)
+        .write(&mut v, payload)
+        .unwrap();
+    v
+}
+
+fn udp6(payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    PacketBuilder::ipv6([1; 16], [2; 16], 64)
+        .udp(5060, 5060)
+        .write(&mut v, payload)
+        .unwrap();
+    v
+}
+
+#[derive(Clone, Copy, Default)]
+struct F {
+    syn: bool,
+    fin: bool,
+    rst: bool,
+}
+
+/// IPv4/TCP packet 10.0.0.1:40000 -> 10.0.0.2:5060 (or reversed).
+fn tcp4(seq: u32, f: F, payload: &[u8], reverse: bool) -> Vec<u8> {
+    let (s, d, sp, dp) = if reverse {
+        (B4, A4, 5060, 40000)
+    } else {
+        (A4, B4, 40000, 5060)
+    };
+    let mut b = PacketBuilder::ipv4(s, d, 64).tcp(sp, dp, seq, 1000);
+    if f.syn {
+        b = b.syn();
+    }
+    if f.fin {
+        b = b.fin();
+    }
+    if f.rst {
+        b = b.rst();
+    }
+    let mut v = Vec::new();
+    b.write(&mut v, payload).unwrap();
+    v
+}
+
+fn ether(ethertypes: &[u16], ip: &[u8]) -> Vec<u8> {
+    let mut v = vec![0u8; 12];
+    for (i, t) in ethertypes.iter().enumerate() {
+        v.extend_from_slice(&t.to_be_bytes());
+        if i + 1 < ethertypes.len() {
+            v.extend_from_slice(&[0x00, 0x64]); // TCI: VLAN 100
+        }
+    }
+    v.extend_from_slice(ip);
+    v
+}
+
+fn payloads(segs: &[Segment<'_>]) -> Vec<Vec<u8>> {
+    segs.iter().map(|s| s.payload.to_vec()).collect()
+}
+
+fn decode_all(dec: &mut Decoder, frames: &[Frame]) -> Vec<(u64, Transport, Vec<u8>, bool)> {
+    let mut res = Vec::new();
+    for f in frames {
+        let mut out = Vec::new();
+        dec.decode(f, &mut out);
+        for s in out {
+            let owned = matches!(s.payload, Cow::Owned(_));
+            res.push((s.frame, s.transport, s.payload.to_vec(), owned));
+        }
+    }
+    res
+}
+
+const SIP: &[u8] = b"OPTIONS sip:b SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+
+#[test]
+fn every_link_type_yields_the_udp_payload() {
+    let ip4 = udp4(SIP);
+    let ip6 = udp6(SIP);
+    let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00];
+    sll.extend_from_slice(&ip4);
+    let mut sll2 = vec![
+        0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
+    ];
+    sll2.extend_from_slice(&ip6);
+    let with = |prefix: &[u8], ip: &[u8]| [prefix, ip].concat();
+    let cases = vec![
+        (LinkType::ETHERNET, ether(&[0x0800], &ip4)),
+        (LinkType::ETHERNET, ether(&[0x86dd], &ip6)),
+        (LinkType::LINUX_SLL, sll),
+        (LinkType::LINUX_SLL2, sll2),
+        (LinkType::RAW, ip4.clone()),
+        (LinkType::RAW, ip6.clone()),
+        (LinkType::RAW_BSD12, ip4.clone()),
+        (LinkType::RAW_BSD14, ip6.clone()),
+        (LinkType::IPV4, ip4.clone()),
+        (LinkType::IPV6, ip6.clone()),
+        (LinkType::NULL, with(&[2, 0, 0, 0], &ip4)),
+        (LinkType::NULL, with(&[0, 0, 0, 2], &ip4)),
+        (LinkType::NULL, with(&[24, 0, 0, 0], &ip6)),
+        (LinkType::NULL, with(&[0, 0, 0, 28], &ip6)),
+        (LinkType::NULL, with(&[30, 0, 0, 0], &ip6)),
+        (LinkType::LOOP, with(&[0, 0, 0, 2], &ip4)),
+        (LinkType::LOOP, with(&[0, 0, 0, 30], &ip6)),
+    ];
+    for (i, (lt, data)) in cases.into_iter().enumerate() {
+        let mut dec = Decoder::default();
+        let f = frame(i as u64 + 1, 1, lt, data);
+        let mut out = Vec::new();
+        dec.decode(&f, &mut out);
+        assert_eq!(payloads(&out), vec![SIP.to_vec()], "case {i} {lt:?}");
+        assert_eq!(out[0].transport, Transport::Udp);
+        assert!(matches!(out[0].payload, Cow::Borrowed(_)));
+        assert_eq!(out[0].dst.port(), 5060);
+        assert_eq!(out[0].frame, i as u64 + 1);
+    }
+}
+
+#[test]
+fn unknown_link_type_and_non_ip_are_counted() {
+    let mut dec = Decoder::default();
+    let frames = [
+        frame(1, 1, LinkType(147), udp4(SIP)),
+        frame(2, 1, LinkType(147), udp4(SIP)),
+        frame(3, 1, LinkType::ETHERNET, ether(&[0x0806], &[0; 28])),
+        frame(4, 1, LinkType::ETHERNET, vec![]),
+        frame(5, 1, LinkType::ETHERNET, vec![0; 10]),
+    ];
+    assert!(decode_all(&mut dec, &frames).is_empty());
+    let s = dec.stats();
+    assert_eq!(s.unknown_link_types.get(&147), Some(&2));
+    assert_eq!(s.non_ip, 1);
+    assert_eq!(s.zero_length, 1);
+    assert_eq!(s.truncated, 1);
+    assert_eq!(s.frames, 5);
+}
+
+#[test]
+fn vlan_qinq_and_deep_tags() {
+    let ip = udp4(SIP);
+    for types in [
+        vec![0x8100, 0x0800],
+        vec![0x88a8, 0x8100, 0x0800],
+        vec![0x9100, 0x8100, 0x0800],
+        vec![0x88a8, 0x88a8, 0x8100, 0x8100, 0x0800],
+    ] {
+        let mut dec = Decoder::default();
+        let got = decode_all(
+            &mut dec,
+            &[frame(1, 1, LinkType::ETHERNET, ether(&types, &ip))],
+        );
+        assert_eq!(got.len(), 1, "{types:x?}");
+        assert_eq!(got[0].2, SIP);
+    }
+}
+
+/// IPv6 header (40 bytes) + `rest`, with `next` as first next-header.
+fn ipv6_raw(next: u8, rest: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x60, 0, 0, 0];
+    v.extend_from_slice(&(rest.len() as u16).to_be_bytes());
+    v.push(next);
+    v.push(64);
+    v.extend_from_slice(&[1; 16]);
+    v.extend_from_slice(&[2; 16]);
+    v.extend_from_slice(rest);
+    v
+}
+
+fn udp_header(len_payload: usize) -> Vec<u8> {
+    let mut v = vec![0x13, 0xc4, 0x13, 0xc4];
+    v.extend_from_slice(&((len_payload + 8) as u16).to_be_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v
+}
+
+#[test]
+fn ipv6_extension_headers() {
+    let mut rest = vec![43, 0, 1, 4, 0, 0, 0, 0]; // hop-by-hop -> routing
+    rest.extend_from_slice(&[60, 0, 0, 0, 0, 0, 0, 0]); // routing -> dest opts
+    rest.extend_from_slice(&[17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // -> UDP
+    rest.extend_from_slice(&udp_header(SIP.len()));
+    rest.extend_from_slice(SIP);
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &[frame(1, 1, LinkType::RAW, ipv6_raw(0, &rest))]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].2, SIP);
+}
+
+/// IPv4 fragment: raw IPv4 header + data.
+fn ipv4_frag(id: u16, offset: usize, more: bool, proto: u8, data: &[u8]) -> Vec<u8> {
+    let total = (20 + data.len()) as u16;
+    let ff = ((offset / 8) as u16) | if more { 0x2000 } else { 0 };
+    let mut v = vec![0x45, 0];
+    v.extend_from_slice(&total.to_be_bytes());
+    v.extend_from_slice(&id.to_be_bytes());
+    v.extend_from_slice(&ff.to_be_bytes());
+    v.extend_from_slice(&[64, proto, 0, 0]);
+    v.extend_from_slice(&A4);
+    v.extend_from_slice(&B4);
+    v.extend_from_slice(data);
+    v
+}
+
+fn big_sip(body: usize) -> Vec<u8> {
+    let mut m = format!("INVITE sip:b SIP/2.0\r\nContent-Length: {body}\r\n\r\n").into_bytes();
+    m.extend((0..body).map(|i| b'a' + (i % 26) as u8));
+    m
+}
+
+fn udp_datagram(payload: &[u8]) -> Vec<u8> {
+    [udp_header(payload.len()).as_slice(), payload].concat()
+}
+
+#[test]
+fn ipv4_fragments_out_of_order_with_overlap() {
+    let sip = big_sip(3000);
+    let dgram = udp_datagram(&sip);
+    let pieces: Vec<(usize, &[u8])> = dgram
+        .chunks(1480)
+        .enumerate()
+        .map(|(i, c)| (i * 1480, c))
+        .collect();
+    let n = pieces.len();
+    assert_eq!(n, 3);
+    let mk = |i: usize, fnum: u64| {
+        let (off, data) = pieces[i];
+        frame(
+            fnum,
+            1,
+            LinkType::RAW,
+            ipv4_frag(7, off, i + 1 < n, 17, data),
+        )
+    };
+    // last, first, an overlapping copy of the first, then the middle completes it.
+    let frames = [mk(2, 1), mk(0, 2), mk(0, 3), mk(1, 4)];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, 4, "frame of the completing fragment");
+    assert_eq!(got[0].2, sip);
+    assert!(got[0].3, "owned payload");
+    let s = dec.stats();
+    assert_eq!(
+        (s.fragments, s.datagrams_reassembled, s.fragment_overlaps),
+        (4, 1, 1)
+    );
+    assert_eq!(dec.defrag.len(), 0);
+}
+
+fn ipv6_frag(id: u32, offset: usize, more: bool, data: &[u8]) -> Vec<u8> {
+    let om = ((offset / 8) as u16) << 3 | u16::from(more);
+    let mut rest = vec![17, 0];
+    rest.extend_from_slice(&om.to_be_bytes());
+    rest.extend_from_slice(&id.to_be_bytes());
+    rest.extend_from_slice(data);
+    ipv6_raw(44, &rest)
+}
+
+#[test]
+fn ipv6_fragments() {
+    let sip = big_sip(2000);
+    let dgram = udp_datagram(&sip);
+    let (a, b) = dgram.split_at(1232);
+    let frames = [
+        frame(1, 1, LinkType::RAW, ipv6_frag(99, 1232, false, b)),
+        frame(2, 1, LinkType::RAW, ipv6_frag(99, 0, true, a)),
+    ];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].0, got[0].1), (2, Transport::Udp));
+    assert_eq!(got[0].2, sip);
+}
+
+#[test]
+fn fragment_timeout_and_eviction() {
+    let data = [0u8; 16];
+    // Timeout: the second half arrives 31 s after the first.
+    let mut dec = Decoder::default();
+    let frames = [
+        frame(1, 100, LinkType::RAW, ipv4_frag(1, 0, true, 17, &data)),
+        frame(2, 131, LinkType::RAW, ipv4_frag(1, 16, false, 17, &data)),
+    ];
+    assert!(decode_all(&mut dec, &frames).is_empty());
+    assert_eq!(dec.stats().fragment_timeouts, 1);
+    assert_eq!(dec.stats().datagrams_reassembled, 0);
+
+    // Eviction: only 2 buffers; the oldest (id 1) goes when id 3 starts, so its tail alone
+    // completes nothing while id 3 completes.
+    let mut dec = Decoder::new(NetLimits {
+        max_fragment_buffers: 2,
+        ..NetLimits::default()
+    });
+    let first = udp_datagram(b"0123456789abcdef");
+    let (a, b) = first.split_at(16);
+    let frames = [
+        frame(1, 1, LinkType::RAW, ipv4_frag(1, 0, true, 17, a)),
+        frame(2, 1, LinkType::RAW, ipv4_frag(2, 0, true, 17, a)),
+        frame(3, 1, LinkType::RAW, ipv4_frag(3, 0, true, 17, a)),
+        frame(4, 1, LinkType::RAW, ipv4_frag(3, 16, false, 17, b)),
+        frame(5, 1, LinkType::RAW, ipv4_frag(1, 16, false, 17, b)),
+    ];
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, 4);
+    assert_eq!(dec.stats().fragment_evictions, 1);
+
+    // Memory bound: total bytes.
+    let mut dec = Decoder::new(NetLimits {
+        max_fragment_bytes: 20,
+        ..NetLimits::default()
+    });
+    let frames = [
+        frame(1, 1, LinkType::RAW, ipv4_frag(1, 0, true, 17, &data)),
+        frame(2, 1, LinkType::RAW, ipv4_frag(2, 0, true, 17, &data)),
+    ];
+    decode_all(&mut dec, &frames);
+    assert_eq!(dec.stats().fragment_evictions, 1);
+    assert_eq!(dec.defrag.len(), 1);
+}
+
+#[test]
+fn ip_in_ip() {
+    let inner = udp4(SIP);
+    let outer = ipv4_frag(5, 0, false, 4, &inner);
+    let inner6 = udp6(SIP);
+    let outer6 = ipv4_frag(6, 0, false, 41, &inner6);
+    let mut dec = Decoder::default();
+    let got = decode_all(
+        &mut dec,
+        &[
+            frame(1, 1, LinkType::RAW, outer.clone()),
+            frame(2, 1, LinkType::RAW, outer6),
+            // two levels deep is not followed
+            frame(3, 1, LinkType::RAW, ipv4_frag(7, 0, false, 4, &outer)),
+        ],
+    );
+    assert_eq!(got.len(), 2);
+    assert_eq!(dec.stats().ip_in_ip, 3);
+    assert_eq!(dec.stats().other_ip_protocol, 1);
+}
+
+#[test]
+fn udp_zero_length_skipped_and_truncated_kept() {
+    let mut dec = Decoder::default();
+    let mut cut = udp4(SIP);
+    cut.truncate(cut.len() - 10);
+    let got = decode_all(
+        &mut dec,
+        &[
+            frame(1, 1, LinkType::RAW, udp4(b"")),
+            frame(2, 1, LinkType::RAW, cut),
+        ],
+    );
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].2, &SIP[..SIP.len() - 10]);
+    assert_eq!(dec.stats().udp_empty, 1);
+    assert!(dec.stats().truncated >= 1);
+}
+
+fn raw(n: u64, data: Vec<u8>) -> Frame {
+    frame(n, 1, LinkType::RAW, data)
+}
+
+#[test]
+fn tcp_two_messages_in_one_segment() {
+    let both = [SIP, SIP].concat();
+    let frames = [
+        raw(
+            1,
+            tcp4(
+                1000,
+                F {
+                    syn: true,
+                    ..F::default()
+                },
+                b"",
+                false,
+            ),
+        ),
+        raw(2, tcp4(1001, F::default(), &both, false)),
+    ];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(got.len(), 2);
+    for g in &got {
+        assert_eq!(
+            (g.0, g.1, g.2.as_slice(), g.3),
+            (2, Transport::Tcp, SIP, false)
+        );
+    }
+}
+
+#[test]
+fn tcp_message_split_across_three_segments() {
+    let m = big_sip(100);
+    let (a, rest) = m.split_at(10);
+    let (b, c) = rest.split_at(60);
+    let frames = [
+        raw(1, tcp4(5, F::default(), a, false)),
+        raw(2, tcp4(15, F::default(), b, false)),
+        raw(3, tcp4(75, F::default(), c, false)),
+    ];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].0, &got[0].2, got[0].3), (3, &m, true));
+}
+
+#[test]
+fn tcp_out_of_order_and_retransmission() {
+    let m = [big_sip(50), SIP.to_vec()].concat();
+    let (a, rest) = m.split_at(30);
+    let c = &rest[40..];
+    let s = 4_000_000_000u32;
+    let frames = [
+        raw(1, tcp4(s, F::default(), a, false)),
+        raw(2, tcp4(s + 70, F::default(), c, false)), // ahead
+        raw(3, tcp4(s, F::default(), a, false)),      // full retransmission
+        raw(4, tcp4(s + 20, F::default(), &m[20..70], false)), // partial overlap fills hole
+        raw(5, tcp4(s + 70, F::default(), c, false)), // retransmission of buffered data
+    ];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(payloads_of(&got), vec![big_sip(50), SIP.to_vec()]);
+    assert_eq!(got[0].0, 4);
+    let st = dec.stats();
+    assert_eq!(st.tcp_out_of_order, 1);
+    assert_eq!(st.tcp_retransmissions, 3);
+    assert_eq!(st.tcp_gaps, 0);
+}
+
+fn payloads_of(got: &[(u64, Transport, Vec<u8>, bool)]) -> Vec<Vec<u8>> {
+    got.iter().map(|g| g.2.clone()).collect()
+}
+
+#[test]
+fn tcp_gap_skipped_on_overflow_and_on_fin() {
+    // Overflow: max 2 pending segments; the lost bytes are skipped and framing resyncs.
+    let mut dec = Decoder::new(NetLimits {
+        max_out_of_order: 2,
+        ..NetLimits::default()
+    });
+    let l = SIP.len() as u32;
+    let frames = [
+        raw(1, tcp4(0, F::default(), SIP, false)),
+        // SIP at l is lost
+        raw(2, tcp4(2 * l, F::default(), SIP, false)),
+        raw(3, tcp4(3 * l, F::default(), SIP, false)),
+        raw(4, tcp4(4 * l, F::default(), SIP, false)),
+    ];
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(got.len(), 4);
+    assert_eq!(dec.stats().tcp_gaps, 1);
+    assert_eq!(dec.stats().tcp_gap_bytes, u64::from(l));
+
+    // FIN with a hole: pending data is flushed past the hole.
+    let mut dec = Decoder::default();
+    let frames = [
+        raw(1, tcp4(0, F::default(), SIP, false)),
+        raw(2, tcp4(2 * l, F::default(), SIP, false)),
+        raw(
+            3,
+            tcp4(
+                3 * l,
+                F {
+                    fin: true,
+                    ..F::default()
+                },
+                b"",
+                false,
+            ),
+        ),
+        // after close, data is ignored
+        raw(4, tcp4(3 * l, F::default(), SIP, false)),
+    ];
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![1, 3]);
+    assert_eq!(dec.stats().tcp_gaps, 1);
+
+    // A new SYN on the same 4-tuple reopens the direction.
+    let frames = [
+        raw(
+            5,
+            tcp4(
+                900,
+                F {
+                    syn: true,
+                    ..F::default()
+                },
+                b"",
+                false,
+            ),
+        ),
+        raw(6, tcp4(901, F::default(), SIP, false)),
+    ];
+    assert_eq!(decode_all(&mut dec, &frames).len(), 1);
+}
+
+#[test]
+fn tcp_keepalives() {
+    let data = [b"\r\n\r\n".as_slice(), SIP, b"\r\n", SIP].concat();
+    let frames = [
+        raw(1, tcp4(7, F::default(), &data, false)),
+        raw(2, tcp4(9, F::default(), b"\r\n", true)),
+    ];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(payloads_of(&got), vec![SIP.to_vec(), SIP.to_vec()]);
+    assert_eq!(dec.stats().sip_keepalives, 3);
+}
+
+#[test]
+fn http_on_5060_is_ignored_and_not_buffered() {
+    let req = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    let frames = [
+        raw(
+            1,
+            tcp4(
+                0,
+                F {
+                    syn: true,
+                    ..F::default()
+                },
+                b"",
+                false,
+            ),
+        ),
+        raw(2, tcp4(1, F::default(), &req[..20], false)),
+        raw(3, tcp4(21, F::default(), &req[20..], false)),
+        // Even a SIP-looking message later on this direction is not framed.
+        raw(4, tcp4(1 + req.len() as u32, F::default(), SIP, false)),
+    ];
+    let mut dec = Decoder::default();
+    assert!(decode_all(&mut dec, &frames).is_empty());
+    let st = dec.stats();
+    assert_eq!(st.tcp_non_sip_streams, 1);
+    assert_eq!(st.tcp_non_sip_bytes, (req.len() + SIP.len()) as u64);
+}
+
+#[test]
+fn tcp_mid_stream_start_resyncs() {
+    let data = [b"tail of a body\r\n".as_slice(), SIP].concat();
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &[raw(1, tcp4(77, F::default(), &data, false))]);
+    assert_eq!(payloads_of(&got), vec![SIP.to_vec()]);
+    assert_eq!(dec.stats().tcp_non_sip_bytes, 16);
+}
+
+#[test]
+fn tcp_sequence_wraparound() {
+    let m = big_sip(40);
+    let (a, b) = m.split_at(20);
+    let start = u32::MAX - 9;
+    let frames = [
+        raw(1, tcp4(start, F::default(), a, false)),
+        raw(2, tcp4(start.wrapping_add(20), F::default(), b, false)),
+        raw(
+            3,
+            tcp4(start.wrapping_add(m.len() as u32), F::default(), SIP, false),
+        ),
+    ];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(payloads_of(&got), vec![m.clone(), SIP.to_vec()]);
+    assert_eq!(dec.stats().tcp_retransmissions, 0);
+}
+
+#[test]
+fn tcp_oversize_message_skipped() {
+    let mut dec = Decoder::new(NetLimits {
+        max_buffered_bytes: 100,
+        ..NetLimits::default()
+    });
+    let big = big_sip(300);
+    let frames = [
+        raw(1, tcp4(0, F::default(), &big[..150], false)),
+        raw(2, tcp4(150, F::default(), &big[150..], false)),
+        raw(3, tcp4(big.len() as u32, F::default(), SIP, false)),
+    ];
+    let got = decode_all(&mut dec, &frames);
+    assert_eq!(payloads_of(&got), vec![SIP.to_vec()]);
+    assert_eq!(dec.stats().tcp_oversize_messages, 1);
+    assert_eq!(dec.stats().tcp_oversize_bytes, big.len() as u64);
+}
+
+#[test]
+fn tcp_stream_table_is_bounded() {
+    let mut dec = Decoder::new(NetLimits {
+        max_tcp_streams: 2,
+        ..NetLimits::default()
+    });
+    for port in 0..5u16 {
+        let mut v = Vec::new();
+        PacketBuilder::ipv4(A4, B4, 64)
+            .tcp(1000 + port, 5060, 1, 100)
+            .write(&mut v, b"INVITE sip:")
+            .unwrap();
+        let mut out = Vec::new();
+        let f = raw(u64::from(port) + 1, v);
+        dec.decode(&f, &mut out);
+    }
+    assert_eq!(dec.tcp.len(), 2);
+    assert_eq!(dec.stats().tcp_stream_evictions, 3);
+    assert_eq!(dec.stats().tcp_streams, 5);
+}
