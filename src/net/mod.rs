@@ -169,6 +169,17 @@ pub struct NetStats {
     pub sip_keepalives: u64,
 }
 
+impl NetStats {
+    /// Frames or payloads the decoder could not use: snaplen-cut or malformed headers,
+    /// inconsistent or oversize fragments, SIP messages over the stream buffer bound.
+    pub fn decode_errors(&self) -> u64 {
+        self.truncated
+            + self.fragment_inconsistent
+            + self.fragment_oversize
+            + self.tcp_oversize_messages
+    }
+}
+
 /// Frame number and time of the frame being decoded.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ctx {
