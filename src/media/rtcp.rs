@@ -204,13 +204,19 @@ fn packet_len(p: &[u8]) -> Option<usize> {
 
 /// Parses a compound RTCP packet (RFC 3550 §6.1). Returns `None` when the first packet is
 /// not RTCP (version 2 and a length that fits); otherwise the packets parsed until the
-/// data ends or stops being RTCP (trailing bytes, e.g. an SRTCP tag, are ignored).
+/// data ends or stops being RTCP (version 2, type 192..=223, length fits); trailing bytes,
+/// e.g. an SRTCP index and tag, are ignored.
 pub fn parse_compound(data: &[u8]) -> Option<Vec<RtcpPacket<'_>>> {
     let mut out = Vec::new();
     let mut rest = data;
     while let Some((pkt, len)) = parse_packet(rest) {
         out.push(pkt);
         rest = rest.get(len..).unwrap_or(&[]);
+        // An SRTCP trailer starts with the E flag (0x80: looks like version 2), so later
+        // packets must also carry a type in the RTCP range 192..=223 (RFC 5761 §4).
+        if !rest.get(1).is_some_and(|pt| (192..=223).contains(pt)) {
+            break;
+        }
     }
     (!out.is_empty()).then_some(out)
 }

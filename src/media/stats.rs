@@ -7,6 +7,8 @@
 //! - on a sequence restart (A.1: two sequential packets after a jump) the expected and
 //!   received counts so far are kept in running totals instead of being dropped;
 //! - duplicates are detected in a 128-packet window and excluded from jitter.
+//!
+//! Stream identity (SSRC, flow) and the clock rate are the caller's business.
 
 use crate::capture::Timestamp;
 
@@ -56,7 +58,9 @@ enum SeqVerdict {
     Valid,
     /// Counted as received, but a duplicate.
     Duplicate,
-    /// Not counted (probation, or first packet after a big jump).
+    /// Not counted yet: the source is on probation (A.1 `MIN_SEQUENTIAL`).
+    Probation,
+    /// Not counted: first packet after a big jump (maybe a restart, maybe garbage).
     Ignored,
 }
 
@@ -78,7 +82,11 @@ impl StreamStats {
         self.first_seen.get_or_insert(arrival);
         self.last_seen = Some(arrival);
 
-        if self.update_seq(hdr.sequence) == SeqVerdict::Valid && clock_rate > 0 {
+        let verdict = self.update_seq(hdr.sequence);
+        // A.8 runs on every packet; we skip duplicates (same timestamp, later arrival: a
+        // spurious delay) and unconfirmed jumps (likely another stream's timestamps).
+        let timed = matches!(verdict, SeqVerdict::Valid | SeqVerdict::Probation);
+        if timed && clock_rate > 0 {
             // §6.4.1: transit = arrival (in RTP units) - timestamp; wrapping arithmetic keeps
             // the difference right across 32-bit wraps of either clock.
             let units = (u128::from(arrival.0) * u128::from(clock_rate) / 1_000_000_000) as u32;
@@ -122,7 +130,7 @@ impl StreamStats {
                 self.probation = MIN_SEQUENTIAL - 1;
                 self.max_seq = seq;
             }
-            return SeqVerdict::Ignored;
+            return SeqVerdict::Probation;
         }
         let mut verdict = SeqVerdict::Valid;
         if udelta < MAX_DROPOUT {
