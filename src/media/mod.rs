@@ -66,11 +66,18 @@ pub fn classify_udp(payload: &[u8]) -> MediaKind {
 }
 
 /// DTLS record header: 13 bytes; DTLSPlaintext (content type 20..=25) carries version
-/// 0xFEFF / 0xFEFD (RFC 6347 §4.1, RFC 9147 §4); DTLS 1.3 unified headers start 001xxxxx.
+/// 0xFEFF / 0xFEFD (RFC 6347 §4.1) and a record length that fits in the datagram.
+/// DTLS 1.3 ciphertext records start 001xxxxx (RFC 9147 §4) and carry at least a 1-byte
+/// sequence number and a 16-byte AEAD tag, which is all we can check without keys.
 fn looks_like_dtls(p: &[u8]) -> bool {
     match p.first() {
-        Some(20..=25) => p.len() >= 13 && p.get(1) == Some(&0xFE),
-        Some(32..=63) => p.len() >= 4,
+        Some(20..=25) => {
+            let (Some(&major), Some(&hi), Some(&lo)) = (p.get(1), p.get(11), p.get(12)) else {
+                return false;
+            };
+            major == 0xFE && usize::from(u16::from_be_bytes([hi, lo])) + 13 <= p.len()
+        }
+        Some(32..=63) => p.len() >= 18,
         _ => false,
     }
 }

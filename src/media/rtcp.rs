@@ -234,8 +234,11 @@ pub fn parse_packet(data: &[u8]) -> Option<(RtcpPacket<'_>, usize)> {
     let mut body = whole.get(4..)?;
     if b0 & 0x20 != 0 {
         // Padding: the last byte counts padding bytes, itself included (§6.4.1).
+        // An impossible count is ignored rather than fatal: the body is still readable.
         let pad = usize::from(*whole.last()?);
-        body = body.get(..body.len().checked_sub(pad)?).unwrap_or(body);
+        if let Some(unpadded) = body.len().checked_sub(pad).and_then(|n| body.get(..n)) {
+            body = unpadded;
+        }
     }
     let other = RtcpPacket::Other {
         packet_type: pt,

@@ -89,6 +89,7 @@ impl StreamStats {
         if timed && clock_rate > 0 {
             // §6.4.1: transit = arrival (in RTP units) - timestamp; wrapping arithmetic keeps
             // the difference right across 32-bit wraps of either clock.
+            // Truncating to u32 is the RTP clock's own modulo 2^32.
             let units = (u128::from(arrival.0) * u128::from(clock_rate) / 1_000_000_000) as u32;
             let transit = units.wrapping_sub(hdr.timestamp);
             if let Some(last) = self.last_transit {

@@ -258,8 +258,13 @@ fn classify_kinds() {
     pkt.extend_from_slice(&[0xd5; 160]);
     assert!(matches!(classify_udp(&pkt), MediaKind::Rtp(h) if h.sequence == 23838));
     // DTLS 1.2 handshake record.
-    let dtls = [0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 1];
+    let mut dtls = vec![0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+    dtls.extend_from_slice(&[1; 16]);
     assert_eq!(classify_udp(&dtls), MediaKind::Dtls);
+    // Record length beyond the datagram.
+    assert_eq!(classify_udp(&dtls[..20]), MediaKind::Unknown);
+    // Short text starting with a digit is not a DTLS 1.3 record.
+    assert_eq!(classify_udp(b"200 OK"), MediaKind::Unknown);
     assert_eq!(
         classify_udp(&[0x16, 0x03, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
         MediaKind::Unknown

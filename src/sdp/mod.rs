@@ -497,15 +497,16 @@ impl<'a> Sdp<'a> {
                     None => self.attributes.push(a),
                 }
             }
-            'm' => {
-                let m = media_line(n, value).unwrap_or_else(|| {
-                    self.problem(n, ProblemKind::Malformed("m="));
+            'm' => match media_line(n, value) {
+                Some(m) => self.media.push(m),
+                None => {
                     // Keep a section anyway so that the lines below stay media-level.
                     let media = value.split_ascii_whitespace().next().unwrap_or("");
-                    MediaDescription::empty(n, MediaType::parse(media))
-                });
-                self.media.push(m);
-            }
+                    self.media
+                        .push(MediaDescription::empty(n, MediaType::parse(media)));
+                    self.malformed(n, "m=", raw);
+                }
+            },
             'i' | 'u' | 'e' | 'p' | 'r' | 'z' | 'k' => self.keep_raw(n, raw),
             other => {
                 self.problem(n, ProblemKind::UnknownLineType(other));
