@@ -1,1 +1,779 @@
-//! sdp module (in progress).
+//! SDP parser (RFC 8866, which obsoletes RFC 4566), lenient.
+//!
+//! [`parse`] never fails: it keeps every line that parsed, keeps the others raw, and lists
+//! typed [`Problem`]s with 1-based line numbers. Deliberate deviations from RFC 8866 §5:
+//! - line order is not enforced (real endpoints put `t=` after `c=` and worse);
+//! - LF-only line endings are accepted (§5 requires CRLF but tells parsers to accept LF);
+//! - trailing blanks on a line are ignored, empty lines are skipped;
+//! - attribute names and `proto` compare case-insensitively.
+//!
+//! Text fields are `&str`: SDP is UTF-8 (§5); a line that is not valid UTF-8 is kept raw
+//! with a problem.
+
+mod attr;
+
+use std::net::IpAddr;
+
+use memchr::memchr;
+use nom::character::complete::{char, space1, u16 as dec_u16, u32 as dec_u32, u64 as dec_u64};
+use nom::combinator::opt;
+use nom::sequence::{preceded, tuple};
+
+use crate::media::codec::{self, Codec};
+
+use attr::{parse_attribute, run, token};
+pub use attr::{
+    Attribute, Candidate, CandidateType, Crypto, Direction, Fingerprint, Fmtp, KeyParam, Mki,
+    RtcpAttr, Rtpmap, Setup, ZrtpHash,
+};
+
+/// What went wrong on one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ProblemKind {
+    /// The line is not valid UTF-8 (RFC 8866 §5 mandates UTF-8).
+    #[error("line is not valid UTF-8")]
+    InvalidUtf8,
+    /// The line is not `<type>=<value>` with a single-letter type (RFC 8866 §5).
+    #[error("line is not of the form <type>=<value>")]
+    NotTypeValue,
+    /// A type letter RFC 8866 does not define.
+    #[error("unknown line type '{0}'")]
+    UnknownLineType(char),
+    /// A known line whose value did not parse (the `&str` names the line, e.g. `"o="`).
+    #[error("malformed {0} line")]
+    Malformed(&'static str),
+    /// A known attribute whose value did not parse; kept as [`Attribute::Other`].
+    #[error("malformed a={0} attribute")]
+    MalformedAttribute(&'static str),
+    /// A session-only line (`v=`, `o=`, `s=`, `t=`) inside a media section.
+    #[error("{0} line inside a media section")]
+    SessionLineInMedia(&'static str),
+    /// A line that may appear once appeared again; the first one is kept.
+    #[error("duplicate {0} line")]
+    Duplicate(&'static str),
+    /// A mandatory line is absent (reported on line 0).
+    #[error("missing mandatory {0} line")]
+    Missing(&'static str),
+}
+
+/// A problem found while parsing, with its 1-based line number (0 = whole description).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("SDP line {line}: {kind}")]
+pub struct Problem {
+    /// 1-based line number, 0 for the description as a whole.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: ProblemKind,
+}
+
+/// A line kept verbatim: untyped lines (`i=`, `u=`, `e=`, `p=`, `r=`, `z=`, `k=`), unknown
+/// ones and malformed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawLine<'a> {
+    /// 1-based line number.
+    pub line: usize,
+    /// The line without its line ending.
+    pub raw: &'a [u8],
+}
+
+/// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>` (§5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    /// User name (`-` when none).
+    pub username: &'a str,
+    /// Session id (numeric by RFC, kept as text because endpoints do not always comply).
+    pub session_id: &'a str,
+    /// Session version (numeric by RFC, kept as text).
+    pub session_version: &'a str,
+    /// Network type (`IN`).
+    pub nettype: &'a str,
+    /// Address type (`IP4`, `IP6`).
+    pub addrtype: &'a str,
+    /// Address or host name.
+    pub address: &'a str,
+}
+
+impl Origin<'_> {
+    /// The address parsed as IP when the types are `IN IP4` / `IN IP6`.
+    pub fn ip(&self) -> Option<IpAddr> {
+        ip_of(self.nettype, self.addrtype, self.address)
+    }
+}
+
+/// `c=<nettype> <addrtype> <connection-address>` (§5.7), multicast suffixes split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection<'a> {
+    /// Network type (`IN`).
+    pub nettype: &'a str,
+    /// Address type (`IP4`, `IP6`).
+    pub addrtype: &'a str,
+    /// The address without `/ttl/count`.
+    pub address: &'a str,
+    /// IPv4 multicast TTL (the first `/` suffix for `IP4`).
+    pub ttl: Option<u8>,
+    /// Number of addresses (second suffix for IP4, the only one for IP6).
+    pub count: Option<u32>,
+}
+
+impl Connection<'_> {
+    /// The address parsed as IP when the types are `IN IP4` / `IN IP6`; None for names.
+    pub fn ip(&self) -> Option<IpAddr> {
+        ip_of(self.nettype, self.addrtype, self.address)
+    }
+}
+
+fn ip_of(nettype: &str, addrtype: &str, address: &str) -> Option<IpAddr> {
+    if !nettype.eq_ignore_ascii_case("IN") {
+        return None;
+    }
+    let ip: IpAddr = address.parse().ok()?;
+    match (addrtype.to_ascii_uppercase().as_str(), ip) {
+        ("IP4", IpAddr::V4(_)) | ("IP6", IpAddr::V6(_)) => Some(ip),
+        _ => None,
+    }
+}
+
+/// `t=<start-time> <stop-time>` (§5.9), NTP seconds; 0 means unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Start time.
+    pub start: u64,
+    /// Stop time.
+    pub stop: u64,
+}
+
+/// `b=<bwtype>:<bandwidth>` (§5.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bandwidth<'a> {
+    /// Type (`AS`, `CT`, `TIAS`, ...).
+    pub bwtype: &'a str,
+    /// Value (kbit/s for AS and CT, bit/s for TIAS).
+    pub value: u64,
+}
+
+/// Media type of an `m=` line (§5.14), open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType<'a> {
+    /// `audio`.
+    Audio,
+    /// `video`.
+    Video,
+    /// `text`.
+    Text,
+    /// `application`.
+    Application,
+    /// `message` (MSRP).
+    Message,
+    /// `image` (T.38 fax).
+    Image,
+    /// Any other token.
+    Other(&'a str),
+}
+
+impl<'a> MediaType<'a> {
+    fn parse(s: &'a str) -> Self {
+        match s.to_ascii_lowercase().as_str() {
+            "audio" => MediaType::Audio,
+            "video" => MediaType::Video,
+            "text" => MediaType::Text,
+            "application" => MediaType::Application,
+            "message" => MediaType::Message,
+            "image" => MediaType::Image,
+            _ => MediaType::Other(s),
+        }
+    }
+    /// The token as written on the wire (lower case for known types).
+    pub fn as_str(&self) -> &'a str {
+        match self {
+            MediaType::Audio => "audio",
+            MediaType::Video => "video",
+            MediaType::Text => "text",
+            MediaType::Application => "application",
+            MediaType::Message => "message",
+            MediaType::Image => "image",
+            MediaType::Other(s) => s,
+        }
+    }
+}
+
+/// Transport protocol of an `m=` line (§5.14 and the IANA "proto" registry), open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto<'a> {
+    /// `RTP/AVP` (RFC 3551).
+    RtpAvp,
+    /// `RTP/SAVP` (RFC 3711).
+    RtpSavp,
+    /// `RTP/AVPF` (RFC 4585).
+    RtpAvpf,
+    /// `RTP/SAVPF` (RFC 5124).
+    RtpSavpf,
+    /// `UDP/TLS/RTP/SAVP` (DTLS-SRTP, RFC 5764 §8).
+    UdpTlsRtpSavp,
+    /// `UDP/TLS/RTP/SAVPF` (DTLS-SRTP with feedback, RFC 5764 §8).
+    UdpTlsRtpSavpf,
+    /// `TCP/RTP/AVP` (RFC 4571).
+    TcpRtpAvp,
+    /// `TCP/RTP/AVPF` (RFC 7850).
+    TcpRtpAvpf,
+    /// `TCP/RTP/SAVP` (RFC 7850).
+    TcpRtpSavp,
+    /// `TCP/RTP/SAVPF` (RFC 7850).
+    TcpRtpSavpf,
+    /// `TCP/TLS/RTP/AVP` (RFC 7850).
+    TcpTlsRtpAvp,
+    /// `TCP/TLS/RTP/AVPF` (RFC 7850).
+    TcpTlsRtpAvpf,
+    /// `TCP/TLS/RTP/SAVP` (seen in the wild: SDES-SRTP over TLS).
+    TcpTlsRtpSavp,
+    /// `TCP/TLS/RTP/SAVPF`.
+    TcpTlsRtpSavpf,
+    /// `TCP/DTLS/RTP/SAVP` (RFC 7850).
+    TcpDtlsRtpSavp,
+    /// `TCP/DTLS/RTP/SAVPF` (RFC 7850).
+    TcpDtlsRtpSavpf,
+    /// `udptl` (T.38, ITU-T T.38 Annex D).
+    Udptl,
+    /// `TCP/MSRP` (RFC 4975).
+    TcpMsrp,
+    /// `TCP/TLS/MSRP` (RFC 4975).
+    TcpTlsMsrp,
+    /// `UDP/DTLS/SCTP` (WebRTC data channel, RFC 8841).
+    UdpDtlsSctp,
+    /// `TCP/DTLS/SCTP` (RFC 8841).
+    TcpDtlsSctp,
+    /// `udp`.
+    Udp,
+    /// `tcp`.
+    Tcp,
+    /// Anything else, as written.
+    Other(&'a str),
+}
+
+const PROTOS: &[(&str, Proto<'static>)] = &[
+    ("RTP/AVP", Proto::RtpAvp),
+    ("RTP/SAVP", Proto::RtpSavp),
+    ("RTP/AVPF", Proto::RtpAvpf),
+    ("RTP/SAVPF", Proto::RtpSavpf),
+    ("UDP/TLS/RTP/SAVP", Proto::UdpTlsRtpSavp),
+    ("UDP/TLS/RTP/SAVPF", Proto::UdpTlsRtpSavpf),
+    ("TCP/RTP/AVP", Proto::TcpRtpAvp),
+    ("TCP/RTP/AVPF", Proto::TcpRtpAvpf),
+    ("TCP/RTP/SAVP", Proto::TcpRtpSavp),
+    ("TCP/RTP/SAVPF", Proto::TcpRtpSavpf),
+    ("TCP/TLS/RTP/AVP", Proto::TcpTlsRtpAvp),
+    ("TCP/TLS/RTP/AVPF", Proto::TcpTlsRtpAvpf),
+    ("TCP/TLS/RTP/SAVP", Proto::TcpTlsRtpSavp),
+    ("TCP/TLS/RTP/SAVPF", Proto::TcpTlsRtpSavpf),
+    ("TCP/DTLS/RTP/SAVP", Proto::TcpDtlsRtpSavp),
+    ("TCP/DTLS/RTP/SAVPF", Proto::TcpDtlsRtpSavpf),
+    ("udptl", Proto::Udptl),
+    ("TCP/MSRP", Proto::TcpMsrp),
+    ("TCP/TLS/MSRP", Proto::TcpTlsMsrp),
+    ("UDP/DTLS/SCTP", Proto::UdpDtlsSctp),
+    ("TCP/DTLS/SCTP", Proto::TcpDtlsSctp),
+    ("udp", Proto::Udp),
+    ("tcp", Proto::Tcp),
+];
+
+impl<'a> Proto<'a> {
+    /// Classifies a proto token (case-insensitively).
+    pub fn parse(s: &'a str) -> Self {
+        PROTOS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .map_or(Proto::Other(s), |(_, p)| *p)
+    }
+    /// The canonical spelling (the text as written for [`Proto::Other`]).
+    pub fn as_str(&self) -> &'a str {
+        match self {
+            Proto::Other(s) => s,
+            p => PROTOS
+                .iter()
+                .find(|(_, q)| q == p)
+                .map_or("", |(name, _)| name),
+        }
+    }
+    fn parts(&self) -> impl Iterator<Item = &'a str> {
+        self.as_str().split('/')
+    }
+    /// Carries RTP (any profile, any lower transport).
+    pub fn is_rtp(&self) -> bool {
+        self.parts().any(|p| p.eq_ignore_ascii_case("RTP"))
+    }
+    /// Uses a secure RTP profile (SAVP / SAVPF): SRTP keyed by SDES, DTLS or ZRTP.
+    pub fn is_srtp(&self) -> bool {
+        self.is_rtp()
+            && self
+                .parts()
+                .last()
+                .is_some_and(|p| p.eq_ignore_ascii_case("SAVP") || p.eq_ignore_ascii_case("SAVPF"))
+    }
+    /// Negotiates keys over DTLS: `UDP/TLS/...` (RFC 5764 names DTLS "TLS" over UDP) or any
+    /// proto with a `DTLS` component.
+    pub fn is_dtls(&self) -> bool {
+        let mut parts = self.parts();
+        let first = parts.next().unwrap_or("");
+        let second = parts.next().unwrap_or("");
+        (first.eq_ignore_ascii_case("UDP") && second.eq_ignore_ascii_case("TLS"))
+            || self.parts().any(|p| p.eq_ignore_ascii_case("DTLS"))
+    }
+}
+
+/// One media description: the `m=` line and the lines after it (§5.14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaDescription<'a> {
+    /// 1-based line number of the `m=` line.
+    pub line: usize,
+    /// Media type.
+    pub media: MediaType<'a>,
+    /// Transport port (0 = stream rejected or disabled).
+    pub port: u16,
+    /// Number of ports (`port/count`), when given.
+    pub port_count: Option<u16>,
+    /// Transport protocol.
+    pub proto: Proto<'a>,
+    /// Media formats (payload types for RTP), as written.
+    pub formats: Vec<&'a str>,
+    /// Media-level `c=` lines (several are legal for multicast).
+    pub connections: Vec<Connection<'a>>,
+    /// Media-level `b=` lines.
+    pub bandwidths: Vec<Bandwidth<'a>>,
+    /// Media-level attributes in wire order.
+    pub attributes: Vec<Attribute<'a>>,
+    /// Media-level lines kept raw (`i=`, `k=`, unknown, malformed).
+    pub other_lines: Vec<RawLine<'a>>,
+}
+
+/// A parsed session description.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sdp<'a> {
+    /// `v=` (always 0 in practice).
+    pub version: Option<u32>,
+    /// `o=`.
+    pub origin: Option<Origin<'a>>,
+    /// `s=`.
+    pub session_name: Option<&'a str>,
+    /// Session-level `c=`.
+    pub connection: Option<Connection<'a>>,
+    /// `t=` lines.
+    pub timing: Vec<Timing>,
+    /// Session-level `b=` lines.
+    pub bandwidths: Vec<Bandwidth<'a>>,
+    /// Session-level attributes in wire order.
+    pub attributes: Vec<Attribute<'a>>,
+    /// Media descriptions in order.
+    pub media: Vec<MediaDescription<'a>>,
+    /// Session-level lines kept raw (`i=`, `u=`, `e=`, `p=`, `r=`, `z=`, `k=`, unknown,
+    /// malformed).
+    pub other_lines: Vec<RawLine<'a>>,
+    /// Problems found, in line order.
+    pub problems: Vec<Problem>,
+}
+
+/// Parses a session description; never fails (see the module documentation).
+pub fn parse(input: &[u8]) -> Sdp<'_> {
+    let mut sdp = Sdp::default();
+    let mut rest = input;
+    let mut line_no = 0usize;
+    while !rest.is_empty() {
+        line_no += 1;
+        let (line, next) = match memchr(b'\n', rest) {
+            Some(i) => (
+                rest.get(..i).unwrap_or(&[]),
+                rest.get(i + 1..).unwrap_or(&[]),
+            ),
+            None => (rest, &[][..]),
+        };
+        rest = next;
+        let line = trim_end(line);
+        if !line.is_empty() {
+            sdp.parse_line(line_no, line);
+        }
+    }
+    if sdp.version.is_none() {
+        sdp.problem(0, ProblemKind::Missing("v="));
+    }
+    if sdp.origin.is_none() {
+        sdp.problem(0, ProblemKind::Missing("o="));
+    }
+    if sdp.session_name.is_none() {
+        sdp.problem(0, ProblemKind::Missing("s="));
+    }
+    sdp
+}
+
+fn trim_end(mut line: &[u8]) -> &[u8] {
+    while let [head @ .., last] = line {
+        if matches!(last, b'\r' | b' ' | b'\t') {
+            line = head;
+        } else {
+            break;
+        }
+    }
+    line
+}
+
+impl<'a> Sdp<'a> {
+    fn problem(&mut self, line: usize, kind: ProblemKind) {
+        self.problems.push(Problem { line, kind });
+    }
+
+    fn keep_raw(&mut self, line: usize, raw: &'a [u8]) {
+        let r = RawLine { line, raw };
+        match self.media.last_mut() {
+            Some(m) => m.other_lines.push(r),
+            None => self.other_lines.push(r),
+        }
+    }
+
+    fn parse_line(&mut self, n: usize, raw: &'a [u8]) {
+        let Ok(text) = std::str::from_utf8(raw) else {
+            self.problem(n, ProblemKind::InvalidUtf8);
+            return self.keep_raw(n, raw);
+        };
+        let mut chars = text.chars();
+        let (Some(kind), Some('=')) = (chars.next(), chars.next()) else {
+            self.problem(n, ProblemKind::NotTypeValue);
+            return self.keep_raw(n, raw);
+        };
+        let value = chars.as_str();
+        let in_media = !self.media.is_empty();
+        match kind {
+            'v' | 'o' | 's' | 't' if in_media => {
+                let name = match kind {
+                    'v' => "v=",
+                    'o' => "o=",
+                    's' => "s=",
+                    _ => "t=",
+                };
+                self.problem(n, ProblemKind::SessionLineInMedia(name));
+                self.keep_raw(n, raw);
+            }
+            'v' => match value.trim().parse() {
+                Ok(v) if self.version.is_none() => self.version = Some(v),
+                Ok(_) => self.duplicate(n, "v=", raw),
+                Err(_) => self.malformed(n, "v=", raw),
+            },
+            'o' => match origin(value) {
+                Some(o) if self.origin.is_none() => self.origin = Some(o),
+                Some(_) => self.duplicate(n, "o=", raw),
+                None => self.malformed(n, "o=", raw),
+            },
+            's' if self.session_name.is_none() => self.session_name = Some(value),
+            's' => self.duplicate(n, "s=", raw),
+            't' => match timing(value) {
+                Some(t) => self.timing.push(t),
+                None => self.malformed(n, "t=", raw),
+            },
+            'c' => match connection(value) {
+                Some(c) => match self.media.last_mut() {
+                    Some(m) => m.connections.push(c),
+                    None if self.connection.is_none() => self.connection = Some(c),
+                    None => self.duplicate(n, "c=", raw),
+                },
+                None => self.malformed(n, "c=", raw),
+            },
+            'b' => match bandwidth(value) {
+                Some(b) => match self.media.last_mut() {
+                    Some(m) => m.bandwidths.push(b),
+                    None => self.bandwidths.push(b),
+                },
+                None => self.malformed(n, "b=", raw),
+            },
+            'a' => {
+                let a = match parse_attribute(value) {
+                    Ok(a) => a,
+                    Err(name) => {
+                        self.problem(n, ProblemKind::MalformedAttribute(name));
+                        let (name, value) = match value.split_once(':') {
+                            Some((k, v)) => (k, Some(v)),
+                            None => (value, None),
+                        };
+                        Attribute::Other { name, value }
+                    }
+                };
+                match self.media.last_mut() {
+                    Some(m) => m.attributes.push(a),
+                    None => self.attributes.push(a),
+                }
+            }
+            'm' => match media_line(n, value) {
+                Some(m) => self.media.push(m),
+                None => {
+                    // Keep a section anyway so that the lines below stay media-level.
+                    let media = value.split_ascii_whitespace().next().unwrap_or("");
+                    self.media
+                        .push(MediaDescription::empty(n, MediaType::parse(media)));
+                    self.malformed(n, "m=", raw);
+                }
+            },
+            'i' | 'u' | 'e' | 'p' | 'r' | 'z' | 'k' => self.keep_raw(n, raw),
+            other => {
+                self.problem(n, ProblemKind::UnknownLineType(other));
+                self.keep_raw(n, raw);
+            }
+        }
+    }
+
+    fn malformed(&mut self, n: usize, what: &'static str, raw: &'a [u8]) {
+        self.problem(n, ProblemKind::Malformed(what));
+        self.keep_raw(n, raw);
+    }
+
+    fn duplicate(&mut self, n: usize, what: &'static str, raw: &'a [u8]) {
+        self.problem(n, ProblemKind::Duplicate(what));
+        self.keep_raw(n, raw);
+    }
+
+    /// Session-level direction attribute, if any (the last one wins).
+    pub fn direction(&self) -> Option<Direction> {
+        direction_of(&self.attributes)
+    }
+
+    /// Session-level attributes with this name (case-insensitive).
+    pub fn attributes_named<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s Attribute<'a>> + 's {
+        self.attributes
+            .iter()
+            .filter(move |a| a.name().eq_ignore_ascii_case(name))
+    }
+}
+
+fn direction_of(attrs: &[Attribute<'_>]) -> Option<Direction> {
+    attrs.iter().rev().find_map(|a| match a {
+        Attribute::Direction(d) => Some(*d),
+        _ => None,
+    })
+}
+
+impl<'a> MediaDescription<'a> {
+    fn empty(line: usize, media: MediaType<'a>) -> Self {
+        MediaDescription {
+            line,
+            media,
+            port: 0,
+            port_count: None,
+            proto: Proto::Other(""),
+            formats: Vec::new(),
+            connections: Vec::new(),
+            bandwidths: Vec::new(),
+            attributes: Vec::new(),
+            other_lines: Vec::new(),
+        }
+    }
+
+    /// The media connection address: the first media-level `c=`, else the session `c=`,
+    /// parsed as IP when `IN IP4` / `IN IP6` (None for host names or other types).
+    pub fn connection_address(&self, session: &Sdp<'_>) -> Option<IpAddr> {
+        match self.connections.first() {
+            Some(c) => c.ip(),
+            None => session.connection.as_ref()?.ip(),
+        }
+    }
+
+    /// RTP port (the `m=` port).
+    pub fn rtp_port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether `a=rtcp-mux` is present (RFC 5761 §5.1.1).
+    pub fn rtcp_mux(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| matches!(a, Attribute::RtcpMux))
+    }
+
+    /// RTCP port: `a=rtcp` (RFC 3605), else the RTP port under `a=rtcp-mux`, else port + 1
+    /// (RFC 3550 §11). None when the port is 0 or 65535 without either attribute.
+    pub fn rtcp_port(&self) -> Option<u16> {
+        if let Some(r) = self.attributes.iter().find_map(|a| match a {
+            Attribute::Rtcp(r) => Some(r),
+            _ => None,
+        }) {
+            return Some(r.port);
+        }
+        if self.port == 0 {
+            return None;
+        }
+        if self.rtcp_mux() {
+            return Some(self.port);
+        }
+        self.port.checked_add(1)
+    }
+
+    /// Direction: the media attribute, else the session attribute, else `sendrecv`
+    /// (RFC 8866 §6.7).
+    pub fn direction(&self, session: &Sdp<'_>) -> Direction {
+        direction_of(&self.attributes)
+            .or_else(|| session.direction())
+            .unwrap_or_default()
+    }
+
+    /// Numeric formats (RTP payload types 0..=127) in `m=` order.
+    pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
+        self.formats
+            .iter()
+            .filter_map(|f| f.parse::<u8>().ok())
+            .filter(|pt| *pt < 128)
+    }
+
+    /// Codec for a payload type: the `a=rtpmap`, else the RFC 3551 static assignment.
+    pub fn codec_for(&self, pt: u8) -> Option<Codec<'a>> {
+        self.rtpmaps()
+            .find(|r| r.payload_type == pt)
+            .map(|r| Codec {
+                name: r.encoding,
+                clock_rate: r.clock_rate,
+                channels: r.channels.unwrap_or(1),
+            })
+            .or_else(|| codec::static_payload_type(pt))
+    }
+
+    /// All `a=rtpmap` attributes.
+    pub fn rtpmaps(&self) -> impl Iterator<Item = &Rtpmap<'a>> + '_ {
+        self.attributes.iter().filter_map(|a| match a {
+            Attribute::Rtpmap(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// All `a=crypto` attributes.
+    pub fn crypto(&self) -> impl Iterator<Item = &Crypto<'a>> + '_ {
+        self.attributes.iter().filter_map(|a| match a {
+            Attribute::Crypto(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// All `a=candidate` attributes.
+    pub fn candidates(&self) -> impl Iterator<Item = &Candidate<'a>> + '_ {
+        self.attributes.iter().filter_map(|a| match a {
+            Attribute::Candidate(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// `a=fingerprint`: media level, else session level (RFC 8122 §5).
+    pub fn fingerprint<'s>(&'s self, session: &'s Sdp<'a>) -> Option<&'s Fingerprint<'a>> {
+        let find = |attrs: &'s [Attribute<'a>]| {
+            attrs.iter().find_map(|a| match a {
+                Attribute::Fingerprint(f) => Some(f),
+                _ => None,
+            })
+        };
+        find(&self.attributes).or_else(|| find(&session.attributes))
+    }
+
+    /// `a=setup`: media level, else session level (RFC 4145 §4).
+    pub fn setup(&self, session: &Sdp<'a>) -> Option<Setup<'a>> {
+        let find = |attrs: &[Attribute<'a>]| {
+            attrs.iter().find_map(|a| match a {
+                Attribute::Setup(s) => Some(*s),
+                _ => None,
+            })
+        };
+        find(&self.attributes).or_else(|| find(&session.attributes))
+    }
+
+    /// Media-level attributes with this name (case-insensitive).
+    pub fn attributes_named<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s Attribute<'a>> + 's {
+        self.attributes
+            .iter()
+            .filter(move |a| a.name().eq_ignore_ascii_case(name))
+    }
+}
+
+fn origin(v: &str) -> Option<Origin<'_>> {
+    let (r, (username, _, session_id, _, session_version, _, nettype, _, addrtype, _, address)) =
+        run(
+            tuple((
+                token, space1, token, space1, token, space1, token, space1, token, space1, token,
+            )),
+            v,
+        )?;
+    r.trim().is_empty().then_some(Origin {
+        username,
+        session_id,
+        session_version,
+        nettype,
+        addrtype,
+        address,
+    })
+}
+
+fn connection(v: &str) -> Option<Connection<'_>> {
+    let (r, (nettype, _, addrtype, _, full)) =
+        run(tuple((token, space1, token, space1, token)), v)?;
+    if !r.trim().is_empty() {
+        return None;
+    }
+    let mut parts = full.split('/');
+    let address = parts.next().filter(|a| !a.is_empty())?;
+    let first = parts.next();
+    let second = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    // §5.7: IPv4 multicast is addr/ttl[/count]; IPv6 has no TTL, only addr[/count].
+    let (ttl, count) = if addrtype.eq_ignore_ascii_case("IP6") {
+        if second.is_some() {
+            return None;
+        }
+        (None, first.map(str::parse).transpose().ok()?)
+    } else {
+        (
+            first.map(str::parse).transpose().ok()?,
+            second.map(str::parse).transpose().ok()?,
+        )
+    };
+    Some(Connection {
+        nettype,
+        addrtype,
+        address,
+        ttl,
+        count,
+    })
+}
+
+fn timing(v: &str) -> Option<Timing> {
+    let (r, (start, _, stop)) = run(tuple((dec_u64, space1, dec_u64)), v)?;
+    r.trim().is_empty().then_some(Timing { start, stop })
+}
+
+fn bandwidth(v: &str) -> Option<Bandwidth<'_>> {
+    let (bwtype, value) = v.split_once(':')?;
+    let value = value.trim().parse().ok()?;
+    (!bwtype.is_empty()).then_some(Bandwidth { bwtype, value })
+}
+
+fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
+    let (r, (media, _, port, count, _, proto)) = run(
+        tuple((
+            token,
+            space1,
+            dec_u16,
+            opt(preceded(char('/'), dec_u32)),
+            space1,
+            token,
+        )),
+        v,
+    )?;
+    let port_count = match count {
+        Some(c) => Some(u16::try_from(c).ok()?),
+        None => None,
+    };
+    let mut m = MediaDescription::empty(n, MediaType::parse(media));
+    m.port = port;
+    m.port_count = port_count;
+    m.proto = Proto::parse(proto);
+    m.formats = r.split_ascii_whitespace().collect();
+    Some(m)
+}
+
+#[cfg(test)]
+mod tests;

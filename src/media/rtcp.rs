@@ -1,0 +1,359 @@
+//! RTCP packets (RFC 3550 §6.4-§6.7), feedback (RFC 4585 §6.1) and XR (RFC 3611 §2).
+
+/// One report block of an SR or RR (RFC 3550 §6.4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportBlock {
+    /// SSRC the block reports on.
+    pub ssrc: u32,
+    /// Fraction lost since the previous report, in 1/256.
+    pub fraction_lost: u8,
+    /// Cumulative packets lost (24-bit signed: duplicates can make it negative).
+    pub cumulative_lost: i32,
+    /// Extended highest sequence number received.
+    pub highest_seq: u32,
+    /// Interarrival jitter in timestamp units.
+    pub jitter: u32,
+    /// Last SR timestamp (middle 32 bits of its NTP time).
+    pub lsr: u32,
+    /// Delay since last SR in 1/65536 s.
+    pub dlsr: u32,
+}
+
+/// Sender report, PT 200 (RFC 3550 §6.4.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderReport {
+    /// Sender SSRC.
+    pub ssrc: u32,
+    /// NTP timestamp (64-bit fixed point).
+    pub ntp_timestamp: u64,
+    /// RTP timestamp matching the NTP timestamp.
+    pub rtp_timestamp: u32,
+    /// Sender's packet count.
+    pub packet_count: u32,
+    /// Sender's payload octet count.
+    pub octet_count: u32,
+    /// Report blocks (at most 31).
+    pub reports: Vec<ReportBlock>,
+}
+
+/// Receiver report, PT 201 (RFC 3550 §6.4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverReport {
+    /// Sender SSRC of the report.
+    pub ssrc: u32,
+    /// Report blocks (at most 31).
+    pub reports: Vec<ReportBlock>,
+}
+
+/// One SDES item (RFC 3550 §6.5): type 1 CNAME, 2 NAME, ... 8 PRIV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdesItem<'a> {
+    /// Item type.
+    pub kind: u8,
+    /// Item text (UTF-8 by RFC, kept as bytes).
+    pub value: &'a [u8],
+}
+
+/// One SDES chunk: an SSRC/CSRC and its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdesChunk<'a> {
+    /// SSRC or CSRC described.
+    pub ssrc: u32,
+    /// Items in order (the terminating null item is not included).
+    pub items: Vec<SdesItem<'a>>,
+}
+
+impl<'a> SdesChunk<'a> {
+    /// The CNAME item (type 1), if present.
+    pub fn cname(&self) -> Option<&'a [u8]> {
+        self.items.iter().find(|i| i.kind == 1).map(|i| i.value)
+    }
+}
+
+/// A BYE packet, PT 203 (RFC 3550 §6.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bye<'a> {
+    /// Sources leaving.
+    pub ssrcs: Vec<u32>,
+    /// Reason for leaving, if given.
+    pub reason: Option<&'a [u8]>,
+}
+
+/// An APP packet, PT 204 (RFC 3550 §6.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct App<'a> {
+    /// Subtype (the count field).
+    pub subtype: u8,
+    /// Sender SSRC.
+    pub ssrc: u32,
+    /// Four ASCII characters.
+    pub name: [u8; 4],
+    /// Application data.
+    pub data: &'a [u8],
+}
+
+/// RTPFB (205) / PSFB (206) feedback message (RFC 4585 §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feedback<'a> {
+    /// FMT (1 = Generic NACK for RTPFB, 1 = PLI / 4 = FIR / 15 = AFB for PSFB).
+    pub fmt: u8,
+    /// SSRC of the packet sender.
+    pub sender_ssrc: u32,
+    /// SSRC of the media source.
+    pub media_ssrc: u32,
+    /// Feedback control information.
+    pub fci: &'a [u8],
+}
+
+/// Extended report, PT 207 (RFC 3611 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtendedReport<'a> {
+    /// Sender SSRC.
+    pub ssrc: u32,
+    /// Report blocks, unparsed.
+    pub blocks: &'a [u8],
+}
+
+/// One RTCP packet of a compound packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RtcpPacket<'a> {
+    /// SR (200).
+    SenderReport(SenderReport),
+    /// RR (201).
+    ReceiverReport(ReceiverReport),
+    /// SDES (202).
+    SourceDescription(Vec<SdesChunk<'a>>),
+    /// BYE (203).
+    Bye(Bye<'a>),
+    /// APP (204).
+    App(App<'a>),
+    /// RTPFB (205).
+    TransportFeedback(Feedback<'a>),
+    /// PSFB (206).
+    PayloadFeedback(Feedback<'a>),
+    /// XR (207).
+    ExtendedReport(ExtendedReport<'a>),
+    /// Any other packet type, or a known one whose body did not parse.
+    Other {
+        /// Packet type.
+        packet_type: u8,
+        /// The count / subtype / FMT field.
+        count: u8,
+        /// Body after the 4-byte common header.
+        body: &'a [u8],
+    },
+}
+
+impl RtcpPacket<'_> {
+    /// The sender SSRC, for the types that carry one.
+    pub fn sender_ssrc(&self) -> Option<u32> {
+        match self {
+            RtcpPacket::SenderReport(s) => Some(s.ssrc),
+            RtcpPacket::ReceiverReport(r) => Some(r.ssrc),
+            RtcpPacket::App(a) => Some(a.ssrc),
+            RtcpPacket::TransportFeedback(f) | RtcpPacket::PayloadFeedback(f) => {
+                Some(f.sender_ssrc)
+            }
+            RtcpPacket::ExtendedReport(x) => Some(x.ssrc),
+            RtcpPacket::Bye(b) => b.ssrcs.first().copied(),
+            RtcpPacket::SourceDescription(c) => c.first().map(|c| c.ssrc),
+            RtcpPacket::Other { .. } => None,
+        }
+    }
+    /// Report blocks of an SR or RR (empty for other types).
+    pub fn report_blocks(&self) -> &[ReportBlock] {
+        match self {
+            RtcpPacket::SenderReport(s) => &s.reports,
+            RtcpPacket::ReceiverReport(r) => &r.reports,
+            _ => &[],
+        }
+    }
+}
+
+fn be32(p: &[u8], at: usize) -> Option<u32> {
+    let b = p.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([
+        *b.first()?,
+        *b.get(1)?,
+        *b.get(2)?,
+        *b.get(3)?,
+    ]))
+}
+
+/// Cheap check used by the classifier: version 2, PT 200..=207, and the first packet's
+/// length fits. The compound may be longer than the walk covers (SRTCP appends an index
+/// and tag, RFC 3711 §3.4), so only "fits" is required, plus every complete packet in the
+/// walk being version 2.
+pub(crate) fn looks_like_rtcp(p: &[u8]) -> bool {
+    let (Some(&b0), Some(&pt)) = (p.first(), p.get(1)) else {
+        return false;
+    };
+    if b0 >> 6 != 2 || !(200..=207).contains(&pt) || p.len() < 8 {
+        return false;
+    }
+    match packet_len(p) {
+        Some(len) => len <= p.len(),
+        None => false,
+    }
+}
+
+fn packet_len(p: &[u8]) -> Option<usize> {
+    let words = u16::from_be_bytes([*p.get(2)?, *p.get(3)?]);
+    Some((usize::from(words) + 1) * 4)
+}
+
+/// Parses a compound RTCP packet (RFC 3550 §6.1). Returns `None` when the first packet is
+/// not RTCP (version 2 and a length that fits); otherwise the packets parsed until the
+/// data ends or stops being RTCP (version 2, type 192..=223, length fits); trailing bytes,
+/// e.g. an SRTCP index and tag, are ignored.
+pub fn parse_compound(data: &[u8]) -> Option<Vec<RtcpPacket<'_>>> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while let Some((pkt, len)) = parse_packet(rest) {
+        out.push(pkt);
+        rest = rest.get(len..).unwrap_or(&[]);
+        // An SRTCP trailer starts with the E flag (0x80: looks like version 2), so later
+        // packets must also carry a type in the RTCP range 192..=223 (RFC 5761 §4).
+        if !rest.get(1).is_some_and(|pt| (192..=223).contains(pt)) {
+            break;
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Parses one RTCP packet at the start of `data`; returns it and its length in bytes.
+pub fn parse_packet(data: &[u8]) -> Option<(RtcpPacket<'_>, usize)> {
+    let b0 = *data.first()?;
+    let pt = *data.get(1)?;
+    if b0 >> 6 != 2 {
+        return None;
+    }
+    let len = packet_len(data)?;
+    let whole = data.get(..len)?;
+    let count = b0 & 0x1f;
+    let mut body = whole.get(4..)?;
+    if b0 & 0x20 != 0 {
+        // Padding: the last byte counts padding bytes, itself included (§6.4.1).
+        // An impossible count is ignored rather than fatal: the body is still readable.
+        let pad = usize::from(*whole.last()?);
+        if let Some(unpadded) = body.len().checked_sub(pad).and_then(|n| body.get(..n)) {
+            body = unpadded;
+        }
+    }
+    let other = RtcpPacket::Other {
+        packet_type: pt,
+        count,
+        body,
+    };
+    let pkt = match pt {
+        200 => sender_report(body, count),
+        201 => receiver_report(body, count),
+        202 => sdes(body, count),
+        203 => bye(body, count),
+        204 => app(body, count),
+        205 => feedback(body, count).map(RtcpPacket::TransportFeedback),
+        206 => feedback(body, count).map(RtcpPacket::PayloadFeedback),
+        207 => Some(RtcpPacket::ExtendedReport(ExtendedReport {
+            ssrc: be32(body, 0)?,
+            blocks: body.get(4..)?,
+        })),
+        _ => None,
+    };
+    Some((pkt.unwrap_or(other), len))
+}
+
+fn report_blocks(data: &[u8], count: u8) -> Option<Vec<ReportBlock>> {
+    let mut v = Vec::with_capacity(usize::from(count));
+    for i in 0..usize::from(count) {
+        let b = data.get(i * 24..i * 24 + 24)?;
+        let lost = be32(b, 4)?;
+        // 24-bit two's complement, sign-extended.
+        let cumulative = ((lost << 8) as i32) >> 8;
+        v.push(ReportBlock {
+            ssrc: be32(b, 0)?,
+            fraction_lost: (lost >> 24) as u8,
+            cumulative_lost: cumulative,
+            highest_seq: be32(b, 8)?,
+            jitter: be32(b, 12)?,
+            lsr: be32(b, 16)?,
+            dlsr: be32(b, 20)?,
+        });
+    }
+    Some(v)
+}
+
+fn sender_report(b: &[u8], count: u8) -> Option<RtcpPacket<'_>> {
+    let ntp = (u64::from(be32(b, 4)?) << 32) | u64::from(be32(b, 8)?);
+    Some(RtcpPacket::SenderReport(SenderReport {
+        ssrc: be32(b, 0)?,
+        ntp_timestamp: ntp,
+        rtp_timestamp: be32(b, 12)?,
+        packet_count: be32(b, 16)?,
+        octet_count: be32(b, 20)?,
+        reports: report_blocks(b.get(24..)?, count)?,
+    }))
+}
+
+fn receiver_report(b: &[u8], count: u8) -> Option<RtcpPacket<'_>> {
+    Some(RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: be32(b, 0)?,
+        reports: report_blocks(b.get(4..)?, count)?,
+    }))
+}
+
+fn sdes(mut b: &[u8], count: u8) -> Option<RtcpPacket<'_>> {
+    let mut chunks = Vec::new();
+    for _ in 0..count {
+        let ssrc = be32(b, 0)?;
+        let mut pos = 4;
+        let mut items = Vec::new();
+        loop {
+            let kind = *b.get(pos)?;
+            if kind == 0 {
+                // End of list, then pad to the next 32-bit boundary (§6.5).
+                pos += 1;
+                pos = pos.div_ceil(4) * 4;
+                break;
+            }
+            let len = usize::from(*b.get(pos + 1)?);
+            let value = b.get(pos + 2..pos + 2 + len)?;
+            items.push(SdesItem { kind, value });
+            pos += 2 + len;
+        }
+        chunks.push(SdesChunk { ssrc, items });
+        b = b.get(pos..).unwrap_or(&[]);
+    }
+    Some(RtcpPacket::SourceDescription(chunks))
+}
+
+fn bye(b: &[u8], count: u8) -> Option<RtcpPacket<'_>> {
+    let mut ssrcs = Vec::with_capacity(usize::from(count));
+    for i in 0..usize::from(count) {
+        ssrcs.push(be32(b, i * 4)?);
+    }
+    let after = b.get(usize::from(count) * 4..).unwrap_or(&[]);
+    let reason = match after.split_first() {
+        Some((&len, text)) => Some(text.get(..usize::from(len))?),
+        None => None,
+    };
+    Some(RtcpPacket::Bye(Bye { ssrcs, reason }))
+}
+
+fn app(b: &[u8], subtype: u8) -> Option<RtcpPacket<'_>> {
+    let n = b.get(4..8)?;
+    Some(RtcpPacket::App(App {
+        subtype,
+        ssrc: be32(b, 0)?,
+        name: [*n.first()?, *n.get(1)?, *n.get(2)?, *n.get(3)?],
+        data: b.get(8..)?,
+    }))
+}
+
+fn feedback(b: &[u8], fmt: u8) -> Option<Feedback<'_>> {
+    Some(Feedback {
+        fmt,
+        sender_ssrc: be32(b, 0)?,
+        media_ssrc: be32(b, 4)?,
+        fci: b.get(8..)?,
+    })
+}

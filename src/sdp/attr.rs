@@ -1,0 +1,513 @@
+//! Typed `a=` attributes (RFC 8866 §5.13, §6 and the RFCs that define each attribute).
+//!
+//! Every attribute parser is lenient: when a known attribute's value does not parse, the
+//! caller keeps it as [`Attribute::Other`] and records a problem, so nothing is lost.
+
+use std::net::IpAddr;
+
+use nom::bytes::complete::take_till1;
+use nom::character::complete::{
+    char, space0, space1, u16 as dec_u16, u32 as dec_u32, u8 as dec_u8,
+};
+use nom::combinator::{opt, rest};
+use nom::sequence::{preceded, tuple};
+use nom::IResult;
+
+/// One `a=` line, typed where siplens understands it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attribute<'a> {
+    /// `a=rtpmap` (RFC 8866 §6.6).
+    Rtpmap(Rtpmap<'a>),
+    /// `a=fmtp` (RFC 8866 §6.15).
+    Fmtp(Fmtp<'a>),
+    /// `a=crypto` (SDES, RFC 4568 §9.1).
+    Crypto(Crypto<'a>),
+    /// `a=fingerprint` (RFC 8122 §5).
+    Fingerprint(Fingerprint<'a>),
+    /// `a=setup` (RFC 4145 §4).
+    Setup(Setup<'a>),
+    /// `a=candidate` (RFC 8839 §5.1, grammar from RFC 8445 §5.1).
+    Candidate(Candidate<'a>),
+    /// `a=rtcp` (RFC 3605 §2.1).
+    Rtcp(RtcpAttr<'a>),
+    /// `a=rtcp-mux` (RFC 5761 §5.1.1).
+    RtcpMux,
+    /// `a=ptime` in milliseconds (RFC 8866 §6.4).
+    Ptime(u32),
+    /// `a=maxptime` in milliseconds (RFC 8866 §6.5).
+    Maxptime(u32),
+    /// `a=sendrecv` / `a=sendonly` / `a=recvonly` / `a=inactive` (RFC 8866 §6.7).
+    Direction(Direction),
+    /// `a=zrtp-hash` (RFC 6189 §8.1).
+    ZrtpHash(ZrtpHash<'a>),
+    /// `a=ice-ufrag` (RFC 8839 §5.4).
+    IceUfrag(&'a str),
+    /// `a=ice-pwd` (RFC 8839 §5.4).
+    IcePwd(&'a str),
+    /// `a=mid` (RFC 9143 §6).
+    Mid(&'a str),
+    /// Any other attribute, or a known one whose value did not parse.
+    Other {
+        /// Attribute name (text before the first `:`).
+        name: &'a str,
+        /// Value after the first `:`, if any.
+        value: Option<&'a str>,
+    },
+}
+
+impl<'a> Attribute<'a> {
+    /// The attribute name as it would appear on the wire (`"rtpmap"`, `"sendonly"`, ...).
+    pub fn name(&self) -> &'a str {
+        match self {
+            Attribute::Rtpmap(_) => "rtpmap",
+            Attribute::Fmtp(_) => "fmtp",
+            Attribute::Crypto(_) => "crypto",
+            Attribute::Fingerprint(_) => "fingerprint",
+            Attribute::Setup(_) => "setup",
+            Attribute::Candidate(_) => "candidate",
+            Attribute::Rtcp(_) => "rtcp",
+            Attribute::RtcpMux => "rtcp-mux",
+            Attribute::Ptime(_) => "ptime",
+            Attribute::Maxptime(_) => "maxptime",
+            Attribute::Direction(d) => d.as_str(),
+            Attribute::ZrtpHash(_) => "zrtp-hash",
+            Attribute::IceUfrag(_) => "ice-ufrag",
+            Attribute::IcePwd(_) => "ice-pwd",
+            Attribute::Mid(_) => "mid",
+            Attribute::Other { name, .. } => name,
+        }
+    }
+}
+
+/// Media direction (RFC 8866 §6.7; default `sendrecv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Direction {
+    /// `a=sendrecv` (the default when no direction attribute is present).
+    #[default]
+    SendRecv,
+    /// `a=sendonly`.
+    SendOnly,
+    /// `a=recvonly`.
+    RecvOnly,
+    /// `a=inactive`.
+    Inactive,
+}
+
+impl Direction {
+    /// The attribute name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+}
+
+/// `a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rtpmap<'a> {
+    /// RTP payload type (0..=127).
+    pub payload_type: u8,
+    /// Encoding name as written (`PCMU`, `opus`, `telephone-event`).
+    pub encoding: &'a str,
+    /// Clock rate in Hz.
+    pub clock_rate: u32,
+    /// Channel count for audio (the encoding parameters), when given and numeric.
+    pub channels: Option<u16>,
+}
+
+/// `a=fmtp:<format> <format specific parameters>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fmtp<'a> {
+    /// The format (payload type for RTP) the parameters apply to.
+    pub format: &'a str,
+    /// The raw parameter text.
+    pub params: &'a str,
+}
+
+impl<'a> Fmtp<'a> {
+    /// The payload type, when the format is a number.
+    pub fn payload_type(&self) -> Option<u8> {
+        self.format.parse().ok()
+    }
+    /// Parameters split on `;` into `(name, value)` pairs (the common `k=v;k=v` convention).
+    pub fn pairs(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
+        self.params
+            .split(';')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.trim(), Some(v.trim())),
+                None => (p, None),
+            })
+    }
+}
+
+/// `a=crypto:<tag> <crypto-suite> <key-params> [<session-params>]` (RFC 4568 §9.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crypto<'a> {
+    /// Tag (1*9DIGIT) identifying this line in offer/answer.
+    pub tag: u32,
+    /// Crypto suite name (`AES_CM_128_HMAC_SHA1_80`, ...).
+    pub suite: &'a str,
+    /// Key parameters (separated by `;` on the wire).
+    pub key_params: Vec<KeyParam<'a>>,
+    /// Session parameters (`UNENCRYPTED_SRTP`, `KDR=...`, ...), as written.
+    pub session_params: Vec<&'a str>,
+}
+
+/// One key parameter: `<key-method>:<key-info>`; for `inline` the key info is
+/// `<base64 key||salt>[|<lifetime>][|<MKI>:<length>]` (RFC 4568 §9.2, §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyParam<'a> {
+    /// Key method (always `inline` in RFC 4568).
+    pub method: &'a str,
+    /// Base64 concatenated master key and salt. A secret: print only when asked.
+    pub key_salt: &'a str,
+    /// Lifetime as written (decimal or `2^n`).
+    pub lifetime: Option<&'a str>,
+    /// MKI value and its length in bytes.
+    pub mki: Option<Mki>,
+}
+
+/// Master Key Identifier of an SDES key parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mki {
+    /// MKI value (decimal on the wire).
+    pub value: u64,
+    /// Byte length of the MKI field in SRTP packets (1..=128).
+    pub length: u8,
+}
+
+impl KeyParam<'_> {
+    /// Lifetime in packets: decimal, or `2^n` as RFC 4568 §6.1 allows.
+    pub fn lifetime_packets(&self) -> Option<u64> {
+        let l = self.lifetime?;
+        match l.strip_prefix("2^") {
+            Some(exp) => 1u64.checked_shl(exp.parse().ok()?),
+            None => l.parse().ok(),
+        }
+    }
+}
+
+/// `a=fingerprint:<hash-func> <fingerprint>` (RFC 8122 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint<'a> {
+    /// Hash function name (`sha-256`, ...).
+    pub hash_func: &'a str,
+    /// Colon-separated upper-case hex digest, as written.
+    pub value: &'a str,
+}
+
+/// `a=setup` role (RFC 4145 §4, used by DTLS-SRTP per RFC 5763 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup<'a> {
+    /// `active`: this side opens the connection (DTLS client).
+    Active,
+    /// `passive`: this side waits (DTLS server).
+    Passive,
+    /// `actpass`: either (offers only).
+    Actpass,
+    /// `holdconn`: not now.
+    Holdconn,
+    /// Any other value.
+    Other(&'a str),
+}
+
+/// ICE candidate type (RFC 8445 §5.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateType<'a> {
+    /// `host`.
+    Host,
+    /// `srflx` (server reflexive: the address a NAT mapped).
+    Srflx,
+    /// `prflx` (peer reflexive).
+    Prflx,
+    /// `relay` (TURN).
+    Relay,
+    /// Any other token.
+    Other(&'a str),
+}
+
+/// `a=candidate` (RFC 8839 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate<'a> {
+    /// Foundation.
+    pub foundation: &'a str,
+    /// Component id (1 = RTP, 2 = RTCP).
+    pub component: u16,
+    /// Transport (`UDP`, `TCP`), as written.
+    pub transport: &'a str,
+    /// Priority.
+    pub priority: u32,
+    /// Connection address: IP, FQDN or mDNS name.
+    pub address: &'a str,
+    /// Port.
+    pub port: u16,
+    /// Candidate type (`typ`).
+    pub typ: CandidateType<'a>,
+    /// Related address (`raddr`).
+    pub raddr: Option<&'a str>,
+    /// Related port (`rport`).
+    pub rport: Option<u16>,
+    /// Extension attributes (`generation 0`, `tcptype active`, ...).
+    pub extensions: Vec<(&'a str, &'a str)>,
+}
+
+impl Candidate<'_> {
+    /// The connection address parsed as an IP address (None for FQDN / mDNS names).
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.address.parse().ok()
+    }
+}
+
+/// `a=rtcp:<port> [<nettype> <addrtype> <address>]` (RFC 3605 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtcpAttr<'a> {
+    /// RTCP port.
+    pub port: u16,
+    /// Network type, when the address part is present.
+    pub nettype: Option<&'a str>,
+    /// Address type, when present.
+    pub addrtype: Option<&'a str>,
+    /// Address, when present.
+    pub address: Option<&'a str>,
+}
+
+/// `a=zrtp-hash:<version> <hash>` (RFC 6189 §8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZrtpHash<'a> {
+    /// ZRTP protocol version (`1.10`).
+    pub version: &'a str,
+    /// Hex hash of the Hello message.
+    pub hash: &'a str,
+}
+
+type Res<'a, T> = IResult<&'a str, T>;
+
+/// Runs a nom parser with the default error type, as an `Option` (we only need "did it
+/// parse"; the caller turns failure into a typed problem with the line number).
+pub(crate) fn run<'a, O>(
+    mut p: impl FnMut(&'a str) -> Res<'a, O>,
+    i: &'a str,
+) -> Option<(&'a str, O)> {
+    p(i).ok()
+}
+
+/// A run of characters up to the next space or tab.
+pub(crate) fn token(i: &str) -> Res<'_, &str> {
+    take_till1(|c: char| c == ' ' || c == '\t')(i)
+}
+
+/// Succeeds only when nothing but blanks remain.
+fn end(i: &str) -> Option<()> {
+    i.trim().is_empty().then_some(())
+}
+
+/// Parses the text after `a=` into a typed attribute.
+///
+/// `Err(name)` means a known attribute whose value is malformed; the caller keeps it as
+/// [`Attribute::Other`] and reports the name.
+pub(crate) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str> {
+    let (name, value) = match text.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (text, None),
+    };
+    let v = value.unwrap_or("").trim();
+    // Attribute names are compared case-insensitively: RFC 8866 §9 says they are
+    // case-sensitive, but real endpoints send `a=SendRecv` and we lose nothing by accepting.
+    let lower = |s: &str| name.eq_ignore_ascii_case(s);
+    let attr = if lower("rtpmap") {
+        Attribute::Rtpmap(rtpmap(v).ok_or("rtpmap")?)
+    } else if lower("fmtp") {
+        let (params, format) = run(token, v).ok_or("fmtp")?;
+        Attribute::Fmtp(Fmtp {
+            format,
+            params: params.trim(),
+        })
+    } else if lower("crypto") {
+        Attribute::Crypto(crypto(v).ok_or("crypto")?)
+    } else if lower("fingerprint") {
+        let (r, (hash_func, _, value)) =
+            run(tuple((token, space1, token)), v).ok_or("fingerprint")?;
+        end(r).ok_or("fingerprint")?;
+        Attribute::Fingerprint(Fingerprint { hash_func, value })
+    } else if lower("setup") {
+        Attribute::Setup(match v {
+            "" => return Err("setup"),
+            s if s.eq_ignore_ascii_case("active") => Setup::Active,
+            s if s.eq_ignore_ascii_case("passive") => Setup::Passive,
+            s if s.eq_ignore_ascii_case("actpass") => Setup::Actpass,
+            s if s.eq_ignore_ascii_case("holdconn") => Setup::Holdconn,
+            s => Setup::Other(s),
+        })
+    } else if lower("candidate") {
+        Attribute::Candidate(candidate(v).ok_or("candidate")?)
+    } else if lower("rtcp") {
+        Attribute::Rtcp(rtcp(v).ok_or("rtcp")?)
+    } else if lower("rtcp-mux") {
+        Attribute::RtcpMux
+    } else if lower("ptime") {
+        Attribute::Ptime(millis(v).ok_or("ptime")?)
+    } else if lower("maxptime") {
+        Attribute::Maxptime(millis(v).ok_or("maxptime")?)
+    } else if lower("sendrecv") {
+        Attribute::Direction(Direction::SendRecv)
+    } else if lower("sendonly") {
+        Attribute::Direction(Direction::SendOnly)
+    } else if lower("recvonly") {
+        Attribute::Direction(Direction::RecvOnly)
+    } else if lower("inactive") {
+        Attribute::Direction(Direction::Inactive)
+    } else if lower("zrtp-hash") {
+        let (r, (version, _, hash)) = run(tuple((token, space1, token)), v).ok_or("zrtp-hash")?;
+        end(r).ok_or("zrtp-hash")?;
+        Attribute::ZrtpHash(ZrtpHash { version, hash })
+    } else if lower("ice-ufrag") {
+        Attribute::IceUfrag(non_empty(v).ok_or("ice-ufrag")?)
+    } else if lower("ice-pwd") {
+        Attribute::IcePwd(non_empty(v).ok_or("ice-pwd")?)
+    } else if lower("mid") {
+        Attribute::Mid(non_empty(v).ok_or("mid")?)
+    } else {
+        Attribute::Other { name, value }
+    };
+    Ok(attr)
+}
+
+fn non_empty(v: &str) -> Option<&str> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// Milliseconds; RFC 8866 §6.4 allows a fraction for ptime, which we truncate.
+fn millis(v: &str) -> Option<u32> {
+    let int = v.split_once('.').map_or(v, |(i, _)| i);
+    int.parse().ok()
+}
+
+fn rtpmap(v: &str) -> Option<Rtpmap<'_>> {
+    let slash_free = take_till1(|c: char| c == '/' || c == ' ' || c == '\t');
+    let (r, (payload_type, _, encoding, _, clock_rate, params)) = run(
+        tuple((
+            dec_u8,
+            space1,
+            slash_free,
+            char('/'),
+            dec_u32,
+            opt(preceded(char('/'), rest)),
+        )),
+        v,
+    )?;
+    end(r)?;
+    if payload_type > 127 {
+        return None;
+    }
+    let channels = params.and_then(|p: &str| p.trim().parse().ok());
+    Some(Rtpmap {
+        payload_type,
+        encoding,
+        clock_rate,
+        channels,
+    })
+}
+
+fn crypto(v: &str) -> Option<Crypto<'_>> {
+    let (r, (tag, _, suite, _, keys)) = run(tuple((dec_u32, space1, token, space1, token)), v)?;
+    let mut key_params = Vec::new();
+    for kp in keys.split(';') {
+        key_params.push(key_param(kp)?);
+    }
+    let session_params = r.split_ascii_whitespace().collect();
+    Some(Crypto {
+        tag,
+        suite,
+        key_params,
+        session_params,
+    })
+}
+
+fn key_param(kp: &str) -> Option<KeyParam<'_>> {
+    let (method, info) = kp.split_once(':')?;
+    let mut parts = info.split('|');
+    let key_salt = parts.next().filter(|k| !k.is_empty())?;
+    let mut lifetime = None;
+    let mut mki = None;
+    for part in parts {
+        // RFC 4568 §9.2: the lifetime comes first and has no ':'; the MKI is `value:length`.
+        match part.split_once(':') {
+            Some((value, length)) if mki.is_none() => {
+                mki = Some(Mki {
+                    value: value.parse().ok()?,
+                    length: length.parse().ok()?,
+                });
+            }
+            None if lifetime.is_none() && mki.is_none() => lifetime = Some(part),
+            _ => return None,
+        }
+    }
+    Some(KeyParam {
+        method,
+        key_salt,
+        lifetime,
+        mki,
+    })
+}
+
+fn candidate(v: &str) -> Option<Candidate<'_>> {
+    let (r, (foundation, _, component, _, transport, _, priority, _, address, _, port)) = run(
+        tuple((
+            token, space1, dec_u16, space1, token, space1, dec_u32, space1, token, space1, dec_u16,
+        )),
+        v,
+    )?;
+    let mut words = r.split_ascii_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("typ") {
+        return None;
+    }
+    let typ = match words.next()? {
+        "host" => CandidateType::Host,
+        "srflx" => CandidateType::Srflx,
+        "prflx" => CandidateType::Prflx,
+        "relay" => CandidateType::Relay,
+        other => CandidateType::Other(other),
+    };
+    let mut c = Candidate {
+        foundation,
+        component,
+        transport,
+        priority,
+        address,
+        port,
+        typ,
+        raddr: None,
+        rport: None,
+        extensions: Vec::new(),
+    };
+    while let Some(name) = words.next() {
+        let value = words.next()?;
+        match name {
+            "raddr" => c.raddr = Some(value),
+            "rport" => c.rport = Some(value.parse().ok()?),
+            _ => c.extensions.push((name, value)),
+        }
+    }
+    Some(c)
+}
+
+fn rtcp(v: &str) -> Option<RtcpAttr<'_>> {
+    let (r, port) = run(dec_u16, v)?;
+    let (r, _) = run(space0, r)?;
+    let mut words = r.split_ascii_whitespace();
+    let a = RtcpAttr {
+        port,
+        nettype: words.next(),
+        addrtype: words.next(),
+        address: words.next(),
+    };
+    if a.nettype.is_some() && a.address.is_none() || words.next().is_some() {
+        return None;
+    }
+    Some(a)
+}
