@@ -461,7 +461,8 @@ impl Analyzer {
             MediaKind::Rtp(h) => self.on_rtp(seg, &h),
             MediaKind::Rtcp => {
                 self.stats.rtcp_packets += 1;
-                if let Some(ssrc) = media::rtcp::sender_ssrc(&seg.payload) {
+                let first = media::rtcp::parse_packet(&seg.payload);
+                if let Some(ssrc) = first.and_then(|(p, _)| p.sender_ssrc()) {
                     if let Some(key) = self.ssrc_index.get(&ssrc) {
                         if let Some(s) = self.streams.get_mut(key) {
                             s.rtcp_packets += 1;
@@ -982,7 +983,7 @@ impl Analyzer {
         let mut v: Vec<&RtpStream> = self
             .streams
             .values()
-            .filter(|s| s.announced || s.stats.packets >= MIN_HEURISTIC_RTP_PACKETS)
+            .filter(|s| s.announced || s.stats.packets() >= MIN_HEURISTIC_RTP_PACKETS)
             .collect();
         v.sort_by_key(|s| s.order);
         v
@@ -1061,8 +1062,15 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                 (Some(ip), p) if p != 0 => Some(SocketAddr::new(ip, p)),
                 _ => None,
             };
-            let rtcp =
-                addr.map(|a| SocketAddr::new(m.rtcp_address(s).unwrap_or(a.ip()), m.rtcp_port()));
+            // RFC 3605: a=rtcp may name another address; else RTCP goes beside RTP.
+            let rtcp_ip: Option<std::net::IpAddr> = m.attributes.iter().find_map(|a| match a {
+                sdp::Attribute::Rtcp(r) => r.address.and_then(|x| x.parse().ok()),
+                _ => None,
+            });
+            let rtcp = match (addr, m.rtcp_port()) {
+                (Some(a), Some(p)) => Some(SocketAddr::new(rtcp_ip.unwrap_or(a.ip()), p)),
+                _ => None,
+            };
             let mut payload_map = Vec::new();
             let mut codecs = Vec::new();
             for pt in m.payload_types() {
@@ -1074,15 +1082,15 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                 }
             }
             MediaLine {
-                media: m.media_type().to_string(),
+                media: m.media.as_str().to_string(),
                 addr,
                 rtcp,
-                proto: m.proto.to_string(),
+                proto: m.proto.as_str().to_string(),
                 encrypted: m.proto.is_srtp() || m.proto.is_dtls(),
                 codecs,
                 payload_map,
                 direction: m.direction(s).as_str().to_string(),
-                crypto: m.cryptos().count(),
+                crypto: m.crypto().count(),
             }
         })
         .collect()

@@ -313,7 +313,7 @@ impl Report {
             .map(|(i, s)| {
                 let st = &s.stats;
                 let expected = st.expected();
-                let lost = st.lost();
+                let lost = st.lost().max(0) as u64;
                 StreamDto {
                     index: i + 1,
                     ssrc: s.ssrc,
@@ -322,7 +322,7 @@ impl Report {
                     dst: s.dst.to_string(),
                     payload_type: s.payload_type,
                     codec: s.codec.clone(),
-                    packets: st.packets,
+                    packets: st.packets(),
                     expected,
                     lost,
                     lost_pct: if expected > 0 {
