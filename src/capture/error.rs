@@ -204,7 +204,8 @@ impl fmt::Display for CaptureError {
                 reason,
             } => write!(
                 f,
-                "{input}: absurd length {length} in record {record} at byte {at}: {reason}"
+                "{input}: absurd length {length} in {} at byte {at}: {reason}",
+                Rec(*record)
             ),
             CaptureErrorKind::BadBlock {
                 record,
@@ -212,7 +213,8 @@ impl fmt::Display for CaptureError {
                 problem,
             } => write!(
                 f,
-                "{input}: bad pcapng block (type {block_type:#010x}) in record {record} at byte {at}: {problem}"
+                "{input}: bad pcapng block (type {block_type:#010x}) in {} at byte {at}: {problem}",
+                Rec(*record)
             ),
             CaptureErrorKind::Gzip { record: 0, source } => {
                 write!(f, "{input}: corrupt gzip stream: {source}")
@@ -221,6 +223,18 @@ impl fmt::Display for CaptureError {
                 f,
                 "{input}: corrupt gzip stream in record {record} at byte {at}: {source}"
             ),
+        }
+    }
+}
+
+/// "record N", or "file header" for record 0 (errors while opening).
+struct Rec(u64);
+
+impl fmt::Display for Rec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => write!(f, "file header"),
+            n => write!(f, "record {n}"),
         }
     }
 }

@@ -618,14 +618,17 @@ impl FileSource {
 
     fn truncated_block(&mut self, b: Block) -> CaptureError {
         let got = self.offset - b.start;
-        self.error(
-            b.start,
+        let expected = u64::from(b.len);
+        let kind = if b.record == 0 {
+            CaptureErrorKind::TruncatedHeader { expected, got }
+        } else {
             CaptureErrorKind::TruncatedRecord {
                 record: b.record,
-                expected: u64::from(b.len),
+                expected,
                 got,
-            },
-        )
+            }
+        };
+        self.error(b.start, kind)
     }
 
     fn bad_block(&mut self, b: Block, problem: BlockProblem) -> CaptureError {

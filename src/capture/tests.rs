@@ -865,3 +865,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn first_section_errors_name_the_file_header() {
+    // SHB with an option, cut inside it: an open error, not a truncated record.
+    let mut ng = Ng::new(false);
+    ng.out.clear();
+    let mut body = ng.u32(0x1a2b_3c4d).to_vec();
+    body.extend_from_slice(&[1, 0, 0, 0]);
+    body.extend_from_slice(&[0xff; 8]);
+    body.extend_from_slice(&[4, 0, 4, 0]); // shb_userappl
+    body.extend_from_slice(b"test");
+    body.extend_from_slice(&[0; 4]);
+    ng.block(0x0a0d_0d0a, &body);
+    let bytes = ng.bytes();
+    assert_eq!(bytes.len(), 40);
+    let err = open_err(bytes[..30].to_vec());
+    assert!(!err.is_truncation());
+    assert!(matches!(
+        err.kind,
+        CaptureErrorKind::TruncatedHeader {
+            expected: 40,
+            got: 30
+        }
+    ));
+    let mut bytes = bytes;
+    bytes[36..].copy_from_slice(&44u32.to_le_bytes());
+    let err = open_err(bytes);
+    assert!(!err.is_truncation());
+    assert_eq!(
+        err.to_string(),
+        "t.pcap: bad pcapng block (type 0x0a0d0d0a) in file header at byte 0: trailing length 44 differs from leading length 40"
+    );
+}
