@@ -82,11 +82,13 @@ impl Endian {
     fn bytes<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
         b.get(at..at.checked_add(N)?)?.try_into().ok()
     }
-    /// u16 at `at`; callers pass buffers whose length they checked, so `None` never reaches
-    /// the user as garbage: it becomes 0 only for fixed-size stack headers.
+    /// u16 at `at`. Callers read fixed fields of buffers whose length they checked first
+    /// (stack headers, the IDB body after its length test), so the 0 fallback only keeps
+    /// the function panic-free; it never stands in for a real field.
     fn u16_at(self, b: &[u8], at: usize) -> u16 {
         Self::bytes::<2>(b, at).map_or(0, |a| self.u16(a))
     }
+    /// u32 at `at`; same contract as [`Endian::u16_at`].
     fn u32_at(self, b: &[u8], at: usize) -> u32 {
         Self::bytes::<4>(b, at).map_or(0, |a| self.u32(a))
     }

@@ -23,6 +23,16 @@ pub struct LiveSource {
     done: bool,
 }
 
+impl std::fmt::Debug for LiveSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveSource")
+            .field("name", &self.name)
+            .field("link_type", &self.link_type)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
 impl LiveSource {
     /// Opens `device` (e.g. `eth0`, `any`) with an optional BPF `filter`, capturing at most
     /// `snaplen` bytes per packet, in promiscuous mode if `promisc`.

@@ -898,3 +898,36 @@ fn first_section_errors_name_the_file_header() {
         "t.pcap: bad pcapng block (type 0x0a0d0d0a) in file header at byte 0: trailing length 44 differs from leading length 40"
     );
 }
+
+#[cfg(feature = "live")]
+mod live_tests {
+    use super::super::*;
+
+    #[test]
+    fn unknown_device_is_an_open_error() {
+        let err = LiveSource::open("siplens-nosuchdev0", None, 65535, false).unwrap_err();
+        assert!(!err.is_truncation());
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("siplens-nosuchdev0: cannot open: "),
+            "{msg}"
+        );
+    }
+
+    /// Needs CAP_NET_RAW: `cargo test --features live -- --ignored live_loopback`.
+    #[test]
+    #[ignore]
+    fn live_loopback_sees_a_udp_datagram() {
+        let mut src = LiveSource::open("lo", Some("udp and dst port 45999"), 65535, false).unwrap();
+        assert_eq!(src.name(), "lo");
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.send_to(b"siplens-live", "127.0.0.1:45999").unwrap();
+        let f = src.next_frame().unwrap().unwrap();
+        assert_eq!(f.number, 1);
+        assert!(f.data.ends_with(b"siplens-live"));
+        assert_eq!(src.link_types(), vec![LinkType::ETHERNET]);
+        src.stop_handle()
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(src.next_frame().unwrap().is_none());
+    }
+}
