@@ -6,6 +6,35 @@
 
 use std::fmt;
 
+mod error;
+mod file;
+#[cfg(feature = "live")]
+mod live;
+#[cfg(test)]
+mod tests;
+
+pub use error::{BlockProblem, CaptureError, CaptureErrorKind};
+pub use file::{
+    open_bytes, open_path, open_reader, CaptureFormat, FileSource, MAX_BLOCK_LEN, MAX_PCAP_CAPLEN,
+};
+#[cfg(feature = "live")]
+pub use live::LiveSource;
+
+/// Anything that yields captured frames one by one: files, stdin, live interfaces.
+pub trait FrameSource {
+    /// Next frame; `Ok(None)` at the clean end of the input. After an error every later
+    /// call returns `Ok(None)`.
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError>;
+    /// Name of the input for messages (`-` shown as `<stdin>`).
+    fn name(&self) -> &str;
+    /// (bytes consumed so far, total bytes if known) for a progress bar. For gzip input both
+    /// count compressed bytes.
+    fn progress(&self) -> (u64, Option<u64>);
+    /// Distinct link types of the interfaces seen so far, in first-seen order (pcapng may
+    /// have several).
+    fn link_types(&self) -> Vec<LinkType>;
+}
+
 /// A packet timestamp in nanoseconds since the Unix epoch.
 ///
 /// All engine time comes from these values, never from the wall clock, so a replay of the

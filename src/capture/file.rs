@@ -1,0 +1,992 @@
+//! Pure-Rust reader for pcap and pcapng files, plain or gzip-compressed.
+//!
+//! Formats follow draft-ietf-opsawg-pcap (classic pcap, §4 file header, §5 packet record)
+//! and draft-ietf-opsawg-pcapng (§4 block structure, §4.1 SHB, §4.2 IDB, §4.3 EPB,
+//! §4.4 SPB, Appendix A obsolete Packet Block). The reader streams: it holds one buffered
+//! reader and never more than one record in memory.
+
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+
+use super::error::{BlockProblem, CaptureError, CaptureErrorKind};
+use super::{Frame, FrameSource, LinkType, Timestamp};
+
+/// Read buffer size: large enough that small records cost a memcpy, not a syscall.
+const BUF_CAP: usize = 256 * 1024;
+
+/// Largest captured length accepted in a pcap record. libpcap's own limit
+/// (`MAXIMUM_SNAPLEN`) is 262144; a larger value means a corrupt or hostile file.
+pub const MAX_PCAP_CAPLEN: u32 = 262_144;
+
+/// Largest pcapng block accepted (Wireshark uses the same 16 MiB bound).
+pub const MAX_BLOCK_LEN: u32 = 16 * 1024 * 1024;
+
+/// Packet data up to this size is read into a buffer allocated once at its final size;
+/// larger (pcapng only, bounded by [`MAX_BLOCK_LEN`]) grows as bytes actually arrive, so a
+/// truncated file cannot make us allocate 16 MiB for nothing.
+const EAGER_DATA_LEN: usize = 262_144;
+
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_IDB: u32 = 1;
+const PCAPNG_PB: u32 = 2;
+const PCAPNG_SPB: u32 = 3;
+const PCAPNG_EPB: u32 = 6;
+/// Smallest block: type, length, trailing length.
+const PCAPNG_MIN_BLOCK: u32 = 12;
+/// Smallest SHB: block framing plus byte-order magic, versions and section length.
+const PCAPNG_MIN_SHB: u32 = 28;
+
+/// The container format of an opened capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureFormat {
+    /// Classic pcap; `nanos` for the nanosecond-resolution magic.
+    Pcap {
+        /// Timestamps are in nanoseconds (magic `a1b23c4d`).
+        nanos: bool,
+    },
+    /// pcapng.
+    PcapNg,
+}
+
+/// Byte order of the current file or pcapng section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endian {
+    Little,
+    Big,
+}
+
+impl Endian {
+    fn u16(self, b: [u8; 2]) -> u16 {
+        match self {
+            Endian::Little => u16::from_le_bytes(b),
+            Endian::Big => u16::from_be_bytes(b),
+        }
+    }
+    fn u32(self, b: [u8; 4]) -> u32 {
+        match self {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
+    }
+    fn u64(self, b: [u8; 8]) -> u64 {
+        match self {
+            Endian::Little => u64::from_le_bytes(b),
+            Endian::Big => u64::from_be_bytes(b),
+        }
+    }
+    /// `N` bytes at `at`, if the slice holds them.
+    fn bytes<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
+        b.get(at..at.checked_add(N)?)?.try_into().ok()
+    }
+    /// u16 at `at`. Callers read fixed fields of buffers whose length they checked first
+    /// (stack headers, the IDB body after its length test), so the 0 fallback only keeps
+    /// the function panic-free; it never stands in for a real field.
+    fn u16_at(self, b: &[u8], at: usize) -> u16 {
+        Self::bytes::<2>(b, at).map_or(0, |a| self.u16(a))
+    }
+    /// u32 at `at`; same contract as [`Endian::u16_at`].
+    fn u32_at(self, b: &[u8], at: usize) -> u32 {
+        Self::bytes::<4>(b, at).map_or(0, |a| self.u32(a))
+    }
+}
+
+/// How raw pcapng timestamp units become nanoseconds (`if_tsresol`, pcapng §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scale {
+    /// Units coarser than or equal to 1 ns: multiply.
+    Mul(u64),
+    /// Units finer than 1 ns (10^-k, k > 9): divide.
+    Div(u64),
+    /// Units of 2^-k seconds.
+    Pow2(u32),
+    /// A resolution so fine every realistic value is 0 ns.
+    Zero,
+}
+
+impl Scale {
+    /// Decodes an `if_tsresol` byte: MSB clear = 10^-v s, MSB set = 2^-v s.
+    fn from_tsresol(v: u8) -> Scale {
+        let exp = u32::from(v & 0x7f);
+        if v & 0x80 != 0 {
+            return Scale::Pow2(exp);
+        }
+        if exp <= 9 {
+            Scale::Mul(10u64.pow(9 - exp))
+        } else {
+            10u64.checked_pow(exp - 9).map_or(Scale::Zero, Scale::Div)
+        }
+    }
+
+    fn to_nanos(self, raw: u64) -> u64 {
+        match self {
+            Scale::Mul(m) => raw.saturating_mul(m),
+            Scale::Div(d) => raw / d,
+            Scale::Pow2(k) => {
+                let ns = (u128::from(raw) * 1_000_000_000u128)
+                    .checked_shr(k)
+                    .unwrap_or(0);
+                u64::try_from(ns).unwrap_or(u64::MAX)
+            }
+            Scale::Zero => 0,
+        }
+    }
+}
+
+/// One pcapng interface (IDB) of the current section.
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link_type: LinkType,
+    /// 0 = unlimited.
+    snaplen: u32,
+    scale: Scale,
+    /// `if_tsoffset`: seconds added to every timestamp of the interface.
+    offset_secs: i64,
+}
+
+impl Interface {
+    fn timestamp(&self, hi: u32, lo: u32) -> Timestamp {
+        let raw = (u64::from(hi) << 32) | u64::from(lo);
+        let ns = self.scale.to_nanos(raw);
+        if self.offset_secs == 0 {
+            return Timestamp(ns);
+        }
+        let shifted = i128::from(ns) + i128::from(self.offset_secs) * 1_000_000_000;
+        Timestamp(u64::try_from(shifted.max(0)).unwrap_or(u64::MAX))
+    }
+}
+
+#[derive(Debug)]
+enum Layout {
+    Pcap {
+        endian: Endian,
+        nanos: bool,
+        /// Extra bytes per record header (8 for Kuznetsov's "modified" pcap, `a1b2cd34`).
+        extra: u64,
+        link_type: LinkType,
+    },
+    PcapNg {
+        endian: Endian,
+        interfaces: Vec<Interface>,
+        /// Timestamp of the last packet, given to Simple Packet Blocks, which have none:
+        /// engine time then never jumps back to 1970 (pcapng §4.4 leaves it unspecified).
+        last_ts: Timestamp,
+    },
+}
+
+/// The framing of one pcapng block being read (pcapng §3.1).
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    /// Offset of the block's first byte.
+    start: u64,
+    /// 1-based block number in the input (0 for the first SHB, read while opening).
+    record: u64,
+    block_type: u32,
+    /// Block total length, validated by `check_block_len` before use.
+    len: u32,
+    endian: Endian,
+}
+
+impl Block {
+    /// Bytes between the 8-byte header and the 4-byte trailer.
+    fn body_len(&self) -> u32 {
+        self.len.saturating_sub(PCAPNG_MIN_BLOCK)
+    }
+}
+
+/// Counts bytes pulled from the underlying input, for progress on compressed input.
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    count: Arc<AtomicU64>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let Some(rest) = buf.get_mut(n..) else { break };
+        match r.read(rest) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A capture file (or stdin, or bytes in memory) read frame by frame.
+pub struct FileSource {
+    name: String,
+    reader: Box<dyn BufRead + Send>,
+    raw_read: Arc<AtomicU64>,
+    total: Option<u64>,
+    gzip: bool,
+    /// Logical (decompressed) position in the capture structure.
+    offset: u64,
+    frames: u64,
+    records: u64,
+    done: bool,
+    layout: Layout,
+    link_types: Vec<LinkType>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource")
+            .field("name", &self.name)
+            .field("gzip", &self.gzip)
+            .field("offset", &self.offset)
+            .field("frames", &self.frames)
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a capture file; `-` reads standard input.
+pub fn open_path(path: &Path) -> Result<FileSource, CaptureError> {
+    if path.as_os_str() == "-" {
+        return open_reader("<stdin>", Box::new(io::stdin()), None);
+    }
+    let name = path.display().to_string();
+    let io_err = |source| CaptureError::new(&name, 0, CaptureErrorKind::Io { record: 0, source });
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let total = file.metadata().map_err(io_err)?.len();
+    open_reader(&name, Box::new(file), Some(total))
+}
+
+/// Opens a capture from in-memory bytes (tests, fuzzing, HEP payloads).
+pub fn open_bytes(name: &str, bytes: Vec<u8>) -> Result<FileSource, CaptureError> {
+    let total = bytes.len() as u64;
+    open_reader(name, Box::new(Cursor::new(bytes)), Some(total))
+}
+
+/// Opens a capture from any reader. The format is detected from the first bytes: gzip
+/// (`1f 8b`, decompressed transparently, several members allowed), then pcap or pcapng;
+/// never from the name. `total` is the input size for [`FrameSource::progress`].
+pub fn open_reader(
+    name: &str,
+    reader: Box<dyn Read + Send>,
+    total: Option<u64>,
+) -> Result<FileSource, CaptureError> {
+    let count = Arc::new(AtomicU64::new(0));
+    let counting = Counting {
+        inner: reader,
+        count: Arc::clone(&count),
+    };
+    let mut stream: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(BUF_CAP, counting));
+    let mut head = [0u8; 4];
+    let n = read_full(&mut stream, &mut head)
+        .map_err(|source| CaptureError::new(name, 0, CaptureErrorKind::Io { record: 0, source }))?;
+    let mut first = head.get(..n).unwrap_or_default().to_vec();
+    if first.is_empty() {
+        return Err(CaptureError::new(name, 0, CaptureErrorKind::Empty));
+    }
+    let gzip = first.starts_with(&[0x1f, 0x8b]);
+    // Put the sniffed bytes back in front so the header parsers see the whole file.
+    stream = Box::new(Cursor::new(first).chain(stream));
+    if gzip {
+        stream = Box::new(BufReader::with_capacity(
+            BUF_CAP,
+            MultiGzDecoder::new(stream),
+        ));
+        let n = read_full(&mut stream, &mut head).map_err(|source| {
+            CaptureError::new(name, 0, CaptureErrorKind::Gzip { record: 0, source })
+        })?;
+        first = head.get(..n).unwrap_or_default().to_vec();
+        if first.is_empty() {
+            return Err(CaptureError::new(name, 0, CaptureErrorKind::Empty));
+        }
+        stream = Box::new(Cursor::new(first).chain(stream));
+    }
+    let mut src = FileSource {
+        name: name.to_owned(),
+        reader: stream,
+        raw_read: count,
+        total,
+        gzip,
+        offset: 0,
+        frames: 0,
+        records: 0,
+        done: false,
+        layout: Layout::Pcap {
+            endian: Endian::Little,
+            nanos: false,
+            extra: 0,
+            link_type: LinkType::ETHERNET,
+        },
+        link_types: Vec::new(),
+        scratch: Vec::new(),
+    };
+    src.read_file_header()?;
+    Ok(src)
+}
+
+/// Known first-four-byte magics (as they appear on disk).
+const PCAP_MAGICS: [[u8; 4]; 7] = [
+    [0xd4, 0xc3, 0xb2, 0xa1], // µs, little endian
+    [0xa1, 0xb2, 0xc3, 0xd4], // µs, big endian
+    [0x4d, 0x3c, 0xb2, 0xa1], // ns, little endian
+    [0xa1, 0xb2, 0x3c, 0x4d], // ns, big endian
+    [0x34, 0xcd, 0xb2, 0xa1], // modified pcap, little endian
+    [0xa1, 0xb2, 0xcd, 0x34], // modified pcap, big endian
+    [0x0a, 0x0d, 0x0d, 0x0a], // pcapng SHB
+];
+
+impl FileSource {
+    /// The container format.
+    pub fn format(&self) -> CaptureFormat {
+        match self.layout {
+            Layout::Pcap { nanos, .. } => CaptureFormat::Pcap { nanos },
+            Layout::PcapNg { .. } => CaptureFormat::PcapNg,
+        }
+    }
+
+    /// True when the input was gzip-compressed.
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    /// Frames returned so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames
+    }
+
+    fn error(&mut self, offset: u64, kind: CaptureErrorKind) -> CaptureError {
+        self.done = true;
+        CaptureError::new(self.name.clone(), offset, kind)
+    }
+
+    /// Maps a read failure: on gzip input, anything but an OS error is the decompressor
+    /// complaining about the stream.
+    fn io_error(&mut self, offset: u64, record: u64, source: io::Error) -> CaptureError {
+        let kind = if self.gzip && source.raw_os_error().is_none() {
+            CaptureErrorKind::Gzip { record, source }
+        } else {
+            CaptureErrorKind::Io { record, source }
+        };
+        self.error(offset, kind)
+    }
+
+    /// Reads into `buf` as far as the input goes, advancing the offset.
+    fn fill(&mut self, buf: &mut [u8], at: u64, record: u64) -> Result<usize, CaptureError> {
+        match read_full(&mut self.reader, buf) {
+            Ok(n) => {
+                self.offset += n as u64;
+                Ok(n)
+            }
+            Err(e) => Err(self.io_error(at, record, e)),
+        }
+    }
+
+    /// Skips up to `n` bytes without copying; returns how many were there.
+    fn skip(&mut self, n: u64, at: u64, record: u64) -> Result<u64, CaptureError> {
+        let mut left = n;
+        while left > 0 {
+            let avail = match self.reader.fill_buf() {
+                Ok(b) => b.len() as u64,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(at, record, e)),
+            };
+            if avail == 0 {
+                break;
+            }
+            let k = avail.min(left);
+            // k <= avail, which came from a usize.
+            self.reader.consume(usize::try_from(k).unwrap_or(0));
+            left -= k;
+        }
+        self.offset += n - left;
+        Ok(n - left)
+    }
+
+    /// Reads `len` bytes of packet data (fewer if the input ends).
+    fn read_data(&mut self, len: usize, at: u64, record: u64) -> Result<Vec<u8>, CaptureError> {
+        if len <= EAGER_DATA_LEN {
+            let mut data = vec![0u8; len];
+            let n = self.fill(&mut data, at, record)?;
+            data.truncate(n);
+            return Ok(data);
+        }
+        let mut data = Vec::with_capacity(EAGER_DATA_LEN);
+        let res = (&mut self.reader).take(len as u64).read_to_end(&mut data);
+        self.offset += data.len() as u64;
+        match res {
+            Ok(_) => Ok(data),
+            Err(e) => Err(self.io_error(at, record, e)),
+        }
+    }
+
+    fn note_link_type(&mut self, lt: LinkType) {
+        if !self.link_types.contains(&lt) {
+            self.link_types.push(lt);
+        }
+    }
+
+    fn read_file_header(&mut self) -> Result<(), CaptureError> {
+        let mut magic = [0u8; 4];
+        let n = self.fill(&mut magic, 0, 0)?;
+        let have = magic.get(..n).unwrap_or_default();
+        if !PCAP_MAGICS.iter().any(|m| m.starts_with(have)) {
+            let mut more = [0u8; 4];
+            let k = self.fill(&mut more, 0, 0).unwrap_or(0);
+            let mut first_bytes = have.to_vec();
+            first_bytes.extend_from_slice(more.get(..k).unwrap_or_default());
+            return Err(self.error(0, CaptureErrorKind::NotACapture { first_bytes }));
+        }
+        if n < 4 {
+            return Err(self.error(
+                0,
+                CaptureErrorKind::TruncatedHeader {
+                    expected: 24,
+                    got: n as u64,
+                },
+            ));
+        }
+        if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
+            self.records = 1;
+            let mut len_raw = [0u8; 4];
+            let k = self.fill(&mut len_raw, 0, 0)?;
+            if k < len_raw.len() {
+                return Err(self.error(
+                    0,
+                    CaptureErrorKind::TruncatedHeader {
+                        expected: u64::from(PCAPNG_MIN_SHB),
+                        got: 4 + k as u64,
+                    },
+                ));
+            }
+            return self.read_section(0, 0, len_raw);
+        }
+        let mut hdr = [0u8; 20];
+        let k = self.fill(&mut hdr, 0, 0)?;
+        if k < hdr.len() {
+            return Err(self.error(
+                0,
+                CaptureErrorKind::TruncatedHeader {
+                    expected: 24,
+                    got: 4 + k as u64,
+                },
+            ));
+        }
+        let (endian, nanos, extra) = match magic {
+            [0xd4, 0xc3, 0xb2, 0xa1] => (Endian::Little, false, 0),
+            [0xa1, 0xb2, 0xc3, 0xd4] => (Endian::Big, false, 0),
+            [0x4d, 0x3c, 0xb2, 0xa1] => (Endian::Little, true, 0),
+            [0xa1, 0xb2, 0x3c, 0x4d] => (Endian::Big, true, 0),
+            [0x34, 0xcd, 0xb2, 0xa1] => (Endian::Little, false, 8),
+            _ => (Endian::Big, false, 8),
+        };
+        // draft-ietf-opsawg-pcap §4: the link type is the low 16 bits of the last field;
+        // the upper bits carry FCS information we do not need.
+        let link_type = LinkType(endian.u32_at(&hdr, 16) & 0xffff);
+        self.layout = Layout::Pcap {
+            endian,
+            nanos,
+            extra,
+            link_type,
+        };
+        self.note_link_type(link_type);
+        Ok(())
+    }
+
+    /// Reads a Section Header Block (pcapng §4.1) whose type and length fields were already
+    /// consumed at `start`; `len_raw` is the length field, still in unknown byte order.
+    /// `record` is 0 for the first section (errors there are open errors).
+    fn read_section(
+        &mut self,
+        start: u64,
+        record: u64,
+        len_raw: [u8; 4],
+    ) -> Result<(), CaptureError> {
+        let mut bom = [0u8; 4];
+        let n = self.fill(&mut bom, start, record)?;
+        if n < bom.len() {
+            let got = 8 + n as u64;
+            let expected = u64::from(PCAPNG_MIN_SHB);
+            let kind = if record == 0 {
+                CaptureErrorKind::TruncatedHeader { expected, got }
+            } else {
+                CaptureErrorKind::TruncatedRecord {
+                    record,
+                    expected,
+                    got,
+                }
+            };
+            return Err(self.error(start, kind));
+        }
+        let endian = match bom {
+            [0x1a, 0x2b, 0x3c, 0x4d] => Endian::Big,
+            [0x4d, 0x3c, 0x2b, 0x1a] => Endian::Little,
+            _ if record == 0 => {
+                let mut first_bytes = vec![0x0a, 0x0d, 0x0d, 0x0a];
+                first_bytes.extend_from_slice(&len_raw);
+                first_bytes.extend_from_slice(&bom);
+                return Err(self.error(start, CaptureErrorKind::NotACapture { first_bytes }));
+            }
+            _ => {
+                let b = Block {
+                    start,
+                    record,
+                    block_type: PCAPNG_SHB,
+                    len: 0,
+                    endian: Endian::Big,
+                };
+                return Err(
+                    self.bad_block(b, BlockProblem::ByteOrderMagic(u32::from_be_bytes(bom)))
+                );
+            }
+        };
+        let b = Block {
+            start,
+            record,
+            block_type: PCAPNG_SHB,
+            len: endian.u32(len_raw),
+            endian,
+        };
+        self.check_block_len(b, PCAPNG_MIN_SHB)?;
+        // Interfaces are numbered per section (pcapng §4.1): a new section starts afresh.
+        let last_ts = match self.layout {
+            Layout::PcapNg { last_ts, .. } => last_ts,
+            Layout::Pcap { .. } => Timestamp(0),
+        };
+        self.layout = Layout::PcapNg {
+            endian,
+            interfaces: Vec::new(),
+            last_ts,
+        };
+        // Versions, section length and options are not needed.
+        self.finish_block(b)
+    }
+
+    fn check_block_len(&mut self, b: Block, min: u32) -> Result<(), CaptureError> {
+        let reason = if b.len < min {
+            "below the minimum block length"
+        } else if b.len % 4 != 0 {
+            "block length not a multiple of 4"
+        } else if b.len > MAX_BLOCK_LEN {
+            "block length above 16 MiB"
+        } else {
+            return Ok(());
+        };
+        Err(self.error(
+            b.start,
+            CaptureErrorKind::AbsurdLength {
+                record: b.record,
+                length: u64::from(b.len),
+                reason,
+            },
+        ))
+    }
+
+    /// Skips what is left of the block body, then checks the trailing length.
+    fn finish_block(&mut self, b: Block) -> Result<(), CaptureError> {
+        let body_end = b.start + u64::from(b.len) - 4;
+        let left = body_end.saturating_sub(self.offset);
+        let skipped = self.skip(left, b.start, b.record)?;
+        let mut trailer = [0u8; 4];
+        let n = if skipped == left {
+            self.fill(&mut trailer, b.start, b.record)?
+        } else {
+            0
+        };
+        if n < trailer.len() {
+            return Err(self.truncated_block(b));
+        }
+        let trailer = b.endian.u32(trailer);
+        if trailer != b.len {
+            return Err(self.bad_block(
+                b,
+                BlockProblem::TrailerMismatch {
+                    header: b.len,
+                    trailer,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    fn truncated_block(&mut self, b: Block) -> CaptureError {
+        let got = self.offset - b.start;
+        let expected = u64::from(b.len);
+        let kind = if b.record == 0 {
+            CaptureErrorKind::TruncatedHeader { expected, got }
+        } else {
+            CaptureErrorKind::TruncatedRecord {
+                record: b.record,
+                expected,
+                got,
+            }
+        };
+        self.error(b.start, kind)
+    }
+
+    fn bad_block(&mut self, b: Block, problem: BlockProblem) -> CaptureError {
+        self.error(
+            b.start,
+            CaptureErrorKind::BadBlock {
+                record: b.record,
+                block_type: b.block_type,
+                problem,
+            },
+        )
+    }
+
+    fn next_pcap(
+        &mut self,
+        endian: Endian,
+        nanos: bool,
+        extra: u64,
+        link_type: LinkType,
+    ) -> Result<Option<Frame>, CaptureError> {
+        let start = self.offset;
+        let record = self.records + 1;
+        let mut hdr = [0u8; 16];
+        let n = self.fill(&mut hdr, start, record)?;
+        if n == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        self.records = record;
+        if n < hdr.len() {
+            return Err(self.error(
+                start,
+                CaptureErrorKind::TruncatedRecord {
+                    record,
+                    expected: 16,
+                    got: n as u64,
+                },
+            ));
+        }
+        if extra > 0 {
+            // Modified pcap: ifindex, protocol, pkt_type, pad (unused).
+            let got = self.skip(extra, start, record)?;
+            if got < extra {
+                return Err(self.error(
+                    start,
+                    CaptureErrorKind::TruncatedRecord {
+                        record,
+                        expected: 16 + extra,
+                        got: 16 + got,
+                    },
+                ));
+            }
+        }
+        let secs = u64::from(endian.u32_at(&hdr, 0));
+        let frac = u64::from(endian.u32_at(&hdr, 4));
+        let caplen = endian.u32_at(&hdr, 8);
+        let orig_len = endian.u32_at(&hdr, 12);
+        if caplen > MAX_PCAP_CAPLEN {
+            return Err(self.error(
+                start,
+                CaptureErrorKind::AbsurdLength {
+                    record,
+                    length: u64::from(caplen),
+                    reason: "captured length above 262144",
+                },
+            ));
+        }
+        let data = self.read_data(caplen as usize, start, record)?;
+        if data.len() < caplen as usize {
+            return Err(self.error(
+                start,
+                CaptureErrorKind::TruncatedRecord {
+                    record,
+                    expected: u64::from(caplen),
+                    got: data.len() as u64,
+                },
+            ));
+        }
+        let nanos_part = if nanos {
+            frac
+        } else {
+            frac.saturating_mul(1000)
+        };
+        self.frames += 1;
+        Ok(Some(Frame {
+            number: self.frames,
+            ts: Timestamp(
+                secs.saturating_mul(1_000_000_000)
+                    .saturating_add(nanos_part),
+            ),
+            link_type,
+            data,
+            orig_len,
+            interface: 0,
+        }))
+    }
+
+    fn next_pcapng(&mut self) -> Result<Option<Frame>, CaptureError> {
+        loop {
+            let start = self.offset;
+            let record = self.records + 1;
+            let mut hdr = [0u8; 8];
+            let n = self.fill(&mut hdr, start, record)?;
+            if n == 0 {
+                self.done = true;
+                return Ok(None);
+            }
+            self.records = record;
+            if n < hdr.len() {
+                return Err(self.error(
+                    start,
+                    CaptureErrorKind::TruncatedRecord {
+                        record,
+                        expected: 8,
+                        got: n as u64,
+                    },
+                ));
+            }
+            let [t0, t1, t2, t3, l0, l1, l2, l3] = hdr;
+            // The SHB type reads the same in both byte orders, so a new section is found
+            // before its byte order is known.
+            if [t0, t1, t2, t3] == [0x0a, 0x0d, 0x0d, 0x0a] {
+                self.read_section(start, record, [l0, l1, l2, l3])?;
+                continue;
+            }
+            let endian = match &self.layout {
+                Layout::PcapNg { endian, .. } => *endian,
+                Layout::Pcap { .. } => Endian::Little,
+            };
+            let b = Block {
+                start,
+                record,
+                block_type: endian.u32([t0, t1, t2, t3]),
+                len: endian.u32([l0, l1, l2, l3]),
+                endian,
+            };
+            self.check_block_len(b, PCAPNG_MIN_BLOCK)?;
+            match b.block_type {
+                PCAPNG_IDB => self.read_idb(b)?,
+                PCAPNG_EPB | PCAPNG_PB => return self.read_packet_block(b).map(Some),
+                PCAPNG_SPB => return self.read_spb(b).map(Some),
+                // NRB, ISB, DSB, journal, custom and unknown blocks carry no packets.
+                _ => self.finish_block(b)?,
+            }
+        }
+    }
+
+    /// Interface Description Block (pcapng §4.2).
+    fn read_idb(&mut self, b: Block) -> Result<(), CaptureError> {
+        let body_len = b.body_len();
+        let mut body = std::mem::take(&mut self.scratch);
+        body.clear();
+        // Grows as bytes arrive: the length field (up to 16 MiB) is not trusted for sizing.
+        let res = (&mut self.reader)
+            .take(u64::from(body_len))
+            .read_to_end(&mut body);
+        self.offset += body.len() as u64;
+        let parsed = match res {
+            Err(e) => Err(self.io_error(b.start, b.record, e)),
+            Ok(_) if body.len() < body_len as usize => Err(self.truncated_block(b)),
+            Ok(_) => parse_idb(&body, b.endian)
+                .ok_or_else(|| self.bad_block(b, BlockProblem::TooShort(body_len))),
+        };
+        self.scratch = body;
+        let iface = parsed?;
+        self.finish_block(b)?;
+        if let Layout::PcapNg { interfaces, .. } = &mut self.layout {
+            interfaces.push(iface);
+        }
+        self.note_link_type(iface.link_type);
+        Ok(())
+    }
+
+    fn interface(&self, id: u32) -> Option<Interface> {
+        match &self.layout {
+            Layout::PcapNg { interfaces, .. } => interfaces.get(id as usize).copied(),
+            Layout::Pcap { .. } => None,
+        }
+    }
+
+    /// Enhanced Packet Block (§4.3) or obsolete Packet Block (Appendix A); both have 20
+    /// bytes of fixed fields and the same layout apart from the interface id width.
+    fn read_packet_block(&mut self, b: Block) -> Result<Frame, CaptureError> {
+        let body = b.body_len();
+        if body < 20 {
+            return Err(self.bad_block(b, BlockProblem::TooShort(body)));
+        }
+        let mut fixed = [0u8; 20];
+        if self.fill(&mut fixed, b.start, b.record)? < fixed.len() {
+            return Err(self.truncated_block(b));
+        }
+        let e = b.endian;
+        let id = if b.block_type == PCAPNG_EPB {
+            e.u32_at(&fixed, 0)
+        } else {
+            u32::from(e.u16_at(&fixed, 0))
+        };
+        let caplen = e.u32_at(&fixed, 12);
+        let orig_len = e.u32_at(&fixed, 16);
+        let room = body - 20;
+        if caplen > room {
+            return Err(self.bad_block(b, BlockProblem::CaptureBeyondBlock { caplen, room }));
+        }
+        let Some(iface) = self.interface(id) else {
+            return Err(self.bad_block(b, BlockProblem::UndefinedInterface(id)));
+        };
+        let ts = iface.timestamp(e.u32_at(&fixed, 4), e.u32_at(&fixed, 8));
+        self.packet(b, caplen, orig_len, id, iface, ts)
+    }
+
+    /// Simple Packet Block (§4.4): interface 0, no timestamp, captured length implied.
+    fn read_spb(&mut self, b: Block) -> Result<Frame, CaptureError> {
+        let body = b.body_len();
+        if body < 4 {
+            return Err(self.bad_block(b, BlockProblem::TooShort(body)));
+        }
+        let mut fixed = [0u8; 4];
+        if self.fill(&mut fixed, b.start, b.record)? < fixed.len() {
+            return Err(self.truncated_block(b));
+        }
+        let orig_len = b.endian.u32(fixed);
+        let Some(iface) = self.interface(0) else {
+            return Err(self.bad_block(b, BlockProblem::UndefinedInterface(0)));
+        };
+        let mut caplen = orig_len.min(body - 4);
+        if iface.snaplen != 0 {
+            caplen = caplen.min(iface.snaplen);
+        }
+        let ts = match self.layout {
+            Layout::PcapNg { last_ts, .. } => last_ts,
+            Layout::Pcap { .. } => Timestamp(0),
+        };
+        self.packet(b, caplen, orig_len, 0, iface, ts)
+    }
+
+    /// Reads the packet data of a packet block and the rest of the block.
+    fn packet(
+        &mut self,
+        b: Block,
+        caplen: u32,
+        orig_len: u32,
+        interface: u32,
+        iface: Interface,
+        ts: Timestamp,
+    ) -> Result<Frame, CaptureError> {
+        let data = self.read_data(caplen as usize, b.start, b.record)?;
+        if data.len() < caplen as usize {
+            return Err(self.truncated_block(b));
+        }
+        self.finish_block(b)?;
+        if let Layout::PcapNg { last_ts, .. } = &mut self.layout {
+            *last_ts = ts;
+        }
+        self.frames += 1;
+        Ok(Frame {
+            number: self.frames,
+            ts,
+            link_type: iface.link_type,
+            data,
+            orig_len,
+            interface,
+        })
+    }
+}
+
+/// Parses an IDB body; `None` if shorter than its 8 fixed bytes. Options (pcapng §3.5) are
+/// code, length, value padded to 32 bits; a malformed option list ends the walk and the
+/// interface keeps the defaults (µs, no offset) for what was not read.
+fn parse_idb(body: &[u8], e: Endian) -> Option<Interface> {
+    if body.len() < 8 {
+        return None;
+    }
+    let mut iface = Interface {
+        link_type: LinkType(u32::from(e.u16_at(body, 0))),
+        snaplen: e.u32_at(body, 4),
+        scale: Scale::Mul(1000),
+        offset_secs: 0,
+    };
+    let mut pos = 8usize;
+    while let Some(opt) = Endian::bytes::<4>(body, pos) {
+        let [c0, c1, n0, n1] = opt;
+        let code = e.u16([c0, c1]);
+        let olen = usize::from(e.u16([n0, n1]));
+        let Some(value) = body.get(pos + 4..pos + 4 + olen) else {
+            break;
+        };
+        match code {
+            0 => break,
+            9 => {
+                if let Some(&v) = value.first() {
+                    iface.scale = Scale::from_tsresol(v);
+                }
+            }
+            14 => {
+                if let Some(v) = Endian::bytes::<8>(value, 0) {
+                    // if_tsoffset is a signed 64-bit count of seconds.
+                    iface.offset_secs = i64::from_ne_bytes(e.u64(v).to_ne_bytes());
+                }
+            }
+            _ => {}
+        }
+        pos += 4 + olen.div_ceil(4) * 4;
+    }
+    Some(iface)
+}
+
+impl FrameSource for FileSource {
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.layout {
+            Layout::Pcap {
+                endian,
+                nanos,
+                extra,
+                link_type,
+            } => self.next_pcap(endian, nanos, extra, link_type),
+            Layout::PcapNg { .. } => self.next_pcapng(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        let consumed = if self.gzip {
+            self.raw_read.load(Ordering::Relaxed)
+        } else {
+            self.offset
+        };
+        (consumed, self.total)
+    }
+
+    fn link_types(&self) -> Vec<LinkType> {
+        self.link_types.clone()
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::Scale;
+
+    #[test]
+    fn tsresol_forms() {
+        assert_eq!(Scale::from_tsresol(6), Scale::Mul(1000));
+        assert_eq!(Scale::from_tsresol(0), Scale::Mul(1_000_000_000));
+        assert_eq!(Scale::from_tsresol(12), Scale::Div(1000));
+        assert_eq!(Scale::from_tsresol(127), Scale::Zero);
+        assert_eq!(Scale::from_tsresol(0x80 | 10), Scale::Pow2(10));
+        assert_eq!(Scale::Div(1000).to_nanos(5_000_000), 5000);
+        assert_eq!(Scale::Pow2(10).to_nanos(1536), 1_500_000_000);
+        assert_eq!(Scale::Pow2(127).to_nanos(u64::MAX), 0);
+        // 2^0 s units: seconds, saturating rather than wrapping
+        assert_eq!(Scale::Pow2(0).to_nanos(u64::MAX), u64::MAX);
+        assert_eq!(Scale::Mul(1_000_000_000).to_nanos(u64::MAX), u64::MAX);
+    }
+}
