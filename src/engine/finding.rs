@@ -78,7 +78,7 @@ impl fmt::Display for RuleId {
 pub const MAX_EVIDENCE: usize = 32;
 
 /// One finding: a rule that fired, where, and the frames that prove it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     /// Which rule fired.
     pub rule: RuleId,
