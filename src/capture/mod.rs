@@ -16,7 +16,10 @@ pub struct Timestamp(pub u64);
 impl Timestamp {
     /// Builds a timestamp from seconds and nanoseconds.
     pub fn from_parts(secs: u64, nanos: u32) -> Self {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(u64::from(nanos)))
+        Timestamp(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(u64::from(nanos)),
+        )
     }
     /// Whole seconds since the epoch.
     pub fn secs(self) -> u64 {
