@@ -1,1 +1,36 @@
-//! sip module (in progress).
+//! SIP message parser (RFC 3261 §7, §20, §25).
+//!
+//! [`parse_message`] does one memchr pass over the bytes: start line, a `Vec` of
+//! [`Header`] views in wire order (compact forms folded, duplicates kept) and the body
+//! framed by Content-Length. Nothing else is interpreted until asked: the typed
+//! accessors on [`SipMessage`] (`vias()`, `cseq()`, `from()`, `authorization()`,
+//! `sdp_body()`, ...) parse on demand and borrow from the input.
+//!
+//! The parse is lenient ("liberal recovery", RFC 4475 §1): what it tolerated is kept
+//! in [`SipMessage::warnings`]. [`validate`] applies the strict grammar and reports
+//! every [`Problem`]; a message is malformed when `parse_message` fails or `validate`
+//! returns anything. Valid RFC 4475 torture messages yield no problem.
+
+mod access;
+mod addr;
+mod auth;
+mod header;
+mod message;
+mod mime;
+mod text;
+mod uri;
+mod validate;
+mod via;
+
+pub use access::CSeq;
+pub use addr::NameAddr;
+pub use auth::{AuthScheme, AuthValue, Challenge, Credentials};
+pub use header::HeaderName;
+pub use message::{
+    frame_length, parse_message, Framing, Header, Method, ParseError, ParseWarning, SipMessage,
+    StartLine, StatusCode,
+};
+pub use mime::MediaType;
+pub use uri::{FieldError, Scheme, Uri};
+pub use validate::{validate, Problem};
+pub use via::Via;

@@ -1,0 +1,219 @@
+//! name-addr / addr-spec with header parameters: From, To, Contact, Route,
+//! Record-Route, Refer-To... (RFC 3261 §20.10, §20.20, §20.39, §25.1).
+
+use super::text::{self, is_lws, is_token, params_have_empty, read_quoted, skip_lws, trim_lws};
+use super::uri::{ferr, FieldError, Uri};
+use memchr::memchr;
+use std::borrow::Cow;
+
+/// `( name-addr / addr-spec ) *( SEMI param )`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr<'a> {
+    /// Display name: quoted-string content unescaped (quoted-pairs resolved, folds
+    /// read as SP) or the token sequence, trimmed.
+    pub display_name: Option<Cow<'a, [u8]>>,
+    /// The URI as written (between `<>` for name-addr).
+    pub uri_raw: &'a [u8],
+    /// The parsed URI.
+    pub uri: Uri<'a>,
+    /// Header parameters (`tag`, `expires`, `q`, ...), trimmed; quoted values keep
+    /// their quotes.
+    pub params: Vec<(&'a [u8], Option<&'a [u8]>)>,
+}
+
+impl<'a> NameAddr<'a> {
+    /// Lenient parse of one value (already split from a comma list).
+    pub fn parse(s: &'a [u8]) -> Result<NameAddr<'a>, FieldError> {
+        parse_name_addr(s, false)
+    }
+
+    /// The `tag` parameter (§19.3).
+    pub fn tag(&self) -> Option<&'a [u8]> {
+        self.param("tag").flatten()
+    }
+
+    /// Looks a header parameter up by case-insensitive name; `Some(None)` for a flag.
+    pub fn param(&self, name: &str) -> Option<Option<&'a [u8]>> {
+        text::find_param(&self.params, name)
+    }
+
+    /// Contact `expires` parameter (§20.10).
+    pub fn expires(&self) -> Option<u64> {
+        self.param("expires").flatten().and_then(text::parse_u64)
+    }
+}
+
+/// Parses a name-addr or addr-spec with params. `strict` turns RFC 3261 grammar
+/// violations that the lenient mode recovers from into errors (used by
+/// [`super::validate`]): unterminated quotes (RFC 4475 §3.1.2.6), non-token display
+/// names (§3.1.2.15), LWS inside `<>` (§3.1.2.14), `?`/`,` in a bare addr-spec
+/// (§3.1.2.13), empty parameters (§3.1.2.1).
+pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, FieldError> {
+    let s = trim_lws(s);
+    if s.is_empty() {
+        return Err(ferr("empty address"));
+    }
+    let mut display_name = None;
+    let (uri_raw, rest) = if s.first() == Some(&b'"') {
+        let (dn, next, closed) = read_quoted(s, 0);
+        if !closed {
+            if strict {
+                return Err(ferr("unterminated quoted string"));
+            }
+            // Careful inference (RFC 4475 §3.1.2.6): the URI is the last <...>.
+            let lt = memchr::memrchr(b'<', s).ok_or(ferr("unterminated quoted string"))?;
+            let dn_end = lt;
+            display_name = Some(Cow::Owned(
+                trim_lws(s.get(1..dn_end).unwrap_or(&[])).to_vec(),
+            ));
+            angle(s, lt, strict)?
+        } else {
+            display_name = Some(dn);
+            let lt = skip_lws(s, next);
+            if s.get(lt) != Some(&b'<') {
+                return Err(ferr("quoted display name not followed by <"));
+            }
+            angle(s, lt, strict)?
+        }
+    } else {
+        match memchr(b'<', s) {
+            Some(lt) => {
+                let dn = trim_lws(s.get(..lt).unwrap_or(&[]));
+                if strict && !dn.iter().all(|&b| is_token(b) || is_lws(b)) {
+                    return Err(ferr("display name is neither tokens nor a quoted string"));
+                }
+                if !dn.is_empty() {
+                    display_name = Some(text::unfold(dn));
+                }
+                angle(s, lt, strict)?
+            }
+            None => {
+                // addr-spec: header params start at the first `;` (§20.10).
+                let end = memchr(b';', s).unwrap_or(s.len());
+                let spec = trim_lws(s.get(..end).unwrap_or(&[]));
+                if strict && spec.iter().any(|&b| b == b'?' || b == b',') {
+                    return Err(ferr("URI with ? or , must be enclosed in <>"));
+                }
+                (spec, s.get(end..).unwrap_or(&[]))
+            }
+        }
+    };
+    let rest = trim_lws(rest);
+    if !rest.is_empty() && rest.first() != Some(&b';') {
+        return Err(ferr("unexpected text after address"));
+    }
+    if strict && params_have_empty(rest) {
+        return Err(ferr("empty parameter"));
+    }
+    let uri = Uri::parse(uri_raw)?;
+    if strict {
+        if matches!(
+            uri.scheme,
+            super::uri::Scheme::Sip | super::uri::Scheme::Sips
+        ) {
+            uri.check_host()?;
+        }
+        for (name, _) in text::parse_params(rest) {
+            if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
+                return Err(ferr("bad parameter name"));
+            }
+        }
+    }
+    Ok(NameAddr {
+        display_name,
+        uri_raw,
+        uri,
+        params: text::parse_params(rest),
+    })
+}
+
+/// Splits `<uri>` at `lt` into (uri, rest after `>`).
+fn angle(s: &[u8], lt: usize, strict: bool) -> Result<(&[u8], &[u8]), FieldError> {
+    let inner_start = lt + 1;
+    let gt = s
+        .get(inner_start..)
+        .and_then(|r| memchr(b'>', r))
+        .map(|i| inner_start + i)
+        .ok_or(ferr("unterminated <"))?;
+    let inner = s.get(inner_start..gt).unwrap_or(&[]);
+    let uri = trim_lws(inner);
+    if strict && uri.len() != inner.len() {
+        return Err(ferr("whitespace inside <>"));
+    }
+    Ok((uri, s.get(gt + 1..).unwrap_or(&[])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_display_name() {
+        let a = NameAddr::parse(
+            b"\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8",
+        )
+        .unwrap();
+        assert_eq!(a.display_name.as_deref(), Some(&b"J Rosenberg \\\""[..]));
+        assert_eq!(a.uri.host, b"example.com");
+        assert_eq!(a.tag(), Some(&b"98asjd8"[..]));
+        assert!(parse_name_addr(
+            b"\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8",
+            true
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn addr_spec_with_params() {
+        let a =
+            NameAddr::parse(b"sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n").unwrap();
+        assert_eq!(a.display_name, None);
+        assert_eq!(a.uri_raw, b"sip:vivekg@chair-dnrc.example.com");
+        assert_eq!(a.tag(), Some(&b"1918181833n"[..]));
+        let a = NameAddr::parse(b"caller<sip:caller@example.com>;tag=323").unwrap();
+        assert_eq!(a.display_name.as_deref(), Some(&b"caller"[..]));
+        let a = NameAddr::parse(b"<sip:u@h>;expires=60;q=0.5").unwrap();
+        assert_eq!(a.expires(), Some(60));
+    }
+
+    #[test]
+    fn strict_rejections() {
+        let s = |v: &[u8]| parse_name_addr(v, true).map(|_| ()).map_err(|e| e.reason);
+        assert_eq!(
+            s(b"\"Watson, Thomas\" < sip:t.watson@example.org >"),
+            Err("whitespace inside <>")
+        );
+        assert!(NameAddr::parse(b"\"Watson, Thomas\" < sip:t.watson@example.org >").is_ok());
+        assert_eq!(
+            s(b"Bell, Alexander <sip:a.g.bell@example.com>;tag=43"),
+            Err("display name is neither tokens nor a quoted string")
+        );
+        assert_eq!(
+            s(b"\"Mr. J. User <sip:j.user@example.com>"),
+            Err("unterminated quoted string")
+        );
+        let a = NameAddr::parse(b"\"Mr. J. User <sip:j.user@example.com>").unwrap();
+        assert_eq!(a.uri.host, b"example.com");
+        assert_eq!(
+            s(b"sip:user@example.com?Route=%3Csip:sip.example.com%3E"),
+            Err("URI with ? or , must be enclosed in <>")
+        );
+        assert_eq!(
+            s(b"\"Joe\" <sip:joe@example.org>;;;;"),
+            Err("empty parameter")
+        );
+        assert_eq!(
+            s(b"<sip:user@example.com?Route=%3Csip:sip.example.com%3E>"),
+            Ok(())
+        );
+        assert_eq!(
+            s(b"token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;tag=_token~1'+`*%!-."),
+            Ok(())
+        );
+        assert_eq!(s(b"isbn:2983792873"), Ok(()));
+        assert_eq!(
+            s(b"sip:user@[2001:db8:::192.0.2.1]"),
+            Err("invalid IPv6 reference")
+        );
+    }
+}

@@ -1,0 +1,845 @@
+//! Base parse: start line and header index in one memchr pass (RFC 3261 §7).
+
+use super::header::HeaderName;
+use super::text::{is_token, is_wsp, parse_u64, trim_lws};
+use memchr::memchr;
+
+/// A SIP method (RFC 3261 §7.1 and extensions). Methods are case-sensitive: `invite`
+/// is an extension method, not INVITE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method<'a> {
+    /// INVITE (RFC 3261).
+    Invite,
+    /// ACK (RFC 3261).
+    Ack,
+    /// BYE (RFC 3261).
+    Bye,
+    /// CANCEL (RFC 3261).
+    Cancel,
+    /// REGISTER (RFC 3261).
+    Register,
+    /// OPTIONS (RFC 3261).
+    Options,
+    /// INFO (RFC 6086).
+    Info,
+    /// PRACK (RFC 3262).
+    Prack,
+    /// UPDATE (RFC 3311).
+    Update,
+    /// SUBSCRIBE (RFC 6665).
+    Subscribe,
+    /// NOTIFY (RFC 6665).
+    Notify,
+    /// PUBLISH (RFC 3903).
+    Publish,
+    /// REFER (RFC 3515).
+    Refer,
+    /// MESSAGE (RFC 3428).
+    Message,
+    /// Any other extension method, as on the wire.
+    Other(&'a [u8]),
+}
+
+impl<'a> Method<'a> {
+    /// Classifies a method token (exact, case-sensitive match, §7.1).
+    pub fn from_bytes(b: &'a [u8]) -> Method<'a> {
+        match b {
+            b"INVITE" => Method::Invite,
+            b"ACK" => Method::Ack,
+            b"BYE" => Method::Bye,
+            b"CANCEL" => Method::Cancel,
+            b"REGISTER" => Method::Register,
+            b"OPTIONS" => Method::Options,
+            b"INFO" => Method::Info,
+            b"PRACK" => Method::Prack,
+            b"UPDATE" => Method::Update,
+            b"SUBSCRIBE" => Method::Subscribe,
+            b"NOTIFY" => Method::Notify,
+            b"PUBLISH" => Method::Publish,
+            b"REFER" => Method::Refer,
+            b"MESSAGE" => Method::Message,
+            other => Method::Other(other),
+        }
+    }
+
+    /// The method as bytes (as on the wire).
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match self {
+            Method::Other(b) => b,
+            known => known.known_str().as_bytes(),
+        }
+    }
+
+    /// The method name; extension methods that are not UTF-8 give `"?"`.
+    pub fn as_str(&self) -> &'a str {
+        match self {
+            Method::Other(b) => std::str::from_utf8(b).unwrap_or("?"),
+            known => known.known_str(),
+        }
+    }
+
+    fn known_str(&self) -> &'static str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Register => "REGISTER",
+            Method::Options => "OPTIONS",
+            Method::Info => "INFO",
+            Method::Prack => "PRACK",
+            Method::Update => "UPDATE",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Notify => "NOTIFY",
+            Method::Publish => "PUBLISH",
+            Method::Refer => "REFER",
+            Method::Message => "MESSAGE",
+            Method::Other(_) => "",
+        }
+    }
+}
+
+impl std::fmt::Display for Method<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+/// A response status code (RFC 3261 §7.2, §21). Parsed from exactly three digits, so
+/// the value is 0..=999; [`StatusCode::is_valid`] tells whether it is in 100..=699.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StatusCode(pub u16);
+
+impl StatusCode {
+    /// The class digit (1 for 1xx, ... 6 for 6xx).
+    pub fn class(self) -> u8 {
+        // 0..=999 by construction; saturate anyway for hand-built values.
+        u8::try_from(self.0 / 100).unwrap_or(u8::MAX)
+    }
+    /// 1xx.
+    pub fn is_provisional(self) -> bool {
+        (100..200).contains(&self.0)
+    }
+    /// 2xx..6xx.
+    pub fn is_final(self) -> bool {
+        (200..700).contains(&self.0)
+    }
+    /// 2xx.
+    pub fn is_success(self) -> bool {
+        (200..300).contains(&self.0)
+    }
+    /// 3xx.
+    pub fn is_redirect(self) -> bool {
+        (300..400).contains(&self.0)
+    }
+    /// 4xx, 5xx or 6xx.
+    pub fn is_error(self) -> bool {
+        (400..700).contains(&self.0)
+    }
+    /// In the range RFC 3261 §21 defines (100..=699).
+    pub fn is_valid(self) -> bool {
+        (100..700).contains(&self.0)
+    }
+}
+
+impl std::fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:03}", self.0)
+    }
+}
+
+/// Request-Line or Status-Line (RFC 3261 §7.1, §7.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLine<'a> {
+    /// `Method SP Request-URI SP SIP-Version`.
+    Request {
+        /// The method.
+        method: Method<'a>,
+        /// The Request-URI, raw (see [`super::Uri::parse`]).
+        uri: &'a [u8],
+        /// `SIP/x.y` as on the wire.
+        version: &'a [u8],
+    },
+    /// `SIP-Version SP Status-Code SP Reason-Phrase`.
+    Response {
+        /// `SIP/x.y` as on the wire.
+        version: &'a [u8],
+        /// The status code.
+        status: StatusCode,
+        /// The reason phrase (may be empty or non-UTF-8, RFC 4475 §3.1.1.12/13).
+        reason: &'a [u8],
+    },
+}
+
+impl<'a> StartLine<'a> {
+    /// The SIP-Version token.
+    pub fn version(&self) -> &'a [u8] {
+        match self {
+            StartLine::Request { version, .. } | StartLine::Response { version, .. } => version,
+        }
+    }
+}
+
+/// One header field in wire order (duplicates kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The name as on the wire (`v`, `VIA`, `C%6Fntact`, ...).
+    pub name: &'a [u8],
+    /// The classified name (compact forms folded, case-insensitive).
+    pub kind: HeaderName,
+    /// The raw value, trimmed; may contain folds (`CRLF 1*WSP`) that accessors read as
+    /// one SP (§7.3.1).
+    pub value: &'a [u8],
+}
+
+/// A deviation the base parse recovered from (RFC 4475 "liberal recovery"). Offsets
+/// are byte positions in the input given to [`parse_message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseWarning {
+    /// More than one SP between start-line elements (RFC 4475 §3.1.2.9).
+    #[error("extra whitespace between start-line elements at {offset}")]
+    ExtraWhitespace {
+        /// Position in the start line.
+        offset: usize,
+    },
+    /// SP/HTAB after the SIP-Version (RFC 4475 §3.1.2.10).
+    #[error("whitespace at end of request line at {offset}")]
+    TrailingWhitespace {
+        /// Position of the first trailing blank.
+        offset: usize,
+    },
+    /// LWS inside the Request-URI (RFC 4475 §3.1.2.8).
+    #[error("whitespace inside Request-URI at {offset}")]
+    WhitespaceInRequestUri {
+        /// Position of the URI.
+        offset: usize,
+    },
+    /// A header line without `name:` (kept as a continuation of the previous header).
+    #[error("header line without a valid `name:` at {offset}")]
+    MalformedHeaderLine {
+        /// Start of the line.
+        offset: usize,
+    },
+    /// A folded continuation line before any header.
+    #[error("continuation line before any header at {offset}")]
+    ContinuationWithoutHeader {
+        /// Start of the line.
+        offset: usize,
+    },
+    /// The header section is not closed by an empty line.
+    #[error("header section not terminated by an empty line")]
+    MissingHeaderTerminator,
+    /// Content-Length is larger than the octets present (RFC 4475 §3.1.2.2).
+    #[error("Content-Length {declared} larger than the {available} body octets present")]
+    BodyTruncated {
+        /// The Content-Length value.
+        declared: u64,
+        /// Body octets present.
+        available: usize,
+    },
+    /// Content-Length is not a decimal number (RFC 4475 §3.1.2.3); the body was taken
+    /// to run to the end of the input.
+    #[error("invalid Content-Length value at {offset}")]
+    BadContentLength {
+        /// Position of the value.
+        offset: usize,
+    },
+    /// More than one Content-Length header (RFC 4475 §3.3.9); the first one framed.
+    #[error("{count} Content-Length headers")]
+    MultipleContentLength {
+        /// How many were present.
+        count: usize,
+    },
+}
+
+impl ParseWarning {
+    /// Stable short identifier.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseWarning::ExtraWhitespace { .. } => "start-line-extra-whitespace",
+            ParseWarning::TrailingWhitespace { .. } => "start-line-trailing-whitespace",
+            ParseWarning::WhitespaceInRequestUri { .. } => "request-uri-whitespace",
+            ParseWarning::MalformedHeaderLine { .. } => "malformed-header-line",
+            ParseWarning::ContinuationWithoutHeader { .. } => "orphan-continuation",
+            ParseWarning::MissingHeaderTerminator => "missing-header-terminator",
+            ParseWarning::BodyTruncated { .. } => "content-length-exceeds-data",
+            ParseWarning::BadContentLength { .. } => "bad-content-length",
+            ParseWarning::MultipleContentLength { .. } => "multiple-content-length",
+        }
+    }
+}
+
+/// Why a message could not be parsed at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// No bytes besides leading CR/LF (keep-alives, §7.5).
+    #[error("empty message")]
+    Empty,
+    /// The first line is neither a SIP request line nor a SIP status line.
+    #[error("not SIP: {reason}")]
+    NotSip {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The start line looks like SIP but is malformed.
+    #[error("bad start line at {offset}: {reason}")]
+    BadStartLine {
+        /// What was wrong.
+        reason: &'static str,
+        /// Byte offset.
+        offset: usize,
+    },
+    /// `SIP/` not followed by `1*DIGIT "." 1*DIGIT` (§7.1).
+    #[error("bad SIP-Version at {offset}")]
+    BadVersion {
+        /// Byte offset.
+        offset: usize,
+    },
+    /// Status-Code is not three digits (§7.2; RFC 4475 §3.1.2.19).
+    #[error("bad status code at {offset}")]
+    BadStatusCode {
+        /// Byte offset.
+        offset: usize,
+    },
+}
+
+/// A parsed SIP message: borrowed views into the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipMessage<'a> {
+    /// The start line.
+    pub start: StartLine<'a>,
+    /// Headers in wire order, duplicates kept.
+    pub headers: Vec<Header<'a>>,
+    /// The body: Content-Length octets when the header is valid and satisfiable,
+    /// otherwise everything after the header section.
+    pub body: &'a [u8],
+    /// Bytes of the input this message used (leading CRLFs + headers + body). Octets
+    /// beyond Content-Length are not part of the message (RFC 4475 §3.1.1.8).
+    pub len: usize,
+    /// At least one line ended in bare LF (tolerated, RFC 3261 §7.5 recommends CRLF).
+    pub lf_only: bool,
+    /// Recoveries made while parsing; [`super::validate`] reports them as problems.
+    pub warnings: Vec<ParseWarning>,
+}
+
+/// Finds the line starting at `pos`: (end of content without CR, start of next line,
+/// terminated by LF, ended by bare LF).
+#[inline]
+fn line_at(input: &[u8], pos: usize) -> (usize, usize, bool, bool) {
+    let rest = input.get(pos..).unwrap_or(&[]);
+    match memchr(b'\n', rest) {
+        Some(i) => {
+            let nl = pos + i;
+            if i > 0 && rest.get(i - 1) == Some(&b'\r') {
+                (nl - 1, nl + 1, true, false)
+            } else {
+                (nl, nl + 1, true, true)
+            }
+        }
+        None => (input.len(), input.len(), false, false),
+    }
+}
+
+/// `"SIP/" 1*DIGIT "." 1*DIGIT`, name case-insensitive (§7.1, §25 ABNF strings).
+fn check_version(v: &[u8]) -> Result<(), ()> {
+    let rest = match v.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case(b"SIP/") => v.get(4..).unwrap_or(&[]),
+        _ => return Err(()),
+    };
+    let dot = memchr(b'.', rest).ok_or(())?;
+    let (maj, min) = (
+        rest.get(..dot).unwrap_or(&[]),
+        rest.get(dot + 1..).unwrap_or(&[]),
+    );
+    if maj.is_empty() || min.is_empty() || !maj.iter().chain(min).all(u8::is_ascii_digit) {
+        return Err(());
+    }
+    Ok(())
+}
+
+fn starts_with_sip_version(b: &[u8]) -> bool {
+    b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+}
+
+fn parse_start_line<'a>(
+    line: &'a [u8],
+    off: usize,
+    warnings: &mut Vec<ParseWarning>,
+) -> Result<StartLine<'a>, ParseError> {
+    if starts_with_sip_version(line) {
+        return parse_status_line(line, off, warnings);
+    }
+    if line
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"HTTP/"))
+    {
+        return Err(ParseError::NotSip {
+            reason: "HTTP status line",
+        });
+    }
+    // Request-Line. Trailing blanks are tolerated with a warning (RFC 4475 §3.1.2.10).
+    let trimmed_len = line.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
+    if trimmed_len < line.len() {
+        warnings.push(ParseWarning::TrailingWhitespace {
+            offset: off + trimmed_len,
+        });
+    }
+    let line = line.get(..trimmed_len).unwrap_or(&[]);
+    let msp = memchr(b' ', line).ok_or(ParseError::NotSip {
+        reason: "no SP in start line",
+    })?;
+    let method = line.get(..msp).unwrap_or(&[]);
+    if method.is_empty() || !method.iter().all(|&b| is_token(b)) {
+        return Err(ParseError::NotSip {
+            reason: "method is not a token",
+        });
+    }
+    let rest = line.get(msp + 1..).unwrap_or(&[]);
+    let rest_off = off + msp + 1;
+    let Some(vsp) = memchr::memrchr(b' ', rest) else {
+        // `INVITE sip:x` (RFC 4475 test.dat): SIP-looking but without version.
+        if memchr(b':', rest).is_some() {
+            return Err(ParseError::BadStartLine {
+                reason: "missing SIP-Version",
+                offset: rest_off + rest.len(),
+            });
+        }
+        return Err(ParseError::NotSip {
+            reason: "no SIP-Version in request line",
+        });
+    };
+    let version = rest.get(vsp + 1..).unwrap_or(&[]);
+    if !starts_with_sip_version(version) {
+        return Err(ParseError::NotSip {
+            reason: "request line does not end in SIP-Version",
+        });
+    }
+    if check_version(version).is_err() {
+        return Err(ParseError::BadVersion {
+            offset: rest_off + vsp + 1,
+        });
+    }
+    let middle = rest.get(..vsp).unwrap_or(&[]);
+    let uri = trim_lws(middle);
+    if uri.len() != middle.len() {
+        warnings.push(ParseWarning::ExtraWhitespace { offset: rest_off });
+    }
+    if uri.is_empty() {
+        return Err(ParseError::BadStartLine {
+            reason: "missing Request-URI",
+            offset: rest_off,
+        });
+    }
+    if uri.iter().any(|&b| is_wsp(b)) {
+        warnings.push(ParseWarning::WhitespaceInRequestUri { offset: rest_off });
+    }
+    Ok(StartLine::Request {
+        method: Method::from_bytes(method),
+        uri,
+        version,
+    })
+}
+
+fn parse_status_line<'a>(
+    line: &'a [u8],
+    off: usize,
+    warnings: &mut Vec<ParseWarning>,
+) -> Result<StartLine<'a>, ParseError> {
+    let vend = line.iter().position(|&b| is_wsp(b)).unwrap_or(line.len());
+    let version = line.get(..vend).unwrap_or(&[]);
+    if check_version(version).is_err() {
+        return Err(ParseError::BadVersion { offset: off });
+    }
+    let blanks = super::text::run(line, vend, is_wsp);
+    if blanks > 1 {
+        // RFC 3665 §3.9 prints `SIP/2.0  486 Busy Here`.
+        warnings.push(ParseWarning::ExtraWhitespace { offset: off + vend });
+    }
+    let cstart = vend + blanks;
+    let digits = super::text::run(line, cstart, |b| b.is_ascii_digit());
+    let after = line.get(cstart + digits).copied();
+    if digits != 3 || after.is_some_and(|b| !is_wsp(b)) {
+        return Err(ParseError::BadStatusCode {
+            offset: off + cstart,
+        });
+    }
+    let code = line
+        .get(cstart..cstart + 3)
+        .and_then(parse_u64)
+        .and_then(|v| u16::try_from(v).ok())
+        .ok_or(ParseError::BadStatusCode {
+            offset: off + cstart,
+        })?;
+    // One SP separates code and reason; an absent SP (`SIP/2.0 100`) is tolerated.
+    let reason = line.get(cstart + 4..).unwrap_or(&[]);
+    Ok(StartLine::Response {
+        version,
+        status: StatusCode(code),
+        reason,
+    })
+}
+
+/// Parses one SIP message from `input` (a UDP payload or one framed stream message).
+///
+/// Single pass: memchr finds each line end; headers are indexed, not interpreted,
+/// except Content-Length which frames the body. Leading CRLFs are skipped (§7.5).
+/// Lenient by design: recoverable deviations go to [`SipMessage::warnings`].
+pub fn parse_message(input: &[u8]) -> Result<SipMessage<'_>, ParseError> {
+    let mut pos = input
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .ok_or(ParseError::Empty)?;
+    let mut warnings = Vec::new();
+    let (le, next, _, bare) = line_at(input, pos);
+    let mut lf_only = bare;
+    let start = parse_start_line(input.get(pos..le).unwrap_or(&[]), pos, &mut warnings)?;
+    pos = next;
+
+    let mut headers: Vec<Header<'_>> = Vec::with_capacity(16);
+    let mut value_start = 0usize;
+    let mut body_start = None;
+    while pos < input.len() {
+        let (le, next, _, bare) = line_at(input, pos);
+        lf_only |= bare;
+        if le == pos {
+            body_start = Some(next);
+            break;
+        }
+        let line = input.get(pos..le).unwrap_or(&[]);
+        let first = line.first().copied().unwrap_or(b' ');
+        let mut header_line = None;
+        if !is_wsp(first) {
+            if let Some(c) = memchr(b':', line) {
+                let raw = line.get(..c).unwrap_or(&[]);
+                let name_len = raw.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
+                let name = raw.get(..name_len).unwrap_or(&[]);
+                if !name.is_empty() && name.iter().all(|&b| is_token(b)) {
+                    header_line = Some((name, pos + c + 1));
+                }
+            }
+            if header_line.is_none() {
+                warnings.push(ParseWarning::MalformedHeaderLine { offset: pos });
+            }
+        }
+        match header_line {
+            Some((name, vstart)) => {
+                value_start = vstart;
+                headers.push(Header {
+                    name,
+                    kind: HeaderName::from_bytes(name),
+                    value: trim_lws(input.get(vstart..le).unwrap_or(&[])),
+                });
+            }
+            // Fold (§7.3.1) or an unfolded stray line: extend the previous value.
+            None => match headers.last_mut() {
+                Some(h) => h.value = trim_lws(input.get(value_start..le).unwrap_or(&[])),
+                None => warnings.push(ParseWarning::ContinuationWithoutHeader { offset: pos }),
+            },
+        }
+        pos = next;
+    }
+    let body_start = match body_start {
+        Some(b) => b,
+        None => {
+            warnings.push(ParseWarning::MissingHeaderTerminator);
+            input.len()
+        }
+    };
+
+    let available = input.len().saturating_sub(body_start);
+    let mut cl_count = 0usize;
+    let mut cl_first = None;
+    for h in headers
+        .iter()
+        .filter(|h| h.kind == HeaderName::ContentLength)
+    {
+        cl_count += 1;
+        if cl_first.is_none() {
+            cl_first = Some(h.value);
+        }
+    }
+    if cl_count > 1 {
+        warnings.push(ParseWarning::MultipleContentLength { count: cl_count });
+    }
+    let mut body_len = available;
+    if let Some(v) = cl_first {
+        match parse_u64(v) {
+            Some(n) if n <= available as u64 => body_len = usize::try_from(n).unwrap_or(available),
+            Some(n) => warnings.push(ParseWarning::BodyTruncated {
+                declared: n,
+                available,
+            }),
+            None => warnings.push(ParseWarning::BadContentLength {
+                offset: offset_in(input, v),
+            }),
+        }
+    }
+    let body = input.get(body_start..body_start + body_len).unwrap_or(&[]);
+    Ok(SipMessage {
+        start,
+        headers,
+        body,
+        len: body_start + body_len,
+        lf_only,
+        warnings,
+    })
+}
+
+/// Offset of a sub-slice within `input` (0 if it is not one).
+fn offset_in(input: &[u8], sub: &[u8]) -> usize {
+    (sub.as_ptr() as usize)
+        .checked_sub(input.as_ptr() as usize)
+        .filter(|&o| o <= input.len())
+        .unwrap_or(0)
+}
+
+/// Result of [`frame_length`] on a byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// A whole message of this many bytes (leading CRLFs included) is present.
+    Complete(usize),
+    /// More bytes are needed.
+    Incomplete,
+    /// Only CR/LF keep-alives (RFC 5626 §3.5.1); this many bytes can be dropped.
+    KeepAlive(usize),
+    /// The stream cannot be framed (missing or invalid Content-Length, §18.3: it is
+    /// mandatory over streams); the caller should resynchronise or drop the stream.
+    Invalid,
+}
+
+/// Frames one message at the start of a stream buffer (RFC 3261 §18.3): finds the
+/// end of the header section and adds Content-Length.
+pub fn frame_length(buf: &[u8]) -> Framing {
+    let Some(start) = buf.iter().position(|&b| b != b'\r' && b != b'\n') else {
+        return if buf.is_empty() {
+            Framing::Incomplete
+        } else {
+            Framing::KeepAlive(buf.len())
+        };
+    };
+    // The header terminator is an empty line: LF (CR)? LF.
+    let mut pos = start;
+    let body_start = loop {
+        let Some(i) = buf.get(pos..).and_then(|r| memchr(b'\n', r)) else {
+            return Framing::Incomplete;
+        };
+        let nl = pos + i;
+        let next = nl + 1;
+        match buf.get(next) {
+            Some(b'\n') => break next + 1,
+            Some(b'\r') => match buf.get(next + 1) {
+                Some(b'\n') => break next + 2,
+                Some(_) => {}
+                None => return Framing::Incomplete,
+            },
+            Some(_) => {}
+            None => return Framing::Incomplete,
+        }
+        pos = next;
+    };
+    let Ok(msg) = parse_message(buf.get(..body_start).unwrap_or(&[])) else {
+        return Framing::Invalid;
+    };
+    let Some(v) = msg.header(HeaderName::ContentLength) else {
+        return Framing::Invalid;
+    };
+    match parse_u64(v).and_then(|n| usize::try_from(n).ok()) {
+        Some(n) => match body_start.checked_add(n) {
+            Some(total) if total <= buf.len() => Framing::Complete(total),
+            Some(_) => Framing::Incomplete,
+            None => Framing::Invalid,
+        },
+        None => Framing::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_basic() {
+        let m = parse_message(
+            b"\r\nINVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nv: x\r\n\r\n",
+        )
+        .unwrap();
+        let StartLine::Request {
+            method,
+            uri,
+            version,
+        } = m.start
+        else {
+            panic!("not a request")
+        };
+        assert_eq!(method, Method::Invite);
+        assert_eq!(uri, b"sip:bob@b.example");
+        assert_eq!(version, b"SIP/2.0");
+        assert_eq!(m.headers.len(), 2);
+        assert_eq!(m.headers[1].kind, HeaderName::Via);
+        assert_eq!(m.headers[1].name, b"v");
+        assert!(m.warnings.is_empty());
+        assert!(!m.lf_only);
+        assert_eq!(m.len, 64);
+    }
+
+    #[test]
+    fn folding_and_lf() {
+        let m =
+            parse_message(b"OPTIONS sip:a SIP/2.0\nTO :\n sip:x ;\n\ttag=1\ns :\n\nbody").unwrap();
+        assert!(m.lf_only);
+        assert_eq!(m.headers.len(), 2);
+        assert_eq!(m.headers[0].kind, HeaderName::To);
+        assert_eq!(m.headers[0].value, b"sip:x ;\n\ttag=1");
+        assert_eq!(m.headers[1].value, b"");
+        assert_eq!(m.body, b"body");
+    }
+
+    #[test]
+    fn content_length_frames_body() {
+        let m = parse_message(b"BYE sip:a SIP/2.0\r\nl: 2\r\n\r\nabEXTRA").unwrap();
+        assert_eq!(m.body, b"ab");
+        assert_eq!(m.len, 29);
+        let m = parse_message(b"BYE sip:a SIP/2.0\r\nl: 9\r\n\r\nab").unwrap();
+        assert_eq!(m.body, b"ab");
+        assert!(matches!(
+            m.warnings[0],
+            ParseWarning::BodyTruncated {
+                declared: 9,
+                available: 2
+            }
+        ));
+        let m = parse_message(b"BYE sip:a SIP/2.0\r\nl: -9\r\n\r\nab").unwrap();
+        assert_eq!(m.body, b"ab");
+        assert_eq!(m.warnings[0].code(), "bad-content-length");
+    }
+
+    #[test]
+    fn status_lines() {
+        let m = parse_message(b"SIP/2.0 100 \r\n\r\n").unwrap();
+        assert!(matches!(
+            m.start,
+            StartLine::Response {
+                status: StatusCode(100),
+                reason: b"",
+                ..
+            }
+        ));
+        let m = parse_message(b"SIP/2.0  486 Busy Here\r\n\r\n").unwrap();
+        assert!(matches!(
+            m.start,
+            StartLine::Response {
+                status: StatusCode(486),
+                reason: b"Busy Here",
+                ..
+            }
+        ));
+        assert_eq!(m.warnings.len(), 1);
+        assert!(matches!(
+            parse_message(b"SIP/2.0 4294967301 big\r\n\r\n"),
+            Err(ParseError::BadStatusCode { offset: 8 })
+        ));
+        assert!(matches!(
+            parse_message(b"SIP/x 200 OK\r\n"),
+            Err(ParseError::BadVersion { .. })
+        ));
+        assert!(parse_message(b"SIP/2.0 200").is_ok());
+    }
+
+    #[test]
+    fn rejects_non_sip() {
+        assert_eq!(parse_message(b"\r\n\r\n"), Err(ParseError::Empty));
+        assert_eq!(parse_message(b""), Err(ParseError::Empty));
+        assert!(matches!(
+            parse_message(b"GET / HTTP/1.1\r\n\r\n"),
+            Err(ParseError::NotSip { .. })
+        ));
+        assert!(matches!(
+            parse_message(b"HTTP/1.1 200 OK\r\n\r\n"),
+            Err(ParseError::NotSip { .. })
+        ));
+        assert!(matches!(
+            parse_message(b"\x00\x01\x02\x03\x04"),
+            Err(ParseError::NotSip { .. })
+        ));
+        assert!(matches!(
+            parse_message(b"INVITE sip:alan@jasomi.com\r\n\r\n"),
+            Err(ParseError::BadStartLine {
+                reason: "missing SIP-Version",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn request_line_whitespace_recovery() {
+        let m = parse_message(b"INVITE  sip:a  SIP/2.0\r\n\r\n").unwrap();
+        assert!(matches!(m.start, StartLine::Request { uri: b"sip:a", .. }));
+        assert_eq!(
+            m.warnings,
+            vec![ParseWarning::ExtraWhitespace { offset: 7 }]
+        );
+        let m = parse_message(b"OPTIONS sip:a SIP/2.0  \r\n\r\n").unwrap();
+        assert_eq!(
+            m.warnings,
+            vec![ParseWarning::TrailingWhitespace { offset: 21 }]
+        );
+        let m = parse_message(b"INVITE sip:a; lr SIP/2.0\r\n\r\n").unwrap();
+        assert_eq!(m.warnings[0].code(), "request-uri-whitespace");
+    }
+
+    #[test]
+    fn stray_lines() {
+        let m = parse_message(
+            b"ACK sip:a SIP/2.0\r\n cont\r\nRecord-Route: <sip:a>,\r\n<sip:b;lr>\r\nFoo bar\r\n",
+        )
+        .unwrap();
+        assert_eq!(m.headers.len(), 1);
+        assert_eq!(m.headers[0].value, b"<sip:a>,\r\n<sip:b;lr>\r\nFoo bar");
+        let codes: Vec<_> = m.warnings.iter().map(|w| w.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "orphan-continuation",
+                "malformed-header-line",
+                "malformed-header-line",
+                "missing-header-terminator"
+            ]
+        );
+    }
+
+    #[test]
+    fn methods() {
+        assert_eq!(Method::from_bytes(b"INVITE").as_str(), "INVITE");
+        assert_eq!(Method::from_bytes(b"invite"), Method::Other(b"invite"));
+        assert_eq!(Method::Other(b"FOO").to_string(), "FOO");
+        assert_eq!(StatusCode(486).class(), 4);
+        assert!(StatusCode(180).is_provisional());
+        assert!(!StatusCode(180).is_final());
+        assert!(!StatusCode(99).is_valid());
+    }
+
+    #[test]
+    fn stream_framing() {
+        assert_eq!(frame_length(b"\r\n\r\n"), Framing::KeepAlive(4));
+        assert_eq!(
+            frame_length(b"OPTIONS sip:a SIP/2.0\r\nl: 3\r\n"),
+            Framing::Incomplete
+        );
+        assert_eq!(
+            frame_length(b"OPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nab"),
+            Framing::Incomplete
+        );
+        assert_eq!(
+            frame_length(b"OPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nabcOPT"),
+            Framing::Complete(34)
+        );
+        assert_eq!(
+            frame_length(b"OPTIONS sip:a SIP/2.0\r\n\r\n"),
+            Framing::Invalid
+        );
+        assert_eq!(
+            frame_length(b"OPTIONS sip:a SIP/2.0\nl: 0\n\n"),
+            Framing::Complete(28)
+        );
+    }
+}

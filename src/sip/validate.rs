@@ -1,0 +1,318 @@
+//! Strict checks on a leniently parsed message (RFC 3261 §8.1.1, §8.2, §20; RFC 4475
+//! §3.1.2 invalid messages). The base parse keeps going; this tells why a message is
+//! malformed. A message the RFCs call valid yields no problem.
+
+use super::access::CSeq;
+use super::addr::parse_name_addr;
+use super::header::HeaderName;
+use super::message::{ParseWarning, SipMessage, StartLine};
+use super::text::{has_lws, is_lws, split_top, trim_lws};
+use super::uri::{Scheme, Uri};
+use super::via::parse_via;
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while_m_n};
+use nom::sequence::tuple;
+
+/// Why a message is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// A recovery made by the base parse.
+    #[error("{0}")]
+    Lenient(ParseWarning),
+    /// SIP-Version other than SIP/2.0 (RFC 4475 §3.1.2.16; a UAS answers 505).
+    #[error("unsupported SIP version")]
+    UnsupportedVersion,
+    /// Status code outside 100..=699 (§21).
+    #[error("status code {0} out of range")]
+    StatusOutOfRange(u16),
+    /// A mandatory header is absent (§8.1.1: To, From, CSeq, Call-ID, Via).
+    #[error("missing {0} header")]
+    MissingHeader(&'static str),
+    /// A single-valued header appears more than once (RFC 4475 §3.3.8).
+    #[error("duplicate {0} header")]
+    DuplicateHeader(&'static str),
+    /// A header value violates its grammar.
+    #[error("bad {header} header: {reason}")]
+    BadHeader {
+        /// Header name.
+        header: &'static str,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// CSeq method differs from the request method (RFC 4475 §3.1.2.17/18).
+    #[error("CSeq method does not match the request method")]
+    CSeqMismatch,
+    /// The Request-URI is malformed (§19.1.1, RFC 4475 §3.1.2.7/8/11).
+    #[error("bad Request-URI: {0}")]
+    BadRequestUri(&'static str),
+}
+
+impl Problem {
+    /// Stable short identifier.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Lenient(w) => w.code(),
+            Problem::UnsupportedVersion => "unsupported-version",
+            Problem::StatusOutOfRange(_) => "status-out-of-range",
+            Problem::MissingHeader(_) => "missing-header",
+            Problem::DuplicateHeader(_) => "duplicate-header",
+            Problem::BadHeader { .. } => "bad-header",
+            Problem::CSeqMismatch => "cseq-mismatch",
+            Problem::BadRequestUri(_) => "bad-request-uri",
+        }
+    }
+}
+
+const MANDATORY: [HeaderName; 5] = [
+    HeaderName::To,
+    HeaderName::From,
+    HeaderName::CSeq,
+    HeaderName::CallId,
+    HeaderName::Via,
+];
+
+const SINGLE: [HeaderName; 7] = [
+    HeaderName::To,
+    HeaderName::From,
+    HeaderName::CSeq,
+    HeaderName::CallId,
+    HeaderName::MaxForwards,
+    HeaderName::ContentLength,
+    HeaderName::ContentType,
+];
+
+/// `rfc1123-date` (§25.1): `wkday "," SP date1 SP time SP "GMT"`.
+fn check_date(s: &[u8]) -> bool {
+    let d2 = |i| take_while_m_n(2, 2, |b: u8| b.is_ascii_digit())(i);
+    let wkday = alt((
+        tag("Mon"),
+        tag("Tue"),
+        tag("Wed"),
+        tag("Thu"),
+        tag("Fri"),
+        tag("Sat"),
+        tag("Sun"),
+    ));
+    let month = alt((
+        tag("Jan"),
+        tag("Feb"),
+        tag("Mar"),
+        tag("Apr"),
+        tag("May"),
+        tag("Jun"),
+        tag("Jul"),
+        tag("Aug"),
+        tag("Sep"),
+        tag("Oct"),
+        tag("Nov"),
+        tag("Dec"),
+    ));
+    let r: nom::IResult<&[u8], _> = tuple((
+        wkday,
+        tag(", "),
+        d2,
+        tag(" "),
+        month,
+        tag(" "),
+        take_while_m_n(4, 4, |b: u8| b.is_ascii_digit()),
+        tag(" "),
+        d2,
+        tag(":"),
+        d2,
+        tag(":"),
+        d2,
+        tag(" GMT"),
+    ))(s);
+    matches!(r, Ok((rest, _)) if rest.is_empty())
+}
+
+/// Returns every problem found; empty for a well-formed message.
+pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
+    let mut out: Vec<Problem> = msg.warnings.iter().copied().map(Problem::Lenient).collect();
+    if !msg.start.version().eq_ignore_ascii_case(b"SIP/2.0") {
+        out.push(Problem::UnsupportedVersion);
+    }
+    match &msg.start {
+        StartLine::Response { status, .. } => {
+            if !status.is_valid() {
+                out.push(Problem::StatusOutOfRange(status.0));
+            }
+        }
+        StartLine::Request { uri, .. } => check_request_uri(uri, &mut out),
+    }
+    for name in MANDATORY {
+        if msg.header(name).is_none() {
+            out.push(Problem::MissingHeader(name.as_str()));
+        }
+    }
+    for name in SINGLE {
+        if msg.headers_named(name).nth(1).is_some() {
+            out.push(Problem::DuplicateHeader(name.as_str()));
+        }
+    }
+    let bad = |out: &mut Vec<Problem>, header: HeaderName, reason: &'static str| {
+        out.push(Problem::BadHeader {
+            header: header.as_str(),
+            reason,
+        })
+    };
+    if let Some(v) = msg.header(HeaderName::CSeq) {
+        match CSeq::parse(v) {
+            Ok(c) if c.seq >= 1 << 31 => {
+                bad(&mut out, HeaderName::CSeq, "CSeq number not below 2**31")
+            }
+            Ok(c) => {
+                if let StartLine::Request { method, .. } = &msg.start {
+                    if c.method != *method {
+                        out.push(Problem::CSeqMismatch);
+                    }
+                }
+            }
+            Err(e) => bad(&mut out, HeaderName::CSeq, e.reason),
+        }
+    }
+    if let Some(v) = msg.call_id() {
+        if v.is_empty() || has_lws(v) {
+            bad(&mut out, HeaderName::CallId, "Call-ID must be one word");
+        }
+    }
+    for name in [HeaderName::From, HeaderName::To] {
+        if let Some(v) = msg.header(name) {
+            if let Err(e) = parse_name_addr(v, true) {
+                bad(&mut out, name, e.reason);
+            }
+        }
+    }
+    for name in [
+        HeaderName::Contact,
+        HeaderName::Route,
+        HeaderName::RecordRoute,
+    ] {
+        for v in msg.headers_named(name) {
+            for el in split_top(v, b',') {
+                let el = trim_lws(el);
+                let r = if el.is_empty() {
+                    Err("empty list element")
+                } else if el == b"*" && name == HeaderName::Contact {
+                    Ok(())
+                } else {
+                    parse_name_addr(el, true).map(|_| ()).map_err(|e| e.reason)
+                };
+                if let Err(reason) = r {
+                    bad(&mut out, name, reason);
+                }
+            }
+        }
+    }
+    for v in msg.headers_named(HeaderName::Via) {
+        for el in split_top(v, b',') {
+            let r = match parse_via(el, true) {
+                Ok(via)
+                    if !via.version.eq_ignore_ascii_case(b"2.0")
+                        || !via.protocol.eq_ignore_ascii_case(b"SIP") =>
+                {
+                    Err("unsupported Via sent-protocol")
+                }
+                Ok(_) => Ok(()),
+                Err(_) if trim_lws(el).is_empty() => Err("empty list element"),
+                Err(e) => Err(e.reason),
+            };
+            if let Err(reason) = r {
+                bad(&mut out, HeaderName::Via, reason);
+            }
+        }
+    }
+    if let Some(Err(e)) = msg.content_length() {
+        bad(&mut out, HeaderName::ContentLength, e.reason);
+    }
+    if let Some(Err(e)) = msg.max_forwards() {
+        bad(&mut out, HeaderName::MaxForwards, e.reason);
+    }
+    if let Some(Err(e)) = msg.expires() {
+        bad(&mut out, HeaderName::Expires, e.reason);
+    }
+    if msg.header(HeaderName::ContentType).is_some() && msg.content_type().is_none() {
+        bad(&mut out, HeaderName::ContentType, "bad media type");
+    }
+    if let Some(d) = msg.header(HeaderName::Date) {
+        if !check_date(&super::text::unfold(d)) {
+            bad(&mut out, HeaderName::Date, "not an RFC 1123 GMT date");
+        }
+    }
+    out
+}
+
+fn check_request_uri(uri: &[u8], out: &mut Vec<Problem>) {
+    if uri.first() == Some(&b'<') {
+        out.push(Problem::BadRequestUri("Request-URI enclosed in <>"));
+        return;
+    }
+    if uri.iter().any(|&b| is_lws(b)) {
+        // Already reported as a lenient recovery by the base parse.
+        return;
+    }
+    match Uri::parse(uri) {
+        Err(e) => out.push(Problem::BadRequestUri(e.reason)),
+        Ok(u) => {
+            if matches!(u.scheme, Scheme::Sip | Scheme::Sips) {
+                if let Err(e) = u.check_host() {
+                    out.push(Problem::BadRequestUri(e.reason));
+                }
+                if !u.headers.is_empty() {
+                    out.push(Problem::BadRequestUri("headers not allowed in Request-URI"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::message::parse_message;
+    use super::*;
+
+    fn codes(m: &[u8]) -> Vec<&'static str> {
+        validate(&parse_message(m).unwrap())
+            .iter()
+            .map(Problem::code)
+            .collect()
+    }
+
+    const HDRS: &str = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: x@y\r\n";
+
+    #[test]
+    fn clean_message_has_no_problem() {
+        let m = format!("OPTIONS sip:b@h SIP/2.0\r\n{HDRS}CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nDate: Sat, 13 Nov 2010 23:29:00 GMT\r\nl: 0\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn each_problem() {
+        let m = format!("OPTIONS sip:b@h SIP/2.0\r\n{HDRS}CSeq: 1 INVITE\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), ["cseq-mismatch"]);
+        let m = format!("OPTIONS sip:b@h SIP/7.0\r\n{HDRS}CSeq: 1 OPTIONS\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), ["unsupported-version"]);
+        let m = format!("SIP/2.0 700 Huh\r\n{HDRS}CSeq: 1 OPTIONS\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), ["status-out-of-range"]);
+        let m = format!("OPTIONS <sip:b@h> SIP/2.0\r\n{HDRS}CSeq: 1 OPTIONS\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), ["bad-request-uri"]);
+        let m = format!("OPTIONS sip:b@h?Route=x SIP/2.0\r\n{HDRS}CSeq: 1 OPTIONS\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), ["bad-request-uri"]);
+        let m =
+            format!("OPTIONS sip:b@h SIP/2.0\r\n{HDRS}CSeq: 1 OPTIONS\r\nCSeq: 2 OPTIONS\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), ["duplicate-header"]);
+        let m = format!("OPTIONS sip:b@h SIP/2.0\r\n{HDRS}CSeq: 4294967295 OPTIONS\r\nMax-Forwards: 300\r\nExpires: soon\r\nDate: Fri, 01 Jan 2010 16:00:00 EST\r\n\r\n");
+        assert_eq!(codes(m.as_bytes()), ["bad-header"; 4]);
+        assert_eq!(
+            codes(b"OPTIONS sip:b@h SIP/2.0\r\n\r\n"),
+            ["missing-header"; 5]
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert!(check_date(b"Sat, 15 Oct 2005 04:44:56 GMT"));
+        assert!(!check_date(b"Fri, 01 Jan 2010 16:00:00 EST"));
+        assert!(!check_date(b"Sat, 15 Oct 2005 04:44:56 GMT x"));
+    }
+}

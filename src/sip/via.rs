@@ -1,0 +1,226 @@
+//! Via header values (RFC 3261 §20.42, §25.1 `via-parm`; RFC 3581 `rport`).
+
+use super::text::{self, is_lws, is_token, params_have_empty, run, skip_lws, trim_lws};
+use super::uri::{check_host, ferr, FieldError};
+
+/// One `via-parm`: `sent-protocol LWS sent-by *( SEMI via-params )`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via<'a> {
+    /// Protocol name (`SIP`).
+    pub protocol: &'a [u8],
+    /// Protocol version (`2.0`).
+    pub version: &'a [u8],
+    /// Transport (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, ...), as on the wire.
+    pub transport: &'a [u8],
+    /// sent-by host (IPv6 references keep their brackets).
+    pub host: &'a [u8],
+    /// sent-by port.
+    pub port: Option<u16>,
+    /// `branch` parameter.
+    pub branch: Option<&'a [u8]>,
+    /// `received` parameter (an IPv6 address may come with or without brackets, RFC
+    /// 5118 §4.5).
+    pub received: Option<&'a [u8]>,
+    /// `rport` (RFC 3581): `Some(None)` when present without a value.
+    pub rport: Option<Option<u16>>,
+    /// `maddr` parameter.
+    pub maddr: Option<&'a [u8]>,
+    /// `ttl` parameter (0..=255).
+    pub ttl: Option<u8>,
+    /// All parameters in order, trimmed.
+    pub params: Vec<(&'a [u8], Option<&'a [u8]>)>,
+}
+
+impl<'a> Via<'a> {
+    /// Parses one via-parm (already split from the comma list). SWS is allowed around
+    /// `/` in sent-protocol and around `;`/`=` (RFC 4475 §3.1.1.1).
+    pub fn parse(s: &'a [u8]) -> Result<Via<'a>, FieldError> {
+        parse_via(s, false)
+    }
+
+    /// Looks a parameter up by case-insensitive name; `Some(None)` for a flag.
+    pub fn param(&self, name: &str) -> Option<Option<&'a [u8]>> {
+        text::find_param(&self.params, name)
+    }
+
+    /// The branch starts with the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
+    pub fn is_rfc3261_branch(&self) -> bool {
+        self.branch.is_some_and(|b| b.starts_with(b"z9hG4bK"))
+    }
+}
+
+fn token_at(s: &[u8], pos: usize) -> (&[u8], usize) {
+    let n = run(s, pos, is_token);
+    (s.get(pos..pos + n).unwrap_or(&[]), pos + n)
+}
+
+fn expect(s: &[u8], pos: usize, c: u8) -> Result<usize, FieldError> {
+    let p = skip_lws(s, pos);
+    if s.get(p) == Some(&c) {
+        Ok(skip_lws(s, p + 1))
+    } else {
+        Err(ferr("bad Via sent-protocol"))
+    }
+}
+
+pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
+    let s = trim_lws(s);
+    let (protocol, p) = token_at(s, 0);
+    let p = expect(s, p, b'/')?;
+    let (version, p) = token_at(s, p);
+    let p = expect(s, p, b'/')?;
+    let (transport, p) = token_at(s, p);
+    if protocol.is_empty() || version.is_empty() || transport.is_empty() {
+        return Err(ferr("bad Via sent-protocol"));
+    }
+    if !s.get(p).is_some_and(|&b| is_lws(b)) {
+        return Err(ferr("missing Via sent-by"));
+    }
+    let p = skip_lws(s, p);
+    let rest = s.get(p..).unwrap_or(&[]);
+    let hlen = if rest.first() == Some(&b'[') {
+        memchr::memchr(b']', rest)
+            .map(|i| i + 1)
+            .ok_or(ferr("unterminated IPv6 reference"))?
+    } else {
+        rest.iter()
+            .position(|&b| b == b':' || b == b';' || is_lws(b))
+            .unwrap_or(rest.len())
+    };
+    let host = rest.get(..hlen).unwrap_or(&[]);
+    if host.is_empty() {
+        return Err(ferr("missing Via sent-by"));
+    }
+    if strict {
+        check_host(host)?;
+    }
+    let mut q = skip_lws(rest, hlen);
+    let mut port = None;
+    if rest.get(q) == Some(&b':') {
+        q = skip_lws(rest, q + 1);
+        let n = run(rest, q, |b| b.is_ascii_digit());
+        port = Some(
+            rest.get(q..q + n)
+                .and_then(text::parse_u64)
+                .and_then(|v| u16::try_from(v).ok())
+                .ok_or(ferr("bad Via port"))?,
+        );
+        q = skip_lws(rest, q + n);
+    }
+    let params_raw = rest.get(q..).unwrap_or(&[]);
+    if !params_raw.is_empty() && params_raw.first() != Some(&b';') {
+        return Err(ferr("unexpected text after Via sent-by"));
+    }
+    if strict && params_have_empty(params_raw) {
+        return Err(ferr("empty Via parameter"));
+    }
+    let params = text::parse_params(params_raw);
+    let get = |n: &str| text::find_param(&params, n);
+    let branch = get("branch").flatten();
+    if strict {
+        if params
+            .iter()
+            .any(|(n, _)| n.is_empty() || !n.iter().all(|&b| is_token(b)))
+        {
+            return Err(ferr("bad Via parameter name"));
+        }
+        if get("branch").is_some_and(|b| b.is_none() || b.is_some_and(<[u8]>::is_empty)) {
+            return Err(ferr("empty Via branch"));
+        }
+    }
+    let rport = match get("rport") {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(v)) => Some(Some(
+            text::parse_u64(v)
+                .and_then(|v| u16::try_from(v).ok())
+                .ok_or(ferr("bad Via rport"))?,
+        )),
+    };
+    let ttl = match get("ttl").flatten() {
+        None => None,
+        Some(v) => Some(
+            text::parse_u64(v)
+                .and_then(|v| u8::try_from(v).ok())
+                .ok_or(ferr("bad Via ttl"))?,
+        ),
+    };
+    Ok(Via {
+        protocol,
+        version,
+        transport,
+        host,
+        port,
+        branch,
+        received: get("received").flatten(),
+        rport,
+        maddr: get("maddr").flatten(),
+        ttl,
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain() {
+        let v = Via::parse(b"SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;rport;received=10.0.0.1;ttl=16;maddr=224.2.0.1").unwrap();
+        assert_eq!(
+            (v.protocol, v.version, v.transport),
+            (&b"SIP"[..], &b"2.0"[..], &b"UDP"[..])
+        );
+        assert_eq!(v.host, b"192.0.2.1");
+        assert_eq!(v.port, Some(5060));
+        assert_eq!(v.branch, Some(&b"z9hG4bK776"[..]));
+        assert!(v.is_rfc3261_branch());
+        assert_eq!(v.rport, Some(None));
+        assert_eq!(v.received, Some(&b"10.0.0.1"[..]));
+        assert_eq!(v.ttl, Some(16));
+        assert_eq!(v.maddr, Some(&b"224.2.0.1"[..]));
+        let v = Via::parse(b"SIP/2.0/TCP h;rport=5066").unwrap();
+        assert_eq!(v.rport, Some(Some(5066)));
+    }
+
+    #[test]
+    fn tortuous_whitespace() {
+        let v = Via::parse(b"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw").unwrap();
+        assert_eq!(v.transport, b"UDP");
+        assert_eq!(v.host, b"192.0.2.2");
+        let v = Via::parse(b" SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n z9hG4bK30239")
+            .unwrap();
+        assert_eq!(v.branch, Some(&b"z9hG4bK30239"[..]));
+        assert!(parse_via(
+            b"SIP  /  2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8  ",
+            true
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn ipv6() {
+        let v = Via::parse(
+            b"SIP/2.0/UDP [2001:db8::9:1]:6050;received=2001:db8::9:255;branch=z9hG4bKas3",
+        )
+        .unwrap();
+        assert_eq!(v.host, b"[2001:db8::9:1]");
+        assert_eq!(v.port, Some(6050));
+        assert_eq!(v.received, Some(&b"2001:db8::9:255"[..]));
+    }
+
+    #[test]
+    fn errors() {
+        assert!(Via::parse(b"").is_err());
+        assert!(Via::parse(b"SIP/2.0/UDP").is_err());
+        assert!(Via::parse(b"SIP/2.0 host").is_err());
+        assert!(Via::parse(b"SIP/2.0/UDP h:x").is_err());
+        assert!(Via::parse(b"SIP/2.0/UDP 192.0.2.15;;").is_ok());
+        assert_eq!(
+            parse_via(b"SIP/2.0/UDP 192.0.2.15;;", true)
+                .unwrap_err()
+                .reason,
+            "empty Via parameter"
+        );
+    }
+}
