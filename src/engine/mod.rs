@@ -251,12 +251,14 @@ pub struct Dialog {
     pub retransmission_frames: Vec<u64>,
     /// Labels of retransmitted messages with counts.
     pub retransmitted: BTreeMap<String, u64>,
+    /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
+    pub invite_seen: bool,
     seen: HashSet<u64>,
     initial_cseq: Option<u32>,
 }
 
 impl Dialog {
-    /// True for INVITE dialogs (calls).
+    /// True for INVITE dialogs: the initial method (or CSeq method) is INVITE.
     pub fn is_call(&self) -> bool {
         self.method == "INVITE"
     }
@@ -613,7 +615,7 @@ impl Analyzer {
         if msg.lf_only {
             self.stats.sip_lf_only += 1;
         }
-        let problems = sip::validate(&msg, seg.transport == Transport::Udp, payload.len());
+        let problems = sip::validate(&msg);
         let call_id = msg.call_id().map(|c| c.to_vec());
         if !problems.is_empty() {
             self.stats.sip_malformed += 1;
@@ -704,8 +706,8 @@ impl Analyzer {
         let dialog = Dialog {
             id,
             call_id: lossy(call_id),
-            from: msg.from().map(|n| n.uri_string()).unwrap_or_default(),
-            to: msg.to().map(|n| n.uri_string()).unwrap_or_default(),
+            from: msg.from().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
+            to: msg.to().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
             from_tag: msg.from().and_then(|n| n.tag().map(lossy)),
             to_tags: Vec::new(),
             method,
@@ -726,6 +728,7 @@ impl Analyzer {
             malformed_frames: Vec::new(),
             retransmission_frames: Vec::new(),
             retransmitted: BTreeMap::new(),
+            invite_seen: false,
             seen: HashSet::new(),
             initial_cseq: None,
         };
@@ -819,7 +822,16 @@ impl Analyzer {
             let cseq_num = cseq.as_ref().map(|c| c.0);
             let initial_method = d.method.clone();
             if is_request {
-                if label == initial_method && label != "ACK" && label != "CANCEL" {
+                if label == "INVITE" {
+                    d.invite_seen = true;
+                }
+                // An INVITE in a Call-ID that began with another method (REGISTER then
+                // INVITE, as some UAs do) turns the dialog into a call.
+                if label == "INVITE" && !invite && d.state.is_finished() {
+                    d.method = label.clone();
+                    d.state = DialogState::Trying;
+                    d.initial_cseq = cseq_num;
+                } else if label == initial_method && label != "ACK" && label != "CANCEL" {
                     let before_answer =
                         !matches!(d.state, DialogState::InCall | DialogState::Completed);
                     if before_answer || !invite {

@@ -81,8 +81,6 @@ pub enum Event {
 pub fn next_state(state: DialogState, invite: bool, event: Event) -> DialogState {
     use DialogState::*;
     match (invite, state, event) {
-        // Auth challenges (RFC 3261 §22.2/§22.3) keep the exchange going: the client re-sends.
-        (_, s, Event::InitialResponse(401 | 407)) => s,
         (true, Trying | Ringing, Event::InitialResponse(100)) => state,
         (true, Trying | Ringing, Event::InitialResponse(101..=199)) => Ringing,
         // 2xx crossing a CANCEL still establishes the call (RFC 3261 §9.1).
@@ -109,6 +107,8 @@ pub fn next_state(state: DialogState, invite: bool, event: Event) -> DialogState
                 ..
             },
         ) => Completed,
+        // An auth challenge (RFC 3261 §22.2/§22.3) rejects the attempt; the client's re-send
+        // with credentials is a new attempt that starts over.
         (_, Rejected | Failed | Redirected | Cancelled, Event::NewAttempt) => Trying,
         // A 200 to CANCEL only confirms the CANCEL; the 487 decides.
         _ => state,
@@ -149,10 +149,20 @@ mod tests {
 
     #[test]
     fn challenge_then_success() {
-        let ev = [Event::InitialResponse(407), Event::InitialResponse(200)];
+        let ev = [
+            Event::InitialResponse(407),
+            Event::NewAttempt,
+            Event::InitialResponse(200),
+        ];
         assert_eq!(run(true, &ev), InCall);
-        let ev = [Event::InitialResponse(401), Event::InitialResponse(200)];
+        let ev = [
+            Event::InitialResponse(401),
+            Event::NewAttempt,
+            Event::InitialResponse(200),
+        ];
         assert_eq!(run(false, &ev), Completed);
+        // A challenge nobody answered leaves the exchange rejected.
+        assert_eq!(run(false, &[Event::InitialResponse(401)]), Rejected);
     }
 
     #[test]

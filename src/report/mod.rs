@@ -55,7 +55,7 @@ pub struct Summary {
     pub sip_messages: u64,
     /// Dialogs (distinct Call-IDs) in the report.
     pub dialogs: u64,
-    /// Calls (INVITE dialogs) in the report.
+    /// Calls: dialogs in which an INVITE request was seen.
     pub calls: u64,
     /// RTP streams in the report.
     pub rtp_streams: u64,
@@ -432,7 +432,7 @@ impl Report {
                 bytes: stats.bytes,
                 sip_messages: stats.sip_messages,
                 dialogs: dialogs.len() as u64,
-                calls: dialogs.iter().filter(|d| d.method == "INVITE").count() as u64,
+                calls: an.dialogs().filter(|d| d.invite_seen).count() as u64,
                 rtp_streams: stream_dtos.len() as u64,
                 rtp_packets: stats.rtp_packets,
                 rtcp_packets: stats.rtcp_packets,
