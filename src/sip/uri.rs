@@ -224,6 +224,9 @@ pub(crate) fn check_host(host: &[u8]) -> Result<(), FieldError> {
             .map(|_| ())
             .ok_or(ferr("invalid IPv6 reference"));
     }
+    if host.contains(&b':') {
+        return Err(ferr("IPv6 address not enclosed in []"));
+    }
     if host.is_empty()
         || !host
             .iter()
@@ -289,7 +292,10 @@ mod tests {
     fn failures() {
         let u = Uri::parse(b"sip:2001:db8::10").unwrap();
         assert_eq!((u.host, u.port), (&b"2001:db8::10"[..], None));
-        assert_eq!(u.check_host().unwrap_err().reason, "invalid host");
+        assert_eq!(
+            u.check_host().unwrap_err().reason,
+            "IPv6 address not enclosed in []"
+        );
         assert_eq!(Uri::parse(b"sip:h:5x").unwrap_err().reason, "bad port");
         assert!(Uri::parse(b"<sip:a@b>").is_err());
         assert!(Uri::parse(b"sip:a@b; lr").is_err());

@@ -234,7 +234,7 @@ mod tests {
             parse_via(b"SIP/2.0/UDP fe80::1;branch=z9hG4bKk", true)
                 .unwrap_err()
                 .reason,
-            "invalid host"
+            "IPv6 address not enclosed in []"
         );
         assert_eq!(
             parse_via(b"SIP/2.0/UDP 192.0.2.15;;", true)
