@@ -135,20 +135,78 @@ const TABLE: &[(&str, Option<u8>, HeaderName)] = &[
 impl HeaderName {
     /// Classifies a wire header name (case-insensitive, compact forms folded).
     pub fn from_bytes(name: &[u8]) -> HeaderName {
-        if let [c] = name {
-            let c = c.to_ascii_lowercase();
-            return TABLE
-                .iter()
-                .find(|(_, compact, _)| *compact == Some(c))
-                .map_or(HeaderName::Other, |e| e.2);
+        // Lower-case into a stack buffer, then one `match`: the compiler turns the
+        // byte-string arms into a length switch plus short compares (hot path: every
+        // header line of every message goes through here).
+        let mut buf = [0u8; 20];
+        let Some(dst) = buf.get_mut(..name.len()) else {
+            return HeaderName::Other;
+        };
+        for (d, s) in dst.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
         }
-        // Cheap length pre-filter keeps the common case to one or two byte compares.
-        TABLE
-            .iter()
-            .find(|(long, _, _)| {
-                long.len() == name.len() && long.as_bytes().eq_ignore_ascii_case(name)
-            })
-            .map_or(HeaderName::Other, |e| e.2)
+        match &*dst {
+            b"accept" => HeaderName::Accept,
+            b"accept-encoding" => HeaderName::AcceptEncoding,
+            b"accept-language" => HeaderName::AcceptLanguage,
+            b"alert-info" => HeaderName::AlertInfo,
+            b"allow" => HeaderName::Allow,
+            b"allow-events" | b"u" => HeaderName::AllowEvents,
+            b"authentication-info" => HeaderName::AuthenticationInfo,
+            b"authorization" => HeaderName::Authorization,
+            b"call-id" | b"i" => HeaderName::CallId,
+            b"call-info" => HeaderName::CallInfo,
+            b"contact" | b"m" => HeaderName::Contact,
+            b"content-disposition" => HeaderName::ContentDisposition,
+            b"content-encoding" | b"e" => HeaderName::ContentEncoding,
+            b"content-language" => HeaderName::ContentLanguage,
+            b"content-length" | b"l" => HeaderName::ContentLength,
+            b"content-type" | b"c" => HeaderName::ContentType,
+            b"cseq" => HeaderName::CSeq,
+            b"date" => HeaderName::Date,
+            b"error-info" => HeaderName::ErrorInfo,
+            b"event" | b"o" => HeaderName::Event,
+            b"expires" => HeaderName::Expires,
+            b"from" | b"f" => HeaderName::From,
+            b"identity" | b"y" => HeaderName::Identity,
+            b"in-reply-to" => HeaderName::InReplyTo,
+            b"max-forwards" => HeaderName::MaxForwards,
+            b"mime-version" => HeaderName::MimeVersion,
+            b"min-expires" => HeaderName::MinExpires,
+            b"organization" => HeaderName::Organization,
+            b"p-asserted-identity" => HeaderName::PAssertedIdentity,
+            b"p-preferred-identity" => HeaderName::PPreferredIdentity,
+            b"path" => HeaderName::Path,
+            b"priority" => HeaderName::Priority,
+            b"privacy" => HeaderName::Privacy,
+            b"proxy-authenticate" => HeaderName::ProxyAuthenticate,
+            b"proxy-authorization" => HeaderName::ProxyAuthorization,
+            b"proxy-require" => HeaderName::ProxyRequire,
+            b"rack" => HeaderName::RAck,
+            b"reason" => HeaderName::Reason,
+            b"record-route" => HeaderName::RecordRoute,
+            b"refer-to" | b"r" => HeaderName::ReferTo,
+            b"referred-by" | b"b" => HeaderName::ReferredBy,
+            b"reply-to" => HeaderName::ReplyTo,
+            b"require" => HeaderName::Require,
+            b"retry-after" => HeaderName::RetryAfter,
+            b"route" => HeaderName::Route,
+            b"rseq" => HeaderName::RSeq,
+            b"server" => HeaderName::Server,
+            b"service-route" => HeaderName::ServiceRoute,
+            b"session-expires" | b"x" => HeaderName::SessionExpires,
+            b"subject" | b"s" => HeaderName::Subject,
+            b"subscription-state" => HeaderName::SubscriptionState,
+            b"supported" | b"k" => HeaderName::Supported,
+            b"timestamp" => HeaderName::Timestamp,
+            b"to" | b"t" => HeaderName::To,
+            b"unsupported" => HeaderName::Unsupported,
+            b"user-agent" => HeaderName::UserAgent,
+            b"via" | b"v" => HeaderName::Via,
+            b"warning" => HeaderName::Warning,
+            b"www-authenticate" => HeaderName::WwwAuthenticate,
+            _ => HeaderName::Other,
+        }
     }
 
     /// Canonical long name (`"Other"` for [`HeaderName::Other`]).

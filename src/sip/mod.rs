@@ -17,6 +17,8 @@ mod auth;
 mod header;
 mod message;
 mod mime;
+#[cfg(test)]
+mod proptests;
 mod text;
 mod uri;
 mod validate;

@@ -136,10 +136,19 @@ impl<'a> Uri<'a> {
                 hostpart.get(close + 1..).unwrap_or(&[]),
             )
         } else {
-            let end = hostpart
+            let hp_end = hostpart
                 .iter()
-                .position(|&b| matches!(b, b':' | b';' | b'?'))
+                .position(|&b| b == b';' || b == b'?')
                 .unwrap_or(hostpart.len());
+            let hp = hostpart.get(..hp_end).unwrap_or(&[]);
+            // Liberal recovery: an IPv6 address without brackets (RFC 5118 §4.2 calls
+            // it invalid; real stacks send it). Take it all as the host, no port;
+            // `check_host` still rejects it.
+            let end = if memchr::memchr_iter(b':', hp).nth(1).is_some() {
+                hp_end
+            } else {
+                memchr(b':', hp).unwrap_or(hp_end)
+            };
             (
                 hostpart.get(..end).unwrap_or(&[]),
                 hostpart.get(end..).unwrap_or(&[]),
@@ -215,6 +224,9 @@ pub(crate) fn check_host(host: &[u8]) -> Result<(), FieldError> {
             .map(|_| ())
             .ok_or(ferr("invalid IPv6 reference"));
     }
+    if host.contains(&b':') {
+        return Err(ferr("IPv6 address not enclosed in []"));
+    }
     if host.is_empty()
         || !host
             .iter()
@@ -278,10 +290,13 @@ mod tests {
 
     #[test]
     fn failures() {
+        let u = Uri::parse(b"sip:2001:db8::10").unwrap();
+        assert_eq!((u.host, u.port), (&b"2001:db8::10"[..], None));
         assert_eq!(
-            Uri::parse(b"sip:2001:db8::10").unwrap_err().reason,
-            "bad port"
+            u.check_host().unwrap_err().reason,
+            "IPv6 address not enclosed in []"
         );
+        assert_eq!(Uri::parse(b"sip:h:5x").unwrap_err().reason, "bad port");
         assert!(Uri::parse(b"<sip:a@b>").is_err());
         assert!(Uri::parse(b"sip:a@b; lr").is_err());
         assert!(Uri::parse(b"sip:@b").is_err());

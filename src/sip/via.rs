@@ -83,9 +83,17 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
             .map(|i| i + 1)
             .ok_or(ferr("unterminated IPv6 reference"))?
     } else {
-        rest.iter()
-            .position(|&b| b == b':' || b == b';' || is_lws(b))
-            .unwrap_or(rest.len())
+        let tok = rest
+            .iter()
+            .position(|&b| b == b';' || b == b',' || is_lws(b))
+            .unwrap_or(rest.len());
+        let t = rest.get(..tok).unwrap_or(&[]);
+        // Unbracketed IPv6 sent-by: recovered as host without port (see Uri::parse).
+        if memchr::memchr_iter(b':', t).nth(1).is_some() {
+            tok
+        } else {
+            memchr::memchr(b':', t).unwrap_or(tok)
+        }
     };
     let host = rest.get(..hlen).unwrap_or(&[]);
     if host.is_empty() {
@@ -216,6 +224,18 @@ mod tests {
         assert!(Via::parse(b"SIP/2.0 host").is_err());
         assert!(Via::parse(b"SIP/2.0/UDP h:x").is_err());
         assert!(Via::parse(b"SIP/2.0/UDP 192.0.2.15;;").is_ok());
+        let v =
+            Via::parse(b"SIP/2.0/UDP fe80:0:0:0:21a:a0ff:fe07:32e0:5060;branch=z9hG4bKk").unwrap();
+        assert_eq!(
+            (v.host, v.port),
+            (&b"fe80:0:0:0:21a:a0ff:fe07:32e0:5060"[..], None)
+        );
+        assert_eq!(
+            parse_via(b"SIP/2.0/UDP fe80::1;branch=z9hG4bKk", true)
+                .unwrap_err()
+                .reason,
+            "IPv6 address not enclosed in []"
+        );
         assert_eq!(
             parse_via(b"SIP/2.0/UDP 192.0.2.15;;", true)
                 .unwrap_err()

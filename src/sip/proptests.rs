@@ -1,0 +1,140 @@
+//! Property tests: no input panics; generated messages read back their header values.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Calls every accessor, so a panic anywhere in the on-demand parsers shows up.
+fn exercise(m: &SipMessage<'_>) {
+    let _ = (
+        m.is_request(),
+        m.method(),
+        m.status(),
+        m.request_uri_parsed(),
+    );
+    let _ = (
+        m.call_id(),
+        m.cseq(),
+        m.from(),
+        m.to(),
+        m.vias(),
+        m.contacts(),
+    );
+    let _ = (m.contact_wildcard(), m.routes(), m.record_routes());
+    let _ = (
+        m.content_length(),
+        m.content_type(),
+        m.max_forwards(),
+        m.expires(),
+    );
+    let _ = (m.user_agent(), m.server(), m.sdp_body());
+    let _ = (m.www_authenticate(), m.proxy_authenticate());
+    let _ = (m.authorization(), m.proxy_authorization());
+    let _ = validate(m);
+}
+
+/// (wire name, expected kind) pairs; long, compact and odd-case spellings.
+const NAMES: &[(&str, HeaderName)] = &[
+    ("Via", HeaderName::Via),
+    ("v", HeaderName::Via),
+    ("VIA", HeaderName::Via),
+    ("From", HeaderName::From),
+    ("f", HeaderName::From),
+    ("To", HeaderName::To),
+    ("T", HeaderName::To),
+    ("Call-ID", HeaderName::CallId),
+    ("i", HeaderName::CallId),
+    ("CSeq", HeaderName::CSeq),
+    ("Contact", HeaderName::Contact),
+    ("m", HeaderName::Contact),
+    ("Subject", HeaderName::Subject),
+    ("s", HeaderName::Subject),
+    ("k", HeaderName::Supported),
+    ("Event", HeaderName::Event),
+    ("o", HeaderName::Event),
+    ("X-Custom-Header", HeaderName::Other),
+    ("User-Agent", HeaderName::UserAgent),
+    ("e", HeaderName::ContentEncoding),
+    ("r", HeaderName::ReferTo),
+    ("b", HeaderName::ReferredBy),
+    ("y", HeaderName::Identity),
+    ("u", HeaderName::AllowEvents),
+];
+
+fn arb_header() -> impl Strategy<Value = (usize, Vec<String>, Vec<u8>, bool, usize)> {
+    (
+        0..NAMES.len(),
+        prop::collection::vec("[A-Za-z0-9.;=@:<>\",_+-]{1,12}", 1..5),
+        prop::collection::vec(0u8..4, 4),
+        any::<bool>(),
+        0usize..3,
+    )
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(m) = parse_message(&bytes) {
+            prop_assert!(m.len <= bytes.len());
+            exercise(&m);
+        }
+        let _ = frame_length(&bytes);
+    }
+
+    #[test]
+    fn sip_shaped_bytes_never_panic(
+        head in "(INVITE|SIP/2.0|ACK|OPTIONS) [ -~]{0,40}",
+        lines in prop::collection::vec("[ -~\t]{0,60}", 0..12),
+        crlf in any::<bool>(),
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let mut s = head;
+        for l in &lines {
+            s.push_str(eol);
+            s.push_str(l);
+        }
+        s.push_str(eol);
+        s.push_str(eol);
+        if let Ok(m) = parse_message(s.as_bytes()) {
+            exercise(&m);
+        }
+    }
+
+    #[test]
+    fn generated_message_round_trips(headers in prop::collection::vec(arb_header(), 0..12), crlf_start in any::<bool>()) {
+        let mut msg = String::from("OPTIONS sip:bob@example.com SIP/2.0");
+        msg.push_str(if crlf_start { "\r\n" } else { "\n" });
+        let mut expected = Vec::new();
+        for (ni, words, folds, crlf, pad) in &headers {
+            let (name, kind) = NAMES[*ni];
+            let eol = if *crlf { "\r\n" } else { "\n" };
+            msg.push_str(name);
+            msg.push_str(&" ".repeat(*pad));
+            msg.push(':');
+            msg.push_str(&" ".repeat(*pad));
+            for (i, w) in words.iter().enumerate() {
+                if i > 0 {
+                    // A separator is either one SP or a fold (§7.3.1).
+                    match folds.get(i % folds.len()).copied().unwrap_or(0) {
+                        1 => { msg.push_str(eol); msg.push(' '); }
+                        2 => { msg.push_str(eol); msg.push('\t'); }
+                        _ => msg.push(' '),
+                    }
+                }
+                msg.push_str(w);
+            }
+            msg.push_str(eol);
+            expected.push((name, kind, words.join(" ")));
+        }
+        msg.push_str("\r\nBODY");
+        let m = parse_message(msg.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        prop_assert_eq!(m.headers.len(), expected.len());
+        for (h, (name, kind, value)) in m.headers.iter().zip(&expected) {
+            prop_assert_eq!(h.name, name.as_bytes());
+            prop_assert_eq!(h.kind, *kind);
+            prop_assert_eq!(&*text::unfold(h.value), value.as_bytes());
+        }
+        prop_assert_eq!(m.body, b"BODY");
+        exercise(&m);
+    }
+}
