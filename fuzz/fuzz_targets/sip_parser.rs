@@ -3,10 +3,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use siplens::sip::{frame_length, parse_message, validate, HeaderName};
+use siplens::net::frame_stream;
+use siplens::sip::{parse_message, validate, HeaderName};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = frame_length(data);
+    let _ = frame_stream(data);
     let Ok(m) = parse_message(data) else { return };
     assert!(m.len <= data.len());
     let _ = (

@@ -593,66 +593,6 @@ fn offset_in(input: &[u8], sub: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// Result of [`frame_length`] on a byte stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// A whole message of this many bytes (leading CRLFs included) is present.
-    Complete(usize),
-    /// More bytes are needed.
-    Incomplete,
-    /// Only CR/LF keep-alives (RFC 5626 §3.5.1); this many bytes can be dropped.
-    KeepAlive(usize),
-    /// The stream cannot be framed (missing or invalid Content-Length, §18.3: it is
-    /// mandatory over streams); the caller should resynchronise or drop the stream.
-    Invalid,
-}
-
-/// Frames one message at the start of a stream buffer (RFC 3261 §18.3): finds the
-/// end of the header section and adds Content-Length.
-pub fn frame_length(buf: &[u8]) -> Framing {
-    let Some(start) = buf.iter().position(|&b| b != b'\r' && b != b'\n') else {
-        return if buf.is_empty() {
-            Framing::Incomplete
-        } else {
-            Framing::KeepAlive(buf.len())
-        };
-    };
-    // The header terminator is an empty line: LF (CR)? LF.
-    let mut pos = start;
-    let body_start = loop {
-        let Some(i) = buf.get(pos..).and_then(|r| memchr(b'\n', r)) else {
-            return Framing::Incomplete;
-        };
-        let nl = pos + i;
-        let next = nl + 1;
-        match buf.get(next) {
-            Some(b'\n') => break next + 1,
-            Some(b'\r') => match buf.get(next + 1) {
-                Some(b'\n') => break next + 2,
-                Some(_) => {}
-                None => return Framing::Incomplete,
-            },
-            Some(_) => {}
-            None => return Framing::Incomplete,
-        }
-        pos = next;
-    };
-    let Ok(msg) = parse_message(buf.get(..body_start).unwrap_or(&[])) else {
-        return Framing::Invalid;
-    };
-    let Some(v) = msg.header(HeaderName::ContentLength) else {
-        return Framing::Invalid;
-    };
-    match parse_u64(v).and_then(|n| usize::try_from(n).ok()) {
-        Some(n) => match body_start.checked_add(n) {
-            Some(total) if total <= buf.len() => Framing::Complete(total),
-            Some(_) => Framing::Incomplete,
-            None => Framing::Invalid,
-        },
-        None => Framing::Invalid,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,30 +756,5 @@ mod tests {
         assert!(StatusCode(180).is_provisional());
         assert!(!StatusCode(180).is_final());
         assert!(!StatusCode(99).is_valid());
-    }
-
-    #[test]
-    fn stream_framing() {
-        assert_eq!(frame_length(b"\r\n\r\n"), Framing::KeepAlive(4));
-        assert_eq!(
-            frame_length(b"OPTIONS sip:a SIP/2.0\r\nl: 3\r\n"),
-            Framing::Incomplete
-        );
-        assert_eq!(
-            frame_length(b"OPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nab"),
-            Framing::Incomplete
-        );
-        assert_eq!(
-            frame_length(b"OPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nabcOPT"),
-            Framing::Complete(34)
-        );
-        assert_eq!(
-            frame_length(b"OPTIONS sip:a SIP/2.0\r\n\r\n"),
-            Framing::Invalid
-        );
-        assert_eq!(
-            frame_length(b"OPTIONS sip:a SIP/2.0\nl: 0\n\n"),
-            Framing::Complete(28)
-        );
     }
 }

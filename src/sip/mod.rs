@@ -29,7 +29,7 @@ pub use addr::NameAddr;
 pub use auth::{AuthScheme, AuthValue, Challenge, Credentials};
 pub use header::HeaderName;
 pub use message::{
-    frame_length, parse_message, Framing, Header, Method, ParseError, ParseWarning, SipMessage,
+    parse_message, Header, Method, ParseError, ParseWarning, SipMessage,
     StartLine, StatusCode,
 };
 pub use mime::MediaType;
