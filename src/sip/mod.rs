@@ -29,8 +29,7 @@ pub use addr::NameAddr;
 pub use auth::{AuthScheme, AuthValue, Challenge, Credentials};
 pub use header::HeaderName;
 pub use message::{
-    parse_message, Header, Method, ParseError, ParseWarning, SipMessage,
-    StartLine, StatusCode,
+    parse_message, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
 };
 pub use mime::MediaType;
 pub use uri::{FieldError, Scheme, Uri};
