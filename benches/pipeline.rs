@@ -1,0 +1,87 @@
+//! Criterion benches: the SIP and SDP parsers on their own, and the whole pipeline
+//! (capture read, decode, engine, report) over a bundled sample.
+//!
+//! Whole-capture throughput on ~1M-packet captures, with tshark and sngrep measured in the
+//! same run, is `benches/bench.sh`.
+
+use std::path::Path;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use siplens::capture::{self, Frame, FrameSource};
+use siplens::engine::Analyzer;
+use siplens::report::Report;
+
+const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9\r\n\
+Max-Forwards: 70\r\n\
+From: Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n\
+To: Bob <sip:bob@biloxi.example.com>\r\n\
+Call-ID: 3848276298220188511@atlanta.example.com\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: <sip:alice@client.atlanta.example.com;transport=udp>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 151\r\n\
+\r\n\
+v=0\r\n\
+o=alice 2890844526 2890844526 IN IP4 client.atlanta.example.com\r\n\
+s=-\r\n\
+c=IN IP4 192.0.2.101\r\n\
+t=0 0\r\n\
+m=audio 49172 RTP/AVP 0\r\n\
+a=rtpmap:0 PCMU/8000\r\n";
+
+fn sip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sip");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("parse_message", |b| {
+        b.iter(|| siplens::sip::parse_message(black_box(INVITE)).map(|m| m.headers.len()))
+    });
+    g.bench_function("parse+accessors+validate", |b| {
+        b.iter(|| {
+            let m = siplens::sip::parse_message(black_box(INVITE)).ok()?;
+            let n = m.call_id()?.len() + m.vias().len() + m.cseq()?.seq as usize;
+            let t = m.from()?.tag().map(|t| t.len()).unwrap_or(0);
+            let p = siplens::sip::validate(&m).len();
+            Some(n + t + p + m.sdp_body()?.len())
+        })
+    });
+    g.finish();
+}
+
+fn sdp(c: &mut Criterion) {
+    let body = siplens::sip::parse_message(INVITE)
+        .ok()
+        .and_then(|m| m.sdp_body())
+        .unwrap_or_default()
+        .to_vec();
+    c.bench_function("sdp/parse", |b| {
+        b.iter(|| siplens::sdp::parse(black_box(&body)).media.len())
+    });
+}
+
+fn pipeline(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/basic-call-rtp.pcap");
+    let Ok(mut src) = capture::open_path(&path) else {
+        eprintln!("sample missing: {path:?}");
+        return;
+    };
+    let mut frames: Vec<Frame> = Vec::new();
+    while let Ok(Some(f)) = src.next_frame() {
+        frames.push(f);
+    }
+    let mut g = c.benchmark_group("pipeline");
+    g.throughput(Throughput::Elements(frames.len() as u64));
+    g.bench_function("basic-call-rtp (engine + report)", |b| {
+        b.iter(|| {
+            let mut an = Analyzer::default();
+            for f in &frames {
+                an.process(f);
+            }
+            Report::build(&an, 0).summary.rtp_packets
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sip, sdp, pipeline);
+criterion_main!(benches);
