@@ -48,7 +48,9 @@ done
 WORK=$(mktemp -d /tmp/siplens-samples.XXXXXX)
 mkdir -p "$OUT"
 # 2.5 s of G.711 A-law RTP (the stock file is 7 s) keeps the samples small.
-editcap -r "$AUDIO_SRC" "$WORK/audio.pcap" 1-90 >/dev/null
+editcap -F pcap -r "$AUDIO_SRC" "$WORK/audio.pcap" 1-90 >/dev/null
+# the answerer plays the same audio under another SSRC
+python3 "$ROOT/scripts/rewrite-ssrc.py" "$WORK/audio.pcap" "$WORK/audio-uas.pcap" 5151AB1E
 
 # ---------------------------------------------------------------- helpers ---
 
@@ -90,7 +92,7 @@ cap_start() {
     # exec'd directly (no function subshell) so that $! is the capture
     # process and SIGTERM reaches it; background jobs ignore SIGINT.
     if [[ $tool == tcpdump ]]; then
-        ip netns exec "$P-$ns" timeout 120 tcpdump -n -s 0 -U --immediate-mode -B 4096 "$@" -w "$file" 2>"$CAP_LOG" &
+        ip netns exec "$P-$ns" timeout 120 tcpdump -Z root -n -s 0 -U --immediate-mode -B 4096 "$@" -w "$file" 2>"$CAP_LOG" &
     else
         ip netns exec "$P-$ns" timeout 120 dumpcap -q -s 0 "$@" -w "$file" 2>"$CAP_LOG" &
     fi
@@ -150,6 +152,7 @@ uas_wait() {
 # finish NAME: write NAME.tshark.json beside the sample and print a summary.
 finish() {
     local f=$OUT/$1
+    chmod 644 "$f"
     python3 "$ROOT/scripts/tshark-stats.py" "$f" >"$f.tshark.json"
     log "$(printf '%-28s %8s bytes  %s' "$1" "$(stat -c %s "$f")" "$(cat "$f.tshark.json")")"
 }
