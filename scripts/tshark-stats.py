@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Print the tshark reference counts of a capture as one JSON object:
+{"frames", "sip_messages", "call_ids", "invite_call_ids", "rtp_packets"}.
+
+SIP is counted per message as tshark dissects it: a message split over IP
+fragments or TCP segments counts once (in the reassembled frame), a TCP
+segment holding several messages counts each. RTP uses the heuristic
+dissector (rtp_udp) besides SDP-set conversations.
+usage: tshark-stats.py CAPTURE
+"""
+import json
+import subprocess
+import sys
+
+
+def tshark(path, *args):
+    cmd = ["tshark", "-n", "-r", path, "--enable-heuristic", "rtp_udp", *args]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return out.stdout.splitlines()
+
+
+def main(path):
+    frames = len(tshark(path, "-T", "fields", "-e", "frame.number"))
+    rows = tshark(path, "-Y", "sip", "-T", "fields", "-E", "separator=\t",
+                  "-E", "occurrence=a", "-E", "aggregator=\x1f",
+                  "-e", "sip.CSeq.method", "-e", "sip.Call-ID", "-e", "sip.Method")
+    sip_messages, call_ids, invite_call_ids = 0, set(), set()
+    for row in rows:
+        cols = (row.split("\t") + ["", "", ""])[:3]
+        methods, cids, reqs = (c.split("\x1f") if c else [] for c in cols)
+        sip_messages += len(methods)
+        call_ids.update(cids)
+        if "INVITE" in reqs:
+            invite_call_ids.update(cids)
+    rtp = len(tshark(path, "-Y", "rtp", "-T", "fields", "-e", "frame.number"))
+    print(json.dumps({"frames": frames, "sip_messages": sip_messages,
+                      "call_ids": len(call_ids), "invite_call_ids": len(invite_call_ids),
+                      "rtp_packets": rtp}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
