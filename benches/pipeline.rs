@@ -4,6 +4,9 @@
 //! Whole-capture throughput on ~1M-packet captures, with tshark and sngrep measured in the
 //! same run, is `benches/bench.sh`.
 
+// criterion_group!/criterion_main! expand to undocumented public functions.
+#![allow(missing_docs)]
+
 use std::path::Path;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};

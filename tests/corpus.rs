@@ -37,7 +37,7 @@ const DIFFERENT: &[(&str, (u64, u64, u64), &str)] = &[(
 )];
 
 /// Parses "16 / 2 (1 INVITE)" or "0" into (messages, dialogs, invite dialogs).
-fn parse_counts(cell: &str) -> Option<(u64, u64, u64)> {
+fn parse_counts(cell: &str) -> Option<Counts> {
     let cell = cell.trim();
     if cell == "0" {
         return Some((0, 0, 0));
@@ -45,7 +45,7 @@ fn parse_counts(cell: &str) -> Option<(u64, u64, u64)> {
     let (msgs, rest) = cell.split_once('/')?;
     let rest = rest.trim();
     let (dialogs, inv) = rest.split_once('(')?;
-    let invites = inv.trim().split_whitespace().next()?;
+    let invites = inv.split_whitespace().next()?;
     Some((
         msgs.trim().parse().ok()?,
         dialogs.trim().parse().ok()?,
@@ -53,7 +53,10 @@ fn parse_counts(cell: &str) -> Option<(u64, u64, u64)> {
     ))
 }
 
-fn manifest_rows(dir: &Path) -> Vec<(String, Option<(u64, u64, u64)>)> {
+/// (SIP messages, dialogs, INVITE dialogs) as tshark counted them.
+type Counts = (u64, u64, u64);
+
+fn manifest_rows(dir: &Path) -> Vec<(String, Option<Counts>)> {
     let text = std::fs::read_to_string(dir.join("MANIFEST.md")).expect("MANIFEST readable");
     text.lines()
         .filter(|l| l.starts_with("| `") && l.contains(".pcap"))

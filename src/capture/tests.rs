@@ -83,7 +83,7 @@ impl Ng {
         self.out.extend_from_slice(&t);
         self.out.extend_from_slice(&l);
         self.out.extend_from_slice(body);
-        self.out.extend(std::iter::repeat(0).take(pad));
+        self.out.extend(std::iter::repeat_n(0, pad));
         self.out.extend_from_slice(&l);
         self
     }
@@ -105,7 +105,7 @@ impl Ng {
             body.extend_from_slice(&self.u16(*code));
             body.extend_from_slice(&self.u16(val.len() as u16));
             body.extend_from_slice(val);
-            body.extend(std::iter::repeat(0).take((4 - val.len() % 4) % 4));
+            body.extend(std::iter::repeat_n(0, (4 - val.len() % 4) % 4));
         }
         if !opts.is_empty() {
             body.extend_from_slice(&[0; 4]); // opt_endofopt
@@ -120,7 +120,7 @@ impl Ng {
         body.extend_from_slice(&self.u32(data.len() as u32));
         body.extend_from_slice(&self.u32(orig));
         body.extend_from_slice(data);
-        body.extend(std::iter::repeat(0).take((4 - data.len() % 4) % 4));
+        body.extend(std::iter::repeat_n(0, (4 - data.len() % 4) % 4));
         // an epb_flags option, to be skipped
         body.extend_from_slice(&self.u16(2));
         body.extend_from_slice(&self.u16(4));

@@ -9,7 +9,7 @@ pub mod finding;
 pub mod state;
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
@@ -57,6 +57,9 @@ impl Default for Limits {
     }
 }
 
+/// Copies of a message closer together than this are duplicate captures, not retransmissions.
+pub const DUPLICATE_WINDOW_NS: u64 = 10_000_000;
+
 /// Unannounced RTP (no SDP named its address) is listed only after this many packets, so
 /// that random UDP that happens to look like an RTP header is not reported as a stream.
 pub const MIN_HEURISTIC_RTP_PACKETS: u64 = 8;
@@ -80,8 +83,10 @@ pub struct EngineStats {
     pub sip_malformed: u64,
     /// Messages without a Call-ID (cannot be grouped).
     pub sip_without_call_id: u64,
-    /// Requests and responses seen again (retransmissions or duplicate captures).
+    /// Requests and responses sent again (RFC 3261 §17 timers).
     pub sip_retransmissions: u64,
+    /// Messages captured twice within a few milliseconds (two interfaces, SPAN copies).
+    pub sip_duplicates: u64,
     /// Messages with bare LF line endings.
     pub sip_lf_only: u64,
     /// Requests by method.
@@ -150,6 +155,8 @@ pub struct MessageRecord {
     pub cseq: Option<(u32, String)>,
     /// True when this is a retransmission of an earlier message.
     pub retransmission: bool,
+    /// True when this is the same packet captured again (not a retransmission).
+    pub duplicate: bool,
     /// Index into [`Dialog::sdp`] when the message carried SDP.
     pub sdp: Option<usize>,
     /// The raw message (None once the raw budget is spent).
@@ -253,7 +260,9 @@ pub struct Dialog {
     pub retransmitted: BTreeMap<String, u64>,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
     pub invite_seen: bool,
-    seen: HashSet<u64>,
+    /// Messages that were exact copies captured again within a few milliseconds.
+    pub duplicates: u64,
+    seen: HashMap<u64, Timestamp>,
     initial_cseq: Option<u32>,
 }
 
@@ -729,7 +738,8 @@ impl Analyzer {
             retransmission_frames: Vec::new(),
             retransmitted: BTreeMap::new(),
             invite_seen: false,
-            seen: HashSet::new(),
+            duplicates: 0,
+            seen: HashMap::new(),
             initial_cseq: None,
         };
         self.dialogs.insert(id, dialog);
@@ -791,7 +801,19 @@ impl Analyzer {
             seg.src,
             seg.dst,
         ));
-        let retrans = !d.seen.insert(key);
+        // A copy within DUPLICATE_WINDOW_NS cannot be a SIP retransmission (the first timer
+        // fires after T1 = 500 ms, RFC 3261 §17.1.1.2): it is the same packet captured twice
+        // (two interfaces, a SPAN port seeing both directions). Count it apart.
+        let first_seen = d.seen.get(&key).copied();
+        if first_seen.is_none() {
+            d.seen.insert(key, seg.ts);
+        }
+        let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
+        let retrans = first_seen.is_some() && !duplicate;
+        if duplicate {
+            d.duplicates += 1;
+            self.stats.sip_duplicates += 1;
+        }
         if retrans {
             d.retransmissions += 1;
             self.stats.sip_retransmissions += 1;
@@ -800,6 +822,7 @@ impl Analyzer {
             }
             *d.retransmitted.entry(label.clone()).or_insert(0) += 1;
         }
+        let repeat = first_seen.is_some();
         if let Some(t) = to_tag {
             if !is_request && !d.to_tags.iter().any(|x| x.as_bytes() == t.as_slice()) {
                 d.to_tags.push(lossy(&t));
@@ -816,7 +839,7 @@ impl Analyzer {
             }
         }
 
-        if !retrans {
+        if !repeat {
             let invite = d.is_call();
             let cseq_method = cseq.as_ref().map(|c| c.1.as_str()).unwrap_or("");
             let cseq_num = cseq.as_ref().map(|c| c.0);
@@ -866,7 +889,7 @@ impl Analyzer {
         }
 
         let mut sdp_index = None;
-        if !retrans {
+        if !repeat {
             if let Some(body) = msg.sdp_body() {
                 self.stats.sdp_bodies += 1;
                 let from_caller = seg.src == d.src;
@@ -914,6 +937,7 @@ impl Analyzer {
                 label,
                 cseq,
                 retransmission: retrans,
+                duplicate,
                 sdp: sdp_index,
                 raw: raw_box,
             });

@@ -119,6 +119,8 @@ pub struct FlowEntry {
     pub cseq: Option<String>,
     /// Retransmission of an earlier message.
     pub retransmission: bool,
+    /// The same packet captured again within 10 ms (not a retransmission).
+    pub duplicate: bool,
     /// Carries an SDP body.
     pub sdp: bool,
 }
@@ -173,6 +175,8 @@ pub struct DialogDto {
     pub messages: u64,
     /// Retransmissions.
     pub retransmissions: u64,
+    /// Duplicate captures of the same message (two interfaces, SPAN copies).
+    pub duplicates: u64,
     /// Transport of the first message.
     pub transport: &'static str,
     /// Source of the first message.
@@ -379,6 +383,7 @@ impl Report {
                     talk_s: d.answered.map(|a| round3(d.end.since(a) as f64 / 1e9)),
                     messages: d.message_count,
                     retransmissions: d.retransmissions,
+                    duplicates: d.duplicates,
                     transport: d.transport.as_str(),
                     src: d.src.to_string(),
                     dst: d.dst.to_string(),
@@ -401,6 +406,7 @@ impl Report {
                             label: m.label.clone(),
                             cseq: m.cseq.as_ref().map(|(n, me)| format!("{n} {me}")),
                             retransmission: m.retransmission,
+                            duplicate: m.duplicate,
                             sdp: m.sdp.is_some(),
                         })
                         .collect(),

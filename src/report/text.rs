@@ -118,11 +118,12 @@ pub fn render(r: &Report) -> String {
     let n = &s.net;
     let _ = writeln!(
         o,
-        "decode: {} errors (malformed SIP {}, truncated frames {}), retransmissions {}, IP fragments {} → {} datagrams, TCP streams {} (gaps {}, retransmitted segments {})",
+        "decode: {} errors (malformed SIP {}, truncated frames {}), retransmissions {}, duplicate captures {}, IP fragments {} → {} datagrams, TCP streams {} (gaps {}, retransmitted segments {})",
         s.decode_errors,
         e.sip_malformed,
         n.truncated,
         e.sip_retransmissions,
+        e.sip_duplicates,
         n.fragments,
         n.datagrams_reassembled,
         n.tcp_streams,
