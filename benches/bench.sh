@@ -188,7 +188,7 @@ done
 {
     echo "# siplens benchmark"
     echo
-    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(tshark --version 2>/dev/null | head -1 | sed "s/\.$//"), sngrep $(sngrep -V | head -1 | awk "{print \$3}")"
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(tshark --version 2>/dev/null | head -1 | sed 's/\.$//'), sngrep $(sngrep -V | head -1 | awk '{print $3}')"
     echo
     echo "| tool | capture | packets | SIP msgs | wall s | packets/s | SIP msgs/s | peak RSS MB |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
