@@ -125,19 +125,16 @@ fn run_report(args: &ReportArgs) -> ExitCode {
         }
     }
     let report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
-    let out = match args.format {
-        Format::Text => text::render(&report),
-        Format::Json => {
-            let mut s = report.to_json();
-            s.push('\n');
-            s
+    let stdout = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Text => {
+            let mut out = stdout;
+            out.write_all(text::render(&report).as_bytes())
+                .and_then(|_| out.flush())
         }
+        Format::Json => report.write_json(stdout),
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

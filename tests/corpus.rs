@@ -126,17 +126,19 @@ fn rtp_and_malformed_expectations_on_known_captures() {
         let mut src = capture::open_path(&dir.join("pcaps").join(name)).expect("opens");
         let mut an = Analyzer::default();
         an.run_source(&mut src, &mut |_, _| {});
-        Report::build(&an, 0)
+        an
     };
     // MANIFEST: ~248 RTP + 2 RTCP packets, one call with 100rel/PRACK.
-    let r = run("goffinet__RTP-Protocol.pcap");
+    let an_rtp_protocol = run("goffinet__RTP-Protocol.pcap");
+    let r = Report::build(&an_rtp_protocol, 0);
     assert_eq!(r.summary.rtp_packets, 248);
     assert_eq!(r.summary.rtcp_packets, 2);
     assert_eq!(r.streams.len(), 2);
     assert!(r.streams.iter().all(|s| s.call_id.is_some() && s.announced));
     assert_eq!(r.dialogs[0].state, "completed");
     // Non-numeric Content-Length (zeek) is malformed, reported with a reason.
-    let r = run("zeek__invalid-content-length.pcap");
+    let an_invalid_content_length = run("zeek__invalid-content-length.pcap");
+    let r = Report::build(&an_invalid_content_length, 0);
     assert_eq!(r.findings.len(), 2);
     assert!(r.findings.iter().all(|f| f.rule == "sip.malformed"));
     assert!(
@@ -145,15 +147,18 @@ fn rtp_and_malformed_expectations_on_known_captures() {
         r.findings[0].summary
     );
     // HTTP on port 5060 is not SIP and not malformed SIP.
-    let r = run("ndpi__http_on_sip_port.pcap");
+    let an_http_on_sip_port = run("ndpi__http_on_sip_port.pcap");
+    let r = Report::build(&an_http_on_sip_port, 0);
     assert_eq!(r.summary.sip_messages, 0);
     assert!(r.findings.is_empty());
     // IPv6 fragments reassembled into the INVITE (sngrep's sample).
-    let r = run("sngrep__ipv6frag.pcap");
+    let an_ipv6frag = run("sngrep__ipv6frag.pcap");
+    let r = Report::build(&an_ipv6frag, 0);
     assert!(r.summary.net.datagrams_reassembled > 0);
     assert_eq!(r.dialogs[0].method, "INVITE");
     // 64 KiB body over TCP, reassembled from many segments.
-    let r = run("suricata-verify__sip-body-large.pcap");
+    let an_sip_body_large = run("suricata-verify__sip-body-large.pcap");
+    let r = Report::build(&an_sip_body_large, 0);
     assert_eq!(r.summary.sip_messages, 2);
     assert_eq!(r.dialogs[0].transport, "TCP");
 }

@@ -7,10 +7,12 @@
 
 pub mod finding;
 pub mod state;
+pub mod symbols;
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hash};
+
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::net::SocketAddr;
 
 use serde::Serialize;
@@ -23,6 +25,7 @@ use crate::sip::{self, SipMessage, StartLine};
 
 pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
 pub use state::{DialogState, Event};
+pub use symbols::{Sym, Symbols};
 
 /// Bounds on every table the engine keeps. Defaults suit a laptop and days of traffic.
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct Limits {
     pub max_raw_bytes: usize,
     /// Findings kept for the malformed-message rule (the count goes on past it).
     pub max_malformed_findings: usize,
+    /// Distinct method names and start-line labels kept (reason phrases are free text).
+    pub max_symbols: usize,
     /// Network decode limits (fragments, TCP streams).
     pub net: NetLimits,
 }
@@ -52,6 +57,7 @@ impl Default for Limits {
             max_messages_per_dialog: 2_000,
             max_raw_bytes: 512 << 20,
             max_malformed_findings: 1_000,
+            max_symbols: 65_536,
             net: NetLimits::default(),
         }
     }
@@ -121,6 +127,8 @@ pub struct EngineStats {
     pub raw_bytes_dropped: u64,
     /// Malformed-message findings not kept because of [`Limits::max_malformed_findings`].
     pub malformed_findings_dropped: u64,
+    /// Labels (start lines) not interned because of [`Limits::max_symbols`].
+    pub symbol_overflow: u64,
 }
 
 /// One input file and what happened while reading it.
@@ -150,15 +158,15 @@ pub struct MessageRecord {
     /// Transport.
     pub transport: Transport,
     /// "INVITE" or "200 OK" style summary of the start line.
-    pub label: String,
+    pub label: Sym,
     /// CSeq number and method.
-    pub cseq: Option<(u32, String)>,
+    pub cseq: Option<(u32, Sym)>,
     /// True when this is a retransmission of an earlier message.
     pub retransmission: bool,
     /// True when this is the same packet captured again (not a retransmission).
     pub duplicate: bool,
     /// Index into [`Dialog::sdp`] when the message carried SDP.
-    pub sdp: Option<usize>,
+    pub sdp: Option<u32>,
     /// The raw message (None once the raw budget is spent).
     pub raw: Option<Box<[u8]>>,
 }
@@ -223,7 +231,7 @@ pub struct Dialog {
     /// Distinct To tags seen in responses (forks and legs).
     pub to_tags: Vec<String>,
     /// Method of the first request (or of the CSeq when the capture starts mid-dialog).
-    pub method: String,
+    pub method: Sym,
     /// Current state.
     pub state: DialogState,
     /// Final status of the initial transaction, if any.
@@ -257,19 +265,19 @@ pub struct Dialog {
     /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
     pub retransmission_frames: Vec<u64>,
     /// Labels of retransmitted messages with counts.
-    pub retransmitted: BTreeMap<String, u64>,
+    pub retransmitted: BTreeMap<Sym, u64>,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
     pub duplicates: u64,
-    seen: HashMap<u64, Timestamp>,
+    seen: FxHashMap<u64, Timestamp>,
     initial_cseq: Option<u32>,
 }
 
 impl Dialog {
     /// True for INVITE dialogs: the initial method (or CSeq method) is INVITE.
     pub fn is_call(&self) -> bool {
-        self.method == "INVITE"
+        self.method == Sym::INVITE
     }
 }
 
@@ -329,13 +337,14 @@ pub struct Analyzer {
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
     dialogs: BTreeMap<u64, Dialog>,
-    by_call_id: HashMap<Box<[u8]>, u64>,
+    by_call_id: FxHashMap<Box<[u8]>, u64>,
+    symbols: Symbols,
     next_dialog: u64,
-    bindings: HashMap<SocketAddr, Binding>,
+    bindings: FxHashMap<SocketAddr, Binding>,
     next_binding: u64,
-    streams: HashMap<StreamKey, RtpStream>,
+    streams: FxHashMap<StreamKey, RtpStream>,
     next_stream: u64,
-    ssrc_index: HashMap<u32, StreamKey>,
+    ssrc_index: FxHashMap<u32, StreamKey>,
     raw_bytes: usize,
     findings: Vec<Finding>,
 }
@@ -347,10 +356,8 @@ impl Default for Analyzer {
 }
 
 fn hash_of<T: Hash>(t: &T) -> u64 {
-    // DefaultHasher::new() uses fixed keys, so the engine stays deterministic.
-    let mut h = DefaultHasher::new();
-    t.hash(&mut h);
-    h.finish()
+    // FxHash has no random seed, so the engine stays deterministic.
+    FxBuildHasher.hash_one(t)
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -360,6 +367,7 @@ fn lossy(b: &[u8]) -> String {
 impl Analyzer {
     /// A new engine with the given limits.
     pub fn new(limits: Limits) -> Self {
+        let symbols = Symbols::new(limits.max_symbols);
         Analyzer {
             decoder: Decoder::new(limits.net.clone()),
             limits,
@@ -369,13 +377,14 @@ impl Analyzer {
             first_ts: None,
             last_ts: None,
             dialogs: BTreeMap::new(),
-            by_call_id: HashMap::new(),
+            by_call_id: FxHashMap::default(),
+            symbols,
             next_dialog: 1,
-            bindings: HashMap::new(),
+            bindings: FxHashMap::default(),
             next_binding: 0,
-            streams: HashMap::new(),
+            streams: FxHashMap::default(),
             next_stream: 0,
-            ssrc_index: HashMap::new(),
+            ssrc_index: FxHashMap::default(),
             raw_bytes: 0,
             findings: Vec::new(),
         }
@@ -655,6 +664,7 @@ impl Analyzer {
         };
         let id = self.dialog_for(&call_id, &msg, seg);
         self.update_dialog(id, &msg, seg, &payload[..msg.len.min(payload.len())]);
+        self.stats.symbol_overflow = self.symbols.overflow;
     }
 
     fn add_malformed(&mut self, seg: &Segment<'_>, call_id: Option<&[u8]>, reason: String) {
@@ -706,11 +716,11 @@ impl Analyzer {
         self.next_dialog += 1;
         self.stats.dialogs_created += 1;
         let method = match &msg.start {
-            StartLine::Request { method, .. } => method.as_str().to_string(),
+            StartLine::Request { method, .. } => self.symbols.intern(method.as_str()),
             StartLine::Response { .. } => msg
                 .cseq()
-                .map(|c| c.method.as_str().to_string())
-                .unwrap_or_default(),
+                .map(|c| self.symbols.intern(c.method.as_str()))
+                .unwrap_or(Sym::EMPTY),
         };
         let dialog = Dialog {
             id,
@@ -739,7 +749,7 @@ impl Analyzer {
             retransmitted: BTreeMap::new(),
             invite_seen: false,
             duplicates: 0,
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
             initial_cseq: None,
         };
         self.dialogs.insert(id, dialog);
@@ -775,18 +785,24 @@ impl Analyzer {
         };
         d.message_count += 1;
         d.end = d.end.max(seg.ts);
-        let cseq = msg.cseq().map(|c| (c.seq, c.method.as_str().to_string()));
+        let cseq = msg
+            .cseq()
+            .map(|c| (c.seq, self.symbols.intern(c.method.as_str())));
         let branch = msg
             .vias()
             .first()
             .and_then(|v| v.branch.map(|b| b.to_vec()));
         let (label, is_request, status) = match &msg.start {
-            StartLine::Request { method, .. } => (method.as_str().to_string(), true, 0u16),
-            StartLine::Response { status, reason, .. } => (
-                format!("{} {}", status.0, String::from_utf8_lossy(reason)),
-                false,
-                status.0,
-            ),
+            StartLine::Request { method, .. } => (self.symbols.intern(method.as_str()), true, 0u16),
+            StartLine::Response { status, reason, .. } => {
+                let text = format!("{} {}", status.0, String::from_utf8_lossy(reason));
+                let sym = match self.symbols.intern(&text) {
+                    // Past the bound, keep at least the status code.
+                    Sym::OTHER => self.symbols.intern(&status.0.to_string()),
+                    s => s,
+                };
+                (sym, false, status.0)
+            }
         };
         // Transaction identity (RFC 3261 §17.1.3 / §17.2.3): top Via branch + CSeq method,
         // falling back to CSeq and From tag for RFC 2543 peers; with the direction, so a
@@ -820,7 +836,7 @@ impl Analyzer {
             if d.retransmission_frames.len() < MAX_EVIDENCE {
                 d.retransmission_frames.push(seg.frame);
             }
-            *d.retransmitted.entry(label.clone()).or_insert(0) += 1;
+            *d.retransmitted.entry(label).or_insert(0) += 1;
         }
         let repeat = first_seen.is_some();
         if let Some(t) = to_tag {
@@ -841,29 +857,29 @@ impl Analyzer {
 
         if !repeat {
             let invite = d.is_call();
-            let cseq_method = cseq.as_ref().map(|c| c.1.as_str()).unwrap_or("");
-            let cseq_num = cseq.as_ref().map(|c| c.0);
-            let initial_method = d.method.clone();
+            let cseq_method = cseq.map(|c| c.1).unwrap_or(Sym::EMPTY);
+            let cseq_num = cseq.map(|c| c.0);
+            let initial_method = d.method;
             if is_request {
-                if label == "INVITE" {
+                if label == Sym::INVITE {
                     d.invite_seen = true;
                 }
                 // An INVITE in a Call-ID that began with another method (REGISTER then
                 // INVITE, as some UAs do) turns the dialog into a call.
-                if label == "INVITE" && !invite && d.state.is_finished() {
-                    d.method = label.clone();
+                if label == Sym::INVITE && !invite && d.state.is_finished() {
+                    d.method = label;
                     d.state = DialogState::Trying;
                     d.initial_cseq = cseq_num;
-                } else if label == initial_method && label != "ACK" && label != "CANCEL" {
+                } else if label == initial_method && label != Sym::ACK && label != Sym::CANCEL {
                     let before_answer =
                         !matches!(d.state, DialogState::InCall | DialogState::Completed);
                     if before_answer || !invite {
                         d.initial_cseq = cseq_num;
                         d.state = state::next_state(d.state, invite, Event::NewAttempt);
                     }
-                } else if label == "BYE" {
+                } else if label == Sym::BYE {
                     d.state = state::next_state(d.state, invite, Event::Bye);
-                } else if label == "CANCEL" {
+                } else if label == Sym::CANCEL {
                     d.state = state::next_state(d.state, invite, Event::Cancel);
                 }
             } else {
@@ -879,8 +895,8 @@ impl Analyzer {
                     Event::InitialResponse(status)
                 } else {
                     Event::LaterResponse {
-                        bye: cseq_method == "BYE",
-                        cancel: cseq_method == "CANCEL",
+                        bye: cseq_method == Sym::BYE,
+                        cancel: cseq_method == Sym::CANCEL,
                         status,
                     }
                 };
@@ -901,7 +917,7 @@ impl Analyzer {
                     from_caller,
                     media,
                 });
-                sdp_index = Some(idx);
+                sdp_index = Some(idx as u32);
                 // RFC 3264 §4: an SDP from the other side answers the pending offer.
                 let pending = d.sessions.last_mut().filter(|s| {
                     s.answer.is_none()
@@ -948,7 +964,7 @@ impl Analyzer {
         if let Some(idx) = sdp_index {
             let lines: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = d
                 .sdp
-                .get(idx)
+                .get(idx as usize)
                 .map(|s| s.media.iter().map(|m| (m.addr, m.rtcp)).collect())
                 .unwrap_or_default();
             for (rtp, rtcp) in lines {
@@ -986,6 +1002,11 @@ impl Analyzer {
                 order,
             },
         );
+    }
+
+    /// The text of an interned method or label.
+    pub fn name(&self, s: Sym) -> &str {
+        self.symbols.name(s)
     }
 
     /// Engine counters.
@@ -1035,7 +1056,7 @@ impl Analyzer {
             let what = d
                 .retransmitted
                 .iter()
-                .map(|(l, n)| format!("{l} ×{n}"))
+                .map(|(l, n)| format!("{} ×{n}", self.symbols.name(*l)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let first = d.retransmission_frames.first().copied().unwrap_or(0);
@@ -1049,7 +1070,8 @@ impl Analyzer {
                 dst: rec.map(|m| m.dst),
                 summary: format!(
                     "{} retransmission(s) in {} dialog: {what}",
-                    d.retransmissions, d.method
+                    d.retransmissions,
+                    self.symbols.name(d.method)
                 ),
                 evidence: d.retransmission_frames.clone(),
                 advice: "Retransmissions mean a message or its answer was lost or late \

@@ -10,15 +10,21 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+use serde::Serializer;
+
 use crate::engine::{Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine, Severity};
 use crate::net::NetStats;
 
 /// Version of the JSON report contract. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The whole report.
+/// The whole report. It borrows the engine's strings, so building it costs little memory
+/// even for captures with hundreds of thousands of messages.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct Report<'a> {
     /// Contract version.
     pub schema_version: u32,
     /// Producer.
@@ -28,9 +34,9 @@ pub struct Report {
     /// Totals.
     pub summary: Summary,
     /// One entry per Call-ID.
-    pub dialogs: Vec<DialogDto>,
+    pub dialogs: Vec<DialogDto<'a>>,
     /// RTP streams.
-    pub streams: Vec<StreamDto>,
+    pub streams: Vec<StreamDto<'a>>,
     /// Findings, most severe first.
     pub findings: Vec<FindingDto>,
 }
@@ -100,23 +106,33 @@ pub struct Evictions {
     pub tcp_streams: u64,
 }
 
+/// A CSeq rendered as "1 INVITE" without building a string.
+#[derive(Debug, Clone, Copy)]
+pub struct CSeqText<'a>(pub u32, pub &'a str);
+
+impl Serialize for CSeqText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{} {}", self.0, self.1))
+    }
+}
+
 /// One message in a dialog's flow.
 #[derive(Debug, Clone, Serialize)]
-pub struct FlowEntry {
+pub struct FlowEntry<'a> {
     /// Frame number.
     pub frame: u64,
     /// Time (seconds since the epoch).
     pub ts: f64,
     /// Source ip:port.
-    pub src: String,
+    pub src: SocketAddr,
     /// Destination ip:port.
-    pub dst: String,
+    pub dst: SocketAddr,
     /// Transport.
     pub transport: &'static str,
     /// "INVITE" or "200 OK".
-    pub label: String,
+    pub label: &'a str,
     /// CSeq "1 INVITE".
-    pub cseq: Option<String>,
+    pub cseq: Option<CSeqText<'a>>,
     /// Retransmission of an earlier message.
     pub retransmission: bool,
     /// The same packet captured again within 10 ms (not a retransmission).
@@ -148,17 +164,17 @@ pub struct MediaDto {
 
 /// One dialog (Call-ID).
 #[derive(Debug, Clone, Serialize)]
-pub struct DialogDto {
+pub struct DialogDto<'a> {
     /// 1-based row number.
     pub index: usize,
     /// Call-ID.
-    pub call_id: String,
+    pub call_id: &'a str,
     /// From URI.
-    pub from: String,
+    pub from: &'a str,
     /// To URI.
-    pub to: String,
+    pub to: &'a str,
     /// Initial method.
-    pub method: String,
+    pub method: &'a str,
     /// State.
     pub state: &'static str,
     /// Final status of the initial transaction.
@@ -180,15 +196,15 @@ pub struct DialogDto {
     /// Transport of the first message.
     pub transport: &'static str,
     /// Source of the first message.
-    pub src: String,
+    pub src: SocketAddr,
     /// Destination of the first message.
-    pub dst: String,
+    pub dst: SocketAddr,
     /// From tag.
-    pub from_tag: Option<String>,
+    pub from_tag: Option<&'a str>,
     /// Distinct To tags (forks / legs).
-    pub to_tags: Vec<String>,
+    pub to_tags: &'a [String],
     /// User agents seen.
-    pub user_agents: Vec<String>,
+    pub user_agents: &'a [String],
     /// Negotiated media.
     pub media: Vec<MediaDto>,
     /// Indexes (1-based) of this dialog's streams in `streams`.
@@ -198,12 +214,12 @@ pub struct DialogDto {
     /// First frame.
     pub first_frame: u64,
     /// The messages.
-    pub flow: Vec<FlowEntry>,
+    pub flow: Vec<FlowEntry<'a>>,
 }
 
 /// One RTP stream.
 #[derive(Debug, Clone, Serialize)]
-pub struct StreamDto {
+pub struct StreamDto<'a> {
     /// 1-based row number.
     pub index: usize,
     /// SSRC.
@@ -211,13 +227,13 @@ pub struct StreamDto {
     /// SSRC as 0x-hex, as Wireshark shows it.
     pub ssrc_hex: String,
     /// Source ip:port.
-    pub src: String,
+    pub src: SocketAddr,
     /// Destination ip:port.
-    pub dst: String,
+    pub dst: SocketAddr,
     /// Payload type of the first packet.
     pub payload_type: u8,
     /// Codec name.
-    pub codec: Option<String>,
+    pub codec: Option<&'a str>,
     /// Packets received.
     pub packets: u64,
     /// Packets expected from the sequence numbers.
@@ -235,7 +251,7 @@ pub struct StreamDto {
     /// Last packet time.
     pub end: f64,
     /// Call it belongs to.
-    pub call_id: Option<String>,
+    pub call_id: Option<&'a str>,
     /// SRTP / DTLS-SRTP negotiated.
     pub encrypted: bool,
     /// An SDP announced this address (false: found by the RTP heuristic).
@@ -297,9 +313,9 @@ fn media_dtos(d: &Dialog) -> Vec<MediaDto> {
     out
 }
 
-impl Report {
+impl<'a> Report<'a> {
     /// Builds the report from the engine's public model.
-    pub fn build(an: &Analyzer, elapsed_ms: u64) -> Report {
+    pub fn build(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
         let findings = an.findings();
         let streams = an.streams();
         let stats = an.stats();
@@ -322,10 +338,10 @@ impl Report {
                     index: i + 1,
                     ssrc: s.ssrc,
                     ssrc_hex: format!("0x{:08x}", s.ssrc),
-                    src: s.src.to_string(),
-                    dst: s.dst.to_string(),
+                    src: s.src,
+                    dst: s.dst,
                     payload_type: s.payload_type,
-                    codec: s.codec.clone(),
+                    codec: s.codec.as_deref(),
                     packets: st.packets(),
                     expected,
                     lost,
@@ -338,7 +354,7 @@ impl Report {
                     max_delta_ms: round3(st.max_delta_ns() as f64 / 1e6),
                     start: st.first_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
                     end: st.last_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
-                    call_id: s.call_id.clone(),
+                    call_id: s.call_id.as_deref(),
                     encrypted: s.encrypted,
                     announced: s.announced,
                     rtcp_packets: s.rtcp_packets,
@@ -360,7 +376,7 @@ impl Report {
                 streams_of.entry(d).or_default().push(i + 1);
             }
         }
-        let dialogs: Vec<DialogDto> = an
+        let dialogs: Vec<DialogDto<'a>> = an
             .dialogs()
             .enumerate()
             .map(|(i, d)| {
@@ -371,10 +387,10 @@ impl Report {
                 let stream_ids = streams_of.get(&d.id).cloned().unwrap_or_default();
                 DialogDto {
                     index: i + 1,
-                    call_id: d.call_id.clone(),
-                    from: d.from.clone(),
-                    to: d.to.clone(),
-                    method: d.method.clone(),
+                    call_id: &d.call_id,
+                    from: &d.from,
+                    to: &d.to,
+                    method: an.name(d.method),
                     state: d.state.as_str(),
                     final_status: d.final_status,
                     start: d.start.as_secs_f64(),
@@ -385,11 +401,11 @@ impl Report {
                     retransmissions: d.retransmissions,
                     duplicates: d.duplicates,
                     transport: d.transport.as_str(),
-                    src: d.src.to_string(),
-                    dst: d.dst.to_string(),
-                    from_tag: d.from_tag.clone(),
-                    to_tags: d.to_tags.clone(),
-                    user_agents: d.user_agents.clone(),
+                    src: d.src,
+                    dst: d.dst,
+                    from_tag: d.from_tag.as_deref(),
+                    to_tags: &d.to_tags,
+                    user_agents: &d.user_agents,
                     media: media_dtos(d),
                     stream_ids,
                     finding_ids,
@@ -400,11 +416,11 @@ impl Report {
                         .map(|m| FlowEntry {
                             frame: m.frame,
                             ts: m.ts.as_secs_f64(),
-                            src: m.src.to_string(),
-                            dst: m.dst.to_string(),
+                            src: m.src,
+                            dst: m.dst,
                             transport: m.transport.as_str(),
-                            label: m.label.clone(),
-                            cseq: m.cseq.as_ref().map(|(n, me)| format!("{n} {me}")),
+                            label: an.name(m.label),
+                            cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
                             retransmission: m.retransmission,
                             duplicate: m.duplicate,
                             sdp: m.sdp.is_some(),
@@ -467,10 +483,13 @@ impl Report {
         }
     }
 
-    /// Pretty JSON following the contract in DESIGN.md.
-    pub fn to_json(&self) -> String {
-        // Serialising plain DTOs of strings and numbers cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    /// Writes pretty JSON following the contract in DESIGN.md, streaming (the document of a
+    /// large capture is never held in memory whole).
+    pub fn write_json<W: Write>(&self, w: W) -> io::Result<()> {
+        let mut w = io::BufWriter::with_capacity(1 << 16, w);
+        serde_json::to_writer_pretty(&mut w, self).map_err(io::Error::from)?;
+        w.write_all(b"\n")?;
+        w.flush()
     }
 }
 

@@ -174,9 +174,9 @@ pub fn render(r: &Report) -> String {
             t.row(vec![
                 d.index.to_string(),
                 format_time_of_day(d.start),
-                d.method.clone(),
-                d.from.clone(),
-                d.to.clone(),
+                d.method.to_string(),
+                d.from.to_string(),
+                d.to.to_string(),
                 d.state.to_string(),
                 or_dash(d.final_status.map(|c| c.to_string())),
                 d.messages.to_string(),
@@ -184,7 +184,7 @@ pub fn render(r: &Report) -> String {
                 d.transport.to_string(),
                 format!("{} -> {}", d.src, d.dst),
                 or_dash(Some(media.join("; "))),
-                d.call_id.clone(),
+                d.call_id.to_string(),
             ]);
         }
         t.render(&mut o);
@@ -206,15 +206,11 @@ pub fn render(r: &Report) -> String {
             ("SRTP", 4),
             ("CALL", 10),
         ]);
-        let index_of: HashMap<&str, usize> = r
-            .dialogs
-            .iter()
-            .map(|d| (d.call_id.as_str(), d.index))
-            .collect();
+        let index_of: HashMap<&str, usize> =
+            r.dialogs.iter().map(|d| (d.call_id, d.index)).collect();
         for st in &r.streams {
             let call = st
                 .call_id
-                .as_deref()
                 .and_then(|c| index_of.get(c))
                 .map(|i| format!("#{i}"))
                 .unwrap_or_else(|| {
@@ -229,7 +225,7 @@ pub fn render(r: &Report) -> String {
                 st.ssrc_hex.clone(),
                 format!("{} -> {}", st.src, st.dst),
                 st.codec
-                    .clone()
+                    .map(str::to_string)
                     .unwrap_or_else(|| format!("pt {}", st.payload_type)),
                 st.packets.to_string(),
                 format!("{} ({:.1}%)", st.lost, st.lost_pct),
