@@ -21,7 +21,7 @@ use crate::capture::{Frame, FrameSource, LinkType, Timestamp};
 use crate::media::{self, MediaKind};
 use crate::net::{self, Decoder, NetLimits, NetStats, Segment, Transport};
 use crate::sdp;
-use crate::sip::{self, SipMessage, StartLine};
+use crate::sip::{self, HeaderName, SipMessage, StartLine};
 
 pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
 pub use state::{DialogState, Event};
@@ -62,6 +62,9 @@ impl Default for Limits {
         }
     }
 }
+
+/// Distinct To tags kept per dialog (a forking storm must not grow a dialog without bound).
+pub const MAX_TO_TAGS: usize = 16;
 
 /// Copies of a message closer together than this are duplicate captures, not retransmissions.
 pub const DUPLICATE_WINDOW_NS: u64 = 10_000_000;
@@ -347,6 +350,7 @@ pub struct Analyzer {
     ssrc_index: FxHashMap<u32, StreamKey>,
     raw_bytes: usize,
     findings: Vec<Finding>,
+    label_buf: String,
 }
 
 impl Default for Analyzer {
@@ -387,6 +391,7 @@ impl Analyzer {
             ssrc_index: FxHashMap::default(),
             raw_bytes: 0,
             findings: Vec::new(),
+            label_buf: String::new(),
         }
     }
 
@@ -647,11 +652,12 @@ impl Analyzer {
         match &msg.start {
             StartLine::Request { method, .. } => {
                 self.stats.sip_requests += 1;
-                *self
-                    .stats
-                    .methods
-                    .entry(method.as_str().to_string())
-                    .or_insert(0) += 1;
+                match self.stats.methods.get_mut(method.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.stats.methods.insert(method.as_str().to_string(), 1);
+                    }
+                }
             }
             StartLine::Response { status, .. } => {
                 self.stats.sip_responses += 1;
@@ -722,12 +728,13 @@ impl Analyzer {
                 .map(|c| self.symbols.intern(c.method.as_str()))
                 .unwrap_or(Sym::EMPTY),
         };
+        let from = msg.from();
         let dialog = Dialog {
             id,
             call_id: lossy(call_id),
-            from: msg.from().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
+            from: from.as_ref().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
             to: msg.to().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
-            from_tag: msg.from().and_then(|n| n.tag().map(lossy)),
+            from_tag: from.as_ref().and_then(|n| n.tag().map(lossy)),
             to_tags: Vec::new(),
             method,
             state: DialogState::Trying,
@@ -788,15 +795,24 @@ impl Analyzer {
         let cseq = msg
             .cseq()
             .map(|c| (c.seq, self.symbols.intern(c.method.as_str())));
-        let branch = msg
-            .vias()
-            .first()
-            .and_then(|v| v.branch.map(|b| b.to_vec()));
+        // Only the top Via identifies the transaction; the others are not parsed here.
+        let top_via = msg
+            .list_values(HeaderName::Via)
+            .next()
+            .and_then(|v| sip::Via::parse(v).ok());
+        let branch = top_via.as_ref().and_then(|v| v.branch);
         let (label, is_request, status) = match &msg.start {
             StartLine::Request { method, .. } => (self.symbols.intern(method.as_str()), true, 0u16),
             StartLine::Response { status, reason, .. } => {
-                let text = format!("{} {}", status.0, String::from_utf8_lossy(reason));
-                let sym = match self.symbols.intern(&text) {
+                use std::fmt::Write as _;
+                self.label_buf.clear();
+                let _ = write!(
+                    self.label_buf,
+                    "{} {}",
+                    status.0,
+                    String::from_utf8_lossy(reason)
+                );
+                let sym = match self.symbols.intern(&self.label_buf) {
                     // Past the bound, keep at least the status code.
                     Sym::OTHER => self.symbols.intern(&status.0.to_string()),
                     s => s,
@@ -807,13 +823,13 @@ impl Analyzer {
         // Transaction identity (RFC 3261 §17.1.3 / §17.2.3): top Via branch + CSeq method,
         // falling back to CSeq and From tag for RFC 2543 peers; with the direction, so a
         // proxy forwarding the same request is not a retransmission.
-        let to_tag = msg.to().and_then(|n| n.tag().map(|t| t.to_vec()));
+        let to_tag = msg.to().and_then(|n| n.tag());
         let key = hash_of(&(
-            &branch,
-            &cseq,
+            branch,
+            cseq,
             is_request,
             status,
-            if is_request { None } else { to_tag.clone() },
+            if is_request { None } else { to_tag },
             seg.src,
             seg.dst,
         ));
@@ -840,8 +856,8 @@ impl Analyzer {
         }
         let repeat = first_seen.is_some();
         if let Some(t) = to_tag {
-            if !is_request && !d.to_tags.iter().any(|x| x.as_bytes() == t.as_slice()) {
-                d.to_tags.push(lossy(&t));
+            if !is_request && d.to_tags.len() < MAX_TO_TAGS && !d.to_tags.iter().any(|x| x.as_bytes() == t) {
+                d.to_tags.push(lossy(t));
             }
         }
         let ua = if is_request {
