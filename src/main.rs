@@ -87,6 +87,8 @@ fn run_report(args: &ReportArgs) -> ExitCode {
     let limits = Limits {
         max_dialogs: args.max_dialogs.max(1),
         max_streams: args.max_streams.max(1),
+        // The report prints no message text: keeping it would only double memory.
+        max_raw_bytes: 0,
         ..Limits::default()
     };
     let mut analyzer = Analyzer::new(limits);

@@ -38,7 +38,8 @@ pub struct Limits {
     pub max_media_bindings: usize,
     /// Message records kept per dialog (the count goes on past it).
     pub max_messages_per_dialog: usize,
-    /// Total bytes of raw SIP text kept for the raw view and export.
+    /// Total bytes of raw SIP text kept for the raw view and export (0: keep none, as the
+    /// `report` command does since it prints no message text).
     pub max_raw_bytes: usize,
     /// Findings kept for the malformed-message rule (the count goes on past it).
     pub max_malformed_findings: usize,
@@ -62,6 +63,12 @@ impl Default for Limits {
         }
     }
 }
+
+/// Media lines kept per SDP body, and payload types kept per media line: real offers
+/// stay far below these, hostile ones must not grow a dialog without bound.
+pub const MAX_MEDIA_LINES: usize = 16;
+/// See [`MAX_MEDIA_LINES`].
+pub const MAX_FORMATS: usize = 32;
 
 /// Distinct To tags kept per dialog (a forking storm must not grow a dialog without bound).
 pub const MAX_TO_TAGS: usize = 16;
@@ -174,32 +181,31 @@ pub struct MessageRecord {
     pub raw: Option<Box<[u8]>>,
 }
 
-/// One m= line of an SDP body, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One m= line of an SDP body, summarised. Names are interned: a busy server repeats
+/// the same few codecs and profiles in every call.
+#[derive(Debug, Clone, PartialEq)]
 pub struct MediaLine {
     /// Media type: audio, video, image, application...
-    pub media: String,
+    pub media: Sym,
     /// Address and port where this party wants to receive (None when port 0 or no c=).
     pub addr: Option<SocketAddr>,
     /// Where RTCP is expected (port+1, a=rtcp, or the RTP address with rtcp-mux).
     pub rtcp: Option<SocketAddr>,
     /// Transport protocol as written (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl...).
-    pub proto: String,
+    pub proto: Sym,
     /// True for SRTP or DTLS-SRTP profiles.
     pub encrypted: bool,
-    /// Codecs in preference order ("PCMU/8000").
-    pub codecs: Vec<String>,
-    /// Payload type to (codec name, clock rate).
-    #[serde(skip)]
-    pub payload_map: Vec<(u8, String, u32)>,
+    /// Payload types in preference order, with codec name and clock rate when known
+    /// (`a=rtpmap`, else the RFC 3551 static table; [`Sym::EMPTY`] and 0 when unknown).
+    pub formats: Vec<(u8, Sym, u32)>,
     /// sendrecv, sendonly, recvonly or inactive.
-    pub direction: String,
+    pub direction: Sym,
     /// Number of a=crypto lines (SDES keys).
-    pub crypto: usize,
+    pub crypto: u16,
 }
 
 /// An SDP body seen in a dialog.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SdpRecord {
     /// Frame that carried it.
     pub frame: u64,
@@ -296,7 +302,7 @@ pub struct RtpStream {
     /// Payload type of the first packet.
     pub payload_type: u8,
     /// Codec name when known from SDP or the static table.
-    pub codec: Option<String>,
+    pub codec: Option<Sym>,
     /// Clock rate used for jitter.
     pub clock_rate: u32,
     /// Dialog it belongs to.
@@ -558,7 +564,7 @@ impl Analyzer {
             order,
         };
         if let Some(c) = media::codec::static_payload_type(h.payload_type) {
-            stream.codec = Some(c.name.to_string());
+            stream.codec = Some(self.symbols.intern(c.name));
             stream.clock_rate = c.clock_rate;
         }
         stream
@@ -593,10 +599,10 @@ impl Analyzer {
                 Some(m) => BoundLine {
                     encrypted: m.encrypted,
                     codec: m
-                        .payload_map
+                        .formats
                         .iter()
-                        .find(|(p, _, _)| *p == pt)
-                        .map(|(_, n, r)| (n.clone(), *r)),
+                        .find(|(p, n, _)| *p == pt && *n != Sym::EMPTY)
+                        .map(|(_, n, r)| (*n, *r)),
                 },
                 None => BoundLine {
                     encrypted: false,
@@ -856,7 +862,10 @@ impl Analyzer {
         }
         let repeat = first_seen.is_some();
         if let Some(t) = to_tag {
-            if !is_request && d.to_tags.len() < MAX_TO_TAGS && !d.to_tags.iter().any(|x| x.as_bytes() == t) {
+            if !is_request
+                && d.to_tags.len() < MAX_TO_TAGS
+                && !d.to_tags.iter().any(|x| x.as_bytes() == t)
+            {
                 d.to_tags.push(lossy(t));
             }
         }
@@ -926,7 +935,7 @@ impl Analyzer {
                 self.stats.sdp_bodies += 1;
                 let from_caller = seg.src == d.src;
                 let parsed = sdp::parse(body);
-                let media = summarize_sdp(&parsed);
+                let media = summarize_sdp(&parsed, &mut self.symbols);
                 let idx = d.sdp.len();
                 d.sdp.push(SdpRecord {
                     frame: seg.frame,
@@ -957,7 +966,10 @@ impl Analyzer {
                 self.raw_bytes += raw.len();
                 Some(raw.to_vec().into_boxed_slice())
             } else {
-                self.stats.raw_bytes_dropped += raw.len() as u64;
+                // A zero budget means "do not keep text" (report mode), not a shortage.
+                if self.limits.max_raw_bytes > 0 {
+                    self.stats.raw_bytes_dropped += raw.len() as u64;
+                }
                 None
             };
             d.messages.push(MessageRecord {
@@ -1108,7 +1120,7 @@ impl Analyzer {
 
 struct BoundLine {
     encrypted: bool,
-    codec: Option<(String, u32)>,
+    codec: Option<(Sym, u32)>,
 }
 
 fn link_type_key(lt: LinkType) -> &'static str {
@@ -1125,8 +1137,8 @@ fn link_type_key(lt: LinkType) -> &'static str {
     }
 }
 
-/// Summarises an SDP body into owned media lines.
-pub fn summarize_sdp(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
+/// Summarises an SDP body into owned media lines, interning names in `symbols`.
+pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> {
     s.media
         .iter()
         .map(|m| {
@@ -1145,27 +1157,25 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>) -> Vec<MediaLine> {
                 (Some(a), Some(p)) => Some(SocketAddr::new(rtcp_ip.unwrap_or(a.ip()), p)),
                 _ => None,
             };
-            let mut payload_map = Vec::new();
-            let mut codecs = Vec::new();
-            for pt in m.payload_types() {
-                if let Some(c) = m.codec_for(pt) {
-                    codecs.push(format!("{}/{}", c.name, c.clock_rate));
-                    payload_map.push((pt, c.name.to_string(), c.clock_rate));
-                } else {
-                    codecs.push(pt.to_string());
-                }
-            }
+            let formats = m
+                .payload_types()
+                .take(MAX_FORMATS)
+                .map(|pt| match m.codec_for(pt) {
+                    Some(c) => (pt, symbols.intern(c.name), c.clock_rate),
+                    None => (pt, Sym::EMPTY, 0),
+                })
+                .collect();
             MediaLine {
-                media: m.media.as_str().to_string(),
+                media: symbols.intern(m.media.as_str()),
                 addr,
                 rtcp,
-                proto: m.proto.as_str().to_string(),
+                proto: symbols.intern(m.proto.as_str()),
                 encrypted: m.proto.is_srtp() || m.proto.is_dtls(),
-                codecs,
-                payload_map,
-                direction: m.direction(s).as_str().to_string(),
-                crypto: m.crypto().count(),
+                formats,
+                direction: symbols.intern(m.direction(s).as_str()),
+                crypto: m.crypto().count().min(u16::MAX as usize) as u16,
             }
         })
+        .take(MAX_MEDIA_LINES)
         .collect()
 }

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 
 use serde::Serializer;
 
-use crate::engine::{Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine, Severity};
+use crate::engine::{Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine, Severity, Sym};
 use crate::net::NetStats;
 
 /// Version of the JSON report contract. Bump on any incompatible change.
@@ -143,17 +143,17 @@ pub struct FlowEntry<'a> {
 
 /// One negotiated media line pair.
 #[derive(Debug, Clone, Serialize)]
-pub struct MediaDto {
+pub struct MediaDto<'a> {
     /// audio, video, image...
-    pub media: String,
+    pub media: &'a str,
     /// Offer: where the offerer receives.
-    pub offer: Option<String>,
+    pub offer: Option<SocketAddr>,
     /// Answer: where the answerer receives.
-    pub answer: Option<String>,
+    pub answer: Option<SocketAddr>,
     /// Transport profile of the offer (RTP/AVP...).
-    pub proto: String,
+    pub proto: &'a str,
     /// Codecs the answer accepted (or those offered when no answer was seen).
-    pub codecs: Vec<String>,
+    pub codecs: Vec<CodecText<'a>>,
     /// SRTP or DTLS-SRTP profile.
     pub encrypted: bool,
     /// Frame of the offer.
@@ -206,7 +206,7 @@ pub struct DialogDto<'a> {
     /// User agents seen.
     pub user_agents: &'a [String],
     /// Negotiated media.
-    pub media: Vec<MediaDto>,
+    pub media: Vec<MediaDto<'a>>,
     /// Indexes (1-based) of this dialog's streams in `streams`.
     pub stream_ids: Vec<usize>,
     /// Ids of findings about this dialog.
@@ -214,7 +214,46 @@ pub struct DialogDto<'a> {
     /// First frame.
     pub first_frame: u64,
     /// The messages.
-    pub flow: Vec<FlowEntry<'a>>,
+    pub flow: Flow<'a>,
+}
+
+/// A dialog's messages, rendered one by one when serialised (a capture can hold millions
+/// of messages; they are never all copied into DTOs at once).
+#[derive(Clone, Copy)]
+pub struct Flow<'a> {
+    an: &'a Analyzer,
+    dialog: &'a Dialog,
+}
+
+impl std::fmt::Debug for Flow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.entries()).finish()
+    }
+}
+
+impl<'a> Flow<'a> {
+    /// The entries, in capture order.
+    pub fn entries(&self) -> impl Iterator<Item = FlowEntry<'a>> + 'a {
+        let an = self.an;
+        self.dialog.messages.iter().map(move |m| FlowEntry {
+            frame: m.frame,
+            ts: m.ts.as_secs_f64(),
+            src: m.src,
+            dst: m.dst,
+            transport: m.transport.as_str(),
+            label: an.name(m.label),
+            cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
+            retransmission: m.retransmission,
+            duplicate: m.duplicate,
+            sdp: m.sdp.is_some(),
+        })
+    }
+}
+
+impl Serialize for Flow<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.entries())
+    }
 }
 
 /// One RTP stream.
@@ -287,7 +326,49 @@ pub struct FindingDto {
     pub advice: String,
 }
 
-fn media_dtos(d: &Dialog) -> Vec<MediaDto> {
+/// A codec rendered as "PCMU/8000" (or the bare payload type when unknown) on output.
+#[derive(Debug, Clone, Copy)]
+pub struct CodecText<'a> {
+    /// Payload type.
+    pub pt: u8,
+    /// Encoding name, empty when unknown.
+    pub name: &'a str,
+    /// Clock rate.
+    pub rate: u32,
+}
+
+impl std::fmt::Display for CodecText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.name.is_empty() {
+            write!(f, "{}", self.pt)
+        } else {
+            write!(f, "{}/{}", self.name, self.rate)
+        }
+    }
+}
+
+impl Serialize for CodecText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn codec_list<'a>(an: &'a Analyzer, m: &MediaLine) -> Vec<CodecText<'a>> {
+    m.formats
+        .iter()
+        .map(|(pt, name, rate)| CodecText {
+            pt: *pt,
+            name: if *name == Sym::EMPTY {
+                ""
+            } else {
+                an.name(*name)
+            },
+            rate: *rate,
+        })
+        .collect()
+}
+
+fn media_dtos<'a>(an: &'a Analyzer, d: &Dialog) -> Vec<MediaDto<'a>> {
     let mut out = Vec::new();
     for s in &d.sessions {
         let Some(offer) = d.sdp.get(s.offer) else {
@@ -297,13 +378,11 @@ fn media_dtos(d: &Dialog) -> Vec<MediaDto> {
         for (i, o) in offer.media.iter().enumerate() {
             let a: Option<&MediaLine> = answer.and_then(|a| a.media.get(i));
             out.push(MediaDto {
-                media: o.media.clone(),
-                offer: o.addr.map(|x| x.to_string()),
-                answer: a.and_then(|a| a.addr.map(|x| x.to_string())),
-                proto: o.proto.clone(),
-                codecs: a
-                    .map(|a| a.codecs.clone())
-                    .unwrap_or_else(|| o.codecs.clone()),
+                media: an.name(o.media),
+                offer: o.addr,
+                answer: a.and_then(|a| a.addr),
+                proto: an.name(o.proto),
+                codecs: codec_list(an, a.unwrap_or(o)),
                 encrypted: o.encrypted && a.is_none_or(|a| a.encrypted),
                 offer_frame: offer.frame,
                 answer_frame: answer.map(|a| a.frame),
@@ -341,7 +420,7 @@ impl<'a> Report<'a> {
                     src: s.src,
                     dst: s.dst,
                     payload_type: s.payload_type,
-                    codec: s.codec.as_deref(),
+                    codec: s.codec.map(|c| an.name(c)),
                     packets: st.packets(),
                     expected,
                     lost,
@@ -406,26 +485,11 @@ impl<'a> Report<'a> {
                     from_tag: d.from_tag.as_deref(),
                     to_tags: &d.to_tags,
                     user_agents: &d.user_agents,
-                    media: media_dtos(d),
+                    media: media_dtos(an, d),
                     stream_ids,
                     finding_ids,
                     first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
-                    flow: d
-                        .messages
-                        .iter()
-                        .map(|m| FlowEntry {
-                            frame: m.frame,
-                            ts: m.ts.as_secs_f64(),
-                            src: m.src,
-                            dst: m.dst,
-                            transport: m.transport.as_str(),
-                            label: an.name(m.label),
-                            cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
-                            retransmission: m.retransmission,
-                            duplicate: m.duplicate,
-                            sdp: m.sdp.is_some(),
-                        })
-                        .collect(),
+                    flow: Flow { an, dialog: d },
                 }
             })
             .collect();

@@ -23,26 +23,27 @@ impl Table {
     }
 
     fn row(&mut self, cells: Vec<String>) {
+        // Cut long cells as they come in, so a table of 100k rows is held once.
+        let cells = cells
+            .into_iter()
+            .zip(&self.max)
+            .map(|(c, &max)| {
+                if c.chars().count() <= max {
+                    c
+                } else {
+                    let mut t: String = c.chars().take(max.saturating_sub(1)).collect();
+                    t.push('…');
+                    t
+                }
+            })
+            .collect();
         self.rows.push(cells);
     }
 
     fn render(&self, out: &mut String) {
-        let cut = |s: &str, max: usize| -> String {
-            if s.chars().count() <= max {
-                s.to_string()
-            } else {
-                let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-                t.push('…');
-                t
-            }
-        };
-        let rows: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| r.iter().zip(&self.max).map(|(c, m)| cut(c, *m)).collect())
-            .collect();
+        let rows = &self.rows;
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.len()).collect();
-        for r in &rows {
+        for r in rows {
             for (w, c) in widths.iter_mut().zip(r) {
                 *w = (*w).max(c.chars().count());
             }
@@ -62,7 +63,7 @@ impl Table {
             out.push('\n');
         };
         line(self.headers.clone(), out);
-        for r in &rows {
+        for r in rows {
             line(r.iter().map(|s| s.as_str()).collect(), out);
         }
     }
@@ -166,7 +167,7 @@ pub fn render(r: &Report) -> String {
                     format!(
                         "{} {}{}",
                         m.media,
-                        m.codecs.first().cloned().unwrap_or_default(),
+                        m.codecs.first().map(|c| c.to_string()).unwrap_or_default(),
                         if m.encrypted { " srtp" } else { "" }
                     )
                 })
