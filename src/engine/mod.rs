@@ -365,6 +365,11 @@ impl Default for Analyzer {
     }
 }
 
+/// How many entries to evict from a full table of `len` entries: a sixteenth, at least one.
+fn evict_batch(len: usize) -> usize {
+    (len / 16).max(1).min(len)
+}
+
 fn hash_of<T: Hash>(t: &T) -> u64 {
     // FxHash has no random seed, so the engine stays deterministic.
     FxBuildHasher.hash_one(t)
@@ -615,13 +620,20 @@ impl Analyzer {
     }
 
     fn evict_stream(&mut self) {
-        // Oldest stream first: streams have no "finished" state we can trust offline.
-        if let Some(key) = self
+        // Least recently active first, a sixteenth of the table at a time so that a full
+        // table costs O(1) amortised per new stream instead of a scan each time.
+        let mut ages: Vec<(Timestamp, u64, StreamKey)> = self
             .streams
             .iter()
-            .min_by_key(|(_, s)| s.order)
-            .map(|(k, _)| *k)
-        {
+            .map(|(k, s)| (s.stats.last_seen().unwrap_or_default(), s.order, *k))
+            .collect();
+        let n = evict_batch(ages.len());
+        if n == 0 {
+            return;
+        }
+        // (time, creation order) is unique per stream, so the key never decides.
+        ages.select_nth_unstable_by_key(n - 1, |(t, o, _)| (*t, *o));
+        for (_, _, key) in ages.into_iter().take(n) {
             self.streams.remove(&key);
             if self.ssrc_index.get(&key.ssrc) == Some(&key) {
                 self.ssrc_index.remove(&key.ssrc);
@@ -1010,14 +1022,16 @@ impl Analyzer {
         if !self.bindings.contains_key(&addr)
             && self.bindings.len() >= self.limits.max_media_bindings
         {
-            if let Some(old) = self
-                .bindings
-                .iter()
-                .min_by_key(|(_, b)| b.order)
-                .map(|(a, _)| *a)
-            {
-                self.bindings.remove(&old);
-                self.stats.binding_evictions += 1;
+            // Oldest announcements first, in batches (see `evict_stream`).
+            let mut ages: Vec<(u64, SocketAddr)> =
+                self.bindings.iter().map(|(a, b)| (b.order, *a)).collect();
+            let n = evict_batch(ages.len());
+            if n > 0 {
+                ages.select_nth_unstable(n - 1);
+                for (_, a) in ages.into_iter().take(n) {
+                    self.bindings.remove(&a);
+                    self.stats.binding_evictions += 1;
+                }
             }
         }
         let order = self.next_binding;

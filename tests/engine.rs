@@ -1,0 +1,241 @@
+//! Engine behaviour on the bundled samples: states, transports, media binding, duplicate
+//! captures, bounded tables and determinism.
+
+use std::path::Path;
+
+use siplens::capture;
+use siplens::engine::{Analyzer, Limits};
+use siplens::report::Report;
+
+fn analyse(name: &str, limits: Limits) -> Analyzer {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name);
+    let mut src = capture::open_path(&path).expect("sample opens");
+    let mut an = Analyzer::new(limits);
+    let info = an.run_source(&mut src, &mut |_, _| {});
+    assert!(info.warning.is_none(), "{name}: {:?}", info.warning);
+    an
+}
+
+#[test]
+fn basic_call_binds_both_rtp_streams_to_the_call() {
+    let an = analyse("basic-call-rtp.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    assert_eq!(r.dialogs.len(), 1);
+    let d = &r.dialogs[0];
+    assert_eq!(
+        (d.method, d.state, d.final_status),
+        ("INVITE", "completed", Some(200))
+    );
+    assert_eq!(d.media.len(), 1);
+    let m = &d.media[0];
+    assert_eq!(m.proto, "RTP/AVP");
+    assert!(m.offer.is_some() && m.answer.is_some());
+    assert_eq!(r.streams.len(), 2);
+    for s in &r.streams {
+        assert_eq!(s.call_id, Some(d.call_id));
+        assert_eq!(s.codec, Some("PCMA"));
+        assert_eq!(s.packets, 90);
+        assert_eq!(s.lost, 0);
+        assert!(s.announced && !s.encrypted);
+        // Each stream goes to an address one of the SDPs announced.
+        assert!(Some(s.dst) == m.offer || Some(s.dst) == m.answer);
+    }
+    assert_ne!(r.streams[0].ssrc, r.streams[1].ssrc);
+    assert_eq!(d.stream_ids, vec![1, 2]);
+    assert!(r.findings.is_empty());
+}
+
+#[test]
+fn proxy_challenge_then_answered_call() {
+    let an = analyse("invite-407.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    let d = &r.dialogs[0];
+    assert_eq!(d.state, "completed");
+    assert_eq!(d.final_status, Some(200));
+    let labels: Vec<&str> = d.flow.entries().map(|e| e.label).collect();
+    assert_eq!(labels.iter().filter(|l| **l == "INVITE").count(), 2);
+    assert!(labels.iter().any(|l| l.starts_with("407")));
+    assert_eq!(d.retransmissions, 0);
+}
+
+#[test]
+fn register_challenge_and_options_pings() {
+    let an = analyse("register-digest.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    assert_eq!(r.dialogs[0].method, "REGISTER");
+    assert_eq!(r.dialogs[0].state, "completed");
+    assert_eq!(r.summary.calls, 0);
+    let an = analyse("options-keepalive.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    assert_eq!(r.dialogs.len(), 5);
+    assert!(r
+        .dialogs
+        .iter()
+        .all(|d| d.method == "OPTIONS" && d.state == "completed"));
+}
+
+#[test]
+fn tcp_fragments_and_link_types() {
+    let an = analyse("tcp-call.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    assert_eq!(r.dialogs[0].transport, "TCP");
+    assert_eq!(r.dialogs[0].messages, 7);
+    assert_eq!(r.summary.net.tcp_gaps, 0);
+
+    for f in ["fragmented-invite.pcap", "fragmented-invite-v6.pcap"] {
+        let an = analyse(f, Limits::default());
+        let r = Report::build(&an, 0);
+        assert!(r.summary.net.datagrams_reassembled >= 1, "{f}");
+        assert_eq!(r.dialogs[0].state, "completed", "{f}");
+    }
+    for (f, lt) in [
+        ("vlan-call.pcap", "ethernet"),
+        ("cooked-any.pcap", "linux-sll"),
+        ("cooked-any-sll2.pcap", "linux-sll2"),
+        ("ipv6-call.pcap", "ethernet"),
+    ] {
+        let an = analyse(f, Limits::default());
+        let r = Report::build(&an, 0);
+        assert!(r.summary.link_types.contains_key(lt), "{f}");
+        assert_eq!(r.dialogs[0].state, "completed", "{f}");
+    }
+}
+
+#[test]
+fn the_same_packet_on_two_interfaces_is_a_duplicate_not_a_retransmission() {
+    let an = analyse("two-interfaces.pcapng", Limits::default());
+    let r = Report::build(&an, 0);
+    let d = &r.dialogs[0];
+    assert_eq!(d.messages, 14);
+    assert_eq!(d.duplicates, 7);
+    assert_eq!(d.retransmissions, 0);
+    assert!(r.findings.iter().all(|f| f.rule != "sip.retransmission"));
+    assert_eq!(d.state, "completed");
+}
+
+#[test]
+fn full_tables_evict_and_count() {
+    let limits = Limits {
+        max_dialogs: 2,
+        max_streams: 1,
+        ..Limits::default()
+    };
+    let an = analyse("options-keepalive.pcap", limits.clone());
+    let r = Report::build(&an, 0);
+    assert_eq!(r.dialogs.len(), 2);
+    assert_eq!(r.summary.evictions.dialogs, 3);
+    // The survivors are the newest ones.
+    let all = Report::build(&analyse("options-keepalive.pcap", Limits::default()), 0)
+        .dialogs
+        .iter()
+        .map(|d| d.call_id.to_string())
+        .collect::<Vec<_>>();
+    let kept: Vec<String> = r.dialogs.iter().map(|d| d.call_id.to_string()).collect();
+    assert_eq!(kept, all[3..].to_vec());
+
+    let an = analyse("basic-call-rtp.pcap", limits);
+    let r = Report::build(&an, 0);
+    assert_eq!(r.streams.len(), 1);
+    assert!(r.summary.evictions.streams >= 1);
+}
+
+#[test]
+fn reports_are_deterministic() {
+    let json = |name| {
+        let an = analyse(name, Limits::default());
+        let mut v = Vec::new();
+        Report::build(&an, 0).write_json(&mut v).expect("json");
+        v
+    };
+    for f in [
+        "basic-call-rtp.pcap",
+        "tcp-call.pcap",
+        "two-interfaces.pcapng",
+    ] {
+        assert_eq!(json(f), json(f), "{f}");
+    }
+}
+
+/// Builds an Ethernet/IPv4/UDP frame around `payload`.
+fn udp_frame(
+    number: u64,
+    ms: u64,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> siplens::capture::Frame {
+    let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .udp(sport, dport);
+    let mut data = Vec::new();
+    builder.write(&mut data, payload).expect("build");
+    siplens::capture::Frame {
+        number,
+        ts: siplens::capture::Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
+        link_type: siplens::capture::LinkType::ETHERNET,
+        orig_len: data.len() as u32,
+        data,
+        interface: 0,
+    }
+}
+
+fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 0x00];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&[0xff; 160]);
+    p
+}
+
+#[test]
+fn malformed_messages_and_unannounced_rtp() {
+    let mut an = Analyzer::default();
+    // No Call-ID, CSeq method differs from the request method.
+    let bad = b"OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:bob@192.0.2.2>\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    an.process(&udp_frame(1, 0, 5060, 5060, bad));
+    // Not SIP at all on port 5060: ignored, not malformed SIP.
+    an.process(&udp_frame(2, 1, 5060, 5060, b"GET / HTTP/1.1\r\n\r\n"));
+    // RTP nobody announced: 10 packets in one stream, 3 in another.
+    for i in 0..10u16 {
+        an.process(&udp_frame(
+            3 + u64::from(i),
+            20 * u64::from(i),
+            40000,
+            50000,
+            &rtp(100 + i, 7),
+        ));
+    }
+    for i in 0..3u16 {
+        an.process(&udp_frame(
+            20 + u64::from(i),
+            20 * u64::from(i),
+            40002,
+            50002,
+            &rtp(i, 9),
+        ));
+    }
+    let r = Report::build(&an, 0);
+    assert_eq!(r.summary.sip_messages, 1);
+    assert_eq!(r.summary.engine.sip_without_call_id, 1);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "sip.malformed")
+        .expect("malformed finding");
+    assert_eq!(f.evidence, vec![1]);
+    assert!(f.summary.contains("Call-ID"), "{}", f.summary);
+    assert!(f.summary.contains("CSeq"), "{}", f.summary);
+    assert_eq!(r.findings.len(), 1, "the HTTP datagram is not a finding");
+    assert_eq!(
+        r.streams.len(),
+        1,
+        "3 packets are below the heuristic threshold"
+    );
+    let s = &r.streams[0];
+    assert_eq!((s.ssrc, s.packets, s.lost), (7, 10, 0));
+    assert!(!s.announced && s.call_id.is_none());
+    assert_eq!(s.codec, Some("PCMU"));
+}
