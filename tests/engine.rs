@@ -239,3 +239,24 @@ fn malformed_messages_and_unannounced_rtp() {
     assert!(!s.announced && s.call_id.is_none());
     assert_eq!(s.codec, Some("PCMU"));
 }
+
+#[test]
+fn unknown_link_types_are_counted_and_named() {
+    let mut an = Analyzer::default();
+    for n in 1..=3 {
+        an.process(&siplens::capture::Frame {
+            number: n,
+            ts: siplens::capture::Timestamp(n),
+            link_type: siplens::capture::LinkType(147),
+            data: vec![0; 40],
+            orig_len: 40,
+            interface: 0,
+        });
+    }
+    an.process(&udp_frame(4, 0, 1000, 2000, b"hello"));
+    let r = Report::build(&an, 0);
+    assert_eq!(r.summary.link_types.get("linktype-147"), Some(&3));
+    assert_eq!(r.summary.link_types.get("ethernet"), Some(&1));
+    assert_eq!(r.summary.net.unknown_link_types.get(&147), Some(&3));
+    assert_eq!(r.summary.packets, 4);
+}

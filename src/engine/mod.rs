@@ -468,11 +468,11 @@ impl Analyzer {
     }
 
     fn count_link_type(&mut self, lt: LinkType) {
-        // Avoid allocating a name per frame: most captures have one link type.
-        if let Some(c) = self.stats.link_types.get_mut(link_type_key(lt)) {
-            *c += 1;
-        } else {
-            self.stats.link_types.insert(lt.name(), 1);
+        // Known link types are counted without allocating a name per frame.
+        let key = link_type_key(lt);
+        match self.stats.link_types.get_mut(key) {
+            Some(c) if !key.is_empty() => *c += 1,
+            _ => *self.stats.link_types.entry(lt.name()).or_insert(0) += 1,
         }
     }
 
