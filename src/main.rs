@@ -95,12 +95,6 @@ fn run_report(args: &ReportArgs) -> ExitCode {
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
         bar.set_prefix(source.name().to_string());
         let t0 = Instant::now();
         let mut shown = false;
@@ -109,11 +103,19 @@ fn run_report(args: &ReportArgs) -> ExitCode {
                 return;
             }
             if !shown && t0.elapsed() > Duration::from_secs(1) {
+                // A file has a size to measure against; a pipe only has a count.
+                let template = match total {
+                    Some(t) => {
+                        bar.set_length(t);
+                        "{prefix} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+                    }
+                    None => "{prefix} {spinner} {bytes} read, {bytes_per_sec}",
+                };
+                if let Ok(style) = ProgressStyle::with_template(template) {
+                    bar.set_style(style);
+                }
                 bar.set_draw_target(ProgressDrawTarget::stderr());
                 shown = true;
-            }
-            if let Some(t) = total {
-                bar.set_length(t);
             }
             bar.set_position(done);
         };
