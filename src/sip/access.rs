@@ -57,6 +57,28 @@ fn decimal(s: &[u8]) -> Result<u64, FieldError> {
     }
 }
 
+/// Content-Length value (§20.14).
+pub(crate) fn content_length_value(v: &[u8]) -> Result<usize, FieldError> {
+    decimal(v).and_then(|n| usize::try_from(n).map_err(|_| ferr("number too large")))
+}
+
+/// Max-Forwards value (§20.22).
+pub(crate) fn max_forwards_value(v: &[u8]) -> Result<u8, FieldError> {
+    decimal(v).and_then(|n| u8::try_from(n).map_err(|_| ferr("Max-Forwards above 255")))
+}
+
+/// Expires value (§20.19), saturating above 2**32-1.
+pub(crate) fn expires_value(v: &[u8]) -> Result<u32, FieldError> {
+    let t = trim_lws(v);
+    if !t.is_empty() && t.iter().all(u8::is_ascii_digit) {
+        Ok(parse_u64(t)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(u32::MAX))
+    } else {
+        Err(ferr("not a decimal number"))
+    }
+}
+
 impl<'a> SipMessage<'a> {
     /// True for requests.
     pub fn is_request(&self) -> bool {
@@ -185,9 +207,8 @@ impl<'a> SipMessage<'a> {
 
     /// Content-Length.
     pub fn content_length(&self) -> Option<Result<usize, FieldError>> {
-        self.header(HeaderName::ContentLength).map(|v| {
-            decimal(v).and_then(|n| usize::try_from(n).map_err(|_| ferr("number too large")))
-        })
+        self.header(HeaderName::ContentLength)
+            .map(content_length_value)
     }
 
     /// Content-Type.
@@ -198,24 +219,13 @@ impl<'a> SipMessage<'a> {
 
     /// Max-Forwards (§20.22: 0..=255; larger values are an error).
     pub fn max_forwards(&self) -> Option<Result<u8, FieldError>> {
-        self.header(HeaderName::MaxForwards).map(|v| {
-            decimal(v).and_then(|n| u8::try_from(n).map_err(|_| ferr("Max-Forwards above 255")))
-        })
+        self.header(HeaderName::MaxForwards).map(max_forwards_value)
     }
 
     /// Expires in seconds (§20.19). Values above 2**32-1 saturate, as RFC 4475
     /// §3.1.2.4 allows; non-numeric values are an error.
     pub fn expires(&self) -> Option<Result<u32, FieldError>> {
-        self.header(HeaderName::Expires).map(|v| {
-            let t = trim_lws(v);
-            if !t.is_empty() && t.iter().all(u8::is_ascii_digit) {
-                Ok(parse_u64(t)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(u32::MAX))
-            } else {
-                Err(ferr("not a decimal number"))
-            }
-        })
+        self.header(HeaderName::Expires).map(expires_value)
     }
 
     /// User-Agent.

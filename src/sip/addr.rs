@@ -1,7 +1,9 @@
 //! name-addr / addr-spec with header parameters: From, To, Contact, Route,
 //! Record-Route, Refer-To... (RFC 3261 §20.10, §20.20, §20.39, §25.1).
 
-use super::text::{self, is_lws, is_token, params_have_empty, read_quoted, skip_lws, trim_lws};
+use super::text::{
+    self, check_generic_params, is_lws, is_token, read_quoted, skip_lws, trim_lws, Params,
+};
 use super::uri::{ferr, FieldError, Uri};
 use memchr::memchr;
 use std::borrow::Cow;
@@ -17,8 +19,8 @@ pub struct NameAddr<'a> {
     /// The parsed URI.
     pub uri: Uri<'a>,
     /// Header parameters (`tag`, `expires`, `q`, ...), trimmed; quoted values keep
-    /// their quotes.
-    pub params: Vec<(&'a [u8], Option<&'a [u8]>)>,
+    /// their quotes. Read lazily from the wire bytes.
+    pub params: Params<'a>,
 }
 
 impl<'a> NameAddr<'a> {
@@ -34,7 +36,7 @@ impl<'a> NameAddr<'a> {
 
     /// Looks a header parameter up by case-insensitive name; `Some(None)` for a flag.
     pub fn param(&self, name: &str) -> Option<Option<&'a [u8]>> {
-        text::find_param(&self.params, name)
+        self.params.get(name)
     }
 
     /// Contact `expires` parameter (§20.10).
@@ -102,7 +104,13 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
     if !rest.is_empty() && rest.first() != Some(&b';') {
         return Err(ferr("unexpected text after address"));
     }
-    if strict && params_have_empty(rest) {
+    // One pass for both strict parameter checks; reported in grammar order below.
+    let (empty_param, bad_name) = if strict {
+        check_generic_params(rest)
+    } else {
+        (false, false)
+    };
+    if empty_param {
         return Err(ferr("empty parameter"));
     }
     let uri = Uri::parse(uri_raw)?;
@@ -113,17 +121,15 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
         ) {
             uri.check_host()?;
         }
-        for (name, _) in text::parse_params(rest) {
-            if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
-                return Err(ferr("bad parameter name"));
-            }
+        if bad_name {
+            return Err(ferr("bad parameter name"));
         }
     }
     Ok(NameAddr {
         display_name,
         uri_raw,
         uri,
-        params: text::parse_params(rest),
+        params: Params::generic(rest),
     })
 }
 

@@ -32,6 +32,7 @@ pub use message::{
     parse_message, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
 };
 pub use mime::MediaType;
+pub use text::{Params, ParamsIter};
 pub use uri::{FieldError, Scheme, Uri};
 pub use validate::{validate, Problem};
 pub use via::Via;

@@ -1,6 +1,6 @@
 //! SIP/SIPS/tel URIs (RFC 3261 §19.1, §25.1; RFC 3966; IPv6 references RFC 5118).
 
-use super::text::{has_lws, is_lws, parse_u64};
+use super::text::{has_lws, parse_u64, Params};
 use memchr::memchr;
 
 /// A field that could not be parsed: a fixed reason (RFC grammar rule that failed).
@@ -42,8 +42,8 @@ pub struct Uri<'a> {
     pub host: &'a [u8],
     /// Port, if present.
     pub port: Option<u16>,
-    /// `;name[=value]` URI parameters, in order.
-    pub params: Vec<(&'a [u8], Option<&'a [u8]>)>,
+    /// `;name[=value]` URI parameters, in order (read lazily from the wire bytes).
+    pub params: Params<'a>,
     /// `?name=value&...` headers (still %-escaped), in order.
     pub headers: Vec<(&'a [u8], &'a [u8])>,
     /// Everything after `scheme:`.
@@ -85,7 +85,7 @@ impl<'a> Uri<'a> {
             password: None,
             host: &[],
             port: None,
-            params: Vec::new(),
+            params: Params::uri(&[]),
             headers: Vec::new(),
             opaque,
         };
@@ -98,7 +98,7 @@ impl<'a> Uri<'a> {
                     return Err(ferr("empty tel number"));
                 }
                 uri.user = Some(number);
-                uri.params = split_params(opaque.get(end..).unwrap_or(&[]));
+                uri.params = Params::uri(opaque.get(end..).unwrap_or(&[]));
             }
             Scheme::Other(_) => {
                 if opaque.is_empty() {
@@ -173,7 +173,7 @@ impl<'a> Uri<'a> {
             after = p.get(end..).unwrap_or(&[]);
         }
         let qpos = memchr(b'?', after).unwrap_or(after.len());
-        self.params = split_params(after.get(..qpos).unwrap_or(&[]));
+        self.params = Params::uri(after.get(..qpos).unwrap_or(&[]));
         if let Some(h) = after.get(qpos + 1..) {
             self.headers = h
                 .split(|&b| b == b'&')
@@ -189,7 +189,7 @@ impl<'a> Uri<'a> {
 
     /// Looks a URI parameter up by case-insensitive name; `Some(None)` for a flag.
     pub fn param(&self, name: &str) -> Option<Option<&'a [u8]>> {
-        super::text::find_param(&self.params, name)
+        self.params.get(name)
     }
 
     /// `transport=` parameter.
@@ -235,16 +235,6 @@ pub(crate) fn check_host(host: &[u8]) -> Result<(), FieldError> {
         return Err(ferr("invalid host"));
     }
     Ok(())
-}
-
-fn split_params(s: &[u8]) -> Vec<(&[u8], Option<&[u8]>)> {
-    s.split(|&b| b == b';')
-        .filter(|p| !p.is_empty() && !p.iter().all(|&b| is_lws(b)))
-        .map(|p| match memchr(b'=', p) {
-            Some(eq) => (p.get(..eq).unwrap_or(&[]), p.get(eq + 1..)),
-            None => (p, None),
-        })
-        .collect()
 }
 
 #[cfg(test)]
