@@ -123,31 +123,47 @@ impl<'a> Iterator for SplitTop<'a> {
                 }
             });
         }
+        // Jump between the bytes that change state with memchr (the values are mostly
+        // plain text). A `"` opens a quoted string even inside `<>`; `\\` escapes
+        // the next byte only inside quotes.
         let mut i = start;
         let mut in_quote = false;
         let mut in_angle = false;
-        while let Some(&b) = self.s.get(i) {
+        while let Some(rest) = self.s.get(i..) {
             if in_quote {
-                if b == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if b == b'"' {
+                let Some(j) = memchr::memchr2(b'\\', b'"', rest) else {
+                    break;
+                };
+                if rest.get(j) == Some(&b'"') {
                     in_quote = false;
+                    i += j + 1;
+                } else {
+                    i += j + 2;
                 }
-            } else if b == b'"' {
-                in_quote = true;
             } else if in_angle {
-                if b == b'>' {
+                let Some(j) = memchr::memchr2(b'"', b'>', rest) else {
+                    break;
+                };
+                if rest.get(j) == Some(&b'"') {
+                    in_quote = true;
+                } else {
                     in_angle = false;
                 }
-            } else if b == b'<' {
-                in_angle = true;
-            } else if b == self.sep {
-                self.pos = i + 1;
-                return Some(self.s.get(start..i).unwrap_or(&[]));
+                i += j + 1;
+            } else {
+                let Some(j) = memchr::memchr3(self.sep, b'"', b'<', rest) else {
+                    break;
+                };
+                match rest.get(j) {
+                    Some(&b'"') => in_quote = true,
+                    Some(&b'<') => in_angle = true,
+                    _ => {
+                        self.pos = i + j + 1;
+                        return Some(self.s.get(start..i + j).unwrap_or(&[]));
+                    }
+                }
+                i += j + 1;
             }
-            i += 1;
         }
         self.done = true;
         Some(self.s.get(start..).unwrap_or(&[]))
@@ -449,5 +465,90 @@ mod tests {
         assert_eq!(Params::uri(b";a=\"x;b\"").len(), 2);
         assert_eq!(Params::generic(b";a=\"x;b\"").len(), 1);
         assert_eq!(unfold(b"a\r\n  b"), Cow::Borrowed(&b"a b"[..]));
+    }
+
+    /// The state machine `split_top` replaced by memchr jumps, kept as the oracle.
+    fn split_top_reference(s: &[u8], sep: u8) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        let (mut in_quote, mut in_angle) = (false, false);
+        while let Some(&b) = s.get(i) {
+            if in_quote {
+                if b == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if b == b'"' {
+                    in_quote = false;
+                }
+            } else if b == b'"' {
+                in_quote = true;
+            } else if in_angle {
+                if b == b'>' {
+                    in_angle = false;
+                }
+            } else if b == b'<' {
+                in_angle = true;
+            } else if b == sep {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            i += 1;
+        }
+        out.push(&s[start..]);
+        out
+    }
+
+    /// The `Vec`-collecting parameter parser `Params` replaced, kept as the oracle.
+    fn parse_params_reference(s: &[u8]) -> Vec<(&[u8], Option<&[u8]>)> {
+        let mut out = Vec::new();
+        for p in split_top_reference(s, b';') {
+            let p = trim_lws(p);
+            if p.is_empty() {
+                continue;
+            }
+            match memchr::memchr(b'=', p) {
+                Some(eq) => out.push((trim_lws(&p[..eq]), Some(trim_lws(&p[eq + 1..])))),
+                None => out.push((p, None)),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_and_params_match_reference(
+            v in proptest::collection::vec(proptest::sample::select(
+                b"ab=;,<>\"\\ \r\n".to_vec()), 0..40)
+        ) {
+            for sep in [b',', b';'] {
+                let got: Vec<&[u8]> = split_top(&v, sep).collect();
+                proptest::prop_assert_eq!(got, split_top_reference(&v, sep));
+            }
+            let p = Params::generic(&v);
+            let got: Vec<_> = p.iter().collect();
+            let want = parse_params_reference(&v);
+            proptest::prop_assert_eq!(&got, &want);
+            let (empty, bad) = check_generic_params(&v);
+            proptest::prop_assert_eq!(
+                empty,
+                split_top_reference(&v, b';').iter().skip(1).any(|p| trim_lws(p).is_empty())
+            );
+            proptest::prop_assert_eq!(
+                bad,
+                want.iter().any(|(n, _)| n.is_empty() || !n.iter().all(|&b| is_token(b)))
+            );
+            let uri: Vec<_> = Params::uri(&v).iter().collect();
+            let uri_want: Vec<_> = v
+                .split(|&b| b == b';')
+                .filter(|p| !p.is_empty() && !p.iter().all(|&b| is_lws(b)))
+                .map(|p| match memchr::memchr(b'=', p) {
+                    Some(eq) => (&p[..eq], p.get(eq + 1..)),
+                    None => (p, None),
+                })
+                .collect();
+            proptest::prop_assert_eq!(uri, uri_want);
+        }
     }
 }
