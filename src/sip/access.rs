@@ -5,13 +5,10 @@ use super::auth::{AuthValue, Challenge, Credentials};
 use super::header::HeaderName;
 use super::message::{Method, SipMessage, StartLine, StatusCode};
 use super::mime::{find_sdp_in_multipart, MediaType};
-use super::text::{is_lws, is_token, parse_u64, split_top, trim_lws};
+use super::text::{is_lws, is_token, parse_u64, run, split_top, trim_lws};
 use super::uri::{ferr, FieldError, Uri};
 use super::via::Via;
-use nom::bytes::complete::{take_while, take_while1};
-use nom::sequence::tuple;
-
-type Triple<'a> = nom::IResult<&'a [u8], (&'a [u8], &'a [u8], &'a [u8])>;
+use nom::bytes::complete::take_while;
 
 /// `CSeq: 1*DIGIT LWS Method` (§20.16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,16 +23,20 @@ impl<'a> CSeq<'a> {
     /// Parses a CSeq value; fails on a number that does not fit 32 bits (RFC 4475
     /// §3.1.2.4) or a non-token method.
     pub fn parse(s: &'a [u8]) -> Result<CSeq<'a>, FieldError> {
+        // `1*DIGIT 1*LWS token`, nothing after: plain runs (this is on every
+        // message's path; nom's combinators cost more than the grammar).
         let s = trim_lws(s);
-        let r: Triple<'_> = tuple((
-            take_while1(|b: u8| b.is_ascii_digit()),
-            take_while1(is_lws),
-            take_while1(is_token),
-        ))(s);
-        let (rest, (num, _, method)) = r.map_err(|_| ferr("bad CSeq"))?;
-        if !rest.is_empty() {
+        let nd = run(s, 0, |b| b.is_ascii_digit());
+        let nl = run(s, nd, is_lws);
+        let nm = run(s, nd + nl, is_token);
+        if nd == 0 || nl == 0 || nm == 0 {
+            return Err(ferr("bad CSeq"));
+        }
+        if s.len() != nd + nl + nm {
             return Err(ferr("unexpected text after CSeq method"));
         }
+        let num = s.get(..nd).unwrap_or(&[]);
+        let method = s.get(nd + nl..).unwrap_or(&[]);
         let seq = parse_u64(num)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or(ferr("CSeq number out of range"))?;

@@ -5,7 +5,6 @@ use super::text::{
     self, check_generic_params, is_lws, is_token, read_quoted, skip_lws, trim_lws, Params,
 };
 use super::uri::{ferr, FieldError, Uri};
-use memchr::memchr;
 use std::borrow::Cow;
 
 /// `( name-addr / addr-spec ) *( SEMI param )`.
@@ -78,7 +77,7 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
             angle(s, lt, strict)?
         }
     } else {
-        match memchr(b'<', s) {
+        match text::find_byte(b'<', s) {
             Some(lt) => {
                 let dn = trim_lws(s.get(..lt).unwrap_or(&[]));
                 if strict && !dn.iter().all(|&b| is_token(b) || is_lws(b)) {
@@ -91,7 +90,7 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
             }
             None => {
                 // addr-spec: header params start at the first `;` (§20.10).
-                let end = memchr(b';', s).unwrap_or(s.len());
+                let end = text::find_byte(b';', s).unwrap_or(s.len());
                 let spec = trim_lws(s.get(..end).unwrap_or(&[]));
                 if strict && spec.iter().any(|&b| b == b'?' || b == b',') {
                     return Err(ferr("URI with ? or , must be enclosed in <>"));
@@ -138,7 +137,7 @@ fn angle(s: &[u8], lt: usize, strict: bool) -> Result<(&[u8], &[u8]), FieldError
     let inner_start = lt + 1;
     let gt = s
         .get(inner_start..)
-        .and_then(|r| memchr(b'>', r))
+        .and_then(|r| text::find_byte(b'>', r))
         .map(|i| inner_start + i)
         .ok_or(ferr("unterminated <"))?;
     let inner = s.get(inner_start..gt).unwrap_or(&[]);

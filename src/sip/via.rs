@@ -79,7 +79,7 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
     let p = skip_lws(s, p);
     let rest = s.get(p..).unwrap_or(&[]);
     let hlen = if rest.first() == Some(&b'[') {
-        memchr::memchr(b']', rest)
+        text::find_byte(b']', rest)
             .map(|i| i + 1)
             .ok_or(ferr("unterminated IPv6 reference"))?
     } else {
@@ -89,10 +89,10 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
             .unwrap_or(rest.len());
         let t = rest.get(..tok).unwrap_or(&[]);
         // Unbracketed IPv6 sent-by: recovered as host without port (see Uri::parse).
-        if memchr::memchr_iter(b':', t).nth(1).is_some() {
+        if text::two_colons(t) {
             tok
         } else {
-            memchr::memchr(b':', t).unwrap_or(tok)
+            text::find_byte(b':', t).unwrap_or(tok)
         }
     };
     let host = rest.get(..hlen).unwrap_or(&[]);
