@@ -62,9 +62,14 @@ fn find3(a: u8, b: u8, c: u8, s: &[u8]) -> Option<usize> {
     }
 }
 
-/// True when `s` holds two or more `:` (an unbracketed IPv6 address).
-pub(crate) fn two_colons(s: &[u8]) -> bool {
-    s.iter().filter(|&&b| b == b':').nth(1).is_some()
+/// Length of the host in a `host[:port]` run: up to the first `:`, or all of `s`
+/// when it holds two or more `:` (an unbracketed IPv6 address, recovered as a host
+/// without port).
+pub(crate) fn host_len(s: &[u8]) -> usize {
+    match find_byte(b':', s) {
+        Some(i) if !s.get(i + 1..).is_some_and(|r| r.contains(&b':')) => i,
+        _ => s.len(),
+    }
 }
 
 /// Strips LWS (folds included) from both ends.
@@ -444,6 +449,15 @@ pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_lengths() {
+        assert_eq!(host_len(b"h:5060"), 1);
+        assert_eq!(host_len(b"h"), 1);
+        assert_eq!(host_len(b"fe80::1"), 7);
+        assert_eq!(host_len(b"a:b:c"), 5);
+        assert_eq!(host_len(b""), 0);
+    }
 
     #[test]
     fn trims_folds() {

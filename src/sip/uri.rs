@@ -144,11 +144,7 @@ impl<'a> Uri<'a> {
             // Liberal recovery: an IPv6 address without brackets (RFC 5118 §4.2 calls
             // it invalid; real stacks send it). Take it all as the host, no port;
             // `check_host` still rejects it.
-            let end = if text::two_colons(hp) {
-                hp_end
-            } else {
-                text::find_byte(b':', hp).unwrap_or(hp_end)
-            };
+            let end = text::host_len(hp);
             (
                 hostpart.get(..end).unwrap_or(&[]),
                 hostpart.get(end..).unwrap_or(&[]),

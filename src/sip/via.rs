@@ -89,11 +89,7 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
             .unwrap_or(rest.len());
         let t = rest.get(..tok).unwrap_or(&[]);
         // Unbracketed IPv6 sent-by: recovered as host without port (see Uri::parse).
-        if text::two_colons(t) {
-            tok
-        } else {
-            text::find_byte(b':', t).unwrap_or(tok)
-        }
+        text::host_len(t)
     };
     let host = rest.get(..hlen).unwrap_or(&[]);
     if host.is_empty() {
