@@ -132,133 +132,144 @@ const TABLE: &[(&str, Option<u8>, HeaderName)] = &[
     ("WWW-Authenticate", None, HeaderName::WwwAuthenticate),
 ];
 
-/// Compact forms (§7.3.3), given the lower-cased letter.
-fn compact_form(c: u8) -> HeaderName {
-    match c {
-        b'b' => HeaderName::ReferredBy,
-        b'c' => HeaderName::ContentType,
-        b'e' => HeaderName::ContentEncoding,
-        b'f' => HeaderName::From,
-        b'i' => HeaderName::CallId,
-        b'k' => HeaderName::Supported,
-        b'l' => HeaderName::ContentLength,
-        b'm' => HeaderName::Contact,
-        b'o' => HeaderName::Event,
-        b'r' => HeaderName::ReferTo,
-        b's' => HeaderName::Subject,
-        b't' => HeaderName::To,
-        b'u' => HeaderName::AllowEvents,
-        b'v' => HeaderName::Via,
-        b'x' => HeaderName::SessionExpires,
-        b'y' => HeaderName::Identity,
-        _ => HeaderName::Other,
-    }
-}
-
-/// Lower-case long names grouped by first letter (same entries as `TABLE`).
-fn by_first_letter(c: u8) -> &'static [(&'static [u8], HeaderName)] {
-    match c {
-        b'a' => &[
-            (b"accept", HeaderName::Accept),
-            (b"accept-encoding", HeaderName::AcceptEncoding),
-            (b"accept-language", HeaderName::AcceptLanguage),
-            (b"alert-info", HeaderName::AlertInfo),
-            (b"allow", HeaderName::Allow),
-            (b"allow-events", HeaderName::AllowEvents),
-            (b"authentication-info", HeaderName::AuthenticationInfo),
-            (b"authorization", HeaderName::Authorization),
-        ],
-        b'c' => &[
-            (b"call-id", HeaderName::CallId),
-            (b"call-info", HeaderName::CallInfo),
-            (b"contact", HeaderName::Contact),
-            (b"content-disposition", HeaderName::ContentDisposition),
-            (b"content-encoding", HeaderName::ContentEncoding),
-            (b"content-language", HeaderName::ContentLanguage),
-            (b"content-length", HeaderName::ContentLength),
-            (b"content-type", HeaderName::ContentType),
-            (b"cseq", HeaderName::CSeq),
-        ],
-        b'd' => &[(b"date", HeaderName::Date)],
-        b'e' => &[
-            (b"error-info", HeaderName::ErrorInfo),
-            (b"event", HeaderName::Event),
-            (b"expires", HeaderName::Expires),
-        ],
-        b'f' => &[(b"from", HeaderName::From)],
-        b'i' => &[
-            (b"identity", HeaderName::Identity),
-            (b"in-reply-to", HeaderName::InReplyTo),
-        ],
-        b'm' => &[
-            (b"max-forwards", HeaderName::MaxForwards),
-            (b"mime-version", HeaderName::MimeVersion),
-            (b"min-expires", HeaderName::MinExpires),
-        ],
-        b'o' => &[(b"organization", HeaderName::Organization)],
-        b'p' => &[
-            (b"p-asserted-identity", HeaderName::PAssertedIdentity),
-            (b"p-preferred-identity", HeaderName::PPreferredIdentity),
-            (b"path", HeaderName::Path),
-            (b"priority", HeaderName::Priority),
-            (b"privacy", HeaderName::Privacy),
-            (b"proxy-authenticate", HeaderName::ProxyAuthenticate),
-            (b"proxy-authorization", HeaderName::ProxyAuthorization),
-            (b"proxy-require", HeaderName::ProxyRequire),
-        ],
-        b'r' => &[
-            (b"rack", HeaderName::RAck),
-            (b"reason", HeaderName::Reason),
-            (b"record-route", HeaderName::RecordRoute),
-            (b"refer-to", HeaderName::ReferTo),
-            (b"referred-by", HeaderName::ReferredBy),
-            (b"reply-to", HeaderName::ReplyTo),
-            (b"require", HeaderName::Require),
-            (b"retry-after", HeaderName::RetryAfter),
-            (b"route", HeaderName::Route),
-            (b"rseq", HeaderName::RSeq),
-        ],
-        b's' => &[
-            (b"server", HeaderName::Server),
-            (b"service-route", HeaderName::ServiceRoute),
-            (b"session-expires", HeaderName::SessionExpires),
-            (b"subject", HeaderName::Subject),
-            (b"subscription-state", HeaderName::SubscriptionState),
-            (b"supported", HeaderName::Supported),
-        ],
-        b't' => &[
-            (b"timestamp", HeaderName::Timestamp),
-            (b"to", HeaderName::To),
-        ],
-        b'u' => &[
-            (b"unsupported", HeaderName::Unsupported),
-            (b"user-agent", HeaderName::UserAgent),
-        ],
-        b'v' => &[(b"via", HeaderName::Via)],
-        b'w' => &[
-            (b"warning", HeaderName::Warning),
-            (b"www-authenticate", HeaderName::WwwAuthenticate),
-        ],
-        _ => &[],
-    }
-}
-
 impl HeaderName {
     /// Classifies a wire header name (case-insensitive, compact forms folded).
     pub fn from_bytes(name: &[u8]) -> HeaderName {
-        // Hot path (every header line of every message): the first byte picks a short
-        // bucket of candidates, the length rules out most of them, and only one
-        // case-insensitive compare runs; no lower-cased copy.
-        let Some(first) = name.first().map(u8::to_ascii_lowercase) else {
+        // Hot path (every header line of every message): first the canonical
+        // spellings as they are on the wire nearly always, then a lower-cased copy in
+        // a stack buffer. The compiler turns each `match` into a length switch plus
+        // short compares.
+        match name {
+            b"Accept" => return HeaderName::Accept,
+            b"Accept-Encoding" => return HeaderName::AcceptEncoding,
+            b"Accept-Language" => return HeaderName::AcceptLanguage,
+            b"Alert-Info" => return HeaderName::AlertInfo,
+            b"Allow" => return HeaderName::Allow,
+            b"Allow-Events" => return HeaderName::AllowEvents,
+            b"Authentication-Info" => return HeaderName::AuthenticationInfo,
+            b"Authorization" => return HeaderName::Authorization,
+            b"Call-ID" => return HeaderName::CallId,
+            b"Call-Info" => return HeaderName::CallInfo,
+            b"Contact" => return HeaderName::Contact,
+            b"Content-Disposition" => return HeaderName::ContentDisposition,
+            b"Content-Encoding" => return HeaderName::ContentEncoding,
+            b"Content-Language" => return HeaderName::ContentLanguage,
+            b"Content-Length" => return HeaderName::ContentLength,
+            b"Content-Type" => return HeaderName::ContentType,
+            b"CSeq" => return HeaderName::CSeq,
+            b"Date" => return HeaderName::Date,
+            b"Error-Info" => return HeaderName::ErrorInfo,
+            b"Event" => return HeaderName::Event,
+            b"Expires" => return HeaderName::Expires,
+            b"From" => return HeaderName::From,
+            b"Identity" => return HeaderName::Identity,
+            b"In-Reply-To" => return HeaderName::InReplyTo,
+            b"Max-Forwards" => return HeaderName::MaxForwards,
+            b"MIME-Version" => return HeaderName::MimeVersion,
+            b"Min-Expires" => return HeaderName::MinExpires,
+            b"Organization" => return HeaderName::Organization,
+            b"P-Asserted-Identity" => return HeaderName::PAssertedIdentity,
+            b"P-Preferred-Identity" => return HeaderName::PPreferredIdentity,
+            b"Path" => return HeaderName::Path,
+            b"Priority" => return HeaderName::Priority,
+            b"Privacy" => return HeaderName::Privacy,
+            b"Proxy-Authenticate" => return HeaderName::ProxyAuthenticate,
+            b"Proxy-Authorization" => return HeaderName::ProxyAuthorization,
+            b"Proxy-Require" => return HeaderName::ProxyRequire,
+            b"RAck" => return HeaderName::RAck,
+            b"Reason" => return HeaderName::Reason,
+            b"Record-Route" => return HeaderName::RecordRoute,
+            b"Refer-To" => return HeaderName::ReferTo,
+            b"Referred-By" => return HeaderName::ReferredBy,
+            b"Reply-To" => return HeaderName::ReplyTo,
+            b"Require" => return HeaderName::Require,
+            b"Retry-After" => return HeaderName::RetryAfter,
+            b"Route" => return HeaderName::Route,
+            b"RSeq" => return HeaderName::RSeq,
+            b"Server" => return HeaderName::Server,
+            b"Service-Route" => return HeaderName::ServiceRoute,
+            b"Session-Expires" => return HeaderName::SessionExpires,
+            b"Subject" => return HeaderName::Subject,
+            b"Subscription-State" => return HeaderName::SubscriptionState,
+            b"Supported" => return HeaderName::Supported,
+            b"Timestamp" => return HeaderName::Timestamp,
+            b"To" => return HeaderName::To,
+            b"Unsupported" => return HeaderName::Unsupported,
+            b"User-Agent" => return HeaderName::UserAgent,
+            b"Via" => return HeaderName::Via,
+            b"Warning" => return HeaderName::Warning,
+            b"WWW-Authenticate" => return HeaderName::WwwAuthenticate,
+            _ => {}
+        }
+        let mut buf = [0u8; 20];
+        let Some(dst) = buf.get_mut(..name.len()) else {
             return HeaderName::Other;
         };
-        if name.len() == 1 {
-            return compact_form(first);
+        for (d, s) in dst.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
         }
-        by_first_letter(first)
-            .iter()
-            .find(|(long, _)| long.len() == name.len() && long.eq_ignore_ascii_case(name))
-            .map_or(HeaderName::Other, |&(_, kind)| kind)
+        match &*dst {
+            b"accept" => HeaderName::Accept,
+            b"accept-encoding" => HeaderName::AcceptEncoding,
+            b"accept-language" => HeaderName::AcceptLanguage,
+            b"alert-info" => HeaderName::AlertInfo,
+            b"allow" => HeaderName::Allow,
+            b"allow-events" | b"u" => HeaderName::AllowEvents,
+            b"authentication-info" => HeaderName::AuthenticationInfo,
+            b"authorization" => HeaderName::Authorization,
+            b"call-id" | b"i" => HeaderName::CallId,
+            b"call-info" => HeaderName::CallInfo,
+            b"contact" | b"m" => HeaderName::Contact,
+            b"content-disposition" => HeaderName::ContentDisposition,
+            b"content-encoding" | b"e" => HeaderName::ContentEncoding,
+            b"content-language" => HeaderName::ContentLanguage,
+            b"content-length" | b"l" => HeaderName::ContentLength,
+            b"content-type" | b"c" => HeaderName::ContentType,
+            b"cseq" => HeaderName::CSeq,
+            b"date" => HeaderName::Date,
+            b"error-info" => HeaderName::ErrorInfo,
+            b"event" | b"o" => HeaderName::Event,
+            b"expires" => HeaderName::Expires,
+            b"from" | b"f" => HeaderName::From,
+            b"identity" | b"y" => HeaderName::Identity,
+            b"in-reply-to" => HeaderName::InReplyTo,
+            b"max-forwards" => HeaderName::MaxForwards,
+            b"mime-version" => HeaderName::MimeVersion,
+            b"min-expires" => HeaderName::MinExpires,
+            b"organization" => HeaderName::Organization,
+            b"p-asserted-identity" => HeaderName::PAssertedIdentity,
+            b"p-preferred-identity" => HeaderName::PPreferredIdentity,
+            b"path" => HeaderName::Path,
+            b"priority" => HeaderName::Priority,
+            b"privacy" => HeaderName::Privacy,
+            b"proxy-authenticate" => HeaderName::ProxyAuthenticate,
+            b"proxy-authorization" => HeaderName::ProxyAuthorization,
+            b"proxy-require" => HeaderName::ProxyRequire,
+            b"rack" => HeaderName::RAck,
+            b"reason" => HeaderName::Reason,
+            b"record-route" => HeaderName::RecordRoute,
+            b"refer-to" | b"r" => HeaderName::ReferTo,
+            b"referred-by" | b"b" => HeaderName::ReferredBy,
+            b"reply-to" => HeaderName::ReplyTo,
+            b"require" => HeaderName::Require,
+            b"retry-after" => HeaderName::RetryAfter,
+            b"route" => HeaderName::Route,
+            b"rseq" => HeaderName::RSeq,
+            b"server" => HeaderName::Server,
+            b"service-route" => HeaderName::ServiceRoute,
+            b"session-expires" | b"x" => HeaderName::SessionExpires,
+            b"subject" | b"s" => HeaderName::Subject,
+            b"subscription-state" => HeaderName::SubscriptionState,
+            b"supported" | b"k" => HeaderName::Supported,
+            b"timestamp" => HeaderName::Timestamp,
+            b"to" | b"t" => HeaderName::To,
+            b"unsupported" => HeaderName::Unsupported,
+            b"user-agent" => HeaderName::UserAgent,
+            b"via" | b"v" => HeaderName::Via,
+            b"warning" => HeaderName::Warning,
+            b"www-authenticate" => HeaderName::WwwAuthenticate,
+            _ => HeaderName::Other,
+        }
     }
 
     /// Canonical long name (`"Other"` for [`HeaderName::Other`]).
@@ -300,16 +311,6 @@ mod tests {
         assert_eq!(H::from_bytes(b""), H::Other);
         assert_eq!(H::WwwAuthenticate.as_str(), "WWW-Authenticate");
         assert_eq!(H::Contact.compact(), Some('m'));
-        let bucketed: usize = (b'a'..=b'z').map(|c| super::by_first_letter(c).len()).sum();
-        assert_eq!(bucketed, super::TABLE.len());
-        for c in b'a'..=b'z' {
-            for (long, v) in super::by_first_letter(c) {
-                assert_eq!(long.first(), Some(&c));
-                assert!(super::TABLE
-                    .iter()
-                    .any(|e| e.0.as_bytes().eq_ignore_ascii_case(long) && e.2 == *v));
-            }
-        }
         assert_eq!(H::from_bytes(b"Viaa"), H::Other);
         assert_eq!(H::from_bytes(b"Vi"), H::Other);
         assert_eq!(H::from_bytes(b"CONTENT-LENGTH"), H::ContentLength);
