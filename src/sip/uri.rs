@@ -221,8 +221,12 @@ pub(crate) fn check_host(host: &[u8]) -> Result<(), FieldError> {
             .ok_or(ferr("invalid IPv6 reference"));
     }
     // Fast path: a plain hostname or IPv4 address (the usual case) passes in one scan.
-    let host_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
-    if !host.is_empty() && host.iter().all(|&b| host_char(b)) {
+    // Branch-free per byte so it vectorizes.
+    let host_char = |b: u8| {
+        let l = b | 0x20;
+        (l.wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'0') < 10) | (b == b'-') | (b == b'.')
+    };
+    if !host.is_empty() && host.iter().fold(true, |acc, &b| acc & host_char(b)) {
         return Ok(());
     }
     if host.contains(&b':') {
@@ -293,6 +297,14 @@ mod tests {
             .unwrap()
             .check_host()
             .is_ok());
+    }
+
+    #[test]
+    fn host_bytes() {
+        for b in 0..=255u8 {
+            let ok = b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+            assert_eq!(check_host(&[b, b'a']).is_ok(), ok, "{b}");
+        }
     }
 
     #[test]
