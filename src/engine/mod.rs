@@ -856,10 +856,7 @@ impl Analyzer {
         }
         let repeat = first_seen.is_some();
         if let Some(t) = to_tag {
-            if !is_request
-                && d.to_tags.len() < MAX_TO_TAGS
-                && !d.to_tags.iter().any(|x| x.as_bytes() == t)
-            {
+            if !is_request && d.to_tags.len() < MAX_TO_TAGS && !d.to_tags.iter().any(|x| x.as_bytes() == t) {
                 d.to_tags.push(lossy(t));
             }
         }
