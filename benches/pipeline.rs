@@ -48,6 +48,29 @@ fn sip(c: &mut Criterion) {
             Some(n + t + p + m.sdp_body()?.len())
         })
     });
+    g.bench_function("validate", |b| {
+        let m = siplens::sip::parse_message(INVITE).ok();
+        b.iter(|| {
+            m.as_ref()
+                .map(|m| siplens::sip::validate(black_box(m)).len())
+        })
+    });
+    // What the engine calls per message besides parse_message and validate.
+    g.bench_function("engine_accessors", |b| {
+        let m = siplens::sip::parse_message(INVITE).ok();
+        b.iter(|| {
+            let m = black_box(m.as_ref())?;
+            let via = m
+                .list_values(siplens::sip::HeaderName::Via)
+                .next()
+                .and_then(|v| siplens::sip::Via::parse(v).ok());
+            let n = m.call_id()?.len() + m.cseq()?.seq as usize;
+            let f = m.from()?.tag().map_or(0, <[u8]>::len) + m.to()?.uri_raw.len();
+            let v = via.and_then(|v| v.branch).map_or(0, <[u8]>::len);
+            let ua = m.user_agent().map_or(0, <[u8]>::len) + m.server().map_or(0, <[u8]>::len);
+            Some(n + f + v + ua + m.sdp_body()?.len())
+        })
+    });
     g.finish();
 }
 

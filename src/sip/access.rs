@@ -5,13 +5,10 @@ use super::auth::{AuthValue, Challenge, Credentials};
 use super::header::HeaderName;
 use super::message::{Method, SipMessage, StartLine, StatusCode};
 use super::mime::{find_sdp_in_multipart, MediaType};
-use super::text::{is_lws, is_token, parse_u64, split_top, trim_lws};
+use super::text::{is_lws, is_token, parse_u64, run, split_top, trim_lws};
 use super::uri::{ferr, FieldError, Uri};
 use super::via::Via;
-use nom::bytes::complete::{take_while, take_while1};
-use nom::sequence::tuple;
-
-type Triple<'a> = nom::IResult<&'a [u8], (&'a [u8], &'a [u8], &'a [u8])>;
+use nom::bytes::complete::take_while;
 
 /// `CSeq: 1*DIGIT LWS Method` (§20.16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,16 +23,20 @@ impl<'a> CSeq<'a> {
     /// Parses a CSeq value; fails on a number that does not fit 32 bits (RFC 4475
     /// §3.1.2.4) or a non-token method.
     pub fn parse(s: &'a [u8]) -> Result<CSeq<'a>, FieldError> {
+        // `1*DIGIT 1*LWS token`, nothing after: plain runs (this is on every
+        // message's path; nom's combinators cost more than the grammar).
         let s = trim_lws(s);
-        let r: Triple<'_> = tuple((
-            take_while1(|b: u8| b.is_ascii_digit()),
-            take_while1(is_lws),
-            take_while1(is_token),
-        ))(s);
-        let (rest, (num, _, method)) = r.map_err(|_| ferr("bad CSeq"))?;
-        if !rest.is_empty() {
+        let nd = run(s, 0, |b| b.is_ascii_digit());
+        let nl = run(s, nd, is_lws);
+        let nm = run(s, nd + nl, is_token);
+        if nd == 0 || nl == 0 || nm == 0 {
+            return Err(ferr("bad CSeq"));
+        }
+        if s.len() != nd + nl + nm {
             return Err(ferr("unexpected text after CSeq method"));
         }
+        let num = s.get(..nd).unwrap_or(&[]);
+        let method = s.get(nd + nl..).unwrap_or(&[]);
         let seq = parse_u64(num)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or(ferr("CSeq number out of range"))?;
@@ -54,6 +55,28 @@ fn decimal(s: &[u8]) -> Result<u64, FieldError> {
             parse_u64(d).ok_or(ferr("number too large"))
         }
         _ => Err(ferr("not a decimal number")),
+    }
+}
+
+/// Content-Length value (§20.14).
+pub(crate) fn content_length_value(v: &[u8]) -> Result<usize, FieldError> {
+    decimal(v).and_then(|n| usize::try_from(n).map_err(|_| ferr("number too large")))
+}
+
+/// Max-Forwards value (§20.22).
+pub(crate) fn max_forwards_value(v: &[u8]) -> Result<u8, FieldError> {
+    decimal(v).and_then(|n| u8::try_from(n).map_err(|_| ferr("Max-Forwards above 255")))
+}
+
+/// Expires value (§20.19), saturating above 2**32-1.
+pub(crate) fn expires_value(v: &[u8]) -> Result<u32, FieldError> {
+    let t = trim_lws(v);
+    if !t.is_empty() && t.iter().all(u8::is_ascii_digit) {
+        Ok(parse_u64(t)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(u32::MAX))
+    } else {
+        Err(ferr("not a decimal number"))
     }
 }
 
@@ -185,9 +208,8 @@ impl<'a> SipMessage<'a> {
 
     /// Content-Length.
     pub fn content_length(&self) -> Option<Result<usize, FieldError>> {
-        self.header(HeaderName::ContentLength).map(|v| {
-            decimal(v).and_then(|n| usize::try_from(n).map_err(|_| ferr("number too large")))
-        })
+        self.header(HeaderName::ContentLength)
+            .map(content_length_value)
     }
 
     /// Content-Type.
@@ -198,24 +220,13 @@ impl<'a> SipMessage<'a> {
 
     /// Max-Forwards (§20.22: 0..=255; larger values are an error).
     pub fn max_forwards(&self) -> Option<Result<u8, FieldError>> {
-        self.header(HeaderName::MaxForwards).map(|v| {
-            decimal(v).and_then(|n| u8::try_from(n).map_err(|_| ferr("Max-Forwards above 255")))
-        })
+        self.header(HeaderName::MaxForwards).map(max_forwards_value)
     }
 
     /// Expires in seconds (§20.19). Values above 2**32-1 saturate, as RFC 4475
     /// §3.1.2.4 allows; non-numeric values are an error.
     pub fn expires(&self) -> Option<Result<u32, FieldError>> {
-        self.header(HeaderName::Expires).map(|v| {
-            let t = trim_lws(v);
-            if !t.is_empty() && t.iter().all(u8::is_ascii_digit) {
-                Ok(parse_u64(t)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(u32::MAX))
-            } else {
-                Err(ferr("not a decimal number"))
-            }
-        })
+        self.header(HeaderName::Expires).map(expires_value)
     }
 
     /// User-Agent.

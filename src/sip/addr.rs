@@ -1,9 +1,10 @@
 //! name-addr / addr-spec with header parameters: From, To, Contact, Route,
 //! Record-Route, Refer-To... (RFC 3261 §20.10, §20.20, §20.39, §25.1).
 
-use super::text::{self, is_lws, is_token, params_have_empty, read_quoted, skip_lws, trim_lws};
+use super::text::{
+    self, check_generic_params, is_lws, is_token, read_quoted, skip_lws, trim_lws, Params,
+};
 use super::uri::{ferr, FieldError, Uri};
-use memchr::memchr;
 use std::borrow::Cow;
 
 /// `( name-addr / addr-spec ) *( SEMI param )`.
@@ -17,8 +18,8 @@ pub struct NameAddr<'a> {
     /// The parsed URI.
     pub uri: Uri<'a>,
     /// Header parameters (`tag`, `expires`, `q`, ...), trimmed; quoted values keep
-    /// their quotes.
-    pub params: Vec<(&'a [u8], Option<&'a [u8]>)>,
+    /// their quotes. Read lazily from the wire bytes.
+    pub params: Params<'a>,
 }
 
 impl<'a> NameAddr<'a> {
@@ -34,7 +35,7 @@ impl<'a> NameAddr<'a> {
 
     /// Looks a header parameter up by case-insensitive name; `Some(None)` for a flag.
     pub fn param(&self, name: &str) -> Option<Option<&'a [u8]>> {
-        text::find_param(&self.params, name)
+        self.params.get(name)
     }
 
     /// Contact `expires` parameter (§20.10).
@@ -76,7 +77,7 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
             angle(s, lt, strict)?
         }
     } else {
-        match memchr(b'<', s) {
+        match text::find_byte(b'<', s) {
             Some(lt) => {
                 let dn = trim_lws(s.get(..lt).unwrap_or(&[]));
                 if strict && !dn.iter().all(|&b| is_token(b) || is_lws(b)) {
@@ -89,7 +90,7 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
             }
             None => {
                 // addr-spec: header params start at the first `;` (§20.10).
-                let end = memchr(b';', s).unwrap_or(s.len());
+                let end = text::find_byte(b';', s).unwrap_or(s.len());
                 let spec = trim_lws(s.get(..end).unwrap_or(&[]));
                 if strict && spec.iter().any(|&b| b == b'?' || b == b',') {
                     return Err(ferr("URI with ? or , must be enclosed in <>"));
@@ -102,7 +103,13 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
     if !rest.is_empty() && rest.first() != Some(&b';') {
         return Err(ferr("unexpected text after address"));
     }
-    if strict && params_have_empty(rest) {
+    // One pass for both strict parameter checks; reported in grammar order below.
+    let (empty_param, bad_name) = if strict {
+        check_generic_params(rest)
+    } else {
+        (false, false)
+    };
+    if empty_param {
         return Err(ferr("empty parameter"));
     }
     let uri = Uri::parse(uri_raw)?;
@@ -113,17 +120,15 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
         ) {
             uri.check_host()?;
         }
-        for (name, _) in text::parse_params(rest) {
-            if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
-                return Err(ferr("bad parameter name"));
-            }
+        if bad_name {
+            return Err(ferr("bad parameter name"));
         }
     }
     Ok(NameAddr {
         display_name,
         uri_raw,
         uri,
-        params: text::parse_params(rest),
+        params: Params::generic(rest),
     })
 }
 
@@ -132,7 +137,7 @@ fn angle(s: &[u8], lt: usize, strict: bool) -> Result<(&[u8], &[u8]), FieldError
     let inner_start = lt + 1;
     let gt = s
         .get(inner_start..)
-        .and_then(|r| memchr(b'>', r))
+        .and_then(|r| text::find_byte(b'>', r))
         .map(|i| inner_start + i)
         .ok_or(ferr("unterminated <"))?;
     let inner = s.get(inner_start..gt).unwrap_or(&[]);

@@ -5,6 +5,8 @@
 //! framed by Content-Length. Nothing else is interpreted until asked: the typed
 //! accessors on [`SipMessage`] (`vias()`, `cseq()`, `from()`, `authorization()`,
 //! `sdp_body()`, ...) parse on demand and borrow from the input.
+//! Parameter lists (URI, name-addr, Via) are [`Params`] views over the wire bytes,
+//! read lazily: the accessors and [`validate`] allocate nothing for a typical message.
 //!
 //! The parse is lenient ("liberal recovery", RFC 4475 §1): what it tolerated is kept
 //! in [`SipMessage::warnings`]. [`validate`] applies the strict grammar and reports
@@ -32,6 +34,7 @@ pub use message::{
     parse_message, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
 };
 pub use mime::MediaType;
+pub use text::{Params, ParamsIter};
 pub use uri::{FieldError, Scheme, Uri};
 pub use validate::{validate, Problem};
 pub use via::Via;

@@ -28,6 +28,50 @@ pub(crate) fn is_token(b: u8) -> bool {
         )
 }
 
+/// Below this length a plain scan beats memchr, whose per-call dispatch and setup
+/// dominate on the short slices (URIs, parameters, header values) parsed here.
+const SHORT: usize = 64;
+
+/// Index of the first `a` in `s`.
+#[inline]
+pub(crate) fn find_byte(a: u8, s: &[u8]) -> Option<usize> {
+    if s.len() < SHORT {
+        s.iter().position(|&b| b == a)
+    } else {
+        memchr::memchr(a, s)
+    }
+}
+
+/// Index of the first `a` or `b` in `s`.
+#[inline]
+fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
+    if s.len() < SHORT {
+        s.iter().position(|&x| x == a || x == b)
+    } else {
+        memchr::memchr2(a, b, s)
+    }
+}
+
+/// Index of the first `a`, `b` or `c` in `s`.
+#[inline]
+fn find3(a: u8, b: u8, c: u8, s: &[u8]) -> Option<usize> {
+    if s.len() < SHORT {
+        s.iter().position(|&x| x == a || x == b || x == c)
+    } else {
+        memchr::memchr3(a, b, c, s)
+    }
+}
+
+/// Length of the host in a `host[:port]` run: up to the first `:`, or all of `s`
+/// when it holds two or more `:` (an unbracketed IPv6 address, recovered as a host
+/// without port).
+pub(crate) fn host_len(s: &[u8]) -> usize {
+    match find_byte(b':', s) {
+        Some(i) if !s.get(i + 1..).is_some_and(|r| r.contains(&b':')) => i,
+        _ => s.len(),
+    }
+}
+
 /// Strips LWS (folds included) from both ends.
 pub(crate) fn trim_lws(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|&b| !is_lws(b)).unwrap_or(s.len());
@@ -51,7 +95,11 @@ pub(crate) fn run(s: &[u8], pos: usize, f: impl Fn(u8) -> bool) -> usize {
 
 /// True when `s` contains any LWS byte.
 pub(crate) fn has_lws(s: &[u8]) -> bool {
-    s.iter().any(|&b| is_lws(b))
+    // Branch-free (no early exit) so the compiler vectorizes it: the inputs are short
+    // and almost never hold LWS, so stopping early would not pay.
+    s.iter().fold(false, |acc, &b| {
+        acc | (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n')
+    })
 }
 
 /// Parses an all-digit decimal; `None` on empty input, other bytes or u64 overflow.
@@ -77,6 +125,18 @@ pub(crate) fn split_top(s: &[u8], sep: u8) -> SplitTop<'_> {
         s,
         pos: 0,
         sep,
+        plain: false,
+        done: false,
+    }
+}
+
+/// Like [`split_top`] but every `sep` splits (quotes and `<>` are not special).
+pub(crate) fn split_plain(s: &[u8], sep: u8) -> SplitTop<'_> {
+    SplitTop {
+        s,
+        pos: 0,
+        sep,
+        plain: true,
         done: false,
     }
 }
@@ -86,6 +146,7 @@ pub(crate) struct SplitTop<'a> {
     s: &'a [u8],
     pos: usize,
     sep: u8,
+    plain: bool,
     done: bool,
 }
 
@@ -97,31 +158,60 @@ impl<'a> Iterator for SplitTop<'a> {
             return None;
         }
         let start = self.pos;
+        if self.plain {
+            let rest = self.s.get(start..).unwrap_or(&[]);
+            return Some(match find_byte(self.sep, rest) {
+                Some(i) => {
+                    self.pos = start + i + 1;
+                    rest.get(..i).unwrap_or(&[])
+                }
+                None => {
+                    self.done = true;
+                    rest
+                }
+            });
+        }
+        // Jump between the bytes that change state with memchr (the values are mostly
+        // plain text). A `"` opens a quoted string even inside `<>`; `\\` escapes
+        // the next byte only inside quotes.
         let mut i = start;
         let mut in_quote = false;
         let mut in_angle = false;
-        while let Some(&b) = self.s.get(i) {
+        while let Some(rest) = self.s.get(i..) {
             if in_quote {
-                if b == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if b == b'"' {
+                let Some(j) = find2(b'\\', b'"', rest) else {
+                    break;
+                };
+                if rest.get(j) == Some(&b'"') {
                     in_quote = false;
+                    i += j + 1;
+                } else {
+                    i += j + 2;
                 }
-            } else if b == b'"' {
-                in_quote = true;
             } else if in_angle {
-                if b == b'>' {
+                let Some(j) = find2(b'"', b'>', rest) else {
+                    break;
+                };
+                if rest.get(j) == Some(&b'"') {
+                    in_quote = true;
+                } else {
                     in_angle = false;
                 }
-            } else if b == b'<' {
-                in_angle = true;
-            } else if b == self.sep {
-                self.pos = i + 1;
-                return Some(self.s.get(start..i).unwrap_or(&[]));
+                i += j + 1;
+            } else {
+                let Some(j) = find3(self.sep, b'"', b'<', rest) else {
+                    break;
+                };
+                match rest.get(j) {
+                    Some(&b'"') => in_quote = true,
+                    Some(&b'<') => in_angle = true,
+                    _ => {
+                        self.pos = i + j + 1;
+                        return Some(self.s.get(start..i + j).unwrap_or(&[]));
+                    }
+                }
+                i += j + 1;
             }
-            i += 1;
         }
         self.done = true;
         Some(self.s.get(start..).unwrap_or(&[]))
@@ -209,47 +299,177 @@ pub(crate) fn unfold(s: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// A generic parameter list `*( SEMI generic-param )` (RFC 3261 §25.1), as used after
-/// name-addr, Via and media types. Names and values are trimmed of LWS; quoted values
-/// keep their quotes (callers unquote when they need to).
-pub(crate) fn parse_params(s: &[u8]) -> Vec<(&[u8], Option<&[u8]>)> {
-    let mut out = Vec::new();
-    for p in split_top(s, b';') {
-        let p = trim_lws(p);
-        if p.is_empty() {
-            continue;
-        }
-        match memchr::memchr(b'=', p) {
-            Some(eq) => out.push((
-                trim_lws(p.get(..eq).unwrap_or(&[])),
-                Some(trim_lws(p.get(eq + 1..).unwrap_or(&[]))),
-            )),
-            None => out.push((p, None)),
+/// A `;name[=value]` parameter list, kept as the raw bytes and read lazily: no
+/// allocation per parse, and most callers only look one or two names up.
+///
+/// Two flavours share the type. Header parameters (`generic-param`, RFC 3261 §25.1,
+/// after name-addr, Via): `;` inside quotes or `<>` does not split, names and values are
+/// trimmed of LWS (folds included), quoted values keep their quotes. URI parameters
+/// (`uri-parameters`, §19.1.1): split at every `;`, untrimmed (a URI holds no LWS).
+/// Empty elements (`;;`) are skipped in both.
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    raw: &'a [u8],
+    uri: bool,
+}
+
+impl<'a> Params<'a> {
+    /// Header (`generic-param`) parameters over `raw` (normally starting with `;`).
+    pub(crate) fn generic(raw: &'a [u8]) -> Params<'a> {
+        Params { raw, uri: false }
+    }
+
+    /// URI parameters over `raw` (normally starting with `;`).
+    pub(crate) fn uri(raw: &'a [u8]) -> Params<'a> {
+        Params { raw, uri: true }
+    }
+
+    /// The parameter list as on the wire.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The parameters in wire order: `(name, Some(value))`, or `(name, None)` for a flag.
+    pub fn iter(&self) -> ParamsIter<'a> {
+        ParamsIter {
+            split: if self.uri {
+                split_plain(self.raw, b';')
+            } else {
+                split_top(self.raw, b';')
+            },
+            uri: self.uri,
         }
     }
-    out
+
+    /// Looks a parameter up by case-insensitive name (first occurrence); `Some(None)`
+    /// for a flag.
+    pub fn get(&self, name: &str) -> Option<Option<&'a [u8]>> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// True when there is no parameter.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
 }
 
-/// True when a `;`-separated parameter list holds an empty element (e.g. `;;`),
-/// which `generic-param` does not allow.
-pub(crate) fn params_have_empty(s: &[u8]) -> bool {
-    split_top(s, b';').skip(1).any(|p| trim_lws(p).is_empty())
+impl<'a> IntoIterator for &Params<'a> {
+    type Item = (&'a [u8], Option<&'a [u8]>);
+    type IntoIter = ParamsIter<'a>;
+
+    fn into_iter(self) -> ParamsIter<'a> {
+        self.iter()
+    }
 }
 
-/// Looks a parameter up by case-insensitive name.
-pub(crate) fn find_param<'a>(
-    params: &[(&'a [u8], Option<&'a [u8]>)],
-    name: &str,
-) -> Option<Option<&'a [u8]>> {
-    params
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| *v)
+impl<'a> IntoIterator for Params<'a> {
+    type Item = (&'a [u8], Option<&'a [u8]>);
+    type IntoIter = ParamsIter<'a>;
+
+    fn into_iter(self) -> ParamsIter<'a> {
+        self.iter()
+    }
+}
+
+/// Two lists are equal when they hold the same parameters in the same order.
+impl PartialEq for Params<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Params<'_> {}
+
+impl std::fmt::Debug for Params<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Iterator over a [`Params`] list.
+pub struct ParamsIter<'a> {
+    split: SplitTop<'a>,
+    uri: bool,
+}
+
+impl<'a> Iterator for ParamsIter<'a> {
+    type Item = (&'a [u8], Option<&'a [u8]>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let p = self.split.next()?;
+            if self.uri {
+                if p.is_empty() || p.iter().all(|&b| is_lws(b)) {
+                    continue;
+                }
+                return Some(match find_byte(b'=', p) {
+                    Some(eq) => (p.get(..eq).unwrap_or(&[]), p.get(eq + 1..)),
+                    None => (p, None),
+                });
+            }
+            let p = trim_lws(p);
+            if p.is_empty() {
+                continue;
+            }
+            return Some(match find_byte(b'=', p) {
+                Some(eq) => (
+                    trim_lws(p.get(..eq).unwrap_or(&[])),
+                    Some(trim_lws(p.get(eq + 1..).unwrap_or(&[]))),
+                ),
+                None => (p, None),
+            });
+        }
+    }
+}
+
+/// Strict `generic-param` syntax of a header parameter list, in one pass without
+/// collecting: (holds an empty element such as `;;`, holds a name that is empty or not
+/// a `token`). The text before the first `;` is not an element, so it may be empty.
+pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
+    let mut empty = false;
+    let mut bad_name = false;
+    for (i, p) in split_top(s, b';').enumerate() {
+        let p = trim_lws(p);
+        if p.is_empty() {
+            empty |= i > 0;
+            continue;
+        }
+        let name = match find_byte(b'=', p) {
+            Some(eq) => trim_lws(p.get(..eq).unwrap_or(&[])),
+            None => p,
+        };
+        bad_name |= name.is_empty() || !name.iter().all(|&b| is_token(b));
+    }
+    (empty, bad_name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lws_bytes() {
+        for b in 0..=255u8 {
+            assert_eq!(has_lws(&[b'a', b, b'a']), is_lws(b), "{b}");
+        }
+        assert!(!has_lws(b""));
+    }
+
+    #[test]
+    fn host_lengths() {
+        assert_eq!(host_len(b"h:5060"), 1);
+        assert_eq!(host_len(b"h"), 1);
+        assert_eq!(host_len(b"fe80::1"), 7);
+        assert_eq!(host_len(b"a:b:c"), 5);
+        assert_eq!(host_len(b""), 0);
+    }
 
     #[test]
     fn trims_folds() {
@@ -288,13 +508,112 @@ mod tests {
 
     #[test]
     fn params() {
-        let p = parse_params(b";tag = 1 ;\r\n lr; q=\"a;b\"");
+        let p = Params::generic(b";tag = 1 ;\r\n lr; q=\"a;b\"");
         assert_eq!(p.len(), 3);
-        assert_eq!(p[0], (&b"tag"[..], Some(&b"1"[..])));
-        assert_eq!(p[1], (&b"lr"[..], None));
-        assert_eq!(p[2].1, Some(&b"\"a;b\""[..]));
-        assert!(params_have_empty(b"x;;"));
-        assert!(!params_have_empty(b"x;a;b"));
+        let v: Vec<_> = p.iter().collect();
+        assert_eq!(v[0], (&b"tag"[..], Some(&b"1"[..])));
+        assert_eq!(v[1], (&b"lr"[..], None));
+        assert_eq!(v[2].1, Some(&b"\"a;b\""[..]));
+        assert_eq!(p.get("TAG"), Some(Some(&b"1"[..])));
+        assert_eq!(p.get("lr"), Some(None));
+        assert_eq!(p.get("x"), None);
+        assert!(check_generic_params(b"x;;").0);
+        assert!(!check_generic_params(b"x;a;b").0);
+        assert_eq!(check_generic_params(b";a;b=1"), (false, false));
+        assert_eq!(check_generic_params(b";a;=1"), (false, true));
+        assert_eq!(check_generic_params(b";a@;;"), (true, true));
+        assert_eq!(check_generic_params(b""), (false, false));
+        let u = Params::uri(b";transport=tcp;;lr");
+        assert_eq!(u.len(), 2);
+        assert_eq!(u.get("lr"), Some(None));
+        assert_eq!(u, Params::uri(b";transport=tcp;lr"));
+        assert_eq!(Params::uri(b";a=\"x;b\"").len(), 2);
+        assert_eq!(Params::generic(b";a=\"x;b\"").len(), 1);
         assert_eq!(unfold(b"a\r\n  b"), Cow::Borrowed(&b"a b"[..]));
+    }
+
+    /// The state machine `split_top` replaced by memchr jumps, kept as the oracle.
+    fn split_top_reference(s: &[u8], sep: u8) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        let (mut in_quote, mut in_angle) = (false, false);
+        while let Some(&b) = s.get(i) {
+            if in_quote {
+                if b == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if b == b'"' {
+                    in_quote = false;
+                }
+            } else if b == b'"' {
+                in_quote = true;
+            } else if in_angle {
+                if b == b'>' {
+                    in_angle = false;
+                }
+            } else if b == b'<' {
+                in_angle = true;
+            } else if b == sep {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            i += 1;
+        }
+        out.push(&s[start..]);
+        out
+    }
+
+    /// The `Vec`-collecting parameter parser `Params` replaced, kept as the oracle.
+    fn parse_params_reference(s: &[u8]) -> Vec<(&[u8], Option<&[u8]>)> {
+        let mut out = Vec::new();
+        for p in split_top_reference(s, b';') {
+            let p = trim_lws(p);
+            if p.is_empty() {
+                continue;
+            }
+            match find_byte(b'=', p) {
+                Some(eq) => out.push((trim_lws(&p[..eq]), Some(trim_lws(&p[eq + 1..])))),
+                None => out.push((p, None)),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_and_params_match_reference(
+            v in proptest::collection::vec(proptest::sample::select(
+                b"ab=;,<>\"\\ \r\n".to_vec()), 0..160)
+        ) {
+            for sep in [b',', b';'] {
+                let got: Vec<&[u8]> = split_top(&v, sep).collect();
+                proptest::prop_assert_eq!(got, split_top_reference(&v, sep));
+            }
+            let p = Params::generic(&v);
+            let got: Vec<_> = p.iter().collect();
+            let want = parse_params_reference(&v);
+            proptest::prop_assert_eq!(&got, &want);
+            let (empty, bad) = check_generic_params(&v);
+            proptest::prop_assert_eq!(
+                empty,
+                split_top_reference(&v, b';').iter().skip(1).any(|p| trim_lws(p).is_empty())
+            );
+            proptest::prop_assert_eq!(
+                bad,
+                want.iter().any(|(n, _)| n.is_empty() || !n.iter().all(|&b| is_token(b)))
+            );
+            let uri: Vec<_> = Params::uri(&v).iter().collect();
+            let uri_want: Vec<_> = v
+                .split(|&b| b == b';')
+                .filter(|p| !p.is_empty() && !p.iter().all(|&b| is_lws(b)))
+                .map(|p| match find_byte(b'=', p) {
+                    Some(eq) => (&p[..eq], p.get(eq + 1..)),
+                    None => (p, None),
+                })
+                .collect();
+            proptest::prop_assert_eq!(uri, uri_want);
+        }
     }
 }

@@ -2,10 +2,11 @@
 //! §3.1.2 invalid messages). The base parse keeps going; this tells why a message is
 //! malformed. A message the RFCs call valid yields no problem.
 
-use super::access::CSeq;
+use super::access::{content_length_value, expires_value, max_forwards_value, CSeq};
 use super::addr::parse_name_addr;
 use super::header::HeaderName;
 use super::message::{ParseWarning, SipMessage, StartLine};
+use super::mime::MediaType;
 use super::text::{has_lws, is_lws, split_top, trim_lws};
 use super::uri::{Scheme, Uri};
 use super::via::parse_via;
@@ -70,6 +71,9 @@ const MANDATORY: [HeaderName; 5] = [
     HeaderName::CallId,
     HeaderName::Via,
 ];
+
+/// Number of HeaderName variants (`Other` is the last).
+const KINDS: usize = HeaderName::Other as usize + 1;
 
 const SINGLE: [HeaderName; 7] = [
     HeaderName::To,
@@ -140,13 +144,29 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
         }
         StartLine::Request { uri, .. } => check_request_uri(uri, &mut out),
     }
+    // One pass over the headers: occurrence count (saturating) and first value per
+    // kind, indexed by the HeaderName discriminant. `header(name)` would scan the
+    // list once per check.
+    let mut count = [0u8; KINDS];
+    let mut first: [Option<&[u8]>; KINDS] = [None; KINDS];
+    for h in &msg.headers {
+        let k = h.kind as usize;
+        if let (Some(c), Some(f)) = (count.get_mut(k), first.get_mut(k)) {
+            if *c == 0 {
+                *f = Some(h.value);
+            }
+            *c = c.saturating_add(1);
+        }
+    }
+    let count_of = |name: HeaderName| count.get(name as usize).copied().unwrap_or(0);
+    let header = |name: HeaderName| first.get(name as usize).copied().flatten();
     for name in MANDATORY {
-        if msg.header(name).is_none() {
+        if count_of(name) == 0 {
             out.push(Problem::MissingHeader(name.as_str()));
         }
     }
     for name in SINGLE {
-        if msg.headers_named(name).nth(1).is_some() {
+        if count_of(name) > 1 {
             out.push(Problem::DuplicateHeader(name.as_str()));
         }
     }
@@ -156,7 +176,7 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
             reason,
         })
     };
-    if let Some(v) = msg.header(HeaderName::CSeq) {
+    if let Some(v) = header(HeaderName::CSeq) {
         match CSeq::parse(v) {
             Ok(c) if c.seq >= 1 << 31 => {
                 bad(&mut out, HeaderName::CSeq, "CSeq number not below 2**31")
@@ -171,13 +191,13 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
             Err(e) => bad(&mut out, HeaderName::CSeq, e.reason),
         }
     }
-    if let Some(v) = msg.call_id() {
+    if let Some(v) = header(HeaderName::CallId) {
         if v.is_empty() || has_lws(v) {
             bad(&mut out, HeaderName::CallId, "Call-ID must be one word");
         }
     }
     for name in [HeaderName::From, HeaderName::To] {
-        if let Some(v) = msg.header(name) {
+        if let Some(v) = header(name) {
             if let Err(e) = parse_name_addr(v, true) {
                 bad(&mut out, name, e.reason);
             }
@@ -188,6 +208,9 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
         HeaderName::Route,
         HeaderName::RecordRoute,
     ] {
+        if count_of(name) == 0 {
+            continue;
+        }
         for v in msg.headers_named(name) {
             for el in split_top(v, b',') {
                 let el = trim_lws(el);
@@ -222,19 +245,19 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
             }
         }
     }
-    if let Some(Err(e)) = msg.content_length() {
+    if let Some(Err(e)) = header(HeaderName::ContentLength).map(content_length_value) {
         bad(&mut out, HeaderName::ContentLength, e.reason);
     }
-    if let Some(Err(e)) = msg.max_forwards() {
+    if let Some(Err(e)) = header(HeaderName::MaxForwards).map(max_forwards_value) {
         bad(&mut out, HeaderName::MaxForwards, e.reason);
     }
-    if let Some(Err(e)) = msg.expires() {
+    if let Some(Err(e)) = header(HeaderName::Expires).map(expires_value) {
         bad(&mut out, HeaderName::Expires, e.reason);
     }
-    if msg.header(HeaderName::ContentType).is_some() && msg.content_type().is_none() {
+    if header(HeaderName::ContentType).is_some_and(|v| MediaType::parse(v).is_err()) {
         bad(&mut out, HeaderName::ContentType, "bad media type");
     }
-    if let Some(d) = msg.header(HeaderName::Date) {
+    if let Some(d) = header(HeaderName::Date) {
         if !check_date(&super::text::unfold(d)) {
             bad(&mut out, HeaderName::Date, "not an RFC 1123 GMT date");
         }

@@ -1,6 +1,6 @@
 //! Via header values (RFC 3261 §20.42, §25.1 `via-parm`; RFC 3581 `rport`).
 
-use super::text::{self, is_lws, is_token, params_have_empty, run, skip_lws, trim_lws};
+use super::text::{self, check_generic_params, is_lws, is_token, run, skip_lws, trim_lws, Params};
 use super::uri::{check_host, ferr, FieldError};
 
 /// One `via-parm`: `sent-protocol LWS sent-by *( SEMI via-params )`.
@@ -27,8 +27,8 @@ pub struct Via<'a> {
     pub maddr: Option<&'a [u8]>,
     /// `ttl` parameter (0..=255).
     pub ttl: Option<u8>,
-    /// All parameters in order, trimmed.
-    pub params: Vec<(&'a [u8], Option<&'a [u8]>)>,
+    /// All parameters in order, trimmed (read lazily from the wire bytes).
+    pub params: Params<'a>,
 }
 
 impl<'a> Via<'a> {
@@ -40,7 +40,7 @@ impl<'a> Via<'a> {
 
     /// Looks a parameter up by case-insensitive name; `Some(None)` for a flag.
     pub fn param(&self, name: &str) -> Option<Option<&'a [u8]>> {
-        text::find_param(&self.params, name)
+        self.params.get(name)
     }
 
     /// The branch starts with the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
@@ -79,7 +79,7 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
     let p = skip_lws(s, p);
     let rest = s.get(p..).unwrap_or(&[]);
     let hlen = if rest.first() == Some(&b'[') {
-        memchr::memchr(b']', rest)
+        text::find_byte(b']', rest)
             .map(|i| i + 1)
             .ok_or(ferr("unterminated IPv6 reference"))?
     } else {
@@ -89,11 +89,7 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
             .unwrap_or(rest.len());
         let t = rest.get(..tok).unwrap_or(&[]);
         // Unbracketed IPv6 sent-by: recovered as host without port (see Uri::parse).
-        if memchr::memchr_iter(b':', t).nth(1).is_some() {
-            tok
-        } else {
-            memchr::memchr(b':', t).unwrap_or(tok)
-        }
+        text::host_len(t)
     };
     let host = rest.get(..hlen).unwrap_or(&[]);
     if host.is_empty() {
@@ -119,24 +115,37 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
     if !params_raw.is_empty() && params_raw.first() != Some(&b';') {
         return Err(ferr("unexpected text after Via sent-by"));
     }
-    if strict && params_have_empty(params_raw) {
-        return Err(ferr("empty Via parameter"));
-    }
-    let params = text::parse_params(params_raw);
-    let get = |n: &str| text::find_param(&params, n);
-    let branch = get("branch").flatten();
     if strict {
-        if params
-            .iter()
-            .any(|(n, _)| n.is_empty() || !n.iter().all(|&b| is_token(b)))
-        {
+        let (empty, bad_name) = check_generic_params(params_raw);
+        if empty {
+            return Err(ferr("empty Via parameter"));
+        }
+        if bad_name {
             return Err(ferr("bad Via parameter name"));
         }
-        if get("branch").is_some_and(|b| b.is_none() || b.is_some_and(<[u8]>::is_empty)) {
-            return Err(ferr("empty Via branch"));
+    }
+    let params = Params::generic(params_raw);
+    // One pass picks the first occurrence of each known parameter (what a by-name
+    // lookup per parameter would return).
+    let (mut branch, mut received, mut rport, mut maddr, mut ttl) = (None, None, None, None, None);
+    for (n, v) in params.iter() {
+        let slot = match n.len() {
+            6 if n.eq_ignore_ascii_case(b"branch") => &mut branch,
+            8 if n.eq_ignore_ascii_case(b"received") => &mut received,
+            5 if n.eq_ignore_ascii_case(b"rport") => &mut rport,
+            5 if n.eq_ignore_ascii_case(b"maddr") => &mut maddr,
+            3 if n.eq_ignore_ascii_case(b"ttl") => &mut ttl,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(v);
         }
     }
-    let rport = match get("rport") {
+    if strict && branch.is_some_and(|b: Option<&[u8]>| b.is_none_or(<[u8]>::is_empty)) {
+        return Err(ferr("empty Via branch"));
+    }
+    let branch = branch.flatten();
+    let rport = match rport {
         None => None,
         Some(None) => Some(None),
         Some(Some(v)) => Some(Some(
@@ -145,7 +154,7 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
                 .ok_or(ferr("bad Via rport"))?,
         )),
     };
-    let ttl = match get("ttl").flatten() {
+    let ttl = match ttl.flatten() {
         None => None,
         Some(v) => Some(
             text::parse_u64(v)
@@ -160,9 +169,9 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
         host,
         port,
         branch,
-        received: get("received").flatten(),
+        received: received.flatten(),
         rport,
-        maddr: get("maddr").flatten(),
+        maddr: maddr.flatten(),
         ttl,
         params,
     })
