@@ -644,6 +644,33 @@ impl FileSource {
         )
     }
 
+    /// Reads the fixed-size header of record `record`: None at a clean end of input (no
+    /// byte of a new record), an error when the input stops inside the header.
+    fn record_header<const N: usize>(
+        &mut self,
+        start: u64,
+        record: u64,
+    ) -> Result<Option<[u8; N]>, CaptureError> {
+        let mut hdr = [0u8; N];
+        let n = self.fill(&mut hdr, start, record)?;
+        if n == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        self.records = record;
+        if n < N {
+            return Err(self.error(
+                start,
+                CaptureErrorKind::TruncatedRecord {
+                    record,
+                    expected: N as u64,
+                    got: n as u64,
+                },
+            ));
+        }
+        Ok(Some(hdr))
+    }
+
     fn next_pcap(
         &mut self,
         endian: Endian,
@@ -653,23 +680,9 @@ impl FileSource {
     ) -> Result<Option<Frame>, CaptureError> {
         let start = self.offset;
         let record = self.records + 1;
-        let mut hdr = [0u8; 16];
-        let n = self.fill(&mut hdr, start, record)?;
-        if n == 0 {
-            self.done = true;
+        let Some(hdr) = self.record_header::<16>(start, record)? else {
             return Ok(None);
-        }
-        self.records = record;
-        if n < hdr.len() {
-            return Err(self.error(
-                start,
-                CaptureErrorKind::TruncatedRecord {
-                    record,
-                    expected: 16,
-                    got: n as u64,
-                },
-            ));
-        }
+        };
         if extra > 0 {
             // Modified pcap: ifindex, protocol, pkt_type, pad (unused).
             let got = self.skip(extra, start, record)?;
@@ -732,23 +745,9 @@ impl FileSource {
         loop {
             let start = self.offset;
             let record = self.records + 1;
-            let mut hdr = [0u8; 8];
-            let n = self.fill(&mut hdr, start, record)?;
-            if n == 0 {
-                self.done = true;
+            let Some(hdr) = self.record_header::<8>(start, record)? else {
                 return Ok(None);
-            }
-            self.records = record;
-            if n < hdr.len() {
-                return Err(self.error(
-                    start,
-                    CaptureErrorKind::TruncatedRecord {
-                        record,
-                        expected: 8,
-                        got: n as u64,
-                    },
-                ));
-            }
+            };
             let [t0, t1, t2, t3, l0, l1, l2, l3] = hdr;
             // The SHB type reads the same in both byte orders, so a new section is found
             // before its byte order is known.

@@ -38,3 +38,41 @@ pub use text::{Params, ParamsIter};
 pub use uri::{FieldError, Scheme, Uri};
 pub use validate::{validate, Problem};
 pub use via::Via;
+
+/// Calls every accessor and `validate` on a message, so that a panic anywhere in the
+/// on-demand parsers shows up. Shared by the proptests and the `sip_parser` fuzz target
+/// (cargo-fuzz builds with `--cfg fuzzing`); not part of the library's API otherwise.
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub fn exercise(m: &SipMessage<'_>) {
+    let _ = (
+        m.is_request(),
+        m.method(),
+        m.status(),
+        m.request_uri_parsed(),
+    );
+    let _ = (
+        m.call_id(),
+        m.cseq(),
+        m.from(),
+        m.to(),
+        m.vias(),
+        m.contacts(),
+    );
+    let _ = (m.contact_wildcard(), m.routes(), m.record_routes());
+    let _ = (
+        m.content_length(),
+        m.content_type(),
+        m.max_forwards(),
+        m.expires(),
+    );
+    let _ = (m.user_agent(), m.server(), m.sdp_body());
+    let _ = (m.www_authenticate(), m.proxy_authenticate());
+    let _ = (m.authorization(), m.proxy_authorization());
+    let _ = m.has_option_tag(HeaderName::Supported, "100rel");
+    let _ = m.headers_named(HeaderName::Via).count();
+    let _ = m.header_by_name(b"X-Foo");
+    for p in validate(m) {
+        let _ = (p.code(), p.to_string());
+    }
+}

@@ -3,34 +3,7 @@
 use super::*;
 use proptest::prelude::*;
 
-/// Calls every accessor, so a panic anywhere in the on-demand parsers shows up.
-fn exercise(m: &SipMessage<'_>) {
-    let _ = (
-        m.is_request(),
-        m.method(),
-        m.status(),
-        m.request_uri_parsed(),
-    );
-    let _ = (
-        m.call_id(),
-        m.cseq(),
-        m.from(),
-        m.to(),
-        m.vias(),
-        m.contacts(),
-    );
-    let _ = (m.contact_wildcard(), m.routes(), m.record_routes());
-    let _ = (
-        m.content_length(),
-        m.content_type(),
-        m.max_forwards(),
-        m.expires(),
-    );
-    let _ = (m.user_agent(), m.server(), m.sdp_body());
-    let _ = (m.www_authenticate(), m.proxy_authenticate());
-    let _ = (m.authorization(), m.proxy_authorization());
-    let _ = validate(m);
-}
+use super::exercise;
 
 /// (wire name, expected kind) pairs; long, compact and odd-case spellings.
 const NAMES: &[(&str, HeaderName)] = &[
