@@ -43,6 +43,9 @@ struct ReportArgs {
     /// Output format.
     #[arg(long, short = 'F', value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Indent the JSON output (the default on a terminal; compact when piped).
+    #[arg(long)]
+    pretty: bool,
     /// Never draw a progress bar (it is drawn only on a terminal, after one second).
     #[arg(long)]
     no_progress: bool,
@@ -136,7 +139,10 @@ fn run_report(args: &ReportArgs) -> ExitCode {
             out.write_all(text::render(&report).as_bytes())
                 .and_then(|_| out.flush())
         }
-        Format::Json => report.write_json(stdout),
+        Format::Json => {
+            let pretty = args.pretty || stdout.is_terminal();
+            report.write_json(stdout, pretty)
+        }
     };
     match written {
         Ok(()) => ExitCode::SUCCESS,

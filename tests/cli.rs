@@ -223,3 +223,14 @@ fn text_report_has_every_section() {
         assert!(t.contains(s), "missing {s:?} in:\n{t}");
     }
 }
+
+#[test]
+fn json_is_compact_when_piped_and_indented_with_pretty() {
+    let s = sample("invite-407.pcap");
+    let path = s.to_str().expect("utf8");
+    let compact = run(&["report", "--format", "json", path]);
+    let pretty = run(&["report", "--format", "json", "--pretty", path]);
+    assert_eq!(String::from_utf8_lossy(&compact.stdout).lines().count(), 1);
+    assert!(String::from_utf8_lossy(&pretty.stdout).lines().count() > 50);
+    assert_eq!(json_of(&compact), json_of(&pretty));
+}

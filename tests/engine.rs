@@ -146,7 +146,9 @@ fn reports_are_deterministic() {
     let json = |name| {
         let an = analyse(name, Limits::default());
         let mut v = Vec::new();
-        Report::build(&an, 0).write_json(&mut v).expect("json");
+        Report::build(&an, 0)
+            .write_json(&mut v, true)
+            .expect("json");
         v
     };
     for f in [
