@@ -133,6 +133,10 @@ fn rtp_and_malformed_expectations_on_known_captures() {
     let r = Report::build(&an_rtp_protocol, 0);
     assert_eq!(r.summary.rtp_packets, 248);
     assert_eq!(r.summary.rtcp_packets, 2);
+    assert_eq!(
+        r.dialogs[0].rtcp_packets, 2,
+        "RTCP bound to the call by its SDP"
+    );
     assert_eq!(r.streams.len(), 2);
     assert!(r.streams.iter().all(|s| s.call_id.is_some() && s.announced));
     assert_eq!(r.dialogs[0].state, "completed");

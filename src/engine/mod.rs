@@ -275,6 +275,8 @@ pub struct Dialog {
     pub retransmission_frames: Vec<u64>,
     /// Labels of retransmitted messages with counts.
     pub retransmitted: BTreeMap<Sym, u64>,
+    /// RTCP packets sent to or from an address this dialog's SDP announced.
+    pub rtcp_packets: u64,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
@@ -504,6 +506,15 @@ impl Analyzer {
                             s.rtcp_packets += 1;
                         }
                     }
+                }
+                // The call whose SDP announced this address (RTCP port, or the RTP port
+                // under rtcp-mux), as for RTP: destination first, then symmetric source.
+                let dialog = [seg.dst, seg.src]
+                    .iter()
+                    .find_map(|a| self.bindings.get(a))
+                    .map(|b| b.dialog);
+                if let Some(d) = dialog.and_then(|id| self.dialogs.get_mut(&id)) {
+                    d.rtcp_packets += 1;
                 }
             }
             MediaKind::Stun => self.stats.stun_packets += 1,
@@ -772,6 +783,7 @@ impl Analyzer {
             malformed_frames: Vec::new(),
             retransmission_frames: Vec::new(),
             retransmitted: BTreeMap::new(),
+            rtcp_packets: 0,
             invite_seen: false,
             duplicates: 0,
             seen: FxHashMap::default(),

@@ -209,6 +209,8 @@ pub struct DialogDto<'a> {
     pub media: Vec<MediaDto<'a>>,
     /// Indexes (1-based) of this dialog's streams in `streams`.
     pub stream_ids: Vec<usize>,
+    /// RTCP packets to or from the addresses its SDP announced.
+    pub rtcp_packets: u64,
     /// Ids of findings about this dialog.
     pub finding_ids: Vec<usize>,
     /// First frame.
@@ -487,6 +489,7 @@ impl<'a> Report<'a> {
                     user_agents: &d.user_agents,
                     media: media_dtos(an, d),
                     stream_ids,
+                    rtcp_packets: d.rtcp_packets,
                     finding_ids,
                     first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
                     flow: Flow { an, dialog: d },
