@@ -36,7 +36,7 @@ pub use message::{
 pub use mime::MediaType;
 pub use text::{Params, ParamsIter};
 pub use uri::{FieldError, Scheme, Uri};
-pub use validate::{validate, Problem};
+pub use validate::{validate, validate_with, Problem, ValueMemo};
 pub use via::Via;
 
 /// Calls every accessor and `validate` on a message, so that a panic anywhere in the

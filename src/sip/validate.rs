@@ -130,8 +130,62 @@ fn check_date(s: &[u8]) -> bool {
     matches!(r, Ok((rest, _)) if rest.is_empty())
 }
 
+/// Header values already found valid, so that a value repeated in later messages (the
+/// From, To, Contact, Request-URI and Via lines of one dialog are byte-identical in most of
+/// its messages) is not parsed again. Only clean results are remembered: the same bytes
+/// give the same verdict, so skipping them cannot hide a problem. Bounded.
+#[derive(Debug, Clone, Default)]
+pub struct ValueMemo {
+    hashes: Vec<u64>,
+}
+
+impl ValueMemo {
+    /// Most values remembered; later ones are simply checked every time.
+    pub const CAPACITY: usize = 24;
+
+    fn key(kind: HeaderName, value: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one((kind as u8, value))
+    }
+
+    fn known(&self, key: u64) -> bool {
+        self.hashes.contains(&key)
+    }
+
+    fn remember(&mut self, key: u64) {
+        if self.hashes.len() < Self::CAPACITY && !self.known(key) {
+            self.hashes.push(key);
+        }
+    }
+
+    /// Runs `check` on `value` unless it was found clean before.
+    fn check(
+        &mut self,
+        kind: HeaderName,
+        value: &[u8],
+        out: &mut Vec<Problem>,
+        check: impl FnOnce(&mut Vec<Problem>),
+    ) {
+        let key = Self::key(kind, value);
+        if self.known(key) {
+            return;
+        }
+        let before = out.len();
+        check(out);
+        if out.len() == before {
+            self.remember(key);
+        }
+    }
+}
+
 /// Returns every problem found; empty for a well-formed message.
 pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
+    validate_with(msg, &mut ValueMemo::default())
+}
+
+/// [`validate`], skipping header values `memo` has already seen clean (the engine keeps one
+/// memo per dialog). The result is the same as [`validate`]'s.
+pub fn validate_with(msg: &SipMessage<'_>, memo: &mut ValueMemo) -> Vec<Problem> {
     let mut out: Vec<Problem> = msg.warnings.iter().copied().map(Problem::Lenient).collect();
     if !msg.start.version().eq_ignore_ascii_case(b"SIP/2.0") {
         out.push(Problem::UnsupportedVersion);
@@ -142,7 +196,10 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
                 out.push(Problem::StatusOutOfRange(status.0));
             }
         }
-        StartLine::Request { uri, .. } => check_request_uri(uri, &mut out),
+        // The Request-URI is memoised under `Other`, which no checked header uses.
+        StartLine::Request { uri, .. } => memo.check(HeaderName::Other, uri, &mut out, |o| {
+            check_request_uri(uri, o)
+        }),
     }
     // One pass over the headers: occurrence count (saturating) and first value per
     // kind, indexed by the HeaderName discriminant. `header(name)` would scan the
@@ -198,9 +255,11 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
     }
     for name in [HeaderName::From, HeaderName::To] {
         if let Some(v) = header(name) {
-            if let Err(e) = parse_name_addr(v, true) {
-                bad(&mut out, name, e.reason);
-            }
+            memo.check(name, v, &mut out, |o| {
+                if let Err(e) = parse_name_addr(v, true) {
+                    bad(o, name, e.reason);
+                }
+            });
         }
     }
     for name in [
@@ -212,38 +271,42 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
             continue;
         }
         for v in msg.headers_named(name) {
-            for el in split_top(v, b',') {
-                let el = trim_lws(el);
-                let r = if el.is_empty() {
-                    Err("empty list element")
-                } else if el == b"*" && name == HeaderName::Contact {
-                    Ok(())
-                } else {
-                    parse_name_addr(el, true).map(|_| ()).map_err(|e| e.reason)
-                };
-                if let Err(reason) = r {
-                    bad(&mut out, name, reason);
+            memo.check(name, v, &mut out, |o| {
+                for el in split_top(v, b',') {
+                    let el = trim_lws(el);
+                    let r = if el.is_empty() {
+                        Err("empty list element")
+                    } else if el == b"*" && name == HeaderName::Contact {
+                        Ok(())
+                    } else {
+                        parse_name_addr(el, true).map(|_| ()).map_err(|e| e.reason)
+                    };
+                    if let Err(reason) = r {
+                        bad(o, name, reason);
+                    }
                 }
-            }
+            });
         }
     }
     for v in msg.headers_named(HeaderName::Via) {
-        for el in split_top(v, b',') {
-            let r = match parse_via(el, true) {
-                Ok(via)
-                    if !via.version.eq_ignore_ascii_case(b"2.0")
-                        || !via.protocol.eq_ignore_ascii_case(b"SIP") =>
-                {
-                    Err("unsupported Via sent-protocol")
+        memo.check(HeaderName::Via, v, &mut out, |o| {
+            for el in split_top(v, b',') {
+                let r = match parse_via(el, true) {
+                    Ok(via)
+                        if !via.version.eq_ignore_ascii_case(b"2.0")
+                            || !via.protocol.eq_ignore_ascii_case(b"SIP") =>
+                    {
+                        Err("unsupported Via sent-protocol")
+                    }
+                    Ok(_) => Ok(()),
+                    Err(_) if trim_lws(el).is_empty() => Err("empty list element"),
+                    Err(e) => Err(e.reason),
+                };
+                if let Err(reason) = r {
+                    bad(o, HeaderName::Via, reason);
                 }
-                Ok(_) => Ok(()),
-                Err(_) if trim_lws(el).is_empty() => Err("empty list element"),
-                Err(e) => Err(e.reason),
-            };
-            if let Err(reason) = r {
-                bad(&mut out, HeaderName::Via, reason);
             }
-        }
+        });
     }
     if let Some(Err(e)) = header(HeaderName::ContentLength).map(content_length_value) {
         bad(&mut out, HeaderName::ContentLength, e.reason);
@@ -330,6 +393,24 @@ mod tests {
             codes(b"OPTIONS sip:b@h SIP/2.0\r\n\r\n"),
             ["missing-header"; 5]
         );
+    }
+
+    #[test]
+    fn memo_skips_only_values_seen_clean() {
+        let good = format!("OPTIONS sip:b@h SIP/2.0\r\n{HDRS}CSeq: 1 OPTIONS\r\n\r\n");
+        let bad_from = "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:b@h>\r\nFrom: \"unterminated <sip:a@h>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        let mut memo = ValueMemo::default();
+        for _ in 0..3 {
+            let m = parse_message(good.as_bytes()).unwrap();
+            assert!(validate_with(&m, &mut memo).is_empty());
+            // A bad value is never remembered: reported every time.
+            let m = parse_message(bad_from.as_bytes()).unwrap();
+            let with = validate_with(&m, &mut memo);
+            assert_eq!(with, validate(&m));
+            assert!(!with.is_empty());
+        }
+        // Request-URI, To, From and Via of the good message were remembered.
+        assert!(memo.hashes.len() >= 4 && memo.hashes.len() <= ValueMemo::CAPACITY);
     }
 
     #[test]
