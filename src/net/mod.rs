@@ -75,6 +75,10 @@ pub struct NetLimits {
     pub max_buffered_bytes: usize,
     /// Out-of-order segments buffered per direction (default 64).
     pub max_out_of_order: usize,
+    /// Bytes buffered across all TCP directions (default 64 MiB): past it, the least
+    /// recently active directions are evicted, so many half-sent messages cannot add up to
+    /// `max_tcp_streams` × `max_buffered_bytes`.
+    pub max_tcp_total_bytes: usize,
     /// A TCP direction idle this long is forgotten (default 300 s).
     pub tcp_idle_timeout_ns: u64,
 }
@@ -89,6 +93,7 @@ impl Default for NetLimits {
             max_tcp_streams: 4096,
             max_buffered_bytes: 256 * 1024,
             max_out_of_order: 64,
+            max_tcp_total_bytes: 64 * 1024 * 1024,
             tcp_idle_timeout_ns: 300_000_000_000,
         }
     }
@@ -141,6 +146,8 @@ pub struct NetStats {
     pub tcp_streams: u64,
     /// TCP directions evicted because the table was full.
     pub tcp_stream_evictions: u64,
+    /// TCP directions evicted because all buffers together passed `max_tcp_total_bytes`.
+    pub tcp_memory_evictions: u64,
     /// TCP directions forgotten after the idle timeout while still open.
     pub tcp_idle_timeouts: u64,
     /// TCP segments whose data had been received already (fully or partly).

@@ -53,6 +53,11 @@ struct Direction {
 }
 
 impl Direction {
+    /// Bytes this direction holds in its buffers.
+    fn held(&self) -> usize {
+        self.buf.len() + self.ooo_bytes
+    }
+
     fn new(next_seq: u32, ts: Timestamp, from_start: bool) -> Self {
         Direction {
             next_seq,
@@ -87,6 +92,8 @@ pub(crate) struct Flags {
 pub(crate) struct TcpReassembler {
     dirs: BTreeMap<(SocketAddr, SocketAddr), Direction>,
     last_sweep: Timestamp,
+    /// Sum of `held()` over all directions.
+    pub(crate) total: usize,
 }
 
 /// Everything the per-direction helpers need besides the direction itself.
@@ -128,6 +135,7 @@ impl TcpReassembler {
         if let Some(dir) = self.dirs.get_mut(&key) {
             if flags.syn && (dir.closed || data_seq != dir.next_seq) {
                 // A new connection reusing the 4-tuple.
+                self.total = self.total.saturating_sub(dir.held());
                 *dir = Direction::new(data_seq, ctx.ts, true);
                 env.stats.tcp_streams += 1;
             }
@@ -145,7 +153,9 @@ impl TcpReassembler {
                 else {
                     break;
                 };
-                self.dirs.remove(&victim);
+                if let Some(d) = self.dirs.remove(&victim) {
+                    self.total = self.total.saturating_sub(d.held());
+                }
                 env.stats.tcp_stream_evictions += 1;
             }
             self.dirs
@@ -159,6 +169,7 @@ impl TcpReassembler {
         if dir.closed {
             return;
         }
+        let before = dir.held();
         if !payload.get().is_empty() {
             accept(dir, &mut env, data_seq, payload);
         }
@@ -184,6 +195,33 @@ impl TcpReassembler {
             dir.ooo = Vec::new();
             dir.ooo_bytes = 0;
         }
+        let after = dir.held();
+        self.total = self.total.saturating_sub(before) + after;
+        if self.total > limits.max_tcp_total_bytes {
+            self.shed(limits, env.stats, key);
+        }
+    }
+
+    /// Evicts the least recently active directions other than `keep` until the buffers
+    /// together fit `max_tcp_total_bytes` again.
+    fn shed(&mut self, limits: &NetLimits, stats: &mut NetStats, keep: (SocketAddr, SocketAddr)) {
+        let mut by_age: Vec<(Timestamp, (SocketAddr, SocketAddr))> = self
+            .dirs
+            .iter()
+            .filter(|(k, d)| **k != keep && d.held() > 0)
+            .map(|(k, d)| (d.last_ts, *k))
+            .collect();
+        by_age.sort_unstable();
+        for (_, k) in by_age {
+            if self.total <= limits.max_tcp_total_bytes {
+                break;
+            }
+            if let Some(d) = self.dirs.remove(&k) {
+                self.total = self.total.saturating_sub(d.held());
+                stats.tcp_incomplete_bytes += d.buf.len() as u64;
+                stats.tcp_memory_evictions += 1;
+            }
+        }
     }
 
     /// Drops directions idle for longer than the timeout, at most once per 10 s of packet time.
@@ -193,14 +231,19 @@ impl TcpReassembler {
         }
         self.last_sweep = now;
         let timeout = limits.tcp_idle_timeout_ns;
+        let mut freed = 0;
         self.dirs.retain(|_, d| {
             let keep = now.since(d.last_ts) <= timeout;
-            if !keep && !d.closed {
-                stats.tcp_idle_timeouts += 1;
-                stats.tcp_incomplete_bytes += d.buf.len() as u64;
+            if !keep {
+                freed += d.held();
+                if !d.closed {
+                    stats.tcp_idle_timeouts += 1;
+                    stats.tcp_incomplete_bytes += d.buf.len() as u64;
+                }
             }
             keep
         });
+        self.total = self.total.saturating_sub(freed);
     }
 
     /// Number of directions tracked (open or closed).

@@ -628,3 +628,30 @@ fn tcp_stream_table_is_bounded() {
     assert_eq!(dec.stats().tcp_stream_evictions, 3);
     assert_eq!(dec.stats().tcp_streams, 5);
 }
+
+#[test]
+fn tcp_buffers_together_are_bounded() {
+    let mut dec = Decoder::new(NetLimits {
+        max_tcp_total_bytes: 1000,
+        ..NetLimits::default()
+    });
+    // Five connections each leave 400 bytes of an unfinished message buffered.
+    let mut partial = b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nX: ".to_vec();
+    partial.resize(400, b'a');
+    for port in 0..5u16 {
+        let mut v = Vec::new();
+        PacketBuilder::ipv4(A4, B4, 64)
+            .tcp(1000 + port, 5060, 1, 100)
+            .write(&mut v, &partial)
+            .unwrap();
+        let mut out = Vec::new();
+        let f = raw(u64::from(port) + 1, v);
+        dec.decode(&f, &mut out);
+        assert!(out.is_empty());
+        assert!(dec.tcp.total <= 1000, "{} bytes held", dec.tcp.total);
+    }
+    // Two directions fit; the three oldest were evicted as they pushed the total over.
+    assert_eq!(dec.stats().tcp_memory_evictions, 3);
+    assert_eq!(dec.tcp.len(), 2);
+    assert_eq!(dec.stats().tcp_incomplete_bytes, 3 * 400);
+}
