@@ -102,7 +102,7 @@ pub struct Evictions {
     pub media_bindings: u64,
     /// IP fragment buffers.
     pub fragments: u64,
-    /// TCP streams.
+    /// TCP directions (table full or buffer budget spent).
     pub tcp_streams: u64,
 }
 
@@ -539,7 +539,7 @@ impl<'a> Report<'a> {
                     streams: stats.stream_evictions,
                     media_bindings: stats.binding_evictions,
                     fragments: net.fragment_evictions,
-                    tcp_streams: net.tcp_stream_evictions,
+                    tcp_streams: net.tcp_stream_evictions + net.tcp_memory_evictions,
                 },
                 engine: stats.clone(),
                 net: net.clone(),
