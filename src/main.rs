@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use siplens::capture::{self, FrameSource};
-use siplens::engine::{Analyzer, Limits};
+use siplens::engine::{Analyzer, Limits, Severity};
 use siplens::report::{text, Report};
 
 /// Passive SIP traffic analyzer: dialogs, SDP, RTP streams and findings from captures.
@@ -20,7 +20,8 @@ use siplens::report::{text, Report};
     about,
     args_conflicts_with_subcommands = true,
     after_help = "With no subcommand, `siplens FILE...` behaves like `siplens report FILE...`.\n\
-                  Exit status: 0 on success, 2 when an input cannot be read or the arguments are wrong."
+                  Exit status: 0 on success, 1 when --fail-on found a finding at or above its severity,\n\
+                  2 when an input cannot be read or the arguments are wrong."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -55,6 +56,36 @@ struct ReportArgs {
     /// Most RTP streams kept at once.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_streams)]
     max_streams: usize,
+    /// Exit with status 1 when a finding of this severity or above is reported (a CI gate).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+}
+
+/// Severity threshold for `--fail-on`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Any finding.
+    Info,
+    /// Low, medium, high or critical findings.
+    Low,
+    /// Medium, high or critical findings.
+    Medium,
+    /// High or critical findings.
+    High,
+    /// Critical findings only.
+    Critical,
+}
+
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -144,10 +175,16 @@ fn run_report(args: &ReportArgs) -> ExitCode {
             report.write_json(stdout, pretty)
         }
     };
+    let gate_failed = args
+        .fail_on
+        .is_some_and(|t| report.findings.iter().any(|f| f.severity >= t.severity()));
     match written {
+        Ok(()) if gate_failed => ExitCode::from(1),
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(u8::from(gate_failed))
+        }
         Err(e) => {
             eprintln!("siplens: error: writing the report: {e}");
             ExitCode::from(2)

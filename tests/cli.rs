@@ -238,3 +238,51 @@ fn json_is_compact_when_piped_and_indented_with_pretty() {
     b["summary"]["elapsed_ms"] = Value::from(0);
     assert_eq!(a, b);
 }
+
+/// A one-packet pcap whose SIP message lacks its Call-ID (a `sip.malformed`, severity low).
+fn malformed_capture() -> PathBuf {
+    let sip = b"OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    let mut pkt = Vec::new();
+    etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .udp(5060, 5060)
+        .write(&mut pkt, sip)
+        .expect("build");
+    let mut file = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        // magic, version 2.4 (as two u16 LE), thiszone, sigfigs, snaplen, Ethernet
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [1_700_000_000u32, 0, pkt.len() as u32, pkt.len() as u32] {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+    file.extend_from_slice(&pkt);
+    let p = tmp("malformed.pcap");
+    std::fs::write(&p, file).expect("write");
+    p
+}
+
+#[test]
+fn fail_on_gates_the_exit_status() {
+    let bad = malformed_capture();
+    let bad = bad.to_str().expect("utf8");
+    let out = run(&["report", "--format", "json", bad]);
+    let v = json_of(&out);
+    assert_eq!(v["findings"][0]["rule"], "sip.malformed");
+    assert_eq!(
+        run(&["report", "--fail-on", "low", bad]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["report", "--fail-on", "info", bad]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["report", "--fail-on", "medium", bad]).status.code(),
+        Some(0)
+    );
+    let clean = sample("basic-call-rtp.pcap");
+    let clean = clean.to_str().expect("utf8");
+    assert_eq!(run(&["--fail-on", "info", clean]).status.code(), Some(0));
+    assert_eq!(run(&["--fail-on", "bogus", clean]).status.code(), Some(2));
+}
