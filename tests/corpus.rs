@@ -26,7 +26,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "SIP inside HEPv3 (live/HEP issue)",
     ),
     ("heplify__sip_sctp.pcap", "SIP over SCTP"),
-    ("ndpi__gre.pcapng", "SIP inside GRE"),
 ];
 
 /// Captures where siplens deliberately differs from tshark: (name, expected counts, why).

@@ -20,6 +20,8 @@ pub(crate) mod proto {
     pub const UDP: u8 = 17;
     /// IPv6 encapsulated in IP (RFC 2473 / RFC 4213).
     pub const IPV6: u8 = 41;
+    /// Generic Routing Encapsulation (RFC 2784).
+    pub const GRE: u8 = 47;
     /// IPv6 routing header (RFC 8200 §4.4).
     pub const ROUTING: u8 = 43;
     /// IPv6 fragment header (RFC 8200 §4.5).

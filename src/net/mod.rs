@@ -7,13 +7,14 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
-use crate::capture::{Frame, Timestamp};
+use crate::capture::{Frame, LinkType, Timestamp};
 
 mod defrag;
 mod ip;
 mod link;
 pub mod sipframe;
 mod tcp;
+mod tunnel;
 
 pub use sipframe::{frame_stream, frame_stream_bounded, looks_like_sip_start, StreamFrame};
 
@@ -128,6 +129,10 @@ pub struct NetStats {
     pub other_ip_protocol: u64,
     /// IP-in-IP (IPv4 or IPv6 in IPv4 or IPv6) packets decapsulated.
     pub ip_in_ip: u64,
+    /// GRE packets followed (RFC 2784/2890, PPTP, ERSPAN).
+    pub gre: u64,
+    /// VXLAN datagrams followed (RFC 7348, UDP port 4789).
+    pub vxlan: u64,
     /// IP fragments seen.
     pub fragments: u64,
     /// Datagrams completed by reassembly.
@@ -240,7 +245,8 @@ impl<'a, 'b> Bytes<'a, 'b> {
     }
 }
 
-/// Tunnel nesting followed (IP-in-IP); deeper tunnels are counted as other protocols.
+/// Tunnel nesting followed (IP-in-IP, GRE, VXLAN); deeper tunnels are counted as other
+/// protocols.
 const MAX_TUNNEL_DEPTH: u8 = 1;
 
 /// Decodes frames into [`Segment`]s: link layer, IP (with fragment reassembly), UDP, and TCP
@@ -387,16 +393,48 @@ impl Decoder {
         out: &mut Vec<Segment<'a>>,
     ) {
         match proto {
-            ip::proto::UDP => self.udp(ctx, src, dst, data, truncated, out),
+            ip::proto::UDP => self.udp(ctx, src, dst, data, truncated, depth, out),
             ip::proto::TCP => self.tcp(ctx, src, dst, data, truncated, out),
             ip::proto::IPIP | ip::proto::IPV6 if depth < MAX_TUNNEL_DEPTH => {
                 self.stats.ip_in_ip += 1;
                 self.ip(ctx, data, depth + 1, out);
             }
+            ip::proto::GRE if depth < MAX_TUNNEL_DEPTH => {
+                self.stats.gre += 1;
+                match tunnel::gre(data.get()) {
+                    tunnel::Inner::Ip(off) => self.ip(ctx, data.sub(off), depth + 1, out),
+                    tunnel::Inner::Ethernet(off) => {
+                        self.ethernet(ctx, data.sub(off), depth + 1, out)
+                    }
+                    tunnel::Inner::Truncated => self.stats.truncated += 1,
+                    tunnel::Inner::Other => self.stats.other_ip_protocol += 1,
+                }
+            }
             _ => self.stats.other_ip_protocol += 1,
         }
     }
 
+    /// An Ethernet frame found inside a tunnel (GRE bridging, ERSPAN, VXLAN).
+    fn ethernet<'a>(
+        &mut self,
+        ctx: Ctx,
+        data: Bytes<'a, '_>,
+        depth: u8,
+        out: &mut Vec<Segment<'a>>,
+    ) {
+        let whole = data.get();
+        match link::decapsulate(LinkType::ETHERNET, whole) {
+            link::Link::Ip(inner) => {
+                // `inner` is a tail of `whole`: its offset keeps the frame's lifetime.
+                let off = whole.len().saturating_sub(inner.len());
+                self.ip(ctx, data.sub(off), depth, out);
+            }
+            link::Link::NonIp => self.stats.non_ip += 1,
+            link::Link::Truncated | link::Link::Unknown => self.stats.truncated += 1,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // decoded header fields passed down one layer
     fn udp<'a>(
         &mut self,
         ctx: Ctx,
@@ -404,6 +442,7 @@ impl Decoder {
         dst: IpAddr,
         data: Bytes<'a, '_>,
         truncated: bool,
+        depth: u8,
         out: &mut Vec<Segment<'a>>,
     ) {
         let Some(h) = data.get().get(..8) else {
@@ -441,6 +480,13 @@ impl Decoder {
         if payload.get().is_empty() {
             self.stats.udp_empty += 1;
             return;
+        }
+        if dport == tunnel::VXLAN_PORT && depth < MAX_TUNNEL_DEPTH {
+            if let Some(off) = tunnel::vxlan(payload.get()) {
+                self.stats.vxlan += 1;
+                self.ethernet(ctx, payload.sub(off), depth + 1, out);
+                return;
+            }
         }
         out.push(Segment {
             frame: ctx.frame,

@@ -655,3 +655,46 @@ fn tcp_buffers_together_are_bounded() {
     assert_eq!(dec.tcp.len(), 2);
     assert_eq!(dec.stats().tcp_incomplete_bytes, 3 * 400);
 }
+
+#[test]
+fn vxlan_and_gre_bridged_ethernet_are_followed() {
+    // The inner frame: Ethernet / IPv4 / UDP 5060 with a SIP message.
+    let mut inner = Vec::new();
+    PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4([192, 0, 2, 10], [192, 0, 2, 11], 64)
+        .udp(5060, 5060)
+        .write(&mut inner, SIP)
+        .unwrap();
+    // VXLAN: UDP to port 4789, header with the I flag and VNI 42.
+    let mut vx = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+    vx.extend_from_slice(&inner);
+    let mut outer = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .udp(40000, 4789)
+        .write(&mut outer, &vx)
+        .unwrap();
+    let mut dec = Decoder::new(NetLimits::default());
+    let mut out = Vec::new();
+    let f = raw(1, outer);
+    dec.decode(&f, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload.as_ref(), SIP);
+    // The inner addresses, not the tunnel's.
+    assert_eq!(out[0].src.to_string(), "192.0.2.10:5060");
+    assert_eq!(dec.stats().vxlan, 1);
+
+    // GRE transparent Ethernet bridging (0x6558) with a key.
+    let mut gre = vec![0x20, 0x00, 0x65, 0x58, 0, 0, 0, 7];
+    gre.extend_from_slice(&inner);
+    let mut ip = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .write(&mut ip, etherparse::IpNumber(47), &gre)
+        .unwrap();
+    let f = raw(2, ip);
+    let mut out = Vec::new();
+    dec.decode(&f, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload.as_ref(), SIP);
+    assert_eq!(out[0].dst.to_string(), "192.0.2.11:5060");
+    assert_eq!(dec.stats().gre, 1);
+}

@@ -1,0 +1,160 @@
+//! Tunnel headers followed to the packet inside: GRE (RFC 2784, key and sequence RFC 2890,
+//! PPTP's enhanced GRE RFC 2637 §4.1 with PPP inside, ERSPAN types II and III) and VXLAN
+//! (RFC 7348). Pure functions over borrowed bytes: each returns where the inner packet starts
+//! and what it is.
+
+/// What a tunnel carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inner {
+    /// An IP packet starting at this offset.
+    Ip(usize),
+    /// An Ethernet frame starting at this offset.
+    Ethernet(usize),
+    /// Something else (or a header we do not follow).
+    Other,
+    /// The tunnel header is cut short.
+    Truncated,
+}
+
+/// The IANA UDP port of VXLAN (RFC 7348 §5).
+pub(crate) const VXLAN_PORT: u16 = 4789;
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
+/// A GRE packet (IP protocol 47).
+pub(crate) fn gre(d: &[u8]) -> Inner {
+    let (Some(flags), Some(proto)) = (be16(d, 0), be16(d, 2)) else {
+        return Inner::Truncated;
+    };
+    let version = flags & 0x7;
+    // Routing present (RFC 1701's R bit) means a variable source route: not followed.
+    if flags & 0x4000 != 0 || version > 1 {
+        return Inner::Other;
+    }
+    let mut off = 4;
+    for (bit, len) in [(0x8000u16, 4usize), (0x2000, 4), (0x1000, 4)] {
+        if flags & bit != 0 {
+            off += len;
+        }
+    }
+    // Enhanced GRE (PPTP): acknowledgment number present (RFC 2637 §4.1).
+    if version == 1 && flags & 0x0080 != 0 {
+        off += 4;
+    }
+    if d.len() < off {
+        return Inner::Truncated;
+    }
+    match proto {
+        0x0800 | 0x86dd => Inner::Ip(off),
+        0x6558 => Inner::Ethernet(off),
+        // ERSPAN type II: 8-byte header (draft-foschiano-erspan §4.1).
+        0x88be => erspan(d, off, 8),
+        // ERSPAN type III: 12 bytes, plus an 8-byte platform subheader when O is set.
+        0x22eb => match d.get(off + 11) {
+            Some(b) if b & 0x01 != 0 => erspan(d, off, 20),
+            Some(_) => erspan(d, off, 12),
+            None => Inner::Truncated,
+        },
+        0x880b => ppp(d, off),
+        _ => Inner::Other,
+    }
+}
+
+fn erspan(d: &[u8], off: usize, len: usize) -> Inner {
+    if d.len() < off + len {
+        Inner::Truncated
+    } else {
+        Inner::Ethernet(off + len)
+    }
+}
+
+/// PPP in HDLC-like framing (RFC 1662 §3.1: optional FF 03) with a 1- or 2-byte protocol
+/// field (RFC 1661 §2: protocol-field compression makes it one odd byte).
+fn ppp(d: &[u8], mut off: usize) -> Inner {
+    if d.get(off) == Some(&0xff) && d.get(off + 1) == Some(&0x03) {
+        off += 2;
+    }
+    let Some(&first) = d.get(off) else {
+        return Inner::Truncated;
+    };
+    let (proto, len) = if first & 1 == 1 {
+        (u16::from(first), 1)
+    } else {
+        match be16(d, off) {
+            Some(p) => (p, 2),
+            None => return Inner::Truncated,
+        }
+    };
+    match proto {
+        0x21 | 0x57 => Inner::Ip(off + len),
+        _ => Inner::Other,
+    }
+}
+
+/// A VXLAN header at the start of a UDP payload (RFC 7348 §5): flags with the I bit, 24
+/// reserved bits, VNI, 8 reserved bits; an Ethernet frame follows. `None` when the bytes do
+/// not look like VXLAN (the datagram is then ordinary UDP).
+pub(crate) fn vxlan(d: &[u8]) -> Option<usize> {
+    let h = d.get(..8)?;
+    // I flag set, every other flag and reserved bit zero as §5 requires.
+    let ok = h.first() == Some(&0x08)
+        && h.get(1..4) == Some(&[0, 0, 0][..])
+        && h.get(7) == Some(&0)
+        && d.len() >= 8 + 14;
+    ok.then_some(8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gre_variants() {
+        assert_eq!(gre(&[0x00, 0x00, 0x08, 0x00, 0x45]), Inner::Ip(4));
+        // Key and sequence present.
+        let mut d = vec![0x30, 0x00, 0x65, 0x58];
+        d.extend_from_slice(&[0; 8]);
+        assert_eq!(gre(&d), Inner::Ethernet(12));
+        // PPTP: version 1, key + sequence + ack, PPP with FF 03 and protocol 0x0021.
+        let mut d = vec![0x30, 0x81, 0x88, 0x0b];
+        d.extend_from_slice(&[0; 12]);
+        d.extend_from_slice(&[0xff, 0x03, 0x00, 0x21, 0x45]);
+        assert_eq!(gre(&d), Inner::Ip(20));
+        // PPP with address/control and protocol compressed.
+        let mut d = vec![0x30, 0x81, 0x88, 0x0b];
+        d.extend_from_slice(&[0; 12]);
+        d.extend_from_slice(&[0x21, 0x45]);
+        assert_eq!(gre(&d), Inner::Ip(17));
+        // ERSPAN II behind a sequence number.
+        let mut d = vec![0x10, 0x00, 0x88, 0xbe];
+        d.extend_from_slice(&[0; 12]);
+        assert_eq!(gre(&d), Inner::Ethernet(16));
+        assert_eq!(gre(&[0x30, 0x00, 0x08]), Inner::Truncated);
+        assert_eq!(gre(&[0x30, 0x00, 0x08, 0x00, 0]), Inner::Truncated);
+        assert_eq!(gre(&[0x40, 0x00, 0x08, 0x00]), Inner::Other);
+        assert_eq!(gre(&[0x00, 0x00, 0x12, 0x34]), Inner::Other);
+    }
+
+    #[test]
+    fn vxlan_header() {
+        let mut d = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+        d.extend_from_slice(&[0; 14]);
+        assert_eq!(vxlan(&d), Some(8));
+        d[0] = 0x80; // an RTCP-looking first byte is not VXLAN
+        assert_eq!(vxlan(&d), None);
+        assert_eq!(vxlan(&[0x08, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn never_panics_on_short_input() {
+        for len in 0..32 {
+            for fill in [0u8, 0xff, 0x30, 0x81] {
+                let d = vec![fill; len];
+                let _ = gre(&d);
+                let _ = vxlan(&d);
+            }
+        }
+    }
+}
