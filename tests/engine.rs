@@ -262,3 +262,37 @@ fn unknown_link_types_are_counted_and_named() {
     assert_eq!(r.summary.net.unknown_link_types.get(&147), Some(&3));
     assert_eq!(r.summary.packets, 4);
 }
+
+#[test]
+fn long_dialogs_stay_bounded_and_keep_detecting_retransmissions() {
+    let mut an = Analyzer::default();
+    let mut frame = 0;
+    // A day-long keepalive dialog: 400 OPTIONS in one Call-ID, 30 s apart, each sent twice
+    // (the copy 500 ms later, as Timer E would).
+    for n in 1..=400u64 {
+        let msg = format!(
+            "OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK{n}\r\n\
+             From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: keepalive@192.0.2.1\r\n\
+             CSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        );
+        for delay in [0, 500] {
+            frame += 1;
+            an.process(&udp_frame(
+                frame,
+                n * 30_000 + delay,
+                5060,
+                5060,
+                msg.as_bytes(),
+            ));
+        }
+    }
+    let r = Report::build(&an, 0);
+    assert_eq!(r.dialogs.len(), 1);
+    let d = &r.dialogs[0];
+    assert_eq!(d.messages, 800);
+    assert_eq!(
+        d.retransmissions, 400,
+        "every copy found, before and after pruning"
+    );
+    assert_eq!(d.duplicates, 0);
+}

@@ -70,6 +70,16 @@ pub const MAX_MEDIA_LINES: usize = 16;
 /// See [`MAX_MEDIA_LINES`].
 pub const MAX_FORMATS: usize = 32;
 
+/// SDP bodies recorded per dialog; later ones still bind media but are not stored.
+pub const MAX_SDP_PER_DIALOG: usize = 64;
+
+/// Transaction keys remembered per dialog before the ones past the retransmission horizon
+/// are pruned.
+const SEEN_PRUNE_AT: usize = 256;
+
+/// How long a message can be retransmitted: 64*T1 (RFC 3261 §17.1.1.2), with margin.
+const RETRANSMISSION_HORIZON_NS: u64 = 64_000_000_000;
+
 /// Distinct To tags kept per dialog (a forking storm must not grow a dialog without bound).
 pub const MAX_TO_TAGS: usize = 16;
 
@@ -111,6 +121,8 @@ pub struct EngineStats {
     pub status_codes: BTreeMap<u16, u64>,
     /// SDP bodies parsed.
     pub sdp_bodies: u64,
+    /// SDP bodies not recorded because a dialog reached [`MAX_SDP_PER_DIALOG`].
+    pub sdp_records_dropped: u64,
     /// RTP packets.
     pub rtp_packets: u64,
     /// RTCP packets (compound datagrams count once).
@@ -875,6 +887,12 @@ impl Analyzer {
         // (two interfaces, a SPAN port seeing both directions). Count it apart.
         let first_seen = d.seen.get(&key).copied();
         if first_seen.is_none() {
+            if d.seen.len() >= SEEN_PRUNE_AT {
+                // A transaction is retransmitted for 64*T1 = 32 s at most (RFC 3261 §17.1.1.2,
+                // Timer B/F): older keys can go, so a days-long dialog stays small.
+                d.seen
+                    .retain(|_, t| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
+            }
             d.seen.insert(key, seg.ts);
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
@@ -961,32 +979,39 @@ impl Analyzer {
         }
 
         let mut sdp_index = None;
+        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = Vec::new();
         if !repeat {
             if let Some(body) = msg.sdp_body() {
                 self.stats.sdp_bodies += 1;
                 let from_caller = seg.src == d.src;
                 let parsed = sdp::parse(body);
                 let media = summarize_sdp(&parsed, &mut self.symbols);
+                announced = media.iter().map(|m| (m.addr, m.rtcp)).collect();
                 let idx = d.sdp.len();
-                d.sdp.push(SdpRecord {
-                    frame: seg.frame,
-                    from_caller,
-                    media,
-                });
-                sdp_index = Some(idx as u32);
-                // RFC 3264 §4: an SDP from the other side answers the pending offer.
-                let pending = d.sessions.last_mut().filter(|s| {
-                    s.answer.is_none()
-                        && d.sdp
-                            .get(s.offer)
-                            .is_some_and(|o| o.from_caller != from_caller)
-                });
-                match pending {
-                    Some(s) => s.answer = Some(idx),
-                    None => d.sessions.push(MediaSession {
-                        offer: idx,
-                        answer: None,
-                    }),
+                if idx >= MAX_SDP_PER_DIALOG {
+                    // Days of session-timer re-INVITEs: keep binding media, stop recording.
+                    self.stats.sdp_records_dropped += 1;
+                } else {
+                    d.sdp.push(SdpRecord {
+                        frame: seg.frame,
+                        from_caller,
+                        media,
+                    });
+                    sdp_index = Some(idx as u32);
+                    // RFC 3264 §4: an SDP from the other side answers the pending offer.
+                    let pending = d.sessions.last_mut().filter(|s| {
+                        s.answer.is_none()
+                            && d.sdp
+                                .get(s.offer)
+                                .is_some_and(|o| o.from_caller != from_caller)
+                    });
+                    match pending {
+                        Some(s) => s.answer = Some(idx),
+                        None => d.sessions.push(MediaSession {
+                            offer: idx,
+                            answer: None,
+                        }),
+                    }
                 }
             }
         }
@@ -1020,19 +1045,12 @@ impl Analyzer {
             self.stats.message_records_dropped += 1;
         }
 
-        if let Some(idx) = sdp_index {
-            let lines: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = d
-                .sdp
-                .get(idx as usize)
-                .map(|s| s.media.iter().map(|m| (m.addr, m.rtcp)).collect())
-                .unwrap_or_default();
-            for (rtp, rtcp) in lines {
-                if let Some(a) = rtp {
-                    self.bind(a, id, false);
-                }
-                if let Some(a) = rtcp.filter(|r| Some(*r) != rtp) {
-                    self.bind(a, id, true);
-                }
+        for (rtp, rtcp) in announced {
+            if let Some(a) = rtp {
+                self.bind(a, id, false);
+            }
+            if let Some(a) = rtcp.filter(|r| Some(*r) != rtp) {
+                self.bind(a, id, true);
             }
         }
     }
