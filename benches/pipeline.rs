@@ -109,5 +109,41 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sip, sdp, pipeline);
+/// The engine alone (decode, SIP/SDP parsing, dialogs, streams; no output) over the large
+/// captures `benches/bench.sh` generates, frames held in memory. Skipped when they are
+/// absent; `SIPLENS_BENCH_DIR` points elsewhere than `bench-out/`.
+fn engine_on_bench_captures(c: &mut Criterion) {
+    let dir = std::env::var_os("SIPLENS_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-out"));
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    for name in ["sig-heavy.pcap", "rtp-heavy.pcap"] {
+        let Ok(mut src) = capture::open_path(&dir.join(name)) else {
+            eprintln!("{name} not found in {dir:?}: run benches/bench.sh first");
+            continue;
+        };
+        let mut frames: Vec<Frame> = Vec::new();
+        while let Ok(Some(f)) = src.next_frame() {
+            frames.push(f);
+        }
+        let limits = siplens::engine::Limits {
+            max_raw_bytes: 0,
+            ..Default::default()
+        };
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter_with_large_drop(|| {
+                let mut an = Analyzer::new(limits.clone());
+                for f in &frames {
+                    an.process(f);
+                }
+                an
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, sip, sdp, pipeline, engine_on_bench_captures);
 criterion_main!(benches);
