@@ -175,11 +175,11 @@ fn run_report(args: &ReportArgs) -> ExitCode {
             report.write_json(stdout, pretty)
         }
     };
-    // Everything is printed: hand the memory back to the OS at exit instead of freeing
-    // hundreds of thousands of dialog records one by one (about 5% of a large run).
     let gate_failed = args
         .fail_on
         .is_some_and(|t| report.findings.iter().any(|f| f.severity >= t.severity()));
+    // Everything is printed: hand the memory back to the OS at exit instead of freeing
+    // hundreds of thousands of dialog records one by one (about 5% of a large run).
     drop(report);
     std::mem::forget(analyzer);
     match written {
