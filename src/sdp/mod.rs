@@ -535,9 +535,7 @@ impl<'a> Sdp<'a> {
         &'s self,
         name: &'s str,
     ) -> impl Iterator<Item = &'s Attribute<'a>> + 's {
-        self.attributes
-            .iter()
-            .filter(move |a| a.name().eq_ignore_ascii_case(name))
+        named(&self.attributes, name)
     }
 }
 
@@ -682,9 +680,7 @@ impl<'a> MediaDescription<'a> {
         &'s self,
         name: &'s str,
     ) -> impl Iterator<Item = &'s Attribute<'a>> + 's {
-        self.attributes
-            .iter()
-            .filter(move |a| a.name().eq_ignore_ascii_case(name))
+        named(&self.attributes, name)
     }
 }
 
@@ -777,3 +773,13 @@ fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
 
 #[cfg(test)]
 mod tests;
+
+/// The attributes of one level with this name (case-insensitive, RFC 8866 §5.13).
+fn named<'s, 'a>(
+    attributes: &'s [Attribute<'a>],
+    name: &'s str,
+) -> impl Iterator<Item = &'s Attribute<'a>> + 's {
+    attributes
+        .iter()
+        .filter(move |a| a.name().eq_ignore_ascii_case(name))
+}
