@@ -7,7 +7,8 @@
 //! net      -> Segment          (link, IP, defrag, UDP, TCP reassembly + SIP framing)
 //! sip, sdp -> borrowed views   (nom parsers, pure functions over &[u8])
 //! media    -> RTP/RTCP views and per-stream statistics
-//! engine   -> Analyzer         (dialogs, transactions, media sessions, streams, findings)
+//! engine   -> Analyzer         (dialogs, transactions, media sessions, streams)
+//! rules    -> Finding          (one file per family: auth, ...)
 //! report   -> DTOs             (text and JSON renderers)
 //! ```
 //!
@@ -20,5 +21,6 @@ pub mod engine;
 pub mod media;
 pub mod net;
 pub mod report;
+pub mod rules;
 pub mod sdp;
 pub mod sip;

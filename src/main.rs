@@ -56,6 +56,10 @@ struct ReportArgs {
     /// Most RTP streams kept at once.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_streams)]
     max_streams: usize,
+    /// Print recovered secrets (Basic passwords) in findings; by default a report only says
+    /// that one was exposed.
+    #[arg(long)]
+    show_secrets: bool,
     /// Exit with status 1 when a finding of this severity or above is reported (a CI gate).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
@@ -126,6 +130,7 @@ fn run_report(args: &ReportArgs) -> ExitCode {
         ..Limits::default()
     };
     let mut analyzer = Analyzer::new(limits);
+    analyzer.set_show_secrets(args.show_secrets);
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());

@@ -286,3 +286,37 @@ fn fail_on_gates_the_exit_status() {
     assert_eq!(run(&["--fail-on", "info", clean]).status.code(), Some(0));
     assert_eq!(run(&["--fail-on", "bogus", clean]).status.code(), Some(2));
 }
+
+#[test]
+fn basic_passwords_only_with_show_secrets() {
+    // REGISTER with "Authorization: Basic" for alice:s3cret.
+    let sip = b"REGISTER sip:192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK9\r\nFrom: <sip:alice@192.0.2.2>;tag=1\r\nTo: <sip:alice@192.0.2.2>\r\nCall-ID: basic@192.0.2.1\r\nCSeq: 2 REGISTER\r\nAuthorization: Basic YWxpY2U6czNjcmV0\r\nContent-Length: 0\r\n\r\n";
+    let mut pkt = Vec::new();
+    etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .udp(5060, 5060)
+        .write(&mut pkt, sip)
+        .expect("build");
+    let mut file = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [1_700_000_000u32, 0, pkt.len() as u32, pkt.len() as u32] {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+    file.extend_from_slice(&pkt);
+    let p = tmp("basic.pcap");
+    std::fs::write(&p, file).expect("write");
+    let path = p.to_str().expect("utf8");
+    let hidden = String::from_utf8_lossy(&run(&["report", path]).stdout).to_string();
+    assert!(hidden.contains("auth.basic"), "{hidden}");
+    assert!(hidden.contains("user 'alice'"), "{hidden}");
+    assert!(!hidden.contains("s3cret"), "{hidden}");
+    let shown =
+        String::from_utf8_lossy(&run(&["report", "--show-secrets", path]).stdout).to_string();
+    assert!(shown.contains("password 's3cret'"), "{shown}");
+    assert_eq!(
+        run(&["report", "--fail-on", "high", path]).status.code(),
+        Some(1)
+    );
+}

@@ -296,3 +296,40 @@ fn long_dialogs_stay_bounded_and_keep_detecting_retransmissions() {
     );
     assert_eq!(d.duplicates, 0);
 }
+
+#[test]
+fn digest_exchanges_become_auth_findings() {
+    let an = analyse("register-digest.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    let rules: Vec<&str> = r.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        ["auth.cleartext-transport", "auth.digest-md5", "auth.digest"],
+        "most severe first"
+    );
+    let digest = &r.findings[2];
+    // Challenge, answer with credentials, 200 OK.
+    assert_eq!(digest.evidence, vec![2, 3, 4]);
+    assert!(
+        digest.summary.contains("user 'alice'"),
+        "{}",
+        digest.summary
+    );
+    assert!(
+        digest.summary.contains("accepted (200)"),
+        "{}",
+        digest.summary
+    );
+    assert_eq!(r.dialogs[0].finding_ids.len(), 3);
+
+    // The 407 flow: Proxy-Authorization on the second INVITE.
+    let an = analyse("invite-407.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    let digest = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "auth.digest")
+        .expect("auth.digest");
+    assert!(digest.summary.contains("for INVITE"), "{}", digest.summary);
+    assert_eq!(digest.evidence.len(), 3);
+}

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::capture::{Frame, FrameSource, LinkType, Timestamp};
 use crate::media::{self, MediaKind};
 use crate::net::{self, Decoder, NetLimits, NetStats, Segment, Transport};
+use crate::rules::{self, auth::AuthAttempt};
 use crate::sdp;
 use crate::sip::{self, HeaderName, SipMessage, StartLine};
 
@@ -123,6 +124,8 @@ pub struct EngineStats {
     pub sdp_bodies: u64,
     /// SDP bodies not recorded because a dialog reached [`MAX_SDP_PER_DIALOG`].
     pub sdp_records_dropped: u64,
+    /// Credentials not recorded because a dialog reached `rules::auth::MAX_ATTEMPTS`.
+    pub auth_attempts_dropped: u64,
     /// RTP packets.
     pub rtp_packets: u64,
     /// RTCP packets (compound datagrams count once).
@@ -289,6 +292,10 @@ pub struct Dialog {
     pub retransmitted: BTreeMap<Sym, u64>,
     /// RTCP packets sent to or from an address this dialog's SDP announced.
     pub rtcp_packets: u64,
+    /// Requests that carried credentials (bounded by [`rules::auth::MAX_ATTEMPTS`]).
+    pub auth: Vec<AuthAttempt>,
+    /// Frame of the latest 401/407 challenge.
+    last_challenge: Option<u64>,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
@@ -372,6 +379,7 @@ pub struct Analyzer {
     raw_bytes: usize,
     findings: Vec<Finding>,
     label_buf: String,
+    show_secrets: bool,
 }
 
 impl Default for Analyzer {
@@ -418,6 +426,7 @@ impl Analyzer {
             raw_bytes: 0,
             findings: Vec::new(),
             label_buf: String::new(),
+            show_secrets: false,
         }
     }
 
@@ -802,6 +811,8 @@ impl Analyzer {
             retransmission_frames: Vec::new(),
             retransmitted: BTreeMap::new(),
             rtcp_packets: 0,
+            auth: Vec::new(),
+            last_challenge: None,
             invite_seen: false,
             duplicates: 0,
             seen: FxHashMap::default(),
@@ -916,6 +927,46 @@ impl Analyzer {
                 && !d.to_tags.iter().any(|x| x.as_bytes() == t)
             {
                 d.to_tags.push(lossy(t));
+            }
+        }
+        if !repeat {
+            if is_request {
+                let creds = msg
+                    .authorization()
+                    .into_iter()
+                    .map(|c| (c, false))
+                    .chain(msg.proxy_authorization().into_iter().map(|c| (c, true)));
+                for (c, proxy) in creds {
+                    if d.auth.len() >= rules::auth::MAX_ATTEMPTS {
+                        self.stats.auth_attempts_dropped += 1;
+                        continue;
+                    }
+                    let mut a = AuthAttempt::from_credentials(&c, proxy);
+                    a.frame = seg.frame;
+                    a.ts = seg.ts;
+                    a.src = seg.src;
+                    a.dst = seg.dst;
+                    a.transport = seg.transport;
+                    a.method = self.symbols.name(label).to_string();
+                    a.cseq = cseq.map(|c| c.0).unwrap_or(0);
+                    a.challenge_frame = d.last_challenge;
+                    d.auth.push(a);
+                }
+            } else if status >= 200 {
+                if status == 401 || status == 407 {
+                    d.last_challenge = Some(seg.frame);
+                }
+                // The final answer to a request that carried credentials is its outcome.
+                if let Some((num, method)) = cseq {
+                    let method = self.symbols.name(method);
+                    for a in d
+                        .auth
+                        .iter_mut()
+                        .filter(|a| a.outcome.is_none() && a.cseq == num && a.method == method)
+                    {
+                        a.outcome = Some((status, seg.frame));
+                    }
+                }
             }
         }
         let ua = if is_request {
@@ -1083,6 +1134,12 @@ impl Analyzer {
         );
     }
 
+    /// Put recovered secrets (Basic passwords) in finding summaries. Off by default: a
+    /// report names that a secret was exposed without printing it.
+    pub fn set_show_secrets(&mut self, show: bool) {
+        self.show_secrets = show;
+    }
+
     /// The text of an interned method or label.
     pub fn name(&self, s: Sym) -> &str {
         self.symbols.name(s)
@@ -1128,6 +1185,13 @@ impl Analyzer {
     /// All findings, most severe first, then by time.
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.findings.clone();
+        for d in self.dialogs.values() {
+            all.extend(rules::auth::findings(
+                &d.call_id,
+                &d.auth,
+                self.show_secrets,
+            ));
+        }
         for d in self.dialogs.values() {
             if d.retransmissions == 0 {
                 continue;

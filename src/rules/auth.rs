@@ -1,0 +1,357 @@
+//! Authentication rules (RFC 3261 §22, RFC 2617, RFC 7616, RFC 8760): what each Digest or
+//! Basic exchange reveals to whoever sees the traffic.
+//!
+//! The engine records one [`AuthAttempt`] per request that carried credentials, with the
+//! challenge it answered and the final response it got; [`findings`] turns a dialog's
+//! attempts into `auth.*` findings.
+
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+
+use crate::capture::Timestamp;
+use crate::engine::{Finding, RuleId, Severity};
+use crate::net::Transport;
+use crate::sip::{AuthScheme, AuthValue};
+
+/// `auth.digest`: every Digest exchange (info).
+pub const DIGEST: RuleId = RuleId("auth.digest");
+/// `auth.basic`: Basic credentials sent (high).
+pub const BASIC: RuleId = RuleId("auth.basic");
+/// `auth.digest-md5`: MD5 or MD5-sess where SHA-256 exists (low).
+pub const DIGEST_MD5: RuleId = RuleId("auth.digest-md5");
+/// `auth.digest-no-qop`: a response computed without qop (medium).
+pub const DIGEST_NO_QOP: RuleId = RuleId("auth.digest-no-qop");
+/// `auth.cleartext-transport`: a Digest exchange over UDP or TCP (medium).
+pub const CLEARTEXT_TRANSPORT: RuleId = RuleId("auth.cleartext-transport");
+
+/// Most attempts recorded per dialog (a brute force in one Call-ID must stay bounded).
+pub const MAX_ATTEMPTS: usize = 32;
+
+/// Which credentials scheme a request used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTP Digest (RFC 2617 / RFC 7616 / RFC 8760).
+    Digest,
+    /// HTTP Basic (RFC 7617; forbidden in SIP by RFC 3261 §22.1).
+    Basic,
+    /// Anything else, by name.
+    Other(String),
+}
+
+/// One request that carried credentials, owned and small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthAttempt {
+    /// Frame of the request.
+    pub frame: u64,
+    /// Its time.
+    pub ts: Timestamp,
+    /// Sender (the client).
+    pub src: SocketAddr,
+    /// Receiver (registrar or proxy).
+    pub dst: SocketAddr,
+    /// Transport of the request.
+    pub transport: Transport,
+    /// Request method.
+    pub method: String,
+    /// CSeq number, to pair the final response.
+    pub cseq: u32,
+    /// `Proxy-Authorization` (407 flow) rather than `Authorization` (401 flow).
+    pub proxy: bool,
+    /// Scheme.
+    pub scheme: Scheme,
+    /// Digest username, or the Basic user.
+    pub user: Option<String>,
+    /// Digest realm.
+    pub realm: Option<String>,
+    /// Digest algorithm as sent (absent means MD5, RFC 2617 §3.2.2).
+    pub algorithm: Option<String>,
+    /// Digest qop (absent: RFC 2069 compatibility mode).
+    pub qop: Option<String>,
+    /// Digest-uri.
+    pub uri: Option<String>,
+    /// Basic password (kept for `--show-secrets`).
+    pub basic_password: Option<String>,
+    /// Frame of the 401/407 that this attempt answered, when seen.
+    pub challenge_frame: Option<u64>,
+    /// Final status and frame of the answer, when seen.
+    pub outcome: Option<(u16, u64)>,
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl AuthAttempt {
+    /// Builds an attempt from one credentials header value; the caller fills the context.
+    pub fn from_credentials(c: &AuthValue<'_>, proxy: bool) -> AuthAttempt {
+        let (scheme, user, basic_password) = match &c.scheme {
+            AuthScheme::Digest => (Scheme::Digest, c.username().map(text), None),
+            AuthScheme::Basic => {
+                // RFC 7617 §2: base64 of "user-id:password".
+                let decoded = c
+                    .token68
+                    .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+                    .map(|b| text(&b));
+                match decoded.as_deref().and_then(|d| d.split_once(':')) {
+                    Some((u, p)) => (Scheme::Basic, Some(u.to_string()), Some(p.to_string())),
+                    None => (Scheme::Basic, decoded, None),
+                }
+            }
+            AuthScheme::Other(name) => (Scheme::Other(text(name)), None, None),
+        };
+        AuthAttempt {
+            frame: 0,
+            ts: Timestamp::default(),
+            src: SocketAddr::from(([0, 0, 0, 0], 0)),
+            dst: SocketAddr::from(([0, 0, 0, 0], 0)),
+            transport: Transport::Udp,
+            method: String::new(),
+            cseq: 0,
+            proxy,
+            scheme,
+            user,
+            realm: c.realm().map(text),
+            algorithm: c.algorithm().map(text),
+            qop: c.qop().map(text),
+            uri: c.uri().map(text),
+            basic_password,
+            challenge_frame: None,
+            outcome: None,
+        }
+    }
+
+    fn is_md5(&self) -> bool {
+        match &self.algorithm {
+            None => true,
+            Some(a) => a.eq_ignore_ascii_case("MD5") || a.eq_ignore_ascii_case("MD5-sess"),
+        }
+    }
+
+    fn outcome_text(&self) -> String {
+        match self.outcome {
+            Some((code @ 200..=299, _)) => format!("accepted ({code})"),
+            Some((code @ (401 | 407), _)) => format!("rejected: challenged again ({code})"),
+            Some((403, _)) => "rejected (403)".to_string(),
+            // Other failures (404, 488...) come after authentication, or say nothing of it.
+            Some((code, _)) => format!("answered {code}"),
+            None => "no answer seen".to_string(),
+        }
+    }
+
+    fn evidence(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.challenge_frame.into_iter().collect();
+        v.push(self.frame);
+        v.extend(self.outcome.map(|(_, f)| f));
+        v
+    }
+
+    fn who(&self) -> String {
+        format!(
+            "user '{}'{}",
+            self.user.as_deref().unwrap_or("?"),
+            self.realm
+                .as_deref()
+                .map(|r| format!(" realm '{r}'"))
+                .unwrap_or_default()
+        )
+    }
+}
+
+fn finding(
+    rule: RuleId,
+    severity: Severity,
+    a: &AuthAttempt,
+    call_id: &str,
+    summary: String,
+    advice: &str,
+) -> Finding {
+    Finding {
+        rule,
+        severity,
+        ts: a.ts,
+        call_id: Some(call_id.to_string()),
+        src: Some(a.src),
+        dst: Some(a.dst),
+        summary,
+        evidence: a.evidence(),
+        advice: advice.to_string(),
+    }
+}
+
+/// The `auth.*` findings for one dialog's attempts. `show_secrets` puts Basic passwords in
+/// the summary; otherwise the report only says that one was sent.
+pub fn findings(call_id: &str, attempts: &[AuthAttempt], show_secrets: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for a in attempts {
+        match a.scheme {
+            Scheme::Digest => {
+                out.push(finding(
+                    DIGEST,
+                    Severity::Info,
+                    a,
+                    call_id,
+                    format!(
+                        "Digest authentication of {} for {} {}: algorithm {}, qop {}, {} over {}",
+                        a.who(),
+                        a.method,
+                        a.uri.as_deref().unwrap_or("?"),
+                        a.algorithm.as_deref().unwrap_or("MD5 (default)"),
+                        a.qop.as_deref().unwrap_or("none"),
+                        a.outcome_text(),
+                        a.transport.as_str()
+                    ),
+                    "Digest proves knowledge of the password without sending it, but a captured \
+                     exchange can be attacked offline: use strong passwords, SHA-256 (RFC 8760) and TLS.",
+                ));
+                if a.qop.is_none() {
+                    out.push(finding(
+                        DIGEST_NO_QOP,
+                        Severity::Medium,
+                        a,
+                        call_id,
+                        format!(
+                            "Digest response of {} computed without qop (RFC 2069 mode): no client nonce or counter",
+                            a.who()
+                        ),
+                        "Offer qop=auth in the challenge (RFC 2617 §3.2.1) so that each response \
+                         carries a client nonce and counter; refuse responses without qop.",
+                    ));
+                }
+            }
+            Scheme::Basic => {
+                let secret = match (&a.basic_password, show_secrets) {
+                    (Some(p), true) => format!("password '{p}'"),
+                    (Some(_), false) => "password hidden, --show-secrets prints it".to_string(),
+                    (None, _) => "credentials not decodable".to_string(),
+                };
+                out.push(finding(
+                    BASIC,
+                    Severity::High,
+                    a,
+                    call_id,
+                    format!(
+                        "Basic credentials of user '{}' sent in {} {} over {} ({secret})",
+                        a.user.as_deref().unwrap_or("?"),
+                        a.method,
+                        a.uri.as_deref().unwrap_or(""),
+                        a.transport.as_str()
+                    )
+                    .replace("  ", " "),
+                    "RFC 3261 §22.1 forbids Basic authentication in SIP: the password travels in \
+                     the clear. Switch the client to Digest and change the exposed password.",
+                ));
+            }
+            Scheme::Other(_) => {}
+        }
+    }
+    // One per dialog: the same weakness repeated by every retry is one problem.
+    let digest: Vec<&AuthAttempt> = attempts
+        .iter()
+        .filter(|a| a.scheme == Scheme::Digest)
+        .collect();
+    if let Some(a) = digest.iter().find(|a| a.is_md5()) {
+        out.push(finding(
+            DIGEST_MD5,
+            Severity::Low,
+            a,
+            call_id,
+            format!(
+                "Digest of {} uses {}: RFC 8760 defines SHA-256 and SHA-512/256",
+                a.who(),
+                a.algorithm.as_deref().unwrap_or("MD5 (no algorithm given)")
+            ),
+            "Offer SHA-256 challenges (RFC 8760) first and keep MD5 only for clients that need it.",
+        ));
+    }
+    if let Some(a) = digest
+        .iter()
+        .find(|a| matches!(a.transport, Transport::Udp | Transport::Tcp))
+    {
+        out.push(finding(
+            CLEARTEXT_TRANSPORT,
+            Severity::Medium,
+            a,
+            call_id,
+            format!(
+                "Digest exchange of {} over {}: anyone on the path can run an offline dictionary attack",
+                a.who(),
+                a.transport.as_str()
+            ),
+            "Carry SIP authentication over TLS (sips:, transport=tls) so the challenge and \
+             response cannot be captured.",
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(header: &[u8]) -> AuthAttempt {
+        let v = AuthValue::parse_all(header);
+        let mut a = AuthAttempt::from_credentials(&v[0], false);
+        a.frame = 4;
+        a.challenge_frame = Some(2);
+        a.outcome = Some((200, 5));
+        a.method = "REGISTER".into();
+        a
+    }
+
+    #[test]
+    fn digest_md5_no_qop_over_udp() {
+        let a = attempt(
+            br#"Digest username="alice", realm="example.com", nonce="abc", uri="sip:example.com", response="0123456789abcdef0123456789abcdef""#,
+        );
+        let f = findings("c1", &[a], false);
+        let rules: Vec<&str> = f.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(
+            rules,
+            [
+                "auth.digest",
+                "auth.digest-no-qop",
+                "auth.digest-md5",
+                "auth.cleartext-transport"
+            ]
+        );
+        assert!(
+            f[0].summary.contains("user 'alice' realm 'example.com'"),
+            "{}",
+            f[0].summary
+        );
+        assert!(f[0].summary.contains("accepted (200)"), "{}", f[0].summary);
+        assert_eq!(f[0].evidence, vec![2, 4, 5]);
+    }
+
+    #[test]
+    fn sha256_with_qop_only_flags_the_cleartext_hop() {
+        let a = attempt(
+            br#"Digest username="bob", realm="r", nonce="n", uri="sip:r", response="x", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c""#,
+        );
+        let f = findings("c2", &[a], false);
+        let rules: Vec<&str> = f.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["auth.digest", "auth.cleartext-transport"]);
+    }
+
+    #[test]
+    fn basic_decodes_the_user_and_hides_the_password() {
+        // "alice:s3cret"
+        let a = attempt(b"Basic YWxpY2U6czNjcmV0");
+        assert_eq!(a.user.as_deref(), Some("alice"));
+        let f = findings("c3", std::slice::from_ref(&a), false);
+        assert_eq!(f[0].rule.as_str(), "auth.basic");
+        assert_eq!(f[0].severity, Severity::High);
+        assert!(!f[0].summary.contains("s3cret"), "{}", f[0].summary);
+        let f = findings("c3", &[a], true);
+        assert!(
+            f[0].summary.contains("password 's3cret'"),
+            "{}",
+            f[0].summary
+        );
+        // Garbage token: no panic, no user.
+        let a = attempt(b"Basic %%%");
+        assert!(a.user.is_none());
+        assert_eq!(findings("c4", &[a], false).len(), 1);
+    }
+}
