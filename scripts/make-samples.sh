@@ -40,7 +40,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, captures)"
-for cmd in sipp tcpdump tshark dumpcap editcap capinfos ethtool ip python3 gzip timeout; do
+for cmd in sipp svmap tcpdump tshark dumpcap editcap capinfos ethtool ip python3 gzip timeout; do
     command -v "$cmd" >/dev/null || die "missing command: $cmd"
 done
 [[ -r $AUDIO_SRC ]] || die "missing $AUDIO_SRC (package sip-tester)"
@@ -260,6 +260,21 @@ sample_options_keepalive() {
     finish options-keepalive.pcap
 }
 
+# A SIPVicious svmap sweep (User-Agent "friendly-scanner") over three ports of a host
+# whose port 5060 answers OPTIONS. Runs in a namespace with nothing but its own loopback.
+sample_scanner_svmap() {
+    local f=$OUT/scanner-svmap.pcap
+    ns_new lo9
+    cap_start lo9 "$f" tcpdump -i lo
+    uas lo9 uas-options.xml -i 127.0.0.1 -p 5060 -m 1
+    ip netns exec "$P-lo9" timeout 30 svmap -p5060-5062 127.0.0.1 >"$WORK/svmap.out" 2>&1 ||
+        die "svmap failed: $(tail -5 "$WORK/svmap.out")"
+    uas_wait
+    cap_stop "$f"
+    expect scanner-svmap.pcap 'sip.User-Agent contains "friendly-scanner"' 3
+    finish scanner-svmap.pcap
+}
+
 sample_tcp_call() {
     local f=$OUT/tcp-call.pcap
     two_hosts tcp 1000
@@ -365,7 +380,7 @@ sample_two_interfaces() {
 }
 
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
-    fragmented_invite vlan_call cooked_any two_interfaces)
+    fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

@@ -21,7 +21,8 @@ def tshark(path, *args):
 
 def main(path):
     frames = len(tshark(path, "-T", "fields", "-e", "frame.number"))
-    rows = tshark(path, "-Y", "sip", "-T", "fields", "-E", "separator=\t",
+    # SIP quoted inside an ICMP error (port unreachable) is not a message on the wire.
+    rows = tshark(path, "-Y", "sip && !icmp && !icmpv6", "-T", "fields", "-E", "separator=\t",
                   "-E", "occurrence=a", "-E", "aggregator=\x1f",
                   "-e", "sip.CSeq.method", "-e", "sip.Call-ID", "-e", "sip.Method")
     sip_messages, call_ids, invite_call_ids = 0, set(), set()

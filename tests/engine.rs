@@ -333,3 +333,27 @@ fn digest_exchanges_become_auth_findings() {
     assert!(digest.summary.contains("for INVITE"), "{}", digest.summary);
     assert_eq!(digest.evidence.len(), 3);
 }
+
+#[test]
+fn sipvicious_is_flagged_once_per_source() {
+    let an = analyse("scanner-svmap.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    let scans: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "scan.user-agent")
+        .collect();
+    assert_eq!(scans.len(), 1);
+    assert_eq!(scans[0].severity, siplens::engine::Severity::High);
+    assert!(
+        scans[0].summary.contains("SIPVicious"),
+        "{}",
+        scans[0].summary
+    );
+    assert!(
+        scans[0].summary.contains("3 request(s) to 3 target(s)"),
+        "{}",
+        scans[0].summary
+    );
+    assert_eq!(scans[0].evidence, vec![1, 3, 4]);
+}

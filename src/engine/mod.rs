@@ -380,6 +380,7 @@ pub struct Analyzer {
     findings: Vec<Finding>,
     label_buf: String,
     show_secrets: bool,
+    scanners: rules::attack::ScannerTracker,
 }
 
 impl Default for Analyzer {
@@ -427,6 +428,7 @@ impl Analyzer {
             findings: Vec::new(),
             label_buf: String::new(),
             show_secrets: false,
+            scanners: rules::attack::ScannerTracker::default(),
         }
     }
 
@@ -929,6 +931,12 @@ impl Analyzer {
                 d.to_tags.push(lossy(t));
             }
         }
+        if !repeat && is_request {
+            if let Some(ua) = msg.user_agent() {
+                self.scanners
+                    .request(ua, seg.frame, seg.ts, seg.src, seg.dst);
+            }
+        }
         if !repeat {
             if is_request {
                 let creds = msg
@@ -1185,6 +1193,7 @@ impl Analyzer {
     /// All findings, most severe first, then by time.
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.findings.clone();
+        all.extend(self.scanners.findings());
         for d in self.dialogs.values() {
             all.extend(rules::auth::findings(
                 &d.call_id,

@@ -1,4 +1,5 @@
 //! Analysis rules, one file per family. Each turns the engine's owned records into
 //! [`Finding`](crate::engine::Finding)s; none keeps state of its own or reads a clock.
 
+pub mod attack;
 pub mod auth;
