@@ -60,6 +60,10 @@ struct ReportArgs {
     /// that one was exposed.
     #[arg(long)]
     show_secrets: bool,
+    /// Failed credential attempts (401/407 again, or 403) from one source address that make
+    /// an `auth.bruteforce` finding.
+    #[arg(long, value_name = "N", default_value_t = siplens::rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD)]
+    bruteforce_threshold: u64,
     /// Exit with status 1 when a finding of this severity or above is reported (a CI gate).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
@@ -131,6 +135,7 @@ fn run_report(args: &ReportArgs) -> ExitCode {
     };
     let mut analyzer = Analyzer::new(limits);
     analyzer.set_show_secrets(args.show_secrets);
+    analyzer.set_bruteforce_threshold(args.bruteforce_threshold);
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());

@@ -159,6 +159,27 @@ fn rtp_and_malformed_expectations_on_known_captures() {
     let r = Report::build(&an_ipv6frag, 0);
     assert!(r.summary.net.datagrams_reassembled > 0);
     assert_eq!(r.dialogs[0].method, "INVITE");
+    // sngrep's aaa.pcap: two users re-challenged 8 times from one phone.
+    let mut src = capture::open_path(&dir.join("pcaps/sngrep__aaa.pcap")).expect("opens");
+    let mut an = Analyzer::default();
+    an.run_source(&mut src, &mut |_, _| {});
+    let brute = |an: &Analyzer| {
+        Report::build(an, 0)
+            .findings
+            .iter()
+            .filter(|f| f.rule == "auth.bruteforce")
+            .map(|f| f.summary.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(brute(&an).is_empty(), "default threshold 10");
+    an.set_bruteforce_threshold(3);
+    let b = brute(&an);
+    assert_eq!(b.len(), 1);
+    assert!(
+        b[0].starts_with("8 failed authentication attempts from 192.168.1.2"),
+        "{}",
+        b[0]
+    );
     // 64 KiB body over TCP, reassembled from many segments.
     let an_sip_body_large = run("suricata-verify__sip-body-large.pcap");
     let r = Report::build(&an_sip_body_large, 0);

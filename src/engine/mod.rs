@@ -381,6 +381,7 @@ pub struct Analyzer {
     label_buf: String,
     show_secrets: bool,
     scanners: rules::attack::ScannerTracker,
+    bruteforce_threshold: u64,
 }
 
 impl Default for Analyzer {
@@ -429,6 +430,7 @@ impl Analyzer {
             label_buf: String::new(),
             show_secrets: false,
             scanners: rules::attack::ScannerTracker::default(),
+            bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
         }
     }
 
@@ -1148,6 +1150,12 @@ impl Analyzer {
         self.show_secrets = show;
     }
 
+    /// Failed credential attempts from one source that make an `auth.bruteforce` finding
+    /// (default [`rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD`]).
+    pub fn set_bruteforce_threshold(&mut self, failures: u64) {
+        self.bruteforce_threshold = failures.max(1);
+    }
+
     /// The text of an interned method or label.
     pub fn name(&self, s: Sym) -> &str {
         self.symbols.name(s)
@@ -1194,6 +1202,12 @@ impl Analyzer {
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.findings.clone();
         all.extend(self.scanners.findings());
+        all.extend(rules::auth::bruteforce(
+            self.dialogs
+                .values()
+                .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
+            self.bruteforce_threshold,
+        ));
         for d in self.dialogs.values() {
             all.extend(rules::auth::findings(
                 &d.call_id,

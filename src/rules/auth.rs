@@ -355,3 +355,118 @@ mod tests {
         assert_eq!(findings("c4", &[a], false).len(), 1);
     }
 }
+
+/// `auth.bruteforce`: one source with many failed attempts (high).
+pub const BRUTEFORCE: RuleId = RuleId("auth.bruteforce");
+
+/// Default number of failed credential attempts from one source that makes a brute force.
+pub const DEFAULT_BRUTEFORCE_THRESHOLD: u64 = 10;
+
+/// Users named in a brute-force summary (the count of all of them is given too).
+const MAX_USERS_LISTED: usize = 16;
+
+fn failed(a: &AuthAttempt) -> bool {
+    matches!(a.outcome, Some((401 | 407 | 403, _)))
+}
+
+/// `auth.bruteforce` findings: every source address whose credentials were refused
+/// (401/407 again, or 403) at least `threshold` times across all dialogs.
+pub fn bruteforce<'a>(
+    attempts: impl Iterator<Item = (&'a str, &'a AuthAttempt)>,
+    threshold: u64,
+) -> Vec<Finding> {
+    struct Source<'a> {
+        failures: u64,
+        users: Vec<&'a str>,
+        more_users: bool,
+        first: &'a AuthAttempt,
+        call_id: &'a str,
+        frames: Vec<u64>,
+    }
+    let mut by_src: std::collections::BTreeMap<std::net::IpAddr, Source<'a>> =
+        std::collections::BTreeMap::new();
+    for (call_id, a) in attempts.filter(|(_, a)| failed(a)) {
+        let s = by_src.entry(a.src.ip()).or_insert_with(|| Source {
+            failures: 0,
+            users: Vec::new(),
+            more_users: false,
+            first: a,
+            call_id,
+            frames: Vec::new(),
+        });
+        s.failures += 1;
+        let user = a.user.as_deref().unwrap_or("?");
+        if !s.users.contains(&user) {
+            if s.users.len() < MAX_USERS_LISTED {
+                s.users.push(user);
+            } else {
+                s.more_users = true;
+            }
+        }
+        if s.frames.len() < crate::engine::MAX_EVIDENCE {
+            s.frames.push(a.frame);
+        }
+    }
+    by_src
+        .into_iter()
+        .filter(|(_, s)| s.failures >= threshold.max(1))
+        .map(|(ip, s)| Finding {
+            rule: BRUTEFORCE,
+            severity: Severity::High,
+            ts: s.first.ts,
+            call_id: Some(s.call_id.to_string()),
+            src: Some(s.first.src),
+            dst: Some(s.first.dst),
+            summary: format!(
+                "{} failed authentication attempts from {ip} for user(s) {}{}",
+                s.failures,
+                s.users
+                    .iter()
+                    .map(|u| format!("'{u}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if s.more_users { " and more" } else { "" }
+            ),
+            evidence: s.frames,
+            advice: "Someone is guessing passwords: block the source (fail2ban, pike), lock or \
+                     rate-limit accounts after repeated failures, and check that the users \
+                     tried have strong passwords."
+                .to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod bruteforce_tests {
+    use super::*;
+
+    #[test]
+    fn threshold_and_users() {
+        let mut attempts = Vec::new();
+        for i in 0..12u64 {
+            let v = AuthValue::parse_all(
+                br#"Digest username="u", realm="r", nonce="n", uri="sip:r", response="x""#,
+            );
+            let mut a = AuthAttempt::from_credentials(&v[0], false);
+            a.user = Some(format!("user{}", i % 3));
+            a.frame = i + 1;
+            a.src = "198.51.100.7:5060".parse().unwrap();
+            a.outcome = Some((if i == 11 { 200 } else { 403 }, i + 100));
+            attempts.push(a);
+        }
+        let f = bruteforce(attempts.iter().map(|a| ("c", a)), 10);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].summary
+                .starts_with("11 failed authentication attempts from 198.51.100.7"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[0].summary.contains("'user0', 'user1', 'user2'"),
+            "{}",
+            f[0].summary
+        );
+        assert!(bruteforce(attempts.iter().map(|a| ("c", a)), 12).is_empty());
+    }
+}
