@@ -30,14 +30,21 @@ pub const SIGNATURES: &[(&str, &str)] = &[
 
 /// The tool whose signature `user_agent` carries, if any.
 pub fn scanner(user_agent: &[u8]) -> Option<&'static str> {
-    let ua = String::from_utf8_lossy(user_agent).to_ascii_lowercase();
-    // `smap` is short: require it as a whole word so "bismap" or "smapper" do not match.
+    // Runs on every request: lower-case into a stack buffer, no allocation.
+    let mut buf = [0u8; 256];
+    let n = user_agent.len().min(buf.len());
+    let ua = buf.get_mut(..n)?;
+    for (d, s) in ua.iter_mut().zip(user_agent) {
+        *d = s.to_ascii_lowercase();
+    }
+    let ua: &[u8] = ua;
     SIGNATURES.iter().find_map(|(sig, tool)| {
-        let hit = if *sig == "smap" {
-            ua.split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|w| w == "smap")
+        let sig = sig.as_bytes();
+        let hit = if sig == b"smap" {
+            // Short: only as a whole word, so "bismap" or "smapper" do not match.
+            ua.split(|c| !c.is_ascii_alphanumeric()).any(|w| w == sig)
         } else {
-            ua.contains(sig)
+            memchr::memmem::find(ua, sig).is_some()
         };
         hit.then_some(*tool)
     })
