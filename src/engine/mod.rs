@@ -1202,6 +1202,11 @@ impl Analyzer {
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.findings.clone();
         all.extend(self.scanners.findings());
+        all.extend(rules::auth::nonce_reuse(
+            self.dialogs
+                .values()
+                .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
+        ));
         all.extend(rules::auth::bruteforce(
             self.dialogs
                 .values()

@@ -72,6 +72,10 @@ pub struct AuthAttempt {
     pub uri: Option<String>,
     /// Basic password (kept for `--show-secrets`).
     pub basic_password: Option<String>,
+    /// Digest server nonce.
+    pub nonce: Option<String>,
+    /// Digest nonce count (`nc`, 8 hex digits, RFC 2617 §3.2.2).
+    pub nc: Option<u32>,
     /// Frame of the 401/407 that this attempt answered, when seen.
     pub challenge_frame: Option<u64>,
     /// Final status and frame of the answer, when seen.
@@ -116,6 +120,11 @@ impl AuthAttempt {
             qop: c.qop().map(text),
             uri: c.uri().map(text),
             basic_password,
+            nonce: c.nonce().map(text),
+            nc: c
+                .nc()
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .and_then(|n| u32::from_str_radix(n, 16).ok()),
             challenge_frame: None,
             outcome: None,
         }
@@ -468,5 +477,152 @@ mod bruteforce_tests {
             f[0].summary
         );
         assert!(bruteforce(attempts.iter().map(|a| ("c", a)), 12).is_empty());
+    }
+}
+
+/// `auth.nonce-reuse`: one nonce answered for several requests without the nonce count
+/// increasing, or by several clients (medium).
+pub const NONCE_REUSE: RuleId = RuleId("auth.nonce-reuse");
+
+/// `auth.nonce-reuse` findings over every Digest attempt of the capture. A server should
+/// issue a fresh nonce per challenge, and accept a nonce again only with a higher `nc`
+/// (RFC 7616 §3.4): a nonce reused without it, or by another client, lets a captured
+/// response be replayed.
+pub fn nonce_reuse<'a>(attempts: impl Iterator<Item = (&'a str, &'a AuthAttempt)>) -> Vec<Finding> {
+    let mut by_nonce: std::collections::BTreeMap<&'a str, Vec<(&'a str, &'a AuthAttempt)>> =
+        std::collections::BTreeMap::new();
+    for (cid, a) in attempts.filter(|(_, a)| a.scheme == Scheme::Digest) {
+        if let Some(n) = a.nonce.as_deref().filter(|n| !n.is_empty()) {
+            let v = by_nonce.entry(n).or_default();
+            // The same request seen again on another hop (a proxy relays the credentials)
+            // is one use, not two.
+            let relayed = v
+                .iter()
+                .any(|(c, b)| *c == cid && b.cseq == a.cseq && b.method == a.method);
+            // Bounded: the evidence list needs no more.
+            if !relayed && v.len() < crate::engine::MAX_EVIDENCE {
+                v.push((cid, a));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (nonce, uses) in by_nonce {
+        let Some(&(cid, first)) = uses.first() else {
+            continue;
+        };
+        if uses.len() < 2 {
+            continue;
+        }
+        let clients: std::collections::BTreeSet<std::net::SocketAddr> =
+            uses.iter().map(|(_, a)| a.src).collect();
+        // Within each client, nc must grow strictly from one use to the next.
+        let stale_nc = clients.iter().any(|c| {
+            let ncs: Vec<Option<u32>> = uses
+                .iter()
+                .filter(|(_, a)| a.src == *c)
+                .map(|(_, a)| a.nc)
+                .collect();
+            ncs.windows(2).any(|w| match (w.first(), w.get(1)) {
+                (Some(Some(x)), Some(Some(y))) => y <= x,
+                (Some(_), Some(_)) => true,
+                _ => false,
+            })
+        });
+        if clients.len() < 2 && !stale_nc {
+            continue;
+        }
+        let short: String = nonce.chars().take(24).collect();
+        let why = if clients.len() >= 2 {
+            format!("by {} different clients", clients.len())
+        } else {
+            "without the nonce count increasing".to_string()
+        };
+        out.push(Finding {
+            rule: NONCE_REUSE,
+            severity: Severity::Medium,
+            ts: first.ts,
+            call_id: Some(cid.to_string()),
+            src: Some(first.src),
+            dst: Some(first.dst),
+            summary: format!(
+                "Digest nonce '{short}{}' answered {} times {why} (realm {})",
+                if nonce.chars().count() > 24 { "…" } else { "" },
+                uses.len(),
+                first.realm.as_deref().unwrap_or("?")
+            ),
+            evidence: uses.iter().map(|(_, a)| a.frame).collect(),
+            advice: "Issue a fresh nonce with every challenge and accept a nonce again only with                      qop and a higher nc (RFC 7616 §3.4, §5.5), so a captured response cannot                      be replayed."
+                .to_string(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod nonce_tests {
+    use super::*;
+
+    fn digest(nonce: &str, nc: Option<&str>, src: &str, frame: u64) -> AuthAttempt {
+        let h = match nc {
+            Some(nc) => format!(
+                r#"Digest username="u", realm="r", nonce="{nonce}", uri="sip:r", response="x", qop=auth, nc={nc}, cnonce="c""#
+            ),
+            None => format!(
+                r#"Digest username="u", realm="r", nonce="{nonce}", uri="sip:r", response="x""#
+            ),
+        };
+        let v = AuthValue::parse_all(h.as_bytes());
+        let mut a = AuthAttempt::from_credentials(&v[0], false);
+        a.src = src.parse().unwrap();
+        a.frame = frame;
+        // Distinct requests unless a test says otherwise.
+        a.cseq = frame as u32;
+        a
+    }
+
+    #[test]
+    fn reuse_rules() {
+        let c1 = "192.0.2.1:5060";
+        let c2 = "192.0.2.9:5060";
+        // Growing nc from one client: fine.
+        let ok = [
+            digest("n1", Some("00000001"), c1, 1),
+            digest("n1", Some("00000002"), c1, 2),
+        ];
+        assert!(nonce_reuse(ok.iter().map(|a| ("c", a))).is_empty());
+        // Same nc twice: replay.
+        let same = [
+            digest("n2", Some("00000001"), c1, 3),
+            digest("n2", Some("00000001"), c1, 4),
+        ];
+        let f = nonce_reuse(same.iter().map(|a| ("c", a)));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].summary.contains("without the nonce count increasing"),
+            "{}",
+            f[0].summary
+        );
+        assert_eq!(f[0].evidence, vec![3, 4]);
+        // No qop at all, nonce used twice.
+        let noqop = [digest("n3", None, c1, 5), digest("n3", None, c1, 6)];
+        assert_eq!(nonce_reuse(noqop.iter().map(|a| ("c", a))).len(), 1);
+        // One request relayed by a proxy (same Call-ID, CSeq and method): one use.
+        let mut relayed = [digest("n5", None, c1, 9), digest("n5", None, c2, 10)];
+        for a in &mut relayed {
+            a.cseq = 7;
+            a.method = "REGISTER".into();
+        }
+        assert!(nonce_reuse(relayed.iter().map(|a| ("same-call", a))).is_empty());
+        // Two clients, one nonce.
+        let two = [
+            digest("n4", Some("00000001"), c1, 7),
+            digest("n4", Some("00000001"), c2, 8),
+        ];
+        let f = nonce_reuse(two.iter().map(|a| ("c", a)));
+        assert!(
+            f[0].summary.contains("by 2 different clients"),
+            "{}",
+            f[0].summary
+        );
     }
 }
