@@ -180,6 +180,16 @@ fn rtp_and_malformed_expectations_on_known_captures() {
         "{}",
         b[0]
     );
+    // Asterisk accepting one nonce for INVITE, ACK and BYE without qop: replayable.
+    let an_b2bua = run("goffinet__sip-2phones-B2BUA-Asterisk.pcapng");
+    let r = Report::build(&an_b2bua, 0);
+    let reuse: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "auth.nonce-reuse")
+        .collect();
+    assert_eq!(reuse.len(), 1);
+    assert_eq!(reuse[0].evidence, vec![22, 36, 404]);
     // 64 KiB body over TCP, reassembled from many segments.
     let an_sip_body_large = run("suricata-verify__sip-body-large.pcap");
     let r = Report::build(&an_sip_body_large, 0);
