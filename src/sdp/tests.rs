@@ -557,9 +557,16 @@ fn body_of(msg: &[u8]) -> Option<&[u8]> {
 
 #[test]
 fn rfc3665_invites() {
-    let dir = std::path::Path::new("/work/shared/corpus/vectors/callflows/rfc3665");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        eprintln!("corpus missing, skipping");
+    // CI keeps the corpus beside the checkout; a developer machine at /work/shared.
+    let sub = "corpus/vectors/callflows/rfc3665";
+    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(sub);
+    let Some(entries) = [local, std::path::Path::new("/work/shared").join(sub)]
+        .iter()
+        .find_map(|d| std::fs::read_dir(d).ok())
+    else {
+        eprintln!("NOTICE: corpus missing, skipping the RFC 3665 SDP test");
         return;
     };
     let mut checked = 0;
