@@ -239,9 +239,8 @@ fn json_is_compact_when_piped_and_indented_with_pretty() {
     assert_eq!(a, b);
 }
 
-/// A one-packet pcap whose SIP message lacks its Call-ID (a `sip.malformed`, severity low).
-fn malformed_capture() -> PathBuf {
-    let sip = b"OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+/// Writes a one-packet pcap (Ethernet/IPv4/UDP 5060) carrying `sip` and returns its path.
+fn one_packet_pcap(name: &str, sip: &[u8]) -> PathBuf {
     let mut pkt = Vec::new();
     etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
         .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
@@ -257,9 +256,17 @@ fn malformed_capture() -> PathBuf {
         file.extend_from_slice(&v.to_le_bytes());
     }
     file.extend_from_slice(&pkt);
-    let p = tmp("malformed.pcap");
+    let p = tmp(name);
     std::fs::write(&p, file).expect("write");
     p
+}
+
+/// A one-packet pcap whose SIP message lacks its Call-ID (a `sip.malformed`, severity low).
+fn malformed_capture() -> PathBuf {
+    one_packet_pcap(
+        "malformed.pcap",
+        b"OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+    )
 }
 
 #[test]
@@ -291,22 +298,7 @@ fn fail_on_gates_the_exit_status() {
 fn basic_passwords_only_with_show_secrets() {
     // REGISTER with "Authorization: Basic" for alice:s3cret.
     let sip = b"REGISTER sip:192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK9\r\nFrom: <sip:alice@192.0.2.2>;tag=1\r\nTo: <sip:alice@192.0.2.2>\r\nCall-ID: basic@192.0.2.1\r\nCSeq: 2 REGISTER\r\nAuthorization: Basic YWxpY2U6czNjcmV0\r\nContent-Length: 0\r\n\r\n";
-    let mut pkt = Vec::new();
-    etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
-        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
-        .udp(5060, 5060)
-        .write(&mut pkt, sip)
-        .expect("build");
-    let mut file = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        file.extend_from_slice(&v.to_le_bytes());
-    }
-    for v in [1_700_000_000u32, 0, pkt.len() as u32, pkt.len() as u32] {
-        file.extend_from_slice(&v.to_le_bytes());
-    }
-    file.extend_from_slice(&pkt);
-    let p = tmp("basic.pcap");
-    std::fs::write(&p, file).expect("write");
+    let p = one_packet_pcap("basic.pcap", sip);
     let path = p.to_str().expect("utf8");
     let hidden = String::from_utf8_lossy(&run(&["report", path]).stdout).to_string();
     assert!(hidden.contains("auth.basic"), "{hidden}");
