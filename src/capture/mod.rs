@@ -104,17 +104,25 @@ impl LinkType {
 
     /// A short human name for reports ("ethernet", "linux-sll", ... or "linktype-N").
     pub fn name(self) -> String {
-        match self {
-            LinkType::NULL => "null".into(),
-            LinkType::ETHERNET => "ethernet".into(),
-            LinkType::RAW_BSD12 | LinkType::RAW_BSD14 | LinkType::RAW => "raw".into(),
-            LinkType::LOOP => "loop".into(),
-            LinkType::LINUX_SLL => "linux-sll".into(),
-            LinkType::IPV4 => "ipv4".into(),
-            LinkType::IPV6 => "ipv6".into(),
-            LinkType::LINUX_SLL2 => "linux-sll2".into(),
-            LinkType(n) => format!("linktype-{n}"),
+        match self.known_name() {
+            Some(n) => n.to_string(),
+            None => format!("linktype-{}", self.0),
         }
+    }
+
+    /// The name of a link type this crate decodes, without allocating; None for others.
+    pub fn known_name(self) -> Option<&'static str> {
+        Some(match self {
+            LinkType::NULL => "null",
+            LinkType::ETHERNET => "ethernet",
+            LinkType::RAW_BSD12 | LinkType::RAW_BSD14 | LinkType::RAW => "raw",
+            LinkType::LOOP => "loop",
+            LinkType::LINUX_SLL => "linux-sll",
+            LinkType::IPV4 => "ipv4",
+            LinkType::IPV6 => "ipv6",
+            LinkType::LINUX_SLL2 => "linux-sll2",
+            _ => return None,
+        })
     }
 }
 

@@ -497,10 +497,12 @@ impl Analyzer {
 
     fn count_link_type(&mut self, lt: LinkType) {
         // Known link types are counted without allocating a name per frame.
-        let key = link_type_key(lt);
-        match self.stats.link_types.get_mut(key) {
-            Some(c) if !key.is_empty() => *c += 1,
-            _ => *self.stats.link_types.entry(lt.name()).or_insert(0) += 1,
+        match lt
+            .known_name()
+            .and_then(|k| self.stats.link_types.get_mut(k))
+        {
+            Some(c) => *c += 1,
+            None => *self.stats.link_types.entry(lt.name()).or_insert(0) += 1,
         }
     }
 
@@ -693,10 +695,11 @@ impl Analyzer {
         if msg.lf_only {
             self.stats.sip_lf_only += 1;
         }
-        let call_id = msg.call_id().map(|c| c.to_vec());
+        // Borrowed from the segment, not from `self`: no copy per message.
+        let call_id = msg.call_id();
         // The dialog first: its memo spares re-validating the header values its earlier
         // messages already carried (same verdict, a fraction of the cost).
-        let id = call_id.as_deref().map(|c| self.dialog_for(c, &msg, seg));
+        let id = call_id.map(|c| self.dialog_for(c, &msg, seg));
         let problems = match id.and_then(|id| self.dialogs.get_mut(&id)) {
             Some(d) => sip::validate_with(&msg, &mut d.memo),
             None => sip::validate(&msg),
@@ -708,7 +711,7 @@ impl Analyzer {
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
                 .join("; ");
-            self.add_malformed(seg, call_id.as_deref(), reason);
+            self.add_malformed(seg, call_id, reason);
         }
         match &msg.start {
             StartLine::Request { method, .. } => {
@@ -1264,20 +1267,6 @@ impl Analyzer {
 struct BoundLine {
     encrypted: bool,
     codec: Option<(Sym, u32)>,
-}
-
-fn link_type_key(lt: LinkType) -> &'static str {
-    match lt {
-        LinkType::NULL => "null",
-        LinkType::ETHERNET => "ethernet",
-        LinkType::RAW_BSD12 | LinkType::RAW_BSD14 | LinkType::RAW => "raw",
-        LinkType::LOOP => "loop",
-        LinkType::LINUX_SLL => "linux-sll",
-        LinkType::IPV4 => "ipv4",
-        LinkType::IPV6 => "ipv6",
-        LinkType::LINUX_SLL2 => "linux-sll2",
-        _ => "",
-    }
 }
 
 /// Summarises an SDP body into owned media lines, interning names in `symbols`.
