@@ -382,12 +382,22 @@ pub struct Analyzer {
     show_secrets: bool,
     scanners: rules::attack::ScannerTracker,
     bruteforce_threshold: u64,
+    spare: Vec<Segment<'static>>,
 }
 
 impl Default for Analyzer {
     fn default() -> Self {
         Analyzer::new(Limits::default())
     }
+}
+
+/// An emptied segment buffer with another lifetime. Nothing is kept but the allocation:
+/// the standard library collects an empty `Vec` of a same-layout type in place.
+// `filter` cannot change the item type, which is the point here.
+#[allow(clippy::unnecessary_filter_map)]
+fn recycle<'b>(mut v: Vec<Segment<'_>>) -> Vec<Segment<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// How many entries to evict from a full table of `len` entries: a sixteenth, at least one.
@@ -431,6 +441,7 @@ impl Analyzer {
             show_secrets: false,
             scanners: rules::attack::ScannerTracker::default(),
             bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
+            spare: Vec::new(),
         }
     }
 
@@ -488,11 +499,15 @@ impl Analyzer {
         if self.last_ts.is_none_or(|t| frame.ts > t) {
             self.last_ts = Some(frame.ts);
         }
-        let mut segments = Vec::new();
+        // Reuse one buffer across frames: an allocation per packet costs more than the
+        // RTP path itself. The segments borrow this frame, so the empty buffer is carried
+        // over as `Segment<'static>` (the in-place collect keeps its allocation).
+        let mut segments: Vec<Segment<'_>> = recycle(std::mem::take(&mut self.spare));
         self.decoder.decode(frame, &mut segments);
-        for seg in segments {
+        for seg in segments.drain(..) {
             self.on_segment(seg);
         }
+        self.spare = recycle(segments);
     }
 
     fn count_link_type(&mut self, lt: LinkType) {
