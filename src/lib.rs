@@ -24,3 +24,4 @@ pub mod report;
 pub mod rules;
 pub mod sdp;
 pub mod sip;
+pub mod tls;

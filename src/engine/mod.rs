@@ -154,6 +154,10 @@ pub struct EngineStats {
     pub malformed_findings_dropped: u64,
     /// Labels (start lines) not interned because of [`Limits::max_symbols`].
     pub symbol_overflow: u64,
+    /// TLS sessions (SIP over TLS or not) whose handshake was tracked.
+    pub tls_sessions: u64,
+    /// TLS sessions evicted by [`crate::tls::MAX_SESSIONS`] (their findings are kept).
+    pub tls_session_evictions: u64,
 }
 
 /// One input file and what happened while reading it.
@@ -381,6 +385,8 @@ pub struct Analyzer {
     label_buf: String,
     show_secrets: bool,
     scanners: rules::attack::ScannerTracker,
+    /// SIP over TLS: handshake tracker (rules::tls).
+    tls: crate::tls::TlsTracker,
     bruteforce_threshold: u64,
     spare: Vec<Segment<'static>>,
 }
@@ -440,6 +446,7 @@ impl Analyzer {
             label_buf: String::new(),
             show_secrets: false,
             scanners: rules::attack::ScannerTracker::default(),
+            tls: crate::tls::TlsTracker::default(),
             bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
             spare: Vec::new(),
         }
@@ -524,6 +531,12 @@ impl Analyzer {
     fn on_segment(&mut self, seg: Segment<'_>) {
         match seg.transport {
             Transport::Tcp => self.on_sip(&seg),
+            // SIP over TLS: handshake records only (see net::tls_stream).
+            Transport::Tls => {
+                self.tls.on_segment(&seg);
+                self.stats.tls_sessions = self.tls.sessions_created();
+                self.stats.tls_session_evictions = self.tls.evictions();
+            }
             Transport::Udp => {
                 let p: &[u8] = &seg.payload;
                 if net::sipframe::looks_like_sip_start(p) {
@@ -1220,6 +1233,7 @@ impl Analyzer {
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.findings.clone();
         all.extend(self.scanners.findings());
+        all.extend(self.tls.findings());
         all.extend(rules::auth::nonce_reuse(
             self.dialogs
                 .values()

@@ -14,6 +14,7 @@ mod ip;
 mod link;
 pub mod sipframe;
 mod tcp;
+pub mod tls_stream;
 mod tunnel;
 
 pub use sipframe::{frame_stream, frame_stream_bounded, looks_like_sip_start, StreamFrame};
@@ -25,6 +26,12 @@ pub enum Transport {
     Udp,
     /// One SIP message framed out of a reassembled TCP stream.
     Tcp,
+    /// TLS records from one direction of a TCP stream that opened with a TLS handshake
+    /// record (SIP over TLS, RFC 5630). The payload is whole records, in order: handshake,
+    /// change_cipher_spec and alert records of the cleartext handshake phase with their
+    /// bodies, and application_data records (content type 23) as their 5-byte header only,
+    /// the encrypted body elided (its length stays in the header). See [`tls_stream`].
+    Tls,
 }
 
 impl Transport {
@@ -33,6 +40,7 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 }
@@ -179,6 +187,24 @@ pub struct NetStats {
     pub tcp_oversize_bytes: u64,
     /// CRLF keepalives over TCP (RFC 5626 §3.5.1 ping "\r\n\r\n" and pong "\r\n").
     pub sip_keepalives: u64,
+    /// TCP directions that opened with a TLS handshake record (SIP over TLS is analysed
+    /// from its handshake only; the messages inside are encrypted).
+    pub tls_streams: u64,
+    /// Cleartext handshake-phase TLS records passed up (handshake, change_cipher_spec,
+    /// alert).
+    pub tls_handshake_records: u64,
+    /// TLS directions whose handshake passed [`tls_stream::MAX_HANDSHAKE_BYTES`] (the rest
+    /// of it is dropped).
+    pub tls_handshake_truncated: u64,
+    /// Encrypted application_data records counted (bodies dropped).
+    pub tls_app_records: u64,
+    /// Bytes of those records (record bodies, headers excluded).
+    pub tls_app_bytes: u64,
+    /// TLS directions that lost record framing (a gap, or bytes that are no record header);
+    /// their later bytes are dropped.
+    pub tls_desyncs: u64,
+    /// Bytes dropped after a TLS direction lost record framing.
+    pub tls_unsynced_bytes: u64,
 }
 
 impl NetStats {

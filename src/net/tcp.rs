@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use super::sipframe::{frame_stream_bounded, StreamFrame};
+use super::tls_stream::{self, TlsDir};
 use super::{Bytes, Ctx, NetLimits, NetStats, Segment, Transport};
 use crate::capture::Timestamp;
 
@@ -23,6 +24,8 @@ enum Kind {
     Sip,
     /// Proven not SIP: bytes are counted, never buffered.
     NotSip,
+    /// Opened with a TLS handshake record: framed as TLS records ([`tls_stream`]).
+    Tls,
 }
 
 /// A segment received ahead of the next expected sequence number.
@@ -50,6 +53,8 @@ struct Direction {
     junk: u64,
     /// FIN or RST seen: later segments are ignored until a new SYN.
     closed: bool,
+    /// TLS record framing, when `kind` is [`Kind::Tls`].
+    tls: TlsDir,
 }
 
 impl Direction {
@@ -70,6 +75,7 @@ impl Direction {
             from_start,
             junk: 0,
             closed: false,
+            tls: TlsDir::default(),
         }
     }
 }
@@ -345,6 +351,10 @@ fn skip_gap(dir: &mut Direction, env: &mut Env<'_, '_, '_>) {
         dir.skip = 0;
         // The bytes after the hole may start mid-message.
         dir.from_start = false;
+        if dir.kind == Kind::Tls {
+            // Nothing tells where the next TLS record starts after a hole.
+            dir.tls.lose_sync(env.stats);
+        }
     }
 }
 
@@ -364,6 +374,30 @@ fn deliver<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, data: Bytes<'a, '
     }
     if dir.kind == Kind::NotSip {
         env.stats.tcp_non_sip_bytes += data.get().len() as u64;
+        return;
+    }
+    if dir.kind == Kind::Unknown
+        && dir.buf.is_empty()
+        && tls_stream::looks_like_tls_start(data.get())
+    {
+        dir.kind = Kind::Tls;
+        env.stats.tls_streams += 1;
+    }
+    if dir.kind == Kind::Tls {
+        let proto = Segment {
+            frame: env.ctx.frame,
+            ts: env.ctx.ts,
+            src: env.src,
+            dst: env.dst,
+            transport: Transport::Tls,
+            payload: Cow::Borrowed(&[]),
+        };
+        let sink = tls_stream::Sink {
+            stats: env.stats,
+            out: env.out,
+            proto,
+        };
+        tls_stream::deliver(&mut dir.tls, &mut dir.buf, data.get(), sink);
         return;
     }
     if dir.buf.is_empty() {
