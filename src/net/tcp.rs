@@ -376,28 +376,46 @@ fn deliver<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, data: Bytes<'a, '
         env.stats.tcp_non_sip_bytes += data.get().len() as u64;
         return;
     }
-    if dir.kind == Kind::Unknown
-        && dir.buf.is_empty()
-        && tls_stream::looks_like_tls_start(data.get())
-    {
-        dir.kind = Kind::Tls;
-        env.stats.tls_streams += 1;
+    let mut held = Vec::new();
+    if dir.kind == Kind::Unknown && dir.junk == 0 && dir.buf.len() < tls_stream::RECORD_HEADER_LEN {
+        // The record header may arrive split: judge the first 5 bytes of the stream.
+        let mut head = [0u8; tls_stream::RECORD_HEADER_LEN];
+        let n = dir.buf.len();
+        let m = data.get().len().min(head.len() - n);
+        let (h1, h2) = head.split_at_mut(n);
+        h1.copy_from_slice(&dir.buf);
+        if let (Some(d), Some(h)) = (data.get().get(..m), h2.get_mut(..m)) {
+            h.copy_from_slice(d);
+        }
+        let head = head.get(..n + m).unwrap_or_default();
+        if head.len() < tls_stream::RECORD_HEADER_LEN {
+            if tls_stream::could_start_tls(head) {
+                dir.buf.extend_from_slice(data.get());
+                return;
+            }
+        } else if tls_stream::looks_like_tls_start(head) {
+            dir.kind = Kind::Tls;
+            env.stats.tls_streams += 1;
+            held = std::mem::take(&mut dir.buf);
+        }
     }
     if dir.kind == Kind::Tls {
-        let proto = Segment {
-            frame: env.ctx.frame,
-            ts: env.ctx.ts,
-            src: env.src,
-            dst: env.dst,
-            transport: Transport::Tls,
-            payload: Cow::Borrowed(&[]),
-        };
-        let sink = tls_stream::Sink {
-            stats: env.stats,
-            out: env.out,
-            proto,
-        };
-        tls_stream::deliver(&mut dir.tls, &mut dir.buf, data.get(), sink);
+        for part in [held.as_slice(), data.get()] {
+            let proto = Segment {
+                frame: env.ctx.frame,
+                ts: env.ctx.ts,
+                src: env.src,
+                dst: env.dst,
+                transport: Transport::Tls,
+                payload: Cow::Borrowed(&[]),
+            };
+            let sink = tls_stream::Sink {
+                stats: env.stats,
+                out: env.out,
+                proto,
+            };
+            tls_stream::deliver(&mut dir.tls, &mut dir.buf, part, sink);
+        }
         return;
     }
     if dir.buf.is_empty() {

@@ -698,3 +698,44 @@ fn vxlan_and_gre_bridged_ethernet_are_followed() {
     assert_eq!(out[0].dst.to_string(), "192.0.2.11:5060");
     assert_eq!(dec.stats().gre, 1);
 }
+
+#[test]
+fn tcp_tls_stream_handshake_records_up_app_data_elided() {
+    // ClientHello-like record split over two segments (second one out of order), then
+    // change_cipher_spec, an encrypted handshake record and application data.
+    let hs: &[u8] = &[22, 3, 1, 0, 6, 1, 0, 0, 2, 3, 3];
+    let ccs: &[u8] = &[20, 3, 3, 0, 1, 1];
+    let enc: &[u8] = &[22, 3, 3, 0, 3, 9, 9, 9];
+    let app: &[u8] = &[23, 3, 3, 0, 4, 7, 7, 7, 7];
+    let rest = [ccs, enc, app].concat();
+    let syn = F {
+        syn: true,
+        ..F::default()
+    };
+    let frames = [
+        raw(1, tcp4(1000, syn, b"", false)),
+        raw(2, tcp4(1005, F::default(), &hs[4..], false)),
+        raw(3, tcp4(1001, F::default(), &hs[..4], false)),
+        raw(4, tcp4(1001 + hs.len() as u32, F::default(), &rest, false)),
+        // SIP in the other direction is framed as before.
+        raw(5, tcp4(5000, F::default(), SIP, true)),
+    ];
+    let mut dec = Decoder::default();
+    let got = decode_all(&mut dec, &frames);
+    let app_hdr: &[u8] = &[23, 3, 3, 0, 4];
+    assert_eq!(
+        got,
+        [
+            (3, Transport::Tls, hs.to_vec(), true),
+            (4, Transport::Tls, [ccs, app_hdr].concat(), true),
+            (5, Transport::Tcp, SIP.to_vec(), false),
+        ]
+    );
+    let st = dec.stats();
+    assert_eq!(st.tls_streams, 1);
+    assert_eq!(st.tls_handshake_records, 2);
+    assert_eq!((st.tls_app_records, st.tls_app_bytes), (1, 4));
+    assert_eq!(st.tcp_non_sip_streams, 0);
+    assert_eq!(st.tcp_sip_messages, 1);
+    assert_eq!(Transport::Tls.as_str(), "TLS");
+}

@@ -55,6 +55,16 @@ pub fn looks_like_tls_start(s: &[u8]) -> bool {
     matches!(record_header(s), Some((content_type::HANDSHAKE, len)) if len >= 4)
 }
 
+/// Whether `h`, shorter than a record header, could be the start of a handshake record
+/// header (content type 22, major version 3, minor 0 to 4); SIP never starts with 0x16.
+pub fn could_start_tls(h: &[u8]) -> bool {
+    let ok = |i: usize, f: fn(u8) -> bool| h.get(i).is_none_or(|&b| f(b));
+    !h.is_empty()
+        && ok(0, |b| b == content_type::HANDSHAKE)
+        && ok(1, |b| b == 3)
+        && ok(2, |b| b <= 4)
+}
+
 /// Record framing state of one TLS direction.
 #[derive(Debug, Default)]
 pub(crate) struct TlsDir {
@@ -210,6 +220,8 @@ mod tests {
         assert!(!looks_like_tls_start(&[23, 3, 3, 0, 10]));
         assert!(!looks_like_tls_start(&[22, 3, 5, 0, 10]));
         assert!(!looks_like_tls_start(&[22, 3, 3, 0xff, 0xff]));
+        assert!(could_start_tls(&[22]) && could_start_tls(&[22, 3, 4, 0]));
+        assert!(!could_start_tls(b"") && !could_start_tls(b"INV") && !could_start_tls(&[22, 2]));
     }
 
     #[test]
