@@ -33,6 +33,10 @@ pub const MAX_SESSIONS: usize = 65_536;
 /// [`TlsTracker::findings_dropped`].
 pub const MAX_RETIRED_FINDINGS: usize = 65_536;
 
+/// Bytes of partial handshake messages (spanning records) held by all sessions together;
+/// past it the message being assembled is dropped and its session marked truncated.
+pub const MAX_PENDING_TOTAL: usize = 16 * 1024 * 1024;
+
 /// Most offered versions / ALPN names kept from one ClientHello.
 const MAX_LIST: usize = 16;
 
@@ -216,6 +220,10 @@ impl TlsSession {
     /// The first frame of the session's evidence (0 if none).
     pub fn first_frame(&self) -> u64 {
         self.evidence.first().copied().unwrap_or(0)
+    }
+
+    fn pending_len(&self) -> usize {
+        self.pending.iter().map(Vec::len).sum()
     }
 
     fn note_frame(&mut self, frame: u64) {
@@ -453,6 +461,7 @@ pub struct TlsTracker {
     evictions: u64,
     findings_dropped: u64,
     created: u64,
+    pending_total: usize,
 }
 
 impl Default for TlsTracker {
@@ -473,6 +482,7 @@ impl TlsTracker {
             evictions: 0,
             findings_dropped: 0,
             created: 0,
+            pending_total: 0,
         }
     }
 
@@ -514,8 +524,46 @@ impl TlsTracker {
             self.created += 1;
             (key, usize::from(src_is_server))
         };
-        if let Some(s) = self.sessions.get_mut(&key) {
-            s.feed(dir, seg.frame, seg.ts, p);
+        let starts_client_hello = dir == 0
+            && p.first() == Some(&content_type::HANDSHAKE)
+            && p.get(RECORD_HEADER_LEN) == Some(&1);
+        if starts_client_hello
+            && self
+                .sessions
+                .get(&key)
+                .is_some_and(|s| s.client_hello.is_some())
+        {
+            // A new connection on the same address pair: the old session is over.
+            if let Some(old) = self.sessions.remove(&key) {
+                self.pending_total = self.pending_total.saturating_sub(old.pending_len());
+                self.retire(&old);
+            }
+            self.sessions
+                .insert(key, TlsSession::new(key.0, key.1, seg.ts));
+            self.created += 1;
+        }
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let before = s.pending_len();
+        s.feed(dir, seg.frame, seg.ts, p);
+        let after = s.pending_len();
+        self.pending_total = self.pending_total.saturating_sub(before) + after;
+        if self.pending_total > MAX_PENDING_TOTAL {
+            self.pending_total -= after;
+            s.pending = [Vec::new(), Vec::new()];
+            s.truncated = true;
+        }
+    }
+
+    /// Keeps the findings of a session leaving the table (bounded).
+    fn retire(&mut self, s: &TlsSession) {
+        for f in crate::rules::tls::findings(s, &self.sip_tls_ports) {
+            if self.retired.len() < MAX_RETIRED_FINDINGS {
+                self.retired.push(f);
+            } else {
+                self.findings_dropped += 1;
+            }
         }
     }
 
@@ -532,13 +580,8 @@ impl TlsTracker {
         for (_, k) in by_age.into_iter().take(n) {
             if let Some(s) = self.sessions.remove(&k) {
                 self.evictions += 1;
-                for f in crate::rules::tls::findings(&s, &self.sip_tls_ports) {
-                    if self.retired.len() < MAX_RETIRED_FINDINGS {
-                        self.retired.push(f);
-                    } else {
-                        self.findings_dropped += 1;
-                    }
-                }
+                self.pending_total = self.pending_total.saturating_sub(s.pending_len());
+                self.retire(&s);
             }
         }
     }

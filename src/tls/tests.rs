@@ -258,6 +258,22 @@ fn session_table_is_bounded() {
 }
 
 #[test]
+fn new_connection_on_same_addresses_starts_a_new_session() {
+    let segs = tls_segments(TLS12_SELF);
+    let mut t = TlsTracker::default();
+    for s in &segs {
+        t.on_segment(s);
+    }
+    for s in &segs {
+        t.on_segment(s);
+    }
+    assert_eq!(t.sessions_created(), 2);
+    assert_eq!(t.sessions().len(), 1);
+    // Both sessions reported: tls + tls-weak each.
+    assert_eq!(rules(&t).len(), 4);
+}
+
+#[test]
 fn grease_is_recognised() {
     assert!(is_grease(0x0a0a) && is_grease(0xfafa));
     assert!(!is_grease(0x0303) && !is_grease(0x0a1a));
