@@ -195,6 +195,53 @@ call_pair() {
     uas_wait
 }
 
+# lan NAME HOST=OCTET...: one namespace per host (NAME-HOST, interface eth0,
+# 10.254.N.OCTET/24) on a bridge br0 in namespace NAME-sw; capture on br0
+# (promiscuous: sees every frame between the hosts). Sets IP[HOST].
+declare -A IP
+lan() {
+    local name=$1 i=0 h o
+    shift
+    NET=$((NET + 1))
+    ns_new "$name-sw"
+    nsx "$name-sw" ip link add br0 type bridge mcast_snooping 0
+    nsx "$name-sw" ip link set br0 up
+    for h in "$@"; do
+        i=$((i + 1))
+        o=${h#*=} h=${h%%=*}
+        ns_new "$name-$h"
+        veth "$name-$h" eth0 "$name-sw" "p$i"
+        no_offload "$name-sw" br0
+        nsx "$name-sw" ip link set "p$i" master br0
+        nsx "$name-$h" ip addr add "10.254.$NET.$o/24" dev eth0
+        IP[$h]=10.254.$NET.$o
+    done
+}
+
+# kam_start NS IP [kamailio args...]: kamailio (scripts/kamailio/kamailio.cfg)
+# in the background, UDP IP:5060; waits until it answers. Sets KAM_PID.
+kam_start() {
+    local ns=$1 ip=$2 i
+    shift 2
+    mkdir -p "$WORK/kam-$ns"
+    ip netns exec "$P-$ns" timeout 150 kamailio -f "$ROOT/scripts/kamailio/kamailio.cfg" -DD -E \
+        -m 32 -M 4 -Y "$WORK/kam-$ns" -P "$WORK/kam-$ns/pid" -w "$WORK/kam-$ns" \
+        -l "udp:$ip:5060" "$@" >"$WORK/kam-$ns.log" 2>&1 &
+    KAM_PID=$!
+    BG_PIDS+=("$KAM_PID")
+    for i in $(seq 100); do
+        nsx "$ns" ss -lun | grep -q "$ip:5060" && { sleep 0.3; return 0; }
+        sleep 0.05
+    done
+    tail -20 "$WORK/kam-$ns.log" >&2
+    die "kamailio did not start in $ns"
+}
+
+kam_stop() {
+    kill -TERM "$KAM_PID" 2>/dev/null || true
+    wait "$KAM_PID" 2>/dev/null || true
+}
+
 # ---------------------------------------------------------------- samples ---
 
 sample_basic_call_rtp() {
@@ -379,8 +426,52 @@ sample_two_interfaces() {
     finish two-interfaces.pcapng
 }
 
+# --------------------------------------------------------- security samples ---
+
+# Passwords (scripts/kamailio/kamailio.cfg route[PASSWD]): alice's is in
+# samples/wordlist.txt, bob's is 20 random characters.
+ALICE_PW=password1
+BOB_PW=h7Rk2Vq9ZtW4mXp8Ls3N
+
+# kamailio registrar/proxy on a LAN: bob (strong password) and alice (weak)
+# register after a 401, alice retries once with a wrong password (401 again),
+# then calls bob: 407, INVITE with Proxy-Authorization, kamailio relays to
+# bob's registered contact (SIPp UAS), RTP both ways, BYE along Record-Route.
+sample_kamailio_auth() {
+    local f=$OUT/kamailio-auth.pcap k
+    lan ka kam=1 alice=2 bob=3
+    k=${IP[kam]}
+    cap_start ka-sw "$f" tcpdump -i br0
+    kam_start ka-kam "$k"
+    uac ka-bob uac-reg-auth.xml -i "${IP[bob]}" -p 5060 -m 1 -s bob -au bob -ap "$BOB_PW" \
+        -auth_uri "$k" -key contact_port 5060 "$k:5060"
+    uac ka-alice uac-reg-auth.xml -i "${IP[alice]}" -p 5060 -m 1 -s alice -au alice -ap "$ALICE_PW" \
+        -auth_uri "$k" -key contact_port 5060 "$k:5060"
+    uac ka-alice uac-reg-badpw.xml -i "${IP[alice]}" -p 5060 -m 1 -s alice -au alice -ap password2 \
+        -auth_uri "$k" -key contact_port 5060 "$k:5060"
+    uas ka-bob uas-call-keys.xml -i "${IP[bob]}" -p 5060 -mi "${IP[bob]}" -mp 16000 \
+        -key proto RTP/AVP -key attrs a=sendrecv -key contact "sip:bob@${IP[bob]}:5060"
+    uac ka-alice uac-call-proxy.xml -i "${IP[alice]}" -p 5060 -mi "${IP[alice]}" -mp 17000 -m 1 -d 2800 \
+        -s bob -au alice -ap "$ALICE_PW" -auth_uri "bob@$k" \
+        -key kam "$k" -key tp UDP -key proto RTP/AVP -key attrs a=sendrecv "$k:5060"
+    uas_wait
+    cap_stop "$f"
+    kam_stop
+    expect kamailio-auth.pcap 'sip.Status-Code == 401 && sip.WWW-Authenticate' 4
+    expect kamailio-auth.pcap 'sip.Method == "REGISTER" && sip.Authorization contains "username=\"bob\""' 1
+    expect kamailio-auth.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "REGISTER"' 2
+    expect kamailio-auth.pcap 'sip.Status-Code == 407 && sip.Proxy-Authenticate' 1
+    expect kamailio-auth.pcap 'sip.Method == "INVITE" && sip.Proxy-Authorization && ip.dst == '"$k" 1
+    expect kamailio-auth.pcap 'sip.Method == "INVITE" && ip.dst == '"${IP[bob]}" 1
+    expect kamailio-auth.pcap 'sip.Method == "BYE" && ip.dst == '"${IP[bob]}" 1
+    expect kamailio-auth.pcap 'rtp && ip.dst == '"${IP[bob]}" 80
+    expect kamailio-auth.pcap 'rtp && ip.dst == '"${IP[alice]}" 80
+    finish kamailio-auth.pcap
+}
+
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
-    fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap)
+    fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
+    kamailio_auth)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
