@@ -469,9 +469,58 @@ sample_kamailio_auth() {
     finish kamailio-auth.pcap
 }
 
+# svmap/svwar/svcrack run from their own namespace; HOME in the work dir
+# (sipvicious keeps session files under ~/.sipvicious).
+sv() {
+    local ns=$1 tool=$2
+    shift 2
+    HOME=$WORK ip netns exec "$P-$ns" timeout 60 "$tool" "$@" >>"$WORK/$tool.out" 2>&1 ||
+        die "$tool failed: $(tail -5 "$WORK/$tool.out")"
+}
+
+# SIPVicious against a LAN: kamailio (.1, users 101/105/120 + alice/bob) and
+# three SIPp OPTIONS responders (.2-.4); the attacker (.66) sweeps .1-.6 (.5 and
+# .6 are empty: ARP only) with
+# svmap, enumerates extensions 100-130 on kamailio with svwar (404 for
+# unknown, 401 for existing) and cracks 101 with svcrack and
+# samples/wordlist.txt (its password, dragon, is the last word).
+sample_sipvicious_attack() {
+    local f=$OUT/sipvicious-attack.pcap k h pids=()
+    lan sv kam=1 h2=2 h3=3 h4=4 att=66
+    k=${IP[kam]}
+    cap_start sv-sw "$f" tcpdump -i br0
+    kam_start sv-kam "$k"
+    for h in h2 h3 h4; do
+        (cd "$WORK" && exec ip netns exec "$P-sv-$h" timeout 60 sipp -sf "$SIPP_DIR/uas-options.xml" -m 1 \
+            -nostdin -timeout 40s -i "${IP[$h]}" -p 5060) >"$WORK/uas-$h.out" 2>&1 &
+        pids+=("$!")
+        BG_PIDS+=("$!")
+    done
+    sleep 0.5
+    sv sv-att svmap -t 0.2 -p5060 "${k%.*}.1-${k%.*}.6"
+    grep -q "$k:5060" "$WORK/svmap.out" || die "svmap did not find kamailio: $(cat "$WORK/svmap.out")"
+    sv sv-att svwar -t 0.2 --maximumtime 30 -e100-130 "$k"
+    for h in 101 105 120; do
+        grep -qw "$h" "$WORK/svwar.out" || die "svwar did not find $h: $(cat "$WORK/svwar.out")"
+    done
+    sv sv-att svcrack -t 0.2 --maximumtime 30 -u101 -d "$OUT/wordlist.txt" "$k"
+    grep -qw dragon "$WORK/svcrack.out" || die "svcrack did not crack 101: $(cat "$WORK/svcrack.out")"
+    for h in "${pids[@]}"; do wait "$h" || die "sipp options responder failed"; done
+    cap_stop "$f"
+    kam_stop
+    cat "$WORK/svmap.out" "$WORK/svwar.out" "$WORK/svcrack.out" >&2
+    expect sipvicious-attack.pcap 'sip.Method == "OPTIONS" && sip.User-Agent contains "friendly-scanner"' 4
+    expect sipvicious-attack.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "OPTIONS"' 4
+    expect sipvicious-attack.pcap 'sip.Status-Code == 404 && sip.CSeq.method == "REGISTER"' 25
+    expect sipvicious-attack.pcap 'sip.Status-Code == 401 && sip.To contains "sip:105@"' 1
+    expect sipvicious-attack.pcap 'sip.Method == "REGISTER" && sip.Authorization contains "username=\"101\""' 15
+    expect sipvicious-attack.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "REGISTER"' 1
+    finish sipvicious-attack.pcap
+}
+
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
-    kamailio_auth)
+    kamailio_auth sipvicious_attack)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
