@@ -118,11 +118,12 @@ cap_stop() {
     [[ -s $file ]] || die "empty capture: $file"
 }
 
+# SIPp runs in ${SIPP_CWD:-$WORK}, where its play_pcap_audio files are.
 # uas NS SCENARIO SIPP-ARGS...  (background, one call, bounded); sets UAS_PID
 uas() {
     local ns=$1 sf=$2
     shift 2
-    (cd "$WORK" && exec ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" -m 1 \
+    (cd "${SIPP_CWD:-$WORK}" && exec ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" -m 1 \
         -nostdin -timeout 40s -timeout_error -trace_err "$@") >"$WORK/uas.out" 2>&1 &
     UAS_PID=$!
     BG_PIDS+=("$UAS_PID")
@@ -133,7 +134,7 @@ uas() {
 uac() {
     local ns=$1 sf=$2
     shift 2
-    if ! (cd "$WORK" && ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" \
+    if ! (cd "${SIPP_CWD:-$WORK}" && ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" \
         -nostdin -timeout 40s -timeout_error -trace_err "$@") >"$WORK/uac.out" 2>&1; then
         tail -30 "$WORK/uac.out" >&2
         cat "$WORK"/*_errors.log >&2 2>/dev/null || true
@@ -518,9 +519,63 @@ sample_sipvicious_attack() {
     finish sipvicious-attack.pcap
 }
 
+# REGISTER with Authorization: Basic (alice:password1 in base64) after a
+# Basic challenge from a SIPp registrar.
+sample_register_basic() {
+    local f=$OUT/register-basic.pcap b
+    b=$(printf '%s' "alice:$ALICE_PW" | base64)
+    two_hosts basic 1500
+    cap_start basic-a "$f" tcpdump -i a0
+    uas basic-b uas-register-basic.xml -i "$B_IP" -p 5060
+    uac basic-a uac-register-basic.xml -i "$A_IP" -p 5060 -m 1 -s alice -key basic "$b" "$B_IP:5060"
+    uas_wait
+    cap_stop "$f"
+    expect register-basic.pcap 'sip.WWW-Authenticate contains "Basic realm="' 1
+    expect register-basic.pcap 'sip.Method == "REGISTER" && sip.Authorization == "Basic '"$b"'"' 1
+    expect register-basic.pcap 'sip.Status-Code == 200' 1
+    finish register-basic.pcap
+}
+
+# SDES keys (RFC 4568): the a=crypto inline keys of both sides.
+ALICE_SDES=911Pl6d0weBq97MVtIwRqvpDXpgdX1FyZiflObLS
+BOB_SDES=lV3i/eVVwrZIdnFKL9kY8/tOjU5Ti/Bv6dujLiMF
+TLS_ALICE_SDES=foYeOKLhBPSNrmFslkPsioF37hNbj233XZKJt5wG
+TLS_BOB_SDES=RKaguPE6RPK/AHK4w4j+N2Lxsi3Mc9QZjGhSBKTe
+crypto_attrs() { printf 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:%s\r\na=sendrecv' "$1"; }
+
+# srtp_dir NAME UAC_KEY UAS_KEY: $WORK/NAME with audio.pcap / audio-uas.pcap
+# made real SRTP (scripts/srtp-protect.py) under the given SDES keys; sets SIPP_CWD.
+srtp_dir() {
+    SIPP_CWD=$WORK/$1
+    mkdir -p "$SIPP_CWD"
+    python3 "$ROOT/scripts/srtp-protect.py" "$WORK/audio.pcap" "$SIPP_CWD/audio.pcap" "$2"
+    python3 "$ROOT/scripts/srtp-protect.py" "$WORK/audio-uas.pcap" "$SIPP_CWD/audio-uas.pcap" "$3"
+}
+
+# Call over UDP with RTP/SAVP and a=crypto in both offer and answer (keys in
+# clear in the SDP), SRTP both ways encrypted with those keys.
+sample_sdes_call_udp() {
+    local f=$OUT/sdes-call-udp.pcap
+    two_hosts sdes 1500
+    srtp_dir sdes "$ALICE_SDES" "$BOB_SDES"
+    cap_start sdes-a "$f" tcpdump -i a0
+    uas sdes-b uas-call-keys.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000 \
+        -key proto RTP/SAVP -key attrs "$(crypto_attrs "$BOB_SDES")" -key contact "sip:bob@$B_IP:5060"
+    uac sdes-a uac-call-keys.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 2800 \
+        -key proto RTP/SAVP -key attrs "$(crypto_attrs "$ALICE_SDES")" "$B_IP:5060"
+    uas_wait
+    SIPP_CWD=
+    cap_stop "$f"
+    expect sdes-call-udp.pcap 'sdp.media.proto == "RTP/SAVP" && sdp.media_attr contains "inline:'"$ALICE_SDES"'"' 1
+    expect sdes-call-udp.pcap 'sdp.media.proto == "RTP/SAVP" && sdp.media_attr contains "inline:'"$BOB_SDES"'"' 1
+    expect sdes-call-udp.pcap 'udp.dstport == 16000 && udp.length == 270' 80
+    expect sdes-call-udp.pcap 'udp.dstport == 17000 && udp.length == 270' 80
+    finish sdes-call-udp.pcap
+}
+
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
-    kamailio_auth sipvicious_attack)
+    kamailio_auth sipvicious_attack register_basic sdes_call_udp)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
