@@ -453,7 +453,7 @@ sample_kamailio_auth() {
     uas ka-bob uas-call-keys.xml -i "${IP[bob]}" -p 5060 -mi "${IP[bob]}" -mp 16000 \
         -key proto RTP/AVP -key attrs a=sendrecv -key contact "sip:bob@${IP[bob]}:5060"
     uac ka-alice uac-call-proxy.xml -i "${IP[alice]}" -p 5060 -mi "${IP[alice]}" -mp 17000 -m 1 -d 2800 \
-        -s bob -au alice -ap "$ALICE_PW" -auth_uri "bob@$k" \
+        -s bob -au alice -ap "$ALICE_PW" -auth_uri "bob@$k" -key caller alice \
         -key kam "$k" -key tp UDP -key proto RTP/AVP -key attrs a=sendrecv "$k:5060"
     uas_wait
     cap_stop "$f"
@@ -573,9 +573,112 @@ sample_sdes_call_udp() {
     finish sdes-call-udp.pcap
 }
 
+# certs DIR MODE: kamailio.{crt,key}, bob.{crt,key}, ca.crt in DIR for the TLS
+# samples. MODE self: RSA 2048 self-signed certificates (ca.crt = kamailio's);
+# MODE ca: a P-256 CA made here signs EC P-256 leaf certificates (SHA-256,
+# valid from now for a year, SAN = the host's IP and name).
+certs() {
+    local d=$1 h ip
+    mkdir -p "$d"
+    for h in kamailio bob; do
+        [[ $h == kamailio ]] && ip=$2 || ip=$3
+        if [[ $4 == self ]]; then
+            openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 365 -subj "/CN=$h.siplens.test" \
+                -addext "subjectAltName=IP:$ip,DNS:$h.siplens.test" \
+                -keyout "$d/$h.key" -out "$d/$h.crt" 2>/dev/null
+        else
+            [[ -f $d/ca.key ]] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 \
+                -nodes -days 3650 -subj "/O=siplens samples/CN=siplens samples CA" \
+                -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$h.siplens.test" \
+                -keyout "$d/$h.key" -out "$d/$h.csr" 2>/dev/null
+            printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+                "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=IP:$ip,DNS:$h.siplens.test" >"$d/$h.ext"
+            openssl x509 -req -in "$d/$h.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+                -days 365 -sha256 -extfile "$d/$h.ext" -out "$d/$h.crt" 2>/dev/null
+            openssl verify -CAfile "$d/ca.crt" "$d/$h.crt" >/dev/null || die "certificate chain for $h"
+        fi
+    done
+    [[ $4 == self ]] && cp "$d/kamailio.crt" "$d/ca.crt"
+    return 0
+}
+
+# stunnel_start NS CONF_LINES...: stunnel in the foreground (background job).
+# SIPp 3.6.1 here is built without TLS, so its TCP goes through stunnel:
+# the wire shows a real TLS 1.2 session carrying SIPp's SIP.
+stunnel_start() {
+    local ns=$1 conf=$WORK/stunnel-$1.conf i
+    shift
+    printf '%s\n' "foreground = yes" "pid =" "debug = 5" "output = $WORK/stunnel-$ns.log" \
+        "[sip]" "sslVersion = TLSv1.2" "$@" >"$conf"
+    ip netns exec "$P-$ns" timeout 150 stunnel "$conf" >/dev/null 2>&1 &
+    BG_PIDS+=("$!")
+    for i in $(seq 100); do
+        grep -q "Configuration successful" "$WORK/stunnel-$ns.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$WORK/stunnel-$ns.log" >&2
+    die "stunnel did not start in $ns"
+}
+
+# tls_srtp_call NAME MODE CIPHERS CALLER PASSWORD: alice's SIPp (TCP) ->
+# stunnel -> TLS 1.2 -> kamailio (407 digest, then relays over TLS) ->
+# stunnel -> bob's SIPp; SDP RTP/SAVP + a=crypto (inside TLS), SRTP over UDP
+# between the two SIPp hosts.
+tls_srtp_call() {
+    local name=$1 mode=$2 ciphers=$3 caller=$4 pw=$5 f=$OUT/$1.pcap k d verify=no
+    lan "$name" kam=1 alice=2 bob=3
+    k=${IP[kam]} d=$WORK/certs-$name
+    certs "$d" "$k" "${IP[bob]}" "$mode"
+    [[ $mode == ca ]] && verify=yes
+    sed -e "s#@DIR@#$d#g" -e "s#@CIPHERS@#$ciphers#g" -e "s#@VERIFY@#$verify#g" \
+        "$ROOT/scripts/kamailio/tls.cfg.in" >"$d/tls.cfg"
+    srtp_dir "$name" "$TLS_ALICE_SDES" "$TLS_BOB_SDES"
+    cap_start "$name-sw" "$f" tcpdump -i br0
+    kam_start "$name-kam" "$k" -l "tls:$k:5061" -A WITH_TLS -A "TLS_CFG=\"$d/tls.cfg\"" \
+        -A "CALLEE_URI=\"sip:${IP[bob]}:5061;transport=tls\""
+    stunnel_start "$name-bob" "accept = ${IP[bob]}:5061" "connect = ${IP[bob]}:5060" \
+        "cert = $d/bob.crt" "key = $d/bob.key" "ciphers = $ciphers"
+    if [[ $mode == ca ]]; then
+        stunnel_start "$name-alice" "client = yes" "accept = ${IP[alice]}:5071" "connect = $k:5061" \
+            "ciphers = $ciphers" "verifyChain = yes" "CAfile = $d/ca.crt" "checkIP = $k"
+    else
+        stunnel_start "$name-alice" "client = yes" "accept = ${IP[alice]}:5071" "connect = $k:5061" \
+            "ciphers = $ciphers" "verifyChain = no"
+    fi
+    uas "$name-bob" uas-call-keys.xml -t t1 -i "${IP[bob]}" -p 5060 -mi "${IP[bob]}" -mp 16000 \
+        -key proto RTP/SAVP -key attrs "$(crypto_attrs "$TLS_BOB_SDES")" \
+        -key contact "sip:bob@${IP[bob]}:5061;transport=tls"
+    uac "$name-alice" uac-call-proxy.xml -t t1 -i "${IP[alice]}" -p 5060 -mi "${IP[alice]}" -mp 17000 \
+        -m 1 -d 2800 -s bob -au "$caller" -ap "$pw" -auth_uri "bob@$k" -key caller "$caller" \
+        -key kam "$k" -key tp TLS -key proto RTP/SAVP -key attrs "$(crypto_attrs "$TLS_ALICE_SDES")" \
+        "${IP[alice]}:5071"
+    uas_wait
+    SIPP_CWD=
+    cap_stop "$f"
+    kam_stop
+    expect "$name.pcap" "tls.handshake.type == 11 && tcp.srcport == 5061 && ip.src == $k" 1
+    expect "$name.pcap" "tls.handshake.type == 11 && tcp.srcport == 5061 && ip.src == ${IP[bob]}" 1
+    expect "$name.pcap" 'tls.handshake.type == 2 && tls.handshake.version == 0x0303' 2
+    expect "$name.pcap" "tls.app_data && ip.dst == ${IP[bob]}" 3
+    [[ -z $(tshark -n -r "$f" -Y sip 2>/dev/null) ]] || die "$name.pcap: SIP in clear"
+    expect "$name.pcap" 'udp.dstport == 16000 && udp.length == 270' 80
+    expect "$name.pcap" 'udp.dstport == 17000 && udp.length == 270' 80
+    finish "$name.pcap"
+}
+
+sample_tls_srtp_call() {
+    tls_srtp_call tls-srtp-call self HIGH alice "$ALICE_PW"
+}
+
+sample_clean_tls_srtp() {
+    tls_srtp_call clean-tls-srtp ca ECDHE-ECDSA-AES128-GCM-SHA256 carol Fw8Jp3Qz6Ty1Rb9Kd4Hs
+    expect clean-tls-srtp.pcap 'tls.handshake.type == 2 && tls.handshake.ciphersuite == 0xc02b' 2
+}
+
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
-    kamailio_auth sipvicious_attack register_basic sdes_call_udp)
+    kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
