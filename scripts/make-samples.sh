@@ -676,9 +676,60 @@ sample_clean_tls_srtp() {
     expect clean-tls-srtp.pcap 'tls.handshake.type == 2 && tls.handshake.ciphersuite == 0xc02b' 2
 }
 
+# Three end-to-end security features over plain UDP between two SIPp hosts:
+# (a) INVITE sips:bob with a TLS Via and an SDES key, sent on UDP (downgrade);
+# (b) INVITE with a STIR/SHAKEN Identity header (ES256 PASSporT signed here
+# with a fresh P-256 key, scripts/passport.py); (c) MESSAGE with an S/MIME
+# multipart/signed body (openssl cms -sign, P-256 certificate made here).
+sample_sips_identity_smime() {
+    local f=$OUT/sips-identity-smime.pcap d=$WORK/sec id ct body
+    mkdir -p "$d"
+    openssl ecparam -name prime256v1 -genkey -noout -out "$d/sp.key"
+    id=$(python3 "$ROOT/scripts/passport.py" "$d/sp.key" 12155551212 12155551213 \
+        https://cert.example.org/sp.pem)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 -nodes -days 365 \
+        -subj "/CN=alice@siplens.test" -addext "subjectAltName=email:alice@siplens.test" \
+        -keyout "$d/alice.key" -out "$d/alice.crt" 2>/dev/null
+    printf 'Content-Type: text/plain\r\n\r\nHello Bob, this MESSAGE is signed (S/MIME, RFC 3261 23.4).\r\n' >"$d/msg.txt"
+    # no certificate inside (-nocerts) keeps the MESSAGE under the 1500-byte MTU
+    openssl cms -sign -in "$d/msg.txt" -signer "$d/alice.crt" -inkey "$d/alice.key" -md sha256 \
+        -crlfeol -nocerts -nosmimecap -out "$d/signed.eml"
+    ct=$(python3 -c 'import sys; h=open(sys.argv[1],"rb").read().split(b"\r\n\r\n",1)[0].decode()
+print([l.split(":",1)[1].strip() for l in h.split("\r\n") if l.lower().startswith("content-type:")][0])' "$d/signed.eml")
+    body=$(python3 -c 'import sys; sys.stdout.write(open(sys.argv[1],"rb").read().split(b"\r\n\r\n",1)[1].decode())' "$d/signed.eml")
+    two_hosts sec 1500
+    cap_start sec-a "$f" tcpdump -i a0
+    uas sec-b uas-call-signal.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000
+    uac sec-a uac-invite-sips-udp.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 500 -s bob \
+        -key crypto "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:$TLS_ALICE_SDES" "$B_IP:5060"
+    uas_wait
+    uas sec-b uas-call-signal.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000
+    uac sec-a uac-invite-identity.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 500 \
+        -key identity "$id" "$B_IP:5060"
+    uas_wait
+    uas sec-b uas-message.xml -i "$B_IP" -p 5060
+    uac sec-a uac-message-smime.xml -i "$A_IP" -p 5060 -m 1 -s bob -key smime_ct "$ct" \
+        -key smime_body "$body" "$B_IP:5060"
+    uas_wait
+    cap_stop "$f"
+    expect sips-identity-smime.pcap 'sip.r-uri contains "sips:" && udp && sip.Via.transport == "TLS"' 1
+    expect sips-identity-smime.pcap 'sip.Method == "INVITE" && sip.Identity contains "ppt=shaken"' 1
+    expect sips-identity-smime.pcap 'sip.Method == "MESSAGE" && sip.Content-Type contains "multipart/signed"' 1
+    expect sips-identity-smime.pcap 'sip.Method == "MESSAGE" && ip.flags.mf == 0 && !ip.fragments' 1
+    # the S/MIME signature on the wire verifies against alice's certificate
+    tshark -n -r "$f" -Y 'sip.Method == "MESSAGE"' -T fields -e udp.payload 2>/dev/null | head -1 |
+        python3 -c 'import sys; m=bytes.fromhex(sys.stdin.read().strip()); h,b=m.split(b"\r\n\r\n",1)
+ct=[l for l in h.split(b"\r\n") if l.lower().startswith(b"content-type:")][0]
+sys.stdout.buffer.write(b"MIME-Version: 1.0\r\n"+ct+b"\r\n\r\n"+b)' >"$d/wire.eml"
+    openssl cms -verify -in "$d/wire.eml" -CAfile "$d/alice.crt" -certfile "$d/alice.crt" \
+        -out /dev/null 2>"$d/verify.out" || die "S/MIME body on the wire does not verify: $(cat "$d/verify.out")"
+    finish sips-identity-smime.pcap
+}
+
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
-    kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp)
+    kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
+    sips_identity_smime)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
