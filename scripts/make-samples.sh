@@ -726,10 +726,31 @@ sys.stdout.buffer.write(b"MIME-Version: 1.0\r\n"+ct+b"\r\n\r\n"+b)' >"$d/wire.em
     finish sips-identity-smime.pcap
 }
 
+# Toll fraud then flood, from one host against kamailio: 12 unauthenticated
+# INVITEs to international numbers in 3 s (User-Agent sipcli), each rejected
+# 403 by kamailio's dial plan before any challenge; then 1000 OPTIONS at
+# 400/s (2.5 s), each answered 200.
+sample_toll_fraud_flood() {
+    local f=$OUT/toll-fraud-flood.pcap
+    two_hosts tf 1500
+    cap_start tf-a "$f" tcpdump -i a0
+    kam_start tf-b "$B_IP"
+    uac tf-a uac-invite-tollfraud.xml -i "$A_IP" -p 5060 -mi "$A_IP" -m 12 -r 4 \
+        -inf "$SIPP_DIR/toll-numbers.csv" "$B_IP:5060"
+    uac tf-a uac-options.xml -i "$A_IP" -p 5060 -m 1000 -r 400 "$B_IP:5060"
+    cap_stop "$f"
+    kam_stop
+    expect toll-fraud-flood.pcap 'sip.Method == "INVITE" && sip.r-uri.user matches "^(\\+|00|011)"' 12
+    expect toll-fraud-flood.pcap 'sip.Status-Code == 403 && sip.CSeq.method == "INVITE"' 12
+    expect toll-fraud-flood.pcap 'sip.Method == "OPTIONS"' 1000
+    expect toll-fraud-flood.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "OPTIONS"' 1000
+    finish toll-fraud-flood.pcap
+}
+
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
-    sips_identity_smime)
+    sips_identity_smime toll_fraud_flood)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
