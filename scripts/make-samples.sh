@@ -3,11 +3,13 @@
 # (scenarios in scripts/sipp/), tcpdump or dumpcap capturing, each sample in
 # network namespaces created here (so no other traffic leaks in and nothing is
 # sent anywhere but to those namespaces), then writes <sample>.tshark.json with
-# tshark's reference counts. Idempotent; needs root; takes about a minute.
+# tshark's reference counts. Idempotent; needs root; takes about three minutes.
 #
 # usage: sudo scripts/make-samples.sh [SAMPLE...]   (default: all)
 # Needs: sipp (sip-tester), tcpdump, tshark, dumpcap, editcap, ethtool,
-# iproute2, python3, gzip.
+# iproute2, python3, gzip; for the security samples also kamailio with
+# kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
+# python3-cryptography.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +42,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, captures)"
-for cmd in sipp svmap tcpdump tshark dumpcap editcap capinfos ethtool ip python3 gzip timeout; do
+for cmd in sipp svmap svwar svcrack kamailio stunnel openssl tcpdump tshark dumpcap editcap capinfos \
+    ethtool ip python3 gzip timeout ss base64; do
     command -v "$cmd" >/dev/null || die "missing command: $cmd"
 done
 [[ -r $AUDIO_SRC ]] || die "missing $AUDIO_SRC (package sip-tester)"
@@ -627,6 +630,7 @@ stunnel_start() {
 # between the two SIPp hosts.
 tls_srtp_call() {
     local name=$1 mode=$2 ciphers=$3 caller=$4 pw=$5 f=$OUT/$1.pcap k d verify=no
+    [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ]] || die "kamailio tls.so missing (kamailio-tls-modules)"
     lan "$name" kam=1 alice=2 bob=3
     k=${IP[kam]} d=$WORK/certs-$name
     certs "$d" "$k" "${IP[bob]}" "$mode"
