@@ -3,11 +3,13 @@
 # (scenarios in scripts/sipp/), tcpdump or dumpcap capturing, each sample in
 # network namespaces created here (so no other traffic leaks in and nothing is
 # sent anywhere but to those namespaces), then writes <sample>.tshark.json with
-# tshark's reference counts. Idempotent; needs root; takes about a minute.
+# tshark's reference counts. Idempotent; needs root; takes about three minutes.
 #
 # usage: sudo scripts/make-samples.sh [SAMPLE...]   (default: all)
 # Needs: sipp (sip-tester), tcpdump, tshark, dumpcap, editcap, ethtool,
-# iproute2, python3, gzip.
+# iproute2, python3, gzip; for the security samples also kamailio with
+# kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
+# python3-cryptography.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +42,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, captures)"
-for cmd in sipp svmap tcpdump tshark dumpcap editcap capinfos ethtool ip python3 gzip timeout; do
+for cmd in sipp svmap svwar svcrack kamailio stunnel openssl tcpdump tshark dumpcap editcap capinfos \
+    ethtool ip python3 gzip timeout ss base64; do
     command -v "$cmd" >/dev/null || die "missing command: $cmd"
 done
 [[ -r $AUDIO_SRC ]] || die "missing $AUDIO_SRC (package sip-tester)"
@@ -118,11 +121,12 @@ cap_stop() {
     [[ -s $file ]] || die "empty capture: $file"
 }
 
+# SIPp runs in ${SIPP_CWD:-$WORK}, where its play_pcap_audio files are.
 # uas NS SCENARIO SIPP-ARGS...  (background, one call, bounded); sets UAS_PID
 uas() {
     local ns=$1 sf=$2
     shift 2
-    (cd "$WORK" && exec ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" -m 1 \
+    (cd "${SIPP_CWD:-$WORK}" && exec ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" -m 1 \
         -nostdin -timeout 40s -timeout_error -trace_err "$@") >"$WORK/uas.out" 2>&1 &
     UAS_PID=$!
     BG_PIDS+=("$UAS_PID")
@@ -133,7 +137,7 @@ uas() {
 uac() {
     local ns=$1 sf=$2
     shift 2
-    if ! (cd "$WORK" && ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" \
+    if ! (cd "${SIPP_CWD:-$WORK}" && ip netns exec "$P-$ns" timeout 60 sipp -sf "$SIPP_DIR/$sf" \
         -nostdin -timeout 40s -timeout_error -trace_err "$@") >"$WORK/uac.out" 2>&1; then
         tail -30 "$WORK/uac.out" >&2
         cat "$WORK"/*_errors.log >&2 2>/dev/null || true
@@ -193,6 +197,53 @@ call_pair() {
     uas "$ns" "$ss" -i "$is" -p 5060 -mi "$is" -mp 16000 "$@"
     uac "$nc" "$sc" -i "$ic" -p 5060 -mi "$ic" -mp 17000 -m 1 -d 2800 "$@" "$(sipp_host "$is"):5060"
     uas_wait
+}
+
+# lan NAME HOST=OCTET...: one namespace per host (NAME-HOST, interface eth0,
+# 10.254.N.OCTET/24) on a bridge br0 in namespace NAME-sw; capture on br0
+# (promiscuous: sees every frame between the hosts). Sets IP[HOST].
+declare -A IP
+lan() {
+    local name=$1 i=0 h o
+    shift
+    NET=$((NET + 1))
+    ns_new "$name-sw"
+    nsx "$name-sw" ip link add br0 type bridge mcast_snooping 0
+    nsx "$name-sw" ip link set br0 up
+    for h in "$@"; do
+        i=$((i + 1))
+        o=${h#*=} h=${h%%=*}
+        ns_new "$name-$h"
+        veth "$name-$h" eth0 "$name-sw" "p$i"
+        no_offload "$name-sw" br0
+        nsx "$name-sw" ip link set "p$i" master br0
+        nsx "$name-$h" ip addr add "10.254.$NET.$o/24" dev eth0
+        IP[$h]=10.254.$NET.$o
+    done
+}
+
+# kam_start NS IP [kamailio args...]: kamailio (scripts/kamailio/kamailio.cfg)
+# in the background, UDP IP:5060; waits until it answers. Sets KAM_PID.
+kam_start() {
+    local ns=$1 ip=$2 i
+    shift 2
+    mkdir -p "$WORK/kam-$ns"
+    ip netns exec "$P-$ns" timeout 150 kamailio -f "$ROOT/scripts/kamailio/kamailio.cfg" -DD -E \
+        -m 32 -M 4 -Y "$WORK/kam-$ns" -P "$WORK/kam-$ns/pid" -w "$WORK/kam-$ns" \
+        -l "udp:$ip:5060" "$@" >"$WORK/kam-$ns.log" 2>&1 &
+    KAM_PID=$!
+    BG_PIDS+=("$KAM_PID")
+    for i in $(seq 100); do
+        nsx "$ns" ss -lun | grep -q "$ip:5060" && { sleep 0.3; return 0; }
+        sleep 0.05
+    done
+    tail -20 "$WORK/kam-$ns.log" >&2
+    die "kamailio did not start in $ns"
+}
+
+kam_stop() {
+    kill -TERM "$KAM_PID" 2>/dev/null || true
+    wait "$KAM_PID" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- samples ---
@@ -379,8 +430,331 @@ sample_two_interfaces() {
     finish two-interfaces.pcapng
 }
 
+# --------------------------------------------------------- security samples ---
+
+# Passwords (scripts/kamailio/kamailio.cfg route[PASSWD]): alice's is in
+# samples/wordlist.txt, bob's is 20 random characters.
+ALICE_PW=password1
+BOB_PW=h7Rk2Vq9ZtW4mXp8Ls3N
+
+# kamailio registrar/proxy on a LAN: bob (strong password) and alice (weak)
+# register after a 401, alice retries once with a wrong password (401 again),
+# then calls bob: 407, INVITE with Proxy-Authorization, kamailio relays to
+# bob's registered contact (SIPp UAS), RTP both ways, BYE along Record-Route.
+sample_kamailio_auth() {
+    local f=$OUT/kamailio-auth.pcap k
+    lan ka kam=1 alice=2 bob=3
+    k=${IP[kam]}
+    cap_start ka-sw "$f" tcpdump -i br0
+    kam_start ka-kam "$k"
+    uac ka-bob uac-reg-auth.xml -i "${IP[bob]}" -p 5060 -m 1 -s bob -au bob -ap "$BOB_PW" \
+        -auth_uri "$k" -key contact_port 5060 "$k:5060"
+    uac ka-alice uac-reg-auth.xml -i "${IP[alice]}" -p 5060 -m 1 -s alice -au alice -ap "$ALICE_PW" \
+        -auth_uri "$k" -key contact_port 5060 "$k:5060"
+    uac ka-alice uac-reg-badpw.xml -i "${IP[alice]}" -p 5060 -m 1 -s alice -au alice -ap password2 \
+        -auth_uri "$k" -key contact_port 5060 "$k:5060"
+    uas ka-bob uas-call-keys.xml -i "${IP[bob]}" -p 5060 -mi "${IP[bob]}" -mp 16000 \
+        -key proto RTP/AVP -key attrs a=sendrecv -key contact "sip:bob@${IP[bob]}:5060"
+    uac ka-alice uac-call-proxy.xml -i "${IP[alice]}" -p 5060 -mi "${IP[alice]}" -mp 17000 -m 1 -d 2800 \
+        -s bob -au alice -ap "$ALICE_PW" -auth_uri "bob@$k" -key caller alice \
+        -key kam "$k" -key tp UDP -key proto RTP/AVP -key attrs a=sendrecv "$k:5060"
+    uas_wait
+    cap_stop "$f"
+    kam_stop
+    expect kamailio-auth.pcap 'sip.Status-Code == 401 && sip.WWW-Authenticate' 4
+    expect kamailio-auth.pcap 'sip.Method == "REGISTER" && sip.Authorization contains "username=\"bob\""' 1
+    expect kamailio-auth.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "REGISTER"' 2
+    expect kamailio-auth.pcap 'sip.Status-Code == 407 && sip.Proxy-Authenticate' 1
+    expect kamailio-auth.pcap 'sip.Method == "INVITE" && sip.Proxy-Authorization && ip.dst == '"$k" 1
+    expect kamailio-auth.pcap 'sip.Method == "INVITE" && ip.dst == '"${IP[bob]}" 1
+    expect kamailio-auth.pcap 'sip.Method == "BYE" && ip.dst == '"${IP[bob]}" 1
+    expect kamailio-auth.pcap 'rtp && ip.dst == '"${IP[bob]}" 80
+    expect kamailio-auth.pcap 'rtp && ip.dst == '"${IP[alice]}" 80
+    finish kamailio-auth.pcap
+}
+
+# svmap/svwar/svcrack run from their own namespace; HOME in the work dir
+# (sipvicious keeps session files under ~/.sipvicious).
+sv() {
+    local ns=$1 tool=$2
+    shift 2
+    HOME=$WORK ip netns exec "$P-$ns" timeout 60 "$tool" "$@" >>"$WORK/$tool.out" 2>&1 ||
+        die "$tool failed: $(tail -5 "$WORK/$tool.out")"
+}
+
+# SIPVicious against a LAN: kamailio (.1, users 101/105/120 + alice/bob) and
+# three SIPp OPTIONS responders (.2-.4); the attacker (.66) sweeps .1-.6 (.5 and
+# .6 are empty: ARP only) with
+# svmap, enumerates extensions 100-130 on kamailio with svwar (404 for
+# unknown, 401 for existing) and cracks 101 with svcrack and
+# samples/wordlist.txt (its password, dragon, is the last word).
+sample_sipvicious_attack() {
+    local f=$OUT/sipvicious-attack.pcap k h pids=()
+    lan sv kam=1 h2=2 h3=3 h4=4 att=66
+    k=${IP[kam]}
+    cap_start sv-sw "$f" tcpdump -i br0
+    kam_start sv-kam "$k"
+    for h in h2 h3 h4; do
+        (cd "$WORK" && exec ip netns exec "$P-sv-$h" timeout 60 sipp -sf "$SIPP_DIR/uas-options.xml" -m 1 \
+            -nostdin -timeout 40s -i "${IP[$h]}" -p 5060) >"$WORK/uas-$h.out" 2>&1 &
+        pids+=("$!")
+        BG_PIDS+=("$!")
+    done
+    sleep 0.5
+    sv sv-att svmap -t 0.2 -p5060 "${k%.*}.1-${k%.*}.6"
+    grep -q "$k:5060" "$WORK/svmap.out" || die "svmap did not find kamailio: $(cat "$WORK/svmap.out")"
+    sv sv-att svwar -t 0.2 --maximumtime 30 -e100-130 "$k"
+    for h in 101 105 120; do
+        grep -qw "$h" "$WORK/svwar.out" || die "svwar did not find $h: $(cat "$WORK/svwar.out")"
+    done
+    sv sv-att svcrack -t 0.2 --maximumtime 30 -u101 -d "$OUT/wordlist.txt" "$k"
+    grep -qw dragon "$WORK/svcrack.out" || die "svcrack did not crack 101: $(cat "$WORK/svcrack.out")"
+    for h in "${pids[@]}"; do wait "$h" || die "sipp options responder failed"; done
+    cap_stop "$f"
+    kam_stop
+    cat "$WORK/svmap.out" "$WORK/svwar.out" "$WORK/svcrack.out" >&2
+    expect sipvicious-attack.pcap 'sip.Method == "OPTIONS" && sip.User-Agent contains "friendly-scanner"' 4
+    expect sipvicious-attack.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "OPTIONS"' 4
+    expect sipvicious-attack.pcap 'sip.Status-Code == 404 && sip.CSeq.method == "REGISTER"' 25
+    expect sipvicious-attack.pcap 'sip.Status-Code == 401 && sip.To contains "sip:105@"' 1
+    expect sipvicious-attack.pcap 'sip.Method == "REGISTER" && sip.Authorization contains "username=\"101\""' 15
+    expect sipvicious-attack.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "REGISTER"' 1
+    finish sipvicious-attack.pcap
+}
+
+# REGISTER with Authorization: Basic (alice:password1 in base64) after a
+# Basic challenge from a SIPp registrar.
+sample_register_basic() {
+    local f=$OUT/register-basic.pcap b
+    b=$(printf '%s' "alice:$ALICE_PW" | base64)
+    two_hosts basic 1500
+    cap_start basic-a "$f" tcpdump -i a0
+    uas basic-b uas-register-basic.xml -i "$B_IP" -p 5060
+    uac basic-a uac-register-basic.xml -i "$A_IP" -p 5060 -m 1 -s alice -key basic "$b" "$B_IP:5060"
+    uas_wait
+    cap_stop "$f"
+    expect register-basic.pcap 'sip.WWW-Authenticate contains "Basic realm="' 1
+    expect register-basic.pcap 'sip.Method == "REGISTER" && sip.Authorization == "Basic '"$b"'"' 1
+    expect register-basic.pcap 'sip.Status-Code == 200' 1
+    finish register-basic.pcap
+}
+
+# SDES keys (RFC 4568): the a=crypto inline keys of both sides.
+ALICE_SDES=911Pl6d0weBq97MVtIwRqvpDXpgdX1FyZiflObLS
+BOB_SDES=lV3i/eVVwrZIdnFKL9kY8/tOjU5Ti/Bv6dujLiMF
+TLS_ALICE_SDES=foYeOKLhBPSNrmFslkPsioF37hNbj233XZKJt5wG
+TLS_BOB_SDES=RKaguPE6RPK/AHK4w4j+N2Lxsi3Mc9QZjGhSBKTe
+crypto_attrs() { printf 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:%s\r\na=sendrecv' "$1"; }
+
+# srtp_dir NAME UAC_KEY UAS_KEY: $WORK/NAME with audio.pcap / audio-uas.pcap
+# made real SRTP (scripts/srtp-protect.py) under the given SDES keys; sets SIPP_CWD.
+srtp_dir() {
+    SIPP_CWD=$WORK/$1
+    mkdir -p "$SIPP_CWD"
+    python3 "$ROOT/scripts/srtp-protect.py" "$WORK/audio.pcap" "$SIPP_CWD/audio.pcap" "$2"
+    python3 "$ROOT/scripts/srtp-protect.py" "$WORK/audio-uas.pcap" "$SIPP_CWD/audio-uas.pcap" "$3"
+}
+
+# Call over UDP with RTP/SAVP and a=crypto in both offer and answer (keys in
+# clear in the SDP), SRTP both ways encrypted with those keys.
+sample_sdes_call_udp() {
+    local f=$OUT/sdes-call-udp.pcap
+    two_hosts sdes 1500
+    srtp_dir sdes "$ALICE_SDES" "$BOB_SDES"
+    cap_start sdes-a "$f" tcpdump -i a0
+    uas sdes-b uas-call-keys.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000 \
+        -key proto RTP/SAVP -key attrs "$(crypto_attrs "$BOB_SDES")" -key contact "sip:bob@$B_IP:5060"
+    uac sdes-a uac-call-keys.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 2800 \
+        -key proto RTP/SAVP -key attrs "$(crypto_attrs "$ALICE_SDES")" "$B_IP:5060"
+    uas_wait
+    SIPP_CWD=
+    cap_stop "$f"
+    expect sdes-call-udp.pcap 'sdp.media.proto == "RTP/SAVP" && sdp.media_attr contains "inline:'"$ALICE_SDES"'"' 1
+    expect sdes-call-udp.pcap 'sdp.media.proto == "RTP/SAVP" && sdp.media_attr contains "inline:'"$BOB_SDES"'"' 1
+    expect sdes-call-udp.pcap 'udp.dstport == 16000 && udp.length == 270' 80
+    expect sdes-call-udp.pcap 'udp.dstport == 17000 && udp.length == 270' 80
+    finish sdes-call-udp.pcap
+}
+
+# certs DIR MODE: kamailio.{crt,key}, bob.{crt,key}, ca.crt in DIR for the TLS
+# samples. MODE self: RSA 2048 self-signed certificates (ca.crt = kamailio's);
+# MODE ca: a P-256 CA made here signs EC P-256 leaf certificates (SHA-256,
+# valid from now for a year, SAN = the host's IP and name).
+certs() {
+    local d=$1 h ip
+    mkdir -p "$d"
+    for h in kamailio bob; do
+        [[ $h == kamailio ]] && ip=$2 || ip=$3
+        if [[ $4 == self ]]; then
+            openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 365 -subj "/CN=$h.siplens.test" \
+                -addext "subjectAltName=IP:$ip,DNS:$h.siplens.test" \
+                -keyout "$d/$h.key" -out "$d/$h.crt" 2>/dev/null
+        else
+            [[ -f $d/ca.key ]] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 \
+                -nodes -days 3650 -subj "/O=siplens samples/CN=siplens samples CA" \
+                -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$h.siplens.test" \
+                -keyout "$d/$h.key" -out "$d/$h.csr" 2>/dev/null
+            printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+                "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=IP:$ip,DNS:$h.siplens.test" >"$d/$h.ext"
+            openssl x509 -req -in "$d/$h.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+                -days 365 -sha256 -extfile "$d/$h.ext" -out "$d/$h.crt" 2>/dev/null
+            openssl verify -CAfile "$d/ca.crt" "$d/$h.crt" >/dev/null || die "certificate chain for $h"
+        fi
+    done
+    [[ $4 == self ]] && cp "$d/kamailio.crt" "$d/ca.crt"
+    return 0
+}
+
+# stunnel_start NS CONF_LINES...: stunnel in the foreground (background job).
+# SIPp 3.6.1 here is built without TLS, so its TCP goes through stunnel:
+# the wire shows a real TLS 1.2 session carrying SIPp's SIP.
+stunnel_start() {
+    local ns=$1 conf=$WORK/stunnel-$1.conf i
+    shift
+    printf '%s\n' "foreground = yes" "pid =" "debug = 5" "output = $WORK/stunnel-$ns.log" \
+        "[sip]" "sslVersion = TLSv1.2" "$@" >"$conf"
+    ip netns exec "$P-$ns" timeout 150 stunnel "$conf" >/dev/null 2>&1 &
+    BG_PIDS+=("$!")
+    for i in $(seq 100); do
+        grep -q "Configuration successful" "$WORK/stunnel-$ns.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$WORK/stunnel-$ns.log" >&2
+    die "stunnel did not start in $ns"
+}
+
+# tls_srtp_call NAME MODE CIPHERS CALLER PASSWORD: alice's SIPp (TCP) ->
+# stunnel -> TLS 1.2 -> kamailio (407 digest, then relays over TLS) ->
+# stunnel -> bob's SIPp; SDP RTP/SAVP + a=crypto (inside TLS), SRTP over UDP
+# between the two SIPp hosts.
+tls_srtp_call() {
+    local name=$1 mode=$2 ciphers=$3 caller=$4 pw=$5 f=$OUT/$1.pcap k d verify=no
+    [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ]] || die "kamailio tls.so missing (kamailio-tls-modules)"
+    lan "$name" kam=1 alice=2 bob=3
+    k=${IP[kam]} d=$WORK/certs-$name
+    certs "$d" "$k" "${IP[bob]}" "$mode"
+    [[ $mode == ca ]] && verify=yes
+    sed -e "s#@DIR@#$d#g" -e "s#@CIPHERS@#$ciphers#g" -e "s#@VERIFY@#$verify#g" \
+        "$ROOT/scripts/kamailio/tls.cfg.in" >"$d/tls.cfg"
+    srtp_dir "$name" "$TLS_ALICE_SDES" "$TLS_BOB_SDES"
+    cap_start "$name-sw" "$f" tcpdump -i br0
+    kam_start "$name-kam" "$k" -l "tls:$k:5061" -A WITH_TLS -A "TLS_CFG=\"$d/tls.cfg\"" \
+        -A "CALLEE_URI=\"sip:${IP[bob]}:5061;transport=tls\""
+    stunnel_start "$name-bob" "accept = ${IP[bob]}:5061" "connect = ${IP[bob]}:5060" \
+        "cert = $d/bob.crt" "key = $d/bob.key" "ciphers = $ciphers"
+    if [[ $mode == ca ]]; then
+        stunnel_start "$name-alice" "client = yes" "accept = ${IP[alice]}:5071" "connect = $k:5061" \
+            "ciphers = $ciphers" "verifyChain = yes" "CAfile = $d/ca.crt" "checkIP = $k"
+    else
+        stunnel_start "$name-alice" "client = yes" "accept = ${IP[alice]}:5071" "connect = $k:5061" \
+            "ciphers = $ciphers" "verifyChain = no"
+    fi
+    uas "$name-bob" uas-call-keys.xml -t t1 -i "${IP[bob]}" -p 5060 -mi "${IP[bob]}" -mp 16000 \
+        -key proto RTP/SAVP -key attrs "$(crypto_attrs "$TLS_BOB_SDES")" \
+        -key contact "sip:bob@${IP[bob]}:5061;transport=tls"
+    uac "$name-alice" uac-call-proxy.xml -t t1 -i "${IP[alice]}" -p 5060 -mi "${IP[alice]}" -mp 17000 \
+        -m 1 -d 2800 -s bob -au "$caller" -ap "$pw" -auth_uri "bob@$k" -key caller "$caller" \
+        -key kam "$k" -key tp TLS -key proto RTP/SAVP -key attrs "$(crypto_attrs "$TLS_ALICE_SDES")" \
+        "${IP[alice]}:5071"
+    uas_wait
+    SIPP_CWD=
+    cap_stop "$f"
+    kam_stop
+    expect "$name.pcap" "tls.handshake.type == 11 && tcp.srcport == 5061 && ip.src == $k" 1
+    expect "$name.pcap" "tls.handshake.type == 11 && tcp.srcport == 5061 && ip.src == ${IP[bob]}" 1
+    expect "$name.pcap" 'tls.handshake.type == 2 && tls.handshake.version == 0x0303' 2
+    expect "$name.pcap" "tls.app_data && ip.dst == ${IP[bob]}" 3
+    [[ -z $(tshark -n -r "$f" -Y sip 2>/dev/null) ]] || die "$name.pcap: SIP in clear"
+    expect "$name.pcap" 'udp.dstport == 16000 && udp.length == 270' 80
+    expect "$name.pcap" 'udp.dstport == 17000 && udp.length == 270' 80
+    finish "$name.pcap"
+}
+
+sample_tls_srtp_call() {
+    tls_srtp_call tls-srtp-call self HIGH alice "$ALICE_PW"
+}
+
+sample_clean_tls_srtp() {
+    tls_srtp_call clean-tls-srtp ca ECDHE-ECDSA-AES128-GCM-SHA256 carol Fw8Jp3Qz6Ty1Rb9Kd4Hs
+    expect clean-tls-srtp.pcap 'tls.handshake.type == 2 && tls.handshake.ciphersuite == 0xc02b' 2
+}
+
+# Three end-to-end security features over plain UDP between two SIPp hosts:
+# (a) INVITE sips:bob with a TLS Via and an SDES key, sent on UDP (downgrade);
+# (b) INVITE with a STIR/SHAKEN Identity header (ES256 PASSporT signed here
+# with a fresh P-256 key, scripts/passport.py); (c) MESSAGE with an S/MIME
+# multipart/signed body (openssl cms -sign, P-256 certificate made here).
+sample_sips_identity_smime() {
+    local f=$OUT/sips-identity-smime.pcap d=$WORK/sec id ct body
+    mkdir -p "$d"
+    openssl ecparam -name prime256v1 -genkey -noout -out "$d/sp.key"
+    id=$(python3 "$ROOT/scripts/passport.py" "$d/sp.key" 12155551212 12155551213 \
+        https://cert.example.org/sp.pem)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 -nodes -days 365 \
+        -subj "/CN=alice@siplens.test" -addext "subjectAltName=email:alice@siplens.test" \
+        -keyout "$d/alice.key" -out "$d/alice.crt" 2>/dev/null
+    printf 'Content-Type: text/plain\r\n\r\nHello Bob, this MESSAGE is signed (S/MIME, RFC 3261 23.4).\r\n' >"$d/msg.txt"
+    # no certificate inside (-nocerts) keeps the MESSAGE under the 1500-byte MTU
+    openssl cms -sign -in "$d/msg.txt" -signer "$d/alice.crt" -inkey "$d/alice.key" -md sha256 \
+        -crlfeol -nocerts -nosmimecap -out "$d/signed.eml"
+    ct=$(python3 -c 'import sys; h=open(sys.argv[1],"rb").read().split(b"\r\n\r\n",1)[0].decode()
+print([l.split(":",1)[1].strip() for l in h.split("\r\n") if l.lower().startswith("content-type:")][0])' "$d/signed.eml")
+    body=$(python3 -c 'import sys; sys.stdout.write(open(sys.argv[1],"rb").read().split(b"\r\n\r\n",1)[1].decode())' "$d/signed.eml")
+    two_hosts sec 1500
+    cap_start sec-a "$f" tcpdump -i a0
+    uas sec-b uas-call-signal.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000
+    uac sec-a uac-invite-sips-udp.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 500 -s bob \
+        -key crypto "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:$TLS_ALICE_SDES" "$B_IP:5060"
+    uas_wait
+    uas sec-b uas-call-signal.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000
+    uac sec-a uac-invite-identity.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 500 \
+        -key identity "$id" "$B_IP:5060"
+    uas_wait
+    uas sec-b uas-message.xml -i "$B_IP" -p 5060
+    uac sec-a uac-message-smime.xml -i "$A_IP" -p 5060 -m 1 -s bob -key smime_ct "$ct" \
+        -key smime_body "$body" "$B_IP:5060"
+    uas_wait
+    cap_stop "$f"
+    expect sips-identity-smime.pcap 'sip.r-uri contains "sips:" && udp && sip.Via.transport == "TLS"' 1
+    expect sips-identity-smime.pcap 'sip.Method == "INVITE" && sip.Identity contains "ppt=shaken"' 1
+    expect sips-identity-smime.pcap 'sip.Method == "MESSAGE" && sip.Content-Type contains "multipart/signed"' 1
+    expect sips-identity-smime.pcap 'sip.Method == "MESSAGE" && ip.flags.mf == 0 && !ip.fragments' 1
+    # the S/MIME signature on the wire verifies against alice's certificate
+    tshark -n -r "$f" -Y 'sip.Method == "MESSAGE"' -T fields -e udp.payload 2>/dev/null | head -1 |
+        python3 -c 'import sys; m=bytes.fromhex(sys.stdin.read().strip()); h,b=m.split(b"\r\n\r\n",1)
+ct=[l for l in h.split(b"\r\n") if l.lower().startswith(b"content-type:")][0]
+sys.stdout.buffer.write(b"MIME-Version: 1.0\r\n"+ct+b"\r\n\r\n"+b)' >"$d/wire.eml"
+    openssl cms -verify -in "$d/wire.eml" -CAfile "$d/alice.crt" -certfile "$d/alice.crt" \
+        -out /dev/null 2>"$d/verify.out" || die "S/MIME body on the wire does not verify: $(cat "$d/verify.out")"
+    finish sips-identity-smime.pcap
+}
+
+# Toll fraud then flood, from one host against kamailio: 12 unauthenticated
+# INVITEs to international numbers in 3 s (User-Agent sipcli), each rejected
+# 403 by kamailio's dial plan before any challenge; then 1000 OPTIONS at
+# 400/s (2.5 s), each answered 200.
+sample_toll_fraud_flood() {
+    local f=$OUT/toll-fraud-flood.pcap
+    two_hosts tf 1500
+    cap_start tf-a "$f" tcpdump -i a0
+    kam_start tf-b "$B_IP"
+    uac tf-a uac-invite-tollfraud.xml -i "$A_IP" -p 5060 -mi "$A_IP" -m 12 -r 4 \
+        -inf "$SIPP_DIR/toll-numbers.csv" "$B_IP:5060"
+    uac tf-a uac-options.xml -i "$A_IP" -p 5060 -m 1000 -r 400 "$B_IP:5060"
+    cap_stop "$f"
+    kam_stop
+    expect toll-fraud-flood.pcap 'sip.Method == "INVITE" && sip.r-uri.user matches "^(\\+|00|011)"' 12
+    expect toll-fraud-flood.pcap 'sip.Status-Code == 403 && sip.CSeq.method == "INVITE"' 12
+    expect toll-fraud-flood.pcap 'sip.Method == "OPTIONS"' 1000
+    expect toll-fraud-flood.pcap 'sip.Status-Code == 200 && sip.CSeq.method == "OPTIONS"' 1000
+    finish toll-fraud-flood.pcap
+}
+
 ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_call
-    fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap)
+    fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
+    kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
+    sips_identity_smime toll_fraud_flood)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
