@@ -3,3 +3,6 @@
 
 pub mod attack;
 pub mod auth;
+pub mod e2e;
+pub mod media;
+pub mod transport;

@@ -1,0 +1,619 @@
+//! Media confidentiality rules: cleartext RTP, SRTP keys exposed in cleartext SDP
+//! (RFC 4568 §8.3), and the protection each call used (SDES-SRTP RFC 4568, DTLS-SRTP
+//! RFC 5763/5764, ZRTP RFC 6189).
+//!
+//! The engine keeps one bounded [`DialogSecurity`] per dialog, filled from each new
+//! message ([`DialogSecurity::observe_message`]) and SDP body
+//! ([`DialogSecurity::observe_sdp`]); [`findings`] turns it, with the RTP streams bound
+//! to the dialog, into `media.*` findings.
+
+use std::net::SocketAddr;
+
+use crate::capture::Timestamp;
+use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
+use crate::net::Transport;
+use crate::sdp::{self, Attribute, Setup};
+use crate::sip::SipMessage;
+
+use super::e2e::{IdentityRecord, SmimeRecord};
+use super::transport::Downgrade;
+
+/// `media.cleartext-rtp`: a call whose media is plain RTP (medium).
+pub const CLEARTEXT_RTP: RuleId = RuleId("media.cleartext-rtp");
+/// `media.sdes-key-exposed`: SRTP master keys in SDP sent over a cleartext hop (high).
+pub const SDES_KEY_EXPOSED: RuleId = RuleId("media.sdes-key-exposed");
+/// `media.srtp`: SRTP keyed by SDES (or another in-SDP method) (info).
+pub const SRTP: RuleId = RuleId("media.srtp");
+/// `media.dtls-srtp`: SRTP keyed by DTLS (info).
+pub const DTLS_SRTP: RuleId = RuleId("media.dtls-srtp");
+/// `media.zrtp`: ZRTP offered or running (info).
+pub const ZRTP: RuleId = RuleId("media.zrtp");
+
+/// SDP bodies whose security facts are kept per dialog.
+pub const MAX_SDP_FACTS: usize = 16;
+/// Media lines kept per SDP body.
+pub const MAX_LINES: usize = 8;
+/// `a=crypto` lines kept per media line.
+pub const MAX_CRYPTO: usize = 4;
+/// ZRTP packet frames kept per dialog as evidence.
+const MAX_ZRTP_FRAMES: usize = 4;
+/// Longest protocol, suite or key text kept.
+const MAX_TEXT: usize = 96;
+
+/// Where and how a message was seen: the context every security record keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    /// Frame number (1-based).
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Transport of the hop.
+    pub transport: Transport,
+}
+
+/// True when a hop's transport shows its content to whoever captures it. Every
+/// transport siplens reads today is; TLS hops, once decoded, will not be.
+pub fn is_cleartext(t: Transport) -> bool {
+    match t {
+        Transport::Udp | Transport::Tcp => true,
+    }
+}
+
+/// How a media line protects its RTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// RTP/AVP, RTP/AVPF (and TCP variants): no encryption.
+    Clear,
+    /// RTP/SAVP(F): SRTP keyed in the SDP (SDES, RFC 4568) or by MIKEY.
+    Srtp,
+    /// UDP/TLS/RTP/SAVP(F): SRTP keyed by DTLS (RFC 5764).
+    DtlsSrtp,
+    /// Not RTP (T.38 udptl, MSRP, data channels).
+    NotRtp,
+}
+
+impl Protection {
+    fn of(p: &sdp::Proto<'_>) -> Protection {
+        if p.is_srtp() && p.is_dtls() {
+            Protection::DtlsSrtp
+        } else if p.is_srtp() {
+            Protection::Srtp
+        } else if p.is_rtp() {
+            Protection::Clear
+        } else {
+            Protection::NotRtp
+        }
+    }
+}
+
+/// One `a=crypto` line (RFC 4568 §9.1), owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CryptoLine {
+    /// Tag.
+    pub tag: u32,
+    /// Crypto suite (`AES_CM_128_HMAC_SHA1_80`...).
+    pub suite: String,
+    /// Key method and key||salt of the first key parameter (`inline:...`): a secret.
+    pub key: Option<String>,
+}
+
+/// Security facts of one m= line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineSecurity {
+    /// Media type (`audio`, `video`...).
+    pub media: String,
+    /// Transport protocol as written.
+    pub proto: String,
+    /// Port (0: rejected or disabled).
+    pub port: u16,
+    /// What the profile protects.
+    pub protection: Protection,
+    /// `a=crypto` lines (at most [`MAX_CRYPTO`]).
+    pub crypto: Vec<CryptoLine>,
+    /// `a=fingerprint` hash function (media level, else session level).
+    pub fingerprint: Option<String>,
+    /// `a=setup` role.
+    pub setup: Option<String>,
+    /// `a=zrtp-hash` version, when present (RFC 6189 §8.1).
+    pub zrtp_hash: Option<String>,
+}
+
+/// Security facts of one SDP body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdpSecurity {
+    /// The message that carried it.
+    pub at: Seen,
+    /// True when sent by the party that started the dialog.
+    pub from_caller: bool,
+    /// Its media lines (at most [`MAX_LINES`]).
+    pub lines: Vec<LineSecurity>,
+}
+
+/// Everything the media, transport and end-to-end rules need from one dialog, bounded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DialogSecurity {
+    /// SDP bodies (at most [`MAX_SDP_FACTS`]).
+    pub sdp: Vec<SdpSecurity>,
+    /// ZRTP packets to or from an address this dialog's SDP announced.
+    pub zrtp_packets: u64,
+    /// First ZRTP packet frames.
+    pub zrtp_frames: Vec<u64>,
+    /// The first ZRTP packet.
+    pub zrtp_first: Option<Seen>,
+    /// `sips:` / TLS references carried on a cleartext hop (rules::transport).
+    pub downgrades: Vec<Downgrade>,
+    /// All such references, including those past the cap.
+    pub downgrades_total: u64,
+    /// S/MIME bodies (rules::e2e).
+    pub smime: Vec<SmimeRecord>,
+    /// Identity headers (rules::e2e).
+    pub identity: Vec<IdentityRecord>,
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(MAX_TEXT).collect()
+}
+
+impl DialogSecurity {
+    /// Records the facts of a new (not retransmitted) message: `sips:`/TLS references
+    /// on a cleartext hop, S/MIME bodies, Identity headers. `message` names it
+    /// (method or status line). Returns how many records the caps dropped.
+    pub fn observe_message(
+        &mut self,
+        msg: &SipMessage<'_>,
+        raw: &[u8],
+        at: Seen,
+        message: &str,
+    ) -> u64 {
+        let mut dropped = 0;
+        if is_cleartext(at.transport) {
+            for (header, value) in super::transport::tls_references(msg, raw) {
+                self.downgrades_total += 1;
+                if self.downgrades.len() >= super::transport::MAX_DOWNGRADES {
+                    dropped += 1;
+                    continue;
+                }
+                self.downgrades.push(Downgrade {
+                    at,
+                    header,
+                    value: clip(&String::from_utf8_lossy(value)),
+                });
+            }
+        }
+        dropped += super::e2e::observe(msg, at, message, &mut self.smime, &mut self.identity);
+        dropped
+    }
+
+    /// Records the security facts of an SDP body. Returns 1 when the cap dropped it.
+    pub fn observe_sdp(&mut self, s: &sdp::Sdp<'_>, from_caller: bool, at: Seen) -> u64 {
+        if self.sdp.len() >= MAX_SDP_FACTS {
+            return 1;
+        }
+        let lines =
+            s.media
+                .iter()
+                .take(MAX_LINES)
+                .map(|m| LineSecurity {
+                    media: clip(m.media.as_str()),
+                    proto: clip(m.proto.as_str()),
+                    port: m.port,
+                    protection: Protection::of(&m.proto),
+                    crypto: m
+                        .crypto()
+                        .take(MAX_CRYPTO)
+                        .map(|c| CryptoLine {
+                            tag: c.tag,
+                            suite: clip(c.suite),
+                            key: c
+                                .key_params
+                                .first()
+                                .map(|k| clip(&format!("{}:{}", k.method, k.key_salt))),
+                        })
+                        .collect(),
+                    fingerprint: m.fingerprint(s).map(|f| clip(f.hash_func)),
+                    setup: m.setup(s).map(|x| {
+                        match x {
+                            Setup::Active => "active",
+                            Setup::Passive => "passive",
+                            Setup::Actpass => "actpass",
+                            Setup::Holdconn => "holdconn",
+                            Setup::Other(o) => o,
+                        }
+                        .to_string()
+                    }),
+                    zrtp_hash: m.attributes.iter().chain(s.attributes.iter()).find_map(
+                        |a| match a {
+                            Attribute::ZrtpHash(z) => Some(clip(z.version)),
+                            _ => None,
+                        },
+                    ),
+                })
+                .collect();
+        self.sdp.push(SdpSecurity {
+            at,
+            from_caller,
+            lines,
+        });
+        0
+    }
+
+    /// Records a ZRTP packet (RFC 6189 §5) sent to or from this dialog's media address.
+    pub fn observe_zrtp(&mut self, at: Seen) {
+        self.zrtp_packets += 1;
+        if self.zrtp_first.is_none() {
+            self.zrtp_first = Some(at);
+        }
+        if self.zrtp_frames.len() < MAX_ZRTP_FRAMES {
+            self.zrtp_frames.push(at.frame);
+        }
+    }
+
+    /// The SDP bodies that say what was negotiated: each answer, and each offer that
+    /// no answer followed (the capture may miss it, or media may flow early). The pairing
+    /// follows RFC 3264 §4 as the engine does: an SDP from the other side answers the
+    /// pending offer.
+    fn negotiated(&self) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
+        // (effective SDP, the offer it answered)
+        let mut out: Vec<(&SdpSecurity, Option<&SdpSecurity>)> = Vec::new();
+        let mut pending: Option<&SdpSecurity> = None;
+        for r in &self.sdp {
+            match pending {
+                Some(o) if o.from_caller != r.from_caller => {
+                    // The answer replaces its offer.
+                    if let Some(last) = out.last_mut() {
+                        *last = (r, Some(o));
+                    }
+                    pending = None;
+                }
+                _ => {
+                    out.push((r, None));
+                    pending = Some(r);
+                }
+            }
+        }
+        out
+    }
+
+    fn zrtp_seen(&self) -> bool {
+        self.zrtp_packets > 0
+    }
+}
+
+/// An RTP stream bound to a dialog, as the media rules need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamFact {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Codec name, empty when unknown.
+    pub codec: String,
+    /// Payload type of the first packet.
+    pub payload_type: u8,
+    /// Packets seen.
+    pub packets: u64,
+    /// First frame.
+    pub first_frame: u64,
+    /// Its first packet's time.
+    pub ts: Timestamp,
+    /// True when its SDP line is SRTP or DTLS-SRTP.
+    pub encrypted: bool,
+}
+
+fn push_evidence(v: &mut Vec<u64>, f: u64) {
+    if v.len() < MAX_EVIDENCE && !v.contains(&f) {
+        v.push(f);
+    }
+}
+
+fn direction(r: &SdpSecurity) -> &'static str {
+    if r.from_caller {
+        "caller→callee"
+    } else {
+        "callee→caller"
+    }
+}
+
+/// The `media.*` findings of one dialog. `streams` are the RTP streams bound to it;
+/// `show_secrets` puts SDES keys in the summary (masked otherwise).
+pub fn findings(
+    call_id: &str,
+    sec: &DialogSecurity,
+    streams: &[StreamFact],
+    show_secrets: bool,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    out.extend(cleartext_rtp(call_id, sec, streams));
+    out.extend(sdes_exposed(call_id, sec, show_secrets));
+    out.extend(protections(call_id, sec));
+    out
+}
+
+fn cleartext_rtp(call_id: &str, sec: &DialogSecurity, streams: &[StreamFact]) -> Option<Finding> {
+    // ZRTP running on the call keys SRTP inside the RTP/AVP profile (RFC 6189 §12).
+    if sec.zrtp_seen() {
+        return None;
+    }
+    let mut sdp_hits: Vec<(&SdpSecurity, &LineSecurity, Option<&SdpSecurity>)> = Vec::new();
+    for (r, offer) in sec.negotiated() {
+        for l in &r.lines {
+            if l.protection == Protection::Clear && l.port != 0 {
+                sdp_hits.push((r, l, offer));
+            }
+        }
+    }
+    let clear_streams: Vec<&StreamFact> = streams.iter().filter(|s| !s.encrypted).collect();
+    if sdp_hits.is_empty() && clear_streams.is_empty() {
+        return None;
+    }
+    let mut evidence = Vec::new();
+    for (r, _, offer) in &sdp_hits {
+        if let Some(o) = offer {
+            push_evidence(&mut evidence, o.at.frame);
+        }
+        push_evidence(&mut evidence, r.at.frame);
+    }
+    for s in &clear_streams {
+        push_evidence(&mut evidence, s.first_frame);
+    }
+    let mut what = Vec::new();
+    if !sdp_hits.is_empty() {
+        let mut lines: Vec<String> = sdp_hits
+            .iter()
+            .map(|(r, l, offer)| match offer {
+                Some(o) => format!(
+                    "{} {} (offer frame {}, answer frame {})",
+                    l.media, l.proto, o.at.frame, r.at.frame
+                ),
+                None => format!("{} {} (frame {})", l.media, l.proto, r.at.frame),
+            })
+            .collect();
+        lines.dedup();
+        what.push(format!("SDP negotiated {}", lines.join(", ")));
+    }
+    if !clear_streams.is_empty() {
+        let list: Vec<String> = clear_streams
+            .iter()
+            .take(4)
+            .map(|s| {
+                let codec = if s.codec.is_empty() {
+                    format!("PT {}", s.payload_type)
+                } else {
+                    s.codec.clone()
+                };
+                format!("{}→{} {codec}, {} pkts", s.src, s.dst, s.packets)
+            })
+            .collect();
+        let more = clear_streams.len().saturating_sub(4);
+        what.push(format!(
+            "{} unencrypted RTP stream(s): {}{}",
+            clear_streams.len(),
+            list.join("; "),
+            if more > 0 {
+                format!("; {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let (ts, src, dst) = match (sdp_hits.first(), clear_streams.first()) {
+        (Some((r, _, o)), _) => {
+            let first = o.unwrap_or(r);
+            (first.at.ts, first.at.src, first.at.dst)
+        }
+        (None, Some(s)) => (s.ts, s.src, s.dst),
+        (None, None) => return None,
+    };
+    Some(Finding {
+        rule: CLEARTEXT_RTP,
+        severity: Severity::Medium,
+        ts,
+        call_id: Some(call_id.to_string()),
+        src: Some(src),
+        dst: Some(dst),
+        summary: format!(
+            "call media in clear (anyone on the path can record it): {}",
+            what.join("; ")
+        ),
+        evidence,
+        advice: "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
+                 SDES (RFC 4568, RTP/SAVP with a=crypto) only over SIP on TLS (sips:), and \
+                 refuse RTP/AVP offers on the endpoints or the SBC."
+            .to_string(),
+    })
+}
+
+fn mask(key: &str, show: bool) -> String {
+    if show {
+        return key.to_string();
+    }
+    match key.split_once(':') {
+        Some((m, _)) => format!("{m}:<hidden>"),
+        None => "<hidden>".to_string(),
+    }
+}
+
+fn sdes_exposed(call_id: &str, sec: &DialogSecurity, show_secrets: bool) -> Option<Finding> {
+    let exposed: Vec<&SdpSecurity> = sec
+        .sdp
+        .iter()
+        .filter(|r| is_cleartext(r.at.transport) && r.lines.iter().any(|l| !l.crypto.is_empty()))
+        .collect();
+    let first = exposed.first()?;
+    let mut evidence = Vec::new();
+    let mut parts = Vec::new();
+    for r in &exposed {
+        push_evidence(&mut evidence, r.at.frame);
+        let keys: Vec<String> = r
+            .lines
+            .iter()
+            .flat_map(|l| {
+                l.crypto.iter().map(move |c| {
+                    let key = c
+                        .key
+                        .as_deref()
+                        .map(|k| format!(" {}", mask(k, show_secrets)))
+                        .unwrap_or_default();
+                    format!("{} tag {} {}{key}", l.media, c.tag, c.suite)
+                })
+            })
+            .collect();
+        parts.push(format!(
+            "frame {} over {} {}→{} ({}): {}",
+            r.at.frame,
+            r.at.transport.as_str(),
+            r.at.src,
+            r.at.dst,
+            direction(r),
+            keys.join(", ")
+        ));
+    }
+    Some(Finding {
+        rule: SDES_KEY_EXPOSED,
+        severity: Severity::High,
+        ts: first.at.ts,
+        call_id: Some(call_id.to_string()),
+        src: Some(first.at.src),
+        dst: Some(first.at.dst),
+        summary: format!(
+            "SRTP master keys (SDES a=crypto) sent in clear SIP in {} SDP body(ies), so the \
+             media can be decrypted by anyone on the path: {}{}",
+            exposed.len(),
+            parts.join("; "),
+            if show_secrets {
+                ""
+            } else {
+                " (keys hidden; --show-secrets prints them)"
+            }
+        ),
+        evidence,
+        advice: "SDES keys are only as secret as the signaling (RFC 4568 §8.3): carry SIP over \
+                 TLS on every hop (sips:, RFC 3261 §26.2), or key SRTP with DTLS-SRTP \
+                 (RFC 5763) so no key travels in the SDP."
+            .to_string(),
+    })
+}
+
+fn protections(call_id: &str, sec: &DialogSecurity) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut srtp: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
+    let mut dtls: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
+    for (r, _) in sec.negotiated() {
+        for l in r.lines.iter().filter(|l| l.port != 0) {
+            match l.protection {
+                Protection::Srtp => srtp.push((r, l)),
+                Protection::DtlsSrtp => dtls.push((r, l)),
+                _ => {}
+            }
+        }
+    }
+    let base = |rule, hits: &[(&SdpSecurity, &LineSecurity)], summary: String, advice: &str| {
+        let mut evidence = Vec::new();
+        for (r, _) in hits {
+            push_evidence(&mut evidence, r.at.frame);
+        }
+        let at = hits.first().map(|(r, _)| r.at);
+        at.map(|at| Finding {
+            rule,
+            severity: Severity::Info,
+            ts: at.ts,
+            call_id: Some(call_id.to_string()),
+            src: Some(at.src),
+            dst: Some(at.dst),
+            summary,
+            evidence,
+            advice: advice.to_string(),
+        })
+    };
+    if !srtp.is_empty() {
+        let desc: Vec<String> = srtp
+            .iter()
+            .map(|(r, l)| {
+                let suites: Vec<&str> = l.crypto.iter().map(|c| c.suite.as_str()).collect();
+                let keying = if suites.is_empty() {
+                    "no a=crypto (keyed another way, e.g. MIKEY)".to_string()
+                } else {
+                    format!("SDES {}", suites.join("/"))
+                };
+                format!("{} {} {keying} (frame {})", l.media, l.proto, r.at.frame)
+            })
+            .collect();
+        out.extend(base(
+            SRTP,
+            &srtp,
+            format!("media encrypted with SRTP: {}", desc.join(", ")),
+            "SRTP keyed by SDES is only as safe as the SIP hop that carried the keys: keep \
+             SIP on TLS end to end, or prefer DTLS-SRTP (RFC 5763).",
+        ));
+    }
+    if !dtls.is_empty() {
+        let desc: Vec<String> = dtls
+            .iter()
+            .map(|(r, l)| {
+                format!(
+                    "{} {} fingerprint {} setup {} (frame {})",
+                    l.media,
+                    l.proto,
+                    l.fingerprint.as_deref().unwrap_or("missing"),
+                    l.setup.as_deref().unwrap_or("unset"),
+                    r.at.frame
+                )
+            })
+            .collect();
+        out.extend(base(
+            DTLS_SRTP,
+            &dtls,
+            format!("media encrypted with DTLS-SRTP: {}", desc.join(", ")),
+            "DTLS-SRTP keys never appear in signaling; the a=fingerprint binds them to the \
+             SDP (RFC 5763 §5), so protect the SDP's integrity too (SIP over TLS, or \
+             STIR/RFC 8224 identity).",
+        ));
+    }
+    let hash_sdp: Vec<&SdpSecurity> = sec
+        .sdp
+        .iter()
+        .filter(|r| r.lines.iter().any(|l| l.zrtp_hash.is_some()))
+        .collect();
+    if !hash_sdp.is_empty() || sec.zrtp_seen() {
+        let mut evidence = Vec::new();
+        for r in &hash_sdp {
+            push_evidence(&mut evidence, r.at.frame);
+        }
+        for f in &sec.zrtp_frames {
+            push_evidence(&mut evidence, *f);
+        }
+        let mut what = Vec::new();
+        if !hash_sdp.is_empty() {
+            let frames: Vec<String> = hash_sdp.iter().map(|r| r.at.frame.to_string()).collect();
+            what.push(format!("a=zrtp-hash in SDP (frame {})", frames.join(", ")));
+        }
+        if sec.zrtp_seen() {
+            what.push(format!(
+                "{} ZRTP packet(s) on the call's media addresses",
+                sec.zrtp_packets
+            ));
+        } else {
+            what.push("no ZRTP packet seen (the peer may not support it)".to_string());
+        }
+        let first = hash_sdp.first().map(|r| r.at).or(sec.zrtp_first);
+        out.push(Finding {
+            rule: ZRTP,
+            severity: Severity::Info,
+            ts: first.map(|a| a.ts).unwrap_or_default(),
+            call_id: Some(call_id.to_string()),
+            src: first.map(|a| a.src),
+            dst: first.map(|a| a.dst),
+            summary: format!("ZRTP key agreement: {}", what.join(", ")),
+            evidence,
+            advice: "ZRTP keys SRTP end to end (RFC 6189); its protection against a \
+                     man in the middle rests on users comparing the short authentication \
+                     string."
+                .to_string(),
+        });
+    }
+    out
+}
