@@ -281,7 +281,13 @@ pub fn parse_identity(value: &[u8]) -> Identity<'_> {
         } else {
             let e = v.iter().position(|&b| b == b';').unwrap_or(v.len());
             let (a, b) = v.split_at(e);
-            (trim(a), b)
+            let a = trim(a);
+            // gen-value may be a quoted-string (RFC 3261 §25.1).
+            let a = a
+                .strip_prefix(b"\"")
+                .and_then(|x| x.strip_suffix(b"\""))
+                .unwrap_or(a);
+            (a, b)
         };
         if name.eq_ignore_ascii_case(b"info") {
             id.info = Some(val);
@@ -598,4 +604,144 @@ fn identity_summary(r: &IdentityRecord) -> String {
             parts.join(", ")
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The example PASSporT of RFC 8588 (its JOSE header and claims, base64url), with a
+    /// 64-byte stand-in signature and a quoted `ppt` parameter.
+    const RFC8588: &[u8] = b"eyJhbGciOiJFUzI1NiIsInR5cCI6InBhc3Nwb3J0IiwicHB0Ijoic2hha2VuIiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9.eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MTIxMyJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw;info=<https://cert.example.org/passport.cer>;alg=ES256;ppt=\"shaken\"";
+
+    #[test]
+    fn rfc8588_example_decodes() {
+        let id = parse_identity(RFC8588);
+        assert!(id.errors.is_empty(), "{:?}", id.errors);
+        assert!(!id.compact);
+        let h = id.header.expect("header");
+        assert_eq!(h.alg.as_deref(), Some("ES256"));
+        assert_eq!(h.typ.as_deref(), Some("passport"));
+        assert_eq!(h.ppt.as_deref(), Some("shaken"));
+        assert_eq!(
+            h.x5u.as_deref(),
+            Some("https://cert.example.org/passport.cer")
+        );
+        let c = id.claims.expect("claims");
+        assert_eq!(c.attest.as_deref(), Some("A"));
+        assert_eq!(c.orig.as_deref(), Some("12155551212"));
+        assert_eq!(c.dest, vec!["12155551213".to_string()]);
+        assert_eq!(c.iat, Some(1_443_208_345));
+        assert_eq!(
+            c.origid.as_deref(),
+            Some("123e4567-e89b-12d3-a456-426655440000")
+        );
+        assert_eq!(id.signature_len, 64);
+        assert_eq!(id.info, Some(&b"https://cert.example.org/passport.cer"[..]));
+        assert_eq!(id.alg, Some(&b"ES256"[..]));
+        assert_eq!(id.ppt, Some(&b"shaken"[..]));
+    }
+
+    #[test]
+    fn compact_form_and_padding() {
+        let id = parse_identity(
+            b"..AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw;info=<https://x.example/c.pem>;alg=ES256;ppt=shaken",
+        );
+        assert!(id.compact && id.errors.is_empty(), "{:?}", id.errors);
+        assert!(id.header.is_none() && id.claims.is_none());
+        assert_eq!(id.signature_len, 64);
+        // Padded base64url ("{}" is e30 / "e30=") still decodes.
+        let id = parse_identity(b"e30=.e30=.AAAA");
+        assert!(id.errors.is_empty(), "{:?}", id.errors);
+        assert_eq!(id.header, Some(PassportHeader::default()));
+        assert_eq!(id.claims, Some(PassportClaims::default()));
+    }
+
+    #[test]
+    fn malformed_values_say_what_failed() {
+        assert_eq!(parse_identity(b"abc").errors, vec![IdentityError::Parts(1)]);
+        assert_eq!(
+            parse_identity(b"a.b.c.d").errors,
+            vec![IdentityError::Parts(4)]
+        );
+        assert_eq!(
+            parse_identity(b";info=<x>").errors,
+            vec![IdentityError::Empty]
+        );
+        assert_eq!(
+            parse_identity(b"\"ZyJ\";info=<x>").errors,
+            vec![IdentityError::Rfc4474]
+        );
+        let id = parse_identity(b"!!!.e30.");
+        assert_eq!(
+            id.errors,
+            vec![
+                IdentityError::Base64(Part::Header),
+                IdentityError::NoSignature
+            ]
+        );
+        assert_eq!(id.claims, Some(PassportClaims::default()));
+        // "[1]" is JSON but not an object.
+        let id = parse_identity(b"WzFd.e30.AAAA");
+        assert_eq!(id.errors, vec![IdentityError::Json(Part::Header)]);
+        let long = vec![b'a'; MAX_IDENTITY_LEN + 1];
+        assert_eq!(parse_identity(&long).errors, vec![IdentityError::TooLong]);
+    }
+
+    fn mt(s: &[u8]) -> MediaType<'_> {
+        MediaType::parse(s).expect("media type")
+    }
+
+    #[test]
+    fn smime_bodies() {
+        let signed = mt(
+            b"multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha1; boundary=b",
+        );
+        assert_eq!(
+            find_smime(&signed, b"").map(|x| x.0),
+            Some(SmimeKind::Signed)
+        );
+        let env = mt(b"application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m");
+        assert_eq!(
+            find_smime(&env, b"").map(|x| x.0),
+            Some(SmimeKind::Enveloped)
+        );
+        let opaque = mt(b"application/x-pkcs7-mime; smime-type=signed-data");
+        assert_eq!(
+            find_smime(&opaque, b"").map(|x| x.0),
+            Some(SmimeKind::Signed)
+        );
+        let mixed = mt(b"multipart/mixed; boundary=xx");
+        let body = b"--xx\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--xx\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nMIIB\r\n--xx--\r\n";
+        assert_eq!(
+            find_smime(&mixed, body),
+            Some((SmimeKind::Enveloped, "application/pkcs7-mime".to_string()))
+        );
+        // Negative: SDP alone, and multipart/signed with a PGP signature.
+        let body = b"--xx\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--xx--\r\n";
+        assert_eq!(find_smime(&mixed, body), None);
+        assert_eq!(find_smime(&mt(b"application/sdp"), b"v=0"), None);
+        let pgp = mt(b"multipart/signed; protocol=\"application/pgp-signature\"; boundary=b");
+        assert_eq!(find_smime(&pgp, b""), None);
+    }
+
+    proptest! {
+        #[test]
+        fn identity_parser_never_panics(b in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_identity(&b);
+        }
+
+        #[test]
+        fn three_part_values_never_panic(
+            h in "[A-Za-z0-9_=+/-]{0,64}",
+            c in "[A-Za-z0-9_=+/-]{0,64}",
+            s in "[A-Za-z0-9_=-]{0,64}",
+            p in "(;[a-z]{1,5}=(<[^>]{0,10}>?|[a-z]{0,5})){0,3}",
+        ) {
+            let v = format!("{h}.{c}.{s}{p}");
+            let id = parse_identity(v.as_bytes());
+            prop_assert!(id.errors.iter().all(|e| !matches!(e, IdentityError::Parts(_))));
+        }
+    }
 }

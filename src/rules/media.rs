@@ -617,3 +617,178 @@ fn protections(call_id: &str, sec: &DialogSecurity) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(frame: u64, transport: Transport) -> Seen {
+        Seen {
+            frame,
+            ts: Timestamp(frame),
+            src: "192.0.2.1:5060".parse().unwrap(),
+            dst: "192.0.2.2:5060".parse().unwrap(),
+            transport,
+        }
+    }
+
+    fn sdp_body(port: u16, proto: &str, extra: &str) -> String {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+             m=audio {port} {proto} 0\r\n{extra}"
+        )
+    }
+
+    fn dialog(bodies: &[(bool, String)], transport: Transport) -> DialogSecurity {
+        let mut d = DialogSecurity::default();
+        for (i, (from_caller, b)) in bodies.iter().enumerate() {
+            let parsed = sdp::parse(b.as_bytes());
+            assert_eq!(
+                d.observe_sdp(&parsed, *from_caller, at(i as u64 + 1, transport)),
+                0
+            );
+        }
+        d
+    }
+
+    fn rules(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.rule.0).collect()
+    }
+
+    const CRYPTO: &str = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n";
+
+    #[test]
+    fn cleartext_rtp_from_sdp_and_streams() {
+        let d = dialog(
+            &[
+                (true, sdp_body(4000, "RTP/AVP", "")),
+                (false, sdp_body(5000, "RTP/AVP", "")),
+            ],
+            Transport::Udp,
+        );
+        let f = findings("c", &d, &[], false);
+        assert_eq!(rules(&f), ["media.cleartext-rtp"]);
+        assert_eq!(f[0].severity, Severity::Medium);
+        assert_eq!(f[0].evidence, vec![1, 2]);
+        assert!(
+            f[0].summary
+                .contains("audio RTP/AVP (offer frame 1, answer frame 2)"),
+            "{}",
+            f[0].summary
+        );
+        // Answer rejects the stream (port 0): nothing negotiated in clear.
+        let d = dialog(
+            &[
+                (true, sdp_body(4000, "RTP/AVP", "")),
+                (false, sdp_body(0, "RTP/AVP", "")),
+            ],
+            Transport::Udp,
+        );
+        assert!(findings("c", &d, &[], false).is_empty());
+        // A bound unencrypted stream fires on its own; an encrypted one does not.
+        let mut s = StreamFact {
+            src: "192.0.2.1:4000".parse().unwrap(),
+            dst: "192.0.2.2:5000".parse().unwrap(),
+            codec: "PCMU".into(),
+            payload_type: 0,
+            packets: 50,
+            first_frame: 9,
+            ts: Timestamp(9),
+            encrypted: false,
+        };
+        let f = findings("c", &DialogSecurity::default(), &[s.clone()], false);
+        assert_eq!(rules(&f), ["media.cleartext-rtp"]);
+        assert!(
+            f[0].summary
+                .contains("192.0.2.1:4000→192.0.2.2:5000 PCMU, 50 pkts"),
+            "{}",
+            f[0].summary
+        );
+        s.encrypted = true;
+        assert!(findings("c", &DialogSecurity::default(), &[s], false).is_empty());
+    }
+
+    #[test]
+    fn sdes_keys_masked_unless_asked() {
+        let d = dialog(
+            &[
+                (true, sdp_body(4000, "RTP/SAVP", CRYPTO)),
+                (false, sdp_body(5000, "RTP/SAVP", CRYPTO)),
+            ],
+            Transport::Udp,
+        );
+        let f = findings("c", &d, &[], false);
+        assert_eq!(rules(&f), ["media.sdes-key-exposed", "media.srtp"]);
+        let k = &f[0];
+        assert_eq!(k.severity, Severity::High);
+        assert_eq!(k.evidence, vec![1, 2]);
+        assert!(
+            k.summary.contains("AES_CM_128_HMAC_SHA1_80"),
+            "{}",
+            k.summary
+        );
+        assert!(k.summary.contains("over UDP"), "{}", k.summary);
+        assert!(k.summary.contains("caller→callee"), "{}", k.summary);
+        assert!(k.summary.contains("inline:<hidden>"), "{}", k.summary);
+        assert!(!k.summary.contains("WVNfX19"), "{}", k.summary);
+        let shown = findings("c", &d, &[], true);
+        assert!(
+            shown[0]
+                .summary
+                .contains("inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"),
+            "{}",
+            shown[0].summary
+        );
+        assert!(
+            f[1].summary.contains("SDES AES_CM_128_HMAC_SHA1_80"),
+            "{}",
+            f[1].summary
+        );
+        // SAVP without a=crypto: SRTP but no key exposed.
+        let d = dialog(&[(true, sdp_body(4000, "RTP/SAVP", ""))], Transport::Tcp);
+        assert_eq!(rules(&findings("c", &d, &[], false)), ["media.srtp"]);
+    }
+
+    #[test]
+    fn dtls_srtp_and_zrtp() {
+        let dtls = "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3A:73:E9:87:9A:60:3C:93:BA:AE:52:F6\r\na=setup:actpass\r\n";
+        let d = dialog(
+            &[(true, sdp_body(4000, "UDP/TLS/RTP/SAVPF", dtls))],
+            Transport::Udp,
+        );
+        let f = findings("c", &d, &[], false);
+        assert_eq!(rules(&f), ["media.dtls-srtp"]);
+        assert!(
+            f[0].summary.contains("fingerprint sha-256 setup actpass"),
+            "{}",
+            f[0].summary
+        );
+
+        let z =
+            "a=zrtp-hash:1.10 fe30efd02423cb054e50efd0248742ac7a52c8f91bc2df881ae642c371ba46df\r\n";
+        let mut d = dialog(&[(true, sdp_body(4000, "RTP/AVP", z))], Transport::Udp);
+        let f = findings("c", &d, &[], false);
+        assert_eq!(rules(&f), ["media.cleartext-rtp", "media.zrtp"]);
+        assert!(
+            f[1].summary.contains("no ZRTP packet seen"),
+            "{}",
+            f[1].summary
+        );
+        // ZRTP packets on the call: SRTP keyed in-band, not cleartext.
+        d.observe_zrtp(at(7, Transport::Udp));
+        let f = findings("c", &d, &[], false);
+        assert_eq!(rules(&f), ["media.zrtp"]);
+        assert_eq!(f[0].evidence, vec![1, 7]);
+    }
+
+    #[test]
+    fn per_dialog_records_are_bounded() {
+        let body = sdp_body(4000, "RTP/AVP", CRYPTO);
+        let parsed = sdp::parse(body.as_bytes());
+        let mut d = DialogSecurity::default();
+        let dropped: u64 = (0..MAX_SDP_FACTS as u64 + 3)
+            .map(|i| d.observe_sdp(&parsed, true, at(i, Transport::Udp)))
+            .sum();
+        assert_eq!((d.sdp.len(), dropped), (MAX_SDP_FACTS, 3));
+    }
+}

@@ -269,3 +269,113 @@ impl HopTable {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::parse_message;
+
+    fn at(frame: u64, src: &str, dst: &str, transport: Transport) -> Seen {
+        Seen {
+            frame,
+            ts: Timestamp(frame),
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            transport,
+        }
+    }
+
+    fn refs(m: &[u8]) -> Vec<(&'static str, String)> {
+        let msg = parse_message(m).unwrap();
+        tls_references(&msg, m)
+            .into_iter()
+            .map(|(h, v)| (h, String::from_utf8_lossy(v).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn sips_and_tls_references() {
+        let m = b"INVITE sips:bob@example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+Via: SIP/2.0/TLS edge.example.com;branch=z9hG4bK0\r\n\
+From: <sip:alice@example.com>;tag=1\r\nTo: <sips:bob@example.com>\r\n\
+Contact: <sip:alice@192.0.2.1;transport=TLS>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\
+Content-Length: 0\r\n\r\n";
+        assert_eq!(
+            refs(m),
+            vec![
+                ("Request-URI", "sips:bob@example.com".to_string()),
+                ("To", "sips:bob@example.com".to_string()),
+                ("Contact", "sip:alice@192.0.2.1;transport=TLS".to_string()),
+                (
+                    "Via",
+                    "SIP/2.0/TLS edge.example.com;branch=z9hG4bK0".to_string()
+                ),
+            ]
+        );
+        // Negative: plain sip:, and "tls" only inside the SDP body.
+        let plain = b"INVITE sip:bob@example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\n\
+To: <sip:bob@example.com>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\
+Content-Length: 26\r\n\r\nm=audio 9 UDP/TLS/RTP/SAVP";
+        assert!(refs(plain).is_empty());
+    }
+
+    #[test]
+    fn downgrade_finding_names_header_and_frame() {
+        let d = Downgrade {
+            at: at(3, "192.0.2.1:5060", "192.0.2.2:5060", Transport::Udp),
+            header: "Request-URI",
+            value: "sips:bob@example.com".into(),
+        };
+        let f = downgrade_findings("c1", &[d.clone(), d], 5).expect("finding");
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.evidence, vec![3]);
+        assert!(
+            f.summary
+                .contains("Request-URI sips:bob@example.com in frame 3 over UDP"),
+            "{}",
+            f.summary
+        );
+        assert!(f.summary.contains("(5 references in all)"), "{}", f.summary);
+        assert!(downgrade_findings("c1", &[], 0).is_none());
+    }
+
+    #[test]
+    fn hops_are_unordered_pairs_per_transport_and_bounded() {
+        let mut t = HopTable::default();
+        assert!(t.record(&at(1, "192.0.2.1:5060", "192.0.2.2:5060", Transport::Udp)));
+        assert!(t.record(&at(2, "192.0.2.2:5060", "192.0.2.1:5070", Transport::Udp)));
+        assert!(t.record(&at(3, "192.0.2.1:5060", "192.0.2.2:5060", Transport::Tcp)));
+        assert_eq!(t.len(), 2);
+        let f = t.findings();
+        assert_eq!(f.len(), 2);
+        assert!(f
+            .iter()
+            .all(|f| f.call_id.is_none() && f.rule == CLEARTEXT_SIP));
+        let udp = f.iter().find(|f| f.summary.contains("UDP")).unwrap();
+        assert_eq!(udp.evidence, vec![1, 2]);
+        assert!(
+            udp.summary
+                .starts_with("2 SIP message(s) in clear over UDP between 192.0.2.1 and 192.0.2.2"),
+            "{}",
+            udp.summary
+        );
+        for i in 0..MAX_HOPS as u32 {
+            let src = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+            t.record(&Seen {
+                src: SocketAddr::new(src.into(), 5060),
+                ..at(10, "192.0.2.1:5060", "192.0.2.9:5060", Transport::Udp)
+            });
+        }
+        assert_eq!(t.len(), MAX_HOPS);
+        assert_eq!(t.overflow_messages, 2);
+        let f = t.findings();
+        assert_eq!(f.len(), MAX_HOPS + 1);
+        assert!(f
+            .last()
+            .unwrap()
+            .summary
+            .starts_with("2 more SIP message(s)"));
+    }
+}
