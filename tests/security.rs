@@ -167,7 +167,6 @@ fn sdes_keys_over_udp_are_exposed_and_masked() {
         an.findings()
     };
     let f = run(false);
-    for x in &f { eprintln!("DBG {} {} {:?}", x.rule, x.summary, x.evidence); }
     let k = with(&f, "media.sdes-key-exposed");
     assert_eq!(k.len(), 1);
     assert_eq!(k[0].severity, Severity::High);
@@ -335,7 +334,6 @@ fn identity_header_is_decoded() {
         ),
     ));
     let f = an.findings();
-    for x in &f { eprintln!("DBG {} {} {:?}", x.rule, x.summary, x.evidence); }
     let ids = with(&f, "e2e.identity");
     assert_eq!(ids.len(), 2);
     let good = ids

@@ -1313,8 +1313,13 @@ impl Analyzer {
             let streams: Vec<rules::media::StreamFact> =
                 streams.into_iter().map(|(_, s)| s).collect();
             let sec = &d.security;
+            let call = rules::media::CallInfo {
+                is_call: d.invite_seen || d.is_call(),
+                rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),
+            };
             all.extend(rules::media::findings(
                 &d.call_id,
+                call,
                 sec,
                 &streams,
                 self.show_secrets,

@@ -318,28 +318,62 @@ fn direction(r: &SdpSecurity) -> &'static str {
     }
 }
 
+/// What the media rules need to know of the dialog itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallInfo {
+    /// An INVITE was seen: its SDP negotiates media. SDP in OPTIONS answers only lists
+    /// capabilities (RFC 3261 §11.2) and negotiates nothing.
+    pub is_call: bool,
+    /// The call ended with a final failure (3xx-6xx) to its INVITE, so an offer
+    /// that no answer followed set nothing up.
+    pub rejected: bool,
+}
+
 /// The `media.*` findings of one dialog. `streams` are the RTP streams bound to it;
 /// `show_secrets` puts SDES keys in the summary (masked otherwise).
 pub fn findings(
     call_id: &str,
+    call: CallInfo,
     sec: &DialogSecurity,
     streams: &[StreamFact],
     show_secrets: bool,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    out.extend(cleartext_rtp(call_id, sec, streams));
+    out.extend(cleartext_rtp(call_id, call, sec, streams));
     out.extend(sdes_exposed(call_id, sec, show_secrets));
-    out.extend(protections(call_id, sec));
+    out.extend(protections(call_id, call, sec));
     out
 }
 
-fn cleartext_rtp(call_id: &str, sec: &DialogSecurity, streams: &[StreamFact]) -> Option<Finding> {
+/// The negotiated SDP bodies of a call with the offer each answered (see
+/// [`DialogSecurity::negotiated`]); none outside calls, and a rejected call keeps
+/// only real answers.
+fn negotiated_in(
+    call: CallInfo,
+    sec: &DialogSecurity,
+) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
+    if !call.is_call {
+        return Vec::new();
+    }
+    let mut v = sec.negotiated();
+    if call.rejected {
+        v.retain(|(_, offer)| offer.is_some());
+    }
+    v
+}
+
+fn cleartext_rtp(
+    call_id: &str,
+    call: CallInfo,
+    sec: &DialogSecurity,
+    streams: &[StreamFact],
+) -> Option<Finding> {
     // ZRTP running on the call keys SRTP inside the RTP/AVP profile (RFC 6189 §12).
     if sec.zrtp_seen() {
         return None;
     }
     let mut sdp_hits: Vec<(&SdpSecurity, &LineSecurity, Option<&SdpSecurity>)> = Vec::new();
-    for (r, offer) in sec.negotiated() {
+    for (r, offer) in negotiated_in(call, sec) {
         for l in &r.lines {
             if l.protection == Protection::Clear && l.port != 0 {
                 sdp_hits.push((r, l, offer));
@@ -498,11 +532,11 @@ fn sdes_exposed(call_id: &str, sec: &DialogSecurity, show_secrets: bool) -> Opti
     })
 }
 
-fn protections(call_id: &str, sec: &DialogSecurity) -> Vec<Finding> {
+fn protections(call_id: &str, call: CallInfo, sec: &DialogSecurity) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut srtp: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
     let mut dtls: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
-    for (r, _) in sec.negotiated() {
+    for (r, _) in negotiated_in(call, sec) {
         for l in r.lines.iter().filter(|l| l.port != 0) {
             match l.protection {
                 Protection::Srtp => srtp.push((r, l)),
@@ -655,6 +689,11 @@ mod tests {
         f.iter().map(|f| f.rule.0).collect()
     }
 
+    const CALL: CallInfo = CallInfo {
+        is_call: true,
+        rejected: false,
+    };
+
     const CRYPTO: &str = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n";
 
     #[test]
@@ -666,7 +705,7 @@ mod tests {
             ],
             Transport::Udp,
         );
-        let f = findings("c", &d, &[], false);
+        let f = findings("c", CALL, &d, &[], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp"]);
         assert_eq!(f[0].severity, Severity::Medium);
         assert_eq!(f[0].evidence, vec![1, 2]);
@@ -684,7 +723,24 @@ mod tests {
             ],
             Transport::Udp,
         );
-        assert!(findings("c", &d, &[], false).is_empty());
+        assert!(findings("c", CALL, &d, &[], false).is_empty());
+        // An offer alone counts (the answer may be outside the capture), unless the
+        // call was rejected; SDP outside a call (OPTIONS answer) negotiates nothing.
+        let d = dialog(&[(true, sdp_body(4000, "RTP/AVP", ""))], Transport::Udp);
+        assert_eq!(
+            rules(&findings("c", CALL, &d, &[], false)),
+            ["media.cleartext-rtp"]
+        );
+        let rejected = CallInfo {
+            rejected: true,
+            ..CALL
+        };
+        assert!(findings("c", rejected, &d, &[], false).is_empty());
+        let options = CallInfo {
+            is_call: false,
+            rejected: false,
+        };
+        assert!(findings("c", options, &d, &[], false).is_empty());
         // A bound unencrypted stream fires on its own; an encrypted one does not.
         let mut s = StreamFact {
             src: "192.0.2.1:4000".parse().unwrap(),
@@ -696,7 +752,7 @@ mod tests {
             ts: Timestamp(9),
             encrypted: false,
         };
-        let f = findings("c", &DialogSecurity::default(), &[s.clone()], false);
+        let f = findings("c", CALL, &DialogSecurity::default(), &[s.clone()], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp"]);
         assert!(
             f[0].summary
@@ -705,7 +761,7 @@ mod tests {
             f[0].summary
         );
         s.encrypted = true;
-        assert!(findings("c", &DialogSecurity::default(), &[s], false).is_empty());
+        assert!(findings("c", CALL, &DialogSecurity::default(), &[s], false).is_empty());
     }
 
     #[test]
@@ -717,7 +773,7 @@ mod tests {
             ],
             Transport::Udp,
         );
-        let f = findings("c", &d, &[], false);
+        let f = findings("c", CALL, &d, &[], false);
         assert_eq!(rules(&f), ["media.sdes-key-exposed", "media.srtp"]);
         let k = &f[0];
         assert_eq!(k.severity, Severity::High);
@@ -731,7 +787,7 @@ mod tests {
         assert!(k.summary.contains("caller→callee"), "{}", k.summary);
         assert!(k.summary.contains("inline:<hidden>"), "{}", k.summary);
         assert!(!k.summary.contains("WVNfX19"), "{}", k.summary);
-        let shown = findings("c", &d, &[], true);
+        let shown = findings("c", CALL, &d, &[], true);
         assert!(
             shown[0]
                 .summary
@@ -746,7 +802,7 @@ mod tests {
         );
         // SAVP without a=crypto: SRTP but no key exposed.
         let d = dialog(&[(true, sdp_body(4000, "RTP/SAVP", ""))], Transport::Tcp);
-        assert_eq!(rules(&findings("c", &d, &[], false)), ["media.srtp"]);
+        assert_eq!(rules(&findings("c", CALL, &d, &[], false)), ["media.srtp"]);
     }
 
     #[test]
@@ -756,7 +812,7 @@ mod tests {
             &[(true, sdp_body(4000, "UDP/TLS/RTP/SAVPF", dtls))],
             Transport::Udp,
         );
-        let f = findings("c", &d, &[], false);
+        let f = findings("c", CALL, &d, &[], false);
         assert_eq!(rules(&f), ["media.dtls-srtp"]);
         assert!(
             f[0].summary.contains("fingerprint sha-256 setup actpass"),
@@ -767,7 +823,7 @@ mod tests {
         let z =
             "a=zrtp-hash:1.10 fe30efd02423cb054e50efd0248742ac7a52c8f91bc2df881ae642c371ba46df\r\n";
         let mut d = dialog(&[(true, sdp_body(4000, "RTP/AVP", z))], Transport::Udp);
-        let f = findings("c", &d, &[], false);
+        let f = findings("c", CALL, &d, &[], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp", "media.zrtp"]);
         assert!(
             f[1].summary.contains("no ZRTP packet seen"),
@@ -776,7 +832,7 @@ mod tests {
         );
         // ZRTP packets on the call: SRTP keyed in-band, not cleartext.
         d.observe_zrtp(at(7, Transport::Udp));
-        let f = findings("c", &d, &[], false);
+        let f = findings("c", CALL, &d, &[], false);
         assert_eq!(rules(&f), ["media.zrtp"]);
         assert_eq!(f[0].evidence, vec![1, 7]);
     }
