@@ -1312,7 +1312,7 @@ impl Analyzer {
             streams.sort_by_key(|(o, _)| *o);
             let streams: Vec<rules::media::StreamFact> =
                 streams.into_iter().map(|(_, s)| s).collect();
-            let sec = &d.security;
+            let sec = d.security.facts();
             let call = rules::media::CallInfo {
                 is_call: d.invite_seen || d.is_call(),
                 rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),

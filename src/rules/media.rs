@@ -133,9 +133,26 @@ pub struct SdpSecurity {
     pub lines: Vec<LineSecurity>,
 }
 
+/// A dialog's security facts, allocated with the first one: most dialogs (REGISTER,
+/// OPTIONS) never have any, and the engine may hold hundreds of thousands of dialogs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DialogSecurity(Option<Box<SecurityFacts>>);
+
+/// What [`DialogSecurity::facts`] returns before anything was recorded.
+static NO_FACTS: SecurityFacts = SecurityFacts {
+    sdp: Vec::new(),
+    zrtp_packets: 0,
+    zrtp_frames: Vec::new(),
+    zrtp_first: None,
+    downgrades: Vec::new(),
+    downgrades_total: 0,
+    smime: Vec::new(),
+    identity: Vec::new(),
+};
+
 /// Everything the media, transport and end-to-end rules need from one dialog, bounded.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DialogSecurity {
+pub struct SecurityFacts {
     /// SDP bodies (at most [`MAX_SDP_FACTS`]).
     pub sdp: Vec<SdpSecurity>,
     /// ZRTP packets to or from an address this dialog's SDP announced.
@@ -159,6 +176,15 @@ fn clip(s: &str) -> String {
 }
 
 impl DialogSecurity {
+    /// The facts recorded so far (empty ones before the first).
+    pub fn facts(&self) -> &SecurityFacts {
+        self.0.as_deref().unwrap_or(&NO_FACTS)
+    }
+
+    fn facts_mut(&mut self) -> &mut SecurityFacts {
+        self.0.get_or_insert_with(Box::default)
+    }
+
     /// Records the facts of a new (not retransmitted) message: `sips:`/TLS references
     /// on a cleartext hop, S/MIME bodies, Identity headers. `message` names it
     /// (method or status line). Returns how many records the caps dropped.
@@ -170,27 +196,45 @@ impl DialogSecurity {
         message: &str,
     ) -> u64 {
         let mut dropped = 0;
-        if is_cleartext(at.transport) {
-            for (header, value) in super::transport::tls_references(msg, raw) {
-                self.downgrades_total += 1;
-                if self.downgrades.len() >= super::transport::MAX_DOWNGRADES {
+        let refs = if is_cleartext(at.transport) {
+            super::transport::tls_references(msg, raw)
+        } else {
+            Vec::new()
+        };
+        if !refs.is_empty() {
+            let f = self.facts_mut();
+            for (header, value) in refs {
+                f.downgrades_total += 1;
+                if f.downgrades.len() >= super::transport::MAX_DOWNGRADES {
                     dropped += 1;
                     continue;
                 }
-                self.downgrades.push(Downgrade {
+                f.downgrades.push(Downgrade {
                     at,
                     header,
                     value: clip(&String::from_utf8_lossy(value)),
                 });
             }
         }
-        dropped += super::e2e::observe(msg, at, message, &mut self.smime, &mut self.identity);
+        // Only an Identity header or a body other than SDP can carry e2e facts.
+        let e2e = msg
+            .headers_named(crate::sip::HeaderName::Identity)
+            .next()
+            .is_some()
+            || msg
+                .content_type()
+                .is_some_and(|ct| !ct.is("application", "sdp"));
+        if e2e {
+            let f = self.facts_mut();
+            dropped += super::e2e::observe(msg, at, message, &mut f.smime, &mut f.identity);
+        }
         dropped
     }
 
     /// Records the security facts of an SDP body. Returns 1 when the cap dropped it.
     pub fn observe_sdp(&mut self, s: &sdp::Sdp<'_>, from_caller: bool, at: Seen) -> u64 {
-        if self.sdp.len() >= MAX_SDP_FACTS {
+        let f = self.facts_mut();
+        if f.sdp.len() >= MAX_SDP_FACTS {
             return 1;
         }
         let lines =
@@ -233,7 +277,7 @@ impl DialogSecurity {
                     ),
                 })
                 .collect();
-        self.sdp.push(SdpSecurity {
+        f.sdp.push(SdpSecurity {
             at,
             from_caller,
             lines,
@@ -243,15 +287,18 @@ impl DialogSecurity {
 
     /// Records a ZRTP packet (RFC 6189 §5) sent to or from this dialog's media address.
     pub fn observe_zrtp(&mut self, at: Seen) {
-        self.zrtp_packets += 1;
-        if self.zrtp_first.is_none() {
-            self.zrtp_first = Some(at);
+        let f = self.facts_mut();
+        f.zrtp_packets += 1;
+        if f.zrtp_first.is_none() {
+            f.zrtp_first = Some(at);
         }
-        if self.zrtp_frames.len() < MAX_ZRTP_FRAMES {
-            self.zrtp_frames.push(at.frame);
+        if f.zrtp_frames.len() < MAX_ZRTP_FRAMES {
+            f.zrtp_frames.push(at.frame);
         }
     }
+}
 
+impl SecurityFacts {
     /// The SDP bodies that say what was negotiated: each answer, and each offer that
     /// no answer followed (the capture may miss it, or media may flow early). The pairing
     /// follows RFC 3264 §4 as the engine does: an SDP from the other side answers the
@@ -334,7 +381,7 @@ pub struct CallInfo {
 pub fn findings(
     call_id: &str,
     call: CallInfo,
-    sec: &DialogSecurity,
+    sec: &SecurityFacts,
     streams: &[StreamFact],
     show_secrets: bool,
 ) -> Vec<Finding> {
@@ -346,12 +393,9 @@ pub fn findings(
 }
 
 /// The negotiated SDP bodies of a call with the offer each answered (see
-/// [`DialogSecurity::negotiated`]); none outside calls, and a rejected call keeps
+/// [`SecurityFacts::negotiated`]); none outside calls, and a rejected call keeps
 /// only real answers.
-fn negotiated_in(
-    call: CallInfo,
-    sec: &DialogSecurity,
-) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
+fn negotiated_in(call: CallInfo, sec: &SecurityFacts) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
     if !call.is_call {
         return Vec::new();
     }
@@ -365,7 +409,7 @@ fn negotiated_in(
 fn cleartext_rtp(
     call_id: &str,
     call: CallInfo,
-    sec: &DialogSecurity,
+    sec: &SecurityFacts,
     streams: &[StreamFact],
 ) -> Option<Finding> {
     // ZRTP running on the call keys SRTP inside the RTP/AVP profile (RFC 6189 §12).
@@ -471,7 +515,7 @@ fn mask(key: &str, show: bool) -> String {
     }
 }
 
-fn sdes_exposed(call_id: &str, sec: &DialogSecurity, show_secrets: bool) -> Option<Finding> {
+fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Option<Finding> {
     let exposed: Vec<&SdpSecurity> = sec
         .sdp
         .iter()
@@ -532,7 +576,7 @@ fn sdes_exposed(call_id: &str, sec: &DialogSecurity, show_secrets: bool) -> Opti
     })
 }
 
-fn protections(call_id: &str, call: CallInfo, sec: &DialogSecurity) -> Vec<Finding> {
+fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut srtp: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
     let mut dtls: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
@@ -705,7 +749,7 @@ mod tests {
             ],
             Transport::Udp,
         );
-        let f = findings("c", CALL, &d, &[], false);
+        let f = findings("c", CALL, d.facts(), &[], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp"]);
         assert_eq!(f[0].severity, Severity::Medium);
         assert_eq!(f[0].evidence, vec![1, 2]);
@@ -723,24 +767,24 @@ mod tests {
             ],
             Transport::Udp,
         );
-        assert!(findings("c", CALL, &d, &[], false).is_empty());
+        assert!(findings("c", CALL, d.facts(), &[], false).is_empty());
         // An offer alone counts (the answer may be outside the capture), unless the
         // call was rejected; SDP outside a call (OPTIONS answer) negotiates nothing.
         let d = dialog(&[(true, sdp_body(4000, "RTP/AVP", ""))], Transport::Udp);
         assert_eq!(
-            rules(&findings("c", CALL, &d, &[], false)),
+            rules(&findings("c", CALL, d.facts(), &[], false)),
             ["media.cleartext-rtp"]
         );
         let rejected = CallInfo {
             rejected: true,
             ..CALL
         };
-        assert!(findings("c", rejected, &d, &[], false).is_empty());
+        assert!(findings("c", rejected, d.facts(), &[], false).is_empty());
         let options = CallInfo {
             is_call: false,
             rejected: false,
         };
-        assert!(findings("c", options, &d, &[], false).is_empty());
+        assert!(findings("c", options, d.facts(), &[], false).is_empty());
         // A bound unencrypted stream fires on its own; an encrypted one does not.
         let mut s = StreamFact {
             src: "192.0.2.1:4000".parse().unwrap(),
@@ -752,7 +796,7 @@ mod tests {
             ts: Timestamp(9),
             encrypted: false,
         };
-        let f = findings("c", CALL, &DialogSecurity::default(), &[s.clone()], false);
+        let f = findings("c", CALL, &SecurityFacts::default(), &[s.clone()], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp"]);
         assert!(
             f[0].summary
@@ -761,7 +805,7 @@ mod tests {
             f[0].summary
         );
         s.encrypted = true;
-        assert!(findings("c", CALL, &DialogSecurity::default(), &[s], false).is_empty());
+        assert!(findings("c", CALL, &SecurityFacts::default(), &[s], false).is_empty());
     }
 
     #[test]
@@ -773,7 +817,7 @@ mod tests {
             ],
             Transport::Udp,
         );
-        let f = findings("c", CALL, &d, &[], false);
+        let f = findings("c", CALL, d.facts(), &[], false);
         assert_eq!(rules(&f), ["media.sdes-key-exposed", "media.srtp"]);
         let k = &f[0];
         assert_eq!(k.severity, Severity::High);
@@ -787,7 +831,7 @@ mod tests {
         assert!(k.summary.contains("caller→callee"), "{}", k.summary);
         assert!(k.summary.contains("inline:<hidden>"), "{}", k.summary);
         assert!(!k.summary.contains("WVNfX19"), "{}", k.summary);
-        let shown = findings("c", CALL, &d, &[], true);
+        let shown = findings("c", CALL, d.facts(), &[], true);
         assert!(
             shown[0]
                 .summary
@@ -802,7 +846,10 @@ mod tests {
         );
         // SAVP without a=crypto: SRTP but no key exposed.
         let d = dialog(&[(true, sdp_body(4000, "RTP/SAVP", ""))], Transport::Tcp);
-        assert_eq!(rules(&findings("c", CALL, &d, &[], false)), ["media.srtp"]);
+        assert_eq!(
+            rules(&findings("c", CALL, d.facts(), &[], false)),
+            ["media.srtp"]
+        );
     }
 
     #[test]
@@ -812,7 +859,7 @@ mod tests {
             &[(true, sdp_body(4000, "UDP/TLS/RTP/SAVPF", dtls))],
             Transport::Udp,
         );
-        let f = findings("c", CALL, &d, &[], false);
+        let f = findings("c", CALL, d.facts(), &[], false);
         assert_eq!(rules(&f), ["media.dtls-srtp"]);
         assert!(
             f[0].summary.contains("fingerprint sha-256 setup actpass"),
@@ -823,7 +870,7 @@ mod tests {
         let z =
             "a=zrtp-hash:1.10 fe30efd02423cb054e50efd0248742ac7a52c8f91bc2df881ae642c371ba46df\r\n";
         let mut d = dialog(&[(true, sdp_body(4000, "RTP/AVP", z))], Transport::Udp);
-        let f = findings("c", CALL, &d, &[], false);
+        let f = findings("c", CALL, d.facts(), &[], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp", "media.zrtp"]);
         assert!(
             f[1].summary.contains("no ZRTP packet seen"),
@@ -832,9 +879,27 @@ mod tests {
         );
         // ZRTP packets on the call: SRTP keyed in-band, not cleartext.
         d.observe_zrtp(at(7, Transport::Udp));
-        let f = findings("c", CALL, &d, &[], false);
+        let f = findings("c", CALL, d.facts(), &[], false);
         assert_eq!(rules(&f), ["media.zrtp"]);
         assert_eq!(f[0].evidence, vec![1, 7]);
+    }
+
+    proptest::proptest! {
+        /// Arbitrary SDP and SIP bytes: recording and reporting never panic.
+        #[test]
+        fn never_panics(
+            sdp_bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            sip_tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let mut d = DialogSecurity::default();
+            d.observe_sdp(&sdp::parse(&sdp_bytes), true, at(1, Transport::Udp));
+            let mut msg = b"INVITE sips:b@x SIP/2.0\r\nIdentity: ".to_vec();
+            msg.extend_from_slice(&sip_tail);
+            if let Ok(m) = crate::sip::parse_message(&msg) {
+                d.observe_message(&m, &msg, at(2, Transport::Tcp), "INVITE");
+            }
+            let _ = findings("c", CALL, d.facts(), &[], true);
+        }
     }
 
     #[test]
@@ -845,6 +910,6 @@ mod tests {
         let dropped: u64 = (0..MAX_SDP_FACTS as u64 + 3)
             .map(|i| d.observe_sdp(&parsed, true, at(i, Transport::Udp)))
             .sum();
-        assert_eq!((d.sdp.len(), dropped), (MAX_SDP_FACTS, 3));
+        assert_eq!((d.facts().sdp.len(), dropped), (MAX_SDP_FACTS, 3));
     }
 }
