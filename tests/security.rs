@@ -320,6 +320,19 @@ fn identity_header_is_decoded() {
             None,
         ),
     ));
+    // The same INVITE relayed on a second captured hop: the same PASSporT, one finding.
+    an.process(&frame(
+        4,
+        (CALLEE, 5060),
+        ([192, 0, 2, 3], 5060),
+        &message(
+            "INVITE sip:+12155551213@example.com SIP/2.0",
+            "id@x",
+            "1 INVITE",
+            identity,
+            None,
+        ),
+    ));
     // Negative: no Identity header.
     an.process(&frame(
         3,

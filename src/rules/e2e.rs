@@ -468,14 +468,28 @@ pub(crate) fn observe(
 ) -> u64 {
     let mut dropped = 0;
     for v in msg.headers_named(HeaderName::Identity) {
+        let r = IdentityRecord::from_value(v, at, message);
+        // The same request relayed over several captured hops carries the same PASSporT.
+        let same = |o: &IdentityRecord| {
+            o.header == r.header && o.claims == r.claims && o.info == r.info && o.errors == r.errors
+        };
+        if identity.iter().any(same) {
+            continue;
+        }
         if identity.len() >= MAX_IDENTITY_PER_DIALOG {
             dropped += 1;
             continue;
         }
-        identity.push(IdentityRecord::from_value(v, at, message));
+        identity.push(r);
     }
     if let Some(ct) = msg.content_type() {
         if let Some((kind, content_type)) = find_smime(&ct, msg.body) {
+            let same = |o: &SmimeRecord| {
+                o.kind == kind && o.message == message && o.content_type == content_type
+            };
+            if smime.iter().any(same) {
+                return dropped;
+            }
             if smime.len() >= MAX_SMIME_PER_DIALOG {
                 dropped += 1;
             } else {
