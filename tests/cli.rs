@@ -288,7 +288,19 @@ fn fail_on_gates_the_exit_status() {
         run(&["report", "--fail-on", "medium", bad]).status.code(),
         Some(0)
     );
-    let clean = sample("basic-call-rtp.pcap");
+    // Any SIP in clear is a finding now (transport.cleartext-sip): a capture without SIP
+    // is the clean one; the sample call fails from medium (media.cleartext-rtp).
+    let sample_call = sample("basic-call-rtp.pcap");
+    let sample_call = sample_call.to_str().expect("utf8");
+    assert_eq!(
+        run(&["--fail-on", "medium", sample_call]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["--fail-on", "high", sample_call]).status.code(),
+        Some(0)
+    );
+    let clean = one_packet_pcap("clean.pcap", b"not sip");
     let clean = clean.to_str().expect("utf8");
     assert_eq!(run(&["--fail-on", "info", clean]).status.code(), Some(0));
     assert_eq!(run(&["--fail-on", "bogus", clean]).status.code(), Some(2));

@@ -158,6 +158,14 @@ pub struct EngineStats {
     pub tls_sessions: u64,
     /// TLS sessions evicted by [`crate::tls::MAX_SESSIONS`] (their findings are kept).
     pub tls_session_evictions: u64,
+    // Media, transport and end-to-end security (rules::media, rules::transport, rules::e2e).
+    /// ZRTP packets (RFC 6189).
+    pub zrtp_packets: u64,
+    /// SIP messages on cleartext hops past `rules::transport::MAX_HOPS` (counted, not listed).
+    pub cleartext_hop_overflow: u64,
+    /// Security records (SDP facts, sips:/TLS references, S/MIME bodies, Identity
+    /// headers) not kept because a dialog reached its caps.
+    pub security_records_dropped: u64,
 }
 
 /// One input file and what happened while reading it.
@@ -307,6 +315,9 @@ pub struct Dialog {
     seen: FxHashMap<u64, Timestamp>,
     initial_cseq: Option<u32>,
     memo: sip::ValueMemo,
+    /// Media, transport and end-to-end security facts (rules::media, rules::transport,
+    /// rules::e2e), bounded.
+    pub security: rules::media::DialogSecurity,
 }
 
 impl Dialog {
@@ -389,6 +400,8 @@ pub struct Analyzer {
     tls: crate::tls::TlsTracker,
     bruteforce_threshold: u64,
     spare: Vec<Segment<'static>>,
+    /// Cleartext SIP hops (rules::transport).
+    hops: rules::transport::HopTable,
 }
 
 impl Default for Analyzer {
@@ -414,6 +427,17 @@ fn evict_batch(len: usize) -> usize {
 fn hash_of<T: Hash>(t: &T) -> u64 {
     // FxHash has no random seed, so the engine stays deterministic.
     FxBuildHasher.hash_one(t)
+}
+
+/// The context security records keep (rules::media::Seen).
+fn seen(seg: &Segment<'_>) -> rules::media::Seen {
+    rules::media::Seen {
+        frame: seg.frame,
+        ts: seg.ts,
+        src: seg.src,
+        dst: seg.dst,
+        transport: seg.transport,
+    }
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -449,6 +473,7 @@ impl Analyzer {
             tls: crate::tls::TlsTracker::default(),
             bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
             spare: Vec::new(),
+            hops: rules::transport::HopTable::default(),
         }
     }
 
@@ -575,6 +600,17 @@ impl Analyzer {
             }
             MediaKind::Stun => self.stats.stun_packets += 1,
             MediaKind::Dtls => self.stats.dtls_packets += 1,
+            MediaKind::Zrtp => {
+                // ZRTP runs on the media ports the SDP announced (RFC 6189 §5).
+                self.stats.zrtp_packets += 1;
+                let dialog = [seg.dst, seg.src]
+                    .iter()
+                    .find_map(|a| self.bindings.get(a))
+                    .map(|b| b.dialog);
+                if let Some(d) = dialog.and_then(|id| self.dialogs.get_mut(&id)) {
+                    d.security.observe_zrtp(seen(seg));
+                }
+            }
             _ => self.stats.other_udp += 1,
         }
     }
@@ -720,6 +756,9 @@ impl Analyzer {
             }
         };
         self.stats.sip_messages += 1;
+        if !self.hops.record(&seen(seg)) {
+            self.stats.cleartext_hop_overflow += 1;
+        }
         if msg.lf_only {
             self.stats.sip_lf_only += 1;
         }
@@ -853,6 +892,7 @@ impl Analyzer {
             seen: FxHashMap::default(),
             initial_cseq: None,
             memo: sip::ValueMemo::default(),
+            security: rules::media::DialogSecurity::default(),
         };
         self.dialogs.insert(id, dialog);
         self.by_call_id.insert(call_id.into(), id);
@@ -963,6 +1003,11 @@ impl Analyzer {
             {
                 d.to_tags.push(lossy(t));
             }
+        }
+        if !repeat {
+            let label = self.symbols.name(label);
+            self.stats.security_records_dropped +=
+                d.security.observe_message(msg, raw, seen(seg), label);
         }
         if !repeat && is_request {
             if let Some(ua) = msg.user_agent() {
@@ -1077,6 +1122,8 @@ impl Analyzer {
                 self.stats.sdp_bodies += 1;
                 let from_caller = seg.src == d.src;
                 let parsed = sdp::parse(body);
+                self.stats.security_records_dropped +=
+                    d.security.observe_sdp(&parsed, from_caller, seen(seg));
                 let media = summarize_sdp(&parsed, &mut self.symbols);
                 announced = media.iter().map(|m| (m.addr, m.rtcp)).collect();
                 let idx = d.sdp.len();
@@ -1252,6 +1299,53 @@ impl Analyzer {
                 self.show_secrets,
             ));
         }
+        // Media, transport and end-to-end security (rules::media, transport, e2e).
+        let mut bound: FxHashMap<u64, Vec<(u64, rules::media::StreamFact)>> = FxHashMap::default();
+        for s in self.streams.values() {
+            if let Some(id) = s.dialog {
+                bound.entry(id).or_default().push((
+                    s.order,
+                    rules::media::StreamFact {
+                        src: s.src,
+                        dst: s.dst,
+                        codec: s
+                            .codec
+                            .map(|c| self.symbols.name(c).to_string())
+                            .unwrap_or_default(),
+                        payload_type: s.payload_type,
+                        packets: s.stats.packets(),
+                        first_frame: s.first_frame,
+                        ts: s.stats.first_seen().unwrap_or_default(),
+                        encrypted: s.encrypted,
+                    },
+                ));
+            }
+        }
+        for d in self.dialogs.values() {
+            let mut streams = bound.remove(&d.id).unwrap_or_default();
+            streams.sort_by_key(|(o, _)| *o);
+            let streams: Vec<rules::media::StreamFact> =
+                streams.into_iter().map(|(_, s)| s).collect();
+            let sec = d.security.facts();
+            let call = rules::media::CallInfo {
+                is_call: d.invite_seen || d.is_call(),
+                rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),
+            };
+            all.extend(rules::media::findings(
+                &d.call_id,
+                call,
+                sec,
+                &streams,
+                self.show_secrets,
+            ));
+            all.extend(rules::transport::downgrade_findings(
+                &d.call_id,
+                &sec.downgrades,
+                sec.downgrades_total,
+            ));
+            all.extend(rules::e2e::findings(&d.call_id, &sec.smime, &sec.identity));
+        }
+        all.extend(self.hops.findings());
         for d in self.dialogs.values() {
             if d.retransmissions == 0 {
                 continue;

@@ -3,4 +3,7 @@
 
 pub mod attack;
 pub mod auth;
+pub mod e2e;
+pub mod media;
 pub mod tls;
+pub mod transport;

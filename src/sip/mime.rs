@@ -164,6 +164,26 @@ pub(crate) fn multipart_parts<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<&'a [u
     parts
 }
 
+/// Most parts returned by [`multipart_part_types`].
+const MAX_TYPED_PARTS: usize = 16;
+
+/// The parts of a multipart body with their parsed Content-Type (parts without one, or
+/// with an unparsable one, are skipped), at most 16. Used to look for S/MIME parts
+/// (RFC 3261 §23.2, RFC 8551 §3.5).
+pub fn multipart_part_types<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<(MediaType<'a>, &'a [u8])> {
+    if boundary.is_empty() {
+        return Vec::new();
+    }
+    multipart_parts(body, boundary)
+        .into_iter()
+        .filter_map(|part| {
+            let (ct, content) = split_part(part);
+            Some((MediaType::parse(ct?).ok()?, content))
+        })
+        .take(MAX_TYPED_PARTS)
+        .collect()
+}
+
 /// Splits a body part into its Content-Type value (if any) and its content.
 fn split_part(part: &[u8]) -> (Option<&[u8]>, &[u8]) {
     let mut pos = 0;

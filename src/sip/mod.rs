@@ -33,7 +33,7 @@ pub use header::HeaderName;
 pub use message::{
     parse_message, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
 };
-pub use mime::MediaType;
+pub use mime::{multipart_part_types, MediaType};
 pub use text::{Params, ParamsIter};
 pub use uri::{FieldError, Scheme, Uri};
 pub use validate::{validate, validate_with, Problem, ValueMemo};

@@ -1,0 +1,918 @@
+//! Media confidentiality rules: cleartext RTP, SRTP keys exposed in cleartext SDP
+//! (RFC 4568 §8.3), and the protection each call used (SDES-SRTP RFC 4568, DTLS-SRTP
+//! RFC 5763/5764, ZRTP RFC 6189).
+//!
+//! The engine keeps one bounded [`DialogSecurity`] per dialog, filled from each new
+//! message ([`DialogSecurity::observe_message`]) and SDP body
+//! ([`DialogSecurity::observe_sdp`]); [`findings`] turns it, with the RTP streams bound
+//! to the dialog, into `media.*` findings.
+
+use std::net::SocketAddr;
+
+use crate::capture::Timestamp;
+use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
+use crate::net::Transport;
+use crate::sdp::{self, Attribute, Setup};
+use crate::sip::SipMessage;
+
+use super::e2e::{IdentityRecord, SmimeRecord};
+use super::transport::Downgrade;
+
+/// `media.cleartext-rtp`: a call whose media is plain RTP (medium).
+pub const CLEARTEXT_RTP: RuleId = RuleId("media.cleartext-rtp");
+/// `media.sdes-key-exposed`: SRTP master keys in SDP sent over a cleartext hop (high).
+pub const SDES_KEY_EXPOSED: RuleId = RuleId("media.sdes-key-exposed");
+/// `media.srtp`: SRTP keyed by SDES (or another in-SDP method) (info).
+pub const SRTP: RuleId = RuleId("media.srtp");
+/// `media.dtls-srtp`: SRTP keyed by DTLS (info).
+pub const DTLS_SRTP: RuleId = RuleId("media.dtls-srtp");
+/// `media.zrtp`: ZRTP offered or running (info).
+pub const ZRTP: RuleId = RuleId("media.zrtp");
+
+/// SDP bodies whose security facts are kept per dialog.
+pub const MAX_SDP_FACTS: usize = 16;
+/// Media lines kept per SDP body.
+pub const MAX_LINES: usize = 8;
+/// `a=crypto` lines kept per media line.
+pub const MAX_CRYPTO: usize = 4;
+/// ZRTP packet frames kept per dialog as evidence.
+const MAX_ZRTP_FRAMES: usize = 4;
+/// Longest protocol, suite or key text kept.
+const MAX_TEXT: usize = 96;
+
+/// Where and how a message was seen: the context every security record keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    /// Frame number (1-based).
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Transport of the hop.
+    pub transport: Transport,
+}
+
+/// True when a hop's transport shows its content to whoever captures it. Every
+/// transport siplens reads today is; TLS hops, once decoded, will not be.
+pub fn is_cleartext(t: Transport) -> bool {
+    match t {
+        Transport::Udp | Transport::Tcp => true,
+        // SIP inside TLS never reaches the SIP rules (only its handshake is read), but a
+        // TLS hop is by definition not cleartext.
+        Transport::Tls => false,
+    }
+}
+
+/// How a media line protects its RTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// RTP/AVP, RTP/AVPF (and TCP variants): no encryption.
+    Clear,
+    /// RTP/SAVP(F): SRTP keyed in the SDP (SDES, RFC 4568) or by MIKEY.
+    Srtp,
+    /// UDP/TLS/RTP/SAVP(F): SRTP keyed by DTLS (RFC 5764).
+    DtlsSrtp,
+    /// Not RTP (T.38 udptl, MSRP, data channels).
+    NotRtp,
+}
+
+impl Protection {
+    fn of(p: &sdp::Proto<'_>) -> Protection {
+        if p.is_srtp() && p.is_dtls() {
+            Protection::DtlsSrtp
+        } else if p.is_srtp() {
+            Protection::Srtp
+        } else if p.is_rtp() {
+            Protection::Clear
+        } else {
+            Protection::NotRtp
+        }
+    }
+}
+
+/// One `a=crypto` line (RFC 4568 §9.1), owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CryptoLine {
+    /// Tag.
+    pub tag: u32,
+    /// Crypto suite (`AES_CM_128_HMAC_SHA1_80`...).
+    pub suite: String,
+    /// Key method and key||salt of the first key parameter (`inline:...`): a secret.
+    pub key: Option<String>,
+}
+
+/// Security facts of one m= line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineSecurity {
+    /// Media type (`audio`, `video`...).
+    pub media: String,
+    /// Transport protocol as written.
+    pub proto: String,
+    /// Port (0: rejected or disabled).
+    pub port: u16,
+    /// What the profile protects.
+    pub protection: Protection,
+    /// `a=crypto` lines (at most [`MAX_CRYPTO`]).
+    pub crypto: Vec<CryptoLine>,
+    /// `a=fingerprint` hash function (media level, else session level).
+    pub fingerprint: Option<String>,
+    /// `a=setup` role.
+    pub setup: Option<String>,
+    /// `a=zrtp-hash` version, when present (RFC 6189 §8.1).
+    pub zrtp_hash: Option<String>,
+}
+
+/// Security facts of one SDP body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdpSecurity {
+    /// The message that carried it.
+    pub at: Seen,
+    /// True when sent by the party that started the dialog.
+    pub from_caller: bool,
+    /// Its media lines (at most [`MAX_LINES`]).
+    pub lines: Vec<LineSecurity>,
+}
+
+/// A dialog's security facts, allocated with the first one: most dialogs (REGISTER,
+/// OPTIONS) never have any, and the engine may hold hundreds of thousands of dialogs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DialogSecurity(Option<Box<SecurityFacts>>);
+
+/// What [`DialogSecurity::facts`] returns before anything was recorded.
+static NO_FACTS: SecurityFacts = SecurityFacts {
+    sdp: Vec::new(),
+    zrtp_packets: 0,
+    zrtp_frames: Vec::new(),
+    zrtp_first: None,
+    downgrades: Vec::new(),
+    downgrades_total: 0,
+    smime: Vec::new(),
+    identity: Vec::new(),
+};
+
+/// Everything the media, transport and end-to-end rules need from one dialog, bounded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityFacts {
+    /// SDP bodies (at most [`MAX_SDP_FACTS`]).
+    pub sdp: Vec<SdpSecurity>,
+    /// ZRTP packets to or from an address this dialog's SDP announced.
+    pub zrtp_packets: u64,
+    /// First ZRTP packet frames.
+    pub zrtp_frames: Vec<u64>,
+    /// The first ZRTP packet.
+    pub zrtp_first: Option<Seen>,
+    /// `sips:` / TLS references carried on a cleartext hop (rules::transport).
+    pub downgrades: Vec<Downgrade>,
+    /// All such references, including those past the cap.
+    pub downgrades_total: u64,
+    /// S/MIME bodies (rules::e2e).
+    pub smime: Vec<SmimeRecord>,
+    /// Identity headers (rules::e2e).
+    pub identity: Vec<IdentityRecord>,
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(MAX_TEXT).collect()
+}
+
+impl DialogSecurity {
+    /// The facts recorded so far (empty ones before the first).
+    pub fn facts(&self) -> &SecurityFacts {
+        self.0.as_deref().unwrap_or(&NO_FACTS)
+    }
+
+    fn facts_mut(&mut self) -> &mut SecurityFacts {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    /// Records the facts of a new (not retransmitted) message: `sips:`/TLS references
+    /// on a cleartext hop, S/MIME bodies, Identity headers. `message` names it
+    /// (method or status line). Returns how many records the caps dropped.
+    pub fn observe_message(
+        &mut self,
+        msg: &SipMessage<'_>,
+        raw: &[u8],
+        at: Seen,
+        message: &str,
+    ) -> u64 {
+        let mut dropped = 0;
+        let refs = if is_cleartext(at.transport) {
+            super::transport::tls_references(msg, raw)
+        } else {
+            Vec::new()
+        };
+        if !refs.is_empty() {
+            let f = self.facts_mut();
+            for (header, value) in refs {
+                f.downgrades_total += 1;
+                if f.downgrades.len() >= super::transport::MAX_DOWNGRADES {
+                    dropped += 1;
+                    continue;
+                }
+                f.downgrades.push(Downgrade {
+                    at,
+                    header,
+                    value: clip(&String::from_utf8_lossy(value)),
+                });
+            }
+        }
+        // Only an Identity header or a body other than SDP can carry e2e facts.
+        let e2e = msg
+            .headers_named(crate::sip::HeaderName::Identity)
+            .next()
+            .is_some()
+            || msg
+                .content_type()
+                .is_some_and(|ct| !ct.is("application", "sdp"));
+        if e2e {
+            let f = self.facts_mut();
+            dropped += super::e2e::observe(msg, at, message, &mut f.smime, &mut f.identity);
+        }
+        dropped
+    }
+
+    /// Records the security facts of an SDP body. Returns 1 when the cap dropped it.
+    pub fn observe_sdp(&mut self, s: &sdp::Sdp<'_>, from_caller: bool, at: Seen) -> u64 {
+        let f = self.facts_mut();
+        if f.sdp.len() >= MAX_SDP_FACTS {
+            return 1;
+        }
+        let lines =
+            s.media
+                .iter()
+                .take(MAX_LINES)
+                .map(|m| LineSecurity {
+                    media: clip(m.media.as_str()),
+                    proto: clip(m.proto.as_str()),
+                    port: m.port,
+                    protection: Protection::of(&m.proto),
+                    crypto: m
+                        .crypto()
+                        .take(MAX_CRYPTO)
+                        .map(|c| CryptoLine {
+                            tag: c.tag,
+                            suite: clip(c.suite),
+                            key: c
+                                .key_params
+                                .first()
+                                .map(|k| clip(&format!("{}:{}", k.method, k.key_salt))),
+                        })
+                        .collect(),
+                    fingerprint: m.fingerprint(s).map(|f| clip(f.hash_func)),
+                    setup: m.setup(s).map(|x| {
+                        match x {
+                            Setup::Active => "active",
+                            Setup::Passive => "passive",
+                            Setup::Actpass => "actpass",
+                            Setup::Holdconn => "holdconn",
+                            Setup::Other(o) => o,
+                        }
+                        .to_string()
+                    }),
+                    zrtp_hash: m.attributes.iter().chain(s.attributes.iter()).find_map(
+                        |a| match a {
+                            Attribute::ZrtpHash(z) => Some(clip(z.version)),
+                            _ => None,
+                        },
+                    ),
+                })
+                .collect();
+        f.sdp.push(SdpSecurity {
+            at,
+            from_caller,
+            lines,
+        });
+        0
+    }
+
+    /// Records a ZRTP packet (RFC 6189 §5) sent to or from this dialog's media address.
+    pub fn observe_zrtp(&mut self, at: Seen) {
+        let f = self.facts_mut();
+        f.zrtp_packets += 1;
+        if f.zrtp_first.is_none() {
+            f.zrtp_first = Some(at);
+        }
+        if f.zrtp_frames.len() < MAX_ZRTP_FRAMES {
+            f.zrtp_frames.push(at.frame);
+        }
+    }
+}
+
+impl SecurityFacts {
+    /// The SDP bodies that say what was negotiated: each answer, and each offer that
+    /// no answer followed (the capture may miss it, or media may flow early). The pairing
+    /// follows RFC 3264 §4 as the engine does: an SDP from the other side answers the
+    /// pending offer.
+    fn negotiated(&self) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
+        // (effective SDP, the offer it answered)
+        let mut out: Vec<(&SdpSecurity, Option<&SdpSecurity>)> = Vec::new();
+        let mut pending: Option<&SdpSecurity> = None;
+        for r in &self.sdp {
+            match pending {
+                Some(o) if o.from_caller != r.from_caller => {
+                    // The answer replaces its offer.
+                    if let Some(last) = out.last_mut() {
+                        *last = (r, Some(o));
+                    }
+                    pending = None;
+                }
+                _ => {
+                    out.push((r, None));
+                    pending = Some(r);
+                }
+            }
+        }
+        out
+    }
+
+    fn zrtp_seen(&self) -> bool {
+        self.zrtp_packets > 0
+    }
+}
+
+/// An RTP stream bound to a dialog, as the media rules need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamFact {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Codec name, empty when unknown.
+    pub codec: String,
+    /// Payload type of the first packet.
+    pub payload_type: u8,
+    /// Packets seen.
+    pub packets: u64,
+    /// First frame.
+    pub first_frame: u64,
+    /// Its first packet's time.
+    pub ts: Timestamp,
+    /// True when its SDP line is SRTP or DTLS-SRTP.
+    pub encrypted: bool,
+}
+
+fn push_evidence(v: &mut Vec<u64>, f: u64) {
+    if v.len() < MAX_EVIDENCE && !v.contains(&f) {
+        v.push(f);
+    }
+}
+
+fn direction(r: &SdpSecurity) -> &'static str {
+    if r.from_caller {
+        "caller→callee"
+    } else {
+        "callee→caller"
+    }
+}
+
+/// What the media rules need to know of the dialog itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallInfo {
+    /// An INVITE was seen: its SDP negotiates media. SDP in OPTIONS answers only lists
+    /// capabilities (RFC 3261 §11.2) and negotiates nothing.
+    pub is_call: bool,
+    /// The call ended with a final failure (3xx-6xx) to its INVITE, so an offer
+    /// that no answer followed set nothing up.
+    pub rejected: bool,
+}
+
+/// The `media.*` findings of one dialog. `streams` are the RTP streams bound to it;
+/// `show_secrets` puts SDES keys in the summary (masked otherwise).
+pub fn findings(
+    call_id: &str,
+    call: CallInfo,
+    sec: &SecurityFacts,
+    streams: &[StreamFact],
+    show_secrets: bool,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    out.extend(cleartext_rtp(call_id, call, sec, streams));
+    out.extend(sdes_exposed(call_id, sec, show_secrets));
+    out.extend(protections(call_id, call, sec));
+    out
+}
+
+/// The negotiated SDP bodies of a call with the offer each answered (see
+/// [`SecurityFacts::negotiated`]); none outside calls, and a rejected call keeps
+/// only real answers.
+fn negotiated_in(call: CallInfo, sec: &SecurityFacts) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
+    if !call.is_call {
+        return Vec::new();
+    }
+    let mut v = sec.negotiated();
+    if call.rejected {
+        v.retain(|(_, offer)| offer.is_some());
+    }
+    v
+}
+
+fn cleartext_rtp(
+    call_id: &str,
+    call: CallInfo,
+    sec: &SecurityFacts,
+    streams: &[StreamFact],
+) -> Option<Finding> {
+    // ZRTP running on the call keys SRTP inside the RTP/AVP profile (RFC 6189 §12).
+    if sec.zrtp_seen() {
+        return None;
+    }
+    let mut sdp_hits: Vec<(&SdpSecurity, &LineSecurity, Option<&SdpSecurity>)> = Vec::new();
+    for (r, offer) in negotiated_in(call, sec) {
+        for l in &r.lines {
+            if l.protection == Protection::Clear && l.port != 0 {
+                sdp_hits.push((r, l, offer));
+            }
+        }
+    }
+    let clear_streams: Vec<&StreamFact> = streams.iter().filter(|s| !s.encrypted).collect();
+    if sdp_hits.is_empty() && clear_streams.is_empty() {
+        return None;
+    }
+    let mut evidence = Vec::new();
+    for (r, _, offer) in &sdp_hits {
+        if let Some(o) = offer {
+            push_evidence(&mut evidence, o.at.frame);
+        }
+        push_evidence(&mut evidence, r.at.frame);
+    }
+    for s in &clear_streams {
+        push_evidence(&mut evidence, s.first_frame);
+    }
+    let mut what = Vec::new();
+    if !sdp_hits.is_empty() {
+        let mut lines: Vec<String> = sdp_hits
+            .iter()
+            .map(|(r, l, offer)| match offer {
+                Some(o) => format!(
+                    "{} {} (offer frame {}, answer frame {})",
+                    l.media, l.proto, o.at.frame, r.at.frame
+                ),
+                None => format!("{} {} (frame {})", l.media, l.proto, r.at.frame),
+            })
+            .collect();
+        lines.dedup();
+        what.push(format!("SDP negotiated {}", lines.join(", ")));
+    }
+    if !clear_streams.is_empty() {
+        let list: Vec<String> = clear_streams
+            .iter()
+            .take(4)
+            .map(|s| {
+                let codec = if s.codec.is_empty() {
+                    format!("PT {}", s.payload_type)
+                } else {
+                    s.codec.clone()
+                };
+                format!("{}→{} {codec}, {} pkts", s.src, s.dst, s.packets)
+            })
+            .collect();
+        let more = clear_streams.len().saturating_sub(4);
+        what.push(format!(
+            "{} unencrypted RTP stream(s): {}{}",
+            clear_streams.len(),
+            list.join("; "),
+            if more > 0 {
+                format!("; {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let (ts, src, dst) = match (sdp_hits.first(), clear_streams.first()) {
+        (Some((r, _, o)), _) => {
+            let first = o.unwrap_or(r);
+            (first.at.ts, first.at.src, first.at.dst)
+        }
+        (None, Some(s)) => (s.ts, s.src, s.dst),
+        (None, None) => return None,
+    };
+    Some(Finding {
+        rule: CLEARTEXT_RTP,
+        severity: Severity::Medium,
+        ts,
+        call_id: Some(call_id.to_string()),
+        src: Some(src),
+        dst: Some(dst),
+        summary: format!(
+            "call media in clear (anyone on the path can record it): {}",
+            what.join("; ")
+        ),
+        evidence,
+        advice: "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
+                 SDES (RFC 4568, RTP/SAVP with a=crypto) only over SIP on TLS (sips:), and \
+                 refuse RTP/AVP offers on the endpoints or the SBC."
+            .to_string(),
+    })
+}
+
+fn mask(key: &str, show: bool) -> String {
+    if show {
+        return key.to_string();
+    }
+    match key.split_once(':') {
+        Some((m, _)) => format!("{m}:<hidden>"),
+        None => "<hidden>".to_string(),
+    }
+}
+
+fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Option<Finding> {
+    let exposed: Vec<&SdpSecurity> = sec
+        .sdp
+        .iter()
+        .filter(|r| is_cleartext(r.at.transport) && r.lines.iter().any(|l| !l.crypto.is_empty()))
+        .collect();
+    let first = exposed.first()?;
+    let mut evidence = Vec::new();
+    let mut parts = Vec::new();
+    for r in &exposed {
+        push_evidence(&mut evidence, r.at.frame);
+        let keys: Vec<String> = r
+            .lines
+            .iter()
+            .flat_map(|l| {
+                l.crypto.iter().map(move |c| {
+                    let key = c
+                        .key
+                        .as_deref()
+                        .map(|k| format!(" {}", mask(k, show_secrets)))
+                        .unwrap_or_default();
+                    format!("{} tag {} {}{key}", l.media, c.tag, c.suite)
+                })
+            })
+            .collect();
+        parts.push(format!(
+            "frame {} over {} {}→{} ({}): {}",
+            r.at.frame,
+            r.at.transport.as_str(),
+            r.at.src,
+            r.at.dst,
+            direction(r),
+            keys.join(", ")
+        ));
+    }
+    Some(Finding {
+        rule: SDES_KEY_EXPOSED,
+        severity: Severity::High,
+        ts: first.at.ts,
+        call_id: Some(call_id.to_string()),
+        src: Some(first.at.src),
+        dst: Some(first.at.dst),
+        summary: format!(
+            "SRTP master keys (SDES a=crypto) sent in clear SIP in {} SDP body(ies), so the \
+             media can be decrypted by anyone on the path: {}{}",
+            exposed.len(),
+            parts.join("; "),
+            if show_secrets {
+                ""
+            } else {
+                " (keys hidden; --show-secrets prints them)"
+            }
+        ),
+        evidence,
+        advice: "SDES keys are only as secret as the signaling (RFC 4568 §8.3): carry SIP over \
+                 TLS on every hop (sips:, RFC 3261 §26.2), or key SRTP with DTLS-SRTP \
+                 (RFC 5763) so no key travels in the SDP."
+            .to_string(),
+    })
+}
+
+fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut srtp: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
+    let mut dtls: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
+    for (r, _) in negotiated_in(call, sec) {
+        for l in r.lines.iter().filter(|l| l.port != 0) {
+            match l.protection {
+                Protection::Srtp => srtp.push((r, l)),
+                Protection::DtlsSrtp => dtls.push((r, l)),
+                _ => {}
+            }
+        }
+    }
+    let base = |rule, hits: &[(&SdpSecurity, &LineSecurity)], summary: String, advice: &str| {
+        let mut evidence = Vec::new();
+        for (r, _) in hits {
+            push_evidence(&mut evidence, r.at.frame);
+        }
+        let at = hits.first().map(|(r, _)| r.at);
+        at.map(|at| Finding {
+            rule,
+            severity: Severity::Info,
+            ts: at.ts,
+            call_id: Some(call_id.to_string()),
+            src: Some(at.src),
+            dst: Some(at.dst),
+            summary,
+            evidence,
+            advice: advice.to_string(),
+        })
+    };
+    if !srtp.is_empty() {
+        let desc: Vec<String> = srtp
+            .iter()
+            .map(|(r, l)| {
+                let suites: Vec<&str> = l.crypto.iter().map(|c| c.suite.as_str()).collect();
+                let keying = if suites.is_empty() {
+                    "no a=crypto (keyed another way, e.g. MIKEY)".to_string()
+                } else {
+                    format!("SDES {}", suites.join("/"))
+                };
+                format!("{} {} {keying} (frame {})", l.media, l.proto, r.at.frame)
+            })
+            .collect();
+        out.extend(base(
+            SRTP,
+            &srtp,
+            format!("media encrypted with SRTP: {}", desc.join(", ")),
+            "SRTP keyed by SDES is only as safe as the SIP hop that carried the keys: keep \
+             SIP on TLS end to end, or prefer DTLS-SRTP (RFC 5763).",
+        ));
+    }
+    if !dtls.is_empty() {
+        let desc: Vec<String> = dtls
+            .iter()
+            .map(|(r, l)| {
+                format!(
+                    "{} {} fingerprint {} setup {} (frame {})",
+                    l.media,
+                    l.proto,
+                    l.fingerprint.as_deref().unwrap_or("missing"),
+                    l.setup.as_deref().unwrap_or("unset"),
+                    r.at.frame
+                )
+            })
+            .collect();
+        out.extend(base(
+            DTLS_SRTP,
+            &dtls,
+            format!("media encrypted with DTLS-SRTP: {}", desc.join(", ")),
+            "DTLS-SRTP keys never appear in signaling; the a=fingerprint binds them to the \
+             SDP (RFC 5763 §5), so protect the SDP's integrity too (SIP over TLS, or \
+             STIR/RFC 8224 identity).",
+        ));
+    }
+    let hash_sdp: Vec<&SdpSecurity> = sec
+        .sdp
+        .iter()
+        .filter(|r| r.lines.iter().any(|l| l.zrtp_hash.is_some()))
+        .collect();
+    if !hash_sdp.is_empty() || sec.zrtp_seen() {
+        let mut evidence = Vec::new();
+        for r in &hash_sdp {
+            push_evidence(&mut evidence, r.at.frame);
+        }
+        for f in &sec.zrtp_frames {
+            push_evidence(&mut evidence, *f);
+        }
+        let mut what = Vec::new();
+        if !hash_sdp.is_empty() {
+            let frames: Vec<String> = hash_sdp.iter().map(|r| r.at.frame.to_string()).collect();
+            what.push(format!("a=zrtp-hash in SDP (frame {})", frames.join(", ")));
+        }
+        if sec.zrtp_seen() {
+            what.push(format!(
+                "{} ZRTP packet(s) on the call's media addresses",
+                sec.zrtp_packets
+            ));
+        } else {
+            what.push("no ZRTP packet seen (the peer may not support it)".to_string());
+        }
+        let first = hash_sdp.first().map(|r| r.at).or(sec.zrtp_first);
+        out.push(Finding {
+            rule: ZRTP,
+            severity: Severity::Info,
+            ts: first.map(|a| a.ts).unwrap_or_default(),
+            call_id: Some(call_id.to_string()),
+            src: first.map(|a| a.src),
+            dst: first.map(|a| a.dst),
+            summary: format!("ZRTP key agreement: {}", what.join(", ")),
+            evidence,
+            advice: "ZRTP keys SRTP end to end (RFC 6189); its protection against a \
+                     man in the middle rests on users comparing the short authentication \
+                     string."
+                .to_string(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(frame: u64, transport: Transport) -> Seen {
+        Seen {
+            frame,
+            ts: Timestamp(frame),
+            src: "192.0.2.1:5060".parse().unwrap(),
+            dst: "192.0.2.2:5060".parse().unwrap(),
+            transport,
+        }
+    }
+
+    fn sdp_body(port: u16, proto: &str, extra: &str) -> String {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+             m=audio {port} {proto} 0\r\n{extra}"
+        )
+    }
+
+    fn dialog(bodies: &[(bool, String)], transport: Transport) -> DialogSecurity {
+        let mut d = DialogSecurity::default();
+        for (i, (from_caller, b)) in bodies.iter().enumerate() {
+            let parsed = sdp::parse(b.as_bytes());
+            assert_eq!(
+                d.observe_sdp(&parsed, *from_caller, at(i as u64 + 1, transport)),
+                0
+            );
+        }
+        d
+    }
+
+    fn rules(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.rule.0).collect()
+    }
+
+    const CALL: CallInfo = CallInfo {
+        is_call: true,
+        rejected: false,
+    };
+
+    const CRYPTO: &str = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n";
+
+    #[test]
+    fn cleartext_rtp_from_sdp_and_streams() {
+        let d = dialog(
+            &[
+                (true, sdp_body(4000, "RTP/AVP", "")),
+                (false, sdp_body(5000, "RTP/AVP", "")),
+            ],
+            Transport::Udp,
+        );
+        let f = findings("c", CALL, d.facts(), &[], false);
+        assert_eq!(rules(&f), ["media.cleartext-rtp"]);
+        assert_eq!(f[0].severity, Severity::Medium);
+        assert_eq!(f[0].evidence, vec![1, 2]);
+        assert!(
+            f[0].summary
+                .contains("audio RTP/AVP (offer frame 1, answer frame 2)"),
+            "{}",
+            f[0].summary
+        );
+        // Answer rejects the stream (port 0): nothing negotiated in clear.
+        let d = dialog(
+            &[
+                (true, sdp_body(4000, "RTP/AVP", "")),
+                (false, sdp_body(0, "RTP/AVP", "")),
+            ],
+            Transport::Udp,
+        );
+        assert!(findings("c", CALL, d.facts(), &[], false).is_empty());
+        // An offer alone counts (the answer may be outside the capture), unless the
+        // call was rejected; SDP outside a call (OPTIONS answer) negotiates nothing.
+        let d = dialog(&[(true, sdp_body(4000, "RTP/AVP", ""))], Transport::Udp);
+        assert_eq!(
+            rules(&findings("c", CALL, d.facts(), &[], false)),
+            ["media.cleartext-rtp"]
+        );
+        let rejected = CallInfo {
+            rejected: true,
+            ..CALL
+        };
+        assert!(findings("c", rejected, d.facts(), &[], false).is_empty());
+        let options = CallInfo {
+            is_call: false,
+            rejected: false,
+        };
+        assert!(findings("c", options, d.facts(), &[], false).is_empty());
+        // A bound unencrypted stream fires on its own; an encrypted one does not.
+        let mut s = StreamFact {
+            src: "192.0.2.1:4000".parse().unwrap(),
+            dst: "192.0.2.2:5000".parse().unwrap(),
+            codec: "PCMU".into(),
+            payload_type: 0,
+            packets: 50,
+            first_frame: 9,
+            ts: Timestamp(9),
+            encrypted: false,
+        };
+        let f = findings("c", CALL, &SecurityFacts::default(), &[s.clone()], false);
+        assert_eq!(rules(&f), ["media.cleartext-rtp"]);
+        assert!(
+            f[0].summary
+                .contains("192.0.2.1:4000→192.0.2.2:5000 PCMU, 50 pkts"),
+            "{}",
+            f[0].summary
+        );
+        s.encrypted = true;
+        assert!(findings("c", CALL, &SecurityFacts::default(), &[s], false).is_empty());
+    }
+
+    #[test]
+    fn sdes_keys_masked_unless_asked() {
+        let d = dialog(
+            &[
+                (true, sdp_body(4000, "RTP/SAVP", CRYPTO)),
+                (false, sdp_body(5000, "RTP/SAVP", CRYPTO)),
+            ],
+            Transport::Udp,
+        );
+        let f = findings("c", CALL, d.facts(), &[], false);
+        assert_eq!(rules(&f), ["media.sdes-key-exposed", "media.srtp"]);
+        let k = &f[0];
+        assert_eq!(k.severity, Severity::High);
+        assert_eq!(k.evidence, vec![1, 2]);
+        assert!(
+            k.summary.contains("AES_CM_128_HMAC_SHA1_80"),
+            "{}",
+            k.summary
+        );
+        assert!(k.summary.contains("over UDP"), "{}", k.summary);
+        assert!(k.summary.contains("caller→callee"), "{}", k.summary);
+        assert!(k.summary.contains("inline:<hidden>"), "{}", k.summary);
+        assert!(!k.summary.contains("WVNfX19"), "{}", k.summary);
+        let shown = findings("c", CALL, d.facts(), &[], true);
+        assert!(
+            shown[0]
+                .summary
+                .contains("inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"),
+            "{}",
+            shown[0].summary
+        );
+        assert!(
+            f[1].summary.contains("SDES AES_CM_128_HMAC_SHA1_80"),
+            "{}",
+            f[1].summary
+        );
+        // SAVP without a=crypto: SRTP but no key exposed.
+        let d = dialog(&[(true, sdp_body(4000, "RTP/SAVP", ""))], Transport::Tcp);
+        assert_eq!(
+            rules(&findings("c", CALL, d.facts(), &[], false)),
+            ["media.srtp"]
+        );
+    }
+
+    #[test]
+    fn dtls_srtp_and_zrtp() {
+        let dtls = "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3A:73:E9:87:9A:60:3C:93:BA:AE:52:F6\r\na=setup:actpass\r\n";
+        let d = dialog(
+            &[(true, sdp_body(4000, "UDP/TLS/RTP/SAVPF", dtls))],
+            Transport::Udp,
+        );
+        let f = findings("c", CALL, d.facts(), &[], false);
+        assert_eq!(rules(&f), ["media.dtls-srtp"]);
+        assert!(
+            f[0].summary.contains("fingerprint sha-256 setup actpass"),
+            "{}",
+            f[0].summary
+        );
+
+        let z =
+            "a=zrtp-hash:1.10 fe30efd02423cb054e50efd0248742ac7a52c8f91bc2df881ae642c371ba46df\r\n";
+        let mut d = dialog(&[(true, sdp_body(4000, "RTP/AVP", z))], Transport::Udp);
+        let f = findings("c", CALL, d.facts(), &[], false);
+        assert_eq!(rules(&f), ["media.cleartext-rtp", "media.zrtp"]);
+        assert!(
+            f[1].summary.contains("no ZRTP packet seen"),
+            "{}",
+            f[1].summary
+        );
+        // ZRTP packets on the call: SRTP keyed in-band, not cleartext.
+        d.observe_zrtp(at(7, Transport::Udp));
+        let f = findings("c", CALL, d.facts(), &[], false);
+        assert_eq!(rules(&f), ["media.zrtp"]);
+        assert_eq!(f[0].evidence, vec![1, 7]);
+    }
+
+    proptest::proptest! {
+        /// Arbitrary SDP and SIP bytes: recording and reporting never panic.
+        #[test]
+        fn never_panics(
+            sdp_bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            sip_tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let mut d = DialogSecurity::default();
+            d.observe_sdp(&sdp::parse(&sdp_bytes), true, at(1, Transport::Udp));
+            let mut msg = b"INVITE sips:b@x SIP/2.0\r\nIdentity: ".to_vec();
+            msg.extend_from_slice(&sip_tail);
+            if let Ok(m) = crate::sip::parse_message(&msg) {
+                d.observe_message(&m, &msg, at(2, Transport::Tcp), "INVITE");
+            }
+            let _ = findings("c", CALL, d.facts(), &[], true);
+        }
+    }
+
+    #[test]
+    fn per_dialog_records_are_bounded() {
+        let body = sdp_body(4000, "RTP/AVP", CRYPTO);
+        let parsed = sdp::parse(body.as_bytes());
+        let mut d = DialogSecurity::default();
+        let dropped: u64 = (0..MAX_SDP_FACTS as u64 + 3)
+            .map(|i| d.observe_sdp(&parsed, true, at(i, Transport::Udp)))
+            .sum();
+        assert_eq!((d.facts().sdp.len(), dropped), (MAX_SDP_FACTS, 3));
+    }
+}

@@ -1,0 +1,381 @@
+//! Transport rules: SIP carried in clear (`transport.cleartext-sip`, one finding per hop)
+//! and `sips:` / TLS references seen on a cleartext hop (`transport.sips-downgrade`,
+//! RFC 3261 §26.2.2, RFC 5630 §3.1: a SIPS URI requires TLS on every hop).
+
+use std::net::{IpAddr, SocketAddr};
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::Timestamp;
+use crate::engine::{Finding, RuleId, Severity};
+use crate::net::Transport;
+use crate::sip::{HeaderName, NameAddr, Scheme, SipMessage, Uri};
+
+use super::media::{is_cleartext, Seen};
+
+/// `transport.cleartext-sip`: a hop that carried SIP in clear (low).
+pub const CLEARTEXT_SIP: RuleId = RuleId("transport.cleartext-sip");
+/// `transport.sips-downgrade`: a `sips:` or TLS reference on a cleartext hop (high).
+pub const SIPS_DOWNGRADE: RuleId = RuleId("transport.sips-downgrade");
+
+/// Hops tracked at once by [`HopTable`]; messages on further hops are only counted.
+pub const MAX_HOPS: usize = 4096;
+/// Frames kept per hop as evidence.
+const HOP_EVIDENCE: usize = 8;
+/// TLS references kept per dialog.
+pub const MAX_DOWNGRADES: usize = 8;
+
+/// One `sips:` / TLS reference carried on a cleartext hop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Downgrade {
+    /// The message that carried it.
+    pub at: Seen,
+    /// Header (`Request-URI`, `To`, `Via`...).
+    pub header: &'static str,
+    /// The URI or Via value, clipped.
+    pub value: String,
+}
+
+/// Contains `needle` (lower-case ASCII) ignoring case; `first` are the two cases of its
+/// first byte, so the scan jumps with memchr.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&f) = needle.first() else {
+        return true;
+    };
+    memchr::memchr2_iter(f, f.to_ascii_uppercase(), hay).any(|i| {
+        hay.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
+fn uri_is_secure(u: &Uri<'_>) -> bool {
+    u.scheme == Scheme::Sips
+        || u.transport()
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"tls"))
+}
+
+/// Via transports that mean the hop was secured: TLS (RFC 3261 §18), TLS-SCTP
+/// (RFC 4168), WSS (RFC 7118).
+fn secure_via_transport(t: &[u8]) -> bool {
+    [&b"TLS"[..], b"TLS-SCTP", b"WSS"]
+        .iter()
+        .any(|s| t.eq_ignore_ascii_case(s))
+}
+
+/// The `sips:` URIs, `transport=tls` URIs and secure Vias of a message: Request-URI,
+/// To, From, Contact, Route, Record-Route, Via (at most [`MAX_DOWNGRADES`]). `raw` is
+/// the message text; a message that mentions neither `sips:` nor `tls`/`wss` is
+/// skipped without parsing a header.
+pub fn tls_references<'a>(msg: &SipMessage<'a>, raw: &[u8]) -> Vec<(&'static str, &'a [u8])> {
+    let mut out = Vec::new();
+    if !(contains_ci(raw, b"sips:") || contains_ci(raw, b"tls") || contains_ci(raw, b"wss")) {
+        return out;
+    }
+    if let (Some(Ok(u)), Some(raw_uri)) = (msg.request_uri_parsed(), msg.request_uri()) {
+        if uri_is_secure(&u) {
+            out.push(("Request-URI", raw_uri));
+        }
+    }
+    let mut push_addrs = |name: &'static str, addrs: Vec<NameAddr<'a>>| {
+        for a in addrs.into_iter().filter(|a| uri_is_secure(&a.uri)) {
+            out.push((name, a.uri_raw));
+        }
+    };
+    push_addrs("From", msg.from().into_iter().collect());
+    push_addrs("To", msg.to().into_iter().collect());
+    push_addrs("Contact", msg.contacts());
+    push_addrs("Route", msg.routes());
+    push_addrs("Record-Route", msg.record_routes());
+    for v in msg.list_values(HeaderName::Via) {
+        if let Ok(via) = crate::sip::Via::parse(v) {
+            if secure_via_transport(via.transport) {
+                out.push(("Via", v));
+            }
+        }
+    }
+    out.truncate(MAX_DOWNGRADES);
+    out
+}
+
+/// The `transport.sips-downgrade` finding of one dialog: every `sips:`/TLS reference
+/// seen on a cleartext hop. `total` counts those past the per-dialog cap too.
+pub fn downgrade_findings(call_id: &str, downgrades: &[Downgrade], total: u64) -> Option<Finding> {
+    let first = downgrades.first()?;
+    let mut evidence: Vec<u64> = Vec::new();
+    let mut seen: Vec<(&str, u64)> = Vec::new();
+    let mut parts = Vec::new();
+    for d in downgrades {
+        if !evidence.contains(&d.at.frame) {
+            evidence.push(d.at.frame);
+        }
+        if seen.contains(&(d.header, d.at.frame)) {
+            continue;
+        }
+        seen.push((d.header, d.at.frame));
+        parts.push(format!(
+            "{} {} in frame {} over {}",
+            d.header,
+            d.value,
+            d.at.frame,
+            d.at.transport.as_str()
+        ));
+    }
+    Some(Finding {
+        rule: SIPS_DOWNGRADE,
+        severity: Severity::High,
+        ts: first.at.ts,
+        call_id: Some(call_id.to_string()),
+        src: Some(first.at.src),
+        dst: Some(first.at.dst),
+        summary: format!(
+            "secure SIP (sips:/TLS) carried on a cleartext hop {}→{}: {}{}",
+            first.at.src,
+            first.at.dst,
+            parts.join("; "),
+            if total > downgrades.len() as u64 {
+                format!(" ({total} references in all)")
+            } else {
+                String::new()
+            }
+        ),
+        evidence,
+        advice: "A sips: URI or TLS Via promises TLS on every hop (RFC 3261 §26.2.2, \
+                 RFC 5630 §3.1): find the proxy or SBC that forwarded it over UDP/TCP \
+                 and make it use TLS, or reject the request rather than downgrade."
+            .to_string(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct HopKey {
+    a: IpAddr,
+    b: IpAddr,
+    transport: Transport,
+}
+
+#[derive(Debug, Clone)]
+struct Hop {
+    messages: u64,
+    first_ts: Timestamp,
+    src: SocketAddr,
+    dst: SocketAddr,
+    frames: Vec<u64>,
+}
+
+/// Cleartext SIP hops: unordered host pair + transport, bounded by [`MAX_HOPS`].
+#[derive(Debug, Clone, Default)]
+pub struct HopTable {
+    hops: FxHashMap<HopKey, Hop>,
+    /// Messages on hops that did not fit in the table.
+    pub overflow_messages: u64,
+}
+
+impl HopTable {
+    /// Counts one SIP message. Returns false when its hop is new and the table is full
+    /// (the message is then only counted in [`HopTable::overflow_messages`]).
+    pub fn record(&mut self, at: &Seen) -> bool {
+        if !is_cleartext(at.transport) {
+            return true;
+        }
+        let (a, b) = if at.src.ip() <= at.dst.ip() {
+            (at.src.ip(), at.dst.ip())
+        } else {
+            (at.dst.ip(), at.src.ip())
+        };
+        let key = HopKey {
+            a,
+            b,
+            transport: at.transport,
+        };
+        if let Some(h) = self.hops.get_mut(&key) {
+            h.messages += 1;
+            if h.frames.len() < HOP_EVIDENCE {
+                h.frames.push(at.frame);
+            }
+            return true;
+        }
+        if self.hops.len() >= MAX_HOPS {
+            self.overflow_messages += 1;
+            return false;
+        }
+        self.hops.insert(
+            key,
+            Hop {
+                messages: 1,
+                first_ts: at.ts,
+                src: at.src,
+                dst: at.dst,
+                frames: vec![at.frame],
+            },
+        );
+        true
+    }
+
+    /// Hops tracked.
+    pub fn len(&self) -> usize {
+        self.hops.len()
+    }
+
+    /// True when no hop was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.hops.is_empty()
+    }
+
+    /// One `transport.cleartext-sip` finding per hop, in host order, plus one for the
+    /// messages on hops past [`MAX_HOPS`].
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut hops: Vec<(&HopKey, &Hop)> = self.hops.iter().collect();
+        hops.sort_by_key(|(k, _)| **k);
+        let advice = "Use SIP over TLS (transport=tls, sips:, port 5061, RFC 3261 §26.3.1) \
+                      on this hop: in clear, anyone on the path reads and can alter calls, \
+                      numbers, credentials and SDP (including SRTP keys).";
+        let mut out: Vec<Finding> = hops
+            .into_iter()
+            .map(|(k, h)| Finding {
+                rule: CLEARTEXT_SIP,
+                severity: Severity::Low,
+                ts: h.first_ts,
+                call_id: None,
+                src: Some(h.src),
+                dst: Some(h.dst),
+                summary: format!(
+                    "{} SIP message(s) in clear over {} between {} and {}",
+                    h.messages,
+                    k.transport.as_str(),
+                    k.a,
+                    k.b
+                ),
+                evidence: h.frames.clone(),
+                advice: advice.to_string(),
+            })
+            .collect();
+        if self.overflow_messages > 0 {
+            out.push(Finding {
+                rule: CLEARTEXT_SIP,
+                severity: Severity::Low,
+                ts: Timestamp::default(),
+                call_id: None,
+                src: None,
+                dst: None,
+                summary: format!(
+                    "{} more SIP message(s) in clear on hops beyond the first {MAX_HOPS} \
+                     (not listed one by one)",
+                    self.overflow_messages
+                ),
+                evidence: Vec::new(),
+                advice: advice.to_string(),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::parse_message;
+
+    fn at(frame: u64, src: &str, dst: &str, transport: Transport) -> Seen {
+        Seen {
+            frame,
+            ts: Timestamp(frame),
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            transport,
+        }
+    }
+
+    fn refs(m: &[u8]) -> Vec<(&'static str, String)> {
+        let msg = parse_message(m).unwrap();
+        tls_references(&msg, m)
+            .into_iter()
+            .map(|(h, v)| (h, String::from_utf8_lossy(v).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn sips_and_tls_references() {
+        let m = b"INVITE sips:bob@example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+Via: SIP/2.0/TLS edge.example.com;branch=z9hG4bK0\r\n\
+From: <sip:alice@example.com>;tag=1\r\nTo: <sips:bob@example.com>\r\n\
+Contact: <sip:alice@192.0.2.1;transport=TLS>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\
+Content-Length: 0\r\n\r\n";
+        assert_eq!(
+            refs(m),
+            vec![
+                ("Request-URI", "sips:bob@example.com".to_string()),
+                ("To", "sips:bob@example.com".to_string()),
+                ("Contact", "sip:alice@192.0.2.1;transport=TLS".to_string()),
+                (
+                    "Via",
+                    "SIP/2.0/TLS edge.example.com;branch=z9hG4bK0".to_string()
+                ),
+            ]
+        );
+        // Negative: plain sip:, and "tls" only inside the SDP body.
+        let plain = b"INVITE sip:bob@example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\n\
+To: <sip:bob@example.com>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\
+Content-Length: 26\r\n\r\nm=audio 9 UDP/TLS/RTP/SAVP";
+        assert!(refs(plain).is_empty());
+    }
+
+    #[test]
+    fn downgrade_finding_names_header_and_frame() {
+        let d = Downgrade {
+            at: at(3, "192.0.2.1:5060", "192.0.2.2:5060", Transport::Udp),
+            header: "Request-URI",
+            value: "sips:bob@example.com".into(),
+        };
+        let f = downgrade_findings("c1", &[d.clone(), d], 5).expect("finding");
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.evidence, vec![3]);
+        assert!(
+            f.summary
+                .contains("Request-URI sips:bob@example.com in frame 3 over UDP"),
+            "{}",
+            f.summary
+        );
+        assert!(f.summary.contains("(5 references in all)"), "{}", f.summary);
+        assert!(downgrade_findings("c1", &[], 0).is_none());
+    }
+
+    #[test]
+    fn hops_are_unordered_pairs_per_transport_and_bounded() {
+        let mut t = HopTable::default();
+        assert!(t.record(&at(1, "192.0.2.1:5060", "192.0.2.2:5060", Transport::Udp)));
+        assert!(t.record(&at(2, "192.0.2.2:5060", "192.0.2.1:5070", Transport::Udp)));
+        assert!(t.record(&at(3, "192.0.2.1:5060", "192.0.2.2:5060", Transport::Tcp)));
+        assert_eq!(t.len(), 2);
+        let f = t.findings();
+        assert_eq!(f.len(), 2);
+        assert!(f
+            .iter()
+            .all(|f| f.call_id.is_none() && f.rule == CLEARTEXT_SIP));
+        let udp = f.iter().find(|f| f.summary.contains("UDP")).unwrap();
+        assert_eq!(udp.evidence, vec![1, 2]);
+        assert!(
+            udp.summary
+                .starts_with("2 SIP message(s) in clear over UDP between 192.0.2.1 and 192.0.2.2"),
+            "{}",
+            udp.summary
+        );
+        for i in 0..MAX_HOPS as u32 {
+            let src = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+            t.record(&Seen {
+                src: SocketAddr::new(src.into(), 5060),
+                ..at(10, "192.0.2.1:5060", "192.0.2.9:5060", Transport::Udp)
+            });
+        }
+        assert_eq!(t.len(), MAX_HOPS);
+        assert_eq!(t.overflow_messages, 2);
+        let f = t.findings();
+        assert_eq!(f.len(), MAX_HOPS + 1);
+        assert!(f
+            .last()
+            .unwrap()
+            .summary
+            .starts_with("2 more SIP message(s)"));
+    }
+}
