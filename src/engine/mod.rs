@@ -154,6 +154,11 @@ pub struct EngineStats {
     pub malformed_findings_dropped: u64,
     /// Labels (start lines) not interned because of [`Limits::max_symbols`].
     pub symbol_overflow: u64,
+    /// Attack rules (scan.sweep, scan.enumeration, dos.flood, fraud.toll): what their
+    /// bounded per-source tables could not keep.
+    pub attack: rules::attack::AttackStats,
+    /// Scanner sightings not recorded because `rules::attack::MAX_SCANNERS` was reached.
+    pub scanner_overflow: u64,
 }
 
 /// One input file and what happened while reading it.
@@ -381,6 +386,8 @@ pub struct Analyzer {
     label_buf: String,
     show_secrets: bool,
     scanners: rules::attack::ScannerTracker,
+    // Attack rules (sweep, enumeration, flood, toll): fed every non-repeated message.
+    attack: rules::attack::AttackTracker,
     bruteforce_threshold: u64,
     spare: Vec<Segment<'static>>,
 }
@@ -440,6 +447,7 @@ impl Analyzer {
             label_buf: String::new(),
             show_secrets: false,
             scanners: rules::attack::ScannerTracker::default(),
+            attack: rules::attack::AttackTracker::default(),
             bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
             spare: Vec::new(),
         }
@@ -955,7 +963,13 @@ impl Analyzer {
             if let Some(ua) = msg.user_agent() {
                 self.scanners
                     .request(ua, seg.frame, seg.ts, seg.src, seg.dst);
+                self.stats.scanner_overflow = self.scanners.dropped;
             }
+        }
+        if !repeat {
+            self.attack
+                .on_message(msg, seg.frame, seg.ts, seg.src, seg.dst);
+            self.stats.attack = self.attack.stats;
         }
         if !repeat {
             if is_request {
@@ -1174,6 +1188,16 @@ impl Analyzer {
         self.bruteforce_threshold = failures.max(1);
     }
 
+    /// Applies a configuration: rule thresholds and scanner signatures. Call it before
+    /// the first frame (state kept by the attack rules is reset).
+    pub fn set_config(&mut self, config: &crate::config::Config) {
+        self.bruteforce_threshold = config.bruteforce.threshold.max(1);
+        self.scanners = rules::attack::ScannerTracker::new(rules::attack::Signatures::from_config(
+            &config.scanners,
+        ));
+        self.attack = rules::attack::AttackTracker::new(config);
+    }
+
     /// The text of an interned method or label.
     pub fn name(&self, s: Sym) -> &str {
         self.symbols.name(s)
@@ -1220,6 +1244,7 @@ impl Analyzer {
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.findings.clone();
         all.extend(self.scanners.findings());
+        all.extend(self.attack.findings());
         all.extend(rules::auth::nonce_reuse(
             self.dialogs
                 .values()

@@ -1,16 +1,34 @@
-//! Attack rules: known scanner signatures in User-Agent headers (`scan.user-agent`).
+//! Attack rules: scanner signatures in User-Agent headers (`scan.user-agent`), address
+//! sweeps (`scan.sweep`), extension enumeration (`scan.enumeration`), request floods
+//! (`dos.flood`) and toll-fraud attempts (`fraud.toll`).
 //!
-//! The engine feeds every request's User-Agent to a [`ScannerTracker`], which keeps one
-//! small record per (source address, tool); [`ScannerTracker::findings`] reports them.
+//! The engine feeds every request's User-Agent to a [`ScannerTracker`], and every
+//! non-retransmitted request and response to an [`AttackTracker`]. Both keep small,
+//! bounded per-source records; time only comes from packet timestamps, so a replay gives
+//! the same findings.
 
 use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
 
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde::Serialize;
+
 use crate::capture::Timestamp;
+use crate::config::{Config, ScannersConfig};
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
+use crate::sip::{SipMessage, StartLine};
 
 /// `scan.user-agent`: a request from a known SIP scanner or attack tool (high).
 pub const SCAN_USER_AGENT: RuleId = RuleId("scan.user-agent");
+/// `scan.sweep`: one source probing many destinations (medium).
+pub const SCAN_SWEEP: RuleId = RuleId("scan.sweep");
+/// `scan.enumeration`: one source trying many user names that do not exist (high).
+pub const SCAN_ENUMERATION: RuleId = RuleId("scan.enumeration");
+/// `dos.flood`: request rate from one source above a threshold (medium).
+pub const DOS_FLOOD: RuleId = RuleId("dos.flood");
+/// `fraud.toll`: bursts of failing calls to international numbers from one source (medium).
+pub const FRAUD_TOLL: RuleId = RuleId("fraud.toll");
 
 /// Scanner signatures: (case-insensitive substring of User-Agent, tool). Documented in the
 /// README; every entry is a tool whose default User-Agent is seen in scans on the Internet.
@@ -28,26 +46,102 @@ pub const SIGNATURES: &[(&str, &str)] = &[
     ("sipscan", "SIPScan"),
 ];
 
-/// The tool whose signature `user_agent` carries, if any.
-pub fn scanner(user_agent: &[u8]) -> Option<&'static str> {
-    // Runs on every request: lower-case into a stack buffer, no allocation.
-    let mut buf = [0u8; 256];
-    let n = user_agent.len().min(buf.len());
-    let ua = buf.get_mut(..n)?;
-    for (d, s) in ua.iter_mut().zip(user_agent) {
+/// Patterns of this many bytes or fewer match whole words only ("smap" must not match
+/// "bismapper").
+const WHOLE_WORD_MAX: usize = 4;
+
+/// Lower-cases `ua` into `buf` (no allocation: this runs on every request).
+fn lower<'b>(ua: &[u8], buf: &'b mut [u8; 256]) -> &'b [u8] {
+    let n = ua.len().min(buf.len());
+    let out = buf.get_mut(..n).unwrap_or(&mut []);
+    for (d, s) in out.iter_mut().zip(ua) {
         *d = s.to_ascii_lowercase();
     }
-    let ua: &[u8] = ua;
-    SIGNATURES.iter().find_map(|(sig, tool)| {
-        let sig = sig.as_bytes();
-        let hit = if sig == b"smap" {
-            // Short: only as a whole word, so "bismap" or "smapper" do not match.
-            ua.split(|c| !c.is_ascii_alphanumeric()).any(|w| w == sig)
+    out
+}
+
+/// True when lower-cased `ua` carries lower-cased `sig`.
+fn carries(ua: &[u8], sig: &[u8]) -> bool {
+    if sig.len() <= WHOLE_WORD_MAX {
+        ua.split(|c| !c.is_ascii_alphanumeric()).any(|w| w == sig)
+    } else {
+        memchr::memmem::find(ua, sig).is_some()
+    }
+}
+
+/// The tool whose built-in signature `user_agent` carries, if any.
+pub fn scanner(user_agent: &[u8]) -> Option<&'static str> {
+    let mut buf = [0u8; 256];
+    let ua = lower(user_agent, &mut buf);
+    SIGNATURES
+        .iter()
+        .find_map(|(sig, tool)| carries(ua, sig.as_bytes()).then_some(*tool))
+}
+
+/// A signature table: the built-in one, plus or instead of configured entries.
+#[derive(Debug, Clone)]
+pub struct Signatures {
+    /// (lower-cased pattern, tool), checked in order.
+    list: Vec<(Box<[u8]>, Box<str>)>,
+}
+
+impl Default for Signatures {
+    fn default() -> Self {
+        Signatures::builtin()
+    }
+}
+
+impl Signatures {
+    /// The built-in table, [`SIGNATURES`].
+    pub fn builtin() -> Self {
+        Signatures {
+            list: SIGNATURES
+                .iter()
+                .map(|(p, t)| (p.as_bytes().into(), (*t).into()))
+                .collect(),
+        }
+    }
+
+    /// The table `[scanners]` asks for: configured signatures after the built-in ones,
+    /// or alone with `replace_builtin = true`.
+    pub fn from_config(c: &ScannersConfig) -> Self {
+        let mut s = if c.replace_builtin {
+            Signatures { list: Vec::new() }
         } else {
-            memchr::memmem::find(ua, sig).is_some()
+            Signatures::builtin()
         };
-        hit.then_some(*tool)
-    })
+        for sig in &c.signatures {
+            // Longer patterns could never match inside the 256-byte buffer anyway.
+            let p = sig.pattern.as_bytes();
+            let p = p.get(..p.len().min(256)).unwrap_or(p).to_ascii_lowercase();
+            if !p.is_empty() {
+                s.list.push((p.into(), sig.tool.as_str().into()));
+            }
+        }
+        s
+    }
+
+    /// Index of the first signature `user_agent` carries.
+    pub fn find(&self, user_agent: &[u8]) -> Option<usize> {
+        let mut buf = [0u8; 256];
+        let ua = lower(user_agent, &mut buf);
+        self.list.iter().position(|(sig, _)| carries(ua, sig))
+    }
+
+    /// Tool name of signature `i` ("?" when out of range).
+    pub fn tool(&self, i: usize) -> &str {
+        self.list.get(i).map_or("?", |(_, t)| t)
+    }
+
+    /// Number of signatures.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when there is none (`replace_builtin` with no signatures).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
 }
 
 /// What one source did with one tool.
@@ -66,15 +160,25 @@ pub const MAX_SCANNERS: usize = 4096;
 /// Distinct targets remembered per scanner.
 const MAX_TARGETS: usize = 64;
 
-/// Scanner sightings, keyed by source address and tool.
+/// Scanner sightings, keyed by source address and signature.
 #[derive(Debug, Clone, Default)]
 pub struct ScannerTracker {
-    seen: BTreeMap<(IpAddr, &'static str), ScanRecord>,
+    signatures: Signatures,
+    seen: BTreeMap<(IpAddr, usize), ScanRecord>,
     /// Sightings not recorded because the table was full.
     pub dropped: u64,
 }
 
 impl ScannerTracker {
+    /// A tracker matching `signatures` (the default tracker uses the built-in table).
+    pub fn new(signatures: Signatures) -> Self {
+        ScannerTracker {
+            signatures,
+            seen: BTreeMap::new(),
+            dropped: 0,
+        }
+    }
+
     /// Records one request; cheap when the User-Agent is not a scanner's.
     pub fn request(
         &mut self,
@@ -84,10 +188,10 @@ impl ScannerTracker {
         src: SocketAddr,
         dst: SocketAddr,
     ) {
-        let Some(tool) = scanner(user_agent) else {
+        let Some(sig) = self.signatures.find(user_agent) else {
             return;
         };
-        let key = (src.ip(), tool);
+        let key = (src.ip(), sig);
         if !self.seen.contains_key(&key) && self.seen.len() >= MAX_SCANNERS {
             self.dropped += 1;
             return;
@@ -113,7 +217,7 @@ impl ScannerTracker {
     pub fn findings(&self) -> Vec<Finding> {
         self.seen
             .iter()
-            .map(|((ip, tool), r)| Finding {
+            .map(|((ip, sig), r)| Finding {
                 rule: SCAN_USER_AGENT,
                 severity: Severity::High,
                 ts: r.first,
@@ -121,7 +225,8 @@ impl ScannerTracker {
                 src: Some(SocketAddr::new(*ip, 0)),
                 dst: Some(r.first_dst),
                 summary: format!(
-                    "{tool} from {ip}: {} request(s) to {}{} target(s), User-Agent '{}'",
+                    "{} from {ip}: {} request(s) to {}{} target(s), User-Agent '{}'",
+                    self.signatures.tool(*sig),
                     r.requests,
                     r.targets.len(),
                     if r.targets.len() >= MAX_TARGETS {
@@ -138,6 +243,851 @@ impl ScannerTracker {
                     .to_string(),
             })
             .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Behaviour rules: sweep, enumeration, flood, toll fraud.
+// ---------------------------------------------------------------------------------------
+
+/// Source addresses tracked at once; the least recently active are evicted first (their
+/// findings are computed before they go, see [`MAX_EVICTED_FINDINGS`]).
+pub const MAX_SOURCES: usize = 16_384;
+/// Requests awaiting their final response (for enumeration and toll outcomes).
+pub const MAX_PENDING: usize = 16_384;
+/// Findings kept from evicted sources; later ones are counted in
+/// [`AttackStats::findings_dropped`].
+pub const MAX_EVICTED_FINDINGS: usize = 1024;
+/// Distinct destinations remembered per source (sweep).
+const MAX_TARGETS_PER_SOURCE: usize = 256;
+/// Distinct user names remembered per source (enumeration).
+const MAX_USERS_PER_SOURCE: usize = 512;
+/// International call attempts remembered per source (toll).
+const MAX_TOLL_PER_SOURCE: usize = 256;
+/// User names and numbers are cut to this many bytes.
+const MAX_NAME_LEN: usize = 64;
+/// Distinct methods listed per source.
+const MAX_METHODS: usize = 8;
+/// Names listed in one summary.
+const MAX_LISTED: usize = 8;
+/// The flood window is counted in this many buckets (a ring: fixed memory per source).
+const FLOOD_BUCKETS: u64 = 10;
+
+/// Answers that say "this user does not exist or may not do that": what an enumeration
+/// draws for the names it guesses (svwar reads 404 as "no such user", and 401/407/403 as
+/// "exists" when most names draw 404).
+const ENUM_FAIL: [u16; 6] = [401, 403, 404, 407, 480, 484];
+
+/// Counters of what the attack trackers could not keep (shown in the engine stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AttackStats {
+    /// Source records evicted because [`MAX_SOURCES`] was reached.
+    pub source_evictions: u64,
+    /// Pending requests evicted because [`MAX_PENDING`] was reached (their answer, if it
+    /// comes, is no longer paired).
+    pub pending_evictions: u64,
+    /// Targets, users or call attempts not recorded because a source's list was full.
+    pub overflow: u64,
+    /// Findings of evicted sources not kept because of [`MAX_EVICTED_FINDINGS`].
+    pub findings_dropped: u64,
+}
+
+/// Thresholds in nanoseconds and counts, from [`Config`].
+#[derive(Debug, Clone, Copy)]
+struct Thresholds {
+    sweep_targets: usize,
+    sweep_window: u64,
+    enum_users: usize,
+    enum_window: u64,
+    flood_requests: u64,
+    flood_window: u64,
+    toll_attempts: usize,
+    toll_window: u64,
+}
+
+impl Thresholds {
+    fn from_config(c: &Config) -> Self {
+        const S: u64 = 1_000_000_000;
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX).max(1);
+        Thresholds {
+            sweep_targets: n(c.sweep.targets),
+            sweep_window: c.sweep.window_secs.saturating_mul(S),
+            enum_users: n(c.enumeration.users),
+            enum_window: c.enumeration.window_secs.saturating_mul(S),
+            flood_requests: c.flood.requests.max(1),
+            flood_window: c
+                .flood
+                .window_ms
+                .saturating_mul(1_000_000)
+                .max(FLOOD_BUCKETS),
+            toll_attempts: n(c.toll.attempts),
+            toll_window: c.toll.window_secs.saturating_mul(S),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Target {
+    addr: SocketAddr,
+    ts: Timestamp,
+    frame: u64,
+    /// The destination had sent a request to this source first (a registered phone, a
+    /// peer proxy): not counted as swept.
+    peer: bool,
+}
+
+#[derive(Debug, Clone)]
+struct UserTry {
+    ts: Timestamp,
+    frame: u64,
+    /// First final answer.
+    first_final: Option<u16>,
+    /// A 2xx was seen for this user.
+    ok: bool,
+    /// Every final answer was in [`ENUM_FAIL`].
+    all_fail: bool,
+}
+
+#[derive(Debug, Clone)]
+struct TollAttempt {
+    call: u64,
+    ts: Timestamp,
+    frame: u64,
+    /// "+" and the digits after the international prefix.
+    number: Box<str>,
+    /// Latest final answer (a 2xx sticks).
+    status: Option<u16>,
+    ok: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Flood {
+    ring: [u32; FLOOD_BUCKETS as usize],
+    /// Bucket index of the newest bucket in the ring.
+    head: u64,
+    sum: u64,
+    peak: u64,
+    peak_ts: Timestamp,
+    start: Option<Timestamp>,
+    last: Timestamp,
+    /// Requests sent while the rate was at or above the threshold.
+    over: u64,
+    frames: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceState {
+    first_src: SocketAddr,
+    last_order: u64,
+    requests: u64,
+    user_agent: Option<Box<str>>,
+    methods: Vec<Box<str>>,
+    targets: Vec<Target>,
+    users: FxHashMap<Box<[u8]>, UserTry>,
+    toll: Vec<TollAttempt>,
+    flood: Flood,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    src: IpAddr,
+    user: Option<Box<[u8]>>,
+    toll_call: Option<u64>,
+    order: u64,
+}
+
+/// Per-source behaviour tracker for `scan.sweep`, `scan.enumeration`, `dos.flood` and
+/// `fraud.toll`.
+#[derive(Debug, Clone)]
+pub struct AttackTracker {
+    th: Thresholds,
+    sources: FxHashMap<IpAddr, SourceState>,
+    pending: FxHashMap<u64, Pending>,
+    order: u64,
+    evicted: Vec<Finding>,
+    /// What could not be kept.
+    pub stats: AttackStats,
+}
+
+impl Default for AttackTracker {
+    fn default() -> Self {
+        AttackTracker::new(&Config::default())
+    }
+}
+
+fn hash_of<T: Hash>(t: &T) -> u64 {
+    // No random seed: deterministic across runs.
+    FxBuildHasher.hash_one(t)
+}
+
+fn cut(b: &[u8]) -> &[u8] {
+    b.get(..b.len().min(MAX_NAME_LEN)).unwrap_or(b)
+}
+
+/// The densest run of `ts` (sorted) within `window` ns: (count, first index, last index).
+fn densest(ts: &[Timestamp], window: u64) -> (usize, usize, usize) {
+    let mut best = (0, 0, 0);
+    let mut i = 0;
+    for (j, t) in ts.iter().enumerate() {
+        while ts.get(i).is_some_and(|s| t.since(*s) > window) {
+            i += 1;
+        }
+        let n = j + 1 - i;
+        if n > best.0 {
+            best = (n, i, j);
+        }
+    }
+    best
+}
+
+/// "a ×3, b ×1" for the most frequent items first (ties in name order), at most
+/// [`MAX_LISTED`].
+fn tally<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+    for i in items {
+        *m.entry(i).or_insert(0) += 1;
+    }
+    let mut v: Vec<(&str, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let more = v.len() > MAX_LISTED;
+    let mut s = v
+        .iter()
+        .take(MAX_LISTED)
+        .map(|(k, n)| format!("{k} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more {
+        s.push_str(", ...");
+    }
+    s
+}
+
+/// E.164 country codes of one and two digits (ITU-T E.164 assignments); all others have
+/// three. Only used to group destinations in a summary.
+const CC2: &[&[u8; 2]] = &[
+    b"20", b"27", b"30", b"31", b"32", b"33", b"34", b"36", b"39", b"40", b"41", b"43", b"44",
+    b"45", b"46", b"47", b"48", b"49", b"51", b"52", b"53", b"54", b"55", b"56", b"57", b"58",
+    b"60", b"61", b"62", b"63", b"64", b"65", b"66", b"81", b"82", b"84", b"86", b"90", b"91",
+    b"92", b"93", b"94", b"95", b"98",
+];
+
+/// The country code of an international number ("+" and digits): "+972".
+pub fn country_code(number: &str) -> &str {
+    let digits = number.strip_prefix('+').unwrap_or(number).as_bytes();
+    let len = match digits {
+        [b'1' | b'7', ..] => 1,
+        [a, b, ..] if CC2.contains(&&[*a, *b]) => 2,
+        _ => 3,
+    };
+    let end = (len + usize::from(number.starts_with('+'))).min(number.len());
+    number.get(..end).unwrap_or(number)
+}
+
+/// The international number a dialled user part names, as "+" and digits, or None.
+///
+/// Heuristic (documented in the README): visual separators `-.()` are dropped and the
+/// user part must then be digits only, after either
+/// - `+` and at least 8 digits, or
+/// - an international prefix `00` (ITU-T E.164 / most of the world) or `011` (NANP)
+///   followed by at least 7 digits, optionally after one outside-line digit (PBXs dial
+///   `9` or `0` first: `9011...`, `000...`).
+///
+/// The country code must not start with 0. `011` also begins some national numbers (UK
+/// 0114 Sheffield): a deliberate false-positive risk, as toll fraud mostly dials NANP-style.
+pub fn international_number(user: &[u8]) -> Option<String> {
+    let mut buf = [0u8; 32];
+    let mut n = 0;
+    let user = user.split(|&c| c == b';').next().unwrap_or(user);
+    for &c in user {
+        if matches!(c, b'-' | b'.' | b'(' | b')') {
+            continue;
+        }
+        if !(c.is_ascii_digit() || (c == b'+' && n == 0)) {
+            return None;
+        }
+        *buf.get_mut(n)? = c;
+        n += 1;
+    }
+    let s = buf.get(..n)?;
+    let plus = |rest: &[u8]| -> Option<String> {
+        (rest.first() != Some(&b'0')).then(|| format!("+{}", String::from_utf8_lossy(rest)))
+    };
+    if let Some(rest) = s.strip_prefix(b"+") {
+        return if rest.len() >= 8 { plus(rest) } else { None };
+    }
+    for skip in 0..=1 {
+        let t = s.get(skip..)?;
+        for prefix in [&b"011"[..], &b"00"[..]] {
+            if let Some(rest) = t.strip_prefix(prefix) {
+                if rest.len() >= 7 {
+                    if let Some(n) = plus(rest) {
+                        return Some(n);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+impl AttackTracker {
+    /// A tracker with the thresholds of `config`.
+    pub fn new(config: &Config) -> Self {
+        AttackTracker {
+            th: Thresholds::from_config(config),
+            sources: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            order: 0,
+            evicted: Vec::new(),
+            stats: AttackStats::default(),
+        }
+    }
+
+    /// Records one message that is not a retransmission or duplicate.
+    pub fn on_message(
+        &mut self,
+        msg: &SipMessage<'_>,
+        frame: u64,
+        ts: Timestamp,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) {
+        match &msg.start {
+            StartLine::Request { method, .. } => {
+                let to_user = msg.to().and_then(|t| t.uri.user);
+                let ruri_user = msg
+                    .request_uri_parsed()
+                    .and_then(|u| u.ok())
+                    .and_then(|u| u.user);
+                let req = Request {
+                    frame,
+                    ts,
+                    src,
+                    dst,
+                    method: method.as_str(),
+                    call_id: msg.call_id().unwrap_or_default(),
+                    cseq: msg.cseq().map(|c| c.seq),
+                    user: to_user.or(ruri_user),
+                    dialled: ruri_user.or(to_user),
+                    user_agent: msg.user_agent(),
+                };
+                self.request(&req);
+            }
+            StartLine::Response { status, .. } => {
+                if let Some(c) = msg.cseq() {
+                    self.response(
+                        msg.call_id().unwrap_or_default(),
+                        c.seq,
+                        c.method.as_str(),
+                        status.0,
+                        dst,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Records one request.
+    pub fn request(&mut self, r: &Request<'_>) {
+        self.order += 1;
+        let order = self.order;
+        let th = self.th;
+        // A destination that sent us a request first is a peer, not a sweep target.
+        let peer = self
+            .sources
+            .get(&r.dst.ip())
+            .is_some_and(|d| d.targets.iter().any(|t| t.addr.ip() == r.src.ip()));
+        let ip = r.src.ip();
+        if !self.sources.contains_key(&ip) && self.sources.len() >= MAX_SOURCES {
+            self.evict_sources();
+        }
+        let s = self.sources.entry(ip).or_insert_with(|| SourceState {
+            first_src: r.src,
+            last_order: order,
+            requests: 0,
+            user_agent: None,
+            methods: Vec::new(),
+            targets: Vec::new(),
+            users: FxHashMap::default(),
+            toll: Vec::new(),
+            flood: Flood::default(),
+        });
+        s.last_order = order;
+        s.requests += 1;
+        if s.user_agent.is_none() {
+            s.user_agent = r
+                .user_agent
+                .map(|u| String::from_utf8_lossy(u.get(..u.len().min(128)).unwrap_or(u)).into());
+        }
+        if s.methods.len() < MAX_METHODS && !s.methods.iter().any(|m| &**m == r.method) {
+            s.methods.push(r.method.into());
+        }
+        if !s.targets.iter().any(|t| t.addr == r.dst) {
+            if s.targets.len() < MAX_TARGETS_PER_SOURCE {
+                s.targets.push(Target {
+                    addr: r.dst,
+                    ts: r.ts,
+                    frame: r.frame,
+                    peer,
+                });
+            } else {
+                self.stats.overflow += 1;
+            }
+        }
+        s.flood.add(r.ts, r.frame, &th);
+
+        let probing = matches!(r.method, "REGISTER" | "OPTIONS" | "INVITE");
+        let user = r.user.filter(|u| probing && !u.is_empty()).map(cut);
+        if let Some(u) = user {
+            if !s.users.contains_key(u) {
+                if s.users.len() < MAX_USERS_PER_SOURCE {
+                    s.users.insert(
+                        u.into(),
+                        UserTry {
+                            ts: r.ts,
+                            frame: r.frame,
+                            first_final: None,
+                            ok: false,
+                            all_fail: true,
+                        },
+                    );
+                } else {
+                    self.stats.overflow += 1;
+                }
+            }
+        }
+        let mut toll_call = None;
+        if r.method == "INVITE" {
+            if let Some(number) = r.dialled.and_then(international_number) {
+                let call = hash_of(&r.call_id);
+                toll_call = Some(call);
+                if !s.toll.iter().any(|t| t.call == call) {
+                    if s.toll.len() < MAX_TOLL_PER_SOURCE {
+                        s.toll.push(TollAttempt {
+                            call,
+                            ts: r.ts,
+                            frame: r.frame,
+                            number: number.into(),
+                            status: None,
+                            ok: false,
+                        });
+                    } else {
+                        self.stats.overflow += 1;
+                    }
+                }
+            }
+        }
+        if user.is_none() && toll_call.is_none() {
+            return;
+        }
+        let Some(seq) = r.cseq else {
+            return;
+        };
+        if self.pending.len() >= MAX_PENDING {
+            self.evict_pending();
+        }
+        self.pending.insert(
+            hash_of(&(r.call_id, seq, r.method, ip)),
+            Pending {
+                src: ip,
+                user: user.map(Into::into),
+                toll_call,
+                order,
+            },
+        );
+    }
+
+    /// Records one response; `to` is where it goes (the requester).
+    pub fn response(
+        &mut self,
+        call_id: &[u8],
+        seq: u32,
+        method: &str,
+        status: u16,
+        to: SocketAddr,
+    ) {
+        if status < 200 {
+            return;
+        }
+        let Some(p) = self
+            .pending
+            .remove(&hash_of(&(call_id, seq, method, to.ip())))
+        else {
+            return;
+        };
+        let Some(s) = self.sources.get_mut(&p.src) else {
+            return;
+        };
+        let ok = (200..300).contains(&status);
+        if let Some(u) = p.user.as_deref().and_then(|u| s.users.get_mut(u)) {
+            u.first_final.get_or_insert(status);
+            u.ok |= ok;
+            u.all_fail &= ENUM_FAIL.contains(&status);
+        }
+        if let Some(t) = p
+            .toll_call
+            .and_then(|c| s.toll.iter_mut().find(|t| t.call == c))
+        {
+            if !t.ok {
+                t.status = Some(status);
+                t.ok = ok;
+            }
+        }
+    }
+
+    fn evict_pending(&mut self) {
+        let mut ages: Vec<(u64, u64)> = self.pending.iter().map(|(k, p)| (p.order, *k)).collect();
+        let n = (ages.len() / 16).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        for (_, k) in ages.into_iter().take(n) {
+            self.pending.remove(&k);
+            self.stats.pending_evictions += 1;
+        }
+    }
+
+    fn evict_sources(&mut self) {
+        let mut ages: Vec<(u64, IpAddr)> = self
+            .sources
+            .iter()
+            .map(|(ip, s)| (s.last_order, *ip))
+            .collect();
+        let n = (ages.len() / 16).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        ages.truncate(n);
+        // Findings in a fixed order whatever the hash map's.
+        ages.sort();
+        for (_, ip) in ages {
+            if let Some(s) = self.sources.remove(&ip) {
+                self.stats.source_evictions += 1;
+                for f in source_findings(ip, &s, &self.th) {
+                    if self.evicted.len() < MAX_EVICTED_FINDINGS {
+                        self.evicted.push(f);
+                    } else {
+                        self.stats.findings_dropped += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every finding so far (sources in address order).
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut ips: Vec<&IpAddr> = self.sources.keys().collect();
+        ips.sort();
+        let mut all = self.evicted.clone();
+        for ip in ips {
+            if let Some(s) = self.sources.get(ip) {
+                all.extend(source_findings(*ip, s, &self.th));
+            }
+        }
+        all
+    }
+}
+
+/// One request as the tracker sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Method name.
+    pub method: &'a str,
+    /// Call-ID (empty when missing).
+    pub call_id: &'a [u8],
+    /// CSeq number.
+    pub cseq: Option<u32>,
+    /// User tried: the To user, else the Request-URI user.
+    pub user: Option<&'a [u8]>,
+    /// Number dialled: the Request-URI user, else the To user.
+    pub dialled: Option<&'a [u8]>,
+    /// User-Agent header.
+    pub user_agent: Option<&'a [u8]>,
+}
+
+impl Flood {
+    fn add(&mut self, ts: Timestamp, frame: u64, th: &Thresholds) {
+        let bucket_ns = (th.flood_window / FLOOD_BUCKETS).max(1);
+        let b = ts.0 / bucket_ns;
+        if self.sum == 0 || b > self.head {
+            // Clear the buckets that slid out of the window (all of them after a gap).
+            let gap = if self.sum == 0 {
+                FLOOD_BUCKETS
+            } else {
+                (b - self.head).min(FLOOD_BUCKETS)
+            };
+            for k in 1..=gap {
+                let i = ((self.head + k) % FLOOD_BUCKETS) as usize;
+                if let Some(c) = self.ring.get_mut(i) {
+                    self.sum -= u64::from(*c);
+                    *c = 0;
+                }
+            }
+            self.head = b;
+        } else if self.head - b >= FLOOD_BUCKETS {
+            // Older than the window (out-of-order capture): not counted.
+            return;
+        }
+        if let Some(c) = self.ring.get_mut((b % FLOOD_BUCKETS) as usize) {
+            *c = c.saturating_add(1);
+            self.sum += 1;
+        }
+        if self.sum >= th.flood_requests {
+            self.start.get_or_insert(ts);
+            self.last = self.last.max(ts);
+            self.over += 1;
+            if self.sum > self.peak {
+                self.peak = self.sum;
+                self.peak_ts = ts;
+            }
+            if self.frames.len() < MAX_EVIDENCE {
+                self.frames.push(frame);
+            }
+        }
+    }
+}
+
+fn secs(ns: u64) -> String {
+    format!("{:.1} s", ns as f64 / 1e9)
+}
+
+/// The findings one source deserves.
+fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let ua = s
+        .user_agent
+        .as_deref()
+        .map(|u| format!(", User-Agent '{u}'"))
+        .unwrap_or_default();
+    let methods = s.methods.join("/");
+
+    // scan.sweep
+    let mut swept: Vec<&Target> = s.targets.iter().filter(|t| !t.peer).collect();
+    swept.sort_by_key(|t| (t.ts, t.frame));
+    let times: Vec<Timestamp> = swept.iter().map(|t| t.ts).collect();
+    let (n, i, j) = densest(&times, th.sweep_window);
+    if n >= th.sweep_targets {
+        let win = swept.get(i..=j).unwrap_or_default();
+        let mut addrs: Vec<SocketAddr> = win.iter().map(|t| t.addr).collect();
+        addrs.sort();
+        let range = match (addrs.first(), addrs.last()) {
+            (Some(a), Some(b)) => format!("{a} .. {b}"),
+            _ => String::new(),
+        };
+        let first = win.first();
+        let span = match (win.first(), win.last()) {
+            (Some(a), Some(b)) => b.ts.since(a.ts),
+            _ => 0,
+        };
+        out.push(Finding {
+            rule: SCAN_SWEEP,
+            severity: Severity::Medium,
+            ts: first.map_or(Timestamp(0), |t| t.ts),
+            call_id: None,
+            src: Some(s.first_src),
+            dst: first.map(|t| t.addr),
+            summary: format!(
+                "{ip} sent {methods} to {n} distinct destinations in {} ({range}){ua}",
+                secs(span)
+            ),
+            evidence: win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect(),
+            advice: "One address probing many SIP destinations is a scanner mapping the network \
+                     (svmap style): block it at the edge, and do not expose SIP ports that need \
+                     not be public."
+                .to_string(),
+        });
+    }
+
+    // scan.enumeration
+    let mut users: Vec<(&[u8], &UserTry)> = s
+        .users
+        .iter()
+        .filter(|(_, u)| u.first_final.is_some())
+        .map(|(k, u)| (&**k, u))
+        .collect();
+    users.sort_by_key(|(k, u)| (u.ts, u.frame, *k));
+    let probed: Vec<&(&[u8], &UserTry)> =
+        users.iter().filter(|(_, u)| !u.ok && u.all_fail).collect();
+    let times: Vec<Timestamp> = probed.iter().map(|(_, u)| u.ts).collect();
+    let (n, i, j) = densest(&times, th.enum_window);
+    let win = probed.get(i..=j).unwrap_or_default();
+    let answered_in_window = match (win.first(), win.last()) {
+        (Some(a), Some(b)) => users
+            .iter()
+            .filter(|(_, u)| u.ts >= a.1.ts && u.ts <= b.1.ts)
+            .count(),
+        _ => 0,
+    };
+    // A trunk whose calls mostly succeed is not guessing names, even if some fail.
+    if n >= th.enum_users && n * 2 >= answered_in_window {
+        let status = |u: &UserTry| {
+            if u.ok {
+                200
+            } else {
+                u.first_final.unwrap_or(0)
+            }
+        };
+        let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
+        for (_, u) in &users {
+            *counts.entry(status(u)).or_insert(0) += 1;
+        }
+        let majority = counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map_or(0, |(k, _)| *k);
+        let name = |k: &[u8]| format!("'{}'", String::from_utf8_lossy(k));
+        let tried = win
+            .iter()
+            .take(MAX_LISTED)
+            .map(|(k, _)| name(k))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let exist: Vec<String> = users
+            .iter()
+            .filter(|(_, u)| status(u) != majority)
+            .take(MAX_LISTED)
+            .map(|(k, u)| format!("{} ({})", name(k), status(u)))
+            .collect();
+        let exist = if exist.is_empty() {
+            "none stands out".to_string()
+        } else {
+            exist.join(", ")
+        };
+        let first = win.first();
+        out.push(Finding {
+            rule: SCAN_ENUMERATION,
+            severity: Severity::High,
+            ts: first.map_or(Timestamp(0), |(_, u)| u.ts),
+            call_id: None,
+            src: Some(s.first_src),
+            dst: s.targets.first().map(|t| t.addr),
+            summary: format!(
+                "{ip} tried {n} user names that drew {}, e.g. {tried}{}; \
+                 likely existing (answer differs from the usual {majority}): {exist}; \
+                 methods {methods}{ua}",
+                tally(
+                    win.iter()
+                        .map(|(_, u)| u.first_final.map_or("?", status_name))
+                ),
+                if n > MAX_LISTED { ", ..." } else { "" },
+            ),
+            evidence: win
+                .iter()
+                .map(|(_, u)| u.frame)
+                .take(MAX_EVIDENCE)
+                .collect(),
+            advice: "Someone is enumerating extensions (svwar style) to find accounts to attack: \
+                     block the source, answer unknown users exactly like known ones (Asterisk \
+                     alwaysauthreject=yes, Kamailio: same 401 for all), and use extension names \
+                     that are not short numbers."
+                .to_string(),
+        });
+    }
+
+    // dos.flood
+    let f = &s.flood;
+    if let Some(start) = f.start {
+        let targets = s.targets.len();
+        out.push(Finding {
+            rule: DOS_FLOOD,
+            severity: Severity::Medium,
+            ts: start,
+            call_id: None,
+            src: Some(s.first_src),
+            dst: s.targets.first().map(|t| t.addr),
+            summary: format!(
+                "{ip} sent up to {} requests per {} ms (threshold {}) for {}: {} requests \
+                 above the threshold, {} in all, methods {methods}, to {targets}{} destination(s){ua}",
+                f.peak,
+                th.flood_window / 1_000_000,
+                th.flood_requests,
+                secs(f.last.since(start)),
+                f.over,
+                s.requests,
+                if targets >= MAX_TARGETS_PER_SOURCE { "+" } else { "" },
+            ),
+            evidence: f.frames.clone(),
+            advice: "A request flood can exhaust a SIP server or hide an attack: rate-limit per \
+                     source (Kamailio pike, Asterisk/fail2ban, SBC policies) and block the \
+                     address if it is not a known trunk."
+                .to_string(),
+        });
+    }
+
+    // fraud.toll
+    let mut failed: Vec<&TollAttempt> = s.toll.iter().filter(|t| !t.ok).collect();
+    failed.sort_by_key(|t| (t.ts, t.frame));
+    let times: Vec<Timestamp> = failed.iter().map(|t| t.ts).collect();
+    let (n, i, j) = densest(&times, th.toll_window);
+    if n >= th.toll_attempts {
+        let win = failed.get(i..=j).unwrap_or_default();
+        let first = win.first();
+        let examples = {
+            let mut v: Vec<&str> = win.iter().map(|t| &*t.number).collect();
+            v.dedup();
+            v.truncate(4);
+            v.join(", ")
+        };
+        let span = match (win.first(), win.last()) {
+            (Some(a), Some(b)) => b.ts.since(a.ts),
+            _ => 0,
+        };
+        out.push(Finding {
+            rule: FRAUD_TOLL,
+            severity: Severity::Medium,
+            ts: first.map_or(Timestamp(0), |t| t.ts),
+            call_id: None,
+            src: Some(s.first_src),
+            dst: s.targets.first().map(|t| t.addr),
+            summary: format!(
+                "{ip} made {n} failed call(s) to international numbers in {}: {} (e.g. {examples}); \
+                 answers {}{ua}",
+                secs(span),
+                tally(win.iter().map(|t| country_code(&t.number))),
+                tally(win.iter().map(|t| t.status.map_or("none", status_name))),
+            ),
+            evidence: win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect(),
+            advice: "Bursts of failing international calls are how toll fraud looks for a dial \
+                     plan that lets calls out: require authentication for every INVITE, \
+                     restrict international destinations per account, and alert on spend."
+                .to_string(),
+        });
+    }
+    out
+}
+
+/// Status codes as static text for tallies (the common ones; others as "other").
+fn status_name(s: u16) -> &'static str {
+    match s {
+        200 => "200",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        407 => "407",
+        408 => "408",
+        480 => "480",
+        484 => "484",
+        486 => "486",
+        487 => "487",
+        488 => "488",
+        500 => "500",
+        503 => "503",
+        603 => "603",
+        s if (200..300).contains(&s) => "2xx",
+        s if (300..400).contains(&s) => "3xx",
+        s if (400..500).contains(&s) => "4xx",
+        s if (500..600).contains(&s) => "5xx",
+        _ => "6xx",
     }
 }
 
