@@ -592,11 +592,14 @@ impl AttackTracker {
         self.order += 1;
         let order = self.order;
         let th = self.th;
-        // A destination that sent us a request first is a peer, not a sweep target.
-        let peer = self
-            .sources
-            .get(&r.dst.ip())
-            .is_some_and(|d| d.targets.iter().any(|t| t.addr.ip() == r.src.ip()));
+        // A destination that sent us a request first is a peer, not a sweep target (by
+        // address only: a NATed phone's port differs; a host probing its own ports is no
+        // peer of itself).
+        let peer = r.dst.ip() != r.src.ip()
+            && self
+                .sources
+                .get(&r.dst.ip())
+                .is_some_and(|d| d.targets.iter().any(|t| t.addr.ip() == r.src.ip()));
         let ip = r.src.ip();
         if !self.sources.contains_key(&ip) && self.sources.len() >= MAX_SOURCES {
             self.evict_sources();
@@ -858,7 +861,12 @@ impl Flood {
 }
 
 fn secs(ns: u64) -> String {
-    format!("{:.1} s", ns as f64 / 1e9)
+    // Tools sweep in milliseconds; people read longer spans in seconds.
+    if ns < 10_000_000_000 {
+        format!("{:.3} s", ns as f64 / 1e9)
+    } else {
+        format!("{:.1} s", ns as f64 / 1e9)
+    }
 }
 
 /// The findings one source deserves.
@@ -1221,7 +1229,7 @@ mod behaviour_tests {
         assert_eq!(x.severity, Severity::Medium);
         assert!(
             x.summary
-                .contains("203.0.113.9 sent OPTIONS to 10 distinct destinations in 9.0 s"),
+                .contains("203.0.113.9 sent OPTIONS to 10 distinct destinations in 9.000 s"),
             "{}",
             x.summary
         );
