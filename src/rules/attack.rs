@@ -386,6 +386,38 @@ struct SourceState {
     users: FxHashMap<Box<[u8]>, UserTry>,
     toll: Vec<TollAttempt>,
     flood: Flood,
+    /// Densest episode per rule from before a prune (see [`SourceState::make_room`]).
+    best: Vec<(usize, Finding)>,
+    last_prune: Option<Timestamp>,
+}
+
+/// Least packet time between two prunes of one source's lists.
+const PRUNE_INTERVAL_NS: u64 = 1_000_000_000;
+
+impl SourceState {
+    /// Makes room in full lists of a long-lived source (a trunk watched for days): keeps
+    /// the densest finding of each rule so far, then forgets entries too old to share a
+    /// window with new ones. At most once a second of packet time.
+    fn make_room(&mut self, ip: IpAddr, now: Timestamp, th: &Thresholds) {
+        if self
+            .last_prune
+            .is_some_and(|t| now.since(t) < PRUNE_INTERVAL_NS)
+        {
+            return;
+        }
+        self.last_prune = Some(now);
+        for (n, f) in counted_findings(ip, self, th) {
+            match self.best.iter_mut().find(|(_, b)| b.rule == f.rule) {
+                Some(slot) if n > slot.0 => *slot = (n, f),
+                Some(_) => {}
+                None => self.best.push((n, f)),
+            }
+        }
+        let recent = |ts: Timestamp, window: u64| now.since(ts) <= window;
+        self.targets.retain(|t| recent(t.ts, th.sweep_window));
+        self.users.retain(|_, u| recent(u.ts, th.enum_window));
+        self.toll.retain(|t| recent(t.ts, th.toll_window));
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -614,6 +646,8 @@ impl AttackTracker {
             users: FxHashMap::default(),
             toll: Vec::new(),
             flood: Flood::default(),
+            best: Vec::new(),
+            last_prune: None,
         });
         s.last_order = order;
         s.requests += 1;
@@ -626,6 +660,9 @@ impl AttackTracker {
             s.methods.push(r.method.into());
         }
         if !s.targets.iter().any(|t| t.addr == r.dst) {
+            if s.targets.len() >= MAX_TARGETS_PER_SOURCE {
+                s.make_room(ip, r.ts, &th);
+            }
             if s.targets.len() < MAX_TARGETS_PER_SOURCE {
                 s.targets.push(Target {
                     addr: r.dst,
@@ -643,6 +680,9 @@ impl AttackTracker {
         let user = r.user.filter(|u| probing && !u.is_empty()).map(cut);
         if let Some(u) = user {
             if !s.users.contains_key(u) {
+                if s.users.len() >= MAX_USERS_PER_SOURCE {
+                    s.make_room(ip, r.ts, &th);
+                }
                 if s.users.len() < MAX_USERS_PER_SOURCE {
                     s.users.insert(
                         u.into(),
@@ -665,6 +705,9 @@ impl AttackTracker {
                 let call = hash_of(&r.call_id);
                 toll_call = Some(call);
                 if !s.toll.iter().any(|t| t.call == call) {
+                    if s.toll.len() >= MAX_TOLL_PER_SOURCE {
+                        s.make_room(ip, r.ts, &th);
+                    }
                     if s.toll.len() < MAX_TOLL_PER_SOURCE {
                         s.toll.push(TollAttempt {
                             call,
@@ -869,8 +912,23 @@ fn secs(ns: u64) -> String {
     }
 }
 
-/// The findings one source deserves.
+/// The findings one source deserves: the densest episode of each rule, whether still in
+/// its lists or remembered when they were pruned.
 fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding> {
+    let mut cur = counted_findings(ip, s, th);
+    for (n, b) in &s.best {
+        match cur.iter_mut().find(|(_, f)| f.rule == b.rule) {
+            Some(c) if *n > c.0 => *c = (*n, b.clone()),
+            Some(_) => {}
+            None => cur.push((*n, b.clone())),
+        }
+    }
+    cur.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The findings the current lists of one source make, each with its count (targets,
+/// users, peak rate, calls) so that episodes can be compared.
+fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize, Finding)> {
     let mut out = Vec::new();
     let ua = s
         .user_agent
@@ -897,23 +955,27 @@ fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding>
             (Some(a), Some(b)) => b.ts.since(a.ts),
             _ => 0,
         };
-        out.push(Finding {
-            rule: SCAN_SWEEP,
-            severity: Severity::Medium,
-            ts: first.map_or(Timestamp(0), |t| t.ts),
-            call_id: None,
-            src: Some(s.first_src),
-            dst: first.map(|t| t.addr),
-            summary: format!(
-                "{ip} sent {methods} to {n} distinct destinations in {} ({range}){ua}",
-                secs(span)
-            ),
-            evidence: win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect(),
-            advice: "One address probing many SIP destinations is a scanner mapping the network \
+        out.push((
+            n,
+            Finding {
+                rule: SCAN_SWEEP,
+                severity: Severity::Medium,
+                ts: first.map_or(Timestamp(0), |t| t.ts),
+                call_id: None,
+                src: Some(s.first_src),
+                dst: first.map(|t| t.addr),
+                summary: format!(
+                    "{ip} sent {methods} to {n} distinct destinations in {} ({range}){ua}",
+                    secs(span)
+                ),
+                evidence: win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect(),
+                advice:
+                    "One address probing many SIP destinations is a scanner mapping the network \
                      (svmap style): block it at the edge, and do not expose SIP ports that need \
                      not be public."
-                .to_string(),
-        });
+                        .to_string(),
+            },
+        ));
     }
 
     // scan.enumeration
@@ -972,41 +1034,47 @@ fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding>
             exist.join(", ")
         };
         let first = win.first();
-        out.push(Finding {
-            rule: SCAN_ENUMERATION,
-            severity: Severity::High,
-            ts: first.map_or(Timestamp(0), |(_, u)| u.ts),
-            call_id: None,
-            src: Some(s.first_src),
-            dst: s.targets.first().map(|t| t.addr),
-            summary: format!(
-                "{ip} tried {n} user names that drew {}, e.g. {tried}{}; \
+        out.push((
+            n,
+            Finding {
+                rule: SCAN_ENUMERATION,
+                severity: Severity::High,
+                ts: first.map_or(Timestamp(0), |(_, u)| u.ts),
+                call_id: None,
+                src: Some(s.first_src),
+                dst: s.targets.first().map(|t| t.addr),
+                summary: format!(
+                    "{ip} tried {n} user names that drew {}, e.g. {tried}{}; \
                  likely existing (answer differs from the usual {majority}): {exist}; \
                  methods {methods}{ua}",
-                tally(
-                    win.iter()
-                        .map(|(_, u)| u.first_final.map_or("?", status_name))
+                    tally(
+                        win.iter()
+                            .map(|(_, u)| u.first_final.map_or("?", status_name))
+                    ),
+                    if n > MAX_LISTED { ", ..." } else { "" },
                 ),
-                if n > MAX_LISTED { ", ..." } else { "" },
-            ),
-            evidence: win
-                .iter()
-                .map(|(_, u)| u.frame)
-                .take(MAX_EVIDENCE)
-                .collect(),
-            advice: "Someone is enumerating extensions (svwar style) to find accounts to attack: \
+                evidence: win
+                    .iter()
+                    .map(|(_, u)| u.frame)
+                    .take(MAX_EVIDENCE)
+                    .collect(),
+                advice:
+                    "Someone is enumerating extensions (svwar style) to find accounts to attack: \
                      block the source, answer unknown users exactly like known ones (Asterisk \
                      alwaysauthreject=yes, Kamailio: same 401 for all), and use extension names \
                      that are not short numbers."
-                .to_string(),
-        });
+                        .to_string(),
+            },
+        ));
     }
 
     // dos.flood
     let f = &s.flood;
     if let Some(start) = f.start {
         let targets = s.targets.len();
-        out.push(Finding {
+        out.push((
+            usize::try_from(f.peak).unwrap_or(usize::MAX),
+            Finding {
             rule: DOS_FLOOD,
             severity: Severity::Medium,
             ts: start,
@@ -1029,7 +1097,8 @@ fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding>
                      source (Kamailio pike, Asterisk/fail2ban, SBC policies) and block the \
                      address if it is not a known trunk."
                 .to_string(),
-        });
+        },
+        ));
     }
 
     // fraud.toll
@@ -1050,7 +1119,9 @@ fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding>
             (Some(a), Some(b)) => b.ts.since(a.ts),
             _ => 0,
         };
-        out.push(Finding {
+        out.push((
+            n,
+            Finding {
             rule: FRAUD_TOLL,
             severity: Severity::Medium,
             ts: first.map_or(Timestamp(0), |t| t.ts),
@@ -1069,7 +1140,8 @@ fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding>
                      plan that lets calls out: require authentication for every INVITE, \
                      restrict international destinations per account, and alert on spend."
                 .to_string(),
-        });
+        },
+        ));
     }
     out
 }
@@ -1617,9 +1689,10 @@ mod behaviour_tests {
         assert_eq!(x.src, Some(flooder));
         // Per-source lists are bounded too.
         let mut f = Feed::new();
+        // All within a microsecond: nothing is old enough to be pruned.
         for i in 0..(MAX_USERS_PER_SOURCE as u32 + 5) {
             f.req(
-                u64::from(i) * S,
+                u64::from(i),
                 flooder,
                 host(i),
                 "REGISTER",
@@ -1670,6 +1743,72 @@ mod behaviour_tests {
             e.summary.contains("User-Agent 'friendly-scanner'"),
             "{}",
             e.summary
+        );
+    }
+
+    #[test]
+    fn long_lived_sources_keep_detecting_and_remember_episodes() {
+        let pbx = addr("192.0.2.30:5060");
+        let carrier = addr("198.51.100.1:5060");
+        let mut f = Feed::new();
+        // Hours of answered international calls fill the toll list...
+        for i in 0..400u64 {
+            let cid = format!("ok{i}");
+            f.req(
+                i * 30 * S,
+                pbx,
+                carrier,
+                "INVITE",
+                &cid,
+                1,
+                Some("+441632960123"),
+            );
+            f.resp(pbx, &cid, 1, "INVITE", 200);
+        }
+        assert!(f.find(FRAUD_TOLL).is_none());
+        // ...and a burst of failing ones afterwards is still seen.
+        for i in 0..6u64 {
+            let cid = format!("bad{i}");
+            f.req(
+                13_000 * S + i * S,
+                pbx,
+                carrier,
+                "INVITE",
+                &cid,
+                1,
+                Some("00972599123456"),
+            );
+            f.resp(pbx, &cid, 1, "INVITE", 403);
+        }
+        let x = f.find(FRAUD_TOLL).expect("toll after hours");
+        assert!(x.summary.contains("made 6 failed"), "{}", x.summary);
+        // An enumeration burst, then hours of other names: the burst is remembered.
+        let mut f = svwar(20, &[]);
+        let scanner = addr("203.0.113.7:5061");
+        let pbx = addr("192.0.2.1:5060");
+        for u in 0..(MAX_USERS_PER_SOURCE as u64 + 10) {
+            let cid = format!("later{u}");
+            f.req(
+                100 * S + u * 10 * S,
+                scanner,
+                pbx,
+                "REGISTER",
+                &cid,
+                1,
+                Some(&format!("x{u}")),
+            );
+            f.resp(scanner, &cid, 1, "REGISTER", 200);
+        }
+        let s = f.t.sources.get(&scanner.ip()).expect("source");
+        assert!(s.users.len() < MAX_USERS_PER_SOURCE);
+        let x = f.find(SCAN_ENUMERATION).expect("remembered");
+        assert!(x.summary.contains("tried 20 user names"), "{}", x.summary);
+        assert_eq!(
+            f.rules()
+                .iter()
+                .filter(|r| **r == "scan.enumeration")
+                .count(),
+            1
         );
     }
 }
