@@ -411,3 +411,32 @@ fn request_floods_count_new_requests_only() {
     let r = Report::build(&an, 0);
     assert!(!r.findings.iter().any(|f| f.rule == "dos.flood"));
 }
+
+#[test]
+fn svwar_enumeration_names_the_extensions_that_exist() {
+    let an = analyse("scanner-svwar.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    let e: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "scan.enumeration")
+        .collect();
+    assert_eq!(e.len(), 1, "{:?}", r.findings);
+    assert_eq!(e[0].severity, siplens::engine::Severity::High);
+    assert!(
+        e[0].summary
+            .contains("tried 32 user names that drew 404 ×30, 401 ×2"),
+        "{}",
+        e[0].summary
+    );
+    assert!(
+        e[0].summary.contains("'105' (401), '120' (401)"),
+        "{}",
+        e[0].summary
+    );
+    // One target: not a sweep; a few dozen requests: not a flood.
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.rule == "scan.sweep" || f.rule == "dos.flood"));
+}
