@@ -474,18 +474,19 @@ fn densest(ts: &[Timestamp], window: u64) -> (usize, usize, usize) {
 
 /// "a ×3, b ×1" for the most frequent items first (ties in name order), at most
 /// [`MAX_LISTED`].
-fn tally<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+fn tally<S: AsRef<str> + Ord>(items: impl Iterator<Item = S>) -> String {
+    let mut m: BTreeMap<S, u64> = BTreeMap::new();
     for i in items {
         *m.entry(i).or_insert(0) += 1;
     }
-    let mut v: Vec<(&str, u64)> = m.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut v: Vec<(S, u64)> = m.into_iter().collect();
+    // Stable sort: equal counts stay in name order.
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
     let more = v.len() > MAX_LISTED;
     let mut s = v
         .iter()
         .take(MAX_LISTED)
-        .map(|(k, n)| format!("{k} ×{n}"))
+        .map(|(k, n)| format!("{} ×{n}", k.as_ref()))
         .collect::<Vec<_>>()
         .join(", ");
     if more {
@@ -1049,7 +1050,7 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
                  methods {methods}{ua}",
                     tally(
                         win.iter()
-                            .map(|(_, u)| u.first_final.map_or("?", status_name))
+                            .map(|(_, u)| u.first_final.map_or("?".to_string(), |c| c.to_string()))
                     ),
                     if n > MAX_LISTED { ", ..." } else { "" },
                 ),
@@ -1133,7 +1134,7 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
                  answers {}{ua}",
                 secs(span),
                 tally(win.iter().map(|t| country_code(&t.number))),
-                tally(win.iter().map(|t| t.status.map_or("none", status_name))),
+                tally(win.iter().map(|t| t.status.map_or("none".to_string(), |c| c.to_string()))),
             ),
             evidence: win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect(),
             advice: "Bursts of failing international calls are how toll fraud looks for a dial \
@@ -1144,31 +1145,6 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
         ));
     }
     out
-}
-
-/// Status codes as static text for tallies (the common ones; others as "other").
-fn status_name(s: u16) -> &'static str {
-    match s {
-        200 => "200",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        407 => "407",
-        408 => "408",
-        480 => "480",
-        484 => "484",
-        486 => "486",
-        487 => "487",
-        488 => "488",
-        500 => "500",
-        503 => "503",
-        603 => "603",
-        s if (200..300).contains(&s) => "2xx",
-        s if (300..400).contains(&s) => "3xx",
-        s if (400..500).contains(&s) => "4xx",
-        s if (500..600).contains(&s) => "5xx",
-        _ => "6xx",
-    }
 }
 
 #[cfg(test)]
