@@ -1787,4 +1787,44 @@ mod behaviour_tests {
             1
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn international_number_is_total(user in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            if let Some(n) = international_number(&user) {
+                proptest::prop_assert!(n.starts_with('+'));
+                proptest::prop_assert!(n.len() >= 8);
+                proptest::prop_assert!(n[1..].bytes().all(|b| b.is_ascii_digit()));
+                proptest::prop_assert!(!n[1..].starts_with('0'));
+                proptest::prop_assert!(country_code(&n).len() <= 4);
+            }
+        }
+
+        #[test]
+        fn any_message_order_keeps_tables_bounded(
+            events in proptest::collection::vec(
+                (0u8..4, 0u64..5_000_000_000, 0u8..6, 0u8..6, 0u16..700), 0..300)
+        ) {
+            // Out-of-order times, unknown answers, answers without requests: never a panic.
+            let mut f = Feed::new();
+            for (kind, ns, a, b, status) in events {
+                let src = SocketAddr::from(([10, 0, 0, a], 5060));
+                let dst = SocketAddr::from(([10, 0, 1, b], 5060));
+                let cid = format!("c{b}");
+                match kind {
+                    0 => f.req(ns, src, dst, "INVITE", &cid, 1, Some("0097259912345")),
+                    1 => f.req(ns, src, dst, "REGISTER", &cid, 1, Some(&format!("u{status}"))),
+                    2 => f.req(ns, src, dst, "OPTIONS", &cid, 1, None),
+                    _ => {
+                        let m = if status % 2 == 0 { "INVITE" } else { "REGISTER" };
+                        f.resp(src, &cid, 1, m, status);
+                    }
+                }
+            }
+            for x in f.t.findings() {
+                proptest::prop_assert!(x.evidence.len() <= MAX_EVIDENCE);
+            }
+            proptest::prop_assert!(f.t.pending.len() <= MAX_PENDING);
+        }
+    }
 }
