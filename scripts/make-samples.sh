@@ -326,6 +326,26 @@ sample_scanner_svmap() {
     finish scanner-svmap.pcap
 }
 
+# A SIPVicious svwar extension enumeration (REGISTER, extensions 100-130) against a
+# responder that answers 401 for the existing extensions 105 and 120 and 404 for the rest.
+sample_scanner_svwar() {
+    local f=$OUT/scanner-svwar.pcap
+    command -v svwar >/dev/null || die "missing command: svwar"
+    ns_new lo10
+    cap_start lo10 "$f" tcpdump -i lo
+    ip netns exec "$P-lo10" python3 "$ROOT/scripts/sip-enum-responder.py" 127.0.0.1 5060 105,120 4 &
+    local resp=$!
+    BG_PIDS+=("$resp")
+    sleep 0.5
+    ip netns exec "$P-lo10" timeout 60 svwar -e100-130 127.0.0.1 >"$WORK/svwar.out" 2>&1 ||
+        die "svwar failed: $(tail -5 "$WORK/svwar.out")"
+    grep -q "^| 105 " "$WORK/svwar.out" || die "svwar did not find 105: $(cat "$WORK/svwar.out")"
+    wait "$resp" || die "responder failed"
+    cap_stop "$f"
+    expect scanner-svwar.pcap 'sip.Status-Code == 404' 25
+    finish scanner-svwar.pcap
+}
+
 sample_tcp_call() {
     local f=$OUT/tcp-call.pcap
     two_hosts tcp 1000
@@ -755,6 +775,7 @@ ALL=(basic_call_rtp register_digest invite_407 options_keepalive tcp_call ipv6_c
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood)
+    fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap scanner_svwar)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod config;
 pub mod engine;
 pub mod media;
 pub mod net;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use siplens::capture::{self, FrameSource};
+use siplens::config::Config;
 use siplens::engine::{Analyzer, Limits, Severity};
 use siplens::report::{text, Report};
 
@@ -34,6 +35,19 @@ struct Cli {
 enum Command {
     /// Analyse capture files and print a report (text or JSON).
     Report(ReportArgs),
+    /// Print the default configuration (`--default`) or check a configuration file.
+    Config(ConfigArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("what").required(true))]
+struct ConfigArgs {
+    /// Print the default configuration as commented TOML (a starting point for --config).
+    #[arg(long, group = "what")]
+    default: bool,
+    /// Check a configuration file: exit 0 when it is valid, 2 with the error otherwise.
+    #[arg(long, value_name = "FILE.toml", group = "what")]
+    check: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -60,10 +74,14 @@ struct ReportArgs {
     /// that one was exposed.
     #[arg(long)]
     show_secrets: bool,
+    /// Rule thresholds and scanner signatures from a TOML file (see `siplens config
+    /// --default`).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
     /// Failed credential attempts (401/407 again, or 403) from one source address that make
-    /// an `auth.bruteforce` finding.
-    #[arg(long, value_name = "N", default_value_t = siplens::rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD)]
-    bruteforce_threshold: u64,
+    /// an `auth.bruteforce` finding [default: 10, or `[bruteforce] threshold` of --config].
+    #[arg(long, value_name = "N")]
+    bruteforce_threshold: Option<u64>,
     /// Exit with status 1 when a finding of this severity or above is reported (a CI gate).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
@@ -108,13 +126,49 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Report(a)) => a,
+        Some(Command::Config(c)) => return run_config(&c),
         None => cli.report,
     };
     run_report(&args)
 }
 
+fn run_config(args: &ConfigArgs) -> ExitCode {
+    if let Some(path) = &args.check {
+        return match Config::load(path) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("siplens: error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let mut out = std::io::stdout().lock();
+    match out
+        .write_all(Config::default_toml().as_bytes())
+        .and_then(|_| out.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("siplens: error: writing the configuration: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn run_report(args: &ReportArgs) -> ExitCode {
     let started = Instant::now();
+    // The configuration first: a bad file stops the run before any work.
+    let config = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("siplens: error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
     // Open everything first: a missing file stops the run before any output.
     let mut sources = Vec::new();
     for path in &args.files {
@@ -135,7 +189,10 @@ fn run_report(args: &ReportArgs) -> ExitCode {
     };
     let mut analyzer = Analyzer::new(limits);
     analyzer.set_show_secrets(args.show_secrets);
-    analyzer.set_bruteforce_threshold(args.bruteforce_threshold);
+    analyzer.set_config(&config);
+    if let Some(n) = args.bruteforce_threshold {
+        analyzer.set_bruteforce_threshold(n);
+    }
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());

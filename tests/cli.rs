@@ -324,3 +324,88 @@ fn basic_passwords_only_with_show_secrets() {
         Some(1)
     );
 }
+
+fn rules_of(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn config_default_round_trips_and_config_changes_thresholds() {
+    let out = run(&["config", "--default"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("[sweep]") && text.contains("targets = 10"),
+        "{text}"
+    );
+    let parsed =
+        siplens::config::Config::parse(&text, Path::new("stdout")).expect("printed default parses");
+    assert_eq!(parsed, siplens::config::Config::default());
+    let dflt = tmp("default.toml");
+    std::fs::write(&dflt, &text).expect("write");
+    let svmap = sample("scanner-svmap.pcap");
+    let svmap = svmap.to_str().expect("utf8");
+    let plain = json_of(&run(&["report", "--format", "json", svmap]));
+    let with_default = json_of(&run(&[
+        "report",
+        "--format",
+        "json",
+        "--config",
+        dflt.to_str().expect("utf8"),
+        svmap,
+    ]));
+    assert_eq!(rules_of(&plain), rules_of(&with_default));
+    assert!(!rules_of(&plain).contains(&"scan.sweep".to_string()));
+    // svmap probed three ports: a sweep once the threshold is three targets.
+    let low = tmp("low.toml");
+    std::fs::write(
+        &low,
+        "[sweep]\ntargets = 3\n[scanners]\nreplace_builtin = true\n",
+    )
+    .expect("write");
+    let v = json_of(&run(&[
+        "report",
+        "--format",
+        "json",
+        "--config",
+        low.to_str().expect("utf8"),
+        svmap,
+    ]));
+    let rules = rules_of(&v);
+    assert!(rules.contains(&"scan.sweep".to_string()), "{rules:?}");
+    // replace_builtin with no signatures: the User-Agent is no longer recognised.
+    assert!(!rules.contains(&"scan.user-agent".to_string()), "{rules:?}");
+}
+
+#[test]
+fn bad_config_is_a_clear_error_with_exit_2() {
+    let bad = tmp("bad.toml");
+    std::fs::write(&bad, "[flood]\nrequests = 100\nrate = 5\n").expect("write");
+    let bad = bad.to_str().expect("utf8");
+    let out = run(&[
+        "report",
+        "--config",
+        bad,
+        sample("scanner-svmap.pcap").to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{bad}:3:1:")), "{err}");
+    assert!(err.contains("rate"), "{err}");
+    let out = run(&["config", "--check", bad]);
+    assert_eq!(out.status.code(), Some(2));
+    let good = tmp("good.toml");
+    std::fs::write(&good, "[toll]\nattempts = 3\n").expect("write");
+    let out = run(&["config", "--check", good.to_str().expect("utf8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -369,3 +369,86 @@ fn sipvicious_is_flagged_once_per_source() {
     );
     assert_eq!(scans[0].evidence, vec![1, 3, 4]);
 }
+
+fn options(call_id: &str, branch: &str) -> Vec<u8> {
+    format!(
+        "OPTIONS sip:100@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK{branch}\r\n\
+         From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:100@192.0.2.2>\r\nCall-ID: {call_id}\r\n\
+         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn request_floods_count_new_requests_only() {
+    // 250 distinct requests in half a second: a flood.
+    let mut an = Analyzer::default();
+    for i in 0..250u64 {
+        let p = options(&format!("flood{i}"), &i.to_string());
+        an.process(&udp_frame(i + 1, i * 2, 5060, 5060, &p));
+    }
+    let r = Report::build(&an, 0);
+    let flood: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "dos.flood")
+        .collect();
+    assert_eq!(flood.len(), 1, "{:?}", r.findings);
+    assert!(
+        flood[0].summary.contains("192.0.2.1 sent up to"),
+        "{}",
+        flood[0].summary
+    );
+    // The same request sent 250 times (a retransmission storm, captured twice) is not.
+    let mut an = Analyzer::default();
+    for i in 0..250u64 {
+        let p = options("storm", "1");
+        an.process(&udp_frame(i + 1, i * 3, 5060, 5060, &p));
+    }
+    assert_eq!(
+        an.stats().sip_retransmissions + an.stats().sip_duplicates,
+        249
+    );
+    let r = Report::build(&an, 0);
+    assert!(!r.findings.iter().any(|f| f.rule == "dos.flood"));
+    // A configured threshold applies.
+    let mut c = siplens::config::Config::default();
+    c.flood.requests = 300;
+    let mut an = Analyzer::default();
+    an.set_config(&c);
+    for i in 0..250u64 {
+        let p = options(&format!("flood{i}"), &i.to_string());
+        an.process(&udp_frame(i + 1, i * 2, 5060, 5060, &p));
+    }
+    let r = Report::build(&an, 0);
+    assert!(!r.findings.iter().any(|f| f.rule == "dos.flood"));
+}
+
+#[test]
+fn svwar_enumeration_names_the_extensions_that_exist() {
+    let an = analyse("scanner-svwar.pcap", Limits::default());
+    let r = Report::build(&an, 0);
+    let e: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "scan.enumeration")
+        .collect();
+    assert_eq!(e.len(), 1, "{:?}", r.findings);
+    assert_eq!(e[0].severity, siplens::engine::Severity::High);
+    assert!(
+        e[0].summary
+            .contains("tried 32 user names that drew 404 ×30, 401 ×2"),
+        "{}",
+        e[0].summary
+    );
+    assert!(
+        e[0].summary.contains("'105' (401), '120' (401)"),
+        "{}",
+        e[0].summary
+    );
+    // One target: not a sweep; a few dozen requests: not a flood.
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| f.rule == "scan.sweep" || f.rule == "dos.flood"));
+}

@@ -166,6 +166,11 @@ pub struct EngineStats {
     /// Security records (SDP facts, sips:/TLS references, S/MIME bodies, Identity
     /// headers) not kept because a dialog reached its caps.
     pub security_records_dropped: u64,
+    /// Attack rules (scan.sweep, scan.enumeration, dos.flood, fraud.toll): what their
+    /// bounded per-source tables could not keep.
+    pub attack: rules::attack::AttackStats,
+    /// Scanner sightings not recorded because `rules::attack::MAX_SCANNERS` was reached.
+    pub scanner_overflow: u64,
 }
 
 /// One input file and what happened while reading it.
@@ -398,6 +403,8 @@ pub struct Analyzer {
     scanners: rules::attack::ScannerTracker,
     /// SIP over TLS: handshake tracker (rules::tls).
     tls: crate::tls::TlsTracker,
+    // Attack rules (sweep, enumeration, flood, toll): fed every non-repeated message.
+    attack: rules::attack::AttackTracker,
     bruteforce_threshold: u64,
     spare: Vec<Segment<'static>>,
     /// Cleartext SIP hops (rules::transport).
@@ -471,6 +478,7 @@ impl Analyzer {
             show_secrets: false,
             scanners: rules::attack::ScannerTracker::default(),
             tls: crate::tls::TlsTracker::default(),
+            attack: rules::attack::AttackTracker::default(),
             bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
             spare: Vec::new(),
             hops: rules::transport::HopTable::default(),
@@ -1013,7 +1021,13 @@ impl Analyzer {
             if let Some(ua) = msg.user_agent() {
                 self.scanners
                     .request(ua, seg.frame, seg.ts, seg.src, seg.dst);
+                self.stats.scanner_overflow = self.scanners.dropped;
             }
+        }
+        if !repeat {
+            self.attack
+                .on_message(msg, seg.frame, seg.ts, seg.src, seg.dst);
+            self.stats.attack = self.attack.stats;
         }
         if !repeat {
             if is_request {
@@ -1234,6 +1248,17 @@ impl Analyzer {
         self.bruteforce_threshold = failures.max(1);
     }
 
+    /// Applies a configuration: rule thresholds and scanner signatures. Call it before
+    /// the first frame (state kept by the attack rules is reset).
+    pub fn set_config(&mut self, config: &crate::config::Config) {
+        self.bruteforce_threshold = config.bruteforce.threshold.max(1);
+        self.scanners = rules::attack::ScannerTracker::new(rules::attack::Signatures::from_config(
+            &config.scanners,
+        ));
+        self.attack = rules::attack::AttackTracker::new(config);
+        self.tls.set_sip_tls_ports(&config.tls.sip_ports);
+    }
+
     /// The text of an interned method or label.
     pub fn name(&self, s: Sym) -> &str {
         self.symbols.name(s)
@@ -1281,6 +1306,7 @@ impl Analyzer {
         let mut all = self.findings.clone();
         all.extend(self.scanners.findings());
         all.extend(self.tls.findings());
+        all.extend(self.attack.findings());
         all.extend(rules::auth::nonce_reuse(
             self.dialogs
                 .values()

@@ -368,8 +368,9 @@ mod tests {
 /// `auth.bruteforce`: one source with many failed attempts (high).
 pub const BRUTEFORCE: RuleId = RuleId("auth.bruteforce");
 
-/// Default number of failed credential attempts from one source that makes a brute force.
-pub const DEFAULT_BRUTEFORCE_THRESHOLD: u64 = 10;
+/// Default number of failed credential attempts from one source that makes a brute force
+/// (defined with the other defaults in [`crate::config`]).
+pub const DEFAULT_BRUTEFORCE_THRESHOLD: u64 = crate::config::DEFAULT_BRUTEFORCE_THRESHOLD;
 
 /// Users named in a brute-force summary (the count of all of them is given too).
 const MAX_USERS_LISTED: usize = 16;
