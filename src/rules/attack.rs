@@ -678,7 +678,17 @@ impl AttackTracker {
         s.flood.add(r.ts, r.frame, &th);
 
         let probing = matches!(r.method, "REGISTER" | "OPTIONS" | "INVITE");
-        let user = r.user.filter(|u| probing && !u.is_empty()).map(cut);
+        let international = if r.method == "INVITE" {
+            r.dialled.and_then(international_number)
+        } else {
+            None
+        };
+        // Calls to international numbers are `fraud.toll`'s business: a burst of them
+        // rejected 403 probes the dial plan, not the user directory.
+        let user = r
+            .user
+            .filter(|u| probing && !u.is_empty() && international.is_none())
+            .map(cut);
         if let Some(u) = user {
             if !s.users.contains_key(u) {
                 if s.users.len() >= MAX_USERS_PER_SOURCE {
@@ -701,8 +711,8 @@ impl AttackTracker {
             }
         }
         let mut toll_call = None;
-        if r.method == "INVITE" {
-            if let Some(number) = r.dialled.and_then(international_number) {
+        {
+            if let Some(number) = international {
                 let call = hash_of(&r.call_id);
                 toll_call = Some(call);
                 if !s.toll.iter().any(|t| t.call == call) {
@@ -1561,6 +1571,17 @@ mod behaviour_tests {
             f.resp(src, &cid, 1, "INVITE", 403);
         }
         assert!(f.find(FRAUD_TOLL).is_none());
+    }
+
+    #[test]
+    fn a_toll_burst_is_not_also_an_enumeration() {
+        // Twelve international numbers refused 403 within a minute: a dial-plan probe,
+        // reported once as fraud.toll, not again as a user-name enumeration.
+        let numbers: Vec<String> = (0..12).map(|i| format!("0044163296{i:04}")).collect();
+        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        let f = toll(&numbers, Some(403));
+        assert!(f.find(FRAUD_TOLL).is_some());
+        assert!(f.find(SCAN_ENUMERATION).is_none());
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! One golden check per finding id: a bundled capture made by real programs that must fire
+//! it, and one that must not. The full reports are pinned by `tests/golden.rs`; this table
+//! says which sample proves which rule, so a rule that silently stops firing (or starts
+//! firing on clean traffic) fails with its own name.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use siplens::capture;
+use siplens::engine::{Analyzer, Severity};
+
+/// (rule, sample that fires it, sample that must not).
+const RULES: &[(&str, &str, &str)] = &[
+    ("auth.digest", "kamailio-auth.pcap", "basic-call-rtp.pcap"),
+    ("auth.basic", "register-basic.pcap", "kamailio-auth.pcap"),
+    (
+        "auth.digest-md5",
+        "kamailio-auth.pcap",
+        "register-basic.pcap",
+    ),
+    (
+        "auth.digest-no-qop",
+        "register-digest-noqop.pcap",
+        "register-digest.pcap",
+    ),
+    (
+        "auth.cleartext-transport",
+        "kamailio-auth.pcap",
+        "clean-tls-srtp.pcap",
+    ),
+    (
+        "auth.bruteforce",
+        "sipvicious-attack.pcap",
+        "kamailio-auth.pcap",
+    ),
+    (
+        "media.cleartext-rtp",
+        "basic-call-rtp.pcap",
+        "sdes-call-udp.pcap",
+    ),
+    (
+        "media.sdes-key-exposed",
+        "sdes-call-udp.pcap",
+        "basic-call-rtp.pcap",
+    ),
+    ("media.srtp", "sdes-call-udp.pcap", "basic-call-rtp.pcap"),
+    (
+        "transport.cleartext-sip",
+        "basic-call-rtp.pcap",
+        "clean-tls-srtp.pcap",
+    ),
+    (
+        "transport.sips-downgrade",
+        "sips-identity-smime.pcap",
+        "basic-call-rtp.pcap",
+    ),
+    ("transport.tls", "tls-srtp-call.pcap", "basic-call-rtp.pcap"),
+    (
+        "transport.tls-weak",
+        "tls-srtp-call.pcap",
+        "clean-tls-srtp.pcap",
+    ),
+    (
+        "e2e.identity",
+        "sips-identity-smime.pcap",
+        "basic-call-rtp.pcap",
+    ),
+    (
+        "e2e.smime",
+        "sips-identity-smime.pcap",
+        "basic-call-rtp.pcap",
+    ),
+    (
+        "scan.user-agent",
+        "scanner-svmap.pcap",
+        "kamailio-auth.pcap",
+    ),
+    (
+        "scan.sweep",
+        "sipvicious-attack.pcap",
+        "options-keepalive.pcap",
+    ),
+    (
+        "scan.enumeration",
+        "sipvicious-attack.pcap",
+        "kamailio-auth.pcap",
+    ),
+    (
+        "dos.flood",
+        "toll-fraud-flood.pcap",
+        "options-keepalive.pcap",
+    ),
+    ("fraud.toll", "toll-fraud-flood.pcap", "basic-call-rtp.pcap"),
+];
+
+/// Findings of one sample, counted by rule, and the most severe one.
+fn rules_of(name: &str) -> (BTreeMap<String, usize>, Option<Severity>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name);
+    let mut src = capture::open_path(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut an = Analyzer::default();
+    an.run_source(&mut src, &mut |_, _| {});
+    let mut by_rule = BTreeMap::new();
+    let mut worst = None;
+    for f in an.findings() {
+        *by_rule.entry(f.rule.0.to_string()).or_insert(0) += 1;
+        worst = worst.max(Some(f.severity));
+    }
+    (by_rule, worst)
+}
+
+#[test]
+fn every_rule_fires_on_its_sample_and_not_on_its_clean_one() {
+    let mut cache: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (rule, fires, clean) in RULES {
+        for (sample, want) in [(fires, true), (clean, false)] {
+            let found = cache
+                .entry(sample)
+                .or_insert_with(|| rules_of(sample).0)
+                .contains_key(*rule);
+            if found != want {
+                failures.push(format!(
+                    "{rule}: {} on {sample}",
+                    if want { "missing" } else { "fired" }
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn clean_capture_has_nothing_above_low() {
+    // TLS-protected signaling, SRTP media and strong authentication: what a well-run
+    // deployment looks like must not raise an alarm.
+    let (by_rule, worst) = rules_of("clean-tls-srtp.pcap");
+    assert!(
+        worst.is_none_or(|s| s < Severity::Medium),
+        "clean capture raised {worst:?}: {by_rule:?}"
+    );
+}
