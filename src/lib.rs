@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod crack;
 pub mod engine;
 pub mod media;
 pub mod net;
