@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use sha2::Digest;
 
 use super::hash::{hex_into, unhex};
+use super::md5x::{self, HexThenConst, LANES, V};
 use super::{DigestTarget, HashKind};
 
 /// Candidates a thread tests between two updates of the shared progress counter.
@@ -50,8 +51,142 @@ struct Group<D> {
     members: Vec<Member>,
 }
 
+/// An MD5 account, tested [`LANES`] candidates at a time.
+struct Md5Group {
+    /// State after the whole 64-byte blocks of `user:realm:`.
+    midstate: [u32; 4],
+    /// The rest of `user:realm:` (under 64 bytes).
+    tail: Vec<u8>,
+    /// Length of `user:realm:`.
+    prefix_len: usize,
+    /// Same members one candidate at a time, for candidates too long for two blocks.
+    scalar: Group<md5::Md5>,
+    members: Vec<Md5Member>,
+}
+
+struct Md5Member {
+    target: usize,
+    sess: Option<HexThenConst>,
+    response: HexThenConst,
+    expected: [u32; 4],
+}
+
+impl Md5Group {
+    fn new(user: &str, realm: &str) -> Self {
+        let prefix = format!("{user}:{realm}:").into_bytes();
+        let full = prefix.len() / 64 * 64;
+        let mut st = md5x::splat_state(md5x::INIT);
+        for blk in prefix.get(..full).unwrap_or(&[]).chunks_exact(64) {
+            let mut m = [[0u32; LANES]; 16];
+            for (w, c) in m.iter_mut().zip(blk.chunks_exact(4)) {
+                *w = md5x::splat(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+            }
+            md5x::compress(&mut st, &m);
+        }
+        Md5Group {
+            midstate: st.map(|v| v[0]),
+            tail: prefix.get(full..).unwrap_or(&[]).to_vec(),
+            prefix_len: prefix.len(),
+            scalar: Group::new(user, realm),
+            members: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, m: Member) {
+        let mut expected = [0u32; 4];
+        for (e, c) in expected.iter_mut().zip(m.expected.chunks_exact(4)) {
+            *e = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        self.members.push(Md5Member {
+            target: m.target,
+            sess: m.sess.as_deref().map(HexThenConst::new),
+            response: HexThenConst::new(&m.suffix),
+            expected,
+        });
+        self.scalar.members.push(m);
+    }
+
+    /// Tests `cands[..n]` together.
+    #[inline]
+    fn test_batch(&self, cands: &[&[u8]; LANES], n: usize, shared: &Shared) {
+        if self.members.iter().all(|m| shared.is_found(m.target)) {
+            return;
+        }
+        let mut m0: [V; 16] = [[0; LANES]; 16];
+        let mut m1: [V; 16] = [[0; LANES]; 16];
+        let mut two = [false; LANES];
+        let mut valid = [false; LANES];
+        for (l, cand) in cands.iter().enumerate().take(n) {
+            let len = self.tail.len() + cand.len();
+            if len + 9 > 128 {
+                // Too long for two blocks: the scalar path takes it.
+                self.scalar.test(cand, shared);
+                continue;
+            }
+            let mut buf = [0u8; 128];
+            let blocks = if len + 9 > 64 { 2 } else { 1 };
+            if let Some(d) = buf.get_mut(..self.tail.len()) {
+                d.copy_from_slice(&self.tail);
+            }
+            if let Some(d) = buf.get_mut(self.tail.len()..len) {
+                d.copy_from_slice(cand);
+            }
+            if let Some(b) = buf.get_mut(len) {
+                *b = 0x80;
+            }
+            let bits = ((self.prefix_len + cand.len()) as u64).wrapping_mul(8);
+            if let Some(d) = buf.get_mut(blocks * 64 - 8..blocks * 64) {
+                d.copy_from_slice(&bits.to_le_bytes());
+            }
+            let (lo, hi) = buf.split_at(64);
+            for (w, c) in m0.iter_mut().zip(lo.chunks_exact(4)) {
+                w[l] = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+            if blocks == 2 {
+                for (w, c) in m1.iter_mut().zip(hi.chunks_exact(4)) {
+                    w[l] = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                }
+            }
+            two[l] = blocks == 2;
+            valid[l] = true;
+        }
+        let mut ha1 = md5x::splat_state(self.midstate);
+        md5x::compress(&mut ha1, &m0);
+        if two.iter().any(|&t| t) {
+            let mut second = ha1;
+            md5x::compress(&mut second, &m1);
+            for (w, s) in ha1.iter_mut().zip(second) {
+                for l in 0..LANES {
+                    if two[l] {
+                        w[l] = s[l];
+                    }
+                }
+            }
+        }
+        for m in &self.members {
+            if shared.is_found(m.target) {
+                continue;
+            }
+            let r = match &m.sess {
+                Some(sess) => m.response.hash(&sess.hash(&ha1)),
+                None => m.response.hash(&ha1),
+            };
+            for (l, cand) in cands.iter().enumerate().take(n) {
+                if valid[l]
+                    && r[0][l] == m.expected[0]
+                    && r[1][l] == m.expected[1]
+                    && r[2][l] == m.expected[2]
+                    && r[3][l] == m.expected[3]
+                {
+                    shared.record(m.target, cand);
+                }
+            }
+        }
+    }
+}
+
 enum AnyGroup {
-    Md5(Group<md5::Md5>),
+    Md5(Md5Group),
     Sha256(Group<sha2::Sha256>),
     Sha512_256(Group<sha2::Sha512_256>),
 }
@@ -165,7 +300,7 @@ impl Cracker {
                 .entry((kind, t.user.as_str(), t.realm.as_str()))
                 .or_insert_with(|| {
                     groups.push(match kind {
-                        HashKind::Md5 => AnyGroup::Md5(Group::new(&t.user, &t.realm)),
+                        HashKind::Md5 => AnyGroup::Md5(Md5Group::new(&t.user, &t.realm)),
                         HashKind::Sha256 => AnyGroup::Sha256(Group::new(&t.user, &t.realm)),
                         HashKind::Sha512_256 => AnyGroup::Sha512_256(Group::new(&t.user, &t.realm)),
                     });
@@ -173,7 +308,7 @@ impl Cracker {
                 });
             if let Some(group) = groups.get_mut(g) {
                 match group {
-                    AnyGroup::Md5(g) => g.members.push(member),
+                    AnyGroup::Md5(g) => g.push(member),
                     AnyGroup::Sha256(g) => g.members.push(member),
                     AnyGroup::Sha512_256(g) => g.members.push(member),
                 }
@@ -207,12 +342,13 @@ impl Cracker {
         }
     }
 
-    fn test(&self, candidate: &[u8], shared: &Shared) {
+    /// Tests `cands[..n]` against every account.
+    fn test_batch(&self, cands: &[&[u8]; LANES], n: usize, shared: &Shared) {
         for g in &self.groups {
             match g {
-                AnyGroup::Md5(g) => g.test(candidate, shared),
-                AnyGroup::Sha256(g) => g.test(candidate, shared),
-                AnyGroup::Sha512_256(g) => g.test(candidate, shared),
+                AnyGroup::Md5(g) => g.test_batch(cands, n, shared),
+                AnyGroup::Sha256(g) => cands.iter().take(n).for_each(|c| g.test(c, shared)),
+                AnyGroup::Sha512_256(g) => cands.iter().take(n).for_each(|c| g.test(c, shared)),
             }
         }
     }
@@ -220,7 +356,9 @@ impl Cracker {
     /// Targets that `candidate` opens (single candidate; for tests and spot checks).
     pub fn check(&self, candidate: &[u8]) -> Vec<usize> {
         let shared = self.shared();
-        self.test(candidate, &shared);
+        let mut batch: [&[u8]; LANES] = [&[]; LANES];
+        batch[0] = candidate;
+        self.test_batch(&batch, 1, &shared);
         let mut v: Vec<usize> = shared
             .hits
             .into_inner()
@@ -256,10 +394,20 @@ impl Cracker {
     fn run_chunk(&self, chunk: &[u8], shared: &Shared, progress: &AtomicU64) -> u64 {
         let mut tested = 0u64;
         let mut batch = 0u64;
+        let mut cands: [&[u8]; LANES] = [&[]; LANES];
+        let mut n = 0;
         for line in lines(chunk) {
-            self.test(line, shared);
-            batch += 1;
-            if batch == BATCH {
+            if let Some(c) = cands.get_mut(n) {
+                *c = line;
+            }
+            n += 1;
+            if n < LANES {
+                continue;
+            }
+            self.test_batch(&cands, n, shared);
+            n = 0;
+            batch += LANES as u64;
+            if batch >= BATCH {
                 tested += batch;
                 progress.fetch_add(batch, Ordering::Relaxed);
                 batch = 0;
@@ -268,6 +416,8 @@ impl Cracker {
                 }
             }
         }
+        self.test_batch(&cands, n, shared);
+        batch += n as u64;
         progress.fetch_add(batch, Ordering::Relaxed);
         tested + batch
     }

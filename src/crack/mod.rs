@@ -10,6 +10,7 @@ mod audit;
 mod cracker;
 pub mod export;
 mod hash;
+mod md5x;
 
 pub use audit::{targets_of, weak_password_findings, Account, AuditTarget, Skipped};
 pub use cracker::{CrackOutcome, Cracker, Hit};

@@ -351,3 +351,42 @@ fn algorithm_names() {
     assert_eq!(Algorithm::parse(Some("x")), Algorithm::Other("x".into()));
     assert_eq!(Algorithm::Other("x".into()).hash_hex(&[b"a"]), None);
 }
+
+#[test]
+fn md5_lanes_take_every_candidate_length() {
+    // One-block, two-block and over-two-block (scalar path) passwords, at every position
+    // of a batch, with a long prefix that spills past the first block.
+    for user in ["alice", &"u".repeat(70)] {
+        for pw_len in [0usize, 1, 30, 44, 45, 60, 100, 119, 150] {
+            let pw: Vec<u8> = (0..pw_len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut t =
+                DigestTarget::from_attempt(&attempt("MD5", "auth", VECTORS[1].2)).expect("md5");
+            t.user = user.to_string();
+            t.response = response_for(&t, &pw);
+            let mut sess = t.clone();
+            sess.algorithm = Algorithm::Md5Sess;
+            sess.response = response_for(&sess, &pw);
+            for pos in [0usize, 3, 7, 8, 12] {
+                let mut list = Vec::new();
+                for i in 0..pos {
+                    list.extend_from_slice(format!("decoy{i}\n").as_bytes());
+                }
+                list.extend_from_slice(&pw);
+                list.extend_from_slice(b"\nlast\n");
+                let out =
+                    Cracker::new(&[t.clone(), sess.clone()]).run(&list, 1, &AtomicU64::new(0));
+                let got: Vec<(usize, Vec<u8>)> = out
+                    .hits
+                    .into_iter()
+                    .map(|h| (h.target, h.password))
+                    .collect();
+                assert_eq!(
+                    got,
+                    [(0, pw.clone()), (1, pw.clone())],
+                    "user {} pw {pw_len} pos {pos}",
+                    user.len()
+                );
+            }
+        }
+    }
+}

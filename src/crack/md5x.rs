@@ -1,0 +1,274 @@
+//! MD5 over several messages at once (RFC 1321), lane by lane: each step of the
+//! compression works on `[u32; LANES]`, which the compiler turns into SIMD instructions
+//! (SSE2 on any x86-64). This is what makes the MD5 cracker several times faster than a
+//! one-candidate-at-a-time loop; SHA-2 targets use the scalar `sha2` path.
+
+/// Candidates hashed together.
+pub(crate) const LANES: usize = 8;
+
+/// One 32-bit word per lane.
+pub(crate) type V = [u32; LANES];
+
+/// MD5 initial state (RFC 1321 §3.3).
+pub(crate) const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+
+#[inline(always)]
+fn ff(x: u32, y: u32, z: u32) -> u32 {
+    z ^ (x & (y ^ z))
+}
+#[inline(always)]
+fn gg(x: u32, y: u32, z: u32) -> u32 {
+    y ^ (z & (x ^ y))
+}
+#[inline(always)]
+fn hh(x: u32, y: u32, z: u32) -> u32 {
+    x ^ y ^ z
+}
+#[inline(always)]
+fn ii(x: u32, y: u32, z: u32) -> u32 {
+    y ^ (x | !z)
+}
+
+macro_rules! step {
+    ($f:ident, $a:ident, $b:ident, $c:ident, $d:ident, $m:expr, $k:expr, $s:expr) => {
+        for l in 0..LANES {
+            let t = $a[l]
+                .wrapping_add($f($b[l], $c[l], $d[l]))
+                .wrapping_add($k)
+                .wrapping_add($m[l]);
+            $a[l] = $b[l].wrapping_add(t.rotate_left($s));
+        }
+    };
+}
+
+/// One MD5 compression per lane (RFC 1321 §3.4).
+#[inline(always)]
+pub(crate) fn compress(state: &mut [V; 4], m: &[V; 16]) {
+    let [mut a, mut b, mut c, mut d] = *state;
+    step!(ff, a, b, c, d, m[0], 0xd76aa478, 7);
+    step!(ff, d, a, b, c, m[1], 0xe8c7b756, 12);
+    step!(ff, c, d, a, b, m[2], 0x242070db, 17);
+    step!(ff, b, c, d, a, m[3], 0xc1bdceee, 22);
+    step!(ff, a, b, c, d, m[4], 0xf57c0faf, 7);
+    step!(ff, d, a, b, c, m[5], 0x4787c62a, 12);
+    step!(ff, c, d, a, b, m[6], 0xa8304613, 17);
+    step!(ff, b, c, d, a, m[7], 0xfd469501, 22);
+    step!(ff, a, b, c, d, m[8], 0x698098d8, 7);
+    step!(ff, d, a, b, c, m[9], 0x8b44f7af, 12);
+    step!(ff, c, d, a, b, m[10], 0xffff5bb1, 17);
+    step!(ff, b, c, d, a, m[11], 0x895cd7be, 22);
+    step!(ff, a, b, c, d, m[12], 0x6b901122, 7);
+    step!(ff, d, a, b, c, m[13], 0xfd987193, 12);
+    step!(ff, c, d, a, b, m[14], 0xa679438e, 17);
+    step!(ff, b, c, d, a, m[15], 0x49b40821, 22);
+    step!(gg, a, b, c, d, m[1], 0xf61e2562, 5);
+    step!(gg, d, a, b, c, m[6], 0xc040b340, 9);
+    step!(gg, c, d, a, b, m[11], 0x265e5a51, 14);
+    step!(gg, b, c, d, a, m[0], 0xe9b6c7aa, 20);
+    step!(gg, a, b, c, d, m[5], 0xd62f105d, 5);
+    step!(gg, d, a, b, c, m[10], 0x02441453, 9);
+    step!(gg, c, d, a, b, m[15], 0xd8a1e681, 14);
+    step!(gg, b, c, d, a, m[4], 0xe7d3fbc8, 20);
+    step!(gg, a, b, c, d, m[9], 0x21e1cde6, 5);
+    step!(gg, d, a, b, c, m[14], 0xc33707d6, 9);
+    step!(gg, c, d, a, b, m[3], 0xf4d50d87, 14);
+    step!(gg, b, c, d, a, m[8], 0x455a14ed, 20);
+    step!(gg, a, b, c, d, m[13], 0xa9e3e905, 5);
+    step!(gg, d, a, b, c, m[2], 0xfcefa3f8, 9);
+    step!(gg, c, d, a, b, m[7], 0x676f02d9, 14);
+    step!(gg, b, c, d, a, m[12], 0x8d2a4c8a, 20);
+    step!(hh, a, b, c, d, m[5], 0xfffa3942, 4);
+    step!(hh, d, a, b, c, m[8], 0x8771f681, 11);
+    step!(hh, c, d, a, b, m[11], 0x6d9d6122, 16);
+    step!(hh, b, c, d, a, m[14], 0xfde5380c, 23);
+    step!(hh, a, b, c, d, m[1], 0xa4beea44, 4);
+    step!(hh, d, a, b, c, m[4], 0x4bdecfa9, 11);
+    step!(hh, c, d, a, b, m[7], 0xf6bb4b60, 16);
+    step!(hh, b, c, d, a, m[10], 0xbebfbc70, 23);
+    step!(hh, a, b, c, d, m[13], 0x289b7ec6, 4);
+    step!(hh, d, a, b, c, m[0], 0xeaa127fa, 11);
+    step!(hh, c, d, a, b, m[3], 0xd4ef3085, 16);
+    step!(hh, b, c, d, a, m[6], 0x04881d05, 23);
+    step!(hh, a, b, c, d, m[9], 0xd9d4d039, 4);
+    step!(hh, d, a, b, c, m[12], 0xe6db99e5, 11);
+    step!(hh, c, d, a, b, m[15], 0x1fa27cf8, 16);
+    step!(hh, b, c, d, a, m[2], 0xc4ac5665, 23);
+    step!(ii, a, b, c, d, m[0], 0xf4292244, 6);
+    step!(ii, d, a, b, c, m[7], 0x432aff97, 10);
+    step!(ii, c, d, a, b, m[14], 0xab9423a7, 15);
+    step!(ii, b, c, d, a, m[5], 0xfc93a039, 21);
+    step!(ii, a, b, c, d, m[12], 0x655b59c3, 6);
+    step!(ii, d, a, b, c, m[3], 0x8f0ccc92, 10);
+    step!(ii, c, d, a, b, m[10], 0xffeff47d, 15);
+    step!(ii, b, c, d, a, m[1], 0x85845dd1, 21);
+    step!(ii, a, b, c, d, m[8], 0x6fa87e4f, 6);
+    step!(ii, d, a, b, c, m[15], 0xfe2ce6e0, 10);
+    step!(ii, c, d, a, b, m[6], 0xa3014314, 15);
+    step!(ii, b, c, d, a, m[13], 0x4e0811a1, 21);
+    step!(ii, a, b, c, d, m[4], 0xf7537e82, 6);
+    step!(ii, d, a, b, c, m[11], 0xbd3af235, 10);
+    step!(ii, c, d, a, b, m[2], 0x2ad7d2bb, 15);
+    step!(ii, b, c, d, a, m[9], 0xeb86d391, 21);
+    for l in 0..LANES {
+        state[0][l] = state[0][l].wrapping_add(a[l]);
+        state[1][l] = state[1][l].wrapping_add(b[l]);
+        state[2][l] = state[2][l].wrapping_add(c[l]);
+        state[3][l] = state[3][l].wrapping_add(d[l]);
+    }
+}
+
+/// Every lane set to `w`.
+#[inline(always)]
+pub(crate) fn splat(w: u32) -> V {
+    [w; LANES]
+}
+
+/// The same state in every lane.
+pub(crate) fn splat_state(s: [u32; 4]) -> [V; 4] {
+    s.map(splat)
+}
+
+/// Pads `msg` as MD5 does (0x80, zeros, bit length) and returns its blocks as words.
+pub(crate) fn padded_blocks(msg: &[u8]) -> Vec<[u32; 16]> {
+    let mut b = msg.to_vec();
+    b.push(0x80);
+    while b.len() % 64 != 56 {
+        b.push(0);
+    }
+    b.extend_from_slice(&((msg.len() as u64).wrapping_mul(8)).to_le_bytes());
+    b.chunks_exact(64)
+        .map(|blk| {
+            let mut w = [0u32; 16];
+            for (x, c) in w.iter_mut().zip(blk.chunks_exact(4)) {
+                *x = u32::from_le_bytes([
+                    c.first().copied().unwrap_or(0),
+                    c.get(1).copied().unwrap_or(0),
+                    c.get(2).copied().unwrap_or(0),
+                    c.get(3).copied().unwrap_or(0),
+                ]);
+            }
+            w
+        })
+        .collect()
+}
+
+/// Two hex digits of each byte value as a little-endian `u16` (first digit low), so a
+/// digest word becomes two message words with four table reads.
+const HEX16: [u16; 256] = {
+    let digits = b"0123456789abcdef";
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = digits[i >> 4] as u16 | (digits[i & 15] as u16) << 8;
+        i += 1;
+    }
+    t
+};
+
+/// The 32 hex digits of each lane's digest as the first 8 words of a message block.
+#[inline(always)]
+pub(crate) fn hex_words(state: &[V; 4], out: &mut [V; 16]) {
+    for (i, s) in state.iter().enumerate() {
+        for l in 0..LANES {
+            let [b0, b1, b2, b3] = s[l].to_le_bytes();
+            let lo = u32::from(HEX16[usize::from(b0)]) | u32::from(HEX16[usize::from(b1)]) << 16;
+            let hi = u32::from(HEX16[usize::from(b2)]) | u32::from(HEX16[usize::from(b3)]) << 16;
+            if let Some(w) = out.get_mut(2 * i) {
+                w[l] = lo;
+            }
+            if let Some(w) = out.get_mut(2 * i + 1) {
+                w[l] = hi;
+            }
+        }
+    }
+}
+
+/// `H(hex(digest) || tail)` for a constant tail: the hex takes the first 32 bytes of the
+/// first block, everything after it is the same for every candidate and precomputed.
+pub(crate) struct HexThenConst {
+    /// Words 8..16 of the first block.
+    first_tail: [u32; 8],
+    /// The following blocks, padding included.
+    rest: Vec<[V; 16]>,
+}
+
+impl HexThenConst {
+    pub(crate) fn new(tail: &[u8]) -> Self {
+        let mut msg = vec![0u8; 32];
+        msg.extend_from_slice(tail);
+        let blocks = padded_blocks(&msg);
+        let mut first_tail = [0u32; 8];
+        if let Some(b) = blocks.first() {
+            for (x, w) in first_tail.iter_mut().zip(b.iter().skip(8)) {
+                *x = *w;
+            }
+        }
+        HexThenConst {
+            first_tail,
+            rest: blocks.iter().skip(1).map(|b| b.map(splat)).collect(),
+        }
+    }
+
+    /// Hashes hex(digest of each lane) || tail.
+    #[inline(always)]
+    pub(crate) fn hash(&self, digest: &[V; 4]) -> [V; 4] {
+        let mut m = [[0u32; LANES]; 16];
+        hex_words(digest, &mut m);
+        for (w, c) in m.iter_mut().skip(8).zip(self.first_tail) {
+            *w = splat(c);
+        }
+        let mut st = splat_state(INIT);
+        compress(&mut st, &m);
+        for b in &self.rest {
+            compress(&mut st, b);
+        }
+        st
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    fn digest_of(msg: &[u8]) -> [u8; 16] {
+        let mut st = splat_state(INIT);
+        for b in padded_blocks(msg) {
+            compress(&mut st, &b.map(splat));
+        }
+        let mut out = [0u8; 16];
+        for (o, s) in out.chunks_exact_mut(4).zip(st) {
+            o.copy_from_slice(&s[3].to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_md5_crate() {
+        for len in [0usize, 1, 55, 56, 63, 64, 65, 119, 120, 200] {
+            let msg: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let want: [u8; 16] = md5::Md5::digest(&msg).into();
+            assert_eq!(digest_of(&msg), want, "len {len}");
+        }
+    }
+
+    #[test]
+    fn hex_then_const_is_md5_of_the_hex() {
+        let inner: [u8; 16] = md5::Md5::digest(b"abc").into();
+        let mut st = [[0u32; LANES]; 4];
+        for (i, c) in inner.chunks_exact(4).enumerate() {
+            st[i] = splat(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        }
+        for tail in [&b""[..], b":x", &[b'z'; 40], &[b'q'; 100]] {
+            let got = HexThenConst::new(tail).hash(&st);
+            let mut msg = b"900150983cd24fb0d6963f7d28e17f72".to_vec();
+            msg.extend_from_slice(tail);
+            let want: [u8; 16] = md5::Md5::digest(&msg).into();
+            let mut out = [0u8; 16];
+            for (o, s) in out.chunks_exact_mut(4).zip(got) {
+                o.copy_from_slice(&s[5].to_le_bytes());
+            }
+            assert_eq!(out, want, "tail {}", tail.len());
+        }
+    }
+}
