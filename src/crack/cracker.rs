@@ -77,14 +77,14 @@ impl Md5Group {
         let full = prefix.len() / 64 * 64;
         let mut st = md5x::splat_state(md5x::INIT);
         for blk in prefix.get(..full).unwrap_or(&[]).chunks_exact(64) {
-            let mut m = [[0u32; LANES]; 16];
+            let mut m = [V::ZERO; 16];
             for (w, c) in m.iter_mut().zip(blk.chunks_exact(4)) {
                 *w = md5x::splat(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
             }
             md5x::compress(&mut st, &m);
         }
         Md5Group {
-            midstate: st.map(|v| v[0]),
+            midstate: st.map(|v| v.to_array()[0]),
             tail: prefix.get(full..).unwrap_or(&[]).to_vec(),
             prefix_len: prefix.len(),
             scalar: Group::new(user, realm),
@@ -112,8 +112,8 @@ impl Md5Group {
         if self.members.iter().all(|m| shared.is_found(m.target)) {
             return;
         }
-        let mut m0: [V; 16] = [[0; LANES]; 16];
-        let mut m1: [V; 16] = [[0; LANES]; 16];
+        let mut m0 = [[0u32; LANES]; 16];
+        let mut m1 = [[0u32; LANES]; 16];
         let mut two = [false; LANES];
         let mut valid = [false; LANES];
         for (l, cand) in cands.iter().enumerate().take(n) {
@@ -151,16 +151,18 @@ impl Md5Group {
             valid[l] = true;
         }
         let mut ha1 = md5x::splat_state(self.midstate);
-        md5x::compress(&mut ha1, &m0);
+        md5x::compress(&mut ha1, &m0.map(V::new));
         if two.iter().any(|&t| t) {
             let mut second = ha1;
-            md5x::compress(&mut second, &m1);
+            md5x::compress(&mut second, &m1.map(V::new));
             for (w, s) in ha1.iter_mut().zip(second) {
-                for l in 0..LANES {
-                    if two[l] {
-                        w[l] = s[l];
+                let mut lanes = w.to_array();
+                for ((x, y), t) in lanes.iter_mut().zip(s.to_array()).zip(two) {
+                    if t {
+                        *x = y;
                     }
                 }
+                *w = V::new(lanes);
             }
         }
         for m in &self.members {
@@ -171,13 +173,16 @@ impl Md5Group {
                 Some(sess) => m.response.hash(&sess.hash(&ha1)),
                 None => m.response.hash(&ha1),
             };
-            for (l, cand) in cands.iter().enumerate().take(n) {
-                if valid[l]
-                    && r[0][l] == m.expected[0]
-                    && r[1][l] == m.expected[1]
-                    && r[2][l] == m.expected[2]
-                    && r[3][l] == m.expected[3]
-                {
+            // Full 128-bit comparison, lanes at once; a lane is looked at only on a match.
+            let eq = r[0].cmp_eq(md5x::splat(m.expected[0]))
+                & r[1].cmp_eq(md5x::splat(m.expected[1]))
+                & r[2].cmp_eq(md5x::splat(m.expected[2]))
+                & r[3].cmp_eq(md5x::splat(m.expected[3]));
+            if !eq.any() {
+                continue;
+            }
+            for ((cand, hit), ok) in cands.iter().zip(eq.to_array()).zip(valid).take(n) {
+                if ok && hit != 0 {
                     shared.record(m.target, cand);
                 }
             }

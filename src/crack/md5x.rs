@@ -1,43 +1,40 @@
-//! MD5 over several messages at once (RFC 1321), lane by lane: each step of the
-//! compression works on `[u32; LANES]`, which the compiler turns into SIMD instructions
-//! (SSE2 on any x86-64). This is what makes the MD5 cracker several times faster than a
-//! one-candidate-at-a-time loop; SHA-2 targets use the scalar `sha2` path.
+//! MD5 over several messages at once (RFC 1321): each step of the compression works on
+//! eight 32-bit lanes (`wide::u32x8`: two SSE2 registers on any x86-64, one AVX2 register
+//! when enabled, plain arrays elsewhere). This is what makes the MD5 cracker several times
+//! faster than a one-candidate-at-a-time loop; SHA-2 targets use the scalar `sha2` path.
+
+use wide::u32x8;
 
 /// Candidates hashed together.
 pub(crate) const LANES: usize = 8;
 
 /// One 32-bit word per lane.
-pub(crate) type V = [u32; LANES];
+pub(crate) type V = u32x8;
 
 /// MD5 initial state (RFC 1321 §3.3).
 pub(crate) const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 #[inline(always)]
-fn ff(x: u32, y: u32, z: u32) -> u32 {
+fn ff(x: V, y: V, z: V) -> V {
     z ^ (x & (y ^ z))
 }
 #[inline(always)]
-fn gg(x: u32, y: u32, z: u32) -> u32 {
+fn gg(x: V, y: V, z: V) -> V {
     y ^ (z & (x ^ y))
 }
 #[inline(always)]
-fn hh(x: u32, y: u32, z: u32) -> u32 {
+fn hh(x: V, y: V, z: V) -> V {
     x ^ y ^ z
 }
 #[inline(always)]
-fn ii(x: u32, y: u32, z: u32) -> u32 {
+fn ii(x: V, y: V, z: V) -> V {
     y ^ (x | !z)
 }
 
 macro_rules! step {
     ($f:ident, $a:ident, $b:ident, $c:ident, $d:ident, $m:expr, $k:expr, $s:expr) => {
-        for l in 0..LANES {
-            let t = $a[l]
-                .wrapping_add($f($b[l], $c[l], $d[l]))
-                .wrapping_add($k)
-                .wrapping_add($m[l]);
-            $a[l] = $b[l].wrapping_add(t.rotate_left($s));
-        }
+        let t = $a + $f($b, $c, $d) + u32x8::splat($k) + $m;
+        $a = $b + ((t << $s) | (t >> (32 - $s)));
     };
 }
 
@@ -109,18 +106,16 @@ pub(crate) fn compress(state: &mut [V; 4], m: &[V; 16]) {
     step!(ii, d, a, b, c, m[11], 0xbd3af235, 10);
     step!(ii, c, d, a, b, m[2], 0x2ad7d2bb, 15);
     step!(ii, b, c, d, a, m[9], 0xeb86d391, 21);
-    for l in 0..LANES {
-        state[0][l] = state[0][l].wrapping_add(a[l]);
-        state[1][l] = state[1][l].wrapping_add(b[l]);
-        state[2][l] = state[2][l].wrapping_add(c[l]);
-        state[3][l] = state[3][l].wrapping_add(d[l]);
-    }
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
 }
 
 /// Every lane set to `w`.
 #[inline(always)]
 pub(crate) fn splat(w: u32) -> V {
-    [w; LANES]
+    u32x8::splat(w)
 }
 
 /// The same state in every lane.
@@ -169,16 +164,18 @@ const HEX16: [u16; 256] = {
 #[inline(always)]
 pub(crate) fn hex_words(state: &[V; 4], out: &mut [V; 16]) {
     for (i, s) in state.iter().enumerate() {
-        for l in 0..LANES {
-            let [b0, b1, b2, b3] = s[l].to_le_bytes();
-            let lo = u32::from(HEX16[usize::from(b0)]) | u32::from(HEX16[usize::from(b1)]) << 16;
-            let hi = u32::from(HEX16[usize::from(b2)]) | u32::from(HEX16[usize::from(b3)]) << 16;
-            if let Some(w) = out.get_mut(2 * i) {
-                w[l] = lo;
-            }
-            if let Some(w) = out.get_mut(2 * i + 1) {
-                w[l] = hi;
-            }
+        let mut lo = [0u32; LANES];
+        let mut hi = [0u32; LANES];
+        for ((w, l), h) in s.to_array().iter().zip(&mut lo).zip(&mut hi) {
+            let [b0, b1, b2, b3] = w.to_le_bytes();
+            *l = u32::from(HEX16[usize::from(b0)]) | u32::from(HEX16[usize::from(b1)]) << 16;
+            *h = u32::from(HEX16[usize::from(b2)]) | u32::from(HEX16[usize::from(b3)]) << 16;
+        }
+        if let Some(w) = out.get_mut(2 * i) {
+            *w = u32x8::new(lo);
+        }
+        if let Some(w) = out.get_mut(2 * i + 1) {
+            *w = u32x8::new(hi);
         }
     }
 }
@@ -212,7 +209,7 @@ impl HexThenConst {
     /// Hashes hex(digest of each lane) || tail.
     #[inline(always)]
     pub(crate) fn hash(&self, digest: &[V; 4]) -> [V; 4] {
-        let mut m = [[0u32; LANES]; 16];
+        let mut m = [u32x8::ZERO; 16];
         hex_words(digest, &mut m);
         for (w, c) in m.iter_mut().skip(8).zip(self.first_tail) {
             *w = splat(c);
@@ -238,7 +235,7 @@ mod tests {
         }
         let mut out = [0u8; 16];
         for (o, s) in out.chunks_exact_mut(4).zip(st) {
-            o.copy_from_slice(&s[3].to_le_bytes());
+            o.copy_from_slice(&s.to_array()[3].to_le_bytes());
         }
         out
     }
@@ -255,7 +252,7 @@ mod tests {
     #[test]
     fn hex_then_const_is_md5_of_the_hex() {
         let inner: [u8; 16] = md5::Md5::digest(b"abc").into();
-        let mut st = [[0u32; LANES]; 4];
+        let mut st = [u32x8::ZERO; 4];
         for (i, c) in inner.chunks_exact(4).enumerate() {
             st[i] = splat(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
         }
@@ -266,7 +263,7 @@ mod tests {
             let want: [u8; 16] = md5::Md5::digest(&msg).into();
             let mut out = [0u8; 16];
             for (o, s) in out.chunks_exact_mut(4).zip(got) {
-                o.copy_from_slice(&s[5].to_le_bytes());
+                o.copy_from_slice(&s.to_array()[5].to_le_bytes());
             }
             assert_eq!(out, want, "tail {}", tail.len());
         }
