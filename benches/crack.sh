@@ -2,7 +2,7 @@
 # Offline password audit bench: siplens crack (1 thread, all threads) against SIPcrack 0.2
 # (Debian package `sipcrack`: sipdump + sipcrack) on the same capture and the same wordlist
 # of N generated candidates that do not contain the password, so both scan all of it.
-# Figures are whole-process wall clock (wordlist reading included) over the candidates.
+# Figures are whole processes (wordlist and capture reading included) over the candidates.
 # usage: benches/crack.sh [N]   (default 8000000)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,26 +30,36 @@ sipdump -p "$PCAP" "$WORK/sipdump.raw" >/dev/null 2>&1 || true
 echo "sipdump wrote : $(cat "$WORK/sipdump.raw" 2>/dev/null)"
 echo "bench dump    : $(cat "$WORK/dump")"
 
-now() { date +%s.%N; }
-rate() { awk -v n="$N" -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", n / (b - a) }'; }
+# Wall clock and CPU time (user+sys) of each whole process. On a shared machine the wall
+# clock moves with the load; candidates per CPU second is the per-thread speed.
+measure() { # name, command...: prints "wall cpu" seconds
+  local name=$1; shift
+  /usr/bin/time -f "%e %U %S" -o "$WORK/$name.time" "$@" > "$WORK/$name.out" 2>&1 || true
+  awk '{ printf "%s %s", $1, $2 + $3 }' "$WORK/$name.time"
+}
+row() { # label, "wall cpu", baseline per-cpu-second
+  awk -v l="$1" -v n="$N" -v base="${3:-0}" '{
+    w = n / $1; c = n / $2
+    printf "| %-27s | %14.0f | %14.0f | %8s |\n", l, w, c, (base > 0 ? sprintf("%.1fx", c / base) : "1.0x")
+  }' <<< "$2"
+}
 
-t0=$(now); echo 1 | sipcrack -w "$WORK/words" "$WORK/dump" > "$WORK/sipcrack.out" 2>&1 || true; t1=$(now)
+cp "$WORK/dump" "$WORK/dump.run"
+SC=$(echo 1 | measure sipcrack sipcrack -w "$WORK/words" "$WORK/dump.run")
 grep -q "Tried $N passwords" "$WORK/sipcrack.out" || { echo "crack.sh: sipcrack did not scan the list:"; cat "$WORK/sipcrack.out"; }
-SC=$(rate "$t0" "$t1")
-
-t0=$(now); "$SIPLENS" crack "$PCAP" -w "$WORK/words" --threads 1 --no-progress > "$WORK/s1.out"; t1=$(now)
-S1=$(rate "$t0" "$t1")
-T=$(nproc)
-t0=$(now); "$SIPLENS" crack "$PCAP" -w "$WORK/words" --threads "$T" --no-progress > "$WORK/sN.out"; t1=$(now)
-SN=$(rate "$t0" "$t1")
+S1=$(measure s1 "$SIPLENS" crack "$PCAP" -w "$WORK/words" --threads 1 --no-progress)
 grep -q "$N candidates tested" "$WORK/s1.out" || { echo "crack.sh: siplens did not scan the list:"; cat "$WORK/s1.out"; }
+T=$(nproc)
+SN=$(measure sN "$SIPLENS" crack "$PCAP" -w "$WORK/words" --threads "$T" --no-progress)
+BASE=$(awk -v n="$N" '{ print n / $2 }' <<< "$SC")
 
 echo
-echo "candidates: $N (MD5, qop=auth, one response)"
-printf '%-28s %14s %8s\n' "tool" "candidates/s" "vs SIPcrack"
-printf '%-28s %14s %8s\n' "SIPcrack 0.2 (1 thread)" "$SC" "1.0x"
-printf '%-28s %14s %8s\n' "siplens crack --threads 1" "$S1" "$(awk -v a="$S1" -v b="$SC" 'BEGIN{printf "%.1fx", a/b}')"
-printf '%-28s %14s %8s\n' "siplens crack --threads $T" "$SN" "$(awk -v a="$SN" -v b="$SC" 'BEGIN{printf "%.1fx", a/b}')"
-echo "siplens own figures (cracking only, wordlist read excluded):"
+echo "candidates: $N (MD5, qop=auth, one response); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| tool | candidates/s (wall) | candidates per CPU-s | vs SIPcrack per CPU-s |"
+echo "| --- | ---: | ---: | ---: |"
+row "SIPcrack 0.2 (1 thread)" "$SC"
+row "siplens crack --threads 1" "$S1" "$BASE"
+row "siplens crack --threads $T" "$SN" "$BASE"
+echo "siplens' own figures (cracking only; wordlist and capture reading excluded):"
 tail -1 "$WORK/s1.out"
 tail -1 "$WORK/sN.out"

@@ -112,6 +112,116 @@ pub(crate) fn compress(state: &mut [V; 4], m: &[V; 16]) {
     state[3] += d;
 }
 
+macro_rules! step_k {
+    ($f:ident, $a:ident, $b:ident, $c:ident, $d:ident, $mk:expr, $s:expr) => {
+        let t = $a + $f($b, $c, $d) + u32x8::splat($mk);
+        $a = $b + ((t << $s) | (t >> (32 - $s)));
+    };
+}
+
+/// Step constants (RFC 1321 §3.4, T[i]).
+const K: [u32; 64] = [
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+];
+
+/// Message word each step reads.
+const G: [usize; 64] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 1, 6, 11, 0, 5, 10, 15, 4, 9, 14, 3, 8,
+    13, 2, 7, 12, 5, 8, 11, 14, 1, 4, 7, 10, 13, 0, 3, 6, 9, 12, 15, 2, 0, 7, 14, 5, 12, 3, 10, 1,
+    8, 15, 6, 13, 4, 11, 2, 9,
+];
+
+/// A constant block as the 64 sums `T[i] + X[g(i)]` the steps add, folded once.
+pub(crate) fn fold_block(block: &[u32; 16]) -> [u32; 64] {
+    let mut mk = [0u32; 64];
+    for ((o, k), g) in mk.iter_mut().zip(K).zip(G) {
+        *o = k.wrapping_add(block.get(g).copied().unwrap_or(0));
+    }
+    mk
+}
+
+/// [`compress`] of a block that is the same in every lane, folded by [`fold_block`]: one
+/// vector addition fewer per step.
+#[inline(always)]
+pub(crate) fn compress_folded(state: &mut [V; 4], mk: &[u32; 64]) {
+    let [mut a, mut b, mut c, mut d] = *state;
+    step_k!(ff, a, b, c, d, mk[0], 7);
+    step_k!(ff, d, a, b, c, mk[1], 12);
+    step_k!(ff, c, d, a, b, mk[2], 17);
+    step_k!(ff, b, c, d, a, mk[3], 22);
+    step_k!(ff, a, b, c, d, mk[4], 7);
+    step_k!(ff, d, a, b, c, mk[5], 12);
+    step_k!(ff, c, d, a, b, mk[6], 17);
+    step_k!(ff, b, c, d, a, mk[7], 22);
+    step_k!(ff, a, b, c, d, mk[8], 7);
+    step_k!(ff, d, a, b, c, mk[9], 12);
+    step_k!(ff, c, d, a, b, mk[10], 17);
+    step_k!(ff, b, c, d, a, mk[11], 22);
+    step_k!(ff, a, b, c, d, mk[12], 7);
+    step_k!(ff, d, a, b, c, mk[13], 12);
+    step_k!(ff, c, d, a, b, mk[14], 17);
+    step_k!(ff, b, c, d, a, mk[15], 22);
+    step_k!(gg, a, b, c, d, mk[16], 5);
+    step_k!(gg, d, a, b, c, mk[17], 9);
+    step_k!(gg, c, d, a, b, mk[18], 14);
+    step_k!(gg, b, c, d, a, mk[19], 20);
+    step_k!(gg, a, b, c, d, mk[20], 5);
+    step_k!(gg, d, a, b, c, mk[21], 9);
+    step_k!(gg, c, d, a, b, mk[22], 14);
+    step_k!(gg, b, c, d, a, mk[23], 20);
+    step_k!(gg, a, b, c, d, mk[24], 5);
+    step_k!(gg, d, a, b, c, mk[25], 9);
+    step_k!(gg, c, d, a, b, mk[26], 14);
+    step_k!(gg, b, c, d, a, mk[27], 20);
+    step_k!(gg, a, b, c, d, mk[28], 5);
+    step_k!(gg, d, a, b, c, mk[29], 9);
+    step_k!(gg, c, d, a, b, mk[30], 14);
+    step_k!(gg, b, c, d, a, mk[31], 20);
+    step_k!(hh, a, b, c, d, mk[32], 4);
+    step_k!(hh, d, a, b, c, mk[33], 11);
+    step_k!(hh, c, d, a, b, mk[34], 16);
+    step_k!(hh, b, c, d, a, mk[35], 23);
+    step_k!(hh, a, b, c, d, mk[36], 4);
+    step_k!(hh, d, a, b, c, mk[37], 11);
+    step_k!(hh, c, d, a, b, mk[38], 16);
+    step_k!(hh, b, c, d, a, mk[39], 23);
+    step_k!(hh, a, b, c, d, mk[40], 4);
+    step_k!(hh, d, a, b, c, mk[41], 11);
+    step_k!(hh, c, d, a, b, mk[42], 16);
+    step_k!(hh, b, c, d, a, mk[43], 23);
+    step_k!(hh, a, b, c, d, mk[44], 4);
+    step_k!(hh, d, a, b, c, mk[45], 11);
+    step_k!(hh, c, d, a, b, mk[46], 16);
+    step_k!(hh, b, c, d, a, mk[47], 23);
+    step_k!(ii, a, b, c, d, mk[48], 6);
+    step_k!(ii, d, a, b, c, mk[49], 10);
+    step_k!(ii, c, d, a, b, mk[50], 15);
+    step_k!(ii, b, c, d, a, mk[51], 21);
+    step_k!(ii, a, b, c, d, mk[52], 6);
+    step_k!(ii, d, a, b, c, mk[53], 10);
+    step_k!(ii, c, d, a, b, mk[54], 15);
+    step_k!(ii, b, c, d, a, mk[55], 21);
+    step_k!(ii, a, b, c, d, mk[56], 6);
+    step_k!(ii, d, a, b, c, mk[57], 10);
+    step_k!(ii, c, d, a, b, mk[58], 15);
+    step_k!(ii, b, c, d, a, mk[59], 21);
+    step_k!(ii, a, b, c, d, mk[60], 6);
+    step_k!(ii, d, a, b, c, mk[61], 10);
+    step_k!(ii, c, d, a, b, mk[62], 15);
+    step_k!(ii, b, c, d, a, mk[63], 21);
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+}
+
 /// Every lane set to `w`.
 #[inline(always)]
 pub(crate) fn splat(w: u32) -> V {
@@ -185,8 +295,8 @@ pub(crate) fn hex_words(state: &[V; 4], out: &mut [V; 16]) {
 pub(crate) struct HexThenConst {
     /// Words 8..16 of the first block.
     first_tail: [u32; 8],
-    /// The following blocks, padding included.
-    rest: Vec<[V; 16]>,
+    /// The following blocks, padding included, folded ([`fold_block`]).
+    rest: Vec<[u32; 64]>,
 }
 
 impl HexThenConst {
@@ -202,7 +312,7 @@ impl HexThenConst {
         }
         HexThenConst {
             first_tail,
-            rest: blocks.iter().skip(1).map(|b| b.map(splat)).collect(),
+            rest: blocks.iter().skip(1).map(fold_block).collect(),
         }
     }
 
@@ -217,7 +327,7 @@ impl HexThenConst {
         let mut st = splat_state(INIT);
         compress(&mut st, &m);
         for b in &self.rest {
-            compress(&mut st, b);
+            compress_folded(&mut st, b);
         }
         st
     }
@@ -230,8 +340,13 @@ mod tests {
 
     fn digest_of(msg: &[u8]) -> [u8; 16] {
         let mut st = splat_state(INIT);
-        for b in padded_blocks(msg) {
-            compress(&mut st, &b.map(splat));
+        for (i, b) in padded_blocks(msg).iter().enumerate() {
+            // Both forms of the compression, alternately.
+            if i % 2 == 0 {
+                compress(&mut st, &b.map(splat));
+            } else {
+                compress_folded(&mut st, &fold_block(b));
+            }
         }
         let mut out = [0u8; 16];
         for (o, s) in out.chunks_exact_mut(4).zip(st) {
