@@ -431,11 +431,18 @@ impl Cracker {
 /// The lines of a wordlist: split on `\n`, one trailing `\r` dropped, no empty last line
 /// after a final newline.
 pub(crate) fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let body = buf.strip_suffix(b"\n").unwrap_or(buf);
-    let empty = buf.is_empty();
-    body.split(|&b| b == b'\n')
-        .filter(move |_| !empty)
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+    let mut rest = buf;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(p) => (rest.get(..p)?, rest.get(p + 1..)?),
+            None => (rest, &[][..]),
+        };
+        rest = next;
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
 }
 
 /// Splits a buffer into about `n` pieces that each end at a line end.

@@ -257,35 +257,29 @@ pub(crate) fn padded_blocks(msg: &[u8]) -> Vec<[u32; 16]> {
         .collect()
 }
 
-/// Two hex digits of each byte value as a little-endian `u16` (first digit low), so a
-/// digest word becomes two message words with four table reads.
-const HEX16: [u16; 256] = {
-    let digits = b"0123456789abcdef";
-    let mut t = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = digits[i >> 4] as u16 | (digits[i & 15] as u16) << 8;
-        i += 1;
-    }
-    t
-};
+/// Lowercase hex of the two low bytes of each lane, as the 4 ASCII bytes of one
+/// little-endian message word: the high nibble of a byte comes first.
+#[inline(always)]
+fn hex2(w: V) -> V {
+    let nib = u32x8::splat(0x0f);
+    // Nibbles of byte 0 (high, low) and byte 1 (high, low) into the four bytes.
+    let x = ((w >> 4) & nib)
+        | ((w & nib) << 8)
+        | ((w << 4) & u32x8::splat(0x000f_0000))
+        | ((w << 16) & u32x8::splat(0x0f00_0000));
+    // Bytes 10..15 get 'a' - '0' - 10 = 39 more than the digits.
+    let letter = ((x + u32x8::splat(0x0606_0606)) >> 4) & u32x8::splat(0x0101_0101);
+    let adjust = letter | (letter << 1) | (letter << 2) | (letter << 5);
+    x + u32x8::splat(0x3030_3030) + adjust
+}
 
 /// The 32 hex digits of each lane's digest as the first 8 words of a message block.
 #[inline(always)]
 pub(crate) fn hex_words(state: &[V; 4], out: &mut [V; 16]) {
-    for (i, s) in state.iter().enumerate() {
-        let mut lo = [0u32; LANES];
-        let mut hi = [0u32; LANES];
-        for ((w, l), h) in s.to_array().iter().zip(&mut lo).zip(&mut hi) {
-            let [b0, b1, b2, b3] = w.to_le_bytes();
-            *l = u32::from(HEX16[usize::from(b0)]) | u32::from(HEX16[usize::from(b1)]) << 16;
-            *h = u32::from(HEX16[usize::from(b2)]) | u32::from(HEX16[usize::from(b3)]) << 16;
-        }
-        if let Some(w) = out.get_mut(2 * i) {
-            *w = u32x8::new(lo);
-        }
-        if let Some(w) = out.get_mut(2 * i + 1) {
-            *w = u32x8::new(hi);
+    for (pair, s) in out.chunks_exact_mut(2).zip(state) {
+        if let [lo, hi] = pair {
+            *lo = hex2(*s);
+            *hi = hex2(*s >> 16);
         }
     }
 }
@@ -362,6 +356,38 @@ mod tests {
             let want: [u8; 16] = md5::Md5::digest(&msg).into();
             assert_eq!(digest_of(&msg), want, "len {len}");
         }
+    }
+
+    #[test]
+    fn hex_words_of_every_byte() {
+        let mut st = [u32x8::ZERO; 4];
+        for (i, w) in st.iter_mut().enumerate() {
+            let mut lanes = [0u32; LANES];
+            for (l, x) in lanes.iter_mut().enumerate() {
+                let b = (i * 32 + l * 4) as u32;
+                *x = u32::from_le_bytes([b as u8, (b + 1) as u8, (b + 2) as u8, (b + 3) as u8]);
+            }
+            *w = u32x8::new(lanes);
+        }
+        let mut m = [u32x8::ZERO; 16];
+        hex_words(&st, &mut m);
+        for l in 0..LANES {
+            let mut want = String::new();
+            let mut got = Vec::new();
+            for (i, s) in st.iter().enumerate() {
+                for b in s.to_array()[l].to_le_bytes() {
+                    want.push_str(&format!("{b:02x}"));
+                }
+                got.extend_from_slice(&m[2 * i].to_array()[l].to_le_bytes());
+                got.extend_from_slice(&m[2 * i + 1].to_array()[l].to_le_bytes());
+            }
+            assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
+        // The bytes above are 0..128; the upper half, spot-checked:
+        let hi = st.map(|w| w + u32x8::splat(0x8080_8080));
+        hex_words(&hi, &mut m);
+        let first = m[0].to_array()[0].to_le_bytes();
+        assert_eq!(&first, b"8081");
     }
 
     #[test]
