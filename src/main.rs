@@ -62,7 +62,7 @@ struct ReportArgs {
     /// Most RTP streams kept at once.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_streams)]
     max_streams: usize,
-    /// Print recovered secrets (Basic passwords) in findings; by default a report only says
+    /// Print recovered secrets (Basic and cracked Digest passwords) in findings; by default a report only says
     /// that one was exposed.
     #[arg(long)]
     show_secrets: bool,
