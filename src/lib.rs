@@ -18,6 +18,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod crack;
 pub mod engine;
 pub mod media;
 pub mod net;

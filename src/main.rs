@@ -13,6 +13,8 @@ use siplens::config::Config;
 use siplens::engine::{Analyzer, Limits, Severity};
 use siplens::report::{text, Report};
 
+mod crack_cmd;
+
 /// Passive SIP traffic analyzer: dialogs, SDP, RTP streams and findings from captures.
 #[derive(Parser, Debug)]
 #[command(
@@ -37,6 +39,10 @@ enum Command {
     Report(ReportArgs),
     /// Print the default configuration (`--default`) or check a configuration file.
     Config(ConfigArgs),
+    /// Export captured Digest responses for hashcat (-m 11400) or John the Ripper (sip).
+    Hashes(crack_cmd::HashesArgs),
+    /// Test a wordlist against every captured Digest response.
+    Crack(crack_cmd::CrackArgs),
 }
 
 #[derive(Args, Debug)]
@@ -70,7 +76,7 @@ struct ReportArgs {
     /// Most RTP streams kept at once.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_streams)]
     max_streams: usize,
-    /// Print recovered secrets (Basic passwords) in findings; by default a report only says
+    /// Print recovered secrets (Basic and cracked Digest passwords) in findings; by default a report only says
     /// that one was exposed.
     #[arg(long)]
     show_secrets: bool,
@@ -85,6 +91,13 @@ struct ReportArgs {
     /// Exit with status 1 when a finding of this severity or above is reported (a CI gate).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
+    /// Offline password audit: test this wordlist against every Digest response; a hit is
+    /// an `auth.weak-password` finding.
+    #[arg(long, value_name = "W")]
+    wordlist: Option<PathBuf>,
+    /// Threads of the password audit (default: all cores).
+    #[arg(long, value_name = "N", requires = "wordlist")]
+    threads: Option<usize>,
 }
 
 /// Severity threshold for `--fail-on`.
@@ -127,6 +140,8 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Report(a)) => a,
         Some(Command::Config(c)) => return run_config(&c),
+        Some(Command::Hashes(a)) => return crack_cmd::run_hashes(&a),
+        Some(Command::Crack(a)) => return crack_cmd::run_crack(&a),
         None => cli.report,
     };
     run_report(&args)
@@ -180,6 +195,11 @@ fn run_report(args: &ReportArgs) -> ExitCode {
             }
         }
     }
+    let wordlist = match args.wordlist.as_deref().map(crack_cmd::read_wordlist) {
+        Some(Ok(w)) => Some(w),
+        Some(Err(code)) => return code,
+        None => None,
+    };
     let limits = Limits {
         max_dialogs: args.max_dialogs.max(1),
         max_streams: args.max_streams.max(1),
@@ -228,6 +248,11 @@ fn run_report(args: &ReportArgs) -> ExitCode {
                 info.frames
             );
         }
+    }
+    if let Some(w) = &wordlist {
+        let threads = crack_cmd::threads(args.threads);
+        let found = crack_cmd::audit(&analyzer, w, threads, args.show_secrets, want_bar);
+        analyzer.add_findings(found);
     }
     let report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
     let stdout = std::io::stdout().lock();

@@ -409,3 +409,168 @@ fn bad_config_is_a_clear_error_with_exit_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---- Offline password audit: `hashes`, `crack`, `report --wordlist` ----
+
+/// The REGISTER response of samples/register-digest.pcap (password "secret", see
+/// scripts/make-samples.sh), as hashcat -m 11400 reads it (checked with hashcat 6.2.6).
+const REGISTER_SIP_HASH: &str = "$sip$*127.0.0.1*127.0.0.1*alice*siplens.test*REGISTER*sip*127.0.0.1*5060*4f2d9c1e8b7a6053a1c2d3e4f5061728*6b8b4567*00000001*auth*MD5*793359bbf5c2e96173d4465cbd1400cd";
+
+fn wordlist(name: &str, with_password: bool) -> PathBuf {
+    let p = tmp(name);
+    let mut words: String = (0..2000).map(|i| format!("guess{i}\r\n")).collect();
+    if with_password {
+        words.push_str("secret\n");
+    }
+    words.push_str("123456\n");
+    std::fs::write(&p, words).expect("write wordlist");
+    p
+}
+
+#[test]
+fn hashes_exports_hashcat_and_john_lines() {
+    let pcap = sample("register-digest.pcap");
+    let pcap = pcap.to_str().expect("utf8");
+    let out = run(&["hashes", pcap]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{REGISTER_SIP_HASH}\n")
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 line(s) written"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["hashes", "--format", "john", pcap]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("alice:{REGISTER_SIP_HASH}\n")
+    );
+    // The same capture twice: identical lines once; -o writes a file, stdout stays empty.
+    let file = tmp("hashes.txt");
+    let out = run(&["hashes", pcap, pcap, "-o", file.to_str().expect("utf8")]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("output"),
+        format!("{REGISTER_SIP_HASH}\n")
+    );
+    // The INVITE's Proxy-Authorization of the 407 sample.
+    let out = run(&["hashes", sample("invite-407.pcap").to_str().expect("utf8")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "$sip$*127.0.0.1*127.0.0.1*alice*siplens.test*INVITE*sip*service@127.0.0.1*5060*"
+        ) && text
+            .trim_end()
+            .ends_with("*auth*MD5*d37b60b6c5f68c7f50b38847bed7204f"),
+        "{text}"
+    );
+}
+
+#[test]
+fn crack_recovers_the_sample_password() {
+    let words = wordlist("words.txt", true);
+    let out = run(&[
+        "crack",
+        sample("register-digest.pcap").to_str().expect("utf8"),
+        sample("invite-407.pcap").to_str().expect("utf8"),
+        "-w",
+        words.to_str().expect("utf8"),
+        "--threads",
+        "2",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with(
+            "user 'alice' realm 'siplens.test' password 'secret' algorithm MD5 frame "
+        ),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("2 of 2 Digest response(s) cracked;"),
+        "{text}"
+    );
+    assert!(lines[2].contains("candidates/s"), "{text}");
+    // Not in the list: nothing found, every candidate tested, still exit 0.
+    let words = wordlist("words-without.txt", false);
+    let out = run(&[
+        "crack",
+        sample("register-digest.pcap").to_str().expect("utf8"),
+        "-w",
+        words.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("0 of 1 Digest response(s) cracked; 2001 candidates tested"),
+        "{text}"
+    );
+    // Unreadable wordlist: exit 2 naming it.
+    let out = run(&[
+        "crack",
+        sample("register-digest.pcap").to_str().expect("utf8"),
+        "-w",
+        "/nonexistent/words.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/words.txt"));
+}
+
+#[test]
+fn report_wordlist_flags_the_weak_password() {
+    let words = wordlist("words-report.txt", true);
+    let pcap = sample("register-digest.pcap");
+    let args = [
+        "report",
+        pcap.to_str().expect("utf8"),
+        "--format",
+        "json",
+        "--wordlist",
+        words.to_str().expect("utf8"),
+    ];
+    let v = json_of(&run(&args));
+    let weak: Vec<&Value> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "auth.weak-password")
+        .collect();
+    assert_eq!(weak.len(), 1, "{v}");
+    assert_eq!(weak[0]["severity"], "critical");
+    let summary = weak[0]["summary"].as_str().expect("summary");
+    assert!(
+        summary.contains("user 'alice' realm 'siplens.test'"),
+        "{summary}"
+    );
+    assert!(!summary.contains("'secret'"), "{summary}");
+    assert!(
+        v["findings"][0]["rule"] == "auth.weak-password",
+        "most severe first"
+    );
+    let mut shown = args.to_vec();
+    shown.push("--show-secrets");
+    let v = json_of(&run(&shown));
+    assert!(
+        v["findings"][0]["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("password 'secret'"),
+        "{v}"
+    );
+    // Without the password in the list: no finding.
+    let words = wordlist("words-report-none.txt", false);
+    let v = json_of(&run(&[
+        "report",
+        pcap.to_str().expect("utf8"),
+        "--format",
+        "json",
+        "--wordlist",
+        words.to_str().expect("utf8"),
+    ]));
+    assert!(!v.to_string().contains("auth.weak-password"));
+}

@@ -141,3 +141,42 @@ fn clean_capture_has_nothing_above_low() {
         "clean capture raised {worst:?}: {by_rule:?}"
     );
 }
+
+/// `auth.weak-password` needs a wordlist, so it is checked apart: the bundled wordlist
+/// holds alice's `password1` (kamailio-auth) and extension 101's `dragon` (svcrack's
+/// find), not bob's or carol's random passwords.
+#[test]
+fn weak_passwords_of_the_samples_fall_to_the_bundled_wordlist() {
+    use siplens::crack::{self, Cracker};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let words = std::fs::read(dir.join("wordlist.txt")).expect("wordlist");
+    let weak = |name: &str| -> Vec<String> {
+        let mut src = capture::open_path(&dir.join(name)).expect("sample");
+        let mut an = Analyzer::default();
+        an.run_source(&mut src, &mut |_, _| {});
+        let (targets, _) = crack::targets_of(
+            an.dialogs()
+                .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
+        );
+        let list: Vec<crack::DigestTarget> = targets.iter().map(|t| t.target.clone()).collect();
+        let outcome = Cracker::new(&list).run(&words, 2, &Default::default());
+        crack::weak_password_findings(&targets, &outcome.hits, true)
+            .into_iter()
+            .inspect(|f| assert_eq!(f.rule.0, "auth.weak-password"))
+            .map(|f| f.summary)
+            .collect()
+    };
+    let kam = weak("kamailio-auth.pcap");
+    assert_eq!(kam.len(), 1, "{kam:?}");
+    assert!(
+        kam[0].contains("'alice'") && kam[0].contains("'password1'"),
+        "{kam:?}"
+    );
+    let sv = weak("sipvicious-attack.pcap");
+    assert_eq!(sv.len(), 1, "{sv:?}");
+    assert!(
+        sv[0].contains("'101'") && sv[0].contains("'dragon'"),
+        "{sv:?}"
+    );
+    assert!(weak("clean-tls-srtp.pcap").is_empty());
+}

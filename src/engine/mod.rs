@@ -1050,6 +1050,7 @@ impl Analyzer {
                     a.method = self.symbols.name(label).to_string();
                     a.cseq = cseq.map(|c| c.0).unwrap_or(0);
                     a.challenge_frame = d.last_challenge;
+                    a.set_body(msg.body);
                     d.auth.push(a);
                 }
             } else if status >= 200 {
@@ -1234,6 +1235,12 @@ impl Analyzer {
                 order,
             },
         );
+    }
+
+    /// Appends findings computed outside the engine (the offline password audit,
+    /// `crate::crack`); [`Analyzer::findings`] sorts them with the rest.
+    pub fn add_findings(&mut self, v: Vec<Finding>) {
+        self.findings.extend(v);
     }
 
     /// Put recovered secrets (Basic passwords) in finding summaries. Off by default: a

@@ -24,6 +24,9 @@ pub const DIGEST_MD5: RuleId = RuleId("auth.digest-md5");
 pub const DIGEST_NO_QOP: RuleId = RuleId("auth.digest-no-qop");
 /// `auth.cleartext-transport`: a Digest exchange over UDP or TCP (medium).
 pub const CLEARTEXT_TRANSPORT: RuleId = RuleId("auth.cleartext-transport");
+/// `auth.weak-password`: a Digest response whose password is in the audit wordlist
+/// (critical); built by `crate::crack::weak_password_findings`.
+pub const WEAK_PASSWORD: RuleId = RuleId("auth.weak-password");
 
 /// Most attempts recorded per dialog (a brute force in one Call-ID must stay bounded).
 pub const MAX_ATTEMPTS: usize = 32;
@@ -78,6 +81,20 @@ pub struct AuthAttempt {
     pub nc: Option<u32>,
     /// Frame of the 401/407 that this attempt answered, when seen.
     pub challenge_frame: Option<u64>,
+    // Offline password audit (crate::crack): what recomputing the response needs.
+    /// Digest `response` as sent (hex).
+    pub response: Option<String>,
+    /// Digest client nonce.
+    pub cnonce: Option<String>,
+    /// Digest `nc` exactly as sent: the response hashes this text, not the number.
+    pub nc_text: Option<String>,
+    /// Digest `opaque` (echoed from the challenge).
+    pub opaque: Option<String>,
+    /// `userhash=true` (RFC 7616 §3.4.4): `user` is H(username:realm), not the name.
+    pub userhash: bool,
+    /// For qop=auth-int: hex H(entity-body) of the request with the attempt's algorithm
+    /// (RFC 7616 §3.4.3), computed when the request is recorded.
+    pub body_hash: Option<String>,
     /// Final status and frame of the answer, when seen.
     pub outcome: Option<(u16, u64)>,
 }
@@ -127,6 +144,27 @@ impl AuthAttempt {
                 .and_then(|n| u32::from_str_radix(n, 16).ok()),
             challenge_frame: None,
             outcome: None,
+            response: c.response().map(text),
+            cnonce: c.cnonce().map(text),
+            nc_text: c.nc().map(text),
+            opaque: c.opaque().map(text),
+            userhash: c
+                .param("userhash")
+                .is_some_and(|v| v.eq_ignore_ascii_case(b"true")),
+            body_hash: None,
+        }
+    }
+
+    /// Records H(entity-body) when the attempt used qop=auth-int (RFC 7616 §3.4.3); the
+    /// body is gone once the message is dropped, so the engine calls this at record time.
+    pub fn set_body(&mut self, body: &[u8]) {
+        if self
+            .qop
+            .as_deref()
+            .is_some_and(|q| q.eq_ignore_ascii_case("auth-int"))
+        {
+            let alg = crate::crack::Algorithm::parse(self.algorithm.as_deref());
+            self.body_hash = alg.hash_hex(&[body]);
         }
     }
 
