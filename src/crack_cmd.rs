@@ -242,19 +242,33 @@ pub fn run_crack(args: &CrackArgs) -> ExitCode {
         let frames: Vec<String> = t.frames.iter().map(u64::to_string).collect();
         let _ = writeln!(
             out,
-            "user '{}' realm '{}' password '{}' algorithm {} frame {}",
+            "user '{}' realm '{}' password '{}' algorithm {} frame {}{}",
             t.target.user,
             t.target.realm,
             String::from_utf8_lossy(&h.password),
             t.target.algorithm,
-            frames.join(",")
+            frames.join(","),
+            match t.outcome {
+                Some(s) if t.rejected() => format!(" (refused by the server, {s}: a wrong guess)"),
+                _ => String::new(),
+            }
         );
     }
+    let wrong = outcome
+        .hits
+        .iter()
+        .filter(|h| targets.get(h.target).is_some_and(|t| t.rejected()))
+        .count();
     let _ = writeln!(
         out,
-        "{} of {} Digest response(s) cracked; {} candidates tested in {elapsed:.3} s ({:.0} candidates/s, {threads} thread(s))",
+        "{} of {} Digest response(s) cracked{}; {} candidates tested in {elapsed:.3} s ({:.0} candidates/s, {threads} thread(s))",
         outcome.hits.len(),
         targets.len(),
+        if wrong > 0 {
+            format!(" ({wrong} of them wrong guesses the server refused)")
+        } else {
+            String::new()
+        },
         outcome.tested,
         outcome.tested as f64 / elapsed.max(1e-9)
     );

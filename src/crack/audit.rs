@@ -23,6 +23,16 @@ pub struct AuditTarget {
     pub src: SocketAddr,
     /// Server of the first one.
     pub dst: SocketAddr,
+    /// Final status the server gave the request (the best one when several carried it).
+    pub outcome: Option<u16>,
+}
+
+impl AuditTarget {
+    /// True when the server refused these credentials (401/407 again, or 403): a
+    /// password recovered from it is a guess that failed, not the account's password.
+    pub fn rejected(&self) -> bool {
+        matches!(self.outcome, Some(401 | 403 | 407))
+    }
 }
 
 /// A Digest response left out of the audit: its frame, its user and why.
@@ -53,6 +63,10 @@ pub fn targets_of<'a>(
                     if known.frames.len() < MAX_EVIDENCE && !known.frames.contains(&a.frame) {
                         known.frames.push(a.frame);
                     }
+                    // A relayed copy may show the answer the first hop's copy lacked.
+                    if known.outcome.is_none() || known.rejected() {
+                        known.outcome = a.outcome.map(|(s, _)| s).or(known.outcome);
+                    }
                 }
                 None => {
                     index.insert(t.clone(), out.len());
@@ -63,6 +77,7 @@ pub fn targets_of<'a>(
                         ts: a.ts,
                         src: a.src,
                         dst: a.dst,
+                        outcome: a.outcome.map(|(s, _)| s),
                     });
                 }
             },
@@ -74,7 +89,7 @@ pub fn targets_of<'a>(
 }
 
 /// One `auth.weak-password` finding (critical) per account whose password the wordlist
-/// held, naming the account, realm, algorithm and frames; the password itself only with
+/// held (responses the server refused do not count: they prove only a wrong guess), naming the account, realm, algorithm and frames; the password itself only with
 /// `show_secrets`.
 pub fn weak_password_findings(
     targets: &[AuditTarget],
@@ -84,7 +99,8 @@ pub fn weak_password_findings(
     let mut by_account: std::collections::BTreeMap<Account, Vec<(&AuditTarget, &[u8])>> =
         Default::default();
     for h in hits {
-        if let Some(t) = targets.get(h.target) {
+        // A refused response only shows what a client (often a password guesser) tried.
+        if let Some(t) = targets.get(h.target).filter(|t| !t.rejected()) {
             let key = Account {
                 user: t.target.user.clone(),
                 realm: t.target.realm.clone(),

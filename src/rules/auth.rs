@@ -590,7 +590,7 @@ pub fn nonce_reuse<'a>(attempts: impl Iterator<Item = (&'a str, &'a AuthAttempt)
                 first.realm.as_deref().unwrap_or("?")
             ),
             evidence: uses.iter().map(|(_, a)| a.frame).collect(),
-            advice: "Issue a fresh nonce with every challenge and accept a nonce again only with                      qop and a higher nc (RFC 7616 §3.4, §5.5), so a captured response cannot                      be replayed."
+            advice: "Issue a fresh nonce with every challenge and accept a nonce again only with qop and a higher nc (RFC 7616 §3.4, §5.5), so a captured response cannot be replayed."
                 .to_string(),
         });
     }
