@@ -254,6 +254,45 @@ pub struct MediaSession {
     pub offer: usize,
     /// Index of the answer, when one was seen.
     pub answer: Option<usize>,
+    /// CSeq number of the transaction that carried the offer: copies of the offer or
+    /// answer relayed on another hop (a proxy between both parties) share it.
+    #[serde(skip)]
+    pub cseq: Option<u32>,
+}
+
+/// What a new SDP body does to the dialog's offer/answer state (RFC 3264 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdpAction {
+    /// It answers the pending offer (it comes from the other side).
+    Answer,
+    /// It is the offer or answer of the last exchange again, seen on another hop (same
+    /// transaction, same side): a proxy relayed it. Recorded, but no new exchange.
+    Copy,
+    /// It starts a new offer/answer exchange.
+    Offer,
+}
+
+/// Classifies an SDP body from `from_caller`'s side in transaction `cseq`, given the
+/// exchanges so far. Pure, so the pairing reads as a table.
+pub fn sdp_action(
+    sessions: &[MediaSession],
+    sdp: &[SdpRecord],
+    from_caller: bool,
+    cseq: Option<u32>,
+) -> SdpAction {
+    let Some(last) = sessions.last() else {
+        return SdpAction::Offer;
+    };
+    let offer_side = sdp.get(last.offer).map(|o| o.from_caller);
+    if last.answer.is_none() && offer_side.is_some_and(|side| side != from_caller) {
+        return SdpAction::Answer;
+    }
+    // Same transaction (a 183 and the 200 repeating the answer, or a relayed copy): the
+    // exchange is already known. A new transaction from either side is a new offer.
+    if cseq.is_some() && last.cseq == cseq {
+        return SdpAction::Copy;
+    }
+    SdpAction::Offer
 }
 
 /// One dialog: everything with the same Call-ID.
@@ -1135,10 +1174,22 @@ impl Analyzer {
         if !repeat {
             if let Some(body) = msg.sdp_body() {
                 self.stats.sdp_bodies += 1;
-                let from_caller = seg.src == d.src;
+                // The side comes from the From tag, not the address: a proxy relaying the
+                // caller's INVITE to the callee sends it from its own address. Requests
+                // carry their sender's tag in From, responses their recipient's.
+                let from_caller = match (msg.from().and_then(|n| n.tag()), d.from_tag.as_deref()) {
+                    (Some(t), Some(caller)) => (t == caller.as_bytes()) == is_request,
+                    _ => seg.src == d.src,
+                };
+                let cseq_num = cseq.map(|c| c.0);
+                let action = sdp_action(&d.sessions, &d.sdp, from_caller, cseq_num);
                 let parsed = sdp::parse(body);
-                self.stats.security_records_dropped +=
-                    d.security.observe_sdp(&parsed, from_caller, seen(seg));
+                self.stats.security_records_dropped += d.security.observe_sdp(
+                    &parsed,
+                    from_caller,
+                    action == SdpAction::Copy,
+                    seen(seg),
+                );
                 let media = summarize_sdp(&parsed, &mut self.symbols);
                 announced = media.iter().map(|m| (m.addr, m.rtcp)).collect();
                 let idx = d.sdp.len();
@@ -1152,18 +1203,13 @@ impl Analyzer {
                         media,
                     });
                     sdp_index = Some(idx as u32);
-                    // RFC 3264 §4: an SDP from the other side answers the pending offer.
-                    let pending = d.sessions.last_mut().filter(|s| {
-                        s.answer.is_none()
-                            && d.sdp
-                                .get(s.offer)
-                                .is_some_and(|o| o.from_caller != from_caller)
-                    });
-                    match pending {
-                        Some(s) => s.answer = Some(idx),
-                        None => d.sessions.push(MediaSession {
+                    match (action, d.sessions.last_mut()) {
+                        (SdpAction::Answer, Some(s)) => s.answer = Some(idx),
+                        (SdpAction::Copy, _) => {}
+                        _ => d.sessions.push(MediaSession {
                             offer: idx,
                             answer: None,
+                            cseq: cseq_num,
                         }),
                     }
                 }
@@ -1466,4 +1512,60 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
         })
         .take(MAX_MEDIA_LINES)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(from_caller: bool) -> SdpRecord {
+        SdpRecord {
+            frame: 0,
+            from_caller,
+            media: Vec::new(),
+        }
+    }
+
+    /// Feeds (side, CSeq) SDP bodies through `sdp_action` as the engine does and returns
+    /// the exchanges as (offer index, answer index).
+    fn pair(bodies: &[(bool, u32)]) -> Vec<(usize, Option<usize>)> {
+        let mut sessions: Vec<MediaSession> = Vec::new();
+        let mut sdp = Vec::new();
+        for (i, &(caller, cseq)) in bodies.iter().enumerate() {
+            let action = sdp_action(&sessions, &sdp, caller, Some(cseq));
+            sdp.push(rec(caller));
+            match (action, sessions.last_mut()) {
+                (SdpAction::Answer, Some(s)) => s.answer = Some(i),
+                (SdpAction::Copy, _) => {}
+                _ => sessions.push(MediaSession {
+                    offer: i,
+                    answer: None,
+                    cseq: Some(cseq),
+                }),
+            }
+        }
+        sessions.iter().map(|s| (s.offer, s.answer)).collect()
+    }
+
+    #[test]
+    fn offer_answer_pairing_table() {
+        // INVITE offer, 200 answer.
+        assert_eq!(pair(&[(true, 1), (false, 1)]), [(0, Some(1))]);
+        // Through a proxy, both legs captured: INVITE, relayed INVITE, 200, relayed 200.
+        assert_eq!(
+            pair(&[(true, 1), (true, 1), (false, 1), (false, 1)]),
+            [(0, Some(2))]
+        );
+        // 183 with the answer, then the 200 repeating it (RFC 3262 / RFC 3264).
+        assert_eq!(pair(&[(true, 1), (false, 1), (false, 1)]), [(0, Some(1))]);
+        // Late offer: INVITE without SDP, offer in the 200, answer in the ACK (same CSeq).
+        assert_eq!(pair(&[(false, 1), (true, 1)]), [(0, Some(1))]);
+        // A re-INVITE from the callee after the first exchange is a new offer.
+        assert_eq!(
+            pair(&[(true, 1), (false, 1), (false, 7), (true, 7)]),
+            [(0, Some(1)), (2, Some(3))]
+        );
+        // Two offers in a row from one side in different transactions (the first unanswered).
+        assert_eq!(pair(&[(true, 1), (true, 2)]), [(0, None), (1, None)]);
+    }
 }

@@ -132,6 +132,8 @@ pub struct SdpSecurity {
     pub at: Seen,
     /// True when sent by the party that started the dialog.
     pub from_caller: bool,
+    /// A relayed copy of the last offer or answer (see [`DialogSecurity::observe_sdp`]).
+    pub copy: bool,
     /// Its media lines (at most [`MAX_LINES`]).
     pub lines: Vec<LineSecurity>,
 }
@@ -235,7 +237,16 @@ impl DialogSecurity {
     }
 
     /// Records the security facts of an SDP body. Returns 1 when the cap dropped it.
-    pub fn observe_sdp(&mut self, s: &sdp::Sdp<'_>, from_caller: bool, at: Seen) -> u64 {
+    /// `copy` marks the offer or answer of the last exchange seen again on another hop
+    /// ([`crate::engine::SdpAction::Copy`]): it still exposes keys on its hop but
+    /// negotiates nothing new.
+    pub fn observe_sdp(
+        &mut self,
+        s: &sdp::Sdp<'_>,
+        from_caller: bool,
+        copy: bool,
+        at: Seen,
+    ) -> u64 {
         let f = self.facts_mut();
         if f.sdp.len() >= MAX_SDP_FACTS {
             return 1;
@@ -283,6 +294,7 @@ impl DialogSecurity {
         f.sdp.push(SdpSecurity {
             at,
             from_caller,
+            copy,
             lines,
         });
         0
@@ -310,7 +322,7 @@ impl SecurityFacts {
         // (effective SDP, the offer it answered)
         let mut out: Vec<(&SdpSecurity, Option<&SdpSecurity>)> = Vec::new();
         let mut pending: Option<&SdpSecurity> = None;
-        for r in &self.sdp {
+        for r in self.sdp.iter().filter(|r| !r.copy) {
             match pending {
                 Some(o) if o.from_caller != r.from_caller => {
                     // The answer replaces its offer.
@@ -725,7 +737,7 @@ mod tests {
         for (i, (from_caller, b)) in bodies.iter().enumerate() {
             let parsed = sdp::parse(b.as_bytes());
             assert_eq!(
-                d.observe_sdp(&parsed, *from_caller, at(i as u64 + 1, transport)),
+                d.observe_sdp(&parsed, *from_caller, false, at(i as u64 + 1, transport)),
                 0
             );
         }
@@ -895,7 +907,7 @@ mod tests {
             sip_tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
         ) {
             let mut d = DialogSecurity::default();
-            d.observe_sdp(&sdp::parse(&sdp_bytes), true, at(1, Transport::Udp));
+            d.observe_sdp(&sdp::parse(&sdp_bytes), true, false, at(1, Transport::Udp));
             let mut msg = b"INVITE sips:b@x SIP/2.0\r\nIdentity: ".to_vec();
             msg.extend_from_slice(&sip_tail);
             if let Ok(m) = crate::sip::parse_message(&msg) {
@@ -911,7 +923,7 @@ mod tests {
         let parsed = sdp::parse(body.as_bytes());
         let mut d = DialogSecurity::default();
         let dropped: u64 = (0..MAX_SDP_FACTS as u64 + 3)
-            .map(|i| d.observe_sdp(&parsed, true, at(i, Transport::Udp)))
+            .map(|i| d.observe_sdp(&parsed, true, false, at(i, Transport::Udp)))
             .sum();
         assert_eq!((d.facts().sdp.len(), dropped), (MAX_SDP_FACTS, 3));
     }
