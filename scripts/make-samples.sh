@@ -7,7 +7,7 @@
 #
 # usage: sudo scripts/make-samples.sh [SAMPLE...]   (default: all)
 # Needs: sipp (sip-tester), tcpdump, tshark, dumpcap, editcap, ethtool,
-# iproute2, python3, gzip; for the security samples also kamailio with
+# iproute2, python3, gzip, nftables; for the security and NAT samples also kamailio with
 # kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
 # python3-cryptography.
 set -Eeuo pipefail
