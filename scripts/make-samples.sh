@@ -7,7 +7,7 @@
 #
 # usage: sudo scripts/make-samples.sh [SAMPLE...]   (default: all)
 # Needs: sipp (sip-tester), tcpdump, tshark, dumpcap, editcap, ethtool,
-# iproute2, python3, gzip; for the security samples also kamailio with
+# iproute2, python3, gzip, nftables; for the security and NAT samples also kamailio with
 # kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
 # python3-cryptography.
 set -Eeuo pipefail
@@ -43,7 +43,7 @@ trap 'exit 130' INT TERM
 
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, captures)"
 for cmd in sipp svmap svwar svcrack kamailio stunnel openssl tcpdump tshark dumpcap editcap capinfos \
-    ethtool ip python3 gzip timeout ss base64; do
+    ethtool ip nft python3 gzip timeout ss base64; do
     command -v "$cmd" >/dev/null || die "missing command: $cmd"
 done
 [[ -r $AUDIO_SRC ]] || die "missing $AUDIO_SRC (package sip-tester)"
@@ -222,13 +222,13 @@ lan() {
     done
 }
 
-# kam_start NS IP [kamailio args...]: kamailio (scripts/kamailio/kamailio.cfg)
-# in the background, UDP IP:5060; waits until it answers. Sets KAM_PID.
+# kam_start NS IP [kamailio args...]: kamailio ($KAM_CFG, by default
+# scripts/kamailio/kamailio.cfg) in the background, UDP IP:5060; waits until it answers. Sets KAM_PID.
 kam_start() {
     local ns=$1 ip=$2 i
     shift 2
     mkdir -p "$WORK/kam-$ns"
-    ip netns exec "$P-$ns" timeout 150 kamailio -f "$ROOT/scripts/kamailio/kamailio.cfg" -DD -E \
+    ip netns exec "$P-$ns" timeout 150 kamailio -f "${KAM_CFG:-$ROOT/scripts/kamailio/kamailio.cfg}" -DD -E \
         -m 32 -M 4 -Y "$WORK/kam-$ns" -P "$WORK/kam-$ns/pid" -w "$WORK/kam-$ns" \
         -l "udp:$ip:5060" "$@" >"$WORK/kam-$ns.log" 2>&1 &
     KAM_PID=$!
@@ -792,10 +792,233 @@ sample_toll_fraud_flood() {
     finish toll-fraud-flood.pcap
 }
 
+# ------------------------------------------------------------- NAT samples ---
+
+# A home NAT. The phone alice (192.168.1.10/24) sits on a LAN behind a Linux
+# router (namespace NAME-rtr: lan0 192.168.1.1/24, wan0 198.51.100.1/24,
+# ip_forward on, nftables NAT rule NAT on what leaves wan0, and a forward
+# filter that lets in from wan0 only packets of connections opened from the
+# LAN, as home routers do: packets to 192.168.1.x from outside are dropped
+# and counted). The public segment is a bridge (br0 in NAME-sw) joining the
+# router's wan0, kamailio 203.0.113.10, the callee bob 203.0.113.20 and a
+# public caller carol 198.51.100.30. Public hosts reach 198.51.100.0/24 and
+# 203.0.113.0/24 on-link and everything else (so 192.168.1.x too) through
+# the router, like an Internet default route.
+NAT_PUB=198.51.100.1 ALICE=192.168.1.10 KAM=203.0.113.10 BOB=203.0.113.20 CAROL=198.51.100.30
+NAT_PORTS="meta l4proto udp masquerade to :40000-40100"   # source ports always change
+nat_topo() {
+    local n=$1 nat=$2 h i=0
+    ns_new "$n-alice"
+    ns_new "$n-rtr"
+    ns_new "$n-sw"
+    veth "$n-alice" eth0 "$n-rtr" lan0
+    nsx "$n-alice" ip addr add "$ALICE/24" dev eth0
+    nsx "$n-alice" ip route add default via 192.168.1.1
+    nsx "$n-rtr" ip addr add 192.168.1.1/24 dev lan0
+    nsx "$n-sw" ip link add br0 type bridge mcast_snooping 0
+    nsx "$n-sw" ip link set br0 up
+    no_offload "$n-sw" br0
+    veth "$n-rtr" wan0 "$n-sw" p0
+    nsx "$n-sw" ip link set p0 master br0
+    nsx "$n-rtr" ip addr add "$NAT_PUB/24" dev wan0
+    nsx "$n-rtr" ip route add 203.0.113.0/24 dev wan0
+    nsx "$n-rtr" sysctl -qw net.ipv4.ip_forward=1
+    nsx "$n-rtr" nft -f - <<EOF
+table ip nat {
+    chain postrouting {
+        type nat hook postrouting priority 100;
+        oifname "wan0" $nat
+    }
+}
+table ip filter {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        iifname "wan0" ct state established,related accept
+        iifname "wan0" counter drop
+    }
+}
+EOF
+    for h in kam=$KAM bob=$BOB carol=$CAROL; do
+        i=$((i + 1))
+        ns_new "$n-${h%%=*}"
+        veth "$n-${h%%=*}" eth0 "$n-sw" "p$i"
+        nsx "$n-sw" ip link set "p$i" master br0
+        nsx "$n-${h%%=*}" ip addr add "${h#*=}/24" dev eth0
+        nsx "$n-${h%%=*}" ip route replace 198.51.100.0/24 dev eth0
+        nsx "$n-${h%%=*}" ip route replace 203.0.113.0/24 dev eth0
+        nsx "$n-${h%%=*}" ip route add default via "$NAT_PUB" dev eth0 onlink
+    done
+}
+
+# nat_cap_start NS_PREFIX SAMPLE: SAMPLE-lan.pcap on the router's lan0 (what
+# the phone sees) and SAMPLE-wan.pcap on br0 (the public side).
+nat_cap_start() {
+    cap_start "$1-rtr" "$OUT/$2-lan.pcap" tcpdump -i lan0
+    LAN_PID=$CAP_PID LAN_LOG=$CAP_LOG
+    cap_start "$1-sw" "$OUT/$2-wan.pcap" tcpdump -i br0
+}
+
+nat_cap_stop() {
+    cap_stop "$OUT/$1-wan.pcap"
+    CAP_PID=$LAN_PID CAP_LOG=$LAN_LOG cap_stop "$OUT/$1-lan.pcap"
+}
+
+# nat_kam NS_PREFIX [WITH_NAT]: kamailio-nat.cfg on 203.0.113.10, INVITEs to bob.
+nat_kam() {
+    local a=(-A "CALLEE_URI=\"sip:$BOB:5060\"")
+    [[ ${2:-} == WITH_NAT ]] && a+=(-A WITH_NAT)
+    KAM_CFG=$ROOT/scripts/kamailio/kamailio-nat.cfg kam_start "$1-kam" "$KAM" "${a[@]}"
+}
+
+# nat_call NS_PREFIX CALLER_NS CALLER_IP: CALLER calls bob through kamailio
+# (uac-call-nat.xml: Via ;rport, Contact and SDP with its own address).
+nat_call() {
+    uac "$1-$2" uac-call-nat.xml -i "$3" -p 5060 -mi "$3" -mp 17000 -m 1 -d 2800 -s bob \
+        -key caller "$2" -key kam "$KAM" "$KAM:5060"
+}
+
+# none SAMPLE FILTER: fail if any frame matches.
+none() {
+    [[ -z $(tshark -n -r "$OUT/$1" -Y "$2" 2>/dev/null) ]] || die "$1: frames match '$2'"
+}
+
+# Call from behind the NAT (source ports rewritten to 40000-40100) with
+# private Contact and SDP; kamailio WITH_NAT (force_rport, fix_nated_contact);
+# bob's media is scripts/rtp-latch.py, which answers to where alice's RTP
+# comes from (198.51.100.1:4000x), so audio flows both ways anyway.
+sample_nat_latching() {
+    local n=natl latch
+    nat_topo $n "$NAT_PORTS"
+    nat_cap_start $n nat-latching
+    nat_kam $n WITH_NAT
+    ip netns exec "$P-$n-bob" timeout 30 python3 "$ROOT/scripts/rtp-latch.py" "$BOB" 16000 \
+        "$WORK/audio-uas.pcap" 20 >"$WORK/latch.out" 2>&1 &
+    latch=$!
+    BG_PIDS+=("$latch")
+    for _ in $(seq 100); do grep -q ready "$WORK/latch.out" && break; sleep 0.05; done
+    uas $n-bob uas-call-latch.xml -i "$BOB" -p 5060 -mi "$BOB" -mp 16100 -key rtp_port 16000
+    nat_call $n alice "$ALICE"
+    uas_wait
+    wait "$latch" || die "rtp-latch.py failed: $(cat "$WORK/latch.out")"
+    grep -q "latched $NAT_PUB:40" "$WORK/latch.out" || die "rtp-latch.py: $(cat "$WORK/latch.out")"
+    nat_cap_stop nat-latching
+    kam_stop
+    local w=nat-latching-wan.pcap l=nat-latching-lan.pcap
+    expect $w "sip.Method == \"INVITE\" && ip.src == $NAT_PUB && udp.srcport >= 40000 && udp.srcport <= 40100 && sip.Via contains \"$ALICE:5060\" && sip.Contact contains \"$ALICE\" && sdp.connection_info.address == \"$ALICE\"" 1
+    expect $w "sip.Method == \"INVITE\" && ip.dst == $BOB && sip.Via contains \"received=$NAT_PUB\" && sip.Contact contains \"$NAT_PUB:40\"" 1
+    expect $w "rtp && ip.src == $NAT_PUB && ip.dst == $BOB" 80
+    expect $w "rtp && ip.src == $BOB && ip.dst == $NAT_PUB && udp.dstport >= 40000" 80
+    expect $w "sip.Method == \"BYE\" && ip.dst == $BOB" 1
+    expect $l "sip.Method == \"INVITE\" && ip.src == $ALICE && udp.srcport == 5060" 1
+    expect $l "rtp && ip.src == $ALICE && udp.srcport == 17000" 80
+    expect $l "rtp && ip.src == $BOB && ip.dst == $ALICE && udp.dstport == 17000" 80
+    none $w "ip.addr == 192.168.1.0/24"
+    finish $l
+    finish $w
+}
+
+# The same call, bob a plain SIPp UAS that sends its RTP to the SDP address
+# 192.168.1.10: the packets leave bob towards the router, whose firewall
+# drops them (counted); alice's RTP reaches bob. Plain masquerade (ports kept).
+sample_nat_one_way() {
+    local n=natw dropped
+    nat_topo $n masquerade
+    nat_cap_start $n nat-one-way
+    nat_kam $n WITH_NAT
+    uas $n-bob uas-call-keys.xml -i "$BOB" -p 5060 -mi "$BOB" -mp 16000 \
+        -key proto RTP/AVP -key attrs a=sendrecv -key contact "sip:bob@$BOB:5060"
+    nat_call $n alice "$ALICE"
+    uas_wait
+    nat_cap_stop nat-one-way
+    kam_stop
+    dropped=$(nsx $n-rtr nft list chain ip filter forward | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    ((dropped >= 80)) || die "nat-one-way: router dropped $dropped packets, expected >= 80"
+    local w=nat-one-way-wan.pcap l=nat-one-way-lan.pcap
+    expect $w "sip.Method == \"INVITE\" && ip.src == $NAT_PUB && sdp.connection_info.address == \"$ALICE\"" 1
+    expect $w "rtp && ip.src == $NAT_PUB && ip.dst == $BOB" 80
+    expect $w "rtp && ip.src == $BOB && ip.dst == $ALICE" 80
+    expect $l "rtp && ip.src == $ALICE" 80
+    none $l "ip.src == $BOB && !sip"
+    finish $l
+    finish $w
+}
+
+# REGISTER without rport from behind a NAT that rewrites the source port
+# (5060 -> 4000x); kamailio without nathelper answers, per RFC 3261 18.2.2,
+# to the Via received= address and the Via port 198.51.100.1:5060, where
+# nothing listens: the router answers ICMP port unreachable and alice
+# retransmits (0, 0.5, 1.5, 3.5 s) until SIPp gives up.
+sample_nat_no_rport() {
+    local n=natr
+    nat_topo $n "$NAT_PORTS"
+    nat_cap_start $n nat-no-rport
+    nat_kam $n
+    ip netns exec "$P-$n-alice" timeout 20 sipp -sf "$SIPP_DIR/uac-register-nat.xml" -nostdin \
+        -timeout 5s -timeout_error -i "$ALICE" -p 5060 -m 1 -s alice -key via_params "" \
+        -key expires 3600 "$KAM:5060" >"$WORK/uac.out" 2>&1 && die "nat-no-rport: REGISTER was answered"
+    nat_cap_stop nat-no-rport
+    kam_stop
+    local w=nat-no-rport-wan.pcap l=nat-no-rport-lan.pcap
+    expect $w "sip.Method == \"REGISTER\" && ip.src == $NAT_PUB && udp.srcport >= 40000 && !(sip.Via contains \"rport\")" 4
+    expect $w "sip.Status-Code == 200 && ip.dst == $NAT_PUB && udp.dstport == 5060 && sip.Via contains \"received=$NAT_PUB\"" 4
+    expect $w "icmp.type == 3 && icmp.code == 3 && ip.src == $NAT_PUB" 1
+    expect $l "sip.Method == \"REGISTER\" && ip.src == $ALICE" 4
+    none $l "sip.Status-Code"
+    finish $l
+    finish $w
+}
+
+# REGISTER (with rport) from behind the NAT asking Expires: 3600; kamailio
+# WITH_NAT grants 3600 (binding with received=198.51.100.1:5060). Then five
+# quiet seconds: no keepalive of any kind (no CRLF, OPTIONS or re-REGISTER)
+# while a UDP NAT binding lasts 30-180 s on common routers.
+sample_nat_register_expiry() {
+    local n=nate
+    nat_topo $n masquerade
+    nat_cap_start $n nat-register-expiry
+    nat_kam $n WITH_NAT
+    uac $n-alice uac-register-nat.xml -i "$ALICE" -p 5060 -m 1 -s alice -key via_params ";rport" \
+        -key expires 3600 "$KAM:5060"
+    sleep 5
+    nat_cap_stop nat-register-expiry
+    kam_stop
+    local w=nat-register-expiry-wan.pcap l=nat-register-expiry-lan.pcap
+    expect $w "sip.Method == \"REGISTER\" && ip.src == $NAT_PUB && sip.Expires == 3600 && sip.Contact contains \"$ALICE\"" 1
+    expect $w "sip.Status-Code == 200 && ip.dst == $NAT_PUB && sip.Contact contains \"expires=3600\"" 1
+    expect $l "sip.Status-Code == 200 && ip.dst == $ALICE" 1
+    [[ $(tshark -n -r "$OUT/$w" -Y 'sip' 2>/dev/null | wc -l) -eq 2 ]] || die "$w: more than REGISTER and 200"
+    finish $l
+    finish $w
+}
+
+# A call between two public hosts through the same NAT-aware kamailio:
+# carol 198.51.100.30 calls bob 203.0.113.20, RTP both ways. No NAT in the
+# path (only the public side is captured: the LAN sees nothing of it).
+sample_public_call() {
+    local n=pub f=$OUT/public-call.pcap
+    nat_topo $n masquerade
+    cap_start $n-sw "$f" tcpdump -i br0
+    nat_kam $n WITH_NAT
+    uas $n-bob uas-call-keys.xml -i "$BOB" -p 5060 -mi "$BOB" -mp 16000 \
+        -key proto RTP/AVP -key attrs a=sendrecv -key contact "sip:bob@$BOB:5060"
+    nat_call $n carol "$CAROL"
+    uas_wait
+    cap_stop "$f"
+    kam_stop
+    expect public-call.pcap "sip.Method == \"INVITE\" && ip.src == $CAROL && sdp.connection_info.address == \"$CAROL\"" 1
+    expect public-call.pcap "rtp && ip.src == $CAROL && ip.dst == $BOB" 80
+    expect public-call.pcap "rtp && ip.src == $BOB && ip.dst == $CAROL" 80
+    expect public-call.pcap "sip.Status-Code == 200 && sip.CSeq.method == \"BYE\"" 1
+    # received= is there (RFC 3581 section 4 adds it whenever rport is asked), equal to the sent-by
+    none public-call.pcap "ip.addr == 192.168.0.0/16 || sdp.connection_info.address contains \"192.168.\" || sip.Contact contains \"192.168.\""
+    finish public-call.pcap
+}
+
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
-    sips_identity_smime toll_fraud_flood)
+    sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
+    public_call)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
