@@ -371,7 +371,15 @@ fn codec_list<'a>(an: &'a Analyzer, m: &MediaLine) -> Vec<CodecText<'a>> {
 }
 
 fn media_dtos<'a>(an: &'a Analyzer, d: &Dialog) -> Vec<MediaDto<'a>> {
-    let mut out = Vec::new();
+    // Sized exactly: a report of 100,000 calls holds one of these per call, and a
+    // growing Vec would leave most of its capacity unused.
+    let lines = d
+        .sessions
+        .iter()
+        .filter_map(|s| d.sdp.get(s.offer))
+        .map(|o| o.media.len())
+        .sum();
+    let mut out = Vec::with_capacity(lines);
     for s in &d.sessions {
         let Some(offer) = d.sdp.get(s.offer) else {
             continue;
@@ -402,8 +410,9 @@ impl<'a> Report<'a> {
         let stats = an.stats();
         let net = an.net_stats();
 
+        // Moved, not cloned: a big capture has a finding per call.
         let finding_dtos: Vec<FindingDto> = findings
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, f)| finding_dto(i + 1, f))
             .collect();
@@ -499,7 +508,7 @@ impl<'a> Report<'a> {
 
         let mut by_sev: BTreeMap<&'static str, u64> =
             Severity::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-        for f in &findings {
+        for f in &finding_dtos {
             *by_sev.entry(f.severity.as_str()).or_insert(0) += 1;
         }
         let span = an.time_span();
@@ -565,18 +574,18 @@ impl<'a> Report<'a> {
     }
 }
 
-fn finding_dto(id: usize, f: &Finding) -> FindingDto {
+fn finding_dto(id: usize, f: Finding) -> FindingDto {
     FindingDto {
         id,
         rule: f.rule.as_str(),
         severity: f.severity,
         ts: f.ts.as_secs_f64(),
-        call_id: f.call_id.clone(),
+        call_id: f.call_id,
         src: f.src.map(|a| a.to_string()),
         dst: f.dst.map(|a| a.to_string()),
-        summary: f.summary.clone(),
-        evidence: f.evidence.clone(),
-        advice: f.advice.clone(),
+        summary: f.summary,
+        evidence: f.evidence,
+        advice: f.advice,
     }
 }
 

@@ -291,6 +291,10 @@ impl DialogSecurity {
                     ),
                 })
                 .collect();
+        if f.sdp.is_empty() {
+            // An offer and its answer: most dialogs need exactly two.
+            f.sdp.reserve_exact(2);
+        }
         f.sdp.push(SdpSecurity {
             at,
             from_caller,
