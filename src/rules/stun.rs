@@ -623,7 +623,9 @@ fn ice_finding(d: &Dialog, flows: &[Flow], stun: &[&StunBinding]) -> Option<Find
         count_kinds(&cands, false)
     );
     let find = |a: SocketAddr| cands.iter().find(|(_, c)| c.addr == a);
-    let used = flows.iter().max_by_key(|f| f.packets);
+    let used = flows
+        .iter()
+        .max_by_key(|f| (f.packets, std::cmp::Reverse(f.first_frame)));
     let mut ts = d.start;
     if let Some(f) = used {
         frames.push(f.first_frame);
