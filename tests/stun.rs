@@ -236,3 +236,15 @@ fn learned_public_address_but_advertised_private() {
 fn no_stun_no_candidates_no_finding() {
     assert!(run(false, &[], &[]).is_empty());
 }
+
+#[test]
+fn one_sided_candidates_without_checks_say_nothing() {
+    // The callee answered without candidates: ICE is not used (RFC 8445 §5.1.1), and the
+    // connectivity check in the run names no candidate of the call (it is reported apart).
+    let f = run(false, &["1 1 UDP 1 10.9.9.9 1 typ host"], &[]);
+    assert!(f.iter().all(|x| !x.summary.starts_with("ICE")), "{f:#?}");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(f[0]
+        .summary
+        .starts_with("1 ICE connectivity check pair(s) with no SDP candidates"));
+}

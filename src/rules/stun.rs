@@ -234,6 +234,16 @@ impl StunTracker {
                     .iter()
                     .any(|k| msg.attribute(*k).is_some());
                 let nominated = msg.attribute(ATTR_USE_CANDIDATE).is_some();
+                // The same request captured again on the far side of a NAT (capture on
+                // both interfaces): same transaction id, translated source. It is not a
+                // second client; the response tells the mapping anyway.
+                if self
+                    .pending
+                    .get(&msg.transaction_id)
+                    .is_some_and(|p| p.client != at.src)
+                {
+                    return;
+                }
                 // A retransmission keeps its transaction id (RFC 8489 §6.2.1): count the
                 // request, keep the first pending entry.
                 if !self.pending.contains_key(&msg.transaction_id) {
@@ -610,7 +620,17 @@ fn count_kinds(c: &[(bool, IceCandidate)], side: bool) -> String {
 
 fn ice_finding(d: &Dialog, flows: &[Flow], stun: &[&StunBinding]) -> Option<Finding> {
     let cands = dialog_candidates(d);
-    if cands.is_empty() {
+    let addrs: Vec<SocketAddr> = cands.iter().map(|(_, c)| c.addr).collect();
+    let checks: Vec<&&StunBinding> = stun
+        .iter()
+        .filter(|b| b.ice_check && (addrs.contains(&b.client) || addrs.contains(&b.server)))
+        .collect();
+    // RFC 8839 §4.2.1.4 / RFC 8445 §5.1.1: ICE runs only when both sides sent candidates;
+    // candidates one side offered and nobody checked say nothing about NAT.
+    let both = [true, false]
+        .iter()
+        .all(|side| cands.iter().any(|(s, _)| s == side));
+    if cands.is_empty() || (!both && checks.is_empty()) {
         return None;
     }
     let mut frames: Vec<u64> = [true, false]
@@ -678,11 +698,6 @@ fn ice_finding(d: &Dialog, flows: &[Flow], stun: &[&StunBinding]) -> Option<Find
             }
         }
     }
-    let addrs: Vec<SocketAddr> = cands.iter().map(|(_, c)| c.addr).collect();
-    let checks: Vec<&&StunBinding> = stun
-        .iter()
-        .filter(|b| b.ice_check && (addrs.contains(&b.client) || addrs.contains(&b.server)))
-        .collect();
     if !checks.is_empty() {
         let answered = checks.iter().filter(|b| b.successes > 0).count();
         let _ = write!(

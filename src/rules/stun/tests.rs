@@ -342,3 +342,25 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn request_seen_again_behind_the_nat_is_not_a_second_client() {
+    let mut t = StunTracker::default();
+    let req = stun_msg(0x0001, 4, &[]);
+    feed(&mut t, &req, seen(1, "10.0.0.5:40000", "198.51.100.1:3478"));
+    feed(
+        &mut t,
+        &req,
+        seen(2, "203.0.113.7:61234", "198.51.100.1:3478"),
+    );
+    let ok = stun_msg(0x0101, 4, &[xor_v4(sa("203.0.113.7:61234"))]);
+    feed(
+        &mut t,
+        &ok,
+        seen(3, "198.51.100.1:3478", "203.0.113.7:61234"),
+    );
+    let b = t.bindings();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].client, sa("10.0.0.5:40000"));
+    assert_eq!(b[0].mapped, Some(sa("203.0.113.7:61234")));
+}
