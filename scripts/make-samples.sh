@@ -9,7 +9,8 @@
 # Needs: sipp (sip-tester), tcpdump, tshark, dumpcap, editcap, ethtool,
 # iproute2, python3, gzip, nftables; for the security and NAT samples also kamailio with
 # kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
-# python3-cryptography.
+# python3-cryptography; for stun-binding coturn (turnserver, turnutils_stunclient)
+# and nft.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -1014,11 +1015,64 @@ sample_public_call() {
     finish public-call.pcap
 }
 
+# stun-binding: a UA behind an nftables masquerade (random source ports, so the
+# port is not preserved) asks coturn (STUN only) for its public address, from
+# its RTP socket (scripts/stun-binding.py) and with turnutils_stunclient, then
+# calls through the same NAT with its private address in SDP c= (SIPp): it
+# learned its public address but does not use it. Captured on the private side.
+sample_stun_binding() {
+    local f=$OUT/stun-binding.pcap i
+    command -v turnserver >/dev/null && command -v turnutils_stunclient >/dev/null ||
+        die "missing turnserver / turnutils_stunclient (package coturn)"
+    ns_new st-c
+    ns_new st-n
+    ns_new st-s
+    veth st-c c0 st-n n0
+    veth st-n n1 st-s s0
+    nsx st-c ip addr add 192.168.77.2/24 dev c0
+    nsx st-n ip addr add 192.168.77.1/24 dev n0
+    nsx st-n ip addr add 203.0.113.1/24 dev n1
+    nsx st-s ip addr add 203.0.113.10/24 dev s0
+    nsx st-c ip route add default via 192.168.77.1
+    nsx st-n sysctl -qw net.ipv4.ip_forward=1
+    nsx st-n nft -f - <<'NFT'
+table ip nat {
+    chain post {
+        type nat hook postrouting priority srcnat;
+        oifname "n1" masquerade random
+    }
+}
+NFT
+    ip netns exec "$P-st-s" timeout 60 turnserver -n --stun-only --no-cli --no-tls --no-dtls \
+        -L 203.0.113.10 -p 3478 --log-file stdout >"$WORK/turnserver.log" 2>&1 &
+    local turn_pid=$!
+    BG_PIDS+=("$turn_pid")
+    for i in $(seq 100); do
+        nsx st-s ss -lun | grep -q "203.0.113.10:3478" && break
+        sleep 0.05
+    done
+    cap_start st-c "$f" tcpdump -i c0
+    nsx st-c python3 "$ROOT/scripts/stun-binding.py" 192.168.77.2:17000 203.0.113.10:3478 >&2
+    nsx st-c timeout 10 turnutils_stunclient -L 192.168.77.2 203.0.113.10 >"$WORK/stunclient.out" 2>&1 ||
+        { cat "$WORK/stunclient.out" >&2; die "turnutils_stunclient failed"; }
+    uas st-s uas-call-signal.xml -i 203.0.113.10 -p 5060 -mi 203.0.113.10 -mp 16000
+    uac st-c uac-call.xml -i 192.168.77.2 -p 5060 -mi 192.168.77.2 -mp 17000 -m 1 -d 1000 203.0.113.10:5060
+    uas_wait
+    cap_stop "$f"
+    kill -TERM "$turn_pid" 2>/dev/null || true
+    wait "$turn_pid" 2>/dev/null || true
+    expect stun-binding.pcap 'stun.type == 0x0001' 2
+    expect stun-binding.pcap 'stun.type == 0x0101 && stun.att.ipv4-xord' 2
+    expect stun-binding.pcap 'sip.Method == "INVITE" && sdp.connection_info.address == 192.168.77.2' 1
+    expect stun-binding.pcap 'rtp && ip.src == 192.168.77.2' 25
+    finish stun-binding.pcap
+}
+
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
-    public_call)
+    public_call stun_binding)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

@@ -91,6 +91,7 @@ const RULES: &[(&str, &str, &str)] = &[
         "options-keepalive.pcap",
     ),
     ("fraud.toll", "toll-fraud-flood.pcap", "basic-call-rtp.pcap"),
+    ("nat.stun", "stun-binding.pcap", "basic-call-rtp.pcap"),
 ];
 
 /// Findings of one sample, counted by rule, and the most severe one.

@@ -171,6 +171,8 @@ pub struct EngineStats {
     pub attack: rules::attack::AttackStats,
     /// Scanner sightings not recorded because `rules::attack::MAX_SCANNERS` was reached.
     pub scanner_overflow: u64,
+    /// STUN Binding transactions and what their bounded tables could not keep (nat.stun).
+    pub stun: rules::stun::StunStats,
 }
 
 /// One input file and what happened while reading it.
@@ -234,6 +236,8 @@ pub struct MediaLine {
     pub direction: Sym,
     /// Number of a=crypto lines (SDES keys).
     pub crypto: u16,
+    /// ICE candidates (RFC 8839 `a=candidate`), at most `rules::stun::MAX_CANDIDATES`.
+    pub candidates: Vec<rules::stun::IceCandidate>,
 }
 
 /// An SDP body seen in a dialog.
@@ -448,6 +452,8 @@ pub struct Analyzer {
     spare: Vec<Segment<'static>>,
     /// Cleartext SIP hops (rules::transport).
     hops: rules::transport::HopTable,
+    /// STUN Binding transactions (rules::stun, nat.stun).
+    stun: rules::stun::StunTracker,
 }
 
 impl Default for Analyzer {
@@ -521,6 +527,7 @@ impl Analyzer {
             bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
             spare: Vec::new(),
             hops: rules::transport::HopTable::default(),
+            stun: rules::stun::StunTracker::default(),
         }
     }
 
@@ -645,7 +652,13 @@ impl Analyzer {
                     d.rtcp_packets += 1;
                 }
             }
-            MediaKind::Stun => self.stats.stun_packets += 1,
+            MediaKind::Stun => {
+                self.stats.stun_packets += 1;
+                if let Some(m) = media::stun::parse(&seg.payload) {
+                    self.stun.observe(&m, &seen(seg));
+                    self.stats.stun = self.stun.stats().clone();
+                }
+            }
             MediaKind::Dtls => self.stats.dtls_packets += 1,
             MediaKind::Zrtp => {
                 // ZRTP runs on the media ports the SDP announced (RFC 6189 §5).
@@ -749,7 +762,7 @@ impl Analyzer {
                 .iter()
                 .rev()
                 .flat_map(|s| s.media.iter())
-                .find(|m| m.addr == Some(addr));
+                .find(|m| m.addr == Some(addr) || m.candidates.iter().any(|c| c.addr == addr));
             let bound = match line {
                 Some(m) => BoundLine {
                     encrypted: m.encrypted,
@@ -1192,6 +1205,13 @@ impl Analyzer {
                 );
                 let media = summarize_sdp(&parsed, &mut self.symbols);
                 announced = media.iter().map(|m| (m.addr, m.rtcp)).collect();
+                // ICE candidates are where media may really flow (rules::stun).
+                announced.extend(media.iter().flat_map(|m| {
+                    m.candidates.iter().map(|c| match c.component {
+                        1 => (Some(c.addr), None),
+                        _ => (None, Some(c.addr)),
+                    })
+                }));
                 let idx = d.sdp.len();
                 if idx >= MAX_SDP_PER_DIALOG {
                     // Days of session-timer re-INVITEs: keep binding media, stop recording.
@@ -1425,6 +1445,16 @@ impl Analyzer {
             all.extend(rules::e2e::findings(&d.call_id, &sec.smime, &sec.identity));
         }
         all.extend(self.hops.findings());
+        all.extend(rules::stun::findings(
+            &self.stun,
+            self.dialogs.values(),
+            self.streams.values(),
+            &|a| {
+                self.bindings
+                    .get(&a)
+                    .and_then(|b| self.dialogs.get(&b.dialog))
+            },
+        ));
         for d in self.dialogs.values() {
             if d.retransmissions == 0 {
                 continue;
@@ -1508,6 +1538,7 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
                 formats,
                 direction: symbols.intern(m.direction(s).as_str()),
                 crypto: m.crypto().count().min(u16::MAX as usize) as u16,
+                candidates: rules::stun::candidates_of(m),
             }
         })
         .take(MAX_MEDIA_LINES)
