@@ -171,6 +171,12 @@ pub struct EngineStats {
     pub attack: rules::attack::AttackStats,
     /// Scanner sightings not recorded because `rules::attack::MAX_SCANNERS` was reached.
     pub scanner_overflow: u64,
+    // NAT troubleshooting (crate::nat, rules::nat).
+    /// NAT facts (parties, SDP addresses, ACK/BYE marks) not kept because a dialog's
+    /// `nat` record reached its caps.
+    pub nat_records_dropped: u64,
+    /// Keepalive sources not recorded because `nat::MAX_KEEPALIVE_SOURCES` was reached.
+    pub nat_keepalive_overflow: u64,
 }
 
 /// One input file and what happened while reading it.
@@ -323,6 +329,8 @@ pub struct Dialog {
     /// Media, transport and end-to-end security facts (rules::media, rules::transport,
     /// rules::e2e), bounded.
     pub security: rules::media::DialogSecurity,
+    /// NAT troubleshooting (crate::nat): per-party advertised vs observed addresses.
+    pub nat: crate::nat::DialogNat,
 }
 
 impl Dialog {
@@ -409,6 +417,8 @@ pub struct Analyzer {
     spare: Vec<Segment<'static>>,
     /// Cleartext SIP hops (rules::transport).
     hops: rules::transport::HopTable,
+    /// NAT troubleshooting: CRLF/STUN/OPTIONS keepalives per address (crate::nat).
+    nat_keepalives: crate::nat::KeepaliveTable,
 }
 
 impl Default for Analyzer {
@@ -482,6 +492,7 @@ impl Analyzer {
             bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
             spare: Vec::new(),
             hops: rules::transport::HopTable::default(),
+            nat_keepalives: crate::nat::KeepaliveTable::default(),
         }
     }
 
@@ -576,6 +587,7 @@ impl Analyzer {
                     self.on_sip(&seg);
                 } else if !p.is_empty() && p.iter().all(|&b| b == b'\r' || b == b'\n') {
                     self.stats.udp_keepalives += 1;
+                    self.note_keepalive(seg.src, seg.ts);
                 } else {
                     self.on_udp_other(&seg);
                 }
@@ -606,7 +618,11 @@ impl Analyzer {
                     d.rtcp_packets += 1;
                 }
             }
-            MediaKind::Stun => self.stats.stun_packets += 1,
+            MediaKind::Stun => {
+                self.stats.stun_packets += 1;
+                // STUN keeps NAT bindings open (RFC 5626 §4.4.2); it never counts as media.
+                self.note_keepalive(seg.src, seg.ts);
+            }
             MediaKind::Dtls => self.stats.dtls_packets += 1,
             MediaKind::Zrtp => {
                 // ZRTP runs on the media ports the SDP announced (RFC 6189 §5).
@@ -901,6 +917,7 @@ impl Analyzer {
             initial_cseq: None,
             memo: sip::ValueMemo::default(),
             security: rules::media::DialogSecurity::default(),
+            nat: crate::nat::DialogNat::default(),
         };
         self.dialogs.insert(id, dialog);
         self.by_call_id.insert(call_id.into(), id);
@@ -1170,6 +1187,29 @@ impl Analyzer {
             }
         }
 
+        // NAT troubleshooting (crate::nat): advertised vs observed, per party.
+        let cx = crate::nat::MessageCtx {
+            frame: seg.frame,
+            ts: seg.ts,
+            src: seg.src,
+            dst: seg.dst,
+            transport: seg.transport,
+            repeat,
+            dialog_src: d.src,
+            dialog_from_tag: d.from_tag.as_deref(),
+            initial_cseq: d.initial_cseq,
+            sdp: sdp_index
+                .and_then(|i| d.sdp.get(i as usize))
+                .map(|s| s.media.as_slice()),
+        };
+        self.stats.nat_records_dropped += d.nat.observe(msg, &cx, &self.symbols);
+        if !repeat && is_request && self.symbols.name(label) == "OPTIONS" {
+            // OPTIONS pings keep the NAT binding of either end open.
+            self.nat_keepalives.note(seg.src, seg.ts);
+            self.nat_keepalives.note(seg.dst, seg.ts);
+            self.stats.nat_keepalive_overflow = self.nat_keepalives.overflow;
+        }
+
         let keep_raw = self.raw_bytes + raw.len() <= self.limits.max_raw_bytes;
         if d.messages.len() < self.limits.max_messages_per_dialog {
             let raw_box = if keep_raw {
@@ -1207,6 +1247,43 @@ impl Analyzer {
                 self.bind(a, id, true);
             }
         }
+    }
+
+    fn note_keepalive(&mut self, addr: SocketAddr, ts: Timestamp) {
+        self.nat_keepalives.note(addr, ts);
+        self.stats.nat_keepalive_overflow = self.nat_keepalives.overflow;
+    }
+
+    /// Keepalives seen per address (NAT troubleshooting, crate::nat).
+    pub fn nat_keepalives(&self) -> &crate::nat::KeepaliveTable {
+        &self.nat_keepalives
+    }
+
+    /// The RTP streams bound to dialog `id`, as the NAT analysis reads them.
+    pub fn nat_flows(&self, id: u64) -> Vec<crate::nat::MediaFlow> {
+        let mut v: Vec<(u64, crate::nat::MediaFlow)> = self
+            .streams
+            .values()
+            .filter(|s| s.dialog == Some(id))
+            .map(|s| (s.order, nat_flow(s)))
+            .collect();
+        v.sort_by_key(|(o, _)| *o);
+        v.into_iter().map(|(_, f)| f).collect()
+    }
+
+    /// The NAT view of a dialog (None when there is nothing to say), as the report shows it.
+    pub fn nat_view(&self, d: &Dialog) -> Option<crate::nat::NatView> {
+        let flows = self.nat_flows(d.id);
+        let answered = d.is_call()
+            && d.answered
+                .is_some_and(|a| d.end.since(a) >= rules::nat::MIN_TALK_NS);
+        crate::nat::assess(
+            &d.nat,
+            &flows,
+            &self.nat_keepalives,
+            answered,
+            self.stats.rtp_packets > 0,
+        )
     }
 
     fn bind(&mut self, addr: SocketAddr, dialog: u64, rtcp: bool) {
@@ -1379,6 +1456,33 @@ impl Analyzer {
             all.extend(rules::e2e::findings(&d.call_id, &sec.smime, &sec.identity));
         }
         all.extend(self.hops.findings());
+        // NAT troubleshooting (rules::nat): per dialog, with the streams bound to it.
+        let mut flows: FxHashMap<u64, Vec<(u64, crate::nat::MediaFlow)>> = FxHashMap::default();
+        for s in self.streams.values() {
+            if let Some(id) = s.dialog {
+                flows.entry(id).or_default().push((s.order, nat_flow(s)));
+            }
+        }
+        let capture_has_rtp = self.stats.rtp_packets > 0;
+        for d in self.dialogs.values() {
+            let mut f = flows.remove(&d.id).unwrap_or_default();
+            f.sort_by_key(|(o, _)| *o);
+            let f: Vec<crate::nat::MediaFlow> = f.into_iter().map(|(_, x)| x).collect();
+            let facts = rules::nat::CallFacts {
+                call_id: &d.call_id,
+                is_call: d.is_call(),
+                answered: d.answered,
+                end: d.end,
+                start: d.start,
+                capture_has_rtp,
+            };
+            all.extend(rules::nat::findings(
+                &facts,
+                &d.nat,
+                &f,
+                &self.nat_keepalives,
+            ));
+        }
         for d in self.dialogs.values() {
             if d.retransmissions == 0 {
                 continue;
@@ -1417,6 +1521,15 @@ impl Analyzer {
                 .then(a.evidence.first().cmp(&b.evidence.first()))
         });
         all
+    }
+}
+
+fn nat_flow(s: &RtpStream) -> crate::nat::MediaFlow {
+    crate::nat::MediaFlow {
+        src: s.src,
+        dst: s.dst,
+        packets: s.stats.packets(),
+        first_frame: s.first_frame,
     }
 }
 

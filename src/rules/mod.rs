@@ -5,5 +5,6 @@ pub mod attack;
 pub mod auth;
 pub mod e2e;
 pub mod media;
+pub mod nat;
 pub mod tls;
 pub mod transport;
