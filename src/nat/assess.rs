@@ -28,7 +28,7 @@ impl MediaFlow {
     /// RTP sent from a routable or unknown host toward an internal address does not reach
     /// it: nothing on the Internet routes to RFC 1918 / RFC 6598 space.
     pub fn deliverable(&self) -> bool {
-        !(class_of(self.dst).is_internal() && !class_of(self.src).is_internal())
+        !class_of(self.dst).is_internal() || class_of(self.src).is_internal()
     }
 }
 

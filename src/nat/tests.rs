@@ -1,1 +1,117 @@
+use super::*;
 
+fn c(s: &str) -> AddrClass {
+    classify(s.parse().expect("ip"))
+}
+
+#[test]
+fn classifies_ipv4_ranges() {
+    assert_eq!(c("8.8.8.8"), AddrClass::Public);
+    assert_eq!(c("10.1.2.3"), AddrClass::Private);
+    assert_eq!(c("172.16.0.1"), AddrClass::Private);
+    assert_eq!(c("172.31.255.255"), AddrClass::Private);
+    assert_eq!(c("172.32.0.1"), AddrClass::Public);
+    assert_eq!(c("192.168.1.10"), AddrClass::Private);
+    assert_eq!(c("100.64.0.1"), AddrClass::Cgnat);
+    assert_eq!(c("100.127.255.254"), AddrClass::Cgnat);
+    assert_eq!(c("100.128.0.1"), AddrClass::Public);
+    assert_eq!(c("100.63.255.255"), AddrClass::Public);
+    assert_eq!(c("169.254.3.4"), AddrClass::LinkLocal);
+    assert_eq!(c("127.0.0.1"), AddrClass::Loopback);
+    assert_eq!(c("0.0.0.0"), AddrClass::Unspecified);
+    assert_eq!(c("224.0.0.1"), AddrClass::Multicast);
+    for d in ["192.0.2.1", "198.51.100.7", "203.0.113.5"] {
+        assert_eq!(c(d), AddrClass::Documentation, "{d}");
+    }
+    assert_eq!(c("198.51.101.1"), AddrClass::Public);
+}
+
+#[test]
+fn classifies_ipv6_ranges() {
+    assert_eq!(c("2a00:1450::1"), AddrClass::Public);
+    assert_eq!(c("fd00:5eed::1"), AddrClass::UniqueLocal);
+    assert_eq!(c("fc00::1"), AddrClass::UniqueLocal);
+    assert_eq!(c("fe80::1"), AddrClass::LinkLocal);
+    assert_eq!(c("::1"), AddrClass::Loopback);
+    assert_eq!(c("::"), AddrClass::Unspecified);
+    assert_eq!(c("2001:db8::5"), AddrClass::Documentation);
+    assert_eq!(c("ff02::1"), AddrClass::Multicast);
+    // IPv4-mapped addresses take their IPv4 class.
+    assert_eq!(c("::ffff:192.168.1.1"), AddrClass::Private);
+}
+
+#[test]
+fn internal_and_routable_classes() {
+    let internal: Vec<AddrClass> = [
+        AddrClass::Private,
+        AddrClass::Cgnat,
+        AddrClass::LinkLocal,
+        AddrClass::UniqueLocal,
+    ]
+    .to_vec();
+    for k in internal {
+        assert!(k.is_internal() && !k.is_routable(), "{k:?}");
+    }
+    for k in [AddrClass::Public, AddrClass::Documentation] {
+        assert!(!k.is_internal() && k.is_routable(), "{k:?}");
+    }
+    // Loopback is neither: 127.0.0.1 on both sides is one host, not a NAT.
+    assert!(!AddrClass::Loopback.is_internal() && !AddrClass::Loopback.is_routable());
+    assert_eq!(AddrClass::Documentation.as_str(), "documentation");
+}
+
+#[test]
+fn host_ips_from_sip_hosts() {
+    assert_eq!(host_ip(b"192.168.1.10"), "192.168.1.10".parse().ok());
+    assert_eq!(host_ip(b"[fd00::1]"), "fd00::1".parse().ok());
+    assert_eq!(host_ip(b"fd00::1"), "fd00::1".parse().ok());
+    assert_eq!(host_ip(b"pbx.example.com"), None);
+    assert_eq!(host_ip(b"\xff\xfe"), None);
+    assert_eq!(host_ip(b""), None);
+}
+
+#[test]
+fn nat_suspect_needs_another_class() {
+    let src: SocketAddr = "203.0.113.5:40000".parse().expect("addr");
+    let lan: SocketAddr = "10.0.0.9:5060".parse().expect("addr");
+    let ip = |s: &str| s.parse::<IpAddr>().ok();
+    assert!(assess::nat_suspect(ip("192.168.1.10"), src));
+    assert!(assess::nat_suspect(
+        ip("192.168.1.10"),
+        "100.64.1.1:5060".parse().expect("a")
+    ));
+    // Private seen from private: a proxy relaying, not a NAT we can prove.
+    assert!(!assess::nat_suspect(ip("192.168.1.10"), lan));
+    assert!(!assess::nat_suspect(ip("203.0.113.5"), src));
+    assert!(!assess::nat_suspect(ip("127.0.0.1"), src));
+    assert!(!assess::nat_suspect(None, src));
+}
+
+#[test]
+fn keepalive_table_is_bounded() {
+    let mut t = KeepaliveTable::default();
+    let a: SocketAddr = "203.0.113.5:40000".parse().expect("addr");
+    t.note(a, Timestamp(1));
+    t.note(a, Timestamp(2));
+    assert_eq!(t.count(a), 2);
+    for i in 0..(MAX_KEEPALIVE_SOURCES as u32 + 3) {
+        let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        t.note(SocketAddr::new(ip, 5060), Timestamp(3));
+    }
+    assert_eq!(t.overflow, 4);
+    assert_eq!(t.count(a), 2);
+}
+
+#[test]
+fn media_to_private_from_public_is_undeliverable() {
+    let f = |s: &str, d: &str| MediaFlow {
+        src: s.parse().expect("a"),
+        dst: d.parse().expect("a"),
+        packets: 1,
+        first_frame: 1,
+    };
+    assert!(!f("198.51.100.7:20000", "192.168.1.10:4000").deliverable());
+    assert!(f("192.168.1.11:20000", "192.168.1.10:4000").deliverable());
+    assert!(f("198.51.100.7:20000", "203.0.113.5:41000").deliverable());
+    assert!(f("127.0.0.1:20000", "127.0.0.1:4000").deliverable());
+}

@@ -484,7 +484,7 @@ fn media_direction(c: &CallFacts<'_>, nat: &DialogNat, flows: &[MediaFlow]) -> O
         deaf_party,
         format!(
             "one-way audio: the {} hears nothing ({} → {} RTP: {} packets delivered, none back); \
-             its SDP said to send to {should}; {went}; {cause}",
+             its SDP asked for RTP at {should}; {went}; {cause}",
             deaf.as_str(),
             deaf.as_str(),
             talker.as_str(),
