@@ -339,8 +339,38 @@ fn register(keepalive: bool, granted: u32) -> Cap {
     let nat = "203.0.113.5:40000";
     let reg = "198.51.100.7:5060";
     let via = "SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKr1;rport";
+    // A challenge first: the REGISTER that answers it is not a refresh.
+    let via0 = "SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKr0;rport";
     c.udp(
         0,
+        nat,
+        reg,
+        &msg(
+            "REGISTER sip:example.com SIP/2.0",
+            via0,
+            "0 REGISTER",
+            false,
+            Some("<sip:alice@192.168.1.10:5060>;expires=3600"),
+            "",
+            None,
+        ),
+    );
+    c.udp(
+        20,
+        reg,
+        nat,
+        &msg(
+            "SIP/2.0 401 Unauthorized",
+            &format!("{via0}=40000;received=203.0.113.5"),
+            "0 REGISTER",
+            true,
+            None,
+            "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"n1\"\r\n",
+            None,
+        ),
+    );
+    c.udp(
+        30,
         nat,
         reg,
         &msg(
@@ -383,7 +413,7 @@ fn long_registration_behind_nat_without_keepalives() {
         "{}",
         e.summary
     );
-    assert_eq!(e.evidence, vec![1, 2]);
+    assert_eq!(e.evidence, vec![1, 4]);
     // CRLF keepalives from the UA keep the binding: no finding.
     assert!(register(true, 3600)
         .findings()
@@ -630,4 +660,87 @@ fn ack_timeout_to_a_private_contact() {
         a.summary
     );
     assert!(a.evidence.contains(&2) && a.evidence.contains(&3));
+}
+
+#[test]
+fn a_proxy_relaying_the_private_contact_is_not_reported_twice() {
+    let mut c = Cap::new();
+    let nat = "203.0.113.5:40000";
+    let proxy = "198.51.100.1:5060";
+    let bob = "198.51.100.7:5060";
+    let alice_via = "SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK1;rport";
+    let contact = Some("<sip:alice@192.168.1.10:5060>");
+    let body = sdp("192.168.1.10", 4000);
+    c.udp(
+        0,
+        nat,
+        proxy,
+        &msg(INV, alice_via, "1 INVITE", false, contact, "", Some(&body)),
+    );
+    // The proxy forwards it: its own Via on top, the caller's below with received/rport.
+    let fwd_via = "SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKp1\r\nVia: SIP/2.0/UDP \
+                   192.168.1.10:5060;branch=z9hG4bK1;rport=40000;received=203.0.113.5";
+    c.udp(
+        10,
+        proxy,
+        bob,
+        &msg(
+            INV,
+            fwd_via,
+            "1 INVITE",
+            false,
+            contact,
+            "Record-Route: <sip:198.51.100.1;lr>\r\n",
+            Some(&body),
+        ),
+    );
+    let f = c.findings();
+    let count = |r: &str| f.iter().filter(|x| x.rule.as_str() == r).count();
+    assert_eq!(count("nat.contact-private"), 1, "{:?}", rules(&f));
+    assert_eq!(count("nat.sdp-private"), 1, "{:?}", rules(&f));
+    let cp = get(&f, "nat.contact-private");
+    assert_eq!(cp.src, nat.parse().ok());
+    assert!(
+        cp.summary.contains("Record-Route present"),
+        "{}",
+        cp.summary
+    );
+    let r = Report::build(&c.an, 0);
+    let v = r.dialogs[0].nat.as_ref().expect("nat view");
+    let caller = &v.parties[0];
+    // received/rport read from the lower Via of the forwarded request.
+    assert_eq!(caller.rport.as_ref().and_then(|r| r.filled), Some(40000));
+    assert!(
+        v.parties[1].issues.contains(&"relayed"),
+        "{:?}",
+        v.parties[1]
+    );
+    assert!(!v.parties[1].behind_nat);
+}
+
+#[test]
+fn in_dialog_request_answered_481() {
+    let mut c = natted_call(true, "203.0.113.5:41000");
+    c.udp(
+        6000,
+        "198.51.100.7:5060",
+        "203.0.113.5:40000",
+        &msg(
+            "SIP/2.0 481 Call/Transaction Does Not Exist",
+            "SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK9;rport=40000",
+            "3 INFO",
+            true,
+            None,
+            "",
+            None,
+        ),
+    );
+    let f = c.findings();
+    let a = get(&f, "nat.ack-timeout");
+    assert!(a.summary.contains("481 to INFO"), "{}", a.summary);
+    assert!(
+        a.summary.contains("private Contact 192.168.1.10:5060"),
+        "{}",
+        a.summary
+    );
 }

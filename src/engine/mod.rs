@@ -1195,6 +1195,7 @@ impl Analyzer {
             dst: seg.dst,
             transport: seg.transport,
             repeat,
+            duplicate,
             dialog_src: d.src,
             dialog_from_tag: d.from_tag.as_deref(),
             initial_cseq: d.initial_cseq,

@@ -235,6 +235,11 @@ pub struct RegisterFacts {
     pub granted_frame: Option<u64>,
     /// REGISTERs sent (refreshes in the same Call-ID count).
     pub count: u32,
+    /// Time of the latest 2xx grant.
+    pub granted_ts: Option<Timestamp>,
+    /// Longest time from a 2xx grant to the next REGISTER (the refresh interval; None
+    /// until a refresh follows a grant). A REGISTER answering a 401 is not a refresh.
+    pub max_refresh_gap_ns: Option<u64>,
     /// Time of the first and last REGISTER (refresh interval).
     pub first_ts: Timestamp,
     /// See `first_ts`.
@@ -345,6 +350,8 @@ pub struct MessageCtx<'a> {
     pub transport: Transport,
     /// A retransmission or duplicate of an earlier message.
     pub repeat: bool,
+    /// The same packet captured twice (not a retransmission).
+    pub duplicate: bool,
     /// The dialog's first source and From tag (role of messages without tags).
     pub dialog_src: SocketAddr,
     /// From tag of the dialog's initial request.
@@ -385,7 +392,11 @@ impl DialogNat {
         let cseq_method = cseq.as_ref().map(|c| c.method.as_str()).unwrap_or("");
         if cx.repeat {
             // Only 2xx retransmissions matter here: the UAS resends until an ACK comes.
-            if !is_request && (200..300).contains(&status) && cseq_method == "INVITE" {
+            if !cx.duplicate
+                && !is_request
+                && (200..300).contains(&status)
+                && cseq_method == "INVITE"
+            {
                 if let Some(ok) = self
                     .oks
                     .iter_mut()
@@ -454,6 +465,10 @@ impl DialogNat {
                 });
                 r.count = r.count.saturating_add(1);
                 r.last_ts = cx.ts;
+                if let Some(g) = r.granted_ts.take() {
+                    let gap = cx.ts.since(g);
+                    r.max_refresh_gap_ns = Some(r.max_refresh_gap_ns.unwrap_or(0).max(gap));
+                }
                 if requested.is_some() {
                     r.requested = requested;
                 }
@@ -477,6 +492,7 @@ impl DialogNat {
                     r.granted = granted;
                 }
                 r.granted_frame = Some(cx.frame);
+                r.granted_ts = Some(cx.ts);
             }
         }
         let mark = || Mark {

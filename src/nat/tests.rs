@@ -115,3 +115,49 @@ fn media_to_private_from_public_is_undeliverable() {
     assert!(f("198.51.100.7:20000", "203.0.113.5:41000").deliverable());
     assert!(f("127.0.0.1:20000", "127.0.0.1:4000").deliverable());
 }
+
+proptest::proptest! {
+    /// Whatever the headers hold, observing a message never panics and stays bounded.
+    #[test]
+    fn observe_never_panics(heads in proptest::collection::vec(
+        proptest::sample::select(vec![
+            "Via: ", "Contact: ", "CSeq: ", "From: ", "Expires: ", "Record-Route: ", "Path: ",
+        ]), 1..12),
+        vals in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..40), 12),
+        start in 0usize..3)
+    {
+        let mut raw: Vec<u8> = match start {
+            0 => b"INVITE sip:a@b SIP/2.0\r\n".to_vec(),
+            1 => b"SIP/2.0 200 OK\r\n".to_vec(),
+            _ => b"REGISTER sip:b SIP/2.0\r\n".to_vec(),
+        };
+        for (h, v) in heads.iter().zip(vals.iter()) {
+            raw.extend_from_slice(h.as_bytes());
+            raw.extend(v.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"Call-ID: x\r\nContent-Length: 0\r\n\r\n");
+        let symbols = Symbols::new(16);
+        let mut nat = DialogNat::default();
+        if let Ok(msg) = crate::sip::parse_message(&raw) {
+            for i in 0..(MAX_PARTIES as u16 + 2) {
+                let cx = MessageCtx {
+                    frame: u64::from(i),
+                    ts: Timestamp(u64::from(i)),
+                    src: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1)), 1000 + i),
+                    dst: "198.51.100.7:5060".parse().expect("addr"),
+                    transport: Transport::Udp,
+                    repeat: i % 3 == 2,
+                    duplicate: false,
+                    dialog_src: "203.0.113.1:1000".parse().expect("addr"),
+                    dialog_from_tag: Some("t"),
+                    initial_cseq: Some(1),
+                    sdp: None,
+                };
+                nat.observe(&msg, &cx, &symbols);
+            }
+            proptest::prop_assert!(nat.parties.len() <= MAX_PARTIES);
+            let _ = assess(&nat, &[], &KeepaliveTable::default(), true, true);
+        }
+    }
+}

@@ -262,9 +262,10 @@ pub fn findings(
         if let Some(r) = p.register.as_ref() {
             let behind = f.via_ip_differs || f.contact_private;
             let kept = keepalives.count(p.source);
-            let refresh_ok = r.count >= 2
-                && r.last_ts.since(r.first_ts) / u64::from(r.count - 1)
-                    <= u64::from(NAT_BINDING_TIMEOUT_S) * 1_000_000_000;
+            // Re-REGISTERs at least as often as the binding timeout keep it open too.
+            let refresh_ok = r
+                .max_refresh_gap_ns
+                .is_some_and(|g| g <= u64::from(NAT_BINDING_TIMEOUT_S) * 1_000_000_000);
             if let Some(g) = r.granted.filter(|g| *g > NAT_BINDING_TIMEOUT_S) {
                 if behind && kept == 0 && !refresh_ok {
                     out.push(finding(
@@ -415,7 +416,13 @@ fn media_direction(c: &CallFacts<'_>, nat: &DialogNat, flows: &[MediaFlow]) -> O
             format!(
                 "answered call ({talk:.1} s after answer) without RTP reaching either side: {why}"
             ),
-            evidence(flows.iter().map(|s| s.first_frame)),
+            evidence(
+                nat.parties
+                    .iter()
+                    .filter_map(|p| p.sdp_frame)
+                    .chain(nat.oks.iter().map(|o| o.frame))
+                    .chain(flows.iter().map(|s| s.first_frame)),
+            ),
             "Check that RTP ports are open on both firewalls, that SDP addresses are \
              reachable (no private c= across NAT) and whether an SBC or relay anchors media.",
         ));
