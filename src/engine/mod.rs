@@ -1260,21 +1260,18 @@ impl Analyzer {
         &self.nat_keepalives
     }
 
-    /// The RTP streams bound to dialog `id`, as the NAT analysis reads them.
-    pub fn nat_flows(&self, id: u64) -> Vec<crate::nat::MediaFlow> {
-        let mut v: Vec<(u64, crate::nat::MediaFlow)> = self
-            .streams
-            .values()
-            .filter(|s| s.dialog == Some(id))
-            .map(|s| (s.order, nat_flow(s)))
-            .collect();
-        v.sort_by_key(|(o, _)| *o);
-        v.into_iter().map(|(_, f)| f).collect()
+    /// Every RTP stream indexed for the NAT analysis (build once, then ask per dialog).
+    pub fn nat_flow_index(&self) -> crate::nat::FlowIndex {
+        let mut ix = crate::nat::FlowIndex::default();
+        for s in self.streams.values() {
+            ix.add(s.order, s.dialog, nat_flow(s));
+        }
+        ix
     }
 
     /// The NAT view of a dialog (None when there is nothing to say), as the report shows it.
-    pub fn nat_view(&self, d: &Dialog) -> Option<crate::nat::NatView> {
-        let flows = self.nat_flows(d.id);
+    pub fn nat_view(&self, d: &Dialog, ix: &crate::nat::FlowIndex) -> Option<crate::nat::NatView> {
+        let flows = ix.flows(d.id, &d.nat);
         let answered = d.is_call()
             && d.answered
                 .is_some_and(|a| d.end.since(a) >= rules::nat::MIN_TALK_NS);
@@ -1458,17 +1455,10 @@ impl Analyzer {
         }
         all.extend(self.hops.findings());
         // NAT troubleshooting (rules::nat): per dialog, with the streams bound to it.
-        let mut flows: FxHashMap<u64, Vec<(u64, crate::nat::MediaFlow)>> = FxHashMap::default();
-        for s in self.streams.values() {
-            if let Some(id) = s.dialog {
-                flows.entry(id).or_default().push((s.order, nat_flow(s)));
-            }
-        }
+        let ix = self.nat_flow_index();
         let capture_has_rtp = self.stats.rtp_packets > 0;
         for d in self.dialogs.values() {
-            let mut f = flows.remove(&d.id).unwrap_or_default();
-            f.sort_by_key(|(o, _)| *o);
-            let f: Vec<crate::nat::MediaFlow> = f.into_iter().map(|(_, x)| x).collect();
+            let f = ix.flows(d.id, &d.nat);
             let facts = rules::nat::CallFacts {
                 call_id: &d.call_id,
                 is_call: d.is_call(),

@@ -167,11 +167,13 @@ fn addr_text(host: &str, ip: Option<IpAddr>, port: u16) -> AddrText {
 /// address of another class (public, documentation, or CGNAT behind a home router).
 /// Private advertised from another private source of the same class is more often a
 /// proxy or B2BUA relaying, a multi-homed host or a spoofed header than a NAT between two
-/// private networks: it is not counted (a documented limit).
+/// private networks: it is not counted (a documented limit). Packets from a loopback
+/// source never crossed a NAT: whatever they advertise, the capture was taken on one host.
 pub fn nat_suspect(ip: Option<IpAddr>, source: SocketAddr) -> bool {
+    let src = class_of(source);
     ip.is_some_and(|ip| {
         let c = classify(ip);
-        c.is_internal() && ip != source.ip() && c != class_of(source)
+        c.is_internal() && ip != source.ip() && c != src && src != AddrClass::Loopback
     })
 }
 
@@ -192,6 +194,9 @@ pub struct PartyFlags {
     pub contact_relayed: bool,
     /// Its SDP was advertised earlier by another party.
     pub sdp_relayed: bool,
+    /// The next hop wrote a routable `received` other than the packet source: the
+    /// capture was taken inside the NAT (LAN side) and the NAT's public address shows here.
+    pub seen_public: Option<IpAddr>,
 }
 
 /// Computes the flags of party `i` of `nat`.
@@ -207,15 +212,23 @@ pub fn flags(nat: &DialogNat, i: usize) -> PartyFlags {
         })
     };
     let via_mismatch = p.via.as_ref().is_some_and(|v| v.mismatch);
+    let seen_public = p.via.as_ref().and_then(|v| v.received).filter(|r| {
+        classify(*r).is_routable()
+            && *r != p.source.ip()
+            && class_of(p.source) != AddrClass::Loopback
+    });
+    // Behind NAT either way: what it advertises is not its source, or the next hop saw
+    // it from another (public) address than the capture did.
+    let suspect = |ip: Option<IpAddr>| {
+        nat_suspect(ip, p.source)
+            || (seen_public.is_some() && ip.is_some_and(|ip| classify(ip).is_internal()))
+    };
     let via_ip_differs = p.via.as_ref().is_some_and(|v| nat_suspect(v.ip, p.source));
-    let rport_missing = via_ip_differs
+    let rport_missing = (via_ip_differs || seen_public.is_some())
         && p.transport == crate::net::Transport::Udp
         && p.via.as_ref().is_some_and(|v| !v.rport_requested);
-    let contact_private = p
-        .contact
-        .as_ref()
-        .is_some_and(|c| nat_suspect(c.ip, p.source));
-    let sdp_private = p.sdp.iter().any(|a| nat_suspect(Some(a.ip()), p.source));
+    let contact_private = p.contact.as_ref().is_some_and(|c| suspect(c.ip));
+    let sdp_private = p.sdp.iter().any(|a| suspect(Some(a.ip())));
     let contact_relayed = p.contact.as_ref().is_some_and(|c| {
         other(
             &|q: &Party| {
@@ -247,6 +260,7 @@ pub fn flags(nat: &DialogNat, i: usize) -> PartyFlags {
         sdp_private,
         contact_relayed,
         sdp_relayed,
+        seen_public,
     }
 }
 
@@ -336,6 +350,7 @@ pub fn assess(
             issues.push("relayed");
         }
         let behind_nat = f.via_ip_differs
+            || f.seen_public.is_some()
             || (f.contact_private && !f.contact_relayed)
             || (f.sdp_private && !f.sdp_relayed);
         let verdict = party_verdict(p, &f, &observed, behind_nat);
@@ -450,6 +465,11 @@ fn party_verdict(p: &Party, f: &PartyFlags, o: &Observed, behind_nat: bool) -> S
             p.role.as_str()
         ));
     }
+    if let Some(pub_ip) = f.seen_public {
+        v.push(format!(
+            "the next hop saw it as {pub_ip} (received=): the capture was taken inside its NAT"
+        ));
+    }
     if !behind_nat {
         if o.class.is_internal() && v.is_empty() {
             v.push(format!(
@@ -475,13 +495,21 @@ fn party_verdict(p: &Party, f: &PartyFlags, o: &Observed, behind_nat: bool) -> S
             let s: Vec<String> = p.sdp.iter().map(|a| a.to_string()).collect();
             what.push(format!("SDP {}", s.join(", ")));
         }
-        v.push(format!(
-            "behind NAT: sends from {} but advertises {}",
-            p.source,
-            what.join(", ")
-        ));
+        if what.is_empty() {
+            v.push("behind NAT".to_string());
+        } else {
+            v.push(format!(
+                "behind NAT: sends from {} but advertises {}",
+                p.source,
+                what.join(", ")
+            ));
+        }
     }
-    if let Some(via) = p.via.as_ref().filter(|_| f.via_ip_differs) {
+    if let Some(via) = p
+        .via
+        .as_ref()
+        .filter(|_| f.via_ip_differs || f.seen_public.is_some())
+    {
         if !via.rport_requested {
             if p.transport == crate::net::Transport::Udp {
                 v.push(format!(

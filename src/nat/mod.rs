@@ -535,8 +535,14 @@ impl DialogNat {
                 }
             }
         } else if matches!(status, 408 | 481) {
-            let initial = cseq_method == "INVITE" && cseq_num == cx.initial_cseq;
-            if !initial && cseq_method != "REGISTER" {
+            // In-dialog only: after a 2xx to INVITE, to a request other than CANCEL and
+            // other than that INVITE (a 408 to an unanswered INVITE is a plain timeout).
+            let first_ok = self.oks.iter().map(|o| o.cseq).min();
+            let in_dialog = first_ok.is_some_and(|ok| {
+                !matches!(cseq_method, "CANCEL" | "ACK")
+                    && !(cseq_method == "INVITE" && cseq_num.is_none_or(|n| n <= ok))
+            });
+            if in_dialog {
                 push_bounded(&mut self.timeouts, mark(), &mut self.dropped);
             }
         }
@@ -748,4 +754,46 @@ pub fn advice(v: &NatView) -> Vec<&'static str> {
         out.push("a party is behind NAT: make sure the proxy uses rport/received and keepalives");
     }
     out
+}
+
+/// Most flows gathered per dialog from other dialogs' streams (see [`FlowIndex`]).
+pub const MAX_FOREIGN_FLOWS: usize = 32;
+
+/// Every RTP stream by endpoint, so that a dialog sees the media sent to or from the
+/// addresses its parties advertised even when the stream was bound to another Call-ID
+/// (a B2BUA's two legs share the phones' addresses; the binding keeps the latest SDP).
+#[derive(Debug, Clone, Default)]
+pub struct FlowIndex {
+    bound: FxHashMap<u64, Vec<(u64, MediaFlow)>>,
+    by_addr: FxHashMap<SocketAddr, Vec<(u64, MediaFlow)>>,
+}
+
+impl FlowIndex {
+    /// Adds one stream: its creation order, the dialog it is bound to, the flow.
+    pub fn add(&mut self, order: u64, dialog: Option<u64>, f: MediaFlow) {
+        if let Some(d) = dialog {
+            self.bound.entry(d).or_default().push((order, f));
+        }
+        self.by_addr.entry(f.src).or_default().push((order, f));
+        if f.dst != f.src {
+            self.by_addr.entry(f.dst).or_default().push((order, f));
+        }
+    }
+
+    /// The flows of dialog `id`: those bound to it, then (at most
+    /// [`MAX_FOREIGN_FLOWS`]) those touching an SDP address of its parties, in stream order.
+    pub fn flows(&self, id: u64, nat: &DialogNat) -> Vec<MediaFlow> {
+        let mut v: Vec<(u64, MediaFlow)> = self.bound.get(&id).cloned().unwrap_or_default();
+        let mut extra = 0usize;
+        for a in nat.parties.iter().flat_map(|p| p.sdp.iter()) {
+            for (o, f) in self.by_addr.get(a).into_iter().flatten() {
+                if extra < MAX_FOREIGN_FLOWS && !v.iter().any(|(x, _)| x == o) {
+                    v.push((*o, *f));
+                    extra += 1;
+                }
+            }
+        }
+        v.sort_by_key(|(o, _)| *o);
+        v.into_iter().map(|(_, f)| f).collect()
+    }
 }

@@ -85,6 +85,11 @@ fn nat_suspect_needs_another_class() {
     assert!(!assess::nat_suspect(ip("203.0.113.5"), src));
     assert!(!assess::nat_suspect(ip("127.0.0.1"), src));
     assert!(!assess::nat_suspect(None, src));
+    // A loopback capture never crossed a NAT (private addresses inside SIP notwithstanding).
+    assert!(!assess::nat_suspect(
+        ip("10.0.20.151"),
+        "127.0.0.1:5060".parse().expect("a")
+    ));
 }
 
 #[test]

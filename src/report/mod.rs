@@ -460,6 +460,7 @@ impl<'a> Report<'a> {
                 streams_of.entry(d).or_default().push(i + 1);
             }
         }
+        let nat_index = an.nat_flow_index();
         let dialogs: Vec<DialogDto<'a>> = an
             .dialogs()
             .enumerate()
@@ -495,7 +496,7 @@ impl<'a> Report<'a> {
                     rtcp_packets: d.rtcp_packets,
                     finding_ids,
                     first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
-                    nat: an.nat_view(d),
+                    nat: an.nat_view(d, &nat_index),
                     flow: Flow { an, dialog: d },
                 }
             })

@@ -195,7 +195,7 @@ pub fn findings(
                 c,
                 Some(p),
                 format!(
-                    "{role} advertises Contact {}:{} ({}) but sends from {}: requests toward it \
+                    "{role} advertises Contact {}:{} ({}) but {}: requests toward it \
                      (incoming calls, BYE, re-INVITE) will not reach it; {tail}",
                     contact.host,
                     contact.port,
@@ -203,7 +203,7 @@ pub fn findings(
                         .ip
                         .map(|ip| classify(ip).as_str())
                         .unwrap_or("host name"),
-                    p.source
+                    seen_as(p, &f)
                 ),
                 evidence([contact.frame]),
                 "Have the proxy fix it (Kamailio/OpenSIPS fix_nated_contact or \
@@ -217,7 +217,10 @@ pub fn findings(
                 .sdp
                 .iter()
                 .copied()
-                .filter(|a| crate::nat::assess::nat_suspect(Some(a.ip()), p.source))
+                .filter(|a| {
+                    crate::nat::assess::nat_suspect(Some(a.ip()), p.source)
+                        || (f.seen_public.is_some() && classify(a.ip()).is_internal())
+                })
                 .collect();
             let view = crate::nat::assess(nat, flows, keepalives, answered_long, c.capture_has_rtp);
             let received = view
@@ -249,9 +252,9 @@ pub fn findings(
                 c,
                 Some(p),
                 format!(
-                    "{role} SDP advertises {} but its packets come from {}: {tail}",
+                    "{role} SDP advertises {} but {}: {tail}",
                     list(&private),
-                    p.source.ip()
+                    seen_as(p, &f)
                 ),
                 evidence(p.sdp_frame),
                 "Let the proxy rewrite the SDP (fix_nated_sdp, Asterisk directmedia=no with \
@@ -260,7 +263,7 @@ pub fn findings(
             ));
         }
         if let Some(r) = p.register.as_ref() {
-            let behind = f.via_ip_differs || f.contact_private;
+            let behind = f.via_ip_differs || f.seen_public.is_some() || f.contact_private;
             let kept = keepalives.count(p.source);
             // Re-REGISTERs at least as often as the binding timeout keep it open too.
             let refresh_ok = r
@@ -303,6 +306,17 @@ pub fn findings(
     out
 }
 
+/// Where the party's packets really come from, for a summary.
+fn seen_as(p: &Party, f: &crate::nat::assess::PartyFlags) -> String {
+    match f.seen_public {
+        Some(ip) => format!(
+            "the next hop sees it as {ip} (received=; the capture is inside its NAT, source {})",
+            p.source
+        ),
+        None => format!("sends from {}", p.source),
+    }
+}
+
 fn first_sdp(nat: &DialogNat, role: Role) -> Option<&Party> {
     nat.parties
         .iter()
@@ -332,7 +346,9 @@ fn latching(c: &CallFacts<'_>, nat: &DialogNat, flows: &[MediaFlow]) -> Option<F
                 "{} RTP comes from {} (SDP said {})",
                 side.as_str(),
                 s.src,
-                sender.map(|p| list(&p.sdp)).unwrap_or_else(|| "-".into())
+                sender
+                    .map(|p| list(&p.sdp))
+                    .unwrap_or_else(|| "no SDP seen from it".into())
             ));
             frames.push(s.first_frame);
         } else if announced(s.src) && !announced(s.dst) {
@@ -340,7 +356,9 @@ fn latching(c: &CallFacts<'_>, nat: &DialogNat, flows: &[MediaFlow]) -> Option<F
                 "{} sends RTP to {} instead of the SDP address {} (latched on where the other side's RTP came from)",
                 side.as_str(),
                 s.dst,
-                other.map(|p| list(&p.sdp)).unwrap_or_else(|| "-".into())
+                other
+                    .map(|p| list(&p.sdp))
+                    .unwrap_or_else(|| "(no SDP seen from that side)".into())
             ));
             frames.push(s.first_frame);
         }
