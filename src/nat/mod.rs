@@ -539,8 +539,8 @@ impl DialogNat {
             // other than that INVITE (a 408 to an unanswered INVITE is a plain timeout).
             let first_ok = self.oks.iter().map(|o| o.cseq).min();
             let in_dialog = first_ok.is_some_and(|ok| {
-                !matches!(cseq_method, "CANCEL" | "ACK")
-                    && !(cseq_method == "INVITE" && cseq_num.is_none_or(|n| n <= ok))
+                let initial_invite = cseq_method == "INVITE" && cseq_num.is_none_or(|n| n <= ok);
+                !(matches!(cseq_method, "CANCEL" | "ACK") || initial_invite)
             });
             if in_dialog {
                 push_bounded(&mut self.timeouts, mark(), &mut self.dropped);
