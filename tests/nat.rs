@@ -744,3 +744,134 @@ fn in_dialog_request_answered_481() {
         a.summary
     );
 }
+
+#[test]
+fn lan_side_capture_sees_the_nat_through_received() {
+    // Captured inside the LAN: the phone sends from what it advertises, but the
+    // registrar writes the NAT's public address into received=.
+    let mut c = Cap::new();
+    let phone = "192.168.1.2:5060";
+    let reg = "198.51.100.7:5060";
+    let via = "SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKl1";
+    let contact = Some("<sip:alice@192.168.1.2:5060>");
+    c.udp(
+        0,
+        phone,
+        reg,
+        &msg(
+            "REGISTER sip:example.com SIP/2.0",
+            via,
+            "1 REGISTER",
+            false,
+            contact,
+            "Expires: 1200\r\n",
+            None,
+        ),
+    );
+    c.udp(
+        40,
+        reg,
+        phone,
+        &msg(
+            OK,
+            &format!("{via};received=80.230.219.70"),
+            "1 REGISTER",
+            true,
+            Some("<sip:alice@192.168.1.2:5060>;expires=1200"),
+            "",
+            None,
+        ),
+    );
+    let f = c.findings();
+    let r = rules(&f);
+    assert!(
+        r.contains(&("nat.contact-private", Severity::Medium)),
+        "{r:?}"
+    );
+    assert!(r.contains(&("nat.rport-missing", Severity::Low)), "{r:?}");
+    assert!(
+        r.contains(&("nat.register-expiry", Severity::Medium)),
+        "{r:?}"
+    );
+    assert!(get(&f, "nat.contact-private")
+        .summary
+        .contains("80.230.219.70"));
+    let rep = Report::build(&c.an, 0);
+    let v = rep.dialogs[0].nat.as_ref().expect("nat view");
+    assert!(v.parties[0].behind_nat);
+    assert!(
+        v.parties[0].verdict.contains("inside its NAT"),
+        "{}",
+        v.parties[0].verdict
+    );
+    assert_eq!(
+        v.parties[0].register.as_ref().and_then(|r| r.granted),
+        Some(1200)
+    );
+}
+
+#[test]
+fn loopback_capture_with_private_addresses_inside_sip_is_not_nat() {
+    let mut c = Cap::new();
+    let (a, b) = ("127.0.0.1:5070", "127.0.0.1:5060");
+    let via = "SIP/2.0/UDP 10.0.20.151:5070;branch=z9hG4bK1";
+    c.udp(
+        0,
+        a,
+        b,
+        &msg(
+            INV,
+            via,
+            "1 INVITE",
+            false,
+            Some("<sip:a@10.0.20.151:5070>"),
+            "",
+            Some(&sdp("10.0.20.151", 4000)),
+        ),
+    );
+    c.udp(
+        100,
+        b,
+        a,
+        &msg(
+            OK,
+            via,
+            "1 INVITE",
+            true,
+            Some("<sip:b@10.0.20.151:5060>"),
+            "",
+            Some(&sdp("10.0.20.151", 6000)),
+        ),
+    );
+    let f = c.findings();
+    assert!(
+        rules(&f).iter().all(|(_, s)| *s == Severity::Info),
+        "{:?}",
+        rules(&f)
+    );
+    assert!(Report::build(&c.an, 0).dialogs[0].nat.is_none());
+}
+
+#[test]
+fn report_nat_flag_keeps_only_calls_with_nat_trouble() {
+    let bin = env!("CARGO_BIN_EXE_siplens");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/basic-call-rtp.pcap");
+    let out = std::process::Command::new(bin)
+        .args(["report", "--nat", "--no-progress", "-F", "json", sample])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["dialogs"].as_array().map(|a| a.len()), Some(0));
+    assert_eq!(v["findings"].as_array().map(|a| a.len()), Some(0));
+    assert_eq!(v["schema_version"], 1);
+    let out = std::process::Command::new(bin)
+        .args(["report", "--nat", "--no-progress", sample])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("DIALOGS (0)") && !text.contains("\nNAT ("),
+        "{text}"
+    );
+}
