@@ -145,6 +145,8 @@ pub struct NatView {
     pub parties: Vec<PartyView>,
     /// Media by direction (null when no RTP was bound).
     pub media: Option<MediaView>,
+    /// An answered call expecting two-way RTP where a side received none.
+    pub media_failed: bool,
     /// One sentence for the whole dialog.
     pub verdict: String,
 }
@@ -390,6 +392,7 @@ pub fn assess(
         });
     }
     let media = media_view(nat, flows);
+    let mut media_failed = false;
     if answered_call && capture_has_rtp && expects_two_way_media(nat) {
         let (to_caller, to_callee) = media
             .as_ref()
@@ -397,6 +400,7 @@ pub fn assess(
             .unwrap_or((0, 0));
         if to_caller == 0 || to_callee == 0 {
             trouble = true;
+            media_failed = true;
             headline.push(if to_caller == 0 && to_callee == 0 {
                 "no RTP reached either side".to_string()
             } else if to_caller == 0 {
@@ -415,6 +419,7 @@ pub fn assess(
         path: nat.path,
         parties,
         media,
+        media_failed,
         verdict: headline.join("; "),
     })
 }

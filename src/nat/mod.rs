@@ -620,10 +620,12 @@ fn role_of(msg: &SipMessage<'_>, cx: &MessageCtx<'_>, is_request: bool) -> Role 
         (Some(a), Some(b)) => Some(a.as_bytes() == b),
         _ => None,
     };
-    let caller = match same_tag {
-        Some(same) => same == is_request,
-        None if is_request => cx.src == cx.dialog_src,
-        None => cx.dst == cx.dialog_src,
+    // Some UAs change the From tag on every REGISTER of one Call-ID: the dialog's first
+    // source speaks for the caller side whatever its tag.
+    let caller = if is_request {
+        same_tag == Some(true) || cx.src == cx.dialog_src
+    } else {
+        !(same_tag == Some(true) || cx.dst == cx.dialog_src)
     };
     if caller {
         Role::Caller
@@ -744,10 +746,7 @@ pub fn advice(v: &NatView) -> Vec<&'static str> {
              OPTIONS pings from the registrar), or a registration expiry under 120 s",
         );
     }
-    if v.media
-        .as_ref()
-        .is_some_and(|m| m.to_caller_delivered == 0 || m.to_callee_delivered == 0)
-    {
+    if v.media_failed {
         out.push("open the RTP port range on firewalls and check where each side sends RTP");
     }
     if out.is_empty() && v.parties.iter().any(|p| p.behind_nat) {

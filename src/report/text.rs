@@ -318,7 +318,7 @@ fn render_nat(r: &Report, o: &mut String) {
             ("SDP", 70),
             ("RTP FROM", 50),
             ("RTP TO", 50),
-            ("RPORT", 30),
+            ("RPORT", 44),
         ]);
         for p in &n.parties {
             let sdp: Vec<String> = p
