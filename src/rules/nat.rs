@@ -122,7 +122,7 @@ pub fn findings(
             let what = if f.via_ip_differs {
                 "behind NAT"
             } else {
-                "the port differs: it does not send from the port it listens on"
+                "the port differs: a NAT rewrote the source port, or it does not send from the port it listens on"
             };
             out.push(finding(
                 VIA_MISMATCH,
@@ -508,7 +508,7 @@ fn media_direction(c: &CallFacts<'_>, nat: &DialogNat, flows: &[MediaFlow]) -> O
         c,
         deaf_party,
         format!(
-            "one-way audio: the {} hears nothing ({} → {} RTP: {} packets delivered, none back); \
+            "one-way audio: the {} hears nothing ({} → {} RTP: {} packets sent, none came back); \
              its SDP asked for RTP at {should}; {went}; {cause}",
             deaf.as_str(),
             deaf.as_str(),
