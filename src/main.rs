@@ -95,6 +95,10 @@ struct ReportArgs {
     /// an `auth.weak-password` finding.
     #[arg(long, value_name = "W")]
     wordlist: Option<PathBuf>,
+    /// Show only the calls with NAT trouble (a `nat.*`, `media.one-way` or `media.no-rtp`
+    /// finding above info), with their NAT section, findings and streams.
+    #[arg(long)]
+    nat: bool,
     /// Threads of the password audit (default: all cores).
     #[arg(long, value_name = "N", requires = "wordlist")]
     threads: Option<usize>,
@@ -254,7 +258,10 @@ fn run_report(args: &ReportArgs) -> ExitCode {
         let found = crack_cmd::audit(&analyzer, w, threads, args.show_secrets, want_bar);
         analyzer.add_findings(found);
     }
-    let report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
+    let mut report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
+    if args.nat {
+        report.retain_nat();
+    }
     let stdout = std::io::stdout().lock();
     let written = match args.format {
         Format::Text => {

@@ -173,6 +173,12 @@ pub struct EngineStats {
     pub scanner_overflow: u64,
     /// STUN Binding transactions and what their bounded tables could not keep (nat.stun).
     pub stun: rules::stun::StunStats,
+    // NAT troubleshooting (crate::nat, rules::nat).
+    /// NAT facts (parties, SDP addresses, ACK/BYE marks) not kept because a dialog's
+    /// `nat` record reached its caps.
+    pub nat_records_dropped: u64,
+    /// Keepalive sources not recorded because `nat::MAX_KEEPALIVE_SOURCES` was reached.
+    pub nat_keepalive_overflow: u64,
 }
 
 /// One input file and what happened while reading it.
@@ -366,6 +372,8 @@ pub struct Dialog {
     /// Media, transport and end-to-end security facts (rules::media, rules::transport,
     /// rules::e2e), bounded.
     pub security: rules::media::DialogSecurity,
+    /// NAT troubleshooting (crate::nat): per-party advertised vs observed addresses.
+    pub nat: crate::nat::DialogNat,
 }
 
 impl Dialog {
@@ -454,6 +462,8 @@ pub struct Analyzer {
     hops: rules::transport::HopTable,
     /// STUN Binding transactions (rules::stun, nat.stun).
     stun: rules::stun::StunTracker,
+    /// NAT troubleshooting: CRLF/STUN/OPTIONS keepalives per address (crate::nat).
+    nat_keepalives: crate::nat::KeepaliveTable,
 }
 
 impl Default for Analyzer {
@@ -528,6 +538,7 @@ impl Analyzer {
             spare: Vec::new(),
             hops: rules::transport::HopTable::default(),
             stun: rules::stun::StunTracker::default(),
+            nat_keepalives: crate::nat::KeepaliveTable::default(),
         }
     }
 
@@ -622,6 +633,7 @@ impl Analyzer {
                     self.on_sip(&seg);
                 } else if !p.is_empty() && p.iter().all(|&b| b == b'\r' || b == b'\n') {
                     self.stats.udp_keepalives += 1;
+                    self.note_keepalive(seg.src, seg.ts);
                 } else {
                     self.on_udp_other(&seg);
                 }
@@ -658,6 +670,8 @@ impl Analyzer {
                     self.stun.observe(&m, &seen(seg));
                     self.stats.stun = self.stun.stats().clone();
                 }
+                // STUN keeps NAT bindings open (RFC 5626 §4.4.2); it never counts as media.
+                self.note_keepalive(seg.src, seg.ts);
             }
             MediaKind::Dtls => self.stats.dtls_packets += 1,
             MediaKind::Zrtp => {
@@ -953,6 +967,7 @@ impl Analyzer {
             initial_cseq: None,
             memo: sip::ValueMemo::default(),
             security: rules::media::DialogSecurity::default(),
+            nat: crate::nat::DialogNat::default(),
         };
         self.dialogs.insert(id, dialog);
         self.by_call_id.insert(call_id.into(), id);
@@ -1236,6 +1251,30 @@ impl Analyzer {
             }
         }
 
+        // NAT troubleshooting (crate::nat): advertised vs observed, per party.
+        let cx = crate::nat::MessageCtx {
+            frame: seg.frame,
+            ts: seg.ts,
+            src: seg.src,
+            dst: seg.dst,
+            transport: seg.transport,
+            repeat,
+            duplicate,
+            dialog_src: d.src,
+            dialog_from_tag: d.from_tag.as_deref(),
+            initial_cseq: d.initial_cseq,
+            sdp: sdp_index
+                .and_then(|i| d.sdp.get(i as usize))
+                .map(|s| s.media.as_slice()),
+        };
+        self.stats.nat_records_dropped += d.nat.observe(msg, &cx, &self.symbols);
+        if !repeat && is_request && self.symbols.name(label) == "OPTIONS" {
+            // OPTIONS pings keep the NAT binding of either end open.
+            self.nat_keepalives.note(seg.src, seg.ts);
+            self.nat_keepalives.note(seg.dst, seg.ts);
+            self.stats.nat_keepalive_overflow = self.nat_keepalives.overflow;
+        }
+
         let keep_raw = self.raw_bytes + raw.len() <= self.limits.max_raw_bytes;
         if d.messages.len() < self.limits.max_messages_per_dialog {
             let raw_box = if keep_raw {
@@ -1273,6 +1312,40 @@ impl Analyzer {
                 self.bind(a, id, true);
             }
         }
+    }
+
+    fn note_keepalive(&mut self, addr: SocketAddr, ts: Timestamp) {
+        self.nat_keepalives.note(addr, ts);
+        self.stats.nat_keepalive_overflow = self.nat_keepalives.overflow;
+    }
+
+    /// Keepalives seen per address (NAT troubleshooting, crate::nat).
+    pub fn nat_keepalives(&self) -> &crate::nat::KeepaliveTable {
+        &self.nat_keepalives
+    }
+
+    /// Every RTP stream indexed for the NAT analysis (build once, then ask per dialog).
+    pub fn nat_flow_index(&self) -> crate::nat::FlowIndex {
+        let mut ix = crate::nat::FlowIndex::default();
+        for s in self.streams.values() {
+            ix.add(s.order, s.dialog, nat_flow(s));
+        }
+        ix
+    }
+
+    /// The NAT view of a dialog (None when there is nothing to say), as the report shows it.
+    pub fn nat_view(&self, d: &Dialog, ix: &crate::nat::FlowIndex) -> Option<crate::nat::NatView> {
+        let flows = ix.flows(d.id, &d.nat);
+        let answered = d.is_call()
+            && d.answered
+                .is_some_and(|a| d.end.since(a) >= rules::nat::MIN_TALK_NS);
+        crate::nat::assess(
+            &d.nat,
+            &flows,
+            &self.nat_keepalives,
+            answered,
+            self.stats.rtp_packets > 0,
+        )
     }
 
     fn bind(&mut self, addr: SocketAddr, dialog: u64, rtcp: bool) {
@@ -1455,6 +1528,26 @@ impl Analyzer {
                     .and_then(|b| self.dialogs.get(&b.dialog))
             },
         ));
+        // NAT troubleshooting (rules::nat): per dialog, with the streams bound to it.
+        let ix = self.nat_flow_index();
+        let capture_has_rtp = self.stats.rtp_packets > 0;
+        for d in self.dialogs.values() {
+            let f = ix.flows(d.id, &d.nat);
+            let facts = rules::nat::CallFacts {
+                call_id: &d.call_id,
+                is_call: d.is_call(),
+                answered: d.answered,
+                end: d.end,
+                start: d.start,
+                capture_has_rtp,
+            };
+            all.extend(rules::nat::findings(
+                &facts,
+                &d.nat,
+                &f,
+                &self.nat_keepalives,
+            ));
+        }
         for d in self.dialogs.values() {
             if d.retransmissions == 0 {
                 continue;
@@ -1493,6 +1586,15 @@ impl Analyzer {
                 .then(a.evidence.first().cmp(&b.evidence.first()))
         });
         all
+    }
+}
+
+fn nat_flow(s: &RtpStream) -> crate::nat::MediaFlow {
+    crate::nat::MediaFlow {
+        src: s.src,
+        dst: s.dst,
+        packets: s.stats.packets(),
+        first_frame: s.first_frame,
     }
 }
 

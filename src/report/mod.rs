@@ -215,6 +215,9 @@ pub struct DialogDto<'a> {
     pub finding_ids: Vec<usize>,
     /// First frame.
     pub first_frame: u64,
+    /// NAT troubleshooting: what each party advertised against what the wire showed,
+    /// with verdicts (null when there is nothing to say; see `crate::nat::NatView`).
+    pub nat: Option<crate::nat::NatView>,
     /// The messages.
     pub flow: Flow<'a>,
 }
@@ -466,6 +469,7 @@ impl<'a> Report<'a> {
                 streams_of.entry(d).or_default().push(i + 1);
             }
         }
+        let nat_index = an.nat_flow_index();
         let dialogs: Vec<DialogDto<'a>> = an
             .dialogs()
             .enumerate()
@@ -501,6 +505,7 @@ impl<'a> Report<'a> {
                     rtcp_packets: d.rtcp_packets,
                     finding_ids,
                     first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
+                    nat: an.nat_view(d, &nat_index),
                     flow: Flow { an, dialog: d },
                 }
             })
@@ -557,6 +562,35 @@ impl<'a> Report<'a> {
             streams: stream_dtos,
             findings: finding_dtos,
         }
+    }
+
+    /// Keeps only the calls with NAT trouble (`report --nat`): dialogs with a `nat.*`,
+    /// `media.one-way` or `media.no-rtp` finding above info, their findings of those
+    /// families and their streams. Summary counters stay those of the whole capture.
+    pub fn retain_nat(&mut self) {
+        let is_nat = |f: &FindingDto| {
+            f.severity > Severity::Info
+                && (f.rule.starts_with("nat.")
+                    || f.rule == "media.one-way"
+                    || f.rule == "media.no-rtp")
+        };
+        let calls: std::collections::HashSet<String> = self
+            .findings
+            .iter()
+            .filter(|f| is_nat(f))
+            .filter_map(|f| f.call_id.clone())
+            .collect();
+        self.dialogs.retain(|d| calls.contains(d.call_id));
+        let streams: std::collections::HashSet<usize> = self
+            .dialogs
+            .iter()
+            .flat_map(|d| d.stream_ids.iter().copied())
+            .collect();
+        self.streams.retain(|s| streams.contains(&s.index));
+        self.findings.retain(|f| {
+            (f.rule.starts_with("nat.") || f.rule.starts_with("media."))
+                && f.call_id.as_ref().is_some_and(|c| calls.contains(c))
+        });
     }
 
     /// Writes the JSON document following the contract in DESIGN.md, streaming (the

@@ -239,6 +239,8 @@ pub fn render(r: &Report) -> String {
         t.render(&mut o);
     }
 
+    render_nat(r, &mut o);
+
     let by: Vec<String> = s
         .findings_by_severity
         .iter()
@@ -275,4 +277,113 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "    advice: {}", f.advice);
     }
     o
+}
+
+fn addr_cell(a: &Option<crate::nat::assess::AddrText>) -> String {
+    a.as_ref()
+        .map(|a| match a.class {
+            Some(c) => format!("{} ({})", a.addr, c.as_str()),
+            None => a.addr.clone(),
+        })
+        .unwrap_or_else(|| "-".to_string())
+}
+
+fn join_addrs(v: &[std::net::SocketAddr]) -> String {
+    or_dash(Some(
+        v.iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ))
+}
+
+/// NAT section: per affected call, advertised against observed, the verdicts and advice.
+fn render_nat(r: &Report, o: &mut String) {
+    let calls: Vec<_> = r
+        .dialogs
+        .iter()
+        .filter_map(|d| d.nat.as_ref().map(|n| (d, n)))
+        .collect();
+    if calls.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nNAT ({} dialogs)", calls.len());
+    for (d, n) in calls {
+        let _ = writeln!(o, "#{} {} {}: {}", d.index, d.method, d.call_id, n.verdict);
+        let mut t = Table::new(&[
+            ("ROLE", 6),
+            ("SIGNALING FROM", 47),
+            ("VIA", 60),
+            ("CONTACT", 60),
+            ("SDP", 70),
+            ("RTP FROM", 50),
+            ("RTP TO", 50),
+            ("RPORT", 44),
+        ]);
+        for p in &n.parties {
+            let sdp: Vec<String> = p
+                .advertised
+                .sdp
+                .iter()
+                .map(|a| addr_cell(&Some(a.clone())))
+                .collect();
+            let rport = match &p.rport {
+                None => "-".to_string(),
+                Some(rp) if !rp.requested => "not requested".to_string(),
+                Some(rp) => match (rp.received, rp.filled) {
+                    (None, None) => "requested".to_string(),
+                    (rc, f) => format!(
+                        "received={} rport={}",
+                        rc.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+                        f.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+                    ),
+                },
+            };
+            t.row(vec![
+                p.role.as_str().to_string(),
+                format!("{} ({})", p.observed.signaling, p.observed.class.as_str()),
+                addr_cell(&p.advertised.via),
+                addr_cell(&p.advertised.contact),
+                or_dash(Some(sdp.join(", "))),
+                join_addrs(&p.observed.media_from),
+                join_addrs(&p.observed.media_to),
+                rport,
+            ]);
+        }
+        let mut table = String::new();
+        t.render(&mut table);
+        for l in table.lines() {
+            let _ = writeln!(o, "  {l}");
+        }
+        for p in &n.parties {
+            let _ = writeln!(
+                o,
+                "  {} {}: {}",
+                p.role.as_str(),
+                p.observed.signaling,
+                p.verdict
+            );
+            if let Some(reg) = &p.register {
+                let _ =
+                    writeln!(
+                    o,
+                    "    registration: asked {}, granted {}, {} REGISTER(s), {} keepalive(s) seen",
+                    reg.requested.map(|x| format!("{x} s")).unwrap_or_else(|| "-".into()),
+                    reg.granted.map(|x| format!("{x} s")).unwrap_or_else(|| "-".into()),
+                    reg.count,
+                    reg.keepalives
+                );
+            }
+        }
+        if let Some(m) = &n.media {
+            let _ = writeln!(
+                o,
+                "  media: caller sent {} packets ({} could reach the callee), callee sent {} ({} could reach the caller)",
+                m.from_caller, m.to_callee_delivered, m.from_callee, m.to_caller_delivered
+            );
+        }
+        for a in crate::nat::advice(n) {
+            let _ = writeln!(o, "  advice: {a}");
+        }
+    }
 }

@@ -5,6 +5,7 @@ pub mod attack;
 pub mod auth;
 pub mod e2e;
 pub mod media;
+pub mod nat;
 pub mod stun;
 pub mod tls;
 pub mod transport;
