@@ -92,7 +92,75 @@ const RULES: &[(&str, &str, &str)] = &[
     ),
     ("fraud.toll", "toll-fraud-flood.pcap", "basic-call-rtp.pcap"),
     ("nat.stun", "stun-binding.pcap", "basic-call-rtp.pcap"),
+    // NAT: real captures through an nftables masquerade (wan side unless named -lan).
+    (
+        "nat.via-mismatch",
+        "nat-latching-wan.pcap",
+        "public-call.pcap",
+    ),
+    (
+        "nat.rport-missing",
+        "nat-no-rport-wan.pcap",
+        "nat-latching-wan.pcap",
+    ),
+    (
+        "nat.contact-private",
+        "nat-latching-wan.pcap",
+        "public-call.pcap",
+    ),
+    (
+        "nat.contact-private",
+        "nat-latching-lan.pcap",
+        "basic-call-rtp.pcap",
+    ),
+    (
+        "nat.sdp-private",
+        "nat-one-way-wan.pcap",
+        "public-call.pcap",
+    ),
+    (
+        "nat.media-latching",
+        "nat-latching-wan.pcap",
+        "public-call.pcap",
+    ),
+    (
+        "media.one-way",
+        "nat-one-way-wan.pcap",
+        "nat-latching-wan.pcap",
+    ),
+    (
+        "media.one-way",
+        "nat-one-way-lan.pcap",
+        "nat-latching-lan.pcap",
+    ),
+    (
+        "nat.register-expiry",
+        "nat-register-expiry-wan.pcap",
+        "register-digest.pcap",
+    ),
 ];
+
+/// A clean call between public hosts through the same kamailio: nothing NAT-related above
+/// info (`nat.*`, `media.one-way`, `media.no-rtp`).
+#[test]
+fn public_call_has_no_nat_trouble() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/public-call.pcap");
+    let mut src = capture::open_path(&path).expect("sample");
+    let mut an = Analyzer::default();
+    an.run_source(&mut src, &mut |_, _| {});
+    let loud: Vec<String> = an
+        .findings()
+        .into_iter()
+        .filter(|f| {
+            (f.rule.0.starts_with("nat.")
+                || f.rule.0.starts_with("media.one-way")
+                || f.rule.0 == "media.no-rtp")
+                && f.severity > Severity::Info
+        })
+        .map(|f| f.summary)
+        .collect();
+    assert!(loud.is_empty(), "{loud:?}");
+}
 
 /// Findings of one sample, counted by rule, and the most severe one.
 fn rules_of(name: &str) -> (BTreeMap<String, usize>, Option<Severity>) {
