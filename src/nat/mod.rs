@@ -309,8 +309,8 @@ pub struct Mark {
     pub dst: SocketAddr,
     /// Status code (responses) or 0.
     pub status: u16,
-    /// CSeq method of a response, or the request method.
-    pub method: String,
+    /// CSeq method of a response, or the request method ("other" when not a standard one).
+    pub method: &'static str,
 }
 
 /// Per-dialog NAT record, filled message by message. Bounded: [`MAX_PARTIES`],
@@ -372,10 +372,41 @@ fn default_port(tls: bool) -> u16 {
 
 fn push_bounded<T>(v: &mut Vec<T>, x: T, dropped: &mut u64) {
     if v.len() < MAX_NAT_FRAMES {
-        v.push(x);
+        push_small(v, x);
     } else {
         *dropped += 1;
     }
+}
+
+/// Pushes growing one slot at a time for the first few: every dialog keeps these lists
+/// and most hold one or two entries, where `Vec`'s default growth would reserve four.
+fn push_small<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() && v.len() < 4 {
+        v.reserve_exact(1);
+    }
+    v.push(x);
+}
+
+/// The method as a static name (RFC 3261 and its extensions), so the per-dialog marks
+/// allocate nothing; anything else is "other".
+fn method_name(m: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "OPTIONS",
+        "REGISTER",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "PUBLISH",
+        "INFO",
+        "REFER",
+        "MESSAGE",
+        "UPDATE",
+    ];
+    KNOWN.iter().copied().find(|k| *k == m).unwrap_or("other")
 }
 
 impl DialogNat {
@@ -442,7 +473,7 @@ impl DialogNat {
                     if let Some(a) = m.addr {
                         if !p.sdp.contains(&a) {
                             if p.sdp.len() < MAX_SDP_ADDRS {
-                                p.sdp.push(a);
+                                push_small(&mut p.sdp, a);
                             } else {
                                 self.dropped += 1;
                             }
@@ -501,7 +532,7 @@ impl DialogNat {
             src: cx.src,
             dst: cx.dst,
             status,
-            method: if is_request { method } else { cseq_method }.to_string(),
+            method: method_name(if is_request { method } else { cseq_method }),
         };
         if is_request {
             match method {
@@ -520,16 +551,19 @@ impl DialogNat {
             let known = self.oks.iter().any(|o| Some(o.cseq) == cseq_num);
             if !known {
                 if self.oks.len() < MAX_OK_TRACKS {
-                    self.oks.push(OkTrack {
-                        cseq: cseq_num.unwrap_or(0),
-                        src: cx.src,
-                        dst: cx.dst,
-                        frame: cx.frame,
-                        ts: cx.ts,
-                        retransmissions: 0,
-                        last_ts: cx.ts,
-                        acked: false,
-                    });
+                    push_small(
+                        &mut self.oks,
+                        OkTrack {
+                            cseq: cseq_num.unwrap_or(0),
+                            src: cx.src,
+                            dst: cx.dst,
+                            frame: cx.frame,
+                            ts: cx.ts,
+                            retransmissions: 0,
+                            last_ts: cx.ts,
+                            acked: false,
+                        },
+                    );
                 } else {
                     self.dropped += 1;
                 }
@@ -560,6 +594,10 @@ impl DialogNat {
         if self.parties.len() >= MAX_PARTIES {
             self.dropped += 1;
             return None;
+        }
+        if self.parties.is_empty() {
+            // Caller and callee: most dialogs have exactly two.
+            self.parties.reserve_exact(2);
         }
         self.parties.push(Party {
             role,
