@@ -3,7 +3,7 @@
 # (scenarios in scripts/sipp/), tcpdump or dumpcap capturing, each sample in
 # network namespaces created here (so no other traffic leaks in and nothing is
 # sent anywhere but to those namespaces), then writes <sample>.tshark.json with
-# tshark's reference counts. Idempotent; needs root; takes about three minutes.
+# tshark's reference counts. Idempotent; needs root; takes about four minutes.
 #
 # usage: sudo scripts/make-samples.sh [SAMPLE...]   (default: all)
 # Needs: sipp (sip-tester), tcpdump, tshark, dumpcap, editcap, ethtool,
@@ -1015,6 +1015,126 @@ sample_public_call() {
     finish public-call.pcap
 }
 
+# nat-ack-timeout: the classic lost ACK, callee behind the NAT. alice
+# REGISTERs (;rport, Expires 60) from 192.168.1.10:5060 through plain
+# masquerade; kamailio WITH_NAT (fix_nated_register: the binding keeps
+# received=198.51.100.1:5060) routes carol's INVITE for alice there by
+# lookup("location") through the NAT binding. alice answers 200 with her
+# private Contact 192.168.1.10:5060; kamailio fixes NATed contacts only in
+# requests (no onreply_route, no WITH_NAT_REPLY), so carol's ACK, sent along
+# the route set, is relayed by kamailio to 192.168.1.10: the router's
+# firewall drops it (counted). alice (uas-call-noack.xml) resends the 200
+# per RFC 3261 13.3.1.4 (0.5, 1, 2, 4, 4, ... s; carol ACKs each copy, all
+# lost) and at 64*T1 = 32 s sends BYE, which does reach carol. No RTP.
+sample_nat_ack_timeout() {
+    local n=natk dropped t
+    nat_topo $n masquerade
+    nat_cap_start $n nat-ack-timeout
+    KAM_CFG=$ROOT/scripts/kamailio/kamailio-nat.cfg kam_start "$n-kam" "$KAM" -A WITH_NAT
+    uac $n-alice uac-register-nat.xml -i "$ALICE" -p 5060 -m 1 -s alice -key via_params ";rport" \
+        -key expires 60 "$KAM:5060"
+    uas $n-alice uas-call-noack.xml -i "$ALICE" -p 5060 -mi "$ALICE" -mp 17000 -s alice
+    uac $n-carol uac-call-nat-wait.xml -i "$CAROL" -p 5060 -mi "$CAROL" -mp 18000 -m 1 -s alice \
+        -key caller carol -key kam "$KAM" "$KAM:5060"
+    uas_wait
+    nat_cap_stop nat-ack-timeout
+    kam_stop
+    dropped=$(nsx $n-rtr nft list chain ip filter forward | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    ((dropped >= 3)) || die "nat-ack-timeout: router dropped $dropped packets, expected >= 3 ACKs"
+    local w=nat-ack-timeout-wan.pcap l=nat-ack-timeout-lan.pcap
+    local ok="sip.Status-Code == 200 && sip.CSeq.method == \"INVITE\""
+    expect $w "sip.Method == \"REGISTER\" && ip.src == $NAT_PUB && sip.Contact contains \"$ALICE\"" 1
+    expect $w "sip.Method == \"INVITE\" && ip.src == $KAM && ip.dst == $NAT_PUB && udp.dstport == 5060" 1
+    expect $w "$ok && ip.src == $NAT_PUB && sip.Contact contains \"$ALICE:5060\"" 11
+    expect $w "$ok && ip.src == $KAM && ip.dst == $CAROL" 3
+    expect $w "sip.Method == \"ACK\" && ip.src == $CAROL && ip.dst == $KAM" 3
+    expect $w "sip.Method == \"ACK\" && ip.src == $KAM && ip.dst == $ALICE" 3
+    expect $w "sip.Method == \"BYE\" && ip.src == $NAT_PUB" 1
+    expect $w "sip.Status-Code == 200 && sip.CSeq.method == \"BYE\" && ip.dst == $NAT_PUB" 1
+    expect $l "$ok && ip.src == $ALICE" 11
+    expect $l "sip.Method == \"BYE\" && ip.src == $ALICE" 1
+    none $l "sip.Method == \"ACK\""
+    none $w "rtp"
+    # BYE 31-33 s after the first 200 (64*T1)
+    t=$(tshark -n -r "$OUT/$l" -Y "($ok && ip.src == $ALICE) || (sip.Method == \"BYE\" && ip.src == $ALICE)" \
+        -T fields -e frame.time_relative | sed -n '1p;$p' | tr '\n' ' ')
+    python3 -c "import sys; a, b = map(float, sys.argv[1:3]); sys.exit(not 31 <= b - a <= 33)" $t ||
+        die "nat-ack-timeout: first 200 / BYE at $t, expected 32 s apart"
+    finish $l
+    finish $w
+}
+
+# nat-no-rtp: both parties behind their own NAT with private SDP and no media
+# relay. A second home network (dave 10.0.0.20 behind a router with the same
+# masquerade and firewall, public 198.51.100.2) and the routers' upstream
+# (isp 198.51.100.254, their default route) which, like any Internet router,
+# drops packets for RFC 1918 destinations (counted). dave REGISTERs (;rport,
+# Expires 60); alice calls dave through kamailio WITH_NAT WITH_NAT_REPLY:
+# Contacts are fixed both ways (requests and the 200), so the signaling
+# works (ACK and BYE reach dave through his binding), but the SDP is relayed
+# untouched: alice sends her RTP to 10.0.0.20:16000, dave his to
+# 192.168.1.10:17000; both streams leave their NAT (as 198.51.100.1:17000 and
+# 198.51.100.2:16000) and die at the upstream: nobody hears anything.
+# Captured on the public bridge only (each LAN alone looks one-way).
+DAVE=10.0.0.20 NAT2_PUB=198.51.100.2 ISP=198.51.100.254
+sample_nat_no_rtp() {
+    local n=natn f=$OUT/nat-no-rtp.pcap dropped
+    nat_topo $n masquerade
+    ns_new "$n-isp"
+    veth "$n-isp" eth0 "$n-sw" p4
+    nsx "$n-sw" ip link set p4 master br0
+    nsx "$n-isp" ip addr add "$ISP/24" dev eth0
+    # dropped before routing: no ICMP unreachable or redirect goes back
+    nsx "$n-isp" nft -f - <<'EOF2'
+table ip filter {
+    chain prerouting {
+        type filter hook prerouting priority 0; policy accept;
+        ip daddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 } counter drop
+    }
+}
+EOF2
+    nsx "$n-rtr" ip route add default via "$ISP"
+    ns_new "$n-dave"
+    ns_new "$n-rtr2"
+    veth "$n-dave" eth0 "$n-rtr2" lan0
+    nsx "$n-dave" ip addr add "$DAVE/24" dev eth0
+    nsx "$n-dave" ip route add default via 10.0.0.1
+    nsx "$n-rtr2" ip addr add 10.0.0.1/24 dev lan0
+    veth "$n-rtr2" wan0 "$n-sw" p5
+    nsx "$n-sw" ip link set p5 master br0
+    nsx "$n-rtr2" ip addr add "$NAT2_PUB/24" dev wan0
+    nsx "$n-rtr2" ip route add 203.0.113.0/24 dev wan0
+    nsx "$n-rtr2" ip route add default via "$ISP"
+    nsx "$n-rtr2" sysctl -qw net.ipv4.ip_forward=1
+    nsx "$n-rtr" nft list ruleset | nsx "$n-rtr2" nft -f -
+    cap_start $n-sw "$f" tcpdump -i br0
+    KAM_CFG=$ROOT/scripts/kamailio/kamailio-nat.cfg kam_start "$n-kam" "$KAM" -A WITH_NAT -A WITH_NAT_REPLY
+    uac $n-dave uac-register-nat.xml -i "$DAVE" -p 5060 -m 1 -s dave -key via_params ";rport" \
+        -key expires 60 "$KAM:5060"
+    uas $n-dave uas-call-keys.xml -i "$DAVE" -p 5060 -mi "$DAVE" -mp 16000 \
+        -key proto RTP/AVP -key attrs a=sendrecv -key contact "sip:dave@$DAVE:5060"
+    uac $n-alice uac-call-nat.xml -i "$ALICE" -p 5060 -mi "$ALICE" -mp 17000 -m 1 -d 2800 -s dave \
+        -key caller alice -key kam "$KAM" "$KAM:5060"
+    uas_wait
+    cap_stop "$f"
+    kam_stop
+    dropped=$(nsx $n-isp nft list chain ip filter prerouting | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    ((dropped >= 160)) || die "nat-no-rtp: upstream dropped $dropped packets, expected >= 160"
+    local x=nat-no-rtp.pcap
+    expect $x "sip.Method == \"REGISTER\" && ip.src == $NAT2_PUB && sip.Contact contains \"$DAVE\"" 1
+    expect $x "sip.Method == \"INVITE\" && ip.src == $NAT_PUB && sdp.connection_info.address == \"$ALICE\"" 1
+    expect $x "sip.Method == \"INVITE\" && ip.src == $KAM && ip.dst == $NAT2_PUB && sip.Contact contains \"$NAT_PUB\"" 1
+    expect $x "sip.Status-Code == 200 && ip.src == $NAT2_PUB && sdp.connection_info.address == \"$DAVE\" && sip.Contact contains \"$DAVE\"" 1
+    expect $x "sip.Status-Code == 200 && ip.src == $KAM && ip.dst == $NAT_PUB && sip.Contact contains \"$NAT2_PUB\"" 1
+    expect $x "sip.Method == \"ACK\" && ip.src == $KAM && ip.dst == $NAT2_PUB" 1
+    expect $x "sip.Method == \"BYE\" && ip.src == $KAM && ip.dst == $NAT2_PUB" 1
+    expect $x "sip.Status-Code == 200 && sip.CSeq.method == \"BYE\" && ip.dst == $NAT_PUB" 1
+    expect $x "rtp && ip.src == $NAT_PUB && udp.srcport == 17000 && ip.dst == $DAVE" 80
+    expect $x "rtp && ip.src == $NAT2_PUB && udp.srcport == 16000 && ip.dst == $ALICE" 80
+    none $x "rtp && !(ip.dst == $DAVE || ip.dst == $ALICE)"
+    finish $x
+}
+
 # stun-binding: a UA behind an nftables masquerade (random source ports, so the
 # port is not preserved) asks coturn (STUN only) for its public address, from
 # its RTP socket (scripts/stun-binding.py) and with turnutils_stunclient, then
@@ -1072,7 +1192,7 @@ ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_kee
     fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
-    public_call stun_binding)
+    public_call stun_binding nat_ack_timeout nat_no_rtp)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
