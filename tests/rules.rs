@@ -138,6 +138,17 @@ const RULES: &[(&str, &str, &str)] = &[
         "nat-register-expiry-wan.pcap",
         "register-digest.pcap",
     ),
+    (
+        "nat.ack-timeout",
+        "nat-ack-timeout-wan.pcap",
+        "public-call.pcap",
+    ),
+    (
+        "nat.ack-timeout",
+        "nat-ack-timeout-lan.pcap",
+        "nat-latching-wan.pcap",
+    ),
+    ("media.no-rtp", "nat-no-rtp.pcap", "public-call.pcap"),
 ];
 
 /// A clean call between public hosts through the same kamailio: nothing NAT-related above

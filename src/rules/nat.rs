@@ -164,7 +164,15 @@ pub fn findings(
                 continue;
             };
             let mut fixed = Vec::new();
-            for q in nat.parties.iter().skip(i + 1).filter(|q| q.role == p.role) {
+            // Any other hop of the same side, before or after it in the capture: a proxy
+            // may send its 100 Trying before relaying the UA's (fixed) 200.
+            let others = nat
+                .parties
+                .iter()
+                .enumerate()
+                .filter(|(j, q)| *j != i && q.role == p.role)
+                .map(|(_, q)| q);
+            for q in others {
                 if let Some(qc) = q.contact.as_ref() {
                     if qc.host != contact.host || qc.port != contact.port {
                         fixed.push(format!(
@@ -175,8 +183,13 @@ pub fn findings(
                     }
                 }
             }
+            let rewritten = !fixed.is_empty();
             if nat.record_route {
-                fixed.push("Record-Route present: in-dialog requests go via the proxy".into());
+                fixed.push(
+                    "Record-Route present: in-dialog requests go via the proxy, which must \
+                     also send them to the NAT address"
+                        .into(),
+                );
             }
             if nat.path {
                 fixed.push("Path present: the edge proxy relays requests to it".into());
@@ -191,12 +204,17 @@ pub fn findings(
             };
             out.push(finding(
                 CONTACT_PRIVATE,
-                Severity::Medium,
+                // A hop that already rewrote it has handled the problem for this dialog.
+                if rewritten {
+                    Severity::Low
+                } else {
+                    Severity::Medium
+                },
                 c,
                 Some(p),
                 format!(
-                    "{role} advertises Contact {}:{} ({}) but {}: requests toward it \
-                     (incoming calls, BYE, re-INVITE) will not reach it; {tail}",
+                    "{role} advertises Contact {}:{} ({}) but {}: requests toward that Contact \
+                     (incoming calls, BYE, re-INVITE) cannot reach it; {tail}",
                     contact.host,
                     contact.port,
                     contact
@@ -341,7 +359,9 @@ fn latching(c: &CallFacts<'_>, nat: &DialogNat, flows: &[MediaFlow]) -> Option<F
                 Role::Caller
             },
         );
-        if !announced(s.src) && announced(s.dst) {
+        // Latching proper: the far end sends back to the address this RTP came from,
+        // not to the SDP address. A translated source nobody answers is only NAT.
+        if !announced(s.src) && announced(s.dst) && flows.iter().any(|t| t.dst == s.src) {
             parts.push(format!(
                 "{} RTP comes from {} (SDP said {})",
                 side.as_str(),
