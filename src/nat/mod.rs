@@ -619,9 +619,16 @@ impl DialogNat {
     /// `received`/`rport` filled in by a later hop, found in a response coming back or
     /// in the same request forwarded by a proxy (lower Vias), matched by sent-by.
     fn note_filled_vias(&mut self, msg: &SipMessage<'_>, frame: u64) {
+        // Runs on every message: nothing to learn once every party's Via is filled, and
+        // only a Via carrying received= or rport= can fill one (no full parse otherwise).
+        let open = |p: &Party| p.via.as_ref().is_some_and(|v| v.filled_frame.is_none());
+        if !self.parties.iter().any(open) {
+            return;
+        }
         for v in msg
             .list_values(HeaderName::Via)
             .take(MAX_VIAS_READ)
+            .filter(|v| contains_ci(v, b"received") || contains_ci(v, b"rport="))
             .filter_map(|v| Via::parse(v).ok())
         {
             let filled_rport = v.rport.flatten();
@@ -648,6 +655,13 @@ impl DialogNat {
             }
         }
     }
+}
+
+/// ASCII case-insensitive substring test (parameter names are case-insensitive,
+/// RFC 3261 §7.3.1).
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Caller side when a request carries the dialog's From tag, or a response does not
