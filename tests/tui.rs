@@ -107,6 +107,11 @@ fn findings_view_and_jump_to_evidence() {
     let s = screen(&app, 160, 30);
     assert!(has(&s, &["medium", "auth.cleartext-transport"]), "{s:#?}");
     assert!(has(&s, &["auth.nonce-reuse"]), "{s:#?}");
+    // The selected (first) finding's summary is shown whole below the list.
+    let first = app.snap.findings[0].summary.clone();
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let tail = words[words.len().saturating_sub(3)..].join(" ");
+    assert!(has(&s, &[&tail]), "{tail}: {s:#?}");
     // Enter on the media finding opens call #4 at its first evidence frame (17).
     let pos = app
         .snap
@@ -121,6 +126,8 @@ fn findings_view_and_jump_to_evidence() {
     let s = screen(&app, 160, 30);
     assert!(has(&s, &["Call #4"]), "{s:#?}");
     assert!(has(&s, &["Frame 17"]), "{s:#?}");
+    // Frame 17 is the INVITE offer: its SDP is summarised under the ladder.
+    assert!(has(&s, &["SDP: audio", "PCMA/8000"]), "{s:#?}");
 }
 
 #[test]
@@ -176,4 +183,32 @@ fn every_view_survives_tiny_terminals() {
             let _ = screen(&app, w, h);
         }
     }
+}
+
+#[test]
+fn snapshot_carries_rows_messages_and_badges() {
+    let snap = snapshot("kamailio-auth.pcap");
+    assert_eq!(snap.calls.len(), 4);
+    let call = &snap.calls[3];
+    assert_eq!((call.index, call.method.as_str()), (4, "INVITE"));
+    assert_eq!(call.messages.len() as u64, call.msgs);
+    // Every message kept its text, in capture order with non-negative deltas.
+    assert!(call.messages.iter().all(|m| m.raw.contains("SIP/2.0")));
+    assert!(call.messages.iter().all(|m| m.delta_s >= 0.0));
+    assert!(call.messages.windows(2).all(|w| w[0].frame < w[1].frame));
+    let offer = call
+        .messages
+        .iter()
+        .find(|m| m.frame == 17)
+        .expect("frame 17");
+    assert!(offer
+        .sdp
+        .as_deref()
+        .is_some_and(|s| s.starts_with("audio ")));
+    // Badge: the highest severity of the call's findings and their count.
+    let mine: Vec<_> = snap.findings.iter().filter(|f| f.call == Some(3)).collect();
+    let top = mine.iter().map(|f| f.severity).max();
+    assert_eq!(call.badge, top.map(|s| (s, mine.len())));
+    assert!(!mine.is_empty());
+    assert!(snap.streams.iter().all(|s| s.call == Some(3)));
 }

@@ -240,15 +240,15 @@ pub fn render_flow(frame: &mut Frame<'_>, area: Rect, app: &App) {
         }
     };
     let title = format!(" Call #{} {} ", call.index, call.call_id);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(title)
-                .border_style(focus(Pane::Ladder)),
-        ),
-        ladder,
-    );
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(focus(Pane::Ladder));
+    // The selected message's SDP, summarised on the bottom border.
+    if let Some(sdp) = app.selected_message().and_then(|m| m.sdp.as_deref()) {
+        block = block.title_bottom(format!(" SDP: {sdp} "));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), ladder);
     raw_pane(frame, raw, app, focus(Pane::Raw));
 }
 
@@ -312,8 +312,22 @@ pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 .borders(Borders::ALL)
                 .title(format!(" Findings ({}) ", app.snap.findings.len())),
         );
+    // Summaries are long: the selected one is shown whole below the table.
+    let [list, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
     let mut st = table_state(app.finding_sel, app.snap.findings.len());
-    frame.render_stateful_widget(table, area, &mut st);
+    frame.render_stateful_widget(table, list, &mut st);
+    if let Some(f) = app.snap.findings.get(app.finding_sel) {
+        frame.render_widget(
+            Paragraph::new(f.summary.as_str())
+                .wrap(Wrap { trim: true })
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(format!(" {} ", f.rule)),
+                ),
+            detail,
+        );
+    }
 }
 
 /// The RTP streams list.
