@@ -28,3 +28,4 @@ pub mod rules;
 pub mod sdp;
 pub mod sip;
 pub mod tls;
+pub mod tui;

@@ -22,7 +22,8 @@ mod crack_cmd;
     version,
     about,
     args_conflicts_with_subcommands = true,
-    after_help = "With no subcommand, `siplens FILE...` behaves like `siplens report FILE...`.\n\
+    after_help = "With no subcommand, `siplens FILE...` opens the dashboard (`siplens tui`) on a terminal\n\
+                  and behaves like `siplens report FILE...` otherwise (or with --format json, --fail-on, --nat).\n\
                   Exit status: 0 on success, 1 when --fail-on found a finding at or above its severity,\n\
                   2 when an input cannot be read or the arguments are wrong."
 )]
@@ -37,6 +38,8 @@ struct Cli {
 enum Command {
     /// Analyse capture files and print a report (text or JSON).
     Report(ReportArgs),
+    /// Analyse capture files and browse them in the terminal dashboard.
+    Tui(ReportArgs),
     /// Print the default configuration (`--default`) or check a configuration file.
     Config(ConfigArgs),
     /// Export captured Digest responses for hashcat (-m 11400) or John the Ripper (sip).
@@ -143,12 +146,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Report(a)) => a,
+        Some(Command::Tui(a)) => return run_report(&a, true),
         Some(Command::Config(c)) => return run_config(&c),
         Some(Command::Hashes(a)) => return crack_cmd::run_hashes(&a),
         Some(Command::Crack(a)) => return crack_cmd::run_crack(&a),
         None => cli.report,
     };
-    run_report(&args)
+    // Dashboard: `siplens FILE` on a terminal, unless the options ask for a report.
+    let tui = args.format == Format::Text
+        && args.fail_on.is_none()
+        && !args.nat
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal();
+    run_report(&args, tui)
 }
 
 fn run_config(args: &ConfigArgs) -> ExitCode {
@@ -175,7 +185,8 @@ fn run_config(args: &ConfigArgs) -> ExitCode {
     }
 }
 
-fn run_report(args: &ReportArgs) -> ExitCode {
+/// Reads the inputs, then prints the report, or opens the dashboard when `tui` is set.
+fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
     let started = Instant::now();
     // The configuration first: a bad file stops the run before any work.
     let config = match &args.config {
@@ -207,8 +218,13 @@ fn run_report(args: &ReportArgs) -> ExitCode {
     let limits = Limits {
         max_dialogs: args.max_dialogs.max(1),
         max_streams: args.max_streams.max(1),
-        // The report prints no message text: keeping it would only double memory.
-        max_raw_bytes: 0,
+        // The report prints no message text: keeping it would only double memory. The
+        // dashboard shows it (raw view), within the default budget.
+        max_raw_bytes: if tui {
+            Limits::default().max_raw_bytes
+        } else {
+            0
+        },
         ..Limits::default()
     };
     let mut analyzer = Analyzer::new(limits);
@@ -257,6 +273,15 @@ fn run_report(args: &ReportArgs) -> ExitCode {
         let threads = crack_cmd::threads(args.threads);
         let found = crack_cmd::audit(&analyzer, w, threads, args.show_secrets, want_bar);
         analyzer.add_findings(found);
+    }
+    if tui {
+        return match siplens::tui::run(siplens::tui::Snapshot::build(&analyzer)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("siplens: error: terminal: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     let mut report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
     if args.nat {

@@ -1,0 +1,69 @@
+//! Terminal dashboard (ratatui over crossterm): a [`Snapshot`] of the analysis, pure key
+//! mapping ([`keys::action_for`]), pure state transitions ([`app::update`]) and pure render
+//! functions ([`render`]); only [`run`] touches the terminal.
+
+pub mod app;
+pub mod keys;
+pub mod render;
+pub mod snapshot;
+
+use std::io::{self, Stdout};
+
+use crossterm::event::{self, Event};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+pub use app::{update, App, View};
+pub use keys::{action_for, Action, Mode};
+pub use snapshot::Snapshot;
+
+/// Leaves raw mode and the alternate screen. Safe to call twice (on drop after a panic
+/// hook already ran it).
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// Restores the terminal when dropped: on quit, on an error returned by `?`, and while a
+/// panic unwinds.
+struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Runs the dashboard on the terminal until the user quits.
+pub fn run(snapshot: Snapshot) -> io::Result<()> {
+    // The panic message must land on the normal screen, not the alternate one that is
+    // about to be discarded: restore first, then let the previous hook print.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    enable_raw_mode()?;
+    let _guard = Guard;
+    execute!(io::stdout(), EnterAlternateScreen)?;
+    let mut terminal: Terminal<CrosstermBackend<Stdout>> =
+        Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let mut app = App::new(snapshot);
+    while !app.quit {
+        // Header, footer and borders take 5 lines; a page moves by what stays visible.
+        let size = terminal.size()?;
+        app.page = usize::from(size.height.saturating_sub(6)).max(1);
+        terminal.draw(|f| render::draw(f, &app))?;
+        if let Event::Key(key) = event::read()? {
+            if let Some(a) = action_for(key, &app.mode()) {
+                update(&mut app, a);
+            }
+        }
+    }
+    Ok(())
+}

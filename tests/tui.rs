@@ -1,0 +1,214 @@
+//! Dashboard screens drawn into ratatui's `TestBackend` from real captures: each view
+//! shows what it must (rows, ladder arrows, raw text, findings, streams, help).
+
+use std::path::Path;
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use siplens::capture;
+use siplens::engine::{Analyzer, Limits};
+use siplens::tui::render::draw;
+use siplens::tui::{update, Action, App, Snapshot, View};
+
+fn snapshot(name: &str) -> Snapshot {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name);
+    let mut src = capture::open_path(&path).expect("sample opens");
+    let mut an = Analyzer::new(Limits::default());
+    an.run_source(&mut src, &mut |_, _| {});
+    Snapshot::build(&an)
+}
+
+/// Draws the app and returns the screen as text lines.
+fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| draw(f, app)).expect("draws");
+    let buf = t.backend().buffer();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf.cell((x, y)).map_or(" ", |c| c.symbol()))
+                .collect::<String>()
+        })
+        .collect()
+}
+
+fn has(lines: &[String], what: &[&str]) -> bool {
+    lines.iter().any(|l| what.iter().all(|w| l.contains(w)))
+}
+
+fn run(app: &mut App, actions: &[Action]) {
+    for a in actions {
+        update(app, *a);
+    }
+}
+
+#[test]
+fn calls_view_lists_every_dialog_with_badges() {
+    let app = App::new(snapshot("kamailio-auth.pcap"));
+    let s = screen(&app, 160, 20);
+    assert!(has(&s, &["Calls (4/4)"]), "{s:#?}");
+    assert!(
+        has(
+            &s,
+            &[
+                "INVITE",
+                "sip:alice@10.254.1.1",
+                "sip:bob@10.254.1.1",
+                "completed 200"
+            ]
+        ),
+        "{s:#?}"
+    );
+    assert!(has(&s, &["REGISTER", "rejected 401", "medium"]), "{s:#?}");
+    assert!(has(&s, &["q quit"]), "footer: {s:#?}");
+}
+
+#[test]
+fn flow_view_draws_the_ladder_and_the_selected_message() {
+    let mut app = App::new(snapshot("basic-call-rtp.pcap"));
+    run(&mut app, &[Action::Open]);
+    assert_eq!(app.view, View::Flow);
+    let s = screen(&app, 160, 30);
+    // The INVITE goes right, its answers come back left.
+    assert!(has(&s, &["INVITE", "►"]), "{s:#?}");
+    assert!(has(&s, &["200 OK", "◄"]), "{s:#?}");
+    assert!(has(&s, &["BYE"]), "{s:#?}");
+    // The raw pane beside the ladder shows the selected (first) message.
+    assert!(has(&s, &["Frame "]), "{s:#?}");
+    assert!(has(&s, &["INVITE sip:", "SIP/2.0"]), "{s:#?}");
+    // A narrow terminal stacks the panes and still draws arrows.
+    let s = screen(&app, 90, 40);
+    assert!(has(&s, &["INVITE", "►"]), "{s:#?}");
+    assert!(has(&s, &["Call-ID:"]), "{s:#?}");
+}
+
+#[test]
+fn raw_view_shows_the_message_text() {
+    let mut app = App::new(snapshot("basic-call-rtp.pcap"));
+    run(&mut app, &[Action::Open, Action::Down, Action::Open]);
+    assert_eq!(app.view, View::Raw);
+    let s = screen(&app, 120, 30);
+    let label = app
+        .selected_message()
+        .map(|m| m.label.clone())
+        .unwrap_or_default();
+    assert!(!label.is_empty());
+    assert!(has(&s, &["SIP/2.0", &label]), "{label}: {s:#?}");
+    assert!(has(&s, &["CSeq:"]), "{s:#?}");
+}
+
+#[test]
+fn findings_view_and_jump_to_evidence() {
+    let mut app = App::new(snapshot("kamailio-auth.pcap"));
+    run(&mut app, &[Action::Findings]);
+    let s = screen(&app, 160, 30);
+    assert!(has(&s, &["medium", "auth.cleartext-transport"]), "{s:#?}");
+    assert!(has(&s, &["auth.nonce-reuse"]), "{s:#?}");
+    // The selected (first) finding's summary is shown whole below the list.
+    let first = app.snap.findings[0].summary.clone();
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let tail = words[words.len().saturating_sub(3)..].join(" ");
+    assert!(has(&s, &[&tail]), "{tail}: {s:#?}");
+    // Enter on the media finding opens call #4 at its first evidence frame (17).
+    let pos = app
+        .snap
+        .findings
+        .iter()
+        .position(|f| f.rule == "media.cleartext-rtp")
+        .expect("media finding");
+    app.finding_sel = pos;
+    run(&mut app, &[Action::Open]);
+    assert_eq!(app.view, View::Flow);
+    assert_eq!(app.selected_message().map(|m| m.frame), Some(17));
+    let s = screen(&app, 160, 30);
+    assert!(has(&s, &["Call #4"]), "{s:#?}");
+    assert!(has(&s, &["Frame 17"]), "{s:#?}");
+    // Frame 17 is the INVITE offer: its SDP is summarised under the ladder.
+    assert!(has(&s, &["SDP: audio", "PCMA/8000"]), "{s:#?}");
+}
+
+#[test]
+fn streams_view_lists_rtp() {
+    let mut app = App::new(snapshot("basic-call-rtp.pcap"));
+    run(&mut app, &[Action::Streams]);
+    let s = screen(&app, 160, 20);
+    assert!(has(&s, &["RTP streams (2)"]), "{s:#?}");
+    assert!(has(&s, &["0x", "→", "#1"]), "{s:#?}");
+}
+
+#[test]
+fn help_overlay_lists_the_keys() {
+    let mut app = App::new(snapshot("basic-call-rtp.pcap"));
+    run(&mut app, &[Action::Help]);
+    let s = screen(&app, 100, 30);
+    assert!(has(&s, &["Keys"]), "{s:#?}");
+    assert!(has(&s, &["/ F3", "search"]), "{s:#?}");
+    assert!(has(&s, &["any key closes"]), "{s:#?}");
+}
+
+#[test]
+fn search_prompt_and_filtered_title() {
+    let mut app = App::new(snapshot("kamailio-auth.pcap"));
+    run(&mut app, &[Action::SearchStart]);
+    for c in "invite".chars() {
+        update(&mut app, Action::SearchChar(c));
+    }
+    let s = screen(&app, 160, 12);
+    assert!(has(&s, &["/ invite_"]), "{s:#?}");
+    run(&mut app, &[Action::SearchApply]);
+    let s = screen(&app, 160, 12);
+    assert!(has(&s, &["Calls (1/4)"]), "{s:#?}");
+    assert!(has(&s, &["filter: invite"]), "{s:#?}");
+    assert!(!has(&s, &["REGISTER"]), "{s:#?}");
+}
+
+#[test]
+fn every_view_survives_tiny_terminals() {
+    let snap = snapshot("kamailio-auth.pcap");
+    let paths: [&[Action]; 6] = [
+        &[],
+        &[Action::End, Action::Open],
+        &[Action::End, Action::Open, Action::End, Action::Open],
+        &[Action::Findings],
+        &[Action::Streams],
+        &[Action::Help],
+    ];
+    for p in paths {
+        let mut app = App::new(snap.clone());
+        run(&mut app, p);
+        for (w, h) in [(1, 1), (2, 3), (10, 4), (30, 6), (200, 3)] {
+            let _ = screen(&app, w, h);
+        }
+    }
+}
+
+#[test]
+fn snapshot_carries_rows_messages_and_badges() {
+    let snap = snapshot("kamailio-auth.pcap");
+    assert_eq!(snap.calls.len(), 4);
+    let call = &snap.calls[3];
+    assert_eq!((call.index, call.method.as_str()), (4, "INVITE"));
+    assert_eq!(call.messages.len() as u64, call.msgs);
+    // Every message kept its text, in capture order with non-negative deltas.
+    assert!(call.messages.iter().all(|m| m.raw.contains("SIP/2.0")));
+    assert!(call.messages.iter().all(|m| m.delta_s >= 0.0));
+    assert!(call.messages.windows(2).all(|w| w[0].frame < w[1].frame));
+    let offer = call
+        .messages
+        .iter()
+        .find(|m| m.frame == 17)
+        .expect("frame 17");
+    assert!(offer
+        .sdp
+        .as_deref()
+        .is_some_and(|s| s.starts_with("audio ")));
+    // Badge: the highest severity of the call's findings and their count.
+    let mine: Vec<_> = snap.findings.iter().filter(|f| f.call == Some(3)).collect();
+    let top = mine.iter().map(|f| f.severity).max();
+    assert_eq!(call.badge, top.map(|s| (s, mine.len())));
+    assert!(!mine.is_empty());
+    assert!(snap.streams.iter().all(|s| s.call == Some(3)));
+}
