@@ -83,4 +83,4 @@ fn looks_like_dtls(p: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
