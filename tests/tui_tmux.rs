@@ -105,3 +105,59 @@ fn dashboard_in_tmux() {
     let s = tmux.wait_for(&["siplens-exited-0"]);
     assert!(!s.contains("Calls (1/1)"), "alternate screen left:\n{s}");
 }
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err()
+        || Command::new("pgrep").arg("-V").output().is_err()
+    {
+        println!("tmux or pgrep not installed: skipping the SIGTERM test of the dashboard");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_siplens");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/basic-call-rtp.pcap");
+    let tmux = Tmux {
+        socket: format!("siplens-term-{}", std::process::id()),
+    };
+    let line = format!(
+        "{bin} {}; echo siplens-exited-$?; sleep 30",
+        sample.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &line,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_for(&["Calls (1/1)", "INVITE"]);
+    // The dashboard is the child of the pane's shell.
+    let shell = String::from_utf8_lossy(
+        &tmux
+            .cmd(&["list-panes", "-t", "t", "-F", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let child = Command::new("pgrep")
+        .args(["-P", &shell])
+        .output()
+        .expect("pgrep runs");
+    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "no dashboard process under shell {shell}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let s = tmux.wait_for(&["siplens-exited-0"]);
+    assert!(
+        !s.contains("Calls (1/1)"),
+        "alternate screen left after SIGTERM:\n{s}"
+    );
+}

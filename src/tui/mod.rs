@@ -8,6 +8,9 @@ pub mod render;
 pub mod snapshot;
 
 use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crossterm::event::{self, Event};
 use crossterm::execute;
@@ -47,6 +50,12 @@ pub fn run(snapshot: Snapshot) -> io::Result<()> {
         restore();
         previous(info);
     }));
+    // SIGTERM (kill, systemd) and SIGHUP (terminal closed) end the loop like `q`, so the
+    // guard restores the terminal; without this the process would die in raw mode.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
     enable_raw_mode()?;
     let _guard = Guard;
     execute!(io::stdout(), EnterAlternateScreen)?;
@@ -54,15 +63,31 @@ pub fn run(snapshot: Snapshot) -> io::Result<()> {
         Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
     let mut app = App::new(snapshot);
+    // Draw only when something changed: an idle dashboard over 100k dialogs costs nothing.
+    let mut dirty = true;
     while !app.quit {
-        // Header, footer and borders take 5 lines; a page moves by what stays visible.
-        let size = terminal.size()?;
-        app.page = usize::from(size.height.saturating_sub(6)).max(1);
-        terminal.draw(|f| render::draw(f, &app))?;
-        if let Event::Key(key) = event::read()? {
-            if let Some(a) = action_for(key, &app.mode()) {
-                update(&mut app, a);
+        if dirty {
+            // Header, footer and borders take 5 lines; a page moves by what stays visible.
+            let size = terminal.size()?;
+            app.page = usize::from(size.height.saturating_sub(6)).max(1);
+            terminal.draw(|f| render::draw(f, &app))?;
+            dirty = false;
+        }
+        // Wake up now and then to see whether a signal asked us to stop.
+        if event::poll(Duration::from_millis(200))? {
+            match event::read()? {
+                Event::Key(key) => {
+                    if let Some(a) = action_for(key, &app.mode()) {
+                        update(&mut app, a);
+                        dirty = true;
+                    }
+                }
+                Event::Resize(..) => dirty = true,
+                _ => {}
             }
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
         }
     }
     Ok(())
