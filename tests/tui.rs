@@ -166,10 +166,44 @@ fn search_prompt_and_filtered_title() {
 }
 
 #[test]
+fn nat_view_shows_advertised_against_observed() {
+    // The one-way-audio capture from behind a real NAT (see README, Troubleshooting NAT).
+    let mut app = App::new(snapshot("nat-one-way-wan.pcap"));
+    let call = (0..app.snap.calls.len())
+        .find(|&i| app.snap.calls[i].method == "INVITE")
+        .expect("the call");
+    app.call_sel = call;
+    run(&mut app, &[Action::Nat]);
+    assert_eq!(app.view, View::Nat);
+    let s = screen(&app, 200, 30);
+    assert!(has(&s, &["NAT: call #"]), "{s:#?}");
+    assert!(
+        has(&s, &["one-way audio: nothing reached the caller"]),
+        "{s:#?}"
+    );
+    assert!(
+        has(&s, &["caller", "192.168.1.10:5060 (private)"]),
+        "{s:#?}"
+    );
+    assert!(has(&s, &["n NAT"]) || has(&s, &["Esc back"]), "{s:#?}");
+    // Back returns to the call list; from the flow view it returns to the flow.
+    run(&mut app, &[Action::Back]);
+    assert_eq!(app.view, View::Calls);
+    run(&mut app, &[Action::Open, Action::Nat, Action::Back]);
+    assert_eq!(app.view, View::Flow);
+    // A call without NAT trouble says so.
+    let mut clean = App::new(snapshot("public-call.pcap"));
+    run(&mut clean, &[Action::Nat]);
+    let s = screen(&clean, 160, 12);
+    assert!(has(&s, &["No NAT trouble seen in this call"]), "{s:#?}");
+}
+
+#[test]
 fn every_view_survives_tiny_terminals() {
     let snap = snapshot("kamailio-auth.pcap");
-    let paths: [&[Action]; 6] = [
+    let paths: [&[Action]; 7] = [
         &[],
+        &[Action::End, Action::Nat],
         &[Action::End, Action::Open],
         &[Action::End, Action::Open, Action::End, Action::Open],
         &[Action::Findings],

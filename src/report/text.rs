@@ -309,81 +309,93 @@ fn render_nat(r: &Report, o: &mut String) {
     }
     let _ = writeln!(o, "\nNAT ({} dialogs)", calls.len());
     for (d, n) in calls {
-        let _ = writeln!(o, "#{} {} {}: {}", d.index, d.method, d.call_id, n.verdict);
-        let mut t = Table::new(&[
-            ("ROLE", 6),
-            ("SIGNALING FROM", 47),
-            ("VIA", 60),
-            ("CONTACT", 60),
-            ("SDP", 70),
-            ("RTP FROM", 50),
-            ("RTP TO", 50),
-            ("RPORT", 44),
+        o.push_str(&nat_section(d, n));
+    }
+}
+
+/// One call's NAT section (the verdict line, the advertised-against-observed table, each
+/// party's verdict, media and advice), as the text report and the dashboard print it.
+pub fn nat_section(d: &super::DialogDto<'_>, n: &crate::nat::NatView) -> String {
+    let mut out = String::new();
+    let o = &mut out;
+    let _ = writeln!(o, "#{} {} {}: {}", d.index, d.method, d.call_id, n.verdict);
+    let mut t = Table::new(&[
+        ("ROLE", 6),
+        ("SIGNALING FROM", 47),
+        ("VIA", 60),
+        ("CONTACT", 60),
+        ("SDP", 70),
+        ("RTP FROM", 50),
+        ("RTP TO", 50),
+        ("RPORT", 44),
+    ]);
+    for p in &n.parties {
+        let sdp: Vec<String> = p
+            .advertised
+            .sdp
+            .iter()
+            .map(|a| addr_cell(&Some(a.clone())))
+            .collect();
+        let rport = match &p.rport {
+            None => "-".to_string(),
+            Some(rp) if !rp.requested => "not requested".to_string(),
+            Some(rp) => match (rp.received, rp.filled) {
+                (None, None) => "requested".to_string(),
+                (rc, f) => format!(
+                    "received={} rport={}",
+                    rc.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+                    f.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+                ),
+            },
+        };
+        t.row(vec![
+            p.role.as_str().to_string(),
+            format!("{} ({})", p.observed.signaling, p.observed.class.as_str()),
+            addr_cell(&p.advertised.via),
+            addr_cell(&p.advertised.contact),
+            or_dash(Some(sdp.join(", "))),
+            join_addrs(&p.observed.media_from),
+            join_addrs(&p.observed.media_to),
+            rport,
         ]);
-        for p in &n.parties {
-            let sdp: Vec<String> = p
-                .advertised
-                .sdp
-                .iter()
-                .map(|a| addr_cell(&Some(a.clone())))
-                .collect();
-            let rport = match &p.rport {
-                None => "-".to_string(),
-                Some(rp) if !rp.requested => "not requested".to_string(),
-                Some(rp) => match (rp.received, rp.filled) {
-                    (None, None) => "requested".to_string(),
-                    (rc, f) => format!(
-                        "received={} rport={}",
-                        rc.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-                        f.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
-                    ),
-                },
-            };
-            t.row(vec![
-                p.role.as_str().to_string(),
-                format!("{} ({})", p.observed.signaling, p.observed.class.as_str()),
-                addr_cell(&p.advertised.via),
-                addr_cell(&p.advertised.contact),
-                or_dash(Some(sdp.join(", "))),
-                join_addrs(&p.observed.media_from),
-                join_addrs(&p.observed.media_to),
-                rport,
-            ]);
-        }
-        let mut table = String::new();
-        t.render(&mut table);
-        for l in table.lines() {
-            let _ = writeln!(o, "  {l}");
-        }
-        for p in &n.parties {
+    }
+    let mut table = String::new();
+    t.render(&mut table);
+    for l in table.lines() {
+        let _ = writeln!(o, "  {l}");
+    }
+    for p in &n.parties {
+        let _ = writeln!(
+            o,
+            "  {} {}: {}",
+            p.role.as_str(),
+            p.observed.signaling,
+            p.verdict
+        );
+        if let Some(reg) = &p.register {
             let _ = writeln!(
                 o,
-                "  {} {}: {}",
-                p.role.as_str(),
-                p.observed.signaling,
-                p.verdict
+                "    registration: asked {}, granted {}, {} REGISTER(s), {} keepalive(s) seen",
+                reg.requested
+                    .map(|x| format!("{x} s"))
+                    .unwrap_or_else(|| "-".into()),
+                reg.granted
+                    .map(|x| format!("{x} s"))
+                    .unwrap_or_else(|| "-".into()),
+                reg.count,
+                reg.keepalives
             );
-            if let Some(reg) = &p.register {
-                let _ =
-                    writeln!(
-                    o,
-                    "    registration: asked {}, granted {}, {} REGISTER(s), {} keepalive(s) seen",
-                    reg.requested.map(|x| format!("{x} s")).unwrap_or_else(|| "-".into()),
-                    reg.granted.map(|x| format!("{x} s")).unwrap_or_else(|| "-".into()),
-                    reg.count,
-                    reg.keepalives
-                );
-            }
-        }
-        if let Some(m) = &n.media {
-            let _ = writeln!(
-                o,
-                "  media: caller sent {} packets ({} could reach the callee), callee sent {} ({} could reach the caller)",
-                m.from_caller, m.to_callee_delivered, m.from_callee, m.to_caller_delivered
-            );
-        }
-        for a in crate::nat::advice(n) {
-            let _ = writeln!(o, "  advice: {a}");
         }
     }
+    if let Some(m) = &n.media {
+        let _ = writeln!(
+            o,
+            "  media: caller sent {} packets ({} could reach the callee), callee sent {} ({} could reach the caller)",
+            m.from_caller, m.to_callee_delivered, m.from_callee, m.to_caller_delivered
+        );
+    }
+    for a in crate::nat::advice(n) {
+        let _ = writeln!(o, "  advice: {a}");
+    }
+    out
 }

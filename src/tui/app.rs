@@ -17,6 +17,8 @@ pub enum View {
     Findings,
     /// RTP streams list.
     Streams,
+    /// The selected call's NAT section: advertised against observed, verdicts, advice.
+    Nat,
 }
 
 /// Which pane of the flow view takes the arrow keys.
@@ -37,6 +39,8 @@ pub struct App {
     pub view: View,
     /// Where Back from the flow view returns (the call list or the findings).
     pub flow_parent: View,
+    /// Where Back from the NAT view returns (the call list or the flow).
+    pub nat_parent: View,
     /// Help overlay open.
     pub help: bool,
     /// The filter being typed (Some while in search mode).
@@ -71,6 +75,7 @@ impl App {
             snap,
             view: View::Calls,
             flow_parent: View::Calls,
+            nat_parent: View::Calls,
             help: false,
             search: None,
             filter: String::new(),
@@ -135,7 +140,7 @@ impl App {
                 .selected_call()
                 .and_then(|c| self.snap.calls.get(c))
                 .map_or(0, |c| c.messages.len()),
-            View::Raw => 0,
+            View::Raw | View::Nat => 0,
             View::Findings => self.snap.findings.len(),
             View::Streams => self.snap.streams.len(),
         }
@@ -146,7 +151,7 @@ impl App {
         match (self.view, self.pane) {
             (View::Calls, _) => Some(&mut self.call_sel),
             (View::Flow, Pane::Ladder) => Some(&mut self.msg_sel),
-            (View::Flow, Pane::Raw) | (View::Raw, _) => None,
+            (View::Flow, Pane::Raw) | (View::Raw, _) | (View::Nat, _) => None,
             (View::Findings, _) => Some(&mut self.finding_sel),
             (View::Streams, _) => Some(&mut self.stream_sel),
         }
@@ -244,7 +249,7 @@ pub fn update(app: &mut App, action: Action) {
                     app.flow_parent = View::Streams;
                 }
             }
-            View::Raw => {}
+            View::Raw | View::Nat => {}
         },
         Action::Back => match app.view {
             View::Calls => app.quit = true,
@@ -253,8 +258,16 @@ pub fn update(app: &mut App, action: Action) {
                 app.pane = Pane::Ladder;
             }
             View::Raw => app.view = View::Flow,
+            View::Nat => app.view = app.nat_parent,
             View::Findings | View::Streams => app.view = View::Calls,
         },
+        Action::Nat => {
+            if matches!(app.view, View::Calls | View::Flow) && app.selected_call().is_some() {
+                app.nat_parent = app.view;
+                app.raw_scroll = 0;
+                app.view = View::Nat;
+            }
+        }
         Action::Findings => app.view = View::Findings,
         Action::Streams => app.view = View::Streams,
     }
@@ -287,7 +300,14 @@ fn move_cursor(app: &mut App, action: Action) {
                 Action::PageDown => app.raw_scroll.saturating_add(page),
                 Action::Home => 0,
                 _ => {
-                    let lines = app.selected_message().map_or(0, |m| m.raw.lines().count());
+                    let lines = if app.view == View::Nat {
+                        app.selected_call()
+                            .and_then(|c| app.snap.calls.get(c))
+                            .and_then(|c| c.nat.as_ref())
+                            .map_or(0, |n| n.lines().count())
+                    } else {
+                        app.selected_message().map_or(0, |m| m.raw.lines().count())
+                    };
                     u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX)
                 }
             };

@@ -42,6 +42,8 @@ pub enum Action {
     Findings,
     /// Streams view.
     Streams,
+    /// The selected call's NAT view.
+    Nat,
     /// Start typing a search filter.
     SearchStart,
     /// A character of the search filter.
@@ -89,6 +91,7 @@ pub fn action_for(key: KeyEvent, mode: &Mode) -> Option<Action> {
             KeyCode::Char('?') | KeyCode::F(1) => Some(Action::Help),
             KeyCode::Char('f') => Some(Action::Findings),
             KeyCode::Char('s') => Some(Action::Streams),
+            KeyCode::Char('n') => Some(Action::Nat),
             KeyCode::Char('/') | KeyCode::F(3) => Some(Action::SearchStart),
             KeyCode::Tab => Some(Action::SwitchPane),
             _ => None,
@@ -111,6 +114,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ),
     ("f", "findings"),
     ("s", "RTP streams"),
+    (
+        "n",
+        "NAT view of the selected call (advertised vs observed)",
+    ),
     ("? F1", "this help"),
 ];
 
@@ -140,6 +147,7 @@ mod tests {
             (KeyCode::Char('?'), Action::Help),
             (KeyCode::Char('f'), Action::Findings),
             (KeyCode::Char('s'), Action::Streams),
+            (KeyCode::Char('n'), Action::Nat),
             (KeyCode::Char('/'), Action::SearchStart),
             (KeyCode::F(3), Action::SearchStart),
             (KeyCode::Tab, Action::SwitchPane),

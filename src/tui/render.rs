@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         View::Raw => render_raw(frame, body, app),
         View::Findings => render_findings(frame, body, app),
         View::Streams => render_streams(frame, body, app),
+        View::Nat => render_nat(frame, body, app),
     }
     render_footer(frame, footer, app);
     if app.help {
@@ -281,6 +282,26 @@ pub fn render_raw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     raw_pane(frame, area, app, Style::new());
 }
 
+/// The selected call's NAT section, scrollable.
+pub fn render_nat(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let call = app.selected_call().and_then(|c| app.snap.calls.get(c));
+    let title = call.map_or(" NAT ".to_string(), |c| {
+        format!(" NAT: call #{} {} ", c.index, c.call_id)
+    });
+    let text = match call.and_then(|c| c.nat.as_deref()) {
+        Some(t) => t.to_string(),
+        None => "No NAT trouble seen in this call: every party advertises (Via, Contact, SDP) \
+                 the address its packets come from."
+            .to_string(),
+    };
+    frame.render_widget(
+        Paragraph::new(text)
+            .scroll((app.raw_scroll, 0))
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
+}
+
 /// The findings list.
 pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let header = Row::new(["Severity", "Rule", "Call", "Frame", "Summary"]).style(HEADER);
@@ -420,11 +441,12 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let text = match &app.search {
         Some(s) => format!("/ {s}_   Enter apply  Esc cancel"),
         None => match app.view {
-            View::Calls => "Enter flow  / search  f findings  s streams  ? help  q quit",
-            View::Flow => "↑↓ message  Enter raw  Tab pane  Esc back  ? help",
+            View::Calls => "Enter flow  / search  f findings  s streams  n NAT  ? help  q quit",
+            View::Flow => "↑↓ message  Enter raw  Tab pane  n NAT  Esc back  ? help",
             View::Raw => "↑↓ scroll  Esc back  ? help",
             View::Findings => "Enter open call at evidence  Esc back  ? help",
             View::Streams => "Enter open call  Esc back  ? help",
+            View::Nat => "↑↓ scroll  Esc back  ? help",
         }
         .to_string(),
     };

@@ -56,6 +56,8 @@ pub struct CallRow {
     pub badge: Option<(Severity, usize)>,
     /// The messages, in capture order.
     pub messages: Vec<MsgRow>,
+    /// The NAT section of the text report for this call (None: no NAT trouble seen).
+    pub nat: Option<String>,
 }
 
 /// One message of a dialog's flow.
@@ -216,6 +218,10 @@ impl Snapshot {
                     transport: d.transport,
                     badge: badges.get(&i).copied(),
                     messages,
+                    nat: d
+                        .nat
+                        .as_ref()
+                        .map(|n| crate::report::text::nat_section(d, n)),
                 }
             })
             .collect();
