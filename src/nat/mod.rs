@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::capture::Timestamp;
 use crate::engine::{MediaLine, Symbols};
 use crate::net::Transport;
-use crate::sip::{HeaderName, NameAddr, Scheme, SipMessage, StartLine, Via};
+use crate::sip::{contains_ci, HeaderName, NameAddr, Scheme, SipMessage, StartLine, Via};
 
 /// Parties (source address + role) kept per dialog: a UA, a proxy leg or two, an SBC.
 pub const MAX_PARTIES: usize = 8;
@@ -655,13 +655,6 @@ impl DialogNat {
             }
         }
     }
-}
-
-/// ASCII case-insensitive substring test (parameter names are case-insensitive,
-/// RFC 3261 §7.3.1).
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Caller side when a request carries the dialog's From tag, or a response does not

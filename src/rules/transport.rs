@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use crate::capture::Timestamp;
 use crate::engine::{Finding, RuleId, Severity};
 use crate::net::Transport;
-use crate::sip::{HeaderName, NameAddr, Scheme, SipMessage, Uri};
+use crate::sip::{contains_ci, HeaderName, NameAddr, Scheme, SipMessage, Uri};
 
 use super::media::{is_cleartext, Seen};
 
@@ -34,18 +34,6 @@ pub struct Downgrade {
     pub header: &'static str,
     /// The URI or Via value, clipped.
     pub value: String,
-}
-
-/// Contains `needle` (lower-case ASCII) ignoring case; `first` are the two cases of its
-/// first byte, so the scan jumps with memchr.
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    let Some(&f) = needle.first() else {
-        return true;
-    };
-    memchr::memchr2_iter(f, f.to_ascii_uppercase(), hay).any(|i| {
-        hay.get(i..i + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-    })
 }
 
 fn uri_is_secure(u: &Uri<'_>) -> bool {

@@ -34,6 +34,7 @@ pub use message::{
     parse_message, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
 };
 pub use mime::{multipart_part_types, MediaType};
+pub(crate) use text::contains_ci;
 pub use text::{Params, ParamsIter};
 pub use uri::{FieldError, Scheme, Uri};
 pub use validate::{validate, validate_with, Problem, ValueMemo};

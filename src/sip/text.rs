@@ -32,6 +32,19 @@ pub(crate) fn is_token(b: u8) -> bool {
 /// dominate on the short slices (URIs, parameters, header values) parsed here.
 const SHORT: usize = 64;
 
+/// Contains `needle` (lower-case ASCII) ignoring ASCII case (parameter names and
+/// transports are case-insensitive, RFC 3261 §7.3.1); the scan jumps between the two
+/// cases of the first byte with memchr.
+pub(crate) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&f) = needle.first() else {
+        return true;
+    };
+    memchr::memchr2_iter(f, f.to_ascii_uppercase(), hay).any(|i| {
+        hay.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
 /// Index of the first `a` in `s`.
 #[inline]
 pub(crate) fn find_byte(a: u8, s: &[u8]) -> Option<usize> {
