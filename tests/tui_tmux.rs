@@ -52,19 +52,22 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn dashboard_in_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        println!("tmux not installed: skipping the terminal test of the dashboard");
-        return;
+/// Starts `siplens` on the basic sample in a 160x40 session of a tmux server of its own;
+/// the shell prints the exit status afterwards, so a test sees the normal screen return.
+/// None (with a notice) when `tools` are not all installed.
+fn start(name: &str, tools: &[&str]) -> Option<Tmux> {
+    if let Some(t) = tools
+        .iter()
+        .find(|t| Command::new(t).arg("-V").output().is_err())
+    {
+        println!("{t} not installed: skipping the {name} test of the dashboard");
+        return None;
     }
     let bin = env!("CARGO_BIN_EXE_siplens");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/basic-call-rtp.pcap");
     let tmux = Tmux {
-        socket: format!("siplens-test-{}", std::process::id()),
+        socket: format!("siplens-{name}-{}", std::process::id()),
     };
-    // The shell line prints the exit status after the dashboard closes, so the test sees
-    // that the normal screen came back.
     let line = format!(
         "{bin} {}; echo siplens-exited-$?; sleep 30",
         sample.display()
@@ -81,6 +84,14 @@ fn dashboard_in_tmux() {
         &line,
     ]);
     assert!(out.status.success(), "{out:?}");
+    Some(tmux)
+}
+
+#[test]
+fn dashboard_in_tmux() {
+    let Some(tmux) = start("dashboard", &["tmux"]) else {
+        return;
+    };
 
     let s = tmux.wait_for(&["Calls (1/1)", "INVITE", "q quit"]);
     assert!(s.contains("completed 200"), "{s}");
@@ -108,33 +119,9 @@ fn dashboard_in_tmux() {
 
 #[test]
 fn sigterm_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err()
-        || Command::new("pgrep").arg("-V").output().is_err()
-    {
-        println!("tmux or pgrep not installed: skipping the SIGTERM test of the dashboard");
+    let Some(tmux) = start("sigterm", &["tmux", "pgrep"]) else {
         return;
-    }
-    let bin = env!("CARGO_BIN_EXE_siplens");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/basic-call-rtp.pcap");
-    let tmux = Tmux {
-        socket: format!("siplens-term-{}", std::process::id()),
     };
-    let line = format!(
-        "{bin} {}; echo siplens-exited-$?; sleep 30",
-        sample.display()
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &line,
-    ]);
-    assert!(out.status.success(), "{out:?}");
     tmux.wait_for(&["Calls (1/1)", "INVITE"]);
     // The dashboard is the child of the pane's shell.
     let shell = String::from_utf8_lossy(

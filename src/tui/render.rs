@@ -15,6 +15,19 @@ use crate::engine::Severity;
 const SELECTED: Style = Style::new().add_modifier(Modifier::REVERSED);
 const HEADER: Style = Style::new().add_modifier(Modifier::BOLD);
 
+/// A selectable list: bold header, reversed selection, a bordered block with `title`.
+fn list_table<'a, R, W>(rows: R, widths: W, header: Row<'a>, title: String) -> Table<'a>
+where
+    R: IntoIterator<Item = Row<'a>>,
+    W: IntoIterator,
+    W::Item: Into<Constraint>,
+{
+    Table::new(rows, widths)
+        .header(header)
+        .row_highlight_style(SELECTED)
+        .block(Block::default().borders(Borders::ALL).title(title))
+}
+
 /// Draws the whole screen: title, the current view, footer, and the help overlay.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let [title, body, footer] = Layout::vertical([
@@ -122,10 +135,7 @@ pub fn render_calls(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(10),
     ];
     let title = format!(" Calls ({}/{}) ", app.visible.len(), app.snap.calls.len());
-    let table = Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(SELECTED)
-        .block(Block::default().borders(Borders::ALL).title(title));
+    let table = list_table(rows, widths, header, title);
     let mut st = table_state(app.call_sel, app.visible.len());
     frame.render_stateful_widget(table, area, &mut st);
 }
@@ -325,14 +335,8 @@ pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(7),
         Constraint::Fill(1),
     ];
-    let table = Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(SELECTED)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" Findings ({}) ", app.snap.findings.len())),
-        );
+    let title = format!(" Findings ({}) ", app.snap.findings.len());
+    let table = list_table(rows, widths, header, title);
     // Summaries are long: the selected one is shown whole below the table.
     let [list, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
     let mut st = table_state(app.finding_sel, app.snap.findings.len());
@@ -396,14 +400,8 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(5),
         Constraint::Length(6),
     ];
-    let table = Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(SELECTED)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" RTP streams ({}) ", app.snap.streams.len())),
-        );
+    let title = format!(" RTP streams ({}) ", app.snap.streams.len());
+    let table = list_table(rows, widths, header, title);
     let mut st = table_state(app.stream_sel, app.snap.streams.len());
     frame.render_stateful_widget(table, area, &mut st);
 }
