@@ -390,23 +390,9 @@ fn push_small<T>(v: &mut Vec<T>, x: T) {
 /// The method as a static name (RFC 3261 and its extensions), so the per-dialog marks
 /// allocate nothing; anything else is "other".
 fn method_name(m: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "INVITE",
-        "ACK",
-        "BYE",
-        "CANCEL",
-        "OPTIONS",
-        "REGISTER",
-        "PRACK",
-        "SUBSCRIBE",
-        "NOTIFY",
-        "PUBLISH",
-        "INFO",
-        "REFER",
-        "MESSAGE",
-        "UPDATE",
-    ];
-    KNOWN.iter().copied().find(|k| *k == m).unwrap_or("other")
+    crate::sip::Method::from_bytes(m.as_bytes())
+        .static_name()
+        .unwrap_or("other")
 }
 
 impl DialogNat {

@@ -78,6 +78,15 @@ impl<'a> Method<'a> {
         }
     }
 
+    /// The name of a standard method as a `'static` string (None for extensions), for
+    /// owned records that must not copy it.
+    pub fn static_name(&self) -> Option<&'static str> {
+        match self {
+            Method::Other(_) => None,
+            known => Some(known.known_str()),
+        }
+    }
+
     fn known_str(&self) -> &'static str {
         match self {
             Method::Invite => "INVITE",
