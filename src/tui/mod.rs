@@ -3,6 +3,7 @@
 //! functions ([`render`]); only [`run`] touches the terminal.
 
 pub mod app;
+pub mod filter;
 pub mod keys;
 pub mod render;
 pub mod snapshot;
