@@ -1278,6 +1278,38 @@ mod tests {
         );
     }
 
+    /// The examples of the README's "Display filter" section.
+    #[test]
+    fn readme_examples() {
+        for input in [
+            "status >= 400 and not method = REGISTER",
+            "src = 10.0.0.1 && (ua ~ friendly || X-Account-ID = 42)",
+            r"severity >= high or finding ~ ^nat\.",
+            "duration > 60 and transport = tls",
+            r#"from = "Alice Smith""#,
+            "ua ~ '(?-i)Acme'",
+            r#"finding ~ "^nat\.""#,
+            "status ~ ^4",
+            "severity ~ ^h",
+        ] {
+            assert!(Filter::parse(input).is_ok(), "{input}");
+        }
+        assert!(hit(
+            "src = 10.0.0.1 && (ua ~ friendly || X-Account-ID = 42)",
+            &alice()
+        ));
+        assert!(hit(r#"finding ~ "^nat\.""#, &alice()));
+        assert_eq!(err("ua ~").to_string(), "at 4: expected a value after '~'");
+        assert_eq!(
+            err("from < 3").to_string(),
+            "at 5: '<' compares numbers (status, msgs, duration) or severity, and 'from' is text"
+        );
+        assert_eq!(
+            err("ua ~ (abc").to_string(),
+            "at 5: invalid regex: unclosed group"
+        );
+    }
+
     #[test]
     fn invalid_regex_reports_the_regex_message() {
         let e = err("ua ~ (abc");
