@@ -3,10 +3,13 @@
 //! functions ([`render`]); only [`run`] touches the terminal.
 
 pub mod app;
+pub mod diff;
 pub mod filter;
+pub mod highlight;
 pub mod keys;
 pub mod render;
 pub mod snapshot;
+pub mod theme;
 
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
