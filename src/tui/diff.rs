@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
@@ -205,7 +205,7 @@ pub fn render_diff(
     for (side, col, title) in [(Side::Left, left, titles.0), (Side::Right, right, titles.1)] {
         let lines: Vec<Line<'_>> = visible
             .iter()
-            .map(|r| side_line(r, side, width, theme))
+            .map(|r| side_line(r, side, width, room(col, width), theme))
             .collect();
         let mut block = Block::default()
             .borders(Borders::ALL)
@@ -223,26 +223,87 @@ enum Side {
     Right,
 }
 
+/// Text columns left in a bordered column after the `NNN m ` gutter.
+fn room(col: Rect, num_width: usize) -> usize {
+    usize::from(col.width.saturating_sub(2)).saturating_sub(num_width + 3)
+}
+
 /// One column's half of a row: `  12 ~ text`, or dim filler where this side has no line.
-fn side_line<'a>(r: &DiffRow<'a>, side: Side, width: usize, theme: &Theme) -> Line<'a> {
-    let (text, no) = match side {
-        Side::Left => (r.left, r.left_no),
-        Side::Right => (r.right, r.right_no),
+fn side_line<'a>(
+    r: &DiffRow<'a>,
+    side: Side,
+    width: usize,
+    room: usize,
+    theme: &Theme,
+) -> Line<'a> {
+    let (text, other, no) = match side {
+        Side::Left => (r.left, r.right, r.left_no),
+        Side::Right => (r.right, r.left, r.right_no),
     };
-    let (marker, style): (&str, Style) = match (r.kind, side) {
-        (RowKind::Same, _) => (" ", theme.text),
-        (RowKind::Changed, _) => ("~", theme.diff_changed),
-        (RowKind::Removed, _) => ("-", theme.diff_removed),
-        (RowKind::Added, _) => ("+", theme.diff_added),
+    let (marker, style): (&str, Style) = match r.kind {
+        RowKind::Same => (" ", theme.text),
+        RowKind::Changed => ("~", theme.diff_changed),
+        RowKind::Removed => ("-", theme.diff_removed),
+        RowKind::Added => ("+", theme.diff_added),
     };
-    match (text, no) {
-        (Some(text), Some(no)) => Line::from(vec![
-            Span::styled(format!("{no:>width$} "), theme.dim),
-            Span::styled(format!("{marker} "), style),
-            Span::styled(sanitize(text), style),
-        ]),
-        _ => Line::from(Span::styled(format!("{:>width$} {marker}", ""), theme.dim)),
+    let (Some(text), Some(no)) = (text, no) else {
+        return Line::from(Span::styled(format!("{:>width$} {marker}", ""), theme.dim));
+    };
+    let mut spans = vec![
+        Span::styled(format!("{no:>width$} "), theme.dim),
+        Span::styled(format!("{marker} "), style),
+    ];
+    match other {
+        Some(other) if r.kind == RowKind::Changed => {
+            spans.extend(changed_spans(
+                &sanitize(text),
+                &sanitize(other),
+                room,
+                style,
+            ));
+        }
+        _ => spans.push(Span::styled(sanitize(text), style)),
     }
+    Line::from(spans)
+}
+
+/// Context kept before the first difference when the line has to be elided.
+const CONTEXT: usize = 8;
+
+/// A changed line with the part from its first difference on in bold. When that difference
+/// would fall past the column's edge (a Via branch at the end of a long Via), the middle is
+/// elided — `Via: …z9hG4bK-bbb` — so the change is always on screen.
+fn changed_spans(text: &str, other: &str, room: usize, style: Style) -> Vec<Span<'static>> {
+    let chars: Vec<char> = text.chars().collect();
+    let common = chars
+        .iter()
+        .zip(other.chars())
+        .take_while(|(a, b)| *a == b)
+        .count();
+    let bold = style.add_modifier(Modifier::BOLD);
+    let at = |r: std::ops::Range<usize>| -> String {
+        chars.get(r).map(|c| c.iter().collect()).unwrap_or_default()
+    };
+    if common < room.saturating_sub(CONTEXT) || common <= CONTEXT {
+        return vec![
+            Span::styled(at(0..common), style),
+            Span::styled(at(common..chars.len()), bold),
+        ];
+    }
+    // Keep a header name (with its colon and blanks) when it is short, then the ellipsis.
+    let name = chars
+        .iter()
+        .position(|c| *c == ':')
+        .filter(|p| *p < room / 3)
+        .map_or(0, |p| p + 1);
+    let name = name + chars.iter().skip(name).take_while(|c| **c == ' ').count();
+    let from = common.saturating_sub(CONTEXT).max(name);
+    vec![
+        Span::styled(at(0..name), style),
+        Span::styled("…", style.add_modifier(Modifier::DIM)),
+        Span::styled(at(from..common), style),
+        Span::styled(at(common..chars.len()), bold),
+    ]
 }
 
 #[cfg(test)]
@@ -398,11 +459,44 @@ mod tests {
         );
         let cseq = lines.iter().find(|l| l.contains("CSeq: 1 INVITE")).unwrap();
         assert!(cseq.contains("6 ~ CSeq: 1 INVITE"), "{s}");
+        // The branch differs past the column edge: the middle of the Via is elided.
+        assert!(lines[2].contains("2 ~ Via: …z9hG4bK-aaa"), "{s}");
+        assert!(lines[2].contains("2 ~ Via: …z9hG4bK-bbb"), "{s}");
         assert!(cseq.contains("6 ~ CSeq: 2 INVITE"), "{s}");
         // The right column starts at the middle.
         assert!(cseq.find("CSeq: 2").unwrap() > 40, "{s}");
         assert!(s.contains("Call-ID: c1@192.0.2.1"), "{s}");
         assert!(s.contains("7 same, 2 changed, 0 removed, 0 added"), "{s}");
+    }
+
+    #[test]
+    fn changed_spans_bold_the_difference_and_elide_when_it_is_off_screen() {
+        let st = Style::new();
+        let b = st.add_modifier(Modifier::BOLD);
+        let texts = |v: Vec<Span<'static>>| -> Vec<(String, Style)> {
+            v.into_iter()
+                .map(|s| (s.content.into_owned(), s.style))
+                .collect()
+        };
+        assert_eq!(
+            texts(changed_spans("CSeq: 1 INVITE", "CSeq: 2 INVITE", 30, st)),
+            vec![("CSeq: ".to_string(), st), ("1 INVITE".to_string(), b)]
+        );
+        let long = texts(changed_spans(
+            "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-aaa",
+            "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-bbb",
+            30,
+            st,
+        ));
+        let joined: String = long.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(joined, "Via: …z9hG4bK-aaa");
+        assert_eq!(long.last(), Some(&("aaa".to_string(), b)));
+        // Wholly different, empty, and tiny columns do not panic.
+        assert_eq!(texts(changed_spans("", "x", 0, st)).len(), 2);
+        assert_eq!(
+            texts(changed_spans("abcdefghijklmnop", "abcdefghijklmnoq", 0, st)).len(),
+            4
+        );
     }
 
     #[test]
@@ -421,5 +515,36 @@ mod tests {
         // Scrolling far past the end still shows the last rows.
         let s = screen(&rows, 1000);
         assert!(s.contains("Content-Length: 0"), "{s}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_line_appears_once_in_order(
+            a in "([a-c]{0,2}\\r?\\n){0,12}",
+            b in "([a-c]{0,2}\\r?\\n){0,12}",
+            w in 0u16..50,
+            h in 0u16..8,
+            scroll in 0usize..20,
+        ) {
+            let rows = side_by_side(&a, &b);
+            let left: Vec<usize> = rows.iter().filter_map(|r| r.left_no).collect();
+            let right: Vec<usize> = rows.iter().filter_map(|r| r.right_no).collect();
+            proptest::prop_assert_eq!(left, (1..=a.lines().count()).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(right, (1..=b.lines().count()).collect::<Vec<_>>());
+            for r in &rows {
+                match r.kind {
+                    RowKind::Same => proptest::prop_assert_eq!(r.left, r.right),
+                    RowKind::Changed => proptest::prop_assert!(r.left.is_some() && r.right.is_some()),
+                    RowKind::Removed => proptest::prop_assert!(r.right.is_none()),
+                    RowKind::Added => proptest::prop_assert!(r.left.is_none()),
+                }
+            }
+            let s = summary(&rows);
+            proptest::prop_assert_eq!(s.same + s.changed + s.removed + s.added, rows.len());
+            // Drawing never panics, however small the area.
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render_diff(f, f.area(), &rows, scroll, ("l", "r"), &Theme::mono()))
+                .unwrap();
+        }
     }
 }

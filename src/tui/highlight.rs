@@ -136,10 +136,9 @@ fn start_line(line: &str, theme: &Theme) -> Vec<(Range<usize>, Style)> {
     let rest = first_sp..line.len();
     if is_status {
         let code = line.get(first_sp..).unwrap_or_default().trim_start();
-        let class = match code.bytes().next() {
-            Some(b'1' | b'2') => theme.response_ok,
-            _ => theme.response_err,
-        };
+        // Garbage where the code should be counts as an error (code 0).
+        let code: u16 = code.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let class = theme.status(code);
         vec![
             (0..first_sp, theme.start_line),
             (rest, theme.start_line.patch(class)),
@@ -321,6 +320,8 @@ mod tests {
             ("SIP/2.0 302 Moved\r\n", t.response_err),
             ("SIP/2.0 486 Busy Here\r\n", t.response_err),
             ("SIP/2.0 603 Decline\r\n", t.response_err),
+            ("SIP/2.0 2xx Odd\r\n", t.response_err),
+            ("SIP/2.0 1\r\n", t.response_err),
         ] {
             let lines = sip_lines(msg, &t);
             let s = spans(&lines[0]);
@@ -362,6 +363,16 @@ mod tests {
         assert_eq!(s[1], span("    SIP/2.0\u{fffd}[2J", t.header_value));
         assert_eq!(sanitize("a\tb"), "a       b");
         assert!(matches!(sanitize("plain\r"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn multipart_body_colours_only_its_sdp_lines() {
+        let t = Theme::dark();
+        let msg = "INVITE sip:x SIP/2.0\r\nContent-Type: multipart/mixed;\r\n boundary=b\r\n\r\n\
+            --b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b--\r\n";
+        let lines = sip_lines(msg, &t);
+        assert_eq!(spans(&lines[4]), vec![span("--b", t.text)]);
+        assert_eq!(spans(&lines[7])[0], span("v=", t.sdp_type));
     }
 
     #[test]

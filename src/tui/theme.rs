@@ -236,6 +236,16 @@ impl Theme {
         }
     }
 
+    /// The style of a response by its status code: [`Theme::response_ok`] for 1xx and 2xx,
+    /// [`Theme::response_err`] for everything else (3xx–6xx, and out-of-range codes).
+    pub fn status(&self, code: u16) -> Style {
+        if (100..300).contains(&code) {
+            self.response_ok
+        } else {
+            self.response_err
+        }
+    }
+
     /// Chooses the palette. `no_color` is the value of `NO_COLOR` and `colorfgbg` the value
     /// of `COLORFGBG` (`None` when unset). Following <https://no-color.org>, `NO_COLOR`
     /// present *and non-empty* gives [`Theme::mono`] whatever the choice; an empty value
@@ -412,6 +422,17 @@ mod tests {
         assert_eq!(t.severity(Severity::Medium), t.sev_medium);
         assert_eq!(t.severity(Severity::High), t.sev_high);
         assert_eq!(t.severity(Severity::Critical), t.sev_critical);
+    }
+
+    #[test]
+    fn status_class_picks_ok_or_err() {
+        let t = Theme::dark();
+        assert_eq!(t.status(100), t.response_ok);
+        assert_eq!(t.status(299), t.response_ok);
+        assert_eq!(t.status(300), t.response_err);
+        assert_eq!(t.status(699), t.response_err);
+        assert_eq!(t.status(0), t.response_err);
+        assert_ne!(t.response_ok, t.response_err);
     }
 
     #[test]
