@@ -210,7 +210,7 @@ fn one_call_of_many_with_its_rtp() {
     assert_eq!(sel.frames_sip(), want_msgs);
     assert_eq!(sel.media_flows(), 2);
     let out = tmp("kamailio-call.pcap");
-    let stats = export::export_to_file(&[input.clone()], &sel, &out).expect("export");
+    let stats = export::export_to_file(std::slice::from_ref(&input), &sel, &out).expect("export");
     let rtp: u64 = want_streams.iter().map(|s| s.3).sum();
     assert_eq!(stats.sip, want_msgs as u64);
     assert_eq!(stats.rtp, rtp);
@@ -256,7 +256,7 @@ fn tcp_call_keeps_segments_and_handshake() {
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let sel = Selection::for_calls(&full, &refs).expect("ids");
     let out = tmp("tcp-call.pcap");
-    let stats = export::export_to_file(&[input.clone()], &sel, &out).expect("export");
+    let stats = export::export_to_file(std::slice::from_ref(&input), &sel, &out).expect("export");
     // The INVITE spans 4 segments: more frames than messages.
     assert!(stats.sip > sel.frames_sip() as u64, "{stats}");
     assert_eq!(dialogs(&analyze(&out)), dialogs(&full));
@@ -276,7 +276,8 @@ fn fragmented_datagrams_come_whole() {
         let id = full.dialogs().next().expect("a call").call_id.clone();
         let sel = Selection::for_calls(&full, &[&id]).expect("id");
         let out = tmp(&format!("frag-{name}"));
-        let stats = export::export_to_file(&[input.clone()], &sel, &out).expect("export");
+        let stats =
+            export::export_to_file(std::slice::from_ref(&input), &sel, &out).expect("export");
         // Three fragments for one message: two more frames than messages.
         assert_eq!(stats.sip, sel.frames_sip() as u64 + 2, "{name}: {stats}");
         assert_eq!(dialogs(&analyze(&out)), dialogs(&full), "{name}");
@@ -503,7 +504,8 @@ fn corpus_calls_keep_their_rtcp() {
         let full = analyze(&input);
         let sel = Selection::for_calls(&full, &[call]).expect("known id");
         let out = tmp(&format!("corpus-{name}"));
-        let stats = export::export_to_file(&[input.clone()], &sel, &out).expect("export");
+        let stats =
+            export::export_to_file(std::slice::from_ref(&input), &sel, &out).expect("export");
         assert_eq!(stats.rtcp, rtcp, "{name}: {stats}");
         let want: Vec<_> = streams(&full)
             .into_iter()
