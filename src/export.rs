@@ -477,6 +477,13 @@ impl Matcher {
         }
         if let Some(key) = frag {
             self.fragment(key, frame, &chosen);
+            // The decoder hands out a reassembled datagram on the fragment that completes
+            // it: the group is whole, settle it now so the table stays small.
+            if !segs.is_empty() {
+                if let Some(g) = self.frags.remove(&key) {
+                    self.settle(g);
+                }
+            }
         }
         for (i, c) in chosen {
             if let Some(p) = self.plans.get_mut(i) {

@@ -70,7 +70,8 @@ fn block(block_type: u32, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Classic libpcap writer (one link type per file; nanosecond timestamps, magic
+/// Classic libpcap writer (one link type per file; nanosecond timestamps (seconds past
+/// 2106 do not fit the 32-bit field and are clamped), magic
 /// `a1b23c4d`, snaplen [`MAX_PCAP_CAPLEN`]).
 ///
 /// Frames longer than [`MAX_PCAP_CAPLEN`] are cut to it (their original length is kept), as
@@ -549,6 +550,61 @@ mod tests {
             parse_rotate("99999999999999d"),
             Err(RotateParseError::Range(_))
         ));
+    }
+
+    proptest::proptest! {
+        /// Any frames survive a pcapng round trip, and a pcap one when of one link type.
+        #[test]
+        fn round_trips_arbitrary_frames(
+            raw in proptest::collection::vec(
+                (0u64..u64::MAX / 2, 0usize..3, proptest::collection::vec(proptest::num::u8::ANY, 0..300), 0u32..5),
+                0..20,
+            )
+        ) {
+            let lts = [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL2];
+            let frames: Vec<Frame> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (ts, lt, data, extra))| Frame {
+                    number: i as u64 + 1,
+                    ts: Timestamp(*ts),
+                    link_type: lts[*lt],
+                    data: data.clone(),
+                    orig_len: data.len() as u32 + extra,
+                    interface: 0,
+                })
+                .collect();
+            let mut w = PcapngWriter::new(Vec::new()).expect("shb");
+            for f in &frames {
+                w.write_frame(f).expect("write");
+            }
+            let ids: Vec<u32> = frames
+                .iter()
+                .map(|f| w.interfaces().iter().position(|&l| l == f.link_type).unwrap_or(99) as u32)
+                .collect();
+            let back = read_all(w.into_inner().expect("flush"));
+            let want: Vec<Frame> = frames
+                .iter()
+                .zip(&ids)
+                .map(|(f, &i)| Frame { interface: i, ..f.clone() })
+                .collect();
+            proptest::prop_assert_eq!(&back, &want);
+
+            // pcap: seconds are 32 bits, so keep timestamps below 2^32 s.
+            let mut p = PcapWriter::new(Vec::new(), LinkType::RAW).expect("header");
+            let one: Vec<Frame> = frames
+                .iter()
+                .map(|f| Frame {
+                    link_type: LinkType::RAW,
+                    ts: Timestamp(f.ts.0 % (u64::from(u32::MAX) * 1_000_000_000)),
+                    ..f.clone()
+                })
+                .collect();
+            for f in &one {
+                p.write_frame(f).expect("write");
+            }
+            proptest::prop_assert_eq!(read_all(p.into_inner().expect("flush")), one);
+        }
     }
 
     fn tmpdir(name: &str) -> PathBuf {
