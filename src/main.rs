@@ -14,6 +14,7 @@ use siplens::engine::{Analyzer, Limits, Severity};
 use siplens::report::{text, Report};
 
 mod crack_cmd;
+mod export_cmd;
 
 /// Passive SIP traffic analyzer: dialogs, SDP, RTP streams and findings from captures.
 #[derive(Parser, Debug)]
@@ -46,6 +47,8 @@ enum Command {
     Hashes(crack_cmd::HashesArgs),
     /// Test a wordlist against every captured Digest response.
     Crack(crack_cmd::CrackArgs),
+    /// Write the SIP messages and RTP/RTCP of chosen calls to a new pcap/pcapng.
+    Export(export_cmd::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
         Some(Command::Config(c)) => return run_config(&c),
         Some(Command::Hashes(a)) => return crack_cmd::run_hashes(&a),
         Some(Command::Crack(a)) => return crack_cmd::run_crack(&a),
+        Some(Command::Export(a)) => return export_cmd::run_export(&a),
         None => cli.report,
     };
     // Dashboard: `siplens FILE` on a terminal, unless the options ask for a report.

@@ -12,6 +12,7 @@ mod file;
 mod live;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 pub use error::{BlockProblem, CaptureError, CaptureErrorKind};
 pub use file::{
@@ -19,6 +20,9 @@ pub use file::{
 };
 #[cfg(feature = "live")]
 pub use live::LiveSource;
+pub use writer::{
+    parse_rotate, FrameSink, PcapWriter, PcapngWriter, Rotate, RotateParseError, RotatingWriter,
+};
 
 /// Anything that yields captured frames one by one: files, stdin, live interfaces.
 pub trait FrameSource {

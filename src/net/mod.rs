@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::capture::{Frame, LinkType, Timestamp};
 
 mod defrag;
-mod ip;
-mod link;
+pub(crate) mod ip;
+pub(crate) mod link;
 pub mod sipframe;
 mod tcp;
 pub mod tls_stream;
