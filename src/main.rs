@@ -15,6 +15,7 @@ use siplens::report::{text, Report};
 
 mod crack_cmd;
 mod export_cmd;
+mod tui_cmd;
 
 /// Passive SIP traffic analyzer: dialogs, SDP, RTP streams and findings from captures.
 #[derive(Parser, Debug)]
@@ -108,6 +109,8 @@ struct ReportArgs {
     /// Threads of the password audit (default: all cores).
     #[arg(long, value_name = "N", requires = "wordlist")]
     threads: Option<usize>,
+    #[command(flatten)]
+    tui: tui_cmd::TuiArgs,
 }
 
 /// Severity threshold for `--fail-on`.
@@ -279,7 +282,12 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         analyzer.add_findings(found);
     }
     if tui {
-        return match siplens::tui::run(siplens::tui::Snapshot::build(&analyzer)) {
+        let saver = tui_cmd::FileSaver {
+            analyzer: &analyzer,
+            inputs: &args.files,
+        };
+        let opts = args.tui.options(Some(Box::new(saver)));
+        return match siplens::tui::run(siplens::tui::Snapshot::build(&analyzer), opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("siplens: error: terminal: {e}");

@@ -145,7 +145,7 @@ fn help_overlay_lists_the_keys() {
     run(&mut app, &[Action::Help]);
     let s = screen(&app, 100, 30);
     assert!(has(&s, &["Keys"]), "{s:#?}");
-    assert!(has(&s, &["/ F3", "search"]), "{s:#?}");
+    assert!(has(&s, &["/ F3 F7", "display filter"]), "{s:#?}");
     assert!(has(&s, &["any key closes"]), "{s:#?}");
 }
 
@@ -154,11 +154,11 @@ fn search_prompt_and_filtered_title() {
     let mut app = App::new(snapshot("kamailio-auth.pcap"));
     run(&mut app, &[Action::SearchStart]);
     for c in "invite".chars() {
-        update(&mut app, Action::SearchChar(c));
+        update(&mut app, Action::PromptChar(c));
     }
     let s = screen(&app, 160, 12);
-    assert!(has(&s, &["/ invite_"]), "{s:#?}");
-    run(&mut app, &[Action::SearchApply]);
+    assert!(has(&s, &["filter: invite_"]), "{s:#?}");
+    run(&mut app, &[Action::PromptApply]);
     let s = screen(&app, 160, 12);
     assert!(has(&s, &["Calls (1/4)"]), "{s:#?}");
     assert!(has(&s, &["filter: invite"]), "{s:#?}");
@@ -227,7 +227,7 @@ fn snapshot_carries_rows_messages_and_badges() {
     assert_eq!((call.index, call.method.as_str()), (4, "INVITE"));
     assert_eq!(call.messages.len() as u64, call.msgs);
     // Every message kept its text, in capture order with non-negative deltas.
-    assert!(call.messages.iter().all(|m| m.raw.contains("SIP/2.0")));
+    assert!(call.messages.iter().all(|m| m.text().contains("SIP/2.0")));
     assert!(call.messages.iter().all(|m| m.delta_s >= 0.0));
     assert!(call.messages.windows(2).all(|w| w[0].frame < w[1].frame));
     let offer = call

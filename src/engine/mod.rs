@@ -217,8 +217,9 @@ pub struct MessageRecord {
     pub duplicate: bool,
     /// Index into [`Dialog::sdp`] when the message carried SDP.
     pub sdp: Option<u32>,
-    /// The raw message (None once the raw budget is spent).
-    pub raw: Option<Box<[u8]>>,
+    /// The raw message (None once the raw budget is spent). Shared, not copied, with the
+    /// dashboard's snapshots: a live dashboard takes a snapshot every second.
+    pub raw: Option<std::sync::Arc<[u8]>>,
 }
 
 /// One m= line of an SDP body, summarised. Names are interned: a busy server repeats
@@ -1279,7 +1280,7 @@ impl Analyzer {
         if d.messages.len() < self.limits.max_messages_per_dialog {
             let raw_box = if keep_raw {
                 self.raw_bytes += raw.len();
-                Some(raw.to_vec().into_boxed_slice())
+                Some(std::sync::Arc::from(raw))
             } else {
                 // A zero budget means "do not keep text" (report mode), not a shortage.
                 if self.limits.max_raw_bytes > 0 {

@@ -1,48 +1,56 @@
 //! Pure render functions: one per panel, each drawing `&App` into an area of a frame.
-//! They allocate only what the visible rows need.
+//! They allocate only what the visible rows need, so a redraw costs the same with ten
+//! calls or a hundred thousand.
 
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, Pane, View};
+use super::app::{
+    calls_areas, findings_areas, flow_areas, keep_visible, list_rows, screen_areas, App, Pane,
+    PromptKind, View,
+};
 use super::keys::KEY_HELP;
-use super::snapshot::{CallRow, MsgRow};
-use crate::engine::Severity;
+use super::ladder;
+use super::snapshot::MsgRow;
+use super::theme::Theme;
 
-const SELECTED: Style = Style::new().add_modifier(Modifier::REVERSED);
-const HEADER: Style = Style::new().add_modifier(Modifier::BOLD);
-
-/// A selectable list: bold header, reversed selection, a bordered block with `title`.
-fn list_table<'a, R, W>(rows: R, widths: W, header: Row<'a>, title: String) -> Table<'a>
+/// A selectable list: header row, highlighted selection, a bordered block with `title`.
+fn list_table<'a, R, W>(rows: R, widths: W, header: Row<'a>, title: String, t: &Theme) -> Table<'a>
 where
     R: IntoIterator<Item = Row<'a>>,
     W: IntoIterator,
     W::Item: Into<Constraint>,
 {
     Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(SELECTED)
-        .block(Block::default().borders(Borders::ALL).title(title))
+        .header(header.style(t.table_header))
+        .row_highlight_style(t.selected)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, t.title)),
+        )
 }
 
 /// Draws the whole screen: title, the current view, footer, and the help overlay.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
-    let [title, body, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(frame.area());
-    let filter = if app.filter.is_empty() {
+    let [title, body, footer] = screen_areas(frame.area());
+    let filter = if app.filter_text.is_empty() {
         String::new()
     } else {
-        format!("  filter: {}", app.filter)
+        format!("  filter: {}", app.filter_text)
+    };
+    let live = match app.live {
+        Some(l) if l.paused => "  [LIVE, paused]",
+        Some(l) if l.follow => "  [LIVE, following]",
+        Some(_) => "  [LIVE]",
+        None => "",
     };
     frame.render_widget(
-        Paragraph::new(format!("siplens — {}{filter}", app.snap.summary)).style(HEADER),
+        Paragraph::new(format!("siplens — {}{live}{filter}", app.snap.summary))
+            .style(app.theme.title),
         title,
     );
     match app.view {
@@ -52,6 +60,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         View::Findings => render_findings(frame, body, app),
         View::Streams => render_streams(frame, body, app),
         View::Nat => render_nat(frame, body, app),
+        View::Stats => render_stats(frame, body, app),
+        View::Diff => render_diff(frame, body, app),
     }
     render_footer(frame, footer, app);
     if app.help {
@@ -59,228 +69,206 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
 }
 
-/// Colour of a severity.
-pub fn severity_style(s: Severity) -> Style {
-    let c = match s {
-        Severity::Info => Color::Gray,
-        Severity::Low => Color::Cyan,
-        Severity::Medium => Color::Yellow,
-        Severity::High => Color::LightRed,
-        Severity::Critical => Color::Red,
-    };
-    Style::new().fg(c)
+/// Only the rows on screen are built: `offset` is the first one.
+fn window<T>(items: &[T], offset: usize, rows: usize) -> impl Iterator<Item = (usize, &T)> {
+    items.iter().enumerate().skip(offset).take(rows)
 }
 
-fn badge(c: &CallRow) -> Cell<'static> {
-    match c.badge {
-        Some((s, n)) => Cell::from(format!("{} {n}", s.as_str())).style(severity_style(s)),
-        None => Cell::from("-"),
-    }
+/// A table state for a list drawn from `offset` whose selected row is `sel` (both
+/// positions in the whole list); the table gets only the visible rows.
+fn window_state(sel: usize, offset: usize, rows: usize) -> TableState {
+    TableState::default().with_selected((rows > 0 && sel >= offset).then(|| sel - offset))
 }
 
-fn table_state(sel: usize, rows: usize) -> TableState {
-    TableState::default().with_selected((rows > 0).then_some(sel))
-}
-
-/// The call list.
+/// The call list, and the selected call's findings below it when there is room.
 pub fn render_calls(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let header = Row::new([
-        "#",
-        "Start",
-        "Method",
-        "From",
-        "To",
-        "Src → Dst",
-        "Msgs",
-        "State",
-        "Dur",
-        "Proto",
-        "Findings",
-    ])
-    .style(HEADER);
-    let rows = app
-        .visible
-        .iter()
-        .filter_map(|&i| app.snap.calls.get(i))
-        .map(|c| {
-            let state = match c.status {
-                Some(s) => format!("{} {s}", c.state),
-                None => c.state.clone(),
-            };
-            Row::new([
-                Cell::from(c.index.to_string()),
-                Cell::from(c.start.clone()),
-                Cell::from(c.method.clone()),
-                Cell::from(c.from.clone()),
-                Cell::from(c.to.clone()),
-                Cell::from(format!("{} → {}", c.src, c.dst)),
-                Cell::from(c.msgs.to_string()),
-                Cell::from(state),
-                Cell::from(format!("{:.1}s", c.duration_s)),
-                Cell::from(c.transport),
-                badge(c),
-            ])
-        });
-    let widths = [
-        Constraint::Length(4),
-        Constraint::Length(12),
-        Constraint::Length(9),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Fill(3),
-        Constraint::Length(5),
-        Constraint::Length(14),
-        Constraint::Length(7),
-        Constraint::Length(5),
-        Constraint::Length(10),
-    ];
-    let title = format!(" Calls ({}/{}) ", app.visible.len(), app.snap.calls.len());
-    let table = list_table(rows, widths, header, title);
-    let mut st = table_state(app.call_sel, app.visible.len());
-    frame.render_stateful_widget(table, area, &mut st);
-}
-
-/// Hosts of a call in order of first appearance (ladder columns).
-fn hosts(c: &CallRow) -> Vec<&str> {
-    let mut v: Vec<&str> = Vec::new();
-    for m in &c.messages {
-        for h in [m.src.as_str(), m.dst.as_str()] {
-            if !v.contains(&h) {
-                v.push(h);
+    let t = &app.theme;
+    let (list, detail) = calls_areas(area);
+    let rows_fit = list_rows(list);
+    let header = Row::new(app.columns.iter().map(|c| {
+        let arrow = if *c == app.sort {
+            if app.sort_desc {
+                " ▼"
+            } else {
+                " ▲"
             }
-        }
-    }
-    v
-}
-
-/// Width of the time and delta columns left of the ladder.
-const LADDER_GUTTER: usize = 24;
-
-/// One ladder row: lifelines `│` at every host column, an arrow from the source column
-/// to the destination column with the label inside.
-fn ladder_row(hosts: &[&str], colw: usize, m: &MsgRow) -> String {
-    let width = colw * hosts.len();
-    let mut cells: Vec<char> = vec![' '; width];
-    let center = |i: usize| i * colw + colw / 2;
-    for i in 0..hosts.len() {
-        if let Some(c) = cells.get_mut(center(i)) {
-            *c = '│';
-        }
-    }
-    let pos = |h: &str| hosts.iter().position(|x| *x == h);
-    let mut label = m.label.clone();
-    if m.retransmission {
-        label.push_str(" (retr)");
-    }
-    if m.sdp.is_some() {
-        label.push_str(" +SDP");
-    }
-    if let (Some(a), Some(b)) = (pos(&m.src), pos(&m.dst)) {
-        let (l, r) = (center(a.min(b)), center(a.max(b)));
-        if r > l + 1 {
-            for c in cells.iter_mut().take(r).skip(l + 1) {
-                *c = '─';
-            }
-            if a < b {
-                if let Some(c) = cells.get_mut(r - 1) {
-                    *c = '►';
-                }
-            } else if let Some(c) = cells.get_mut(l + 1) {
-                *c = '◄';
-            }
-            let span = (r - l).saturating_sub(3);
-            let text: Vec<char> = label.chars().take(span).collect();
-            let start = l + 2 + (span - text.len()) / 2;
-            for (i, ch) in text.into_iter().enumerate() {
-                if let Some(c) = cells.get_mut(start + i) {
-                    *c = ch;
-                }
-            }
-        }
-    }
-    cells.into_iter().collect::<String>().trim_end().to_string()
-}
-
-/// A call's ladder (hosts as columns, one row per message) with the selected message
-/// beside it (wide terminals) or below it.
-pub fn render_flow(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let Some(call) = app.selected_call().and_then(|c| app.snap.calls.get(c)) else {
-        return;
-    };
-    let dir = if area.width >= 140 {
-        Direction::Horizontal
-    } else {
-        Direction::Vertical
-    };
-    let [ladder, raw] = Layout::default()
-        .direction(dir)
-        .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
-        .areas(area);
-    let hosts = hosts(call);
-    let inner_w = usize::from(ladder.width.saturating_sub(2));
-    let colw = (inner_w.saturating_sub(LADDER_GUTTER) / hosts.len().max(1)).max(8);
-    let mut head = format!("{:<w$}", "time / delta", w = LADDER_GUTTER);
-    for h in &hosts {
-        let h: String = h.chars().take(colw.saturating_sub(1)).collect();
-        head.push_str(&format!("{h:^colw$}"));
-    }
-    let body_h = usize::from(ladder.height.saturating_sub(3)).max(1);
-    let offset = app.msg_sel.saturating_sub(body_h - 1);
-    let mut lines = vec![Line::styled(head, HEADER)];
-    for (i, m) in call.messages.iter().enumerate().skip(offset).take(body_h) {
-        let text = format!(
-            "{:<12} {:>+10.3} {}",
-            m.time,
-            m.delta_s,
-            ladder_row(&hosts, colw, m)
-        );
-        let style = if i == app.msg_sel {
-            SELECTED
-        } else if m.retransmission || m.duplicate {
-            Style::new().fg(Color::DarkGray)
         } else {
-            Style::new()
+            ""
+        };
+        format!("{}{arrow}", c.title())
+    }));
+    // The offset the app keeps, corrected for this area (a test may draw at any size).
+    let off = keep_visible(app.offsets.calls, app.call_sel, rows_fit);
+    let rows = window(&app.visible, off, rows_fit).filter_map(|(_, &i)| {
+        let c = app.snap.calls.get(i)?;
+        let cells = app.columns.iter().map(|col| {
+            let cell = Cell::from(col.text(c));
+            match (col, c.badge) {
+                (super::columns::Column::Findings, Some((s, _))) => cell.style(t.severity(s)),
+                _ => cell,
+            }
+        });
+        let row = Row::new(cells);
+        Some(if app.marked.contains(&i) {
+            row.style(t.selected_mark)
+        } else {
+            row
+        })
+    });
+    let widths: Vec<Constraint> = app.columns.iter().map(|c| c.width()).collect();
+    let marked = if app.marked.is_empty() {
+        String::new()
+    } else {
+        format!(", {} marked", app.marked.len())
+    };
+    let title = format!(
+        " Calls ({}/{}{marked}) sorted by {}{} ",
+        app.visible.len(),
+        app.snap.calls.len(),
+        app.sort.title(),
+        if app.sort_desc { " ▼" } else { " ▲" }
+    );
+    let table = list_table(rows, widths, header, title, t);
+    let mut st = window_state(app.call_sel, off, app.visible.len());
+    frame.render_stateful_widget(table, list, &mut st);
+    if let Some(detail) = detail {
+        render_call_findings(frame, detail, app);
+    }
+}
+
+/// The selected call's findings, most severe first, one line each.
+fn render_call_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let call = app.selected_call().and_then(|c| app.snap.calls.get(c));
+    let lines: Vec<Line> = match call {
+        Some(c) if !c.findings.is_empty() => c
+            .findings
+            .iter()
+            .take(usize::from(area.height.saturating_sub(2)))
+            .filter_map(|&f| app.snap.findings.get(f))
+            .map(|f| {
+                Line::from(vec![
+                    Span::styled(
+                        format!("{:<9}", f.severity.as_str()),
+                        t.severity(f.severity),
+                    ),
+                    Span::styled(format!("{:<26} ", f.rule), t.dim),
+                    Span::styled(f.summary.as_str(), t.text),
+                ])
+            })
+            .collect(),
+        Some(_) => vec![Line::styled("no findings for this call", t.dim)],
+        None => Vec::new(),
+    };
+    let title = call.map_or(" Findings ".to_string(), |c| {
+        format!(" Findings of call #{} ({}) ", c.index, c.findings.len())
+    });
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, t.title)),
+        ),
+        area,
+    );
+}
+
+/// Style of a ladder line: requests, successes and errors apart, repeats dimmed.
+fn message_style(t: &Theme, m: &MsgRow) -> Style {
+    if m.retransmission || m.duplicate {
+        return t.retransmission;
+    }
+    match m.label.as_bytes().first() {
+        Some(b'1' | b'2') => t.response_ok,
+        Some(b'3'..=b'6') => t.response_err,
+        _ => t.request,
+    }
+}
+
+/// The ladder of the open call (or marked calls), with the selected message beside it
+/// (wide terminals) or below it.
+pub fn render_flow(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let (ladder_area, raw) = flow_areas(area);
+    let hosts = ladder::hosts(&app.snap, &app.flow);
+    let inner_w = usize::from(ladder_area.width.saturating_sub(2));
+    let colw = ladder::column_width(inner_w, hosts.len());
+    let body_h = list_rows(ladder_area);
+    let off = keep_visible(app.offsets.msgs, app.msg_sel, body_h);
+    let mut lines = vec![Line::styled(ladder::header(&hosts, colw), t.table_header)];
+    for (i, r) in window(&app.flow, off, body_h) {
+        let Some(m) = ladder::message(&app.snap, *r) else {
+            continue;
+        };
+        let mark = ladder::call_mark(&app.snap, &app.flow_calls, r.0);
+        let marked = if app.msg_marks.contains(r) { "*" } else { " " };
+        let text = format!("{marked}{}", ladder::row(&hosts, colw, m, &mark));
+        let style = if i == app.msg_sel {
+            t.selected
+        } else {
+            message_style(t, m)
         };
         lines.push(Line::styled(text, style));
     }
     let focus = |p: Pane| {
         if app.pane == p {
-            Style::new().fg(Color::Yellow)
+            t.footer_key
         } else {
-            Style::new()
+            t.dim
         }
     };
-    let title = format!(" Call #{} {} ", call.index, call.call_id);
+    let title = match app.flow_calls.as_slice() {
+        [one] => app.snap.calls.get(*one).map_or(String::new(), |c| {
+            format!(" Call #{} {} ", c.index, c.call_id)
+        }),
+        many => format!(
+            " Calls {} ",
+            many.iter()
+                .filter_map(|&c| app.snap.calls.get(c))
+                .map(|c| format!("#{}", c.index))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    };
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(title)
+        .title(Span::styled(title, t.title))
         .border_style(focus(Pane::Ladder));
     // The selected message's SDP, summarised on the bottom border.
     if let Some(sdp) = app.selected_message().and_then(|m| m.sdp.as_deref()) {
-        block = block.title_bottom(format!(" SDP: {sdp} "));
+        block = block.title_bottom(Span::styled(format!(" SDP: {sdp} "), t.sdp));
     }
-    frame.render_widget(Paragraph::new(lines).block(block), ladder);
+    frame.render_widget(Paragraph::new(lines).block(block), ladder_area);
     raw_pane(frame, raw, app, focus(Pane::Raw));
 }
 
 fn raw_pane(frame: &mut Frame<'_>, area: Rect, app: &App, border: Style) {
+    let t = &app.theme;
     let Some(m) = app.selected_message() else {
         return;
     };
     let title = format!(" Frame {}: {} → {} ", m.frame, m.src, m.dst);
-    let text = if m.raw.is_empty() {
-        "(message text not kept)".to_string()
+    let text = m.text();
+    // Colour only what can be on screen: the lines above the scroll position and one
+    // screenful (wrapping makes lines only longer, never more numerous than this bound).
+    let shown: String = text
+        .lines()
+        .take(usize::from(app.raw_scroll) + usize::from(area.height))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let lines = if shown.is_empty() {
+        vec![Line::styled("(message text not kept)", t.dim)]
     } else {
-        m.raw.replace('\r', "")
+        super::highlight::sip_lines(&shown, t)
     };
     frame.render_widget(
-        Paragraph::new(text)
+        Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((app.raw_scroll, 0))
             .block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(title)
+                    .title(Span::styled(title, t.title))
                     .border_style(border),
             ),
         area,
@@ -289,11 +277,12 @@ fn raw_pane(frame: &mut Frame<'_>, area: Rect, app: &App, border: Style) {
 
 /// The selected message, full screen.
 pub fn render_raw(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    raw_pane(frame, area, app, Style::new());
+    raw_pane(frame, area, app, app.theme.dim);
 }
 
 /// The selected call's NAT section, scrollable.
 pub fn render_nat(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
     let call = app.selected_call().and_then(|c| app.snap.calls.get(c));
     let title = call.map_or(" NAT ".to_string(), |c| {
         format!(" NAT: call #{} {} ", c.index, c.call_id)
@@ -306,27 +295,36 @@ pub fn render_nat(frame: &mut Frame<'_>, area: Rect, app: &App) {
     };
     frame.render_widget(
         Paragraph::new(text)
+            .style(t.text)
             .scroll((app.raw_scroll, 0))
-            .block(Block::default().borders(Borders::ALL).title(title)),
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(title, t.title)),
+            ),
         area,
     );
 }
 
-/// The findings list.
+/// The findings list (family filter applied) and the selected finding in full.
 pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let header = Row::new(["Severity", "Rule", "Call", "Frame", "Summary"]).style(HEADER);
-    let rows = app.snap.findings.iter().map(|f| {
+    let t = &app.theme;
+    let (list, detail) = findings_areas(area);
+    let header = Row::new(["Severity", "Rule", "Call", "Frame", "Summary"]);
+    let off = keep_visible(app.offsets.findings, app.finding_sel, list_rows(list));
+    let rows = window(&app.finding_rows, off, list_rows(list)).filter_map(|(_, &i)| {
+        let f = app.snap.findings.get(i)?;
         let call = f
             .call
             .and_then(|c| app.snap.calls.get(c))
             .map_or("-".to_string(), |c| format!("#{}", c.index));
-        Row::new([
-            Cell::from(f.severity.as_str()).style(severity_style(f.severity)),
+        Some(Row::new([
+            Cell::from(f.severity.as_str()).style(t.severity(f.severity)),
             Cell::from(f.rule),
             Cell::from(call),
             Cell::from(f.frame.map_or("-".to_string(), |n| n.to_string())),
-            Cell::from(f.summary.clone()),
-        ])
+            Cell::from(f.summary.as_str()),
+        ]))
     });
     let widths = [
         Constraint::Length(9),
@@ -335,21 +333,31 @@ pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(7),
         Constraint::Fill(1),
     ];
-    let title = format!(" Findings ({}) ", app.snap.findings.len());
-    let table = list_table(rows, widths, header, title);
-    // Summaries are long: the selected one is shown whole below the table.
-    let [list, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
-    let mut st = table_state(app.finding_sel, app.snap.findings.len());
+    let family = app
+        .family
+        .as_deref()
+        .map_or(String::new(), |f| format!(" family {f}.*,"));
+    let title = format!(
+        " Findings ({}{family} of {}; < > family) ",
+        app.finding_rows.len(),
+        app.snap.findings.len()
+    );
+    let table = list_table(rows, widths, header, title, t);
+    let mut st = window_state(app.finding_sel, off, app.finding_rows.len());
     frame.render_stateful_widget(table, list, &mut st);
-    if let Some(f) = app.snap.findings.get(app.finding_sel) {
+    let selected = app
+        .finding_rows
+        .get(app.finding_sel)
+        .and_then(|&i| app.snap.findings.get(i));
+    if let Some(f) = selected {
         frame.render_widget(
             Paragraph::new(f.summary.as_str())
+                .style(t.text)
                 .wrap(Wrap { trim: true })
-                .block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(format!(" {} ", f.rule)),
-                ),
+                .block(Block::default().borders(Borders::ALL).title(Span::styled(
+                    format!(" {} ", f.rule),
+                    t.severity(f.severity),
+                ))),
             detail,
         );
     }
@@ -357,6 +365,7 @@ pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
 
 /// The RTP streams list.
 pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
     let header = Row::new([
         "#",
         "SSRC",
@@ -368,24 +377,29 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         "MaxΔ",
         "SRTP",
         "Call",
-    ])
-    .style(HEADER);
-    let rows = app.snap.streams.iter().map(|s| {
+    ]);
+    let off = keep_visible(app.offsets.streams, app.stream_sel, list_rows(area));
+    let rows = window(&app.snap.streams, off, list_rows(area)).map(|(_, s)| {
         let call = s
             .call
             .and_then(|c| app.snap.calls.get(c))
             .map_or("-".to_string(), |c| format!("#{}", c.index));
+        let lost = Cell::from(format!("{:.1}", s.lost_pct));
         Row::new([
-            s.index.to_string(),
-            s.ssrc.clone(),
-            format!("{} → {}", s.src, s.dst),
-            s.codec.clone(),
-            s.packets.to_string(),
-            format!("{:.1}", s.lost_pct),
-            format!("{:.2}ms", s.jitter_ms),
-            format!("{:.0}ms", s.max_delta_ms),
-            if s.encrypted { "yes" } else { "no" }.to_string(),
-            call,
+            Cell::from(s.index.to_string()),
+            Cell::from(s.ssrc.clone()),
+            Cell::from(format!("{} → {}", s.src, s.dst)),
+            Cell::from(s.codec.clone()),
+            Cell::from(s.packets.to_string()),
+            if s.lost_pct >= 1.0 {
+                lost.style(t.response_err)
+            } else {
+                lost
+            },
+            Cell::from(format!("{:.2}ms", s.jitter_ms)),
+            Cell::from(format!("{:.0}ms", s.max_delta_ms)),
+            Cell::from(if s.encrypted { "yes" } else { "no" }),
+            Cell::from(call),
         ])
     });
     let widths = [
@@ -401,14 +415,82 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(6),
     ];
     let title = format!(" RTP streams ({}) ", app.snap.streams.len());
-    let table = list_table(rows, widths, header, title);
-    let mut st = table_state(app.stream_sel, app.snap.streams.len());
+    let table = list_table(rows, widths, header, title, t);
+    let mut st = window_state(app.stream_sel, off, app.snap.streams.len());
     frame.render_stateful_widget(table, area, &mut st);
 }
 
+/// The stats view: every section as a titled block of right-aligned counters, laid out
+/// in two columns when the terminal is wide enough.
+pub fn render_stats(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    for s in &app.snap.stats {
+        lines.push(Line::styled(s.title.clone(), t.table_header));
+        if s.rows.is_empty() {
+            lines.push(Line::styled("  (none)", t.dim));
+        }
+        for (k, v) in &s.rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {k:<24}"), t.text),
+                Span::styled(format!("{v:>12}"), t.text.add_modifier(Modifier::BOLD)),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Statistics ", t.title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let half = lines.len().div_ceil(2);
+    if inner.width >= 90 && lines.len() > usize::from(inner.height) {
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(inner);
+        // Split between sections, never inside one.
+        let split = lines
+            .iter()
+            .enumerate()
+            .skip(half)
+            .find(|(_, l)| l.spans.is_empty() || l.width() == 0)
+            .map_or(half, |(i, _)| i + 1);
+        let right = lines.split_off(split.min(lines.len()));
+        frame.render_widget(Paragraph::new(lines).scroll((app.raw_scroll, 0)), l);
+        frame.render_widget(Paragraph::new(right).scroll((app.raw_scroll, 0)), r);
+    } else {
+        frame.render_widget(Paragraph::new(lines).scroll((app.raw_scroll, 0)), inner);
+    }
+}
+
+/// The two marked messages side by side.
+pub fn render_diff(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let Some((a, b)) = app.diff else {
+        return;
+    };
+    let (Some(ma), Some(mb)) = (ladder::message(&app.snap, a), ladder::message(&app.snap, b))
+    else {
+        return;
+    };
+    let (ta, tb) = (ma.text(), mb.text());
+    let rows = super::diff::side_by_side(&ta, &tb);
+    let titles = (
+        super::diff::column_title(&format!("frame {} {}", ma.frame, ma.label), &ta),
+        super::diff::column_title(&format!("frame {} {}", mb.frame, mb.label), &tb),
+    );
+    super::diff::render_diff(
+        frame,
+        area,
+        &rows,
+        usize::from(app.raw_scroll),
+        (&titles.0, &titles.1),
+        &app.theme,
+    );
+}
+
 /// The help overlay, centred over `area`.
-pub fn render_help(frame: &mut Frame<'_>, area: Rect, _app: &App) {
-    let w = area.width.min(72);
+pub fn render_help(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let w = area.width.min(78);
     let h = area.height.min(KEY_HELP.len() as u16 + 4);
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
@@ -420,36 +502,58 @@ pub fn render_help(frame: &mut Frame<'_>, area: Rect, _app: &App) {
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
-                Span::styled(format!("{k:<14}"), HEADER),
-                Span::raw(*what),
+                Span::styled(format!("{k:<14}"), t.footer_key),
+                Span::styled(*what, t.help),
             ])
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::raw("any key closes this help"));
+    lines.push(Line::styled("any key closes this help", t.dim));
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Keys ", t.title)),
+        ),
         popup,
     );
 }
 
-/// The footer: the keys of the current view, or the search prompt.
+/// The footer: the prompt being typed, a status message, or the keys of the view.
 pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let text = match &app.search {
-        Some(s) => format!("/ {s}_   Enter apply  Esc cancel"),
-        None => match app.view {
-            View::Calls => "Enter flow  / search  f findings  s streams  n NAT  ? help  q quit",
-            View::Flow => "↑↓ message  Enter raw  Tab pane  n NAT  Esc back  ? help",
-            View::Raw => "↑↓ scroll  Esc back  ? help",
-            View::Findings => "Enter open call at evidence  Esc back  ? help",
+    let t = &app.theme;
+    let text = if let Some(p) = &app.prompt {
+        let what = match p.kind {
+            PromptKind::Filter => "filter",
+            PromptKind::Columns => "columns",
+            PromptKind::Save => "save to",
+        };
+        let err = p
+            .error
+            .as_deref()
+            .map_or(String::new(), |e| format!("   ✗ {e}"));
+        format!("{what}: {}_{err}   Enter apply  Esc cancel", p.text)
+    } else if let Some(s) = &app.status {
+        s.clone()
+    } else {
+        match app.view {
+            View::Calls => {
+                "Enter flow  / filter  < > sort  c columns  space mark  x ladder  w save  f findings  s streams  n NAT  i stats  ? help  q quit"
+            }
+            View::Flow => {
+                "↑↓ message  Enter raw  Tab pane  space mark  d diff  w save  n NAT  Esc back  ? help"
+            }
+            View::Raw | View::Nat | View::Stats | View::Diff => "↑↓ scroll  Esc back  ? help",
+            View::Findings => "Enter open call at evidence  < > family  Esc back  ? help",
             View::Streams => "Enter open call  Esc back  ? help",
-            View::Nat => "↑↓ scroll  Esc back  ? help",
         }
-        .to_string(),
+        .to_string()
     };
-    frame.render_widget(
-        Paragraph::new(text).style(Style::new().fg(Color::Black).bg(Color::Cyan)),
-        area,
-    );
+    let style = if app.prompt.as_ref().is_some_and(|p| p.error.is_some()) {
+        t.error
+    } else {
+        t.footer
+    };
+    frame.render_widget(Paragraph::new(text).style(style), area);
 }

@@ -4,7 +4,9 @@
 //! Render functions only see this type, so a screen never reaches into engine internals
 //! and drawing never re-derives anything per frame.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::engine::{Analyzer, Severity};
 use crate::report::time::format_time_of_day;
@@ -21,6 +23,17 @@ pub struct Snapshot {
     pub streams: Vec<StreamRow>,
     /// One-line capture summary for the header.
     pub summary: String,
+    /// The stats view: counters by section (methods, responses, states, decoding, limits).
+    pub stats: Vec<StatSection>,
+}
+
+/// One titled block of the stats view.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatSection {
+    /// Title ("Requests by method").
+    pub title: String,
+    /// (label, value) rows.
+    pub rows: Vec<(String, String)>,
 }
 
 /// One dialog in the call list.
@@ -30,6 +43,8 @@ pub struct CallRow {
     pub index: usize,
     /// Start time of day, `HH:MM:SS.mmm` UTC.
     pub start: String,
+    /// Start time, seconds since the epoch (sort key).
+    pub start_ts: f64,
     /// Call-ID.
     pub call_id: String,
     /// Initial method.
@@ -54,6 +69,10 @@ pub struct CallRow {
     pub transport: &'static str,
     /// Highest severity among this call's findings and how many there are.
     pub badge: Option<(Severity, usize)>,
+    /// Positions in [`Snapshot::findings`] of this call's findings, most severe first.
+    pub findings: Vec<usize>,
+    /// User-Agent and Server values seen.
+    pub user_agents: Vec<String>,
     /// The messages, in capture order.
     pub messages: Vec<MsgRow>,
     /// The NAT section of the text report for this call (None: no NAT trouble seen).
@@ -67,6 +86,8 @@ pub struct MsgRow {
     pub frame: u64,
     /// Time of day, `HH:MM:SS.mmm` UTC.
     pub time: String,
+    /// Seconds since the epoch (orders the messages of several calls in one ladder).
+    pub ts: f64,
     /// Seconds since the previous message of the dialog (0 for the first).
     pub delta_s: f64,
     /// Source ip:port.
@@ -81,8 +102,64 @@ pub struct MsgRow {
     pub retransmission: bool,
     /// Duplicate capture of the same packet.
     pub duplicate: bool,
-    /// The message text (lossy UTF-8); empty when the engine kept no raw bytes.
-    pub raw: String,
+    /// The message bytes, shared with the engine (None when it kept no text).
+    pub raw: Option<Arc<[u8]>>,
+}
+
+impl MsgRow {
+    /// The message as text (lossy UTF-8, at most [`MAX_RAW_TEXT`] bytes), "" when the
+    /// engine kept none. Converted when drawn: only the messages on screen pay for it.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self.raw.as_deref() {
+            Some(r) => String::from_utf8_lossy(r.get(..MAX_RAW_TEXT).unwrap_or(r)),
+            None => Cow::Borrowed(""),
+        }
+    }
+
+    /// Values of header `name` in this message (case-insensitive, compact forms folded as
+    /// RFC 3261 §7.3.3 allows), pushed to `out`. Values that are not UTF-8 are skipped.
+    pub fn header_values<'s>(&'s self, name: &str, out: &mut Vec<&'s str>) {
+        let Some(raw) = self.raw.as_deref() else {
+            return;
+        };
+        let Ok(msg) = crate::sip::parse_message(raw) else {
+            return;
+        };
+        let kind = crate::sip::HeaderName::from_bytes(name.as_bytes());
+        let known = !matches!(kind, crate::sip::HeaderName::Other);
+        for h in &msg.headers {
+            let hit = if known {
+                h.kind == kind
+            } else {
+                h.name.eq_ignore_ascii_case(name.as_bytes())
+            };
+            if hit {
+                if let Ok(v) = std::str::from_utf8(h.value) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+}
+
+impl CallRow {
+    /// Values of header `name` across the call's messages, in order, duplicates removed.
+    pub fn header_values<'s>(&'s self, name: &str, out: &mut Vec<&'s str>) {
+        let start = out.len();
+        for m in &self.messages {
+            m.header_values(name, out);
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        let mut i = start;
+        while i < out.len() {
+            if seen.contains(&out[i]) {
+                out.remove(i);
+            } else {
+                seen.push(out[i]);
+                i += 1;
+            }
+        }
+    }
 }
 
 /// One finding.
@@ -153,11 +230,13 @@ impl Snapshot {
             })
             .collect();
         let mut badges: HashMap<usize, (Severity, usize)> = HashMap::new();
-        for f in &findings {
+        let mut by_call: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (fi, f) in findings.iter().enumerate() {
             if let Some(c) = f.call {
                 let e = badges.entry(c).or_insert((f.severity, 0));
                 e.0 = e.0.max(f.severity);
                 e.1 += 1;
+                by_call.entry(c).or_default().push(fi);
             }
         }
         // Report dialogs come from `an.dialogs()` in the same order: zip them to reach the
@@ -180,17 +259,10 @@ impl Snapshot {
                             .sdp
                             .and_then(|ix| dialog.sdp.get(ix as usize))
                             .map(|s| sdp_summary(an, s));
-                        let raw = m
-                            .raw
-                            .as_deref()
-                            .map(|r| {
-                                let cut = r.get(..MAX_RAW_TEXT).unwrap_or(r);
-                                String::from_utf8_lossy(cut).into_owned()
-                            })
-                            .unwrap_or_default();
                         MsgRow {
                             frame: e.frame,
                             time: format_time_of_day(e.ts),
+                            ts: e.ts,
                             delta_s,
                             src: e.src.to_string(),
                             dst: e.dst.to_string(),
@@ -198,13 +270,14 @@ impl Snapshot {
                             sdp,
                             retransmission: e.retransmission,
                             duplicate: e.duplicate,
-                            raw,
+                            raw: m.raw.clone(),
                         }
                     })
                     .collect();
                 CallRow {
                     index: d.index,
                     start: format_time_of_day(d.start),
+                    start_ts: d.start,
                     call_id: d.call_id.to_string(),
                     method: d.method.to_string(),
                     from: d.from.to_string(),
@@ -217,6 +290,8 @@ impl Snapshot {
                     duration_s: d.duration_s,
                     transport: d.transport,
                     badge: badges.get(&i).copied(),
+                    findings: by_call.remove(&i).unwrap_or_default(),
+                    user_agents: d.user_agents.to_vec(),
                     messages,
                     nat: d
                         .nat
@@ -252,13 +327,106 @@ impl Snapshot {
             sm.rtp_streams,
             report.findings.len()
         );
+        let stats = stats_sections(&report);
         Snapshot {
             calls,
             findings,
             streams,
             summary,
+            stats,
         }
     }
+}
+
+/// The stats view's sections, from the report's counters.
+fn stats_sections(report: &Report<'_>) -> Vec<StatSection> {
+    let sm = &report.summary;
+    let e = &sm.engine;
+    let n = &sm.net;
+    let kv = |rows: Vec<(&str, u64)>| -> Vec<(String, String)> {
+        rows.into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let mut states: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in &report.dialogs {
+        *states.entry(d.state).or_insert(0) += 1;
+    }
+    let mut sections = vec![
+        StatSection {
+            title: "Capture".into(),
+            rows: kv(vec![
+                ("packets", sm.packets),
+                ("bytes", sm.bytes),
+                ("SIP messages", sm.sip_messages),
+                ("requests", e.sip_requests),
+                ("responses", e.sip_responses),
+                ("retransmissions", e.sip_retransmissions),
+                ("duplicates", e.sip_duplicates),
+                ("dialogs", sm.dialogs),
+                ("calls", sm.calls),
+                ("RTP streams", sm.rtp_streams),
+                ("RTP packets", sm.rtp_packets),
+                ("RTCP packets", sm.rtcp_packets),
+            ]),
+        },
+        StatSection {
+            title: "Requests by method".into(),
+            rows: e
+                .methods
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+        },
+        StatSection {
+            title: "Responses by code".into(),
+            rows: e
+                .status_codes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+        StatSection {
+            title: "Dialogs by state".into(),
+            rows: states
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+        StatSection {
+            title: "Decode errors".into(),
+            rows: kv(vec![
+                ("total", sm.decode_errors),
+                ("malformed SIP", e.sip_malformed),
+                ("SIP without Call-ID", e.sip_without_call_id),
+                ("bare-LF SIP", e.sip_lf_only),
+                ("truncated frames", n.truncated),
+                ("non-IP frames", n.non_ip),
+            ]),
+        },
+        StatSection {
+            title: "Limits (evictions)".into(),
+            rows: kv(vec![
+                ("dialogs", sm.evictions.dialogs),
+                ("RTP streams", sm.evictions.streams),
+                ("media bindings", sm.evictions.media_bindings),
+                ("IP fragments", sm.evictions.fragments),
+                ("TCP streams", sm.evictions.tcp_streams),
+                ("raw bytes not kept", e.raw_bytes_dropped),
+            ]),
+        },
+    ];
+    sections.push(StatSection {
+        title: "Findings by severity".into(),
+        rows: ["critical", "high", "medium", "low", "info"]
+            .iter()
+            .map(|k| {
+                let v = sm.findings_by_severity.get(k).copied().unwrap_or(0);
+                (k.to_string(), v.to_string())
+            })
+            .collect(),
+    });
+    sections
 }
 
 /// "audio 10.0.0.1:4000 PCMU/8000; video -" for one SDP body.
