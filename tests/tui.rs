@@ -246,3 +246,142 @@ fn snapshot_carries_rows_messages_and_badges() {
     assert!(!mine.is_empty());
     assert!(snap.streams.iter().all(|s| s.call == Some(3)));
 }
+
+#[test]
+fn stats_view_counts_methods_codes_and_states() {
+    let mut app = App::new(snapshot("kamailio-auth.pcap"));
+    run(&mut app, &[Action::Stats]);
+    assert_eq!(app.view, View::Stats);
+    let s = screen(&app, 120, 60);
+    assert!(has(&s, &["Statistics"]), "{s:#?}");
+    assert!(has(&s, &["Requests by method"]), "{s:#?}");
+    assert!(has(&s, &["REGISTER"]), "{s:#?}");
+    assert!(has(&s, &["Responses by code"]), "{s:#?}");
+    assert!(has(&s, &["401"]), "{s:#?}");
+    assert!(has(&s, &["Dialogs by state"]), "{s:#?}");
+    assert!(has(&s, &["Limits (evictions)"]), "{s:#?}");
+    // The counts are the report's: every request method row sums to the requests line.
+    let snap = &app.snap;
+    let methods = snap
+        .stats
+        .iter()
+        .find(|s| s.title == "Requests by method")
+        .expect("section");
+    let sum: u64 = methods
+        .rows
+        .iter()
+        .map(|(_, v)| v.parse::<u64>().unwrap_or(0))
+        .sum();
+    let requests = snap.stats[0]
+        .rows
+        .iter()
+        .find(|(k, _)| k == "requests")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    assert_eq!(Some(sum), requests);
+}
+
+#[test]
+fn diff_view_compares_two_marked_messages() {
+    let mut app = App::new(snapshot("basic-call-rtp.pcap"));
+    // INVITE (first) against the 200 OK that answers it.
+    run(&mut app, &[Action::Open, Action::Mark]);
+    let ok = app
+        .flow
+        .iter()
+        .position(|r| {
+            siplens::tui::ladder::message(&app.snap, *r).is_some_and(|m| m.label == "200 OK")
+        })
+        .expect("a 200 OK");
+    for _ in 0..ok {
+        update(&mut app, Action::Down);
+    }
+    run(&mut app, &[Action::Diff]);
+    assert_eq!(app.view, View::Diff);
+    let s = screen(&app, 160, 40);
+    assert!(has(&s, &["INVITE sip:", "SIP/2.0 200 OK"]), "{s:#?}");
+    assert!(has(&s, &["CSeq:"]), "{s:#?}");
+    let s80 = screen(&app, 80, 24);
+    assert!(has(&s80, &["frame"]), "{s80:#?}");
+}
+
+#[test]
+fn user_columns_show_a_header_and_sort_descending() {
+    let mut app = App::new(snapshot("kamailio-auth.pcap"));
+    app.set_columns(
+        siplens::tui::columns::Column::parse_list("index,method,msgs,User-Agent").expect("valid"),
+    );
+    // Sort on msgs, most first.
+    while app.sort != siplens::tui::columns::Column::Msgs {
+        update(&mut app, Action::SortNext);
+    }
+    run(&mut app, &[Action::SortReverse]);
+    let s = screen(&app, 160, 20);
+    assert!(has(&s, &["User-Agent"]), "{s:#?}");
+    assert!(has(&s, &["Msgs ▼"]), "{s:#?}");
+    let msgs: Vec<u64> = app
+        .visible
+        .iter()
+        .map(|&c| app.snap.calls[c].msgs)
+        .collect();
+    assert!(msgs.windows(2).all(|w| w[0] >= w[1]), "{msgs:?}");
+    // The UA column shows the header's value from the capture.
+    let ua = app.snap.calls[app.visible[0]].user_agents.first().cloned();
+    if let Some(ua) = ua {
+        let cut: String = ua.chars().take(10).collect();
+        assert!(has(&s, &[&cut]), "{cut}: {s:#?}");
+    }
+}
+
+#[test]
+fn marked_calls_share_one_ladder() {
+    let mut app = App::new(snapshot("kamailio-auth.pcap"));
+    run(&mut app, &[Action::Mark, Action::Mark, Action::MarkedFlow]);
+    assert_eq!(app.flow_calls.len(), 2);
+    let s = screen(&app, 160, 40);
+    assert!(has(&s, &["Calls #1 #2"]), "{s:#?}");
+    // Messages of both calls, each prefixed with its call number.
+    assert!(has(&s, &["#1 "]) && has(&s, &["#2 "]), "{s:#?}");
+    let frames: Vec<u64> = app
+        .flow
+        .iter()
+        .filter_map(|r| siplens::tui::ladder::message(&app.snap, *r).map(|m| m.frame))
+        .collect();
+    assert!(frames.windows(2).all(|w| w[0] < w[1]), "capture order");
+}
+
+#[test]
+fn every_view_fits_80x24() {
+    let snap = snapshot("kamailio-auth.pcap");
+    let cases: [(&[Action], &str); 7] = [
+        (&[], "q quit"),
+        (&[Action::End, Action::Open], "Esc back"),
+        (&[Action::End, Action::Open, Action::Open], "CSeq:"),
+        (&[Action::Findings], "Findings ("),
+        (&[Action::Streams], "RTP streams"),
+        (&[Action::Stats], "Requests by method"),
+        (&[Action::End, Action::Nat], "NAT"),
+    ];
+    for (path, want) in cases {
+        let mut app = App::new(snap.clone());
+        app.set_area(ratatui::layout::Rect::new(0, 0, 80, 24));
+        run(&mut app, path);
+        let s = screen(&app, 80, 24);
+        assert!(has(&s, &[want]), "{path:?} → {want}: {s:#?}");
+    }
+}
+
+#[test]
+fn no_color_theme_draws_without_colours() {
+    let mut app = App::new(snapshot("kamailio-auth.pcap"));
+    app.theme = siplens::tui::theme::Theme::mono();
+    let mut t = Terminal::new(TestBackend::new(120, 30)).expect("test terminal");
+    for actions in [&[][..], &[Action::Open][..], &[Action::Findings][..]] {
+        run(&mut app, actions);
+        t.draw(|f| draw(f, &app)).expect("draws");
+        let buf = t.backend().buffer();
+        for c in buf.content() {
+            assert_eq!(c.fg, ratatui::style::Color::Reset, "{:?}", c);
+            assert_eq!(c.bg, ratatui::style::Color::Reset, "{:?}", c);
+        }
+    }
+}

@@ -56,6 +56,17 @@ impl Drop for Tmux {
 /// the shell prints the exit status afterwards, so a test sees the normal screen return.
 /// None (with a notice) when `tools` are not all installed.
 fn start(name: &str, tools: &[&str]) -> Option<Tmux> {
+    start_on(name, tools, "basic-call-rtp.pcap", (160, 40), "")
+}
+
+/// [`start`] on any sample, terminal size and extra arguments.
+fn start_on(
+    name: &str,
+    tools: &[&str],
+    sample: &str,
+    (w, h): (u16, u16),
+    args: &str,
+) -> Option<Tmux> {
     if let Some(t) = tools
         .iter()
         .find(|t| Command::new(t).arg("-V").output().is_err())
@@ -64,25 +75,18 @@ fn start(name: &str, tools: &[&str]) -> Option<Tmux> {
         return None;
     }
     let bin = env!("CARGO_BIN_EXE_siplens");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/basic-call-rtp.pcap");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(sample);
     let tmux = Tmux {
         socket: format!("siplens-{name}-{}", std::process::id()),
     };
     let line = format!(
-        "{bin} {}; echo siplens-exited-$?; sleep 30",
+        "{bin} {args} {}; echo siplens-exited-$?; sleep 30",
         sample.display()
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &line,
-    ]);
+    let (w, h) = (w.to_string(), h.to_string());
+    let out = tmux.cmd(&["new-session", "-d", "-s", "t", "-x", &w, "-y", &h, &line]);
     assert!(out.status.success(), "{out:?}");
     Some(tmux)
 }
@@ -147,4 +151,63 @@ fn sigterm_restores_the_terminal() {
         !s.contains("Calls (1/1)"),
         "alternate screen left after SIGTERM:\n{s}"
     );
+}
+
+/// At 80x24 with the sngrep-like keys: filter, save of the filtered calls to a pcap that
+/// reads back as that one call, findings → jump to the evidence, stats.
+#[test]
+fn filter_findings_stats_and_save_at_80x24() {
+    let Some(tmux) = start_on("save", &["tmux"], "kamailio-auth.pcap", (80, 24), "") else {
+        return;
+    };
+    tmux.wait_for(&["Calls (4/4)", "REGISTER"]);
+
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "method = INVITE"]);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for(&["Calls (1/4)", "filter: method = INVITE"]);
+    assert!(!s.contains("REGISTER"), "{s}");
+
+    let dir = std::env::temp_dir().join(format!("siplens-tmux-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let out = dir.join("invite.pcap");
+    tmux.keys(&["w"]);
+    tmux.wait_for(&["save to: siplens-calls.pcap"]);
+    for _ in 0.."siplens-calls.pcap".len() {
+        tmux.keys(&["BSpace"]);
+    }
+    tmux.keys(&["-l", &out.display().to_string()]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&["saved", "SIP"]);
+
+    let report = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "--format", "json"])
+        .arg(&out)
+        .output()
+        .expect("siplens runs");
+    assert!(report.status.success(), "{report:?}");
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    let dialogs = json["dialogs"].as_array().expect("dialogs");
+    assert_eq!(dialogs.len(), 1, "only the filtered call was saved");
+    assert_eq!(dialogs[0]["method"], "INVITE");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // A finding of a call the filter hides clears the filter to show it.
+    tmux.keys(&["f"]);
+    tmux.wait_for(&["Findings (", "auth.digest"]);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for(&["Call #", "Esc back"]);
+    assert!(s.contains('►') || s.contains('◄'), "ladder:\n{s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for(&["Findings ("]);
+    tmux.keys(&["Escape"]);
+    tmux.wait_for(&["Calls ("]);
+
+    tmux.keys(&["i"]);
+    tmux.wait_for(&["Statistics", "Requests by method", "INVITE"]);
+    tmux.keys(&["Escape"]);
+
+    tmux.keys(&["q"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["siplens-exited-0"]);
 }

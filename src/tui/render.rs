@@ -12,6 +12,7 @@ use super::app::{
     calls_areas, findings_areas, flow_areas, keep_visible, list_rows, screen_areas, App, Pane,
     PromptKind, View,
 };
+use super::columns::Column;
 use super::keys::KEY_HELP;
 use super::ladder;
 use super::snapshot::MsgRow;
@@ -40,16 +41,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let filter = if app.filter_text.is_empty() {
         String::new()
     } else {
-        format!("  filter: {}", app.filter_text)
+        format!(" [filter: {}]", app.filter_text)
     };
     let live = match app.live {
-        Some(l) if l.paused => "  [LIVE, paused]",
-        Some(l) if l.follow => "  [LIVE, following]",
-        Some(_) => "  [LIVE]",
+        Some(l) if l.paused => " [LIVE, paused]",
+        Some(l) if l.follow => " [LIVE, following]",
+        Some(_) => " [LIVE]",
         None => "",
     };
+    // Mode and filter first: a narrow terminal cuts the end of the line.
     frame.render_widget(
-        Paragraph::new(format!("siplens — {}{live}{filter}", app.snap.summary))
+        Paragraph::new(format!("siplens{live}{filter} — {}", app.snap.summary))
             .style(app.theme.title),
         title,
     );
@@ -80,13 +82,50 @@ fn window_state(sel: usize, offset: usize, rows: usize) -> TableState {
     TableState::default().with_selected((rows > 0 && sel >= offset).then(|| sel - offset))
 }
 
+/// Narrowest a From/To/address column may get before fixed-width columns give way.
+const MIN_FILL_WIDTH: u16 = 14;
+
+/// The columns that fit in `width`: on a narrow terminal the least useful fixed-width
+/// columns (transport, start, duration, index, message count) are hidden, in that order,
+/// so that From, To and the addresses stay readable. The sort column is never hidden.
+pub fn fit_columns<'c>(cols: &'c [Column], sort: &Column, width: u16) -> Vec<&'c Column> {
+    const DROP: [Column; 5] = [
+        Column::Transport,
+        Column::Start,
+        Column::Duration,
+        Column::Index,
+        Column::Msgs,
+    ];
+    let mut shown: Vec<&Column> = cols.iter().collect();
+    for victim in DROP.iter() {
+        let (fixed, fills) = shown
+            .iter()
+            .fold((0u16, 0u16), |(f, n), c| match c.width() {
+                Constraint::Length(l) => (f.saturating_add(l), n),
+                _ => (f, n + 1),
+            });
+        // One space between columns, two border columns.
+        let need = fixed
+            .saturating_add(fills.saturating_mul(MIN_FILL_WIDTH))
+            .saturating_add(shown.len() as u16 + 2);
+        if need <= width || fills == 0 {
+            break;
+        }
+        if victim != sort {
+            shown.retain(|c| *c != victim);
+        }
+    }
+    shown
+}
+
 /// The call list, and the selected call's findings below it when there is room.
 pub fn render_calls(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let (list, detail) = calls_areas(area);
     let rows_fit = list_rows(list);
-    let header = Row::new(app.columns.iter().map(|c| {
-        let arrow = if *c == app.sort {
+    let columns = fit_columns(&app.columns, &app.sort, list.width);
+    let header = Row::new(columns.iter().map(|c| {
+        let arrow = if **c == app.sort {
             if app.sort_desc {
                 " ▼"
             } else {
@@ -101,10 +140,10 @@ pub fn render_calls(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let off = keep_visible(app.offsets.calls, app.call_sel, rows_fit);
     let rows = window(&app.visible, off, rows_fit).filter_map(|(_, &i)| {
         let c = app.snap.calls.get(i)?;
-        let cells = app.columns.iter().map(|col| {
+        let cells = columns.iter().map(|col| {
             let cell = Cell::from(col.text(c));
             match (col, c.badge) {
-                (super::columns::Column::Findings, Some((s, _))) => cell.style(t.severity(s)),
+                (Column::Findings, Some((s, _))) => cell.style(t.severity(s)),
                 _ => cell,
             }
         });
@@ -115,7 +154,7 @@ pub fn render_calls(frame: &mut Frame<'_>, area: Rect, app: &App) {
             row
         })
     });
-    let widths: Vec<Constraint> = app.columns.iter().map(|c| c.width()).collect();
+    let widths: Vec<Constraint> = columns.iter().map(|c| c.width()).collect();
     let marked = if app.marked.is_empty() {
         String::new()
     } else {
@@ -538,11 +577,12 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
         s.clone()
     } else {
         match app.view {
+            // Most used first: a narrow terminal cuts the end of the line.
             View::Calls => {
-                "Enter flow  / filter  < > sort  c columns  space mark  x ladder  w save  f findings  s streams  n NAT  i stats  ? help  q quit"
+                "Enter flow  / filter  f findings  ? help  q quit  < > sort  c columns  space mark  x ladder  w save  s streams  n NAT  i stats"
             }
             View::Flow => {
-                "↑↓ message  Enter raw  Tab pane  space mark  d diff  w save  n NAT  Esc back  ? help"
+                "↑↓ message  Enter raw  Esc back  ? help  Tab pane  space mark  d diff  w save  n NAT"
             }
             View::Raw | View::Nat | View::Stats | View::Diff => "↑↓ scroll  Esc back  ? help",
             View::Findings => "Enter open call at evidence  < > family  Esc back  ? help",
