@@ -385,3 +385,67 @@ fn no_color_theme_draws_without_colours() {
         }
     }
 }
+
+/// The README's dashboard screenshots are text captures of these screens at 100x24:
+/// each sits between `<!-- screen:NAME -->` and `<!-- /screen -->`. This test fails when a
+/// screen changed and the README was not updated; `UPDATE_SCREENS=1 cargo test --test tui`
+/// rewrites them.
+#[test]
+fn readme_screens_are_current() {
+    type Setup = fn(&mut App);
+    let screens: [(&str, &str, Setup); 9] = [
+        ("calls", "kamailio-auth.pcap", |_| {}),
+        ("flow", "basic-call-rtp.pcap", |a| {
+            run(a, &[Action::Open, Action::Down, Action::Down])
+        }),
+        ("raw", "basic-call-rtp.pcap", |a| {
+            run(a, &[Action::Open, Action::Open])
+        }),
+        ("diff", "basic-call-rtp.pcap", |a| {
+            run(a, &[Action::Open, Action::Mark, Action::End, Action::Diff])
+        }),
+        ("findings", "kamailio-auth.pcap", |a| {
+            run(a, &[Action::Findings])
+        }),
+        ("streams", "nat-one-way-wan.pcap", |a| {
+            run(a, &[Action::Streams])
+        }),
+        ("nat", "nat-one-way-wan.pcap", |a| {
+            a.call_sel = (0..a.visible.len())
+                .find(|&i| a.snap.calls[a.visible[i]].method == "INVITE")
+                .unwrap_or(0);
+            run(a, &[Action::Nat]);
+        }),
+        ("stats", "kamailio-auth.pcap", |a| run(a, &[Action::Stats])),
+        ("help", "kamailio-auth.pcap", |a| run(a, &[Action::Help])),
+    ];
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let mut readme = std::fs::read_to_string(&readme_path).expect("README");
+    let update = std::env::var_os("UPDATE_SCREENS").is_some();
+    for (name, sample, setup) in screens {
+        let mut app = App::new(snapshot(sample));
+        app.set_area(ratatui::layout::Rect::new(0, 0, 100, 24));
+        setup(&mut app);
+        let text: String = screen(&app, 100, 24)
+            .iter()
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect();
+        let open = format!("<!-- screen:{name} -->\n");
+        let close = "<!-- /screen -->";
+        let block = format!("{open}```text\n{text}```\n{close}");
+        let start = readme.find(&open);
+        let end = start.and_then(|s| readme[s..].find(close).map(|e| s + e + close.len()));
+        match (start, end) {
+            (Some(s), Some(e)) if update => readme.replace_range(s..e, &block),
+            (Some(s), Some(e)) => assert_eq!(
+                readme[s..e],
+                block,
+                "README screen '{name}' is stale: UPDATE_SCREENS=1 cargo test --test tui"
+            ),
+            _ => panic!("README has no <!-- screen:{name} --> block"),
+        }
+    }
+    if update {
+        std::fs::write(&readme_path, readme).expect("README written");
+    }
+}

@@ -628,7 +628,12 @@ impl App {
                 }
             }
             View::Flow => {
-                if let Some(&r) = self.flow.get(self.msg_sel) {
+                // Only messages can be diffed: a stream bar is not marked.
+                let msg = self
+                    .flow
+                    .get(self.msg_sel)
+                    .filter(|r| matches!(r, FlowRef::Msg(..)));
+                if let Some(&r) = msg {
                     if let Some(i) = self.msg_marks.iter().position(|&m| m == r) {
                         self.msg_marks.remove(i);
                     } else {
@@ -648,7 +653,11 @@ impl App {
         if self.view != View::Flow {
             return;
         }
-        let current = self.flow.get(self.msg_sel).copied();
+        let current = self
+            .flow
+            .get(self.msg_sel)
+            .copied()
+            .filter(|r| matches!(r, FlowRef::Msg(..)));
         let pair = match self.msg_marks.as_slice() {
             [a, b] => Some((*a, *b)),
             [a] => current.filter(|c| c != a).map(|c| (*a, c)),
@@ -876,12 +885,18 @@ pub fn update(app: &mut App, action: Action) {
                     app.open_flow(vec![c], None);
                 }
             }
-            View::Flow => {
-                if app.selected_message().is_some() {
+            View::Flow => match app.flow.get(app.msg_sel) {
+                Some(FlowRef::Msg(..)) => {
                     app.raw_scroll = 0;
                     app.view = View::Raw;
                 }
-            }
+                // A stream bar opens the streams list on that stream.
+                Some(FlowRef::Stream(_, s)) => {
+                    app.stream_sel = *s;
+                    app.view = View::Streams;
+                }
+                None => {}
+            },
             View::Findings => {
                 let f = app
                     .finding_rows
@@ -1284,9 +1299,24 @@ mod tests {
         assert!(app.status.is_some());
         run(&mut app, &[Action::Mark, Action::Down, Action::Diff]);
         assert_eq!(app.view, View::Diff);
-        assert_eq!(app.diff, Some(((0, 0), (0, 1))));
+        assert_eq!(app.diff, Some((FlowRef::Msg(0, 0), FlowRef::Msg(0, 1))));
         run(&mut app, &[Action::Back]);
         assert_eq!(app.view, View::Flow);
+    }
+
+    #[test]
+    fn stream_bars_open_the_stream_and_cannot_be_marked() {
+        let mut s = snap();
+        s.streams[0].first_frame = 13;
+        s.calls[1].streams = vec![0];
+        let mut app = App::new(s);
+        run(&mut app, &[Action::Down, Action::Open, Action::End]);
+        assert_eq!(app.flow.last(), Some(&FlowRef::Stream(1, 0)));
+        run(&mut app, &[Action::Mark]);
+        assert!(app.msg_marks.is_empty());
+        run(&mut app, &[Action::Open]);
+        assert_eq!(app.view, View::Streams);
+        assert_eq!(app.stream_sel, 0);
     }
 
     #[test]

@@ -1,38 +1,76 @@
 //! The call-flow ladder as plain text: hosts as columns, one arrow per message. Shared by
 //! the flow view and by "save ladder as text", so both show the same thing.
 
-use super::snapshot::{MsgRow, Snapshot};
+use super::snapshot::{MsgRow, Snapshot, StreamRow};
 
 /// Width of the time and delta columns left of the ladder.
 pub const GUTTER: usize = 24;
 
-/// The messages of a flow: (position in [`Snapshot::calls`], message index), in order.
-pub type FlowRef = (usize, usize);
-
-/// The message a flow entry points at.
-pub fn message(snap: &Snapshot, r: FlowRef) -> Option<&MsgRow> {
-    snap.calls.get(r.0)?.messages.get(r.1)
+/// One row of a ladder: a message or an RTP stream, with the position in
+/// [`Snapshot::calls`] of the call it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FlowRef {
+    /// (call, index in its messages).
+    Msg(usize, usize),
+    /// (call, index in [`Snapshot::streams`]).
+    Stream(usize, usize),
 }
 
-/// The messages of `calls` merged in capture order (frame number, then time): several
-/// legs of a B2BUA in one ladder.
-pub fn merge(snap: &Snapshot, calls: &[usize]) -> Vec<FlowRef> {
-    let mut v: Vec<FlowRef> = calls
-        .iter()
-        .filter_map(|&c| snap.calls.get(c).map(|row| (c, row)))
-        .flat_map(|(c, row)| (0..row.messages.len()).map(move |m| (c, m)))
-        .collect();
-    if calls.len() > 1 {
-        v.sort_by(|a, b| {
-            let (x, y) = (message(snap, *a), message(snap, *b));
-            let key = |m: Option<&MsgRow>| m.map(|m| m.frame);
-            key(x).cmp(&key(y))
-        });
+impl FlowRef {
+    /// The call this row belongs to.
+    pub fn call(self) -> usize {
+        match self {
+            FlowRef::Msg(c, _) | FlowRef::Stream(c, _) => c,
+        }
     }
+}
+
+/// The message a flow entry points at (None for a stream).
+pub fn message(snap: &Snapshot, r: FlowRef) -> Option<&MsgRow> {
+    match r {
+        FlowRef::Msg(c, m) => snap.calls.get(c)?.messages.get(m),
+        FlowRef::Stream(..) => None,
+    }
+}
+
+/// The stream a flow entry points at (None for a message).
+pub fn stream(snap: &Snapshot, r: FlowRef) -> Option<&StreamRow> {
+    match r {
+        FlowRef::Stream(_, s) => snap.streams.get(s),
+        FlowRef::Msg(..) => None,
+    }
+}
+
+/// Frame that places an entry in capture order.
+fn frame(snap: &Snapshot, r: FlowRef) -> u64 {
+    match r {
+        FlowRef::Msg(..) => message(snap, r).map_or(0, |m| m.frame),
+        FlowRef::Stream(..) => stream(snap, r).map_or(0, |s| s.first_frame),
+    }
+}
+
+/// The messages and RTP streams of `calls` merged in capture order (a stream sits where
+/// its first packet was captured): several legs of a B2BUA in one ladder.
+pub fn merge(snap: &Snapshot, calls: &[usize]) -> Vec<FlowRef> {
+    let mut v: Vec<FlowRef> = Vec::new();
+    for &c in calls {
+        if let Some(row) = snap.calls.get(c) {
+            v.extend((0..row.messages.len()).map(|m| FlowRef::Msg(c, m)));
+            v.extend(row.streams.iter().map(|&s| FlowRef::Stream(c, s)));
+        }
+    }
+    // Stable: messages of one frame keep their order.
+    v.sort_by_key(|r| frame(snap, *r));
     v
 }
 
-/// Hosts in order of first appearance: the ladder's columns.
+/// The IP part of "ip:port" / "[v6]:port".
+fn ip_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(ip, _)| ip)
+}
+
+/// Hosts in order of first appearance: the ladder's columns. Signaling addresses first;
+/// an RTP endpoint shares the column of its IP when one exists, else gets its own.
 pub fn hosts<'s>(snap: &'s Snapshot, flow: &[FlowRef]) -> Vec<&'s str> {
     let mut v: Vec<&str> = Vec::new();
     for m in flow.iter().filter_map(|r| message(snap, *r)) {
@@ -42,7 +80,35 @@ pub fn hosts<'s>(snap: &'s Snapshot, flow: &[FlowRef]) -> Vec<&'s str> {
             }
         }
     }
+    for s in flow.iter().filter_map(|r| stream(snap, *r)) {
+        let by_ip = !same_ip(s);
+        for h in [s.src.as_str(), s.dst.as_str()] {
+            let known = if by_ip {
+                v.iter().any(|x| ip_of(x) == ip_of(h))
+            } else {
+                v.contains(&h)
+            };
+            if !known {
+                v.push(h);
+            }
+        }
+    }
     v
+}
+
+/// Both ends of a stream on one IP (a loopback test, one media server): the IP alone
+/// cannot place it, so its endpoints get columns of their own.
+fn same_ip(s: &StreamRow) -> bool {
+    ip_of(&s.src) == ip_of(&s.dst)
+}
+
+/// The column of an address: its own, else (when `by_ip`) the first with the same IP.
+fn column_of(hosts: &[&str], addr: &str, by_ip: bool) -> Option<usize> {
+    hosts.iter().position(|x| *x == addr).or_else(|| {
+        by_ip
+            .then(|| hosts.iter().position(|x| ip_of(x) == ip_of(addr)))
+            .flatten()
+    })
 }
 
 /// Column width for `hosts` in a ladder `width` characters wide (the gutter included).
@@ -64,17 +130,61 @@ pub fn header(hosts: &[&str], colw: usize) -> String {
 /// `mark` is put in front of the label (the call number when several calls share the
 /// ladder).
 pub fn row(hosts: &[&str], colw: usize, m: &MsgRow, mark: &str) -> String {
+    let mut label = format!("{mark}{}", m.label);
+    if m.retransmission {
+        label.push_str(" (retr)");
+    }
+    if m.sdp.is_some() {
+        label.push_str(" +SDP");
+    }
     format!(
         "{:<12} {:>+10.3} {}",
         m.time,
         m.delta_s,
-        arrow(hosts, colw, m, mark)
+        arrow(
+            hosts,
+            colw,
+            (&m.src, &m.dst, false),
+            &label,
+            ('─', '►', '◄')
+        )
     )
 }
 
-/// Lifelines `│` at every host column, an arrow from the source column to the
-/// destination column with the label inside.
-fn arrow(hosts: &[&str], colw: usize, m: &MsgRow, mark: &str) -> String {
+/// One RTP stream's line: start time, duration, then a double bar from sender to
+/// receiver with codec, packets and loss.
+pub fn stream_row(hosts: &[&str], colw: usize, s: &StreamRow, mark: &str) -> String {
+    let label = format!(
+        "{mark}RTP {} {} pkts {:.1}% lost{}",
+        s.codec,
+        s.packets,
+        s.lost_pct,
+        if s.encrypted { " SRTP" } else { "" }
+    );
+    let dur = format!("{:.1}s", s.duration_s);
+    format!(
+        "{:<12} {dur:>10} {}",
+        s.start,
+        arrow(
+            hosts,
+            colw,
+            (&s.src, &s.dst, !same_ip(s)),
+            &label,
+            ('═', '►', '◄')
+        )
+    )
+}
+
+/// Lifelines `│` at every host column, an arrow drawn with `line` from the source column
+/// to the destination column with the label inside (`by_ip`: an address without a column
+/// of its own takes the column of its IP).
+fn arrow(
+    hosts: &[&str],
+    colw: usize,
+    (src, dst, by_ip): (&str, &str, bool),
+    label: &str,
+    (line, right, left): (char, char, char),
+) -> String {
     let width = colw * hosts.len();
     let mut cells: Vec<char> = vec![' '; width];
     let center = |i: usize| i * colw + colw / 2;
@@ -83,26 +193,18 @@ fn arrow(hosts: &[&str], colw: usize, m: &MsgRow, mark: &str) -> String {
             *c = '│';
         }
     }
-    let pos = |h: &str| hosts.iter().position(|x| *x == h);
-    let mut label = format!("{mark}{}", m.label);
-    if m.retransmission {
-        label.push_str(" (retr)");
-    }
-    if m.sdp.is_some() {
-        label.push_str(" +SDP");
-    }
-    if let (Some(a), Some(b)) = (pos(&m.src), pos(&m.dst)) {
+    if let (Some(a), Some(b)) = (column_of(hosts, src, by_ip), column_of(hosts, dst, by_ip)) {
         let (l, r) = (center(a.min(b)), center(a.max(b)));
         if r > l + 1 {
             for c in cells.iter_mut().take(r).skip(l + 1) {
-                *c = '─';
+                *c = line;
             }
             if a < b {
                 if let Some(c) = cells.get_mut(r - 1) {
-                    *c = '►';
+                    *c = right;
                 }
             } else if let Some(c) = cells.get_mut(l + 1) {
-                *c = '◄';
+                *c = left;
             }
             let span = (r - l).saturating_sub(3);
             let text: Vec<char> = label.chars().take(span).collect();
@@ -146,13 +248,16 @@ pub fn text(snap: &Snapshot, flow_calls: &[usize], flow: &[FlowRef], width: usiz
     out.push_str(header(&hosts, colw).trim_end());
     out.push('\n');
     for r in flow {
-        let Some(m) = message(snap, *r) else {
-            continue;
-        };
-        out.push_str(&row(&hosts, colw, m, &call_mark(snap, flow_calls, r.0)));
-        out.push('\n');
-        if let Some(sdp) = &m.sdp {
-            out.push_str(&format!("{:GUTTER$} SDP: {sdp}\n", ""));
+        let mark = call_mark(snap, flow_calls, r.call());
+        if let Some(m) = message(snap, *r) {
+            out.push_str(&row(&hosts, colw, m, &mark));
+            out.push('\n');
+            if let Some(sdp) = &m.sdp {
+                out.push_str(&format!("{:GUTTER$} SDP: {sdp}\n", ""));
+            }
+        } else if let Some(s) = stream(snap, *r) {
+            out.push_str(&stream_row(&hosts, colw, s, &mark));
+            out.push('\n');
         }
     }
     out
@@ -198,7 +303,8 @@ mod tests {
     fn two_legs_merge_in_frame_order_with_three_hosts() {
         let s = snap();
         let flow = merge(&s, &[0, 1]);
-        assert_eq!(flow, vec![(0, 0), (1, 0), (1, 1), (0, 1)]);
+        use FlowRef::Msg;
+        assert_eq!(flow, vec![Msg(0, 0), Msg(1, 0), Msg(1, 1), Msg(0, 1)]);
         assert_eq!(hosts(&s, &flow).len(), 3);
         let t = text(&s, &[0, 1], &flow, 100);
         let lines: Vec<&str> = t.lines().collect();
@@ -208,6 +314,34 @@ mod tests {
         assert!(lines
             .iter()
             .any(|l| l.contains("#1 200 OK") && l.contains('◄')));
+    }
+
+    #[test]
+    fn streams_sit_at_their_first_packet_on_the_columns_of_their_ips() {
+        let mut s = snap();
+        s.streams = vec![StreamRow {
+            src: "10.0.0.1:4000".into(),
+            dst: "10.0.0.9:5004".into(),
+            codec: "PCMU".into(),
+            packets: 250,
+            lost_pct: 2.0,
+            first_frame: 5,
+            call: Some(0),
+            ..StreamRow::default()
+        }];
+        s.calls[0].streams = vec![0];
+        let flow = merge(&s, &[0]);
+        assert_eq!(flow.last(), Some(&FlowRef::Stream(0, 0)));
+        let hosts = hosts(&s, &flow);
+        // 10.0.0.1 shares the signaling column; 10.0.0.9 gets its own.
+        assert_eq!(
+            hosts,
+            vec!["10.0.0.1:5060", "10.0.0.2:5060", "10.0.0.9:5004"]
+        );
+        let t = text(&s, &[0], &flow, 100);
+        let bar = t.lines().last().unwrap_or_default();
+        assert!(bar.contains("RTP PCMU 250 pkts 2.0% lost"), "{t}");
+        assert!(bar.contains('═') && bar.contains('►'), "{t}");
     }
 
     #[test]

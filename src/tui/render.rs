@@ -236,18 +236,22 @@ pub fn render_flow(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let off = keep_visible(app.offsets.msgs, app.msg_sel, body_h);
     let mut lines = vec![Line::styled(ladder::header(&hosts, colw), t.table_header)];
     for (i, r) in window(&app.flow, off, body_h) {
-        let Some(m) = ladder::message(&app.snap, *r) else {
+        let mark = ladder::call_mark(&app.snap, &app.flow_calls, r.call());
+        let marked = if app.msg_marks.contains(r) { "*" } else { " " };
+        let (text, style) = if let Some(m) = ladder::message(&app.snap, *r) {
+            (ladder::row(&hosts, colw, m, &mark), message_style(t, m))
+        } else if let Some(s) = ladder::stream(&app.snap, *r) {
+            let style = if s.lost_pct >= 1.0 {
+                t.response_err
+            } else {
+                t.sdp
+            };
+            (ladder::stream_row(&hosts, colw, s, &mark), style)
+        } else {
             continue;
         };
-        let mark = ladder::call_mark(&app.snap, &app.flow_calls, r.0);
-        let marked = if app.msg_marks.contains(r) { "*" } else { " " };
-        let text = format!("{marked}{}", ladder::row(&hosts, colw, m, &mark));
-        let style = if i == app.msg_sel {
-            t.selected
-        } else {
-            message_style(t, m)
-        };
-        lines.push(Line::styled(text, style));
+        let style = if i == app.msg_sel { t.selected } else { style };
+        lines.push(Line::styled(format!("{marked}{text}"), style));
     }
     let focus = |p: Pane| {
         if app.pane == p {

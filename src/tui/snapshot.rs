@@ -73,6 +73,8 @@ pub struct CallRow {
     pub findings: Vec<usize>,
     /// User-Agent and Server values seen.
     pub user_agents: Vec<String>,
+    /// Positions in [`Snapshot::streams`] of this call's RTP streams.
+    pub streams: Vec<usize>,
     /// The messages, in capture order.
     pub messages: Vec<MsgRow>,
     /// The NAT section of the text report for this call (None: no NAT trouble seen).
@@ -202,6 +204,14 @@ pub struct StreamRow {
     pub encrypted: bool,
     /// Position in [`Snapshot::calls`] of its call.
     pub call: Option<usize>,
+    /// Lost packets.
+    pub lost: u64,
+    /// Frame of the first packet (places the stream in its call's ladder).
+    pub first_frame: u64,
+    /// Time of day of the first packet, `HH:MM:SS.mmm` UTC.
+    pub start: String,
+    /// Seconds from the first to the last packet.
+    pub duration_s: f64,
 }
 
 /// Most bytes of one message's raw text kept in the snapshot: a SIP message with a huge
@@ -241,7 +251,7 @@ impl Snapshot {
         }
         // Report dialogs come from `an.dialogs()` in the same order: zip them to reach the
         // raw bytes and SDP records the DTOs do not carry.
-        let calls = report
+        let mut calls: Vec<CallRow> = report
             .dialogs
             .iter()
             .zip(an.dialogs())
@@ -292,6 +302,7 @@ impl Snapshot {
                     badge: badges.get(&i).copied(),
                     findings: by_call.remove(&i).unwrap_or_default(),
                     user_agents: d.user_agents.to_vec(),
+                    streams: Vec::new(),
                     messages,
                     nat: d
                         .nat
@@ -315,8 +326,17 @@ impl Snapshot {
                 max_delta_ms: s.max_delta_ms,
                 encrypted: s.encrypted,
                 call: s.call_id.and_then(|c| call_pos.get(c).copied()),
+                lost: s.lost,
+                first_frame: s.first_frame,
+                start: format_time_of_day(s.start),
+                duration_s: (s.end - s.start).max(0.0),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        for (si, s) in streams.iter().enumerate() {
+            if let Some(c) = s.call.and_then(|c| calls.get_mut(c)) {
+                c.streams.push(si);
+            }
+        }
         let sm = &report.summary;
         let summary = format!(
             "{} packets, {} SIP messages, {} dialogs ({} calls), {} RTP streams, {} findings",
