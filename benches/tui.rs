@@ -94,6 +94,7 @@ fn snapshot() -> Snapshot {
                 badge: (c % 10 == 0).then_some((Severity::Medium, 1)),
                 findings: fs,
                 user_agents: vec!["bench-ua".into()],
+                streams: vec![c],
                 messages: labels
                     .iter()
                     .enumerate()
@@ -112,6 +113,8 @@ fn snapshot() -> Snapshot {
             codec: "PCMU".into(),
             packets: 1500,
             call: Some(c),
+            first_frame: (c * 7 + 5) as u64,
+            start: "12:00:00.500".into(),
             ..StreamRow::default()
         })
         .collect();
