@@ -408,6 +408,7 @@ fn deliver<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, data: Bytes<'a, '
                 dst: env.dst,
                 transport: Transport::Tls,
                 payload: Cow::Borrowed(&[]),
+                hep: None,
             };
             let sink = tls_stream::Sink {
                 stats: env.stats,
@@ -468,6 +469,7 @@ fn frame_all<'s, 'a>(
                     dst: env.dst,
                     transport: Transport::Tcp,
                     payload: payload(s, pos..pos + n),
+                    hep: None,
                 });
                 env.stats.tcp_sip_messages += 1;
                 dir.kind = Kind::Sip;
