@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -70,7 +70,7 @@ pub struct HepListener {
     stop: Arc<AtomicBool>,
     frames: u64,
     bytes: u64,
-    malformed: u64,
+    malformed: Arc<AtomicU64>,
     refused_connections: u64,
     pending: VecDeque<Frame>,
     done: bool,
@@ -133,7 +133,7 @@ impl HepListener {
             stop: Arc::new(AtomicBool::new(false)),
             frames: 0,
             bytes: 0,
-            malformed: 0,
+            malformed: Arc::new(AtomicU64::new(0)),
             refused_connections: 0,
             pending: VecDeque::new(),
             done: false,
@@ -154,7 +154,13 @@ impl HepListener {
     /// Packets received that were not valid HEP (skipped), and TCP streams that lost HEP
     /// framing (closed).
     pub fn malformed(&self) -> u64 {
-        self.malformed
+        self.malformed.load(Ordering::Relaxed)
+    }
+
+    /// The counter behind [`Self::malformed`], readable after the listener moved to
+    /// another thread.
+    pub fn malformed_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.malformed)
     }
 
     /// TCP connections refused because [`MAX_TCP_CONNECTIONS`] were open.
@@ -165,7 +171,7 @@ impl HepListener {
     /// Queues a frame for `packet` from `agent` when it is valid HEP; counts it otherwise.
     fn accept_packet(&mut self, agent: SocketAddr, packet: &[u8]) {
         if packet.len() > MAX_HEP_PACKET || parse(packet).is_err() {
-            self.malformed += 1;
+            self.malformed.fetch_add(1, Ordering::Relaxed);
             return;
         }
         self.frames += 1;
@@ -266,7 +272,7 @@ impl HepListener {
             }
             open
         });
-        self.malformed += lost;
+        self.malformed.fetch_add(lost, Ordering::Relaxed);
         for (peer, p) in packets {
             self.accept_packet(peer, &p);
         }
