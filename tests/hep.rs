@@ -207,3 +207,102 @@ fn sngrep_receives_what_siplens_sends() {
     assert_eq!(msgs, want_msgs);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn hep_packet(call_id: &str) -> Vec<u8> {
+    use siplens::capture::Timestamp;
+    use siplens::hep::{encode_v3, HepOut, ProtoType};
+    let msg = format!(
+        "OPTIONS sip:b@example.net SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK{call_id}\r\n\
+         From: <sip:a@example.net>;tag=1\r\nTo: <sip:b@example.net>\r\nCall-ID: {call_id}\r\n\
+         CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    let mut v = Vec::new();
+    encode_v3(
+        &HepOut {
+            src: "192.0.2.1:5060".parse().unwrap(),
+            dst: "192.0.2.2:5060".parse().unwrap(),
+            ip_proto: 17,
+            ts: Timestamp::from_parts(1_700_000_000, 0),
+            proto_type: ProtoType::SIP,
+            capture_id: Some(99),
+            auth_key: None,
+            correlation_id: None,
+            payload: msg.as_bytes(),
+        },
+        &mut v,
+    )
+    .unwrap();
+    v
+}
+
+fn report_of(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+/// `--count` ends a UDP listener after that many packets; no peer needed.
+#[test]
+fn listen_stops_after_count() {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "--format", "json", "--count", "2", "--hep-listen"])
+        .arg(format!("udp:127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("siplens runs");
+    assert!(
+        wait_bound(port, Duration::from_secs(10)),
+        "never bound {port}"
+    );
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.send_to(b"junk", ("127.0.0.1", port)).unwrap();
+    for id in ["c1", "c2", "c3"] {
+        tx.send_to(&hep_packet(id), ("127.0.0.1", port)).unwrap();
+    }
+    let out = wait_output(child, Duration::from_secs(10));
+    let v = report_of(&out);
+    assert_eq!(v["summary"]["sip_messages"], 2);
+    assert_eq!(v["dialogs"][0]["flow"][0]["hep"]["capture_id"], 99);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 malformed HEP packets skipped"));
+}
+
+/// SIGINT ends a TCP listener with the normal report.
+#[test]
+fn listen_stops_on_sigint_over_tcp() {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "--format", "json", "--hep-listen"])
+        .arg(format!("tcp:127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("siplens runs");
+    let t0 = Instant::now();
+    let mut conn = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(c) => break c,
+            Err(_) if t0.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("never listened on {port}: {e}"),
+        }
+    };
+    use std::io::Write;
+    let mut both = hep_packet("t1");
+    both.extend_from_slice(&hep_packet("t2"));
+    conn.write_all(&both).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let v = report_of(&wait_output(child, Duration::from_secs(10)));
+    assert_eq!(v["summary"]["sip_messages"], 2);
+    assert_eq!(v["summary"]["net"]["hep_packets"], 2);
+}

@@ -365,3 +365,152 @@ proptest! {
         }
     }
 }
+
+/// Decapsulation by `net::Decoder` (HEP found in captures).
+mod decode {
+    use super::*;
+    use crate::capture::{Frame, LinkType};
+    use crate::net::{Decoder, Segment, Transport};
+    use etherparse::PacketBuilder;
+
+    fn raw(data: Vec<u8>) -> Frame {
+        Frame {
+            number: 7,
+            ts: Timestamp::from_parts(5, 0),
+            link_type: LinkType::RAW,
+            orig_len: data.len() as u32,
+            data,
+            interface: 0,
+        }
+    }
+
+    fn udp(sport: u16, dport: u16, payload: &[u8]) -> Frame {
+        let mut v = Vec::new();
+        PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
+            .udp(sport, dport)
+            .write(&mut v, payload)
+            .unwrap();
+        raw(v)
+    }
+
+    fn tcp(seq: u32, syn: bool, payload: &[u8]) -> Frame {
+        let mut b =
+            PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64).tcp(40000, 9061, seq, 1000);
+        if syn {
+            b = b.syn();
+        }
+        let mut v = Vec::new();
+        b.write(&mut v, payload).unwrap();
+        raw(v)
+    }
+
+    fn run(frames: &[Frame]) -> (Vec<Segment<'static>>, crate::net::NetStats) {
+        let mut d = Decoder::default();
+        let mut all = Vec::new();
+        for f in frames {
+            let mut out = Vec::new();
+            d.decode(f, &mut out);
+            all.extend(out.into_iter().map(|s| Segment {
+                payload: Cow::Owned(s.payload.into_owned()),
+                ..s
+            }));
+        }
+        (all, d.stats().clone())
+    }
+
+    #[test]
+    fn v3_on_any_port_with_inner_addresses_and_time() {
+        let (segs, st) = run(&[udp(40000, 12345, V3)]);
+        assert_eq!(segs.len(), 1);
+        let s = &segs[0];
+        assert_eq!(s.src, "192.168.1.1:5060".parse().unwrap());
+        assert_eq!(s.dst, "192.168.1.2:5060".parse().unwrap());
+        assert_eq!(s.transport, Transport::Udp);
+        assert_eq!(s.ts, Timestamp::from_parts(1_481_455_196, 100_000));
+        assert_eq!(s.frame, 7);
+        assert_eq!(
+            s.hep,
+            Some(HepMeta {
+                version: 3,
+                capture_id: Some(2001),
+                agent: "127.0.0.1:40000".parse().unwrap()
+            })
+        );
+        assert_eq!((st.hep_packets, st.hep_malformed, st.udp), (1, 0, 1));
+    }
+
+    #[test]
+    fn v2_needs_the_hep_port_or_a_strict_sip_payload() {
+        // On 9060: decapsulated.
+        let (segs, st) = run(&[udp(40000, HEP_PORT, V2)]);
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].src, "10.0.0.1:5060".parse().unwrap());
+        assert_eq!(st.hep_packets, 1);
+        // Elsewhere: also, since the header is exact and the payload is SIP.
+        let (segs, _) = run(&[udp(40000, 5000, V2)]);
+        assert_eq!(segs[0].hep.map(|h| h.version), Some(2));
+        // A payload starting with 0x02 that is not SIP is left alone off the HEP ports ...
+        let mut not_sip = V2.get(..28).unwrap().to_vec();
+        not_sip.extend_from_slice(b"\x80\x00binary");
+        let (segs, st) = run(&[udp(40000, 5000, &not_sip)]);
+        assert_eq!((segs.len(), segs[0].hep, st.hep_packets), (1, None, 0));
+        assert_eq!(segs[0].payload.len(), not_sip.len());
+        // ... and malformed HEP on the HEP port is counted, not passed on.
+        let (segs, st) = run(&[udp(HEP_PORT, 40000, b"\x02\x1a\x02\x11")]);
+        assert_eq!(
+            (segs.len(), st.hep_malformed, st.decode_errors()),
+            (0, 1, 1)
+        );
+    }
+
+    #[test]
+    fn malformed_v3_and_other_proto_types_are_counted() {
+        let mut bad = V3.to_vec();
+        bad[11] = 0x02; // first chunk length 2
+        let mut log = V3.to_vec();
+        let at = V3.windows(3).position(|w| w == b"\x0b\x00\x07").unwrap() + 3;
+        log[at] = 100;
+        let (segs, st) = run(&[udp(1, 2, &bad), udp(1, 2, &log)]);
+        assert!(segs.is_empty());
+        assert_eq!((st.hep_packets, st.hep_malformed, st.hep_other), (1, 1, 1));
+    }
+
+    #[test]
+    fn sip_over_tcp_in_hep_is_a_tcp_message() {
+        let mut buf = Vec::new();
+        let mut o = out(b"INVITE sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n", None);
+        o.ip_proto = 6;
+        encode_v3(&o, &mut buf).unwrap();
+        let (segs, _) = run(&[udp(1, 2, &buf)]);
+        assert_eq!(segs[0].transport, Transport::Tcp);
+    }
+
+    #[test]
+    fn hep3_over_a_tcp_stream_is_framed_and_decapsulated() {
+        let mut a = Vec::new();
+        encode_v3(&out(b"INVITE sip:x SIP/2.0\r\n\r\n", None), &mut a).unwrap();
+        let mut b = Vec::new();
+        encode_v3(&out(b"BYE sip:x SIP/2.0\r\n\r\n", None), &mut b).unwrap();
+        let mut stream = a.clone();
+        stream.extend_from_slice(&b);
+        let cut = a.len() + 10;
+        let frames = [
+            tcp(100, true, b""),
+            tcp(101, false, stream.get(..cut).unwrap()),
+            tcp(101 + cut as u32, false, stream.get(cut..).unwrap()),
+        ];
+        let frames: Vec<Frame> = frames
+            .into_iter()
+            .zip(1..)
+            .map(|(f, number)| Frame { number, ..f })
+            .collect();
+        let (segs, st) = run(&frames);
+        assert_eq!(segs.len(), 2, "{segs:?}");
+        assert!(segs[0].payload.starts_with(b"INVITE") && segs[1].payload.starts_with(b"BYE"));
+        assert!(segs
+            .iter()
+            .all(|s| s.hep.map(|h| h.agent) == Some("127.0.0.1:40000".parse().unwrap())));
+        assert_eq!(segs[1].frame, 3);
+        assert_eq!((st.hep_packets, st.tcp_non_sip_streams), (2, 0));
+    }
+}

@@ -644,6 +644,7 @@ impl Decoder {
         };
         let (sport, dport, seq) = (h.source_port(), h.destination_port(), h.sequence_number());
         let payload = data.sub(h.slice().len());
+        let before = out.len();
         self.tcp.segment(
             &self.limits,
             &mut self.stats,
@@ -655,6 +656,32 @@ impl Decoder {
             payload,
             out,
         );
+        // HEPv3 packets framed out of the stream: decapsulated like HEP over UDP.
+        let framed = out.get(before..).unwrap_or_default();
+        if framed
+            .iter()
+            .any(|g| g.hep.is_none() && crate::hep::is_v3(&g.payload))
+        {
+            let framed: Vec<Segment<'a>> = out.drain(before..).collect();
+            for g in framed {
+                if g.hep.is_some() || !crate::hep::is_v3(&g.payload) {
+                    out.push(g);
+                    continue;
+                }
+                let c = Ctx {
+                    frame: g.frame,
+                    ts: g.ts,
+                };
+                match g.payload {
+                    Cow::Borrowed(b) => {
+                        self.hep(c, g.src, g.dst, Bytes::Frame(b), out);
+                    }
+                    Cow::Owned(v) => {
+                        self.hep(c, g.src, g.dst, Bytes::Local(&v), out);
+                    }
+                }
+            }
+        }
     }
 }
 
