@@ -24,9 +24,10 @@ use super::{parse, v3_frame_len, HEP_PORT};
 pub const READ_TIMEOUT: Duration = Duration::from_millis(250);
 /// TCP connections served at once; more are refused (closed) and counted.
 pub const MAX_TCP_CONNECTIONS: usize = 16;
-/// Largest HEP packet accepted: the most a HEPv3 length can say, less the headers the
-/// synthesized frame adds so its IP length still fits in 16 bits.
-pub const MAX_HEP_PACKET: usize = 65_535 - 48;
+/// Largest HEP packet accepted: the most a HEPv3 length can say, less the IPv4 and UDP
+/// headers the synthesized frame adds, so its length fields still fit in 16 bits (the
+/// largest UDP payload over IPv4, too).
+pub const MAX_HEP_PACKET: usize = 65_535 - 28;
 
 /// Why a listener could not start.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +75,8 @@ pub struct HepListener {
     refused_connections: u64,
     pending: VecDeque<Frame>,
     done: bool,
+    /// Receive buffer for UDP, allocated once.
+    udp_buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for HepListener {
@@ -137,6 +140,7 @@ impl HepListener {
             refused_connections: 0,
             pending: VecDeque::new(),
             done: false,
+            udp_buf: Vec::new(),
         })
     }
 
@@ -189,14 +193,15 @@ impl HepListener {
     }
 
     fn poll_udp(&mut self) -> Result<(), std::io::Error> {
-        let Kind::Udp(sock) = &self.kind else {
-            return Ok(());
+        let mut buf = std::mem::take(&mut self.udp_buf);
+        buf.resize(65_536, 0);
+        let got = match &self.kind {
+            Kind::Udp(sock) => sock.recv_from(&mut buf),
+            Kind::Tcp { .. } => return Ok(()),
         };
-        let mut buf = vec![0u8; 65_536];
-        match sock.recv_from(&mut buf) {
+        let r = match got {
             Ok((n, agent)) => {
-                let packet = buf.get(..n).unwrap_or_default().to_vec();
-                self.accept_packet(agent, &packet);
+                self.accept_packet(agent, buf.get(..n).unwrap_or_default());
                 Ok(())
             }
             Err(e)
@@ -211,7 +216,9 @@ impl HepListener {
             // else is a real failure.
             Err(e) if e.kind() == ErrorKind::ConnectionRefused => Ok(()),
             Err(e) => Err(e),
-        }
+        };
+        self.udp_buf = buf;
+        r
     }
 
     /// One round over the TCP listener and its connections; true when anything happened.

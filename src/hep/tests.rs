@@ -514,3 +514,39 @@ mod decode {
         assert_eq!((st.hep_packets, st.tcp_non_sip_streams), (2, 0));
     }
 }
+
+#[test]
+fn tcp_hep_payload_with_two_messages_gives_two_segments() {
+    use crate::capture::{Frame, LinkType};
+    let two = b"BYE sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n\r\n\r\nACK sip:x SIP/2.0\r\nContent-Length: 2\r\n\r\nab";
+    let mut o = out(two, None);
+    o.ip_proto = 6;
+    let mut hep = Vec::new();
+    encode_v3(&o, &mut hep).unwrap();
+    let mut v = Vec::new();
+    etherparse::PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+        .udp(1000, HEP_PORT)
+        .write(&mut v, &hep)
+        .unwrap();
+    let f = Frame {
+        number: 1,
+        ts: Timestamp::default(),
+        link_type: LinkType::RAW,
+        orig_len: v.len() as u32,
+        data: v,
+        interface: 0,
+    };
+    let mut out = Vec::new();
+    crate::net::Decoder::default().decode(&f, &mut out);
+    let p: Vec<&[u8]> = out.iter().map(|s| &*s.payload).collect();
+    assert_eq!(
+        p,
+        vec![
+            &b"BYE sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n"[..],
+            &b"ACK sip:x SIP/2.0\r\nContent-Length: 2\r\n\r\nab"[..]
+        ]
+    );
+    assert!(out
+        .iter()
+        .all(|s| s.transport == crate::net::Transport::Tcp && s.hep.is_some()));
+}

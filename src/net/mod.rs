@@ -592,28 +592,40 @@ impl Decoder {
         } else {
             Transport::Udp
         };
-        let payload = match pkt.payload_offset {
-            Some(off) => data.range(off, off + pkt.payload.len()).to_cow(),
-            None => Cow::Owned(pkt.payload.into_owned()),
-        };
-        if payload.is_empty() {
+        if pkt.payload.is_empty() {
             self.stats.udp_empty += 1;
             return true;
         }
-        out.push(Segment {
-            frame: ctx.frame,
-            // The agent's capture time; its clock, not ours, dates the message.
-            ts: pkt.ts.filter(|t| t.0 != 0).unwrap_or(ctx.ts),
-            src,
-            dst,
-            transport,
-            payload,
-            hep: Some(hep::HepMeta {
-                version: pkt.version,
-                capture_id: pkt.capture_id,
-                agent,
-            }),
-        });
+        let meta = hep::HepMeta {
+            version: pkt.version,
+            capture_id: pkt.capture_id,
+            agent,
+        };
+        // The agent's capture time; its clock, not ours, dates the message.
+        let ts = pkt.ts.filter(|t| t.0 != 0).unwrap_or(ctx.ts);
+        // SIP over TCP: agents that capture segments (heplify) may put several messages, or
+        // keepalives, in one HEP packet; split them as a stream would be.
+        let whole = 0..pkt.payload.len();
+        let parts = if transport == Transport::Tcp {
+            split_sip_messages(&pkt.payload, self.limits.max_buffered_bytes)
+        } else {
+            vec![whole]
+        };
+        for r in parts {
+            let payload = match pkt.payload_offset {
+                Some(off) => data.range(off + r.start, off + r.end).to_cow(),
+                None => Cow::Owned(pkt.payload.get(r).unwrap_or_default().to_vec()),
+            };
+            out.push(Segment {
+                frame: ctx.frame,
+                ts,
+                src,
+                dst,
+                transport,
+                payload,
+                hep: Some(meta),
+            });
+        }
         true
     }
 
@@ -683,6 +695,27 @@ impl Decoder {
             }
         }
     }
+}
+
+/// Ranges of the SIP messages in `p` (one TCP capture's worth); keepalives are dropped and
+/// whatever does not frame is kept as one last range, for the engine to report.
+fn split_sip_messages(p: &[u8], max: usize) -> Vec<std::ops::Range<usize>> {
+    let mut parts = Vec::new();
+    let mut pos = 0;
+    while let Some(rest) = p.get(pos..).filter(|r| !r.is_empty()) {
+        match frame_stream_bounded(rest, max) {
+            StreamFrame::Message(n) => {
+                parts.push(pos..pos + n.max(1));
+                pos += n.max(1);
+            }
+            StreamFrame::Keepalive(n) => pos += n.max(1),
+            _ => {
+                parts.push(pos..p.len());
+                break;
+            }
+        }
+    }
+    parts
 }
 
 #[cfg(test)]
