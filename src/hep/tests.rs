@@ -475,6 +475,27 @@ mod decode {
         assert_eq!((st.hep_packets, st.hep_malformed, st.hep_other), (1, 1, 1));
     }
 
+    proptest! {
+        /// HEP-looking UDP payloads (v3 magic, or a v1/v2 first byte on the HEP port) never
+        /// make the decoder panic, and every segment it makes is marked HEP.
+        #[test]
+        fn decoder_never_panics_on_hep_like_payloads(
+            first in prop_oneof![Just(b"HEP3".to_vec()), Just(vec![1u8]), Just(vec![2u8])],
+            rest in proptest::collection::vec(any::<u8>(), 0..200),
+            tcp_stream in any::<bool>(),
+        ) {
+            let mut p = first;
+            p.extend_from_slice(&rest);
+            let frames = if tcp_stream {
+                vec![tcp(1, true, b""), tcp(2, false, &p)]
+            } else {
+                vec![udp(40000, HEP_PORT, &p)]
+            };
+            let (segs, _) = run(&frames);
+            prop_assert!(segs.iter().all(|s| s.hep.is_some()));
+        }
+    }
+
     #[test]
     fn sip_over_tcp_in_hep_is_a_tcp_message() {
         let mut buf = Vec::new();
