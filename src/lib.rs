@@ -21,6 +21,7 @@ pub mod config;
 pub mod crack;
 pub mod engine;
 pub mod export;
+pub mod hep;
 pub mod media;
 pub mod nat;
 pub mod net;

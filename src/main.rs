@@ -15,6 +15,8 @@ use siplens::report::{text, Report};
 
 mod crack_cmd;
 mod export_cmd;
+mod hep_cmd;
+mod live_loop;
 mod tui_cmd;
 
 /// Passive SIP traffic analyzer: dialogs, SDP, RTP streams and findings from captures.
@@ -66,8 +68,11 @@ struct ConfigArgs {
 #[derive(Args, Debug)]
 struct ReportArgs {
     /// Capture files: pcap or pcapng, optionally gzip-compressed; `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "hep_listen", value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// HEP in and out (--hep-send, --hep-listen).
+    #[command(flatten)]
+    hep: hep_cmd::HepArgs,
     /// Output format.
     #[arg(long, short = 'F', value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
     let tui = args.format == Format::Text
         && args.fail_on.is_none()
         && !args.nat
+        && args.hep.hep_listen.is_empty()
         && std::io::stdout().is_terminal()
         && std::io::stdin().is_terminal();
     run_report(&args, tui)
@@ -217,6 +223,10 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
             }
         }
     }
+    let listeners = match hep_cmd::bind_listeners(&args.hep) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let wordlist = match args.wordlist.as_deref().map(crack_cmd::read_wordlist) {
         Some(Ok(w)) => Some(w),
         Some(Err(code)) => return code,
@@ -240,6 +250,10 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
     if let Some(n) = args.bruteforce_threshold {
         analyzer.set_bruteforce_threshold(n);
     }
+    let hep_sender = match hep_cmd::install_sender(&args.hep, &mut analyzer) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -275,6 +289,10 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
                 info.frames
             );
         }
+    }
+    hep_cmd::run_listeners(listeners, &args.hep, &mut analyzer);
+    if let Some(s) = &hep_sender {
+        hep_cmd::report_sender(s);
     }
     if let Some(w) = &wordlist {
         let threads = crack_cmd::threads(args.threads);

@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
             dst,
             transport: Transport::Tls,
             payload: Cow::Borrowed(part),
+            hep: None,
         });
     }
     let _ = tls.findings();

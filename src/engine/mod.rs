@@ -220,6 +220,9 @@ pub struct MessageRecord {
     /// The raw message (None once the raw budget is spent). Shared, not copied, with the
     /// dashboard's snapshots: a live dashboard takes a snapshot every second.
     pub raw: Option<std::sync::Arc<[u8]>>,
+    /// HEP: capture agent and capture id when the message arrived HEP-encapsulated (boxed:
+    /// most messages have none, and this record is kept per message).
+    pub hep: Option<Box<crate::hep::HepMeta>>,
 }
 
 /// One m= line of an SDP body, summarised. Names are interned: a busy server repeats
@@ -465,7 +468,21 @@ pub struct Analyzer {
     stun: rules::stun::StunTracker,
     /// NAT troubleshooting: CRLF/STUN/OPTIONS keepalives per address (crate::nat).
     nat_keepalives: crate::nat::KeepaliveTable,
+    /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
+    tap: Option<Tap>,
 }
+
+/// What a tap ([`Analyzer::set_tap`]) is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapKind {
+    /// A SIP message (well-formed or not).
+    Sip,
+    /// An RTCP packet.
+    Rtcp,
+}
+
+/// A callback seeing segments as the engine classifies them.
+pub type Tap = Box<dyn FnMut(TapKind, &Segment<'_>) + Send>;
 
 impl Default for Analyzer {
     fn default() -> Self {
@@ -540,7 +557,14 @@ impl Analyzer {
             hops: rules::transport::HopTable::default(),
             stun: rules::stun::StunTracker::default(),
             nat_keepalives: crate::nat::KeepaliveTable::default(),
+            tap: None,
         }
+    }
+
+    /// Calls `tap` with every SIP message and RTCP packet, as they are processed (used to
+    /// forward them as HEP, see `crate::hep::HepSender`).
+    pub fn set_tap(&mut self, tap: Tap) {
+        self.tap = Some(tap);
     }
 
     /// Reads every frame of `source`, numbering frames after those of earlier inputs.
@@ -647,6 +671,9 @@ impl Analyzer {
             MediaKind::Rtp(h) => self.on_rtp(seg, &h),
             MediaKind::Rtcp => {
                 self.stats.rtcp_packets += 1;
+                if let Some(tap) = self.tap.as_mut() {
+                    tap(TapKind::Rtcp, seg);
+                }
                 let first = media::rtcp::parse_packet(&seg.payload);
                 if let Some(ssrc) = first.and_then(|(p, _)| p.sender_ssrc()) {
                     if let Some(key) = self.ssrc_index.get(&ssrc) {
@@ -821,6 +848,9 @@ impl Analyzer {
     }
 
     fn on_sip(&mut self, seg: &Segment<'_>) {
+        if let Some(tap) = self.tap.as_mut() {
+            tap(TapKind::Sip, seg);
+        }
         let payload: &[u8] = &seg.payload;
         let msg = match sip::parse_message(payload) {
             Ok(m) => m,
@@ -1300,6 +1330,7 @@ impl Analyzer {
                 duplicate,
                 sdp: sdp_index,
                 raw: raw_box,
+                hep: seg.hep.map(Box::new),
             });
         } else {
             self.stats.message_records_dropped += 1;

@@ -61,6 +61,9 @@ pub struct Segment<'a> {
     pub transport: Transport,
     /// The payload: borrowed from the frame for plain UDP, owned after reassembly.
     pub payload: Cow<'a, [u8]>,
+    /// HEP (HOMER encapsulation): set when this payload was carried inside a HEP packet;
+    /// `src`, `dst`, `ts` and `transport` are then the ones the HEP envelope gave.
+    pub hep: Option<crate::hep::HepMeta>,
 }
 
 /// Bounds on every table the decoder keeps, so that a capture of days cannot grow memory
@@ -205,16 +208,24 @@ pub struct NetStats {
     pub tls_desyncs: u64,
     /// Bytes dropped after a TLS direction lost record framing.
     pub tls_unsynced_bytes: u64,
+    /// HEP packets decapsulated (UDP payloads with HEPv3 magic, or a strict HEPv1/v2 header).
+    pub hep_packets: u64,
+    /// HEP packets refused as malformed (bad chunk, length, or no payload).
+    pub hep_malformed: u64,
+    /// HEP packets carrying something else than SIP, RTP or raw RTCP (logs, JSON reports).
+    pub hep_other: u64,
 }
 
 impl NetStats {
     /// Frames or payloads the decoder could not use: snaplen-cut or malformed headers,
-    /// inconsistent or oversize fragments, SIP messages over the stream buffer bound.
+    /// inconsistent or oversize fragments, SIP messages over the stream buffer bound,
+    /// malformed HEP packets.
     pub fn decode_errors(&self) -> u64 {
         self.truncated
             + self.fragment_inconsistent
             + self.fragment_oversize
             + self.tcp_oversize_messages
+            + self.hep_malformed
     }
 }
 
@@ -514,14 +525,108 @@ impl Decoder {
                 return;
             }
         }
+        let (src, dst) = (SocketAddr::new(src, sport), SocketAddr::new(dst, dport));
+        if self.hep(ctx, src, dst, payload, out) {
+            return;
+        }
         out.push(Segment {
             frame: ctx.frame,
             ts: ctx.ts,
-            src: SocketAddr::new(src, sport),
-            dst: SocketAddr::new(dst, dport),
+            src,
+            dst,
             transport: Transport::Udp,
             payload: payload.to_cow(),
+            hep: None,
         });
+    }
+
+    /// HEP decapsulation of a UDP payload from `agent`: true when the payload was HEP (and
+    /// was decapsulated or counted as malformed). HEPv3 is recognised by its magic;
+    /// HEPv1/v2 have none, so they need the HEP ports (9060, 9063) or, elsewhere, a header
+    /// that checks out strictly around a SIP start line.
+    fn hep<'a>(
+        &mut self,
+        ctx: Ctx,
+        agent: SocketAddr,
+        to: SocketAddr,
+        data: Bytes<'a, '_>,
+        out: &mut Vec<Segment<'a>>,
+    ) -> bool {
+        use crate::hep::{self, ProtoType};
+        let p = data.get();
+        let v3 = hep::is_v3(p);
+        if !v3 && !matches!(p.first(), Some(1 | 2)) {
+            return false;
+        }
+        let hep_port = [agent.port(), to.port()]
+            .iter()
+            .any(|&q| q == hep::HEP_PORT || q == hep::HEP_ALT_PORT);
+        let pkt = match hep::parse(p) {
+            Ok(pkt) => pkt,
+            Err(_) if v3 || hep_port => {
+                self.stats.hep_malformed += 1;
+                return true;
+            }
+            Err(_) => return false,
+        };
+        let strict_v12 = matches!(pkt.ip_proto, Some(ip::proto::UDP | ip::proto::TCP))
+            && sipframe::looks_like_sip_start(&pkt.payload);
+        if !(v3 || hep_port || strict_v12) {
+            return false;
+        }
+        self.stats.hep_packets += 1;
+        let media = matches!(pkt.proto_type, Some(ProtoType::RTP | ProtoType::RTCP));
+        let sip = matches!(pkt.proto_type, None | Some(ProtoType::SIP));
+        // RTCP as JSON (captagent, heplify) is a report about RTCP, not a packet.
+        if !(sip || media && !pkt.payload.starts_with(b"{")) {
+            self.stats.hep_other += 1;
+            return true;
+        }
+        let (Some(src), Some(dst)) = (pkt.src(), pkt.dst()) else {
+            self.stats.hep_malformed += 1;
+            return true;
+        };
+        let transport = if sip && pkt.ip_proto == Some(ip::proto::TCP) {
+            // One whole SIP message per HEP packet: the agent framed the stream already.
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        if pkt.payload.is_empty() {
+            self.stats.udp_empty += 1;
+            return true;
+        }
+        let meta = hep::HepMeta {
+            version: pkt.version,
+            capture_id: pkt.capture_id,
+            agent,
+        };
+        // The agent's capture time; its clock, not ours, dates the message.
+        let ts = pkt.ts.filter(|t| t.0 != 0).unwrap_or(ctx.ts);
+        // SIP over TCP: agents that capture segments (heplify) may put several messages, or
+        // keepalives, in one HEP packet; split them as a stream would be.
+        let whole = 0..pkt.payload.len();
+        let parts = if transport == Transport::Tcp {
+            split_sip_messages(&pkt.payload, self.limits.max_buffered_bytes)
+        } else {
+            vec![whole]
+        };
+        for r in parts {
+            let payload = match pkt.payload_offset {
+                Some(off) => data.range(off + r.start, off + r.end).to_cow(),
+                None => Cow::Owned(pkt.payload.get(r).unwrap_or_default().to_vec()),
+            };
+            out.push(Segment {
+                frame: ctx.frame,
+                ts,
+                src,
+                dst,
+                transport,
+                payload,
+                hep: Some(meta),
+            });
+        }
+        true
     }
 
     fn tcp<'a>(
@@ -551,6 +656,7 @@ impl Decoder {
         };
         let (sport, dport, seq) = (h.source_port(), h.destination_port(), h.sequence_number());
         let payload = data.sub(h.slice().len());
+        let before = out.len();
         self.tcp.segment(
             &self.limits,
             &mut self.stats,
@@ -562,7 +668,54 @@ impl Decoder {
             payload,
             out,
         );
+        // HEPv3 packets framed out of the stream: decapsulated like HEP over UDP.
+        let framed = out.get(before..).unwrap_or_default();
+        if framed
+            .iter()
+            .any(|g| g.hep.is_none() && crate::hep::is_v3(&g.payload))
+        {
+            let framed: Vec<Segment<'a>> = out.drain(before..).collect();
+            for g in framed {
+                if g.hep.is_some() || !crate::hep::is_v3(&g.payload) {
+                    out.push(g);
+                    continue;
+                }
+                let c = Ctx {
+                    frame: g.frame,
+                    ts: g.ts,
+                };
+                match g.payload {
+                    Cow::Borrowed(b) => {
+                        self.hep(c, g.src, g.dst, Bytes::Frame(b), out);
+                    }
+                    Cow::Owned(v) => {
+                        self.hep(c, g.src, g.dst, Bytes::Local(&v), out);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// Ranges of the SIP messages in `p` (one TCP capture's worth); keepalives are dropped and
+/// whatever does not frame is kept as one last range, for the engine to report.
+fn split_sip_messages(p: &[u8], max: usize) -> Vec<std::ops::Range<usize>> {
+    let mut parts = Vec::new();
+    let mut pos = 0;
+    while let Some(rest) = p.get(pos..).filter(|r| !r.is_empty()) {
+        match frame_stream_bounded(rest, max) {
+            StreamFrame::Message(n) => {
+                parts.push(pos..pos + n.max(1));
+                pos += n.max(1);
+            }
+            StreamFrame::Keepalive(n) => pos += n.max(1),
+            _ => {
+                parts.push(pos..p.len());
+                break;
+            }
+        }
+    }
+    parts
 }
 
 #[cfg(test)]

@@ -408,6 +408,7 @@ fn deliver<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, data: Bytes<'a, '
                 dst: env.dst,
                 transport: Transport::Tls,
                 payload: Cow::Borrowed(&[]),
+                hep: None,
             };
             let sink = tls_stream::Sink {
                 stats: env.stats,
@@ -459,6 +460,30 @@ fn frame_all<'s, 'a>(
     let mut pos = 0;
     while pos < s.len() {
         let rest = s.get(pos..).unwrap_or_default();
+        // HEP over TCP (an agent feeding a collector): HEPv3 packets framed by their length,
+        // decapsulated by `Decoder::tcp`. A SIP stream never starts with the magic.
+        if crate::hep::is_v3(rest) {
+            match crate::hep::v3_frame_len(rest) {
+                None => break,
+                Some(n) if n >= 6 && n <= rest.len() => {
+                    env.out.push(Segment {
+                        frame: env.ctx.frame,
+                        ts: env.ctx.ts,
+                        src: env.src,
+                        dst: env.dst,
+                        transport: Transport::Tcp,
+                        payload: payload(s, pos..pos + n),
+                        hep: None,
+                    });
+                    dir.kind = Kind::Sip;
+                    pos += n;
+                    continue;
+                }
+                Some(n) if n >= 6 => break,
+                // A length below its own header: not HEP, left to the SIP framing.
+                Some(_) => {}
+            }
+        }
         match frame_stream_bounded(rest, env.limits.max_buffered_bytes) {
             StreamFrame::Message(n) => {
                 env.out.push(Segment {
@@ -468,6 +493,7 @@ fn frame_all<'s, 'a>(
                     dst: env.dst,
                     transport: Transport::Tcp,
                     payload: payload(s, pos..pos + n),
+                    hep: None,
                 });
                 env.stats.tcp_sip_messages += 1;
                 dir.kind = Kind::Sip;

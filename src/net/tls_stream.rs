@@ -195,6 +195,7 @@ mod tests {
                 dst: b,
                 transport: Transport::Tls,
                 payload: Cow::Borrowed(&[]),
+                hep: None,
             };
             deliver(
                 &mut st,

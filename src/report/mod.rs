@@ -139,6 +139,10 @@ pub struct FlowEntry<'a> {
     pub duplicate: bool,
     /// Carries an SDP body.
     pub sdp: bool,
+    /// HEP: the capture agent (`agent`, `capture_id`, `version`) when the message arrived
+    /// HEP-encapsulated; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hep: Option<crate::hep::HepMeta>,
 }
 
 /// One negotiated media line pair.
@@ -251,6 +255,7 @@ impl<'a> Flow<'a> {
             retransmission: m.retransmission,
             duplicate: m.duplicate,
             sdp: m.sdp.is_some(),
+            hep: m.hep.as_deref().copied(),
         })
     }
 }
