@@ -20,6 +20,7 @@ pub mod capture;
 pub mod config;
 pub mod crack;
 pub mod engine;
+pub mod live;
 pub mod media;
 pub mod nat;
 pub mod net;

@@ -117,6 +117,9 @@ pub struct LiveSource {
     frames: u64,
     bytes: u64,
     stop: Arc<AtomicBool>,
+    /// Wakes a `next_packet` blocked in poll(2): on Linux (TPACKET_V3) a quiet link
+    /// never returns from it, whatever the read timeout.
+    breaker: Arc<pcap::BreakLoop>,
     done: bool,
 }
 
@@ -182,7 +185,9 @@ impl LiveSource {
         }
         // DLT values from libpcap equal LINKTYPE values for everything we decode.
         let link_type = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+        let breaker = Arc::new(cap.breakloop_handle());
         Ok(LiveSource {
+            breaker,
             name: device.to_owned(),
             cap,
             link_type,
@@ -193,10 +198,22 @@ impl LiveSource {
         })
     }
 
-    /// A flag that, once set (e.g. from a Ctrl-C handler), makes `next_frame` return
-    /// `Ok(None)` within one read timeout.
+    /// A flag that, once set, makes `next_frame` return `Ok(None)` at its next packet or
+    /// read timeout. A quiet Linux link may never time out: use [`Self::stopper`] from
+    /// another thread.
     pub fn stop_handle(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.stop)
+    }
+
+    /// Stops the capture from another thread: sets the stop flag and wakes a `next_frame`
+    /// blocked in libpcap (`pcap_breakloop`), which then returns `Ok(None)`.
+    pub fn stopper(&self) -> impl Fn() + Send + Sync + 'static {
+        let stop = Arc::clone(&self.stop);
+        let breaker = Arc::clone(&self.breaker);
+        move || {
+            stop.store(true, Ordering::Relaxed);
+            breaker.breakloop();
+        }
     }
 }
 
@@ -226,6 +243,7 @@ impl FrameSource for LiveSource {
                 }
                 // The timeout only lets us look at the stop flag; a quiet link is not an end.
                 Err(pcap::Error::TimeoutExpired) => continue,
+                // PCAP_ERROR_BREAK (pcap_breakloop) arrives as NoMorePackets.
                 Err(pcap::Error::NoMorePackets) => {
                     self.done = true;
                     return Ok(None);

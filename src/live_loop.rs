@@ -1,0 +1,352 @@
+//! Live capture on the command line (`-i IFACE`, `--list-interfaces`) and the NDJSON event
+//! stream (`--format ndjson`, for files and live). The loop itself is `siplens::live`; this
+//! file opens the devices, drops privileges, installs the signal handlers and writes events.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use siplens::capture::{Frame, FrameSource, Timestamp};
+use siplens::engine::{Analyzer, InputInfo, Limits};
+use siplens::live::{self, LiveObserver};
+use siplens::report::events::{write_events, EventTracker, PacketClock, StreamEvent, TICK_NS};
+
+/// Live capture options (cargo feature `live`).
+#[derive(Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// Capture live on this interface (repeat for several; `any` on Linux). Needs the
+    /// `live` feature and capture rights (root, or `setcap cap_net_raw,cap_net_admin=eip`).
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "files"
+    )]
+    pub interface: Vec<String>,
+    /// BPF capture filter in tcpdump syntax, e.g. "udp port 5060 or portrange 10000-20000".
+    #[arg(short = 'f', long, value_name = "BPF", requires = "interface")]
+    pub filter: Option<String>,
+    /// Bytes captured per packet.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 65535,
+        requires = "interface"
+    )]
+    pub snaplen: u32,
+    /// Kernel capture buffer per interface, in MiB (libpcap default: 2).
+    #[arg(long, value_name = "MB", requires = "interface")]
+    pub buffer: Option<u32>,
+    /// Promiscuous mode: also capture traffic not addressed to this host (mirror ports).
+    #[arg(long, requires = "interface")]
+    pub promisc: bool,
+    /// Stop the live capture after this many seconds and print the report.
+    #[arg(long, value_name = "SECS", requires = "interface")]
+    pub duration: Option<f64>,
+    /// Stop the live capture after this many frames.
+    #[arg(long, value_name = "N", requires = "interface")]
+    pub count: Option<u64>,
+    /// When started as root, switch to this user once the interfaces are open.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "nobody",
+        requires = "interface"
+    )]
+    pub user: String,
+    /// List the interfaces live capture can open (name, addresses, flags) and exit.
+    #[arg(long, exclusive = true)]
+    pub list_interfaces: bool,
+    /// Memory budget in MiB: lowers the dialog, stream and message-text limits to fit it
+    /// (see README, "Live capture"). The oldest finished dialogs are evicted first.
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    pub max_memory: u64,
+}
+
+impl LiveArgs {
+    /// True when `-i` was given.
+    pub fn is_live(&self) -> bool {
+        !self.interface.is_empty()
+    }
+
+    /// `limits` lowered to fit `--max-memory`.
+    pub fn limits(&self, limits: Limits) -> Limits {
+        let keep_raw = limits.max_raw_bytes > 0;
+        live::limits_for_memory(self.max_memory, keep_raw, limits)
+    }
+}
+
+/// The NDJSON event writer, when `--format ndjson` is on.
+pub struct Events {
+    tracker: EventTracker,
+    out: io::BufWriter<io::Stdout>,
+    clock: PacketClock,
+    last_ts: Timestamp,
+    failed: Option<io::Error>,
+}
+
+impl Events {
+    /// A writer on stdout.
+    pub fn new() -> Self {
+        Events {
+            tracker: EventTracker::new(),
+            out: io::BufWriter::new(io::stdout()),
+            clock: PacketClock::new(TICK_NS),
+            last_ts: Timestamp(0),
+            failed: None,
+        }
+    }
+
+    fn write(&mut self, ev: &[StreamEvent<'_>]) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        if let Err(e) = write_events(&mut self.out, ev).and_then(|_| self.out.flush()) {
+            self.failed = Some(e);
+            return false;
+        }
+        true
+    }
+
+    /// Reads a file source frame by frame, ticking every second of packet time (what
+    /// `Analyzer::run_source` does, plus the ticks).
+    pub fn run_file(
+        &mut self,
+        an: &mut Analyzer,
+        source: &mut dyn FrameSource,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Option<String> {
+        let base = an.frame_base();
+        let mut frames = 0u64;
+        let mut warning = None;
+        loop {
+            match source.next_frame() {
+                Ok(Some(mut f)) => {
+                    frames += 1;
+                    f.number = base + frames;
+                    if let Some(t) = self.clock.due(f.ts) {
+                        let ev = self.tracker.tick(an, t);
+                        if !self.write(&ev) {
+                            break;
+                        }
+                    }
+                    self.last_ts = self.last_ts.max(f.ts);
+                    an.process(&f);
+                    if frames % 4096 == 0 {
+                        let (done, total) = source.progress();
+                        progress(done, total);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warning = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let (done, total) = source.progress();
+        progress(done, total);
+        an.push_input(InputInfo {
+            name: source.name().to_string(),
+            frames,
+            link_types: source.link_types().iter().map(|l| l.name()).collect(),
+            warning: warning.clone(),
+        });
+        warning
+    }
+
+    /// Writes the last tick and the summary line. Live runs stamp it with the wall clock,
+    /// files with the last packet's time.
+    pub fn finish(mut self, an: &Analyzer, live_run: bool, elapsed_ms: u64) -> io::Result<()> {
+        let now = if live_run {
+            live::wall_now()
+        } else {
+            self.last_ts
+        };
+        let ev = self.tracker.finish(an, now, elapsed_ms);
+        self.write(&ev);
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl LiveObserver for Events {
+    fn on_tick(&mut self, an: &Analyzer, now: Timestamp) -> bool {
+        let ev = self.tracker.tick(an, now);
+        self.write(&ev)
+    }
+}
+
+/// Forwards to the NDJSON writer when there is one. The per-frame hook is where a
+/// capture writer (`-w FILE.pcapng`) plugs in: it gets every analysed frame with what the
+/// engine made of it (`FrameClass`: SIP, RTP, RTCP) for `--sip-only`.
+struct Observer<'a> {
+    events: Option<&'a mut Events>,
+}
+
+impl LiveObserver for Observer<'_> {
+    fn on_frame(&mut self, _an: &Analyzer, _frame: &Frame, _class: live::FrameClass) {
+        // Hook for the pcapng writer (-w); nothing writes frames yet.
+    }
+
+    fn on_tick(&mut self, an: &Analyzer, now: Timestamp) -> bool {
+        match self.events.as_deref_mut() {
+            Some(e) => e.on_tick(an, now),
+            None => true,
+        }
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("siplens: error: {msg}");
+    ExitCode::from(2)
+}
+
+#[cfg(not(feature = "live"))]
+const NOT_BUILT: &str = "built without live capture; rebuild with --features live";
+
+/// `--list-interfaces`.
+#[cfg(not(feature = "live"))]
+pub fn list_interfaces() -> ExitCode {
+    fail(NOT_BUILT)
+}
+
+/// Live capture: opens every interface, drops root, runs until a stop condition.
+#[cfg(not(feature = "live"))]
+pub fn run(
+    _args: &LiveArgs,
+    _an: &mut Analyzer,
+    _events: Option<&mut Events>,
+) -> Result<(), ExitCode> {
+    Err(fail(NOT_BUILT))
+}
+
+/// `--list-interfaces`.
+#[cfg(feature = "live")]
+pub fn list_interfaces() -> ExitCode {
+    let list = match siplens::capture::list_interfaces() {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let mut out = io::stdout().lock();
+    for i in list {
+        let mut flags = vec![if i.up { "up" } else { "down" }];
+        if i.running {
+            flags.push("running");
+        }
+        if i.loopback {
+            flags.push("loopback");
+        }
+        let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+        let line = format!(
+            "{}\t{}\t{}\t{}\n",
+            i.name,
+            flags.join(","),
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(" ")
+            },
+            i.description.as_deref().unwrap_or("-"),
+        );
+        if out.write_all(line.as_bytes()).is_err() {
+            break;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Live capture: opens every interface, drops root, runs until a stop condition.
+#[cfg(feature = "live")]
+pub fn run(
+    args: &LiveArgs,
+    an: &mut Analyzer,
+    events: Option<&mut Events>,
+) -> Result<(), ExitCode> {
+    use siplens::capture::{LiveOptions, LiveSource};
+
+    let opts = LiveOptions {
+        filter: args.filter.clone(),
+        snaplen: i32::try_from(args.snaplen.clamp(64, 262_144)).unwrap_or(65535),
+        promisc: args.promisc,
+        buffer_mb: args.buffer,
+    };
+    // Open everything first: one bad interface stops the run before any capture.
+    let mut inputs = Vec::new();
+    for name in &args.interface {
+        let src = LiveSource::open_with(name, &opts).map_err(fail)?;
+        inputs.push(live::LiveInput {
+            stop: live::Stopper::new(src.stopper()),
+            source: Box::new(src),
+        });
+    }
+    drop_privileges(&args.user).map_err(fail)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal ends the process at once, in case the drain hangs.
+        let registered =
+            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+                .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&stop)));
+        if let Err(e) = registered {
+            return Err(fail(format_args!("cannot install the signal handler: {e}")));
+        }
+    }
+    eprintln!(
+        "siplens: capturing on {}{}; Ctrl-C stops and prints the report",
+        args.interface.join(", "),
+        args.filter
+            .as_deref()
+            .map(|f| format!(" (filter: {f})"))
+            .unwrap_or_default()
+    );
+    let config = live::LiveConfig {
+        duration: args
+            .duration
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map(Duration::from_secs_f64),
+        count: args.count,
+        ..live::LiveConfig::default()
+    };
+    let mut observer = Observer { events };
+    live::run(an, inputs, &config, &stop, &mut observer);
+    for i in an.inputs() {
+        if let Some(w) = &i.warning {
+            eprintln!("siplens: warning: {}: {w}", i.name);
+        }
+    }
+    Ok(())
+}
+
+/// Switches from root to `user` (setgroups, setgid, setuid) once the devices are open:
+/// the capture handles stay usable, nothing else runs as root. A missing user is a
+/// warning, not an error, so that minimal containers without `nobody` still capture; a
+/// failing switch is an error (never run on half-dropped).
+#[cfg(feature = "live")]
+fn drop_privileges(user: &str) -> Result<(), String> {
+    use nix::unistd::{setgid, setgroups, setuid, Uid, User};
+    if !Uid::effective().is_root() {
+        return Ok(());
+    }
+    let u = match User::from_name(user) {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            eprintln!("siplens: warning: user {user:?} does not exist; still running as root");
+            return Ok(());
+        }
+        Err(e) => {
+            eprintln!("siplens: warning: looking up user {user:?}: {e}; still running as root");
+            return Ok(());
+        }
+    };
+    // Groups first: after setuid the process may no longer change them.
+    setgroups(&[u.gid])
+        .and_then(|_| setgid(u.gid))
+        .and_then(|_| setuid(u.uid))
+        .map_err(|e| format!("cannot switch to user {user:?} (--user): {e}"))
+}
