@@ -4,13 +4,10 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
-use siplens::capture::{Frame, FrameSource, Timestamp};
+use siplens::capture::{FrameSource, Timestamp};
 use siplens::engine::{Analyzer, InputInfo, Limits};
 use siplens::live::{self, LiveObserver};
 use siplens::report::events::{write_events, EventTracker, PacketClock, StreamEvent, TICK_NS};
@@ -186,12 +183,19 @@ impl LiveObserver for Events {
 /// Forwards to the NDJSON writer when there is one. The per-frame hook is where a
 /// capture writer (`-w FILE.pcapng`) plugs in: it gets every analysed frame with what the
 /// engine made of it (`FrameClass`: SIP, RTP, RTCP) for `--sip-only`.
+#[cfg(feature = "live")]
 struct Observer<'a> {
     events: Option<&'a mut Events>,
 }
 
+#[cfg(feature = "live")]
 impl LiveObserver for Observer<'_> {
-    fn on_frame(&mut self, _an: &Analyzer, _frame: &Frame, _class: live::FrameClass) {
+    fn on_frame(
+        &mut self,
+        _an: &Analyzer,
+        _frame: &siplens::capture::Frame,
+        _class: live::FrameClass,
+    ) {
         // Hook for the pcapng writer (-w); nothing writes frames yet.
     }
 
@@ -270,6 +274,9 @@ pub fn run(
     events: Option<&mut Events>,
 ) -> Result<(), ExitCode> {
     use siplens::capture::{LiveOptions, LiveSource};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
 
     let opts = LiveOptions {
         filter: args.filter.clone(),
