@@ -25,35 +25,25 @@ pub struct LiveArgs {
     )]
     pub interface: Vec<String>,
     /// BPF capture filter in tcpdump syntax, e.g. "udp port 5060 or portrange 10000-20000".
-    #[arg(short = 'f', long, value_name = "BPF", requires = "interface")]
+    #[arg(short = 'f', long, value_name = "BPF")]
     pub filter: Option<String>,
     /// Bytes captured per packet.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 65535,
-        requires = "interface"
-    )]
+    #[arg(long, value_name = "N", default_value_t = 65535)]
     pub snaplen: u32,
     /// Kernel capture buffer per interface, in MiB (libpcap default: 2).
-    #[arg(long, value_name = "MB", requires = "interface")]
+    #[arg(long, value_name = "MB")]
     pub buffer: Option<u32>,
     /// Promiscuous mode: also capture traffic not addressed to this host (mirror ports).
-    #[arg(long, requires = "interface")]
+    #[arg(long)]
     pub promisc: bool,
     /// Stop the live capture after this many seconds and print the report.
-    #[arg(long, value_name = "SECS", requires = "interface")]
+    #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
     /// Stop the live capture after this many frames.
-    #[arg(long, value_name = "N", requires = "interface")]
+    #[arg(long, value_name = "N")]
     pub count: Option<u64>,
     /// When started as root, switch to this user once the interfaces are open.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "nobody",
-        requires = "interface"
-    )]
+    #[arg(long, value_name = "NAME", default_value = "nobody")]
     pub user: String,
     /// List the interfaces live capture can open (name, addresses, flags) and exit.
     #[arg(long, exclusive = true)]
@@ -68,6 +58,27 @@ impl LiveArgs {
     /// True when `-i` was given.
     pub fn is_live(&self) -> bool {
         !self.interface.is_empty()
+    }
+
+    /// The live-only options given without `-i` (clap's `requires` does not see through
+    /// the flattened struct, so this is checked by hand).
+    pub fn check(&self) -> Result<(), ExitCode> {
+        if self.is_live() {
+            return Ok(());
+        }
+        let given = [
+            ("--filter", self.filter.is_some()),
+            ("--buffer", self.buffer.is_some()),
+            ("--promisc", self.promisc),
+            ("--duration", self.duration.is_some()),
+            ("--count", self.count.is_some()),
+        ];
+        match given.iter().find(|(_, on)| *on) {
+            Some((flag, _)) => Err(fail(format_args!(
+                "{flag} applies to live capture: add --interface IFACE (-i)"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// `limits` lowered to fit `--max-memory`.

@@ -198,6 +198,9 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
     if args.live.list_interfaces {
         return live_loop::list_interfaces();
     }
+    if let Err(code) = args.live.check() {
+        return code;
+    }
     if tui && args.live.is_live() {
         eprintln!("siplens: error: the dashboard cannot show a live capture yet; use `siplens report -i IFACE`");
         return ExitCode::from(2);
