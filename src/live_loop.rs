@@ -49,9 +49,10 @@ pub struct LiveArgs {
     #[arg(long, exclusive = true)]
     pub list_interfaces: bool,
     /// Memory budget in MiB: lowers the dialog, stream and message-text limits to fit it
-    /// (see README, "Live capture"). The oldest finished dialogs are evicted first.
-    #[arg(long, value_name = "MB", default_value_t = 1024)]
-    pub max_memory: u64,
+    /// (see README, "Live capture"); the oldest finished dialogs are evicted first.
+    /// [default: 1024 for live capture, none for files]
+    #[arg(long, value_name = "MB")]
+    pub max_memory: Option<u64>,
 }
 
 impl LiveArgs {
@@ -84,7 +85,14 @@ impl LiveArgs {
     /// `limits` lowered to fit `--max-memory`.
     pub fn limits(&self, limits: Limits) -> Limits {
         let keep_raw = limits.max_raw_bytes > 0;
-        live::limits_for_memory(self.max_memory, keep_raw, limits)
+        // Files keep the engine's defaults unless asked: a file ends, a live run may not.
+        let budget = self
+            .max_memory
+            .or(self.is_live().then_some(live::DEFAULT_MAX_MEMORY_MB));
+        match budget {
+            Some(mb) => live::limits_for_memory(mb, keep_raw, limits),
+            None => limits,
+        }
     }
 }
 
