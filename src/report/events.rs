@@ -410,8 +410,16 @@ mod tests {
     }
 
     fn stream_every(path: &str, interval_ns: u64) -> (Vec<serde_json::Value>, usize) {
+        stream_with(path, interval_ns, Limits::default())
+    }
+
+    fn stream_with(
+        path: &str,
+        interval_ns: u64,
+        limits: Limits,
+    ) -> (Vec<serde_json::Value>, usize) {
         let mut src = open_path(std::path::Path::new(path)).expect("sample");
-        let mut an = Analyzer::new(Limits::default());
+        let mut an = Analyzer::new(limits);
         let mut tr = EventTracker::new();
         let mut clock = PacketClock::new(interval_ns);
         let mut lines = Vec::new();
@@ -547,6 +555,29 @@ mod tests {
     }
 
     #[test]
+    fn evicted_open_dialogs_end_with_reason_evicted() {
+        // Two dialogs at most: open calls of the toll-fraud flood are evicted between ticks.
+        let limits = Limits {
+            max_dialogs: 2,
+            ..Limits::default()
+        };
+        let (lines, _) = stream_with("samples/toll-fraud-flood.pcap", TICK_NS, limits);
+        let mut ended = std::collections::HashMap::new();
+        for l in lines.iter().filter(|l| l["event"] == "dialog_ended") {
+            *ended.entry(l["id"].as_u64()).or_insert(0) += 1;
+        }
+        assert!(ended.values().all(|n| *n == 1), "{ended:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["event"] == "dialog_ended" && l["reason"] == "evicted"),
+            "no eviction seen"
+        );
+        let summary = lines.last().expect("summary");
+        assert!(summary["evictions"]["dialogs"].as_u64() > Some(0));
+    }
+
+    #[test]
     fn packet_clock_ticks_at_boundaries() {
         let mut c = PacketClock::new(TICK_NS);
         assert_eq!(c.due(Timestamp(1_500_000_000)), None);
@@ -566,11 +597,9 @@ mod tests {
 
     #[test]
     fn ndjson_lines_are_one_object_each() {
-        let (lines, _) = stream("samples/invite-407.pcap");
         let mut out = Vec::new();
         let mut an = Analyzer::new(Limits::default());
         let mut tr = EventTracker::new();
-        let _ = lines;
         let mut src = open_path(std::path::Path::new("samples/invite-407.pcap")).expect("sample");
         while let Ok(Some(f)) = src.next_frame() {
             an.process(&f);
