@@ -1,17 +1,14 @@
 //! `--hep-send` and `--hep-listen`: siplens as a HEP capture agent and as a HEP collector.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::Args;
 
-use siplens::capture::FrameSource;
 use siplens::engine::{Analyzer, TapKind};
 use siplens::hep::{HepListener, HepSender};
-
-use crate::live_loop::{run_live_sources, StopWhen};
+use siplens::live::{LiveInput, Stopper};
 
 /// HEP options of `report` (and of `siplens FILE`).
 #[derive(Args, Debug, Default)]
@@ -31,12 +28,6 @@ pub struct HepArgs {
     /// optional; the report is printed when --duration, --count or Ctrl-C ends the run.
     #[arg(long, value_name = "udp|tcp:ADDR:PORT")]
     pub hep_listen: Vec<String>,
-    /// Stop listening after this many seconds.
-    #[arg(long, value_name = "SECS")]
-    pub duration: Option<f64>,
-    /// Stop listening after this many packets.
-    #[arg(long, value_name = "N")]
-    pub count: Option<u64>,
 }
 
 /// The sender behind the engine's tap, kept to print its counters at the end.
@@ -83,24 +74,26 @@ pub fn report_sender(sender: &SharedSender) {
 
 /// Listeners of --hep-listen, bound before anything is read so a bad address stops the run.
 pub struct Listeners {
-    sources: Vec<Box<dyn FrameSource + Send>>,
-    stops: Vec<Arc<AtomicBool>>,
-    malformed: Vec<Arc<AtomicU64>>,
+    /// One live input per listener, for `siplens::live::run`.
+    pub inputs: Vec<LiveInput>,
+    /// Their malformed-packet counters.
+    pub malformed: Vec<Arc<AtomicU64>>,
 }
 
 /// Binds every --hep-listen address.
 pub fn bind_listeners(args: &HepArgs) -> Result<Listeners, ExitCode> {
     let mut l = Listeners {
-        sources: Vec::new(),
-        stops: Vec::new(),
+        inputs: Vec::new(),
         malformed: Vec::new(),
     };
     for spec in &args.hep_listen {
         match HepListener::bind(spec) {
             Ok(h) => {
-                l.stops.push(h.stop_handle());
                 l.malformed.push(h.malformed_counter());
-                l.sources.push(Box::new(h));
+                l.inputs.push(LiveInput {
+                    stop: Stopper::flag(h.stop_handle()),
+                    source: Box::new(h),
+                });
             }
             Err(e) => {
                 eprintln!("siplens: error: {e}");
@@ -111,30 +104,10 @@ pub fn bind_listeners(args: &HepArgs) -> Result<Listeners, ExitCode> {
     Ok(l)
 }
 
-/// Runs the listeners into the analyzer until --duration, --count or a signal.
-pub fn run_listeners(l: Listeners, args: &HepArgs, analyzer: &mut Analyzer) {
-    if l.sources.is_empty() {
-        return;
-    }
-    let until = StopWhen {
-        duration: args
-            .duration
-            .filter(|d| d.is_finite() && *d >= 0.0)
-            .map(Duration::from_secs_f64),
-        count: args.count,
-    };
-    let out = run_live_sources(l.sources, l.stops, analyzer, until);
-    let malformed: u64 = l.malformed.iter().map(|m| m.load(Ordering::Relaxed)).sum();
+/// Warns about the malformed HEP packets the listeners skipped.
+pub fn report_malformed(counters: &[Arc<AtomicU64>]) {
+    let malformed: u64 = counters.iter().map(|m| m.load(Ordering::Relaxed)).sum();
     if malformed > 0 {
         eprintln!("siplens: warning: {malformed} malformed HEP packets skipped");
-    }
-    for e in &out.errors {
-        eprintln!("siplens: warning: {e}");
-    }
-    if out.dropped > 0 {
-        eprintln!(
-            "siplens: warning: {} HEP packets dropped (analysis fell behind)",
-            out.dropped
-        );
     }
 }

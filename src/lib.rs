@@ -22,6 +22,7 @@ pub mod crack;
 pub mod engine;
 pub mod export;
 pub mod hep;
+pub mod live;
 pub mod media;
 pub mod nat;
 pub mod net;

@@ -1,147 +1,473 @@
-//! The run loop for endless frame sources (HEP listeners; live interfaces can share it):
-//! one thread per source feeds a bounded channel, the engine runs on the calling thread,
-//! and `--duration`, `--count`, SIGINT or SIGTERM end the run cleanly so the final report
-//! can be printed.
+//! Live capture on the command line (`-i IFACE`, `--list-interfaces`) and the NDJSON event
+//! stream (`--format ndjson`, for files and live). The loop itself is `siplens::live`; this
+//! file opens the devices, drops privileges, installs the signal handlers and writes events.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, RecvTimeoutError, TrySendError};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::io::{self, Write};
+use std::process::ExitCode;
 
-use siplens::capture::{Frame, FrameSource};
-use siplens::engine::Analyzer;
+use clap::Args;
 
-/// Frames queued between the sources and the engine. When the engine falls behind, sources
-/// drop (and count) frames rather than block: a capture socket must keep draining.
-pub const CHANNEL_FRAMES: usize = 8192;
-/// How long stopped sources get to return before the run ends without them.
-const JOIN_GRACE: Duration = Duration::from_secs(2);
+use siplens::capture::{FrameSink, FrameSource, Timestamp};
+use siplens::engine::{Analyzer, InputInfo, Limits};
+use siplens::live::{self, LiveObserver};
+use siplens::report::events::{write_events, EventTracker, PacketClock, StreamEvent, TICK_NS};
 
-/// When to stop (besides SIGINT/SIGTERM and every source ending).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StopWhen {
-    /// Wall-clock run time.
-    pub duration: Option<Duration>,
-    /// Frames processed.
+/// Live capture options (cargo feature `live`).
+#[derive(Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// Capture live on this interface (repeat for several; `any` on Linux). Needs the
+    /// `live` feature and capture rights (root, or `setcap cap_net_raw,cap_net_admin=eip`).
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "files"
+    )]
+    pub interface: Vec<String>,
+    /// BPF capture filter in tcpdump syntax, e.g. "udp port 5060 or portrange 10000-20000".
+    #[arg(short = 'f', long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Bytes captured per packet.
+    #[arg(long, value_name = "N", default_value_t = 65535)]
+    pub snaplen: u32,
+    /// Kernel capture buffer per interface, in MiB (libpcap default: 2).
+    #[arg(long, value_name = "MB")]
+    pub buffer: Option<u32>,
+    /// Promiscuous mode: also capture traffic not addressed to this host (mirror ports).
+    #[arg(long)]
+    pub promisc: bool,
+    /// Stop the live capture after this many seconds and print the report.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Stop the live capture after this many frames.
+    #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+    /// When started as root, switch to this user once the interfaces are open.
+    #[arg(long, value_name = "NAME", default_value = "nobody")]
+    pub user: String,
+    /// List the interfaces live capture can open (name, addresses, flags) and exit.
+    #[arg(long, exclusive = true)]
+    pub list_interfaces: bool,
+    /// Write the captured frames to this pcapng file (all of them, or only SIP and its
+    /// media with --sip-only).
+    #[arg(short = 'w', long = "write", value_name = "FILE.pcapng")]
+    pub write: Option<std::path::PathBuf>,
+    /// Start a new -w file after this much data or packet time: `100MB`, `1GiB`, `1h`,
+    /// `30m`, `90s` (files are named FILE-00001.pcapng, FILE-00002.pcapng, ...).
+    #[arg(long, value_name = "SIZE|TIME", requires = "write", value_parser = parse_rotate)]
+    pub rotate: Option<siplens::capture::Rotate>,
+    /// With -w, write only SIP messages and the RTP/RTCP the engine bound to them.
+    #[arg(long, requires = "write")]
+    pub sip_only: bool,
+    /// Memory budget in MiB: lowers the dialog, stream and message-text limits to fit it
+    /// (see README, "Live capture"); the oldest finished dialogs are evicted first.
+    /// [default: 1024 for live capture, none for files]
+    #[arg(long, value_name = "MB")]
+    pub max_memory: Option<u64>,
 }
 
-/// What happened during the run.
-#[derive(Debug, Default)]
-pub struct LiveOutcome {
-    /// Frames handed to the engine.
-    pub frames: u64,
-    /// Frames dropped because the engine fell behind.
-    pub dropped: u64,
-    /// Sources that ended with an error: "name: error".
-    pub errors: Vec<String>,
-    /// Ended by SIGINT or SIGTERM.
-    pub interrupted: bool,
+fn parse_rotate(s: &str) -> Result<siplens::capture::Rotate, String> {
+    siplens::capture::parse_rotate(s).map_err(|e| e.to_string())
 }
 
-enum Msg {
-    Frame(Frame),
-    End(Option<String>),
-}
-
-/// Runs `sources` into `analyzer` until a stop condition. `stops` are the sources' stop
-/// flags (set when the run ends, so their threads return). Frames are numbered after the
-/// frames the analyzer has read already.
-pub fn run_live_sources(
-    sources: Vec<Box<dyn FrameSource + Send>>,
-    stops: Vec<Arc<AtomicBool>>,
-    analyzer: &mut Analyzer,
-    until: StopWhen,
-) -> LiveOutcome {
-    let mut out = LiveOutcome::default();
-    let signal = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // Without the handler the default action (exit) applies: no report, but no hang.
-        let _ = signal_hook::flag::register(sig, Arc::clone(&signal));
+impl LiveArgs {
+    /// True when `-i` was given.
+    pub fn is_live(&self) -> bool {
+        !self.interface.is_empty()
     }
-    let (tx, rx) = sync_channel::<Msg>(CHANNEL_FRAMES);
-    let dropped = Arc::new(AtomicU64::new(0));
-    let n_sources = sources.len();
-    let handles: Vec<JoinHandle<()>> = sources
-        .into_iter()
-        .map(|mut src| {
-            let tx = tx.clone();
-            let dropped = Arc::clone(&dropped);
-            std::thread::spawn(move || {
-                let end = loop {
-                    match src.next_frame() {
-                        Ok(Some(f)) => match tx.try_send(Msg::Frame(f)) {
-                            Ok(()) => {}
-                            Err(TrySendError::Full(_)) => {
-                                dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(TrySendError::Disconnected(_)) => break None,
-                        },
-                        Ok(None) => break None,
-                        Err(e) => break Some(format!("{}: {e}", src.name())),
+
+    /// The live-only options given without `-i` (clap's `requires` does not see through
+    /// the flattened struct, so this is checked by hand). `listening`: HEP listeners run,
+    /// which take --duration, --count and -w too.
+    pub fn check(&self, listening: bool) -> Result<(), ExitCode> {
+        if self.is_live() {
+            return Ok(());
+        }
+        let given = [
+            ("--filter", self.filter.is_some()),
+            ("--buffer", self.buffer.is_some()),
+            ("--promisc", self.promisc),
+            ("--duration", self.duration.is_some() && !listening),
+            ("--count", self.count.is_some() && !listening),
+            ("--write", self.write.is_some() && !listening),
+        ];
+        match given.iter().find(|(_, on)| *on) {
+            Some((flag, _)) => Err(fail(format_args!(
+                "{flag} applies to live capture: add --interface IFACE (-i) or --hep-listen"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `limits` lowered to fit `--max-memory`.
+    pub fn limits(&self, limits: Limits) -> Limits {
+        let keep_raw = limits.max_raw_bytes > 0;
+        // Files keep the engine's defaults unless asked: a file ends, a live run may not.
+        let budget = self
+            .max_memory
+            .or(self.is_live().then_some(live::DEFAULT_MAX_MEMORY_MB));
+        match budget {
+            Some(mb) => live::limits_for_memory(mb, keep_raw, limits),
+            None => limits,
+        }
+    }
+}
+
+/// The NDJSON event writer, when `--format ndjson` is on.
+pub struct Events {
+    tracker: EventTracker,
+    out: io::BufWriter<io::Stdout>,
+    clock: PacketClock,
+    last_ts: Timestamp,
+    failed: Option<io::Error>,
+}
+
+impl Events {
+    /// A writer on stdout.
+    pub fn new() -> Self {
+        Events {
+            tracker: EventTracker::new(),
+            out: io::BufWriter::new(io::stdout()),
+            clock: PacketClock::new(TICK_NS),
+            last_ts: Timestamp(0),
+            failed: None,
+        }
+    }
+
+    fn write(&mut self, ev: &[StreamEvent<'_>]) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        if let Err(e) = write_events(&mut self.out, ev).and_then(|_| self.out.flush()) {
+            self.failed = Some(e);
+            return false;
+        }
+        true
+    }
+
+    /// Reads a file source frame by frame, ticking every second of packet time (what
+    /// `Analyzer::run_source` does, plus the ticks).
+    pub fn run_file(
+        &mut self,
+        an: &mut Analyzer,
+        source: &mut dyn FrameSource,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Option<String> {
+        let base = an.frame_base();
+        let mut frames = 0u64;
+        let mut warning = None;
+        loop {
+            match source.next_frame() {
+                Ok(Some(mut f)) => {
+                    frames += 1;
+                    f.number = base + frames;
+                    if let Some(t) = self.clock.due(f.ts) {
+                        let ev = self.tracker.tick(an, t);
+                        if !self.write(&ev) {
+                            break;
+                        }
                     }
-                };
-                let _ = tx.send(Msg::End(end));
-            })
-        })
-        .collect();
-    drop(tx);
-    let base: u64 = analyzer.inputs().iter().map(|i| i.frames).sum();
-    let started = Instant::now();
-    let mut ended = 0usize;
-    let count_reached = |n: u64| until.count.is_some_and(|c| n >= c);
-    let mut process = |f: Frame, out: &mut LiveOutcome| {
-        out.frames += 1;
-        let mut f = f;
-        f.number = base + out.frames;
-        analyzer.process(&f);
+                    self.last_ts = self.last_ts.max(f.ts);
+                    an.process(&f);
+                    if frames % 4096 == 0 {
+                        let (done, total) = source.progress();
+                        progress(done, total);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warning = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let (done, total) = source.progress();
+        progress(done, total);
+        an.push_input(InputInfo {
+            name: source.name().to_string(),
+            frames,
+            link_types: source.link_types().iter().map(|l| l.name()).collect(),
+            warning: warning.clone(),
+        });
+        warning
+    }
+
+    /// Writes the last tick and the summary line. Live runs stamp it with the wall clock,
+    /// files with the last packet's time.
+    pub fn finish(mut self, an: &Analyzer, live_run: bool, elapsed_ms: u64) -> io::Result<()> {
+        let now = if live_run {
+            live::wall_now()
+        } else {
+            self.last_ts
+        };
+        let ev = self.tracker.finish(an, now, elapsed_ms);
+        self.write(&ev);
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl LiveObserver for Events {
+    fn on_tick(&mut self, an: &Analyzer, now: Timestamp) -> bool {
+        let ev = self.tracker.tick(an, now);
+        self.write(&ev)
+    }
+}
+
+/// Forwards to the NDJSON writer and the capture writer (`-w`), when there are.
+struct Observer<'a> {
+    events: Option<&'a mut Events>,
+    writer: Option<Box<dyn FrameSink>>,
+    sip_only: bool,
+    written: u64,
+    write_error: Option<io::Error>,
+}
+
+impl LiveObserver for Observer<'_> {
+    fn on_frame(
+        &mut self,
+        _an: &Analyzer,
+        frame: &siplens::capture::Frame,
+        class: live::FrameClass,
+    ) {
+        let Some(w) = self.writer.as_mut() else {
+            return;
+        };
+        if self.sip_only && !(class.sip || class.rtp || class.rtcp) {
+            return;
+        }
+        match w.write_frame(frame) {
+            Ok(()) => self.written += 1,
+            Err(e) => {
+                // A full disk must not stop the analysis: stop writing, say why at the end.
+                self.write_error = Some(e);
+                self.writer = None;
+            }
+        }
+    }
+
+    fn on_tick(&mut self, an: &Analyzer, now: Timestamp) -> bool {
+        if let Some(w) = self.writer.as_mut() {
+            // Whatever was captured so far is on disk within a tick.
+            if let Err(e) = w.flush() {
+                self.write_error = Some(e);
+                self.writer = None;
+            }
+        }
+        match self.events.as_deref_mut() {
+            Some(e) => e.on_tick(an, now),
+            None => true,
+        }
+    }
+}
+
+/// The `-w` writer: one pcapng file, or rotated files with `--rotate`.
+fn open_writer(args: &LiveArgs) -> Result<Option<Box<dyn FrameSink>>, ExitCode> {
+    use siplens::capture::{PcapngWriter, RotatingWriter};
+    let Some(path) = &args.write else {
+        return Ok(None);
     };
-    while ended < n_sources && !count_reached(out.frames) {
-        if signal.load(Ordering::Relaxed) {
-            out.interrupted = true;
+    if let Some(r) = args.rotate {
+        return Ok(Some(Box::new(RotatingWriter::new(path, r))));
+    }
+    let file = std::fs::File::create(path)
+        .map_err(|e| fail(format_args!("cannot create {}: {e}", path.display())))?;
+    let w = PcapngWriter::new(io::BufWriter::new(file))
+        .map_err(|e| fail(format_args!("cannot write {}: {e}", path.display())))?;
+    Ok(Some(Box::new(w)))
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("siplens: error: {msg}");
+    ExitCode::from(2)
+}
+
+#[cfg(not(feature = "live"))]
+const NOT_BUILT: &str = "built without live capture; rebuild with --features live";
+
+/// `--list-interfaces`.
+#[cfg(not(feature = "live"))]
+pub fn list_interfaces() -> ExitCode {
+    fail(NOT_BUILT)
+}
+
+/// Without the `live` feature there is no interface to open.
+#[cfg(not(feature = "live"))]
+fn open_interfaces(args: &LiveArgs) -> Result<Vec<live::LiveInput>, ExitCode> {
+    if args.is_live() {
+        return Err(fail(NOT_BUILT));
+    }
+    Ok(Vec::new())
+}
+
+/// Without the `live` feature (no `nix`) root is kept; only HEP listeners run then.
+#[cfg(not(feature = "live"))]
+fn drop_privileges(_user: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// `--list-interfaces`.
+#[cfg(feature = "live")]
+pub fn list_interfaces() -> ExitCode {
+    let list = match siplens::capture::list_interfaces() {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let mut out = io::stdout().lock();
+    for i in list {
+        let mut flags = vec![if i.up { "up" } else { "down" }];
+        if i.running {
+            flags.push("running");
+        }
+        if i.loopback {
+            flags.push("loopback");
+        }
+        let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+        let line = format!(
+            "{}\t{}\t{}\t{}\n",
+            i.name,
+            flags.join(","),
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(" ")
+            },
+            i.description.as_deref().unwrap_or("-"),
+        );
+        if out.write_all(line.as_bytes()).is_err() {
             break;
         }
-        let wait = match until.duration {
-            Some(d) => match d.checked_sub(started.elapsed()) {
-                Some(left) if !left.is_zero() => left.min(Duration::from_millis(100)),
-                _ => break,
-            },
-            None => Duration::from_millis(100),
-        };
-        match rx.recv_timeout(wait) {
-            Ok(Msg::Frame(f)) => process(f, &mut out),
-            Ok(Msg::End(e)) => {
-                ended += 1;
-                out.errors.extend(e);
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+    }
+    ExitCode::SUCCESS
+}
+
+/// Opens every `-i` interface (one bad interface stops the run before any capture).
+#[cfg(feature = "live")]
+fn open_interfaces(args: &LiveArgs) -> Result<Vec<live::LiveInput>, ExitCode> {
+    use siplens::capture::{LiveOptions, LiveSource};
+    let opts = LiveOptions {
+        filter: args.filter.clone(),
+        snaplen: i32::try_from(args.snaplen.clamp(64, 262_144)).unwrap_or(65535),
+        promisc: args.promisc,
+        buffer_mb: args.buffer,
+    };
+    let mut inputs = Vec::new();
+    for name in &args.interface {
+        let src = LiveSource::open_with(name, &opts).map_err(fail)?;
+        inputs.push(live::LiveInput {
+            stop: live::Stopper::new(src.stopper()),
+            source: Box::new(src),
+        });
+    }
+    Ok(inputs)
+}
+
+/// Live run: opens every interface, adds the HEP listeners (`extra`), opens the `-w`
+/// file, drops root, and runs until --duration, --count or a signal.
+pub fn run(
+    args: &LiveArgs,
+    extra: Vec<live::LiveInput>,
+    an: &mut Analyzer,
+    events: Option<&mut Events>,
+) -> Result<(), ExitCode> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let mut inputs = open_interfaces(args)?;
+    inputs.extend(extra);
+    // Before dropping root: the file is created where root may write.
+    let writer = open_writer(args)?;
+    drop_privileges(&args.user).map_err(fail)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal ends the process at once, in case the drain hangs.
+        let registered =
+            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+                .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&stop)));
+        if let Err(e) = registered {
+            return Err(fail(format_args!("cannot install the signal handler: {e}")));
         }
     }
-    for s in &stops {
-        s.store(true, Ordering::Relaxed);
+    if args.is_live() {
+        eprintln!(
+            "siplens: capturing on {}{}; Ctrl-C stops and prints the report",
+            args.interface.join(", "),
+            args.filter
+                .as_deref()
+                .map(|f| format!(" (filter: {f})"))
+                .unwrap_or_default()
+        );
     }
-    // Frames received before the stop are still analysed, unless --count is met.
-    let deadline = Instant::now() + JOIN_GRACE;
-    while ended < n_sources && Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(Msg::Frame(f)) if !count_reached(out.frames) => process(f, &mut out),
-            Ok(Msg::Frame(_)) => {}
-            Ok(Msg::End(e)) => {
-                ended += 1;
-                out.errors.extend(e);
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+    let config = live::LiveConfig {
+        duration: args
+            .duration
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map(Duration::from_secs_f64),
+        count: args.count,
+        ..live::LiveConfig::default()
+    };
+    let mut observer = Observer {
+        events,
+        writer,
+        sip_only: args.sip_only,
+        written: 0,
+        write_error: None,
+    };
+    live::run(an, inputs, &config, &stop, &mut observer);
+    if let Some(mut w) = observer.writer.take() {
+        if let Err(e) = w.flush() {
+            observer.write_error = Some(e);
         }
     }
-    for h in handles {
-        // A source that ignored its stop flag is left behind; the process exits anyway.
-        if h.is_finished() {
-            let _ = h.join();
+    if let Some(path) = &args.write {
+        match &observer.write_error {
+            Some(e) => eprintln!(
+                "siplens: warning: writing {} stopped after {} frames: {e}",
+                path.display(),
+                observer.written
+            ),
+            None => eprintln!(
+                "siplens: {} frames written to {}",
+                observer.written,
+                path.display()
+            ),
         }
     }
-    out.dropped = dropped.load(Ordering::Relaxed);
-    out
+    for i in an.inputs() {
+        if let Some(w) = &i.warning {
+            eprintln!("siplens: warning: {}: {w}", i.name);
+        }
+    }
+    Ok(())
+}
+
+/// Switches from root to `user` (setgroups, setgid, setuid) once the devices are open:
+/// the capture handles stay usable, nothing else runs as root. A missing user is a
+/// warning, not an error, so that minimal containers without `nobody` still capture; a
+/// failing switch is an error (never run on half-dropped).
+#[cfg(feature = "live")]
+fn drop_privileges(user: &str) -> Result<(), String> {
+    use nix::unistd::{setgid, setgroups, setuid, Uid, User};
+    if !Uid::effective().is_root() {
+        return Ok(());
+    }
+    let u = match User::from_name(user) {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            eprintln!("siplens: warning: user {user:?} does not exist; still running as root");
+            return Ok(());
+        }
+        Err(e) => {
+            eprintln!("siplens: warning: looking up user {user:?}: {e}; still running as root");
+            return Ok(());
+        }
+    };
+    // Groups first: after setuid the process may no longer change them.
+    setgroups(&[u.gid])
+        .and_then(|_| setgid(u.gid))
+        .and_then(|_| setuid(u.uid))
+        .map_err(|e| format!("cannot switch to user {user:?} (--user): {e}"))
 }

@@ -68,11 +68,17 @@ struct ConfigArgs {
 #[derive(Args, Debug)]
 struct ReportArgs {
     /// Capture files: pcap or pcapng, optionally gzip-compressed; `-` reads stdin.
-    #[arg(required_unless_present = "hep_listen", value_name = "FILE")]
+    #[arg(
+        required_unless_present_any = ["interface", "list_interfaces", "hep_listen"],
+        value_name = "FILE"
+    )]
     files: Vec<PathBuf>,
     /// HEP in and out (--hep-send, --hep-listen).
     #[command(flatten)]
     hep: hep_cmd::HepArgs,
+    /// Live capture (`-i`) and memory budget.
+    #[command(flatten)]
+    live: live_loop::LiveArgs,
     /// Output format.
     #[arg(long, short = 'F', value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -151,6 +157,8 @@ enum Format {
     Text,
     /// One JSON object (schema_version 1, see README).
     Json,
+    /// A stream of events, one JSON object per line (see README, "Live capture").
+    Ndjson,
 }
 
 fn main() -> ExitCode {
@@ -169,6 +177,7 @@ fn main() -> ExitCode {
         && args.fail_on.is_none()
         && !args.nat
         && args.hep.hep_listen.is_empty()
+        && !args.live.is_live()
         && std::io::stdout().is_terminal()
         && std::io::stdin().is_terminal();
     run_report(&args, tui)
@@ -201,6 +210,16 @@ fn run_config(args: &ConfigArgs) -> ExitCode {
 /// Reads the inputs, then prints the report, or opens the dashboard when `tui` is set.
 fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
     let started = Instant::now();
+    if args.live.list_interfaces {
+        return live_loop::list_interfaces();
+    }
+    if let Err(code) = args.live.check(!args.hep.hep_listen.is_empty()) {
+        return code;
+    }
+    if tui && args.live.is_live() {
+        eprintln!("siplens: error: the dashboard cannot show a live capture yet; use `siplens report -i IFACE`");
+        return ExitCode::from(2);
+    }
     // The configuration first: a bad file stops the run before any work.
     let config = match &args.config {
         Some(path) => match Config::load(path) {
@@ -232,7 +251,7 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         Some(Err(code)) => return code,
         None => None,
     };
-    let limits = Limits {
+    let limits = args.live.limits(Limits {
         max_dialogs: args.max_dialogs.max(1),
         max_streams: args.max_streams.max(1),
         // The report prints no message text: keeping it would only double memory. The
@@ -243,7 +262,7 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
             0
         },
         ..Limits::default()
-    };
+    });
     let mut analyzer = Analyzer::new(limits);
     analyzer.set_show_secrets(args.show_secrets);
     analyzer.set_config(&config);
@@ -255,6 +274,17 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         Err(code) => return code,
     };
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
+    let mut events = (args.format == Format::Ndjson).then(live_loop::Events::new);
+    let streaming = args.live.is_live() || !listeners.inputs.is_empty();
+    let hep_malformed = listeners.malformed.clone();
+    if streaming {
+        if let Err(code) =
+            live_loop::run(&args.live, listeners.inputs, &mut analyzer, events.as_mut())
+        {
+            return code;
+        }
+        hep_cmd::report_malformed(&hep_malformed);
+    }
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_prefix(source.name().to_string());
@@ -281,16 +311,18 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
             }
             bar.set_position(done);
         };
-        let info = analyzer.run_source(source as &mut dyn FrameSource, &mut tick);
+        let info = match events.as_mut() {
+            Some(ev) => {
+                ev.run_file(&mut analyzer, source as &mut dyn FrameSource, &mut tick);
+                analyzer.inputs().last()
+            }
+            None => Some(analyzer.run_source(source as &mut dyn FrameSource, &mut tick)),
+        };
         bar.finish_and_clear();
-        if let Some(w) = &info.warning {
-            eprintln!(
-                "siplens: warning: {w}; reporting the {} frames read before it",
-                info.frames
-            );
+        if let Some((w, frames)) = info.and_then(|i| Some((i.warning.as_ref()?, i.frames))) {
+            eprintln!("siplens: warning: {w}; reporting the {frames} frames read before it");
         }
     }
-    hep_cmd::run_listeners(listeners, &args.hep, &mut analyzer);
     if let Some(s) = &hep_sender {
         hep_cmd::report_sender(s);
     }
@@ -327,6 +359,14 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         Format::Json => {
             let pretty = args.pretty || stdout.is_terminal();
             report.write_json(stdout, pretty)
+        }
+        Format::Ndjson => {
+            drop(stdout);
+            let elapsed = started.elapsed().as_millis() as u64;
+            match events.take() {
+                Some(ev) => ev.finish(&analyzer, streaming, elapsed),
+                None => Ok(()),
+            }
         }
     };
     let gate_failed = args

@@ -23,9 +23,9 @@ pub struct TuiArgs {
     #[arg(long, value_name = "LIST", value_parser = parse_columns)]
     pub columns: Option<Vec<Column>>,
     /// Dashboard display filter to start with (syntax in the README, e.g.
-    /// `status >= 400 and ua ~ friendly`).
-    #[arg(long, value_name = "EXPR")]
-    pub filter: Option<String>,
+    /// `status >= 400 and ua ~ friendly`); `-Y` as in tshark.
+    #[arg(short = 'Y', long, value_name = "EXPR")]
+    pub display_filter: Option<String>,
 }
 
 fn parse_columns(s: &str) -> Result<Vec<Column>, String> {
@@ -54,7 +54,7 @@ impl TuiArgs {
         Options {
             theme: Some(Theme::from_env(choice)),
             columns: self.columns.clone(),
-            filter: self.filter.clone(),
+            filter: self.display_filter.clone(),
             saver,
             live: None,
         }

@@ -574,3 +574,76 @@ fn report_wordlist_flags_the_weak_password() {
     ]));
     assert!(!v.to_string().contains("auth.weak-password"));
 }
+
+/// `--format ndjson` on a file: one event per line, in packet time, so two runs print the
+/// same lines (but the wall-time `elapsed_ms` of the summary), and one `finding` line per
+/// finding of the JSON report.
+#[test]
+fn ndjson_events_of_a_file_are_deterministic_and_match_the_report() {
+    let file = sample("sipvicious-attack.pcap");
+    let file = file.to_str().expect("utf-8 path");
+    let lines = |out: Output| -> Vec<Value> {
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect()
+    };
+    let mut a = lines(run(&["--format", "ndjson", file]));
+    let mut b = lines(run(&["report", "--format", "ndjson", file]));
+    for v in [&mut a, &mut b] {
+        if let Some(s) = v.last_mut() {
+            assert_eq!(s["event"], "summary");
+            s["elapsed_ms"] = Value::Null;
+        }
+    }
+    assert_eq!(a, b);
+    let report = json_of(&run(&["report", "--format", "json", file]));
+    let findings = a.iter().filter(|l| l["event"] == "finding").count();
+    assert_eq!(
+        findings,
+        report["findings"].as_array().map_or(0, Vec::len),
+        "{a:?}"
+    );
+    let started = a.iter().filter(|l| l["event"] == "dialog_started").count();
+    assert_eq!(Some(started as u64), report["summary"]["dialogs"].as_u64());
+    assert!(a.first().is_some_and(|l| l["event"] == "dialog_started"));
+    // A file report has no live capture counters.
+    assert!(report.get("capture").is_none());
+    assert!(a.last().is_some_and(|s| s.get("capture").is_none()));
+}
+
+#[cfg(not(feature = "live"))]
+#[test]
+fn live_capture_without_the_feature_is_a_clear_error() {
+    for args in [&["-i", "lo"][..], &["--list-interfaces"][..]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("built without live capture; rebuild with --features live"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn live_flags_need_an_interface() {
+    let out = run(&[
+        "--duration",
+        "3",
+        &sample("invite-407.pcap").to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--interface"), "{err}");
+    // A small memory budget still reports (limits are lowered, never zero).
+    let out = run(&[
+        "--max-memory",
+        "16",
+        "--format",
+        "json",
+        &sample("invite-407.pcap").to_string_lossy(),
+    ]);
+    assert!(json_of(&out)["summary"]["dialogs"].as_u64() > Some(0));
+}

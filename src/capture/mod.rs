@@ -10,6 +10,7 @@ mod error;
 mod file;
 #[cfg(feature = "live")]
 mod live;
+mod stats;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -19,7 +20,11 @@ pub use file::{
     open_bytes, open_path, open_reader, CaptureFormat, FileSource, MAX_BLOCK_LEN, MAX_PCAP_CAPLEN,
 };
 #[cfg(feature = "live")]
-pub use live::LiveSource;
+pub use live::{
+    list_interfaces, InterfaceInfo, LiveError, LiveErrorKind, LiveOptions, LiveSource,
+    MAX_BUFFER_MB,
+};
+pub use stats::{CaptureStats, SourceCounters};
 pub use writer::{
     parse_rotate, FrameSink, PcapWriter, PcapngWriter, Rotate, RotateParseError, RotatingWriter,
 };
@@ -37,6 +42,11 @@ pub trait FrameSource {
     /// Distinct link types of the interfaces seen so far, in first-seen order (pcapng may
     /// have several).
     fn link_types(&self) -> Vec<LinkType>;
+    /// The source's own counters (libpcap `pcap_stats` for live capture); None for files
+    /// and sources that keep none.
+    fn counters(&mut self) -> Option<SourceCounters> {
+        None
+    }
 }
 
 /// A packet timestamp in nanoseconds since the Unix epoch.

@@ -906,12 +906,17 @@ mod live_tests {
     #[test]
     fn unknown_device_is_an_open_error() {
         let err = LiveSource::open("siplens-nosuchdev0", None, 65535, false).unwrap_err();
-        assert!(!err.is_truncation());
+        assert_eq!(err.interface, "siplens-nosuchdev0");
+        assert!(
+            matches!(err.kind, LiveErrorKind::NoSuchDevice { .. }),
+            "{err:?}"
+        );
         let msg = err.to_string();
         assert!(
-            msg.starts_with("siplens-nosuchdev0: cannot open: "),
+            msg.starts_with("siplens-nosuchdev0: no such interface"),
             "{msg}"
         );
+        assert!(!msg.contains('\n'), "{msg}");
     }
 
     /// Needs CAP_NET_RAW: `cargo test --features live -- --ignored live_loopback`.

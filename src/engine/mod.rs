@@ -470,6 +470,8 @@ pub struct Analyzer {
     nat_keepalives: crate::nat::KeepaliveTable,
     /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
     tap: Option<Tap>,
+    /// Live capture (crate::live): per-interface capture and drop counters.
+    capture_stats: Vec<crate::capture::CaptureStats>,
 }
 
 /// What a tap ([`Analyzer::set_tap`]) is shown.
@@ -558,6 +560,7 @@ impl Analyzer {
             stun: rules::stun::StunTracker::default(),
             nat_keepalives: crate::nat::KeepaliveTable::default(),
             tap: None,
+            capture_stats: Vec::new(),
         }
     }
 
@@ -1406,6 +1409,30 @@ impl Analyzer {
                 order,
             },
         );
+    }
+
+    /// Frames numbered so far: a caller that feeds [`Self::process`] itself (live capture)
+    /// numbers its frames from `frame_base() + 1` and then calls [`Self::push_input`].
+    pub fn frame_base(&self) -> u64 {
+        self.frame_base
+    }
+
+    /// Records an input fed through [`Self::process`] by the caller and advances the frame
+    /// numbering past its `info.frames` frames (what [`Self::run_source`] does itself).
+    pub fn push_input(&mut self, info: InputInfo) {
+        self.frame_base += info.frames;
+        self.inputs.push(info);
+    }
+
+    /// Replaces the live capture counters (one entry per interface or listener), shown by
+    /// the report (`capture`) and the dashboard.
+    pub fn set_capture_stats(&mut self, stats: Vec<crate::capture::CaptureStats>) {
+        self.capture_stats = stats;
+    }
+
+    /// Live capture counters (empty for files).
+    pub fn capture_stats(&self) -> &[crate::capture::CaptureStats] {
+        &self.capture_stats
     }
 
     /// Appends findings computed outside the engine (the offline password audit,

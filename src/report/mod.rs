@@ -3,6 +3,7 @@
 //! Renderers only see these DTOs, never engine internals, so the JSON contract
 //! (`schema_version`) changes only when these types do.
 
+pub mod events;
 pub mod text;
 pub mod time;
 
@@ -18,6 +19,8 @@ use serde::Serializer;
 use crate::engine::{Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine, Severity, Sym};
 use crate::net::NetStats;
 
+pub use crate::capture::CaptureStats;
+
 /// Version of the JSON report contract. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -31,6 +34,10 @@ pub struct Report<'a> {
     pub tool: ToolInfo,
     /// Inputs in the order read.
     pub inputs: Vec<InputInfo>,
+    /// Live capture counters per interface (omitted for files, so that file reports keep
+    /// their shape).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capture: Vec<CaptureStats>,
     /// Totals.
     pub summary: Summary,
     /// One entry per Call-ID.
@@ -535,6 +542,7 @@ impl<'a> Report<'a> {
                 version: env!("CARGO_PKG_VERSION"),
             },
             inputs: an.inputs().to_vec(),
+            capture: an.capture_stats().to_vec(),
             summary: Summary {
                 packets: stats.packets,
                 bytes: stats.bytes,
@@ -613,7 +621,7 @@ impl<'a> Report<'a> {
     }
 }
 
-fn finding_dto(id: usize, f: Finding) -> FindingDto {
+pub(crate) fn finding_dto(id: usize, f: Finding) -> FindingDto {
     FindingDto {
         id,
         rule: f.rule.as_str(),

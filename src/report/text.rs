@@ -95,6 +95,14 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "  warning: {w} (everything before it is reported)");
         }
     }
+    // Live capture: what each interface saw and lost before the engine.
+    for c in &r.capture {
+        let _ = writeln!(
+            o,
+            "capture: {}: {} frames analysed, {} received by libpcap, dropped: kernel {}, interface {}, siplens {}",
+            c.interface, c.frames, c.received, c.dropped_by_kernel, c.dropped_by_interface, c.dropped_by_siplens
+        );
+    }
     if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
         let _ = writeln!(
             o,

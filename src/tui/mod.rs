@@ -118,7 +118,7 @@ pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
     }
     if let Some(f) = &opts.filter {
         app.set_filter(f)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--filter: {e}")))?;
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--display-filter: {e}")))?;
     }
     if opts.live.is_some() {
         app.live = Some(app::LiveState {

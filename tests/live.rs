@@ -1,0 +1,348 @@
+//! Live capture end to end (cargo feature `live`): the binary on `lo`, with SIPp placing
+//! calls on loopback. Tests that need root (or SIPp) print why they skip.
+#![cfg(feature = "live")]
+
+use std::io::Read;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_siplens"))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn has(tool: &str, arg: &str) -> bool {
+    Command::new(tool)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// A child process killed (and reaped) when dropped, so that a failing assertion never
+/// leaves SIPp or siplens running.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Guard {
+    /// Waits at most `limit` for the exit, then kills; returns stdout, stderr and status.
+    fn finish(mut self, limit: Duration) -> (String, String, Option<i32>) {
+        let t0 = Instant::now();
+        let status = loop {
+            match self.0.try_wait() {
+                Ok(Some(s)) => break s.code(),
+                Ok(None) if t0.elapsed() < limit => std::thread::sleep(Duration::from_millis(50)),
+                _ => {
+                    let _ = self.0.kill();
+                    break None;
+                }
+            }
+        };
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut o) = self.0.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        if let Some(mut e) = self.0.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        (out, err, status)
+    }
+}
+
+fn spawn(cmd: &mut Command) -> Guard {
+    Guard(
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    )
+}
+
+fn skip(why: &str) {
+    eprintln!("skipped: {why}");
+}
+
+#[test]
+fn list_interfaces_shows_loopback() {
+    let out = bin().arg("--list-interfaces").output().expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lo = text
+        .lines()
+        .find(|l| l.split('\t').next() == Some("lo"))
+        .unwrap_or_else(|| panic!("no lo in {text}"));
+    assert!(lo.contains("loopback"), "{lo}");
+    assert!(lo.contains("127.0.0.1"), "{lo}");
+}
+
+#[test]
+fn unknown_interface_is_one_line_and_exit_2() {
+    let out = bin()
+        .args(["-i", "siplens-nodev9", "--duration", "1"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("siplens-nodev9: no such interface"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_filter_names_the_interface_and_the_filter() {
+    if !is_root() {
+        return skip("not root: opening lo fails before the filter is compiled");
+    }
+    let out = bin()
+        .args(["-i", "lo", "-f", "udp port", "--duration", "1"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("lo: bad capture filter \"udp port\""), "{err}");
+}
+
+#[test]
+fn permission_error_as_an_unprivileged_user() {
+    let out: Output = if is_root() {
+        if !has("setpriv", "--version") {
+            return skip("setpriv missing");
+        }
+        Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_siplens"))
+            .args(["-i", "lo", "--duration", "1"])
+            .output()
+            .expect("runs")
+    } else {
+        bin()
+            .args(["-i", "lo", "--duration", "1"])
+            .output()
+            .expect("runs")
+    };
+    if out.status.success() {
+        return skip("this user may capture (file capabilities?)");
+    }
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("lo: permission denied"), "{err}");
+    assert!(
+        err.contains("setcap cap_net_raw,cap_net_admin=eip"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sigint_stops_with_a_report_and_count_stops_early() {
+    if !is_root() {
+        return skip("not root");
+    }
+    // SIGINT: a clean stop with the report.
+    let g = spawn(bin().args(["-i", "lo", "-f", "udp port 15999", "--format", "json"]));
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = g.0.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let (out, err, code) = g.finish(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{err}");
+    let r: Value = serde_json::from_str(&out).expect("a JSON report");
+    assert_eq!(r["capture"][0]["interface"], "lo");
+    assert_eq!(r["inputs"][0]["name"], "lo");
+
+    // --count 3: three datagrams analysed, the run ends by itself.
+    let g = spawn(bin().args([
+        "-i",
+        "lo",
+        "-f",
+        "udp port 15998",
+        "--count",
+        "3",
+        "--duration",
+        "20",
+        "--format",
+        "json",
+    ]));
+    std::thread::sleep(Duration::from_millis(800));
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for _ in 0..6 {
+        let _ = sock.send_to(b"siplens live count", "127.0.0.1:15998");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t0 = Instant::now();
+    let (out, err, code) = g.finish(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    let r: Value = serde_json::from_str(&out).expect("a JSON report");
+    assert_eq!(r["summary"]["packets"], 3, "{out}");
+}
+
+/// Five SIPp calls with RTP on loopback, captured by two siplens at once (JSON report and
+/// NDJSON stream): every call and both streams of each must be named.
+#[test]
+fn sipp_calls_on_loopback_are_all_reported() {
+    if !is_root() {
+        return skip("not root");
+    }
+    if !has("sipp", "-v") {
+        return skip("sipp not installed");
+    }
+    // uac_pcap plays pcap/g711a.pcap (and DTMF files) relative to its working directory.
+    let dir = std::env::temp_dir().join(format!("siplens-live-{}", std::process::id()));
+    let pcaps = dir.join("pcap");
+    std::fs::create_dir_all(&pcaps).expect("tmp dir");
+    let share = std::path::Path::new("/usr/share/sip-tester");
+    let with_rtp = share.join("g711a.pcap").exists();
+    if with_rtp {
+        for e in std::fs::read_dir(share)
+            .expect("sip-tester files")
+            .flatten()
+        {
+            let _ = std::os::unix::fs::symlink(e.path(), pcaps.join(e.file_name()));
+        }
+    }
+    let filter = "udp portrange 15070-15071 or udp portrange 16000-16099";
+    let json = spawn(bin().args([
+        "-i",
+        "lo",
+        "-f",
+        filter,
+        "--duration",
+        "14",
+        "--format",
+        "json",
+    ]));
+    let ndjson = spawn(bin().args([
+        "-i",
+        "lo",
+        "-f",
+        filter,
+        "--duration",
+        "14",
+        "--format",
+        "ndjson",
+    ]));
+    std::thread::sleep(Duration::from_millis(1000));
+    let _uas = spawn(Command::new("timeout").current_dir(&dir).args([
+        "14",
+        "sipp",
+        "-sn",
+        "uas",
+        "-p",
+        "15070",
+        "-i",
+        "127.0.0.1",
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        "16010",
+        "-rtp_echo",
+        "-nostdin",
+    ]));
+    std::thread::sleep(Duration::from_millis(500));
+    let scenario = if with_rtp { "uac_pcap" } else { "uac" };
+    let uac = spawn(Command::new("timeout").current_dir(&dir).args([
+        "12",
+        "sipp",
+        "-sn",
+        scenario,
+        "127.0.0.1:15070",
+        "-p",
+        "15071",
+        "-mp",
+        "16020",
+        "-m",
+        "5",
+        "-r",
+        "5",
+        "-i",
+        "127.0.0.1",
+        "-mi",
+        "127.0.0.1",
+        "-nostdin",
+    ]));
+    let (uac_out, _, uac_code) = uac.finish(Duration::from_secs(13));
+    let (out, err, code) = json.finish(Duration::from_secs(20));
+    let (nd, nd_err, nd_code) = ndjson.finish(Duration::from_secs(20));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(nd_code, Some(0), "{nd_err}");
+    assert_eq!(uac_code, Some(0), "sipp uac failed:\n{uac_out}");
+
+    let r: Value = serde_json::from_str(&out).expect("a JSON report");
+    let calls: Vec<&Value> = r["dialogs"]
+        .as_array()
+        .expect("dialogs")
+        .iter()
+        .filter(|d| d["method"] == "INVITE")
+        .collect();
+    // SIPp numbers its Call-IDs 1-PID@IP .. 5-PID@IP.
+    for n in 1..=5 {
+        let prefix = format!("{n}-");
+        let d = calls
+            .iter()
+            .find(|d| {
+                d["call_id"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with(&prefix))
+            })
+            .unwrap_or_else(|| panic!("call {n} missing: {out}"));
+        assert_eq!(d["final_status"], 200, "{d}");
+        assert_eq!(d["state"], "completed", "{d}");
+        if with_rtp {
+            // The played audio and its echo (and uac_pcap's RFC 2833 digit, a stream of its own).
+            let n = d["stream_ids"].as_array().map_or(0, Vec::len);
+            assert!(n >= 2, "{d}");
+        }
+    }
+    assert_eq!(calls.len(), 5, "{out}");
+    if with_rtp {
+        let streams = r["streams"].as_array().expect("streams");
+        assert!(streams.len() >= 10, "{out}");
+        assert!(streams.iter().all(|s| s["call_id"].is_string()), "{out}");
+        // Audio both ways for every call (DTMF streams are short).
+        let audio = streams
+            .iter()
+            .filter(|s| s["packets"].as_u64() > Some(100))
+            .count();
+        assert!(audio >= 10, "{out}");
+    }
+    let c = &r["capture"][0];
+    assert_eq!(c["interface"], "lo");
+    assert_eq!(c["frames"], r["summary"]["packets"]);
+    assert_eq!(c["dropped_by_siplens"], 0);
+
+    // The NDJSON stream: each call started and ended once, then a summary.
+    let lines: Vec<Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one object per line"))
+        .collect();
+    for ev in ["dialog_started", "dialog_ended"] {
+        let n = lines
+            .iter()
+            .filter(|l| l["event"] == ev && l["method"] == "INVITE")
+            .count();
+        assert_eq!(n, 5, "{ev}: {nd}");
+    }
+    let last = lines.last().expect("lines");
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["calls"], 5);
+    assert_eq!(last["capture"][0]["interface"], "lo");
+}
