@@ -177,6 +177,8 @@ pub struct App {
     pub save: Option<SaveRequest>,
     /// Live capture (None when reading files).
     pub live: Option<LiveState>,
+    /// Header values the filter has asked for (cleared with a new snapshot).
+    header_cache: HeaderCache,
     /// Set by Quit (or Back from the call list): the event loop ends.
     pub quit: bool,
 }
@@ -238,10 +240,17 @@ pub fn keep_visible(off: usize, sel: usize, rows: usize) -> usize {
     }
 }
 
+/// Header values per call, by lower-case header name: a filter on a header is
+/// re-applied on every keystroke, so each message is scanned once per header name.
+pub type HeaderCache = std::collections::HashMap<String, Vec<Vec<Box<str>>>>;
+
 /// A call as the filter sees it.
 struct CallView<'a> {
     call: &'a CallRow,
     snap: &'a Snapshot,
+    /// Its position in `snap.calls` (index into the header cache).
+    pos: usize,
+    headers: &'a HeaderCache,
 }
 
 impl FilterFields for CallView<'_> {
@@ -280,7 +289,14 @@ impl FilterFields for CallView<'_> {
     }
 
     fn header<'s>(&'s self, name: &str, out: &mut Vec<&'s str>) {
-        self.call.header_values(name, out);
+        match self
+            .headers
+            .get(&name.to_ascii_lowercase())
+            .and_then(|calls| calls.get(self.pos))
+        {
+            Some(values) => out.extend(values.iter().map(|v| &**v)),
+            None => self.call.header_values(name, out),
+        }
     }
 }
 
@@ -324,6 +340,7 @@ impl App {
             status: None,
             save: None,
             live: None,
+            header_cache: HeaderCache::new(),
             quit: false,
         };
         app.refresh();
@@ -371,6 +388,7 @@ impl App {
             .filter_map(|&c| id(self, c))
             .collect();
         self.snap = snap;
+        self.header_cache.clear();
         let pos = |cid: &str, s: &Snapshot| s.calls.iter().position(|r| r.call_id == cid);
         self.marked = marked.iter().filter_map(|c| pos(c, &self.snap)).collect();
         let flow_calls: Vec<usize> = flow.iter().filter_map(|c| pos(c, &self.snap)).collect();
@@ -407,17 +425,42 @@ impl App {
     /// Recomputes the visible calls (filter, then sort) and the findings rows, keeping
     /// the selection in range.
     fn refresh(&mut self) {
+        for name in self.filter.header_names_in() {
+            let key = name.to_ascii_lowercase();
+            if !self.header_cache.contains_key(&key) {
+                let mut scratch = Vec::new();
+                let per_call = self
+                    .snap
+                    .calls
+                    .iter()
+                    .map(|c| {
+                        scratch.clear();
+                        c.header_values(name, &mut scratch);
+                        scratch.iter().map(|v| Box::from(*v)).collect()
+                    })
+                    .collect();
+                self.header_cache.insert(key, per_call);
+            }
+        }
         let snap = &self.snap;
         let filter = &self.filter;
+        let headers = &self.header_cache;
         let mut visible: Vec<usize> = if filter.is_empty() {
             (0..snap.calls.len()).collect()
         } else {
-            snap.calls
-                .iter()
-                .enumerate()
-                .filter(|(_, call)| filter.matches(&CallView { call, snap }))
-                .map(|(i, _)| i)
-                .collect()
+            let mut v = Vec::new();
+            for (pos, call) in snap.calls.iter().enumerate() {
+                let view = CallView {
+                    call,
+                    snap,
+                    pos,
+                    headers,
+                };
+                if filter.matches(&view) {
+                    v.push(pos);
+                }
+            }
+            v
         };
         if self.sort != Column::Index || self.sort_desc {
             // Keys once per call, not once per comparison (header columns parse messages).

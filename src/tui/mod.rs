@@ -117,8 +117,12 @@ pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
         app.set_columns(c);
     }
     if let Some(f) = &opts.filter {
-        app.set_filter(f)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--display-filter: {e}")))?;
+        app.set_filter(f).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("--display-filter: {e}"),
+            )
+        })?;
     }
     if opts.live.is_some() {
         app.live = Some(app::LiveState {

@@ -120,24 +120,36 @@ impl MsgRow {
 
     /// Values of header `name` in this message (case-insensitive, compact forms folded as
     /// RFC 3261 §7.3.3 allows), pushed to `out`. Values that are not UTF-8 are skipped.
+    ///
+    /// A line scan of the header section, not a full parse: a filter on a header reads
+    /// every message of every call (700,000 messages for 100,000 calls). A folded value
+    /// (RFC 3261 §7.3.1) gives its first line only.
     pub fn header_values<'s>(&'s self, name: &str, out: &mut Vec<&'s str>) {
+        use crate::sip::HeaderName;
         let Some(raw) = self.raw.as_deref() else {
             return;
         };
-        let Ok(msg) = crate::sip::parse_message(raw) else {
-            return;
-        };
-        let kind = crate::sip::HeaderName::from_bytes(name.as_bytes());
-        let known = !matches!(kind, crate::sip::HeaderName::Other);
-        for h in &msg.headers {
+        let kind = HeaderName::from_bytes(name.as_bytes());
+        let known = !matches!(kind, HeaderName::Other);
+        // The start line is not a header.
+        for line in raw.split(|&b| b == b'\n').skip(1) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                break;
+            }
+            let Some(colon) = memchr::memchr(b':', line) else {
+                continue;
+            };
+            let (n, v) = line.split_at(colon);
+            let n = n.trim_ascii_end();
             let hit = if known {
-                h.kind == kind
+                HeaderName::from_bytes(n) == kind
             } else {
-                h.name.eq_ignore_ascii_case(name.as_bytes())
+                n.eq_ignore_ascii_case(name.as_bytes())
             };
             if hit {
-                if let Ok(v) = std::str::from_utf8(h.value) {
-                    out.push(v);
+                if let Ok(v) = std::str::from_utf8(v.get(1..).unwrap_or_default()) {
+                    out.push(v.trim());
                 }
             }
         }
@@ -477,4 +489,32 @@ fn sdp_summary(an: &Analyzer, s: &crate::engine::SdpRecord) -> String {
         })
         .collect();
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_scan_the_header_section_only() {
+        let raw = "INVITE sip:b@x SIP/2.0\r\ni: abc@host\r\nX-Account-ID :  42 \r\n\
+                   x-account-id: 43\r\nContent-Type: application/sdp\r\n\r\n\
+                   X-Account-ID: body\r\n";
+        let m = MsgRow {
+            raw: Some(Arc::from(raw.as_bytes())),
+            ..MsgRow::default()
+        };
+        let mut v = Vec::new();
+        m.header_values("X-ACCOUNT-ID", &mut v);
+        assert_eq!(v, vec!["42", "43"]);
+        v.clear();
+        m.header_values("Call-ID", &mut v);
+        assert_eq!(v, vec!["abc@host"], "compact form i");
+        v.clear();
+        m.header_values("INVITE sip", &mut v);
+        assert!(v.is_empty(), "the start line is not a header");
+        let none = MsgRow::default();
+        none.header_values("Call-ID", &mut v);
+        assert!(v.is_empty());
+    }
 }
