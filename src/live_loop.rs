@@ -216,10 +216,21 @@ impl LiveObserver for Events {
     }
 }
 
-/// Forwards to the NDJSON writer and the capture writer (`-w`), when there are.
+/// The live dashboard's end of a run: fresh snapshots go out on `tx` every tick, and the
+/// dashboard sets `stop` when the user quits.
+pub struct UiLink {
+    /// Snapshots for the dashboard (capacity 1: a busy dashboard skips stale ones).
+    pub tx: std::sync::mpsc::SyncSender<siplens::tui::Snapshot>,
+    /// Set by the dashboard on quit.
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Forwards to the NDJSON writer, the capture writer (`-w`) and the dashboard, when
+/// there are.
 struct Observer<'a> {
     events: Option<&'a mut Events>,
-    writer: Option<Box<dyn FrameSink>>,
+    ui: Option<&'a UiLink>,
+    writer: Option<Box<dyn FrameSink + Send>>,
     sip_only: bool,
     written: u64,
     write_error: Option<io::Error>,
@@ -249,6 +260,11 @@ impl LiveObserver for Observer<'_> {
     }
 
     fn on_tick(&mut self, an: &Analyzer, now: Timestamp) -> bool {
+        if let Some(ui) = self.ui {
+            // Built here, on the capture side, from the engine's public model; the
+            // dashboard only draws it. A full channel means the last one is not drawn yet.
+            let _ = ui.tx.try_send(siplens::tui::Snapshot::build(an));
+        }
         if let Some(w) = self.writer.as_mut() {
             // Whatever was captured so far is on disk within a tick.
             if let Err(e) = w.flush() {
@@ -264,7 +280,7 @@ impl LiveObserver for Observer<'_> {
 }
 
 /// The `-w` writer: one pcapng file, or rotated files with `--rotate`.
-fn open_writer(args: &LiveArgs) -> Result<Option<Box<dyn FrameSink>>, ExitCode> {
+fn open_writer(args: &LiveArgs) -> Result<Option<Box<dyn FrameSink + Send>>, ExitCode> {
     use siplens::capture::{PcapngWriter, RotatingWriter};
     let Some(path) = &args.write else {
         return Ok(None);
@@ -372,17 +388,46 @@ pub fn run(
     an: &mut Analyzer,
     events: Option<&mut Events>,
 ) -> Result<(), ExitCode> {
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-    use std::time::Duration;
+    let inputs = open(args, extra)?;
+    run_opened(args, inputs, an, events, None)
+}
 
+/// Opens the interfaces and the `-w` file, adds the HEP listeners, then drops root: the
+/// first half of [`run`], separate so a failure is reported before the dashboard starts.
+pub fn open(
+    args: &LiveArgs,
+    extra: Vec<live::LiveInput>,
+) -> Result<(Vec<live::LiveInput>, Option<Box<dyn FrameSink + Send>>), ExitCode> {
     let mut inputs = open_interfaces(args)?;
     inputs.extend(extra);
     // Before dropping root: the file is created where root may write.
     let writer = open_writer(args)?;
     drop_privileges(&args.user).map_err(fail)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    Ok((inputs, writer))
+}
+
+/// The second half of [`run`]: captures until --duration, --count, a signal, or (with a
+/// dashboard) the user quitting.
+pub fn run_opened(
+    args: &LiveArgs,
+    (inputs, writer): (Vec<live::LiveInput>, Option<Box<dyn FrameSink + Send>>),
+    an: &mut Analyzer,
+    events: Option<&mut Events>,
+    ui: Option<&UiLink>,
+) -> Result<(), ExitCode> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let stop = ui.map_or_else(|| Arc::new(AtomicBool::new(false)), |u| Arc::clone(&u.stop));
+    // The dashboard handles SIGTERM itself (terminal restore); the capture follows its
+    // stop flag.
+    let signals: &[i32] = if ui.is_some() {
+        &[]
+    } else {
+        &[signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]
+    };
+    for &sig in signals {
         // A second signal ends the process at once, in case the drain hangs.
         let registered =
             signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
@@ -391,7 +436,7 @@ pub fn run(
             return Err(fail(format_args!("cannot install the signal handler: {e}")));
         }
     }
-    if args.is_live() {
+    if args.is_live() && ui.is_none() {
         eprintln!(
             "siplens: capturing on {}{}; Ctrl-C stops and prints the report",
             args.interface.join(", "),
@@ -402,6 +447,12 @@ pub fn run(
         );
     }
     let config = live::LiveConfig {
+        // The dashboard shows a new snapshot twice a second.
+        tick: if ui.is_some() {
+            Duration::from_millis(500)
+        } else {
+            live::LiveConfig::default().tick
+        },
         duration: args
             .duration
             .filter(|d| d.is_finite() && *d > 0.0)
@@ -411,6 +462,7 @@ pub fn run(
     };
     let mut observer = Observer {
         events,
+        ui,
         writer,
         sip_only: args.sip_only,
         written: 0,

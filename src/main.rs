@@ -176,8 +176,6 @@ fn main() -> ExitCode {
     let tui = args.format == Format::Text
         && args.fail_on.is_none()
         && !args.nat
-        && args.hep.hep_listen.is_empty()
-        && !args.live.is_live()
         && std::io::stdout().is_terminal()
         && std::io::stdin().is_terminal();
     run_report(&args, tui)
@@ -215,10 +213,6 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
     }
     if let Err(code) = args.live.check(!args.hep.hep_listen.is_empty()) {
         return code;
-    }
-    if tui && args.live.is_live() {
-        eprintln!("siplens: error: the dashboard cannot show a live capture yet; use `siplens report -i IFACE`");
-        return ExitCode::from(2);
     }
     // The configuration first: a bad file stops the run before any work.
     let config = match &args.config {
@@ -277,6 +271,9 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
     let mut events = (args.format == Format::Ndjson).then(live_loop::Events::new);
     let streaming = args.live.is_live() || !listeners.inputs.is_empty();
     let hep_malformed = listeners.malformed.clone();
+    if streaming && tui {
+        return live_dashboard(args, listeners.inputs, &mut analyzer);
+    }
     if streaming {
         if let Err(code) =
             live_loop::run(&args.live, listeners.inputs, &mut analyzer, events.as_mut())
@@ -385,6 +382,46 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("siplens: error: writing the report: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The dashboard over a live capture (`-i`, `--hep-listen`): the capture and the engine
+/// run on a thread of their own and send a snapshot twice a second; the dashboard (this
+/// thread, which owns the terminal) draws the newest one. Quitting stops the capture.
+fn live_dashboard(
+    args: &ReportArgs,
+    extra: Vec<siplens::live::LiveInput>,
+    analyzer: &mut Analyzer,
+) -> ExitCode {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // Errors (no such interface, permission) are printed before the screen changes.
+    let opened = match live_loop::open(&args.live, extra) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let link = live_loop::UiLink {
+        tx,
+        stop: Arc::clone(&stop),
+    };
+    let mut opts = args.tui.options(None);
+    opts.live = Some(rx);
+    let shown = std::thread::scope(|s| {
+        let capture =
+            s.spawn(|| live_loop::run_opened(&args.live, opened, analyzer, None, Some(&link)));
+        let shown = siplens::tui::run(siplens::tui::Snapshot::default(), opts);
+        stop.store(true, Ordering::Relaxed);
+        let _ = capture.join();
+        shown
+    });
+    match shown {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("siplens: error: terminal: {e}");
             ExitCode::from(2)
         }
     }

@@ -78,13 +78,15 @@ fn start_on(
     let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
         .join(sample);
+    start_cmd(name, &format!("{bin} {args} {}", sample.display()), (w, h))
+}
+
+/// A tmux session of its own running `cmd` (then the exit status, then a pause).
+fn start_cmd(name: &str, cmd: &str, (w, h): (u16, u16)) -> Option<Tmux> {
     let tmux = Tmux {
         socket: format!("siplens-{name}-{}", std::process::id()),
     };
-    let line = format!(
-        "{bin} {args} {}; echo siplens-exited-$?; sleep 30",
-        sample.display()
-    );
+    let line = format!("{cmd}; echo siplens-exited-$?; sleep 30");
     let (w, h) = (w.to_string(), h.to_string());
     let out = tmux.cmd(&["new-session", "-d", "-s", "t", "-x", &w, "-y", &h, &line]);
     assert!(out.status.success(), "{out:?}");
@@ -208,6 +210,91 @@ fn filter_findings_stats_and_save_at_80x24() {
     tmux.keys(&["Escape"]);
 
     tmux.keys(&["q"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["siplens-exited-0"]);
+}
+
+/// Live mode: `siplens tui -i lo` while SIPp places calls on loopback; the calls appear
+/// while the capture runs, the stats view shows the capture counters, `q` stops it all.
+/// Needs the `live` feature, root (capture rights) and SIPp; skipped otherwise.
+#[cfg(feature = "live")]
+#[test]
+fn live_dashboard_shows_calls_as_they_happen() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !root || Command::new("sipp").arg("-v").output().is_err() {
+        println!("not root or no sipp: skipping the live dashboard test");
+        return;
+    }
+    if Command::new("tmux").arg("-V").output().is_err() {
+        println!("tmux not installed: skipping the live dashboard test");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_siplens");
+    let cmd = format!("{bin} tui -i lo -f 'udp port 15180 or udp port 15181'");
+    let Some(tmux) = start_cmd("live", &cmd, (120, 30)) else {
+        return;
+    };
+    tmux.wait_for(&["[LIVE, following]", "Calls (0/0)"]);
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _uas = Kill(
+        Command::new("timeout")
+            .args([
+                "60",
+                "sipp",
+                "-sn",
+                "uas",
+                "-p",
+                "15180",
+                "-i",
+                "127.0.0.1",
+                "-nostdin",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sipp uas"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let uac = Command::new("timeout")
+        .args([
+            "30",
+            "sipp",
+            "-sn",
+            "uac",
+            "127.0.0.1:15180",
+            "-p",
+            "15181",
+            "-i",
+            "127.0.0.1",
+            "-m",
+            "3",
+            "-r",
+            "3",
+            "-d",
+            "300",
+            "-nostdin",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("sipp uac");
+    assert!(uac.success(), "sipp uac: {uac:?}");
+    let s = tmux.wait_for(&["Calls (3/3)", "completed 200"]);
+    assert!(s.contains("INVITE"), "{s}");
+    tmux.keys(&["i"]);
+    tmux.wait_for(&["Capture lo", "dropped by siplens"]);
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["p"]);
+    tmux.wait_for(&["[LIVE, paused]"]);
     tmux.keys(&["q"]);
     tmux.wait_for(&["siplens-exited-0"]);
 }

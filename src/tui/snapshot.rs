@@ -448,6 +448,18 @@ fn stats_sections(report: &Report<'_>) -> Vec<StatSection> {
             ]),
         },
     ];
+    for c in &report.capture {
+        sections.push(StatSection {
+            title: format!("Capture {}", c.interface),
+            rows: kv(vec![
+                ("frames analysed", c.frames),
+                ("received (libpcap)", c.received),
+                ("dropped by the kernel", c.dropped_by_kernel),
+                ("dropped by the interface", c.dropped_by_interface),
+                ("dropped by siplens", c.dropped_by_siplens),
+            ]),
+        });
+    }
     sections.push(StatSection {
         title: "Findings by severity".into(),
         rows: ["critical", "high", "medium", "low", "info"]
