@@ -392,12 +392,15 @@ pub fn run(
     run_opened(args, inputs, an, events, None)
 }
 
+/// What [`open`] opened: the inputs and the `-w` writer.
+pub type Opened = (Vec<live::LiveInput>, Option<Box<dyn FrameSink + Send>>);
+
 /// Opens the interfaces and the `-w` file, adds the HEP listeners, then drops root: the
 /// first half of [`run`], separate so a failure is reported before the dashboard starts.
 pub fn open(
     args: &LiveArgs,
     extra: Vec<live::LiveInput>,
-) -> Result<(Vec<live::LiveInput>, Option<Box<dyn FrameSink + Send>>), ExitCode> {
+) -> Result<Opened, ExitCode> {
     let mut inputs = open_interfaces(args)?;
     inputs.extend(extra);
     // Before dropping root: the file is created where root may write.
@@ -410,7 +413,7 @@ pub fn open(
 /// dashboard) the user quitting.
 pub fn run_opened(
     args: &LiveArgs,
-    (inputs, writer): (Vec<live::LiveInput>, Option<Box<dyn FrameSink + Send>>),
+    (inputs, writer): Opened,
     an: &mut Analyzer,
     events: Option<&mut Events>,
     ui: Option<&UiLink>,
