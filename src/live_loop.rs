@@ -397,10 +397,7 @@ pub type Opened = (Vec<live::LiveInput>, Option<Box<dyn FrameSink + Send>>);
 
 /// Opens the interfaces and the `-w` file, adds the HEP listeners, then drops root: the
 /// first half of [`run`], separate so a failure is reported before the dashboard starts.
-pub fn open(
-    args: &LiveArgs,
-    extra: Vec<live::LiveInput>,
-) -> Result<Opened, ExitCode> {
+pub fn open(args: &LiveArgs, extra: Vec<live::LiveInput>) -> Result<Opened, ExitCode> {
     let mut inputs = open_interfaces(args)?;
     inputs.extend(extra);
     // Before dropping root: the file is created where root may write.

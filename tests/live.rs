@@ -239,7 +239,53 @@ fn sipp_calls_on_loopback_are_all_reported() {
         "--format",
         "ndjson",
     ]));
+    // -w: only SIP and its media, and everything in files rotated every 2 s of packet
+    // time (rotated files are created after the switch to --user: keep root here).
+    let sip_only = dir.join("sip-only.pcapng");
+    let all = dir.join("all.pcapng");
+    let writers = spawn(
+        bin()
+            .args([
+                "-i",
+                "lo",
+                "-f",
+                filter,
+                "--duration",
+                "14",
+                "--sip-only",
+                "--format",
+                "json",
+                "-w",
+            ])
+            .arg(&sip_only),
+    );
+    let rotated = spawn(
+        bin()
+            .args([
+                "-i",
+                "lo",
+                "-f",
+                filter,
+                "--duration",
+                "14",
+                "--user",
+                "root",
+                "--rotate",
+                "2s",
+                "--format",
+                "json",
+                "-w",
+            ])
+            .arg(&all),
+    );
     std::thread::sleep(Duration::from_millis(1000));
+    // Junk in the filter's port range: not SIP, not media of any call. Sent once all
+    // four captures surely run (opening and dropping root take a moment).
+    std::thread::sleep(Duration::from_millis(1500));
+    let junk = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp socket");
+    for _ in 0..20 {
+        let _ = junk.send_to(b"not sip, not rtp", "127.0.0.1:16090");
+    }
     let _uas = spawn(Command::new("timeout").current_dir(&dir).args([
         "14",
         "sipp",
@@ -281,6 +327,61 @@ fn sipp_calls_on_loopback_are_all_reported() {
     let (uac_out, _, uac_code) = uac.finish(Duration::from_secs(13));
     let (out, err, code) = json.finish(Duration::from_secs(20));
     let (nd, nd_err, nd_code) = ndjson.finish(Duration::from_secs(20));
+    let (w_out, w_err, w_code) = writers.finish(Duration::from_secs(20));
+    let (r_out, r_err, r_code) = rotated.finish(Duration::from_secs(20));
+    assert_eq!(w_code, Some(0), "{w_err}");
+    assert_eq!(r_code, Some(0), "{r_err}");
+    let read_back = |files: &[std::path::PathBuf]| -> Value {
+        let o = bin()
+            .args(["report", "--format", "json"])
+            .args(files)
+            .output()
+            .expect("siplens runs");
+        assert!(o.status.success(), "{o:?}");
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    let live_w: Value = serde_json::from_str(&w_out).expect("json");
+    let back = read_back(std::slice::from_ref(&sip_only));
+    let ids = |r: &Value| -> Vec<String> {
+        let mut v: Vec<String> = r["dialogs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["call_id"].as_str().map(String::from))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&back), ids(&live_w), "the -w file holds every call");
+    assert_eq!(
+        back["streams"].as_array().map(Vec::len),
+        live_w["streams"].as_array().map(Vec::len),
+        "and every stream"
+    );
+    let live_r: Value = serde_json::from_str(&r_out).expect("json");
+    let mut parts: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.to_string_lossy().contains("all.pcapng-") || p.to_string_lossy().contains("all-")
+        })
+        .collect();
+    parts.sort();
+    assert!(parts.len() >= 2, "rotated every 2 s: {parts:?}");
+    let back_all = read_back(&parts);
+    assert_eq!(
+        back_all["summary"]["packets"], live_r["summary"]["packets"],
+        "the rotated files hold every frame captured"
+    );
+    // The junk is in the full capture only.
+    let frames = |r: &Value| r["summary"]["packets"].as_u64().unwrap_or(0);
+    assert!(
+        frames(&back) + 20 <= frames(&back_all),
+        "--sip-only left the junk out: {} vs {}",
+        frames(&back),
+        frames(&back_all)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(nd_code, Some(0), "{nd_err}");
