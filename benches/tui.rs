@@ -123,6 +123,7 @@ fn snapshot() -> Snapshot {
         findings,
         streams,
         summary: "bench".into(),
+        aliases: vec![("10.0.0.2".into(), "pbx".into())],
         stats: vec![StatSection {
             title: "Requests by method".into(),
             rows: vec![("INVITE".into(), CALLS.to_string())],

@@ -26,6 +26,19 @@ pub struct TuiArgs {
     /// `status >= 400 and ua ~ friendly`); `-Y` as in tshark.
     #[arg(short = 'Y', long, value_name = "EXPR")]
     pub display_filter: Option<String>,
+    /// Dashboard: name an address in the ladder's columns, `IP=NAME` or `IP:PORT=NAME`
+    /// (repeatable), e.g. `--alias 10.0.0.5=pbx`.
+    #[arg(long, value_name = "ADDR=NAME", value_parser = parse_alias)]
+    pub alias: Vec<(String, String)>,
+}
+
+fn parse_alias(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, n)) if !a.trim().is_empty() && !n.trim().is_empty() => {
+            Ok((a.trim().to_string(), n.trim().to_string()))
+        }
+        _ => Err(format!("'{s}': expected ADDR=NAME, e.g. 10.0.0.5=pbx")),
+    }
 }
 
 fn parse_columns(s: &str) -> Result<Vec<Column>, String> {
@@ -55,6 +68,7 @@ impl TuiArgs {
             theme: Some(Theme::from_env(choice)),
             columns: self.columns.clone(),
             filter: self.display_filter.clone(),
+            aliases: self.alias.clone(),
             saver,
             live: None,
         }

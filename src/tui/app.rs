@@ -179,6 +179,8 @@ pub struct App {
     pub live: Option<LiveState>,
     /// Header values the filter has asked for (cleared with a new snapshot).
     header_cache: HeaderCache,
+    /// Address aliases, put on every new snapshot (live).
+    pub aliases: Vec<(String, String)>,
     /// Set by Quit (or Back from the call list): the event loop ends.
     pub quit: bool,
 }
@@ -341,6 +343,7 @@ impl App {
             save: None,
             live: None,
             header_cache: HeaderCache::new(),
+            aliases: Vec::new(),
             quit: false,
         };
         app.refresh();
@@ -378,7 +381,8 @@ impl App {
 
     /// Replaces the snapshot (live mode), keeping the selected call, filter, sort and
     /// marks by Call-ID.
-    pub fn replace_snapshot(&mut self, snap: Snapshot) {
+    pub fn replace_snapshot(&mut self, mut snap: Snapshot) {
+        snap.aliases = self.aliases.clone();
         let id = |a: &App, c: usize| a.snap.calls.get(c).map(|r| r.call_id.clone());
         let selected = self.selected_call().and_then(|c| id(self, c));
         let marked: Vec<String> = self.marked.iter().filter_map(|&c| id(self, c)).collect();

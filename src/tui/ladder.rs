@@ -116,11 +116,22 @@ pub fn column_width(width: usize, hosts: usize) -> usize {
     (width.saturating_sub(GUTTER) / hosts.max(1)).max(8)
 }
 
-/// The header line: the gutter title, then each host centred over its lifeline.
-pub fn header(hosts: &[&str], colw: usize) -> String {
+/// The header line: the gutter title, then each host (or its alias) centred over its
+/// lifeline.
+pub fn header(snap: &Snapshot, hosts: &[&str], colw: usize) -> String {
     let mut head = format!("{:<w$}", "time / delta", w = GUTTER);
     for h in hosts {
-        let h: String = h.chars().take(colw.saturating_sub(1)).collect();
+        let name = match snap.alias(h) {
+            Some(a) => format!("{a} ({h})"),
+            None => h.to_string(),
+        };
+        // Too narrow for both: the alias alone.
+        let name = if name.chars().count() >= colw {
+            snap.alias(h).unwrap_or(h).to_string()
+        } else {
+            name
+        };
+        let h: String = name.chars().take(colw.saturating_sub(1)).collect();
         head.push_str(&format!("{h:^colw$}"));
     }
     head
@@ -245,7 +256,7 @@ pub fn text(snap: &Snapshot, flow_calls: &[usize], flow: &[FlowRef], width: usiz
         }
     }
     out.push('\n');
-    out.push_str(header(&hosts, colw).trim_end());
+    out.push_str(header(snap, &hosts, colw).trim_end());
     out.push('\n');
     for r in flow {
         let mark = call_mark(snap, flow_calls, r.call());
@@ -342,6 +353,25 @@ mod tests {
         let bar = t.lines().last().unwrap_or_default();
         assert!(bar.contains("RTP PCMU 250 pkts 2.0% lost"), "{t}");
         assert!(bar.contains('═') && bar.contains('►'), "{t}");
+    }
+
+    #[test]
+    fn aliases_name_the_columns() {
+        let mut s = snap();
+        s.aliases = vec![
+            ("10.0.0.1".into(), "alice-phone".into()),
+            ("10.0.0.2:5060".into(), "pbx".into()),
+        ];
+        let flow = merge(&s, &[0]);
+        let h = hosts(&s, &flow);
+        let head = header(&s, &h, 40);
+        assert!(head.contains("alice-phone (10.0.0.1:5060)"), "{head}");
+        assert!(head.contains("pbx (10.0.0.2:5060)"), "{head}");
+        let narrow = header(&s, &h, 12);
+        assert!(
+            narrow.contains("alice-phon") && !narrow.contains('('),
+            "{narrow}"
+        );
     }
 
     #[test]

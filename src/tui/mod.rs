@@ -55,6 +55,8 @@ pub struct Options<'a> {
     pub columns: Option<Vec<columns::Column>>,
     /// An initial display filter.
     pub filter: Option<String>,
+    /// Address aliases for the ladder (`ip` or `ip:port`, name).
+    pub aliases: Vec<(String, String)>,
     /// Carries out pcap and JSON saves (None: those saves say why they cannot be made).
     pub saver: Option<Box<dyn Saver + 'a>>,
     /// Live mode: fresh snapshots from the capture thread, applied unless paused.
@@ -109,7 +111,10 @@ impl Drop for Guard {
 ///
 /// Errors from `opts.filter` are returned before the terminal is touched.
 pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
+    let mut snapshot = snapshot;
+    snapshot.aliases = opts.aliases.clone();
     let mut app = App::new(snapshot);
+    app.aliases = opts.aliases.clone();
     if let Some(t) = opts.theme {
         app.theme = t;
     }

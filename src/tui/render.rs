@@ -234,7 +234,10 @@ pub fn render_flow(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let colw = ladder::column_width(inner_w, hosts.len());
     let body_h = list_rows(ladder_area);
     let off = keep_visible(app.offsets.msgs, app.msg_sel, body_h);
-    let mut lines = vec![Line::styled(ladder::header(&hosts, colw), t.table_header)];
+    let mut lines = vec![Line::styled(
+        ladder::header(&app.snap, &hosts, colw),
+        t.table_header,
+    )];
     for (i, r) in window(&app.flow, off, body_h) {
         let mark = ladder::call_mark(&app.snap, &app.flow_calls, r.call());
         let marked = if app.msg_marks.contains(r) { "*" } else { " " };

@@ -23,6 +23,9 @@ pub struct Snapshot {
     pub streams: Vec<StreamRow>,
     /// One-line capture summary for the header.
     pub summary: String,
+    /// Names for addresses in the ladder's columns (`ip` or `ip:port` → name), as
+    /// sngrep's aliases.
+    pub aliases: Vec<(String, String)>,
     /// The stats view: counters by section (methods, responses, states, decoding, limits).
     pub stats: Vec<StatSection>,
 }
@@ -232,6 +235,16 @@ pub struct StreamRow {
 pub const MAX_RAW_TEXT: usize = 64 * 1024;
 
 impl Snapshot {
+    /// The alias of an address ("ip:port" first, then its ip), if one was given.
+    pub fn alias(&self, addr: &str) -> Option<&str> {
+        let ip = addr.rsplit_once(':').map_or(addr, |(ip, _)| ip);
+        self.aliases
+            .iter()
+            .find(|(a, _)| a == addr)
+            .or_else(|| self.aliases.iter().find(|(a, _)| a == ip))
+            .map(|(_, name)| name.as_str())
+    }
+
     /// Builds the snapshot from the analyzer's public model (the report DTOs, plus each
     /// message's raw bytes and SDP lines, which the report leaves out).
     pub fn build(an: &Analyzer) -> Snapshot {
@@ -365,6 +378,7 @@ impl Snapshot {
             findings,
             streams,
             summary,
+            aliases: Vec::new(),
             stats,
         }
     }
@@ -495,7 +509,18 @@ fn sdp_summary(an: &Analyzer, s: &crate::engine::SdpRecord) -> String {
                     }
                 })
                 .unwrap_or_default();
-            format!("{} {addr} {codec}", an.name(m.media))
+            // The security of the offer at a glance: SRTP profile and SDES keys.
+            let mut sec = String::new();
+            if m.encrypted {
+                sec.push_str(&format!(" {}", an.name(m.proto)));
+            }
+            if m.crypto > 0 {
+                sec.push_str(&format!(" crypto×{}", m.crypto));
+            }
+            if an.name(m.direction) != "sendrecv" && !an.name(m.direction).is_empty() {
+                sec.push_str(&format!(" {}", an.name(m.direction)));
+            }
+            format!("{} {addr} {codec}{sec}", an.name(m.media))
                 .trim_end()
                 .to_string()
         })
