@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use siplens::capture::{FrameSink, FrameSource, Timestamp};
-use siplens::engine::{Analyzer, InputInfo, Limits};
+use siplens::engine::{Analyzer, Limits};
 use siplens::live::{self, LiveObserver};
 use siplens::report::events::{write_events, EventTracker, PacketClock, StreamEvent, TICK_NS};
 
@@ -153,43 +153,17 @@ impl Events {
         source: &mut dyn FrameSource,
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Option<String> {
-        let base = an.frame_base();
-        let mut frames = 0u64;
-        let mut warning = None;
-        loop {
-            match source.next_frame() {
-                Ok(Some(mut f)) => {
-                    frames += 1;
-                    f.number = base + frames;
-                    if let Some(t) = self.clock.due(f.ts) {
-                        let ev = self.tracker.tick(an, t);
-                        if !self.write(&ev) {
-                            break;
-                        }
-                    }
-                    self.last_ts = self.last_ts.max(f.ts);
-                    an.process(&f);
-                    if frames % 4096 == 0 {
-                        let (done, total) = source.progress();
-                        progress(done, total);
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    warning = Some(e.to_string());
-                    break;
+        let info = an.run_source_with(source, progress, &mut |an, f| {
+            if let Some(t) = self.clock.due(f.ts) {
+                let ev = self.tracker.tick(an, t);
+                if !self.write(&ev) {
+                    return false;
                 }
             }
-        }
-        let (done, total) = source.progress();
-        progress(done, total);
-        an.push_input(InputInfo {
-            name: source.name().to_string(),
-            frames,
-            link_types: source.link_types().iter().map(|l| l.name()).collect(),
-            warning: warning.clone(),
+            self.last_ts = self.last_ts.max(f.ts);
+            true
         });
-        warning
+        info.warning.clone()
     }
 
     /// Writes the last tick and the summary line. Live runs stamp it with the wall clock,

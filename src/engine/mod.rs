@@ -580,6 +580,18 @@ impl Analyzer {
         source: &mut dyn FrameSource,
         tick: &mut dyn FnMut(u64, Option<u64>),
     ) -> &InputInfo {
+        self.run_source_with(source, tick, &mut |_, _| true)
+    }
+
+    /// [`Self::run_source`], calling `before` with each frame (its number already global)
+    /// before the engine processes it: the NDJSON event stream ticks there in packet time.
+    /// `before` returning false stops reading (e.g. the event consumer went away).
+    pub fn run_source_with(
+        &mut self,
+        source: &mut dyn FrameSource,
+        tick: &mut dyn FnMut(u64, Option<u64>),
+        before: &mut dyn FnMut(&Analyzer, &Frame) -> bool,
+    ) -> &InputInfo {
         let mut frames = 0u64;
         let mut warning = None;
         let base = self.frame_base;
@@ -588,6 +600,9 @@ impl Analyzer {
                 Ok(Some(mut frame)) => {
                     frames += 1;
                     frame.number += base;
+                    if !before(self, &frame) {
+                        break;
+                    }
                     self.process(&frame);
                     if frames % 4096 == 0 {
                         let (done, total) = source.progress();

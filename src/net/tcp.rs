@@ -450,6 +450,19 @@ fn check_overflow(dir: &mut Direction, env: &mut Env<'_, '_, '_>) {
     }
 }
 
+/// Hands one framed message (SIP, or a HEPv3 packet) of this direction to the caller.
+fn push_message<'a>(env: &mut Env<'_, '_, 'a>, payload: Cow<'a, [u8]>) {
+    env.out.push(Segment {
+        frame: env.ctx.frame,
+        ts: env.ctx.ts,
+        src: env.src,
+        dst: env.dst,
+        transport: Transport::Tcp,
+        payload,
+        hep: None,
+    });
+}
+
 /// Frames messages from `s` until it needs more bytes; returns how many bytes were consumed.
 fn frame_all<'s, 'a>(
     dir: &mut Direction,
@@ -466,15 +479,7 @@ fn frame_all<'s, 'a>(
             match crate::hep::v3_frame_len(rest) {
                 None => break,
                 Some(n) if n >= 6 && n <= rest.len() => {
-                    env.out.push(Segment {
-                        frame: env.ctx.frame,
-                        ts: env.ctx.ts,
-                        src: env.src,
-                        dst: env.dst,
-                        transport: Transport::Tcp,
-                        payload: payload(s, pos..pos + n),
-                        hep: None,
-                    });
+                    push_message(env, payload(s, pos..pos + n));
                     dir.kind = Kind::Sip;
                     pos += n;
                     continue;
@@ -486,15 +491,7 @@ fn frame_all<'s, 'a>(
         }
         match frame_stream_bounded(rest, env.limits.max_buffered_bytes) {
             StreamFrame::Message(n) => {
-                env.out.push(Segment {
-                    frame: env.ctx.frame,
-                    ts: env.ctx.ts,
-                    src: env.src,
-                    dst: env.dst,
-                    transport: Transport::Tcp,
-                    payload: payload(s, pos..pos + n),
-                    hep: None,
-                });
+                push_message(env, payload(s, pos..pos + n));
                 env.stats.tcp_sip_messages += 1;
                 dir.kind = Kind::Sip;
                 pos += n.max(1);
