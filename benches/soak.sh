@@ -49,7 +49,8 @@ ip netns exec "$NS" "$SIPLENS" -i lo -f "udp port 5060 or udp port 5061" \
     --duration $((secs + 10)) --max-memory "$MAXMEM" --format json \
     > "$OUT/soak-report.json" 2> "$OUT/soak-siplens.err" &
 SL=$!; BG+=("$SL")
-ip netns exec "$NS" sngrep -N -q -d lo "port 5060 or port 5061" > /dev/null 2>&1 &
+# One BPF word: sngrep takes a first argument with spaces for its match expression.
+ip netns exec "$NS" sngrep -N -q -d lo port 5060 > /dev/null 2>&1 &
 SG=$!; BG+=("$SG")
 sleep 2
 ip netns exec "$NS" timeout $((secs + 5)) sipp -sn uas -p 5060 -i 127.0.0.1 -nostdin \

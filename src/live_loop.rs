@@ -30,7 +30,7 @@ pub struct LiveArgs {
     /// Bytes captured per packet.
     #[arg(long, value_name = "N", default_value_t = 65535)]
     pub snaplen: u32,
-    /// Kernel capture buffer per interface, in MiB (libpcap default: 2).
+    /// Kernel capture buffer per interface, in MiB [default: 32].
     #[arg(long, value_name = "MB")]
     pub buffer: Option<u32>,
     /// Promiscuous mode: also capture traffic not addressed to this host (mirror ports).

@@ -22,7 +22,7 @@ pub use file::{
 #[cfg(feature = "live")]
 pub use live::{
     list_interfaces, InterfaceInfo, LiveError, LiveErrorKind, LiveOptions, LiveSource,
-    MAX_BUFFER_MB,
+    DEFAULT_BUFFER_MB, MAX_BUFFER_MB,
 };
 pub use stats::{CaptureStats, SourceCounters};
 pub use writer::{
