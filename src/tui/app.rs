@@ -242,8 +242,9 @@ pub fn keep_visible(off: usize, sel: usize, rows: usize) -> usize {
     }
 }
 
-/// Header values per call, by lower-case header name: a filter on a header is
-/// re-applied on every keystroke, so each message is scanned once per header name.
+/// Header values per call, by header name as the filter spells it (the filter asks with
+/// that same spelling, so a lookup needs no lower-cased copy per call): a filter on a
+/// header is re-applied on every keystroke, so each message is scanned once per name.
 pub type HeaderCache = std::collections::HashMap<String, Vec<Vec<Box<str>>>>;
 
 /// A call as the filter sees it.
@@ -291,11 +292,7 @@ impl FilterFields for CallView<'_> {
     }
 
     fn header<'s>(&'s self, name: &str, out: &mut Vec<&'s str>) {
-        match self
-            .headers
-            .get(&name.to_ascii_lowercase())
-            .and_then(|calls| calls.get(self.pos))
-        {
+        match self.headers.get(name).and_then(|calls| calls.get(self.pos)) {
             Some(values) => out.extend(values.iter().map(|v| &**v)),
             None => self.call.header_values(name, out),
         }
@@ -430,8 +427,7 @@ impl App {
     /// the selection in range.
     fn refresh(&mut self) {
         for name in self.filter.header_names_in() {
-            let key = name.to_ascii_lowercase();
-            if !self.header_cache.contains_key(&key) {
+            if !self.header_cache.contains_key(name) {
                 let mut scratch = Vec::new();
                 let per_call = self
                     .snap
@@ -443,7 +439,7 @@ impl App {
                         scratch.iter().map(|v| Box::from(*v)).collect()
                     })
                     .collect();
-                self.header_cache.insert(key, per_call);
+                self.header_cache.insert(name.to_string(), per_call);
             }
         }
         let snap = &self.snap;
