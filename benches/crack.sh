@@ -54,10 +54,10 @@ row() { # label, "wall cpu", baseline per-cpu-second
 
 SC=$(measure sipcrack sipcrack -w "$WORK/words" "$WORK/dump.run")
 grep -q "Tried $N passwords" "$WORK/sipcrack.out" || { echo "crack.sh: sipcrack did not scan the list:"; cat "$WORK/sipcrack.out"; }
-S1=$(measure s1 "$SIPLENS" crack "$PCAP" -w "$WORK/words" --threads 1 --no-progress)
+S1=$(measure s1 "$SIPLENS" crack "$PCAP" --wordlist "$WORK/words" --threads 1 --no-progress)
 grep -q "$N candidates tested" "$WORK/s1.out" || { echo "crack.sh: siplens did not scan the list:"; cat "$WORK/s1.out"; }
 T=$(nproc)
-SN=$(measure sN "$SIPLENS" crack "$PCAP" -w "$WORK/words" --threads "$T" --no-progress)
+SN=$(measure sN "$SIPLENS" crack "$PCAP" --wordlist "$WORK/words" --threads "$T" --no-progress)
 BASE=$(awk -v n="$N" '{ print n / $2 }' <<< "$SC")
 
 echo

@@ -44,8 +44,9 @@ pub struct CrackArgs {
     /// Capture files (pcap or pcapng, optionally gzip-compressed).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Wordlist: one candidate password per line.
-    #[arg(long, short = 'w', value_name = "WORDLIST")]
+    /// Wordlist: one candidate password per line. (No `-w`: across siplens `-w` writes a
+    /// capture, as in tcpdump.)
+    #[arg(long, value_name = "WORDLIST")]
     wordlist: PathBuf,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
@@ -86,14 +87,13 @@ fn load(files: &[PathBuf]) -> Result<Analyzer, ExitCode> {
         max_raw_bytes: 0,
         ..Limits::default()
     });
+    let mut empty = false;
     for source in &mut sources {
         let info = analyzer.run_source(source as &mut dyn FrameSource, &mut |_, _| {});
-        if let Some(w) = &info.warning {
-            eprintln!(
-                "siplens: warning: {w}; using the {} frames read before it",
-                info.frames
-            );
-        }
+        empty |= !crate::input_yielded(&info, "using");
+    }
+    if empty {
+        return Err(ExitCode::from(2));
     }
     Ok(analyzer)
 }

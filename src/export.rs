@@ -362,8 +362,18 @@ fn each_frame(
 /// Analyses the inputs as `siplens report` does (default limits, no message text kept):
 /// pass 1 of an export.
 pub fn analyze(inputs: &[PathBuf]) -> Result<Analyzer, ExportError> {
+    analyze_keeping_text(inputs, false)
+}
+
+/// [`analyze`], keeping each message's text when `keep_text` is set (a display filter on
+/// a header reads it).
+pub fn analyze_keeping_text(inputs: &[PathBuf], keep_text: bool) -> Result<Analyzer, ExportError> {
     let mut an = Analyzer::new(Limits {
-        max_raw_bytes: 0,
+        max_raw_bytes: if keep_text {
+            Limits::default().max_raw_bytes
+        } else {
+            0
+        },
         ..Limits::default()
     });
     for mut src in open_all(inputs)? {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{ArgGroup, Args};
 
 use siplens::export::{self, ExportError, Selection};
+use siplens::tui::filter::Filter;
 
 /// Arguments of `siplens export`.
 #[derive(Args, Debug)]
@@ -25,6 +26,10 @@ pub struct ExportArgs {
     /// Export every Call-ID of the capture (registrations and pings included).
     #[arg(long, group = "calls")]
     all: bool,
+    /// Export the calls this display filter keeps (the dashboard's and `report -Y`'s
+    /// syntax), e.g. `-Y 'status >= 400'`.
+    #[arg(short = 'Y', long, value_name = "EXPR", group = "calls")]
+    display_filter: Option<String>,
     /// Output file: pcap when the frames share one link type, pcapng when they do not or
     /// when the name ends in .pcapng.
     #[arg(long, short = 'o', value_name = "OUT", group = "out")]
@@ -48,20 +53,43 @@ fn fail(e: &ExportError) -> ExitCode {
 /// Runs `siplens export`: exit 0 when every output is written, 2 on any error (unknown
 /// Call-ID, unreadable input, unwritable output).
 pub fn run_export(args: &ExportArgs) -> ExitCode {
-    let an = match export::analyze(&args.files) {
+    let filter = match args.display_filter.as_deref().map(Filter::parse) {
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            eprintln!("siplens: error: --display-filter {e}");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
+    let keep_text = filter
+        .as_ref()
+        .is_some_and(|f| !f.header_names_in().is_empty());
+    let an = match export::analyze_keeping_text(&args.files, keep_text) {
         Ok(a) => a,
         Err(e) => return fail(&e),
     };
+    let mut empty = false;
     for input in an.inputs() {
-        if let Some(w) = &input.warning {
-            eprintln!(
-                "siplens: warning: {w}; exporting from the {} frames read before it",
-                input.frames
-            );
-        }
+        empty |= !crate::input_yielded(input, "exporting from");
+    }
+    if empty {
+        return ExitCode::from(2);
     }
     let with_media = !args.no_rtp;
-    let ids: Vec<String> = if args.all {
+    let ids: Vec<String> = if let Some(f) = &filter {
+        let snap = siplens::tui::Snapshot::build(&an);
+        let keep = siplens::tui::app::matching_calls(&snap, f);
+        let ids: Vec<String> = keep
+            .iter()
+            .filter_map(|&i| snap.calls.get(i))
+            .map(|c| c.call_id.clone())
+            .collect();
+        if ids.is_empty() {
+            eprintln!("siplens: error: the display filter keeps no call: nothing to export");
+            return ExitCode::from(2);
+        }
+        ids
+    } else if args.all {
         let mut v: Vec<String> = Vec::new();
         for d in an.dialogs() {
             if !v.contains(&d.call_id) {

@@ -15,8 +15,10 @@ use siplens::report::events::{write_events, EventTracker, PacketClock, StreamEve
 /// Live capture options (cargo feature `live`).
 #[derive(Args, Debug, Clone)]
 pub struct LiveArgs {
-    /// Capture live on this interface (repeat for several; `any` on Linux). Needs the
-    /// `live` feature and capture rights (root, or `setcap cap_net_raw,cap_net_admin=eip`).
+    /// Capture live on this interface (repeatable; `any` on Linux).
+    ///
+    /// Needs the `live` feature and capture rights (root, or `setcap
+    /// cap_net_raw,cap_net_admin=eip`).
     #[arg(
         short = 'i',
         long = "interface",
@@ -24,45 +26,64 @@ pub struct LiveArgs {
         conflicts_with = "files"
     )]
     pub interface: Vec<String>,
-    /// BPF capture filter in tcpdump syntax, e.g. "udp port 5060 or portrange 10000-20000".
+    /// BPF capture filter (tcpdump syntax).
+    ///
+    /// E.g. "udp port 5060 or portrange 10000-20000".
     #[arg(short = 'f', long, value_name = "BPF")]
     pub filter: Option<String>,
     /// Bytes captured per packet.
-    #[arg(long, value_name = "N", default_value_t = 65535)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 65535,
+        hide_short_help = true
+    )]
     pub snaplen: u32,
     /// Kernel capture buffer per interface, in MiB [default: 32].
-    #[arg(long, value_name = "MB")]
+    #[arg(long, value_name = "MB", hide_short_help = true)]
     pub buffer: Option<u32>,
     /// Promiscuous mode: also capture traffic not addressed to this host (mirror ports).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub promisc: bool,
-    /// Stop the live capture after this many seconds and print the report.
+    /// Stop the live capture (or HEP listener) after this many seconds.
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
     /// Stop the live capture after this many frames.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", hide_short_help = true)]
     pub count: Option<u64>,
     /// When started as root, switch to this user once the interfaces are open.
-    #[arg(long, value_name = "NAME", default_value = "nobody")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "nobody",
+        hide_short_help = true
+    )]
     pub user: String,
-    /// List the interfaces live capture can open (name, addresses, flags) and exit.
+    /// List the interfaces live capture can open, and exit.
     #[arg(long, exclusive = true)]
     pub list_interfaces: bool,
-    /// Write the captured frames to this pcapng file (all of them, or only SIP and its
-    /// media with --sip-only).
+    /// Write the captured frames to this pcapng file.
+    ///
+    /// All of them, or only SIP and its media with --sip-only.
     #[arg(short = 'w', long = "write", value_name = "FILE.pcapng")]
     pub write: Option<std::path::PathBuf>,
     /// Start a new -w file after this much data or packet time: `100MB`, `1GiB`, `1h`,
     /// `30m`, `90s` (files are named FILE-00001.pcapng, FILE-00002.pcapng, ...).
-    #[arg(long, value_name = "SIZE|TIME", requires = "write", value_parser = parse_rotate)]
+    #[arg(
+        long,
+        value_name = "SIZE|TIME",
+        requires = "write",
+        value_parser = parse_rotate,
+        hide_short_help = true
+    )]
     pub rotate: Option<siplens::capture::Rotate>,
     /// With -w, write only SIP messages and the RTP/RTCP the engine bound to them.
-    #[arg(long, requires = "write")]
+    #[arg(long, requires = "write", hide_short_help = true)]
     pub sip_only: bool,
     /// Memory budget in MiB: lowers the dialog, stream and message-text limits to fit it
     /// (see README, "Live capture"); the oldest finished dialogs are evicted first.
     /// [default: 1024 for live capture, none for files]
-    #[arg(long, value_name = "MB")]
+    #[arg(long, value_name = "MB", hide_short_help = true)]
     pub max_memory: Option<u64>,
 }
 

@@ -12,6 +12,7 @@ use siplens::capture::{self, FrameSource};
 use siplens::config::Config;
 use siplens::engine::{Analyzer, Limits, Severity};
 use siplens::report::{text, Report};
+use siplens::tui::filter::Filter;
 
 mod crack_cmd;
 mod export_cmd;
@@ -26,24 +27,32 @@ mod tui_cmd;
     version,
     about,
     args_conflicts_with_subcommands = true,
-    after_help = "With no subcommand, `siplens FILE...` opens the dashboard (`siplens tui`) on a terminal\n\
-                  and behaves like `siplens report FILE...` otherwise (or with --format json, --fail-on, --nat).\n\
-                  Exit status: 0 on success, 1 when --fail-on found a finding at or above its severity,\n\
-                  2 when an input cannot be read or the arguments are wrong."
+    after_help = "`siplens FILE` opens the dashboard on a terminal, else prints the report.\n\
+                  `siplens COMMAND -h` lists a command's options; --help lists every option.",
+    after_long_help = "With no subcommand, `siplens FILE...` opens the dashboard on a terminal and prints the\n\
+                  report otherwise (or with --format, --fail-on, --nat). Exit status: 0 on success,\n\
+                  1 when --fail-on found a finding at or above its severity, 2 when an input cannot be\n\
+                  read or yields no frame, or the arguments are wrong."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    report: ReportArgs,
+    input: InputArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten, next_help_heading = "Dashboard")]
+    filter: FilterArgs,
+    #[command(flatten)]
+    dashboard: tui_cmd::TuiArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Analyse capture files and print a report (text or JSON).
-    Report(ReportArgs),
-    /// Analyse capture files and browse them in the terminal dashboard.
-    Tui(ReportArgs),
+    /// Analyse capture files (or a live capture) and print a report: text, JSON or NDJSON.
+    Report(ReportCmd),
+    /// Analyse capture files (or a live capture) and browse them in the terminal dashboard.
+    Tui(TuiCmd),
     /// Print the default configuration (`--default`) or check a configuration file.
     Config(ConfigArgs),
     /// Export captured Digest responses for hashcat (-m 11400) or John the Ripper (sip).
@@ -52,6 +61,28 @@ enum Command {
     Crack(crack_cmd::CrackArgs),
     /// Write the SIP messages and RTP/RTCP of chosen calls to a new pcap/pcapng.
     Export(export_cmd::ExportArgs),
+}
+
+/// `siplens report`: the analysis options and the output ones; no dashboard options.
+#[derive(Args, Debug)]
+struct ReportCmd {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten, next_help_heading = "Output")]
+    filter: FilterArgs,
+}
+
+/// `siplens tui`: the analysis options and the dashboard ones; no report formats.
+#[derive(Args, Debug)]
+struct TuiCmd {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten, next_help_heading = "Dashboard")]
+    filter: FilterArgs,
+    #[command(flatten)]
+    dashboard: tui_cmd::TuiArgs,
 }
 
 #[derive(Args, Debug)]
@@ -65,63 +96,120 @@ struct ConfigArgs {
     check: Option<PathBuf>,
 }
 
+/// What to read and how to analyse it: shared by `report`, `tui` and `siplens FILE`.
 #[derive(Args, Debug)]
-struct ReportArgs {
+#[command(next_help_heading = "Input")]
+struct InputArgs {
     /// Capture files: pcap or pcapng, optionally gzip-compressed; `-` reads stdin.
     #[arg(
         required_unless_present_any = ["interface", "list_interfaces", "hep_listen"],
         value_name = "FILE"
     )]
     files: Vec<PathBuf>,
-    /// HEP in and out (--hep-send, --hep-listen).
-    #[command(flatten)]
-    hep: hep_cmd::HepArgs,
-    /// Live capture (`-i`) and memory budget.
-    #[command(flatten)]
-    live: live_loop::LiveArgs,
-    /// Output format.
-    #[arg(long, short = 'F', value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Indent the JSON output (the default on a terminal; compact when piped).
-    #[arg(long)]
-    pretty: bool,
     /// Never draw a progress bar (it is drawn only on a terminal, after one second).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     no_progress: bool,
+    /// Rule thresholds and scanner signatures (TOML).
+    ///
+    /// See `siplens config --default` for every key and its default.
+    #[arg(long, value_name = "FILE.toml", help_heading = "Analysis")]
+    config: Option<PathBuf>,
+    /// Print recovered passwords in findings.
+    ///
+    /// Basic and cracked Digest passwords; by default a report only says that one was
+    /// exposed.
+    #[arg(long, help_heading = "Analysis")]
+    show_secrets: bool,
+    /// Offline password audit with this wordlist.
+    ///
+    /// Every candidate is tested against every Digest response; a hit is an
+    /// `auth.weak-password` finding.
+    #[arg(long, value_name = "W", help_heading = "Analysis")]
+    wordlist: Option<PathBuf>,
+    /// Threads of the password audit (default: all cores).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "wordlist",
+        help_heading = "Analysis",
+        hide_short_help = true
+    )]
+    threads: Option<usize>,
+    /// Failed credential attempts (401/407 again, or 403) from one source address that
+    /// make an `auth.bruteforce` finding [default: 10, or `[bruteforce] threshold` of
+    /// --config].
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Analysis",
+        hide_short_help = true
+    )]
+    bruteforce_threshold: Option<u64>,
     /// Most dialogs kept at once; the oldest finished ones are evicted first.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_dialogs)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = Limits::default().max_dialogs,
+        help_heading = "Analysis",
+        hide_short_help = true
+    )]
     max_dialogs: usize,
     /// Most RTP streams kept at once.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_streams)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = Limits::default().max_streams,
+        help_heading = "Analysis",
+        hide_short_help = true
+    )]
     max_streams: usize,
-    /// Print recovered secrets (Basic and cracked Digest passwords) in findings; by default a report only says
-    /// that one was exposed.
-    #[arg(long)]
-    show_secrets: bool,
-    /// Rule thresholds and scanner signatures from a TOML file (see `siplens config
-    /// --default`).
-    #[arg(long, value_name = "FILE.toml")]
-    config: Option<PathBuf>,
-    /// Failed credential attempts (401/407 again, or 403) from one source address that make
-    /// an `auth.bruteforce` finding [default: 10, or `[bruteforce] threshold` of --config].
-    #[arg(long, value_name = "N")]
-    bruteforce_threshold: Option<u64>,
-    /// Exit with status 1 when a finding of this severity or above is reported (a CI gate).
-    #[arg(long, value_enum, value_name = "SEVERITY")]
+    /// Live capture (`-i`) and memory budget.
+    #[command(flatten, next_help_heading = "Live capture")]
+    live: live_loop::LiveArgs,
+    /// HEP in and out (--hep-send, --hep-listen).
+    #[command(flatten, next_help_heading = "HEP")]
+    hep: hep_cmd::HepArgs,
+}
+
+/// How the report is written: `report` and `siplens FILE` off a terminal.
+#[derive(Args, Debug, Default)]
+#[command(next_help_heading = "Output")]
+struct OutputArgs {
+    /// Output format: text, json (one object) or ndjson (a stream of events) [default: text].
+    #[arg(
+        long,
+        short = 'F',
+        value_enum,
+        value_name = "FORMAT",
+        hide_possible_values = true
+    )]
+    format: Option<Format>,
+    /// Indent the JSON output (the default on a terminal; compact when piped).
+    #[arg(long, hide_short_help = true)]
+    pretty: bool,
+    /// Exit 1 when a finding of this severity or above is reported.
+    ///
+    /// A gate for CI: info, low, medium, high or critical.
+    #[arg(long, value_enum, value_name = "SEVERITY", hide_possible_values = true)]
     fail_on: Option<FailOn>,
-    /// Offline password audit: test this wordlist against every Digest response; a hit is
-    /// an `auth.weak-password` finding.
-    #[arg(long, value_name = "W")]
-    wordlist: Option<PathBuf>,
-    /// Show only the calls with NAT trouble (a `nat.*`, `media.one-way` or `media.no-rtp`
-    /// finding above info), with their NAT section, findings and streams.
+    /// Show only the calls with NAT trouble.
+    ///
+    /// Calls with a `nat.*`, `media.one-way` or `media.no-rtp` finding above info, with
+    /// their NAT section, findings and streams.
     #[arg(long)]
     nat: bool,
-    /// Threads of the password audit (default: all cores).
-    #[arg(long, value_name = "N", requires = "wordlist")]
-    threads: Option<usize>,
-    #[command(flatten)]
-    tui: tui_cmd::TuiArgs,
+}
+
+/// The display filter: narrows the report (`report -Y`) or starts the dashboard with it.
+#[derive(Args, Debug, Default)]
+pub struct FilterArgs {
+    /// Display filter over calls, e.g. 'status >= 400'.
+    ///
+    /// Syntax in docs/dashboard.md, e.g. `status >= 400 and ua ~ friendly`: the report
+    /// shows the calls it keeps (with their streams and findings); the dashboard starts
+    /// with it. `-Y` as in tshark.
+    #[arg(short = 'Y', long, value_name = "EXPR")]
+    pub display_filter: Option<String>,
 }
 
 /// Severity threshold for `--fail-on`.
@@ -162,23 +250,141 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Report(a)) => a,
-        Some(Command::Tui(a)) => return run_report(&a, true),
-        Some(Command::Config(c)) => return run_config(&c),
-        Some(Command::Hashes(a)) => return crack_cmd::run_hashes(&a),
-        Some(Command::Crack(a)) => return crack_cmd::run_crack(&a),
-        Some(Command::Export(a)) => return export_cmd::run_export(&a),
-        None => cli.report,
+    let cli = parse_cli();
+    match cli.command {
+        Some(Command::Report(a)) => run_report(&Run {
+            input: &a.input,
+            output: &a.output,
+            filter: a.filter.display_filter.as_deref(),
+            dashboard: None,
+        }),
+        Some(Command::Tui(a)) => {
+            if let Err(code) = needs_terminal() {
+                return code;
+            }
+            run_report(&Run {
+                input: &a.input,
+                output: &OutputArgs::default(),
+                filter: a.filter.display_filter.as_deref(),
+                dashboard: Some(&a.dashboard),
+            })
+        }
+        Some(Command::Config(c)) => run_config(&c),
+        Some(Command::Hashes(a)) => crack_cmd::run_hashes(&a),
+        Some(Command::Crack(a)) => crack_cmd::run_crack(&a),
+        Some(Command::Export(a)) => export_cmd::run_export(&a),
+        None => {
+            // Dashboard: `siplens FILE` on a terminal, unless the options ask for a report.
+            let o = &cli.output;
+            let report = o.format.is_some() || o.fail_on.is_some() || o.nat || o.pretty;
+            let tui = !report && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+            if !tui {
+                if let Some(flag) = cli.dashboard.given() {
+                    eprintln!(
+                        "siplens: error: {flag} is a dashboard option, but this run prints a report \
+                         ({}); open the dashboard with `siplens tui` on a terminal, or drop {flag}",
+                        if report {
+                            "--format, --fail-on, --nat or --pretty was given"
+                        } else {
+                            "stdin or stdout is not a terminal"
+                        }
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+            run_report(&Run {
+                input: &cli.input,
+                output: &cli.output,
+                filter: cli.filter.display_filter.as_deref(),
+                dashboard: tui.then_some(&cli.dashboard),
+            })
+        }
+    }
+}
+
+/// Parses the command line; on an option the chosen subcommand does not have, clap's
+/// error is followed by the subcommands that do have it (`report --theme` is a dashboard
+/// option, `crack -w` is `report`'s capture writer), so a user is not left guessing.
+fn parse_cli() -> Cli {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    let err = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(e) => e,
     };
-    // Dashboard: `siplens FILE` on a terminal, unless the options ask for a report.
-    let tui = args.format == Format::Text
-        && args.fail_on.is_none()
-        && !args.nat
-        && std::io::stdout().is_terminal()
-        && std::io::stdin().is_terminal();
-    run_report(&args, tui)
+    let hint = match (err.kind(), err.get(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) => {
+            let argv: Vec<String> = std::env::args().skip(1).collect();
+            owners_hint(&Cli::command(), &argv, arg)
+        }
+        _ => None,
+    };
+    let _ = err.print();
+    if let Some(h) = hint {
+        eprintln!("\n{h}");
+    }
+    std::process::exit(err.exit_code());
+}
+
+/// "note: --theme is not an option of `siplens report`; it is one of `siplens tui`, ..."
+/// for an unknown `arg`, or None when no subcommand has it either.
+fn owners_hint(cli: &clap::Command, argv: &[String], arg: &str) -> Option<String> {
+    let flag = arg.split('=').next().unwrap_or(arg);
+    let has = |c: &clap::Command| {
+        c.get_arguments().any(|a| match flag.strip_prefix("--") {
+            Some(long) => a.get_long() == Some(long),
+            None => {
+                let mut chars = flag.trim_start_matches('-').chars();
+                matches!((chars.next(), chars.next()), (Some(ch), None) if a.get_short() == Some(ch))
+            }
+        })
+    };
+    // Top-level options cannot precede a subcommand, so the subcommand is the first word.
+    let used = argv
+        .first()
+        .filter(|w| cli.find_subcommand(w.as_str()).is_some())
+        .map(String::as_str);
+    let mut owners: Vec<String> = cli
+        .get_subcommands()
+        .filter(|c| Some(c.get_name()) != used && has(c))
+        .map(|c| format!("`siplens {}`", c.get_name()))
+        .collect();
+    if used.is_some() && has(cli) {
+        owners.push("`siplens FILE...`".to_string());
+    }
+    if owners.is_empty() {
+        return None;
+    }
+    let here = match used {
+        Some(u) => format!("`siplens {u}`"),
+        None => "`siplens FILE...`".to_string(),
+    };
+    Some(format!(
+        "note: {flag} is not an option of {here}; it is one of {}",
+        owners.join(", ")
+    ))
+}
+
+/// The dashboard takes over the terminal: without one, say so and point at `report`
+/// before any work is done.
+fn needs_terminal() -> Result<(), ExitCode> {
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    eprintln!(
+        "siplens: error: the dashboard needs a terminal (stdin and stdout are not both \
+         terminals); use `siplens report FILE` for a text or JSON report"
+    );
+    Err(ExitCode::from(2))
+}
+
+/// One analysis run's options: the subcommand's groups, borrowed.
+struct Run<'a> {
+    input: &'a InputArgs,
+    output: &'a OutputArgs,
+    filter: Option<&'a str>,
+    /// Dashboard options when the run opens the dashboard.
+    dashboard: Option<&'a tui_cmd::TuiArgs>,
 }
 
 fn run_config(args: &ConfigArgs) -> ExitCode {
@@ -205,16 +411,20 @@ fn run_config(args: &ConfigArgs) -> ExitCode {
     }
 }
 
-/// Reads the inputs, then prints the report, or opens the dashboard when `tui` is set.
-fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
+/// Reads the inputs, then prints the report, or opens the dashboard when the run has
+/// dashboard options.
+fn run_report(run: &Run<'_>) -> ExitCode {
     let started = Instant::now();
+    let args = run.input;
+    let tui = run.dashboard.is_some();
+    let format = run.output.format.unwrap_or(Format::Text);
     if args.live.list_interfaces {
         return live_loop::list_interfaces();
     }
     if let Err(code) = args.live.check(!args.hep.hep_listen.is_empty()) {
         return code;
     }
-    // The configuration first: a bad file stops the run before any work.
+    // The configuration and the filter first: a bad one stops the run before any work.
     let config = match &args.config {
         Some(path) => match Config::load(path) {
             Ok(c) => c,
@@ -225,6 +435,21 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         },
         None => Config::default(),
     };
+    let filter = match run.filter.map(Filter::parse) {
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            eprintln!("siplens: error: --display-filter {e}");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
+    if filter.is_some() && format == Format::Ndjson {
+        eprintln!(
+            "siplens: error: --display-filter narrows a report (text or JSON) or the \
+             dashboard; the NDJSON stream carries every event"
+        );
+        return ExitCode::from(2);
+    }
     // Open everything first: a missing file stops the run before any output.
     let mut sources = Vec::new();
     for path in &args.files {
@@ -245,12 +470,17 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         Some(Err(code)) => return code,
         None => None,
     };
+    // A header in a display filter is read from the message text, so a filtered report
+    // keeps it; otherwise the report prints no message text and keeping it would only
+    // double memory. The dashboard shows it (raw view), within the default budget.
+    let keep_raw = tui
+        || filter
+            .as_ref()
+            .is_some_and(|f| !f.header_names_in().is_empty());
     let limits = args.live.limits(Limits {
         max_dialogs: args.max_dialogs.max(1),
         max_streams: args.max_streams.max(1),
-        // The report prints no message text: keeping it would only double memory. The
-        // dashboard shows it (raw view), within the default budget.
-        max_raw_bytes: if tui {
+        max_raw_bytes: if keep_raw {
             Limits::default().max_raw_bytes
         } else {
             0
@@ -268,11 +498,11 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         Err(code) => return code,
     };
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
-    let mut events = (args.format == Format::Ndjson).then(live_loop::Events::new);
+    let mut events = (format == Format::Ndjson).then(live_loop::Events::new);
     let streaming = args.live.is_live() || !listeners.inputs.is_empty();
     let hep_malformed = listeners.malformed.clone();
-    if streaming && tui {
-        return live_dashboard(args, listeners.inputs, &mut analyzer);
+    if let (true, Some(dash)) = (streaming, run.dashboard) {
+        return live_dashboard(args, dash, run.filter, listeners.inputs, &mut analyzer);
     }
     if streaming {
         if let Err(code) =
@@ -282,6 +512,7 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         }
         hep_cmd::report_malformed(&hep_malformed);
     }
+    let mut empty_inputs = 0usize;
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_prefix(source.name().to_string());
@@ -311,14 +542,25 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         let info = match events.as_mut() {
             Some(ev) => {
                 ev.run_file(&mut analyzer, source as &mut dyn FrameSource, &mut tick);
-                analyzer.inputs().last()
+                analyzer.inputs().last().cloned()
             }
-            None => Some(analyzer.run_source(source as &mut dyn FrameSource, &mut tick)),
+            None => Some(
+                analyzer
+                    .run_source(source as &mut dyn FrameSource, &mut tick)
+                    .clone(),
+            ),
         };
         bar.finish_and_clear();
-        if let Some((w, frames)) = info.and_then(|i| Some((i.warning.as_ref()?, i.frames))) {
-            eprintln!("siplens: warning: {w}; reporting the {frames} frames read before it");
+        if let Some(info) = &info {
+            if !input_yielded(info, "reporting") {
+                empty_inputs += 1;
+            }
         }
+    }
+    // An input that yields nothing is an error (exit 2) a script or a --fail-on gate must
+    // see; the dashboard is not opened on it, and the report still covers the others.
+    if empty_inputs > 0 && tui {
+        return ExitCode::from(2);
     }
     if let Some(s) = &hep_sender {
         hep_cmd::report_sender(s);
@@ -328,12 +570,12 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         let found = crack_cmd::audit(&analyzer, w, threads, args.show_secrets, want_bar);
         analyzer.add_findings(found);
     }
-    if tui {
+    if let Some(dash) = run.dashboard {
         let saver = tui_cmd::FileSaver {
             analyzer: &analyzer,
             inputs: &args.files,
         };
-        let opts = args.tui.options(Some(Box::new(saver)));
+        let opts = dash.options(run.filter, Some(Box::new(saver)));
         return match siplens::tui::run(siplens::tui::Snapshot::build(&analyzer), opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -343,18 +585,22 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         };
     }
     let mut report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
-    if args.nat {
+    if let (Some(f), Some(expr)) = (&filter, run.filter) {
+        let keep = siplens::tui::app::matching_calls(&siplens::tui::Snapshot::build(&analyzer), f);
+        report.retain_dialogs(&keep, expr);
+    }
+    if run.output.nat {
         report.retain_nat();
     }
     let stdout = std::io::stdout().lock();
-    let written = match args.format {
+    let written = match format {
         Format::Text => {
             let mut out = stdout;
             out.write_all(text::render(&report).as_bytes())
                 .and_then(|_| out.flush())
         }
         Format::Json => {
-            let pretty = args.pretty || stdout.is_terminal();
+            let pretty = run.output.pretty || stdout.is_terminal();
             report.write_json(stdout, pretty)
         }
         Format::Ndjson => {
@@ -366,24 +612,48 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
             }
         }
     };
-    let gate_failed = args
+    let gate_failed = run
+        .output
         .fail_on
         .is_some_and(|t| report.findings.iter().any(|f| f.severity >= t.severity()));
     // Everything is printed: hand the memory back to the OS at exit instead of freeing
     // hundreds of thousands of dialog records one by one (about 5% of a large run).
     drop(report);
     std::mem::forget(analyzer);
-    match written {
-        Ok(()) if gate_failed => ExitCode::from(1),
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match written {
+        Ok(()) if gate_failed => 1,
+        Ok(()) => 0,
         // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            ExitCode::from(u8::from(gate_failed))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => u8::from(gate_failed),
         Err(e) => {
             eprintln!("siplens: error: writing the report: {e}");
-            ExitCode::from(2)
+            2
         }
+    };
+    // An unreadable input outranks the gate: the report is incomplete.
+    ExitCode::from(if empty_inputs > 0 { 2 } else { code })
+}
+
+/// Says on stderr what went wrong with one input: a warning when it stopped early after
+/// some frames, an error when it yielded none. False for the latter.
+fn input_yielded(info: &siplens::engine::InputInfo, doing: &str) -> bool {
+    match (&info.warning, info.frames) {
+        (_, 0) => {
+            eprintln!(
+                "siplens: error: {}: no frame could be read{}",
+                info.name,
+                info.warning
+                    .as_ref()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_else(|| " (the capture holds none)".to_string())
+            );
+            false
+        }
+        (Some(w), frames) => {
+            eprintln!("siplens: warning: {w}; {doing} the {frames} frames read before it");
+            true
+        }
+        (None, _) => true,
     }
 }
 
@@ -391,7 +661,9 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
 /// run on a thread of their own and send a snapshot twice a second; the dashboard (this
 /// thread, which owns the terminal) draws the newest one. Quitting stops the capture.
 fn live_dashboard(
-    args: &ReportArgs,
+    args: &InputArgs,
+    dash: &tui_cmd::TuiArgs,
+    filter: Option<&str>,
     extra: Vec<siplens::live::LiveInput>,
     analyzer: &mut Analyzer,
 ) -> ExitCode {
@@ -408,7 +680,7 @@ fn live_dashboard(
         tx,
         stop: Arc::clone(&stop),
     };
-    let mut opts = args.tui.options(None);
+    let mut opts = dash.options(filter, None);
     opts.live = Some(rx);
     let shown = std::thread::scope(|s| {
         let capture =

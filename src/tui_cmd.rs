@@ -11,26 +11,33 @@ use siplens::tui::columns::Column;
 use siplens::tui::theme::{Theme, ThemeChoice};
 use siplens::tui::{Options, SaveError, Saver};
 
-/// Dashboard options (ignored by the text and JSON reports).
-#[derive(Args, Debug, Clone)]
+/// Dashboard options: `siplens tui`, and `siplens FILE` on a terminal. `report` has none
+/// of them (its display filter is [`crate::FilterArgs`]).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Dashboard")]
 pub struct TuiArgs {
-    /// Dashboard colours; `NO_COLOR` in the environment turns colour off whatever this says.
-    #[arg(long, value_enum, default_value_t = ThemeArg::Auto)]
-    pub theme: ThemeArg,
-    /// Dashboard call-list columns, comma-separated: index, start, method, from, to, src,
-    /// dst, addr, msgs, state, duration, transport, findings, call-id, ua, or any SIP
-    /// header name (e.g. `index,from,to,X-Account-ID`).
+    /// Colours: auto, dark or light [default: auto].
+    ///
+    /// `NO_COLOR` in the environment turns colour off whatever this says.
+    #[arg(long, value_enum, value_name = "THEME", hide_possible_values = true)]
+    pub theme: Option<ThemeArg>,
+    /// Call-list columns, e.g. index,from,to,X-Account-ID.
+    ///
+    /// Comma-separated: index, start, method, from, to, src, dst, addr, msgs, state,
+    /// duration, transport, findings, call-id, ua, or any SIP header name.
     #[arg(long, value_name = "LIST", value_parser = parse_columns)]
-    pub columns: Option<Vec<Column>>,
-    /// Dashboard display filter to start with (syntax in the README, e.g.
-    /// `status >= 400 and ua ~ friendly`); `-Y` as in tshark.
-    #[arg(short = 'Y', long, value_name = "EXPR")]
-    pub display_filter: Option<String>,
-    /// Dashboard: name an address in the ladder's columns, `IP=NAME` or `IP:PORT=NAME`
-    /// (repeatable), e.g. `--alias 10.0.0.5=pbx`.
+    pub columns: Option<ColumnList>,
+    /// Name an address in the ladder, e.g. 10.0.0.5=pbx.
+    ///
+    /// `IP=NAME` or `IP:PORT=NAME`; repeatable.
     #[arg(long, value_name = "ADDR=NAME", value_parser = parse_alias)]
     pub alias: Vec<(String, String)>,
 }
+
+/// The columns of `--columns`, parsed as one value: clap takes `Option<Vec<T>>` for a
+/// repeatable flag of `T`, so the list needs a type of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnList(pub Vec<Column>);
 
 fn parse_alias(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -41,8 +48,10 @@ fn parse_alias(s: &str) -> Result<(String, String), String> {
     }
 }
 
-fn parse_columns(s: &str) -> Result<Vec<Column>, String> {
-    Column::parse_list(s).map_err(|e| e.to_string())
+fn parse_columns(s: &str) -> Result<ColumnList, String> {
+    Column::parse_list(s)
+        .map(ColumnList)
+        .map_err(|e| e.to_string())
 }
 
 /// `--theme` values.
@@ -57,17 +66,34 @@ pub enum ThemeArg {
 }
 
 impl TuiArgs {
-    /// The dashboard options, the theme read from the environment.
-    pub fn options<'a>(&self, saver: Option<Box<dyn Saver + 'a>>) -> Options<'a> {
-        let choice = match self.theme {
+    /// The first dashboard option given on the command line, as the user would spell it
+    /// (to refuse it in a run that prints a report).
+    pub fn given(&self) -> Option<&'static str> {
+        [
+            ("--theme", self.theme.is_some()),
+            ("--columns", self.columns.is_some()),
+            ("--alias", !self.alias.is_empty()),
+        ]
+        .into_iter()
+        .find_map(|(flag, on)| on.then_some(flag))
+    }
+
+    /// The dashboard options, the theme read from the environment; `filter` is the
+    /// display filter to start with.
+    pub fn options<'a>(
+        &self,
+        filter: Option<&str>,
+        saver: Option<Box<dyn Saver + 'a>>,
+    ) -> Options<'a> {
+        let choice = match self.theme.unwrap_or(ThemeArg::Auto) {
             ThemeArg::Auto => ThemeChoice::Auto,
             ThemeArg::Dark => ThemeChoice::Dark,
             ThemeArg::Light => ThemeChoice::Light,
         };
         Options {
             theme: Some(Theme::from_env(choice)),
-            columns: self.columns.clone(),
-            filter: self.display_filter.clone(),
+            columns: self.columns.clone().map(|c| c.0),
+            filter: filter.map(str::to_string),
             aliases: self.alias.clone(),
             saver,
             live: None,

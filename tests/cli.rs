@@ -476,7 +476,7 @@ fn crack_recovers_the_sample_password() {
         "crack",
         sample("register-digest.pcap").to_str().expect("utf8"),
         sample("invite-407.pcap").to_str().expect("utf8"),
-        "-w",
+        "--wordlist",
         words.to_str().expect("utf8"),
         "--threads",
         "2",
@@ -501,7 +501,7 @@ fn crack_recovers_the_sample_password() {
     let out = run(&[
         "crack",
         sample("register-digest.pcap").to_str().expect("utf8"),
-        "-w",
+        "--wordlist",
         words.to_str().expect("utf8"),
     ]);
     assert!(out.status.success());
@@ -514,7 +514,7 @@ fn crack_recovers_the_sample_password() {
     let out = run(&[
         "crack",
         sample("register-digest.pcap").to_str().expect("utf8"),
-        "-w",
+        "--wordlist",
         "/nonexistent/words.txt",
     ]);
     assert_eq!(out.status.code(), Some(2));

@@ -7,7 +7,7 @@ pub mod events;
 pub mod text;
 pub mod time;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -46,6 +46,87 @@ pub struct Report<'a> {
     pub streams: Vec<StreamDto<'a>>,
     /// Findings, most severe first.
     pub findings: Vec<FindingDto>,
+    /// What a filter (`--nat`, `-Y`) kept, out of how much; absent when nothing was
+    /// filtered, so unfiltered reports keep their shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterInfo>,
+}
+
+/// The filter a report was narrowed by and what it left out of what.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FilterInfo {
+    /// The display filter expression (`-Y`), as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// Whether `--nat` kept only the calls with NAT trouble.
+    pub nat: bool,
+    /// Dialogs shown.
+    pub dialogs_shown: u64,
+    /// Dialogs in the capture.
+    pub dialogs_total: u64,
+    /// Findings shown.
+    pub findings_shown: u64,
+    /// Findings in the capture.
+    pub findings_total: u64,
+}
+
+/// Finding counts per severity. Serialised as an object whose keys run from `critical` down
+/// to `info`, the order people read severities in (a map sorted by name would put `medium`
+/// before `high`).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct SeverityCounts {
+    /// Critical findings.
+    pub critical: u64,
+    /// High findings.
+    pub high: u64,
+    /// Medium findings.
+    pub medium: u64,
+    /// Low findings.
+    pub low: u64,
+    /// Info findings.
+    pub info: u64,
+}
+
+impl SeverityCounts {
+    /// Counts the severities of `findings`.
+    pub fn of<'f>(findings: impl IntoIterator<Item = &'f FindingDto>) -> SeverityCounts {
+        let mut c = SeverityCounts::default();
+        for f in findings {
+            *c.slot(f.severity) += 1;
+        }
+        c
+    }
+
+    fn slot(&mut self, s: Severity) -> &mut u64 {
+        match s {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Info => &mut self.info,
+        }
+    }
+
+    /// The count of one severity.
+    pub fn get(&self, s: Severity) -> u64 {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+
+    /// Every severity with its count, most severe first.
+    pub fn iter(&self) -> impl Iterator<Item = (Severity, u64)> + '_ {
+        Severity::ALL.iter().rev().map(|&s| (s, self.get(s)))
+    }
+
+    /// All findings counted.
+    pub fn total(&self) -> u64 {
+        self.iter().map(|(_, n)| n).sum()
+    }
 }
 
 /// Name and version of the producer.
@@ -76,8 +157,9 @@ pub struct Summary {
     pub rtp_packets: u64,
     /// RTCP packets seen.
     pub rtcp_packets: u64,
-    /// Findings per severity (every severity present, zero included).
-    pub findings_by_severity: BTreeMap<&'static str, u64>,
+    /// Findings per severity, most severe first (every severity present, zero included).
+    /// With a filter (`--nat`, `-Y`) it counts the findings shown, not the capture's.
+    pub findings_by_severity: SeverityCounts,
     /// Frames or messages that failed to decode (network errors + malformed SIP).
     pub decode_errors: u64,
     /// Time of the first frame (seconds since the epoch).
@@ -523,11 +605,7 @@ impl<'a> Report<'a> {
             })
             .collect();
 
-        let mut by_sev: BTreeMap<&'static str, u64> =
-            Severity::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-        for f in &finding_dtos {
-            *by_sev.entry(f.severity.as_str()).or_insert(0) += 1;
-        }
+        let by_sev = SeverityCounts::of(&finding_dtos);
         let span = an.time_span();
         let mut link_types = stats.link_types.clone();
         for (lt, n) in &net.unknown_link_types {
@@ -574,12 +652,14 @@ impl<'a> Report<'a> {
             dialogs,
             streams: stream_dtos,
             findings: finding_dtos,
+            filter: None,
         }
     }
 
     /// Keeps only the calls with NAT trouble (`report --nat`): dialogs with a `nat.*`,
     /// `media.one-way` or `media.no-rtp` finding above info, their findings of those
-    /// families and their streams. Summary counters stay those of the whole capture.
+    /// families and their streams. Capture counters stay those of the whole capture; the
+    /// per-severity counts and [`Report::filter`] describe what is left.
     pub fn retain_nat(&mut self) {
         let is_nat = |f: &FindingDto| {
             f.severity > Severity::Info
@@ -587,23 +667,68 @@ impl<'a> Report<'a> {
                     || f.rule == "media.one-way"
                     || f.rule == "media.no-rtp")
         };
-        let calls: std::collections::HashSet<String> = self
+        let calls: HashSet<String> = self
             .findings
             .iter()
             .filter(|f| is_nat(f))
             .filter_map(|f| f.call_id.clone())
             .collect();
-        self.dialogs.retain(|d| calls.contains(d.call_id));
-        let streams: std::collections::HashSet<usize> = self
+        self.retain(
+            |d| calls.contains(d.call_id),
+            |f| f.rule.starts_with("nat.") || f.rule.starts_with("media."),
+        );
+        self.filter_info().nat = true;
+    }
+
+    /// Keeps only the dialogs at `keep` (positions in [`Report::dialogs`], as a display
+    /// filter selected them), their streams and their findings (`report -Y EXPR`).
+    /// Findings of no call (a scanner, a cleartext hop) are left out: the filter picks calls.
+    pub fn retain_dialogs(&mut self, keep: &[usize], expression: &str) {
+        let ids: HashSet<String> = keep
+            .iter()
+            .filter_map(|&i| self.dialogs.get(i))
+            .map(|d| d.call_id.to_string())
+            .collect();
+        self.retain(|d| ids.contains(d.call_id), |_| true);
+        self.filter_info().expression = Some(expression.to_string());
+    }
+
+    /// The filter record, made on the first filter with the capture's totals.
+    fn filter_info(&mut self) -> &mut FilterInfo {
+        let totals = (self.dialogs.len() as u64, self.findings.len() as u64);
+        let info = self.filter.get_or_insert(FilterInfo {
+            expression: None,
+            nat: false,
+            dialogs_shown: 0,
+            dialogs_total: totals.0,
+            findings_shown: 0,
+            findings_total: totals.1,
+        });
+        info.dialogs_shown = self.dialogs.len() as u64;
+        info.findings_shown = self.findings.len() as u64;
+        info
+    }
+
+    /// Keeps the dialogs `keep_dialog` accepts, their streams, and those of their findings
+    /// `keep_finding` accepts; recounts findings per severity over what is left.
+    fn retain(
+        &mut self,
+        keep_dialog: impl Fn(&DialogDto<'a>) -> bool,
+        keep_finding: impl Fn(&FindingDto) -> bool,
+    ) {
+        // The capture's totals before anything goes, for the filter record.
+        let _ = self.filter_info();
+        self.dialogs.retain(|d| keep_dialog(d));
+        let calls: HashSet<&str> = self.dialogs.iter().map(|d| d.call_id).collect();
+        let streams: HashSet<usize> = self
             .dialogs
             .iter()
             .flat_map(|d| d.stream_ids.iter().copied())
             .collect();
         self.streams.retain(|s| streams.contains(&s.index));
-        self.findings.retain(|f| {
-            (f.rule.starts_with("nat.") || f.rule.starts_with("media."))
-                && f.call_id.as_ref().is_some_and(|c| calls.contains(c))
-        });
+        self.findings
+            .retain(|f| keep_finding(f) && f.call_id.as_deref().is_some_and(|c| calls.contains(c)));
+        self.summary.findings_by_severity = SeverityCounts::of(&self.findings);
     }
 
     /// Writes the JSON document following the contract in DESIGN.md, streaming (the

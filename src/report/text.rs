@@ -139,6 +139,18 @@ pub fn render(r: &Report) -> String {
         n.tcp_gaps,
         n.tcp_retransmissions
     );
+    if let Some(f) = &r.filter {
+        let what = match (&f.expression, f.nat) {
+            (Some(e), true) => format!("-Y '{e}' and --nat"),
+            (Some(e), false) => format!("-Y '{e}'"),
+            (None, _) => "--nat (calls with NAT trouble)".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "filter: {what}: showing {} of {} dialogs, {} of {} findings",
+            f.dialogs_shown, f.dialogs_total, f.findings_shown, f.findings_total
+        );
+    }
     let ev = &s.evictions;
     if ev.dialogs + ev.streams + ev.media_bindings + ev.fragments + ev.tcp_streams > 0 {
         let _ = writeln!(
@@ -249,12 +261,13 @@ pub fn render(r: &Report) -> String {
 
     render_nat(r, &mut o);
 
+    // The counts describe the findings listed below (a filter recounts them), most
+    // severe first.
     let by: Vec<String> = s
         .findings_by_severity
         .iter()
-        .rev()
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{k} {n}"))
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
         .collect();
     let _ = writeln!(
         o,

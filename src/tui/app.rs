@@ -299,6 +299,26 @@ impl FilterFields for CallView<'_> {
     }
 }
 
+/// Positions in `snap.calls` of the calls `filter` keeps, in order. The calls follow the
+/// report's dialogs one to one, so these are positions in [`crate::report::Report::dialogs`]
+/// too: `report -Y` and `export -Y` select with the dashboard's own filter, never a copy.
+pub fn matching_calls(snap: &Snapshot, filter: &Filter) -> Vec<usize> {
+    let headers = HeaderCache::new();
+    snap.calls
+        .iter()
+        .enumerate()
+        .filter(|&(pos, call)| {
+            filter.matches(&CallView {
+                call,
+                snap,
+                pos,
+                headers: &headers,
+            })
+        })
+        .map(|(pos, _)| pos)
+        .collect()
+}
+
 /// A finding's family: the rule id up to the first dot (`auth.digest` → `auth`).
 pub fn family(rule: &str) -> &str {
     rule.split('.').next().unwrap_or(rule)

@@ -476,12 +476,10 @@ fn stats_sections(report: &Report<'_>) -> Vec<StatSection> {
     }
     sections.push(StatSection {
         title: "Findings by severity".into(),
-        rows: ["critical", "high", "medium", "low", "info"]
+        rows: sm
+            .findings_by_severity
             .iter()
-            .map(|k| {
-                let v = sm.findings_by_severity.get(k).copied().unwrap_or(0);
-                (k.to_string(), v.to_string())
-            })
+            .map(|(k, v)| (k.as_str().to_string(), v.to_string()))
             .collect(),
     });
     sections
