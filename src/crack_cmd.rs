@@ -90,7 +90,7 @@ fn load(files: &[PathBuf]) -> Result<Analyzer, ExitCode> {
     let mut empty = false;
     for source in &mut sources {
         let info = analyzer.run_source(source as &mut dyn FrameSource, &mut |_, _| {});
-        empty |= !crate::input_yielded(&info, "using");
+        empty |= !crate::input_yielded(info, "using");
     }
     if empty {
         return Err(ExitCode::from(2));

@@ -13,19 +13,28 @@ use siplens::live::{LiveInput, Stopper};
 /// HEP options of `report` (and of `siplens FILE`).
 #[derive(Args, Debug, Default)]
 pub struct HepArgs {
-    /// Forward every SIP message (and RTCP packet) analysed as HEPv3 to this collector
-    /// (HOMER, sngrep -L): udp:HOST:PORT.
+    /// Forward the SIP (and RTCP) analysed as HEPv3 to this collector.
+    ///
+    /// HOMER, sngrep -L, or another siplens: udp:HOST:PORT.
     #[arg(long, value_name = "udp:HOST:PORT")]
     pub hep_send: Option<String>,
     /// Capture agent id sent with --hep-send.
-    #[arg(long, value_name = "N", default_value_t = 2001, requires = "hep_send")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2001,
+        requires = "hep_send",
+        hide_short_help = true
+    )]
     pub hep_id: u32,
     /// Password (HEP auth key) sent with --hep-send.
-    #[arg(long, value_name = "P", requires = "hep_send")]
+    #[arg(long, value_name = "P", requires = "hep_send", hide_short_help = true)]
     pub hep_password: Option<String>,
-    /// Receive HEP (v1, v2, v3) from capture agents on this address, exactly (no wildcard
-    /// unless given): udp:ADDR:PORT or tcp:ADDR:PORT. Repeatable. FILE arguments become
-    /// optional; the report is printed when --duration, --count or Ctrl-C ends the run.
+    /// Receive HEP from capture agents here (repeatable).
+    ///
+    /// HEP v1, v2 and v3 on exactly this address (no wildcard unless given):
+    /// udp:ADDR:PORT or tcp:ADDR:PORT. FILE arguments become optional; the report is
+    /// printed when --duration, --count or Ctrl-C ends the run.
     #[arg(long, value_name = "udp|tcp:ADDR:PORT")]
     pub hep_listen: Vec<String>,
 }

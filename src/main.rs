@@ -27,6 +27,7 @@ mod tui_cmd;
     version,
     about,
     args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
     after_help = "`siplens FILE` opens the dashboard on a terminal, else prints the report.\n\
                   `siplens COMMAND -h` lists a command's options; --help lists every option.",
     after_long_help = "With no subcommand, `siplens FILE...` opens the dashboard on a terminal and prints the\n\
@@ -175,7 +176,9 @@ struct InputArgs {
 #[derive(Args, Debug, Default)]
 #[command(next_help_heading = "Output")]
 struct OutputArgs {
-    /// Output format: text, json (one object) or ndjson (a stream of events) [default: text].
+    /// Output format: text, json or ndjson [default: text].
+    ///
+    /// json is one object; ndjson a stream of events, one per line.
     #[arg(
         long,
         short = 'F',
@@ -696,5 +699,35 @@ fn live_dashboard(
             eprintln!("siplens: error: terminal: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every subcommand (ids, groups, requires,
+    /// conflicts, value parsers); each option is also run once in tests/cli_options.rs.
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_misplaced_flag_names_the_subcommands_that_have_it() {
+        let cli = Cli::command();
+        let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let hint = owners_hint(&cli, &argv(&["report", "--theme"]), "--theme=dark");
+        assert_eq!(
+            hint.as_deref(),
+            Some("note: --theme is not an option of `siplens report`; it is one of `siplens tui`, `siplens FILE...`")
+        );
+        let hint = owners_hint(&cli, &argv(&["crack", "-w", "x"]), "-w");
+        assert!(hint.is_some_and(|h| h.contains("`siplens report`")));
+        assert_eq!(
+            owners_hint(&cli, &argv(&["report"]), "--no-such-flag"),
+            None
+        );
     }
 }

@@ -647,3 +647,125 @@ fn live_flags_need_an_interface() {
     ]);
     assert!(json_of(&out)["summary"]["dialogs"].as_u64() > Some(0));
 }
+
+/// The per-severity counts of the text report's FINDINGS line, in the order printed.
+fn findings_line(text: &str) -> (usize, Vec<(String, usize)>) {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("FINDINGS ("))
+        .expect("FINDINGS line");
+    let inner = line
+        .trim_start_matches("FINDINGS (")
+        .trim_end_matches(')');
+    let (total, rest) = inner.split_once(": ").unwrap_or((inner, ""));
+    let counts = rest
+        .split(", ")
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, n) = p.split_once(' ').expect("name count");
+            (k.to_string(), n.parse().expect("count"))
+        })
+        .collect();
+    (total.parse().expect("total"), counts)
+}
+
+#[test]
+fn nat_filter_counts_describe_the_findings_shown() {
+    // Before the fix the header kept the whole capture's counts: "FINDINGS (0: medium 1,
+    // low 1)" over "(none)".
+    for (name, filtered_out) in [("basic-call-rtp.pcap", true), ("nat-no-rtp.pcap", false)] {
+        let out = run(&["report", "--nat", sample(name).to_str().expect("utf8")]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (total, counts) = findings_line(&text);
+        let shown = text.lines().filter(|l| l.starts_with('[')).count();
+        assert_eq!(total, shown, "{text}");
+        assert_eq!(counts.iter().map(|c| c.1).sum::<usize>(), shown, "{text}");
+        assert_eq!(filtered_out, shown == 0, "{text}");
+        assert!(text.contains("filter: --nat"), "{text}");
+        let v = json_of(&run(&[
+            "report",
+            "--nat",
+            "-F",
+            "json",
+            sample(name).to_str().expect("utf8"),
+        ]));
+        let by: u64 = v["summary"]["findings_by_severity"]
+            .as_object()
+            .expect("object")
+            .values()
+            .map(|n| n.as_u64().expect("count"))
+            .sum();
+        let listed = v["findings"].as_array().expect("findings").len() as u64;
+        assert_eq!(by, listed, "{}", v["summary"]);
+        assert_eq!(v["filter"]["findings_shown"], listed);
+        assert_eq!(v["filter"]["dialogs_shown"], v["dialogs"].as_array().expect("d").len());
+    }
+}
+
+#[test]
+fn severities_run_from_critical_to_info() {
+    let order = ["critical", "high", "medium", "low", "info"];
+    let rank = |k: &str| order.iter().position(|o| *o == k).expect("severity");
+    // Text: a capture with high, medium, low and info findings.
+    let out = run(&["report", sample("nat-no-rtp.pcap").to_str().expect("utf8")]);
+    let (_, counts) = findings_line(&String::from_utf8_lossy(&out.stdout));
+    let ranks: Vec<usize> = counts.iter().map(|(k, _)| rank(k)).collect();
+    assert!(ranks.len() >= 4, "{counts:?}");
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{counts:?}");
+    // JSON: the object's keys in the document, in order.
+    let out = run(&[
+        "report",
+        "-F",
+        "json",
+        sample("nat-no-rtp.pcap").to_str().expect("utf8"),
+    ]);
+    let doc = String::from_utf8_lossy(&out.stdout);
+    let at = doc.find("\"findings_by_severity\"").expect("key");
+    let obj = &doc[at..at + doc[at..].find('}').expect("end")];
+    let pos: Vec<usize> = order
+        .iter()
+        .map(|k| obj.find(&format!("\"{k}\"")).expect("every severity"))
+        .collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{obj}");
+}
+
+#[test]
+fn an_input_that_yields_no_frame_exits_2() {
+    // A pcap header, then a record whose length no capture has: corrupt from the first
+    // record. Before the fix: a warning and exit 0.
+    let mut bytes = std::fs::read(sample("basic-call-rtp.pcap")).expect("sample");
+    bytes.truncate(24);
+    bytes.extend_from_slice(&[0u8; 8]);
+    bytes.extend_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    bytes.extend_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let corrupt = tmp("corrupt-first.pcap");
+    std::fs::write(&corrupt, &bytes).expect("write");
+    let header_only = tmp("header-only.pcap");
+    std::fs::write(&header_only, &bytes[..24]).expect("write");
+    for bad in [&corrupt, &header_only] {
+        let bad = bad.to_str().expect("utf8");
+        for args in [
+            vec!["report", bad],
+            vec!["report", "--fail-on", "critical", bad],
+            vec!["report", "-F", "json", bad],
+            vec!["hashes", bad],
+        ] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(bad) && err.contains("no frame could be read"), "{err}");
+        }
+        // Next to a good input the report covers the good one, and still exits 2.
+        let out = run(&[
+            "report",
+            "-F",
+            "json",
+            sample("basic-call-rtp.pcap").to_str().expect("utf8"),
+            bad,
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("report printed");
+        assert_eq!(v["summary"]["dialogs"], 1);
+    }
+}
