@@ -81,7 +81,7 @@ pub struct LiveArgs {
     #[arg(long, requires = "write", hide_short_help = true)]
     pub sip_only: bool,
     /// Memory budget in MiB: lowers the dialog, stream and message-text limits to fit it
-    /// (see README, "Live capture"); the oldest finished dialogs are evicted first.
+    /// (see docs/live.md); the oldest finished dialogs are evicted first.
     /// [default: 1024 for live capture, none for files]
     #[arg(long, value_name = "MB", hide_short_help = true)]
     pub max_memory: Option<u64>,

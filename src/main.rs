@@ -246,7 +246,7 @@ impl FailOn {
 enum Format {
     /// Human-readable summary.
     Text,
-    /// One JSON object (schema_version 1, see README).
+    /// One JSON object (schema_version 1, see docs/report-format.md).
     Json,
     /// A stream of events, one JSON object per line (see README, "Live capture").
     Ndjson,

@@ -654,9 +654,7 @@ fn findings_line(text: &str) -> (usize, Vec<(String, usize)>) {
         .lines()
         .find(|l| l.starts_with("FINDINGS ("))
         .expect("FINDINGS line");
-    let inner = line
-        .trim_start_matches("FINDINGS (")
-        .trim_end_matches(')');
+    let inner = line.trim_start_matches("FINDINGS (").trim_end_matches(')');
     let (total, rest) = inner.split_once(": ").unwrap_or((inner, ""));
     let counts = rest
         .split(", ")
@@ -699,7 +697,10 @@ fn nat_filter_counts_describe_the_findings_shown() {
         let listed = v["findings"].as_array().expect("findings").len() as u64;
         assert_eq!(by, listed, "{}", v["summary"]);
         assert_eq!(v["filter"]["findings_shown"], listed);
-        assert_eq!(v["filter"]["dialogs_shown"], v["dialogs"].as_array().expect("d").len());
+        assert_eq!(
+            v["filter"]["dialogs_shown"],
+            v["dialogs"].as_array().expect("d").len()
+        );
     }
 }
 
@@ -754,7 +755,10 @@ fn an_input_that_yields_no_frame_exits_2() {
             let out = run(&args);
             assert_eq!(out.status.code(), Some(2), "{args:?}");
             let err = String::from_utf8_lossy(&out.stderr);
-            assert!(err.contains(bad) && err.contains("no frame could be read"), "{err}");
+            assert!(
+                err.contains(bad) && err.contains("no frame could be read"),
+                "{err}"
+            );
         }
         // Next to a good input the report covers the good one, and still exits 2.
         let out = run(&[

@@ -2,7 +2,7 @@
 //! message, dialog and call counts that tshark found (MANIFEST.md §1, column
 //! "SIP msgs / dialogs") are found again.
 //!
-//! Skips with a notice when `../shared/corpus` is absent (the README's `cargo test` must pass
+//! Skips with a notice when the corpus is absent (the README's `cargo test` must pass
 //! without it); CI has it.
 
 use std::path::{Path, PathBuf};

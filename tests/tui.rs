@@ -386,9 +386,9 @@ fn no_color_theme_draws_without_colours() {
     }
 }
 
-/// The README's dashboard screenshots are text captures of these screens at 100x24:
+/// The dashboard screenshots of docs/dashboard.md are text captures of these screens at 100x24:
 /// each sits between `<!-- screen:NAME -->` and `<!-- /screen -->`. This test fails when a
-/// screen changed and the README was not updated; `UPDATE_SCREENS=1 cargo test --test tui`
+/// screen changed and docs/dashboard.md was not updated; `UPDATE_SCREENS=1 cargo test --test tui`
 /// rewrites them.
 #[test]
 fn readme_screens_are_current() {
@@ -419,8 +419,8 @@ fn readme_screens_are_current() {
         ("stats", "kamailio-auth.pcap", |a| run(a, &[Action::Stats])),
         ("help", "kamailio-auth.pcap", |a| run(a, &[Action::Help])),
     ];
-    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let mut readme = std::fs::read_to_string(&readme_path).expect("README");
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.md");
+    let mut readme = std::fs::read_to_string(&readme_path).expect("docs/dashboard.md");
     let update = std::env::var_os("UPDATE_SCREENS").is_some();
     for (name, sample, setup) in screens {
         let mut app = App::new(snapshot(sample));
@@ -440,12 +440,12 @@ fn readme_screens_are_current() {
             (Some(s), Some(e)) => assert_eq!(
                 readme[s..e],
                 block,
-                "README screen '{name}' is stale: UPDATE_SCREENS=1 cargo test --test tui"
+                "docs/dashboard.md screen '{name}' is stale: UPDATE_SCREENS=1 cargo test --test tui"
             ),
-            _ => panic!("README has no <!-- screen:{name} --> block"),
+            _ => panic!("docs/dashboard.md has no <!-- screen:{name} --> block"),
         }
     }
     if update {
-        std::fs::write(&readme_path, readme).expect("README written");
+        std::fs::write(&readme_path, readme).expect("docs/dashboard.md written");
     }
 }

@@ -51,7 +51,7 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A stable rule identifier such as `sip.malformed` (documented in the README).
+/// A stable rule identifier such as `sip.malformed` (documented in docs/report-format.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct RuleId(pub &'static str);

@@ -31,7 +31,7 @@ pub const DOS_FLOOD: RuleId = RuleId("dos.flood");
 pub const FRAUD_TOLL: RuleId = RuleId("fraud.toll");
 
 /// Scanner signatures: (case-insensitive substring of User-Agent, tool). Documented in the
-/// README; every entry is a tool whose default User-Agent is seen in scans on the Internet.
+/// docs/report-format.md; every entry is a tool whose default User-Agent is seen in scans on the Internet.
 pub const SIGNATURES: &[(&str, &str)] = &[
     ("friendly-scanner", "SIPVicious (svmap/svwar/svcrack)"),
     ("sipvicious", "SIPVicious"),
@@ -518,7 +518,7 @@ pub fn country_code(number: &str) -> &str {
 
 /// The international number a dialled user part names, as "+" and digits, or None.
 ///
-/// Heuristic (documented in the README): visual separators `-.()` are dropped and the
+/// Heuristic (documented in docs/report-format.md): visual separators `-.()` are dropped and the
 /// user part must then be digits only, after either
 /// - `+` and at least 8 digits, or
 /// - an international prefix `00` (ITU-T E.164 / most of the world) or `011` (NANP)

@@ -2,7 +2,7 @@
 //!
 //! They read a dialog's [`DialogNat`] record (what each party advertised against where its
 //! packets came from, see [`crate::nat`]) and the RTP streams bound to the dialog. Every
-//! threshold is a `pub const` here; the README's finding table documents each id.
+//! threshold is a `pub const` here; docs/report-format.md's finding table documents each id.
 
 use std::net::SocketAddr;
 

@@ -1278,7 +1278,7 @@ mod tests {
         );
     }
 
-    /// The examples of the README's "Display filter" section.
+    /// The examples of the "Display filter" section of docs/dashboard.md.
     #[test]
     fn readme_examples() {
         for input in [

@@ -157,7 +157,7 @@ pub fn action_for_mouse(ev: MouseEvent, mode: &Mode) -> Option<Action> {
     }
 }
 
-/// Key table shown by the help overlay and the README: (keys, what they do).
+/// Key table shown by the help overlay and docs/dashboard.md: (keys, what they do).
 pub const KEY_HELP: &[(&str, &str)] = &[
     (
         "↑/↓ j/k",
@@ -168,7 +168,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("Enter", "open: call → flow → raw; finding → its call"),
     ("Esc q", "back (call list: clear marks, then quit)"),
     ("Q Ctrl-C", "quit"),
-    ("/ F3 F7", "display filter, applied as typed (see README)"),
+    (
+        "/ F3 F7",
+        "display filter, applied as typed (see docs/dashboard.md)",
+    ),
     (
         "< >",
         "sort by the previous / next column (findings: family)",
