@@ -1,5 +1,8 @@
 //! Export of chosen calls (`siplens::export`, `siplens export`) and the capture writers,
-//! checked by reading the output back with siplens and with tshark (when installed).
+//! checked by reading the output back with siplens and with tshark (skipped with a
+//! notice when tshark is not installed, except under CI).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -63,51 +66,58 @@ fn streams(an: &Analyzer) -> Vec<(String, String, u32, u64, Option<String>)> {
     v
 }
 
-/// tshark's output for `args` on `file`, or None (with the reason printed) when tshark is
-/// not installed.
-fn tshark(file: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args(args)
-        .output();
-    match out {
-        Ok(o) => {
-            assert!(
-                o.status.success(),
-                "tshark failed on {}: {}",
-                file.display(),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            Some(String::from_utf8_lossy(&o.stdout).into_owned())
-        }
-        Err(e) => {
-            eprintln!("skipping the tshark check: tshark not runnable ({e})");
-            None
-        }
+/// tshark, once [`common::tool`] found it runnable: the read-back checks of a test run
+/// only with one in hand, so a machine without tshark skips them (with the reason printed)
+/// while CI, which installs tshark, fails instead.
+struct Tshark;
+
+impl Tshark {
+    /// tshark for the test `test`, or None (skip printed; a panic under CI) without it.
+    fn for_test(test: &str) -> Option<Tshark> {
+        common::tool("tshark", "-v", test).then_some(Tshark)
     }
-}
 
-fn tshark_count(file: &Path, filter: &str) -> Option<usize> {
-    tshark(
-        file,
-        &[
-            "-o",
-            "rtp.heuristic_rtp:TRUE",
-            "-Y",
-            filter,
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-        ],
-    )
-    .map(|s| s.lines().filter(|l| !l.is_empty()).count())
-}
+    /// tshark's output for `args` on `file`; a failing tshark fails the test.
+    fn run(&self, file: &Path, args: &[&str]) -> String {
+        let o = Command::new("tshark")
+            .arg("-r")
+            .arg(file)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("tshark on {}: {e}", file.display()));
+        assert!(
+            o.status.success(),
+            "tshark failed on {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
 
-fn call_ids_in(file: &Path) -> Option<Vec<String>> {
-    tshark(file, &["-Y", "sip", "-T", "fields", "-e", "sip.Call-ID"]).map(|s| {
-        let mut v: Vec<String> = s
+    /// Frames of `file` matching the display filter `filter`.
+    fn count(&self, file: &Path, filter: &str) -> usize {
+        self.run(
+            file,
+            &[
+                "-o",
+                "rtp.heuristic_rtp:TRUE",
+                "-Y",
+                filter,
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+            ],
+        )
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count()
+    }
+
+    /// The distinct SIP Call-IDs of `file`, sorted.
+    fn call_ids(&self, file: &Path) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .run(file, &["-Y", "sip", "-T", "fields", "-e", "sip.Call-ID"])
             .lines()
             .filter(|l| !l.is_empty())
             .map(str::to_string)
@@ -115,11 +125,12 @@ fn call_ids_in(file: &Path) -> Option<Vec<String>> {
         v.sort();
         v.dedup();
         v
-    })
+    }
 }
 
 #[test]
 fn writers_round_trip_samples_and_tshark_reads_them() {
+    let tshark = Tshark::for_test("writers_round_trip_samples_and_tshark_reads_them");
     // Classic pcap (one link type) and pcapng (two link types).
     for (name, ng) in [
         ("basic-call-rtp.pcap", false),
@@ -151,12 +162,15 @@ fn writers_round_trip_samples_and_tshark_reads_them() {
                 "{name}"
             );
         }
-        if let Some(n) = tshark_count(&out, "frame") {
-            assert_eq!(n, frames.len(), "tshark frames of {name}");
-            let orig = tshark_count(&sample(name), "sip").expect("tshark ran");
+        if let Some(t) = &tshark {
             assert_eq!(
-                tshark_count(&out, "sip"),
-                Some(orig),
+                t.count(&out, "frame"),
+                frames.len(),
+                "tshark frames of {name}"
+            );
+            assert_eq!(
+                t.count(&out, "sip"),
+                t.count(&sample(name), "sip"),
                 "tshark SIP of {name}"
             );
         }
@@ -165,6 +179,7 @@ fn writers_round_trip_samples_and_tshark_reads_them() {
 
 #[test]
 fn rotating_files_open_in_tshark() {
+    let tshark = Tshark::for_test("rotating_files_open_in_tshark");
     let frames = frames_of(&sample("basic-call-rtp.pcap"));
     let dir = tmp("rotate");
     let _ = std::fs::remove_dir_all(&dir);
@@ -181,8 +196,8 @@ fn rotating_files_open_in_tshark() {
     let mut total = 0;
     for f in &files {
         let n = frames_of(f).len();
-        if let Some(t) = tshark_count(f, "frame") {
-            assert_eq!(t, n, "{}", f.display());
+        if let Some(t) = &tshark {
+            assert_eq!(t.count(f, "frame"), n, "{}", f.display());
         }
         total += n;
     }
@@ -191,6 +206,7 @@ fn rotating_files_open_in_tshark() {
 
 #[test]
 fn one_call_of_many_with_its_rtp() {
+    let tshark = Tshark::for_test("one_call_of_many_with_its_rtp");
     let input = sample("kamailio-auth.pcap");
     let full = analyze(&input);
     assert!(full.dialogs().count() > 1, "the sample has several calls");
@@ -226,10 +242,10 @@ fn one_call_of_many_with_its_rtp() {
     assert!(frames.iter().all(|f| f.link_type == LinkType::ETHERNET));
 
     // And with tshark.
-    if let Some(ids) = call_ids_in(&out) {
-        assert_eq!(ids, vec![KAMAILIO_CALL.to_string()]);
-        assert_eq!(tshark_count(&out, "rtp"), Some(rtp as usize));
-        assert_eq!(tshark_count(&out, "sip"), Some(want_msgs));
+    if let Some(t) = &tshark {
+        assert_eq!(t.call_ids(&out), vec![KAMAILIO_CALL.to_string()]);
+        assert_eq!(t.count(&out, "rtp"), rtp as usize);
+        assert_eq!(t.count(&out, "sip"), want_msgs);
     }
 }
 
@@ -250,6 +266,7 @@ fn without_media_only_sip() {
 
 #[test]
 fn tcp_call_keeps_segments_and_handshake() {
+    let tshark = Tshark::for_test("tcp_call_keeps_segments_and_handshake");
     let input = sample("tcp-call.pcap");
     let full = analyze(&input);
     let ids: Vec<String> = full.dialogs().map(|d| d.call_id.clone()).collect();
@@ -260,16 +277,17 @@ fn tcp_call_keeps_segments_and_handshake() {
     // The INVITE spans 4 segments: more frames than messages.
     assert!(stats.sip > sel.frames_sip() as u64, "{stats}");
     assert_eq!(dialogs(&analyze(&out)), dialogs(&full));
-    if let Some(n) = tshark_count(&out, "sip") {
-        assert_eq!(Some(n), tshark_count(&input, "sip"));
+    if let Some(t) = &tshark {
+        assert_eq!(t.count(&out, "sip"), t.count(&input, "sip"));
         // SYN, SYN-ACK and the FINs came along: tshark sees the whole conversation.
-        assert_eq!(tshark_count(&out, "tcp.flags.syn == 1"), Some(2));
-        assert_eq!(tshark_count(&out, "tcp.analysis.lost_segment"), Some(0));
+        assert_eq!(t.count(&out, "tcp.flags.syn == 1"), 2);
+        assert_eq!(t.count(&out, "tcp.analysis.lost_segment"), 0);
     }
 }
 
 #[test]
 fn fragmented_datagrams_come_whole() {
+    let tshark = Tshark::for_test("fragmented_datagrams_come_whole");
     for name in ["fragmented-invite.pcap", "fragmented-invite-v6.pcap"] {
         let input = sample(name);
         let full = analyze(&input);
@@ -281,8 +299,8 @@ fn fragmented_datagrams_come_whole() {
         // Three fragments for one message: two more frames than messages.
         assert_eq!(stats.sip, sel.frames_sip() as u64 + 2, "{name}: {stats}");
         assert_eq!(dialogs(&analyze(&out)), dialogs(&full), "{name}");
-        if let Some(n) = tshark_count(&out, "sip") {
-            assert_eq!(Some(n), tshark_count(&input, "sip"), "{name}");
+        if let Some(t) = &tshark {
+            assert_eq!(t.count(&out, "sip"), t.count(&input, "sip"), "{name}");
         }
     }
 }
@@ -401,6 +419,7 @@ fn cli_exports_one_call() {
 
 #[test]
 fn cli_split_writes_one_file_per_call() {
+    let tshark = Tshark::for_test("cli_split_writes_one_file_per_call");
     let input = sample("kamailio-auth.pcap");
     let dir = tmp("split");
     let _ = std::fs::remove_dir_all(&dir);
@@ -423,8 +442,8 @@ fn cli_split_writes_one_file_per_call() {
     for (id, msgs) in &want {
         let f = dir.join(format!("{}.pcap", export::file_stem(id)));
         assert_eq!(dialogs(&analyze(&f)), vec![(id.clone(), *msgs)]);
-        if let Some(ids) = call_ids_in(&f) {
-            assert_eq!(ids, vec![id.clone()]);
+        if let Some(t) = &tshark {
+            assert_eq!(t.call_ids(&f), vec![id.clone()]);
         }
     }
     // One summary line per file.
@@ -488,6 +507,7 @@ fn corpus(name: &str) -> Option<PathBuf> {
 /// chosen call here, so the export must hold all of them.
 #[test]
 fn corpus_calls_keep_their_rtcp() {
+    let tshark = Tshark::for_test("corpus_calls_keep_their_rtcp");
     for (name, call, rtcp) in [
         (
             "heplify__sip_ipv4_tcp.pcap",
@@ -518,11 +538,11 @@ fn corpus_calls_keep_their_rtcp() {
             .find(|d| d.call_id == call)
             .map(|d| d.messages.len());
         assert_eq!(dialogs(&back), vec![(call.to_string(), msgs.unwrap_or(0))]);
-        if let Some(ids) = call_ids_in(&out) {
-            assert_eq!(ids, vec![call.to_string()], "{name}");
-            assert_eq!(tshark_count(&out, "rtcp"), Some(rtcp as usize), "{name}");
+        if let Some(t) = &tshark {
+            assert_eq!(t.call_ids(&out), vec![call.to_string()], "{name}");
+            assert_eq!(t.count(&out, "rtcp"), rtcp as usize, "{name}");
             let rtp: u64 = want.iter().map(|s| s.3).sum();
-            assert_eq!(tshark_count(&out, "rtp"), Some(rtp as usize), "{name}");
+            assert_eq!(t.count(&out, "rtp"), rtp as usize, "{name}");
         }
     }
 }

@@ -15,20 +15,26 @@ use std::process::{Command, Stdio};
 /// every tool its tests drive); elsewhere it prints why the test `test` is skipped and
 /// returns false.
 pub fn tool(name: &str, probe_arg: &str, test: &str) -> bool {
-    let ran = Command::new(name)
+    // Only whether it starts matters: a missing file (NotFound) and one that may not be
+    // executed (PermissionDenied) both mean the program is not there to drive.
+    let err = match Command::new(name)
         .arg(probe_arg)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok();
-    if ran {
-        return true;
-    }
+    {
+        Ok(_) => return true,
+        Err(e) => e,
+    };
     if in_ci() {
-        panic!("{name} is not installed, and CI must run {test}: install it in .ci/run");
+        panic!("{name} cannot be run ({err}), and CI must run {test}: install it in .ci/run");
     }
-    println!("skipping {test}: {name} is not installed (CI installs it and runs this test)");
+    // Some tests only skip their checks through `name` and still run the rest: say so.
+    println!(
+        "skipping {test} (or its part that needs {name}): {name} cannot be run ({err}); \
+         CI installs it and runs this test"
+    );
     false
 }
 
@@ -40,13 +46,7 @@ pub fn in_ci() -> bool {
 /// Whether the tests run as root (live capture and network namespaces need it). Under CI,
 /// which runs as root, not being root is a failure.
 pub fn root(test: &str) -> bool {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_string());
-    if uid.as_deref() == Some("0") {
+    if is_root() {
         return true;
     }
     if in_ci() {
@@ -54,4 +54,12 @@ pub fn root(test: &str) -> bool {
     }
     println!("skipping {test}: it needs root");
     false
+}
+
+/// Whether the tests run as root, for a test that runs either way (no skip, no panic).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
