@@ -371,13 +371,10 @@ fn owners_hint(cli: &clap::Command, argv: &[String], arg: &str) -> Option<String
 /// The dashboard takes over the terminal: without one, say so and point at `report`
 /// before any work is done.
 fn needs_terminal() -> Result<(), ExitCode> {
-    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+    if siplens::tui::term::terminals() {
         return Ok(());
     }
-    eprintln!(
-        "siplens: error: the dashboard needs a terminal (stdin and stdout are not both \
-         terminals); use `siplens report FILE` for a text or JSON report"
-    );
+    eprintln!("siplens: error: {}", siplens::tui::RunError::NoTerminal);
     Err(ExitCode::from(2))
 }
 
@@ -582,7 +579,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         return match siplens::tui::run(siplens::tui::Snapshot::build(&analyzer), opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("siplens: error: terminal: {e}");
+                eprintln!("siplens: error: {e}");
                 ExitCode::from(2)
             }
         };
@@ -696,7 +693,7 @@ fn live_dashboard(
     match shown {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("siplens: error: terminal: {e}");
+            eprintln!("siplens: error: {e}");
             ExitCode::from(2)
         }
     }

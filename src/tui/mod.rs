@@ -11,16 +11,14 @@ pub mod keys;
 pub mod ladder;
 pub mod render;
 pub mod snapshot;
+pub mod term;
 pub mod theme;
 
 use std::io::{self, Stdout};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
-use std::sync::Arc;
-use std::time::Duration;
 
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -107,10 +105,34 @@ impl Drop for Guard {
     }
 }
 
-/// Runs the dashboard on the terminal until the user quits.
+/// Why the dashboard could not run (or ended on an error).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Stdin or stdout is not a terminal (a pipe, a file, no terminal at all).
+    #[error(
+        "the dashboard needs a terminal (stdin and stdout are not both terminals); \
+         use `siplens report FILE` for a text or JSON report"
+    )]
+    NoTerminal,
+    /// The initial display filter does not parse.
+    #[error("--display-filter: {0}")]
+    Filter(#[from] filter::FilterError),
+    /// The terminal failed (setting it up, drawing, reading events).
+    #[error("terminal: {0}")]
+    Io(#[from] io::Error),
+    /// The thread that reads terminal events died.
+    #[error("terminal: the event reader stopped")]
+    ReaderGone,
+}
+
+/// Runs the dashboard on the terminal until the user quits, a stop signal arrives
+/// (SIGTERM, SIGHUP, SIGINT) or the terminal goes away; the last two end it within
+/// [`term::TICK`] with the terminal restored, and return `Ok`.
 ///
-/// Errors from `opts.filter` are returned before the terminal is touched.
-pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
+/// The filter and terminal checks come before the terminal is touched: a bad
+/// `opts.filter` gives [`RunError::Filter`], and stdin or stdout not being a terminal
+/// gives [`RunError::NoTerminal`].
+pub fn run(snapshot: Snapshot, opts: Options<'_>) -> Result<(), RunError> {
     let mut snapshot = snapshot;
     snapshot.aliases = opts.aliases.clone();
     let mut app = App::new(snapshot);
@@ -122,12 +144,12 @@ pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
         app.set_columns(c);
     }
     if let Some(f) = &opts.filter {
-        app.set_filter(f).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("--display-filter: {e}"),
-            )
-        })?;
+        app.set_filter(f)?;
+    }
+    // Without this, crossterm falls back on /dev/tty: "No such device or address" with no
+    // terminal at all, or a dashboard drawn on a terminal the user did not point us at.
+    if !term::terminals() {
+        return Err(RunError::NoTerminal);
     }
     if opts.live.is_some() {
         app.live = Some(app::LiveState {
@@ -142,31 +164,78 @@ pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
         restore();
         previous(info);
     }));
-    // SIGTERM (kill, systemd) and SIGHUP (terminal closed) end the loop like `q`, so the
-    // guard restores the terminal; without this the process would die in raw mode.
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))?;
-    }
+    // Stop signals end the loop like `q`, so the guard restores the terminal; without
+    // this the process would die in raw mode.
+    let signals = term::StopSignals::install()?;
     enable_raw_mode()?;
     let _guard = Guard;
     execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
     let mut terminal: Terminal<CrosstermBackend<Stdout>> =
         Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let parts = Parts {
+        saver: opts.saver.as_deref(),
+        live: opts.live.as_ref(),
+        signals: &signals,
+    };
+    let ended = event_loop(&mut terminal, &mut app, &parts);
+    // ratatui's Terminal shows the cursor when dropped and `eprintln!`s if it cannot, and
+    // `eprintln!` panics on a hung-up terminal: a panic that (live) skipped stopping the
+    // capture. On a lost terminal there is no cursor to show; forget it instead.
+    if !term::terminals() {
+        std::mem::forget(terminal);
+    }
+    ended
+}
+
+/// What the event loop needs besides the terminal and the app.
+struct Parts<'a> {
+    saver: Option<&'a dyn Saver>,
+    live: Option<&'a Receiver<Snapshot>>,
+    signals: &'a term::StopSignals,
+}
+
+/// The dashboard proper, from the first draw until it ends.
+fn event_loop(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    app: &mut App,
+    parts: &Parts<'_>,
+) -> Result<(), RunError> {
+    let signals = parts.signals;
     terminal.clear()?;
+    let events = term::EventReader::spawn()?;
+    let _watchdog = term::Watchdog::spawn(signals, restore)?;
     // Draw only when something changed: an idle dashboard over 100k dialogs costs nothing.
     let mut dirty = true;
     while !app.quit {
+        // Checked before every draw: drawing on a hung-up terminal fails, and its size
+        // query would fall back on running `tput`.
+        if signals.stop().is_some() {
+            return Ok(());
+        }
         if dirty {
-            let size = terminal.size()?;
-            app.set_area(ratatui::layout::Rect::new(0, 0, size.width, size.height));
-            terminal.draw(|f| render::draw(f, &app))?;
+            let drawn = terminal.size().and_then(|size| {
+                app.set_area(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+                terminal.draw(|f| render::draw(f, app)).map(|_| ())
+            });
+            if let Err(e) = drawn {
+                return lost_or(e);
+            }
             dirty = false;
         }
-        // Wake up now and then to see whether a signal asked us to stop or a live
-        // snapshot arrived.
-        if event::poll(Duration::from_millis(200))? {
-            let action = match event::read()? {
+        let first = match events.next(term::TICK) {
+            Ok(read) => Some(read),
+            Err(term::NoEvent::Timeout) => None,
+            Err(term::NoEvent::Gone) => return Err(RunError::ReaderGone),
+        };
+        // What is already waiting (a paste, a burst of mouse moves) before one redraw;
+        // bounded, so that a flood of events still lets the loop draw and check signals.
+        let waiting = std::iter::from_fn(|| events.ready()).take(64);
+        for read in first.into_iter().chain(waiting) {
+            let event = match read {
+                Ok(e) => e,
+                Err(e) => return lost_or(e),
+            };
+            let action = match event {
                 Event::Key(key) => action_for(key, &app.mode()),
                 Event::Mouse(m) => action_for_mouse(m, &app.mode()),
                 Event::Resize(w, h) => {
@@ -177,14 +246,17 @@ pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
                 _ => None,
             };
             if let Some(a) = action {
-                update(&mut app, a);
+                update(app, a);
                 dirty = true;
             }
             if let Some(req) = app.save.take() {
-                app.status = Some(do_save(&req, opts.saver.as_deref()));
+                app.status = Some(do_save(&req, parts.saver));
+            }
+            if app.quit {
+                break;
             }
         }
-        if let Some(rx) = &opts.live {
+        if let Some(rx) = parts.live {
             // Keep only the newest snapshot; older ones are already stale.
             if let Some(s) = rx.try_iter().last() {
                 if !app.live.is_some_and(|l| l.paused) {
@@ -193,9 +265,16 @@ pub fn run(snapshot: Snapshot, opts: Options<'_>) -> io::Result<()> {
                 }
             }
         }
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
     }
     Ok(())
+}
+
+/// A terminal error is the end of the dashboard, not an error, when the terminal hung up
+/// meanwhile (the write or read raced the hangup).
+fn lost_or(e: io::Error) -> Result<(), RunError> {
+    if term::terminals() {
+        Err(RunError::Io(e))
+    } else {
+        Ok(())
+    }
 }
