@@ -56,7 +56,7 @@ pub fn run_export(args: &ExportArgs) -> ExitCode {
     let filter = match args.display_filter.as_deref().map(Filter::parse) {
         Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
-            eprintln!("siplens: error: --display-filter {e}");
+            eprintln!("siplens: error: --display-filter: {e}");
             return ExitCode::from(2);
         }
         None => None,

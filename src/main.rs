@@ -261,17 +261,12 @@ fn main() -> ExitCode {
             filter: a.filter.display_filter.as_deref(),
             dashboard: None,
         }),
-        Some(Command::Tui(a)) => {
-            if let Err(code) = needs_terminal() {
-                return code;
-            }
-            run_report(&Run {
-                input: &a.input,
-                output: &OutputArgs::default(),
-                filter: a.filter.display_filter.as_deref(),
-                dashboard: Some(&a.dashboard),
-            })
-        }
+        Some(Command::Tui(a)) => run_report(&Run {
+            input: &a.input,
+            output: &OutputArgs::default(),
+            filter: a.filter.display_filter.as_deref(),
+            dashboard: Some(&a.dashboard),
+        }),
         Some(Command::Config(c)) => run_config(&c),
         Some(Command::Hashes(a)) => crack_cmd::run_hashes(&a),
         Some(Command::Crack(a)) => crack_cmd::run_crack(&a),
@@ -438,11 +433,17 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     let filter = match run.filter.map(Filter::parse) {
         Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
-            eprintln!("siplens: error: --display-filter {e}");
+            eprintln!("siplens: error: --display-filter: {e}");
             return ExitCode::from(2);
         }
         None => None,
     };
+    // The dashboard needs a terminal: say so before reading a large capture.
+    if tui {
+        if let Err(code) = needs_terminal() {
+            return code;
+        }
+    }
     if filter.is_some() && format == Format::Ndjson {
         eprintln!(
             "siplens: error: --display-filter narrows a report (text or JSON) or the \
