@@ -436,7 +436,7 @@ fn cases() -> Vec<Case> {
         case(
             "tui",
             &[b, "--display-filter", "status ="],
-            Expect::Fails(2, "the dashboard needs a terminal"),
+            Expect::Fails(2, "--display-filter: at 8: expected a value"),
         ),
         case(
             "tui",
