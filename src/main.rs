@@ -270,7 +270,7 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     let mut events = (args.format == Format::Ndjson).then(live_loop::Events::new);
     let streaming = args.live.is_live() || !listeners.inputs.is_empty();
-    let hep_malformed = listeners.malformed.clone();
+    let hep_stats = listeners.stats.clone();
     if streaming && tui {
         return live_dashboard(args, listeners.inputs, &mut analyzer);
     }
@@ -280,7 +280,7 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         {
             return code;
         }
-        hep_cmd::report_malformed(&hep_malformed);
+        hep_cmd::report_listeners(&hep_stats);
     }
     for source in &mut sources {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -343,6 +343,7 @@ fn run_report(args: &ReportArgs, tui: bool) -> ExitCode {
         };
     }
     let mut report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
+    report.hep_listeners = hep_cmd::listener_stats(&hep_stats);
     if args.nat {
         report.retain_nat();
     }

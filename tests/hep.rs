@@ -306,3 +306,63 @@ fn listen_stops_on_sigint_over_tcp() {
     assert_eq!(v["summary"]["sip_messages"], 2);
     assert_eq!(v["summary"]["net"]["hep_packets"], 2);
 }
+
+/// Spawns `siplens report --format json --hep-listen SPEC EXTRA...`.
+fn listen_json(spec: &str, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "--format", "json", "--hep-listen", spec])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("siplens runs")
+}
+
+/// Connects to the listener on `port`, retrying while it starts.
+fn connect_tcp(port: u16) -> std::net::TcpStream {
+    let t0 = Instant::now();
+    loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(c) => return c,
+            Err(_) if t0.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("never listened on {port}: {e}"),
+        }
+    }
+}
+
+/// Ends `child` with SIGINT and returns its output.
+fn interrupt(child: Child) -> Output {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    wait_output(child, Duration::from_secs(10))
+}
+
+/// Idle TCP connections from one address (more than the old fixed cap of 16) must not
+/// lock out a real agent from that address for the whole run.
+#[test]
+fn idle_tcp_connections_do_not_lock_out_an_agent() {
+    use std::io::Write;
+    let port = free_port();
+    let child = listen_json(&format!("tcp:127.0.0.1:{port}"), &[]);
+    let mut idle = vec![connect_tcp(port)];
+    for _ in 0..19 {
+        idle.push(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"));
+    }
+    // Long enough for the idle ones to count as idle.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut agent = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut all = Vec::new();
+    for id in ["a1", "a2", "a3"] {
+        all.extend_from_slice(&hep_packet(id));
+    }
+    // A refused connection is closed by the listener: the write may fail, which is the bug.
+    let _ = agent.write_all(&all);
+    std::thread::sleep(Duration::from_millis(700));
+    let v = report_of(&interrupt(child));
+    assert_eq!(v["summary"]["sip_messages"], 3, "{}", v["hep_listeners"]);
+    drop(idle);
+}
