@@ -186,7 +186,11 @@ pub fn report_listeners(stats: &[StatsHandle]) {
     let all = listener_stats(stats);
     let malformed: u64 = all.iter().map(|s| s.malformed).sum();
     if malformed > 0 {
-        eprintln!("siplens: warning: {malformed} malformed HEP packets skipped");
+        // Named after its JSON field: the decoder's own count of HEP it could not use
+        // (summary.net.hep_malformed) is another one, of packets that got past this check.
+        eprintln!(
+            "siplens: warning: {malformed} malformed HEP packets skipped by the listeners (hep_listeners[].malformed)"
+        );
     }
     for s in &all {
         if let Some(n) = s.kernel_drops.filter(|&n| n > 0) {

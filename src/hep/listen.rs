@@ -111,8 +111,9 @@ pub struct HepListenerStats {
     /// Valid HEP packets handed to the analysis.
     pub packets: u64,
     /// Packets that were not valid HEP (skipped), and TCP streams that lost HEP framing
-    /// (closed). This is the count the "malformed HEP packets skipped" warning prints;
-    /// malformed SIP inside valid HEP is counted by the analysis (`decode_errors`).
+    /// (closed): the count the "malformed HEP packets skipped" warning prints. Packets
+    /// past this check that the decoder still cannot use (no addresses) are counted apart,
+    /// in `summary.net.hep_malformed`, and malformed SIP inside HEP in `decode_errors`.
     pub malformed: u64,
     /// UDP: datagrams the kernel dropped because the receive buffer was full (Linux, read
     /// from `/proc/net/udp`; absent where the system keeps no such counter).
@@ -887,5 +888,217 @@ mod tests {
         );
         let h: [u8; 20] = d.get(..20).unwrap().try_into().unwrap();
         assert_eq!(checksum(&h), 0, "a header with its checksum sums to 0xffff");
+    }
+
+    /// `/proc/net/udp` as Linux 6.x prints it (the header, then one row per socket).
+    const UDP_TABLE: &str = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  245: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 18234 2 ffff8f0d8a2d4000 0
+ 1279: 0100007F:2384 00000000:0000 07 00000000:00005200 00:00000000 00000000     0        0 912345 2 ffff8f0d8a2d6c00 4242
+";
+    const UDP6_TABLE: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  12: 00000000000000000000000001000000:2384 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 55 2 ffff8f0d8a2d7000 17
+";
+
+    #[test]
+    fn drops_column_by_inode() {
+        assert_eq!(udp_table_drops(UDP_TABLE, 912345), Some(4242));
+        assert_eq!(udp_table_drops(UDP_TABLE, 18234), Some(0));
+        // Not a prefix match, and the header is no row.
+        assert_eq!(udp_table_drops(UDP_TABLE, 91234), None);
+        assert_eq!(udp_table_drops(UDP_TABLE, 0), None);
+        assert_eq!(udp_table_drops(UDP6_TABLE, 55), Some(17));
+        // A row cut short (an older kernel without the column) gives nothing, not a guess.
+        assert_eq!(
+            udp_table_drops(
+                "h\n 1: 0100007F:2384 00000000:0000 07 0:0 0:0 0 0 0 77\n",
+                77
+            ),
+            None
+        );
+    }
+
+    /// A burst into a tiny buffer that nobody reads: the kernel drops, and the listener
+    /// reports exactly what it dropped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn udp_kernel_drops_are_counted() {
+        let opts = ListenOptions {
+            rcvbuf: 4096,
+            ..ListenOptions::default()
+        };
+        let mut l = HepListener::bind_with("udp:127.0.0.1:0", opts).unwrap();
+        let granted = l.stats().rcvbuf_bytes.unwrap();
+        assert!(granted < 64 * 1024, "granted {granted}");
+        assert_eq!(l.stats().kernel_drops, Some(0));
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let p = hep(&[b'x'; 600]);
+        let sent = 400u64;
+        for _ in 0..sent {
+            tx.send_to(&p, l.local_addr()).unwrap();
+        }
+        // Read what the buffer kept, then stop.
+        let stop = l.stop_handle();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(600));
+            stop.store(true, Ordering::Relaxed);
+        });
+        while l.next_frame().unwrap().is_some() {}
+        t.join().unwrap();
+        let s = l.stats();
+        let drops = s.kernel_drops.unwrap();
+        assert!(drops > 0 && s.packets > 0, "{s:?}");
+        assert_eq!(s.packets + drops, sent, "{s:?}");
+        assert_eq!(s.received, s.packets);
+        let c = l.counters().unwrap();
+        assert_eq!((c.received, c.dropped), (s.received, drops));
+    }
+
+    #[test]
+    fn tcp_listener_has_no_kernel_drop_counter() {
+        let mut l = HepListener::bind("tcp:127.0.0.1:0").unwrap();
+        let s = l.stats();
+        assert_eq!((s.kernel_drops, s.rcvbuf_bytes), (None, None));
+        assert_eq!(s.tcp, Some(TcpStats::default()));
+        assert!(l.counters().is_none());
+    }
+
+    /// Polls until `f` holds of the counters (at most 3 s).
+    fn poll_until(l: &mut HepListener, f: impl Fn(&TcpStats) -> bool) -> TcpStats {
+        let t0 = Instant::now();
+        loop {
+            l.poll_tcp();
+            let t = l.stats().tcp.unwrap();
+            if f(&t) || t0.elapsed() > Duration::from_secs(3) {
+                return t;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the listener closed `c` (EOF or reset within 2 s).
+    fn closed(c: &mut TcpStream) -> bool {
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut b = [0u8; 16];
+        matches!(c.read(&mut b), Ok(0))
+            || matches!(c.read(&mut b), Err(e) if e.kind() == ErrorKind::ConnectionReset)
+    }
+
+    /// Accounting holds: every accepted connection is open or closed once.
+    fn balanced(t: &TcpStats) -> bool {
+        t.accepted == t.open + t.closed_by_peer + t.closed_idle + t.closed_malformed + t.evicted
+    }
+
+    #[test]
+    fn tcp_bounds_evict_the_idlest_before_refusing() {
+        let opts = ListenOptions {
+            idle_timeout: None,
+            max_per_peer: 2,
+            max_conns: 3,
+            ..ListenOptions::default()
+        };
+        let mut l = HepListener::bind_with("tcp:127.0.0.1:0", opts).unwrap();
+        let a = l.local_addr();
+        let mut first = TcpStream::connect(a).unwrap();
+        let t = poll_until(&mut l, |t| t.accepted == 1);
+        assert_eq!(t.open, 1);
+        let mut second = TcpStream::connect(a).unwrap();
+        poll_until(&mut l, |t| t.accepted == 2);
+        // Both still fresh: a third from the same address is refused, not let in.
+        let mut third = TcpStream::connect(a).unwrap();
+        let t = poll_until(&mut l, |t| t.refused_per_peer == 1);
+        assert_eq!((t.refused_per_peer, t.evicted, t.open), (1, 0, 2), "{t:?}");
+        assert!(closed(&mut third));
+        // `second` keeps sending, `first` goes quiet: the newcomer replaces `first`.
+        std::thread::sleep(EVICT_MIN_IDLE / 2);
+        second
+            .write_all(&hep(b"OPTIONS sip:a SIP/2.0\r\n\r\n"))
+            .unwrap();
+        let t0 = Instant::now();
+        while l.stats().packets == 0 && t0.elapsed() < Duration::from_secs(3) {
+            l.poll_tcp();
+        }
+        std::thread::sleep(EVICT_MIN_IDLE / 2 + Duration::from_millis(100));
+        let _fourth = TcpStream::connect(a).unwrap();
+        let t = poll_until(&mut l, |t| t.evicted == 1);
+        assert_eq!((t.accepted, t.evicted, t.open), (3, 1, 2), "{t:?}");
+        assert!(closed(&mut first), "the idlest goes");
+        assert_eq!(l.stats().packets, 1);
+        assert!(balanced(&t), "{t:?}");
+    }
+
+    #[test]
+    fn tcp_total_bound_evicts_across_addresses() {
+        let opts = ListenOptions {
+            idle_timeout: None,
+            max_per_peer: 8,
+            max_conns: 2,
+            ..ListenOptions::default()
+        };
+        let mut l = HepListener::bind_with("tcp:127.0.0.1:0", opts).unwrap();
+        let a = l.local_addr();
+        let mut idle = [
+            TcpStream::connect(a).unwrap(),
+            TcpStream::connect(a).unwrap(),
+        ];
+        poll_until(&mut l, |t| t.accepted == 2);
+        let mut early = TcpStream::connect(a).unwrap();
+        let t = poll_until(&mut l, |t| t.refused_total == 1);
+        assert_eq!((t.refused_total, t.refused_per_peer), (1, 0), "{t:?}");
+        assert!(closed(&mut early));
+        std::thread::sleep(EVICT_MIN_IDLE + Duration::from_millis(100));
+        let mut agent = TcpStream::connect(a).unwrap();
+        let t = poll_until(&mut l, |t| t.evicted == 1);
+        assert_eq!((t.accepted, t.open), (3, 2), "{t:?}");
+        agent
+            .write_all(&hep(b"OPTIONS sip:a SIP/2.0\r\n\r\n"))
+            .unwrap();
+        let f = l.next_frame().unwrap().unwrap();
+        assert!(segments(&f)[0].payload.starts_with(b"OPTIONS"));
+        assert!(closed(&mut idle[0]) || closed(&mut idle[1]));
+    }
+
+    #[test]
+    fn tcp_idle_timeout_closes_silent_connections() {
+        let opts = ListenOptions {
+            idle_timeout: Some(Duration::from_millis(300)),
+            ..ListenOptions::default()
+        };
+        let mut l = HepListener::bind_with("tcp:127.0.0.1:0", opts).unwrap();
+        let a = l.local_addr();
+        let mut quiet = TcpStream::connect(a).unwrap();
+        let mut talker = TcpStream::connect(a).unwrap();
+        poll_until(&mut l, |t| t.accepted == 2);
+        let t0 = Instant::now();
+        // The talker sends more often than the timeout and stays.
+        while t0.elapsed() < Duration::from_millis(600) {
+            talker
+                .write_all(&hep(b"OPTIONS sip:a SIP/2.0\r\n\r\n"))
+                .unwrap();
+            poll_until(&mut l, |_| true);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let t = poll_until(&mut l, |t| t.closed_idle == 1);
+        assert_eq!((t.closed_idle, t.open), (1, 1), "{t:?}");
+        assert!(closed(&mut quiet));
+        // The peer closing is told apart from the timeout.
+        drop(talker);
+        let t = poll_until(&mut l, |t| t.closed_by_peer == 1);
+        assert_eq!(
+            (t.closed_by_peer, t.closed_idle, t.open),
+            (1, 1, 0),
+            "{t:?}"
+        );
+        assert!(balanced(&t), "{t:?}");
+    }
+
+    #[test]
+    fn tcp_desync_is_counted_as_malformed_and_closed() {
+        let mut l = HepListener::bind("tcp:127.0.0.1:0").unwrap();
+        let mut c = TcpStream::connect(l.local_addr()).unwrap();
+        c.write_all(b"GARBAGE!").unwrap();
+        let t = poll_until(&mut l, |t| t.closed_malformed == 1);
+        assert_eq!(t.closed_malformed, 1);
+        assert_eq!(l.stats().malformed, 1);
+        assert!(balanced(&t));
     }
 }
