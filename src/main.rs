@@ -501,7 +501,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     let mut events = (format == Format::Ndjson).then(live_loop::Events::new);
     let streaming = args.live.is_live() || !listeners.inputs.is_empty();
-    let hep_malformed = listeners.malformed.clone();
+    let hep_stats = listeners.stats.clone();
     if let (true, Some(dash)) = (streaming, run.dashboard) {
         return live_dashboard(args, dash, run.filter, listeners.inputs, &mut analyzer);
     }
@@ -511,7 +511,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         {
             return code;
         }
-        hep_cmd::report_malformed(&hep_malformed);
+        hep_cmd::report_listeners(&hep_stats);
     }
     let mut empty_inputs = 0usize;
     for source in &mut sources {
@@ -586,6 +586,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         };
     }
     let mut report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
+    report.hep_listeners = hep_cmd::listener_stats(&hep_stats);
     if let (Some(f), Some(expr)) = (&filter, run.filter) {
         let keep = siplens::tui::app::matching_calls(&siplens::tui::Snapshot::build(&analyzer), f);
         report.retain_dialogs(&keep, expr);

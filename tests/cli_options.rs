@@ -351,6 +351,47 @@ fn cases() -> Vec<Case> {
                 sub,
                 &[
                     "--hep-listen",
+                    "tcp:127.0.0.1:0",
+                    "--hep-idle-timeout",
+                    "5",
+                    "--hep-max-per-peer",
+                    "2",
+                    "--hep-max-conns",
+                    "8",
+                    "--duration",
+                    "0.2",
+                    "-F",
+                    "json",
+                ],
+                Expect::Ok(|o| {
+                    let v = json(o);
+                    assert_eq!(v["hep_listeners"][0]["tcp"]["accepted"], 0, "{v}");
+                }),
+            ),
+            case(
+                sub,
+                &[
+                    "--hep-listen",
+                    "udp:127.0.0.1:0",
+                    "--hep-rcvbuf",
+                    "1",
+                    "--duration",
+                    "0.2",
+                    "-F",
+                    "json",
+                ],
+                Expect::Ok(|o| {
+                    let v = json(o);
+                    assert!(
+                        v["hep_listeners"][0]["rcvbuf_bytes"].as_u64() >= Some(1 << 20),
+                        "{v}"
+                    );
+                }),
+            ),
+            case(
+                sub,
+                &[
+                    "--hep-listen",
                     "udp:127.0.0.1:0",
                     "--duration",
                     "0.2",
@@ -451,6 +492,14 @@ fn cases() -> Vec<Case> {
                 "1",
                 "--hep-password",
                 "x",
+                "--hep-idle-timeout",
+                "1",
+                "--hep-max-per-peer",
+                "1",
+                "--hep-max-conns",
+                "1",
+                "--hep-rcvbuf",
+                "1",
             ],
             Expect::Fails(2, "the dashboard needs a terminal"),
         ),

@@ -25,7 +25,9 @@ use crate::capture::Timestamp;
 pub mod listen;
 pub mod send;
 
-pub use listen::{HepListenError, HepListener};
+pub use listen::{
+    HepListenError, HepListener, HepListenerStats, ListenOptions, StatsHandle, TcpStats,
+};
 pub use send::{HepSendError, HepSender};
 
 /// The 4-byte magic opening every HEPv3 packet.

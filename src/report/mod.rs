@@ -20,6 +20,7 @@ use crate::engine::{Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine
 use crate::net::NetStats;
 
 pub use crate::capture::CaptureStats;
+pub use crate::hep::HepListenerStats;
 
 /// Version of the JSON report contract. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,6 +39,10 @@ pub struct Report<'a> {
     /// their shape).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capture: Vec<CaptureStats>,
+    /// HEP listeners (`--hep-listen`): what each received, skipped and lost (omitted for
+    /// files). [`Report::build`] sees only the analyzer: whoever ran the listeners fills it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hep_listeners: Vec<HepListenerStats>,
     /// Totals.
     pub summary: Summary,
     /// One entry per Call-ID.
@@ -621,6 +626,7 @@ impl<'a> Report<'a> {
             },
             inputs: an.inputs().to_vec(),
             capture: an.capture_stats().to_vec(),
+            hep_listeners: Vec::new(),
             summary: Summary {
                 packets: stats.packets,
                 bytes: stats.bytes,

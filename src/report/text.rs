@@ -103,6 +103,30 @@ pub fn render(r: &Report) -> String {
             c.interface, c.frames, c.received, c.dropped_by_kernel, c.dropped_by_interface, c.dropped_by_siplens
         );
     }
+    // HEP listeners: what reached them, and what they skipped or lost before the engine.
+    for h in &r.hep_listeners {
+        let kernel = match (h.tcp, h.kernel_drops) {
+            (Some(_), _) => String::new(),
+            (None, Some(n)) => format!(", kernel drops {n}"),
+            (None, None) => ", kernel drops unknown".to_string(),
+        };
+        let rcvbuf = h
+            .rcvbuf_bytes
+            .map(|b| format!(", receive buffer {b} bytes"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "hep listener: {}: {} packets received, {} malformed{kernel}{rcvbuf}",
+            h.listen, h.received, h.malformed
+        );
+        if let Some(t) = &h.tcp {
+            let _ = writeln!(
+                o,
+                "  tcp: {} accepted, {} open, refused: per peer {}, total {}; closed: by peer {}, idle {}, malformed {}, evicted {}",
+                t.accepted, t.open, t.refused_per_peer, t.refused_total, t.closed_by_peer, t.closed_idle, t.closed_malformed, t.evicted
+            );
+        }
+    }
     if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
         let _ = writeln!(
             o,
