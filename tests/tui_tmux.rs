@@ -493,3 +493,27 @@ fn live_dashboard_ends_with_its_terminal() {
         );
     }
 }
+
+/// The dashboard options on a real terminal: `--columns` (which once panicked before the
+/// screen opened), `--alias`, `--theme` and `-Y`, in `siplens FILE` and `siplens tui FILE`.
+#[test]
+fn columns_alias_theme_and_filter_reach_the_dashboard() {
+    for sub in ["", "tui"] {
+        let args = format!(
+            "{sub} --columns index,method,from,User-Agent --alias 10.254.1.1=pbx \
+             --theme light -Y 'method = INVITE'"
+        );
+        let name = format!("options{sub}");
+        let Some(tmux) = start_on(&name, &[], "kamailio-auth.pcap", (160, 40), &args) else {
+            return;
+        };
+        // The chosen columns (a header name among them), one call of four kept.
+        let s = tmux.wait_for(&["User-Agent", "(1/4"]);
+        assert!(!s.contains("STATE"), "state is not a chosen column:\n{s}");
+        // Its ladder names the aliased address.
+        tmux.keys(&["Enter"]);
+        tmux.wait_for(&["pbx", "10.254.1.2:5060"]);
+        tmux.keys(&["Q"]);
+        tmux.wait_for(&["siplens-exited-0"]);
+    }
+}
