@@ -14,8 +14,9 @@
 #      tshark -n -r F -q -z sip,stat
 #      sngrep -F -N -q -l 100000 -I F  (on rtp-heavy only if BENCH_SNGREP_RTP=1:
 #                                       it can take more than 10 minutes)
-#      siplens report F --format json   (if the release binary exists; SIPLENS=path
-#                                       overrides target/release/siplens)
+#      siplens report F --format json   (the `dist` profile's binary, built first with
+#                                       `cargo build --profile dist`; SIPLENS=path
+#                                       overrides target/dist/siplens)
 #    and prints a table, also written to bench-out/results.md.
 # Needs root, sipp, tcpdump, tshark, sngrep, capinfos, editcap, nft, python3, time.
 set -Eeuo pipefail
@@ -141,9 +142,12 @@ read -r SIG_FR SIG_SIP < <(counts sig-heavy)
 
 SIPLENS=${SIPLENS:-}
 if [[ -z $SIPLENS ]]; then
-    for c in "$ROOT/target/release/siplens" "${CARGO_TARGET_DIR:-/work/target}/release/siplens"; do
+    # The published figures are the `dist` profile's (fat LTO); the quick `release`
+    # build is a few percent slower (docs/benchmarks.md, "Build profiles").
+    for c in "$ROOT/target/dist/siplens" "${CARGO_TARGET_DIR:-/work/target}/dist/siplens"; do
         [[ -x $c ]] && { SIPLENS=$c; break; }
     done
+    [[ -n $SIPLENS ]] || log "no dist binary: cargo build --profile dist (siplens rows skipped)"
 fi
 
 ROWS=()
@@ -181,7 +185,7 @@ for n in sig-heavy rtp-heavy; do
     if [[ -n $SIPLENS ]]; then
         measure siplens "$n" "$fr" "$sp" "$SIPLENS" report "$f" --format json
     else
-        ROWS+=("| siplens | $n | $fr | $sp | no release binary | | | |")
+        ROWS+=("| siplens | $n | $fr | $sp | no dist binary | | | |")
     fi
 done
 

@@ -12,9 +12,10 @@ N=${1:-8000000}
 R=${2:-3}
 PCAP=$ROOT/samples/register-digest.pcap
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target}
-SIPLENS=$CARGO_TARGET_DIR/release/siplens
+# The `dist` profile (fat LTO), as for every published figure.
+SIPLENS=$CARGO_TARGET_DIR/dist/siplens
 command -v sipcrack >/dev/null || { echo "crack.sh: sipcrack not installed (apt-get install sipcrack)" >&2; exit 1; }
-(cd "$ROOT" && cargo build --release --quiet)
+(cd "$ROOT" && cargo build --profile dist --quiet)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

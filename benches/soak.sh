@@ -17,7 +17,8 @@ set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench-out}
-SIPLENS=${SIPLENS:-$ROOT/target/release/siplens}
+# The `dist` profile (fat LTO), as for every published figure.
+SIPLENS=${SIPLENS:-$ROOT/target/dist/siplens}
 MINUTES=${SOAK_MINUTES:-10}
 RATE=${SOAK_RATE:-100}
 MAXMEM=${SOAK_MAX_MEMORY:-48}
@@ -35,7 +36,7 @@ trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] || die "needs root (network namespace, live capture)"
 for t in sipp sngrep tshark python3 ip; do command -v "$t" >/dev/null || die "$t missing"; done
-[ -x "$SIPLENS" ] || die "$SIPLENS missing: cargo build --release --features live"
+[ -x "$SIPLENS" ] || die "$SIPLENS missing: cargo build --profile dist --features live"
 mkdir -p "$OUT"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
