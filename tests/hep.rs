@@ -52,17 +52,47 @@ fn wait_bound(port: u16, timeout: Duration) -> bool {
     false
 }
 
-/// Waits for `child` at most `timeout`, killing it past that.
+/// Waits for `child` at most `timeout`, killing it past that. Its output is drained as it
+/// comes: a report larger than a pipe buffer would otherwise block the child forever.
 fn wait_output(mut child: Child, timeout: Duration) -> Output {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if child.try_wait().expect("try_wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        if t0.elapsed() > timeout {
+            let _ = child.kill();
+            panic!("process did not end within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
     }
-    let _ = child.kill();
-    panic!("process did not end within {timeout:?}");
 }
 
 #[test]
