@@ -11,7 +11,7 @@ use siplens::capture::{
     Timestamp,
 };
 
-/// The corpus beside the repository (`../shared/corpus`), else `/work/shared/corpus`.
+/// The corpus in the `shared` directory beside the checkout, else `/work/shared/corpus`.
 /// `None` (with a notice) when neither exists, so the suite still runs elsewhere.
 fn corpus() -> Option<PathBuf> {
     let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/pcaps");
