@@ -75,6 +75,15 @@ fn blocks(path: &Path) -> Vec<Block> {
                 });
                 out[at].output = Some(body.join("\n") + "\n");
             }
+            "" => {
+                // A command block must say it is one, or it would escape this test.
+                let commandish = body.iter().any(|b| runnable(b).is_some());
+                assert!(
+                    !commandish,
+                    "{name}:{}: a code block of commands has no `sh` tag",
+                    i + 1
+                );
+            }
             _ => {}
         }
         last_closed_sh = None;
@@ -103,7 +112,12 @@ fn runnable(cmd: &str) -> Option<String> {
         Some(rest) => format!("siplens {rest}"),
         None => cmd.to_string(),
     };
-    (cmd.starts_with("siplens ") || cmd.contains("| siplens ")).then_some(cmd)
+    // Leading variable assignments (`NO_COLOR=1 siplens ...`) stay in the command.
+    let bare = cmd
+        .split_whitespace()
+        .find(|w| !w.contains('='))
+        .unwrap_or_default();
+    (bare == "siplens" || cmd.contains("| siplens ")).then_some(cmd)
 }
 
 /// A scratch directory with `samples` linked in and `bin/siplens` the binary under test.
@@ -186,6 +200,20 @@ fn every_documented_command_runs() {
                 if !ok {
                     failures.push(format!("{at}: exit {code:?}: {err}"));
                     continue;
+                }
+                // A capture the example names must be there once it ran: a sample that
+                // exists, or a file the command wrote (not a live capture's -w output, which
+                // this machine may not be able to make).
+                let words: Vec<&str> = sh.split_whitespace().collect();
+                for (i, w) in words.iter().enumerate() {
+                    let w = w.trim_matches(|c| c == '\'' || c == '"');
+                    let after_write = i > 0 && matches!(words[i - 1], "-w" | "--write");
+                    let capture = [".pcap", ".pcapng", ".pcap.gz"]
+                        .iter()
+                        .any(|x| w.ends_with(x));
+                    if capture && !after_write && !dir.join(w).exists() {
+                        failures.push(format!("{at}: names {w}, which does not exist"));
+                    }
                 }
                 if k + 1 == n {
                     if let Some(want) = &block.output {
