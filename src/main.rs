@@ -14,11 +14,7 @@ use siplens::engine::{Analyzer, Limits, Severity};
 use siplens::report::{text, Report};
 use siplens::tui::filter::Filter;
 
-mod crack_cmd;
-mod export_cmd;
-mod hep_cmd;
-mod live_loop;
-mod tui_cmd;
+mod cli;
 
 /// Passive SIP traffic analyzer: dialogs, SDP, RTP streams and findings from captures.
 #[derive(Parser, Debug)]
@@ -45,7 +41,7 @@ struct Cli {
     #[command(flatten, next_help_heading = "Dashboard")]
     filter: FilterArgs,
     #[command(flatten)]
-    dashboard: tui_cmd::TuiArgs,
+    dashboard: cli::dashboard::TuiArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -57,11 +53,11 @@ enum Command {
     /// Print the default configuration (`--default`) or check a configuration file.
     Config(ConfigArgs),
     /// Export captured Digest responses for hashcat (-m 11400) or John the Ripper (sip).
-    Hashes(crack_cmd::HashesArgs),
+    Hashes(cli::crack::HashesArgs),
     /// Test a wordlist against every captured Digest response.
-    Crack(crack_cmd::CrackArgs),
+    Crack(cli::crack::CrackArgs),
     /// Write the SIP messages and RTP/RTCP of chosen calls to a new pcap/pcapng.
-    Export(export_cmd::ExportArgs),
+    Export(cli::export::ExportArgs),
 }
 
 /// `siplens report`: the analysis options and the output ones; no dashboard options.
@@ -83,7 +79,7 @@ struct TuiCmd {
     #[command(flatten, next_help_heading = "Dashboard")]
     filter: FilterArgs,
     #[command(flatten)]
-    dashboard: tui_cmd::TuiArgs,
+    dashboard: cli::dashboard::TuiArgs,
 }
 
 #[derive(Args, Debug)]
@@ -166,10 +162,10 @@ struct InputArgs {
     max_streams: usize,
     /// Live capture (`-i`) and memory budget.
     #[command(flatten, next_help_heading = "Live capture")]
-    live: live_loop::LiveArgs,
+    live: cli::live::LiveArgs,
     /// HEP in and out (--hep-send, --hep-listen).
     #[command(flatten, next_help_heading = "HEP")]
-    hep: hep_cmd::HepArgs,
+    hep: cli::hep::HepArgs,
 }
 
 /// How the report is written: `report` and `siplens FILE` off a terminal.
@@ -268,9 +264,9 @@ fn main() -> ExitCode {
             dashboard: Some(&a.dashboard),
         }),
         Some(Command::Config(c)) => run_config(&c),
-        Some(Command::Hashes(a)) => crack_cmd::run_hashes(&a),
-        Some(Command::Crack(a)) => crack_cmd::run_crack(&a),
-        Some(Command::Export(a)) => export_cmd::run_export(&a),
+        Some(Command::Hashes(a)) => cli::crack::run_hashes(&a),
+        Some(Command::Crack(a)) => cli::crack::run_crack(&a),
+        Some(Command::Export(a)) => cli::export::run_export(&a),
         None => {
             // Dashboard: `siplens FILE` on a terminal, unless the options ask for a report.
             let o = &cli.output;
@@ -379,7 +375,7 @@ struct Run<'a> {
     output: &'a OutputArgs,
     filter: Option<&'a str>,
     /// Dashboard options when the run opens the dashboard.
-    dashboard: Option<&'a tui_cmd::TuiArgs>,
+    dashboard: Option<&'a cli::dashboard::TuiArgs>,
 }
 
 fn run_config(args: &ConfigArgs) -> ExitCode {
@@ -414,7 +410,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     let tui = run.dashboard.is_some();
     let format = run.output.format.unwrap_or(Format::Text);
     if args.live.list_interfaces {
-        return live_loop::list_interfaces();
+        return cli::live::list_interfaces();
     }
     if let Err(code) = args.live.check(!args.hep.hep_listen.is_empty()) {
         return code;
@@ -462,11 +458,11 @@ fn run_report(run: &Run<'_>) -> ExitCode {
             }
         }
     }
-    let listeners = match hep_cmd::bind_listeners(&args.hep) {
+    let listeners = match cli::hep::bind_listeners(&args.hep) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let wordlist = match args.wordlist.as_deref().map(crack_cmd::read_wordlist) {
+    let wordlist = match args.wordlist.as_deref().map(cli::crack::read_wordlist) {
         Some(Ok(w)) => Some(w),
         Some(Err(code)) => return code,
         None => None,
@@ -494,12 +490,12 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     if let Some(n) = args.bruteforce_threshold {
         analyzer.set_bruteforce_threshold(n);
     }
-    let hep_sender = match hep_cmd::install_sender(&args.hep, &mut analyzer) {
+    let hep_sender = match cli::hep::install_sender(&args.hep, &mut analyzer) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
-    let mut events = (format == Format::Ndjson).then(live_loop::Events::new);
+    let mut events = (format == Format::Ndjson).then(cli::live::Events::new);
     let streaming = args.live.is_live() || !listeners.inputs.is_empty();
     let hep_stats = listeners.stats.clone();
     if let (true, Some(dash)) = (streaming, run.dashboard) {
@@ -507,11 +503,11 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     }
     if streaming {
         if let Err(code) =
-            live_loop::run(&args.live, listeners.inputs, &mut analyzer, events.as_mut())
+            cli::live::run(&args.live, listeners.inputs, &mut analyzer, events.as_mut())
         {
             return code;
         }
-        hep_cmd::report_listeners(&hep_stats);
+        cli::hep::report_listeners(&hep_stats);
     }
     let mut empty_inputs = 0usize;
     for source in &mut sources {
@@ -564,15 +560,15 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         return ExitCode::from(2);
     }
     if let Some(s) = &hep_sender {
-        hep_cmd::report_sender(s);
+        cli::hep::report_sender(s);
     }
     if let Some(w) = &wordlist {
-        let threads = crack_cmd::threads(args.threads);
-        let found = crack_cmd::audit(&analyzer, w, threads, args.show_secrets, want_bar);
+        let threads = cli::crack::threads(args.threads);
+        let found = cli::crack::audit(&analyzer, w, threads, args.show_secrets, want_bar);
         analyzer.add_findings(found);
     }
     if let Some(dash) = run.dashboard {
-        let saver = tui_cmd::FileSaver {
+        let saver = cli::dashboard::FileSaver {
             analyzer: &analyzer,
             inputs: &args.files,
         };
@@ -586,7 +582,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         };
     }
     let mut report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
-    report.hep_listeners = hep_cmd::listener_stats(&hep_stats);
+    report.hep_listeners = cli::hep::listener_stats(&hep_stats);
     if let (Some(f), Some(expr)) = (&filter, run.filter) {
         let keep = siplens::tui::app::matching_calls(&siplens::tui::Snapshot::build(&analyzer), f);
         report.retain_dialogs(&keep, expr);
@@ -664,7 +660,7 @@ fn input_yielded(info: &siplens::engine::InputInfo, doing: &str) -> bool {
 /// thread, which owns the terminal) draws the newest one. Quitting stops the capture.
 fn live_dashboard(
     args: &InputArgs,
-    dash: &tui_cmd::TuiArgs,
+    dash: &cli::dashboard::TuiArgs,
     filter: Option<&str>,
     extra: Vec<siplens::live::LiveInput>,
     analyzer: &mut Analyzer,
@@ -672,13 +668,13 @@ fn live_dashboard(
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     // Errors (no such interface, permission) are printed before the screen changes.
-    let opened = match live_loop::open(&args.live, extra) {
+    let opened = match cli::live::open(&args.live, extra) {
         Ok(o) => o,
         Err(code) => return code,
     };
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let stop = Arc::new(AtomicBool::new(false));
-    let link = live_loop::UiLink {
+    let link = cli::live::UiLink {
         tx,
         stop: Arc::clone(&stop),
     };
@@ -686,7 +682,7 @@ fn live_dashboard(
     opts.live = Some(rx);
     let shown = std::thread::scope(|s| {
         let capture =
-            s.spawn(|| live_loop::run_opened(&args.live, opened, analyzer, None, Some(&link)));
+            s.spawn(|| cli::live::run_opened(&args.live, opened, analyzer, None, Some(&link)));
         let shown = siplens::tui::run(siplens::tui::Snapshot::default(), opts);
         stop.store(true, Ordering::Relaxed);
         let _ = capture.join();
