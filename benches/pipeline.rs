@@ -11,7 +11,7 @@ use std::path::Path;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use siplens::capture::{self, Frame, FrameSource};
-use siplens::engine::Analyzer;
+
 use siplens::report::Report;
 
 const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
@@ -99,7 +99,7 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Elements(frames.len() as u64));
     g.bench_function("basic-call-rtp (engine + report)", |b| {
         b.iter(|| {
-            let mut an = Analyzer::default();
+            let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
             for f in &frames {
                 an.process(f);
             }
@@ -134,7 +134,7 @@ fn engine_on_bench_captures(c: &mut Criterion) {
         g.throughput(Throughput::Elements(frames.len() as u64));
         g.bench_function(name, |b| {
             b.iter_with_large_drop(|| {
-                let mut an = Analyzer::new(limits.clone());
+                let mut an = siplens::rules::analyzer(limits.clone());
                 for f in &frames {
                     an.process(f);
                 }

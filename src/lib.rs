@@ -7,12 +7,14 @@
 //! net      -> Segment          (link, IP, defrag, UDP, TCP reassembly + SIP framing)
 //! sip, sdp -> borrowed views   (nom parsers, pure functions over &[u8])
 //! media    -> RTP/RTCP views and per-stream statistics
-//! engine   -> Analyzer         (dialogs, transactions, media sessions, streams)
-//! rules    -> Finding          (one file per family: auth, ...)
+//! model    -> shared records   (Finding, symbols, SDP media lines, auth attempts, ...)
+//! engine   -> Analyzer         (dialogs, transactions, media sessions, streams, rule list)
+//! rules    -> Finding          (one `engine::Rule` per family: auth, media, ...)
 //! report   -> DTOs             (text and JSON renderers)
 //! ```
 //!
-//! Only `capture` touches the outside world; everything after it is deterministic and
+//! Each module imports only from the layers below it (docs/architecture.md, "Layers";
+//! checked by `tests/layers.rs`). Only `capture` touches the outside world; everything after it is deterministic and
 //! takes time from packet timestamps only.
 #![forbid(unsafe_code)]
 
@@ -24,6 +26,7 @@ pub mod export;
 pub mod hep;
 pub mod live;
 pub mod media;
+pub mod model;
 pub mod nat;
 pub mod net;
 pub mod report;

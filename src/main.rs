@@ -484,7 +484,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         },
         ..Limits::default()
     });
-    let mut analyzer = Analyzer::new(limits);
+    let mut analyzer = siplens::rules::analyzer(limits);
     analyzer.set_show_secrets(args.show_secrets);
     analyzer.set_config(&config);
     if let Some(n) = args.bruteforce_threshold {

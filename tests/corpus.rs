@@ -88,7 +88,7 @@ fn counts_match_tshark_on_every_public_capture() {
             continue;
         }
         let mut src = capture::open_path(&path).expect("corpus capture opens");
-        let mut an = Analyzer::default();
+        let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
         let info = an.run_source(&mut src, &mut |_, _| {});
         assert!(info.warning.is_none(), "{name}: {:?}", info.warning);
         let report = Report::build(&an, 0);
@@ -125,7 +125,7 @@ fn rtp_and_malformed_expectations_on_known_captures() {
     };
     let run = |name: &str| {
         let mut src = capture::open_path(&dir.join("pcaps").join(name)).expect("opens");
-        let mut an = Analyzer::default();
+        let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
         an.run_source(&mut src, &mut |_, _| {});
         an
     };
@@ -169,7 +169,7 @@ fn rtp_and_malformed_expectations_on_known_captures() {
     assert_eq!(r.dialogs[0].method, "INVITE");
     // sngrep's aaa.pcap: two users re-challenged 8 times from one phone.
     let mut src = capture::open_path(&dir.join("pcaps/sngrep__aaa.pcap")).expect("opens");
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.run_source(&mut src, &mut |_, _| {});
     let brute = |an: &Analyzer| {
         Report::build(an, 0)
@@ -217,7 +217,7 @@ fn hep_capture_is_decapsulated() {
         return;
     };
     let mut src = capture::open_path(&dir.join("pcaps/hep-wireshark__hep.pcap")).expect("opens");
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.run_source(&mut src, &mut |_, _| {});
     let net = an.net_stats();
     assert_eq!(

@@ -12,7 +12,7 @@ fn analyse(name: &str, limits: Limits) -> Analyzer {
         .join("samples")
         .join(name);
     let mut src = capture::open_path(&path).expect("sample opens");
-    let mut an = Analyzer::new(limits);
+    let mut an = siplens::rules::analyzer(limits);
     let info = an.run_source(&mut src, &mut |_, _| {});
     assert!(info.warning.is_none(), "{name}: {:?}", info.warning);
     an
@@ -195,7 +195,7 @@ fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
 
 #[test]
 fn malformed_messages_and_unannounced_rtp() {
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     // No Call-ID, CSeq method differs from the request method.
     let bad = b"OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:bob@192.0.2.2>\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
     an.process(&udp_frame(1, 0, 5060, 5060, bad));
@@ -247,7 +247,7 @@ fn malformed_messages_and_unannounced_rtp() {
 
 #[test]
 fn unknown_link_types_are_counted_and_named() {
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     for n in 1..=3 {
         an.process(&siplens::capture::Frame {
             number: n,
@@ -268,7 +268,7 @@ fn unknown_link_types_are_counted_and_named() {
 
 #[test]
 fn long_dialogs_stay_bounded_and_keep_detecting_retransmissions() {
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     let mut frame = 0;
     // A day-long keepalive dialog: 400 OPTIONS in one Call-ID, 30 s apart, each sent twice
     // (the copy 500 ms later, as Timer E would).
@@ -382,7 +382,7 @@ fn options(call_id: &str, branch: &str) -> Vec<u8> {
 #[test]
 fn request_floods_count_new_requests_only() {
     // 250 distinct requests in half a second: a flood.
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     for i in 0..250u64 {
         let p = options(&format!("flood{i}"), &i.to_string());
         an.process(&udp_frame(i + 1, i * 2, 5060, 5060, &p));
@@ -400,7 +400,7 @@ fn request_floods_count_new_requests_only() {
         flood[0].summary
     );
     // The same request sent 250 times (a retransmission storm, captured twice) is not.
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     for i in 0..250u64 {
         let p = options("storm", "1");
         an.process(&udp_frame(i + 1, i * 3, 5060, 5060, &p));
@@ -414,7 +414,7 @@ fn request_floods_count_new_requests_only() {
     // A configured threshold applies.
     let mut c = siplens::config::Config::default();
     c.flood.requests = 300;
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.set_config(&c);
     for i in 0..250u64 {
         let p = options(&format!("flood{i}"), &i.to_string());

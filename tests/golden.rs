@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use siplens::capture;
-use siplens::engine::Analyzer;
+
 use siplens::report::Report;
 
 fn samples_dir() -> PathBuf {
@@ -32,7 +32,7 @@ fn sample_files() -> Vec<PathBuf> {
 
 fn analyse(path: &Path) -> Value {
     let mut src = capture::open_path(path).expect("sample opens");
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.run_source(&mut src, &mut |_, _| {});
     let report = Report::build(&an, 0);
     let mut v = serde_json::to_value(&report).expect("serialises");

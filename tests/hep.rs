@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use siplens::capture;
-use siplens::engine::Analyzer;
+
 use siplens::report::Report;
 
 const SAMPLE: &str = "samples/invite-407.pcap";
@@ -24,7 +24,7 @@ fn sample() -> PathBuf {
 /// (SIP messages, sorted Call-IDs) of a capture, read by siplens itself.
 fn calls_in(path: &Path) -> (u64, Vec<String>) {
     let mut src = capture::open_path(path).expect("capture opens");
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.run_source(&mut src, &mut |_, _| {});
     let r = Report::build(&an, 0);
     let mut ids: Vec<String> = r.dialogs.iter().map(|d| d.call_id.to_string()).collect();

@@ -17,7 +17,7 @@ struct Cap {
 impl Cap {
     fn new() -> Self {
         Cap {
-            an: Analyzer::default(),
+            an: siplens::rules::analyzer(siplens::engine::Limits::default()),
             n: 0,
         }
     }

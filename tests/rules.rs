@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use siplens::capture;
-use siplens::engine::{Analyzer, Severity};
+use siplens::engine::Severity;
 
 /// (rule, sample that fires it, sample that must not).
 const RULES: &[(&str, &str, &str)] = &[
@@ -157,7 +157,7 @@ const RULES: &[(&str, &str, &str)] = &[
 fn public_call_has_no_nat_trouble() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/public-call.pcap");
     let mut src = capture::open_path(&path).expect("sample");
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.run_source(&mut src, &mut |_, _| {});
     let loud: Vec<String> = an
         .findings()
@@ -179,7 +179,7 @@ fn rules_of(name: &str) -> (BTreeMap<String, usize>, Option<Severity>) {
         .join("samples")
         .join(name);
     let mut src = capture::open_path(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.run_source(&mut src, &mut |_, _| {});
     let mut by_rule = BTreeMap::new();
     let mut worst = None;
@@ -232,7 +232,7 @@ fn weak_passwords_of_the_samples_fall_to_the_bundled_wordlist() {
     let words = std::fs::read(dir.join("wordlist.txt")).expect("wordlist");
     let weak = |name: &str| -> Vec<String> {
         let mut src = capture::open_path(&dir.join(name)).expect("sample");
-        let mut an = Analyzer::default();
+        let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
         an.run_source(&mut src, &mut |_, _| {});
         let (targets, _) = crack::targets_of(
             an.dialogs()

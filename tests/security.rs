@@ -111,7 +111,7 @@ fn with<'a>(f: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
 
 #[test]
 fn cleartext_rtp_call_and_unbound_streams() {
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     call(
         &mut an,
         "clear@x",
@@ -139,7 +139,7 @@ fn cleartext_rtp_call_and_unbound_streams() {
     assert_eq!(hop[0].call_id, None);
 
     // Negative: RTP no SDP announced (it may be SRTP whose SDP went over TLS).
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     for i in 0..20u16 {
         an.process(&frame(
             u64::from(i) + 1,
@@ -155,7 +155,7 @@ fn cleartext_rtp_call_and_unbound_streams() {
 fn sdes_keys_over_udp_are_exposed_and_masked() {
     let crypto = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:32\r\n";
     let run = |show| {
-        let mut an = Analyzer::default();
+        let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
         an.set_show_secrets(show);
         call(
             &mut an,
@@ -197,7 +197,7 @@ fn sdes_keys_over_udp_are_exposed_and_masked() {
 fn dtls_srtp_call_is_recorded_not_cleartext() {
     let dtls = "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3A:73:E9:87:9A:60:3C:93:BA:AE:52:F6\r\na=setup:actpass\r\n";
     let answer = dtls.replace("actpass", "active");
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     call(
         &mut an,
         "dtls@x",
@@ -224,7 +224,7 @@ fn zrtp_packets_on_the_call_replace_cleartext_rtp() {
     let mut zrtp = vec![0x10, 0x00, 0x00, 0x01];
     zrtp.extend_from_slice(b"ZRTP");
     zrtp.extend_from_slice(&[0u8; 24]);
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     call(
         &mut an,
         "zrtp@x",
@@ -246,7 +246,7 @@ fn zrtp_packets_on_the_call_replace_cleartext_rtp() {
 
 #[test]
 fn sips_over_udp_is_a_downgrade() {
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.process(&frame(
         1,
         (CALLER, 5060),
@@ -295,7 +295,7 @@ fn sips_over_udp_is_a_downgrade() {
 #[test]
 fn identity_header_is_decoded() {
     let identity = "Identity: eyJhbGciOiJFUzI1NiIsInR5cCI6InBhc3Nwb3J0IiwicHB0Ijoic2hha2VuIiwieDV1IjoiaHR0cHM6Ly9jZXJ0LmV4YW1wbGUub3JnL3Bhc3Nwb3J0LmNlciJ9.eyJhdHRlc3QiOiJBIiwiZGVzdCI6eyJ0biI6WyIxMjE1NTU1MTIxMyJdfSwiaWF0IjoxNDQzMjA4MzQ1LCJvcmlnIjp7InRuIjoiMTIxNTU1NTEyMTIifSwib3JpZ2lkIjoiMTIzZTQ1NjctZTg5Yi0xMmQzLWE0NTYtNDI2NjU1NDQwMDAwIn0.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw;info=<https://cert.example.org/passport.cer>;alg=ES256;ppt=shaken\r\n";
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.process(&frame(
         1,
         (CALLER, 5060),
@@ -373,7 +373,7 @@ fn identity_header_is_decoded() {
 #[test]
 fn smime_signed_body_is_recorded() {
     let body = "--sig\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--sig\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n\r\nMIIB\r\n--sig--\r\n";
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     an.process(&frame(
         1,
         (CALLER, 5060),

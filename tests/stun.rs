@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use siplens::capture::{Frame, LinkType, Timestamp};
-use siplens::engine::{Analyzer, Finding};
+use siplens::engine::Finding;
 
 fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -137,7 +137,7 @@ fn run(with_stun: bool, caller_candidates: &[&str], callee_candidates: &[&str]) 
         push(a, b, rtp(i, 0x1111));
         push(b, a, rtp(i, 0x2222));
     }
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     for f in &frames {
         an.process(f);
     }

@@ -11,7 +11,7 @@ fn analyse(name: &str) -> Analyzer {
         .join("tests/data")
         .join(name);
     let mut src = capture::open_path(&path).expect("fixture opens");
-    let mut an = Analyzer::default();
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
     let info = an.run_source(&mut src, &mut |_, _| {});
     assert!(info.warning.is_none(), "{name}: {:?}", info.warning);
     an

@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use siplens::capture;
-use siplens::engine::{Analyzer, Limits};
+use siplens::engine::Limits;
 use siplens::tui::render::draw;
 use siplens::tui::{update, Action, App, Snapshot, View};
 
@@ -16,7 +16,7 @@ fn snapshot(name: &str) -> Snapshot {
         .join("samples")
         .join(name);
     let mut src = capture::open_path(&path).expect("sample opens");
-    let mut an = Analyzer::new(Limits::default());
+    let mut an = siplens::rules::analyzer(Limits::default());
     an.run_source(&mut src, &mut |_, _| {});
     Snapshot::build(&an)
 }

@@ -83,7 +83,7 @@ fn load(files: &[PathBuf]) -> Result<Analyzer, ExitCode> {
             }
         }
     }
-    let mut analyzer = Analyzer::new(Limits {
+    let mut analyzer = siplens::rules::analyzer(Limits {
         max_raw_bytes: 0,
         ..Limits::default()
     });

@@ -10,8 +10,11 @@ use siplens::engine::{Analyzer, TapKind};
 use siplens::hep::listen::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNS, DEFAULT_MAX_PER_PEER, DEFAULT_RCVBUF,
 };
-use siplens::hep::{HepListener, HepListenerStats, HepSender, ListenOptions, StatsHandle};
+use siplens::hep::{
+    HepListener, HepListenerStats, HepSender, ListenOptions, StatsHandle, TapPacket,
+};
 use siplens::live::{LiveInput, Stopper};
+use siplens::net::Transport;
 
 /// HEP options of `report` (and of `siplens FILE`).
 #[derive(Args, Debug, Default)]
@@ -134,9 +137,16 @@ pub fn install_sender(
     let tap = Arc::clone(&sender);
     analyzer.set_tap(Box::new(move |kind, seg| {
         if let Ok(mut s) = tap.lock() {
+            let p = TapPacket {
+                ts: seg.ts,
+                src: seg.src,
+                dst: seg.dst,
+                tcp: seg.transport != Transport::Udp,
+                payload: &seg.payload,
+            };
             match kind {
-                TapKind::Sip => s.send_sip(seg),
-                TapKind::Rtcp => s.send_rtcp(seg),
+                TapKind::Sip => s.send_sip(&p),
+                TapKind::Rtcp => s.send_rtcp(&p),
             }
         }
     }));

@@ -5,9 +5,8 @@
 //! time only comes from packet timestamps, tables are bounded by [`Limits`] and every
 //! eviction is counted.
 
-pub mod finding;
+pub mod rule;
 pub mod state;
-pub mod symbols;
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash};
@@ -18,15 +17,18 @@ use std::net::SocketAddr;
 use serde::Serialize;
 
 use crate::capture::{Frame, FrameSource, LinkType, Timestamp};
+use crate::config::Config;
 use crate::media::{self, MediaKind};
+use crate::model::{AttackStats, AuthAttempt, Seen, StunStats};
 use crate::net::{self, Decoder, NetLimits, NetStats, Segment, Transport};
-use crate::rules::{self, auth::AuthAttempt};
 use crate::sdp;
 use crate::sip::{self, HeaderName, SipMessage, StartLine};
 
-pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
+pub use crate::model::{
+    Finding, MediaLine, MediaSession, RuleId, SdpRecord, Severity, Sym, Symbols, MAX_EVIDENCE,
+};
+pub use rule::{Malformed, MediaEvent, MessageCtx, Rule, SdpCtx};
 pub use state::{DialogState, Event};
-pub use symbols::{Sym, Symbols};
 
 /// Bounds on every table the engine keeps. Defaults suit a laptop and days of traffic.
 #[derive(Debug, Clone)]
@@ -46,6 +48,9 @@ pub struct Limits {
     pub max_malformed_findings: usize,
     /// Distinct method names and start-line labels kept (reason phrases are free text).
     pub max_symbols: usize,
+    /// Findings of evicted dialogs kept one by one; past it they are counted per rule and
+    /// summarised in one finding each (their conclusion is kept, not every instance).
+    pub max_evicted_findings: usize,
     /// Network decode limits (fragments, TCP streams).
     pub net: NetLimits,
 }
@@ -60,6 +65,7 @@ impl Default for Limits {
             max_raw_bytes: 512 << 20,
             max_malformed_findings: 1_000,
             max_symbols: 65_536,
+            max_evicted_findings: 10_000,
             net: NetLimits::default(),
         }
     }
@@ -86,6 +92,10 @@ pub const MAX_TO_TAGS: usize = 16;
 
 /// Copies of a message closer together than this are duplicate captures, not retransmissions.
 pub const DUPLICATE_WINDOW_NS: u64 = 10_000_000;
+
+/// Streams remembered per dialog for [`Analyzer::streams_of`] (the rules read a dialog's
+/// streams when it is evicted).
+pub const MAX_STREAMS_PER_DIALOG: usize = 64;
 
 /// Unannounced RTP (no SDP named its address) is listed only after this many packets, so
 /// that random UDP that happens to look like an RTP header is not reported as a stream.
@@ -154,6 +164,10 @@ pub struct EngineStats {
     pub malformed_findings_dropped: u64,
     /// Labels (start lines) not interned because of [`Limits::max_symbols`].
     pub symbol_overflow: u64,
+    /// Findings of evicted dialogs summarised per rule instead of listed, because of
+    /// [`Limits::max_evicted_findings`] (absent from the JSON while zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub evicted_findings_summarised: u64,
     /// TLS sessions (SIP over TLS or not) whose handshake was tracked.
     pub tls_sessions: u64,
     /// TLS sessions evicted by [`crate::tls::MAX_SESSIONS`] (their findings are kept).
@@ -168,17 +182,21 @@ pub struct EngineStats {
     pub security_records_dropped: u64,
     /// Attack rules (scan.sweep, scan.enumeration, dos.flood, fraud.toll): what their
     /// bounded per-source tables could not keep.
-    pub attack: rules::attack::AttackStats,
+    pub attack: AttackStats,
     /// Scanner sightings not recorded because `rules::attack::MAX_SCANNERS` was reached.
     pub scanner_overflow: u64,
     /// STUN Binding transactions and what their bounded tables could not keep (nat.stun).
-    pub stun: rules::stun::StunStats,
+    pub stun: StunStats,
     // NAT troubleshooting (crate::nat, rules::nat).
     /// NAT facts (parties, SDP addresses, ACK/BYE marks) not kept because a dialog's
     /// `nat` record reached its caps.
     pub nat_records_dropped: u64,
     /// Keepalive sources not recorded because `nat::MAX_KEEPALIVE_SOURCES` was reached.
     pub nat_keepalive_overflow: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One input file and what happened while reading it.
@@ -223,55 +241,6 @@ pub struct MessageRecord {
     /// HEP: capture agent and capture id when the message arrived HEP-encapsulated (boxed:
     /// most messages have none, and this record is kept per message).
     pub hep: Option<Box<crate::hep::HepMeta>>,
-}
-
-/// One m= line of an SDP body, summarised. Names are interned: a busy server repeats
-/// the same few codecs and profiles in every call.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MediaLine {
-    /// Media type: audio, video, image, application...
-    pub media: Sym,
-    /// Address and port where this party wants to receive (None when port 0 or no c=).
-    pub addr: Option<SocketAddr>,
-    /// Where RTCP is expected (port+1, a=rtcp, or the RTP address with rtcp-mux).
-    pub rtcp: Option<SocketAddr>,
-    /// Transport protocol as written (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl...).
-    pub proto: Sym,
-    /// True for SRTP or DTLS-SRTP profiles.
-    pub encrypted: bool,
-    /// Payload types in preference order, with codec name and clock rate when known
-    /// (`a=rtpmap`, else the RFC 3551 static table; [`Sym::EMPTY`] and 0 when unknown).
-    pub formats: Vec<(u8, Sym, u32)>,
-    /// sendrecv, sendonly, recvonly or inactive.
-    pub direction: Sym,
-    /// Number of a=crypto lines (SDES keys).
-    pub crypto: u16,
-    /// ICE candidates (RFC 8839 `a=candidate`), at most `rules::stun::MAX_CANDIDATES`.
-    pub candidates: Vec<rules::stun::IceCandidate>,
-}
-
-/// An SDP body seen in a dialog.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SdpRecord {
-    /// Frame that carried it.
-    pub frame: u64,
-    /// True when sent by the party that started the dialog.
-    pub from_caller: bool,
-    /// Its media lines.
-    pub media: Vec<MediaLine>,
-}
-
-/// An SDP offer and its answer (RFC 3264).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MediaSession {
-    /// Index into [`Dialog::sdp`] of the offer.
-    pub offer: usize,
-    /// Index of the answer, when one was seen.
-    pub answer: Option<usize>,
-    /// CSeq number of the transaction that carried the offer: copies of the offer or
-    /// answer relayed on another hop (a proxy between both parties) share it.
-    #[serde(skip)]
-    pub cseq: Option<u32>,
 }
 
 /// What a new SDP body does to the dialog's offer/answer state (RFC 3264 §4).
@@ -362,7 +331,7 @@ pub struct Dialog {
     pub retransmitted: BTreeMap<Sym, u64>,
     /// RTCP packets sent to or from an address this dialog's SDP announced.
     pub rtcp_packets: u64,
-    /// Requests that carried credentials (bounded by [`rules::auth::MAX_ATTEMPTS`]).
+    /// Requests that carried credentials (bounded by [`crate::model::auth::MAX_ATTEMPTS`]).
     pub auth: Vec<AuthAttempt>,
     /// Frame of the latest 401/407 challenge.
     last_challenge: Option<u64>,
@@ -373,9 +342,10 @@ pub struct Dialog {
     seen: FxHashMap<u64, Timestamp>,
     initial_cseq: Option<u32>,
     memo: sip::ValueMemo,
-    /// Media, transport and end-to-end security facts (rules::media, rules::transport,
-    /// rules::e2e), bounded.
-    pub security: rules::media::DialogSecurity,
+    /// The streams bound to this dialog (at most [`MAX_STREAMS_PER_DIALOG`]; past it,
+    /// [`Analyzer::streams_of`] scans the stream table).
+    stream_keys: Vec<StreamKey>,
+    stream_keys_overflow: bool,
     /// NAT troubleshooting (crate::nat): per-party advertised vs observed addresses.
     pub nat: crate::nat::DialogNat,
 }
@@ -452,20 +422,20 @@ pub struct Analyzer {
     next_stream: u64,
     ssrc_index: FxHashMap<u32, StreamKey>,
     raw_bytes: usize,
+    /// Findings added from outside (the password audit) and those of evicted dialogs
+    /// (up to [`Limits::max_evicted_findings`]).
     findings: Vec<Finding>,
+    /// What the evicted dialogs' findings past the bound said, per rule.
+    evicted: EvictedFindings,
     label_buf: String,
     show_secrets: bool,
-    scanners: rules::attack::ScannerTracker,
-    /// SIP over TLS: handshake tracker (rules::tls).
+    /// SIP over TLS: handshake tracker (its sessions go to the rules).
     tls: crate::tls::TlsTracker,
-    // Attack rules (sweep, enumeration, flood, toll): fed every non-repeated message.
-    attack: rules::attack::AttackTracker,
-    bruteforce_threshold: u64,
+    /// The rule families, in registration order ([`Self::add_rule`]).
+    rules: Vec<Box<dyn Rule>>,
+    /// The configuration the rules were given (kept to re-apply a changed threshold).
+    config: Config,
     spare: Vec<Segment<'static>>,
-    /// Cleartext SIP hops (rules::transport).
-    hops: rules::transport::HopTable,
-    /// STUN Binding transactions (rules::stun, nat.stun).
-    stun: rules::stun::StunTracker,
     /// NAT troubleshooting: CRLF/STUN/OPTIONS keepalives per address (crate::nat).
     nat_keepalives: crate::nat::KeepaliveTable,
     /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
@@ -486,12 +456,6 @@ pub enum TapKind {
 /// A callback seeing segments as the engine classifies them.
 pub type Tap = Box<dyn FnMut(TapKind, &Segment<'_>) + Send>;
 
-impl Default for Analyzer {
-    fn default() -> Self {
-        Analyzer::new(Limits::default())
-    }
-}
-
 /// An emptied segment buffer with another lifetime. Nothing is kept but the allocation:
 /// the standard library collects an empty `Vec` of a same-layout type in place.
 // `filter` cannot change the item type, which is the point here.
@@ -511,9 +475,9 @@ fn hash_of<T: Hash>(t: &T) -> u64 {
     FxBuildHasher.hash_one(t)
 }
 
-/// The context security records keep (rules::media::Seen).
-fn seen(seg: &Segment<'_>) -> rules::media::Seen {
-    rules::media::Seen {
+/// Where a segment was seen, as rule records keep it.
+fn seen(seg: &Segment<'_>) -> Seen {
+    Seen {
         frame: seg.frame,
         ts: seg.ts,
         src: seg.src,
@@ -527,7 +491,8 @@ fn lossy(b: &[u8]) -> String {
 }
 
 impl Analyzer {
-    /// A new engine with the given limits.
+    /// A new engine with the given limits and no rule: register rule families with
+    /// [`Self::add_rule`] (`rules::analyzer` builds an engine with the default set).
     pub fn new(limits: Limits) -> Self {
         let symbols = Symbols::new(limits.max_symbols);
         Analyzer {
@@ -549,19 +514,29 @@ impl Analyzer {
             ssrc_index: FxHashMap::default(),
             raw_bytes: 0,
             findings: Vec::new(),
+            evicted: EvictedFindings::default(),
             label_buf: String::new(),
             show_secrets: false,
-            scanners: rules::attack::ScannerTracker::default(),
             tls: crate::tls::TlsTracker::default(),
-            attack: rules::attack::AttackTracker::default(),
-            bruteforce_threshold: rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD,
+            rules: Vec::new(),
+            config: Config::default(),
             spare: Vec::new(),
-            hops: rules::transport::HopTable::default(),
-            stun: rules::stun::StunTracker::default(),
             nat_keepalives: crate::nat::KeepaliveTable::default(),
             tap: None,
             capture_stats: Vec::new(),
         }
+    }
+
+    /// Registers a rule family: it sees every later message, media event, TLS session and
+    /// eviction, and its findings join [`Self::findings`]. Register before the first frame.
+    pub fn add_rule(&mut self, mut rule: Box<dyn Rule>) {
+        rule.configure(&self.config);
+        self.rules.push(rule);
+    }
+
+    /// Names of the registered rule families, in order.
+    pub fn rule_names(&self) -> Vec<&'static str> {
+        self.rules.iter().map(|r| r.name()).collect()
     }
 
     /// Calls `tap` with every SIP message and RTCP packet, as they are processed (used to
@@ -669,6 +644,11 @@ impl Analyzer {
                 self.tls.on_segment(&seg);
                 self.stats.tls_sessions = self.tls.sessions_created();
                 self.stats.tls_session_evictions = self.tls.evictions();
+                for s in self.tls.take_ended() {
+                    for r in &mut self.rules {
+                        r.on_tls_session_end(&s, &mut self.stats);
+                    }
+                }
             }
             Transport::Udp => {
                 let p: &[u8] = &seg.payload;
@@ -712,9 +692,14 @@ impl Analyzer {
             }
             MediaKind::Stun => {
                 self.stats.stun_packets += 1;
-                if let Some(m) = media::stun::parse(&seg.payload) {
-                    self.stun.observe(&m, &seen(seg));
-                    self.stats.stun = self.stun.stats().clone();
+                if let Some(msg) = media::stun::parse(&seg.payload) {
+                    let ev = MediaEvent::Stun {
+                        msg: &msg,
+                        seen: seen(seg),
+                    };
+                    for r in &mut self.rules {
+                        r.on_media(&ev, &mut self.stats);
+                    }
                 }
                 // STUN keeps NAT bindings open (RFC 5626 §4.4.2); it never counts as media.
                 self.note_keepalive(seg.src, seg.ts);
@@ -727,8 +712,14 @@ impl Analyzer {
                     .iter()
                     .find_map(|a| self.bindings.get(a))
                     .map(|b| b.dialog);
-                if let Some(d) = dialog.and_then(|id| self.dialogs.get_mut(&id)) {
-                    d.security.observe_zrtp(seen(seg));
+                if let Some(id) = dialog.filter(|id| self.dialogs.contains_key(id)) {
+                    let ev = MediaEvent::Zrtp {
+                        dialog: id,
+                        seen: seen(seg),
+                    };
+                    for r in &mut self.rules {
+                        r.on_media(&ev, &mut self.stats);
+                    }
                 }
             }
             _ => self.stats.other_udp += 1,
@@ -754,6 +745,14 @@ impl Analyzer {
         if unbound {
             // SDP may arrive after the first packets (early media, re-INVITE): retry.
             if let Some((dialog, line)) = self.lookup_binding(seg.src, seg.dst, h.payload_type) {
+                if let Some(d) = self.dialogs.get_mut(&dialog.0) {
+                    if d.stream_keys.contains(&key) {
+                    } else if d.stream_keys.len() < MAX_STREAMS_PER_DIALOG {
+                        d.stream_keys.push(key);
+                    } else {
+                        d.stream_keys_overflow = true;
+                    }
+                }
                 if let Some(s) = self.streams.get_mut(&key) {
                     s.dialog = Some(dialog.0);
                     s.call_id = Some(dialog.1);
@@ -879,9 +878,6 @@ impl Analyzer {
             }
         };
         self.stats.sip_messages += 1;
-        if !self.hops.record(&seen(seg)) {
-            self.stats.cleartext_hop_overflow += 1;
-        }
         if msg.lf_only {
             self.stats.sip_lf_only += 1;
         }
@@ -918,11 +914,34 @@ impl Analyzer {
                 *self.stats.status_codes.entry(status.0).or_insert(0) += 1;
             }
         }
-        let Some(id) = id else {
-            self.stats.sip_without_call_id += 1;
-            return;
+        let raw = &payload[..msg.len.min(payload.len())];
+        let facts = match id {
+            Some(id) => self.update_dialog(id, &msg, seg, raw),
+            None => {
+                self.stats.sip_without_call_id += 1;
+                None
+            }
         };
-        self.update_dialog(id, &msg, seg, &payload[..msg.len.min(payload.len())]);
+        let is_request = matches!(msg.start, StartLine::Request { .. });
+        let cx = MessageCtx {
+            msg: &msg,
+            raw,
+            seen: seen(seg),
+            dialog: id.and_then(|id| self.dialogs.get(&id)),
+            label: facts.as_ref().map_or("", |f| self.symbols.name(f.label)),
+            is_request,
+            repeat: facts.as_ref().is_some_and(|f| f.repeat),
+            sdp: facts.as_ref().and_then(|f| {
+                f.sdp.as_ref().map(|(sdp, from_caller, copy)| SdpCtx {
+                    sdp,
+                    from_caller: *from_caller,
+                    copy: *copy,
+                })
+            }),
+        };
+        for r in &mut self.rules {
+            r.on_message(&cx, &mut self.stats);
+        }
         self.stats.symbol_overflow = self.symbols.overflow;
     }
 
@@ -938,28 +957,14 @@ impl Analyzer {
                 }
             }
         }
-        let kept = self
-            .findings
-            .iter()
-            .filter(|f| f.rule == RuleId::SIP_MALFORMED)
-            .count();
-        if kept >= self.limits.max_malformed_findings {
-            self.stats.malformed_findings_dropped += 1;
-            return;
+        let m = Malformed {
+            seen: seen(seg),
+            call_id,
+            reason: &reason,
+        };
+        for r in &mut self.rules {
+            r.on_malformed(&m, &mut self.stats);
         }
-        self.findings.push(Finding {
-            rule: RuleId::SIP_MALFORMED,
-            severity: Severity::Low,
-            ts: seg.ts,
-            call_id: call_id.map(lossy),
-            src: Some(seg.src),
-            dst: Some(seg.dst),
-            summary: format!("malformed SIP message in frame {}: {reason}", seg.frame),
-            evidence: vec![seg.frame],
-            advice: "Check the sending implementation against RFC 3261 §7 and §20; \
-                     strict peers answer such messages with 400 Bad Request or drop them."
-                .to_string(),
-        });
     }
 
     fn dialog_for(&mut self, call_id: &[u8], msg: &SipMessage<'_>, seg: &Segment<'_>) -> u64 {
@@ -1015,7 +1020,8 @@ impl Analyzer {
             seen: FxHashMap::default(),
             initial_cseq: None,
             memo: sip::ValueMemo::default(),
-            security: rules::media::DialogSecurity::default(),
+            stream_keys: Vec::new(),
+            stream_keys_overflow: false,
             nat: crate::nat::DialogNat::default(),
         };
         self.dialogs.insert(id, dialog);
@@ -1034,6 +1040,7 @@ impl Analyzer {
             .map(|d| d.id);
         if let Some(id) = victim {
             if let Some(d) = self.dialogs.remove(&id) {
+                self.conclude_evicted(&d);
                 self.by_call_id.remove(d.call_id.as_bytes());
                 for m in &d.messages {
                     if let Some(r) = &m.raw {
@@ -1045,10 +1052,39 @@ impl Analyzer {
         }
     }
 
-    fn update_dialog(&mut self, id: u64, msg: &SipMessage<'_>, seg: &Segment<'_>, raw: &[u8]) {
-        let Some(d) = self.dialogs.get_mut(&id) else {
+    /// Asks every rule for the findings of dialog `d` before it goes, and keeps them
+    /// (bounded by [`Limits::max_evicted_findings`], then summarised per rule).
+    fn conclude_evicted(&mut self, d: &Dialog) {
+        if self.rules.is_empty() {
             return;
-        };
+        }
+        // The rules need `&self` (streams, symbols, trackers) while they change their own
+        // state: take the list out for the call; a `Vec` move costs nothing.
+        let mut rules = std::mem::take(&mut self.rules);
+        let mut out = Vec::new();
+        for r in &mut rules {
+            r.on_dialog_evicted(d, self, &mut out);
+        }
+        self.rules = rules;
+        for f in out {
+            if self.evicted.kept < self.limits.max_evicted_findings {
+                self.evicted.kept += 1;
+                self.findings.push(f);
+            } else {
+                self.stats.evicted_findings_summarised += 1;
+                self.evicted.note(f);
+            }
+        }
+    }
+
+    fn update_dialog<'m>(
+        &mut self,
+        id: u64,
+        msg: &SipMessage<'m>,
+        seg: &Segment<'_>,
+        raw: &[u8],
+    ) -> Option<MsgFacts<'m>> {
+        let d = self.dialogs.get_mut(&id)?;
         d.message_count += 1;
         d.end = d.end.max(seg.ts);
         let cseq = msg
@@ -1129,23 +1165,6 @@ impl Analyzer {
             }
         }
         if !repeat {
-            let label = self.symbols.name(label);
-            self.stats.security_records_dropped +=
-                d.security.observe_message(msg, raw, seen(seg), label);
-        }
-        if !repeat && is_request {
-            if let Some(ua) = msg.user_agent() {
-                self.scanners
-                    .request(ua, seg.frame, seg.ts, seg.src, seg.dst);
-                self.stats.scanner_overflow = self.scanners.dropped;
-            }
-        }
-        if !repeat {
-            self.attack
-                .on_message(msg, seg.frame, seg.ts, seg.src, seg.dst);
-            self.stats.attack = self.attack.stats;
-        }
-        if !repeat {
             if is_request {
                 let creds = msg
                     .authorization()
@@ -1153,7 +1172,7 @@ impl Analyzer {
                     .map(|c| (c, false))
                     .chain(msg.proxy_authorization().into_iter().map(|c| (c, true)));
                 for (c, proxy) in creds {
-                    if d.auth.len() >= rules::auth::MAX_ATTEMPTS {
+                    if d.auth.len() >= crate::model::auth::MAX_ATTEMPTS {
                         self.stats.auth_attempts_dropped += 1;
                         continue;
                     }
@@ -1247,6 +1266,7 @@ impl Analyzer {
         }
 
         let mut sdp_index = None;
+        let mut sdp_seen = None;
         let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = Vec::new();
         if !repeat {
             if let Some(body) = msg.sdp_body() {
@@ -1261,12 +1281,6 @@ impl Analyzer {
                 let cseq_num = cseq.map(|c| c.0);
                 let action = sdp_action(&d.sessions, &d.sdp, from_caller, cseq_num);
                 let parsed = sdp::parse(body);
-                self.stats.security_records_dropped += d.security.observe_sdp(
-                    &parsed,
-                    from_caller,
-                    action == SdpAction::Copy,
-                    seen(seg),
-                );
                 let media = summarize_sdp(&parsed, &mut self.symbols);
                 announced = media.iter().map(|m| (m.addr, m.rtcp)).collect();
                 // ICE candidates are where media may really flow (rules::stun).
@@ -1297,6 +1311,7 @@ impl Analyzer {
                         }),
                     }
                 }
+                sdp_seen = Some((parsed, from_caller, action == SdpAction::Copy));
             }
         }
 
@@ -1362,6 +1377,11 @@ impl Analyzer {
                 self.bind(a, id, true);
             }
         }
+        Some(MsgFacts {
+            label,
+            repeat,
+            sdp: sdp_seen,
+        })
     }
 
     fn note_keepalive(&mut self, addr: SocketAddr, ts: Timestamp) {
@@ -1388,7 +1408,7 @@ impl Analyzer {
         let flows = ix.flows(d.id, &d.nat);
         let answered = d.is_call()
             && d.answered
-                .is_some_and(|a| d.end.since(a) >= rules::nat::MIN_TALK_NS);
+                .is_some_and(|a| d.end.since(a) >= crate::nat::MIN_TALK_NS);
         crate::nat::assess(
             &d.nat,
             &flows,
@@ -1463,25 +1483,96 @@ impl Analyzer {
     }
 
     /// Failed credential attempts from one source that make an `auth.bruteforce` finding
-    /// (default [`rules::auth::DEFAULT_BRUTEFORCE_THRESHOLD`]).
+    /// (default [`crate::config::DEFAULT_BRUTEFORCE_THRESHOLD`]): the configuration's
+    /// `[bruteforce] threshold`, changed and applied again to every rule.
     pub fn set_bruteforce_threshold(&mut self, failures: u64) {
-        self.bruteforce_threshold = failures.max(1);
+        let mut c = self.config.clone();
+        c.bruteforce.threshold = failures.max(1);
+        self.set_config(&c);
     }
 
-    /// Applies a configuration: rule thresholds and scanner signatures. Call it before
-    /// the first frame (state kept by the attack rules is reset).
-    pub fn set_config(&mut self, config: &crate::config::Config) {
-        self.bruteforce_threshold = config.bruteforce.threshold.max(1);
-        self.scanners = rules::attack::ScannerTracker::new(rules::attack::Signatures::from_config(
-            &config.scanners,
-        ));
-        self.attack = rules::attack::AttackTracker::new(config);
+    /// Applies a configuration to the engine and every registered rule (thresholds,
+    /// scanner signatures, SIP-over-TLS ports). Call it before the first frame (state the
+    /// rules kept is reset).
+    pub fn set_config(&mut self, config: &Config) {
+        self.config = config.clone();
         self.tls.set_sip_tls_ports(&config.tls.sip_ports);
+        for r in &mut self.rules {
+            r.configure(config);
+        }
     }
 
     /// The text of an interned method or label.
     pub fn name(&self, s: Sym) -> &str {
         self.symbols.name(s)
+    }
+
+    /// True when recovered secrets may be printed (see [`Self::set_show_secrets`]).
+    pub fn show_secrets(&self) -> bool {
+        self.show_secrets
+    }
+
+    /// The interned strings (methods, labels, codec names).
+    pub fn symbols(&self) -> &Symbols {
+        &self.symbols
+    }
+
+    /// The TLS handshake tracker (sessions still held).
+    pub fn tls(&self) -> &crate::tls::TlsTracker {
+        &self.tls
+    }
+
+    /// Every RTP stream held, in no particular order (see [`Self::streams`] for the
+    /// listed ones in order).
+    pub fn all_streams(&self) -> impl Iterator<Item = &RtpStream> {
+        self.streams.values()
+    }
+
+    /// The streams bound to dialog `d`, in order of creation (the dialog may already be
+    /// evicted: its streams outlive it).
+    pub fn streams_of(&self, d: &Dialog) -> Vec<&RtpStream> {
+        let mut v: Vec<&RtpStream> = if d.stream_keys_overflow {
+            self.streams
+                .values()
+                .filter(|s| s.dialog == Some(d.id))
+                .collect()
+        } else {
+            d.stream_keys
+                .iter()
+                .filter_map(|k| self.streams.get(k))
+                .filter(|s| s.dialog == Some(d.id))
+                .collect()
+        };
+        v.sort_by_key(|s| s.order);
+        v
+    }
+
+    /// Creation order of a stream (stable inside one run).
+    pub fn stream_order(&self, s: &RtpStream) -> u64 {
+        s.order
+    }
+
+    /// The dialog whose SDP announced `addr` (RTP or RTCP), if it is still held.
+    pub fn dialog_at(&self, addr: SocketAddr) -> Option<&Dialog> {
+        self.bindings
+            .get(&addr)
+            .and_then(|b| self.dialogs.get(&b.dialog))
+    }
+
+    /// The NAT view's inputs for one dialog: the flows of its streams (those bound to it,
+    /// and those touching its SDP addresses, from `ix`).
+    pub fn nat_flows(&self, d: &Dialog, ix: &crate::nat::FlowIndex) -> Vec<crate::nat::MediaFlow> {
+        ix.flows(d.id, &d.nat)
+    }
+
+    /// A flow index of only the streams bound to `d`: what is left to judge a dialog that
+    /// is being evicted without indexing every stream.
+    pub fn nat_flow_index_of(&self, d: &Dialog) -> crate::nat::FlowIndex {
+        let mut ix = crate::nat::FlowIndex::default();
+        for s in self.streams_of(d) {
+            ix.add(s.order, s.dialog, nat_flow(s));
+        }
+        ix
     }
 
     /// Engine counters.
@@ -1521,138 +1612,16 @@ impl Analyzer {
         v
     }
 
-    /// All findings, most severe first, then by time.
+    /// All findings, most severe first, then by time: what every registered rule
+    /// concludes over the dialogs, streams and sessions still held, the findings of
+    /// evicted dialogs, and those added from outside ([`Self::add_findings`]).
     pub fn findings(&self) -> Vec<Finding> {
-        let mut all = self.findings.clone();
-        all.extend(self.scanners.findings());
-        all.extend(self.tls.findings());
-        all.extend(self.attack.findings());
-        all.extend(rules::auth::nonce_reuse(
-            self.dialogs
-                .values()
-                .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
-        ));
-        all.extend(rules::auth::bruteforce(
-            self.dialogs
-                .values()
-                .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
-            self.bruteforce_threshold,
-        ));
-        for d in self.dialogs.values() {
-            all.extend(rules::auth::findings(
-                &d.call_id,
-                &d.auth,
-                self.show_secrets,
-            ));
+        let mut all = Vec::new();
+        for r in &self.rules {
+            r.finish(self, &mut all);
         }
-        // Media, transport and end-to-end security (rules::media, transport, e2e).
-        let mut bound: FxHashMap<u64, Vec<(u64, rules::media::StreamFact)>> = FxHashMap::default();
-        for s in self.streams.values() {
-            if let Some(id) = s.dialog {
-                bound.entry(id).or_default().push((
-                    s.order,
-                    rules::media::StreamFact {
-                        src: s.src,
-                        dst: s.dst,
-                        codec: s
-                            .codec
-                            .map(|c| self.symbols.name(c).to_string())
-                            .unwrap_or_default(),
-                        payload_type: s.payload_type,
-                        packets: s.stats.packets(),
-                        first_frame: s.first_frame,
-                        ts: s.stats.first_seen().unwrap_or_default(),
-                        encrypted: s.encrypted,
-                    },
-                ));
-            }
-        }
-        for d in self.dialogs.values() {
-            let mut streams = bound.remove(&d.id).unwrap_or_default();
-            streams.sort_by_key(|(o, _)| *o);
-            let streams: Vec<rules::media::StreamFact> =
-                streams.into_iter().map(|(_, s)| s).collect();
-            let sec = d.security.facts();
-            let call = rules::media::CallInfo {
-                is_call: d.invite_seen || d.is_call(),
-                rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),
-            };
-            all.extend(rules::media::findings(
-                &d.call_id,
-                call,
-                sec,
-                &streams,
-                self.show_secrets,
-            ));
-            all.extend(rules::transport::downgrade_findings(
-                &d.call_id,
-                &sec.downgrades,
-                sec.downgrades_total,
-            ));
-            all.extend(rules::e2e::findings(&d.call_id, &sec.smime, &sec.identity));
-        }
-        all.extend(self.hops.findings());
-        all.extend(rules::stun::findings(
-            &self.stun,
-            self.dialogs.values(),
-            self.streams.values(),
-            &|a| {
-                self.bindings
-                    .get(&a)
-                    .and_then(|b| self.dialogs.get(&b.dialog))
-            },
-        ));
-        // NAT troubleshooting (rules::nat): per dialog, with the streams bound to it.
-        let ix = self.nat_flow_index();
-        let capture_has_rtp = self.stats.rtp_packets > 0;
-        for d in self.dialogs.values() {
-            let f = ix.flows(d.id, &d.nat);
-            let facts = rules::nat::CallFacts {
-                call_id: &d.call_id,
-                is_call: d.is_call(),
-                answered: d.answered,
-                end: d.end,
-                start: d.start,
-                capture_has_rtp,
-            };
-            all.extend(rules::nat::findings(
-                &facts,
-                &d.nat,
-                &f,
-                &self.nat_keepalives,
-            ));
-        }
-        for d in self.dialogs.values() {
-            if d.retransmissions == 0 {
-                continue;
-            }
-            let what = d
-                .retransmitted
-                .iter()
-                .map(|(l, n)| format!("{} ×{n}", self.symbols.name(*l)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let first = d.retransmission_frames.first().copied().unwrap_or(0);
-            let rec = d.messages.iter().find(|m| m.frame == first);
-            all.push(Finding {
-                rule: RuleId::SIP_RETRANSMISSION,
-                severity: Severity::Info,
-                ts: rec.map(|m| m.ts).unwrap_or(d.start),
-                call_id: Some(d.call_id.clone()),
-                src: rec.map(|m| m.src),
-                dst: rec.map(|m| m.dst),
-                summary: format!(
-                    "{} retransmission(s) in {} dialog: {what}",
-                    d.retransmissions,
-                    self.symbols.name(d.method)
-                ),
-                evidence: d.retransmission_frames.clone(),
-                advice: "Retransmissions mean a message or its answer was lost or late \
-                         (RFC 3261 §17 timers): check packet loss, firewalls and NAT bindings \
-                         on the path, or a peer that is slow to answer."
-                    .to_string(),
-            });
-        }
+        all.extend(self.findings.iter().cloned());
+        self.evicted.summarise(&mut all);
         all.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -1670,6 +1639,55 @@ fn nat_flow(s: &RtpStream) -> crate::nat::MediaFlow {
         packets: s.stats.packets(),
         first_frame: s.first_frame,
     }
+}
+
+/// Findings of evicted dialogs past [`Limits::max_evicted_findings`], per rule.
+#[derive(Debug, Default)]
+struct EvictedFindings {
+    /// Findings of evicted dialogs kept one by one so far.
+    kept: usize,
+    /// Per rule: how many were summarised, the highest severity, the first of them.
+    over: BTreeMap<RuleId, (u64, Severity, Finding)>,
+}
+
+impl EvictedFindings {
+    fn note(&mut self, f: Finding) {
+        match self.over.get_mut(&f.rule) {
+            Some((n, sev, _)) => {
+                *n += 1;
+                *sev = (*sev).max(f.severity);
+            }
+            None => {
+                self.over.insert(f.rule, (1, f.severity, f));
+            }
+        }
+    }
+
+    /// One finding per rule saying how many evicted dialogs it concerned.
+    fn summarise(&self, out: &mut Vec<Finding>) {
+        for (rule, (n, sev, first)) in &self.over {
+            out.push(
+                Finding::new(*rule, *sev, first.ts)
+                    .flow_opt(first.src, first.dst)
+                    .summary(format!(
+                        "{n} more finding(s) of {rule} in evicted dialogs, not listed one by \
+                         one (the bound on findings kept from evicted dialogs was reached); \
+                         the first of them: {}",
+                        first.summary
+                    ))
+                    .evidence(first.evidence.clone())
+                    .advice(first.advice.clone()),
+            );
+        }
+    }
+}
+
+/// What [`Analyzer::update_dialog`] learned that the rules are shown.
+struct MsgFacts<'m> {
+    label: Sym,
+    repeat: bool,
+    /// The SDP body (not a repeat): parsed, from the caller's side, a relayed copy.
+    sdp: Option<(sdp::Sdp<'m>, bool, bool)>,
 }
 
 struct BoundLine {
@@ -1714,7 +1732,7 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
                 formats,
                 direction: symbols.intern(m.direction(s).as_str()),
                 crypto: m.crypto().count().min(u16::MAX as usize) as u16,
-                candidates: rules::stun::candidates_of(m),
+                candidates: crate::model::ice::candidates_of(m),
             }
         })
         .take(MAX_MEDIA_LINES)

@@ -368,7 +368,7 @@ pub fn analyze(inputs: &[PathBuf]) -> Result<Analyzer, ExportError> {
 /// [`analyze`], keeping each message's text when `keep_text` is set (a display filter on
 /// a header reads it).
 pub fn analyze_keeping_text(inputs: &[PathBuf], keep_text: bool) -> Result<Analyzer, ExportError> {
-    let mut an = Analyzer::new(Limits {
+    let mut an = crate::rules::analyzer(Limits {
         max_raw_bytes: if keep_text {
             Limits::default().max_raw_bytes
         } else {
@@ -863,7 +863,7 @@ mod tests {
 
     #[test]
     fn unknown_ids_are_listed() {
-        let an = Analyzer::default();
+        let an = crate::rules::analyzer(crate::engine::Limits::default());
         let e = Selection::for_calls(&an, &["a", "b"]).expect_err("unknown");
         assert_eq!(e.to_string(), "unknown call ids: a, b");
     }

@@ -28,7 +28,7 @@ pub mod send;
 pub use listen::{
     HepListenError, HepListener, HepListenerStats, ListenOptions, StatsHandle, TcpStats,
 };
-pub use send::{HepSendError, HepSender};
+pub use send::{HepSendError, HepSender, TapPacket};
 
 /// The 4-byte magic opening every HEPv3 packet.
 pub const HEP3_MAGIC: &[u8; 4] = b"HEP3";

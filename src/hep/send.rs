@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 
-use crate::net::{Segment, Transport};
+use crate::capture::Timestamp;
 
 use super::{encode_v3, HepOut, ProtoType};
 
@@ -32,6 +32,22 @@ pub enum HepSendError {
         /// The socket error.
         source: std::io::Error,
     },
+}
+
+/// One packet to forward: the facts of a decoded segment a HEP header carries (kept apart
+/// from `net::Segment` so that HEP, below the network decoder, does not depend on it).
+#[derive(Debug, Clone, Copy)]
+pub struct TapPacket<'a> {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Source address.
+    pub src: SocketAddr,
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// True when it came over TCP (or TLS), false for UDP.
+    pub tcp: bool,
+    /// The SIP message or RTCP packet.
+    pub payload: &'a [u8],
 }
 
 /// Sends HEPv3 packets over UDP to one collector.
@@ -98,31 +114,28 @@ impl HepSender {
     }
 
     /// Sends one SIP message (a segment the engine recognised as SIP).
-    pub fn send_sip(&mut self, seg: &Segment<'_>) {
+    pub fn send_sip(&mut self, seg: &TapPacket<'_>) {
         self.send(seg, ProtoType::SIP);
     }
 
     /// Sends one RTCP packet as received (raw, proto type 5). HOMER's heplify-server
     /// expects the JSON that captagent/heplify make of RTCP under this type and may not
     /// show raw reports; sngrep and Wireshark's HEP dissector take them as they are.
-    pub fn send_rtcp(&mut self, seg: &Segment<'_>) {
+    pub fn send_rtcp(&mut self, seg: &TapPacket<'_>) {
         self.send(seg, ProtoType::RTCP);
     }
 
-    fn send(&mut self, seg: &Segment<'_>, proto_type: ProtoType) {
+    fn send(&mut self, seg: &TapPacket<'_>, proto_type: ProtoType) {
         let out = HepOut {
             src: seg.src,
             dst: seg.dst,
-            ip_proto: match seg.transport {
-                Transport::Udp => 17,
-                Transport::Tcp | Transport::Tls => 6,
-            },
+            ip_proto: if seg.tcp { 6 } else { 17 },
             ts: seg.ts,
             proto_type,
             capture_id: Some(self.capture_id),
             auth_key: self.password.as_deref().map(str::as_bytes),
             correlation_id: None,
-            payload: &seg.payload,
+            payload: seg.payload,
         };
         self.buf.clear();
         if encode_v3(&out, &mut self.buf).is_err() {
@@ -156,8 +169,6 @@ impl HepSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
-    use std::borrow::Cow;
     use std::time::Duration;
 
     #[test]
@@ -166,14 +177,12 @@ mod tests {
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let spec = format!("udp:{}", rx.local_addr().unwrap());
         let mut tx = HepSender::connect(&spec, 7, Some("secret".into())).unwrap();
-        let seg = Segment {
-            frame: 1,
+        let seg = TapPacket {
             ts: Timestamp::from_parts(10, 5000),
             src: "10.0.0.1:5060".parse().unwrap(),
             dst: "10.0.0.2:5060".parse().unwrap(),
-            transport: Transport::Tcp,
-            payload: Cow::Borrowed(b"OPTIONS sip:x SIP/2.0\r\n\r\n"),
-            hep: None,
+            tcp: true,
+            payload: b"OPTIONS sip:x SIP/2.0\r\n\r\n",
         };
         tx.send_sip(&seg);
         let mut buf = [0u8; 2048];
@@ -184,7 +193,7 @@ mod tests {
         assert_eq!(p.ip_proto, Some(6));
         assert_eq!(p.src(), Some(seg.src));
         assert_eq!(p.ts, Some(seg.ts));
-        assert_eq!(&*p.payload, &*seg.payload);
+        assert_eq!(&*p.payload, seg.payload);
         assert_eq!((tx.sent(), tx.errors()), (1, 0));
     }
 

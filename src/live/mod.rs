@@ -492,7 +492,7 @@ mod tests {
 
     #[test]
     fn two_inputs_are_numbered_globally_and_recorded() {
-        let mut an = Analyzer::new(Limits::default());
+        let mut an = crate::rules::analyzer(Limits::default());
         let stop = AtomicBool::new(false);
         let mut seen = Seen::default();
         let reason = run(
@@ -522,7 +522,7 @@ mod tests {
 
     #[test]
     fn count_stops_and_the_stop_flag_ends_waiting_inputs() {
-        let mut an = Analyzer::new(Limits::default());
+        let mut an = crate::rules::analyzer(Limits::default());
         let stop = AtomicBool::new(false);
         let config = LiveConfig {
             count: Some(5),
@@ -538,7 +538,7 @@ mod tests {
         assert_eq!(reason, StopReason::Count);
         assert_eq!(an.stats().packets, 5);
 
-        let mut an = Analyzer::new(Limits::default());
+        let mut an = crate::rules::analyzer(Limits::default());
         let stop = AtomicBool::new(true);
         let t0 = Instant::now();
         let reason = run(
@@ -554,7 +554,7 @@ mod tests {
 
     #[test]
     fn duration_stops_a_quiet_input() {
-        let mut an = Analyzer::new(Limits::default());
+        let mut an = crate::rules::analyzer(Limits::default());
         let stop = AtomicBool::new(false);
         let config = LiveConfig {
             duration: Some(Duration::from_millis(300)),
@@ -584,7 +584,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_and_counts() {
-        let mut an = Analyzer::new(Limits::default());
+        let mut an = crate::rules::analyzer(Limits::default());
         let stop = AtomicBool::new(false);
         // One byte of queue: every frame but the ones the engine takes at once is dropped.
         let config = LiveConfig {

@@ -19,7 +19,10 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
-use crate::engine::{MediaLine, Symbols};
+
+/// Media rules only judge answered calls that lasted at least this long after the answer.
+pub const MIN_TALK_NS: u64 = 2_000_000_000;
+use crate::model::{MediaLine, Symbols};
 use crate::net::Transport;
 use crate::sip::{contains_ci, HeaderName, NameAddr, Scheme, SipMessage, StartLine, Via};
 

@@ -419,7 +419,7 @@ mod tests {
         limits: Limits,
     ) -> (Vec<serde_json::Value>, usize) {
         let mut src = open_path(std::path::Path::new(path)).expect("sample");
-        let mut an = Analyzer::new(limits);
+        let mut an = crate::rules::analyzer(limits);
         let mut tr = EventTracker::new();
         let mut clock = PacketClock::new(interval_ns);
         let mut lines = Vec::new();
@@ -598,7 +598,7 @@ mod tests {
     #[test]
     fn ndjson_lines_are_one_object_each() {
         let mut out = Vec::new();
-        let mut an = Analyzer::new(Limits::default());
+        let mut an = crate::rules::analyzer(Limits::default());
         let mut tr = EventTracker::new();
         let mut src = open_path(std::path::Path::new("samples/invite-407.pcap")).expect("sample");
         while let Ok(Some(f)) = src.next_frame() {

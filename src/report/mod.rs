@@ -5,7 +5,7 @@
 
 pub mod events;
 pub mod text;
-pub mod time;
+pub use crate::model::time;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

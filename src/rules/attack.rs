@@ -12,12 +12,13 @@ use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
-use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::config::{Config, ScannersConfig};
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
 use crate::sip::{SipMessage, StartLine};
+
+pub use crate::model::AttackStats;
 
 /// `scan.user-agent`: a request from a known SIP scanner or attack tool (high).
 pub const SCAN_USER_AGENT: RuleId = RuleId("scan.user-agent");
@@ -277,20 +278,6 @@ const FLOOD_BUCKETS: u64 = 10;
 /// draws for the names it guesses (svwar reads 404 as "no such user", and 401/407/403 as
 /// "exists" when most names draw 404).
 const ENUM_FAIL: [u16; 6] = [401, 403, 404, 407, 480, 484];
-
-/// Counters of what the attack trackers could not keep (shown in the engine stats).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct AttackStats {
-    /// Source records evicted because [`MAX_SOURCES`] was reached.
-    pub source_evictions: u64,
-    /// Pending requests evicted because [`MAX_PENDING`] was reached (their answer, if it
-    /// comes, is no longer paired).
-    pub pending_evictions: u64,
-    /// Targets, users or call attempts not recorded because a source's list was full.
-    pub overflow: u64,
-    /// Findings of evicted sources not kept because of [`MAX_EVICTED_FINDINGS`].
-    pub findings_dropped: u64,
-}
 
 /// Thresholds in nanoseconds and counts, from [`Config`].
 #[derive(Debug, Clone, Copy)]
@@ -1847,5 +1834,49 @@ mod behaviour_tests {
             }
             proptest::prop_assert!(f.t.pending.len() <= MAX_PENDING);
         }
+    }
+}
+
+/// The attack rule family (`scan.*`, `dos.flood`, `fraud.toll`): scanner User-Agents and
+/// the per-source sweep, enumeration, flood and toll trackers, fed every message a dialog
+/// sees for the first time.
+#[derive(Debug, Default)]
+pub struct AttackRule {
+    scanners: ScannerTracker,
+    attack: AttackTracker,
+}
+
+impl crate::engine::Rule for AttackRule {
+    fn name(&self) -> &'static str {
+        "attack"
+    }
+
+    fn configure(&mut self, config: &Config) {
+        self.scanners = ScannerTracker::new(Signatures::from_config(&config.scanners));
+        self.attack = AttackTracker::new(config);
+    }
+
+    fn on_message(
+        &mut self,
+        cx: &crate::engine::MessageCtx<'_, '_>,
+        stats: &mut crate::engine::EngineStats,
+    ) {
+        if cx.dialog.is_none() || cx.repeat {
+            return;
+        }
+        let s = cx.seen;
+        if cx.is_request {
+            if let Some(ua) = cx.msg.user_agent() {
+                self.scanners.request(ua, s.frame, s.ts, s.src, s.dst);
+                stats.scanner_overflow = self.scanners.dropped;
+            }
+        }
+        self.attack.on_message(cx.msg, s.frame, s.ts, s.src, s.dst);
+        stats.attack = self.attack.stats;
+    }
+
+    fn finish(&self, _an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        out.extend(self.scanners.findings());
+        out.extend(self.attack.findings());
     }
 }

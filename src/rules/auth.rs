@@ -5,14 +5,10 @@
 //! challenge it answered and the final response it got; [`findings`] turns a dialog's
 //! attempts into `auth.*` findings.
 
-use std::net::SocketAddr;
-
-use base64::Engine as _;
-
-use crate::capture::Timestamp;
 use crate::engine::{Finding, RuleId, Severity};
 use crate::net::Transport;
-use crate::sip::{AuthScheme, AuthValue};
+
+pub use crate::model::auth::{AuthAttempt, Scheme, MAX_ATTEMPTS};
 
 /// `auth.digest`: every Digest exchange (info).
 pub const DIGEST: RuleId = RuleId("auth.digest");
@@ -28,146 +24,7 @@ pub const CLEARTEXT_TRANSPORT: RuleId = RuleId("auth.cleartext-transport");
 /// (critical); built by `crate::crack::weak_password_findings`.
 pub const WEAK_PASSWORD: RuleId = RuleId("auth.weak-password");
 
-/// Most attempts recorded per dialog (a brute force in one Call-ID must stay bounded).
-pub const MAX_ATTEMPTS: usize = 32;
-
-/// Which credentials scheme a request used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scheme {
-    /// HTTP Digest (RFC 2617 / RFC 7616 / RFC 8760).
-    Digest,
-    /// HTTP Basic (RFC 7617; forbidden in SIP by RFC 3261 §22.1).
-    Basic,
-    /// Anything else, by name.
-    Other(String),
-}
-
-/// One request that carried credentials, owned and small.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuthAttempt {
-    /// Frame of the request.
-    pub frame: u64,
-    /// Its time.
-    pub ts: Timestamp,
-    /// Sender (the client).
-    pub src: SocketAddr,
-    /// Receiver (registrar or proxy).
-    pub dst: SocketAddr,
-    /// Transport of the request.
-    pub transport: Transport,
-    /// Request method.
-    pub method: String,
-    /// CSeq number, to pair the final response.
-    pub cseq: u32,
-    /// `Proxy-Authorization` (407 flow) rather than `Authorization` (401 flow).
-    pub proxy: bool,
-    /// Scheme.
-    pub scheme: Scheme,
-    /// Digest username, or the Basic user.
-    pub user: Option<String>,
-    /// Digest realm.
-    pub realm: Option<String>,
-    /// Digest algorithm as sent (absent means MD5, RFC 2617 §3.2.2).
-    pub algorithm: Option<String>,
-    /// Digest qop (absent: RFC 2069 compatibility mode).
-    pub qop: Option<String>,
-    /// Digest-uri.
-    pub uri: Option<String>,
-    /// Basic password (kept for `--show-secrets`).
-    pub basic_password: Option<String>,
-    /// Digest server nonce.
-    pub nonce: Option<String>,
-    /// Digest nonce count (`nc`, 8 hex digits, RFC 2617 §3.2.2).
-    pub nc: Option<u32>,
-    /// Frame of the 401/407 that this attempt answered, when seen.
-    pub challenge_frame: Option<u64>,
-    // Offline password audit (crate::crack): what recomputing the response needs.
-    /// Digest `response` as sent (hex).
-    pub response: Option<String>,
-    /// Digest client nonce.
-    pub cnonce: Option<String>,
-    /// Digest `nc` exactly as sent: the response hashes this text, not the number.
-    pub nc_text: Option<String>,
-    /// Digest `opaque` (echoed from the challenge).
-    pub opaque: Option<String>,
-    /// `userhash=true` (RFC 7616 §3.4.4): `user` is H(username:realm), not the name.
-    pub userhash: bool,
-    /// For qop=auth-int: hex H(entity-body) of the request with the attempt's algorithm
-    /// (RFC 7616 §3.4.3), computed when the request is recorded.
-    pub body_hash: Option<String>,
-    /// Final status and frame of the answer, when seen.
-    pub outcome: Option<(u16, u64)>,
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 impl AuthAttempt {
-    /// Builds an attempt from one credentials header value; the caller fills the context.
-    pub fn from_credentials(c: &AuthValue<'_>, proxy: bool) -> AuthAttempt {
-        let (scheme, user, basic_password) = match &c.scheme {
-            AuthScheme::Digest => (Scheme::Digest, c.username().map(text), None),
-            AuthScheme::Basic => {
-                // RFC 7617 §2: base64 of "user-id:password".
-                let decoded = c
-                    .token68
-                    .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-                    .map(|b| text(&b));
-                match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                    Some((u, p)) => (Scheme::Basic, Some(u.to_string()), Some(p.to_string())),
-                    None => (Scheme::Basic, decoded, None),
-                }
-            }
-            AuthScheme::Other(name) => (Scheme::Other(text(name)), None, None),
-        };
-        AuthAttempt {
-            frame: 0,
-            ts: Timestamp::default(),
-            src: SocketAddr::from(([0, 0, 0, 0], 0)),
-            dst: SocketAddr::from(([0, 0, 0, 0], 0)),
-            transport: Transport::Udp,
-            method: String::new(),
-            cseq: 0,
-            proxy,
-            scheme,
-            user,
-            realm: c.realm().map(text),
-            algorithm: c.algorithm().map(text),
-            qop: c.qop().map(text),
-            uri: c.uri().map(text),
-            basic_password,
-            nonce: c.nonce().map(text),
-            nc: c
-                .nc()
-                .and_then(|n| std::str::from_utf8(n).ok())
-                .and_then(|n| u32::from_str_radix(n, 16).ok()),
-            challenge_frame: None,
-            outcome: None,
-            response: c.response().map(text),
-            cnonce: c.cnonce().map(text),
-            nc_text: c.nc().map(text),
-            opaque: c.opaque().map(text),
-            userhash: c
-                .param("userhash")
-                .is_some_and(|v| v.eq_ignore_ascii_case(b"true")),
-            body_hash: None,
-        }
-    }
-
-    /// Records H(entity-body) when the attempt used qop=auth-int (RFC 7616 §3.4.3); the
-    /// body is gone once the message is dropped, so the engine calls this at record time.
-    pub fn set_body(&mut self, body: &[u8]) {
-        if self
-            .qop
-            .as_deref()
-            .is_some_and(|q| q.eq_ignore_ascii_case("auth-int"))
-        {
-            let alg = crate::crack::Algorithm::parse(self.algorithm.as_deref());
-            self.body_hash = alg.hash_hex(&[body]);
-        }
-    }
-
     fn is_md5(&self) -> bool {
         match &self.algorithm {
             None => true,
@@ -335,6 +192,7 @@ pub fn findings(call_id: &str, attempts: &[AuthAttempt], show_secrets: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sip::AuthValue;
 
     fn attempt(header: &[u8]) -> AuthAttempt {
         let v = AuthValue::parse_all(header);
@@ -487,6 +345,7 @@ pub fn bruteforce<'a>(
 #[cfg(test)]
 mod bruteforce_tests {
     use super::*;
+    use crate::sip::AuthValue;
 
     #[test]
     fn threshold_and_users() {
@@ -600,6 +459,7 @@ pub fn nonce_reuse<'a>(attempts: impl Iterator<Item = (&'a str, &'a AuthAttempt)
 #[cfg(test)]
 mod nonce_tests {
     use super::*;
+    use crate::sip::AuthValue;
 
     fn digest(nonce: &str, nc: Option<&str>, src: &str, frame: u64) -> AuthAttempt {
         let h = match nc {
@@ -663,5 +523,66 @@ mod nonce_tests {
             "{}",
             f[0].summary
         );
+    }
+}
+
+/// Credential attempts of evicted dialogs kept for the cross-dialog rules (nonce reuse,
+/// brute force): a brute force spread over more Call-IDs than the engine holds is still
+/// counted.
+pub const MAX_EVICTED_ATTEMPTS: usize = 8192;
+
+/// The `auth.*` rule family. The attempts themselves are facts the engine records per
+/// dialog ([`crate::engine::Dialog::auth`]); this rule keeps those of evicted dialogs
+/// (bounded) so that the cross-dialog findings survive eviction.
+#[derive(Debug)]
+pub struct AuthRule {
+    threshold: u64,
+    evicted: Vec<(String, AuthAttempt)>,
+}
+
+impl Default for AuthRule {
+    fn default() -> Self {
+        AuthRule {
+            threshold: DEFAULT_BRUTEFORCE_THRESHOLD,
+            evicted: Vec::new(),
+        }
+    }
+}
+
+impl crate::engine::Rule for AuthRule {
+    fn name(&self) -> &'static str {
+        "auth"
+    }
+
+    fn configure(&mut self, config: &crate::config::Config) {
+        self.threshold = config.bruteforce.threshold.max(1);
+    }
+
+    fn on_dialog_evicted(
+        &mut self,
+        d: &crate::engine::Dialog,
+        an: &crate::engine::Analyzer,
+        out: &mut Vec<Finding>,
+    ) {
+        out.extend(findings(&d.call_id, &d.auth, an.show_secrets()));
+        for a in &d.auth {
+            if self.evicted.len() < MAX_EVICTED_ATTEMPTS {
+                self.evicted.push((d.call_id.clone(), a.clone()));
+            }
+        }
+    }
+
+    fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        let all = || {
+            self.evicted.iter().map(|(c, a)| (c.as_str(), a)).chain(
+                an.dialogs()
+                    .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
+            )
+        };
+        out.extend(nonce_reuse(all()));
+        out.extend(bruteforce(all(), self.threshold));
+        for d in an.dialogs() {
+            out.extend(findings(&d.call_id, &d.auth, an.show_secrets()));
+        }
     }
 }

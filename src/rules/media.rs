@@ -15,6 +15,8 @@ use crate::net::Transport;
 use crate::sdp::{self, Attribute, Setup};
 use crate::sip::SipMessage;
 
+pub use crate::model::Seen;
+
 use super::e2e::{IdentityRecord, SmimeRecord};
 use super::transport::Downgrade;
 
@@ -39,21 +41,6 @@ pub const MAX_CRYPTO: usize = 4;
 const MAX_ZRTP_FRAMES: usize = 4;
 /// Longest protocol, suite or key text kept.
 const MAX_TEXT: usize = 96;
-
-/// Where and how a message was seen: the context every security record keeps.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Seen {
-    /// Frame number (1-based).
-    pub frame: u64,
-    /// Capture time.
-    pub ts: Timestamp,
-    /// Sender.
-    pub src: SocketAddr,
-    /// Receiver.
-    pub dst: SocketAddr,
-    /// Transport of the hop.
-    pub transport: Transport,
-}
 
 /// True when a hop's transport shows its content to whoever captures it. Every
 /// transport siplens reads today is; TLS hops, once decoded, will not be.
@@ -930,5 +917,109 @@ mod tests {
             .map(|i| d.observe_sdp(&parsed, true, false, at(i, Transport::Udp)))
             .sum();
         assert_eq!((d.facts().sdp.len(), dropped), (MAX_SDP_FACTS, 3));
+    }
+}
+
+/// The call-security rule family (`media.*`, `transport.sips-downgrade` and the `e2e.*`
+/// findings): keeps each dialog's [`DialogSecurity`] facts, keyed by dialog id, and
+/// concludes on a dialog with the streams bound to it.
+#[derive(Debug, Default)]
+pub struct CallSecurityRule {
+    dialogs: rustc_hash::FxHashMap<u64, DialogSecurity>,
+}
+
+impl CallSecurityRule {
+    /// The facts recorded for dialog `id` (empty when none).
+    pub fn facts(&self, id: u64) -> &SecurityFacts {
+        self.dialogs.get(&id).map_or(&NO_FACTS, |s| s.facts())
+    }
+
+    fn conclude(
+        &self,
+        d: &crate::engine::Dialog,
+        an: &crate::engine::Analyzer,
+        out: &mut Vec<Finding>,
+    ) {
+        let symbols = an.symbols();
+        let streams: Vec<StreamFact> = an
+            .streams_of(d)
+            .into_iter()
+            .map(|s| StreamFact {
+                src: s.src,
+                dst: s.dst,
+                codec: s
+                    .codec
+                    .map(|c| symbols.name(c).to_string())
+                    .unwrap_or_default(),
+                payload_type: s.payload_type,
+                packets: s.stats.packets(),
+                first_frame: s.first_frame,
+                ts: s.stats.first_seen().unwrap_or_default(),
+                encrypted: s.encrypted,
+            })
+            .collect();
+        let sec = self.facts(d.id);
+        let call = CallInfo {
+            is_call: d.invite_seen || d.is_call(),
+            rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),
+        };
+        out.extend(findings(&d.call_id, call, sec, &streams, an.show_secrets()));
+        out.extend(super::transport::downgrade_findings(
+            &d.call_id,
+            &sec.downgrades,
+            sec.downgrades_total,
+        ));
+        out.extend(super::e2e::findings(&d.call_id, &sec.smime, &sec.identity));
+    }
+}
+
+impl crate::engine::Rule for CallSecurityRule {
+    fn name(&self) -> &'static str {
+        "media"
+    }
+
+    fn on_message(
+        &mut self,
+        cx: &crate::engine::MessageCtx<'_, '_>,
+        stats: &mut crate::engine::EngineStats,
+    ) {
+        let Some(d) = cx.dialog else {
+            return;
+        };
+        if cx.repeat {
+            return;
+        }
+        let sec = self.dialogs.entry(d.id).or_default();
+        stats.security_records_dropped += sec.observe_message(cx.msg, cx.raw, cx.seen, cx.label);
+        if let Some(s) = &cx.sdp {
+            stats.security_records_dropped +=
+                sec.observe_sdp(s.sdp, s.from_caller, s.copy, cx.seen);
+        }
+    }
+
+    fn on_media(
+        &mut self,
+        ev: &crate::engine::MediaEvent<'_, '_>,
+        _stats: &mut crate::engine::EngineStats,
+    ) {
+        if let crate::engine::MediaEvent::Zrtp { dialog, seen } = ev {
+            self.dialogs.entry(*dialog).or_default().observe_zrtp(*seen);
+        }
+    }
+
+    fn on_dialog_evicted(
+        &mut self,
+        d: &crate::engine::Dialog,
+        an: &crate::engine::Analyzer,
+        out: &mut Vec<Finding>,
+    ) {
+        self.conclude(d, an, out);
+        self.dialogs.remove(&d.id);
+    }
+
+    fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        for d in an.dialogs() {
+            self.conclude(d, an, out);
+        }
     }
 }

@@ -1,11 +1,44 @@
-//! Analysis rules, one file per family. Each turns the engine's owned records into
-//! [`Finding`](crate::engine::Finding)s; none keeps state of its own or reads a clock.
+//! Analysis rules, one file per family. Each family implements [`Rule`]: it observes what
+//! the engine shows it, keeps its own bounded state and turns it into
+//! [`Finding`](crate::model::Finding)s; none reads a clock.
+//!
+//! Adding a family: a file here with a type implementing [`Rule`], and one line in
+//! [`default_set`].
 
 pub mod attack;
 pub mod auth;
 pub mod e2e;
+pub mod hygiene;
 pub mod media;
 pub mod nat;
 pub mod stun;
 pub mod tls;
 pub mod transport;
+
+use crate::engine::{Analyzer, Limits, Rule};
+
+/// Every rule family, in the order their findings are gathered (ties in the final sort
+/// keep this order).
+pub fn default_set(limits: &Limits) -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(hygiene::MalformedRule::new(limits.max_malformed_findings)),
+        Box::new(attack::AttackRule::default()),
+        Box::new(tls::TlsRule::default()),
+        Box::new(auth::AuthRule::default()),
+        Box::new(media::CallSecurityRule::default()),
+        Box::new(transport::CleartextHopRule::default()),
+        Box::new(stun::StunRule::default()),
+        Box::new(nat::NatRule),
+        Box::new(hygiene::RetransmissionRule),
+    ]
+}
+
+/// An engine with `limits` and every rule family of [`default_set`] registered: what
+/// the front ends run.
+pub fn analyzer(limits: Limits) -> Analyzer {
+    let mut an = Analyzer::new(limits.clone());
+    for r in default_set(&limits) {
+        an.add_rule(r);
+    }
+    an
+}

@@ -34,8 +34,7 @@ pub const NO_RTP: RuleId = RuleId("media.no-rtp");
 /// Typical UDP NAT binding lifetime, seconds: many home routers drop idle UDP mappings
 /// after 30–180 s (RFC 4787 REQ-5 asks for at least 120 s).
 pub const NAT_BINDING_TIMEOUT_S: u32 = 120;
-/// Media rules only judge answered calls that lasted at least this long after the answer.
-pub const MIN_TALK_NS: u64 = 2_000_000_000;
+pub use crate::nat::MIN_TALK_NS;
 /// Retransmissions of a 2xx (without an ACK) that make `nat.ack-timeout`.
 pub const ACK_TIMEOUT_MIN_RETRANSMISSIONS: u32 = 2;
 /// 64*T1: how long a UAS retransmits a 2xx before giving up (RFC 3261 §13.3.1.4).
@@ -668,5 +667,55 @@ fn ack_finding(
         summary: s,
         evidence: evidence(frames),
         advice: ACK_ADVICE.to_string(),
+    }
+}
+
+/// The NAT rule family (`nat.*` but `nat.stun`): per dialog, what its parties advertised
+/// against where their packets came from, with the media flows bound to it.
+#[derive(Debug, Default)]
+pub struct NatRule;
+
+impl NatRule {
+    fn conclude(
+        d: &crate::engine::Dialog,
+        an: &crate::engine::Analyzer,
+        ix: &crate::nat::FlowIndex,
+        out: &mut Vec<Finding>,
+    ) {
+        let flows = an.nat_flows(d, ix);
+        let facts = CallFacts {
+            call_id: &d.call_id,
+            is_call: d.is_call(),
+            answered: d.answered,
+            end: d.end,
+            start: d.start,
+            capture_has_rtp: an.stats().rtp_packets > 0,
+        };
+        out.extend(findings(&facts, &d.nat, &flows, an.nat_keepalives()));
+    }
+}
+
+impl crate::engine::Rule for NatRule {
+    fn name(&self) -> &'static str {
+        "nat"
+    }
+
+    fn on_dialog_evicted(
+        &mut self,
+        d: &crate::engine::Dialog,
+        an: &crate::engine::Analyzer,
+        out: &mut Vec<Finding>,
+    ) {
+        // Only the streams bound to the dialog: indexing every stream per eviction would
+        // cost a scan of the stream table each time.
+        let ix = an.nat_flow_index_of(d);
+        Self::conclude(d, an, &ix, out);
+    }
+
+    fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        let ix = an.nat_flow_index();
+        for d in an.dialogs() {
+            Self::conclude(d, an, &ix, out);
+        }
     }
 }

@@ -12,17 +12,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::engine::{Dialog, Finding, RtpStream, RuleId, SdpRecord, Severity, MAX_EVIDENCE};
 use crate::media::stun::{StunClass, StunMessage, StunMethod};
-use crate::sdp;
 
-use super::media::Seen;
+pub use crate::model::ice::{candidates_of, CandidateKind, IceCandidate, MAX_CANDIDATES};
+use crate::model::Seen;
+pub use crate::model::StunStats;
 
 /// `nat.stun`: a client learned its public address from STUN, and how ICE used it (info).
 pub const NAT_STUN: RuleId = RuleId("nat.stun");
@@ -31,8 +31,6 @@ pub const NAT_STUN: RuleId = RuleId("nat.stun");
 pub const MAX_PENDING: usize = 4096;
 /// (client, server) pairs kept.
 pub const MAX_CLIENTS: usize = 4096;
-/// ICE candidates kept per SDP media line.
-pub const MAX_CANDIDATES: usize = 8;
 /// Frames kept per (client, server) pair as evidence.
 const MAX_FRAMES: usize = 8;
 /// A request unanswered this long is dropped: RFC 8489 §6.2.1 gives up after 39.5 s.
@@ -46,105 +44,6 @@ const ATTR_USE_CANDIDATE: u16 = 0x0025;
 const ATTR_ICE_CONTROLLED: u16 = 0x8029;
 /// ICE-CONTROLLING.
 const ATTR_ICE_CONTROLLING: u16 = 0x802A;
-
-/// What the STUN tracker could not keep (part of the engine statistics).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct StunStats {
-    /// Binding requests seen.
-    pub binding_requests: u64,
-    /// Binding success responses seen.
-    pub binding_successes: u64,
-    /// Binding error responses seen.
-    pub binding_errors: u64,
-    /// Responses whose request was not captured (or already evicted).
-    pub unmatched_responses: u64,
-    /// Pending requests dropped because [`MAX_PENDING`] was reached.
-    pub pending_evictions: u64,
-    /// New (client, server) pairs not recorded because [`MAX_CLIENTS`] was reached.
-    pub client_overflow: u64,
-}
-
-/// ICE candidate type (RFC 8445 §5.1.1), owned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CandidateKind {
-    /// A local interface address.
-    Host,
-    /// Server reflexive: the address a NAT mapped, learned from STUN.
-    Srflx,
-    /// Peer reflexive: learned from a connectivity check.
-    Prflx,
-    /// Relayed through a TURN server.
-    Relay,
-    /// Any other `typ` token.
-    Other,
-}
-
-impl CandidateKind {
-    /// The SDP token.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CandidateKind::Host => "host",
-            CandidateKind::Srflx => "srflx",
-            CandidateKind::Prflx => "prflx",
-            CandidateKind::Relay => "relay",
-            CandidateKind::Other => "other",
-        }
-    }
-}
-
-/// One `a=candidate` line, owned and small (FQDN / mDNS candidates are not kept: they
-/// name no address packets can be matched against).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IceCandidate {
-    /// Candidate type.
-    pub kind: CandidateKind,
-    /// Component (1 = RTP, 2 = RTCP).
-    pub component: u16,
-    /// True for UDP candidates.
-    pub udp: bool,
-    /// Transport address.
-    pub addr: SocketAddr,
-    /// Related address (`raddr`/`rport`: the host base of a srflx, RFC 8839 §5.1).
-    pub related: Option<SocketAddr>,
-}
-
-/// The candidates of one media line, at most [`MAX_CANDIDATES`], RTP component first
-/// in wire order (RTCP ones only while room is left).
-pub fn candidates_of(m: &sdp::MediaDescription<'_>) -> Vec<IceCandidate> {
-    let mut out: Vec<IceCandidate> = Vec::new();
-    let all = || m.candidates().filter_map(owned_candidate);
-    for c in all()
-        .filter(|c| c.component == 1)
-        .chain(all().filter(|c| c.component != 1))
-    {
-        if out.len() >= MAX_CANDIDATES {
-            break;
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn owned_candidate(c: &sdp::Candidate<'_>) -> Option<IceCandidate> {
-    let kind = match c.typ {
-        sdp::CandidateType::Host => CandidateKind::Host,
-        sdp::CandidateType::Srflx => CandidateKind::Srflx,
-        sdp::CandidateType::Prflx => CandidateKind::Prflx,
-        sdp::CandidateType::Relay => CandidateKind::Relay,
-        sdp::CandidateType::Other(_) => CandidateKind::Other,
-    };
-    let related = match (c.raddr.and_then(|a| a.parse::<IpAddr>().ok()), c.rport) {
-        (Some(ip), Some(p)) => Some(SocketAddr::new(ip, p)),
-        _ => None,
-    };
-    Some(IceCandidate {
-        kind,
-        component: c.component,
-        udp: c.transport.eq_ignore_ascii_case("udp"),
-        addr: SocketAddr::new(c.ip()?, c.port),
-        related,
-    })
-}
 
 /// What one client asked one server (or one ICE peer), and what it was told.
 #[derive(Debug, Clone, PartialEq)]
@@ -732,3 +631,36 @@ fn ice_finding(d: &Dialog, flows: &[Flow], stun: &[&StunBinding]) -> Option<Find
 
 #[cfg(test)]
 mod tests;
+
+/// The STUN rule (`nat.stun`): pairs Binding transactions and, at the end, tells what
+/// each client learned and how the ICE candidates of the dialogs used it.
+#[derive(Debug, Default)]
+pub struct StunRule {
+    tracker: StunTracker,
+}
+
+impl crate::engine::Rule for StunRule {
+    fn name(&self) -> &'static str {
+        "stun"
+    }
+
+    fn on_media(
+        &mut self,
+        ev: &crate::engine::MediaEvent<'_, '_>,
+        stats: &mut crate::engine::EngineStats,
+    ) {
+        if let crate::engine::MediaEvent::Stun { msg, seen } = ev {
+            self.tracker.observe(msg, seen);
+            stats.stun = self.tracker.stats().clone();
+        }
+    }
+
+    fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        out.extend(findings(
+            &self.tracker,
+            an.dialogs(),
+            an.all_streams(),
+            &|a| an.dialog_at(a),
+        ));
+    }
+}

@@ -6,7 +6,7 @@
 use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherSuite};
 
 use crate::engine::{Finding, RuleId, Severity};
-use crate::report::time::format_utc;
+use crate::model::time::format_utc;
 use crate::tls::{version, version_name, CertState, TlsSession};
 
 /// `transport.tls`: one SIP-over-TLS session: version, cipher suite, SNI, certificate (info).
@@ -15,9 +15,7 @@ pub const TLS: RuleId = RuleId("transport.tls");
 /// certificate (medium).
 pub const TLS_WEAK: RuleId = RuleId("transport.tls-weak");
 
-/// Server ports whose TLS sessions are SIP: 5061, the sips: default (RFC 3261 §19.1.2).
-/// Sessions on other ports count when the client offers ALPN "sip".
-pub const DEFAULT_SIP_TLS_PORTS: &[u16] = &[5061];
+pub use crate::tls::DEFAULT_SIP_TLS_PORTS;
 
 /// The ALPN protocol id for SIP (IANA ALPN registry).
 pub const ALPN_SIP: &str = "sip";
@@ -190,4 +188,63 @@ pub fn findings(s: &TlsSession, ports: &[u16]) -> Vec<Finding> {
         });
     }
     out
+}
+
+/// Most findings kept from TLS sessions that left the tracker; more are counted in
+/// [`TlsRule::findings_dropped`].
+pub const MAX_RETIRED_FINDINGS: usize = 65_536;
+
+/// The SIP-over-TLS rule (`transport.tls`, `transport.tls-weak`): concludes on each
+/// session when it leaves the tracker (kept, bounded) and on those still tracked.
+#[derive(Debug)]
+pub struct TlsRule {
+    ports: Vec<u16>,
+    retired: Vec<Finding>,
+    findings_dropped: u64,
+}
+
+impl Default for TlsRule {
+    fn default() -> Self {
+        TlsRule {
+            ports: DEFAULT_SIP_TLS_PORTS.to_vec(),
+            retired: Vec::new(),
+            findings_dropped: 0,
+        }
+    }
+}
+
+impl TlsRule {
+    /// Findings of ended sessions not kept because of [`MAX_RETIRED_FINDINGS`].
+    pub fn findings_dropped(&self) -> u64 {
+        self.findings_dropped
+    }
+}
+
+impl crate::engine::Rule for TlsRule {
+    fn name(&self) -> &'static str {
+        "tls"
+    }
+
+    fn configure(&mut self, config: &crate::config::Config) {
+        // The same setting the engine gives its tracker (`[tls] sip_ports`).
+        self.ports = config.tls.sip_ports.clone();
+    }
+
+    fn on_tls_session_end(&mut self, s: &TlsSession, _stats: &mut crate::engine::EngineStats) {
+        for f in findings(s, &self.ports) {
+            if self.retired.len() < MAX_RETIRED_FINDINGS {
+                self.retired.push(f);
+            } else {
+                self.findings_dropped += 1;
+            }
+        }
+    }
+
+    fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        out.extend(self.retired.iter().cloned());
+        let t = an.tls();
+        for s in t.sessions() {
+            out.extend(findings(s, t.sip_tls_ports()));
+        }
+    }
 }

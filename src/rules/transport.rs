@@ -367,3 +367,29 @@ Content-Length: 26\r\n\r\nm=audio 9 UDP/TLS/RTP/SAVP";
             .starts_with("2 more SIP message(s)"));
     }
 }
+
+/// The cleartext-hop rule (`transport.cleartext-sip`): every parsed SIP message, per hop.
+#[derive(Debug, Default)]
+pub struct CleartextHopRule {
+    hops: HopTable,
+}
+
+impl crate::engine::Rule for CleartextHopRule {
+    fn name(&self) -> &'static str {
+        "transport"
+    }
+
+    fn on_message(
+        &mut self,
+        cx: &crate::engine::MessageCtx<'_, '_>,
+        stats: &mut crate::engine::EngineStats,
+    ) {
+        if !self.hops.record(&cx.seen) {
+            stats.cleartext_hop_overflow += 1;
+        }
+    }
+
+    fn finish(&self, _an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        out.extend(self.hops.findings());
+    }
+}

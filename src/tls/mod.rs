@@ -20,18 +20,22 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 use crate::capture::Timestamp;
-use crate::engine::{Finding, MAX_EVIDENCE};
+use crate::model::MAX_EVIDENCE;
 use crate::net::tls_stream::MAX_HANDSHAKE_BYTES;
 use crate::net::tls_stream::{content_type, record_header, RECORD_HEADER_LEN};
 use crate::net::Segment;
 
 /// Sessions tracked at once (default of [`TlsTracker::new`]); the least recently active is
-/// evicted beyond, its findings kept.
+/// evicted beyond, handed to the rules first ([`TlsTracker::take_ended`]).
 pub const MAX_SESSIONS: usize = 65_536;
 
-/// Most findings kept from evicted sessions; more are counted in
-/// [`TlsTracker::findings_dropped`].
-pub const MAX_RETIRED_FINDINGS: usize = 65_536;
+/// Ended sessions queued for [`TlsTracker::take_ended`]; the engine drains the queue after
+/// every segment, so this only bounds a tracker used on its own.
+pub const MAX_ENDED: usize = 65_536;
+
+/// Server ports whose TLS sessions are SIP: 5061, the sips: default (RFC 3261 §19.1.2).
+/// Sessions on other ports count when the client offers ALPN "sip".
+pub const DEFAULT_SIP_TLS_PORTS: &[u16] = &[5061];
 
 /// Bytes of partial handshake messages (spanning records) held by all sessions together;
 /// past it the message being assembled is dropped and its session marked truncated.
@@ -457,9 +461,9 @@ pub struct TlsTracker {
     sessions: FxHashMap<Key, TlsSession>,
     max_sessions: usize,
     sip_tls_ports: Vec<u16>,
-    retired: Vec<Finding>,
+    ended: Vec<TlsSession>,
     evictions: u64,
-    findings_dropped: u64,
+    ended_dropped: u64,
     created: u64,
     pending_total: usize,
 }
@@ -472,15 +476,15 @@ impl Default for TlsTracker {
 
 impl TlsTracker {
     /// A tracker keeping at most `max_sessions` sessions (at least 1), treating
-    /// [`DEFAULT_SIP_TLS_PORTS`](crate::rules::tls::DEFAULT_SIP_TLS_PORTS) as SIP over TLS.
+    /// [`DEFAULT_SIP_TLS_PORTS`] as SIP over TLS.
     pub fn new(max_sessions: usize) -> Self {
         TlsTracker {
             sessions: FxHashMap::default(),
             max_sessions: max_sessions.max(1),
-            sip_tls_ports: crate::rules::tls::DEFAULT_SIP_TLS_PORTS.to_vec(),
-            retired: Vec::new(),
+            sip_tls_ports: DEFAULT_SIP_TLS_PORTS.to_vec(),
+            ended: Vec::new(),
             evictions: 0,
-            findings_dropped: 0,
+            ended_dropped: 0,
             created: 0,
             pending_total: 0,
         }
@@ -489,6 +493,11 @@ impl TlsTracker {
     /// Sets the server ports whose TLS sessions are SIP (besides ALPN "sip").
     pub fn set_sip_tls_ports(&mut self, ports: &[u16]) {
         self.sip_tls_ports = ports.to_vec();
+    }
+
+    /// The server ports whose TLS sessions are SIP.
+    pub fn sip_tls_ports(&self) -> &[u16] {
+        &self.sip_tls_ports
     }
 
     /// Feeds one [`Transport::Tls`](crate::net::Transport) segment.
@@ -536,7 +545,7 @@ impl TlsTracker {
             // A new connection on the same address pair: the old session is over.
             if let Some(old) = self.sessions.remove(&key) {
                 self.pending_total = self.pending_total.saturating_sub(old.pending_len());
-                self.retire(&old);
+                self.retire(old);
             }
             self.sessions
                 .insert(key, TlsSession::new(key.0, key.1, seg.ts));
@@ -556,19 +565,29 @@ impl TlsTracker {
         }
     }
 
-    /// Keeps the findings of a session leaving the table (bounded).
-    fn retire(&mut self, s: &TlsSession) {
-        for f in crate::rules::tls::findings(s, &self.sip_tls_ports) {
-            if self.retired.len() < MAX_RETIRED_FINDINGS {
-                self.retired.push(f);
-            } else {
-                self.findings_dropped += 1;
-            }
+    /// Queues a session leaving the table for the rules (bounded by [`MAX_ENDED`]).
+    fn retire(&mut self, s: TlsSession) {
+        if self.ended.len() < MAX_ENDED {
+            self.ended.push(s);
+        } else {
+            self.ended_dropped += 1;
         }
     }
 
-    /// Evicts the least recently active sixteenth of the table when it is full; their
-    /// findings are kept (bounded by [`MAX_RETIRED_FINDINGS`]).
+    /// Sessions that left the table (a new connection on the same pair, or eviction)
+    /// since the last call: the engine hands them to the rules, so that what they showed
+    /// is not lost with them.
+    pub fn take_ended(&mut self) -> Vec<TlsSession> {
+        std::mem::take(&mut self.ended)
+    }
+
+    /// Sessions that left the table and are not yet taken by [`Self::take_ended`].
+    pub fn ended(&self) -> &[TlsSession] {
+        &self.ended
+    }
+
+    /// Evicts the least recently active sixteenth of the table when it is full; they are
+    /// queued for [`Self::take_ended`].
     fn make_room(&mut self) {
         if self.sessions.len() < self.max_sessions {
             return;
@@ -581,7 +600,7 @@ impl TlsTracker {
             if let Some(s) = self.sessions.remove(&k) {
                 self.evictions += 1;
                 self.pending_total = self.pending_total.saturating_sub(s.pending_len());
-                self.retire(&s);
+                self.retire(s);
             }
         }
     }
@@ -603,18 +622,9 @@ impl TlsTracker {
         self.evictions
     }
 
-    /// Findings of evicted sessions not kept because of [`MAX_RETIRED_FINDINGS`].
-    pub fn findings_dropped(&self) -> u64 {
-        self.findings_dropped
-    }
-
-    /// `transport.tls` and `transport.tls-weak` findings of every SIP-over-TLS session.
-    pub fn findings(&self) -> Vec<Finding> {
-        let mut all = self.retired.clone();
-        for s in self.sessions() {
-            all.extend(crate::rules::tls::findings(s, &self.sip_tls_ports));
-        }
-        all
+    /// Ended sessions not queued because [`MAX_ENDED`] were waiting.
+    pub fn ended_dropped(&self) -> u64 {
+        self.ended_dropped
     }
 }
 

@@ -3,8 +3,26 @@
 
 use super::*;
 use crate::capture::{self, FrameSource};
+use crate::model::Finding;
 use crate::net::{Decoder, Transport};
 use crate::rules::tls::{weaknesses, TLS, TLS_WEAK};
+
+/// What the TLS rule concludes from a tracker used on its own: every ended session, then
+/// every live one.
+trait Findings {
+    fn findings(&self) -> Vec<Finding>;
+}
+
+impl Findings for TlsTracker {
+    fn findings(&self) -> Vec<Finding> {
+        let mut sessions: Vec<&TlsSession> = self.ended().iter().collect();
+        sessions.extend(self.sessions());
+        sessions
+            .into_iter()
+            .flat_map(|s| crate::rules::tls::findings(s, self.sip_tls_ports()))
+            .collect()
+    }
+}
 use proptest::prelude::*;
 
 const TLS12_SELF: &[u8] = include_bytes!("../../tests/data/tls12-selfsigned.pcap");

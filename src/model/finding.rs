@@ -99,3 +99,92 @@ pub struct Finding {
     /// What to do about it.
     pub advice: String,
 }
+
+impl Finding {
+    /// A finding of `rule` at `ts` with nothing else said yet; the other methods fill it:
+    /// `Finding::new(rule, severity, ts).call(id).flow(src, dst).summary(..).evidence(..)
+    /// .advice(..)`.
+    pub fn new(rule: RuleId, severity: Severity, ts: Timestamp) -> Finding {
+        Finding {
+            rule,
+            severity,
+            ts,
+            call_id: None,
+            src: None,
+            dst: None,
+            summary: String::new(),
+            evidence: Vec::new(),
+            advice: String::new(),
+        }
+    }
+
+    /// The call it concerns.
+    pub fn call(mut self, call_id: impl Into<String>) -> Finding {
+        self.call_id = Some(call_id.into());
+        self
+    }
+
+    /// The call it concerns, when there is one.
+    pub fn call_opt(mut self, call_id: Option<String>) -> Finding {
+        self.call_id = call_id;
+        self
+    }
+
+    /// Source and destination of the first evidence packet.
+    pub fn flow(mut self, src: SocketAddr, dst: SocketAddr) -> Finding {
+        self.src = Some(src);
+        self.dst = Some(dst);
+        self
+    }
+
+    /// Source and destination of the first evidence packet, when known.
+    pub fn flow_opt(mut self, src: Option<SocketAddr>, dst: Option<SocketAddr>) -> Finding {
+        self.src = src;
+        self.dst = dst;
+        self
+    }
+
+    /// What was seen, in one line.
+    pub fn summary(mut self, summary: impl Into<String>) -> Finding {
+        self.summary = summary.into();
+        self
+    }
+
+    /// The frames that prove it, cut to [`MAX_EVIDENCE`].
+    pub fn evidence(mut self, mut frames: Vec<u64>) -> Finding {
+        frames.truncate(MAX_EVIDENCE);
+        self.evidence = frames;
+        self
+    }
+
+    /// What to do about it.
+    pub fn advice(mut self, advice: impl Into<String>) -> Finding {
+        self.advice = advice.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_fills_every_field_and_bounds_evidence() {
+        let a: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:5060".parse().unwrap();
+        let f = Finding::new(
+            RuleId::SIP_MALFORMED,
+            Severity::Low,
+            Timestamp::from_parts(1, 0),
+        )
+        .call("c1")
+        .flow(a, b)
+        .summary("s")
+        .evidence((1..100).collect())
+        .advice("do");
+        assert_eq!(f.call_id.as_deref(), Some("c1"));
+        assert_eq!((f.src, f.dst), (Some(a), Some(b)));
+        assert_eq!((f.summary.as_str(), f.advice.as_str()), ("s", "do"));
+        assert_eq!(f.evidence.len(), MAX_EVIDENCE);
+    }
+}

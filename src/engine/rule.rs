@@ -1,0 +1,113 @@
+//! The rule layer's contract: what a rule family sees and when it speaks.
+//!
+//! The engine owns a list of [`Rule`]s and knows none by name (the front ends register
+//! them, see `rules::default_set`). Each rule keeps its own bounded state, observes SIP
+//! messages, STUN/ZRTP packets and TLS sessions as the engine classifies them, and emits
+//! findings twice: for a dialog the engine is about to evict ([`Rule::on_dialog_evicted`],
+//! so that eviction loses no conclusion) and over everything still held
+//! ([`Rule::finish`]). RTP packets are not shown one by one (that path carries most of
+//! the traffic): rules read the engine's per-stream statistics when they conclude.
+
+use crate::config::Config;
+use crate::media::stun::StunMessage;
+use crate::model::{Finding, Seen};
+use crate::sdp;
+use crate::sip::SipMessage;
+use crate::tls::TlsSession;
+
+use super::{Analyzer, Dialog, EngineStats};
+
+/// One SIP message as the rules see it, after the engine updated its dialog.
+///
+/// The message is a parameter type of its own so that what it carries can change (a
+/// per-message view that caches parsed fields) without touching every rule's signature.
+pub struct MessageCtx<'a, 'm> {
+    /// The parsed message.
+    pub msg: &'a SipMessage<'m>,
+    /// Its bytes as captured (start line to the end of the body).
+    pub raw: &'a [u8],
+    /// Frame, time, addresses and transport of the segment that carried it.
+    pub seen: Seen,
+    /// The dialog it belongs to (None without a Call-ID).
+    pub dialog: Option<&'a Dialog>,
+    /// "INVITE" or "200 OK" style label of the start line (empty without a dialog).
+    pub label: &'a str,
+    /// True for a request, false for a response.
+    pub is_request: bool,
+    /// True when the dialog already saw this transaction message (a retransmission or a
+    /// duplicate capture): most rules look at each message once.
+    pub repeat: bool,
+    /// The SDP body, when the message carried one and it was not a repeat.
+    pub sdp: Option<SdpCtx<'a, 'm>>,
+}
+
+/// An SDP body and where it stands in the dialog's offer/answer exchanges (RFC 3264).
+pub struct SdpCtx<'a, 'm> {
+    /// The parsed body.
+    pub sdp: &'a sdp::Sdp<'m>,
+    /// True when the party that started the dialog sent it.
+    pub from_caller: bool,
+    /// True when it repeats the last exchange on another hop (a relayed copy).
+    pub copy: bool,
+}
+
+/// A media-plane packet a rule may care about.
+pub enum MediaEvent<'a, 'm> {
+    /// A STUN message (RFC 8489).
+    Stun {
+        /// The parsed message.
+        msg: &'a StunMessage<'m>,
+        /// Where it was seen.
+        seen: Seen,
+    },
+    /// A ZRTP packet (RFC 6189) on media an SDP of `dialog` announced.
+    Zrtp {
+        /// The dialog whose SDP announced the address.
+        dialog: u64,
+        /// Where it was seen.
+        seen: Seen,
+    },
+}
+
+/// A SIP message that does not parse, or parses but breaks RFC 3261 rules.
+pub struct Malformed<'a> {
+    /// Where it was seen.
+    pub seen: Seen,
+    /// Its Call-ID, when one could be read.
+    pub call_id: Option<&'a [u8]>,
+    /// What is wrong with it.
+    pub reason: &'a str,
+}
+
+/// One rule family. Every hook but [`Rule::finish`] has an empty default, so a rule
+/// implements only what it watches. Hooks that count what a bounded table could not keep
+/// get the engine's counters (`stats`) to update.
+pub trait Rule: Send {
+    /// A short stable name (the rule family), for diagnostics.
+    fn name(&self) -> &'static str;
+
+    /// Applies a configuration (thresholds, signatures); called before the first frame.
+    fn configure(&mut self, _config: &Config) {}
+
+    /// A parsed SIP message.
+    fn on_message(&mut self, _cx: &MessageCtx<'_, '_>, _stats: &mut EngineStats) {}
+
+    /// A SIP message that is malformed (see [`Malformed`]).
+    fn on_malformed(&mut self, _m: &Malformed<'_>, _stats: &mut EngineStats) {}
+
+    /// A STUN or ZRTP packet.
+    fn on_media(&mut self, _ev: &MediaEvent<'_, '_>, _stats: &mut EngineStats) {}
+
+    /// A TLS session leaving the tracker's table (a new connection on its address pair,
+    /// or eviction): conclude on it now, it will not be seen again.
+    fn on_tls_session_end(&mut self, _s: &TlsSession, _stats: &mut EngineStats) {}
+
+    /// Dialog `d` is being evicted (it is already out of the engine's table; its streams
+    /// are still there, see [`Analyzer::streams_of`]). Push its findings to `out` and drop
+    /// the state kept for it.
+    fn on_dialog_evicted(&mut self, _d: &Dialog, _an: &Analyzer, _out: &mut Vec<Finding>) {}
+
+    /// Pushes the findings over everything the engine still holds. May be called many
+    /// times (the live dashboard asks every tick), so it changes nothing.
+    fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>);
+}

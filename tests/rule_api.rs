@@ -1,0 +1,171 @@
+//! The rule layer's contract seen from outside: a rule registered by the caller sees the
+//! messages and its findings reach the report; a dialog's findings survive its eviction.
+
+use std::net::SocketAddr;
+
+use siplens::capture::{Frame, LinkType, Timestamp};
+use siplens::engine::{Analyzer, Dialog, EngineStats, Limits, MessageCtx, Rule};
+use siplens::model::{Finding, RuleId, Severity};
+use siplens::report::Report;
+
+/// Counts INVITEs and says so at the end; remembers the Call-IDs of evicted dialogs.
+#[derive(Default)]
+struct InviteCounter {
+    invites: u64,
+    first: Option<(Timestamp, SocketAddr, SocketAddr, u64)>,
+    evicted: Vec<String>,
+}
+
+const TOY: RuleId = RuleId("toy.invites");
+
+impl Rule for InviteCounter {
+    fn name(&self) -> &'static str {
+        "toy"
+    }
+
+    fn on_message(&mut self, cx: &MessageCtx<'_, '_>, _stats: &mut EngineStats) {
+        if cx.is_request && !cx.repeat && cx.label == "INVITE" {
+            self.invites += 1;
+            let s = cx.seen;
+            self.first.get_or_insert((s.ts, s.src, s.dst, s.frame));
+        }
+    }
+
+    fn on_dialog_evicted(&mut self, d: &Dialog, _an: &Analyzer, out: &mut Vec<Finding>) {
+        self.evicted.push(d.call_id.clone());
+        out.push(
+            Finding::new(TOY, Severity::Info, d.start)
+                .call(d.call_id.clone())
+                .summary("evicted"),
+        );
+    }
+
+    fn finish(&self, _an: &Analyzer, out: &mut Vec<Finding>) {
+        if let Some((ts, src, dst, frame)) = self.first {
+            out.push(
+                Finding::new(TOY, Severity::Low, ts)
+                    .flow(src, dst)
+                    .summary(format!("{} INVITE(s)", self.invites))
+                    .evidence(vec![frame])
+                    .advice("none"),
+            );
+        }
+    }
+}
+
+fn udp_frame(number: u64, ms: u64, sport: u16, payload: &[u8]) -> Frame {
+    let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .udp(sport, 5060);
+    let mut data = Vec::new();
+    builder.write(&mut data, payload).expect("build");
+    Frame {
+        number,
+        ts: Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
+        link_type: LinkType::ETHERNET,
+        orig_len: data.len() as u32,
+        data,
+        interface: 0,
+    }
+}
+
+/// An INVITE offering plain RTP, never answered.
+fn invite(i: u64) -> Vec<u8> {
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n",
+        10_000 + 2 * i
+    );
+    format!(
+        "INVITE sip:+15550100{i:03}@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK{i}\r\n\
+         From: <sip:a@192.0.2.1>;tag={i}\r\nTo: <sip:+15550100{i:03}@192.0.2.2>\r\nCall-ID: call-{i}\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:a@192.0.2.1:5060>\r\nMax-Forwards: 70\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+    .into_bytes()
+}
+
+fn run(an: &mut Analyzer, n: u64) {
+    for i in 0..n {
+        an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
+    }
+}
+
+#[test]
+fn a_registered_toy_rule_reaches_the_report() {
+    let mut an = siplens::rules::analyzer(Limits::default());
+    an.add_rule(Box::new(InviteCounter::default()));
+    assert!(an.rule_names().contains(&"toy"));
+    run(&mut an, 3);
+    let report = serde_json::to_value(Report::build(&an, 0)).expect("json");
+    let toy: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "toy.invites")
+        .collect();
+    assert_eq!(toy.len(), 1, "{report:#}");
+    assert_eq!(toy[0]["summary"], "3 INVITE(s)");
+    assert_eq!(toy[0]["severity"], "low");
+}
+
+#[test]
+fn an_engine_without_rules_has_no_findings() {
+    let mut an = Analyzer::new(Limits::default());
+    run(&mut an, 3);
+    assert!(an.findings().is_empty());
+    assert!(an.rule_names().is_empty());
+}
+
+#[test]
+fn evicted_dialogs_keep_their_findings() {
+    let limits = Limits {
+        max_dialogs: 4,
+        ..Limits::default()
+    };
+    let mut an = siplens::rules::analyzer(limits);
+    an.add_rule(Box::new(InviteCounter::default()));
+    run(&mut an, 20);
+    assert_eq!(an.stats().dialog_evictions, 16);
+    let f = an.findings();
+    // Every call offered plain RTP: one media.cleartext-rtp per call, kept or evicted.
+    let clear: Vec<&Finding> = f
+        .iter()
+        .filter(|f| f.rule.as_str() == "media.cleartext-rtp")
+        .collect();
+    assert_eq!(clear.len(), 20, "{clear:#?}");
+    let toy_evicted = f
+        .iter()
+        .filter(|f| f.rule == TOY && f.summary == "evicted")
+        .count();
+    assert_eq!(toy_evicted, 16);
+}
+
+#[test]
+fn evicted_findings_past_the_bound_are_summarised_per_rule() {
+    let limits = Limits {
+        max_dialogs: 4,
+        max_evicted_findings: 5,
+        ..Limits::default()
+    };
+    let mut an = siplens::rules::analyzer(limits);
+    run(&mut an, 20);
+    let f = an.findings();
+    let clear: Vec<&Finding> = f
+        .iter()
+        .filter(|f| f.rule.as_str() == "media.cleartext-rtp")
+        .collect();
+    // 4 dialogs still held, 5 evicted ones listed, the rest in one summary finding.
+    let summary: Vec<&&Finding> = clear
+        .iter()
+        .filter(|f| f.summary.contains("in evicted dialogs"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{clear:#?}");
+    assert!(
+        summary[0].summary.starts_with("11 more finding(s)"),
+        "{}",
+        summary[0].summary
+    );
+    assert_eq!(clear.len(), 4 + 5 + 1);
+    assert_eq!(an.stats().evicted_findings_summarised, 11);
+}
