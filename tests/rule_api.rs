@@ -169,3 +169,27 @@ fn evicted_findings_past_the_bound_are_summarised_per_rule() {
     assert_eq!(clear.len(), 4 + 5 + 1);
     assert_eq!(an.stats().evicted_findings_summarised, 11);
 }
+
+#[test]
+fn unanswered_invites_to_international_numbers_are_not_failed_calls() {
+    // Twenty INVITEs to +1555..., none answered: the packets show no failed call.
+    let mut an = siplens::rules::analyzer(Limits::default());
+    run(&mut an, 20);
+    let f = an.findings();
+    assert!(
+        f.iter().all(|f| f.rule.as_str() != "fraud.toll"),
+        "{:#?}",
+        f.iter().find(|f| f.rule.as_str() == "fraud.toll")
+    );
+    // And the unanswered offers are "offered", not "negotiated".
+    let clear = f
+        .iter()
+        .find(|f| f.rule.as_str() == "media.cleartext-rtp")
+        .expect("cleartext offer");
+    assert!(
+        clear.summary.starts_with("call media offered in clear"),
+        "{}",
+        clear.summary
+    );
+    assert!(!clear.summary.contains("negotiated"), "{}", clear.summary);
+}

@@ -301,7 +301,7 @@ window_ms = {fw}
 [toll]
 # fraud.toll: at least `attempts` INVITEs from one source to international-looking
 # numbers ('+' and 8+ digits, or 00 / 011 and 7+ digits, optionally after one
-# outside-line digit) that fail (final non-2xx, or no final answer) within `window_secs`.
+# outside-line digit) that fail (a final non-2xx answer) within `window_secs`.
 attempts = {ta}
 window_secs = {tw}
 

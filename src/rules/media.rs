@@ -445,20 +445,35 @@ fn cleartext_rtp(
         push_evidence(&mut evidence, s.first_frame);
     }
     let mut what = Vec::new();
-    if !sdp_hits.is_empty() {
-        let mut lines: Vec<String> = sdp_hits
-            .iter()
-            .map(|(r, l, offer)| match offer {
-                Some(o) => format!(
+    // An offer no answer followed negotiated nothing the capture shows: it is "offered".
+    let mut negotiated: Vec<String> = sdp_hits
+        .iter()
+        .filter_map(|(r, l, offer)| {
+            offer.map(|o| {
+                format!(
                     "{} {} (offer frame {}, answer frame {})",
                     l.media, l.proto, o.at.frame, r.at.frame
-                ),
-                None => format!("{} {} (frame {})", l.media, l.proto, r.at.frame),
+                )
             })
-            .collect();
-        lines.dedup();
-        what.push(format!("SDP negotiated {}", lines.join(", ")));
+        })
+        .collect();
+    negotiated.dedup();
+    let mut offered: Vec<String> = sdp_hits
+        .iter()
+        .filter(|(_, _, offer)| offer.is_none())
+        .map(|(r, l, _)| format!("{} {} (frame {})", l.media, l.proto, r.at.frame))
+        .collect();
+    offered.dedup();
+    if !negotiated.is_empty() {
+        what.push(format!("SDP negotiated {}", negotiated.join(", ")));
     }
+    if !offered.is_empty() {
+        what.push(format!(
+            "SDP offered {}, no SDP answer seen",
+            offered.join(", ")
+        ));
+    }
+    let only_offered = negotiated.is_empty() && clear_streams.is_empty();
     if !clear_streams.is_empty() {
         let list: Vec<String> = clear_streams
             .iter()
@@ -499,10 +514,17 @@ fn cleartext_rtp(
         call_id: Some(call_id.to_string()),
         src: Some(src),
         dst: Some(dst),
-        summary: format!(
-            "call media in clear (anyone on the path can record it): {}",
-            what.join("; ")
-        ),
+        summary: if only_offered {
+            format!(
+                "call media offered in clear (anyone on the path could record it): {}",
+                what.join("; ")
+            )
+        } else {
+            format!(
+                "call media in clear (anyone on the path can record it): {}",
+                what.join("; ")
+            )
+        },
         evidence,
         advice: "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
                  SDES (RFC 4568, RTP/SAVP with a=crypto) only over SIP on TLS (sips:), and \
@@ -777,9 +799,13 @@ mod tests {
         // An offer alone counts (the answer may be outside the capture), unless the
         // call was rejected; SDP outside a call (OPTIONS answer) negotiates nothing.
         let d = dialog(&[(true, sdp_body(4000, "RTP/AVP", ""))], Transport::Udp);
+        let f = findings("c", CALL, d.facts(), &[], false);
+        assert_eq!(rules(&f), ["media.cleartext-rtp"]);
+        // It was offered, not negotiated: the packets show no answer.
         assert_eq!(
-            rules(&findings("c", CALL, d.facts(), &[], false)),
-            ["media.cleartext-rtp"]
+            f[0].summary,
+            "call media offered in clear (anyone on the path could record it): \
+             SDP offered audio RTP/AVP (frame 1), no SDP answer seen"
         );
         let rejected = CallInfo {
             rejected: true,
