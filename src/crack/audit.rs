@@ -140,26 +140,20 @@ pub fn weak_password_findings(
         } else {
             "password hidden, --show-secrets prints it".to_string()
         };
-        out.push(Finding {
-            rule: WEAK_PASSWORD,
-            severity: Severity::Critical,
-            ts: first.ts,
-            call_id: Some(first.call_id.clone()),
-            src: Some(first.src),
-            dst: Some(first.dst),
-            summary: format!(
+        out.push(Finding::new(WEAK_PASSWORD, Severity::Critical, first.ts)
+            .call(first.call_id.clone())
+            .flow(first.src, first.dst)
+            .summary(format!(
                 "Password of user '{}' realm '{}' recovered from {} captured Digest response(s) ({}) with the wordlist ({secret})",
                 acct.user,
                 acct.realm,
                 found.len(),
                 algorithms.join(", ")
-            ),
-            evidence: frames,
-            advice: "Anyone who captured this exchange knows the password: change it now to a \
+            ))
+            .evidence(frames)
+            .advice("Anyone who captured this exchange knows the password: change it now to a \
                      strong, unique one (long and random), block password guessing (fail2ban, \
-                     pike) and carry SIP over TLS so responses cannot be captured."
-                .to_string(),
-        });
+                     pike) and carry SIP over TLS so responses cannot be captured."));
     }
     out
 }

@@ -218,30 +218,27 @@ impl ScannerTracker {
     pub fn findings(&self) -> Vec<Finding> {
         self.seen
             .iter()
-            .map(|((ip, sig), r)| Finding {
-                rule: SCAN_USER_AGENT,
-                severity: Severity::High,
-                ts: r.first,
-                call_id: None,
-                src: Some(SocketAddr::new(*ip, 0)),
-                dst: Some(r.first_dst),
-                summary: format!(
-                    "{} from {ip}: {} request(s) to {}{} target(s), User-Agent '{}'",
-                    self.signatures.tool(*sig),
-                    r.requests,
-                    r.targets.len(),
-                    if r.targets.len() >= MAX_TARGETS {
-                        "+"
-                    } else {
-                        ""
-                    },
-                    r.user_agent
-                ),
-                evidence: r.frames.clone(),
-                advice: "A SIP scanner is probing for accounts and weak passwords: block the \
+            .map(|((ip, sig), r)| {
+                Finding::new(SCAN_USER_AGENT, Severity::High, r.first)
+                    .flow(SocketAddr::new(*ip, 0), r.first_dst)
+                    .summary(format!(
+                        "{} from {ip}: {} request(s) to {}{} target(s), User-Agent '{}'",
+                        self.signatures.tool(*sig),
+                        r.requests,
+                        r.targets.len(),
+                        if r.targets.len() >= MAX_TARGETS {
+                            "+"
+                        } else {
+                            ""
+                        },
+                        r.user_agent
+                    ))
+                    .evidence(r.frames.clone())
+                    .advice(
+                        "A SIP scanner is probing for accounts and weak passwords: block the \
                          source, rate-limit unauthenticated requests (pike/fail2ban), and make \
-                         sure every account has a strong password."
-                    .to_string(),
+                         sure every account has a strong password.",
+                    )
             })
             .collect()
     }
@@ -955,24 +952,22 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
         };
         out.push((
             n,
-            Finding {
-                rule: SCAN_SWEEP,
-                severity: Severity::Medium,
-                ts: first.map_or(Timestamp(0), |t| t.ts),
-                call_id: None,
-                src: Some(s.first_src),
-                dst: first.map(|t| t.addr),
-                summary: format!(
-                    "{ip} sent {methods} to {n} distinct destinations in {} ({range}){ua}",
-                    secs(span)
-                ),
-                evidence: win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect(),
-                advice:
-                    "One address probing many SIP destinations is a scanner mapping the network \
+            Finding::new(
+                SCAN_SWEEP,
+                Severity::Medium,
+                first.map_or(Timestamp(0), |t| t.ts),
+            )
+            .flow_opt(Some(s.first_src), first.map(|t| t.addr))
+            .summary(format!(
+                "{ip} sent {methods} to {n} distinct destinations in {} ({range}){ua}",
+                secs(span)
+            ))
+            .evidence(win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect())
+            .advice(
+                "One address probing many SIP destinations is a scanner mapping the network \
                      (svmap style): block it at the edge, and do not expose SIP ports that need \
-                     not be public."
-                        .to_string(),
-            },
+                     not be public.",
+            ),
         ));
     }
 
@@ -1034,35 +1029,34 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
         let first = win.first();
         out.push((
             n,
-            Finding {
-                rule: SCAN_ENUMERATION,
-                severity: Severity::High,
-                ts: first.map_or(Timestamp(0), |(_, u)| u.ts),
-                call_id: None,
-                src: Some(s.first_src),
-                dst: s.targets.first().map(|t| t.addr),
-                summary: format!(
-                    "{ip} tried {n} user names that drew {}, e.g. {tried}{}; \
+            Finding::new(
+                SCAN_ENUMERATION,
+                Severity::High,
+                first.map_or(Timestamp(0), |(_, u)| u.ts),
+            )
+            .flow_opt(Some(s.first_src), s.targets.first().map(|t| t.addr))
+            .summary(format!(
+                "{ip} tried {n} user names that drew {}, e.g. {tried}{}; \
                  likely existing (answer differs from the usual {majority}): {exist}; \
                  methods {methods}{ua}",
-                    tally(
-                        win.iter()
-                            .map(|(_, u)| u.first_final.map_or("?".to_string(), |c| c.to_string()))
-                    ),
-                    if n > MAX_LISTED { ", ..." } else { "" },
+                tally(
+                    win.iter()
+                        .map(|(_, u)| u.first_final.map_or("?".to_string(), |c| c.to_string()))
                 ),
-                evidence: win
-                    .iter()
+                if n > MAX_LISTED { ", ..." } else { "" },
+            ))
+            .evidence(
+                win.iter()
                     .map(|(_, u)| u.frame)
                     .take(MAX_EVIDENCE)
                     .collect(),
-                advice:
-                    "Someone is enumerating extensions (svwar style) to find accounts to attack: \
+            )
+            .advice(
+                "Someone is enumerating extensions (svwar style) to find accounts to attack: \
                      block the source, answer unknown users exactly like known ones (Asterisk \
                      alwaysauthreject=yes, Kamailio: same 401 for all), and use extension names \
-                     that are not short numbers."
-                        .to_string(),
-            },
+                     that are not short numbers.",
+            ),
         ));
     }
 
@@ -1072,14 +1066,9 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
         let targets = s.targets.len();
         out.push((
             usize::try_from(f.peak).unwrap_or(usize::MAX),
-            Finding {
-            rule: DOS_FLOOD,
-            severity: Severity::Medium,
-            ts: start,
-            call_id: None,
-            src: Some(s.first_src),
-            dst: s.targets.first().map(|t| t.addr),
-            summary: format!(
+            Finding::new(DOS_FLOOD, Severity::Medium, start)
+                .flow_opt(Some(s.first_src), s.targets.first().map(|t| t.addr))
+                .summary(format!(
                 "{ip} sent up to {} requests per {} ms (threshold {}) for {}: {} requests \
                  above the threshold, {} in all, methods {methods}, to {targets}{} destination(s){ua}",
                 f.peak,
@@ -1089,13 +1078,11 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
                 f.over,
                 s.requests,
                 if targets >= MAX_TARGETS_PER_SOURCE { "+" } else { "" },
-            ),
-            evidence: f.frames.clone(),
-            advice: "A request flood can exhaust a SIP server or hide an attack: rate-limit per \
+            ))
+                .evidence(f.frames.clone())
+                .advice("A request flood can exhaust a SIP server or hide an attack: rate-limit per \
                      source (Kamailio pike, Asterisk/fail2ban, SBC policies) and block the \
-                     address if it is not a known trunk."
-                .to_string(),
-        },
+                     address if it is not a known trunk."),
         ));
     }
 
@@ -1125,26 +1112,19 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
         };
         out.push((
             n,
-            Finding {
-            rule: FRAUD_TOLL,
-            severity: Severity::Medium,
-            ts: first.map_or(Timestamp(0), |t| t.ts),
-            call_id: None,
-            src: Some(s.first_src),
-            dst: s.targets.first().map(|t| t.addr),
-            summary: format!(
+            Finding::new(FRAUD_TOLL, Severity::Medium, first.map_or(Timestamp(0), |t| t.ts))
+                .flow_opt(Some(s.first_src), s.targets.first().map(|t| t.addr))
+                .summary(format!(
                 "{ip} made {n} failed call(s) to international numbers in {}: {} (e.g. {examples}); \
                  answers {}{ua}",
                 secs(span),
                 tally(win.iter().map(|t| country_code(&t.number))),
                 tally(win.iter().map(|t| t.status.map_or("none".to_string(), |c| c.to_string()))),
-            ),
-            evidence: win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect(),
-            advice: "Bursts of failing international calls are how toll fraud looks for a dial \
+            ))
+                .evidence(win.iter().map(|t| t.frame).take(MAX_EVIDENCE).collect())
+                .advice("Bursts of failing international calls are how toll fraud looks for a dial \
                      plan that lets calls out: require authentication for every INVITE, \
-                     restrict international destinations per account, and alert on spend."
-                .to_string(),
-        },
+                     restrict international destinations per account, and alert on spend."),
         ));
     }
     out

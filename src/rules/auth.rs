@@ -70,17 +70,12 @@ fn finding(
     summary: String,
     advice: &str,
 ) -> Finding {
-    Finding {
-        rule,
-        severity,
-        ts: a.ts,
-        call_id: Some(call_id.to_string()),
-        src: Some(a.src),
-        dst: Some(a.dst),
-        summary,
-        evidence: a.evidence(),
-        advice: advice.to_string(),
-    }
+    Finding::new(rule, severity, a.ts)
+        .call(call_id)
+        .flow(a.src, a.dst)
+        .summary(summary)
+        .evidence(a.evidence())
+        .advice(advice)
 }
 
 /// The `auth.*` findings for one dialog's attempts. `show_secrets` puts Basic passwords in
@@ -316,28 +311,26 @@ pub fn bruteforce<'a>(
     by_src
         .into_iter()
         .filter(|(_, s)| s.failures >= threshold.max(1))
-        .map(|(ip, s)| Finding {
-            rule: BRUTEFORCE,
-            severity: Severity::High,
-            ts: s.first.ts,
-            call_id: Some(s.call_id.to_string()),
-            src: Some(s.first.src),
-            dst: Some(s.first.dst),
-            summary: format!(
-                "{} failed authentication attempts from {ip} for user(s) {}{}",
-                s.failures,
-                s.users
-                    .iter()
-                    .map(|u| format!("'{u}'"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if s.more_users { " and more" } else { "" }
-            ),
-            evidence: s.frames,
-            advice: "Someone is guessing passwords: block the source (fail2ban, pike), lock or \
+        .map(|(ip, s)| {
+            Finding::new(BRUTEFORCE, Severity::High, s.first.ts)
+                .call(s.call_id)
+                .flow(s.first.src, s.first.dst)
+                .summary(format!(
+                    "{} failed authentication attempts from {ip} for user(s) {}{}",
+                    s.failures,
+                    s.users
+                        .iter()
+                        .map(|u| format!("'{u}'"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if s.more_users { " and more" } else { "" }
+                ))
+                .evidence(s.frames)
+                .advice(
+                    "Someone is guessing passwords: block the source (fail2ban, pike), lock or \
                      rate-limit accounts after repeated failures, and check that the users \
-                     tried have strong passwords."
-                .to_string(),
+                     tried have strong passwords.",
+                )
         })
         .collect()
 }
@@ -435,23 +428,17 @@ pub fn nonce_reuse<'a>(attempts: impl Iterator<Item = (&'a str, &'a AuthAttempt)
         } else {
             "without the nonce count increasing".to_string()
         };
-        out.push(Finding {
-            rule: NONCE_REUSE,
-            severity: Severity::Medium,
-            ts: first.ts,
-            call_id: Some(cid.to_string()),
-            src: Some(first.src),
-            dst: Some(first.dst),
-            summary: format!(
+        out.push(Finding::new(NONCE_REUSE, Severity::Medium, first.ts)
+            .call(cid)
+            .flow(first.src, first.dst)
+            .summary(format!(
                 "Digest nonce '{short}{}' answered {} times {why} (realm {})",
                 if nonce.chars().count() > 24 { "…" } else { "" },
                 uses.len(),
                 first.realm.as_deref().unwrap_or("?")
-            ),
-            evidence: uses.iter().map(|(_, a)| a.frame).collect(),
-            advice: "Issue a fresh nonce with every challenge and accept a nonce again only with qop and a higher nc (RFC 7616 §3.4, §5.5), so a captured response cannot be replayed."
-                .to_string(),
-        });
+            ))
+            .evidence(uses.iter().map(|(_, a)| a.frame).collect())
+            .advice("Issue a fresh nonce with every challenge and accept a nonce again only with qop and a higher nc (RFC 7616 §3.4, §5.5), so a captured response cannot be replayed."));
     }
     out
 }

@@ -506,17 +506,12 @@ pub(crate) fn observe(
 }
 
 fn finding(rule: RuleId, call_id: &str, at: &Seen, summary: String, advice: &str) -> Finding {
-    Finding {
-        rule,
-        severity: Severity::Info,
-        ts: at.ts,
-        call_id: Some(call_id.to_string()),
-        src: Some(at.src),
-        dst: Some(at.dst),
-        summary,
-        evidence: vec![at.frame],
-        advice: advice.to_string(),
-    }
+    Finding::new(rule, Severity::Info, at.ts)
+        .call(call_id)
+        .flow(at.src, at.dst)
+        .summary(summary)
+        .evidence(vec![at.frame])
+        .advice(advice)
 }
 
 /// The `e2e.*` findings of one dialog: one per S/MIME body and per Identity header.

@@ -507,30 +507,28 @@ fn cleartext_rtp(
         (None, Some(s)) => (s.ts, s.src, s.dst),
         (None, None) => return None,
     };
-    Some(Finding {
-        rule: CLEARTEXT_RTP,
-        severity: Severity::Medium,
-        ts,
-        call_id: Some(call_id.to_string()),
-        src: Some(src),
-        dst: Some(dst),
-        summary: if only_offered {
-            format!(
-                "call media offered in clear (anyone on the path could record it): {}",
-                what.join("; ")
-            )
-        } else {
-            format!(
-                "call media in clear (anyone on the path can record it): {}",
-                what.join("; ")
-            )
-        },
-        evidence,
-        advice: "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
+    Some(
+        Finding::new(CLEARTEXT_RTP, Severity::Medium, ts)
+            .call(call_id)
+            .flow(src, dst)
+            .summary(if only_offered {
+                format!(
+                    "call media offered in clear (anyone on the path could record it): {}",
+                    what.join("; ")
+                )
+            } else {
+                format!(
+                    "call media in clear (anyone on the path can record it): {}",
+                    what.join("; ")
+                )
+            })
+            .evidence(evidence)
+            .advice(
+                "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
                  SDES (RFC 4568, RTP/SAVP with a=crypto) only over SIP on TLS (sips:), and \
-                 refuse RTP/AVP offers on the endpoints or the SBC."
-            .to_string(),
-    })
+                 refuse RTP/AVP offers on the endpoints or the SBC.",
+            ),
+    )
 }
 
 fn mask(key: &str, show: bool) -> String {
@@ -578,30 +576,28 @@ fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Optio
             keys.join(", ")
         ));
     }
-    Some(Finding {
-        rule: SDES_KEY_EXPOSED,
-        severity: Severity::High,
-        ts: first.at.ts,
-        call_id: Some(call_id.to_string()),
-        src: Some(first.at.src),
-        dst: Some(first.at.dst),
-        summary: format!(
-            "SRTP master keys (SDES a=crypto) sent in clear SIP in {} SDP body(ies), so the \
+    Some(
+        Finding::new(SDES_KEY_EXPOSED, Severity::High, first.at.ts)
+            .call(call_id)
+            .flow(first.at.src, first.at.dst)
+            .summary(format!(
+                "SRTP master keys (SDES a=crypto) sent in clear SIP in {} SDP body(ies), so the \
              media can be decrypted by anyone on the path: {}{}",
-            exposed.len(),
-            parts.join("; "),
-            if show_secrets {
-                ""
-            } else {
-                " (keys hidden; --show-secrets prints them)"
-            }
-        ),
-        evidence,
-        advice: "SDES keys are only as secret as the signaling (RFC 4568 §8.3): carry SIP over \
+                exposed.len(),
+                parts.join("; "),
+                if show_secrets {
+                    ""
+                } else {
+                    " (keys hidden; --show-secrets prints them)"
+                }
+            ))
+            .evidence(evidence)
+            .advice(
+                "SDES keys are only as secret as the signaling (RFC 4568 §8.3): carry SIP over \
                  TLS on every hop (sips:, RFC 3261 §26.2), or key SRTP with DTLS-SRTP \
-                 (RFC 5763) so no key travels in the SDP."
-            .to_string(),
-    })
+                 (RFC 5763) so no key travels in the SDP.",
+            ),
+    )
 }
 
 fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Finding> {
@@ -623,16 +619,13 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
             push_evidence(&mut evidence, r.at.frame);
         }
         let at = hits.first().map(|(r, _)| r.at);
-        at.map(|at| Finding {
-            rule,
-            severity: Severity::Info,
-            ts: at.ts,
-            call_id: Some(call_id.to_string()),
-            src: Some(at.src),
-            dst: Some(at.dst),
-            summary,
-            evidence,
-            advice: advice.to_string(),
+        at.map(|at| {
+            Finding::new(rule, Severity::Info, at.ts)
+                .call(call_id)
+                .flow(at.src, at.dst)
+                .summary(summary)
+                .evidence(evidence)
+                .advice(advice)
         })
     };
     if !srtp.is_empty() {
@@ -706,20 +699,22 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
             what.push("no ZRTP packet seen (the peer may not support it)".to_string());
         }
         let first = hash_sdp.first().map(|r| r.at).or(sec.zrtp_first);
-        out.push(Finding {
-            rule: ZRTP,
-            severity: Severity::Info,
-            ts: first.map(|a| a.ts).unwrap_or_default(),
-            call_id: Some(call_id.to_string()),
-            src: first.map(|a| a.src),
-            dst: first.map(|a| a.dst),
-            summary: format!("ZRTP key agreement: {}", what.join(", ")),
-            evidence,
-            advice: "ZRTP keys SRTP end to end (RFC 6189); its protection against a \
+        out.push(
+            Finding::new(
+                ZRTP,
+                Severity::Info,
+                first.map(|a| a.ts).unwrap_or_default(),
+            )
+            .call(call_id)
+            .flow_opt(first.map(|a| a.src), first.map(|a| a.dst))
+            .summary(format!("ZRTP key agreement: {}", what.join(", ")))
+            .evidence(evidence)
+            .advice(
+                "ZRTP keys SRTP end to end (RFC 6189); its protection against a \
                      man in the middle rests on users comparing the short authentication \
-                     string."
-                .to_string(),
-        });
+                     string.",
+            ),
+        );
     }
     out
 }

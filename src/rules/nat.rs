@@ -85,17 +85,12 @@ fn finding(
     frames: Vec<u64>,
     advice: &str,
 ) -> Finding {
-    Finding {
-        rule,
-        severity,
-        ts: p.map(|p| p.first_ts).unwrap_or(c.start),
-        call_id: Some(c.call_id.to_string()),
-        src: p.map(|p| p.source),
-        dst: None,
-        summary,
-        evidence: frames,
-        advice: advice.to_string(),
-    }
+    Finding::new(rule, severity, p.map(|p| p.first_ts).unwrap_or(c.start))
+        .call(c.call_id)
+        .flow_opt(p.map(|p| p.source), None)
+        .summary(summary)
+        .evidence(frames)
+        .advice(advice)
 }
 
 /// All NAT findings of one dialog.
@@ -583,17 +578,17 @@ fn ack_timeout(c: &CallFacts<'_>, nat: &DialogNat) -> Vec<Finding> {
                 )
             })
             .unwrap_or_default();
-        out.push(Finding {
-            rule: ACK_TIMEOUT,
-            severity: Severity::High,
-            ts: first.ts,
-            call_id: Some(c.call_id.to_string()),
-            src: Some(first.src),
-            dst: Some(first.dst),
-            summary: format!("in-dialog requests failed: {}{reason}", descr.join(", ")),
-            evidence: evidence(t.iter().map(|m| m.frame)),
-            advice: ACK_ADVICE.to_string(),
-        });
+        out.push(
+            Finding::new(ACK_TIMEOUT, Severity::High, first.ts)
+                .call(c.call_id)
+                .flow(first.src, first.dst)
+                .summary(format!(
+                    "in-dialog requests failed: {}{reason}",
+                    descr.join(", ")
+                ))
+                .evidence(evidence(t.iter().map(|m| m.frame)))
+                .advice(ACK_ADVICE),
+        );
     }
     out
 }
@@ -657,17 +652,12 @@ fn ack_finding(
     if let Some(b) = torn {
         frames.push(b.frame);
     }
-    Finding {
-        rule: ACK_TIMEOUT,
-        severity: Severity::High,
-        ts: ok.ts,
-        call_id: Some(c.call_id.to_string()),
-        src: Some(ok.src),
-        dst: Some(ok.dst),
-        summary: s,
-        evidence: evidence(frames),
-        advice: ACK_ADVICE.to_string(),
-    }
+    Finding::new(ACK_TIMEOUT, Severity::High, ok.ts)
+        .call(c.call_id)
+        .flow(ok.src, ok.dst)
+        .summary(s)
+        .evidence(evidence(frames))
+        .advice(ACK_ADVICE)
 }
 
 /// The NAT rule family (`nat.*` but `nat.stun`): per dialog, what its parties advertised

@@ -353,17 +353,15 @@ pub fn findings<'d>(
         if let Some(n) = loose.iter().find(|b| b.nominated && b.successes > 0) {
             let _ = write!(summary, "; nominated {} -> {}", n.client, n.server);
         }
-        out.push(Finding {
-            rule: NAT_STUN,
-            severity: Severity::Info,
-            ts: first.first_ts,
-            call_id: None,
-            src: Some(first.client),
-            dst: Some(first.server),
-            summary,
-            evidence: evidence(loose.iter().flat_map(|b| b.frames.iter().copied())),
-            advice: ADVICE.to_string(),
-        });
+        out.push(
+            Finding::new(NAT_STUN, Severity::Info, first.first_ts)
+                .flow(first.client, first.server)
+                .summary(summary)
+                .evidence(evidence(
+                    loose.iter().flat_map(|b| b.frames.iter().copied()),
+                ))
+                .advice(ADVICE),
+        );
     }
     out
 }
@@ -462,17 +460,12 @@ fn binding_finding(b: &StunBinding, dialog: Option<&Dialog>) -> Finding {
             }
         }
     }
-    Finding {
-        rule: NAT_STUN,
-        severity: Severity::Info,
-        ts: b.first_ts,
-        call_id: dialog.map(|d| d.call_id.clone()),
-        src: Some(b.client),
-        dst: Some(b.server),
-        summary: s,
-        evidence: evidence(frames.into_iter()),
-        advice: ADVICE.to_string(),
-    }
+    Finding::new(NAT_STUN, Severity::Info, b.first_ts)
+        .call_opt(dialog.map(|d| d.call_id.clone()))
+        .flow(b.client, b.server)
+        .summary(s)
+        .evidence(evidence(frames.into_iter()))
+        .advice(ADVICE)
 }
 
 /// The candidates of a dialog's latest SDP from each side: (from_caller, candidate).
@@ -616,17 +609,14 @@ fn ice_finding(d: &Dialog, flows: &[Flow], stun: &[&StunBinding]) -> Option<Find
             .find(|m| m.frame == r.frame)
             .map_or(ts, |m| m.ts);
     }
-    Some(Finding {
-        rule: NAT_STUN,
-        severity: Severity::Info,
-        ts,
-        call_id: Some(d.call_id.clone()),
-        src: used.map(|f| f.src),
-        dst: used.map(|f| f.dst),
-        summary: s,
-        evidence: evidence(frames.into_iter()),
-        advice: ADVICE.to_string(),
-    })
+    Some(
+        Finding::new(NAT_STUN, Severity::Info, ts)
+            .call(d.call_id.clone())
+            .flow_opt(used.map(|f| f.src), used.map(|f| f.dst))
+            .summary(s)
+            .evidence(evidence(frames.into_iter()))
+            .advice(ADVICE),
+    )
 }
 
 #[cfg(test)]

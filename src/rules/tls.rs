@@ -145,47 +145,38 @@ pub fn findings(s: &TlsSession, ports: &[u16]) -> Vec<Finding> {
     if !is_sip(s, ports) || (s.client_hello.is_none() && s.server_hello.is_none()) {
         return Vec::new();
     }
-    let base = Finding {
-        rule: TLS,
-        severity: Severity::Info,
-        ts: s.first_ts,
-        call_id: None,
-        src: Some(s.client),
-        dst: Some(s.server),
-        summary: String::new(),
-        evidence: s.evidence.clone(),
-        advice: String::new(),
-    };
     let what = describe(s);
-    let mut out = vec![Finding {
-        summary: format!(
+    let mut out = vec![Finding::new(TLS, Severity::Info, s.first_ts)
+        .flow(s.client, s.server)
+        .summary(format!(
             "SIP over TLS {} -> {}: {what}; {} encrypted records (SIP inside not visible)",
             s.client,
             s.server,
             s.app_records.iter().sum::<u64>()
-        ),
-        advice: "Informational: the SIP messages of this hop are encrypted; siplens analyses \
-                 its handshake only."
-            .into(),
-        ..base.clone()
-    }];
+        ))
+        .evidence(s.evidence.clone())
+        .advice(
+            "Informational: the SIP messages of this hop are encrypted; siplens analyses \
+             its handshake only.",
+        )];
     let weak = weaknesses(s);
     if !weak.is_empty() {
-        out.push(Finding {
-            rule: TLS_WEAK,
-            severity: Severity::Medium,
-            summary: format!(
-                "weak SIP over TLS {} -> {}: {}",
-                s.client,
-                s.server,
-                weak.join("; ")
-            ),
-            advice: "Offer TLS 1.2 or 1.3 only with AEAD cipher suites (RFC 7525), and serve a \
-                     currently valid certificate from a trusted CA with an RSA key of at least \
-                     2048 bits (or ECDSA) signed with SHA-256 or better."
-                .into(),
-            ..base
-        });
+        out.push(
+            Finding::new(TLS_WEAK, Severity::Medium, s.first_ts)
+                .flow(s.client, s.server)
+                .summary(format!(
+                    "weak SIP over TLS {} -> {}: {}",
+                    s.client,
+                    s.server,
+                    weak.join("; ")
+                ))
+                .evidence(s.evidence.clone())
+                .advice(
+                    "Offer TLS 1.2 or 1.3 only with AEAD cipher suites (RFC 7525), and serve \
+                     a currently valid certificate from a trusted CA with an RSA key of at \
+                     least 2048 bits (or ECDSA) signed with SHA-256 or better.",
+                ),
+        );
     }
     out
 }

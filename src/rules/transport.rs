@@ -108,30 +108,28 @@ pub fn downgrade_findings(call_id: &str, downgrades: &[Downgrade], total: u64) -
             d.at.transport.as_str()
         ));
     }
-    Some(Finding {
-        rule: SIPS_DOWNGRADE,
-        severity: Severity::High,
-        ts: first.at.ts,
-        call_id: Some(call_id.to_string()),
-        src: Some(first.at.src),
-        dst: Some(first.at.dst),
-        summary: format!(
-            "secure SIP (sips:/TLS) carried on a cleartext hop {}→{}: {}{}",
-            first.at.src,
-            first.at.dst,
-            parts.join("; "),
-            if total > downgrades.len() as u64 {
-                format!(" ({total} references in all)")
-            } else {
-                String::new()
-            }
-        ),
-        evidence,
-        advice: "A sips: URI or TLS Via promises TLS on every hop (RFC 3261 §26.2.2, \
+    Some(
+        Finding::new(SIPS_DOWNGRADE, Severity::High, first.at.ts)
+            .call(call_id)
+            .flow(first.at.src, first.at.dst)
+            .summary(format!(
+                "secure SIP (sips:/TLS) carried on a cleartext hop {}→{}: {}{}",
+                first.at.src,
+                first.at.dst,
+                parts.join("; "),
+                if total > downgrades.len() as u64 {
+                    format!(" ({total} references in all)")
+                } else {
+                    String::new()
+                }
+            ))
+            .evidence(evidence)
+            .advice(
+                "A sips: URI or TLS Via promises TLS on every hop (RFC 3261 §26.2.2, \
                  RFC 5630 §3.1): find the proxy or SBC that forwarded it over UDP/TCP \
-                 and make it use TLS, or reject the request rather than downgrade."
-            .to_string(),
-    })
+                 and make it use TLS, or reject the request rather than downgrade.",
+            ),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -219,40 +217,31 @@ impl HopTable {
                       numbers, credentials and SDP (including SRTP keys).";
         let mut out: Vec<Finding> = hops
             .into_iter()
-            .map(|(k, h)| Finding {
-                rule: CLEARTEXT_SIP,
-                severity: Severity::Low,
-                ts: h.first_ts,
-                call_id: None,
-                src: Some(h.src),
-                dst: Some(h.dst),
-                summary: format!(
-                    "{} SIP message(s) in clear over {} between {} and {}",
-                    h.messages,
-                    k.transport.as_str(),
-                    k.a,
-                    k.b
-                ),
-                evidence: h.frames.clone(),
-                advice: advice.to_string(),
+            .map(|(k, h)| {
+                Finding::new(CLEARTEXT_SIP, Severity::Low, h.first_ts)
+                    .flow(h.src, h.dst)
+                    .summary(format!(
+                        "{} SIP message(s) in clear over {} between {} and {}",
+                        h.messages,
+                        k.transport.as_str(),
+                        k.a,
+                        k.b
+                    ))
+                    .evidence(h.frames.clone())
+                    .advice(advice)
             })
             .collect();
         if self.overflow_messages > 0 {
-            out.push(Finding {
-                rule: CLEARTEXT_SIP,
-                severity: Severity::Low,
-                ts: Timestamp::default(),
-                call_id: None,
-                src: None,
-                dst: None,
-                summary: format!(
-                    "{} more SIP message(s) in clear on hops beyond the first {MAX_HOPS} \
+            out.push(
+                Finding::new(CLEARTEXT_SIP, Severity::Low, Timestamp::default())
+                    .summary(format!(
+                        "{} more SIP message(s) in clear on hops beyond the first {MAX_HOPS} \
                      (not listed one by one)",
-                    self.overflow_messages
-                ),
-                evidence: Vec::new(),
-                advice: advice.to_string(),
-            });
+                        self.overflow_messages
+                    ))
+                    .evidence(Vec::new())
+                    .advice(advice),
+            );
         }
         out
     }
