@@ -497,3 +497,57 @@ fn callflows_parse() {
     }
     assert_eq!(count, 16 + 181);
 }
+
+/// The per-message view (fields parsed once, strict grammar first) reads every torture
+/// message as the uncached accessors do, and validates it as `validate` does.
+#[test]
+fn message_view_agrees_with_the_accessors_on_every_torture_message() {
+    use siplens::sip::{validate_view, HeaderName, MessageView, ValueMemo, Via};
+    let Some(root) = corpus() else {
+        eprintln!("corpus not found; skipping the view check");
+        return;
+    };
+    let mut checked = 0;
+    for dir in [
+        "torture/rfc4475",
+        "torture/rfc4475-variants",
+        "torture/rfc5118",
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            let Ok(m) = parse_message(&bytes) else {
+                continue;
+            };
+            let name = e.path().display().to_string();
+            let v = MessageView::new(m.clone());
+            assert_eq!(v.cseq(), m.cseq(), "{name}");
+            assert_eq!(v.from(), m.from().as_ref(), "{name}");
+            assert_eq!(v.to(), m.to().as_ref(), "{name}");
+            assert_eq!(v.vias(), m.vias().as_slice(), "{name}");
+            let top = m
+                .list_values(HeaderName::Via)
+                .next()
+                .and_then(|s| Via::parse(s).ok());
+            assert_eq!(v.top_via(), top.as_ref(), "{name}");
+            assert_eq!(v.contacts(), m.contacts().as_slice(), "{name}");
+            assert_eq!(
+                v.request_uri_parsed(),
+                m.request_uri_parsed().as_ref(),
+                "{name}"
+            );
+            assert_eq!(v.content_type(), m.content_type().as_ref(), "{name}");
+            assert_eq!(v.authorization(), m.authorization().as_slice(), "{name}");
+            assert_eq!(v.sdp_body(), m.sdp_body(), "{name}");
+            assert_eq!(
+                validate_view(&v, &mut ValueMemo::default()),
+                validate(&m),
+                "{name}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "only {checked} torture messages parsed");
+}

@@ -22,7 +22,7 @@ use crate::media::{self, MediaKind};
 use crate::model::{AttackStats, AuthAttempt, Seen, StunStats};
 use crate::net::{self, Decoder, NetLimits, NetStats, Segment, Transport};
 use crate::sdp;
-use crate::sip::{self, HeaderName, SipMessage, StartLine};
+use crate::sip::{self, MessageView, StartLine};
 
 pub use crate::model::{
     Finding, MediaLine, MediaSession, RuleId, SdpRecord, Severity, Sym, Symbols, MAX_EVIDENCE,
@@ -870,7 +870,7 @@ impl Analyzer {
         }
         let payload: &[u8] = &seg.payload;
         let msg = match sip::parse_message(payload) {
-            Ok(m) => m,
+            Ok(m) => MessageView::new(m),
             Err(e) => {
                 self.stats.sip_malformed += 1;
                 self.add_malformed(seg, None, e.to_string());
@@ -887,8 +887,8 @@ impl Analyzer {
         // messages already carried (same verdict, a fraction of the cost).
         let id = call_id.map(|c| self.dialog_for(c, &msg, seg));
         let problems = match id.and_then(|id| self.dialogs.get_mut(&id)) {
-            Some(d) => sip::validate_with(&msg, &mut d.memo),
-            None => sip::validate(&msg),
+            Some(d) => sip::validate_view(&msg, &mut d.memo),
+            None => sip::validate_view(&msg, &mut sip::ValueMemo::default()),
         };
         if !problems.is_empty() {
             self.stats.sip_malformed += 1;
@@ -967,7 +967,7 @@ impl Analyzer {
         }
     }
 
-    fn dialog_for(&mut self, call_id: &[u8], msg: &SipMessage<'_>, seg: &Segment<'_>) -> u64 {
+    fn dialog_for(&mut self, call_id: &[u8], msg: &MessageView<'_>, seg: &Segment<'_>) -> u64 {
         if let Some(id) = self.by_call_id.get(call_id) {
             if self.dialogs.contains_key(id) {
                 return *id;
@@ -1080,7 +1080,7 @@ impl Analyzer {
     fn update_dialog<'m>(
         &mut self,
         id: u64,
-        msg: &SipMessage<'m>,
+        msg: &MessageView<'m>,
         seg: &Segment<'_>,
         raw: &[u8],
     ) -> Option<MsgFacts<'m>> {
@@ -1090,12 +1090,8 @@ impl Analyzer {
         let cseq = msg
             .cseq()
             .map(|c| (c.seq, self.symbols.intern(c.method.as_str())));
-        // Only the top Via identifies the transaction; the others are not parsed here.
-        let top_via = msg
-            .list_values(HeaderName::Via)
-            .next()
-            .and_then(|v| sip::Via::parse(v).ok());
-        let branch = top_via.as_ref().and_then(|v| v.branch);
+        // Only the top Via identifies the transaction.
+        let branch = msg.top_via().and_then(|v| v.branch);
         let (label, is_request, status) = match &msg.start {
             StartLine::Request { method, .. } => (self.symbols.intern(method.as_str()), true, 0u16),
             StartLine::Response { status, reason, .. } => {
@@ -1168,15 +1164,15 @@ impl Analyzer {
             if is_request {
                 let creds = msg
                     .authorization()
-                    .into_iter()
+                    .iter()
                     .map(|c| (c, false))
-                    .chain(msg.proxy_authorization().into_iter().map(|c| (c, true)));
+                    .chain(msg.proxy_authorization().iter().map(|c| (c, true)));
                 for (c, proxy) in creds {
                     if d.auth.len() >= crate::model::auth::MAX_ATTEMPTS {
                         self.stats.auth_attempts_dropped += 1;
                         continue;
                     }
-                    let mut a = AuthAttempt::from_credentials(&c, proxy);
+                    let mut a = AuthAttempt::from_credentials(c, proxy);
                     a.frame = seg.frame;
                     a.ts = seg.ts;
                     a.src = seg.src;

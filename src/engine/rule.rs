@@ -12,18 +12,19 @@ use crate::config::Config;
 use crate::media::stun::StunMessage;
 use crate::model::{Finding, Seen};
 use crate::sdp;
-use crate::sip::SipMessage;
+use crate::sip::MessageView;
 use crate::tls::TlsSession;
 
 use super::{Analyzer, Dialog, EngineStats};
 
 /// One SIP message as the rules see it, after the engine updated its dialog.
 ///
-/// The message is a parameter type of its own so that what it carries can change (a
-/// per-message view that caches parsed fields) without touching every rule's signature.
+/// A context of its own, so that what the engine shows a rule can grow without touching
+/// every rule's signature.
 pub struct MessageCtx<'a, 'm> {
-    /// The parsed message.
-    pub msg: &'a SipMessage<'m>,
+    /// The parsed message, as the per-message view: each field is parsed on first use and
+    /// kept, so rules reading the same header do not parse it again.
+    pub msg: &'a MessageView<'m>,
     /// Its bytes as captured (start line to the end of the body).
     pub raw: &'a [u8],
     /// Frame, time, addresses and transport of the segment that carried it.

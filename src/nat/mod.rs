@@ -24,7 +24,7 @@ use crate::capture::Timestamp;
 pub const MIN_TALK_NS: u64 = 2_000_000_000;
 use crate::model::{MediaLine, Symbols};
 use crate::net::Transport;
-use crate::sip::{contains_ci, HeaderName, NameAddr, Scheme, SipMessage, StartLine, Via};
+use crate::sip::{contains_ci, HeaderName, MessageView, Scheme, StartLine};
 
 /// Parties (source address + role) kept per dialog: a UA, a proxy leg or two, an SBC.
 pub const MAX_PARTIES: usize = 8;
@@ -401,7 +401,12 @@ fn method_name(m: &str) -> &'static str {
 impl DialogNat {
     /// Records one SIP message of the dialog. Returns the number of facts dropped for
     /// lack of room (to be counted in the engine's stats).
-    pub fn observe(&mut self, msg: &SipMessage<'_>, cx: &MessageCtx<'_>, symbols: &Symbols) -> u64 {
+    pub fn observe(
+        &mut self,
+        msg: &MessageView<'_>,
+        cx: &MessageCtx<'_>,
+        symbols: &Symbols,
+    ) -> u64 {
         let before = self.dropped;
         let (is_request, status, method) = match &msg.start {
             StartLine::Request { method, .. } => (true, 0u16, method.as_str()),
@@ -472,9 +477,7 @@ impl DialogNat {
             }
             if is_request && method == "REGISTER" {
                 let requested = msg
-                    .list_values(HeaderName::Contact)
-                    .next()
-                    .and_then(|c| NameAddr::parse(c).ok())
+                    .top_contact()
                     .and_then(|c| c.expires())
                     .map(|e| e.min(u32::MAX as u64) as u32)
                     .or_else(|| msg.expires().and_then(|e| e.ok()));
@@ -497,8 +500,8 @@ impl DialogNat {
         if !is_request && (200..300).contains(&status) && cseq_method == "REGISTER" {
             // The registrar's answer lists the bindings with the expiry it granted.
             let granted = msg
-                .list_values(HeaderName::Contact)
-                .filter_map(|c| NameAddr::parse(c).ok())
+                .contacts()
+                .iter()
                 .find_map(|c| c.expires())
                 .map(|e| e.min(u32::MAX as u64) as u32)
                 .or_else(|| msg.expires().and_then(|e| e.ok()));
@@ -607,18 +610,17 @@ impl DialogNat {
 
     /// `received`/`rport` filled in by a later hop, found in a response coming back or
     /// in the same request forwarded by a proxy (lower Vias), matched by sent-by.
-    fn note_filled_vias(&mut self, msg: &SipMessage<'_>, frame: u64) {
+    fn note_filled_vias(&mut self, msg: &MessageView<'_>, frame: u64) {
         // Runs on every message: nothing to learn once every party's Via is filled, and
         // only a Via carrying received= or rport= can fill one (no full parse otherwise).
         let open = |p: &Party| p.via.as_ref().is_some_and(|v| v.filled_frame.is_none());
         if !self.parties.iter().any(open) {
             return;
         }
-        for v in msg
-            .list_values(HeaderName::Via)
+        for (_, v) in msg
+            .vias_with_text()
             .take(MAX_VIAS_READ)
-            .filter(|v| contains_ci(v, b"received") || contains_ci(v, b"rport="))
-            .filter_map(|v| Via::parse(v).ok())
+            .filter(|(t, _)| contains_ci(t, b"received") || contains_ci(t, b"rport="))
         {
             let filled_rport = v.rport.flatten();
             if v.received.is_none() && filled_rport.is_none() {
@@ -648,7 +650,7 @@ impl DialogNat {
 
 /// Caller side when a request carries the dialog's From tag, or a response does not
 /// (RFC 3261 §12: the From tag names the side that sent the request).
-fn role_of(msg: &SipMessage<'_>, cx: &MessageCtx<'_>, is_request: bool) -> Role {
+fn role_of(msg: &MessageView<'_>, cx: &MessageCtx<'_>, is_request: bool) -> Role {
     let from_tag = msg.from().and_then(|f| f.tag());
     let same_tag = match (cx.dialog_from_tag, from_tag) {
         (Some(a), Some(b)) => Some(a.as_bytes() == b),
@@ -668,11 +670,8 @@ fn role_of(msg: &SipMessage<'_>, cx: &MessageCtx<'_>, is_request: bool) -> Role 
     }
 }
 
-fn top_via(msg: &SipMessage<'_>, cx: &MessageCtx<'_>) -> Option<ViaFacts> {
-    let v = msg
-        .list_values(HeaderName::Via)
-        .next()
-        .and_then(|v| Via::parse(v).ok())?;
+fn top_via(msg: &MessageView<'_>, cx: &MessageCtx<'_>) -> Option<ViaFacts> {
+    let v = msg.top_via()?;
     let tls = v.transport.eq_ignore_ascii_case(b"TLS");
     let port = v.port.unwrap_or(default_port(tls));
     let ip = host_ip(v.host);
@@ -695,11 +694,8 @@ fn top_via(msg: &SipMessage<'_>, cx: &MessageCtx<'_>) -> Option<ViaFacts> {
     })
 }
 
-fn contact_of(msg: &SipMessage<'_>, frame: u64) -> Option<ContactFacts> {
-    let c = msg
-        .list_values(HeaderName::Contact)
-        .next()
-        .and_then(|c| NameAddr::parse(c).ok())?;
+fn contact_of(msg: &MessageView<'_>, frame: u64) -> Option<ContactFacts> {
+    let c = msg.top_contact()?;
     if !matches!(c.uri.scheme, Scheme::Sip | Scheme::Sips) || c.uri.host.is_empty() {
         return None;
     }

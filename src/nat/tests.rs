@@ -165,7 +165,7 @@ proptest::proptest! {
                     initial_cseq: Some(1),
                     sdp: None,
                 };
-                nat.observe(&msg, &cx, &symbols);
+                nat.observe(&crate::sip::MessageView::new(msg.clone()), &cx, &symbols);
             }
             proptest::prop_assert!(nat.parties.len() <= MAX_PARTIES);
             let _ = assess(&nat, &[], &KeepaliveTable::default(), true, true);

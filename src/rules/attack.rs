@@ -16,7 +16,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use crate::capture::Timestamp;
 use crate::config::{Config, ScannersConfig};
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
-use crate::sip::{SipMessage, StartLine};
+use crate::sip::{MessageView, StartLine};
 
 pub use crate::model::AttackStats;
 
@@ -563,7 +563,7 @@ impl AttackTracker {
     /// Records one message that is not a retransmission or duplicate.
     pub fn on_message(
         &mut self,
-        msg: &SipMessage<'_>,
+        msg: &MessageView<'_>,
         frame: u64,
         ts: Timestamp,
         src: SocketAddr,
@@ -574,7 +574,7 @@ impl AttackTracker {
                 let to_user = msg.to().and_then(|t| t.uri.user);
                 let ruri_user = msg
                     .request_uri_parsed()
-                    .and_then(|u| u.ok())
+                    .and_then(|u| u.as_ref().ok())
                     .and_then(|u| u.user);
                 let req = Request {
                     frame,
@@ -1687,14 +1687,18 @@ mod behaviour_tests {
                  From: <sip:{u}@192.0.2.1>;tag=a\r\nTo: <sip:{u}@192.0.2.1>\r\nCall-ID: e{u}\r\n\
                  CSeq: 1 REGISTER\r\nUser-Agent: friendly-scanner\r\nContent-Length: 0\r\n\r\n"
             );
-            let m = crate::sip::parse_message(req.as_bytes()).expect("parses");
+            let m = crate::sip::MessageView::new(
+                crate::sip::parse_message(req.as_bytes()).expect("parses"),
+            );
             t.on_message(&m, 2 * u + 1, Timestamp(u), src, pbx);
             let resp = format!(
                 "SIP/2.0 404 Not Found\r\nVia: SIP/2.0/UDP 203.0.113.7:5061;branch=z9hG4bK{u}\r\n\
                  From: <sip:{u}@192.0.2.1>;tag=a\r\nTo: <sip:{u}@192.0.2.1>;tag=b\r\nCall-ID: e{u}\r\n\
                  CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"
             );
-            let m = crate::sip::parse_message(resp.as_bytes()).expect("parses");
+            let m = crate::sip::MessageView::new(
+                crate::sip::parse_message(resp.as_bytes()).expect("parses"),
+            );
             t.on_message(&m, 2 * u + 2, Timestamp(u + 1), pbx, src);
         }
         let f = t.findings();

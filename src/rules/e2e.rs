@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::engine::{Finding, RuleId, Severity};
-use crate::sip::{HeaderName, MediaType, SipMessage};
+use crate::sip::{HeaderName, MediaType, MessageView};
 
 use super::media::Seen;
 
@@ -460,7 +460,7 @@ impl IdentityRecord {
 
 /// End-to-end facts from one message, with what was dropped at the per-dialog caps.
 pub(crate) fn observe(
-    msg: &SipMessage<'_>,
+    msg: &MessageView<'_>,
     at: Seen,
     message: &str,
     smime: &mut Vec<SmimeRecord>,
@@ -483,7 +483,7 @@ pub(crate) fn observe(
         identity.push(r);
     }
     if let Some(ct) = msg.content_type() {
-        if let Some((kind, content_type)) = find_smime(&ct, msg.body) {
+        if let Some((kind, content_type)) = find_smime(ct, msg.body) {
             let same = |o: &SmimeRecord| {
                 o.kind == kind && o.message == message && o.content_type == content_type
             };

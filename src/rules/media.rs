@@ -13,7 +13,7 @@ use crate::capture::Timestamp;
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
 use crate::net::Transport;
 use crate::sdp::{self, Attribute, Setup};
-use crate::sip::SipMessage;
+use crate::sip::MessageView;
 
 pub use crate::model::Seen;
 
@@ -182,7 +182,7 @@ impl DialogSecurity {
     /// (method or status line). Returns how many records the caps dropped.
     pub fn observe_message(
         &mut self,
-        msg: &SipMessage<'_>,
+        msg: &MessageView<'_>,
         raw: &[u8],
         at: Seen,
         message: &str,
@@ -209,10 +209,7 @@ impl DialogSecurity {
             }
         }
         // Only an Identity header or a body other than SDP can carry e2e facts.
-        let e2e = msg
-            .headers_named(crate::sip::HeaderName::Identity)
-            .next()
-            .is_some()
+        let e2e = msg.header_count(crate::sip::HeaderName::Identity) > 0
             || msg
                 .content_type()
                 .is_some_and(|ct| !ct.is("application", "sdp"));
@@ -923,7 +920,7 @@ mod tests {
             let mut msg = b"INVITE sips:b@x SIP/2.0\r\nIdentity: ".to_vec();
             msg.extend_from_slice(&sip_tail);
             if let Ok(m) = crate::sip::parse_message(&msg) {
-                d.observe_message(&m, &msg, at(2, Transport::Tcp), "INVITE");
+                d.observe_message(&crate::sip::MessageView::new(m), &msg, at(2, Transport::Tcp), "INVITE");
             }
             let _ = findings("c", CALL, d.facts(), &[], true);
         }

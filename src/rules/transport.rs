@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use crate::capture::Timestamp;
 use crate::engine::{Finding, RuleId, Severity};
 use crate::net::Transport;
-use crate::sip::{contains_ci, HeaderName, NameAddr, Scheme, SipMessage, Uri};
+use crate::sip::{contains_ci, MessageView, NameAddr, Scheme, Uri};
 
 use super::media::{is_cleartext, Seen};
 
@@ -54,31 +54,32 @@ fn secure_via_transport(t: &[u8]) -> bool {
 /// To, From, Contact, Route, Record-Route, Via (at most [`MAX_DOWNGRADES`]). `raw` is
 /// the message text; a message that mentions neither `sips:` nor `tls`/`wss` is
 /// skipped without parsing a header.
-pub fn tls_references<'a>(msg: &SipMessage<'a>, raw: &[u8]) -> Vec<(&'static str, &'a [u8])> {
+pub fn tls_references<'a>(msg: &MessageView<'a>, raw: &[u8]) -> Vec<(&'static str, &'a [u8])> {
     let mut out = Vec::new();
     if !(contains_ci(raw, b"sips:") || contains_ci(raw, b"tls") || contains_ci(raw, b"wss")) {
         return out;
     }
     if let (Some(Ok(u)), Some(raw_uri)) = (msg.request_uri_parsed(), msg.request_uri()) {
-        if uri_is_secure(&u) {
+        if uri_is_secure(u) {
             out.push(("Request-URI", raw_uri));
         }
     }
-    let mut push_addrs = |name: &'static str, addrs: Vec<NameAddr<'a>>| {
-        for a in addrs.into_iter().filter(|a| uri_is_secure(&a.uri)) {
+    let mut push_addrs = |name: &'static str, addrs: &[NameAddr<'a>]| {
+        for a in addrs.iter().filter(|a| uri_is_secure(&a.uri)) {
             out.push((name, a.uri_raw));
         }
     };
-    push_addrs("From", msg.from().into_iter().collect());
-    push_addrs("To", msg.to().into_iter().collect());
+    push_addrs(
+        "From",
+        msg.from().map(std::slice::from_ref).unwrap_or_default(),
+    );
+    push_addrs("To", msg.to().map(std::slice::from_ref).unwrap_or_default());
     push_addrs("Contact", msg.contacts());
-    push_addrs("Route", msg.routes());
-    push_addrs("Record-Route", msg.record_routes());
-    for v in msg.list_values(HeaderName::Via) {
-        if let Ok(via) = crate::sip::Via::parse(v) {
-            if secure_via_transport(via.transport) {
-                out.push(("Via", v));
-            }
+    push_addrs("Route", &msg.routes());
+    push_addrs("Record-Route", &msg.record_routes());
+    for (raw, via) in msg.vias_with_text() {
+        if secure_via_transport(via.transport) {
+            out.push(("Via", raw));
         }
     }
     out.truncate(MAX_DOWNGRADES);
@@ -263,7 +264,7 @@ mod tests {
     }
 
     fn refs(m: &[u8]) -> Vec<(&'static str, String)> {
-        let msg = parse_message(m).unwrap();
+        let msg = crate::sip::MessageView::new(parse_message(m).unwrap());
         tls_references(&msg, m)
             .into_iter()
             .map(|(h, v)| (h, String::from_utf8_lossy(v).into_owned()))

@@ -25,6 +25,7 @@ mod text;
 mod uri;
 mod validate;
 mod via;
+mod view;
 
 pub use access::CSeq;
 pub use addr::NameAddr;
@@ -37,8 +38,9 @@ pub use mime::{multipart_part_types, MediaType};
 pub(crate) use text::contains_ci;
 pub use text::{Params, ParamsIter};
 pub use uri::{FieldError, Scheme, Uri};
-pub use validate::{validate, validate_with, Problem, ValueMemo};
+pub use validate::{validate, validate_view, validate_with, Problem, ValueMemo};
 pub use via::Via;
+pub use view::MessageView;
 
 /// Calls every accessor and `validate` on a message, so that a panic anywhere in the
 /// on-demand parsers shows up. Shared by the proptests and the `sip_parser` fuzz target

@@ -4,6 +4,7 @@ use super::*;
 use proptest::prelude::*;
 
 use super::exercise;
+use super::view::tests::assert_view_agrees;
 
 /// (wire name, expected kind) pairs; long, compact and odd-case spellings.
 const NAMES: &[(&str, HeaderName)] = &[
@@ -50,6 +51,29 @@ proptest! {
             prop_assert!(m.len <= bytes.len());
             exercise(&m);
         }
+        assert_view_agrees(&bytes);
+    }
+
+    /// The per-message view reads every field as the uncached accessors do, and validates
+    /// as `validate` does, on headers built to hit the strict/lenient split.
+    #[test]
+    fn view_agrees_with_the_accessors(
+        method in "(INVITE|OPTIONS|REGISTER|SIP/2.0 200 OK|SIP/2.0 401 x)",
+        lines in prop::collection::vec((
+            "(Via|v|From|f|To|t|Contact|m|CSeq|Content-Type|c|Authorization|Proxy-Authorization|Route|Call-ID|User-Agent|Server)",
+            "[ a-zA-Z0-9<>\";=:@,/.\\[\\]*?&%-]{0,48}",
+        ), 0..10),
+    ) {
+        let start = if method.starts_with("SIP/") { method } else { format!("{method} sip:b@h SIP/2.0") };
+        let mut s = start;
+        for (name, value) in &lines {
+            s.push_str("\r\n");
+            s.push_str(name);
+            s.push_str(": ");
+            s.push_str(value);
+        }
+        s.push_str("\r\n\r\n");
+        assert_view_agrees(s.as_bytes());
     }
 
     #[test]

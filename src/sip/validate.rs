@@ -2,14 +2,13 @@
 //! §3.1.2 invalid messages). The base parse keeps going; this tells why a message is
 //! malformed. A message the RFCs call valid yields no problem.
 
-use super::access::{content_length_value, expires_value, max_forwards_value, CSeq};
+use super::access::{content_length_value, expires_value, max_forwards_value};
 use super::addr::parse_name_addr;
 use super::header::HeaderName;
 use super::message::{ParseWarning, SipMessage, StartLine};
-use super::mime::MediaType;
 use super::text::{has_lws, is_lws, split_top, trim_lws};
 use super::uri::{Scheme, Uri};
-use super::via::parse_via;
+use super::view::MessageView;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::sequence::tuple;
@@ -71,9 +70,6 @@ const MANDATORY: [HeaderName; 5] = [
     HeaderName::CallId,
     HeaderName::Via,
 ];
-
-/// Number of HeaderName variants (`Other` is the last).
-const KINDS: usize = HeaderName::Other as usize + 1;
 
 const SINGLE: [HeaderName; 7] = [
     HeaderName::To,
@@ -186,6 +182,15 @@ pub fn validate(msg: &SipMessage<'_>) -> Vec<Problem> {
 /// [`validate`], skipping header values `memo` has already seen clean (the engine keeps one
 /// memo per dialog). The result is the same as [`validate`]'s.
 pub fn validate_with(msg: &SipMessage<'_>, memo: &mut ValueMemo) -> Vec<Problem> {
+    validate_view(&MessageView::new(msg.clone()), memo)
+}
+
+/// [`validate_with`] over a [`MessageView`]: the fields the view has parsed (or parses
+/// now, once, for every later reader) carry the strict grammar's verdict, so From, To,
+/// Via, Contact, CSeq and Content-Type are not parsed again here. `memo` still spares the
+/// Request-URI, Route and Record-Route checks, which only the validator reads.
+pub fn validate_view(view: &MessageView<'_>, memo: &mut ValueMemo) -> Vec<Problem> {
+    let msg = view.message();
     let mut out: Vec<Problem> = msg.warnings.iter().copied().map(Problem::Lenient).collect();
     if !msg.start.version().eq_ignore_ascii_case(b"SIP/2.0") {
         out.push(Problem::UnsupportedVersion);
@@ -201,22 +206,7 @@ pub fn validate_with(msg: &SipMessage<'_>, memo: &mut ValueMemo) -> Vec<Problem>
             check_request_uri(uri, o)
         }),
     }
-    // One pass over the headers: occurrence count (saturating) and first value per
-    // kind, indexed by the HeaderName discriminant. `header(name)` would scan the
-    // list once per check.
-    let mut count = [0u8; KINDS];
-    let mut first: [Option<&[u8]>; KINDS] = [None; KINDS];
-    for h in &msg.headers {
-        let k = h.kind as usize;
-        if let (Some(c), Some(f)) = (count.get_mut(k), first.get_mut(k)) {
-            if *c == 0 {
-                *f = Some(h.value);
-            }
-            *c = c.saturating_add(1);
-        }
-    }
-    let count_of = |name: HeaderName| count.get(name as usize).copied().unwrap_or(0);
-    let header = |name: HeaderName| first.get(name as usize).copied().flatten();
+    let count_of = |name: HeaderName| view.header_count(name);
     for name in MANDATORY {
         if count_of(name) == 0 {
             out.push(Problem::MissingHeader(name.as_str()));
@@ -233,40 +223,35 @@ pub fn validate_with(msg: &SipMessage<'_>, memo: &mut ValueMemo) -> Vec<Problem>
             reason,
         })
     };
-    if let Some(v) = header(HeaderName::CSeq) {
-        match CSeq::parse(v) {
-            Ok(c) if c.seq >= 1 << 31 => {
-                bad(&mut out, HeaderName::CSeq, "CSeq number not below 2**31")
-            }
-            Ok(c) => {
-                if let StartLine::Request { method, .. } = &msg.start {
-                    if c.method != *method {
-                        out.push(Problem::CSeqMismatch);
-                    }
+    match view.cseq_result() {
+        Some(Ok(c)) if c.seq >= 1 << 31 => {
+            bad(&mut out, HeaderName::CSeq, "CSeq number not below 2**31")
+        }
+        Some(Ok(c)) => {
+            if let StartLine::Request { method, .. } = &msg.start {
+                if c.method != *method {
+                    out.push(Problem::CSeqMismatch);
                 }
             }
-            Err(e) => bad(&mut out, HeaderName::CSeq, e.reason),
         }
+        Some(Err(e)) => bad(&mut out, HeaderName::CSeq, e.reason),
+        None => {}
     }
-    if let Some(v) = header(HeaderName::CallId) {
+    if let Some(v) = view.header(HeaderName::CallId) {
         if v.is_empty() || has_lws(v) {
             bad(&mut out, HeaderName::CallId, "Call-ID must be one word");
         }
     }
-    for name in [HeaderName::From, HeaderName::To] {
-        if let Some(v) = header(name) {
-            memo.check(name, v, &mut out, |o| {
-                if let Err(e) = parse_name_addr(v, true) {
-                    bad(o, name, e.reason);
-                }
-            });
-        }
+    if let Some(reason) = view.field_from().problem {
+        bad(&mut out, HeaderName::From, reason);
     }
-    for name in [
-        HeaderName::Contact,
-        HeaderName::Route,
-        HeaderName::RecordRoute,
-    ] {
+    if let Some(reason) = view.field_to().problem {
+        bad(&mut out, HeaderName::To, reason);
+    }
+    for reason in &view.contacts_listed().problems {
+        bad(&mut out, HeaderName::Contact, reason);
+    }
+    for name in [HeaderName::Route, HeaderName::RecordRoute] {
         if count_of(name) == 0 {
             continue;
         }
@@ -276,8 +261,6 @@ pub fn validate_with(msg: &SipMessage<'_>, memo: &mut ValueMemo) -> Vec<Problem>
                     let el = trim_lws(el);
                     let r = if el.is_empty() {
                         Err("empty list element")
-                    } else if el == b"*" && name == HeaderName::Contact {
-                        Ok(())
                     } else {
                         parse_name_addr(el, true).map(|_| ()).map_err(|e| e.reason)
                     };
@@ -288,39 +271,25 @@ pub fn validate_with(msg: &SipMessage<'_>, memo: &mut ValueMemo) -> Vec<Problem>
             });
         }
     }
-    for v in msg.headers_named(HeaderName::Via) {
-        memo.check(HeaderName::Via, v, &mut out, |o| {
-            for el in split_top(v, b',') {
-                let r = match parse_via(el, true) {
-                    Ok(via)
-                        if !via.version.eq_ignore_ascii_case(b"2.0")
-                            || !via.protocol.eq_ignore_ascii_case(b"SIP") =>
-                    {
-                        Err("unsupported Via sent-protocol")
-                    }
-                    Ok(_) => Ok(()),
-                    Err(_) if trim_lws(el).is_empty() => Err("empty list element"),
-                    Err(e) => Err(e.reason),
-                };
-                if let Err(reason) = r {
-                    bad(o, HeaderName::Via, reason);
-                }
-            }
-        });
+    for reason in &view.vias_listed().problems {
+        bad(&mut out, HeaderName::Via, reason);
     }
-    if let Some(Err(e)) = header(HeaderName::ContentLength).map(content_length_value) {
+    if let Some(Err(e)) = view
+        .header(HeaderName::ContentLength)
+        .map(content_length_value)
+    {
         bad(&mut out, HeaderName::ContentLength, e.reason);
     }
-    if let Some(Err(e)) = header(HeaderName::MaxForwards).map(max_forwards_value) {
+    if let Some(Err(e)) = view.header(HeaderName::MaxForwards).map(max_forwards_value) {
         bad(&mut out, HeaderName::MaxForwards, e.reason);
     }
-    if let Some(Err(e)) = header(HeaderName::Expires).map(expires_value) {
+    if let Some(Err(e)) = view.header(HeaderName::Expires).map(expires_value) {
         bad(&mut out, HeaderName::Expires, e.reason);
     }
-    if header(HeaderName::ContentType).is_some_and(|v| MediaType::parse(v).is_err()) {
+    if matches!(view.content_type_result(), Some(Err(_))) {
         bad(&mut out, HeaderName::ContentType, "bad media type");
     }
-    if let Some(d) = header(HeaderName::Date) {
+    if let Some(d) = view.header(HeaderName::Date) {
         if !check_date(&super::text::unfold(d)) {
             bad(&mut out, HeaderName::Date, "not an RFC 1123 GMT date");
         }
@@ -409,8 +378,9 @@ mod tests {
             assert_eq!(with, validate(&m));
             assert!(!with.is_empty());
         }
-        // Request-URI, To, From and Via of the good message were remembered.
-        assert!(memo.hashes.len() >= 4 && memo.hashes.len() <= ValueMemo::CAPACITY);
+        // The Request-URI of the good message was remembered (From, To and Via are
+        // checked once per message by the view that parses them).
+        assert!(!memo.hashes.is_empty() && memo.hashes.len() <= ValueMemo::CAPACITY);
     }
 
     #[test]

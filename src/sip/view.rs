@@ -1,0 +1,501 @@
+//! [`MessageView`]: one parsed SIP message whose fields are parsed once, on first use,
+//! and kept for every later reader.
+//!
+//! The engine, the validator, the NAT model and every rule read the same message. The
+//! accessors on [`SipMessage`] parse on each call (that keeps the parser a pure function
+//! over the bytes), so before this view a message's CSeq was parsed three to five times,
+//! its From and top Via two to four times. The view parses each field at most once.
+//!
+//! Fields that [`super::validate`] checks with the strict grammar (From, To, Via, Contact)
+//! are parsed strictly first: a value the strict grammar accepts is the value the lenient
+//! parse gives (pinned by this module's tests), so one parse both fills the field and
+//! answers the validator. Only a value the strict grammar rejects is parsed a second time,
+//! leniently, to keep what can be kept (RFC 4475 §1, "liberal recovery").
+
+use std::cell::OnceCell;
+use std::ops::Deref;
+
+use super::access::CSeq;
+use super::addr::{parse_name_addr, NameAddr};
+use super::auth::{AuthValue, Challenge, Credentials};
+use super::header::HeaderName;
+use super::message::SipMessage;
+use super::mime::{find_sdp_in_multipart, MediaType};
+use super::text::{split_top, trim_lws};
+use super::uri::{FieldError, Uri};
+use super::via::{parse_via, Via};
+
+/// Number of [`HeaderName`] kinds (`Other` is the last).
+pub(crate) const KINDS: usize = HeaderName::Other as usize + 1;
+
+/// A single-valued field and the strict grammar's verdict on it.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked<T> {
+    /// The value as the lenient parse reads it (None when absent or unparsable).
+    pub(crate) value: Option<T>,
+    /// Why the strict grammar rejects it (None when absent or clean).
+    pub(crate) problem: Option<&'static str>,
+}
+
+/// A comma-list field (§7.3.1) over every header line of its kind.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed<'a, T> {
+    /// Elements the lenient parse accepts, in wire order.
+    pub(crate) values: Vec<T>,
+    /// The wire text of each of `values` (trimmed element).
+    pub(crate) texts: Vec<&'a [u8]>,
+    /// True when the first non-empty element parsed (so `values[0]` is the top one).
+    pub(crate) first_ok: bool,
+    /// `Contact: *` (§10.2.2) was among the elements.
+    pub(crate) wildcard: bool,
+    /// Strict-grammar problems, in wire order.
+    pub(crate) problems: Vec<&'static str>,
+}
+
+/// A parsed message plus its fields, each parsed on first use and cached.
+///
+/// It dereferences to the [`SipMessage`], so the start line, the header list, the body and
+/// the cheap accessors (`call_id()`, `is_request()`, ...) read as before; the accessors
+/// that parse (`cseq()`, `from()`, `to()`, `vias()`, `contacts()`, `request_uri_parsed()`,
+/// `content_type()`, `authorization()`, `sdp_body()`, ...) are shadowed by cached ones
+/// that return references.
+#[derive(Debug)]
+pub struct MessageView<'a> {
+    msg: SipMessage<'a>,
+    /// Index + 1 in `msg.headers` of the first header of each kind (0: absent).
+    first: [u32; KINDS],
+    /// Header lines of each kind (saturating).
+    count: [u8; KINDS],
+    cseq: OnceCell<Option<Result<CSeq<'a>, FieldError>>>,
+    from: OnceCell<Checked<NameAddr<'a>>>,
+    to: OnceCell<Checked<NameAddr<'a>>>,
+    vias: OnceCell<Listed<'a, Via<'a>>>,
+    contacts: OnceCell<Listed<'a, NameAddr<'a>>>,
+    request_uri: OnceCell<Option<Result<Uri<'a>, FieldError>>>,
+    content_type: OnceCell<Option<Result<MediaType<'a>, FieldError>>>,
+    authorization: OnceCell<Vec<Credentials<'a>>>,
+    proxy_authorization: OnceCell<Vec<Credentials<'a>>>,
+    sdp_body: OnceCell<Option<&'a [u8]>>,
+}
+
+impl<'a> Deref for MessageView<'a> {
+    type Target = SipMessage<'a>;
+
+    fn deref(&self) -> &SipMessage<'a> {
+        &self.msg
+    }
+}
+
+impl<'a> From<SipMessage<'a>> for MessageView<'a> {
+    fn from(msg: SipMessage<'a>) -> Self {
+        MessageView::new(msg)
+    }
+}
+
+impl<'a> MessageView<'a> {
+    /// Wraps a parsed message; indexes its headers by kind in one pass, parses nothing.
+    pub fn new(msg: SipMessage<'a>) -> Self {
+        let mut first = [0u32; KINDS];
+        let mut count = [0u8; KINDS];
+        for (i, h) in msg.headers.iter().enumerate() {
+            let k = h.kind as usize;
+            if let (Some(c), Some(f)) = (count.get_mut(k), first.get_mut(k)) {
+                if *c == 0 {
+                    *f = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                }
+                *c = c.saturating_add(1);
+            }
+        }
+        MessageView {
+            msg,
+            first,
+            count,
+            cseq: OnceCell::new(),
+            from: OnceCell::new(),
+            to: OnceCell::new(),
+            vias: OnceCell::new(),
+            contacts: OnceCell::new(),
+            request_uri: OnceCell::new(),
+            content_type: OnceCell::new(),
+            authorization: OnceCell::new(),
+            proxy_authorization: OnceCell::new(),
+            sdp_body: OnceCell::new(),
+        }
+    }
+
+    /// The message itself.
+    pub fn message(&self) -> &SipMessage<'a> {
+        &self.msg
+    }
+
+    /// Gives the message back.
+    pub fn into_message(self) -> SipMessage<'a> {
+        self.msg
+    }
+
+    /// First value of a header, from the index (no scan).
+    pub fn header(&self, name: HeaderName) -> Option<&'a [u8]> {
+        let i = *self.first.get(name as usize)?;
+        let i = usize::try_from(i).ok()?.checked_sub(1)?;
+        self.msg.headers.get(i).map(|h| h.value)
+    }
+
+    /// Header lines of this kind (saturates at 255).
+    pub fn header_count(&self, name: HeaderName) -> u8 {
+        self.count.get(name as usize).copied().unwrap_or(0)
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> Option<&'a [u8]> {
+        self.header(HeaderName::CallId)
+    }
+
+    /// User-Agent.
+    pub fn user_agent(&self) -> Option<&'a [u8]> {
+        self.header(HeaderName::UserAgent)
+    }
+
+    /// Server.
+    pub fn server(&self) -> Option<&'a [u8]> {
+        self.header(HeaderName::Server)
+    }
+
+    pub(crate) fn cseq_result(&self) -> Option<&Result<CSeq<'a>, FieldError>> {
+        self.cseq
+            .get_or_init(|| self.header(HeaderName::CSeq).map(CSeq::parse))
+            .as_ref()
+    }
+
+    /// CSeq (None when absent or unparsable).
+    pub fn cseq(&self) -> Option<CSeq<'a>> {
+        self.cseq_result().and_then(|r| r.ok())
+    }
+
+    pub(crate) fn field_from(&self) -> &Checked<NameAddr<'a>> {
+        self.from
+            .get_or_init(|| checked_name_addr(self.header(HeaderName::From)))
+    }
+
+    pub(crate) fn field_to(&self) -> &Checked<NameAddr<'a>> {
+        self.to
+            .get_or_init(|| checked_name_addr(self.header(HeaderName::To)))
+    }
+
+    /// From.
+    pub fn from(&self) -> Option<&NameAddr<'a>> {
+        self.field_from().value.as_ref()
+    }
+
+    /// To.
+    pub fn to(&self) -> Option<&NameAddr<'a>> {
+        self.field_to().value.as_ref()
+    }
+
+    pub(crate) fn vias_listed(&self) -> &Listed<'a, Via<'a>> {
+        self.vias.get_or_init(|| {
+            let mut out = Listed::default();
+            let mut seen_first = false;
+            for v in self.msg.headers_named(HeaderName::Via) {
+                for el in split_top(v, b',') {
+                    let el = trim_lws(el);
+                    let (value, problem) = match parse_via(el, true) {
+                        Ok(via) => {
+                            let p = (!via.version.eq_ignore_ascii_case(b"2.0")
+                                || !via.protocol.eq_ignore_ascii_case(b"SIP"))
+                            .then_some("unsupported Via sent-protocol");
+                            (Some(via), p)
+                        }
+                        Err(_) if el.is_empty() => (None, Some("empty list element")),
+                        Err(e) => (parse_via(el, false).ok(), Some(e.reason)),
+                    };
+                    out.problems.extend(problem);
+                    if !el.is_empty() && !seen_first {
+                        seen_first = true;
+                        out.first_ok = value.is_some();
+                    }
+                    if let Some(value) = value {
+                        out.values.push(value);
+                        out.texts.push(el);
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// Every Via value, top first; unparsable ones are skipped.
+    pub fn vias(&self) -> &[Via<'a>] {
+        &self.vias_listed().values
+    }
+
+    /// Every Via value with its wire text (one comma-list element, trimmed), top first.
+    pub fn vias_with_text(&self) -> impl Iterator<Item = (&'a [u8], &Via<'a>)> + '_ {
+        let l = self.vias_listed();
+        l.texts.iter().copied().zip(&l.values)
+    }
+
+    /// The top Via, the one that names the transaction (§17.1.3, §17.2.3); None when the
+    /// first element does not parse (a later one is not the top one).
+    pub fn top_via(&self) -> Option<&Via<'a>> {
+        let l = self.vias_listed();
+        if l.first_ok {
+            l.values.first()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn contacts_listed(&self) -> &Listed<'a, NameAddr<'a>> {
+        self.contacts.get_or_init(|| {
+            let mut out = Listed::default();
+            let mut seen_first = false;
+            for v in self.msg.headers_named(HeaderName::Contact) {
+                for el in split_top(v, b',') {
+                    let el = trim_lws(el);
+                    let (value, problem) = if el.is_empty() {
+                        (None, Some("empty list element"))
+                    } else if el == b"*" {
+                        out.wildcard = true;
+                        (None, None)
+                    } else {
+                        match parse_name_addr(el, true) {
+                            Ok(n) => (Some(n), None),
+                            Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
+                        }
+                    };
+                    out.problems.extend(problem);
+                    // `*` counts as the first element: it names no address.
+                    if !el.is_empty() && !seen_first {
+                        seen_first = true;
+                        out.first_ok = value.is_some();
+                    }
+                    if let Some(value) = value {
+                        out.values.push(value);
+                        out.texts.push(el);
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// Every Contact value (the `*` wildcard of REGISTER is skipped, see
+    /// [`Self::contact_wildcard`]).
+    pub fn contacts(&self) -> &[NameAddr<'a>] {
+        &self.contacts_listed().values
+    }
+
+    /// The first Contact element, when it parses (None for `*` or a bad first one).
+    pub fn top_contact(&self) -> Option<&NameAddr<'a>> {
+        let l = self.contacts_listed();
+        if l.first_ok {
+            l.values.first()
+        } else {
+            None
+        }
+    }
+
+    /// `Contact: *` (§10.2.2).
+    pub fn contact_wildcard(&self) -> bool {
+        self.contacts_listed().wildcard
+    }
+
+    /// Parsed Request-URI (None for responses).
+    pub fn request_uri_parsed(&self) -> Option<&Result<Uri<'a>, FieldError>> {
+        self.request_uri
+            .get_or_init(|| self.msg.request_uri().map(Uri::parse))
+            .as_ref()
+    }
+
+    pub(crate) fn content_type_result(&self) -> Option<&Result<MediaType<'a>, FieldError>> {
+        self.content_type
+            .get_or_init(|| self.header(HeaderName::ContentType).map(MediaType::parse))
+            .as_ref()
+    }
+
+    /// Content-Type (None when absent or unparsable).
+    pub fn content_type(&self) -> Option<&MediaType<'a>> {
+        self.content_type_result().and_then(|r| r.as_ref().ok())
+    }
+
+    /// Authorization credentials.
+    pub fn authorization(&self) -> &[Credentials<'a>] {
+        self.authorization
+            .get_or_init(|| auth_values(&self.msg, HeaderName::Authorization))
+    }
+
+    /// Proxy-Authorization credentials.
+    pub fn proxy_authorization(&self) -> &[Credentials<'a>] {
+        self.proxy_authorization
+            .get_or_init(|| auth_values(&self.msg, HeaderName::ProxyAuthorization))
+    }
+
+    /// WWW-Authenticate challenges (read by few: not cached).
+    pub fn www_authenticate(&self) -> Vec<Challenge<'a>> {
+        auth_values(&self.msg, HeaderName::WwwAuthenticate)
+    }
+
+    /// Proxy-Authenticate challenges (read by few: not cached).
+    pub fn proxy_authenticate(&self) -> Vec<Challenge<'a>> {
+        auth_values(&self.msg, HeaderName::ProxyAuthenticate)
+    }
+
+    /// The SDP body: the whole body for `application/sdp`, or the first
+    /// `application/sdp` part of a `multipart/*` body (RFC 2046 §5.1; RFC 5621).
+    pub fn sdp_body(&self) -> Option<&'a [u8]> {
+        *self.sdp_body.get_or_init(|| {
+            let ct = self.content_type()?;
+            if ct.is("application", "sdp") {
+                return (!self.msg.body.is_empty()).then_some(self.msg.body);
+            }
+            if ct.type_.eq_ignore_ascii_case(b"multipart") {
+                return find_sdp_in_multipart(self.msg.body, ct.param("boundary")?, 0);
+            }
+            None
+        })
+    }
+}
+
+impl<T> Default for Listed<'_, T> {
+    fn default() -> Self {
+        Listed {
+            values: Vec::new(),
+            texts: Vec::new(),
+            first_ok: false,
+            wildcard: false,
+            problems: Vec::new(),
+        }
+    }
+}
+
+fn checked_name_addr(v: Option<&[u8]>) -> Checked<NameAddr<'_>> {
+    match v.map(|v| parse_name_addr(v, true)) {
+        None => Checked {
+            value: None,
+            problem: None,
+        },
+        Some(Ok(n)) => Checked {
+            value: Some(n),
+            problem: None,
+        },
+        Some(Err(e)) => Checked {
+            value: v.and_then(|v| parse_name_addr(v, false).ok()),
+            problem: Some(e.reason),
+        },
+    }
+}
+
+fn auth_values<'a>(msg: &SipMessage<'a>, name: HeaderName) -> Vec<AuthValue<'a>> {
+    msg.headers_named(name)
+        .flat_map(AuthValue::parse_all)
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::message::parse_message;
+    use super::super::validate::{validate, validate_view, ValueMemo};
+    use super::*;
+
+    const INVITE: &[u8] = b"INVITE sip:bob@biloxi.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds, SIP/2.0/TCP p2.example.com:5070;rport\r\n\
+v: SIP/2.0/UDP [2001:db8::1];branch=z9hG4bKx\r\n\
+Max-Forwards: 70\r\n\
+To: Bob <sip:bob@biloxi.com>\r\n\
+f: \"Alice, A.\" <sip:alice@atlanta.com>;tag=1928301774\r\n\
+i: a84b4c76e66710@pc33.atlanta.com\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:alice@pc33.atlanta.com>, \"B\" <sip:b@h;transport=tcp>\r\n\
+Authorization: Digest username=\"alice\", realm=\"atlanta.com\", nonce=\"n\", uri=\"sip:bob@biloxi.com\", response=\"0123456789abcdef0123456789abcdef\"\r\n\
+User-Agent: test/1\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\r\nv=0\n";
+
+    /// Every cached field equals what the uncached accessor of [`SipMessage`] returns,
+    /// and validation through the view equals [`validate`].
+    pub(crate) fn assert_view_agrees(bytes: &[u8]) {
+        let Ok(m) = parse_message(bytes) else {
+            return;
+        };
+        let v = MessageView::new(m.clone());
+        assert_eq!(v.cseq(), m.cseq());
+        assert_eq!(v.from(), m.from().as_ref());
+        assert_eq!(v.to(), m.to().as_ref());
+        assert_eq!(v.vias(), m.vias().as_slice());
+        let top = m
+            .list_values(HeaderName::Via)
+            .next()
+            .and_then(|s| Via::parse(s).ok());
+        assert_eq!(v.top_via(), top.as_ref());
+        assert_eq!(v.contacts(), m.contacts().as_slice());
+        assert_eq!(v.contact_wildcard(), m.contact_wildcard());
+        let top = m
+            .list_values(HeaderName::Contact)
+            .next()
+            .and_then(|s| NameAddr::parse(s).ok());
+        assert_eq!(v.top_contact(), top.as_ref());
+        assert_eq!(v.request_uri_parsed(), m.request_uri_parsed().as_ref());
+        assert_eq!(v.content_type(), m.content_type().as_ref());
+        assert_eq!(v.authorization(), m.authorization().as_slice());
+        assert_eq!(v.proxy_authorization(), m.proxy_authorization().as_slice());
+        assert_eq!(v.www_authenticate(), m.www_authenticate());
+        assert_eq!(v.sdp_body(), m.sdp_body());
+        assert_eq!(v.user_agent(), m.user_agent());
+        assert_eq!(v.server(), m.server());
+        assert_eq!(v.call_id(), m.call_id());
+        for name in [HeaderName::Via, HeaderName::Expires, HeaderName::Other] {
+            assert_eq!(v.header(name), m.header(name));
+        }
+        assert_eq!(validate_view(&v, &mut ValueMemo::default()), validate(&m));
+    }
+
+    #[test]
+    fn fields_parse_once_and_agree_with_the_accessors() {
+        assert_view_agrees(INVITE);
+        let v = MessageView::new(parse_message(INVITE).unwrap());
+        assert_eq!(v.cseq().map(|c| c.seq), Some(314159));
+        assert_eq!(v.vias().len(), 3);
+        assert_eq!(
+            v.top_via().and_then(|t| t.branch),
+            Some(&b"z9hG4bK776asdhds"[..])
+        );
+        assert_eq!(v.from().and_then(|f| f.tag()), Some(&b"1928301774"[..]));
+        assert_eq!(v.contacts().len(), 2);
+        assert_eq!(v.authorization().len(), 1);
+        assert_eq!(v.sdp_body(), Some(&b"v=0\n"[..]));
+        // Cached: the second call hands out the same allocation, not a new parse.
+        assert!(std::ptr::eq(v.vias(), v.vias()));
+        assert!(std::ptr::eq(v.from().unwrap(), v.from().unwrap()));
+        assert!(std::ptr::eq(v.authorization(), v.authorization()));
+    }
+
+    #[test]
+    fn a_field_the_strict_grammar_rejects_keeps_its_lenient_value() {
+        let m = b"OPTIONS sip:b@h SIP/2.0\r\n\
+Via: SIP/2.0/UDP h;branch=z9hG4bK1, , SIP/3.0/UDP h2\r\n\
+To: sip:b@h?x=y\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n\
+Contact: *, <sip:c@h>\r\n\r\n";
+        assert_view_agrees(m);
+        let v = MessageView::new(parse_message(m).unwrap());
+        let vias = v.vias_listed();
+        assert_eq!(vias.values.len(), 2);
+        assert_eq!(
+            vias.problems,
+            ["empty list element", "unsupported Via sent-protocol"]
+        );
+        assert!(v.field_to().problem.is_some());
+        assert!(v.to().is_some(), "the lenient value is kept");
+        assert!(v.contact_wildcard());
+        assert_eq!(v.contacts().len(), 1);
+    }
+
+    #[test]
+    fn a_top_via_that_does_not_parse_is_not_replaced_by_the_next() {
+        let m = b"OPTIONS sip:b@h SIP/2.0\r\nVia: garbage, SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+To: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        assert_view_agrees(m);
+        let v = MessageView::new(parse_message(m).unwrap());
+        assert!(v.top_via().is_none());
+        assert_eq!(v.vias().len(), 1);
+    }
+}
