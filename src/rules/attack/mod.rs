@@ -1,0 +1,665 @@
+//! Attack rules: scanner signatures in User-Agent headers (`scan.user-agent`), address
+//! sweeps (`scan.sweep`), extension enumeration (`scan.enumeration`), request floods
+//! (`dos.flood`) and toll-fraud attempts (`fraud.toll`).
+//!
+//! The engine feeds every request's User-Agent to a [`ScannerTracker`], and every
+//! non-retransmitted request and response to an [`AttackTracker`]. Both keep small,
+//! bounded per-source records; time only comes from packet timestamps, so a replay gives
+//! the same findings.
+//!
+//! One file per concern: `scan.rs` (signatures, scanner User-Agents, sweeps),
+//! `enumeration.rs`, `flood.rs`, `toll.rs`; this file holds the per-source tracker that
+//! feeds them and the [`AttackRule`] the engine runs.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hash};
+use std::net::{IpAddr, SocketAddr};
+
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use crate::capture::Timestamp;
+use crate::config::{Config, ScannersConfig};
+use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
+use crate::sip::{MessageView, StartLine};
+
+pub use crate::model::AttackStats;
+
+mod enumeration;
+mod flood;
+mod scan;
+mod toll;
+
+pub use scan::{scanner, ScannerTracker, Signatures, MAX_SCANNERS, SIGNATURES};
+use toll::TollAttempt;
+pub use toll::{country_code, international_number};
+
+/// `scan.user-agent`: a request from a known SIP scanner or attack tool (high).
+pub const SCAN_USER_AGENT: RuleId = RuleId("scan.user-agent");
+/// `scan.sweep`: one source probing many destinations (medium).
+pub const SCAN_SWEEP: RuleId = RuleId("scan.sweep");
+/// `scan.enumeration`: one source trying many user names that do not exist (high).
+pub const SCAN_ENUMERATION: RuleId = RuleId("scan.enumeration");
+/// `dos.flood`: request rate from one source above a threshold (medium).
+pub const DOS_FLOOD: RuleId = RuleId("dos.flood");
+/// `fraud.toll`: bursts of failing calls to international numbers from one source (medium).
+pub const FRAUD_TOLL: RuleId = RuleId("fraud.toll");
+
+// ---------------------------------------------------------------------------------------
+// Behaviour rules: sweep, enumeration, flood, toll fraud.
+// ---------------------------------------------------------------------------------------
+
+/// Source addresses tracked at once; the least recently active are evicted first (their
+/// findings are computed before they go, see [`MAX_EVICTED_FINDINGS`]).
+pub const MAX_SOURCES: usize = 16_384;
+/// Requests awaiting their final response (for enumeration and toll outcomes).
+pub const MAX_PENDING: usize = 16_384;
+/// Findings kept from evicted sources; later ones are counted in
+/// [`AttackStats::findings_dropped`].
+pub const MAX_EVICTED_FINDINGS: usize = 1024;
+/// Distinct destinations remembered per source (sweep).
+const MAX_TARGETS_PER_SOURCE: usize = 256;
+/// Distinct user names remembered per source (enumeration).
+const MAX_USERS_PER_SOURCE: usize = 512;
+/// International call attempts remembered per source (toll).
+const MAX_TOLL_PER_SOURCE: usize = 256;
+/// User names and numbers are cut to this many bytes.
+const MAX_NAME_LEN: usize = 64;
+/// Distinct methods listed per source.
+const MAX_METHODS: usize = 8;
+/// Names listed in one summary.
+const MAX_LISTED: usize = 8;
+/// The flood window is counted in this many buckets (a ring: fixed memory per source).
+const FLOOD_BUCKETS: u64 = 10;
+
+/// Answers that say "this user does not exist or may not do that": what an enumeration
+/// draws for the names it guesses (svwar reads 404 as "no such user", and 401/407/403 as
+/// "exists" when most names draw 404).
+const ENUM_FAIL: [u16; 6] = [401, 403, 404, 407, 480, 484];
+
+/// Thresholds in nanoseconds and counts, from [`Config`].
+#[derive(Debug, Clone, Copy)]
+struct Thresholds {
+    sweep_targets: usize,
+    sweep_window: u64,
+    enum_users: usize,
+    enum_window: u64,
+    flood_requests: u64,
+    flood_window: u64,
+    toll_attempts: usize,
+    toll_window: u64,
+}
+
+impl Thresholds {
+    fn from_config(c: &Config) -> Self {
+        const S: u64 = 1_000_000_000;
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX).max(1);
+        Thresholds {
+            sweep_targets: n(c.sweep.targets),
+            sweep_window: c.sweep.window_secs.saturating_mul(S),
+            enum_users: n(c.enumeration.users),
+            enum_window: c.enumeration.window_secs.saturating_mul(S),
+            flood_requests: c.flood.requests.max(1),
+            flood_window: c
+                .flood
+                .window_ms
+                .saturating_mul(1_000_000)
+                .max(FLOOD_BUCKETS),
+            toll_attempts: n(c.toll.attempts),
+            toll_window: c.toll.window_secs.saturating_mul(S),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Target {
+    addr: SocketAddr,
+    ts: Timestamp,
+    frame: u64,
+    /// The destination had sent a request to this source first (a registered phone, a
+    /// peer proxy): not counted as swept.
+    peer: bool,
+}
+
+#[derive(Debug, Clone)]
+struct UserTry {
+    ts: Timestamp,
+    frame: u64,
+    /// First final answer.
+    first_final: Option<u16>,
+    /// A 2xx was seen for this user.
+    ok: bool,
+    /// Every final answer was in [`ENUM_FAIL`].
+    all_fail: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Flood {
+    ring: [u32; FLOOD_BUCKETS as usize],
+    /// Bucket index of the newest bucket in the ring.
+    head: u64,
+    sum: u64,
+    peak: u64,
+    peak_ts: Timestamp,
+    start: Option<Timestamp>,
+    last: Timestamp,
+    /// Requests sent while the rate was at or above the threshold.
+    over: u64,
+    frames: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceState {
+    first_src: SocketAddr,
+    last_order: u64,
+    requests: u64,
+    user_agent: Option<Box<str>>,
+    methods: Vec<Box<str>>,
+    targets: Vec<Target>,
+    users: FxHashMap<Box<[u8]>, UserTry>,
+    toll: Vec<TollAttempt>,
+    flood: Flood,
+    /// Densest episode per rule from before a prune (see [`SourceState::make_room`]).
+    best: Vec<(usize, Finding)>,
+    last_prune: Option<Timestamp>,
+}
+
+/// Least packet time between two prunes of one source's lists.
+const PRUNE_INTERVAL_NS: u64 = 1_000_000_000;
+
+impl SourceState {
+    /// Makes room in full lists of a long-lived source (a trunk watched for days): keeps
+    /// the densest finding of each rule so far, then forgets entries too old to share a
+    /// window with new ones. At most once a second of packet time.
+    fn make_room(&mut self, ip: IpAddr, now: Timestamp, th: &Thresholds) {
+        if self
+            .last_prune
+            .is_some_and(|t| now.since(t) < PRUNE_INTERVAL_NS)
+        {
+            return;
+        }
+        self.last_prune = Some(now);
+        for (n, f) in counted_findings(ip, self, th) {
+            match self.best.iter_mut().find(|(_, b)| b.rule == f.rule) {
+                Some(slot) if n > slot.0 => *slot = (n, f),
+                Some(_) => {}
+                None => self.best.push((n, f)),
+            }
+        }
+        let recent = |ts: Timestamp, window: u64| now.since(ts) <= window;
+        self.targets.retain(|t| recent(t.ts, th.sweep_window));
+        self.users.retain(|_, u| recent(u.ts, th.enum_window));
+        self.toll.retain(|t| recent(t.ts, th.toll_window));
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    src: IpAddr,
+    user: Option<Box<[u8]>>,
+    toll_call: Option<u64>,
+    order: u64,
+}
+
+/// Per-source behaviour tracker for `scan.sweep`, `scan.enumeration`, `dos.flood` and
+/// `fraud.toll`.
+#[derive(Debug, Clone)]
+pub struct AttackTracker {
+    th: Thresholds,
+    sources: FxHashMap<IpAddr, SourceState>,
+    pending: FxHashMap<u64, Pending>,
+    order: u64,
+    evicted: Vec<Finding>,
+    /// What could not be kept.
+    pub stats: AttackStats,
+}
+
+impl Default for AttackTracker {
+    fn default() -> Self {
+        AttackTracker::new(&Config::default())
+    }
+}
+
+fn hash_of<T: Hash>(t: &T) -> u64 {
+    // No random seed: deterministic across runs.
+    FxBuildHasher.hash_one(t)
+}
+
+fn cut(b: &[u8]) -> &[u8] {
+    b.get(..b.len().min(MAX_NAME_LEN)).unwrap_or(b)
+}
+
+/// The densest run of `ts` (sorted) within `window` ns: (count, first index, last index).
+fn densest(ts: &[Timestamp], window: u64) -> (usize, usize, usize) {
+    let mut best = (0, 0, 0);
+    let mut i = 0;
+    for (j, t) in ts.iter().enumerate() {
+        while ts.get(i).is_some_and(|s| t.since(*s) > window) {
+            i += 1;
+        }
+        let n = j + 1 - i;
+        if n > best.0 {
+            best = (n, i, j);
+        }
+    }
+    best
+}
+
+/// "a ×3, b ×1" for the most frequent items first (ties in name order), at most
+/// [`MAX_LISTED`].
+fn tally<S: AsRef<str> + Ord>(items: impl Iterator<Item = S>) -> String {
+    let mut m: BTreeMap<S, u64> = BTreeMap::new();
+    for i in items {
+        *m.entry(i).or_insert(0) += 1;
+    }
+    let mut v: Vec<(S, u64)> = m.into_iter().collect();
+    // Stable sort: equal counts stay in name order.
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
+    let more = v.len() > MAX_LISTED;
+    let mut s = v
+        .iter()
+        .take(MAX_LISTED)
+        .map(|(k, n)| format!("{} ×{n}", k.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more {
+        s.push_str(", ...");
+    }
+    s
+}
+
+impl AttackTracker {
+    /// A tracker with the thresholds of `config`.
+    pub fn new(config: &Config) -> Self {
+        AttackTracker {
+            th: Thresholds::from_config(config),
+            sources: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            order: 0,
+            evicted: Vec::new(),
+            stats: AttackStats::default(),
+        }
+    }
+
+    /// Records one message that is not a retransmission or duplicate.
+    pub fn on_message(
+        &mut self,
+        msg: &MessageView<'_>,
+        frame: u64,
+        ts: Timestamp,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) {
+        match &msg.start {
+            StartLine::Request { method, .. } => {
+                let to_user = msg.to().and_then(|t| t.uri.user);
+                let ruri_user = msg
+                    .request_uri_parsed()
+                    .and_then(|u| u.as_ref().ok())
+                    .and_then(|u| u.user);
+                let req = Request {
+                    frame,
+                    ts,
+                    src,
+                    dst,
+                    method: method.as_str(),
+                    call_id: msg.call_id().unwrap_or_default(),
+                    cseq: msg.cseq().map(|c| c.seq),
+                    user: to_user.or(ruri_user),
+                    dialled: ruri_user.or(to_user),
+                    user_agent: msg.user_agent(),
+                };
+                self.request(&req);
+            }
+            StartLine::Response { status, .. } => {
+                if let Some(c) = msg.cseq() {
+                    self.response(
+                        msg.call_id().unwrap_or_default(),
+                        c.seq,
+                        c.method.as_str(),
+                        status.0,
+                        dst,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Records one request.
+    pub fn request(&mut self, r: &Request<'_>) {
+        self.order += 1;
+        let order = self.order;
+        let th = self.th;
+        // A destination that sent us a request first is a peer, not a sweep target (by
+        // address only: a NATed phone's port differs; a host probing its own ports is no
+        // peer of itself).
+        let peer = r.dst.ip() != r.src.ip()
+            && self
+                .sources
+                .get(&r.dst.ip())
+                .is_some_and(|d| d.targets.iter().any(|t| t.addr.ip() == r.src.ip()));
+        let ip = r.src.ip();
+        if !self.sources.contains_key(&ip) && self.sources.len() >= MAX_SOURCES {
+            self.evict_sources();
+        }
+        let s = self.sources.entry(ip).or_insert_with(|| SourceState {
+            first_src: r.src,
+            last_order: order,
+            requests: 0,
+            user_agent: None,
+            methods: Vec::new(),
+            targets: Vec::new(),
+            users: FxHashMap::default(),
+            toll: Vec::new(),
+            flood: Flood::default(),
+            best: Vec::new(),
+            last_prune: None,
+        });
+        s.last_order = order;
+        s.requests += 1;
+        if s.user_agent.is_none() {
+            s.user_agent = r
+                .user_agent
+                .map(|u| String::from_utf8_lossy(u.get(..u.len().min(128)).unwrap_or(u)).into());
+        }
+        if s.methods.len() < MAX_METHODS && !s.methods.iter().any(|m| &**m == r.method) {
+            s.methods.push(r.method.into());
+        }
+        if !s.targets.iter().any(|t| t.addr == r.dst) {
+            if s.targets.len() >= MAX_TARGETS_PER_SOURCE {
+                s.make_room(ip, r.ts, &th);
+            }
+            if s.targets.len() < MAX_TARGETS_PER_SOURCE {
+                s.targets.push(Target {
+                    addr: r.dst,
+                    ts: r.ts,
+                    frame: r.frame,
+                    peer,
+                });
+            } else {
+                self.stats.overflow += 1;
+            }
+        }
+        s.flood.add(r.ts, r.frame, &th);
+
+        let probing = matches!(r.method, "REGISTER" | "OPTIONS" | "INVITE");
+        let international = if r.method == "INVITE" {
+            r.dialled.and_then(international_number)
+        } else {
+            None
+        };
+        // Calls to international numbers are `fraud.toll`'s business: a burst of them
+        // rejected 403 probes the dial plan, not the user directory.
+        let user = r
+            .user
+            .filter(|u| probing && !u.is_empty() && international.is_none())
+            .map(cut);
+        if let Some(u) = user {
+            if !s.users.contains_key(u) {
+                if s.users.len() >= MAX_USERS_PER_SOURCE {
+                    s.make_room(ip, r.ts, &th);
+                }
+                if s.users.len() < MAX_USERS_PER_SOURCE {
+                    s.users.insert(
+                        u.into(),
+                        UserTry {
+                            ts: r.ts,
+                            frame: r.frame,
+                            first_final: None,
+                            ok: false,
+                            all_fail: true,
+                        },
+                    );
+                } else {
+                    self.stats.overflow += 1;
+                }
+            }
+        }
+        let mut toll_call = None;
+        {
+            if let Some(number) = international {
+                let call = hash_of(&r.call_id);
+                toll_call = Some(call);
+                if !s.toll.iter().any(|t| t.call == call) {
+                    if s.toll.len() >= MAX_TOLL_PER_SOURCE {
+                        s.make_room(ip, r.ts, &th);
+                    }
+                    if s.toll.len() < MAX_TOLL_PER_SOURCE {
+                        s.toll.push(TollAttempt {
+                            call,
+                            ts: r.ts,
+                            frame: r.frame,
+                            number: number.into(),
+                            status: None,
+                            ok: false,
+                        });
+                    } else {
+                        self.stats.overflow += 1;
+                    }
+                }
+            }
+        }
+        if user.is_none() && toll_call.is_none() {
+            return;
+        }
+        let Some(seq) = r.cseq else {
+            return;
+        };
+        if self.pending.len() >= MAX_PENDING {
+            self.evict_pending();
+        }
+        self.pending.insert(
+            hash_of(&(r.call_id, seq, r.method, ip)),
+            Pending {
+                src: ip,
+                user: user.map(Into::into),
+                toll_call,
+                order,
+            },
+        );
+    }
+
+    /// Records one response; `to` is where it goes (the requester).
+    pub fn response(
+        &mut self,
+        call_id: &[u8],
+        seq: u32,
+        method: &str,
+        status: u16,
+        to: SocketAddr,
+    ) {
+        if status < 200 {
+            return;
+        }
+        let Some(p) = self
+            .pending
+            .remove(&hash_of(&(call_id, seq, method, to.ip())))
+        else {
+            return;
+        };
+        let Some(s) = self.sources.get_mut(&p.src) else {
+            return;
+        };
+        let ok = (200..300).contains(&status);
+        if let Some(u) = p.user.as_deref().and_then(|u| s.users.get_mut(u)) {
+            u.first_final.get_or_insert(status);
+            u.ok |= ok;
+            u.all_fail &= ENUM_FAIL.contains(&status);
+        }
+        if let Some(t) = p
+            .toll_call
+            .and_then(|c| s.toll.iter_mut().find(|t| t.call == c))
+        {
+            if !t.ok {
+                t.status = Some(status);
+                t.ok = ok;
+            }
+        }
+    }
+
+    fn evict_pending(&mut self) {
+        let mut ages: Vec<(u64, u64)> = self.pending.iter().map(|(k, p)| (p.order, *k)).collect();
+        let n = (ages.len() / 16).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        for (_, k) in ages.into_iter().take(n) {
+            self.pending.remove(&k);
+            self.stats.pending_evictions += 1;
+        }
+    }
+
+    fn evict_sources(&mut self) {
+        let mut ages: Vec<(u64, IpAddr)> = self
+            .sources
+            .iter()
+            .map(|(ip, s)| (s.last_order, *ip))
+            .collect();
+        let n = (ages.len() / 16).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        ages.truncate(n);
+        // Findings in a fixed order whatever the hash map's.
+        ages.sort();
+        for (_, ip) in ages {
+            if let Some(s) = self.sources.remove(&ip) {
+                self.stats.source_evictions += 1;
+                for f in source_findings(ip, &s, &self.th) {
+                    if self.evicted.len() < MAX_EVICTED_FINDINGS {
+                        self.evicted.push(f);
+                    } else {
+                        self.stats.findings_dropped += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every finding so far (sources in address order).
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut ips: Vec<&IpAddr> = self.sources.keys().collect();
+        ips.sort();
+        let mut all = self.evicted.clone();
+        for ip in ips {
+            if let Some(s) = self.sources.get(ip) {
+                all.extend(source_findings(*ip, s, &self.th));
+            }
+        }
+        all
+    }
+}
+
+/// One request as the tracker sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Method name.
+    pub method: &'a str,
+    /// Call-ID (empty when missing).
+    pub call_id: &'a [u8],
+    /// CSeq number.
+    pub cseq: Option<u32>,
+    /// User tried: the To user, else the Request-URI user.
+    pub user: Option<&'a [u8]>,
+    /// Number dialled: the Request-URI user, else the To user.
+    pub dialled: Option<&'a [u8]>,
+    /// User-Agent header.
+    pub user_agent: Option<&'a [u8]>,
+}
+
+fn secs(ns: u64) -> String {
+    // Tools sweep in milliseconds; people read longer spans in seconds.
+    if ns < 10_000_000_000 {
+        format!("{:.3} s", ns as f64 / 1e9)
+    } else {
+        format!("{:.1} s", ns as f64 / 1e9)
+    }
+}
+
+/// The findings one source deserves: the densest episode of each rule, whether still in
+/// its lists or remembered when they were pruned.
+fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding> {
+    let mut cur = counted_findings(ip, s, th);
+    for (n, b) in &s.best {
+        match cur.iter_mut().find(|(_, f)| f.rule == b.rule) {
+            Some(c) if *n > c.0 => *c = (*n, b.clone()),
+            Some(_) => {}
+            None => cur.push((*n, b.clone())),
+        }
+    }
+    cur.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The findings the current lists of one source make, each with its count (targets,
+/// users, peak rate, calls) so that episodes can be compared.
+fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize, Finding)> {
+    let mut out = Vec::new();
+    let ua = s
+        .user_agent
+        .as_deref()
+        .map(|u| format!(", User-Agent '{u}'"))
+        .unwrap_or_default();
+    let methods = s.methods.join("/");
+    out.extend(scan::sweep(ip, s, th, &methods, &ua));
+    out.extend(enumeration::enumeration(ip, s, th, &methods, &ua));
+    out.extend(flood::flood(ip, s, th, &methods, &ua));
+    out.extend(toll::toll(ip, s, th, &methods, &ua));
+
+    out
+}
+
+/// The attack rule family (`scan.*`, `dos.flood`, `fraud.toll`): scanner User-Agents and
+/// the per-source sweep, enumeration, flood and toll trackers, fed every message a dialog
+/// sees for the first time.
+#[derive(Debug, Default)]
+pub struct AttackRule {
+    scanners: ScannerTracker,
+    attack: AttackTracker,
+}
+
+impl crate::engine::Rule for AttackRule {
+    fn name(&self) -> &'static str {
+        "attack"
+    }
+
+    fn configure(&mut self, config: &Config) {
+        self.scanners = ScannerTracker::new(Signatures::from_config(&config.scanners));
+        self.attack = AttackTracker::new(config);
+    }
+
+    fn on_message(
+        &mut self,
+        cx: &crate::engine::MessageCtx<'_, '_>,
+        stats: &mut crate::engine::EngineStats,
+    ) {
+        if cx.dialog.is_none() || cx.repeat {
+            return;
+        }
+        let s = cx.seen;
+        if cx.is_request {
+            if let Some(ua) = cx.msg.user_agent() {
+                self.scanners.request(ua, s.frame, s.ts, s.src, s.dst);
+                stats.scanner_overflow = self.scanners.dropped;
+            }
+        }
+        self.attack.on_message(cx.msg, s.frame, s.ts, s.src, s.dst);
+        stats.attack = self.attack.stats;
+    }
+
+    fn finish(&self, _an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        out.extend(self.scanners.findings());
+        out.extend(self.attack.findings());
+    }
+}
+
+#[cfg(test)]
+mod tests;
