@@ -5,6 +5,7 @@
 //! time only comes from packet timestamps, tables are bounded by [`Limits`] and every
 //! eviction is counted.
 
+mod dialog;
 pub mod rule;
 pub mod state;
 
@@ -1124,192 +1125,41 @@ impl Analyzer {
             seg.src,
             seg.dst,
         ));
-        // A copy within DUPLICATE_WINDOW_NS cannot be a SIP retransmission (the first timer
-        // fires after T1 = 500 ms, RFC 3261 §17.1.1.2): it is the same packet captured twice
-        // (two interfaces, a SPAN port seeing both directions). Count it apart.
-        let first_seen = d.seen.get(&key).copied();
-        if first_seen.is_none() {
-            if d.seen.len() >= SEEN_PRUNE_AT {
-                // A transaction is retransmitted for 64*T1 = 32 s at most (RFC 3261 §17.1.1.2,
-                // Timer B/F): older keys can go, so a days-long dialog stays small.
-                d.seen
-                    .retain(|_, t| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
-            }
-            d.seen.insert(key, seg.ts);
-        }
-        let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
-        let retrans = first_seen.is_some() && !duplicate;
-        if duplicate {
-            d.duplicates += 1;
-            self.stats.sip_duplicates += 1;
-        }
-        if retrans {
-            d.retransmissions += 1;
-            self.stats.sip_retransmissions += 1;
-            if d.retransmission_frames.len() < MAX_EVIDENCE {
-                d.retransmission_frames.push(seg.frame);
-            }
-            *d.retransmitted.entry(label).or_insert(0) += 1;
-        }
-        let repeat = first_seen.is_some();
-        if let Some(t) = to_tag {
-            if !is_request
-                && d.to_tags.len() < MAX_TO_TAGS
-                && !d.to_tags.iter().any(|x| x.as_bytes() == t)
-            {
-                d.to_tags.push(lossy(t));
-            }
-        }
+        let rep = d.note_transaction(key, seg, label, &mut self.stats);
+        let (duplicate, retrans, repeat) = (rep.duplicate, rep.retransmission, rep.any());
+        d.note_to_tag(to_tag, is_request);
         if !repeat {
-            if is_request {
-                let creds = msg
-                    .authorization()
-                    .iter()
-                    .map(|c| (c, false))
-                    .chain(msg.proxy_authorization().iter().map(|c| (c, true)));
-                for (c, proxy) in creds {
-                    if d.auth.len() >= crate::model::auth::MAX_ATTEMPTS {
-                        self.stats.auth_attempts_dropped += 1;
-                        continue;
-                    }
-                    let mut a = AuthAttempt::from_credentials(c, proxy);
-                    a.frame = seg.frame;
-                    a.ts = seg.ts;
-                    a.src = seg.src;
-                    a.dst = seg.dst;
-                    a.transport = seg.transport;
-                    a.method = self.symbols.name(label).to_string();
-                    a.cseq = cseq.map(|c| c.0).unwrap_or(0);
-                    a.challenge_frame = d.last_challenge;
-                    a.set_body(msg.body);
-                    d.auth.push(a);
-                }
-            } else if status >= 200 {
-                if status == 401 || status == 407 {
-                    d.last_challenge = Some(seg.frame);
-                }
-                // The final answer to a request that carried credentials is its outcome.
-                if let Some((num, method)) = cseq {
-                    let method = self.symbols.name(method);
-                    for a in d
-                        .auth
-                        .iter_mut()
-                        .filter(|a| a.outcome.is_none() && a.cseq == num && a.method == method)
-                    {
-                        a.outcome = Some((status, seg.frame));
-                    }
-                }
-            }
+            let cseq_text = cseq.map(|(n, m)| (n, self.symbols.name(m)));
+            d.note_auth(
+                msg,
+                seg,
+                self.symbols.name(label),
+                cseq_text,
+                status,
+                &mut self.stats,
+            );
         }
-        let ua = if is_request {
-            msg.user_agent()
+        d.note_user_agent(msg, is_request);
+        if !repeat {
+            d.advance_state(label, status, cseq, seg.ts);
+        }
+        let sdp = if repeat {
+            None
         } else {
-            msg.server().or_else(|| msg.user_agent())
+            d.note_sdp(
+                msg,
+                seg,
+                is_request,
+                cseq.map(|c| c.0),
+                &mut self.symbols,
+                &mut self.stats,
+            )
         };
-        if let Some(ua) = ua {
-            if d.user_agents.len() < 4 && !d.user_agents.iter().any(|u| u.as_bytes() == ua) {
-                d.user_agents.push(lossy(ua));
-            }
-        }
-
-        if !repeat {
-            let invite = d.is_call();
-            let cseq_method = cseq.map(|c| c.1).unwrap_or(Sym::EMPTY);
-            let cseq_num = cseq.map(|c| c.0);
-            let initial_method = d.method;
-            if is_request {
-                if label == Sym::INVITE {
-                    d.invite_seen = true;
-                }
-                // An INVITE in a Call-ID that began with another method (REGISTER then
-                // INVITE, as some UAs do) turns the dialog into a call.
-                if label == Sym::INVITE && !invite && d.state.is_finished() {
-                    d.method = label;
-                    d.state = DialogState::Trying;
-                    d.initial_cseq = cseq_num;
-                } else if label == initial_method && label != Sym::ACK && label != Sym::CANCEL {
-                    let before_answer =
-                        !matches!(d.state, DialogState::InCall | DialogState::Completed);
-                    if before_answer || !invite {
-                        d.initial_cseq = cseq_num;
-                        d.state = state::next_state(d.state, invite, Event::NewAttempt);
-                    }
-                } else if label == Sym::BYE {
-                    d.state = state::next_state(d.state, invite, Event::Bye);
-                } else if label == Sym::CANCEL {
-                    d.state = state::next_state(d.state, invite, Event::Cancel);
-                }
-            } else {
-                let initial = cseq_method == initial_method
-                    && (d.initial_cseq.is_none() || d.initial_cseq == cseq_num);
-                let ev = if initial {
-                    if status >= 200 {
-                        d.final_status = Some(status);
-                    }
-                    if (200..300).contains(&status) && invite && d.answered.is_none() {
-                        d.answered = Some(seg.ts);
-                    }
-                    Event::InitialResponse(status)
-                } else {
-                    Event::LaterResponse {
-                        bye: cseq_method == Sym::BYE,
-                        cancel: cseq_method == Sym::CANCEL,
-                        status,
-                    }
-                };
-                d.state = state::next_state(d.state, invite, ev);
-            }
-        }
-
-        let mut sdp_index = None;
-        let mut sdp_seen = None;
-        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = Vec::new();
-        if !repeat {
-            if let Some(body) = msg.sdp_body() {
-                self.stats.sdp_bodies += 1;
-                // The side comes from the From tag, not the address: a proxy relaying the
-                // caller's INVITE to the callee sends it from its own address. Requests
-                // carry their sender's tag in From, responses their recipient's.
-                let from_caller = match (msg.from().and_then(|n| n.tag()), d.from_tag.as_deref()) {
-                    (Some(t), Some(caller)) => (t == caller.as_bytes()) == is_request,
-                    _ => seg.src == d.src,
-                };
-                let cseq_num = cseq.map(|c| c.0);
-                let action = sdp_action(&d.sessions, &d.sdp, from_caller, cseq_num);
-                let parsed = sdp::parse(body);
-                let media = summarize_sdp(&parsed, &mut self.symbols);
-                announced = media.iter().map(|m| (m.addr, m.rtcp)).collect();
-                // ICE candidates are where media may really flow (rules::stun).
-                announced.extend(media.iter().flat_map(|m| {
-                    m.candidates.iter().map(|c| match c.component {
-                        1 => (Some(c.addr), None),
-                        _ => (None, Some(c.addr)),
-                    })
-                }));
-                let idx = d.sdp.len();
-                if idx >= MAX_SDP_PER_DIALOG {
-                    // Days of session-timer re-INVITEs: keep binding media, stop recording.
-                    self.stats.sdp_records_dropped += 1;
-                } else {
-                    d.sdp.push(SdpRecord {
-                        frame: seg.frame,
-                        from_caller,
-                        media,
-                    });
-                    sdp_index = Some(idx as u32);
-                    match (action, d.sessions.last_mut()) {
-                        (SdpAction::Answer, Some(s)) => s.answer = Some(idx),
-                        (SdpAction::Copy, _) => {}
-                        _ => d.sessions.push(MediaSession {
-                            offer: idx,
-                            answer: None,
-                            cseq: cseq_num,
-                        }),
-                    }
-                }
-                sdp_seen = Some((parsed, from_caller, action == SdpAction::Copy));
-            }
-        }
+        let sdp_index = sdp.as_ref().and_then(|s| s.index);
+        let (announced, sdp_seen) = match sdp {
+            Some(s) => (s.announced, Some(s.parsed)),
+            None => (Vec::new(), None),
+        };
 
         // NAT troubleshooting (crate::nat): advertised vs observed, per party.
         let cx = crate::nat::MessageCtx {

@@ -1,0 +1,282 @@
+//! What one SIP message does to its dialog, by concern: transaction identity
+//! (retransmissions and duplicate captures), credentials, User-Agents, the dialog state
+//! machine and the SDP offer/answer. [`Analyzer::update_dialog`](super::Analyzer) calls
+//! them in this order.
+
+use std::net::SocketAddr;
+
+use crate::model::{AuthAttempt, MediaSession, SdpRecord, Sym, Symbols, MAX_EVIDENCE};
+use crate::net::Segment;
+use crate::sdp;
+use crate::sip::MessageView;
+
+use super::state::{self, DialogState, Event};
+use super::{
+    lossy, sdp_action, summarize_sdp, Dialog, EngineStats, SdpAction, DUPLICATE_WINDOW_NS,
+    MAX_SDP_PER_DIALOG, MAX_TO_TAGS, RETRANSMISSION_HORIZON_NS, SEEN_PRUNE_AT,
+};
+
+/// How a message relates to the transactions the dialog already saw.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Repeat {
+    /// The same packet captured again within [`DUPLICATE_WINDOW_NS`].
+    pub duplicate: bool,
+    /// Sent again by its sender (RFC 3261 §17 timers).
+    pub retransmission: bool,
+}
+
+impl Repeat {
+    /// Either: the dialog saw this transaction message before.
+    pub fn any(self) -> bool {
+        self.duplicate || self.retransmission
+    }
+}
+
+/// What an SDP body added to the dialog.
+pub(super) struct SdpSeen<'m> {
+    /// Index into [`Dialog::sdp`] (None once the per-dialog cap is reached).
+    pub index: Option<u32>,
+    /// RTP and RTCP addresses to bind to the dialog (SDP lines and ICE candidates).
+    pub announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)>,
+    /// The parsed body, its side, and whether it is a relayed copy (for the rules).
+    pub parsed: (sdp::Sdp<'m>, bool, bool),
+}
+
+impl Dialog {
+    /// Records the transaction identity `key` (a hash of top Via branch, CSeq, direction
+    /// and addresses, RFC 3261 §17.1.3 / §17.2.3) and says whether the message repeats one.
+    pub(super) fn note_transaction(
+        &mut self,
+        key: u64,
+        seg: &Segment<'_>,
+        label: Sym,
+        stats: &mut EngineStats,
+    ) -> Repeat {
+        // A copy within DUPLICATE_WINDOW_NS cannot be a SIP retransmission (the first timer
+        // fires after T1 = 500 ms, RFC 3261 §17.1.1.2): it is the same packet captured twice
+        // (two interfaces, a SPAN port seeing both directions). Count it apart.
+        let first_seen = self.seen.get(&key).copied();
+        if first_seen.is_none() {
+            if self.seen.len() >= SEEN_PRUNE_AT {
+                // A transaction is retransmitted for 64*T1 = 32 s at most (RFC 3261
+                // §17.1.1.2, Timer B/F): older keys can go, so a days-long dialog stays small.
+                self.seen
+                    .retain(|_, t| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
+            }
+            self.seen.insert(key, seg.ts);
+        }
+        let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
+        let retransmission = first_seen.is_some() && !duplicate;
+        if duplicate {
+            self.duplicates += 1;
+            stats.sip_duplicates += 1;
+        }
+        if retransmission {
+            self.retransmissions += 1;
+            stats.sip_retransmissions += 1;
+            if self.retransmission_frames.len() < MAX_EVIDENCE {
+                self.retransmission_frames.push(seg.frame);
+            }
+            *self.retransmitted.entry(label).or_insert(0) += 1;
+        }
+        Repeat {
+            duplicate,
+            retransmission,
+        }
+    }
+
+    /// Remembers a response's To tag (forks and legs), bounded by [`MAX_TO_TAGS`].
+    pub(super) fn note_to_tag(&mut self, to_tag: Option<&[u8]>, is_request: bool) {
+        if let Some(t) = to_tag {
+            if !is_request
+                && self.to_tags.len() < MAX_TO_TAGS
+                && !self.to_tags.iter().any(|x| x.as_bytes() == t)
+            {
+                self.to_tags.push(lossy(t));
+            }
+        }
+    }
+
+    /// Records the credentials a request carried, and the outcome a final response gives
+    /// to the attempts of its transaction (a first sighting only).
+    pub(super) fn note_auth(
+        &mut self,
+        msg: &MessageView<'_>,
+        seg: &Segment<'_>,
+        method: &str,
+        cseq: Option<(u32, &str)>,
+        status: u16,
+        stats: &mut EngineStats,
+    ) {
+        if status == 0 {
+            let creds = msg
+                .authorization()
+                .iter()
+                .map(|c| (c, false))
+                .chain(msg.proxy_authorization().iter().map(|c| (c, true)));
+            for (c, proxy) in creds {
+                if self.auth.len() >= crate::model::auth::MAX_ATTEMPTS {
+                    stats.auth_attempts_dropped += 1;
+                    continue;
+                }
+                let mut a = AuthAttempt::from_credentials(c, proxy);
+                a.frame = seg.frame;
+                a.ts = seg.ts;
+                a.src = seg.src;
+                a.dst = seg.dst;
+                a.transport = seg.transport;
+                a.method = method.to_string();
+                a.cseq = cseq.map(|c| c.0).unwrap_or(0);
+                a.challenge_frame = self.last_challenge;
+                a.set_body(msg.body);
+                self.auth.push(a);
+            }
+        } else if status >= 200 {
+            if status == 401 || status == 407 {
+                self.last_challenge = Some(seg.frame);
+            }
+            // The final answer to a request that carried credentials is its outcome.
+            if let Some((num, method)) = cseq {
+                for a in self
+                    .auth
+                    .iter_mut()
+                    .filter(|a| a.outcome.is_none() && a.cseq == num && a.method == method)
+                {
+                    a.outcome = Some((status, seg.frame));
+                }
+            }
+        }
+    }
+
+    /// Keeps the caller's User-Agent and the callee's Server (or User-Agent), at most 4.
+    pub(super) fn note_user_agent(&mut self, msg: &MessageView<'_>, is_request: bool) {
+        let ua = if is_request {
+            msg.user_agent()
+        } else {
+            msg.server().or_else(|| msg.user_agent())
+        };
+        if let Some(ua) = ua {
+            if self.user_agents.len() < 4 && !self.user_agents.iter().any(|u| u.as_bytes() == ua) {
+                self.user_agents.push(lossy(ua));
+            }
+        }
+    }
+
+    /// Moves the dialog state machine ([`state::next_state`]) for a message seen for the
+    /// first time. `status` is 0 for requests.
+    pub(super) fn advance_state(
+        &mut self,
+        label: Sym,
+        status: u16,
+        cseq: Option<(u32, Sym)>,
+        ts: crate::capture::Timestamp,
+    ) {
+        let invite = self.is_call();
+        let cseq_method = cseq.map(|c| c.1).unwrap_or(Sym::EMPTY);
+        let cseq_num = cseq.map(|c| c.0);
+        let initial_method = self.method;
+        if status == 0 {
+            if label == Sym::INVITE {
+                self.invite_seen = true;
+            }
+            // An INVITE in a Call-ID that began with another method (REGISTER then
+            // INVITE, as some UAs do) turns the dialog into a call.
+            if label == Sym::INVITE && !invite && self.state.is_finished() {
+                self.method = label;
+                self.state = DialogState::Trying;
+                self.initial_cseq = cseq_num;
+            } else if label == initial_method && label != Sym::ACK && label != Sym::CANCEL {
+                let before_answer =
+                    !matches!(self.state, DialogState::InCall | DialogState::Completed);
+                if before_answer || !invite {
+                    self.initial_cseq = cseq_num;
+                    self.state = state::next_state(self.state, invite, Event::NewAttempt);
+                }
+            } else if label == Sym::BYE {
+                self.state = state::next_state(self.state, invite, Event::Bye);
+            } else if label == Sym::CANCEL {
+                self.state = state::next_state(self.state, invite, Event::Cancel);
+            }
+        } else {
+            let initial = cseq_method == initial_method
+                && (self.initial_cseq.is_none() || self.initial_cseq == cseq_num);
+            let ev = if initial {
+                if status >= 200 {
+                    self.final_status = Some(status);
+                }
+                if (200..300).contains(&status) && invite && self.answered.is_none() {
+                    self.answered = Some(ts);
+                }
+                Event::InitialResponse(status)
+            } else {
+                Event::LaterResponse {
+                    bye: cseq_method == Sym::BYE,
+                    cancel: cseq_method == Sym::CANCEL,
+                    status,
+                }
+            };
+            self.state = state::next_state(self.state, invite, ev);
+        }
+    }
+
+    /// Records an SDP body (RFC 3264 offer/answer), bounded by [`MAX_SDP_PER_DIALOG`];
+    /// None when the message carries none.
+    pub(super) fn note_sdp<'m>(
+        &mut self,
+        msg: &MessageView<'m>,
+        seg: &Segment<'_>,
+        is_request: bool,
+        cseq_num: Option<u32>,
+        symbols: &mut Symbols,
+        stats: &mut EngineStats,
+    ) -> Option<SdpSeen<'m>> {
+        let body = msg.sdp_body()?;
+        stats.sdp_bodies += 1;
+        // The side comes from the From tag, not the address: a proxy relaying the
+        // caller's INVITE to the callee sends it from its own address. Requests
+        // carry their sender's tag in From, responses their recipient's.
+        let from_caller = match (msg.from().and_then(|n| n.tag()), self.from_tag.as_deref()) {
+            (Some(t), Some(caller)) => (t == caller.as_bytes()) == is_request,
+            _ => seg.src == self.src,
+        };
+        let action = sdp_action(&self.sessions, &self.sdp, from_caller, cseq_num);
+        let parsed = sdp::parse(body);
+        let media = summarize_sdp(&parsed, symbols);
+        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> =
+            media.iter().map(|m| (m.addr, m.rtcp)).collect();
+        // ICE candidates are where media may really flow (rules::stun).
+        announced.extend(media.iter().flat_map(|m| {
+            m.candidates.iter().map(|c| match c.component {
+                1 => (Some(c.addr), None),
+                _ => (None, Some(c.addr)),
+            })
+        }));
+        let idx = self.sdp.len();
+        let mut index = None;
+        if idx >= MAX_SDP_PER_DIALOG {
+            // Days of session-timer re-INVITEs: keep binding media, stop recording.
+            stats.sdp_records_dropped += 1;
+        } else {
+            self.sdp.push(SdpRecord {
+                frame: seg.frame,
+                from_caller,
+                media,
+            });
+            index = Some(idx as u32);
+            match (action, self.sessions.last_mut()) {
+                (SdpAction::Answer, Some(s)) => s.answer = Some(idx),
+                (SdpAction::Copy, _) => {}
+                _ => self.sessions.push(MediaSession {
+                    offer: idx,
+                    answer: None,
+                    cseq: cseq_num,
+                }),
+            }
+        }
+        Some(SdpSeen {
+            index,
+            announced,
+            parsed: (parsed, from_caller, action == SdpAction::Copy),
+        })
+    }
+}
