@@ -599,49 +599,65 @@ fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Optio
 
 fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut srtp: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
-    let mut dtls: Vec<(&SdpSecurity, &LineSecurity)> = Vec::new();
-    for (r, _) in negotiated_in(call, sec) {
+    // (SDP, line, offered only: an offer no SDP answer followed negotiated nothing)
+    let mut srtp: Vec<(&SdpSecurity, &LineSecurity, bool)> = Vec::new();
+    let mut dtls: Vec<(&SdpSecurity, &LineSecurity, bool)> = Vec::new();
+    for (r, offer) in negotiated_in(call, sec) {
         for l in r.lines.iter().filter(|l| l.port != 0) {
             match l.protection {
-                Protection::Srtp => srtp.push((r, l)),
-                Protection::DtlsSrtp => dtls.push((r, l)),
+                Protection::Srtp => srtp.push((r, l, offer.is_none())),
+                Protection::DtlsSrtp => dtls.push((r, l, offer.is_none())),
                 _ => {}
             }
         }
     }
-    let base = |rule, hits: &[(&SdpSecurity, &LineSecurity)], summary: String, advice: &str| {
-        let mut evidence = Vec::new();
-        for (r, _) in hits {
-            push_evidence(&mut evidence, r.at.frame);
+    let frame = |r: &SdpSecurity, offered: bool| {
+        if offered {
+            format!("frame {}, offered, no SDP answer seen", r.at.frame)
+        } else {
+            format!("frame {}", r.at.frame)
         }
-        let at = hits.first().map(|(r, _)| r.at);
-        at.map(|at| {
-            Finding::new(rule, Severity::Info, at.ts)
-                .call(call_id)
-                .flow(at.src, at.dst)
-                .summary(summary)
-                .evidence(evidence)
-                .advice(advice)
-        })
     };
+    let verb = |hits: &[(&SdpSecurity, &LineSecurity, bool)]| {
+        if hits.iter().all(|h| h.2) {
+            "offered"
+        } else {
+            "encrypted"
+        }
+    };
+    let base =
+        |rule, hits: &[(&SdpSecurity, &LineSecurity, bool)], summary: String, advice: &str| {
+            let mut evidence = Vec::new();
+            for (r, _, _) in hits {
+                push_evidence(&mut evidence, r.at.frame);
+            }
+            let at = hits.first().map(|(r, _, _)| r.at);
+            at.map(|at| {
+                Finding::new(rule, Severity::Info, at.ts)
+                    .call(call_id)
+                    .flow(at.src, at.dst)
+                    .summary(summary)
+                    .evidence(evidence)
+                    .advice(advice)
+            })
+        };
     if !srtp.is_empty() {
         let desc: Vec<String> = srtp
             .iter()
-            .map(|(r, l)| {
+            .map(|(r, l, offered)| {
                 let suites: Vec<&str> = l.crypto.iter().map(|c| c.suite.as_str()).collect();
                 let keying = if suites.is_empty() {
                     "no a=crypto (keyed another way, e.g. MIKEY)".to_string()
                 } else {
                     format!("SDES {}", suites.join("/"))
                 };
-                format!("{} {} {keying} (frame {})", l.media, l.proto, r.at.frame)
+                format!("{} {} {keying} ({})", l.media, l.proto, frame(r, *offered))
             })
             .collect();
         out.extend(base(
             SRTP,
             &srtp,
-            format!("media encrypted with SRTP: {}", desc.join(", ")),
+            format!("media {} with SRTP: {}", verb(&srtp), desc.join(", ")),
             "SRTP keyed by SDES is only as safe as the SIP hop that carried the keys: keep \
              SIP on TLS end to end, or prefer DTLS-SRTP (RFC 5763).",
         ));
@@ -649,21 +665,21 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
     if !dtls.is_empty() {
         let desc: Vec<String> = dtls
             .iter()
-            .map(|(r, l)| {
+            .map(|(r, l, offered)| {
                 format!(
-                    "{} {} fingerprint {} setup {} (frame {})",
+                    "{} {} fingerprint {} setup {} ({})",
                     l.media,
                     l.proto,
                     l.fingerprint.as_deref().unwrap_or("missing"),
                     l.setup.as_deref().unwrap_or("unset"),
-                    r.at.frame
+                    frame(r, *offered)
                 )
             })
             .collect();
         out.extend(base(
             DTLS_SRTP,
             &dtls,
-            format!("media encrypted with DTLS-SRTP: {}", desc.join(", ")),
+            format!("media {} with DTLS-SRTP: {}", verb(&dtls), desc.join(", ")),
             "DTLS-SRTP keys never appear in signaling; the a=fingerprint binds them to the \
              SDP (RFC 5763 §5), so protect the SDP's integrity too (SIP over TLS, or \
              STIR/RFC 8224 identity).",
@@ -759,6 +775,30 @@ mod tests {
     };
 
     const CRYPTO: &str = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n";
+
+    #[test]
+    fn an_unanswered_srtp_offer_is_offered_not_encrypted() {
+        let offer = (true, sdp_body(4000, "RTP/SAVP", CRYPTO));
+        let d = dialog(std::slice::from_ref(&offer), Transport::Tls);
+        let f = findings("c", CALL, d.facts(), &[], false);
+        let srtp = f.iter().find(|f| f.rule == SRTP).expect("media.srtp");
+        assert_eq!(
+            srtp.summary,
+            "media offered with SRTP: audio RTP/SAVP SDES AES_CM_128_HMAC_SHA1_80 \
+             (frame 1, offered, no SDP answer seen)"
+        );
+        // Answered: encrypted, with the answer's frame.
+        let d = dialog(
+            &[offer, (false, sdp_body(5000, "RTP/SAVP", CRYPTO))],
+            Transport::Tls,
+        );
+        let f = findings("c", CALL, d.facts(), &[], false);
+        let srtp = f.iter().find(|f| f.rule == SRTP).expect("media.srtp");
+        assert_eq!(
+            srtp.summary,
+            "media encrypted with SRTP: audio RTP/SAVP SDES AES_CM_128_HMAC_SHA1_80 (frame 2)"
+        );
+    }
 
     #[test]
     fn cleartext_rtp_from_sdp_and_streams() {
