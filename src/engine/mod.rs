@@ -1393,11 +1393,6 @@ impl Analyzer {
         v
     }
 
-    /// Creation order of a stream (stable inside one run).
-    pub fn stream_order(&self, s: &RtpStream) -> u64 {
-        s.order
-    }
-
     /// The dialog whose SDP announced `addr` (RTP or RTCP), if it is still held.
     pub fn dialog_at(&self, addr: SocketAddr) -> Option<&Dialog> {
         self.bindings
