@@ -6,6 +6,8 @@
 //! eviction is counted.
 
 pub mod finding;
+pub mod limits;
+pub mod raw;
 pub mod state;
 pub mod symbols;
 
@@ -25,6 +27,7 @@ use crate::sdp;
 use crate::sip::{self, HeaderName, SipMessage, StartLine};
 
 pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
+pub use raw::{LazyRaw, RawAt, RawFiles, RawText};
 pub use state::{DialogState, Event};
 pub use symbols::{Sym, Symbols};
 
@@ -39,8 +42,9 @@ pub struct Limits {
     pub max_media_bindings: usize,
     /// Message records kept per dialog (the count goes on past it).
     pub max_messages_per_dialog: usize,
-    /// Total bytes of raw SIP text kept for the raw view and export (0: keep none, as the
-    /// `report` command does since it prints no message text).
+    /// Total bytes of raw SIP text copied for the raw view and filters (0: copy none, as
+    /// the `report` command does since it prints no message text). Messages of a file that
+    /// can be re-read keep a locator instead ([`RawText::At`]), which this does not count.
     pub max_raw_bytes: usize,
     /// Findings kept for the malformed-message rule (the count goes on past it).
     pub max_malformed_findings: usize,
@@ -217,9 +221,10 @@ pub struct MessageRecord {
     pub duplicate: bool,
     /// Index into [`Dialog::sdp`] when the message carried SDP.
     pub sdp: Option<u32>,
-    /// The raw message (None once the raw budget is spent). Shared, not copied, with the
-    /// dashboard's snapshots: a live dashboard takes a snapshot every second.
-    pub raw: Option<std::sync::Arc<[u8]>>,
+    /// The raw message: where it is in the input file when that can be re-read, else a
+    /// copy (shared, not copied again, with the dashboard's snapshots) while the raw budget
+    /// lasts. Read it with [`Analyzer::raw_files`].
+    pub raw: RawText,
     /// HEP: capture agent and capture id when the message arrived HEP-encapsulated (boxed:
     /// most messages have none, and this record is kept per message).
     pub hep: Option<Box<crate::hep::HepMeta>>,
@@ -370,9 +375,13 @@ pub struct Dialog {
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
     pub duplicates: u64,
-    seen: FxHashMap<u64, Timestamp>,
+    /// Transaction keys with their first time: a short list (a call has a handful of
+    /// transactions), searched linearly, cheaper than a hash table's smallest allocation.
+    seen: Vec<(u64, Timestamp)>,
     initial_cseq: Option<u32>,
     memo: sip::ValueMemo,
+    /// The `finished` queue entry that stands for this dialog (0: none).
+    finished_seq: u64,
     /// Media, transport and end-to-end security facts (rules::media, rules::transport,
     /// rules::e2e), bounded.
     pub security: rules::media::DialogSecurity,
@@ -442,7 +451,15 @@ pub struct Analyzer {
     frame_base: u64,
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
-    dialogs: BTreeMap<u64, Dialog>,
+    /// Boxed: a node of the map then moves pointers, not 700-byte dialogs, when the oldest
+    /// are evicted or a node splits (and sequential ids leave nodes half full).
+    dialogs: BTreeMap<u64, Box<Dialog>>,
+    /// Dialogs in the order they finished, as (id, the dialog's `finished_seq` then): the
+    /// eviction victims, oldest first. Stale entries (evicted, reopened or finished again
+    /// later) are skipped when met and compacted away, so a victim costs O(1) amortised.
+    finished: std::collections::VecDeque<(u64, u64)>,
+    /// Numbers the entries of `finished`.
+    finished_seq: u64,
     by_call_id: FxHashMap<Box<[u8]>, u64>,
     symbols: Symbols,
     next_dialog: u64,
@@ -452,6 +469,13 @@ pub struct Analyzer {
     next_stream: u64,
     ssrc_index: FxHashMap<u32, StreamKey>,
     raw_bytes: usize,
+    /// Input files message locators point into.
+    raw_files: std::sync::Arc<RawFiles>,
+    /// The frame being processed: its input and the file offset of its data (when the
+    /// input can be re-read), and where its bytes are in memory, to tell which payloads
+    /// are slices of it.
+    origin: Option<(u32, u64)>,
+    frame_data: (usize, usize),
     findings: Vec<Finding>,
     label_buf: String,
     show_secrets: bool,
@@ -501,6 +525,16 @@ fn recycle<'b>(mut v: Vec<Segment<'_>>) -> Vec<Segment<'b>> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
+/// Pushes onto a per-dialog list growing 1, 2, 4, 8...: `Vec` starts at 4 (or 8) slots,
+/// and most dialogs keep one or a few records of each kind (a flood INVITE keeps one
+/// message, one SDP, one offer), so the spare slots were most of their cost.
+fn push_small<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(1));
+    }
+    v.push(x);
+}
+
 /// How many entries to evict from a full table of `len` entries: a sixteenth, at least one.
 fn evict_batch(len: usize) -> usize {
     (len / 16).max(1).min(len)
@@ -539,6 +573,8 @@ impl Analyzer {
             first_ts: None,
             last_ts: None,
             dialogs: BTreeMap::new(),
+            finished: std::collections::VecDeque::new(),
+            finished_seq: 0,
             by_call_id: FxHashMap::default(),
             symbols,
             next_dialog: 1,
@@ -548,6 +584,9 @@ impl Analyzer {
             next_stream: 0,
             ssrc_index: FxHashMap::default(),
             raw_bytes: 0,
+            raw_files: std::sync::Arc::default(),
+            origin: None,
+            frame_data: (0, 0),
             findings: Vec::new(),
             label_buf: String::new(),
             show_secrets: false,
@@ -595,6 +634,8 @@ impl Analyzer {
         let mut frames = 0u64;
         let mut warning = None;
         let base = self.frame_base;
+        let input = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
+        let mut located = false;
         loop {
             match source.next_frame() {
                 Ok(Some(mut frame)) => {
@@ -603,7 +644,18 @@ impl Analyzer {
                     if !before(self, &frame) {
                         break;
                     }
+                    self.origin = match source.frame_origin() {
+                        Some((path, offset)) => {
+                            if !located {
+                                std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
+                                located = true;
+                            }
+                            Some((input, offset))
+                        }
+                        None => None,
+                    };
                     self.process(&frame);
+                    self.origin = None;
                     if frames % 4096 == 0 {
                         let (done, total) = source.progress();
                         tick(done, total);
@@ -642,6 +694,7 @@ impl Analyzer {
         // Reuse one buffer across frames: an allocation per packet costs more than the
         // RTP path itself. The segments borrow this frame, so the empty buffer is carried
         // over as `Segment<'static>` (the in-place collect keeps its allocation).
+        self.frame_data = (frame.data.as_ptr() as usize, frame.data.len());
         let mut segments: Vec<Segment<'_>> = recycle(std::mem::take(&mut self.spare));
         self.decoder.decode(frame, &mut segments);
         for seg in segments.drain(..) {
@@ -922,8 +975,31 @@ impl Analyzer {
             self.stats.sip_without_call_id += 1;
             return;
         };
-        self.update_dialog(id, &msg, seg, &payload[..msg.len.min(payload.len())]);
+        let raw = &payload[..msg.len.min(payload.len())];
+        let at = self.locate(seg, raw);
+        self.update_dialog(id, &msg, seg, raw, at);
         self.stats.symbol_overflow = self.symbols.overflow;
+    }
+
+    /// Where `raw` is in the input file, when the frame being processed can be read again
+    /// and `raw` is a slice of it (plain UDP, one TCP segment, HEP). Messages rebuilt from
+    /// several packets are owned by the decoder and get None (they keep a copy).
+    fn locate(&self, seg: &Segment<'_>, raw: &[u8]) -> Option<RawAt> {
+        let (input, data_at) = self.origin?;
+        if !matches!(seg.payload, std::borrow::Cow::Borrowed(_)) {
+            return None;
+        }
+        // Addresses only, compared: no pointer is dereferenced.
+        let (base, len) = self.frame_data;
+        let start = (raw.as_ptr() as usize).checked_sub(base)?;
+        if start.checked_add(raw.len())? > len {
+            return None;
+        }
+        Some(RawAt {
+            input,
+            len: u32::try_from(raw.len()).ok()?,
+            offset: data_at.checked_add(u64::try_from(start).ok()?)?,
+        })
     }
 
     fn add_malformed(&mut self, seg: &Segment<'_>, call_id: Option<&[u8]>, reason: String) {
@@ -1012,40 +1088,98 @@ impl Analyzer {
             last_challenge: None,
             invite_seen: false,
             duplicates: 0,
-            seen: FxHashMap::default(),
+            seen: Vec::new(),
             initial_cseq: None,
             memo: sip::ValueMemo::default(),
+            finished_seq: 0,
             security: rules::media::DialogSecurity::default(),
             nat: crate::nat::DialogNat::default(),
         };
-        self.dialogs.insert(id, dialog);
+        self.dialogs.insert(id, Box::new(dialog));
         self.by_call_id.insert(call_id.into(), id);
         id
     }
 
+    /// Evicts one dialog: the one that finished first, else the oldest of all (a flood of
+    /// unanswered INVITEs finishes none). O(1) amortised: no scan of the table.
     fn evict_dialog(&mut self) {
-        // Oldest finished dialog among the oldest few hundred; else the oldest of all.
         let victim = self
-            .dialogs
-            .values()
-            .take(256)
-            .find(|d| d.state.is_finished())
-            .or_else(|| self.dialogs.values().next())
-            .map(|d| d.id);
+            .pop_finished()
+            .or_else(|| self.dialogs.keys().next().copied());
         if let Some(id) = victim {
             if let Some(d) = self.dialogs.remove(&id) {
                 self.by_call_id.remove(d.call_id.as_bytes());
                 for m in &d.messages {
-                    if let Some(r) = &m.raw {
-                        self.raw_bytes = self.raw_bytes.saturating_sub(r.len());
-                    }
+                    self.raw_bytes = self.raw_bytes.saturating_sub(m.raw.copied_len());
                 }
                 self.stats.dialog_evictions += 1;
             }
         }
     }
 
-    fn update_dialog(&mut self, id: u64, msg: &SipMessage<'_>, seg: &Segment<'_>, raw: &[u8]) {
+    /// The first dialog in `finished` that is still there and still finished.
+    fn pop_finished(&mut self) -> Option<u64> {
+        while let Some((id, seq)) = self.finished.pop_front() {
+            if self
+                .dialogs
+                .get(&id)
+                .is_some_and(|d| d.finished_seq == seq && d.state.is_finished())
+            {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Queues a dialog that just finished as an eviction candidate, and frees what only
+    /// an open dialog needs.
+    fn note_finished(&mut self, id: u64) {
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        self.finished_seq += 1;
+        d.finished_seq = self.finished_seq;
+        // The memo only spares re-validating values; a finished dialog rarely sees more.
+        d.memo = sip::ValueMemo::default();
+        self.finished.push_back((id, self.finished_seq));
+        // Entries of dialogs that reopened or finished twice stay until met: drop them
+        // when they outnumber the dialogs, so the queue stays bounded by the table.
+        if self.finished.len() > 2 * self.dialogs.len() + 64 {
+            let dialogs = &self.dialogs;
+            self.finished.retain(|(id, seq)| {
+                dialogs
+                    .get(id)
+                    .is_some_and(|d| d.finished_seq == *seq && d.state.is_finished())
+            });
+        }
+    }
+
+    fn update_dialog(
+        &mut self,
+        id: u64,
+        msg: &SipMessage<'_>,
+        seg: &Segment<'_>,
+        raw: &[u8],
+        at: Option<RawAt>,
+    ) {
+        let was_finished = match self.dialogs.get(&id) {
+            Some(d) => d.state.is_finished(),
+            None => return,
+        };
+        self.update_dialog_inner(id, msg, seg, raw, at);
+        if !was_finished && self.dialogs.get(&id).is_some_and(|d| d.state.is_finished()) {
+            self.note_finished(id);
+        }
+    }
+
+    fn update_dialog_inner(
+        &mut self,
+        id: u64,
+        msg: &SipMessage<'_>,
+        seg: &Segment<'_>,
+        raw: &[u8],
+        at: Option<RawAt>,
+    ) {
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };
@@ -1095,15 +1229,15 @@ impl Analyzer {
         // A copy within DUPLICATE_WINDOW_NS cannot be a SIP retransmission (the first timer
         // fires after T1 = 500 ms, RFC 3261 §17.1.1.2): it is the same packet captured twice
         // (two interfaces, a SPAN port seeing both directions). Count it apart.
-        let first_seen = d.seen.get(&key).copied();
+        let first_seen = d.seen.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
         if first_seen.is_none() {
             if d.seen.len() >= SEEN_PRUNE_AT {
                 // A transaction is retransmitted for 64*T1 = 32 s at most (RFC 3261 §17.1.1.2,
                 // Timer B/F): older keys can go, so a days-long dialog stays small.
                 d.seen
-                    .retain(|_, t| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
+                    .retain(|(_, t)| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
             }
-            d.seen.insert(key, seg.ts);
+            push_small(&mut d.seen, (key, seg.ts));
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
         let retrans = first_seen.is_some() && !duplicate;
@@ -1125,7 +1259,7 @@ impl Analyzer {
                 && d.to_tags.len() < MAX_TO_TAGS
                 && !d.to_tags.iter().any(|x| x.as_bytes() == t)
             {
-                d.to_tags.push(lossy(t));
+                push_small(&mut d.to_tags, lossy(t));
             }
         }
         if !repeat {
@@ -1193,7 +1327,7 @@ impl Analyzer {
         };
         if let Some(ua) = ua {
             if d.user_agents.len() < 4 && !d.user_agents.iter().any(|u| u.as_bytes() == ua) {
-                d.user_agents.push(lossy(ua));
+                push_small(&mut d.user_agents, lossy(ua));
             }
         }
 
@@ -1281,20 +1415,26 @@ impl Analyzer {
                     // Days of session-timer re-INVITEs: keep binding media, stop recording.
                     self.stats.sdp_records_dropped += 1;
                 } else {
-                    d.sdp.push(SdpRecord {
-                        frame: seg.frame,
-                        from_caller,
-                        media,
-                    });
+                    push_small(
+                        &mut d.sdp,
+                        SdpRecord {
+                            frame: seg.frame,
+                            from_caller,
+                            media,
+                        },
+                    );
                     sdp_index = Some(idx as u32);
                     match (action, d.sessions.last_mut()) {
                         (SdpAction::Answer, Some(s)) => s.answer = Some(idx),
                         (SdpAction::Copy, _) => {}
-                        _ => d.sessions.push(MediaSession {
-                            offer: idx,
-                            answer: None,
-                            cseq: cseq_num,
-                        }),
+                        _ => push_small(
+                            &mut d.sessions,
+                            MediaSession {
+                                offer: idx,
+                                answer: None,
+                                cseq: cseq_num,
+                            },
+                        ),
                     }
                 }
             }
@@ -1326,30 +1466,36 @@ impl Analyzer {
 
         let keep_raw = self.raw_bytes + raw.len() <= self.limits.max_raw_bytes;
         if d.messages.len() < self.limits.max_messages_per_dialog {
-            let raw_box = if keep_raw {
+            let raw_box = if let Some(at) = at {
+                // The file can be read again: 16 bytes instead of the text.
+                RawText::At(at)
+            } else if keep_raw {
                 self.raw_bytes += raw.len();
-                Some(std::sync::Arc::from(raw))
+                RawText::Copy(std::sync::Arc::from(raw))
             } else {
                 // A zero budget means "do not keep text" (report mode), not a shortage.
                 if self.limits.max_raw_bytes > 0 {
                     self.stats.raw_bytes_dropped += raw.len() as u64;
                 }
-                None
+                RawText::None
             };
-            d.messages.push(MessageRecord {
-                frame: seg.frame,
-                ts: seg.ts,
-                src: seg.src,
-                dst: seg.dst,
-                transport: seg.transport,
-                label,
-                cseq,
-                retransmission: retrans,
-                duplicate,
-                sdp: sdp_index,
-                raw: raw_box,
-                hep: seg.hep.map(Box::new),
-            });
+            push_small(
+                &mut d.messages,
+                MessageRecord {
+                    frame: seg.frame,
+                    ts: seg.ts,
+                    src: seg.src,
+                    dst: seg.dst,
+                    transport: seg.transport,
+                    label,
+                    cseq,
+                    retransmission: retrans,
+                    duplicate,
+                    sdp: sdp_index,
+                    raw: raw_box,
+                    hep: seg.hep.map(Box::new),
+                },
+            );
         } else {
             self.stats.message_records_dropped += 1;
         }
@@ -1479,6 +1625,18 @@ impl Analyzer {
         self.tls.set_sip_tls_ports(&config.tls.sip_ports);
     }
 
+    /// The input files message locators ([`RawText::At`]) point into: read a message's
+    /// text with [`RawFiles::bytes`], or hand it to a view with [`LazyRaw::new`].
+    pub fn raw_files(&self) -> &std::sync::Arc<RawFiles> {
+        &self.raw_files
+    }
+
+    /// The bytes of a message record: its copy, or its input read again (None when the
+    /// engine kept neither, or the file cannot be read any more).
+    pub fn message_bytes(&self, m: &MessageRecord) -> Option<std::sync::Arc<[u8]>> {
+        self.raw_files.bytes(&m.raw)
+    }
+
     /// The text of an interned method or label.
     pub fn name(&self, s: Sym) -> &str {
         self.symbols.name(s)
@@ -1506,7 +1664,7 @@ impl Analyzer {
 
     /// Dialogs in creation order.
     pub fn dialogs(&self) -> impl Iterator<Item = &Dialog> {
-        self.dialogs.values()
+        self.dialogs.values().map(|d| &**d)
     }
 
     /// Streams worth listing, in order of first packet: every stream an SDP announced,
@@ -1594,12 +1752,13 @@ impl Analyzer {
         all.extend(self.hops.findings());
         all.extend(rules::stun::findings(
             &self.stun,
-            self.dialogs.values(),
+            self.dialogs(),
             self.streams.values(),
             &|a| {
                 self.bindings
                     .get(&a)
                     .and_then(|b| self.dialogs.get(&b.dialog))
+                    .map(|d| &**d)
             },
         ));
         // NAT troubleshooting (rules::nat): per dialog, with the streams bound to it.
