@@ -83,7 +83,7 @@ pub struct LiveArgs {
     /// Memory budget in MiB: lowers the dialog, stream, binding, message-text and TCP
     /// buffer limits to fit it (see docs/configuration.md); finished dialogs are evicted
     /// first. 0: no budget (the built-in limits alone).
-    /// [default: 1024 for live capture, 192 for files]
+    /// [default: 1024 for live capture, 256 for files]
     #[arg(long, value_name = "MB", hide_short_help = true)]
     pub max_memory: Option<u64>,
 }

@@ -6,16 +6,16 @@ use super::Limits;
 /// Default `--max-memory` for files, in MiB: a capture of any size stays within what a
 /// laptop can spare. Past it the oldest finished dialogs are evicted (counted in
 /// `summary.evictions`), so a file ten times larger does not need ten times the memory.
-pub const DEFAULT_FILE_MAX_MEMORY_MB: u64 = 192;
+pub const DEFAULT_FILE_MAX_MEMORY_MB: u64 = 256;
 
 /// Default `--max-memory` of a live run, in MiB.
 pub const DEFAULT_LIVE_MAX_MEMORY_MB: u64 = 1024;
 
 /// Measured peak memory one dialog costs, the report included: the SIPp signaling capture
-/// (26,000 calls of 7 messages) and the 1M-INVITE flood, both at about 3 KB per dialog
-/// in a JSON report run (docs/benchmarks.md, "Memory"); rounded up for calls with more
-/// messages (up to `max_messages_per_dialog` records of about 100 bytes).
-pub const DIALOG_COST_BYTES: u64 = 4096;
+/// (26,000 calls of 7 messages, 183 MB) and the 1M-INVITE flood (30,800 dialogs kept,
+/// 210 MB) both come to about 6.5 KB per dialog in a JSON report run, less the fixed
+/// tables (docs/benchmarks.md, "Memory").
+pub const DIALOG_COST_BYTES: u64 = 6144;
 /// Measured cost of one RTP stream (statistics, key, index entries), rounded up.
 pub const STREAM_COST_BYTES: u64 = 1024;
 /// Cost of one media binding entry (announced address -> dialog).

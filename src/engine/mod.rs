@@ -464,6 +464,9 @@ pub struct Analyzer {
     symbols: Symbols,
     next_dialog: u64,
     bindings: FxHashMap<SocketAddr, Binding>,
+    /// Bindings in the order they were made, as (address, order): the oldest is evicted
+    /// first without a scan; entries of re-bound addresses are skipped when met.
+    binding_queue: std::collections::VecDeque<(SocketAddr, u64)>,
     next_binding: u64,
     streams: FxHashMap<StreamKey, RtpStream>,
     next_stream: u64,
@@ -579,6 +582,7 @@ impl Analyzer {
             symbols,
             next_dialog: 1,
             bindings: FxHashMap::default(),
+            binding_queue: std::collections::VecDeque::new(),
             next_binding: 0,
             streams: FxHashMap::default(),
             next_stream: 0,
@@ -1548,20 +1552,20 @@ impl Analyzer {
         if !self.bindings.contains_key(&addr)
             && self.bindings.len() >= self.limits.max_media_bindings
         {
-            // Oldest announcements first, in batches (see `evict_stream`).
-            let mut ages: Vec<(u64, SocketAddr)> =
-                self.bindings.iter().map(|(a, b)| (b.order, *a)).collect();
-            let n = evict_batch(ages.len());
-            if n > 0 {
-                ages.select_nth_unstable(n - 1);
-                for (_, a) in ages.into_iter().take(n) {
+            // The oldest announcement goes: O(1) amortised, where a batch eviction copied
+            // and partly sorted the whole table (a flood announces a new address per
+            // INVITE, so this ran every few hundred messages).
+            while let Some((a, order)) = self.binding_queue.pop_front() {
+                if self.bindings.get(&a).is_some_and(|b| b.order == order) {
                     self.bindings.remove(&a);
                     self.stats.binding_evictions += 1;
+                    break;
                 }
             }
         }
         let order = self.next_binding;
         self.next_binding += 1;
+        self.binding_queue.push_back((addr, order));
         self.bindings.insert(
             addr,
             Binding {
@@ -1570,6 +1574,12 @@ impl Analyzer {
                 order,
             },
         );
+        if self.binding_queue.len() > 2 * self.bindings.len() + 64 {
+            // Re-announced addresses left stale entries: keep the queue within the table.
+            let bindings = &self.bindings;
+            self.binding_queue
+                .retain(|(a, o)| bindings.get(a).is_some_and(|b| b.order == *o));
+        }
     }
 
     /// Frames numbered so far: a caller that feeds [`Self::process`] itself (live capture)
