@@ -120,3 +120,21 @@ fn the_dashboard_reads_located_text_on_demand() {
     );
     assert_eq!(Some(text), an.message_bytes(m).as_deref());
 }
+
+#[test]
+fn a_rewritten_file_is_not_read_back() {
+    // Offsets into a file that changed since would show other bytes: none are shown.
+    let dir = std::env::temp_dir().join(format!("siplens-raw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let copy = dir.join("call.pcap");
+    std::fs::copy(sample("basic-call-rtp.pcap"), &copy).expect("copy");
+    let mut an = Analyzer::new(Limits::default());
+    let mut src = capture::open_path(&copy).expect("opens");
+    an.run_source(&mut src, &mut |_, _| {});
+    let m = an.dialogs().next().expect("a dialog").messages[0].clone();
+    let mut bytes = std::fs::read(&copy).expect("reads");
+    bytes.extend_from_slice(b"more");
+    std::fs::write(&copy, bytes).expect("rewrites");
+    assert_eq!(an.message_bytes(&m), None);
+    std::fs::remove_dir_all(&dir).ok();
+}

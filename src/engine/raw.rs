@@ -46,8 +46,17 @@ impl RawText {
 /// reads every message: one open per input, not per message).
 #[derive(Debug, Default)]
 pub struct RawFiles {
-    paths: Vec<Option<PathBuf>>,
+    paths: Vec<Option<(PathBuf, Identity)>>,
     open: Mutex<Vec<Option<File>>>,
+}
+
+/// Size and modification time of an input when it was read: a file replaced or rewritten
+/// since is not read back (its offsets would show other bytes).
+type Identity = (u64, Option<std::time::SystemTime>);
+
+fn identity(path: &Path) -> Option<Identity> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()))
 }
 
 impl Clone for RawFiles {
@@ -63,14 +72,15 @@ impl Clone for RawFiles {
 const MAX_READ: u32 = 1 << 20;
 
 impl RawFiles {
-    /// Records the file of input `input`.
+    /// Records the file of input `input` (nothing is read back from a file whose size and
+    /// time cannot be read).
     pub fn set(&mut self, input: u32, path: &Path) {
         let i = input as usize;
         if self.paths.len() <= i {
             self.paths.resize(i + 1, None);
         }
         if let Some(slot) = self.paths.get_mut(i) {
-            *slot = Some(path.to_path_buf());
+            *slot = identity(path).map(|id| (path.to_path_buf(), id));
         }
     }
 
@@ -81,13 +91,16 @@ impl RawFiles {
             return None;
         }
         let i = at.input as usize;
-        let path = self.paths.get(i)?.as_ref()?;
+        let (path, id) = self.paths.get(i)?.as_ref()?;
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.len() <= i {
             open.resize_with(i + 1, || None);
         }
         let slot = open.get_mut(i)?;
         if slot.is_none() {
+            if identity(path).as_ref() != Some(id) {
+                return None;
+            }
             *slot = File::open(path).ok();
         }
         let file = slot.as_mut()?;
