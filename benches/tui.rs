@@ -48,7 +48,7 @@ fn message(call: usize, i: usize, label: &str) -> MsgRow {
         sdp: (i == 0).then(|| "audio 10.0.0.1:4000 PCMU/8000".to_string()),
         retransmission: false,
         duplicate: false,
-        raw: Some(Arc::from(raw.as_bytes())),
+        raw: siplens::engine::LazyRaw::copied(Arc::from(raw.as_bytes())),
     }
 }
 

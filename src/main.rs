@@ -474,16 +474,19 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         || filter
             .as_ref()
             .is_some_and(|f| !f.header_names_in().is_empty());
-    let limits = args.live.limits(Limits {
-        max_dialogs: args.max_dialogs.max(1),
-        max_streams: args.max_streams.max(1),
-        max_raw_bytes: if keep_raw {
-            Limits::default().max_raw_bytes
-        } else {
-            0
+    let limits = args.live.limits(
+        Limits {
+            max_dialogs: args.max_dialogs.max(1),
+            max_streams: args.max_streams.max(1),
+            max_raw_bytes: if keep_raw {
+                Limits::default().max_raw_bytes
+            } else {
+                0
+            },
+            ..Limits::default()
         },
-        ..Limits::default()
-    });
+        !listeners.inputs.is_empty(),
+    );
     let mut analyzer = siplens::rules::analyzer(limits);
     analyzer.set_show_secrets(args.show_secrets);
     analyzer.set_config(&config);

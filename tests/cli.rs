@@ -648,6 +648,22 @@ fn live_flags_need_an_interface() {
     assert!(json_of(&out)["summary"]["dialogs"].as_u64() > Some(0));
 }
 
+#[test]
+fn a_zero_memory_budget_means_the_built_in_limits() {
+    // Files get a default budget; 0 turns it off and still reports everything.
+    let out = run(&[
+        "--max-memory",
+        "0",
+        "--format",
+        "json",
+        &sample("options-keepalive.pcap").to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let j = json_of(&out);
+    assert_eq!(j["summary"]["dialogs"].as_u64(), Some(5));
+    assert_eq!(j["summary"]["evictions"]["dialogs"].as_u64(), Some(0));
+}
+
 /// The per-severity counts of the text report's FINDINGS line, in the order printed.
 fn findings_line(text: &str) -> (usize, Vec<(String, usize)>) {
     let line = text

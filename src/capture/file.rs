@@ -241,6 +241,11 @@ pub struct FileSource {
     layout: Layout,
     link_types: Vec<LinkType>,
     scratch: Vec<u8>,
+    /// The file, when the input can be read again by seeking (an uncompressed file opened
+    /// by path): messages then keep where they are instead of a copy.
+    path: Option<std::path::PathBuf>,
+    /// Offset in the file of the last frame's packet data.
+    data_at: u64,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -264,7 +269,11 @@ pub fn open_path(path: &Path) -> Result<FileSource, CaptureError> {
     let io_err = |source| CaptureError::new(&name, 0, CaptureErrorKind::Io { record: 0, source });
     let file = std::fs::File::open(path).map_err(io_err)?;
     let total = file.metadata().map_err(io_err)?.len();
-    open_reader(&name, Box::new(file), Some(total))
+    let mut src = open_reader(&name, Box::new(file), Some(total))?;
+    if !src.gzip {
+        src.path = Some(path.to_path_buf());
+    }
+    Ok(src)
 }
 
 /// Opens a capture from in-memory bytes (tests, fuzzing, HEP payloads).
@@ -329,6 +338,8 @@ pub fn open_reader(
         },
         link_types: Vec::new(),
         scratch: Vec::new(),
+        path: None,
+        data_at: 0,
     };
     src.read_file_header()?;
     Ok(src)
@@ -414,6 +425,7 @@ impl FileSource {
 
     /// Reads `len` bytes of packet data (fewer if the input ends).
     fn read_data(&mut self, len: usize, at: u64, record: u64) -> Result<Vec<u8>, CaptureError> {
+        self.data_at = self.offset;
         if len <= EAGER_DATA_LEN {
             let mut data = vec![0u8; len];
             let n = self.fill(&mut data, at, record)?;
@@ -967,6 +979,10 @@ impl FrameSource for FileSource {
 
     fn link_types(&self) -> Vec<LinkType> {
         self.link_types.clone()
+    }
+
+    fn frame_origin(&self) -> Option<(&std::path::Path, u64)> {
+        Some((self.path.as_deref()?, self.data_at))
     }
 }
 

@@ -47,6 +47,13 @@ pub trait FrameSource {
     fn counters(&mut self) -> Option<SourceCounters> {
         None
     }
+    /// Where the bytes of the frame last returned can be read again: the file and the
+    /// offset of the frame's data in it. Only inputs that can be re-read by seeking answer
+    /// (uncompressed files opened by path); gzip, stdin and live capture return None, and
+    /// the engine then keeps copies of the messages it shows.
+    fn frame_origin(&self) -> Option<(&std::path::Path, u64)> {
+        None
+    }
 }
 
 /// A packet timestamp in nanoseconds since the Unix epoch.

@@ -80,9 +80,10 @@ pub struct LiveArgs {
     /// With -w, write only SIP messages and the RTP/RTCP the engine bound to them.
     #[arg(long, requires = "write", hide_short_help = true)]
     pub sip_only: bool,
-    /// Memory budget in MiB: lowers the dialog, stream and message-text limits to fit it
-    /// (see docs/live.md); the oldest finished dialogs are evicted first.
-    /// [default: 1024 for live capture, none for files]
+    /// Memory budget in MiB: lowers the dialog, stream, binding, message-text and TCP
+    /// buffer limits to fit it (see docs/configuration.md); finished dialogs are evicted
+    /// first. 0: no budget (the built-in limits alone).
+    /// [default: 1024 for live capture, 256 for files]
     #[arg(long, value_name = "MB", hide_short_help = true)]
     pub max_memory: Option<u64>,
 }
@@ -120,16 +121,21 @@ impl LiveArgs {
         }
     }
 
-    /// `limits` lowered to fit `--max-memory`.
-    pub fn limits(&self, limits: Limits) -> Limits {
+    /// `limits` lowered to fit `--max-memory` (or its default for streams, live capture or
+    /// HEP listeners, or for files).
+    pub fn limits(&self, limits: Limits, streaming: bool) -> Limits {
         let keep_raw = limits.max_raw_bytes > 0;
-        // Files keep the engine's defaults unless asked: a file ends, a live run may not.
-        let budget = self
-            .max_memory
-            .or(self.is_live().then_some(live::DEFAULT_MAX_MEMORY_MB));
-        match budget {
-            Some(mb) => live::limits_for_memory(mb, keep_raw, limits),
-            None => limits,
+        // A file is bounded too: a capture ten times larger must not need ten times the
+        // memory. The live default is larger: nothing else runs beside a capture host's
+        // analyzer, and a day of traffic has many open dialogs.
+        let default = if streaming || self.is_live() {
+            live::DEFAULT_MAX_MEMORY_MB
+        } else {
+            siplens::engine::limits::DEFAULT_FILE_MAX_MEMORY_MB
+        };
+        match self.max_memory.unwrap_or(default) {
+            0 => limits,
+            mb => limits.for_memory(mb, keep_raw),
         }
     }
 }

@@ -12,8 +12,8 @@ use crate::sip::MessageView;
 
 use super::state::{self, DialogState, Event};
 use super::{
-    lossy, sdp_action, summarize_sdp, Dialog, EngineStats, SdpAction, DUPLICATE_WINDOW_NS,
-    MAX_SDP_PER_DIALOG, MAX_TO_TAGS, RETRANSMISSION_HORIZON_NS, SEEN_PRUNE_AT,
+    lossy, push_small, sdp_action, summarize_sdp, Dialog, EngineStats, SdpAction,
+    DUPLICATE_WINDOW_NS, MAX_SDP_PER_DIALOG, MAX_TO_TAGS, RETRANSMISSION_HORIZON_NS, SEEN_PRUNE_AT,
 };
 
 /// How a message relates to the transactions the dialog already saw.
@@ -55,15 +55,15 @@ impl Dialog {
         // A copy within DUPLICATE_WINDOW_NS cannot be a SIP retransmission (the first timer
         // fires after T1 = 500 ms, RFC 3261 §17.1.1.2): it is the same packet captured twice
         // (two interfaces, a SPAN port seeing both directions). Count it apart.
-        let first_seen = self.seen.get(&key).copied();
+        let first_seen = self.seen.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
         if first_seen.is_none() {
             if self.seen.len() >= SEEN_PRUNE_AT {
                 // A transaction is retransmitted for 64*T1 = 32 s at most (RFC 3261
                 // §17.1.1.2, Timer B/F): older keys can go, so a days-long dialog stays small.
                 self.seen
-                    .retain(|_, t| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
+                    .retain(|(_, t)| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
             }
-            self.seen.insert(key, seg.ts);
+            push_small(&mut self.seen, (key, seg.ts));
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
         let retransmission = first_seen.is_some() && !duplicate;
@@ -92,7 +92,7 @@ impl Dialog {
                 && self.to_tags.len() < MAX_TO_TAGS
                 && !self.to_tags.iter().any(|x| x.as_bytes() == t)
             {
-                self.to_tags.push(lossy(t));
+                push_small(&mut self.to_tags, lossy(t));
             }
         }
     }
@@ -157,7 +157,7 @@ impl Dialog {
         };
         if let Some(ua) = ua {
             if self.user_agents.len() < 4 && !self.user_agents.iter().any(|u| u.as_bytes() == ua) {
-                self.user_agents.push(lossy(ua));
+                push_small(&mut self.user_agents, lossy(ua));
             }
         }
     }
@@ -257,20 +257,26 @@ impl Dialog {
             // Days of session-timer re-INVITEs: keep binding media, stop recording.
             stats.sdp_records_dropped += 1;
         } else {
-            self.sdp.push(SdpRecord {
-                frame: seg.frame,
-                from_caller,
-                media,
-            });
+            push_small(
+                &mut self.sdp,
+                SdpRecord {
+                    frame: seg.frame,
+                    from_caller,
+                    media,
+                },
+            );
             index = Some(idx as u32);
             match (action, self.sessions.last_mut()) {
                 (SdpAction::Answer, Some(s)) => s.answer = Some(idx),
                 (SdpAction::Copy, _) => {}
-                _ => self.sessions.push(MediaSession {
-                    offer: idx,
-                    answer: None,
-                    cseq: cseq_num,
-                }),
+                _ => push_small(
+                    &mut self.sessions,
+                    MediaSession {
+                        offer: idx,
+                        answer: None,
+                        cseq: cseq_num,
+                    },
+                ),
             }
         }
         Some(SdpSeen {

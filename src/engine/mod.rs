@@ -6,6 +6,8 @@
 //! eviction is counted.
 
 mod dialog;
+pub mod limits;
+pub mod raw;
 pub mod rule;
 pub mod state;
 
@@ -28,6 +30,7 @@ use crate::sip::{self, MessageView, StartLine};
 pub use crate::model::{
     Finding, MediaLine, MediaSession, RuleId, SdpRecord, Severity, Sym, Symbols, MAX_EVIDENCE,
 };
+pub use raw::{LazyRaw, RawAt, RawFiles, RawText};
 pub use rule::{Malformed, MediaEvent, MessageCtx, Rule, SdpCtx};
 pub use state::{DialogState, Event};
 
@@ -42,8 +45,9 @@ pub struct Limits {
     pub max_media_bindings: usize,
     /// Message records kept per dialog (the count goes on past it).
     pub max_messages_per_dialog: usize,
-    /// Total bytes of raw SIP text kept for the raw view and export (0: keep none, as the
-    /// `report` command does since it prints no message text).
+    /// Total bytes of raw SIP text copied for the raw view and filters (0: copy none, as
+    /// the `report` command does since it prints no message text). Messages of a file that
+    /// can be re-read keep a locator instead ([`RawText::At`]), which this does not count.
     pub max_raw_bytes: usize,
     /// Findings kept for the malformed-message rule (the count goes on past it).
     pub max_malformed_findings: usize,
@@ -236,9 +240,10 @@ pub struct MessageRecord {
     pub duplicate: bool,
     /// Index into [`Dialog::sdp`] when the message carried SDP.
     pub sdp: Option<u32>,
-    /// The raw message (None once the raw budget is spent). Shared, not copied, with the
-    /// dashboard's snapshots: a live dashboard takes a snapshot every second.
-    pub raw: Option<std::sync::Arc<[u8]>>,
+    /// The raw message: where it is in the input file when that can be re-read, else a
+    /// copy (shared, not copied again, with the dashboard's snapshots) while the raw budget
+    /// lasts. Read it with [`Analyzer::raw_files`].
+    pub raw: RawText,
     /// HEP: capture agent and capture id when the message arrived HEP-encapsulated (boxed:
     /// most messages have none, and this record is kept per message).
     pub hep: Option<Box<crate::hep::HepMeta>>,
@@ -340,13 +345,17 @@ pub struct Dialog {
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
     pub duplicates: u64,
-    seen: FxHashMap<u64, Timestamp>,
+    /// Transaction keys with their first time: a short list (a call has a handful of
+    /// transactions), searched linearly, cheaper than a hash table's smallest allocation.
+    seen: Vec<(u64, Timestamp)>,
     initial_cseq: Option<u32>,
     memo: sip::ValueMemo,
     /// The streams bound to this dialog (at most [`MAX_STREAMS_PER_DIALOG`]; past it,
     /// [`Analyzer::streams_of`] scans the stream table).
     stream_keys: Vec<StreamKey>,
     stream_keys_overflow: bool,
+    /// The `finished` queue entry that stands for this dialog (0: none).
+    finished_seq: u64,
     /// NAT troubleshooting (crate::nat): per-party advertised vs observed addresses.
     pub nat: crate::nat::DialogNat,
 }
@@ -413,16 +422,34 @@ pub struct Analyzer {
     frame_base: u64,
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
-    dialogs: BTreeMap<u64, Dialog>,
+    /// Boxed: a node of the map then moves pointers, not 700-byte dialogs, when the oldest
+    /// are evicted or a node splits (and sequential ids leave nodes half full).
+    dialogs: BTreeMap<u64, Box<Dialog>>,
+    /// Dialogs in the order they finished, as (id, the dialog's `finished_seq` then): the
+    /// eviction victims, oldest first. Stale entries (evicted, reopened or finished again
+    /// later) are skipped when met and compacted away, so a victim costs O(1) amortised.
+    finished: std::collections::VecDeque<(u64, u64)>,
+    /// Numbers the entries of `finished`.
+    finished_seq: u64,
     by_call_id: FxHashMap<Box<[u8]>, u64>,
     symbols: Symbols,
     next_dialog: u64,
     bindings: FxHashMap<SocketAddr, Binding>,
+    /// Bindings in the order they were made, as (address, order): the oldest is evicted
+    /// first without a scan; entries of re-bound addresses are skipped when met.
+    binding_queue: std::collections::VecDeque<(SocketAddr, u64)>,
     next_binding: u64,
     streams: FxHashMap<StreamKey, RtpStream>,
     next_stream: u64,
     ssrc_index: FxHashMap<u32, StreamKey>,
     raw_bytes: usize,
+    /// Input files message locators point into.
+    raw_files: std::sync::Arc<RawFiles>,
+    /// The frame being processed: its input and the file offset of its data (when the
+    /// input can be re-read), and where its bytes are in memory, to tell which payloads
+    /// are slices of it.
+    origin: Option<(u32, u64)>,
+    frame_data: (usize, usize),
     /// Findings added from outside (the password audit) and those of evicted dialogs
     /// (up to [`Limits::max_evicted_findings`]).
     findings: Vec<Finding>,
@@ -466,6 +493,16 @@ fn recycle<'b>(mut v: Vec<Segment<'_>>) -> Vec<Segment<'b>> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
+/// Pushes onto a per-dialog list growing 1, 2, 4, 8...: `Vec` starts at 4 (or 8) slots,
+/// and most dialogs keep one or a few records of each kind (a flood INVITE keeps one
+/// message, one SDP, one offer), so the spare slots were most of their cost.
+pub(super) fn push_small<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(1));
+    }
+    v.push(x);
+}
+
 /// How many entries to evict from a full table of `len` entries: a sixteenth, at least one.
 fn evict_batch(len: usize) -> usize {
     (len / 16).max(1).min(len)
@@ -505,15 +542,21 @@ impl Analyzer {
             first_ts: None,
             last_ts: None,
             dialogs: BTreeMap::new(),
+            finished: std::collections::VecDeque::new(),
+            finished_seq: 0,
             by_call_id: FxHashMap::default(),
             symbols,
             next_dialog: 1,
             bindings: FxHashMap::default(),
+            binding_queue: std::collections::VecDeque::new(),
             next_binding: 0,
             streams: FxHashMap::default(),
             next_stream: 0,
             ssrc_index: FxHashMap::default(),
             raw_bytes: 0,
+            raw_files: std::sync::Arc::default(),
+            origin: None,
+            frame_data: (0, 0),
             findings: Vec::new(),
             evicted: EvictedFindings::default(),
             label_buf: String::new(),
@@ -571,6 +614,8 @@ impl Analyzer {
         let mut frames = 0u64;
         let mut warning = None;
         let base = self.frame_base;
+        let input = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
+        let mut located = false;
         loop {
             match source.next_frame() {
                 Ok(Some(mut frame)) => {
@@ -579,7 +624,18 @@ impl Analyzer {
                     if !before(self, &frame) {
                         break;
                     }
+                    self.origin = match source.frame_origin() {
+                        Some((path, offset)) => {
+                            if !located {
+                                std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
+                                located = true;
+                            }
+                            Some((input, offset))
+                        }
+                        None => None,
+                    };
                     self.process(&frame);
+                    self.origin = None;
                     if frames % 4096 == 0 {
                         let (done, total) = source.progress();
                         tick(done, total);
@@ -618,6 +674,7 @@ impl Analyzer {
         // Reuse one buffer across frames: an allocation per packet costs more than the
         // RTP path itself. The segments borrow this frame, so the empty buffer is carried
         // over as `Segment<'static>` (the in-place collect keeps its allocation).
+        self.frame_data = (frame.data.as_ptr() as usize, frame.data.len());
         let mut segments: Vec<Segment<'_>> = recycle(std::mem::take(&mut self.spare));
         self.decoder.decode(frame, &mut segments);
         for seg in segments.drain(..) {
@@ -916,8 +973,9 @@ impl Analyzer {
             }
         }
         let raw = &payload[..msg.len.min(payload.len())];
+        let at = self.locate(seg, raw);
         let facts = match id {
-            Some(id) => self.update_dialog(id, &msg, seg, raw),
+            Some(id) => self.update_dialog(id, &msg, seg, raw, at),
             None => {
                 self.stats.sip_without_call_id += 1;
                 None
@@ -928,7 +986,7 @@ impl Analyzer {
             msg: &msg,
             raw,
             seen: seen(seg),
-            dialog: id.and_then(|id| self.dialogs.get(&id)),
+            dialog: id.and_then(|id| self.dialogs.get(&id)).map(|d| &**d),
             label: facts.as_ref().map_or("", |f| self.symbols.name(f.label)),
             is_request,
             repeat: facts.as_ref().is_some_and(|f| f.repeat),
@@ -944,6 +1002,27 @@ impl Analyzer {
             r.on_message(&cx, &mut self.stats);
         }
         self.stats.symbol_overflow = self.symbols.overflow;
+    }
+
+    /// Where `raw` is in the input file, when the frame being processed can be read again
+    /// and `raw` is a slice of it (plain UDP, one TCP segment, HEP). Messages rebuilt from
+    /// several packets are owned by the decoder and get None (they keep a copy).
+    fn locate(&self, seg: &Segment<'_>, raw: &[u8]) -> Option<RawAt> {
+        let (input, data_at) = self.origin?;
+        if !matches!(seg.payload, std::borrow::Cow::Borrowed(_)) {
+            return None;
+        }
+        // Addresses only, compared: no pointer is dereferenced.
+        let (base, len) = self.frame_data;
+        let start = (raw.as_ptr() as usize).checked_sub(base)?;
+        if start.checked_add(raw.len())? > len {
+            return None;
+        }
+        Some(RawAt {
+            input,
+            len: u32::try_from(raw.len()).ok()?,
+            offset: data_at.checked_add(u64::try_from(start).ok()?)?,
+        })
     }
 
     fn add_malformed(&mut self, seg: &Segment<'_>, call_id: Option<&[u8]>, reason: String) {
@@ -1018,38 +1097,71 @@ impl Analyzer {
             last_challenge: None,
             invite_seen: false,
             duplicates: 0,
-            seen: FxHashMap::default(),
+            seen: Vec::new(),
             initial_cseq: None,
             memo: sip::ValueMemo::default(),
             stream_keys: Vec::new(),
             stream_keys_overflow: false,
+            finished_seq: 0,
             nat: crate::nat::DialogNat::default(),
         };
-        self.dialogs.insert(id, dialog);
+        self.dialogs.insert(id, Box::new(dialog));
         self.by_call_id.insert(call_id.into(), id);
         id
     }
 
+    /// Evicts one dialog: the one that finished first, else the oldest of all (a flood of
+    /// unanswered INVITEs finishes none). O(1) amortised: no scan of the table.
     fn evict_dialog(&mut self) {
-        // Oldest finished dialog among the oldest few hundred; else the oldest of all.
         let victim = self
-            .dialogs
-            .values()
-            .take(256)
-            .find(|d| d.state.is_finished())
-            .or_else(|| self.dialogs.values().next())
-            .map(|d| d.id);
+            .pop_finished()
+            .or_else(|| self.dialogs.keys().next().copied());
         if let Some(id) = victim {
             if let Some(d) = self.dialogs.remove(&id) {
                 self.conclude_evicted(&d);
                 self.by_call_id.remove(d.call_id.as_bytes());
                 for m in &d.messages {
-                    if let Some(r) = &m.raw {
-                        self.raw_bytes = self.raw_bytes.saturating_sub(r.len());
-                    }
+                    self.raw_bytes = self.raw_bytes.saturating_sub(m.raw.copied_len());
                 }
                 self.stats.dialog_evictions += 1;
             }
+        }
+    }
+
+    /// The first dialog in `finished` that is still there and still finished.
+    fn pop_finished(&mut self) -> Option<u64> {
+        while let Some((id, seq)) = self.finished.pop_front() {
+            if self
+                .dialogs
+                .get(&id)
+                .is_some_and(|d| d.finished_seq == seq && d.state.is_finished())
+            {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Queues a dialog that just finished as an eviction candidate, and frees what only
+    /// an open dialog needs.
+    fn note_finished(&mut self, id: u64) {
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        self.finished_seq += 1;
+        d.finished_seq = self.finished_seq;
+        // The memo only spares re-validating values; a finished dialog rarely sees more.
+        d.memo = sip::ValueMemo::default();
+        self.finished.push_back((id, self.finished_seq));
+        // Entries of dialogs that reopened or finished twice stay until met: drop them
+        // when they outnumber the dialogs, so the queue stays bounded by the table.
+        if self.finished.len() > 2 * self.dialogs.len() + 64 {
+            let dialogs = &self.dialogs;
+            self.finished.retain(|(id, seq)| {
+                dialogs
+                    .get(id)
+                    .is_some_and(|d| d.finished_seq == *seq && d.state.is_finished())
+            });
         }
     }
 
@@ -1078,12 +1190,31 @@ impl Analyzer {
         }
     }
 
+    /// Updates a dialog with one message, and queues it as an eviction candidate when
+    /// this message finished it.
     fn update_dialog<'m>(
         &mut self,
         id: u64,
         msg: &MessageView<'m>,
         seg: &Segment<'_>,
         raw: &[u8],
+        at: Option<RawAt>,
+    ) -> Option<MsgFacts<'m>> {
+        let was_finished = self.dialogs.get(&id)?.state.is_finished();
+        let facts = self.update_dialog_inner(id, msg, seg, raw, at);
+        if !was_finished && self.dialogs.get(&id).is_some_and(|d| d.state.is_finished()) {
+            self.note_finished(id);
+        }
+        facts
+    }
+
+    fn update_dialog_inner<'m>(
+        &mut self,
+        id: u64,
+        msg: &MessageView<'m>,
+        seg: &Segment<'_>,
+        raw: &[u8],
+        at: Option<RawAt>,
     ) -> Option<MsgFacts<'m>> {
         let d = self.dialogs.get_mut(&id)?;
         d.message_count += 1;
@@ -1187,30 +1318,36 @@ impl Analyzer {
 
         let keep_raw = self.raw_bytes + raw.len() <= self.limits.max_raw_bytes;
         if d.messages.len() < self.limits.max_messages_per_dialog {
-            let raw_box = if keep_raw {
+            let raw_box = if let Some(at) = at {
+                // The file can be read again: 16 bytes instead of the text.
+                RawText::At(at)
+            } else if keep_raw {
                 self.raw_bytes += raw.len();
-                Some(std::sync::Arc::from(raw))
+                RawText::Copy(std::sync::Arc::from(raw))
             } else {
                 // A zero budget means "do not keep text" (report mode), not a shortage.
                 if self.limits.max_raw_bytes > 0 {
                     self.stats.raw_bytes_dropped += raw.len() as u64;
                 }
-                None
+                RawText::None
             };
-            d.messages.push(MessageRecord {
-                frame: seg.frame,
-                ts: seg.ts,
-                src: seg.src,
-                dst: seg.dst,
-                transport: seg.transport,
-                label,
-                cseq,
-                retransmission: retrans,
-                duplicate,
-                sdp: sdp_index,
-                raw: raw_box,
-                hep: seg.hep.map(Box::new),
-            });
+            push_small(
+                &mut d.messages,
+                MessageRecord {
+                    frame: seg.frame,
+                    ts: seg.ts,
+                    src: seg.src,
+                    dst: seg.dst,
+                    transport: seg.transport,
+                    label,
+                    cseq,
+                    retransmission: retrans,
+                    duplicate,
+                    sdp: sdp_index,
+                    raw: raw_box,
+                    hep: seg.hep.map(Box::new),
+                },
+            );
         } else {
             self.stats.message_records_dropped += 1;
         }
@@ -1268,20 +1405,20 @@ impl Analyzer {
         if !self.bindings.contains_key(&addr)
             && self.bindings.len() >= self.limits.max_media_bindings
         {
-            // Oldest announcements first, in batches (see `evict_stream`).
-            let mut ages: Vec<(u64, SocketAddr)> =
-                self.bindings.iter().map(|(a, b)| (b.order, *a)).collect();
-            let n = evict_batch(ages.len());
-            if n > 0 {
-                ages.select_nth_unstable(n - 1);
-                for (_, a) in ages.into_iter().take(n) {
+            // The oldest announcement goes: O(1) amortised, where a batch eviction copied
+            // and partly sorted the whole table (a flood announces a new address per
+            // INVITE, so this ran every few hundred messages).
+            while let Some((a, order)) = self.binding_queue.pop_front() {
+                if self.bindings.get(&a).is_some_and(|b| b.order == order) {
                     self.bindings.remove(&a);
                     self.stats.binding_evictions += 1;
+                    break;
                 }
             }
         }
         let order = self.next_binding;
         self.next_binding += 1;
+        self.binding_queue.push_back((addr, order));
         self.bindings.insert(
             addr,
             Binding {
@@ -1290,6 +1427,12 @@ impl Analyzer {
                 order,
             },
         );
+        if self.binding_queue.len() > 2 * self.bindings.len() + 64 {
+            // Re-announced addresses left stale entries: keep the queue within the table.
+            let bindings = &self.bindings;
+            self.binding_queue
+                .retain(|(a, o)| bindings.get(a).is_some_and(|b| b.order == *o));
+        }
     }
 
     /// Frames numbered so far: a caller that feeds [`Self::process`] itself (live capture)
@@ -1348,6 +1491,18 @@ impl Analyzer {
         }
     }
 
+    /// The input files message locators ([`RawText::At`]) point into: read a message's
+    /// text with [`RawFiles::bytes`], or hand it to a view with [`LazyRaw::new`].
+    pub fn raw_files(&self) -> &std::sync::Arc<RawFiles> {
+        &self.raw_files
+    }
+
+    /// The bytes of a message record: its copy, or its input read again (None when the
+    /// engine kept neither, or the file cannot be read any more).
+    pub fn message_bytes(&self, m: &MessageRecord) -> Option<std::sync::Arc<[u8]>> {
+        self.raw_files.bytes(&m.raw)
+    }
+
     /// The text of an interned method or label.
     pub fn name(&self, s: Sym) -> &str {
         self.symbols.name(s)
@@ -1398,6 +1553,7 @@ impl Analyzer {
         self.bindings
             .get(&addr)
             .and_then(|b| self.dialogs.get(&b.dialog))
+            .map(|d| &**d)
     }
 
     /// The NAT view's inputs for one dialog: the flows of its streams (those bound to it,
@@ -1438,7 +1594,7 @@ impl Analyzer {
 
     /// Dialogs in creation order.
     pub fn dialogs(&self) -> impl Iterator<Item = &Dialog> {
-        self.dialogs.values()
+        self.dialogs.values().map(|d| &**d)
     }
 
     /// Streams worth listing, in order of first packet: every stream an SDP announced,

@@ -386,45 +386,12 @@ pub fn run(
 }
 
 /// Default `--max-memory` of a live run, in MiB.
-pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
+pub const DEFAULT_MAX_MEMORY_MB: u64 = crate::engine::limits::DEFAULT_LIVE_MAX_MEMORY_MB;
 
-/// Measured cost of one dialog: 3000 SIPp calls (INVITE with SDP, 180, 200, ACK, BYE,
-/// 200) grow the peak RSS of a JSON report run by 7.3 KB per call, report included;
-/// rounded up. Calls with more messages cost more (up to `max_messages_per_dialog`
-/// records of about 100 bytes).
-pub const DIALOG_COST_BYTES: u64 = 8192;
-/// Measured cost of one RTP stream (statistics, key, index entries), rounded up.
-pub const STREAM_COST_BYTES: u64 = 1024;
-/// Cost of one media binding entry (announced address -> dialog).
-pub const BINDING_COST_BYTES: u64 = 64;
-
-/// Engine limits for a memory budget of `mb` MiB (`--max-memory`).
-///
-/// The budget is split: a quarter for raw SIP text kept for the views (only when
-/// `keep_raw`, i.e. for the dashboard; a report prints no message text), a tenth for the
-/// network decoder's buffers (left at their own defaults, which are smaller), and the rest
-/// for tables: 70% dialogs at [`DIALOG_COST_BYTES`] each, 25% streams at
-/// [`STREAM_COST_BYTES`], 5% media bindings. Each figure is capped by `base` (the explicit
-/// `--max-dialogs` / `--max-streams` or the defaults), so a budget only ever lowers them.
-/// When a table is full the engine evicts the oldest finished entries first and counts
-/// the evictions (`summary.evictions`).
+/// Engine limits for a memory budget of `mb` MiB (`--max-memory`): see
+/// [`Limits::for_memory`], the one function that maps a budget to every table bound.
 pub fn limits_for_memory(mb: u64, keep_raw: bool, base: Limits) -> Limits {
-    let budget = mb.max(16).saturating_mul(1 << 20);
-    let raw = if keep_raw { budget / 4 } else { 0 };
-    let tables = budget.saturating_sub(raw).saturating_sub(budget / 10);
-    let cap = |n: u64, current: usize| usize::try_from(n).unwrap_or(usize::MAX).min(current).max(1);
-    Limits {
-        max_dialogs: cap(tables * 70 / 100 / DIALOG_COST_BYTES, base.max_dialogs),
-        max_streams: cap(tables * 25 / 100 / STREAM_COST_BYTES, base.max_streams),
-        max_media_bindings: cap(
-            tables * 5 / 100 / BINDING_COST_BYTES,
-            base.max_media_bindings,
-        ),
-        max_raw_bytes: usize::try_from(raw)
-            .unwrap_or(usize::MAX)
-            .min(base.max_raw_bytes),
-        ..base
-    }
+    base.for_memory(mb, keep_raw)
 }
 
 #[cfg(test)]

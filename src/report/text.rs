@@ -179,7 +179,7 @@ pub fn render(r: &Report) -> String {
     if ev.dialogs + ev.streams + ev.media_bindings + ev.fragments + ev.tcp_streams > 0 {
         let _ = writeln!(
             o,
-            "evictions (limits reached, report is partial): dialogs {}, streams {}, media bindings {}, fragment buffers {}, TCP streams {}",
+            "evictions (limits reached, report is partial; --max-memory MB raises them): dialogs {}, streams {}, media bindings {}, fragment buffers {}, TCP streams {}",
             ev.dialogs, ev.streams, ev.media_bindings, ev.fragments, ev.tcp_streams
         );
     }

@@ -1143,7 +1143,7 @@ mod tests {
             label: label.to_string(),
             src: "10.0.0.1:5060".into(),
             dst: "10.0.0.2:5060".into(),
-            raw: Some(Arc::from(raw.as_bytes())),
+            raw: crate::engine::LazyRaw::copied(Arc::from(raw.as_bytes())),
             ..MsgRow::default()
         }
     }

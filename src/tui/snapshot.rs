@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use crate::engine::{Analyzer, Severity};
 use crate::report::time::format_time_of_day;
@@ -107,15 +106,16 @@ pub struct MsgRow {
     pub retransmission: bool,
     /// Duplicate capture of the same packet.
     pub duplicate: bool,
-    /// The message bytes, shared with the engine (None when it kept no text).
-    pub raw: Option<Arc<[u8]>>,
+    /// The message bytes: shared with the engine, or read again from the capture file the
+    /// first time a view asks (empty when the engine kept no text).
+    pub raw: crate::engine::LazyRaw,
 }
 
 impl MsgRow {
     /// The message as text (lossy UTF-8, at most [`MAX_RAW_TEXT`] bytes), "" when the
     /// engine kept none. Converted when drawn: only the messages on screen pay for it.
     pub fn text(&self) -> Cow<'_, str> {
-        match self.raw.as_deref() {
+        match self.raw.bytes() {
             Some(r) => String::from_utf8_lossy(r.get(..MAX_RAW_TEXT).unwrap_or(r)),
             None => Cow::Borrowed(""),
         }
@@ -129,7 +129,7 @@ impl MsgRow {
     /// (RFC 3261 §7.3.1) gives its first line only.
     pub fn header_values<'s>(&'s self, name: &str, out: &mut Vec<&'s str>) {
         use crate::sip::HeaderName;
-        let Some(raw) = self.raw.as_deref() else {
+        let Some(raw) = self.raw.bytes() else {
             return;
         };
         let kind = HeaderName::from_bytes(name.as_bytes());
@@ -305,7 +305,7 @@ impl Snapshot {
                             sdp,
                             retransmission: e.retransmission,
                             duplicate: e.duplicate,
-                            raw: m.raw.clone(),
+                            raw: crate::engine::LazyRaw::new(m.raw.clone(), an.raw_files()),
                         }
                     })
                     .collect();
@@ -536,7 +536,7 @@ mod tests {
                    x-account-id: 43\r\nContent-Type: application/sdp\r\n\r\n\
                    X-Account-ID: body\r\n";
         let m = MsgRow {
-            raw: Some(Arc::from(raw.as_bytes())),
+            raw: crate::engine::LazyRaw::copied(std::sync::Arc::from(raw.as_bytes())),
             ..MsgRow::default()
         };
         let mut v = Vec::new();
