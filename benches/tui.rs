@@ -78,6 +78,7 @@ fn snapshot() -> Snapshot {
             }
             CallRow {
                 index: c + 1,
+                id: c as u64 + 1,
                 start: "12:00:00.000".into(),
                 start_ts: c as f64,
                 call_id: format!("{c}@bench"),

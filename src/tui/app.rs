@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
 use super::columns::{default_columns, Column};
+use super::delta::{Delta, LiveLinks};
 use super::filter::{Filter, FilterFields, NumField, TextField};
 use super::keys::{Action, Mode};
 use super::ladder::{self, FlowRef};
@@ -181,6 +182,8 @@ pub struct App {
     header_cache: HeaderCache,
     /// Address aliases, put on every new snapshot (live).
     pub aliases: Vec<(String, String)>,
+    /// Call ids of the live snapshot's findings and streams (see [`Delta::apply_to`]).
+    live_links: LiveLinks,
     /// Set by Quit (or Back from the call list): the event loop ends.
     pub quit: bool,
 }
@@ -361,6 +364,7 @@ impl App {
             live: None,
             header_cache: HeaderCache::new(),
             aliases: Vec::new(),
+            live_links: LiveLinks::default(),
             quit: false,
         };
         app.refresh();
@@ -425,6 +429,52 @@ impl App {
             self.call_sel = self.visible.iter().position(|&v| v == c).unwrap_or(0);
         }
         self.fix_offsets();
+    }
+
+    /// Applies a live update, keeping the selected call, marks and open ladder (by
+    /// dialog id), filter and sort. Returns true when the screen must be redrawn. Only
+    /// what changed is redone: counters alone touch no list, and rows are filtered and
+    /// sorted again only when some row changed.
+    pub fn apply_delta(&mut self, delta: Delta) -> bool {
+        if delta.is_empty() {
+            return false;
+        }
+        if !delta.touches_rows() {
+            delta.apply_to(&mut self.snap, &mut self.live_links);
+            return true;
+        }
+        // Positions move when calls go or the whole list is replaced; the ids do not.
+        let moves = delta.full || !delta.evicted.is_empty();
+        let id = |a: &App, c: usize| a.snap.calls.get(c).map(|r| r.id);
+        let selected = self.selected_call().and_then(|c| id(self, c));
+        let marked: Vec<u64> = self.marked.iter().filter_map(|&c| id(self, c)).collect();
+        let flow: Vec<u64> = self
+            .flow_calls
+            .iter()
+            .filter_map(|&c| id(self, c))
+            .collect();
+        delta.apply_to(&mut self.snap, &mut self.live_links);
+        self.header_cache.clear();
+        let pos = |id: u64, s: &Snapshot| s.calls.binary_search_by_key(&id, |r| r.id).ok();
+        self.marked = marked.iter().filter_map(|&c| pos(c, &self.snap)).collect();
+        if !flow.is_empty() {
+            let flow_calls: Vec<usize> = flow.iter().filter_map(|&c| pos(c, &self.snap)).collect();
+            self.flow = ladder::merge(&self.snap, &flow_calls);
+            self.flow_calls = flow_calls;
+            self.msg_sel = self.msg_sel.min(self.flow.len().saturating_sub(1));
+        }
+        if moves {
+            self.msg_marks.clear();
+        }
+        self.refresh();
+        let follow = self.live.is_some_and(|l| l.follow);
+        if follow {
+            self.call_sel = self.visible.len().saturating_sub(1);
+        } else if let Some(c) = selected.and_then(|c| pos(c, &self.snap)) {
+            self.call_sel = self.visible.iter().position(|&v| v == c).unwrap_or(0);
+        }
+        self.fix_offsets();
+        true
     }
 
     /// Sets the terminal size (the event loop calls it before drawing and on resize).
