@@ -8,7 +8,8 @@
 #
 # Needs root (live capture on lo), sipp (Debian: sip-tester) and tmux. Without a binary
 # argument it builds `cargo build --release --features live`. Environment: CALLS (23000),
-# RATE (400), TAIL (30), PORT (5070: the UAS; the UAC uses PORT-10).
+# RATE (400), TAIL (30), PORT (5070: the UAS; the UAC uses PORT-10), MODE (tui; `report`
+# runs the same capture without the dashboard, for the engine's share).
 # Bounded: SIPp stops after CALLS calls, and every process started here is stopped on exit.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ CALLS=${CALLS:-23000}
 RATE=${RATE:-400}
 TAIL=${TAIL:-30}
 PORT=${PORT:-5070}
+MODE=${MODE:-tui}
 UAC_PORT=$((PORT - 10))
 
 cd "$(dirname "$0")/.."
@@ -47,7 +49,7 @@ trap cleanup EXIT
 
 # The dashboard on a 200x50 terminal; `exec` so that the pane's process is siplens.
 tmux new-session -d -s "$SESSION" -x 200 -y 50 \
-    "exec $BIN tui -i lo -f 'udp portrange $UAC_PORT-$PORT'"
+    "exec $BIN $MODE -i lo -f 'udp portrange $UAC_PORT-$PORT'"
 sleep 2
 PID=$(tmux list-panes -t "$SESSION" -F '#{pane_pid}')
 if ! kill -0 "$PID" 2>/dev/null; then

@@ -1190,7 +1190,7 @@ mod tests {
         let raw = format!("{label} sip:x SIP/2.0\r\nCall-ID: c\r\nX-Account-ID: {frame}\r\n\r\n");
         MsgRow {
             frame,
-            label: label.to_string(),
+            label: label.into(),
             src: "10.0.0.1:5060".into(),
             dst: "10.0.0.2:5060".into(),
             raw: Some(Arc::from(raw.as_bytes())),

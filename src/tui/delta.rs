@@ -22,8 +22,8 @@ use std::time::Instant;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::snapshot::{
-    call_row, stats_sections, stream_row, summary_line, CallRow, FindingRow, Snapshot, StatSection,
-    StreamRow, Totals,
+    call_row, stats_sections, stream_row, summary_line, CallRow, FindingRow, Names, Snapshot,
+    StatSection, StreamRow, Totals,
 };
 use crate::engine::{Analyzer, Finding};
 use crate::report::{dialog_dto, stream_dto, SeverityCounts};
@@ -249,6 +249,7 @@ pub struct LiveFeed {
     capture: Vec<crate::capture::CaptureStats>,
     rtp_seen: bool,
     totals: Option<(u64, u64, BTreeMap<&'static str, u64>)>,
+    names: Names,
     rebuilds: u64,
     full_rebuilds: u64,
 }
@@ -274,6 +275,7 @@ impl LiveFeed {
             capture: Vec::new(),
             rtp_seen: false,
             totals: None,
+            names: Names::default(),
             rebuilds: 0,
             full_rebuilds: 0,
         }
@@ -341,7 +343,7 @@ impl LiveFeed {
             delta.calls = dirty
                 .iter()
                 .filter_map(|&id| an.dialog(id))
-                .map(|d| call_row(an, &dialog_dto(an, d, 0, &ix), d))
+                .map(|d| call_row(an, &dialog_dto(an, d, 0, &ix), d, &mut self.names))
                 .collect();
         }
         let calls_moved = full || changes.frames > 0 || !delta.evicted.is_empty();

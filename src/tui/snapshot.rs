@@ -87,23 +87,23 @@ pub struct CallRow {
     pub nat: Option<String>,
 }
 
-/// One message of a dialog's flow.
+/// One message of a dialog's flow. Kept small: a live dashboard holds one per message
+/// of every dialog the engine keeps, so addresses and labels are shared ([`Names`]) and
+/// the time of day is formatted when drawn.
 #[derive(Debug, Clone, Default)]
 pub struct MsgRow {
     /// Frame number.
     pub frame: u64,
-    /// Time of day, `HH:MM:SS.mmm` UTC.
-    pub time: String,
     /// Seconds since the epoch (orders the messages of several calls in one ladder).
     pub ts: f64,
     /// Seconds since the previous message of the dialog (0 for the first).
     pub delta_s: f64,
     /// Source ip:port.
-    pub src: String,
+    pub src: SharedText,
     /// Destination ip:port.
-    pub dst: String,
+    pub dst: SharedText,
     /// "INVITE" or "200 OK".
-    pub label: String,
+    pub label: SharedText,
     /// SDP summary ("audio 10.0.0.1:4000 PCMU/8000"), when the message carried SDP.
     pub sdp: Option<String>,
     /// Retransmission of an earlier message.
@@ -115,6 +115,11 @@ pub struct MsgRow {
 }
 
 impl MsgRow {
+    /// Time of day, `HH:MM:SS.mmm` UTC.
+    pub fn time(&self) -> String {
+        format_time_of_day(self.ts)
+    }
+
     /// The message as text (lossy UTF-8, at most [`MAX_RAW_TEXT`] bytes), "" when the
     /// engine kept none. Converted when drawn: only the messages on screen pay for it.
     pub fn text(&self) -> Cow<'_, str> {
@@ -277,6 +282,7 @@ impl Snapshot {
                 by_call.entry(c).or_default().push(fi);
             }
         }
+        let mut names = Names::default();
         // Report dialogs come from `an.dialogs()` in the same order: zip them to reach the
         // raw bytes and SDP records the DTOs do not carry.
         let mut calls: Vec<CallRow> = report
@@ -285,7 +291,7 @@ impl Snapshot {
             .zip(an.dialogs())
             .enumerate()
             .map(|(i, (d, dialog))| {
-                let mut row = call_row(an, d, dialog);
+                let mut row = call_row(an, d, dialog, &mut names);
                 row.badge = badges.get(&i).copied();
                 row.findings = by_call.remove(&i).unwrap_or_default();
                 row
@@ -329,7 +335,12 @@ impl Snapshot {
 /// One call's row from its dialog and report DTO, without what needs the whole capture's
 /// lists (badge, findings, streams). The live feed builds the changed dialogs' rows with
 /// it, [`Snapshot::build`] every row.
-pub(crate) fn call_row(an: &Analyzer, d: &DialogDto<'_>, dialog: &Dialog) -> CallRow {
+pub(crate) fn call_row(
+    an: &Analyzer,
+    d: &DialogDto<'_>,
+    dialog: &Dialog,
+    names: &mut Names,
+) -> CallRow {
     let mut prev: Option<f64> = None;
     let messages = d
         .flow
@@ -344,12 +355,11 @@ pub(crate) fn call_row(an: &Analyzer, d: &DialogDto<'_>, dialog: &Dialog) -> Cal
                 .map(|s| sdp_summary(an, s));
             MsgRow {
                 frame: e.frame,
-                time: format_time_of_day(e.ts),
                 ts: e.ts,
                 delta_s,
-                src: e.src.to_string(),
-                dst: e.dst.to_string(),
-                label: e.label.to_string(),
+                src: names.addr(e.src),
+                dst: names.addr(e.dst),
+                label: names.label(e.label),
                 sdp,
                 retransmission: e.retransmission,
                 duplicate: e.duplicate,
@@ -382,6 +392,100 @@ pub(crate) fn call_row(an: &Analyzer, d: &DialogDto<'_>, dialog: &Dialog) -> Cal
             .nat
             .as_ref()
             .map(|n| crate::report::text::nat_section(d, n)),
+    }
+}
+
+/// Shared texts of message rows: the same few addresses and labels recur in every call,
+/// so each is allocated once (bounded: past [`Names::MAX`] entries it starts over, which
+/// only costs sharing).
+#[derive(Debug, Default)]
+pub struct Names {
+    addrs: HashMap<std::net::SocketAddr, Arc<str>>,
+    labels: HashMap<Box<str>, Arc<str>>,
+}
+
+impl Names {
+    /// Most addresses (and labels) remembered.
+    pub const MAX: usize = 4096;
+
+    /// `addr` as `ip:port` text.
+    pub fn addr(&mut self, addr: std::net::SocketAddr) -> SharedText {
+        if self.addrs.len() >= Self::MAX {
+            self.addrs.clear();
+        }
+        SharedText(Arc::clone(
+            self.addrs
+                .entry(addr)
+                .or_insert_with(|| Arc::from(addr.to_string())),
+        ))
+    }
+
+    /// A start-line label ("INVITE", "200 OK").
+    pub fn label(&mut self, label: &str) -> SharedText {
+        if let Some(l) = self.labels.get(label) {
+            return SharedText(Arc::clone(l));
+        }
+        if self.labels.len() >= Self::MAX {
+            self.labels.clear();
+        }
+        let l: Arc<str> = Arc::from(label);
+        self.labels.insert(Box::from(label), Arc::clone(&l));
+        SharedText(l)
+    }
+}
+
+/// A text shared between rows (an address, a label): reads as a `&str`, compares with
+/// one, and costs a pointer per row instead of a copy.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedText(Arc<str>);
+
+impl SharedText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for SharedText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SharedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SharedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for SharedText {
+    fn from(s: &str) -> Self {
+        SharedText(Arc::from(s))
+    }
+}
+
+impl From<String> for SharedText {
+    fn from(s: String) -> Self {
+        SharedText(Arc::from(s))
+    }
+}
+
+impl PartialEq<str> for SharedText {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SharedText {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
     }
 }
 
