@@ -29,7 +29,6 @@ fn message(call: usize, i: usize, label: &str) -> MsgRow {
     );
     MsgRow {
         frame: (call * 7 + i) as u64 + 1,
-        time: "12:00:00.000".into(),
         ts: call as f64 + i as f64 * 0.1,
         delta_s: 0.1,
         src: if i % 2 == 0 {
@@ -78,6 +77,7 @@ fn snapshot() -> Snapshot {
             }
             CallRow {
                 index: c + 1,
+                id: c as u64 + 1,
                 start: "12:00:00.000".into(),
                 start_ts: c as f64,
                 call_id: format!("{c}@bench"),

@@ -7,7 +7,7 @@
 #![cfg(target_os = "linux")]
 
 use siplens::capture::{Frame, LinkType, Timestamp};
-use siplens::engine::{Analyzer, Limits};
+use siplens::engine::Limits;
 
 /// Resident bytes of this process (Linux `/proc/self/statm`, pages of 4 KiB).
 fn rss() -> i64 {
@@ -129,7 +129,7 @@ fn call_message(i: u32, k: usize) -> (bool, Vec<u8>) {
 /// already saw a few (so one-off tables and symbol interning are not counted).
 fn heap_per_dialog(limits: Limits, n: u32, frames: impl Fn(u32) -> Vec<Frame>) -> f64 {
     let all: Vec<Vec<Frame>> = (0..n + 100).map(&frames).collect();
-    let mut an = Analyzer::new(limits);
+    let mut an = siplens::rules::analyzer(limits);
     let mut it = all.iter().flatten();
     for f in it.by_ref().take(100 * all[0].len()) {
         an.process(f);
@@ -207,7 +207,7 @@ fn a_full_table_evicts_the_finished_dialog_not_the_oldest_open_one() {
         max_dialogs: 301,
         ..report_limits()
     };
-    let mut an = Analyzer::new(limits);
+    let mut an = siplens::rules::analyzer(limits);
     let open = flood(0);
     for i in 0..300 {
         for f in open(i) {

@@ -217,11 +217,12 @@ impl LiveObserver for Events {
     }
 }
 
-/// The live dashboard's end of a run: fresh snapshots go out on `tx` every tick, and the
-/// dashboard sets `stop` when the user quits.
+/// The live dashboard's end of a run: what changed goes out on `tx` every tick (nothing
+/// when nothing did), and the dashboard sets `stop` when the user quits.
 pub struct UiLink {
-    /// Snapshots for the dashboard (capacity 1: a busy dashboard skips stale ones).
-    pub tx: std::sync::mpsc::SyncSender<siplens::tui::Snapshot>,
+    /// Changes for the dashboard (capacity 1: while the dashboard has not taken the last
+    /// one, the next ones are merged into it here).
+    pub tx: std::sync::mpsc::SyncSender<siplens::tui::delta::Delta>,
     /// Set by the dashboard on quit.
     pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -231,6 +232,10 @@ pub struct UiLink {
 struct Observer<'a> {
     events: Option<&'a mut Events>,
     ui: Option<&'a UiLink>,
+    /// Builds the dashboard's changes from the engine's (with `ui`).
+    feed: siplens::tui::delta::LiveFeed,
+    /// Changes the dashboard has not taken yet.
+    unsent: Option<siplens::tui::delta::Delta>,
     writer: Option<Box<dyn FrameSink + Send>>,
     sip_only: bool,
     written: u64,
@@ -262,9 +267,19 @@ impl LiveObserver for Observer<'_> {
 
     fn on_tick(&mut self, an: &Analyzer, now: Timestamp) -> bool {
         if let Some(ui) = self.ui {
-            // Built here, on the capture side, from the engine's public model; the
-            // dashboard only draws it. A full channel means the last one is not drawn yet.
-            let _ = ui.tx.try_send(siplens::tui::Snapshot::build(an));
+            // Built here, on the capture side, from the engine's public model and only
+            // for what changed; the dashboard patches its copy and draws it.
+            if let Some(d) = self.feed.tick(an) {
+                match self.unsent.as_mut() {
+                    Some(u) => u.merge(d),
+                    None => self.unsent = Some(d),
+                }
+            }
+            if let Some(d) = self.unsent.take() {
+                if let Err(std::sync::mpsc::TrySendError::Full(d)) = ui.tx.try_send(d) {
+                    self.unsent = Some(d);
+                }
+            }
         }
         if let Some(w) = self.writer.as_mut() {
             // Whatever was captured so far is on disk within a tick.
@@ -461,9 +476,14 @@ pub fn run_opened(
         count: args.count,
         ..live::LiveConfig::default()
     };
+    if ui.is_some() {
+        an.track_changes(true);
+    }
     let mut observer = Observer {
         events,
         ui,
+        feed: siplens::tui::delta::LiveFeed::new(),
+        unsent: None,
         writer,
         sip_only: args.sip_only,
         written: 0,

@@ -5,6 +5,7 @@
 //! time only comes from packet timestamps, tables are bounded by [`Limits`] and every
 //! eviction is counted.
 
+pub mod changes;
 mod dialog;
 pub mod limits;
 pub mod raw;
@@ -470,6 +471,8 @@ pub struct Analyzer {
     tap: Option<Tap>,
     /// Live capture (crate::live): per-interface capture and drop counters.
     capture_stats: Vec<crate::capture::CaptureStats>,
+    /// What changed since the live dashboard last asked (off unless tracked).
+    changes: changes::ChangeLog,
 }
 
 /// What a tap ([`Analyzer::set_tap`]) is shown.
@@ -568,6 +571,7 @@ impl Analyzer {
             nat_keepalives: crate::nat::KeepaliveTable::default(),
             tap: None,
             capture_stats: Vec::new(),
+            changes: changes::ChangeLog::default(),
         }
     }
 
@@ -663,6 +667,7 @@ impl Analyzer {
     /// Processes one frame. `frame.number` must already be global (see [`Self::run_source`]).
     pub fn process(&mut self, frame: &Frame) {
         self.stats.packets += 1;
+        self.changes.frame();
         self.stats.bytes += frame.data.len() as u64;
         self.count_link_type(frame.link_type);
         if self.first_ts.is_none_or(|t| frame.ts < t) {
@@ -727,6 +732,7 @@ impl Analyzer {
             MediaKind::Rtp(h) => self.on_rtp(seg, &h),
             MediaKind::Rtcp => {
                 self.stats.rtcp_packets += 1;
+                self.changes.media();
                 if let Some(tap) = self.tap.as_mut() {
                     tap(TapKind::Rtcp, seg);
                 }
@@ -786,6 +792,7 @@ impl Analyzer {
 
     fn on_rtp(&mut self, seg: &Segment<'_>, h: &media::RtpHeader) {
         self.stats.rtp_packets += 1;
+        self.changes.media();
         let key = StreamKey {
             src: seg.src,
             dst: seg.dst,
@@ -981,6 +988,9 @@ impl Analyzer {
                 None
             }
         };
+        if let Some(id) = id {
+            self.changes.dialog(id);
+        }
         let is_request = matches!(msg.start, StartLine::Request { .. });
         let cx = MessageCtx {
             msg: &msg,
@@ -1124,6 +1134,7 @@ impl Analyzer {
                     self.raw_bytes = self.raw_bytes.saturating_sub(m.raw.copied_len());
                 }
                 self.stats.dialog_evictions += 1;
+                self.changes.evicted(id);
             }
         }
     }
@@ -1595,6 +1606,35 @@ impl Analyzer {
     /// Dialogs in creation order.
     pub fn dialogs(&self) -> impl Iterator<Item = &Dialog> {
         self.dialogs.values().map(|d| &**d)
+    }
+
+    /// Dialogs kept.
+    pub fn dialog_count(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    /// The dialog with this [`Dialog::id`], if still kept.
+    pub fn dialog(&self, id: u64) -> Option<&Dialog> {
+        self.dialogs.get(&id).map(|d| &**d)
+    }
+
+    /// The [`Dialog::id`] of the dialog with this Call-ID, if still kept.
+    pub fn dialog_id(&self, call_id: &str) -> Option<u64> {
+        self.by_call_id
+            .get(call_id.as_bytes())
+            .copied()
+            .filter(|id| self.dialogs.contains_key(id))
+    }
+
+    /// Starts (or stops) recording what changes, for [`Self::take_changes`]: the live
+    /// dashboard redoes only what moved (see [`changes`]).
+    pub fn track_changes(&mut self, on: bool) {
+        self.changes.set_enabled(on);
+    }
+
+    /// What changed since the last call (empty when tracking is off).
+    pub fn take_changes(&self) -> changes::Changes {
+        self.changes.take()
     }
 
     /// Streams worth listing, in order of first packet: every stream an SDP announced,

@@ -16,7 +16,9 @@ use std::net::SocketAddr;
 
 use serde::Serializer;
 
-use crate::engine::{Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine, Severity, Sym};
+use crate::engine::{
+    Analyzer, Dialog, EngineStats, Finding, InputInfo, MediaLine, RtpStream, Severity, Sym,
+};
 use crate::net::NetStats;
 
 pub use crate::capture::CaptureStats;
@@ -100,6 +102,11 @@ impl SeverityCounts {
             *c.slot(f.severity) += 1;
         }
         c
+    }
+
+    /// Counts one finding of severity `s`.
+    pub fn add(&mut self, s: Severity) {
+        *self.slot(s) += 1;
     }
 
     fn slot(&mut self, s: Severity) -> &mut u64 {
@@ -504,6 +511,79 @@ fn media_dtos<'a>(an: &'a Analyzer, d: &Dialog) -> Vec<MediaDto<'a>> {
     out
 }
 
+/// One stream's DTO at 1-based row `index` (its position in [`Analyzer::streams`]).
+pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> StreamDto<'a> {
+    let st = &s.stats;
+    let expected = st.expected();
+    let lost = st.lost().max(0) as u64;
+    StreamDto {
+        index,
+        ssrc: s.ssrc,
+        ssrc_hex: format!("0x{:08x}", s.ssrc),
+        src: s.src,
+        dst: s.dst,
+        payload_type: s.payload_type,
+        codec: s.codec.map(|c| an.name(c)),
+        packets: st.packets(),
+        expected,
+        lost,
+        lost_pct: if expected > 0 {
+            round3(lost as f64 * 100.0 / expected as f64)
+        } else {
+            0.0
+        },
+        jitter_ms: round3(st.jitter_ms(s.clock_rate)),
+        max_delta_ms: round3(st.max_delta_ns() as f64 / 1e6),
+        start: st.first_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+        end: st.last_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+        call_id: s.call_id.as_deref(),
+        encrypted: s.encrypted,
+        announced: s.announced,
+        rtcp_packets: s.rtcp_packets,
+        first_frame: s.first_frame,
+    }
+}
+
+/// One dialog's DTO at 1-based row `index`, without its finding and stream ids (those
+/// need the whole capture's lists; [`Report::build`] fills them). The live dashboard
+/// builds the rows of the dialogs that changed with it, not the whole report.
+pub fn dialog_dto<'a>(
+    an: &'a Analyzer,
+    d: &'a Dialog,
+    index: usize,
+    nat_index: &crate::nat::FlowIndex,
+) -> DialogDto<'a> {
+    DialogDto {
+        index,
+        call_id: &d.call_id,
+        from: &d.from,
+        to: &d.to,
+        method: an.name(d.method),
+        state: d.state.as_str(),
+        final_status: d.final_status,
+        start: d.start.as_secs_f64(),
+        end: d.end.as_secs_f64(),
+        duration_s: round3(d.end.since(d.start) as f64 / 1e9),
+        talk_s: d.answered.map(|a| round3(d.end.since(a) as f64 / 1e9)),
+        messages: d.message_count,
+        retransmissions: d.retransmissions,
+        duplicates: d.duplicates,
+        transport: d.transport.as_str(),
+        src: d.src,
+        dst: d.dst,
+        from_tag: d.from_tag.as_deref(),
+        to_tags: &d.to_tags,
+        user_agents: &d.user_agents,
+        media: media_dtos(an, d),
+        stream_ids: Vec::new(),
+        rtcp_packets: d.rtcp_packets,
+        finding_ids: Vec::new(),
+        first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
+        nat: an.nat_view(d, nat_index),
+        flow: Flow { an, dialog: d },
+    }
+}
+
 impl<'a> Report<'a> {
     /// Builds the report from the engine's public model.
     pub fn build(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
@@ -522,37 +602,7 @@ impl<'a> Report<'a> {
         let stream_dtos: Vec<StreamDto> = streams
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                let st = &s.stats;
-                let expected = st.expected();
-                let lost = st.lost().max(0) as u64;
-                StreamDto {
-                    index: i + 1,
-                    ssrc: s.ssrc,
-                    ssrc_hex: format!("0x{:08x}", s.ssrc),
-                    src: s.src,
-                    dst: s.dst,
-                    payload_type: s.payload_type,
-                    codec: s.codec.map(|c| an.name(c)),
-                    packets: st.packets(),
-                    expected,
-                    lost,
-                    lost_pct: if expected > 0 {
-                        round3(lost as f64 * 100.0 / expected as f64)
-                    } else {
-                        0.0
-                    },
-                    jitter_ms: round3(st.jitter_ms(s.clock_rate)),
-                    max_delta_ms: round3(st.max_delta_ns() as f64 / 1e6),
-                    start: st.first_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
-                    end: st.last_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
-                    call_id: s.call_id.as_deref(),
-                    encrypted: s.encrypted,
-                    announced: s.announced,
-                    rtcp_packets: s.rtcp_packets,
-                    first_frame: s.first_frame,
-                }
-            })
+            .map(|(i, s)| stream_dto(an, i + 1, s))
             .collect();
 
         // Index once: a capture may hold 100k dialogs and as many streams.
@@ -573,40 +623,13 @@ impl<'a> Report<'a> {
             .dialogs()
             .enumerate()
             .map(|(i, d)| {
-                let finding_ids = findings_of
+                let mut dto = dialog_dto(an, d, i + 1, &nat_index);
+                dto.finding_ids = findings_of
                     .get(d.call_id.as_str())
                     .cloned()
                     .unwrap_or_default();
-                let stream_ids = streams_of.get(&d.id).cloned().unwrap_or_default();
-                DialogDto {
-                    index: i + 1,
-                    call_id: &d.call_id,
-                    from: &d.from,
-                    to: &d.to,
-                    method: an.name(d.method),
-                    state: d.state.as_str(),
-                    final_status: d.final_status,
-                    start: d.start.as_secs_f64(),
-                    end: d.end.as_secs_f64(),
-                    duration_s: round3(d.end.since(d.start) as f64 / 1e9),
-                    talk_s: d.answered.map(|a| round3(d.end.since(a) as f64 / 1e9)),
-                    messages: d.message_count,
-                    retransmissions: d.retransmissions,
-                    duplicates: d.duplicates,
-                    transport: d.transport.as_str(),
-                    src: d.src,
-                    dst: d.dst,
-                    from_tag: d.from_tag.as_deref(),
-                    to_tags: &d.to_tags,
-                    user_agents: &d.user_agents,
-                    media: media_dtos(an, d),
-                    stream_ids,
-                    rtcp_packets: d.rtcp_packets,
-                    finding_ids,
-                    first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
-                    nat: an.nat_view(d, &nat_index),
-                    flow: Flow { an, dialog: d },
-                }
+                dto.stream_ids = streams_of.get(&d.id).cloned().unwrap_or_default();
+                dto
             })
             .collect();
 

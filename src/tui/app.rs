@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
 use super::columns::{default_columns, Column};
+use super::delta::{Delta, LiveLinks};
 use super::filter::{Filter, FilterFields, NumField, TextField};
 use super::keys::{Action, Mode};
 use super::ladder::{self, FlowRef};
@@ -181,6 +182,8 @@ pub struct App {
     header_cache: HeaderCache,
     /// Address aliases, put on every new snapshot (live).
     pub aliases: Vec<(String, String)>,
+    /// Call ids of the live snapshot's findings and streams (see [`Delta::apply_to`]).
+    live_links: LiveLinks,
     /// Set by Quit (or Back from the call list): the event loop ends.
     pub quit: bool,
 }
@@ -361,6 +364,7 @@ impl App {
             live: None,
             header_cache: HeaderCache::new(),
             aliases: Vec::new(),
+            live_links: LiveLinks::default(),
             quit: false,
         };
         app.refresh();
@@ -425,6 +429,77 @@ impl App {
             self.call_sel = self.visible.iter().position(|&v| v == c).unwrap_or(0);
         }
         self.fix_offsets();
+    }
+
+    /// Applies a live update, keeping the selected call, marks and open ladder (by
+    /// dialog id), filter and sort. Returns true when the screen must be redrawn. Only
+    /// what changed is redone: counters alone touch no list, and rows are filtered and
+    /// sorted again only when some row changed.
+    pub fn apply_delta(&mut self, delta: Delta) -> bool {
+        if delta.is_empty() {
+            return false;
+        }
+        if !delta.touches_rows() {
+            let _ = delta.apply_to(&mut self.snap, &mut self.live_links);
+            return true;
+        }
+        // Positions move when calls go or the whole list is replaced; the ids do not.
+        let moves = delta.full || !delta.evicted.is_empty();
+        let id = |a: &App, c: usize| a.snap.calls.get(c).map(|r| r.id);
+        let selected = self.selected_call().and_then(|c| id(self, c));
+        let marked: Vec<u64> = self.marked.iter().filter_map(|&c| id(self, c)).collect();
+        let flow: Vec<u64> = self
+            .flow_calls
+            .iter()
+            .filter_map(|&c| id(self, c))
+            .collect();
+        let applied = delta.apply_to(&mut self.snap, &mut self.live_links);
+        if applied.moved {
+            self.header_cache.clear();
+        } else {
+            // A header filter scans every message once; under load only the changed
+            // calls are scanned again, not all of them every tick.
+            let mut scratch = Vec::new();
+            for (name, per_call) in &mut self.header_cache {
+                for &p in &applied.changed {
+                    let Some(call) = self.snap.calls.get(p) else {
+                        continue;
+                    };
+                    scratch.clear();
+                    call.header_values(name, &mut scratch);
+                    let values = scratch.iter().map(|v| Box::from(*v)).collect();
+                    if p < per_call.len() {
+                        per_call[p] = values;
+                    } else if p == per_call.len() {
+                        per_call.push(values);
+                    }
+                }
+            }
+            // Appended out of order (cannot happen: positions come ascending) would leave
+            // a gap; drop such a cache rather than read a wrong call's values.
+            let n = self.snap.calls.len();
+            self.header_cache.retain(|_, per_call| per_call.len() == n);
+        }
+        let pos = |id: u64, s: &Snapshot| s.calls.binary_search_by_key(&id, |r| r.id).ok();
+        self.marked = marked.iter().filter_map(|&c| pos(c, &self.snap)).collect();
+        if !flow.is_empty() {
+            let flow_calls: Vec<usize> = flow.iter().filter_map(|&c| pos(c, &self.snap)).collect();
+            self.flow = ladder::merge(&self.snap, &flow_calls);
+            self.flow_calls = flow_calls;
+            self.msg_sel = self.msg_sel.min(self.flow.len().saturating_sub(1));
+        }
+        if moves {
+            self.msg_marks.clear();
+        }
+        self.refresh();
+        let follow = self.live.is_some_and(|l| l.follow);
+        if follow {
+            self.call_sel = self.visible.len().saturating_sub(1);
+        } else if let Some(c) = selected.and_then(|c| pos(c, &self.snap)) {
+            self.call_sel = self.visible.iter().position(|&v| v == c).unwrap_or(0);
+        }
+        self.fix_offsets();
+        true
     }
 
     /// Sets the terminal size (the event loop calls it before drawing and on resize).
@@ -1140,7 +1215,7 @@ mod tests {
         let raw = format!("{label} sip:x SIP/2.0\r\nCall-ID: c\r\nX-Account-ID: {frame}\r\n\r\n");
         MsgRow {
             frame,
-            label: label.to_string(),
+            label: label.into(),
             src: "10.0.0.1:5060".into(),
             dst: "10.0.0.2:5060".into(),
             raw: crate::engine::LazyRaw::copied(Arc::from(raw.as_bytes())),
@@ -1456,6 +1531,66 @@ mod tests {
         assert_eq!(app.call_sel, 3);
         run(&mut app, &[Action::Pause]);
         assert!(app.live.is_some_and(|l| l.paused));
+    }
+
+    #[test]
+    fn live_delta_keeps_the_selection_and_marks_by_dialog_id() {
+        use crate::tui::delta::Delta;
+        let mut s = snap();
+        for (i, c) in s.calls.iter_mut().enumerate() {
+            c.id = i as u64 + 1;
+        }
+        let mut app = App::new(Snapshot::default());
+        app.live = Some(LiveState::default());
+        assert!(app.apply_delta(Delta {
+            full: true,
+            calls: s.calls.clone(),
+            ..Delta::default()
+        }));
+        run(&mut app, &[Action::Down, Action::Mark, Action::Down]);
+        let selected = app.selected_call().map(|c| app.snap.calls[c].id);
+        assert_eq!(selected, Some(3));
+        assert!(app.apply_delta(Delta {
+            evicted: vec![1],
+            ..Delta::default()
+        }));
+        assert_eq!(app.snap.calls.len(), 2);
+        assert_eq!(
+            app.snap.calls.iter().map(|c| c.index).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        let selected = app.selected_call().map(|c| app.snap.calls[c].id);
+        assert_eq!(selected, Some(3), "the same call stays selected");
+        let marked: Vec<u64> = app.marked.iter().map(|&c| app.snap.calls[c].id).collect();
+        assert_eq!(marked, vec![2], "marks follow their call");
+        // A header filter: its cached values follow the calls a delta updates or adds.
+        app.set_filter("x-account-id = 99").expect("valid");
+        assert!(app.visible.is_empty());
+        let mut updated = app.snap.calls[1].clone();
+        updated.messages.push(msg(99, "BYE"));
+        let mut added = app.snap.calls[0].clone();
+        added.id = 7;
+        added.messages = vec![msg(99, "INVITE")];
+        let shown =
+            |app: &App| -> Vec<u64> { app.visible.iter().map(|&c| app.snap.calls[c].id).collect() };
+        assert!(app.apply_delta(Delta {
+            calls: vec![updated],
+            ..Delta::default()
+        }));
+        assert_eq!(shown(&app), vec![3], "an updated call is scanned again");
+        assert!(app.apply_delta(Delta {
+            calls: vec![added],
+            ..Delta::default()
+        }));
+        assert_eq!(shown(&app), vec![3, 7], "an added call is scanned");
+        app.set_filter("").expect("valid");
+        // Counters alone: a redraw, nothing else moves; nothing at all: no redraw.
+        assert!(app.apply_delta(Delta {
+            summary: Some("1 packets".into()),
+            ..Delta::default()
+        }));
+        assert_eq!(app.snap.summary, "1 packets");
+        assert!(!app.apply_delta(Delta::default()));
     }
 
     #[test]

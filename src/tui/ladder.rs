@@ -74,7 +74,7 @@ fn ip_of(addr: &str) -> &str {
 pub fn hosts<'s>(snap: &'s Snapshot, flow: &[FlowRef]) -> Vec<&'s str> {
     let mut v: Vec<&str> = Vec::new();
     for m in flow.iter().filter_map(|r| message(snap, *r)) {
-        for h in [m.src.as_str(), m.dst.as_str()] {
+        for h in [&*m.src, &*m.dst] {
             if !v.contains(&h) {
                 v.push(h);
             }
@@ -150,7 +150,7 @@ pub fn row(hosts: &[&str], colw: usize, m: &MsgRow, mark: &str) -> String {
     }
     format!(
         "{:<12} {:>+10.3} {}",
-        m.time,
+        m.time(),
         m.delta_s,
         arrow(
             hosts,

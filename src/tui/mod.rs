@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod columns;
+pub mod delta;
 pub mod diff;
 pub mod filter;
 pub mod highlight;
@@ -57,8 +58,9 @@ pub struct Options<'a> {
     pub aliases: Vec<(String, String)>,
     /// Carries out pcap and JSON saves (None: those saves say why they cannot be made).
     pub saver: Option<Box<dyn Saver + 'a>>,
-    /// Live mode: fresh snapshots from the capture thread, applied unless paused.
-    pub live: Option<Receiver<Snapshot>>,
+    /// Live mode: changes from the capture thread, applied unless paused (the first is
+    /// the whole model).
+    pub live: Option<Receiver<delta::Delta>>,
 }
 
 /// Carries out a save request, returning the footer message.
@@ -190,7 +192,7 @@ pub fn run(snapshot: Snapshot, opts: Options<'_>) -> Result<(), RunError> {
 /// What the event loop needs besides the terminal and the app.
 struct Parts<'a> {
     saver: Option<&'a dyn Saver>,
-    live: Option<&'a Receiver<Snapshot>>,
+    live: Option<&'a Receiver<delta::Delta>>,
     signals: &'a term::StopSignals,
 }
 
@@ -206,6 +208,8 @@ fn event_loop(
     let _watchdog = term::Watchdog::spawn(signals, restore)?;
     // Draw only when something changed: an idle dashboard over 100k dialogs costs nothing.
     let mut dirty = true;
+    // Live changes received while paused, applied on resume.
+    let mut held: Option<delta::Delta> = None;
     while !app.quit {
         // Checked before every draw: drawing on a hung-up terminal fails, and its size
         // query would fall back on running `tput`.
@@ -257,11 +261,16 @@ fn event_loop(
             }
         }
         if let Some(rx) = parts.live {
-            // Keep only the newest snapshot; older ones are already stale.
-            if let Some(s) = rx.try_iter().last() {
-                if !app.live.is_some_and(|l| l.paused) {
-                    app.replace_snapshot(s);
-                    dirty = true;
+            // Every delta counts (each carries only its own changes): fold them into one.
+            for d in rx.try_iter() {
+                match held.as_mut() {
+                    Some(h) => h.merge(d),
+                    None => held = Some(d),
+                }
+            }
+            if !app.live.is_some_and(|l| l.paused) {
+                if let Some(d) = held.take() {
+                    dirty |= app.apply_delta(d);
                 }
             }
         }

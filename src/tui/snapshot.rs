@@ -6,10 +6,11 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use crate::engine::{Analyzer, Severity};
+use crate::engine::{Analyzer, Dialog, Severity};
 use crate::report::time::format_time_of_day;
-use crate::report::Report;
+use crate::report::{DialogDto, Report, SeverityCounts};
 
 /// Everything the dashboard draws.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +44,9 @@ pub struct StatSection {
 pub struct CallRow {
     /// 1-based number, as in the report.
     pub index: usize,
+    /// The engine's [`crate::engine::Dialog::id`]: the key of live updates (rows are
+    /// kept in its order, which is the report's).
+    pub id: u64,
     /// Start time of day, `HH:MM:SS.mmm` UTC.
     pub start: String,
     /// Start time, seconds since the epoch (sort key).
@@ -83,23 +87,23 @@ pub struct CallRow {
     pub nat: Option<String>,
 }
 
-/// One message of a dialog's flow.
+/// One message of a dialog's flow. Kept small: a live dashboard holds one per message
+/// of every dialog the engine keeps, so addresses and labels are shared ([`Names`]) and
+/// the time of day is formatted when drawn.
 #[derive(Debug, Clone, Default)]
 pub struct MsgRow {
     /// Frame number.
     pub frame: u64,
-    /// Time of day, `HH:MM:SS.mmm` UTC.
-    pub time: String,
     /// Seconds since the epoch (orders the messages of several calls in one ladder).
     pub ts: f64,
     /// Seconds since the previous message of the dialog (0 for the first).
     pub delta_s: f64,
     /// Source ip:port.
-    pub src: String,
+    pub src: SharedText,
     /// Destination ip:port.
-    pub dst: String,
+    pub dst: SharedText,
     /// "INVITE" or "200 OK".
-    pub label: String,
+    pub label: SharedText,
     /// SDP summary ("audio 10.0.0.1:4000 PCMU/8000"), when the message carried SDP.
     pub sdp: Option<String>,
     /// Retransmission of an earlier message.
@@ -112,6 +116,11 @@ pub struct MsgRow {
 }
 
 impl MsgRow {
+    /// Time of day, `HH:MM:SS.mmm` UTC.
+    pub fn time(&self) -> String {
+        format_time_of_day(self.ts)
+    }
+
     /// The message as text (lossy UTF-8, at most [`MAX_RAW_TEXT`] bytes), "" when the
     /// engine kept none. Converted when drawn: only the messages on screen pay for it.
     pub fn text(&self) -> Cow<'_, str> {
@@ -274,6 +283,7 @@ impl Snapshot {
                 by_call.entry(c).or_default().push(fi);
             }
         }
+        let mut names = Names::default();
         // Report dialogs come from `an.dialogs()` in the same order: zip them to reach the
         // raw bytes and SDP records the DTOs do not carry.
         let mut calls: Vec<CallRow> = report
@@ -282,80 +292,16 @@ impl Snapshot {
             .zip(an.dialogs())
             .enumerate()
             .map(|(i, (d, dialog))| {
-                let mut prev: Option<f64> = None;
-                let messages = d
-                    .flow
-                    .entries()
-                    .zip(dialog.messages.iter())
-                    .map(|(e, m)| {
-                        let delta_s = prev.map(|p| (e.ts - p).max(0.0)).unwrap_or(0.0);
-                        prev = Some(e.ts);
-                        let sdp = m
-                            .sdp
-                            .and_then(|ix| dialog.sdp.get(ix as usize))
-                            .map(|s| sdp_summary(an, s));
-                        MsgRow {
-                            frame: e.frame,
-                            time: format_time_of_day(e.ts),
-                            ts: e.ts,
-                            delta_s,
-                            src: e.src.to_string(),
-                            dst: e.dst.to_string(),
-                            label: e.label.to_string(),
-                            sdp,
-                            retransmission: e.retransmission,
-                            duplicate: e.duplicate,
-                            raw: crate::engine::LazyRaw::new(m.raw.clone(), an.raw_files()),
-                        }
-                    })
-                    .collect();
-                CallRow {
-                    index: d.index,
-                    start: format_time_of_day(d.start),
-                    start_ts: d.start,
-                    call_id: d.call_id.to_string(),
-                    method: d.method.to_string(),
-                    from: d.from.to_string(),
-                    to: d.to.to_string(),
-                    src: d.src.to_string(),
-                    dst: d.dst.to_string(),
-                    msgs: d.messages,
-                    state: d.state.to_string(),
-                    status: d.final_status,
-                    duration_s: d.duration_s,
-                    transport: d.transport,
-                    badge: badges.get(&i).copied(),
-                    findings: by_call.remove(&i).unwrap_or_default(),
-                    user_agents: d.user_agents.to_vec(),
-                    streams: Vec::new(),
-                    messages,
-                    nat: d
-                        .nat
-                        .as_ref()
-                        .map(|n| crate::report::text::nat_section(d, n)),
-                }
+                let mut row = call_row(an, d, dialog, &mut names);
+                row.badge = badges.get(&i).copied();
+                row.findings = by_call.remove(&i).unwrap_or_default();
+                row
             })
             .collect();
         let streams = report
             .streams
             .iter()
-            .map(|s| StreamRow {
-                index: s.index,
-                ssrc: s.ssrc_hex.clone(),
-                src: s.src.to_string(),
-                dst: s.dst.to_string(),
-                codec: s.codec.unwrap_or("-").to_string(),
-                packets: s.packets,
-                lost_pct: s.lost_pct,
-                jitter_ms: s.jitter_ms,
-                max_delta_ms: s.max_delta_ms,
-                encrypted: s.encrypted,
-                call: s.call_id.and_then(|c| call_pos.get(c).copied()),
-                lost: s.lost,
-                first_frame: s.first_frame,
-                start: format_time_of_day(s.start),
-                duration_s: (s.end - s.start).max(0.0),
-            })
+            .map(|s| stream_row(s, s.call_id.and_then(|c| call_pos.get(c).copied())))
             .collect::<Vec<_>>();
         for (si, s) in streams.iter().enumerate() {
             if let Some(c) = s.call.and_then(|c| calls.get_mut(c)) {
@@ -363,16 +309,19 @@ impl Snapshot {
             }
         }
         let sm = &report.summary;
-        let summary = format!(
-            "{} packets, {} SIP messages, {} dialogs ({} calls), {} RTP streams, {} findings",
-            sm.packets,
-            sm.sip_messages,
-            sm.dialogs,
-            sm.calls,
-            sm.rtp_streams,
-            report.findings.len()
-        );
-        let stats = stats_sections(&report);
+        let mut states: BTreeMap<&str, u64> = BTreeMap::new();
+        for d in &report.dialogs {
+            *states.entry(d.state).or_insert(0) += 1;
+        }
+        let totals = Totals {
+            dialogs: sm.dialogs,
+            calls: sm.calls,
+            rtp_streams: sm.rtp_streams,
+            findings_by_severity: sm.findings_by_severity,
+            states,
+        };
+        let summary = summary_line(an, &totals);
+        let stats = stats_sections(an, &totals);
         Snapshot {
             calls,
             findings,
@@ -384,36 +333,235 @@ impl Snapshot {
     }
 }
 
-/// The stats view's sections, from the report's counters.
-fn stats_sections(report: &Report<'_>) -> Vec<StatSection> {
-    let sm = &report.summary;
-    let e = &sm.engine;
-    let n = &sm.net;
+/// One call's row from its dialog and report DTO, without what needs the whole capture's
+/// lists (badge, findings, streams). The live feed builds the changed dialogs' rows with
+/// it, [`Snapshot::build`] every row.
+pub(crate) fn call_row(
+    an: &Analyzer,
+    d: &DialogDto<'_>,
+    dialog: &Dialog,
+    names: &mut Names,
+) -> CallRow {
+    let mut prev: Option<f64> = None;
+    let messages = d
+        .flow
+        .entries()
+        .zip(dialog.messages.iter())
+        .map(|(e, m)| {
+            let delta_s = prev.map(|p| (e.ts - p).max(0.0)).unwrap_or(0.0);
+            prev = Some(e.ts);
+            let sdp = m
+                .sdp
+                .and_then(|ix| dialog.sdp.get(ix as usize))
+                .map(|s| sdp_summary(an, s));
+            MsgRow {
+                frame: e.frame,
+                ts: e.ts,
+                delta_s,
+                src: names.addr(e.src),
+                dst: names.addr(e.dst),
+                label: names.label(e.label),
+                sdp,
+                retransmission: e.retransmission,
+                duplicate: e.duplicate,
+                raw: crate::engine::LazyRaw::new(m.raw.clone(), an.raw_files()),
+            }
+        })
+        .collect();
+    CallRow {
+        index: d.index,
+        id: dialog.id,
+        start: format_time_of_day(d.start),
+        start_ts: d.start,
+        call_id: d.call_id.to_string(),
+        method: d.method.to_string(),
+        from: d.from.to_string(),
+        to: d.to.to_string(),
+        src: d.src.to_string(),
+        dst: d.dst.to_string(),
+        msgs: d.messages,
+        state: d.state.to_string(),
+        status: d.final_status,
+        duration_s: d.duration_s,
+        transport: d.transport,
+        badge: None,
+        findings: Vec::new(),
+        user_agents: d.user_agents.to_vec(),
+        streams: Vec::new(),
+        messages,
+        nat: d
+            .nat
+            .as_ref()
+            .map(|n| crate::report::text::nat_section(d, n)),
+    }
+}
+
+/// Shared texts of message rows: the same few addresses and labels recur in every call,
+/// so each is allocated once (bounded: past [`Names::MAX`] entries it starts over, which
+/// only costs sharing).
+#[derive(Debug, Default)]
+pub struct Names {
+    addrs: HashMap<std::net::SocketAddr, Arc<str>>,
+    labels: HashMap<Box<str>, Arc<str>>,
+}
+
+impl Names {
+    /// Most addresses (and labels) remembered.
+    pub const MAX: usize = 4096;
+
+    /// `addr` as `ip:port` text.
+    pub fn addr(&mut self, addr: std::net::SocketAddr) -> SharedText {
+        if self.addrs.len() >= Self::MAX {
+            self.addrs.clear();
+        }
+        SharedText(Arc::clone(
+            self.addrs
+                .entry(addr)
+                .or_insert_with(|| Arc::from(addr.to_string())),
+        ))
+    }
+
+    /// A start-line label ("INVITE", "200 OK").
+    pub fn label(&mut self, label: &str) -> SharedText {
+        if let Some(l) = self.labels.get(label) {
+            return SharedText(Arc::clone(l));
+        }
+        if self.labels.len() >= Self::MAX {
+            self.labels.clear();
+        }
+        let l: Arc<str> = Arc::from(label);
+        self.labels.insert(Box::from(label), Arc::clone(&l));
+        SharedText(l)
+    }
+}
+
+/// A text shared between rows (an address, a label): reads as a `&str`, compares with
+/// one, and costs a pointer per row instead of a copy.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedText(Arc<str>);
+
+impl SharedText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for SharedText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SharedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SharedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for SharedText {
+    fn from(s: &str) -> Self {
+        SharedText(Arc::from(s))
+    }
+}
+
+impl From<String> for SharedText {
+    fn from(s: String) -> Self {
+        SharedText(Arc::from(s))
+    }
+}
+
+impl PartialEq<str> for SharedText {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SharedText {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+/// One stream's row; `call` is its call's position in [`Snapshot::calls`].
+pub(crate) fn stream_row(s: &crate::report::StreamDto<'_>, call: Option<usize>) -> StreamRow {
+    StreamRow {
+        index: s.index,
+        ssrc: s.ssrc_hex.clone(),
+        src: s.src.to_string(),
+        dst: s.dst.to_string(),
+        codec: s.codec.unwrap_or("-").to_string(),
+        packets: s.packets,
+        lost_pct: s.lost_pct,
+        jitter_ms: s.jitter_ms,
+        max_delta_ms: s.max_delta_ms,
+        encrypted: s.encrypted,
+        call,
+        lost: s.lost,
+        first_frame: s.first_frame,
+        start: format_time_of_day(s.start),
+        duration_s: (s.end - s.start).max(0.0),
+    }
+}
+
+/// What the stats view needs beyond the engine's counters: totals over the dialogs,
+/// streams and findings shown.
+pub(crate) struct Totals<'a> {
+    pub(crate) dialogs: u64,
+    pub(crate) calls: u64,
+    pub(crate) rtp_streams: u64,
+    pub(crate) findings_by_severity: SeverityCounts,
+    /// Dialogs per state name.
+    pub(crate) states: BTreeMap<&'a str, u64>,
+}
+
+/// The one-line capture summary of the header.
+pub(crate) fn summary_line(an: &Analyzer, t: &Totals<'_>) -> String {
+    let st = an.stats();
+    format!(
+        "{} packets, {} SIP messages, {} dialogs ({} calls), {} RTP streams, {} findings",
+        st.packets,
+        st.sip_messages,
+        t.dialogs,
+        t.calls,
+        t.rtp_streams,
+        t.findings_by_severity.total()
+    )
+}
+
+/// The stats view's sections, from the engine's counters (as the report shows them) and
+/// the totals.
+pub(crate) fn stats_sections(an: &Analyzer, t: &Totals<'_>) -> Vec<StatSection> {
+    let e = an.stats();
+    let n = an.net_stats();
     let kv = |rows: Vec<(&str, u64)>| -> Vec<(String, String)> {
         rows.into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     };
-    let mut states: BTreeMap<&str, u64> = BTreeMap::new();
-    for d in &report.dialogs {
-        *states.entry(d.state).or_insert(0) += 1;
-    }
     let mut sections = vec![
         StatSection {
             title: "Capture".into(),
             rows: kv(vec![
-                ("packets", sm.packets),
-                ("bytes", sm.bytes),
-                ("SIP messages", sm.sip_messages),
+                ("packets", e.packets),
+                ("bytes", e.bytes),
+                ("SIP messages", e.sip_messages),
                 ("requests", e.sip_requests),
                 ("responses", e.sip_responses),
                 ("retransmissions", e.sip_retransmissions),
                 ("duplicates", e.sip_duplicates),
-                ("dialogs", sm.dialogs),
-                ("calls", sm.calls),
-                ("RTP streams", sm.rtp_streams),
-                ("RTP packets", sm.rtp_packets),
-                ("RTCP packets", sm.rtcp_packets),
+                ("dialogs", t.dialogs),
+                ("calls", t.calls),
+                ("RTP streams", t.rtp_streams),
+                ("RTP packets", e.rtp_packets),
+                ("RTCP packets", e.rtcp_packets),
             ]),
         },
         StatSection {
@@ -434,15 +582,16 @@ fn stats_sections(report: &Report<'_>) -> Vec<StatSection> {
         },
         StatSection {
             title: "Dialogs by state".into(),
-            rows: states
-                .into_iter()
+            rows: t
+                .states
+                .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         },
         StatSection {
             title: "Decode errors".into(),
             rows: kv(vec![
-                ("total", sm.decode_errors),
+                ("total", n.decode_errors() + e.sip_malformed),
                 ("malformed SIP", e.sip_malformed),
                 ("SIP without Call-ID", e.sip_without_call_id),
                 ("bare-LF SIP", e.sip_lf_only),
@@ -453,16 +602,19 @@ fn stats_sections(report: &Report<'_>) -> Vec<StatSection> {
         StatSection {
             title: "Limits (evictions)".into(),
             rows: kv(vec![
-                ("dialogs", sm.evictions.dialogs),
-                ("RTP streams", sm.evictions.streams),
-                ("media bindings", sm.evictions.media_bindings),
-                ("IP fragments", sm.evictions.fragments),
-                ("TCP streams", sm.evictions.tcp_streams),
+                ("dialogs", e.dialog_evictions),
+                ("RTP streams", e.stream_evictions),
+                ("media bindings", e.binding_evictions),
+                ("IP fragments", n.fragment_evictions),
+                (
+                    "TCP streams",
+                    n.tcp_stream_evictions + n.tcp_memory_evictions,
+                ),
                 ("raw bytes not kept", e.raw_bytes_dropped),
             ]),
         },
     ];
-    for c in &report.capture {
+    for c in an.capture_stats() {
         sections.push(StatSection {
             title: format!("Capture {}", c.interface),
             rows: kv(vec![
@@ -476,7 +628,7 @@ fn stats_sections(report: &Report<'_>) -> Vec<StatSection> {
     }
     sections.push(StatSection {
         title: "Findings by severity".into(),
-        rows: sm
+        rows: t
             .findings_by_severity
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), v.to_string()))
