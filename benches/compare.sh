@@ -21,13 +21,15 @@ set -Eeuo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: benches/compare.sh [--small] [--dry-run]
+Usage: benches/compare.sh [--small] [--dry-run] [--table]
 
 Times siplens, sngrep and tshark on the captures of benches/workloads.sh and prints
 markdown tables (see the comment at the top of this script) into $WL_OUT/compare.md.
 
   --small    use the captures of `benches/workloads.sh --small` ($WL_OUT/small)
   --dry-run  print the commands it would time, run nothing
+  --table    print the tables again from the last run's files (compare-runs.tsv,
+             criterion.txt), run nothing
   --help     this text
 
 Environment: WL_OUT (/work/bench-data), SIPLENS (target/dist/siplens),
@@ -38,19 +40,20 @@ EOF
 }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SMALL=0 DRY=0
+SMALL=0 DRY=0 TABLE=0
 for a in "$@"; do
     case $a in
     -h | --help) usage; exit 0 ;;
     --small) SMALL=1 ;;
     --dry-run | -n) DRY=1 ;;
+    --table) TABLE=1 ;;
     *) echo "compare: unknown argument: $a (see --help)" >&2; exit 2 ;;
     esac
 done
 if ((SMALL)); then OUT=${WL_OUT:-/work/bench-data/small}; else OUT=${WL_OUT:-/work/bench-data}; fi
 SIPLENS=${SIPLENS:-$ROOT/target/dist/siplens}
-TOOLS=${TOOLS:-siplens sngrep tshark}
-WORKLOADS=${WORKLOADS:-signaling media flood signaling-x10}
+TOOLS=${TOOLS-siplens sngrep tshark}
+WORKLOADS=${WORKLOADS-signaling media flood signaling-x10}
 REPEAT=${REPEAT:-3}
 TIMEOUT=${TIMEOUT:-900}
 QUARTERS=${QUARTERS:-1}
@@ -90,6 +93,17 @@ if ((DRY)); then
     exit 0
 fi
 
+RUNS=$OUT/compare-runs.tsv
+if ((TABLE)); then
+    [[ -s $RUNS ]] || die "no $RUNS: run benches/compare.sh first"
+    WORK=$(mktemp -d /tmp/siplens-compare.XXXXXX)
+    trap 'rm -rf "$WORK"' EXIT
+    CRIT=$WORK/criterion.txt
+    if [[ -s $OUT/criterion.txt ]]; then cp "$OUT/criterion.txt" "$CRIT"; else : >"$CRIT"; fi
+    read -r STARTED LOAD0 LOAD1 <"$OUT/compare-meta.txt" || die "no $OUT/compare-meta.txt"
+    LOAD0=${LOAD0//,/ } LOAD1=${LOAD1//,/ }
+fi
+if ((!TABLE)); then
 [[ -x /usr/bin/time ]] || die "missing /usr/bin/time (apt-get install time)"
 for t in $TOOLS; do
     case $t in
@@ -100,7 +114,6 @@ done
 command -v python3 >/dev/null || die "missing python3"
 WORK=$(mktemp -d /tmp/siplens-compare.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-RUNS=$OUT/compare-runs.tsv
 printf 'tool\tworkload\trun\twall\trss_kb\tuser\tsys\tstatus\tframes\tsip\n' >"$RUNS"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -115,11 +128,12 @@ timeit() {
     # %e has 10 ms steps, too coarse for the small files: the wall time is taken around it
     t0=$(date +%s%N)
     # shellcheck disable=SC2086 # the command line is split on purpose
-    /usr/bin/time -f "%M %U %S" -o "$WORK/time" timeout "$TIMEOUT" $c >/dev/null 2>"$WORK/err" </dev/null || rc=$?
+    # -k: sngrep on the flood ignored the TERM of a plain timeout and ran on
+    /usr/bin/time -f "%M %U %S" -o "$WORK/time" timeout -k 10 "$TIMEOUT" $c >/dev/null 2>"$WORK/err" </dev/null || rc=$?
     t1=$(date +%s%N)
     wall=$(((t1 - t0) / 1000000000)).$(printf '%03d' $(((t1 - t0) / 1000000 % 1000)))
     read -r rss user sys < <(tail -1 "$WORK/time")
-    if ((rc == 124)); then
+    if ((rc == 124 || rc == 137)); then
         status="timeout ${TIMEOUT}s"
     elif ((rc != 0)); then
         status="exit $rc"
@@ -146,6 +160,7 @@ for run in $(seq "$REPEAT"); do
     fi
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "$STARTED ${LOAD0// /,} ${LOAD1// /,}" >"$OUT/compare-meta.txt"
 
 CRIT=$WORK/criterion.txt
 : >"$CRIT"
@@ -159,11 +174,14 @@ if ((CRITERION)); then
         >"$CRIT" 2>"$WORK/criterion.err" || { tail -20 "$WORK/criterion.err" >&2; die "cargo bench failed"; }
     cp "$CRIT" "$OUT/criterion.txt"
 fi
+fi # measuring
 
 python3 - "$RUNS" "$CRIT" "$OUT" "$STARTED" "$LOAD0" "$LOAD1" "$REPEAT" <<'PY' | tee "$OUT/compare.md"
 import csv, re, subprocess, sys
 runs_path, crit_path, out, started, load0, load1, repeat = sys.argv[1:]
 rows = list(csv.DictReader(open(runs_path), delimiter="\t"))
+# from the runs themselves: --table may print a run made with another REPEAT
+repeat = max((int(r["run"]) for r in rows), default=0)
 
 def best(tool, w):
     rs = [r for r in rows if r["tool"] == tool and r["workload"] == w]
@@ -220,22 +238,26 @@ for w in workloads:
 quarters = [w for w in ("signaling", "flood") if any(r["workload"] == f"{w}-q1" for r in rows)]
 if quarters:
     print()
-    print("siplens, µs of wall time per SIP message (and peak RSS MiB) on the first 1/4, 1/2, 3/4 and all of a capture:")
+    print("siplens on the first 1/4, 1/2, 3/4 and all of a capture: µs of wall time per SIP message, "
+          "µs of CPU (user+sys) per message, peak RSS MiB:")
     print()
-    print("| capture | 1/4 | 1/2 | 3/4 | 1 | 1 / (1/4) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| capture | 1/4 | 1/2 | 3/4 | 1 | wall 1 / (1/4) | CPU 1 / (1/4) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for w in quarters:
-        cells, us = [], []
+        cells, us, cpu = [], [], []
         for q in (1, 2, 3, 4):
             b = best("siplens", f"{w}-q{q}")
             if b is None or b["status"] != "ok":
                 cells.append("-" if b is None else b["status"])
                 continue
             u = b["wall"] * 1e6 / max(b["sip"], 1)
+            c = b["cpu"] * 1e6 / max(b["sip"], 1)
             us.append(u)
-            cells.append(f"{u:.2f} µs ({b['sip']:,} msgs, {b['rss']:.0f} MiB)")
+            cpu.append(c)
+            cells.append(f"{u:.2f} / {c:.2f} µs, {b['rss']:.0f} MiB ({b['sip']:,} msgs)")
         ratio = f"{us[-1] / us[0]:.2f}×" if len(us) == 4 and us[0] > 0 else "-"
-        print(f"| {w} | " + " | ".join(cells) + f" | {ratio} |")
+        cratio = f"{cpu[-1] / cpu[0]:.2f}×" if len(cpu) == 4 and cpu[0] > 0 else "-"
+        print(f"| {w} | " + " | ".join(cells) + f" | {ratio} | {cratio} |")
 
 crit = open(crit_path).read()
 if crit.strip():

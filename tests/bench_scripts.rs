@@ -233,5 +233,21 @@ fn compare_prints_its_table() {
         std::fs::read_to_string(dir.join("compare.md")).expect("compare.md"),
         table
     );
+    // --table prints the same tables again from the run's files, measuring nothing.
+    let again = ok(
+        Command::new("bash")
+            .arg(root().join("benches/compare.sh"))
+            .arg("--table")
+            .env("WL_OUT", &dir)
+            .output()
+            .expect("bash"),
+        "compare.sh --table",
+    );
+    assert_eq!(again, table);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("compare-runs.tsv")).expect("runs"),
+        runs,
+        "--table must not run anything"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
