@@ -171,7 +171,7 @@ quarters() {
     local name=$1 frames q n
     if ((DRY)); then
         echo "# $name-q1..q4.pcap: the first 1/4, 1/2, 3/4 and all frames of $name.pcap"
-        echo "editcap -r $OUT/$name.pcap $OUT/$name-qQ.pcap 1-\$((FRAMES * Q / 4))   # Q = 1..3"
+        echo "editcap -F pcap -r $OUT/$name.pcap $OUT/$name-qQ.pcap 1-\$((FRAMES * Q / 4))   # Q = 1..3"
         echo "ln -s $name.pcap $OUT/$name-q4.pcap"
         return 0
     fi
@@ -181,7 +181,8 @@ quarters() {
     for q in 1 2 3; do
         n=$((frames * q / 4))
         ((n >= 1)) || die "$name.pcap has too few frames to cut in quarters"
-        editcap -r "$OUT/$name.pcap" "$OUT/$name-q$q.pcap" "1-$n" >/dev/null
+        # -F pcap: editcap writes pcapng by default, and the whole file (q4) is pcap
+        editcap -F pcap -r "$OUT/$name.pcap" "$OUT/$name-q$q.pcap" "1-$n" >/dev/null
         counts "$name-q$q"
     done
     ln -sfn "$name.pcap" "$OUT/$name-q4.pcap"

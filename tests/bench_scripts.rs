@@ -100,7 +100,7 @@ fn scripts_answer_help_and_dry_run() {
         "-m 300 ",
         "flood.py --count 3000",
         "repeat.py --copies 10",
-        "editcap -r",
+        "editcap -F pcap -r",
     ] {
         assert!(plan.contains(want), "the dry run lacks {want:?}: {plan}");
     }
