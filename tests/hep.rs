@@ -341,16 +341,35 @@ fn listen_json(spec: &str, extra: &[&str]) -> Child {
         .expect("siplens runs")
 }
 
-/// Connects to the listener on `port`, retrying while it starts.
-fn connect_tcp(port: u16) -> std::net::TcpStream {
+/// A TCP port free now (the UDP `free_port` says nothing of TCP).
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("ephemeral port")
+        .port()
+}
+
+/// Connects to `child`'s listener on `port`, retrying while it starts. A loaded CI machine
+/// can take seconds to start it; a listener that exited says why (its stderr).
+fn connect_tcp(child: &mut Child, port: u16) -> std::net::TcpStream {
+    use std::io::Read;
     let t0 = Instant::now();
     loop {
         match std::net::TcpStream::connect(("127.0.0.1", port)) {
             Ok(c) => return c,
-            Err(_) if t0.elapsed() < Duration::from_secs(10) => {
+            Err(e) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let mut err = String::new();
+                    if let Some(mut s) = child.stderr.take() {
+                        let _ = s.read_to_string(&mut err);
+                    }
+                    panic!("siplens exited ({status}) before listening on {port}: {err}");
+                }
+                if t0.elapsed() > Duration::from_secs(60) {
+                    panic!("never listened on {port}: {e}");
+                }
                 std::thread::sleep(Duration::from_millis(50))
             }
-            Err(e) => panic!("never listened on {port}: {e}"),
         }
     }
 }
@@ -391,9 +410,9 @@ fn three_messages(prefix: &str) -> Vec<u8> {
 #[test]
 fn idle_tcp_connections_do_not_lock_out_an_agent() {
     use std::io::Write;
-    let port = free_port();
-    let child = listen_json(&format!("tcp:127.0.0.1:{port}"), &[]);
-    let mut idle = vec![connect_tcp(port)];
+    let port = free_tcp_port();
+    let mut child = listen_json(&format!("tcp:127.0.0.1:{port}"), &[]);
+    let mut idle = vec![connect_tcp(&mut child, port)];
     for _ in 0..19 {
         idle.push(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"));
     }
@@ -432,9 +451,9 @@ fn connect_from(src: std::net::Ipv4Addr, port: u16) -> std::net::TcpStream {
 fn idle_tcp_connections_from_many_addresses_do_not_lock_out_an_agent() {
     use std::io::Write;
     use std::net::Ipv4Addr;
-    let port = free_port();
-    let child = listen_json(&format!("tcp:127.0.0.1:{port}"), &["--hep-max-conns", "16"]);
-    let mut idle = vec![connect_tcp(port)];
+    let port = free_tcp_port();
+    let mut child = listen_json(&format!("tcp:127.0.0.1:{port}"), &["--hep-max-conns", "16"]);
+    let mut idle = vec![connect_tcp(&mut child, port)];
     for i in 0..16u8 {
         idle.push(connect_from(Ipv4Addr::new(127, 0, 0, 2 + i / 4), port));
     }
@@ -457,12 +476,12 @@ fn idle_tcp_connections_from_many_addresses_do_not_lock_out_an_agent() {
 #[test]
 fn idle_timeout_closes_silent_tcp_connections() {
     use std::io::{Read, Write};
-    let port = free_port();
-    let child = listen_json(
+    let port = free_tcp_port();
+    let mut child = listen_json(
         &format!("tcp:127.0.0.1:{port}"),
         &["--hep-idle-timeout", "1"],
     );
-    let mut quiet = vec![connect_tcp(port)];
+    let mut quiet = vec![connect_tcp(&mut child, port)];
     for _ in 0..2 {
         quiet.push(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"));
     }
@@ -536,8 +555,8 @@ fn udp_kernel_drops_are_reported() {
 #[test]
 fn malformed_count_is_the_same_on_stderr_and_in_json() {
     use std::io::Write;
-    let (up, tp) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_siplens"))
+    let (up, tp) = (free_port(), free_tcp_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_siplens"))
         .args(["report", "--format", "json"])
         .args(["--hep-listen", &format!("udp:127.0.0.1:{up}")])
         .args(["--hep-listen", &format!("tcp:127.0.0.1:{tp}")])
@@ -546,7 +565,7 @@ fn malformed_count_is_the_same_on_stderr_and_in_json() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("siplens runs");
-    let mut conn = connect_tcp(tp);
+    let mut conn = connect_tcp(&mut child, tp);
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..7 {
         tx.send_to(format!("junk {i}").as_bytes(), ("127.0.0.1", up))
