@@ -5,17 +5,12 @@ build profiles, where only the same input for every binary matters).
 
     benches/synth.py rtp OUT.pcap [CALLS [RTP_SECONDS]]   # default 2000 calls, 5 s: ~1.0M packets
     benches/synth.py sig OUT.pcap [CALLS]                 # default 25000 calls: 175,000 SIP messages
-    benches/synth.py flood OUT.pcap [INVITES]             # default 1,000,000 INVITEs: ~520 MB
 
 rtp: calls start at 40 calls/s; each is INVITE (SDP), 100, 180, 200 (SDP), ACK, then
 G.711 A-law RTP both ways every 20 ms, then BYE and 200, so about 200 calls overlap.
 sig: media-less calls (the same 7 messages) at 700 calls/s.
-flood: unanswered INVITEs (SDP offer, G.711) at 10,000/s, each with its own Call-ID and its
-own source 10.a.b.c:5060, to 192.0.2.10:5060 (the P7 memory workload: every dialog stays
-"trying", so the dialog table fills and evicts).
-sig and rtp are on 127.0.0.1 (SIP 5070 -> 5060); all are Ethernet, classic pcap,
-microsecond timestamps. The sizes are bounded by the arguments (at most 20,000 RTP calls of
-60 s, 200,000 signaling calls, 5,000,000 flood INVITEs).
+All on 127.0.0.1 (SIP 5070 -> 5060), Ethernet, classic pcap, microsecond timestamps.
+The sizes are bounded by the arguments (at most 20,000 RTP calls of 60 s).
 """
 
 import heapq
@@ -33,10 +28,10 @@ def ip_checksum(hdr):
     return (~s) & 0xFFFF
 
 
-def udp_frame(sport, dport, payload, ident, src=LO, dst=LO):
+def udp_frame(sport, dport, payload, ident):
     # UDP checksum 0 (none) is valid over IPv4; the IP header checksum is right.
     ulen = 8 + len(payload)
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, ident & 0xFFFF, 0x4000, 64, 17, 0, src, dst)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, ident & 0xFFFF, 0x4000, 64, 17, 0, LO, LO)
     hdr = hdr[:10] + struct.pack("!H", ip_checksum(hdr)) + hdr[12:]
     return ETH + hdr + struct.pack("!HHHH", sport, dport, ulen, 0) + payload
 
@@ -101,13 +96,13 @@ def rtp_stream(t0, count, sport, dport, ssrc):
 
 
 def write(path, events):
-    """Writes (time_us, sport, dport, payload[, src, dst]) events, already in time order."""
+    """Writes (time_us, sport, dport, payload) events, already in time order."""
     n = 0
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         base = 1_700_000_000 * 1_000_000
-        for t, sp, dp, payload, *addrs in events:
-            frame = udp_frame(sp, dp, payload, n, *addrs)
+        for t, sp, dp, payload in events:
+            frame = udp_frame(sp, dp, payload, n)
             ts = base + t
             f.write(struct.pack("<IIII", ts // 1_000_000, ts % 1_000_000, len(frame), len(frame)))
             f.write(frame)
@@ -133,58 +128,14 @@ def sig_capture(path, calls):
     return write(path, heapq.merge(*streams, key=lambda e: e[0]))
 
 
-FLOOD_SERVER = bytes([192, 0, 2, 10])
-
-
-def flood_invite(i):
-    """The i-th flood INVITE: its own Call-ID, tags, source and dialled number."""
-    src = f"10.{((i + 1) >> 16) & 0xFF}.{((i + 1) >> 8) & 0xFF}.{(i + 1) & 0xFF}"
-    user = f"+1555{1_000_000 + i % 9_000_000:07d}"
-    body = (
-        "v=0\r\n"
-        f"o=- {i} {i} IN IP4 {src}\r\n"
-        "s=-\r\n"
-        f"c=IN IP4 {src}\r\n"
-        "t=0 0\r\n"
-        f"m=audio {10000 + 2 * (i % 25000)} RTP/AVP 0\r\n"
-        "a=rtpmap:0 PCMU/8000\r\n"
-    )
-    head = (
-        f"INVITE sip:{user}@192.0.2.10 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP {src}:5060;branch=z9hG4bKfl{i:08x}\r\n"
-        "Max-Forwards: 70\r\n"
-        f"From: <sip:u{i}@{src}>;tag=fl{i:08x}\r\n"
-        f"To: <sip:{user}@192.0.2.10>\r\n"
-        f"Call-ID: flood-{i:08x}@{src}\r\n"
-        "CSeq: 1 INVITE\r\n"
-        f"Contact: <sip:u{i}@{src}:5060>\r\n"
-        "Content-Type: application/sdp\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "\r\n"
-    )
-    return bytes(int(x) for x in src.split(".")), (head + body).encode()
-
-
-def flood_capture(path, invites):
-    def events():
-        for i in range(invites):
-            src, payload = flood_invite(i)
-            yield (i * 100, 5060, 5060, payload, src, FLOOD_SERVER)  # 10,000 INVITEs/s
-
-    return write(path, events())
-
-
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("rtp", "sig", "flood"):
+    if len(argv) < 3 or argv[1] not in ("rtp", "sig"):
         sys.exit(__doc__)
     kind, path = argv[1], argv[2]
     if kind == "rtp":
         calls = min(int(argv[3]) if len(argv) > 3 else 2000, 20000)
         secs = min(int(argv[4]) if len(argv) > 4 else 5, 60)
         n = rtp_capture(path, calls, secs)
-    elif kind == "flood":
-        invites = min(int(argv[3]) if len(argv) > 3 else 1_000_000, 5_000_000)
-        n = flood_capture(path, invites)
     else:
         calls = min(int(argv[3]) if len(argv) > 3 else 25000, 200000)
         n = sig_capture(path, calls)

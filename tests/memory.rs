@@ -66,7 +66,7 @@ fn src_of(i: u32) -> [u8; 4] {
 
 const SERVER: [u8; 4] = [192, 0, 2, 10];
 
-/// The flood INVITE of benches/synth.py (`flood` mode): own Call-ID, tag, source, number.
+/// The flood INVITE of benches/flood.py: own Call-ID, tag, source, number.
 fn flood_invite(i: u32) -> Vec<u8> {
     let [a, b, c, d] = src_of(i);
     let src = format!("{a}.{b}.{c}.{d}");
