@@ -193,33 +193,16 @@ impl<'a> MessageView<'a> {
 
     pub(crate) fn vias_listed(&self) -> &Listed<'a, Via<'a>> {
         self.vias.get_or_init(|| {
-            let mut out = Listed::default();
-            let mut seen_first = false;
-            for v in self.msg.headers_named(HeaderName::Via) {
-                for el in split_top(v, b',') {
-                    let el = trim_lws(el);
-                    let (value, problem) = match parse_via(el, true) {
-                        Ok(via) => {
-                            let p = (!via.version.eq_ignore_ascii_case(b"2.0")
-                                || !via.protocol.eq_ignore_ascii_case(b"SIP"))
-                            .then_some("unsupported Via sent-protocol");
-                            (Some(via), p)
-                        }
-                        Err(_) if el.is_empty() => (None, Some("empty list element")),
-                        Err(e) => (parse_via(el, false).ok(), Some(e.reason)),
-                    };
-                    out.problems.extend(problem);
-                    if !el.is_empty() && !seen_first {
-                        seen_first = true;
-                        out.first_ok = value.is_some();
-                    }
-                    if let Some(value) = value {
-                        out.values.push(value);
-                        out.texts.push(el);
-                    }
+            listed(&self.msg, HeaderName::Via, |el| match parse_via(el, true) {
+                Ok(via) => {
+                    let p = (!via.version.eq_ignore_ascii_case(b"2.0")
+                        || !via.protocol.eq_ignore_ascii_case(b"SIP"))
+                    .then_some("unsupported Via sent-protocol");
+                    (Some(via), p)
                 }
-            }
-            out
+                Err(_) if el.is_empty() => (None, Some("empty list element")),
+                Err(e) => (parse_via(el, false).ok(), Some(e.reason)),
+            })
         })
     }
 
@@ -237,44 +220,27 @@ impl<'a> MessageView<'a> {
     /// The top Via, the one that names the transaction (§17.1.3, §17.2.3); None when the
     /// first element does not parse (a later one is not the top one).
     pub fn top_via(&self) -> Option<&Via<'a>> {
-        let l = self.vias_listed();
-        if l.first_ok {
-            l.values.first()
-        } else {
-            None
-        }
+        self.vias_listed().top()
     }
 
     pub(crate) fn contacts_listed(&self) -> &Listed<'a, NameAddr<'a>> {
         self.contacts.get_or_init(|| {
-            let mut out = Listed::default();
-            let mut seen_first = false;
-            for v in self.msg.headers_named(HeaderName::Contact) {
-                for el in split_top(v, b',') {
-                    let el = trim_lws(el);
-                    let (value, problem) = if el.is_empty() {
-                        (None, Some("empty list element"))
-                    } else if el == b"*" {
-                        out.wildcard = true;
-                        (None, None)
-                    } else {
-                        match parse_name_addr(el, true) {
-                            Ok(n) => (Some(n), None),
-                            Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
-                        }
-                    };
-                    out.problems.extend(problem);
-                    // `*` counts as the first element: it names no address.
-                    if !el.is_empty() && !seen_first {
-                        seen_first = true;
-                        out.first_ok = value.is_some();
-                    }
-                    if let Some(value) = value {
-                        out.values.push(value);
-                        out.texts.push(el);
+            let mut wildcard = false;
+            // `*` counts as the first element: it names no address.
+            let mut out = listed(&self.msg, HeaderName::Contact, |el| {
+                if el.is_empty() {
+                    (None, Some("empty list element"))
+                } else if el == b"*" {
+                    wildcard = true;
+                    (None, None)
+                } else {
+                    match parse_name_addr(el, true) {
+                        Ok(n) => (Some(n), None),
+                        Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
                     }
                 }
-            }
+            });
+            out.wildcard = wildcard;
             out
         })
     }
@@ -287,12 +253,7 @@ impl<'a> MessageView<'a> {
 
     /// The first Contact element, when it parses (None for `*` or a bad first one).
     pub fn top_contact(&self) -> Option<&NameAddr<'a>> {
-        let l = self.contacts_listed();
-        if l.first_ok {
-            l.values.first()
-        } else {
-            None
-        }
+        self.contacts_listed().top()
     }
 
     /// `Contact: *` (§10.2.2).
@@ -366,6 +327,44 @@ impl<T> Default for Listed<'_, T> {
             problems: Vec::new(),
         }
     }
+}
+
+impl<T> Listed<'_, T> {
+    /// The first element, when it parsed (a later one is not the top one).
+    fn top(&self) -> Option<&T> {
+        if self.first_ok {
+            self.values.first()
+        } else {
+            None
+        }
+    }
+}
+
+/// Every element of every `name` header (§7.3.1 comma lists), trimmed, through `parse`,
+/// which gives the lenient value and the strict grammar's problem of one element.
+fn listed<'a, T>(
+    msg: &SipMessage<'a>,
+    name: HeaderName,
+    mut parse: impl FnMut(&'a [u8]) -> (Option<T>, Option<&'static str>),
+) -> Listed<'a, T> {
+    let mut out = Listed::default();
+    let mut seen_first = false;
+    for v in msg.headers_named(name) {
+        for el in split_top(v, b',') {
+            let el = trim_lws(el);
+            let (value, problem) = parse(el);
+            out.problems.extend(problem);
+            if !el.is_empty() && !seen_first {
+                seen_first = true;
+                out.first_ok = value.is_some();
+            }
+            if let Some(value) = value {
+                out.values.push(value);
+                out.texts.push(el);
+            }
+        }
+    }
+    out
 }
 
 fn checked_name_addr(v: Option<&[u8]>) -> Checked<NameAddr<'_>> {
