@@ -22,6 +22,8 @@
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=benches/netns.sh
+. "$ROOT/benches/netns.sh"
 OUT=${BENCH_OUT:-$ROOT/bench-out}
 SIPP_DIR=$ROOT/scripts/sipp
 AUDIO_SRC=${AUDIO_SRC:-/usr/share/sip-tester/g711a.pcap}
@@ -59,20 +61,7 @@ WORK=$(mktemp -d /tmp/siplens-bench.XXXXXX)
 generate() {
     local name=$1 sc=$2 ss=$3 calls=$4 rate=$5 ms=$6
     local f=$OUT/$name.pcap cap_pid uas_pid limit secs
-    ip netns add "$NS"
-    ip -n "$NS" link set lo up
-    # SIPp's pcap playback needs no socket and SIPp binds only the first
-    # call's media port, so every other RTP packet would draw an ICMP port
-    # unreachable: drop those before they reach lo (and the capture).
-    ip netns exec "$NS" nft -f - <<'NFT'
-table inet bench {
-    chain out {
-        type filter hook output priority 0; policy accept;
-        icmp type destination-unreachable drop
-        icmpv6 type destination-unreachable drop
-    }
-}
-NFT
+    bench_netns_up "$NS"
     secs=$((calls / rate + ms / 1000 + 60))
     # concurrent calls expected: rate * call length, with headroom
     limit=$((rate * (ms / 1000 + 2) + 100))

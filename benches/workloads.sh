@@ -43,6 +43,8 @@ EOF
 }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=benches/netns.sh
+. "$ROOT/benches/netns.sh"
 SMALL=0 DRY=0
 WANT=()
 for a in "$@"; do
@@ -129,19 +131,7 @@ generate() {
         echo "ip netns exec $NS ${uac[*]}"
         return 0
     fi
-    ip netns add "$NS"
-    ip -n "$NS" link set lo up
-    # SIPp's pcap playback has no socket, so each RTP packet but the first call's would
-    # draw an ICMP port unreachable: drop those before they reach lo (and the capture).
-    ip netns exec "$NS" nft -f - <<'NFT'
-table inet bench {
-    chain out {
-        type filter hook output priority 0; policy accept;
-        icmp type destination-unreachable drop
-        icmpv6 type destination-unreachable drop
-    }
-}
-NFT
+    bench_netns_up "$NS"
     ip netns exec "$NS" timeout $((secs + 30)) "${cap[@]}" 2>"$WORK/$name.tcpdump" &
     cap_pid=$!
     BG_PIDS+=("$cap_pid")
