@@ -640,6 +640,7 @@ impl Analyzer {
                     };
                     self.process(&frame);
                     self.origin = None;
+                    source.recycle(std::mem::take(&mut frame.data));
                     if frames % 4096 == 0 {
                         let (done, total) = source.progress();
                         tick(done, total);
