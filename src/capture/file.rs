@@ -241,6 +241,8 @@ pub struct FileSource {
     layout: Layout,
     link_types: Vec<LinkType>,
     scratch: Vec<u8>,
+    /// A frame buffer given back by [`FrameSource::recycle`], reused by the next frame.
+    spare: Vec<u8>,
     /// The file, when the input can be read again by seeking (an uncompressed file opened
     /// by path): messages then keep where they are instead of a copy.
     path: Option<std::path::PathBuf>,
@@ -338,6 +340,7 @@ pub fn open_reader(
         },
         link_types: Vec::new(),
         scratch: Vec::new(),
+        spare: Vec::new(),
         path: None,
         data_at: 0,
     };
@@ -426,13 +429,15 @@ impl FileSource {
     /// Reads `len` bytes of packet data (fewer if the input ends).
     fn read_data(&mut self, len: usize, at: u64, record: u64) -> Result<Vec<u8>, CaptureError> {
         self.data_at = self.offset;
+        let mut data = std::mem::take(&mut self.spare);
+        data.clear();
         if len <= EAGER_DATA_LEN {
-            let mut data = vec![0u8; len];
+            data.resize(len, 0);
             let n = self.fill(&mut data, at, record)?;
             data.truncate(n);
             return Ok(data);
         }
-        let mut data = Vec::with_capacity(EAGER_DATA_LEN);
+        data.reserve(EAGER_DATA_LEN);
         let res = (&mut self.reader).take(len as u64).read_to_end(&mut data);
         self.offset += data.len() as u64;
         match res {
@@ -983,6 +988,10 @@ impl FrameSource for FileSource {
 
     fn frame_origin(&self) -> Option<(&std::path::Path, u64)> {
         Some((self.path.as_deref()?, self.data_at))
+    }
+
+    fn recycle(&mut self, data: Vec<u8>) {
+        self.spare = data;
     }
 }
 

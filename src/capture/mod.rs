@@ -54,6 +54,12 @@ pub trait FrameSource {
     fn frame_origin(&self) -> Option<(&std::path::Path, u64)> {
         None
     }
+    /// Gives back the data buffer of a frame the caller is done with, for the next frame
+    /// to reuse: a fresh allocation per frame (and the page faults of fresh memory) was
+    /// 4% of a signaling run. Sources that cannot reuse it drop it.
+    fn recycle(&mut self, data: Vec<u8>) {
+        drop(data);
+    }
 }
 
 /// A packet timestamp in nanoseconds since the Unix epoch.

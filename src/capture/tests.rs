@@ -223,6 +223,39 @@ fn pcap_microseconds_both_byte_orders() {
     }
 }
 
+/// A recycled buffer carries the next frame (no allocation per frame), with exactly that
+/// frame's bytes, shorter or longer than the one before.
+#[test]
+fn recycled_buffer_is_reused_for_the_next_frame() {
+    let bytes = pcap(
+        false,
+        US,
+        1,
+        &[
+            (1, 0, b"abcdef", 6),
+            (2, 0, b"xy", 2),
+            (3, 0, b"0123456789", 10),
+        ],
+    );
+    let mut src = open_bytes("t", bytes).unwrap();
+    let f1 = src.next_frame().unwrap().unwrap();
+    assert_eq!(f1.data, b"abcdef");
+    let at = f1.data.as_ptr() as usize;
+    src.recycle(f1.data);
+    let f2 = src.next_frame().unwrap().unwrap();
+    assert_eq!(f2.data, b"xy");
+    assert_eq!(
+        f2.data.as_ptr() as usize,
+        at,
+        "the recycled buffer is reused"
+    );
+    src.recycle(f2.data);
+    let f3 = src.next_frame().unwrap().unwrap();
+    assert_eq!(f3.data, b"0123456789");
+    assert_eq!(f3.number, 3);
+    assert!(src.next_frame().unwrap().is_none());
+}
+
 #[test]
 fn pcap_nanoseconds_both_byte_orders() {
     for big in [false, true] {

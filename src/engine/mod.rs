@@ -11,6 +11,7 @@ pub mod limits;
 pub mod raw;
 pub mod rule;
 pub mod state;
+mod table;
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash};
@@ -423,9 +424,7 @@ pub struct Analyzer {
     frame_base: u64,
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
-    /// Boxed: a node of the map then moves pointers, not 700-byte dialogs, when the oldest
-    /// are evicted or a node splits (and sequential ids leave nodes half full).
-    dialogs: BTreeMap<u64, Box<Dialog>>,
+    dialogs: table::DialogTable,
     /// Dialogs in the order they finished, as (id, the dialog's `finished_seq` then): the
     /// eviction victims, oldest first. Stale entries (evicted, reopened or finished again
     /// later) are skipped when met and compacted away, so a victim costs O(1) amortised.
@@ -544,7 +543,7 @@ impl Analyzer {
             frame_base: 0,
             first_ts: None,
             last_ts: None,
-            dialogs: BTreeMap::new(),
+            dialogs: table::DialogTable::default(),
             finished: std::collections::VecDeque::new(),
             finished_seq: 0,
             by_call_id: FxHashMap::default(),
@@ -640,6 +639,7 @@ impl Analyzer {
                     };
                     self.process(&frame);
                     self.origin = None;
+                    source.recycle(std::mem::take(&mut frame.data));
                     if frames % 4096 == 0 {
                         let (done, total) = source.progress();
                         tick(done, total);
@@ -996,7 +996,7 @@ impl Analyzer {
             msg: &msg,
             raw,
             seen: seen(seg),
-            dialog: id.and_then(|id| self.dialogs.get(&id)).map(|d| &**d),
+            dialog: id.and_then(|id| self.dialogs.get(&id)),
             label: facts.as_ref().map_or("", |f| self.symbols.name(f.label)),
             is_request,
             repeat: facts.as_ref().is_some_and(|f| f.repeat),
@@ -1123,9 +1123,7 @@ impl Analyzer {
     /// Evicts one dialog: the one that finished first, else the oldest of all (a flood of
     /// unanswered INVITEs finishes none). O(1) amortised: no scan of the table.
     fn evict_dialog(&mut self) {
-        let victim = self
-            .pop_finished()
-            .or_else(|| self.dialogs.keys().next().copied());
+        let victim = self.pop_finished().or_else(|| self.dialogs.first_id());
         if let Some(id) = victim {
             if let Some(d) = self.dialogs.remove(&id) {
                 self.conclude_evicted(&d);
@@ -1564,7 +1562,6 @@ impl Analyzer {
         self.bindings
             .get(&addr)
             .and_then(|b| self.dialogs.get(&b.dialog))
-            .map(|d| &**d)
     }
 
     /// The NAT view's inputs for one dialog: the flows of its streams (those bound to it,
@@ -1605,7 +1602,7 @@ impl Analyzer {
 
     /// Dialogs in creation order.
     pub fn dialogs(&self) -> impl Iterator<Item = &Dialog> {
-        self.dialogs.values().map(|d| &**d)
+        self.dialogs.values()
     }
 
     /// Dialogs kept.
@@ -1615,7 +1612,7 @@ impl Analyzer {
 
     /// The dialog with this [`Dialog::id`], if still kept.
     pub fn dialog(&self, id: u64) -> Option<&Dialog> {
-        self.dialogs.get(&id).map(|d| &**d)
+        self.dialogs.get(&id)
     }
 
     /// The [`Dialog::id`] of the dialog with this Call-ID, if still kept.

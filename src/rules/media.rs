@@ -180,16 +180,10 @@ impl DialogSecurity {
     /// Records the facts of a new (not retransmitted) message: `sips:`/TLS references
     /// on a cleartext hop, S/MIME bodies, Identity headers. `message` names it
     /// (method or status line). Returns how many records the caps dropped.
-    pub fn observe_message(
-        &mut self,
-        msg: &MessageView<'_>,
-        raw: &[u8],
-        at: Seen,
-        message: &str,
-    ) -> u64 {
+    pub fn observe_message(&mut self, msg: &MessageView<'_>, at: Seen, message: &str) -> u64 {
         let mut dropped = 0;
         let refs = if is_cleartext(at.transport) {
-            super::transport::tls_references(msg, raw)
+            super::transport::tls_references(msg)
         } else {
             Vec::new()
         };
@@ -960,7 +954,7 @@ mod tests {
             let mut msg = b"INVITE sips:b@x SIP/2.0\r\nIdentity: ".to_vec();
             msg.extend_from_slice(&sip_tail);
             if let Ok(m) = crate::sip::parse_message(&msg) {
-                d.observe_message(&crate::sip::MessageView::new(m), &msg, at(2, Transport::Tcp), "INVITE");
+                d.observe_message(&crate::sip::MessageView::new(m), at(2, Transport::Tcp), "INVITE");
             }
             let _ = findings("c", CALL, d.facts(), &[], true);
         }
@@ -1048,7 +1042,7 @@ impl crate::engine::Rule for CallSecurityRule {
             return;
         }
         let sec = self.dialogs.entry(d.id).or_default();
-        stats.security_records_dropped += sec.observe_message(cx.msg, cx.raw, cx.seen, cx.label);
+        stats.security_records_dropped += sec.observe_message(cx.msg, cx.seen, cx.label);
         if let Some(s) = &cx.sdp {
             stats.security_records_dropped +=
                 sec.observe_sdp(s.sdp, s.from_caller, s.copy, cx.seen);
