@@ -608,7 +608,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
             drop(stdout);
             let elapsed = started.elapsed().as_millis() as u64;
             match events.take() {
-                Some(ev) => ev.finish(&analyzer, streaming, elapsed),
+                Some(ev) => ev.finish(&analyzer, streaming, elapsed, report.hep_listeners.clone()),
                 None => Ok(()),
             }
         }

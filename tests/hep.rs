@@ -294,6 +294,50 @@ fn listen_stops_after_count() {
     assert_eq!(v["hep_listeners"][0]["malformed"], 1);
 }
 
+/// The NDJSON summary line carries the listeners' counters, as the JSON report does (it
+/// had none: a script reading the stream could not see malformed or dropped HEP packets).
+#[test]
+fn ndjson_summary_has_the_listener_counters() {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args([
+            "report",
+            "--format",
+            "ndjson",
+            "--count",
+            "2",
+            "--hep-listen",
+        ])
+        .arg(format!("udp:127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("siplens runs");
+    assert!(
+        wait_bound(port, Duration::from_secs(10)),
+        "never bound {port}"
+    );
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.send_to(b"junk", ("127.0.0.1", port)).unwrap();
+    for id in ["n1", "n2"] {
+        tx.send_to(&hep_packet(id), ("127.0.0.1", port)).unwrap();
+    }
+    let out = wait_output(child, Duration::from_secs(10));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().expect("a summary line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("JSON line");
+    assert_eq!(v["event"], "summary", "{last}");
+    let h = &v["hep_listeners"][0];
+    assert_eq!(h["malformed"], 1, "{last}");
+    assert_eq!(h["packets"], 2, "{last}");
+}
+
 /// SIGINT ends a TCP listener with the normal report.
 #[test]
 fn listen_stops_on_sigint_over_tcp() {

@@ -194,14 +194,20 @@ impl Events {
     }
 
     /// Writes the last tick and the summary line. Live runs stamp it with the wall clock,
-    /// files with the last packet's time.
-    pub fn finish(mut self, an: &Analyzer, live_run: bool, elapsed_ms: u64) -> io::Result<()> {
+    /// files with the last packet's time. `hep_listeners` go into the summary line.
+    pub fn finish(
+        mut self,
+        an: &Analyzer,
+        live_run: bool,
+        elapsed_ms: u64,
+        hep_listeners: Vec<siplens::hep::HepListenerStats>,
+    ) -> io::Result<()> {
         let now = if live_run {
             live::wall_now()
         } else {
             self.last_ts
         };
-        let ev = self.tracker.finish(an, now, elapsed_ms);
+        let ev = self.tracker.finish(an, now, elapsed_ms, hep_listeners);
         self.write(&ev);
         match self.failed.take() {
             Some(e) => Err(e),

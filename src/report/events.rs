@@ -119,6 +119,10 @@ pub struct SummaryEvent<'a> {
     /// The report's summary counters.
     #[serde(flatten)]
     pub summary: Summary,
+    /// What each HEP listener received, skipped and lost, as in the JSON report's
+    /// `hep_listeners` (omitted without listeners).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hep_listeners: Vec<crate::hep::HepListenerStats>,
 }
 
 #[derive(Debug, Clone)]
@@ -181,12 +185,14 @@ impl EventTracker {
     }
 
     /// The last tick (every finding not yet emitted, open dialogs included) followed by the
-    /// `summary` line. `elapsed_ms` is the run's wall time, as in the report.
+    /// `summary` line. `elapsed_ms` is the run's wall time, as in the report;
+    /// `hep_listeners` the listeners' counters (empty without listeners).
     pub fn finish<'a>(
         &mut self,
         an: &'a Analyzer,
         now: Timestamp,
         elapsed_ms: u64,
+        hep_listeners: Vec<crate::hep::HepListenerStats>,
     ) -> Vec<StreamEvent<'a>> {
         let mut out = self.step(an, now, true);
         let report = Report::build(an, elapsed_ms);
@@ -197,6 +203,7 @@ impl EventTracker {
             open_dialogs: self.open.len() as u64,
             events: self.counts,
             summary: report.summary,
+            hep_listeners,
         })));
         out
     }
@@ -436,7 +443,7 @@ mod tests {
             last = f.ts;
             an.process(&f);
         }
-        for e in tr.finish(&an, last, 0) {
+        for e in tr.finish(&an, last, 0, Vec::new()) {
             lines.push(serde_json::to_value(&e).expect("json"));
         }
         let report_findings = Report::build(&an, 0).findings.len();
@@ -604,7 +611,7 @@ mod tests {
         while let Ok(Some(f)) = src.next_frame() {
             an.process(&f);
         }
-        let ev = tr.finish(&an, Timestamp(0), 0);
+        let ev = tr.finish(&an, Timestamp(0), 0, Vec::new());
         write_events(&mut out, &ev).expect("write");
         let text = String::from_utf8(out).expect("utf8");
         assert_eq!(text.lines().count(), ev.len());
