@@ -14,12 +14,18 @@
 
 use std::sync::Mutex;
 
+use std::net::SocketAddr;
+
 use rustc_hash::FxHashSet;
 
 /// Most evicted ids kept between two takes. Past it the record says so
 /// ([`Changes::overflowed`]) and the reader rebuilds everything: a flood evicting faster
 /// than the dashboard ticks must not grow this list without bound.
 pub const MAX_EVICTED_IDS: usize = 1 << 20;
+
+/// Most keepalive addresses kept between two takes; past it the record overflows (the
+/// reader rebuilds everything), as for evictions.
+pub const MAX_KEEPALIVE_ADDRS: usize = 1 << 16;
 
 /// The changes recorded since the last [`ChangeLog::take`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,7 +39,11 @@ pub struct Changes {
     pub evicted: Vec<u64>,
     /// Some RTP or RTCP packet arrived: streams (and the NAT views built on them) moved.
     pub media: bool,
-    /// More evictions happened than [`MAX_EVICTED_IDS`]: the ids are incomplete.
+    /// Addresses that sent or received a keepalive (CRLF, STUN, OPTIONS ping): the NAT
+    /// view of every dialog with a party at one of them counts it.
+    pub keepalives: FxHashSet<SocketAddr>,
+    /// More evictions happened than [`MAX_EVICTED_IDS`] (or keepalive addresses than
+    /// [`MAX_KEEPALIVE_ADDRS`]): the record is incomplete.
     pub overflowed: bool,
 }
 
@@ -44,6 +54,7 @@ impl Changes {
             && self.dialogs.is_empty()
             && self.evicted.is_empty()
             && !self.media
+            && self.keepalives.is_empty()
             && !self.overflowed
     }
 }
@@ -106,6 +117,19 @@ impl ChangeLog {
     pub fn media(&mut self) {
         if self.enabled {
             self.pending_mut().media = true;
+        }
+    }
+
+    /// A keepalive from or to `addr` was counted.
+    pub fn keepalive(&mut self, addr: SocketAddr) {
+        if !self.enabled {
+            return;
+        }
+        let p = self.pending_mut();
+        if p.keepalives.len() < MAX_KEEPALIVE_ADDRS {
+            p.keepalives.insert(addr);
+        } else if !p.keepalives.contains(&addr) {
+            p.overflowed = true;
         }
     }
 

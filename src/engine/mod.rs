@@ -1322,6 +1322,8 @@ impl Analyzer {
             // OPTIONS pings keep the NAT binding of either end open.
             self.nat_keepalives.note(seg.src, seg.ts);
             self.nat_keepalives.note(seg.dst, seg.ts);
+            self.changes.keepalive(seg.src);
+            self.changes.keepalive(seg.dst);
             self.stats.nat_keepalive_overflow = self.nat_keepalives.overflow;
         }
 
@@ -1378,6 +1380,7 @@ impl Analyzer {
 
     fn note_keepalive(&mut self, addr: SocketAddr, ts: Timestamp) {
         self.nat_keepalives.note(addr, ts);
+        self.changes.keepalive(addr);
         self.stats.nat_keepalive_overflow = self.nat_keepalives.overflow;
     }
 

@@ -348,6 +348,20 @@ impl LiveFeed {
             dirty.extend(moved);
             delta.streams = Some(rows);
         }
+        if !full && !changes.keepalives.is_empty() {
+            // A keepalive moves the NAT view (its count) of the dialogs with a party at
+            // that address; one pass over the dialogs, only in ticks that saw keepalives.
+            dirty.extend(
+                an.dialogs()
+                    .filter(|d| {
+                        d.nat
+                            .parties
+                            .iter()
+                            .any(|p| changes.keepalives.contains(&p.source))
+                    })
+                    .map(|d| d.id),
+            );
+        }
         if full {
             self.full_rebuilds += 1;
             dirty = an.dialogs().map(|d| d.id).collect();
@@ -642,5 +656,65 @@ mod tests {
         merged.expect("deltas").apply_to(&mut all, &mut all_links);
         same(&all, &one, "merged against one by one");
         same(&all, &Snapshot::build(&an), "merged against a full build");
+    }
+
+    /// A UDP frame from 192.0.2.1:5060 (a UA behind NAT, as the proxy sees it) to the
+    /// proxy at 198.51.100.2:5060.
+    fn ua_frame(number: u64, payload: &[u8]) -> crate::capture::Frame {
+        let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+            .ipv4([192, 0, 2, 1], [198, 51, 100, 2], 64)
+            .udp(5060, 5060);
+        let mut data = Vec::new();
+        builder.write(&mut data, payload).expect("frame builds");
+        crate::capture::Frame {
+            number,
+            ts: crate::capture::Timestamp(1_700_000_000_000_000_000 + number * 1_000_000_000),
+            link_type: crate::capture::LinkType::ETHERNET,
+            orig_len: data.len() as u32,
+            data,
+            interface: 0,
+        }
+    }
+
+    /// A CRLF keepalive changes the NAT view of the registration it keeps open (its
+    /// keepalive count): the dashboard row must follow although no SIP message touched
+    /// the dialog (it used to stay stale until the dialog's next message).
+    #[test]
+    fn keepalives_refresh_the_nat_view_of_their_party() {
+        let mut an = crate::rules::analyzer(Limits::default());
+        an.track_changes(true);
+        let mut feed = LiveFeed::new().with_findings_pacing(0);
+        let mut snap = Snapshot::default();
+        let mut links = LiveLinks::default();
+        let register = b"REGISTER sip:198.51.100.2 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKka1\r\n\
+From: <sip:alice@198.51.100.2>;tag=ka1\r\n\
+To: <sip:alice@198.51.100.2>\r\n\
+Call-ID: keepalive-refresh@10.0.0.5\r\n\
+CSeq: 1 REGISTER\r\n\
+Contact: <sip:alice@10.0.0.5:5060>\r\n\
+Expires: 3600\r\n\
+Content-Length: 0\r\n\r\n";
+        an.process(&ua_frame(1, register));
+        feed.tick(&an)
+            .expect("the first delta")
+            .apply_to(&mut snap, &mut links);
+        same(&snap, &Snapshot::build(&an), "after the REGISTER");
+        for n in 2..5 {
+            an.process(&ua_frame(n, b"\r\n\r\n"));
+            if let Some(d) = feed.tick(&an) {
+                d.apply_to(&mut snap, &mut links);
+            }
+            same(
+                &snap,
+                &Snapshot::build(&an),
+                &format!("after keepalive {n}"),
+            );
+        }
+        assert_eq!(
+            an.nat_keepalives()
+                .count("192.0.2.1:5060".parse().expect("addr")),
+            3
+        );
     }
 }
