@@ -33,7 +33,8 @@ pub struct Changes {
     pub evicted: Vec<u64>,
     /// Some RTP or RTCP packet arrived: streams (and the NAT views built on them) moved.
     pub media: bool,
-    /// More evictions happened than [`MAX_EVICTED_IDS`]: the ids are incomplete.
+    /// More evictions happened than the record keeps (`Limits::report.max_evicted_ids`,
+    /// default [`MAX_EVICTED_IDS`]): the ids are incomplete.
     pub overflowed: bool,
 }
 
@@ -49,13 +50,30 @@ impl Changes {
 }
 
 /// The engine's change record (off until [`ChangeLog::set_enabled`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChangeLog {
     enabled: bool,
+    max_evicted: usize,
     pending: Mutex<Changes>,
 }
 
+impl Default for ChangeLog {
+    fn default() -> Self {
+        ChangeLog::new(MAX_EVICTED_IDS)
+    }
+}
+
 impl ChangeLog {
+    /// A change record keeping at most `max_evicted` evicted ids (at least 1) between two
+    /// takes (`Limits::report.max_evicted_ids`).
+    pub fn new(max_evicted: usize) -> Self {
+        ChangeLog {
+            enabled: false,
+            max_evicted: max_evicted.max(1),
+            pending: Mutex::default(),
+        }
+    }
+
     /// Turns tracking on or off; turning it off drops what was recorded.
     pub fn set_enabled(&mut self, on: bool) {
         self.enabled = on;
@@ -93,9 +111,10 @@ impl ChangeLog {
         if !self.enabled {
             return;
         }
+        let max = self.max_evicted;
         let p = self.pending_mut();
         p.dialogs.remove(&id);
-        if p.evicted.len() < MAX_EVICTED_IDS {
+        if p.evicted.len() < max {
             p.evicted.push(id);
         } else {
             p.overflowed = true;
