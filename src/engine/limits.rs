@@ -70,10 +70,11 @@ impl Default for ReportLimits {
     }
 }
 
-/// Estimated cost of one attack source: the `SourceState` struct (about 300 bytes with
-/// its hash-map slot) plus its bounded lists (methods, targets, users, toll calls) as a
-/// busy scanner fills them, rounded up.
-pub const ATTACK_SOURCE_COST_BYTES: u64 = 4096;
+/// Estimated cost of one attack source: the `SourceState` struct (`size_of` about 200
+/// bytes, checked by a test in `rules::attack`) with its hash-map slot, plus a few entries
+/// of its lists (methods, targets, users, toll calls) as a typical scanner source fills
+/// them. A source that fills every list costs more (up to tens of KiB), but few do.
+pub const ATTACK_SOURCE_COST_BYTES: u64 = 1024;
 /// Cost of one pending attack request (timestamp, source, method, hash-map slot).
 pub const ATTACK_PENDING_COST_BYTES: u64 = 96;
 /// Cost of one kept finding (struct, summary text, evidence frames), rounded up.
@@ -94,8 +95,6 @@ pub const AUTH_ATTEMPT_COST_BYTES: u64 = 256;
 pub const TLS_SESSION_COST_BYTES: u64 = 2048;
 /// Cost of one NAT keepalive source (address, count, time, hash-map slot).
 pub const KEEPALIVE_COST_BYTES: u64 = 64;
-/// Cost of one open dialog in the event tracker (the last `DialogEvent` with its texts).
-pub const TRACKED_DIALOG_COST_BYTES: u64 = 512;
 /// Cost of one evicted id in the change feed.
 pub const EVICTED_ID_COST_BYTES: u64 = 8;
 
@@ -137,8 +136,9 @@ impl Limits {
     /// tracker) get a share of the network tenth and of the table budget too, each at its
     /// documented per-entry cost (`*_COST_BYTES` in this module): a twentieth of the budget
     /// for TLS sessions and a fortieth for their partial handshakes, and for each rule
-    /// table a hundredth (a two-hundredth for the small ones). Every one is capped by its
-    /// current value and kept at one entry at least.
+    /// table a hundredth (a two-hundredth for the small ones); the event stream tracks as
+    /// many open dialogs as the engine keeps. Every one is capped by its current value and
+    /// kept at one entry at least.
     pub fn for_memory(self, mb: u64, keep_raw: bool) -> Limits {
         let budget = mb.max(MIN_BUDGET_MB).saturating_mul(1 << 20);
         let raw = if keep_raw { budget / 4 } else { 0 };
@@ -148,8 +148,9 @@ impl Limits {
         let mut net = self.net.clone();
         net.max_tcp_total_bytes = cap(budget / 20, net.max_tcp_total_bytes);
         net.max_fragment_bytes = cap(budget / 40, net.max_fragment_bytes);
+        let max_dialogs = cap(tables * 70 / 100 / DIALOG_COST_BYTES, self.max_dialogs);
         Limits {
-            max_dialogs: cap(tables * 70 / 100 / DIALOG_COST_BYTES, self.max_dialogs),
+            max_dialogs,
             max_streams: cap(tables * 25 / 100 / STREAM_COST_BYTES, self.max_streams),
             max_media_bindings: cap(
                 tables * 5 / 100 / BINDING_COST_BYTES,
@@ -202,10 +203,9 @@ impl Limits {
                 ),
             },
             report: ReportLimits {
-                max_tracked_dialogs: cap(
-                    budget / 100 / TRACKED_DIALOG_COST_BYTES,
-                    self.report.max_tracked_dialogs,
-                ),
+                // The open dialogs of the event stream are the engine's: as many as it
+                // keeps (each costs far less than the dialog it mirrors).
+                max_tracked_dialogs: cap(max_dialogs as u64, self.report.max_tracked_dialogs),
                 max_evicted_ids: cap(
                     budget / 200 / EVICTED_ID_COST_BYTES,
                     self.report.max_evicted_ids,
@@ -286,7 +286,9 @@ mod tests {
         assert_eq!(big.tls, base.tls);
         assert_eq!(big.nat, base.nat);
         assert_eq!(big.rules, base.rules);
-        assert_eq!(big.report, base.report);
+        assert_eq!(big.report.max_evicted_ids, base.report.max_evicted_ids);
+        // The event stream tracks as many open dialogs as the engine keeps.
+        assert_eq!(big.report.max_tracked_dialogs, big.max_dialogs);
         // The 16 MiB floor lowers the large tables below their defaults, within budget.
         let small = base.clone().for_memory(MIN_BUDGET_MB, false);
         assert!(small.tls.max_sessions < base.tls.max_sessions);
