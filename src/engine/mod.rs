@@ -202,7 +202,7 @@ pub struct EngineStats {
     // Media, transport and end-to-end security (rules::media, rules::transport, rules::e2e).
     /// ZRTP packets (RFC 6189).
     pub zrtp_packets: u64,
-    /// SIP messages on cleartext hops past `rules::transport::MAX_HOPS` (counted, not listed).
+    /// SIP messages on cleartext hops past `Limits::rules.cleartext_hops` (counted, not listed).
     pub cleartext_hop_overflow: u64,
     /// Security records (SDP facts, sips:/TLS references, S/MIME bodies, Identity
     /// headers) not kept because a dialog reached its caps.
@@ -210,7 +210,7 @@ pub struct EngineStats {
     /// Attack rules (scan.sweep, scan.enumeration, dos.flood, fraud.toll): what their
     /// bounded per-source tables could not keep.
     pub attack: AttackStats,
-    /// Scanner sightings not recorded because `rules::attack::MAX_SCANNERS` was reached.
+    /// Scanner sightings not recorded because `Limits::rules.scanners` was reached.
     pub scanner_overflow: u64,
     /// STUN Binding transactions and what their bounded tables could not keep (nat.stun).
     pub stun: StunStats,
@@ -218,7 +218,7 @@ pub struct EngineStats {
     /// NAT facts (parties, SDP addresses, ACK/BYE marks) not kept because a dialog's
     /// `nat` record reached its caps.
     pub nat_records_dropped: u64,
-    /// Keepalive sources not recorded because `nat::MAX_KEEPALIVE_SOURCES` was reached.
+    /// Keepalive sources not recorded because `Limits::nat.max_keepalive_sources` was reached.
     pub nat_keepalive_overflow: u64,
 }
 
