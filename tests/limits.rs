@@ -180,5 +180,17 @@ fn report_max_memory_16_counts_rule_table_evictions_in_the_json() {
         "{}",
         default["summary"]["evictions"]
     );
+    // The text report names the table too.
+    let text = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "--max-memory", "16"])
+        .arg(&file)
+        .output()
+        .expect("run siplens");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("table evictions") && l.contains("attack sources")),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
