@@ -42,8 +42,9 @@ pub struct Changes {
     /// Addresses that sent or received a keepalive (CRLF, STUN, OPTIONS ping): the NAT
     /// view of every dialog with a party at one of them counts it.
     pub keepalives: FxHashSet<SocketAddr>,
-    /// More evictions happened than [`MAX_EVICTED_IDS`] (or keepalive addresses than
-    /// [`MAX_KEEPALIVE_ADDRS`]): the record is incomplete.
+    /// More evictions happened than the record keeps (`Limits::report.max_evicted_ids`,
+    /// default [`MAX_EVICTED_IDS`]), or keepalive addresses than [`MAX_KEEPALIVE_ADDRS`]:
+    /// the record is incomplete.
     pub overflowed: bool,
 }
 
@@ -60,13 +61,30 @@ impl Changes {
 }
 
 /// The engine's change record (off until [`ChangeLog::set_enabled`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChangeLog {
     enabled: bool,
+    max_evicted: usize,
     pending: Mutex<Changes>,
 }
 
+impl Default for ChangeLog {
+    fn default() -> Self {
+        ChangeLog::new(MAX_EVICTED_IDS)
+    }
+}
+
 impl ChangeLog {
+    /// A change record keeping at most `max_evicted` evicted ids (at least 1) between two
+    /// takes (`Limits::report.max_evicted_ids`).
+    pub fn new(max_evicted: usize) -> Self {
+        ChangeLog {
+            enabled: false,
+            max_evicted: max_evicted.max(1),
+            pending: Mutex::default(),
+        }
+    }
+
     /// Turns tracking on or off; turning it off drops what was recorded.
     pub fn set_enabled(&mut self, on: bool) {
         self.enabled = on;
@@ -104,9 +122,10 @@ impl ChangeLog {
         if !self.enabled {
             return;
         }
+        let max = self.max_evicted;
         let p = self.pending_mut();
         p.dialogs.remove(&id);
-        if p.evicted.len() < MAX_EVICTED_IDS {
+        if p.evicted.len() < max {
             p.evicted.push(id);
         } else {
             p.overflowed = true;

@@ -60,6 +60,14 @@ pub struct Limits {
     pub max_evicted_findings: usize,
     /// Network decode limits (fragments, TCP streams).
     pub net: NetLimits,
+    /// TLS handshake tracker limits (sessions, ended queue, partial handshake bytes).
+    pub tls: crate::tls::TlsLimits,
+    /// NAT troubleshooting tables (keepalive sources).
+    pub nat: crate::nat::NatLimits,
+    /// Per-family rule tables (attack sources, STUN transactions, cleartext hops...).
+    pub rules: limits::RuleLimits,
+    /// Report-side tables (dialog event tracker, eviction ids of the change feed).
+    pub report: limits::ReportLimits,
 }
 
 impl Default for Limits {
@@ -74,6 +82,10 @@ impl Default for Limits {
             max_symbols: 65_536,
             max_evicted_findings: 10_000,
             net: NetLimits::default(),
+            tls: crate::tls::TlsLimits::default(),
+            nat: crate::nat::NatLimits::default(),
+            rules: limits::RuleLimits::default(),
+            report: limits::ReportLimits::default(),
         }
     }
 }
@@ -177,12 +189,20 @@ pub struct EngineStats {
     pub evicted_findings_summarised: u64,
     /// TLS sessions (SIP over TLS or not) whose handshake was tracked.
     pub tls_sessions: u64,
-    /// TLS sessions evicted by [`crate::tls::MAX_SESSIONS`] (their findings are kept).
+    /// TLS sessions evicted by `Limits::tls.max_sessions` (their findings are kept).
     pub tls_session_evictions: u64,
+    /// Findings of ended TLS sessions not kept because of
+    /// `Limits::rules.tls_retired_findings` (absent from the JSON while zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tls_findings_dropped: u64,
+    /// Authentication attempts of evicted dialogs not kept for the cross-dialog auth rules
+    /// because of `Limits::rules.auth_evicted_attempts` (absent from the JSON while zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub auth_evicted_attempts_dropped: u64,
     // Media, transport and end-to-end security (rules::media, rules::transport, rules::e2e).
     /// ZRTP packets (RFC 6189).
     pub zrtp_packets: u64,
-    /// SIP messages on cleartext hops past `rules::transport::MAX_HOPS` (counted, not listed).
+    /// SIP messages on cleartext hops past `Limits::rules.cleartext_hops` (counted, not listed).
     pub cleartext_hop_overflow: u64,
     /// Security records (SDP facts, sips:/TLS references, S/MIME bodies, Identity
     /// headers) not kept because a dialog reached its caps.
@@ -190,7 +210,7 @@ pub struct EngineStats {
     /// Attack rules (scan.sweep, scan.enumeration, dos.flood, fraud.toll): what their
     /// bounded per-source tables could not keep.
     pub attack: AttackStats,
-    /// Scanner sightings not recorded because `rules::attack::MAX_SCANNERS` was reached.
+    /// Scanner sightings not recorded because `Limits::rules.scanners` was reached.
     pub scanner_overflow: u64,
     /// STUN Binding transactions and what their bounded tables could not keep (nat.stun).
     pub stun: StunStats,
@@ -198,7 +218,7 @@ pub struct EngineStats {
     /// NAT facts (parties, SDP addresses, ACK/BYE marks) not kept because a dialog's
     /// `nat` record reached its caps.
     pub nat_records_dropped: u64,
-    /// Keepalive sources not recorded because `nat::MAX_KEEPALIVE_SOURCES` was reached.
+    /// Keepalive sources not recorded because `Limits::nat.max_keepalive_sources` was reached.
     pub nat_keepalive_overflow: u64,
 }
 
@@ -535,6 +555,9 @@ impl Analyzer {
     /// [`Self::add_rule`] (`rules::analyzer` builds an engine with the default set).
     pub fn new(limits: Limits) -> Self {
         let symbols = Symbols::new(limits.max_symbols);
+        let tls = crate::tls::TlsTracker::with_limits(limits.tls.clone());
+        let nat_keepalives = crate::nat::KeepaliveTable::new(limits.nat.max_keepalive_sources);
+        let changes = changes::ChangeLog::new(limits.report.max_evicted_ids);
         Analyzer {
             decoder: Decoder::new(limits.net.clone()),
             limits,
@@ -563,15 +586,20 @@ impl Analyzer {
             evicted: EvictedFindings::default(),
             label_buf: String::new(),
             show_secrets: false,
-            tls: crate::tls::TlsTracker::default(),
+            tls,
             rules: Vec::new(),
             config: Config::default(),
             spare: Vec::new(),
-            nat_keepalives: crate::nat::KeepaliveTable::default(),
+            nat_keepalives,
             tap: None,
             capture_stats: Vec::new(),
-            changes: changes::ChangeLog::default(),
+            changes,
         }
+    }
+
+    /// The limits this engine runs with (after `--max-memory` scaling).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Registers a rule family: it sees every later message, media event, TLS session and

@@ -711,22 +711,55 @@ fn contact_of(msg: &MessageView<'_>, frame: u64) -> Option<ContactFacts> {
     })
 }
 
+/// Bounds of the NAT tables that grow with the traffic (part of the engine's `Limits`,
+/// scaled by `--max-memory`). The per-dialog caps ([`MAX_PARTIES`] and the like) are
+/// bounded by the dialog table and stay fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatLimits {
+    /// Keepalive sources recorded ([`KeepaliveTable`]); default [`MAX_KEEPALIVE_SOURCES`].
+    pub max_keepalive_sources: usize,
+}
+
+impl Default for NatLimits {
+    fn default() -> Self {
+        NatLimits {
+            max_keepalive_sources: MAX_KEEPALIVE_SOURCES,
+        }
+    }
+}
+
 /// Sources that kept a NAT binding open: CRLF keepalives and STUN (RFC 5626 §4.4), and
-/// OPTIONS pings to or from them. Bounded by [`MAX_KEEPALIVE_SOURCES`].
-#[derive(Debug, Clone, Default)]
+/// OPTIONS pings to or from them. Bounded by [`NatLimits::max_keepalive_sources`].
+#[derive(Debug, Clone)]
 pub struct KeepaliveTable {
     seen: FxHashMap<SocketAddr, (u32, Timestamp)>,
+    max: usize,
     /// Sources not recorded because the table was full.
     pub overflow: u64,
 }
 
+impl Default for KeepaliveTable {
+    fn default() -> Self {
+        KeepaliveTable::new(MAX_KEEPALIVE_SOURCES)
+    }
+}
+
 impl KeepaliveTable {
+    /// A table recording at most `max` sources (at least 1).
+    pub fn new(max: usize) -> Self {
+        KeepaliveTable {
+            seen: FxHashMap::default(),
+            max: max.max(1),
+            overflow: 0,
+        }
+    }
+
     /// Notes one keepalive from or to `addr`.
     pub fn note(&mut self, addr: SocketAddr, ts: Timestamp) {
         if let Some(e) = self.seen.get_mut(&addr) {
             e.0 = e.0.saturating_add(1);
             e.1 = ts;
-        } else if self.seen.len() < MAX_KEEPALIVE_SOURCES {
+        } else if self.seen.len() < self.max {
             self.seen.insert(addr, (1, ts));
         } else {
             self.overflow += 1;

@@ -108,6 +108,23 @@ fn keepalive_table_is_bounded() {
 }
 
 #[test]
+fn keepalive_table_takes_its_bound_from_nat_limits() {
+    let limits = NatLimits {
+        max_keepalive_sources: 3,
+    };
+    let mut t = KeepaliveTable::new(limits.max_keepalive_sources);
+    for i in 0..10u32 {
+        let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        t.note(SocketAddr::new(ip, 5060), Timestamp(1));
+    }
+    assert_eq!(t.overflow, 7);
+    // Zero means one: the table always works.
+    let mut one = KeepaliveTable::new(0);
+    one.note("203.0.113.5:5060".parse().expect("addr"), Timestamp(1));
+    assert_eq!(one.overflow, 0);
+}
+
+#[test]
 fn media_to_private_from_public_is_undeliverable() {
     let f = |s: &str, d: &str| MediaFlow {
         src: s.parse().expect("a"),

@@ -30,8 +30,9 @@ use crate::engine::{Analyzer, Dialog, DialogState, Finding, InputInfo};
 /// Default tick: one second (of packet time for files, of wall time live).
 pub const TICK_NS: u64 = 1_000_000_000;
 
-/// Open dialogs tracked at once. The engine bounds its own dialogs (`Limits::max_dialogs`);
-/// this only guards the tracker against a misconfigured engine. Dialogs past it get no
+/// Default of open dialogs tracked at once (`Limits::report.max_tracked_dialogs`, scaled
+/// by `--max-memory`). The engine bounds its own dialogs (`Limits::max_dialogs`); this
+/// only guards the tracker against a misconfigured engine. Dialogs past it get no
 /// events and are counted in [`EventCounts::untracked`].
 pub const MAX_TRACKED_DIALOGS: usize = 1 << 20;
 
@@ -249,7 +250,7 @@ impl EventTracker {
                 // a failure): an update, then tracked again.
                 out.push(StreamEvent::DialogUpdated(event(an, d, ts, None)));
             }
-            if self.open.len() >= MAX_TRACKED_DIALOGS {
+            if self.open.len() >= an.limits().report.max_tracked_dialogs.max(1) {
                 self.counts.untracked += 1;
                 continue;
             }

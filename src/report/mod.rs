@@ -205,6 +205,70 @@ pub struct Evictions {
     pub fragments: u64,
     /// TCP directions (table full or buffer budget spent).
     pub tcp_streams: u64,
+    /// TLS sessions (`Limits::tls.max_sessions`; their findings are kept). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub tls_sessions: u64,
+    /// Findings of ended TLS sessions not kept (`Limits::rules.tls_retired_findings`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub tls_findings: u64,
+    /// Attack sources (`Limits::rules.attack_sources`; their findings are kept while `attack_evicted_findings` lasts). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub attack_sources: u64,
+    /// Attack requests waiting for an answer (`Limits::rules.attack_pending`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub attack_pending: u64,
+    /// Findings of evicted attack sources not kept (`Limits::rules.attack_evicted_findings`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub attack_findings: u64,
+    /// Scanner sightings not recorded (`Limits::rules.scanners`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub scanners: u64,
+    /// STUN requests waiting for their response (`Limits::rules.stun_pending`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub stun_pending: u64,
+    /// STUN (client, server) pairs not recorded (`Limits::rules.stun_clients`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub stun_clients: u64,
+    /// SIP messages on cleartext hops not listed (`Limits::rules.cleartext_hops`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub cleartext_hops: u64,
+    /// Authentication attempts of evicted dialogs not kept (`Limits::rules.auth_evicted_attempts`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub auth_attempts: u64,
+    /// NAT keepalive sources not recorded (`Limits::nat.max_keepalive_sources`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub keepalive_sources: u64,
+}
+
+impl Evictions {
+    /// The bounded tables that dropped something, as (name, count), in JSON field order.
+    pub fn nonzero(&self) -> Vec<(&'static str, u64)> {
+        [
+            ("dialogs", self.dialogs),
+            ("streams", self.streams),
+            ("media bindings", self.media_bindings),
+            ("fragment buffers", self.fragments),
+            ("TCP streams", self.tcp_streams),
+            ("tls sessions", self.tls_sessions),
+            ("tls findings", self.tls_findings),
+            ("attack sources", self.attack_sources),
+            ("attack pending", self.attack_pending),
+            ("attack findings", self.attack_findings),
+            ("scanners", self.scanners),
+            ("stun pending", self.stun_pending),
+            ("stun clients", self.stun_clients),
+            ("cleartext hops", self.cleartext_hops),
+            ("auth attempts", self.auth_attempts),
+            ("keepalive sources", self.keepalive_sources),
+        ]
+        .into_iter()
+        .filter(|e| e.1 > 0)
+        .collect()
+    }
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A CSeq rendered as "1 INVITE" without building a string.
@@ -758,6 +822,17 @@ impl<'a> Report<'a> {
                     media_bindings: stats.binding_evictions,
                     fragments: net.fragment_evictions,
                     tcp_streams: net.tcp_stream_evictions + net.tcp_memory_evictions,
+                    tls_sessions: stats.tls_session_evictions,
+                    tls_findings: stats.tls_findings_dropped,
+                    attack_sources: stats.attack.source_evictions,
+                    attack_pending: stats.attack.pending_evictions,
+                    attack_findings: stats.attack.findings_dropped,
+                    scanners: stats.scanner_overflow,
+                    stun_pending: stats.stun.pending_evictions,
+                    stun_clients: stats.stun.client_overflow,
+                    cleartext_hops: stats.cleartext_hop_overflow,
+                    auth_attempts: stats.auth_evicted_attempts_dropped,
+                    keepalive_sources: stats.nat_keepalive_overflow,
                 },
                 engine: stats.clone(),
                 net: net.clone(),

@@ -183,6 +183,24 @@ pub fn render(r: &Report) -> String {
             ev.dialogs, ev.streams, ev.media_bindings, ev.fragments, ev.tcp_streams
         );
     }
+    let more: Vec<String> = ev
+        .nonzero()
+        .into_iter()
+        .filter(|(name, _)| {
+            !matches!(
+                *name,
+                "dialogs" | "streams" | "media bindings" | "fragment buffers" | "TCP streams"
+            )
+        })
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    if !more.is_empty() {
+        let _ = writeln!(
+            o,
+            "table evictions (limits reached, see docs/usage.md#limits; --max-memory MB raises them): {}",
+            more.join(", ")
+        );
+    }
 
     let _ = writeln!(o, "\nDIALOGS ({})", r.dialogs.len());
     if r.dialogs.is_empty() {

@@ -525,6 +525,8 @@ pub const MAX_EVICTED_ATTEMPTS: usize = 8192;
 pub struct AuthRule {
     threshold: u64,
     evicted: Vec<(String, AuthAttempt)>,
+    max_evicted: usize,
+    dropped: u64,
 }
 
 impl Default for AuthRule {
@@ -532,6 +534,19 @@ impl Default for AuthRule {
         AuthRule {
             threshold: DEFAULT_BRUTEFORCE_THRESHOLD,
             evicted: Vec::new(),
+            max_evicted: MAX_EVICTED_ATTEMPTS,
+            dropped: 0,
+        }
+    }
+}
+
+impl AuthRule {
+    /// The auth rules keeping at most `limits.auth_evicted_attempts` attempts of evicted
+    /// dialogs.
+    pub fn new(limits: &crate::engine::limits::RuleLimits) -> Self {
+        AuthRule {
+            max_evicted: limits.auth_evicted_attempts,
+            ..AuthRule::default()
         }
     }
 }
@@ -545,6 +560,16 @@ impl crate::engine::Rule for AuthRule {
         self.threshold = config.bruteforce.threshold.max(1);
     }
 
+    fn on_message(
+        &mut self,
+        _cx: &crate::engine::MessageCtx<'_, '_>,
+        stats: &mut crate::engine::EngineStats,
+    ) {
+        // Evictions happen while a message makes room for its dialog: the count is
+        // current by the time that message reaches the rules.
+        stats.auth_evicted_attempts_dropped = self.dropped;
+    }
+
     fn on_dialog_evicted(
         &mut self,
         d: &crate::engine::Dialog,
@@ -553,8 +578,10 @@ impl crate::engine::Rule for AuthRule {
     ) {
         out.extend(findings(&d.call_id, &d.auth, an.show_secrets()));
         for a in &d.auth {
-            if self.evicted.len() < MAX_EVICTED_ATTEMPTS {
+            if self.evicted.len() < self.max_evicted {
                 self.evicted.push((d.call_id.clone(), a.clone()));
+            } else {
+                self.dropped += 1;
             }
         }
     }

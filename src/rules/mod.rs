@@ -22,12 +22,12 @@ use crate::engine::{Analyzer, Limits, Rule};
 pub fn default_set(limits: &Limits) -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(hygiene::MalformedRule::new(limits.max_malformed_findings)),
-        Box::new(attack::AttackRule::default()),
-        Box::new(tls::TlsRule::default()),
-        Box::new(auth::AuthRule::default()),
+        Box::new(attack::AttackRule::new(&limits.rules)),
+        Box::new(tls::TlsRule::new(&limits.rules)),
+        Box::new(auth::AuthRule::new(&limits.rules)),
         Box::new(media::CallSecurityRule::default()),
-        Box::new(transport::CleartextHopRule::default()),
-        Box::new(stun::StunRule::default()),
+        Box::new(transport::CleartextHopRule::new(&limits.rules)),
+        Box::new(stun::StunRule::new(&limits.rules)),
         Box::new(nat::NatRule),
         Box::new(hygiene::RetransmissionRule),
     ]

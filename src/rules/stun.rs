@@ -106,9 +106,19 @@ pub struct StunTracker {
     bindings: FxHashMap<(SocketAddr, SocketAddr), StunBinding>,
     next: u64,
     stats: StunStats,
+    limits: crate::engine::limits::RuleLimits,
 }
 
 impl StunTracker {
+    /// A tracker with its tables bounded by `limits` (`stun_pending`, `stun_clients`)
+    /// instead of [`MAX_PENDING`] and [`MAX_CLIENTS`].
+    pub fn new(limits: &crate::engine::limits::RuleLimits) -> Self {
+        StunTracker {
+            limits: limits.clone(),
+            ..StunTracker::default()
+        }
+    }
+
     /// Counters (copied into the engine statistics).
     pub fn stats(&self) -> &StunStats {
         &self.stats
@@ -211,12 +221,13 @@ impl StunTracker {
 
     /// Drops expired requests; when still full, the oldest sixteenth (counted).
     fn make_room(&mut self, now: Timestamp) {
-        if self.pending.len() < MAX_PENDING {
+        let max = self.limits.stun_pending.max(1);
+        if self.pending.len() < max {
             return;
         }
         self.pending
             .retain(|_, p| now.0.saturating_sub(p.ts.0) < PENDING_TIMEOUT_NS);
-        if self.pending.len() < MAX_PENDING {
+        if self.pending.len() < max {
             return;
         }
         let mut ages: Vec<(u64, [u8; 12])> =
@@ -237,7 +248,7 @@ impl StunTracker {
     ) -> Option<&mut StunBinding> {
         let key = (client, server);
         if !self.bindings.contains_key(&key) {
-            if self.bindings.len() >= MAX_CLIENTS {
+            if self.bindings.len() >= self.limits.stun_clients.max(1) {
                 self.stats.client_overflow += 1;
                 return None;
             }
@@ -627,6 +638,15 @@ mod tests;
 #[derive(Debug, Default)]
 pub struct StunRule {
     tracker: StunTracker,
+}
+
+impl StunRule {
+    /// The STUN rule with its tables bounded by `limits`.
+    pub fn new(limits: &crate::engine::limits::RuleLimits) -> Self {
+        StunRule {
+            tracker: StunTracker::new(limits),
+        }
+    }
 }
 
 impl crate::engine::Rule for StunRule {

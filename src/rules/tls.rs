@@ -191,6 +191,7 @@ pub const MAX_RETIRED_FINDINGS: usize = 65_536;
 pub struct TlsRule {
     ports: Vec<u16>,
     retired: Vec<Finding>,
+    max_retired: usize,
     findings_dropped: u64,
 }
 
@@ -199,13 +200,24 @@ impl Default for TlsRule {
         TlsRule {
             ports: DEFAULT_SIP_TLS_PORTS.to_vec(),
             retired: Vec::new(),
+            max_retired: MAX_RETIRED_FINDINGS,
             findings_dropped: 0,
         }
     }
 }
 
 impl TlsRule {
-    /// Findings of ended sessions not kept because of [`MAX_RETIRED_FINDINGS`].
+    /// The TLS rule keeping at most `limits.tls_retired_findings` findings of ended
+    /// sessions.
+    pub fn new(limits: &crate::engine::limits::RuleLimits) -> Self {
+        TlsRule {
+            max_retired: limits.tls_retired_findings,
+            ..TlsRule::default()
+        }
+    }
+
+    /// Findings of ended sessions not kept because of `RuleLimits::tls_retired_findings`
+    /// (default [`MAX_RETIRED_FINDINGS`]).
     pub fn findings_dropped(&self) -> u64 {
         self.findings_dropped
     }
@@ -221,14 +233,15 @@ impl crate::engine::Rule for TlsRule {
         self.ports = config.tls.sip_ports.clone();
     }
 
-    fn on_tls_session_end(&mut self, s: &TlsSession, _stats: &mut crate::engine::EngineStats) {
+    fn on_tls_session_end(&mut self, s: &TlsSession, stats: &mut crate::engine::EngineStats) {
         for f in findings(s, &self.ports) {
-            if self.retired.len() < MAX_RETIRED_FINDINGS {
+            if self.retired.len() < self.max_retired {
                 self.retired.push(f);
             } else {
                 self.findings_dropped += 1;
             }
         }
+        stats.tls_findings_dropped = self.findings_dropped;
     }
 
     fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {

@@ -160,14 +160,30 @@ struct Hop {
 }
 
 /// Cleartext SIP hops: unordered host pair + transport, bounded by [`MAX_HOPS`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HopTable {
     hops: FxHashMap<HopKey, Hop>,
+    max: usize,
     /// Messages on hops that did not fit in the table.
     pub overflow_messages: u64,
 }
 
+impl Default for HopTable {
+    fn default() -> Self {
+        HopTable::new(MAX_HOPS)
+    }
+}
+
 impl HopTable {
+    /// A table listing at most `max` hops (at least 1).
+    pub fn new(max: usize) -> Self {
+        HopTable {
+            hops: FxHashMap::default(),
+            max: max.max(1),
+            overflow_messages: 0,
+        }
+    }
+
     /// Counts one SIP message. Returns false when its hop is new and the table is full
     /// (the message is then only counted in [`HopTable::overflow_messages`]).
     pub fn record(&mut self, at: &Seen) -> bool {
@@ -191,7 +207,7 @@ impl HopTable {
             }
             return true;
         }
-        if self.hops.len() >= MAX_HOPS {
+        if self.hops.len() >= self.max {
             self.overflow_messages += 1;
             return false;
         }
@@ -246,9 +262,9 @@ impl HopTable {
             out.push(
                 Finding::new(CLEARTEXT_SIP, Severity::Low, Timestamp::default())
                     .summary(format!(
-                        "{} more SIP message(s) in clear on hops beyond the first {MAX_HOPS} \
+                        "{} more SIP message(s) in clear on hops beyond the first {} \
                      (not listed one by one)",
-                        self.overflow_messages
+                        self.overflow_messages, self.max
                     ))
                     .evidence(Vec::new())
                     .advice(advice),
@@ -390,6 +406,15 @@ Call-ID: c\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
 #[derive(Debug, Default)]
 pub struct CleartextHopRule {
     hops: HopTable,
+}
+
+impl CleartextHopRule {
+    /// The cleartext-hop rule listing at most `limits.cleartext_hops` hops.
+    pub fn new(limits: &crate::engine::limits::RuleLimits) -> Self {
+        CleartextHopRule {
+            hops: HopTable::new(limits.cleartext_hops),
+        }
+    }
 }
 
 impl crate::engine::Rule for CleartextHopRule {

@@ -41,6 +41,29 @@ pub const DEFAULT_SIP_TLS_PORTS: &[u16] = &[5061];
 /// past it the message being assembled is dropped and its session marked truncated.
 pub const MAX_PENDING_TOTAL: usize = 16 * 1024 * 1024;
 
+/// Bounds of the [`TlsTracker`] tables (part of the engine's `Limits`, scaled by
+/// `--max-memory`). The defaults are [`MAX_SESSIONS`], [`MAX_ENDED`] and
+/// [`MAX_PENDING_TOTAL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsLimits {
+    /// Sessions tracked at once; the least recently active are evicted beyond.
+    pub max_sessions: usize,
+    /// Ended sessions queued for [`TlsTracker::take_ended`].
+    pub max_ended: usize,
+    /// Bytes of partial handshake messages held by all sessions together.
+    pub max_pending_bytes: usize,
+}
+
+impl Default for TlsLimits {
+    fn default() -> Self {
+        TlsLimits {
+            max_sessions: MAX_SESSIONS,
+            max_ended: MAX_ENDED,
+            max_pending_bytes: MAX_PENDING_TOTAL,
+        }
+    }
+}
+
 /// Most offered versions / ALPN names kept from one ClientHello.
 const MAX_LIST: usize = 16;
 
@@ -459,7 +482,7 @@ type Key = (SocketAddr, SocketAddr);
 #[derive(Debug)]
 pub struct TlsTracker {
     sessions: FxHashMap<Key, TlsSession>,
-    max_sessions: usize,
+    limits: TlsLimits,
     sip_tls_ports: Vec<u16>,
     ended: Vec<TlsSession>,
     evictions: u64,
@@ -478,9 +501,22 @@ impl TlsTracker {
     /// A tracker keeping at most `max_sessions` sessions (at least 1), treating
     /// [`DEFAULT_SIP_TLS_PORTS`] as SIP over TLS.
     pub fn new(max_sessions: usize) -> Self {
+        TlsTracker::with_limits(TlsLimits {
+            max_sessions,
+            ..TlsLimits::default()
+        })
+    }
+
+    /// A tracker bounded by `limits` (each at least 1), treating [`DEFAULT_SIP_TLS_PORTS`]
+    /// as SIP over TLS.
+    pub fn with_limits(limits: TlsLimits) -> Self {
         TlsTracker {
             sessions: FxHashMap::default(),
-            max_sessions: max_sessions.max(1),
+            limits: TlsLimits {
+                max_sessions: limits.max_sessions.max(1),
+                max_ended: limits.max_ended.max(1),
+                max_pending_bytes: limits.max_pending_bytes.max(1),
+            },
             sip_tls_ports: DEFAULT_SIP_TLS_PORTS.to_vec(),
             ended: Vec::new(),
             evictions: 0,
@@ -558,16 +594,16 @@ impl TlsTracker {
         s.feed(dir, seg.frame, seg.ts, p);
         let after = s.pending_len();
         self.pending_total = self.pending_total.saturating_sub(before) + after;
-        if self.pending_total > MAX_PENDING_TOTAL {
+        if self.pending_total > self.limits.max_pending_bytes {
             self.pending_total -= after;
             s.pending = [Vec::new(), Vec::new()];
             s.truncated = true;
         }
     }
 
-    /// Queues a session leaving the table for the rules (bounded by [`MAX_ENDED`]).
+    /// Queues a session leaving the table for the rules (bounded by [`TlsLimits::max_ended`]).
     fn retire(&mut self, s: TlsSession) {
-        if self.ended.len() < MAX_ENDED {
+        if self.ended.len() < self.limits.max_ended {
             self.ended.push(s);
         } else {
             self.ended_dropped += 1;
@@ -589,7 +625,7 @@ impl TlsTracker {
     /// Evicts the least recently active sixteenth of the table when it is full; they are
     /// queued for [`Self::take_ended`].
     fn make_room(&mut self) {
-        if self.sessions.len() < self.max_sessions {
+        if self.sessions.len() < self.limits.max_sessions {
             return;
         }
         let mut by_age: Vec<(Timestamp, Key)> =
@@ -622,7 +658,7 @@ impl TlsTracker {
         self.evictions
     }
 
-    /// Ended sessions not queued because [`MAX_ENDED`] were waiting.
+    /// Ended sessions not queued because [`TlsLimits::max_ended`] were waiting.
     pub fn ended_dropped(&self) -> u64 {
         self.ended_dropped
     }

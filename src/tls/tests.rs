@@ -375,3 +375,26 @@ proptest! {
         let _ = t.findings();
     }
 }
+
+/// `Limits::for_memory` prices a session at `TLS_SESSION_COST_BYTES`: the struct with room
+/// for its parsed hello and certificate names.
+#[test]
+fn a_session_fits_its_documented_cost() {
+    let size = std::mem::size_of::<(Key, TlsSession)>() as u64;
+    assert!(
+        size * 2 <= crate::engine::limits::TLS_SESSION_COST_BYTES,
+        "{size}"
+    );
+}
+
+#[test]
+fn limits_bound_sessions_and_the_ended_queue() {
+    let t = TlsTracker::with_limits(TlsLimits {
+        max_sessions: 0,
+        max_ended: 0,
+        max_pending_bytes: 0,
+    });
+    // Zero means one: a tracker always works.
+    assert_eq!(t.limits.max_sessions, 1);
+    assert_eq!(t.limits.max_ended, 1);
+}

@@ -209,6 +209,7 @@ pub struct AttackTracker {
     pending: FxHashMap<u64, Pending>,
     order: u64,
     evicted: Vec<Finding>,
+    limits: crate::engine::limits::RuleLimits,
     /// What could not be kept.
     pub stats: AttackStats,
 }
@@ -276,8 +277,16 @@ impl AttackTracker {
             pending: FxHashMap::default(),
             order: 0,
             evicted: Vec::new(),
+            limits: crate::engine::limits::RuleLimits::default(),
             stats: AttackStats::default(),
         }
+    }
+
+    /// Bounds the tracker's tables by `limits` (sources, pending requests, findings of
+    /// evicted sources) instead of the defaults ([`MAX_SOURCES`], [`MAX_PENDING`],
+    /// [`MAX_EVICTED_FINDINGS`]).
+    pub fn set_limits(&mut self, limits: &crate::engine::limits::RuleLimits) {
+        self.limits = limits.clone();
     }
 
     /// Records one message that is not a retransmission or duplicate.
@@ -338,7 +347,9 @@ impl AttackTracker {
                 .get(&r.dst.ip())
                 .is_some_and(|d| d.targets.iter().any(|t| t.addr.ip() == r.src.ip()));
         let ip = r.src.ip();
-        if !self.sources.contains_key(&ip) && self.sources.len() >= MAX_SOURCES {
+        if !self.sources.contains_key(&ip)
+            && self.sources.len() >= self.limits.attack_sources.max(1)
+        {
             self.evict_sources();
         }
         let s = self.sources.entry(ip).or_insert_with(|| SourceState {
@@ -444,7 +455,7 @@ impl AttackTracker {
         let Some(seq) = r.cseq else {
             return;
         };
-        if self.pending.len() >= MAX_PENDING {
+        if self.pending.len() >= self.limits.attack_pending.max(1) {
             self.evict_pending();
         }
         self.pending.insert(
@@ -527,7 +538,7 @@ impl AttackTracker {
             if let Some(s) = self.sources.remove(&ip) {
                 self.stats.source_evictions += 1;
                 for f in source_findings(ip, &s, &self.th) {
-                    if self.evicted.len() < MAX_EVICTED_FINDINGS {
+                    if self.evicted.len() < self.limits.attack_evicted_findings {
                         self.evicted.push(f);
                     } else {
                         self.stats.findings_dropped += 1;
@@ -624,6 +635,20 @@ fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize,
 pub struct AttackRule {
     scanners: ScannerTracker,
     attack: AttackTracker,
+    limits: crate::engine::limits::RuleLimits,
+}
+
+impl AttackRule {
+    /// The attack rules with their tables bounded by `limits`.
+    pub fn new(limits: &crate::engine::limits::RuleLimits) -> Self {
+        let mut r = AttackRule {
+            limits: limits.clone(),
+            ..AttackRule::default()
+        };
+        r.scanners.set_limits(limits);
+        r.attack.set_limits(limits);
+        r
+    }
 }
 
 impl crate::engine::Rule for AttackRule {
@@ -634,6 +659,8 @@ impl crate::engine::Rule for AttackRule {
     fn configure(&mut self, config: &Config) {
         self.scanners = ScannerTracker::new(Signatures::from_config(&config.scanners));
         self.attack = AttackTracker::new(config);
+        self.scanners.set_limits(&self.limits);
+        self.attack.set_limits(&self.limits);
     }
 
     fn on_message(

@@ -138,6 +138,7 @@ const MAX_TARGETS: usize = 64;
 pub struct ScannerTracker {
     signatures: Signatures,
     seen: BTreeMap<(IpAddr, usize), ScanRecord>,
+    limits: crate::engine::limits::RuleLimits,
     /// Sightings not recorded because the table was full.
     pub dropped: u64,
 }
@@ -148,8 +149,14 @@ impl ScannerTracker {
         ScannerTracker {
             signatures,
             seen: BTreeMap::new(),
+            limits: crate::engine::limits::RuleLimits::default(),
             dropped: 0,
         }
+    }
+
+    /// Bounds the sightings kept by `limits.scanners` instead of [`MAX_SCANNERS`].
+    pub fn set_limits(&mut self, limits: &crate::engine::limits::RuleLimits) {
+        self.limits = limits.clone();
     }
 
     /// Records one request; cheap when the User-Agent is not a scanner's.
@@ -165,7 +172,7 @@ impl ScannerTracker {
             return;
         };
         let key = (src.ip(), sig);
-        if !self.seen.contains_key(&key) && self.seen.len() >= MAX_SCANNERS {
+        if !self.seen.contains_key(&key) && self.seen.len() >= self.limits.scanners.max(1) {
             self.dropped += 1;
             return;
         }

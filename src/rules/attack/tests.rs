@@ -693,3 +693,15 @@ mod behaviour_tests {
         }
     }
 }
+
+/// The per-entry costs `Limits::for_memory` divides the budget by cover the structs
+/// themselves with room for their heap parts.
+#[test]
+fn source_and_pending_fit_their_documented_costs() {
+    use crate::engine::limits::{ATTACK_PENDING_COST_BYTES, ATTACK_SOURCE_COST_BYTES};
+    let source =
+        std::mem::size_of::<(std::net::IpAddr, crate::rules::attack::SourceState)>() as u64;
+    let pending = std::mem::size_of::<(u64, crate::rules::attack::Pending)>() as u64;
+    assert!(source * 2 <= ATTACK_SOURCE_COST_BYTES, "{source}");
+    assert!(pending <= ATTACK_PENDING_COST_BYTES, "{pending}");
+}

@@ -345,3 +345,18 @@ fn request_seen_again_behind_the_nat_is_not_a_second_client() {
     assert_eq!(b[0].client, sa("10.0.0.5:40000"));
     assert_eq!(b[0].mapped, Some(sa("203.0.113.7:61234")));
 }
+
+#[test]
+fn limits_bound_clients_and_a_binding_fits_its_documented_cost() {
+    let size = std::mem::size_of::<((SocketAddr, SocketAddr), StunBinding)>() as u64;
+    assert!(
+        size <= crate::engine::limits::STUN_CLIENT_COST_BYTES,
+        "{size}"
+    );
+    let limits = crate::engine::limits::RuleLimits {
+        stun_clients: 2,
+        ..Default::default()
+    };
+    let t = StunTracker::new(&limits);
+    assert_eq!(t.limits.stun_clients, 2);
+}
