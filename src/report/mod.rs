@@ -518,7 +518,7 @@ pub struct FindingDto {
     /// Frame numbers (1-based).
     pub evidence: Vec<u64>,
     /// What to do.
-    pub advice: String,
+    pub advice: std::borrow::Cow<'static, str>,
 }
 
 /// A codec rendered as "PCMU/8000" (or the bare payload type when unknown) on output.

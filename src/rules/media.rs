@@ -7,6 +7,7 @@
 //! ([`DialogSecurity::observe_sdp`]); [`findings`] turns it, with the RTP streams bound
 //! to the dialog, into `media.*` findings.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use crate::capture::Timestamp;
@@ -403,6 +404,35 @@ fn negotiated_in(call: CallInfo, sec: &SecurityFacts) -> Vec<(&SdpSecurity, Opti
     v
 }
 
+/// Appends the items, `each` writing one, separated by `sep`; an item whose text equals
+/// the one before it is dropped, which is what collecting the texts, `Vec::dedup` and
+/// `join` gave, without a `String` per item.
+fn push_deduped<T>(
+    out: &mut String,
+    items: impl Iterator<Item = T>,
+    sep: &str,
+    mut each: impl FnMut(&mut String, T),
+) {
+    // Where the last kept item's text is in `out`.
+    let mut prev: Option<std::ops::Range<usize>> = None;
+    for item in items {
+        let start = out.len();
+        if prev.is_some() {
+            out.push_str(sep);
+        }
+        let at = out.len();
+        each(out, item);
+        let repeated = prev
+            .as_ref()
+            .is_some_and(|p| out.get(p.clone()) == out.get(at..));
+        if repeated {
+            out.truncate(start);
+        } else {
+            prev = Some(at..out.len());
+        }
+    }
+}
+
 fn cleartext_rtp(
     call_id: &str,
     call: CallInfo,
@@ -435,60 +465,80 @@ fn cleartext_rtp(
     for s in &clear_streams {
         push_evidence(&mut evidence, s.first_frame);
     }
-    let mut what = Vec::new();
+    // The summary is written into one buffer: the finding is made once per call, and
+    // the per-part lists, joins and formats it replaces were most of the report's rule
+    // time on a big capture. The text is the same: parts joined by "; ", each list with
+    // an item equal to the one before it dropped (as `Vec::dedup` did).
+    let any_negotiated = sdp_hits.iter().any(|(_, _, offer)| offer.is_some());
+    let any_offered = sdp_hits.iter().any(|(_, _, offer)| offer.is_none());
     // An offer no answer followed negotiated nothing the capture shows: it is "offered".
-    let mut negotiated: Vec<String> = sdp_hits
-        .iter()
-        .filter_map(|(r, l, offer)| {
-            offer.map(|o| {
-                format!(
+    let only_offered = !any_negotiated && clear_streams.is_empty();
+    let mut summary = String::with_capacity(160);
+    summary.push_str(if only_offered {
+        "call media offered in clear (anyone on the path could record it): "
+    } else {
+        "call media in clear (anyone on the path can record it): "
+    });
+    let mut first_part = true;
+    let mut part = |summary: &mut String| {
+        if !std::mem::take(&mut first_part) {
+            summary.push_str("; ");
+        }
+    };
+    if any_negotiated {
+        part(&mut summary);
+        summary.push_str("SDP negotiated ");
+        push_deduped(
+            &mut summary,
+            sdp_hits
+                .iter()
+                .filter_map(|(r, l, offer)| offer.map(|o| (r, l, o))),
+            ", ",
+            |out, (r, l, o)| {
+                let _ = write!(
+                    out,
                     "{} {} (offer frame {}, answer frame {})",
                     l.media, l.proto, o.at.frame, r.at.frame
-                )
-            })
-        })
-        .collect();
-    negotiated.dedup();
-    let mut offered: Vec<String> = sdp_hits
-        .iter()
-        .filter(|(_, _, offer)| offer.is_none())
-        .map(|(r, l, _)| format!("{} {} (frame {})", l.media, l.proto, r.at.frame))
-        .collect();
-    offered.dedup();
-    if !negotiated.is_empty() {
-        what.push(format!("SDP negotiated {}", negotiated.join(", ")));
+                );
+            },
+        );
     }
-    if !offered.is_empty() {
-        what.push(format!(
-            "SDP offered {}, no SDP answer seen",
-            offered.join(", ")
-        ));
+    if any_offered {
+        part(&mut summary);
+        summary.push_str("SDP offered ");
+        push_deduped(
+            &mut summary,
+            sdp_hits.iter().filter(|(_, _, offer)| offer.is_none()),
+            ", ",
+            |out, (r, l, _)| {
+                let _ = write!(out, "{} {} (frame {})", l.media, l.proto, r.at.frame);
+            },
+        );
+        summary.push_str(", no SDP answer seen");
     }
-    let only_offered = negotiated.is_empty() && clear_streams.is_empty();
     if !clear_streams.is_empty() {
-        let list: Vec<String> = clear_streams
-            .iter()
-            .take(4)
-            .map(|s| {
-                let codec = if s.codec.is_empty() {
-                    format!("PT {}", s.payload_type)
-                } else {
-                    s.codec.clone()
-                };
-                format!("{}→{} {codec}, {} pkts", s.src, s.dst, s.packets)
-            })
-            .collect();
-        let more = clear_streams.len().saturating_sub(4);
-        what.push(format!(
-            "{} unencrypted RTP stream(s): {}{}",
-            clear_streams.len(),
-            list.join("; "),
-            if more > 0 {
-                format!("; {more} more")
-            } else {
-                String::new()
+        part(&mut summary);
+        let _ = write!(
+            summary,
+            "{} unencrypted RTP stream(s): ",
+            clear_streams.len()
+        );
+        for (i, s) in clear_streams.iter().take(4).enumerate() {
+            if i > 0 {
+                summary.push_str("; ");
             }
-        ));
+            let _ = write!(summary, "{}→{} ", s.src, s.dst);
+            if s.codec.is_empty() {
+                let _ = write!(summary, "PT {}", s.payload_type);
+            } else {
+                summary.push_str(&s.codec);
+            }
+            let _ = write!(summary, ", {} pkts", s.packets);
+        }
+        let more = clear_streams.len().saturating_sub(4);
+        if more > 0 {
+            let _ = write!(summary, "; {more} more");
+        }
     }
     let (ts, src, dst) = match (sdp_hits.first(), clear_streams.first()) {
         (Some((r, _, o)), _) => {
@@ -502,17 +552,7 @@ fn cleartext_rtp(
         Finding::new(CLEARTEXT_RTP, Severity::Medium, ts)
             .call(call_id)
             .flow(src, dst)
-            .summary(if only_offered {
-                format!(
-                    "call media offered in clear (anyone on the path could record it): {}",
-                    what.join("; ")
-                )
-            } else {
-                format!(
-                    "call media in clear (anyone on the path can record it): {}",
-                    what.join("; ")
-                )
-            })
+            .summary(summary)
             .evidence(evidence)
             .advice(
                 "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
@@ -619,22 +659,24 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
             "encrypted"
         }
     };
-    let base =
-        |rule, hits: &[(&SdpSecurity, &LineSecurity, bool)], summary: String, advice: &str| {
-            let mut evidence = Vec::new();
-            for (r, _, _) in hits {
-                push_evidence(&mut evidence, r.at.frame);
-            }
-            let at = hits.first().map(|(r, _, _)| r.at);
-            at.map(|at| {
-                Finding::new(rule, Severity::Info, at.ts)
-                    .call(call_id)
-                    .flow(at.src, at.dst)
-                    .summary(summary)
-                    .evidence(evidence)
-                    .advice(advice)
-            })
-        };
+    let base = |rule,
+                hits: &[(&SdpSecurity, &LineSecurity, bool)],
+                summary: String,
+                advice: &'static str| {
+        let mut evidence = Vec::new();
+        for (r, _, _) in hits {
+            push_evidence(&mut evidence, r.at.frame);
+        }
+        let at = hits.first().map(|(r, _, _)| r.at);
+        at.map(|at| {
+            Finding::new(rule, Severity::Info, at.ts)
+                .call(call_id)
+                .flow(at.src, at.dst)
+                .summary(summary)
+                .evidence(evidence)
+                .advice(advice)
+        })
+    };
     if !srtp.is_empty() {
         let desc: Vec<String> = srtp
             .iter()
