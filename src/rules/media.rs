@@ -7,6 +7,7 @@
 //! ([`DialogSecurity::observe_sdp`]); [`findings`] turns it, with the RTP streams bound
 //! to the dialog, into `media.*` findings.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
@@ -95,10 +96,10 @@ pub struct CryptoLine {
 /// Security facts of one m= line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineSecurity {
-    /// Media type (`audio`, `video`...).
-    pub media: String,
-    /// Transport protocol as written.
-    pub proto: String,
+    /// Media type (`audio`, `video`...): borrowed when a common one (see [`clip_known`]).
+    pub media: Cow<'static, str>,
+    /// Transport protocol as written: borrowed when a common one.
+    pub proto: Cow<'static, str>,
     /// Port (0: rejected or disabled).
     pub port: u16,
     /// What the profile protects.
@@ -168,6 +169,34 @@ fn clip(s: &str) -> String {
     s.chars().take(MAX_TEXT).collect()
 }
 
+/// The media types and RTP profiles nearly every SDP uses (RFC 4566 §5.14, RFC 3551,
+/// RFC 3711, RFC 5124, RFC 5764, T.38): kept as these, not as a copy, since every
+/// media line of every call records both.
+const KNOWN_TEXTS: [&str; 14] = [
+    "audio",
+    "video",
+    "image",
+    "application",
+    "text",
+    "message",
+    "RTP/AVP",
+    "RTP/AVPF",
+    "RTP/SAVP",
+    "RTP/SAVPF",
+    "UDP/TLS/RTP/SAVP",
+    "UDP/TLS/RTP/SAVPF",
+    "udptl",
+    "TCP/RTP/AVP",
+];
+
+/// [`clip`], borrowing one of [`KNOWN_TEXTS`] when `s` is exactly it (same text).
+fn clip_known(s: &str) -> Cow<'static, str> {
+    match KNOWN_TEXTS.iter().find(|k| **k == s) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(clip(s)),
+    }
+}
+
 impl DialogSecurity {
     /// The facts recorded so far (empty ones before the first).
     pub fn facts(&self) -> &SecurityFacts {
@@ -235,8 +264,8 @@ impl DialogSecurity {
                 .iter()
                 .take(MAX_LINES)
                 .map(|m| LineSecurity {
-                    media: clip(m.media.as_str()),
-                    proto: clip(m.proto.as_str()),
+                    media: clip_known(m.media.as_str()),
+                    proto: clip_known(m.proto.as_str()),
                     port: m.port,
                     protection: Protection::of(&m.proto),
                     crypto: m
