@@ -186,7 +186,7 @@ mod tests {
         .advice("do");
         assert_eq!(f.call_id.as_deref(), Some("c1"));
         assert_eq!((f.src, f.dst), (Some(a), Some(b)));
-        assert_eq!((f.summary.as_str(), f.advice.as_str()), ("s", "do"));
+        assert_eq!((f.summary.as_str(), f.advice.as_ref()), ("s", "do"));
         assert_eq!(f.evidence.len(), MAX_EVIDENCE);
     }
 }
