@@ -1,5 +1,6 @@
 //! Findings: what the analysis has to say about a capture, each backed by evidence.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -96,8 +97,9 @@ pub struct Finding {
     pub summary: String,
     /// Frame numbers (1-based) that prove it; at most [`MAX_EVIDENCE`].
     pub evidence: Vec<u64>,
-    /// What to do about it.
-    pub advice: String,
+    /// What to do about it: borrowed when a rule's advice is fixed text (most are, and a
+    /// big capture has a finding per call, so a copy each was an allocation per call).
+    pub advice: Cow<'static, str>,
 }
 
 impl Finding {
@@ -114,7 +116,7 @@ impl Finding {
             dst: None,
             summary: String::new(),
             evidence: Vec::new(),
-            advice: String::new(),
+            advice: Cow::Borrowed(""),
         }
     }
 
@@ -158,7 +160,7 @@ impl Finding {
     }
 
     /// What to do about it.
-    pub fn advice(mut self, advice: impl Into<String>) -> Finding {
+    pub fn advice(mut self, advice: impl Into<Cow<'static, str>>) -> Finding {
         self.advice = advice.into();
         self
     }
@@ -184,7 +186,7 @@ mod tests {
         .advice("do");
         assert_eq!(f.call_id.as_deref(), Some("c1"));
         assert_eq!((f.src, f.dst), (Some(a), Some(b)));
-        assert_eq!((f.summary.as_str(), f.advice.as_str()), ("s", "do"));
+        assert_eq!((f.summary.as_str(), f.advice.as_ref()), ("s", "do"));
         assert_eq!(f.evidence.len(), MAX_EVIDENCE);
     }
 }

@@ -7,7 +7,7 @@ pub mod events;
 pub mod text;
 pub use crate::model::time;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
@@ -582,7 +582,7 @@ pub struct FindingDto {
     /// Frame numbers (1-based).
     pub evidence: Vec<u64>,
     /// What to do.
-    pub advice: String,
+    pub advice: std::borrow::Cow<'static, str>,
 }
 
 /// A codec rendered as "PCMU/8000" (or the bare payload type when unknown) on output.
@@ -753,14 +753,17 @@ impl<'a> Report<'a> {
             .map(|(i, s)| stream_dto(an, i + 1, s))
             .collect();
 
-        // Index once: a capture may hold 100k dialogs and as many streams.
-        let mut findings_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        // Index once: a capture may hold 100k dialogs and as many streams (Fx: the keys
+        // are the capture's own Call-IDs and dialog ids, hashed once per dialog each).
+        let mut findings_of: rustc_hash::FxHashMap<&str, Vec<usize>> =
+            rustc_hash::FxHashMap::default();
         for f in &finding_dtos {
             if let Some(c) = f.call_id.as_deref() {
                 findings_of.entry(c).or_default().push(f.id);
             }
         }
-        let mut streams_of: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
+            rustc_hash::FxHashMap::default();
         for (i, s) in streams.iter().enumerate() {
             if let Some(d) = s.dialog {
                 streams_of.entry(d).or_default().push(i + 1);
@@ -776,7 +779,9 @@ impl<'a> Report<'a> {
                     .get(d.call_id.as_str())
                     .cloned()
                     .unwrap_or_default();
-                dto.stream_ids = streams_of.get(&d.id).cloned().unwrap_or_default();
+                // Moved, not cloned: a dialog id names one dialog (a Call-ID may name
+                // several, so the finding ids above are copied).
+                dto.stream_ids = streams_of.remove(&d.id).unwrap_or_default();
                 dto
             })
             .collect();

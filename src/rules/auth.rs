@@ -68,7 +68,7 @@ fn finding(
     a: &AuthAttempt,
     call_id: &str,
     summary: String,
-    advice: &str,
+    advice: &'static str,
 ) -> Finding {
     Finding::new(rule, severity, a.ts)
         .call(call_id)

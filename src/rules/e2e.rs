@@ -505,7 +505,13 @@ pub(crate) fn observe(
     dropped
 }
 
-fn finding(rule: RuleId, call_id: &str, at: &Seen, summary: String, advice: &str) -> Finding {
+fn finding(
+    rule: RuleId,
+    call_id: &str,
+    at: &Seen,
+    summary: String,
+    advice: &'static str,
+) -> Finding {
     Finding::new(rule, Severity::Info, at.ts)
         .call(call_id)
         .flow(at.src, at.dst)

@@ -7,6 +7,8 @@
 //! ([`DialogSecurity::observe_sdp`]); [`findings`] turns it, with the RTP streams bound
 //! to the dialog, into `media.*` findings.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use crate::capture::Timestamp;
@@ -94,10 +96,10 @@ pub struct CryptoLine {
 /// Security facts of one m= line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineSecurity {
-    /// Media type (`audio`, `video`...).
-    pub media: String,
-    /// Transport protocol as written.
-    pub proto: String,
+    /// Media type (`audio`, `video`...): borrowed when a common one (see [`clip_known`]).
+    pub media: Cow<'static, str>,
+    /// Transport protocol as written: borrowed when a common one.
+    pub proto: Cow<'static, str>,
     /// Port (0: rejected or disabled).
     pub port: u16,
     /// What the profile protects.
@@ -167,6 +169,34 @@ fn clip(s: &str) -> String {
     s.chars().take(MAX_TEXT).collect()
 }
 
+/// The media types and RTP profiles nearly every SDP uses (RFC 4566 §5.14, RFC 3551,
+/// RFC 3711, RFC 5124, RFC 5764, T.38): kept as these, not as a copy, since every
+/// media line of every call records both.
+const KNOWN_TEXTS: [&str; 14] = [
+    "audio",
+    "video",
+    "image",
+    "application",
+    "text",
+    "message",
+    "RTP/AVP",
+    "RTP/AVPF",
+    "RTP/SAVP",
+    "RTP/SAVPF",
+    "UDP/TLS/RTP/SAVP",
+    "UDP/TLS/RTP/SAVPF",
+    "udptl",
+    "TCP/RTP/AVP",
+];
+
+/// [`clip`], borrowing one of [`KNOWN_TEXTS`] when `s` is exactly it (same text).
+fn clip_known(s: &str) -> Cow<'static, str> {
+    match KNOWN_TEXTS.iter().find(|k| **k == s) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(clip(s)),
+    }
+}
+
 impl DialogSecurity {
     /// The facts recorded so far (empty ones before the first).
     pub fn facts(&self) -> &SecurityFacts {
@@ -234,8 +264,8 @@ impl DialogSecurity {
                 .iter()
                 .take(MAX_LINES)
                 .map(|m| LineSecurity {
-                    media: clip(m.media.as_str()),
-                    proto: clip(m.proto.as_str()),
+                    media: clip_known(m.media.as_str()),
+                    proto: clip_known(m.proto.as_str()),
                     port: m.port,
                     protection: Protection::of(&m.proto),
                     crypto: m
@@ -403,6 +433,35 @@ fn negotiated_in(call: CallInfo, sec: &SecurityFacts) -> Vec<(&SdpSecurity, Opti
     v
 }
 
+/// Appends the items, `each` writing one, separated by `sep`; an item whose text equals
+/// the one before it is dropped, which is what collecting the texts, `Vec::dedup` and
+/// `join` gave, without a `String` per item.
+fn push_deduped<T>(
+    out: &mut String,
+    items: impl Iterator<Item = T>,
+    sep: &str,
+    mut each: impl FnMut(&mut String, T),
+) {
+    // Where the last kept item's text is in `out`.
+    let mut prev: Option<std::ops::Range<usize>> = None;
+    for item in items {
+        let start = out.len();
+        if prev.is_some() {
+            out.push_str(sep);
+        }
+        let at = out.len();
+        each(out, item);
+        let repeated = prev
+            .as_ref()
+            .is_some_and(|p| out.get(p.clone()) == out.get(at..));
+        if repeated {
+            out.truncate(start);
+        } else {
+            prev = Some(at..out.len());
+        }
+    }
+}
+
 fn cleartext_rtp(
     call_id: &str,
     call: CallInfo,
@@ -435,60 +494,80 @@ fn cleartext_rtp(
     for s in &clear_streams {
         push_evidence(&mut evidence, s.first_frame);
     }
-    let mut what = Vec::new();
+    // The summary is written into one buffer: the finding is made once per call, and
+    // the per-part lists, joins and formats it replaces were most of the report's rule
+    // time on a big capture. The text is the same: parts joined by "; ", each list with
+    // an item equal to the one before it dropped (as `Vec::dedup` did).
+    let any_negotiated = sdp_hits.iter().any(|(_, _, offer)| offer.is_some());
+    let any_offered = sdp_hits.iter().any(|(_, _, offer)| offer.is_none());
     // An offer no answer followed negotiated nothing the capture shows: it is "offered".
-    let mut negotiated: Vec<String> = sdp_hits
-        .iter()
-        .filter_map(|(r, l, offer)| {
-            offer.map(|o| {
-                format!(
+    let only_offered = !any_negotiated && clear_streams.is_empty();
+    let mut summary = String::with_capacity(160);
+    summary.push_str(if only_offered {
+        "call media offered in clear (anyone on the path could record it): "
+    } else {
+        "call media in clear (anyone on the path can record it): "
+    });
+    let mut first_part = true;
+    let mut part = |summary: &mut String| {
+        if !std::mem::take(&mut first_part) {
+            summary.push_str("; ");
+        }
+    };
+    if any_negotiated {
+        part(&mut summary);
+        summary.push_str("SDP negotiated ");
+        push_deduped(
+            &mut summary,
+            sdp_hits
+                .iter()
+                .filter_map(|(r, l, offer)| offer.map(|o| (r, l, o))),
+            ", ",
+            |out, (r, l, o)| {
+                let _ = write!(
+                    out,
                     "{} {} (offer frame {}, answer frame {})",
                     l.media, l.proto, o.at.frame, r.at.frame
-                )
-            })
-        })
-        .collect();
-    negotiated.dedup();
-    let mut offered: Vec<String> = sdp_hits
-        .iter()
-        .filter(|(_, _, offer)| offer.is_none())
-        .map(|(r, l, _)| format!("{} {} (frame {})", l.media, l.proto, r.at.frame))
-        .collect();
-    offered.dedup();
-    if !negotiated.is_empty() {
-        what.push(format!("SDP negotiated {}", negotiated.join(", ")));
+                );
+            },
+        );
     }
-    if !offered.is_empty() {
-        what.push(format!(
-            "SDP offered {}, no SDP answer seen",
-            offered.join(", ")
-        ));
+    if any_offered {
+        part(&mut summary);
+        summary.push_str("SDP offered ");
+        push_deduped(
+            &mut summary,
+            sdp_hits.iter().filter(|(_, _, offer)| offer.is_none()),
+            ", ",
+            |out, (r, l, _)| {
+                let _ = write!(out, "{} {} (frame {})", l.media, l.proto, r.at.frame);
+            },
+        );
+        summary.push_str(", no SDP answer seen");
     }
-    let only_offered = negotiated.is_empty() && clear_streams.is_empty();
     if !clear_streams.is_empty() {
-        let list: Vec<String> = clear_streams
-            .iter()
-            .take(4)
-            .map(|s| {
-                let codec = if s.codec.is_empty() {
-                    format!("PT {}", s.payload_type)
-                } else {
-                    s.codec.clone()
-                };
-                format!("{}→{} {codec}, {} pkts", s.src, s.dst, s.packets)
-            })
-            .collect();
-        let more = clear_streams.len().saturating_sub(4);
-        what.push(format!(
-            "{} unencrypted RTP stream(s): {}{}",
-            clear_streams.len(),
-            list.join("; "),
-            if more > 0 {
-                format!("; {more} more")
-            } else {
-                String::new()
+        part(&mut summary);
+        let _ = write!(
+            summary,
+            "{} unencrypted RTP stream(s): ",
+            clear_streams.len()
+        );
+        for (i, s) in clear_streams.iter().take(4).enumerate() {
+            if i > 0 {
+                summary.push_str("; ");
             }
-        ));
+            let _ = write!(summary, "{}→{} ", s.src, s.dst);
+            if s.codec.is_empty() {
+                let _ = write!(summary, "PT {}", s.payload_type);
+            } else {
+                summary.push_str(&s.codec);
+            }
+            let _ = write!(summary, ", {} pkts", s.packets);
+        }
+        let more = clear_streams.len().saturating_sub(4);
+        if more > 0 {
+            let _ = write!(summary, "; {more} more");
+        }
     }
     let (ts, src, dst) = match (sdp_hits.first(), clear_streams.first()) {
         (Some((r, _, o)), _) => {
@@ -502,17 +581,7 @@ fn cleartext_rtp(
         Finding::new(CLEARTEXT_RTP, Severity::Medium, ts)
             .call(call_id)
             .flow(src, dst)
-            .summary(if only_offered {
-                format!(
-                    "call media offered in clear (anyone on the path could record it): {}",
-                    what.join("; ")
-                )
-            } else {
-                format!(
-                    "call media in clear (anyone on the path can record it): {}",
-                    what.join("; ")
-                )
-            })
+            .summary(summary)
             .evidence(evidence)
             .advice(
                 "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
@@ -619,22 +688,24 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
             "encrypted"
         }
     };
-    let base =
-        |rule, hits: &[(&SdpSecurity, &LineSecurity, bool)], summary: String, advice: &str| {
-            let mut evidence = Vec::new();
-            for (r, _, _) in hits {
-                push_evidence(&mut evidence, r.at.frame);
-            }
-            let at = hits.first().map(|(r, _, _)| r.at);
-            at.map(|at| {
-                Finding::new(rule, Severity::Info, at.ts)
-                    .call(call_id)
-                    .flow(at.src, at.dst)
-                    .summary(summary)
-                    .evidence(evidence)
-                    .advice(advice)
-            })
-        };
+    let base = |rule,
+                hits: &[(&SdpSecurity, &LineSecurity, bool)],
+                summary: String,
+                advice: &'static str| {
+        let mut evidence = Vec::new();
+        for (r, _, _) in hits {
+            push_evidence(&mut evidence, r.at.frame);
+        }
+        let at = hits.first().map(|(r, _, _)| r.at);
+        at.map(|at| {
+            Finding::new(rule, Severity::Info, at.ts)
+                .call(call_id)
+                .flow(at.src, at.dst)
+                .summary(summary)
+                .evidence(evidence)
+                .advice(advice)
+        })
+    };
     if !srtp.is_empty() {
         let desc: Vec<String> = srtp
             .iter()

@@ -90,7 +90,7 @@ fn finding(
         .flow_opt(p.map(|p| p.source), None)
         .summary(summary)
         .evidence(frames)
-        .advice(advice)
+        .advice(advice.to_string())
 }
 
 /// All NAT findings of one dialog.
