@@ -298,10 +298,9 @@ impl HepListener {
         let proto = proto.to_ascii_lowercase();
         let (kind, local, rcvbuf) = match proto.as_str() {
             "udp" => {
-                let s = UdpSocket::bind(addr).map_err(bind_err)?;
+                let (s, rcvbuf) = bind_udp(addr, opts.rcvbuf).map_err(bind_err)?;
                 s.set_read_timeout(Some(READ_TIMEOUT)).map_err(bind_err)?;
                 let local = s.local_addr().map_err(bind_err)?;
-                let rcvbuf = set_rcvbuf(&s, opts.rcvbuf);
                 let inode = socket_inode(&s);
                 let kind = Kind::Udp {
                     sock: s,
@@ -573,6 +572,32 @@ fn canonical(ip: IpAddr) -> IpAddr {
         IpAddr::V6(a) => a.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(a)),
         a => a,
     }
+}
+
+/// A UDP socket bound to `addr` whose receive buffer was sized (`set_rcvbuf`) before the
+/// bind: a datagram that arrives as soon as the port is open already finds the buffer asked
+/// for (sized after the bind, a burst in between met the system default).
+#[cfg(unix)]
+fn bind_udp(addr: SocketAddr, rcvbuf: usize) -> std::io::Result<(UdpSocket, Option<u64>)> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let fd = rustix::net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)?;
+    let sock = UdpSocket::from(fd);
+    let granted = set_rcvbuf(&sock, rcvbuf);
+    rustix::net::bind(&sock, &addr)?;
+    Ok((sock, granted))
+}
+
+/// Elsewhere the socket is bound first and its buffer left as the system sets it.
+#[cfg(not(unix))]
+fn bind_udp(addr: SocketAddr, rcvbuf: usize) -> std::io::Result<(UdpSocket, Option<u64>)> {
+    let sock = UdpSocket::bind(addr)?;
+    let granted = set_rcvbuf(&sock, rcvbuf);
+    Ok((sock, granted))
 }
 
 /// Asks for a receive buffer of `bytes` (0: leave the system default) and returns the size
