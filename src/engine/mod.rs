@@ -504,7 +504,7 @@ pub enum TapKind {
 }
 
 /// A callback seeing segments as the engine classifies them.
-pub type Tap = Box<dyn FnMut(TapKind, &Segment<'_>) + Send>;
+pub type Tap = Box<dyn FnMut(TapKind, &Segment<'_>) + Send + Sync>;
 
 /// An emptied segment buffer with another lifetime. Nothing is kept but the allocation:
 /// the standard library collects an empty `Vec` of a same-layout type in place.
@@ -1680,11 +1680,20 @@ impl Analyzer {
     /// All findings, most severe first, then by time: what every registered rule
     /// concludes over the dialogs, streams and sessions still held, the findings of
     /// evicted dialogs, and those added from outside ([`Self::add_findings`]).
+    ///
+    /// With more than one core and a large capture, the rules conclude on two threads
+    /// (each rule reads only the finished state): their lists are joined in registration
+    /// order, so the result is the same as on one thread.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut all = Vec::new();
-        for r in &self.rules {
-            r.finish(self, &mut all);
-        }
+        let mut all = if self.dialog_count() >= PARALLEL_FINDINGS_MIN_DIALOGS && parallelism() > 1 {
+            self.rule_findings_parallel()
+        } else {
+            let mut all = Vec::new();
+            for r in &self.rules {
+                r.finish(self, &mut all);
+            }
+            all
+        };
         all.extend(self.findings.iter().cloned());
         self.evicted.summarise(&mut all);
         all.sort_by(|a, b| {
@@ -1694,6 +1703,46 @@ impl Analyzer {
                 .then(a.evidence.first().cmp(&b.evidence.first()))
         });
         all
+    }
+}
+
+/// Below this many dialogs the rules conclude on the calling thread: a thread costs more
+/// than what it would share.
+const PARALLEL_FINDINGS_MIN_DIALOGS: usize = 2048;
+
+/// Cores this process may use (1 when unknown).
+pub(crate) fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Analyzer {
+    /// Every rule's [`Rule::finish`], the rules shared out between this thread and one
+    /// helper (whichever is free takes the next rule), each rule's findings kept apart and
+    /// joined in registration order.
+    fn rule_findings_parallel(&self) -> Vec<Finding> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done: Vec<(usize, Vec<Finding>)> = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(r) = self.rules.get(i) else {
+                    return done;
+                };
+                let mut out = Vec::new();
+                r.finish(self, &mut out);
+                done.push((i, out));
+            }
+        };
+        let (mut mine, theirs) = std::thread::scope(|s| {
+            let helper = s.spawn(work);
+            let mine = work();
+            (mine, helper.join())
+        });
+        // A rule that panicked on the helper panics here, as it would on one thread.
+        mine.extend(theirs.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        mine.sort_by_key(|(i, _)| *i);
+        mine.into_iter().flat_map(|(_, v)| v).collect()
     }
 }
 
@@ -1857,5 +1906,16 @@ mod tests {
         );
         // Two offers in a row from one side in different transactions (the first unanswered).
         assert_eq!(pair(&[(true, 1), (true, 2)]), [(0, None), (1, None)]);
+    }
+}
+
+#[cfg(test)]
+mod sync_tests {
+    /// The report stage reads the analyzer from two threads (findings beside the dialog
+    /// rows, the JSON of the dialogs in halves): it must stay `Sync`.
+    #[test]
+    fn analyzer_is_sync() {
+        fn is_sync<T: Sync + Send>() {}
+        is_sync::<super::Analyzer>();
     }
 }

@@ -83,7 +83,7 @@ pub struct Malformed<'a> {
 /// One rule family. Every hook but [`Rule::finish`] has an empty default, so a rule
 /// implements only what it watches. Hooks that count what a bounded table could not keep
 /// get the engine's counters (`stats`) to update.
-pub trait Rule: Send {
+pub trait Rule: Send + Sync {
     /// A short stable name (the rule family), for diagnostics.
     fn name(&self) -> &'static str;
 

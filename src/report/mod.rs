@@ -24,6 +24,10 @@ use crate::net::NetStats;
 pub use crate::capture::CaptureStats;
 pub use crate::hep::HepListenerStats;
 
+/// Below this many dialogs a report is built and written on one thread: a thread costs
+/// more than what it would share.
+const PARALLEL_MIN_DIALOGS: usize = 2048;
+
 /// Version of the JSON report contract. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -735,10 +739,48 @@ pub fn dialog_dto<'a>(
 impl<'a> Report<'a> {
     /// Builds the report from the engine's public model.
     pub fn build(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
-        let findings = an.findings();
         let streams = an.streams();
         let stats = an.stats();
         let net = an.net_stats();
+
+        // The rules conclude (the findings) on another thread while this one builds the
+        // stream and dialog rows; a dialog's finding ids are filled in once both are done.
+        let parallel =
+            an.dialog_count() >= PARALLEL_MIN_DIALOGS && crate::engine::parallelism() > 1;
+        let (findings, stream_dtos, mut dialogs) = std::thread::scope(|s| {
+            let pending = parallel.then(|| s.spawn(|| an.findings()));
+            let stream_dtos: Vec<StreamDto> = streams
+                .iter()
+                .enumerate()
+                .map(|(i, s)| stream_dto(an, i + 1, s))
+                .collect();
+            // Index once: a capture may hold 100k dialogs and as many streams (Fx: the
+            // keys are dialog ids, hashed once per dialog).
+            let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
+            for (i, s) in streams.iter().enumerate() {
+                if let Some(d) = s.dialog {
+                    streams_of.entry(d).or_default().push(i + 1);
+                }
+            }
+            let nat_index = an.nat_flow_index();
+            let dialogs: Vec<DialogDto<'a>> = an
+                .dialogs()
+                .enumerate()
+                .map(|(i, d)| {
+                    let mut dto = dialog_dto(an, d, i + 1, &nat_index);
+                    // Moved, not cloned: a dialog id names one dialog.
+                    dto.stream_ids = streams_of.remove(&d.id).unwrap_or_default();
+                    dto
+                })
+                .collect();
+            let findings = match pending {
+                // A rule that panicked there panics here, as it would on one thread.
+                Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => an.findings(),
+            };
+            (findings, stream_dtos, dialogs)
+        });
 
         // Moved, not cloned: a big capture has a finding per call.
         let finding_dtos: Vec<FindingDto> = findings
@@ -746,15 +788,6 @@ impl<'a> Report<'a> {
             .enumerate()
             .map(|(i, f)| finding_dto(i + 1, f))
             .collect();
-
-        let stream_dtos: Vec<StreamDto> = streams
-            .iter()
-            .enumerate()
-            .map(|(i, s)| stream_dto(an, i + 1, s))
-            .collect();
-
-        // Index once: a capture may hold 100k dialogs and as many streams (Fx: the keys
-        // are the capture's own Call-IDs and dialog ids, hashed once per dialog each).
         let mut findings_of: rustc_hash::FxHashMap<&str, Vec<usize>> =
             rustc_hash::FxHashMap::default();
         for f in &finding_dtos {
@@ -762,29 +795,12 @@ impl<'a> Report<'a> {
                 findings_of.entry(c).or_default().push(f.id);
             }
         }
-        let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
-            rustc_hash::FxHashMap::default();
-        for (i, s) in streams.iter().enumerate() {
-            if let Some(d) = s.dialog {
-                streams_of.entry(d).or_default().push(i + 1);
+        // Copied: a Call-ID may name several dialogs.
+        for dto in &mut dialogs {
+            if let Some(ids) = findings_of.get(dto.call_id) {
+                dto.finding_ids = ids.clone();
             }
         }
-        let nat_index = an.nat_flow_index();
-        let dialogs: Vec<DialogDto<'a>> = an
-            .dialogs()
-            .enumerate()
-            .map(|(i, d)| {
-                let mut dto = dialog_dto(an, d, i + 1, &nat_index);
-                dto.finding_ids = findings_of
-                    .get(d.call_id.as_str())
-                    .cloned()
-                    .unwrap_or_default();
-                // Moved, not cloned: a dialog id names one dialog (a Call-ID may name
-                // several, so the finding ids above are copied).
-                dto.stream_ids = streams_of.remove(&d.id).unwrap_or_default();
-                dto
-            })
-            .collect();
 
         let by_sev = SeverityCounts::of(&finding_dtos);
         let span = an.time_span();
@@ -927,16 +943,131 @@ impl<'a> Report<'a> {
     /// Writes the JSON document following the contract in DESIGN.md, streaming (the
     /// document of a large capture is never held in memory whole). `pretty` indents it for
     /// people; compact output is a third of the size for scripts.
+    ///
+    /// Compact output of a large capture is written on two threads: the dialogs (most of
+    /// the document) are serialised in blocks, alternately here and on a helper, and
+    /// written in order, so the bytes are those of one thread and at most a few blocks are
+    /// held at a time.
     pub fn write_json<W: Write>(&self, w: W, pretty: bool) -> io::Result<()> {
         let mut w = io::BufWriter::with_capacity(1 << 16, w);
         if pretty {
             serde_json::to_writer_pretty(&mut w, self).map_err(io::Error::from)?;
+        } else if self.dialogs.len() >= PARALLEL_MIN_DIALOGS && crate::engine::parallelism() > 1 {
+            self.write_compact_parallel(&mut w, DIALOG_BLOCK)?;
         } else {
             serde_json::to_writer(&mut w, self).map_err(io::Error::from)?;
         }
         w.write_all(b"\n")?;
         w.flush()
     }
+
+    /// The compact document as `serde_json::to_writer` writes it (same keys, order and
+    /// omissions as the derived `Serialize`; `compact_parallel_matches_serde` pins it),
+    /// the `dialogs` array made by [`write_dialogs_parallel`].
+    fn write_compact_parallel<W: Write>(&self, w: &mut W, block_len: usize) -> io::Result<()> {
+        fn field<W: Write, T: Serialize + ?Sized>(
+            w: &mut W,
+            first: bool,
+            key: &str,
+            v: &T,
+        ) -> io::Result<()> {
+            if !first {
+                w.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *w, key).map_err(io::Error::from)?;
+            w.write_all(b":")?;
+            serde_json::to_writer(&mut *w, v).map_err(io::Error::from)
+        }
+        w.write_all(b"{")?;
+        field(w, true, "schema_version", &self.schema_version)?;
+        field(w, false, "tool", &self.tool)?;
+        field(w, false, "inputs", &self.inputs)?;
+        if !self.capture.is_empty() {
+            field(w, false, "capture", &self.capture)?;
+        }
+        if !self.hep_listeners.is_empty() {
+            field(w, false, "hep_listeners", &self.hep_listeners)?;
+        }
+        field(w, false, "summary", &self.summary)?;
+        w.write_all(b",\"dialogs\":")?;
+        write_dialogs_parallel(w, &self.dialogs, block_len)?;
+        field(w, false, "streams", &self.streams)?;
+        field(w, false, "findings", &self.findings)?;
+        if let Some(f) = &self.filter {
+            field(w, false, "filter", f)?;
+        }
+        w.write_all(b"}")
+    }
+}
+
+/// Dialogs per block of [`write_dialogs_parallel`]: about a megabyte of JSON for SIPp
+/// calls, large enough that handing a block over costs nothing, small enough that the
+/// blocks in flight stay a few megabytes.
+const DIALOG_BLOCK: usize = 512;
+
+/// Writes `dialogs` as one compact JSON array. Blocks of `block_len` dialogs are
+/// serialised in pairs, the first here and the second on a helper thread, and written in
+/// order: the bytes are those of `serde_json::to_writer(dialogs)`.
+fn write_dialogs_parallel<W: Write>(
+    w: &mut W,
+    dialogs: &[DialogDto<'_>],
+    block_len: usize,
+) -> io::Result<()> {
+    use std::sync::mpsc::sync_channel;
+    /// Appends the block's dialogs to `buf`, each after a comma but the capture's first.
+    fn block(buf: &mut Vec<u8>, first: bool, ds: &[DialogDto<'_>]) -> io::Result<()> {
+        for (i, d) in ds.iter().enumerate() {
+            if !(first && i == 0) {
+                buf.push(b',');
+            }
+            serde_json::to_writer(&mut *buf, d).map_err(io::Error::from)?;
+        }
+        Ok(())
+    }
+    let blocks: Vec<&[DialogDto<'_>]> = dialogs.chunks(block_len.max(1)).collect();
+    w.write_all(b"[")?;
+    std::thread::scope(|s| -> io::Result<()> {
+        // Jobs are block indexes with a spare buffer; results come back in job order.
+        let (job_tx, job_rx) = sync_channel::<(usize, Vec<u8>)>(1);
+        let (done_tx, done_rx) = sync_channel::<io::Result<Vec<u8>>>(1);
+        let blocks = &blocks;
+        s.spawn(move || {
+            for (i, mut buf) in job_rx {
+                buf.clear();
+                let r = match blocks.get(i) {
+                    Some(ds) => block(&mut buf, i == 0, ds).map(|()| buf),
+                    None => Ok(buf),
+                };
+                if done_tx.send(r).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut mine = Vec::new();
+        let mut spare = Vec::new();
+        for pair in (0..blocks.len()).step_by(2) {
+            let theirs = pair + 1 < blocks.len();
+            if theirs && job_tx.send((pair + 1, std::mem::take(&mut spare))).is_err() {
+                return Err(io::Error::other("JSON writer thread stopped"));
+            }
+            mine.clear();
+            if let Some(ds) = blocks.get(pair) {
+                block(&mut mine, pair == 0, ds)?;
+            }
+            w.write_all(&mine)?;
+            if theirs {
+                let buf = done_rx
+                    .recv()
+                    .map_err(|_| io::Error::other("JSON writer thread stopped"))??;
+                w.write_all(&buf)?;
+                spare = buf;
+            }
+        }
+        // Dropping the job sender ends the helper's loop; the scope joins it.
+        drop(job_tx);
+        Ok(())
+    })?;
+    w.write_all(b"]")
 }
 
 pub(crate) fn finding_dto(id: usize, f: Finding) -> FindingDto {
@@ -961,6 +1092,45 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two-thread compact writer gives the bytes of the derived `Serialize`, with any
+    /// block size (one block, blocks of one dialog, a last block cut short) and with the
+    /// optional fields present and absent.
+    #[test]
+    fn compact_parallel_matches_serde() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut an = crate::rules::analyzer(crate::engine::Limits::default());
+        for name in [
+            "scanner-svwar.pcap",
+            "basic-call-rtp.pcap",
+            "sdes-call-udp.pcap",
+        ] {
+            let mut src = crate::capture::open_path(&dir.join(name)).unwrap();
+            an.run_source(&mut src, &mut |_, _| {});
+        }
+        let mut report = Report::build(&an, 7);
+        assert!(
+            report.dialogs.len() > 10,
+            "{} dialogs",
+            report.dialogs.len()
+        );
+        let check = |report: &Report<'_>| {
+            let want = serde_json::to_vec(report).unwrap();
+            for block in [1, 2, 3, 7, report.dialogs.len(), 100_000] {
+                let mut got = Vec::new();
+                report.write_compact_parallel(&mut got, block).unwrap();
+                assert!(got == want, "block {block}: output differs");
+            }
+        };
+        check(&report);
+        report.hep_listeners = vec![HepListenerStats::default()];
+        report.capture = vec![CaptureStats::default()];
+        report.retain_nat();
+        assert!(report.filter.is_some());
+        check(&report);
+        report.dialogs.clear();
+        check(&report);
+    }
 
     /// The hand-written address and CSeq texts are byte for byte what serde and
     /// `Display` wrote before (the JSON goldens depend on it).
