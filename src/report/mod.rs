@@ -1005,55 +1005,66 @@ impl<'a> Report<'a> {
 /// blocks in flight stay a few megabytes.
 const DIALOG_BLOCK: usize = 512;
 
-/// Writes `dialogs` as one compact JSON array. Blocks of `block_len` dialogs are
-/// serialised in pairs, the first here and the second on a helper thread, and written in
-/// order: the bytes are those of `serde_json::to_writer(dialogs)`.
+/// Writes `dialogs` as one compact JSON array: the bytes of
+/// `serde_json::to_writer(dialogs)`, made on two threads (see [`write_seq_parallel`]).
 fn write_dialogs_parallel<W: Write>(
     w: &mut W,
     dialogs: &[DialogDto<'_>],
     block_len: usize,
 ) -> io::Result<()> {
+    write_seq_parallel(w, dialogs, block_len, |buf, _, d| {
+        serde_json::to_writer(buf, d).map_err(io::Error::from)
+    })
+}
+
+/// Writes `items` as one compact JSON array, `one(buf, index, item)` appending the
+/// compact JSON of one item. Blocks of `block_len` items are serialised in pairs, the
+/// first here and the second on a helper thread, and written in order, so the bytes are
+/// those of one thread and at most three blocks are held at a time.
+fn write_seq_parallel<W: Write, T: Sync>(
+    w: &mut W,
+    items: &[T],
+    block_len: usize,
+    one: impl Fn(&mut Vec<u8>, usize, &T) -> io::Result<()> + Sync,
+) -> io::Result<()> {
     use std::sync::mpsc::sync_channel;
-    /// Appends the block's dialogs to `buf`, each after a comma but the capture's first.
-    fn block(buf: &mut Vec<u8>, first: bool, ds: &[DialogDto<'_>]) -> io::Result<()> {
-        for (i, d) in ds.iter().enumerate() {
-            if !(first && i == 0) {
+    let block_len = block_len.max(1);
+    // Appends block `b`'s items to `buf`, each after a comma but the array's first.
+    let block = |buf: &mut Vec<u8>, b: usize| -> io::Result<()> {
+        let start = b.saturating_mul(block_len);
+        let items = items.iter().enumerate().skip(start).take(block_len);
+        for (i, item) in items {
+            if i > 0 {
                 buf.push(b',');
             }
-            serde_json::to_writer(&mut *buf, d).map_err(io::Error::from)?;
+            one(buf, i, item)?;
         }
         Ok(())
-    }
-    let blocks: Vec<&[DialogDto<'_>]> = dialogs.chunks(block_len.max(1)).collect();
+    };
+    let blocks = items.len().div_ceil(block_len);
     w.write_all(b"[")?;
     std::thread::scope(|s| -> io::Result<()> {
-        // Jobs are block indexes with a spare buffer; results come back in job order.
+        // Jobs are block numbers with a spare buffer; results come back in job order.
         let (job_tx, job_rx) = sync_channel::<(usize, Vec<u8>)>(1);
         let (done_tx, done_rx) = sync_channel::<io::Result<Vec<u8>>>(1);
-        let blocks = &blocks;
+        let block = &block;
         s.spawn(move || {
-            for (i, mut buf) in job_rx {
+            for (b, mut buf) in job_rx {
                 buf.clear();
-                let r = match blocks.get(i) {
-                    Some(ds) => block(&mut buf, i == 0, ds).map(|()| buf),
-                    None => Ok(buf),
-                };
-                if done_tx.send(r).is_err() {
+                if done_tx.send(block(&mut buf, b).map(|()| buf)).is_err() {
                     break;
                 }
             }
         });
         let mut mine = Vec::new();
         let mut spare = Vec::new();
-        for pair in (0..blocks.len()).step_by(2) {
-            let theirs = pair + 1 < blocks.len();
+        for pair in (0..blocks).step_by(2) {
+            let theirs = pair + 1 < blocks;
             if theirs && job_tx.send((pair + 1, std::mem::take(&mut spare))).is_err() {
                 return Err(io::Error::other("JSON writer thread stopped"));
             }
             mine.clear();
-            if let Some(ds) = blocks.get(pair) {
-                block(&mut mine, pair == 0, ds)?;
-            }
+            block(&mut mine, pair)?;
             w.write_all(&mine)?;
             if theirs {
                 let buf = done_rx
