@@ -1227,6 +1227,16 @@ impl Analyzer {
         }
     }
 
+    /// True when a finding of `rule` that a rule makes for the dialog being evicted now
+    /// ([`Rule::on_dialog_evicted`]) will only be counted: the bound on findings kept from
+    /// evicted dialogs was reached and one of that rule is already kept as the example of
+    /// the summary. Only its rule and severity are then read, so a rule may skip writing
+    /// its texts (a flood evicts a dialog per new call).
+    pub fn evicted_finding_counted(&self, rule: RuleId) -> bool {
+        self.evicted.kept >= self.limits.max_evicted_findings
+            && self.evicted.over.contains_key(&rule)
+    }
+
     /// Updates a dialog with one message, and queues it as an eviction candidate when
     /// this message finished it.
     fn update_dialog<'m>(

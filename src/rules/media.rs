@@ -412,8 +412,22 @@ pub fn findings(
     streams: &[StreamFact],
     show_secrets: bool,
 ) -> Vec<Finding> {
+    findings_of(call_id, call, sec, streams, show_secrets, false)
+}
+
+/// [`findings`], with `counted_rtp`: a `media.cleartext-rtp` finding will only be counted
+/// (see [`crate::engine::Analyzer::evicted_finding_counted`]), so it is made without its
+/// texts and evidence; whether it is made, its rule and its severity are the same.
+fn findings_of(
+    call_id: &str,
+    call: CallInfo,
+    sec: &SecurityFacts,
+    streams: &[StreamFact],
+    show_secrets: bool,
+    counted_rtp: bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    out.extend(cleartext_rtp(call_id, call, sec, streams));
+    out.extend(cleartext_rtp(call_id, call, sec, streams, counted_rtp));
     out.extend(sdes_exposed(call_id, sec, show_secrets));
     out.extend(protections(call_id, call, sec));
     out
@@ -467,6 +481,7 @@ fn cleartext_rtp(
     call: CallInfo,
     sec: &SecurityFacts,
     streams: &[StreamFact],
+    counted: bool,
 ) -> Option<Finding> {
     // ZRTP running on the call keys SRTP inside the RTP/AVP profile (RFC 6189 §12).
     if sec.zrtp_seen() {
@@ -483,6 +498,12 @@ fn cleartext_rtp(
     let clear_streams: Vec<&StreamFact> = streams.iter().filter(|s| !s.encrypted).collect();
     if sdp_hits.is_empty() && clear_streams.is_empty() {
         return None;
+    }
+    if counted {
+        // Only its rule and severity will be read (an evicted dialog's finding past the
+        // bound on those kept): a flood evicts a dialog per INVITE, and writing each
+        // summary was most of what its eviction cost.
+        return Some(Finding::new(CLEARTEXT_RTP, Severity::Medium, Timestamp(0)));
     }
     let mut evidence = Vec::new();
     for (r, _, offer) in &sdp_hits {
@@ -1057,10 +1078,13 @@ impl CallSecurityRule {
         self.dialogs.get(&id).map_or(&NO_FACTS, |s| s.facts())
     }
 
+    /// The findings of dialog `d`; `evicting` when it is being evicted (its findings may
+    /// then only be counted, see [`crate::engine::Analyzer::evicted_finding_counted`]).
     fn conclude(
         &self,
         d: &crate::engine::Dialog,
         an: &crate::engine::Analyzer,
+        evicting: bool,
         out: &mut Vec<Finding>,
     ) {
         let symbols = an.symbols();
@@ -1086,7 +1110,15 @@ impl CallSecurityRule {
             is_call: d.invite_seen || d.is_call(),
             rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),
         };
-        out.extend(findings(&d.call_id, call, sec, &streams, an.show_secrets()));
+        let counted_rtp = evicting && an.evicted_finding_counted(CLEARTEXT_RTP);
+        out.extend(findings_of(
+            &d.call_id,
+            call,
+            sec,
+            &streams,
+            an.show_secrets(),
+            counted_rtp,
+        ));
         out.extend(super::transport::downgrade_findings(
             &d.call_id,
             &sec.downgrades,
@@ -1136,13 +1168,13 @@ impl crate::engine::Rule for CallSecurityRule {
         an: &crate::engine::Analyzer,
         out: &mut Vec<Finding>,
     ) {
-        self.conclude(d, an, out);
+        self.conclude(d, an, true, out);
         self.dialogs.remove(&d.id);
     }
 
     fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
         for d in an.dialogs() {
-            self.conclude(d, an, out);
+            self.conclude(d, an, false, out);
         }
     }
 }
