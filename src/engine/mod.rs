@@ -518,7 +518,7 @@ fn recycle<'b>(mut v: Vec<Segment<'_>>) -> Vec<Segment<'b>> {
 /// Pushes onto a per-dialog list growing 1, 2, 4, 8...: `Vec` starts at 4 (or 8) slots,
 /// and most dialogs keep one or a few records of each kind (a flood INVITE keeps one
 /// message, one SDP, one offer), so the spare slots were most of their cost.
-pub(crate) fn push_small<T>(v: &mut Vec<T>, x: T) {
+pub(super) fn push_small<T>(v: &mut Vec<T>, x: T) {
     if v.len() == v.capacity() {
         v.reserve_exact(v.len().max(1));
     }

@@ -155,14 +155,81 @@ struct SourceState {
     requests: u64,
     user_agent: Option<Box<str>>,
     /// Borrowed when a method RFC 3261 and its extensions define (see [`method_name`]).
-    methods: Vec<Cow<'static, str>>,
-    targets: Vec<Target>,
+    methods: List<Cow<'static, str>>,
+    targets: List<Target>,
     users: FxHashMap<Box<[u8]>, UserTry>,
-    toll: Vec<TollAttempt>,
+    toll: List<TollAttempt>,
     flood: Flood,
     /// Densest episode per rule from before a prune (see [`SourceState::make_room`]).
     best: Vec<(usize, Finding)>,
     last_prune: Option<Timestamp>,
+}
+
+/// A per-source list holding its first item in place: most sources of a flood or a scan
+/// send one request, so each of their lists (methods, targets, calls) has one item, and a
+/// `Vec` for it was an allocation (and a free of cold memory at eviction) per list.
+#[derive(Debug, Clone)]
+enum List<T> {
+    /// No item, or one.
+    One(Option<T>),
+    /// Two or more (or fewer, after a prune).
+    Many(Vec<T>),
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List::One(None)
+    }
+}
+
+impl<T> std::ops::Deref for List<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            List::One(None) => &[],
+            List::One(Some(x)) => std::slice::from_ref(x),
+            List::Many(v) => v,
+        }
+    }
+}
+
+impl<T> std::ops::DerefMut for List<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            List::One(None) => &mut [],
+            List::One(Some(x)) => std::slice::from_mut(x),
+            List::Many(v) => v,
+        }
+    }
+}
+
+impl<T> List<T> {
+    fn push(&mut self, x: T) {
+        match self {
+            List::One(slot @ None) => *slot = Some(x),
+            List::One(Some(_)) => {
+                if let List::One(Some(first)) = std::mem::take(self) {
+                    let mut v = Vec::with_capacity(4);
+                    v.push(first);
+                    v.push(x);
+                    *self = List::Many(v);
+                }
+            }
+            List::Many(v) => v.push(x),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        match self {
+            List::One(slot) => {
+                if slot.as_ref().is_some_and(|x| !keep(x)) {
+                    *slot = None;
+                }
+            }
+            List::Many(v) => v.retain(|x| keep(x)),
+        }
+    }
 }
 
 /// Least packet time between two prunes of one source's lists.
@@ -399,10 +466,10 @@ impl AttackTracker {
             last_order: order,
             requests: 0,
             user_agent: None,
-            methods: Vec::new(),
-            targets: Vec::new(),
+            methods: List::default(),
+            targets: List::default(),
             users: FxHashMap::default(),
-            toll: Vec::new(),
+            toll: List::default(),
             flood: Flood::default(),
             best: Vec::new(),
             last_prune: None,
@@ -416,22 +483,19 @@ impl AttackTracker {
                 .map(|u| String::from_utf8_lossy(u.get(..u.len().min(128)).unwrap_or(u)).into());
         }
         if s.methods.len() < MAX_METHODS && !s.methods.iter().any(|m| &**m == r.method) {
-            crate::engine::push_small(&mut s.methods, method_name(r.method));
+            s.methods.push(method_name(r.method));
         }
         if !s.targets.iter().any(|t| t.addr == r.dst) {
             if s.targets.len() >= MAX_TARGETS_PER_SOURCE {
                 s.make_room(ip, r.ts, &th);
             }
             if s.targets.len() < MAX_TARGETS_PER_SOURCE {
-                crate::engine::push_small(
-                    &mut s.targets,
-                    Target {
-                        addr: r.dst,
-                        ts: r.ts,
-                        frame: r.frame,
-                        peer,
-                    },
-                );
+                s.targets.push(Target {
+                    addr: r.dst,
+                    ts: r.ts,
+                    frame: r.frame,
+                    peer,
+                });
             } else {
                 self.stats.overflow += 1;
             }
@@ -481,17 +545,14 @@ impl AttackTracker {
                         s.make_room(ip, r.ts, &th);
                     }
                     if s.toll.len() < MAX_TOLL_PER_SOURCE {
-                        crate::engine::push_small(
-                            &mut s.toll,
-                            TollAttempt {
-                                call,
-                                ts: r.ts,
-                                frame: r.frame,
-                                number: number.into(),
-                                status: None,
-                                ok: false,
-                            },
-                        );
+                        s.toll.push(TollAttempt {
+                            call,
+                            ts: r.ts,
+                            frame: r.frame,
+                            number: number.into(),
+                            status: None,
+                            ok: false,
+                        });
                     } else {
                         self.stats.overflow += 1;
                     }
