@@ -62,7 +62,14 @@ pub fn international_number(user: &[u8]) -> Option<String> {
     }
     let s = buf.get(..n)?;
     let plus = |rest: &[u8]| -> Option<String> {
-        (rest.first() != Some(&b'0')).then(|| format!("+{}", String::from_utf8_lossy(rest)))
+        // Sized once: the digits are ASCII (checked above), and the number is kept
+        // per call (a toll attempt), where `format!` grew and then shrank it.
+        (rest.first() != Some(&b'0')).then(|| {
+            let mut n = String::with_capacity(rest.len() + 1);
+            n.push('+');
+            n.push_str(&String::from_utf8_lossy(rest));
+            n
+        })
     };
     if let Some(rest) = s.strip_prefix(b"+") {
         return if rest.len() >= 8 { plus(rest) } else { None };
