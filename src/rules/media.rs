@@ -886,6 +886,49 @@ mod tests {
         );
     }
 
+    /// A finding made only to be counted (an evicted dialog's, past the bound) has the
+    /// rule and severity the full one has, and is made exactly when it is.
+    #[test]
+    fn counted_findings_match_the_full_ones() {
+        let clear = |port| sdp_body(port, "RTP/AVP", "");
+        let cases = [
+            vec![(true, clear(4000))],
+            vec![(true, clear(4000)), (false, clear(5000))],
+            vec![(true, clear(0))],
+            vec![(true, sdp_body(4000, "RTP/SAVP", CRYPTO))],
+            vec![],
+        ];
+        let stream = StreamFact {
+            src: "192.0.2.1:4000".parse().unwrap(),
+            dst: "192.0.2.2:5000".parse().unwrap(),
+            codec: String::new(),
+            payload_type: 0,
+            packets: 3,
+            first_frame: 9,
+            ts: Timestamp(9),
+            encrypted: false,
+        };
+        for bodies in &cases {
+            let d = dialog(bodies, Transport::Udp);
+            for streams in [&[][..], std::slice::from_ref(&stream)] {
+                for call in [
+                    CALL,
+                    CallInfo {
+                        is_call: true,
+                        rejected: true,
+                    },
+                ] {
+                    let brief = |f: &[Finding]| -> Vec<(RuleId, Severity)> {
+                        f.iter().map(|f| (f.rule, f.severity)).collect()
+                    };
+                    let full = findings("c", call, d.facts(), streams, false);
+                    let counted = findings_of("c", call, d.facts(), streams, false, true);
+                    assert_eq!(brief(&full), brief(&counted), "{bodies:?} {streams:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn cleartext_rtp_from_sdp_and_streams() {
         let d = dialog(

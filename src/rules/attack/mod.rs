@@ -662,7 +662,7 @@ impl AttackTracker {
             };
             // A source's live entry is the one of its last request; findings come out in
             // the order of that request, as a fixed order whatever the hash map's.
-            if !self.sources.get(&ip).is_some_and(|s| s.last_order == order) {
+            if self.sources.get(&ip).is_none_or(|s| s.last_order != order) {
                 continue;
             }
             n -= 1;
