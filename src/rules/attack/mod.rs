@@ -504,7 +504,7 @@ impl AttackTracker {
 
         let probing = matches!(r.method, "REGISTER" | "OPTIONS" | "INVITE");
         let international = if r.method == "INVITE" {
-            r.dialled.and_then(international_number)
+            r.dialled.and_then(toll::international)
         } else {
             None
         };
@@ -549,7 +549,7 @@ impl AttackTracker {
                             call,
                             ts: r.ts,
                             frame: r.frame,
-                            number: number.into(),
+                            number,
                             status: None,
                             ok: false,
                         });
