@@ -451,7 +451,7 @@ pub struct Analyzer {
     finished: std::collections::VecDeque<(u64, u64)>,
     /// Numbers the entries of `finished`.
     finished_seq: u64,
-    by_call_id: FxHashMap<Box<[u8]>, u64>,
+    by_call_id: CallIds,
     symbols: Symbols,
     next_dialog: u64,
     bindings: FxHashMap<SocketAddr, Binding>,
@@ -569,7 +569,7 @@ impl Analyzer {
             dialogs: table::DialogTable::default(),
             finished: std::collections::VecDeque::new(),
             finished_seq: 0,
-            by_call_id: FxHashMap::default(),
+            by_call_id: CallIds::default(),
             symbols,
             next_dialog: 1,
             bindings: FxHashMap::default(),
@@ -1067,8 +1067,8 @@ impl Analyzer {
         if let Some(cid) = call_id {
             if let Some(d) = self
                 .by_call_id
-                .get(cid)
-                .and_then(|id| self.dialogs.get_mut(id))
+                .get(cid, &self.dialogs)
+                .and_then(|id| self.dialogs.get_mut(&id))
             {
                 if d.malformed_frames.len() < MAX_EVIDENCE {
                     d.malformed_frames.push(seg.frame);
@@ -1086,10 +1086,8 @@ impl Analyzer {
     }
 
     fn dialog_for(&mut self, call_id: &[u8], msg: &MessageView<'_>, seg: &Segment<'_>) -> u64 {
-        if let Some(id) = self.by_call_id.get(call_id) {
-            if self.dialogs.contains_key(id) {
-                return *id;
-            }
+        if let Some(id) = self.by_call_id.get(call_id, &self.dialogs) {
+            return id;
         }
         if self.dialogs.len() >= self.limits.max_dialogs {
             self.evict_dialog();
@@ -1144,7 +1142,7 @@ impl Analyzer {
             nat: crate::nat::DialogNat::default(),
         };
         self.dialogs.insert(id, Box::new(dialog));
-        self.by_call_id.insert(call_id.into(), id);
+        self.by_call_id.insert(call_id, id, &self.dialogs);
         id
     }
 
@@ -1155,7 +1153,7 @@ impl Analyzer {
         if let Some(id) = victim {
             if let Some(d) = self.dialogs.remove(&id) {
                 self.conclude_evicted(&d);
-                self.by_call_id.remove(d.call_id.as_bytes());
+                self.by_call_id.remove(&d);
                 for m in &d.messages {
                     self.raw_bytes = self.raw_bytes.saturating_sub(m.raw.copied_len());
                 }
@@ -1658,10 +1656,7 @@ impl Analyzer {
 
     /// The [`Dialog::id`] of the dialog with this Call-ID, if still kept.
     pub fn dialog_id(&self, call_id: &str) -> Option<u64> {
-        self.by_call_id
-            .get(call_id.as_bytes())
-            .copied()
-            .filter(|id| self.dialogs.contains_key(id))
+        self.by_call_id.get(call_id.as_bytes(), &self.dialogs)
     }
 
     /// Starts (or stops) recording what changes, for [`Self::take_changes`]: the live
@@ -1713,6 +1708,68 @@ fn nat_flow(s: &RtpStream) -> crate::nat::MediaFlow {
         dst: s.dst,
         packets: s.stats.packets(),
         first_frame: s.first_frame,
+    }
+}
+
+/// Dialog ids by Call-ID.
+///
+/// A Call-ID that is UTF-8 (nearly all) is found by its hash, and told apart from another
+/// with the same hash by the dialog's own copy ([`Dialog::call_id`], the same bytes): a
+/// map keyed by the text kept a second copy per dialog, allocated for each new dialog and
+/// freed (cold) at its eviction, a flood's per-message cost.
+#[derive(Default)]
+struct CallIds {
+    /// Hash of the Call-ID to the dialog id (the dialog may be gone: checked when read).
+    by_hash: FxHashMap<u64, u64>,
+    /// The others, by their bytes: not UTF-8 (the dialog keeps a lossy copy), or whose
+    /// hash a kept dialog with another Call-ID holds.
+    other: FxHashMap<Box<[u8]>, u64>,
+}
+
+impl CallIds {
+    /// The kept dialog with this Call-ID.
+    fn get(&self, call_id: &[u8], dialogs: &table::DialogTable) -> Option<u64> {
+        let named = |id: &u64| {
+            dialogs
+                .get(id)
+                .is_some_and(|d| d.call_id.as_bytes() == call_id)
+        };
+        if let Some(id) = self.by_hash.get(&hash_of(&call_id)).filter(|id| named(id)) {
+            return Some(*id);
+        }
+        if self.other.is_empty() {
+            return None;
+        }
+        // Not checked by name: a lossy copy differs from the bytes.
+        self.other
+            .get(call_id)
+            .copied()
+            .filter(|id| dialogs.contains_key(id))
+    }
+
+    /// Files dialog `id` (new, not yet in `dialogs`) under `call_id`.
+    fn insert(&mut self, call_id: &[u8], id: u64, dialogs: &table::DialogTable) {
+        if std::str::from_utf8(call_id).is_ok() {
+            let slot = self.by_hash.entry(hash_of(&call_id)).or_insert(id);
+            // The hash was free, or its dialog is gone: this one takes it.
+            if *slot == id || !dialogs.contains_key(slot) {
+                *slot = id;
+                return;
+            }
+        }
+        self.other.insert(call_id.into(), id);
+    }
+
+    /// Forgets dialog `d`, being evicted.
+    fn remove(&mut self, d: &Dialog) {
+        let key = hash_of(&d.call_id.as_bytes());
+        if self.by_hash.get(&key) == Some(&d.id) {
+            self.by_hash.remove(&key);
+        } else if self.other.get(d.call_id.as_bytes()) == Some(&d.id) {
+            // A Call-ID that is not UTF-8 is not found by its lossy copy and stays (as it
+            // did in a map by text): a stale entry, never returned (the dialog is gone).
+            self.other.remove(d.call_id.as_bytes());
+        }
     }
 }
 
