@@ -435,6 +435,52 @@ struct Binding {
     order: u64,
 }
 
+/// Media bindings by address. IPv4 addresses (nearly all) are keyed by address and port
+/// packed in a `u64`: an entry is 32 bytes instead of 56 with a `SocketAddr` key, so the
+/// table (hundreds of thousands of announcements, two per call) takes fewer cache lines,
+/// and comparing keys is one instruction. A flood binds two new addresses per INVITE,
+/// each evicting the oldest: misses in this table were a tenth of its run.
+#[derive(Default)]
+struct Bindings {
+    v4: FxHashMap<u64, Binding>,
+    v6: FxHashMap<std::net::SocketAddrV6, Binding>,
+}
+
+fn v4_key(a: &std::net::SocketAddrV4) -> u64 {
+    (u64::from(u32::from(*a.ip())) << 16) | u64::from(a.port())
+}
+
+impl Bindings {
+    fn get(&self, a: &SocketAddr) -> Option<&Binding> {
+        match a {
+            SocketAddr::V4(a) => self.v4.get(&v4_key(a)),
+            SocketAddr::V6(a) => self.v6.get(a),
+        }
+    }
+
+    fn contains_key(&self, a: &SocketAddr) -> bool {
+        self.get(a).is_some()
+    }
+
+    fn insert(&mut self, a: SocketAddr, b: Binding) {
+        match a {
+            SocketAddr::V4(a) => self.v4.insert(v4_key(&a), b),
+            SocketAddr::V6(a) => self.v6.insert(a, b),
+        };
+    }
+
+    fn remove(&mut self, a: &SocketAddr) {
+        match a {
+            SocketAddr::V4(a) => self.v4.remove(&v4_key(a)),
+            SocketAddr::V6(a) => self.v6.remove(a),
+        };
+    }
+
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+}
+
 /// The analysis engine.
 pub struct Analyzer {
     limits: Limits,
@@ -454,7 +500,7 @@ pub struct Analyzer {
     by_call_id: CallIds,
     symbols: Symbols,
     next_dialog: u64,
-    bindings: FxHashMap<SocketAddr, Binding>,
+    bindings: Bindings,
     /// Bindings in the order they were made, as (address, order): the oldest is evicted
     /// first without a scan; entries of re-bound addresses are skipped when met.
     binding_queue: std::collections::VecDeque<(SocketAddr, u64)>,
@@ -572,7 +618,7 @@ impl Analyzer {
             by_call_id: CallIds::default(),
             symbols,
             next_dialog: 1,
-            bindings: FxHashMap::default(),
+            bindings: Bindings::default(),
             binding_queue: std::collections::VecDeque::new(),
             next_binding: 0,
             streams: FxHashMap::default(),
