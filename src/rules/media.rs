@@ -20,6 +20,7 @@ use crate::sip::MessageView;
 pub use crate::model::Seen;
 
 use super::e2e::{IdentityRecord, SmimeRecord};
+use super::list::List;
 use super::transport::Downgrade;
 
 /// `media.cleartext-rtp`: a call whose media is plain RTP (medium).
@@ -124,7 +125,8 @@ pub struct SdpSecurity {
     /// A relayed copy of the last offer or answer (see [`DialogSecurity::observe_sdp`]).
     pub copy: bool,
     /// Its media lines (at most [`MAX_LINES`]).
-    pub lines: Vec<LineSecurity>,
+    /// (In place when one, as most bodies have: see [`List`].)
+    pub lines: List<LineSecurity>,
 }
 
 /// A dialog's security facts, allocated with the first one: most dialogs (REGISTER,
@@ -299,9 +301,10 @@ impl DialogSecurity {
                     ),
                 })
                 .collect();
-        if f.sdp.is_empty() {
-            // An offer and its answer: most dialogs need exactly two.
-            f.sdp.reserve_exact(2);
+        if f.sdp.len() == f.sdp.capacity() {
+            // 1, 2, 4...: a record holds its first media line in place (bigger than a
+            // pointer), and a flood INVITE's dialog keeps one body, a call two.
+            f.sdp.reserve_exact(f.sdp.len().max(1));
         }
         f.sdp.push(SdpSecurity {
             at,

@@ -23,6 +23,8 @@ use crate::config::{Config, ScannersConfig};
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
 use crate::sip::{MessageView, StartLine};
 
+use super::list::List;
+
 pub use crate::model::AttackStats;
 
 mod enumeration;
@@ -163,73 +165,6 @@ struct SourceState {
     /// Densest episode per rule from before a prune (see [`SourceState::make_room`]).
     best: Vec<(usize, Finding)>,
     last_prune: Option<Timestamp>,
-}
-
-/// A per-source list holding its first item in place: most sources of a flood or a scan
-/// send one request, so each of their lists (methods, targets, calls) has one item, and a
-/// `Vec` for it was an allocation (and a free of cold memory at eviction) per list.
-#[derive(Debug, Clone)]
-enum List<T> {
-    /// No item, or one.
-    One(Option<T>),
-    /// Two or more (or fewer, after a prune).
-    Many(Vec<T>),
-}
-
-impl<T> Default for List<T> {
-    fn default() -> Self {
-        List::One(None)
-    }
-}
-
-impl<T> std::ops::Deref for List<T> {
-    type Target = [T];
-
-    fn deref(&self) -> &[T] {
-        match self {
-            List::One(None) => &[],
-            List::One(Some(x)) => std::slice::from_ref(x),
-            List::Many(v) => v,
-        }
-    }
-}
-
-impl<T> std::ops::DerefMut for List<T> {
-    fn deref_mut(&mut self) -> &mut [T] {
-        match self {
-            List::One(None) => &mut [],
-            List::One(Some(x)) => std::slice::from_mut(x),
-            List::Many(v) => v,
-        }
-    }
-}
-
-impl<T> List<T> {
-    fn push(&mut self, x: T) {
-        match self {
-            List::One(slot @ None) => *slot = Some(x),
-            List::One(Some(_)) => {
-                if let List::One(Some(first)) = std::mem::take(self) {
-                    let mut v = Vec::with_capacity(4);
-                    v.push(first);
-                    v.push(x);
-                    *self = List::Many(v);
-                }
-            }
-            List::Many(v) => v.push(x),
-        }
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
-        match self {
-            List::One(slot) => {
-                if slot.as_ref().is_some_and(|x| !keep(x)) {
-                    *slot = None;
-                }
-            }
-            List::Many(v) => v.retain(|x| keep(x)),
-        }
-    }
 }
 
 /// Least packet time between two prunes of one source's lists.

@@ -705,32 +705,3 @@ fn source_and_pending_fit_their_documented_costs() {
     assert!(source * 2 <= ATTACK_SOURCE_COST_BYTES, "{source}");
     assert!(pending <= ATTACK_PENDING_COST_BYTES, "{pending}");
 }
-
-#[cfg(test)]
-mod list_tests {
-    use super::super::*;
-
-    #[test]
-    fn a_list_keeps_its_first_item_in_place_then_grows() {
-        let mut l: List<u32> = List::default();
-        assert!(l.is_empty());
-        l.push(1);
-        assert!(matches!(l, List::One(Some(1))));
-        assert_eq!(&*l, &[1]);
-        l.push(2);
-        l.push(3);
-        assert_eq!(&*l, &[1, 2, 3]);
-        l.retain(|x| *x != 2);
-        assert_eq!(&*l, &[1, 3]);
-        if let Some(x) = l.first_mut() {
-            *x = 7;
-        }
-        assert_eq!(&*l, &[7, 3]);
-        let mut one: List<u32> = List::default();
-        one.push(5);
-        one.retain(|x| *x != 5);
-        assert!(one.is_empty());
-        one.push(6);
-        assert_eq!(&*one, &[6]);
-    }
-}
