@@ -1793,7 +1793,7 @@ impl CallIds {
             .filter(|id| dialogs.contains_key(id))
     }
 
-    /// Files dialog `id` (new, not yet in `dialogs`) under `call_id`.
+    /// Files new dialog `id` under `call_id` (no kept dialog has that Call-ID).
     fn insert(&mut self, call_id: &[u8], id: u64, dialogs: &table::DialogTable) {
         if std::str::from_utf8(call_id).is_ok() {
             let slot = self.by_hash.entry(hash_of(&call_id)).or_insert(id);
