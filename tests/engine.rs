@@ -452,3 +452,55 @@ fn svwar_enumeration_names_the_extensions_that_exist() {
         .iter()
         .any(|f| f.rule == "scan.sweep" || f.rule == "dos.flood"));
 }
+
+/// Dialogs are found by Call-ID whether it is UTF-8 or not (the dialog keeps a lossy copy
+/// then), before and after evictions make room: each Call-ID's messages stay in one dialog.
+#[test]
+fn call_ids_utf8_or_not_find_their_dialog() {
+    let limits = siplens::engine::Limits {
+        max_dialogs: 4,
+        ..siplens::engine::Limits::default()
+    };
+    let mut an = siplens::rules::analyzer(limits);
+    let msg = |call_id: &[u8], seq: u32| {
+        let mut m =
+            b"OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK"
+                .to_vec();
+        m.extend_from_slice(seq.to_string().as_bytes());
+        m.extend_from_slice(
+            b"\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:bob@192.0.2.2>\r\nCall-ID: ",
+        );
+        m.extend_from_slice(call_id);
+        m.extend_from_slice(
+            format!("\r\nCSeq: {seq} OPTIONS\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+        );
+        m
+    };
+    // Two Call-IDs whose lossy copies are the same text, and plain ones.
+    let ids: [&[u8]; 4] = [b"a\xffb", b"a\xfeb", b"plain-1", b"plain-2"];
+    let mut n = 0;
+    for round in 0..2u32 {
+        for id in ids {
+            n += 1;
+            an.process(&udp_frame(n, n, 5060, 5060, &msg(id, round + 1)));
+        }
+    }
+    assert_eq!(an.stats().dialogs_created, 4);
+    assert!(an.dialogs().all(|d| d.message_count == 2));
+    // Past the bound: the oldest go, and a returning Call-ID starts a new dialog.
+    for (i, id) in [&b"plain-3"[..], b"plain-4", b"a\xffb"]
+        .into_iter()
+        .enumerate()
+    {
+        n += 1;
+        an.process(&udp_frame(n, n, 5060, 5060, &msg(id, 10 + i as u32)));
+    }
+    assert_eq!(an.stats().dialogs_created, 7);
+    assert_eq!(an.dialog_count(), 4);
+    assert_eq!(
+        an.dialog_id("plain-4")
+            .map(|id| an.dialog(id).map(|d| d.message_count)),
+        Some(Some(1))
+    );
+    assert!(an.dialog_id("plain-1").is_none());
+}

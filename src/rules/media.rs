@@ -20,6 +20,7 @@ use crate::sip::MessageView;
 pub use crate::model::Seen;
 
 use super::e2e::{IdentityRecord, SmimeRecord};
+use super::list::List;
 use super::transport::Downgrade;
 
 /// `media.cleartext-rtp`: a call whose media is plain RTP (medium).
@@ -124,7 +125,8 @@ pub struct SdpSecurity {
     /// A relayed copy of the last offer or answer (see [`DialogSecurity::observe_sdp`]).
     pub copy: bool,
     /// Its media lines (at most [`MAX_LINES`]).
-    pub lines: Vec<LineSecurity>,
+    /// (In place when one, as most bodies have: see [`List`].)
+    pub lines: List<LineSecurity>,
 }
 
 /// A dialog's security facts, allocated with the first one: most dialogs (REGISTER,
@@ -299,9 +301,10 @@ impl DialogSecurity {
                     ),
                 })
                 .collect();
-        if f.sdp.is_empty() {
-            // An offer and its answer: most dialogs need exactly two.
-            f.sdp.reserve_exact(2);
+        if f.sdp.len() == f.sdp.capacity() {
+            // 1, 2, 4...: a record holds its first media line in place (bigger than a
+            // pointer), and a flood INVITE's dialog keeps one body, a call two.
+            f.sdp.reserve_exact(f.sdp.len().max(1));
         }
         f.sdp.push(SdpSecurity {
             at,
@@ -412,8 +415,22 @@ pub fn findings(
     streams: &[StreamFact],
     show_secrets: bool,
 ) -> Vec<Finding> {
+    findings_of(call_id, call, sec, streams, show_secrets, false)
+}
+
+/// [`findings`], with `counted_rtp`: a `media.cleartext-rtp` finding will only be counted
+/// (see [`crate::engine::Analyzer::evicted_finding_counted`]), so it is made without its
+/// texts and evidence; whether it is made, its rule and its severity are the same.
+fn findings_of(
+    call_id: &str,
+    call: CallInfo,
+    sec: &SecurityFacts,
+    streams: &[StreamFact],
+    show_secrets: bool,
+    counted_rtp: bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    out.extend(cleartext_rtp(call_id, call, sec, streams));
+    out.extend(cleartext_rtp(call_id, call, sec, streams, counted_rtp));
     out.extend(sdes_exposed(call_id, sec, show_secrets));
     out.extend(protections(call_id, call, sec));
     out
@@ -467,6 +484,7 @@ fn cleartext_rtp(
     call: CallInfo,
     sec: &SecurityFacts,
     streams: &[StreamFact],
+    counted: bool,
 ) -> Option<Finding> {
     // ZRTP running on the call keys SRTP inside the RTP/AVP profile (RFC 6189 §12).
     if sec.zrtp_seen() {
@@ -483,6 +501,12 @@ fn cleartext_rtp(
     let clear_streams: Vec<&StreamFact> = streams.iter().filter(|s| !s.encrypted).collect();
     if sdp_hits.is_empty() && clear_streams.is_empty() {
         return None;
+    }
+    if counted {
+        // Only its rule and severity will be read (an evicted dialog's finding past the
+        // bound on those kept): a flood evicts a dialog per INVITE, and writing each
+        // summary was most of what its eviction cost.
+        return Some(Finding::new(CLEARTEXT_RTP, Severity::Medium, Timestamp(0)));
     }
     let mut evidence = Vec::new();
     for (r, _, offer) in &sdp_hits {
@@ -865,6 +889,49 @@ mod tests {
         );
     }
 
+    /// A finding made only to be counted (an evicted dialog's, past the bound) has the
+    /// rule and severity the full one has, and is made exactly when it is.
+    #[test]
+    fn counted_findings_match_the_full_ones() {
+        let clear = |port| sdp_body(port, "RTP/AVP", "");
+        let cases = [
+            vec![(true, clear(4000))],
+            vec![(true, clear(4000)), (false, clear(5000))],
+            vec![(true, clear(0))],
+            vec![(true, sdp_body(4000, "RTP/SAVP", CRYPTO))],
+            vec![],
+        ];
+        let stream = StreamFact {
+            src: "192.0.2.1:4000".parse().unwrap(),
+            dst: "192.0.2.2:5000".parse().unwrap(),
+            codec: String::new(),
+            payload_type: 0,
+            packets: 3,
+            first_frame: 9,
+            ts: Timestamp(9),
+            encrypted: false,
+        };
+        for bodies in &cases {
+            let d = dialog(bodies, Transport::Udp);
+            for streams in [&[][..], std::slice::from_ref(&stream)] {
+                for call in [
+                    CALL,
+                    CallInfo {
+                        is_call: true,
+                        rejected: true,
+                    },
+                ] {
+                    let brief = |f: &[Finding]| -> Vec<(RuleId, Severity)> {
+                        f.iter().map(|f| (f.rule, f.severity)).collect()
+                    };
+                    let full = findings("c", call, d.facts(), streams, false);
+                    let counted = findings_of("c", call, d.facts(), streams, false, true);
+                    assert_eq!(brief(&full), brief(&counted), "{bodies:?} {streams:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn cleartext_rtp_from_sdp_and_streams() {
         let d = dialog(
@@ -1057,10 +1124,13 @@ impl CallSecurityRule {
         self.dialogs.get(&id).map_or(&NO_FACTS, |s| s.facts())
     }
 
+    /// The findings of dialog `d`; `evicting` when it is being evicted (its findings may
+    /// then only be counted, see [`crate::engine::Analyzer::evicted_finding_counted`]).
     fn conclude(
         &self,
         d: &crate::engine::Dialog,
         an: &crate::engine::Analyzer,
+        evicting: bool,
         out: &mut Vec<Finding>,
     ) {
         let symbols = an.symbols();
@@ -1086,7 +1156,15 @@ impl CallSecurityRule {
             is_call: d.invite_seen || d.is_call(),
             rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),
         };
-        out.extend(findings(&d.call_id, call, sec, &streams, an.show_secrets()));
+        let counted_rtp = evicting && an.evicted_finding_counted(CLEARTEXT_RTP);
+        out.extend(findings_of(
+            &d.call_id,
+            call,
+            sec,
+            &streams,
+            an.show_secrets(),
+            counted_rtp,
+        ));
         out.extend(super::transport::downgrade_findings(
             &d.call_id,
             &sec.downgrades,
@@ -1136,13 +1214,13 @@ impl crate::engine::Rule for CallSecurityRule {
         an: &crate::engine::Analyzer,
         out: &mut Vec<Finding>,
     ) {
-        self.conclude(d, an, out);
+        self.conclude(d, an, true, out);
         self.dialogs.remove(&d.id);
     }
 
     fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
         for d in an.dialogs() {
-            self.conclude(d, an, out);
+            self.conclude(d, an, false, out);
         }
     }
 }

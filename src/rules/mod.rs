@@ -9,6 +9,7 @@ pub mod attack;
 pub mod auth;
 pub mod e2e;
 pub mod hygiene;
+pub mod list;
 pub mod media;
 pub mod nat;
 pub mod stun;

@@ -11,7 +11,8 @@
 //! `enumeration.rs`, `flood.rs`, `toll.rs`; this file holds the per-source tracker that
 //! feeds them and the [`AttackRule`] the engine runs.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
 
@@ -21,6 +22,8 @@ use crate::capture::Timestamp;
 use crate::config::{Config, ScannersConfig};
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
 use crate::sip::{MessageView, StartLine};
+
+use super::list::List;
 
 pub use crate::model::AttackStats;
 
@@ -153,10 +156,11 @@ struct SourceState {
     last_order: u64,
     requests: u64,
     user_agent: Option<Box<str>>,
-    methods: Vec<Box<str>>,
-    targets: Vec<Target>,
+    /// Borrowed when a method RFC 3261 and its extensions define (see [`method_name`]).
+    methods: List<Cow<'static, str>>,
+    targets: List<Target>,
     users: FxHashMap<Box<[u8]>, UserTry>,
-    toll: Vec<TollAttempt>,
+    toll: List<TollAttempt>,
     flood: Flood,
     /// Densest episode per rule from before a prune (see [`SourceState::make_room`]).
     best: Vec<(usize, Finding)>,
@@ -206,7 +210,16 @@ struct Pending {
 pub struct AttackTracker {
     th: Thresholds,
     sources: FxHashMap<IpAddr, SourceState>,
+    /// Sources in the order of their requests, as (address, the request's order): the
+    /// least recently active come first, so eviction pops them instead of copying and
+    /// partly sorting the whole table (a flood of one-request sources filled it every
+    /// sixteenth of its size). Entries of sources that sent again since are stale,
+    /// skipped when met and compacted away.
+    source_queue: VecDeque<(IpAddr, u64)>,
     pending: FxHashMap<u64, Pending>,
+    /// Pending requests in insertion order, as (key, order): the same for `pending`
+    /// (entries of answered or replaced requests are stale).
+    pending_queue: VecDeque<(u64, u64)>,
     order: u64,
     evicted: Vec<Finding>,
     limits: crate::engine::limits::RuleLimits,
@@ -223,6 +236,34 @@ impl Default for AttackTracker {
 fn hash_of<T: Hash>(t: &T) -> u64 {
     // No random seed: deterministic across runs.
     FxBuildHasher.hash_one(t)
+}
+
+/// Request methods (RFC 3261 and the extensions siplens knows), as kept per source:
+/// nearly every request names one, so a source's list borrows it instead of holding a
+/// copy (an allocation per source, and a flood brings a new source per request).
+const METHODS: [&str; 14] = [
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "REGISTER",
+    "OPTIONS",
+    "PRACK",
+    "SUBSCRIBE",
+    "NOTIFY",
+    "PUBLISH",
+    "INFO",
+    "REFER",
+    "MESSAGE",
+    "UPDATE",
+];
+
+/// `method` borrowed from [`METHODS`] when it is one of them (same text), else a copy.
+fn method_name(method: &str) -> Cow<'static, str> {
+    match METHODS.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_string()),
+    }
 }
 
 fn cut(b: &[u8]) -> &[u8] {
@@ -274,7 +315,9 @@ impl AttackTracker {
         AttackTracker {
             th: Thresholds::from_config(config),
             sources: FxHashMap::default(),
+            source_queue: VecDeque::new(),
             pending: FxHashMap::default(),
+            pending_queue: VecDeque::new(),
             order: 0,
             evicted: Vec::new(),
             limits: crate::engine::limits::RuleLimits::default(),
@@ -347,6 +390,7 @@ impl AttackTracker {
                 .get(&r.dst.ip())
                 .is_some_and(|d| d.targets.iter().any(|t| t.addr.ip() == r.src.ip()));
         let ip = r.src.ip();
+        self.compact_source_queue();
         if !self.sources.contains_key(&ip)
             && self.sources.len() >= self.limits.attack_sources.max(1)
         {
@@ -357,23 +401,24 @@ impl AttackTracker {
             last_order: order,
             requests: 0,
             user_agent: None,
-            methods: Vec::new(),
-            targets: Vec::new(),
+            methods: List::default(),
+            targets: List::default(),
             users: FxHashMap::default(),
-            toll: Vec::new(),
+            toll: List::default(),
             flood: Flood::default(),
             best: Vec::new(),
             last_prune: None,
         });
         s.last_order = order;
         s.requests += 1;
+        self.source_queue.push_back((ip, order));
         if s.user_agent.is_none() {
             s.user_agent = r
                 .user_agent
                 .map(|u| String::from_utf8_lossy(u.get(..u.len().min(128)).unwrap_or(u)).into());
         }
         if s.methods.len() < MAX_METHODS && !s.methods.iter().any(|m| &**m == r.method) {
-            s.methods.push(r.method.into());
+            s.methods.push(method_name(r.method));
         }
         if !s.targets.iter().any(|t| t.addr == r.dst) {
             if s.targets.len() >= MAX_TARGETS_PER_SOURCE {
@@ -394,7 +439,7 @@ impl AttackTracker {
 
         let probing = matches!(r.method, "REGISTER" | "OPTIONS" | "INVITE");
         let international = if r.method == "INVITE" {
-            r.dialled.and_then(international_number)
+            r.dialled.and_then(toll::international)
         } else {
             None
         };
@@ -439,7 +484,7 @@ impl AttackTracker {
                             call,
                             ts: r.ts,
                             frame: r.frame,
-                            number: number.into(),
+                            number,
                             status: None,
                             ok: false,
                         });
@@ -458,8 +503,9 @@ impl AttackTracker {
         if self.pending.len() >= self.limits.attack_pending.max(1) {
             self.evict_pending();
         }
+        let key = hash_of(&(r.call_id, seq, r.method, ip));
         self.pending.insert(
-            hash_of(&(r.call_id, seq, r.method, ip)),
+            key,
             Pending {
                 src: ip,
                 user: user.map(Into::into),
@@ -467,6 +513,23 @@ impl AttackTracker {
                 order,
             },
         );
+        self.pending_queue.push_back((key, order));
+        if self.pending_queue.len() > 2 * self.pending.len() + 64 {
+            // Answered requests left stale entries: keep the queue within the table.
+            let pending = &self.pending;
+            self.pending_queue
+                .retain(|(k, o)| pending.get(k).is_some_and(|p| p.order == *o));
+        }
+    }
+
+    /// Drops the stale entries of `source_queue` once they outnumber the sources (a
+    /// source sending many requests leaves one per request), so it stays within the table.
+    fn compact_source_queue(&mut self) {
+        if self.source_queue.len() > 2 * self.sources.len() + 64 {
+            let sources = &self.sources;
+            self.source_queue
+                .retain(|(ip, o)| sources.get(ip).is_some_and(|s| s.last_order == *o));
+        }
     }
 
     /// Records one response; `to` is where it goes (the requester).
@@ -507,34 +570,37 @@ impl AttackTracker {
         }
     }
 
+    /// Evicts the oldest sixteenth of the pending requests (at least one). Orders are
+    /// unique and queued in increasing order, so the first live entries of the queue are
+    /// the oldest requests.
     fn evict_pending(&mut self) {
-        let mut ages: Vec<(u64, u64)> = self.pending.iter().map(|(k, p)| (p.order, *k)).collect();
-        let n = (ages.len() / 16).max(1).min(ages.len());
-        if n == 0 {
-            return;
-        }
-        ages.select_nth_unstable(n - 1);
-        for (_, k) in ages.into_iter().take(n) {
-            self.pending.remove(&k);
-            self.stats.pending_evictions += 1;
+        let mut n = (self.pending.len() / 16).max(1).min(self.pending.len());
+        while n > 0 {
+            let Some((k, order)) = self.pending_queue.pop_front() else {
+                break;
+            };
+            if self.pending.get(&k).is_some_and(|p| p.order == order) {
+                self.pending.remove(&k);
+                self.stats.pending_evictions += 1;
+                n -= 1;
+            }
         }
     }
 
+    /// Evicts the least recently active sixteenth of the sources (at least one), oldest
+    /// first, concluding on each.
     fn evict_sources(&mut self) {
-        let mut ages: Vec<(u64, IpAddr)> = self
-            .sources
-            .iter()
-            .map(|(ip, s)| (s.last_order, *ip))
-            .collect();
-        let n = (ages.len() / 16).max(1).min(ages.len());
-        if n == 0 {
-            return;
-        }
-        ages.select_nth_unstable(n - 1);
-        ages.truncate(n);
-        // Findings in a fixed order whatever the hash map's.
-        ages.sort();
-        for (_, ip) in ages {
+        let mut n = (self.sources.len() / 16).max(1).min(self.sources.len());
+        while n > 0 {
+            let Some((ip, order)) = self.source_queue.pop_front() else {
+                break;
+            };
+            // A source's live entry is the one of its last request; findings come out in
+            // the order of that request, as a fixed order whatever the hash map's.
+            if self.sources.get(&ip).is_none_or(|s| s.last_order != order) {
+                continue;
+            }
+            n -= 1;
             if let Some(s) = self.sources.remove(&ip) {
                 self.stats.source_evictions += 1;
                 for f in source_findings(ip, &s, &self.th) {
@@ -614,6 +680,16 @@ fn source_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<Finding>
 /// users, peak rate, calls) so that episodes can be compared.
 fn counted_findings(ip: IpAddr, s: &SourceState, th: &Thresholds) -> Vec<(usize, Finding)> {
     let mut out = Vec::new();
+    // What each rule needs at the least (see the rules): a source below all of it, as
+    // most are (a flood of one-request sources), makes no finding, and is told so
+    // without writing the User-Agent and method texts the findings would quote.
+    let may_fire = s.targets.len() >= th.sweep_targets
+        || s.users.len() >= th.enum_users
+        || s.flood.start.is_some()
+        || s.toll.len() >= th.toll_attempts;
+    if !may_fire {
+        return out;
+    }
     let ua = s
         .user_agent
         .as_deref()

@@ -8,7 +8,7 @@ pub(super) struct TollAttempt {
     pub(super) ts: Timestamp,
     pub(super) frame: u64,
     /// "+" and the digits after the international prefix.
-    pub(super) number: Box<str>,
+    pub(super) number: Number,
     /// Latest final answer (a 2xx sticks).
     pub(super) status: Option<u16>,
     pub(super) ok: bool,
@@ -47,6 +47,59 @@ pub fn country_code(number: &str) -> &str {
 /// The country code must not start with 0. `011` also begins some national numbers (UK
 /// 0114 Sheffield): a deliberate false-positive risk, as toll fraud mostly dials NANP-style.
 pub fn international_number(user: &[u8]) -> Option<String> {
+    international(user).map(|n| n.as_str().to_string())
+}
+
+/// An international number as [`international_number`] writes it ("+" and at most 31
+/// digits), held in place: kept per toll attempt, and a flood of calls to +1... numbers
+/// from one-request sources made a string allocation per INVITE (freed, cold, when the
+/// source was evicted).
+#[derive(Clone, Copy)]
+pub(super) struct Number {
+    len: u8,
+    buf: [u8; 32],
+}
+
+impl Number {
+    /// The number, "+" and digits.
+    pub(super) fn as_str(&self) -> &str {
+        // ASCII by construction; the fallback is never taken.
+        self.buf
+            .get(..usize::from(self.len))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    /// "+" then `digits` (ASCII digits), when it fits.
+    fn plus(digits: &[u8]) -> Option<Number> {
+        let mut n = Number {
+            len: 0,
+            buf: [0; 32],
+        };
+        let end = digits.len().checked_add(1)?;
+        *n.buf.first_mut()? = b'+';
+        n.buf.get_mut(1..end)?.copy_from_slice(digits);
+        n.len = u8::try_from(end).ok()?;
+        Some(n)
+    }
+}
+
+impl std::fmt::Debug for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::ops::Deref for Number {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// [`international_number`] without the allocation.
+pub(super) fn international(user: &[u8]) -> Option<Number> {
     let mut buf = [0u8; 32];
     let mut n = 0;
     let user = user.split(|&c| c == b';').next().unwrap_or(user);
@@ -61,8 +114,11 @@ pub fn international_number(user: &[u8]) -> Option<String> {
         n += 1;
     }
     let s = buf.get(..n)?;
-    let plus = |rest: &[u8]| -> Option<String> {
-        (rest.first() != Some(&b'0')).then(|| format!("+{}", String::from_utf8_lossy(rest)))
+    let plus = |rest: &[u8]| -> Option<Number> {
+        if rest.first() == Some(&b'0') {
+            return None;
+        }
+        Number::plus(rest)
     };
     if let Some(rest) = s.strip_prefix(b"+") {
         return if rest.len() >= 8 { plus(rest) } else { None };

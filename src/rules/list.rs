@@ -1,0 +1,142 @@
+//! A short list holding its first item in place ([`List`]).
+
+/// A list holding its first item in place, for per-dialog or per-source records that
+/// nearly always have one item: a `Vec` for one item was an allocation each, freed cold
+/// when its dialog or source was evicted (a flood makes one per INVITE, and glibc then
+/// reused those chunks with a cache miss per allocation). Reads as a slice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum List<T> {
+    /// No item, or one.
+    One(Option<T>),
+    /// Two or more (or fewer, after a removal).
+    Many(Vec<T>),
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List::One(None)
+    }
+}
+
+impl<T> std::ops::Deref for List<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            List::One(None) => &[],
+            List::One(Some(x)) => std::slice::from_ref(x),
+            List::Many(v) => v,
+        }
+    }
+}
+
+impl<T> std::ops::DerefMut for List<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            List::One(None) => &mut [],
+            List::One(Some(x)) => std::slice::from_mut(x),
+            List::Many(v) => v,
+        }
+    }
+}
+
+impl<T> List<T> {
+    /// Appends `x`.
+    pub fn push(&mut self, x: T) {
+        match self {
+            List::One(slot @ None) => *slot = Some(x),
+            List::One(Some(_)) => {
+                if let List::One(Some(first)) = std::mem::take(self) {
+                    let mut v = Vec::with_capacity(4);
+                    v.push(first);
+                    v.push(x);
+                    *self = List::Many(v);
+                }
+            }
+            List::Many(v) => v.push(x),
+        }
+    }
+
+    /// Keeps the items `keep` says yes to, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        match self {
+            List::One(slot) => {
+                if slot.as_ref().is_some_and(|x| !keep(x)) {
+                    *slot = None;
+                }
+            }
+            List::Many(v) => v.retain(|x| keep(x)),
+        }
+    }
+}
+
+impl<T> FromIterator<T> for List<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut it = iter.into_iter();
+        let Some(first) = it.next() else {
+            return List::default();
+        };
+        match it.next() {
+            None => List::One(Some(first)),
+            Some(second) => {
+                let mut v = Vec::with_capacity(2 + it.size_hint().0);
+                v.push(first);
+                v.push(second);
+                v.extend(it);
+                List::Many(v)
+            }
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a List<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_keeps_its_first_item_in_place_then_grows() {
+        let mut l: List<u32> = List::default();
+        assert!(l.is_empty());
+        l.push(1);
+        assert!(matches!(l, List::One(Some(1))));
+        assert_eq!(&*l, &[1]);
+        l.push(2);
+        l.push(3);
+        assert_eq!(&*l, &[1, 2, 3]);
+        l.retain(|x| *x != 2);
+        assert_eq!(&*l, &[1, 3]);
+        if let Some(x) = l.first_mut() {
+            *x = 7;
+        }
+        assert_eq!(&*l, &[7, 3]);
+        let mut one: List<u32> = List::default();
+        one.push(5);
+        one.retain(|x| *x != 5);
+        assert!(one.is_empty());
+        one.push(6);
+        assert_eq!(&*one, &[6]);
+        assert_eq!((&one).into_iter().count(), 1);
+    }
+
+    #[test]
+    fn collected_lists_hold_one_in_place() {
+        assert_eq!(
+            std::iter::empty::<u8>().collect::<List<u8>>(),
+            List::One(None)
+        );
+        assert_eq!([4u8].into_iter().collect::<List<u8>>(), List::One(Some(4)));
+        assert_eq!(
+            [4u8, 5, 6].into_iter().collect::<List<u8>>(),
+            List::Many(vec![4, 5, 6])
+        );
+    }
+}
