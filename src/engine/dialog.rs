@@ -12,7 +12,7 @@ use crate::sip::MessageView;
 
 use super::state::{self, DialogState, Event};
 use super::{
-    lossy, push_small, sdp_action, summarize_sdp, Dialog, EngineStats, SdpAction,
+    lossy, push_small, push_tight, sdp_action, summarize_sdp, Dialog, EngineStats, SdpAction,
     DUPLICATE_WINDOW_NS, MAX_SDP_PER_DIALOG, MAX_TO_TAGS, RETRANSMISSION_HORIZON_NS, SEEN_PRUNE_AT,
 };
 
@@ -63,7 +63,7 @@ impl Dialog {
                 self.seen
                     .retain(|(_, t)| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
             }
-            push_small(&mut self.seen, (key, seg.ts));
+            push_tight(&mut self.seen, (key, seg.ts), self.finished_seq != 0);
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
         let retransmission = first_seen.is_some() && !duplicate;

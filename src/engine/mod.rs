@@ -98,6 +98,8 @@ pub const MAX_FORMATS: usize = 32;
 
 /// SDP bodies recorded per dialog; later ones still bind media but are not stored.
 pub const MAX_SDP_PER_DIALOG: usize = 64;
+// A message record keeps the SDP index plus one in a byte.
+const _: () = assert!(MAX_SDP_PER_DIALOG < u8::MAX as usize);
 
 /// Transaction keys remembered per dialog before the ones past the retransmission horizon
 /// are pruned.
@@ -239,29 +241,17 @@ pub struct InputInfo {
     pub warning: Option<String>,
 }
 
-/// One SIP message as the engine keeps it: small, owned.
+/// One SIP message as the engine keeps it: small, owned. A capture holds one per message
+/// (millions), so it is packed to 72 bytes: the addresses are indexes into the dialog's
+/// endpoints (most messages of a dialog go between its first two; read them with
+/// [`Dialog::src_of`] and [`Dialog::dst_of`]), the SDP index one byte
+/// ([`MAX_SDP_PER_DIALOG`] fits).
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
     /// Frame number (1-based, across all inputs).
     pub frame: u64,
     /// Capture time.
     pub ts: Timestamp,
-    /// Source address.
-    pub src: SocketAddr,
-    /// Destination address.
-    pub dst: SocketAddr,
-    /// Transport.
-    pub transport: Transport,
-    /// "INVITE" or "200 OK" style summary of the start line.
-    pub label: Sym,
-    /// CSeq number and method.
-    pub cseq: Option<(u32, Sym)>,
-    /// True when this is a retransmission of an earlier message.
-    pub retransmission: bool,
-    /// True when this is the same packet captured again (not a retransmission).
-    pub duplicate: bool,
-    /// Index into [`Dialog::sdp`] when the message carried SDP.
-    pub sdp: Option<u32>,
     /// The raw message: where it is in the input file when that can be re-read, else a
     /// copy (shared, not copied again, with the dashboard's snapshots) while the raw budget
     /// lasts. Read it with [`Analyzer::raw_files`].
@@ -269,7 +259,33 @@ pub struct MessageRecord {
     /// HEP: capture agent and capture id when the message arrived HEP-encapsulated (boxed:
     /// most messages have none, and this record is kept per message).
     pub hep: Option<Box<crate::hep::HepMeta>>,
+    /// CSeq number and method.
+    pub cseq: Option<(u32, Sym)>,
+    /// "INVITE" or "200 OK" style summary of the start line.
+    pub label: Sym,
+    /// Source and destination as endpoint indexes of the dialog ([`Dialog::endpoint`]).
+    ends: [u16; 2],
+    /// Index into [`Dialog::sdp`] plus one, 0 when the message carried none.
+    sdp: u8,
+    /// Transport.
+    pub transport: Transport,
+    /// True when this is a retransmission of an earlier message.
+    pub retransmission: bool,
+    /// True when this is the same packet captured again (not a retransmission).
+    pub duplicate: bool,
 }
+
+impl MessageRecord {
+    /// Index into [`Dialog::sdp`] when the message carried SDP.
+    pub fn sdp(&self) -> Option<u32> {
+        self.sdp.checked_sub(1).map(u32::from)
+    }
+}
+
+/// Endpoints a dialog keeps beyond its first two, for its message records: past it (a
+/// hostile dialog hopping addresses) messages from new addresses are counted in
+/// [`EngineStats::message_records_dropped`] instead of recorded.
+pub const MAX_EXTRA_ENDPOINTS: usize = 1024;
 
 /// What a new SDP body does to the dialog's offer/answer state (RFC 3264 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,6 +363,9 @@ pub struct Dialog {
     pub user_agents: Vec<String>,
     /// Message records (bounded).
     pub messages: Vec<MessageRecord>,
+    /// Addresses of the message records besides [`Self::src`] and [`Self::dst`]
+    /// (endpoint indexes 2 and up; usually empty).
+    endpoints: Vec<SocketAddr>,
     /// SDP bodies.
     pub sdp: Vec<SdpRecord>,
     /// Offer/answer pairs.
@@ -386,6 +405,49 @@ impl Dialog {
     /// True for INVITE dialogs: the initial method (or CSeq method) is INVITE.
     pub fn is_call(&self) -> bool {
         self.method == Sym::INVITE
+    }
+
+    /// The address of endpoint index `i` of this dialog's message records: 0 and 1 are
+    /// [`Self::src`] and [`Self::dst`], the others kept aside.
+    pub fn endpoint(&self, i: u16) -> SocketAddr {
+        match i {
+            0 => self.src,
+            1 => self.dst,
+            _ => self
+                .endpoints
+                .get(usize::from(i) - 2)
+                .copied()
+                .unwrap_or(self.src),
+        }
+    }
+
+    /// Source address of one of this dialog's message records.
+    pub fn src_of(&self, m: &MessageRecord) -> SocketAddr {
+        self.endpoint(m.ends[0])
+    }
+
+    /// Destination address of one of this dialog's message records.
+    pub fn dst_of(&self, m: &MessageRecord) -> SocketAddr {
+        self.endpoint(m.ends[1])
+    }
+
+    /// The endpoint index of `a`, added to the dialog's endpoints when new (None once
+    /// [`MAX_EXTRA_ENDPOINTS`] are kept).
+    fn endpoint_index(&mut self, a: SocketAddr) -> Option<u16> {
+        if a == self.src {
+            return Some(0);
+        }
+        if a == self.dst {
+            return Some(1);
+        }
+        if let Some(i) = self.endpoints.iter().position(|e| *e == a) {
+            return u16::try_from(i + 2).ok();
+        }
+        if self.endpoints.len() >= MAX_EXTRA_ENDPOINTS {
+            return None;
+        }
+        push_small(&mut self.endpoints, a);
+        u16::try_from(self.endpoints.len() + 1).ok()
     }
 }
 
@@ -523,6 +585,17 @@ pub(super) fn push_small<T>(v: &mut Vec<T>, x: T) {
         v.reserve_exact(v.len().max(1));
     }
     v.push(x);
+}
+
+/// Pushes onto a per-dialog list sized to its contents when the dialog finished
+/// ([`Analyzer::note_finished`]): growing by an eighth (at least one) keeps the 200 OK to
+/// a BYE, or a retransmission after it, from doubling the list again (a call finished by
+/// its BYE held 6 records in 12 slots), and stays amortised if a dialog goes on long after.
+pub(super) fn push_tight<T>(v: &mut Vec<T>, x: T, finished: bool) {
+    if finished && v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 8).max(1));
+    }
+    push_small(v, x);
 }
 
 /// How many entries to evict from a full table of `len` entries: a sixteenth, at least one.
@@ -1125,6 +1198,7 @@ impl Analyzer {
             dst: seg.dst,
             user_agents: Vec::new(),
             messages: Vec::new(),
+            endpoints: Vec::new(),
             sdp: Vec::new(),
             sessions: Vec::new(),
             malformed_frames: Vec::new(),
@@ -1189,6 +1263,11 @@ impl Analyzer {
         d.finished_seq = self.finished_seq;
         // The memo only spares re-validating values; a finished dialog rarely sees more.
         d.memo = sip::ValueMemo::default();
+        // Lists grown by doubling (push_small) are sized to what they hold: a finished
+        // dialog rarely grows again, and a call's 7 messages and 7 transaction keys sat
+        // in 8 slots each. A later message grows them again.
+        d.messages.shrink_to_fit();
+        d.seen.shrink_to_fit();
         self.finished.push_back((id, self.finished_seq));
         // Entries of dialogs that reopened or finished twice stay until met: drop them
         // when they outnumber the dialogs, so the queue stays bounded by the table.
@@ -1356,7 +1435,12 @@ impl Analyzer {
         }
 
         let keep_raw = self.raw_bytes + raw.len() <= self.limits.max_raw_bytes;
-        if d.messages.len() < self.limits.max_messages_per_dialog {
+        let ends = if d.messages.len() < self.limits.max_messages_per_dialog {
+            d.endpoint_index(seg.src).zip(d.endpoint_index(seg.dst))
+        } else {
+            None
+        };
+        if let Some((src, dst)) = ends {
             let raw_box = if let Some(at) = at {
                 // The file can be read again: 16 bytes instead of the text.
                 RawText::At(at)
@@ -1370,22 +1454,26 @@ impl Analyzer {
                 }
                 RawText::None
             };
-            push_small(
+            let finished = d.finished_seq != 0;
+            push_tight(
                 &mut d.messages,
                 MessageRecord {
                     frame: seg.frame,
                     ts: seg.ts,
-                    src: seg.src,
-                    dst: seg.dst,
-                    transport: seg.transport,
-                    label,
-                    cseq,
-                    retransmission: retrans,
-                    duplicate,
-                    sdp: sdp_index,
                     raw: raw_box,
                     hep: seg.hep.map(Box::new),
+                    cseq,
+                    label,
+                    ends: [src, dst],
+                    // MAX_SDP_PER_DIALOG keeps the index below 255.
+                    sdp: sdp_index
+                        .and_then(|i| u8::try_from(i + 1).ok())
+                        .unwrap_or(0),
+                    transport: seg.transport,
+                    retransmission: retrans,
+                    duplicate,
                 },
+                finished,
             );
         } else {
             self.stats.message_records_dropped += 1;

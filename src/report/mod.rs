@@ -28,8 +28,10 @@ pub use crate::hep::HepListenerStats;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole report. It borrows the engine's strings, so building it costs little memory
-/// even for captures with hundreds of thousands of messages.
-#[derive(Debug, Clone, Serialize)]
+/// even for captures with hundreds of thousands of messages. Serialised as if derived
+/// (field order and omissions below), with the dialogs of [`Report::build_streaming`]
+/// rendered one at a time.
+#[derive(Debug, Clone)]
 pub struct Report<'a> {
     /// Contract version.
     pub schema_version: u32,
@@ -39,11 +41,9 @@ pub struct Report<'a> {
     pub inputs: Vec<InputInfo>,
     /// Live capture counters per interface (omitted for files, so that file reports keep
     /// their shape).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capture: Vec<CaptureStats>,
     /// HEP listeners (`--hep-listen`): what each received, skipped and lost (omitted for
     /// files). [`Report::build`] sees only the analyzer: whoever ran the listeners fills it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hep_listeners: Vec<HepListenerStats>,
     /// Totals.
     pub summary: Summary,
@@ -55,8 +55,123 @@ pub struct Report<'a> {
     pub findings: Vec<FindingDto>,
     /// What a filter (`--nat`, `-Y`) kept, out of how much; absent when nothing was
     /// filtered, so unfiltered reports keep their shape.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterInfo>,
+    /// Set by [`Report::build_streaming`]: `dialogs` is left empty and each dialog's DTO
+    /// is built from this engine while the JSON is written, then dropped.
+    streamed: Option<Streamed<'a>>,
+}
+
+/// The engine whose dialogs a streaming report renders on the fly.
+#[derive(Clone, Copy)]
+struct Streamed<'a>(&'a Analyzer);
+
+impl std::fmt::Debug for Streamed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Streamed")
+    }
+}
+
+impl Serialize for Report<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // What `#[derive(Serialize)]` wrote, field for field (the JSON contract).
+        let mut st = s.serialize_struct("Report", 10)?;
+        st.serialize_field("schema_version", &self.schema_version)?;
+        st.serialize_field("tool", &self.tool)?;
+        st.serialize_field("inputs", &self.inputs)?;
+        if self.capture.is_empty() {
+            st.skip_field("capture")?;
+        } else {
+            st.serialize_field("capture", &self.capture)?;
+        }
+        if self.hep_listeners.is_empty() {
+            st.skip_field("hep_listeners")?;
+        } else {
+            st.serialize_field("hep_listeners", &self.hep_listeners)?;
+        }
+        st.serialize_field("summary", &self.summary)?;
+        match self.streamed {
+            Some(Streamed(an)) => st.serialize_field(
+                "dialogs",
+                &StreamedDialogs {
+                    an,
+                    findings: &self.findings,
+                },
+            )?,
+            None => st.serialize_field("dialogs", &self.dialogs)?,
+        }
+        st.serialize_field("streams", &self.streams)?;
+        st.serialize_field("findings", &self.findings)?;
+        match &self.filter {
+            Some(f) => st.serialize_field("filter", f)?,
+            None => st.skip_field("filter")?,
+        }
+        st.end()
+    }
+}
+
+/// Every dialog of an engine as [`Report::build`] would list them, each DTO built while
+/// it is written: a capture of 100,000 calls never holds 100,000 DTOs (with their media
+/// lists, finding ids and NAT views) at once.
+struct StreamedDialogs<'a, 'r> {
+    an: &'a Analyzer,
+    findings: &'r [FindingDto],
+}
+
+impl Serialize for StreamedDialogs<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let an = self.an;
+        let ids = DialogIds::new(an, self.findings);
+        let nat_index = an.nat_flow_index();
+        s.collect_seq(
+            an.dialogs()
+                .enumerate()
+                .map(|(i, d)| ids.fill(dialog_dto(an, d, i + 1, &nat_index), d)),
+        )
+    }
+}
+
+/// Finding and stream ids per dialog, indexed once: a capture may hold 100k dialogs and
+/// as many streams (Fx: the keys are the capture's own Call-IDs and dialog ids, hashed
+/// once per dialog each).
+struct DialogIds<'r> {
+    findings_of: rustc_hash::FxHashMap<&'r str, Vec<usize>>,
+    streams_of: rustc_hash::FxHashMap<u64, Vec<usize>>,
+}
+
+impl<'r> DialogIds<'r> {
+    fn new(an: &Analyzer, findings: &'r [FindingDto]) -> Self {
+        let mut findings_of: rustc_hash::FxHashMap<&str, Vec<usize>> =
+            rustc_hash::FxHashMap::default();
+        for f in findings {
+            if let Some(c) = f.call_id.as_deref() {
+                findings_of.entry(c).or_default().push(f.id);
+            }
+        }
+        let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
+            rustc_hash::FxHashMap::default();
+        for (i, s) in an.streams().iter().enumerate() {
+            if let Some(d) = s.dialog {
+                streams_of.entry(d).or_default().push(i + 1);
+            }
+        }
+        DialogIds {
+            findings_of,
+            streams_of,
+        }
+    }
+
+    /// `dto` with the finding and stream ids of dialog `d` (copied: a Call-ID may name
+    /// several dialogs, and a streaming report may be written more than once).
+    fn fill<'a>(&self, mut dto: DialogDto<'a>, d: &Dialog) -> DialogDto<'a> {
+        dto.finding_ids = self
+            .findings_of
+            .get(d.call_id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        dto.stream_ids = self.streams_of.get(&d.id).cloned().unwrap_or_default();
+        dto
+    }
 }
 
 /// The filter a report was narrowed by and what it left out of what.
@@ -492,18 +607,18 @@ impl std::fmt::Debug for Flow<'_> {
 impl<'a> Flow<'a> {
     /// The entries, in capture order.
     pub fn entries(&self) -> impl Iterator<Item = FlowEntry<'a>> + 'a {
-        let an = self.an;
-        self.dialog.messages.iter().map(move |m| FlowEntry {
+        let (an, d) = (self.an, self.dialog);
+        d.messages.iter().map(move |m| FlowEntry {
             frame: m.frame,
             ts: m.ts.as_secs_f64(),
-            src: m.src,
-            dst: m.dst,
+            src: d.src_of(m),
+            dst: d.dst_of(m),
             transport: m.transport.as_str(),
             label: an.name(m.label),
             cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
             retransmission: m.retransmission,
             duplicate: m.duplicate,
-            sdp: m.sdp.is_some(),
+            sdp: m.sdp().is_some(),
             hep: m.hep.as_deref().copied(),
         })
     }
@@ -735,6 +850,18 @@ pub fn dialog_dto<'a>(
 impl<'a> Report<'a> {
     /// Builds the report from the engine's public model.
     pub fn build(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
+        Self::build_with(an, elapsed_ms, false)
+    }
+
+    /// [`Report::build`] for writing JSON once: [`Report::dialogs`] stays empty and each
+    /// dialog's DTO is built while [`Report::write_json`] writes it, then dropped (the
+    /// DTOs of every dialog at once were a third of a report's memory). Renderers and
+    /// filters that read `dialogs` need [`Report::build`].
+    pub fn build_streaming(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
+        Self::build_with(an, elapsed_ms, true)
+    }
+
+    fn build_with(an: &'a Analyzer, elapsed_ms: u64, streamed: bool) -> Report<'a> {
         let findings = an.findings();
         let streams = an.streams();
         let stats = an.stats();
@@ -753,38 +880,21 @@ impl<'a> Report<'a> {
             .map(|(i, s)| stream_dto(an, i + 1, s))
             .collect();
 
-        // Index once: a capture may hold 100k dialogs and as many streams (Fx: the keys
-        // are the capture's own Call-IDs and dialog ids, hashed once per dialog each).
-        let mut findings_of: rustc_hash::FxHashMap<&str, Vec<usize>> =
-            rustc_hash::FxHashMap::default();
-        for f in &finding_dtos {
-            if let Some(c) = f.call_id.as_deref() {
-                findings_of.entry(c).or_default().push(f.id);
-            }
-        }
-        let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
-            rustc_hash::FxHashMap::default();
-        for (i, s) in streams.iter().enumerate() {
-            if let Some(d) = s.dialog {
-                streams_of.entry(d).or_default().push(i + 1);
-            }
-        }
-        let nat_index = an.nat_flow_index();
-        let dialogs: Vec<DialogDto<'a>> = an
-            .dialogs()
-            .enumerate()
-            .map(|(i, d)| {
-                let mut dto = dialog_dto(an, d, i + 1, &nat_index);
-                dto.finding_ids = findings_of
-                    .get(d.call_id.as_str())
-                    .cloned()
-                    .unwrap_or_default();
-                // Moved, not cloned: a dialog id names one dialog (a Call-ID may name
-                // several, so the finding ids above are copied).
-                dto.stream_ids = streams_of.remove(&d.id).unwrap_or_default();
-                dto
-            })
-            .collect();
+        let dialogs: Vec<DialogDto<'a>> = if streamed {
+            Vec::new()
+        } else {
+            let ids = DialogIds::new(an, &finding_dtos);
+            let nat_index = an.nat_flow_index();
+            an.dialogs()
+                .enumerate()
+                .map(|(i, d)| ids.fill(dialog_dto(an, d, i + 1, &nat_index), d))
+                .collect()
+        };
+        let dialog_count = if streamed {
+            an.dialogs().count()
+        } else {
+            dialogs.len()
+        };
 
         let by_sev = SeverityCounts::of(&finding_dtos);
         let span = an.time_span();
@@ -807,7 +917,7 @@ impl<'a> Report<'a> {
                 packets: stats.packets,
                 bytes: stats.bytes,
                 sip_messages: stats.sip_messages,
-                dialogs: dialogs.len() as u64,
+                dialogs: dialog_count as u64,
                 calls: an.dialogs().filter(|d| d.invite_seen).count() as u64,
                 rtp_streams: stream_dtos.len() as u64,
                 rtp_packets: stats.rtp_packets,
@@ -846,6 +956,7 @@ impl<'a> Report<'a> {
             streams: stream_dtos,
             findings: finding_dtos,
             filter: None,
+            streamed: streamed.then_some(Streamed(an)),
         }
     }
 
@@ -886,6 +997,20 @@ impl<'a> Report<'a> {
         self.filter_info().expression = Some(expression.to_string());
     }
 
+    /// Builds the dialog DTOs a streaming report left to the writer ([`Report::dialogs`]
+    /// is then what [`Report::build`] makes).
+    pub fn materialize(&mut self) {
+        if let Some(Streamed(an)) = self.streamed.take() {
+            let ids = DialogIds::new(an, &self.findings);
+            let nat_index = an.nat_flow_index();
+            self.dialogs = an
+                .dialogs()
+                .enumerate()
+                .map(|(i, d)| ids.fill(dialog_dto(an, d, i + 1, &nat_index), d))
+                .collect();
+        }
+    }
+
     /// The filter record, made on the first filter with the capture's totals.
     fn filter_info(&mut self) -> &mut FilterInfo {
         let totals = (self.dialogs.len() as u64, self.findings.len() as u64);
@@ -909,6 +1034,8 @@ impl<'a> Report<'a> {
         keep_dialog: impl Fn(&DialogDto<'a>) -> bool,
         keep_finding: impl Fn(&FindingDto) -> bool,
     ) {
+        // A streaming report's dialogs are built now: the filters read them.
+        self.materialize();
         // The capture's totals before anything goes, for the filter record.
         let _ = self.filter_info();
         self.dialogs.retain(|d| keep_dialog(d));

@@ -78,7 +78,7 @@ impl RetransmissionRule {
                 rec.map(|m| m.ts).unwrap_or(d.start),
             )
             .call(d.call_id.clone())
-            .flow_opt(rec.map(|m| m.src), rec.map(|m| m.dst))
+            .flow_opt(rec.map(|m| d.src_of(m)), rec.map(|m| d.dst_of(m)))
             .summary(format!(
                 "{} retransmission(s) in {} dialog: {what}",
                 d.retransmissions,
