@@ -1775,13 +1775,42 @@ impl Analyzer {
         }
         all.extend(self.findings.iter().cloned());
         self.evicted.summarise(&mut all);
-        all.sort_by(|a, b| {
-            b.severity
+        // A big capture has a finding per call: the doubling left up to half the list
+        // unused, and a stable sort of the findings themselves borrowed as much again in
+        // scratch space. Their positions are sorted instead (4 bytes each, stable, so
+        // the order is the one sorting them gave) and the findings moved into place.
+        all.shrink_to_fit();
+        let mut order: Vec<u32> = (0..u32::try_from(all.len()).unwrap_or(u32::MAX)).collect();
+        let key = |i: &u32| all.get(*i as usize);
+        order.sort_by(|a, b| match (key(a), key(b)) {
+            (Some(a), Some(b)) => b
+                .severity
                 .cmp(&a.severity)
                 .then(a.ts.cmp(&b.ts))
-                .then(a.evidence.first().cmp(&b.evidence.first()))
+                .then(a.evidence.first().cmp(&b.evidence.first())),
+            _ => std::cmp::Ordering::Equal,
         });
+        permute(&mut all, &mut order);
         all
+    }
+}
+
+/// Reorders `v` so that position `k` holds the element that was at `order[k]`, in place
+/// (following each cycle of the permutation with swaps); `order` is left as the identity.
+/// Positions past `v` (more than `u32::MAX` elements) stay where they are.
+fn permute<T>(v: &mut [T], order: &mut [u32]) {
+    for i in 0..order.len() {
+        let mut j = i;
+        loop {
+            let Some(slot) = order.get_mut(j) else { break };
+            let k = *slot as usize;
+            *slot = j as u32;
+            if k == i || k >= v.len() || j >= v.len() {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
     }
 }
 
@@ -1895,6 +1924,28 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `permute` puts at each position the element `order` names, as indexing a copy would.
+    #[test]
+    fn permute_moves_elements_where_order_says() {
+        let mut seed = 7u64;
+        for n in [0usize, 1, 2, 5, 64, 300] {
+            let v: Vec<u64> = (0..n as u64).map(|x| x * 10).collect();
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            // A deterministic shuffle (Fisher-Yates with an LCG).
+            for i in (1..n).rev() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                order.swap(i, (seed >> 33) as usize % (i + 1));
+            }
+            let want: Vec<u64> = order.iter().map(|&i| v[i as usize]).collect();
+            let mut got = v.clone();
+            permute(&mut got, &mut order);
+            assert_eq!(got, want, "n={n}");
+            assert!(order.iter().enumerate().all(|(i, &o)| o as usize == i));
+        }
+    }
 
     fn rec(from_caller: bool) -> SdpRecord {
         SdpRecord {
