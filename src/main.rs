@@ -623,7 +623,15 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     let gate_failed = run
         .output
         .fail_on
-        .is_some_and(|t| report.findings.iter().any(|f| f.severity >= t.severity()));
+        // The counts, not the list: a streaming report keeps no finding DTOs (the counts
+        // follow the filters).
+        .is_some_and(|t| {
+            report
+                .summary
+                .findings_by_severity
+                .iter()
+                .any(|(s, n)| n > 0 && s >= t.severity())
+        });
     // Everything is printed: hand the memory back to the OS at exit instead of freeing
     // hundreds of thousands of dialog records one by one (about 5% of a large run).
     drop(report);

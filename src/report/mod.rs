@@ -56,14 +56,15 @@ pub struct Report<'a> {
     /// What a filter (`--nat`, `-Y`) kept, out of how much; absent when nothing was
     /// filtered, so unfiltered reports keep their shape.
     pub filter: Option<FilterInfo>,
-    /// Set by [`Report::build_streaming`]: `dialogs` is left empty and each dialog's DTO
-    /// is built from this engine while the JSON is written, then dropped.
+    /// Set by [`Report::build_streaming`]: `dialogs` and `findings` are left empty, and
+    /// each dialog's and finding's DTO is built while the JSON is written, then dropped.
     streamed: Option<Streamed<'a>>,
 }
 
-/// The engine whose dialogs a streaming report renders on the fly.
-#[derive(Clone, Copy)]
-struct Streamed<'a>(&'a Analyzer);
+/// What a streaming report renders on the fly: the engine's dialogs, and its findings
+/// (sorted, as [`Analyzer::findings`] gives them).
+#[derive(Clone)]
+struct Streamed<'a>(&'a Analyzer, Vec<Finding>);
 
 impl std::fmt::Debug for Streamed<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,18 +91,18 @@ impl Serialize for Report<'_> {
             st.serialize_field("hep_listeners", &self.hep_listeners)?;
         }
         st.serialize_field("summary", &self.summary)?;
-        match self.streamed {
-            Some(Streamed(an)) => st.serialize_field(
-                "dialogs",
-                &StreamedDialogs {
-                    an,
-                    findings: &self.findings,
-                },
-            )?,
-            None => st.serialize_field("dialogs", &self.dialogs)?,
+        match &self.streamed {
+            Some(Streamed(an, findings)) => {
+                st.serialize_field("dialogs", &StreamedDialogs { an, findings })?;
+                st.serialize_field("streams", &self.streams)?;
+                st.serialize_field("findings", &StreamedFindings(findings))?;
+            }
+            None => {
+                st.serialize_field("dialogs", &self.dialogs)?;
+                st.serialize_field("streams", &self.streams)?;
+                st.serialize_field("findings", &self.findings)?;
+            }
         }
-        st.serialize_field("streams", &self.streams)?;
-        st.serialize_field("findings", &self.findings)?;
         match &self.filter {
             Some(f) => st.serialize_field("filter", f)?,
             None => st.skip_field("filter")?,
@@ -115,19 +116,75 @@ impl Serialize for Report<'_> {
 /// lists, finding ids and NAT views) at once.
 struct StreamedDialogs<'a, 'r> {
     an: &'a Analyzer,
-    findings: &'r [FindingDto],
+    findings: &'r [Finding],
 }
 
 impl Serialize for StreamedDialogs<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let an = self.an;
-        let ids = DialogIds::new(an, self.findings);
+        let ids = DialogIds::new(
+            an,
+            self.findings
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i + 1, f.call_id.as_deref())),
+        );
         let nat_index = an.nat_flow_index();
         s.collect_seq(
             an.dialogs()
                 .enumerate()
                 .map(|(i, d)| ids.fill(dialog_dto(an, d, i + 1, &nat_index), d)),
         )
+    }
+}
+
+/// The findings of a streaming report, each written as its [`FindingDto`] would be
+/// (a big capture has one per call: their DTOs and address texts are not all kept).
+struct StreamedFindings<'r>(&'r [Finding]);
+
+impl Serialize for StreamedFindings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, f)| FindingRef { id: i + 1, f }),
+        )
+    }
+}
+
+/// A finding at 1-based `id`, serialised field for field as [`FindingDto`].
+struct FindingRef<'r> {
+    id: usize,
+    f: &'r Finding,
+}
+
+impl Serialize for FindingRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let f = self.f;
+        let mut st = s.serialize_struct("FindingDto", 10)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("rule", f.rule.as_str())?;
+        st.serialize_field("severity", &f.severity)?;
+        st.serialize_field("ts", &f.ts.as_secs_f64())?;
+        st.serialize_field("call_id", &f.call_id)?;
+        // `Display` text, as `finding_dto` writes it (serde's own form for addresses).
+        st.serialize_field("src", &f.src.map(DisplayText))?;
+        st.serialize_field("dst", &f.dst.map(DisplayText))?;
+        st.serialize_field("summary", &f.summary)?;
+        st.serialize_field("evidence", &f.evidence)?;
+        st.serialize_field("advice", &f.advice)?;
+        st.end()
+    }
+}
+
+/// A value serialised as its `Display` text.
+struct DisplayText<T>(T);
+
+impl<T: std::fmt::Display> Serialize for DisplayText<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
     }
 }
 
@@ -140,12 +197,13 @@ struct DialogIds<'r> {
 }
 
 impl<'r> DialogIds<'r> {
-    fn new(an: &Analyzer, findings: &'r [FindingDto]) -> Self {
+    /// From the findings as (id, Call-ID) and the engine's streams.
+    fn new(an: &Analyzer, findings: impl Iterator<Item = (usize, Option<&'r str>)>) -> Self {
         let mut findings_of: rustc_hash::FxHashMap<&str, Vec<usize>> =
             rustc_hash::FxHashMap::default();
-        for f in findings {
-            if let Some(c) = f.call_id.as_deref() {
-                findings_of.entry(c).or_default().push(f.id);
+        for (id, call_id) in findings {
+            if let Some(c) = call_id {
+                findings_of.entry(c).or_default().push(id);
             }
         }
         let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
@@ -853,10 +911,12 @@ impl<'a> Report<'a> {
         Self::build_with(an, elapsed_ms, false)
     }
 
-    /// [`Report::build`] for writing JSON once: [`Report::dialogs`] stays empty and each
-    /// dialog's DTO is built while [`Report::write_json`] writes it, then dropped (the
-    /// DTOs of every dialog at once were a third of a report's memory). Renderers and
-    /// filters that read `dialogs` need [`Report::build`].
+    /// [`Report::build`] for writing JSON once: [`Report::dialogs`] and
+    /// [`Report::findings`] stay empty and each dialog's and finding's DTO is built while
+    /// [`Report::write_json`] writes it, then dropped (the DTOs of every dialog at once
+    /// were a third of a report's memory). The counts in [`Report::summary`] are the
+    /// same. Renderers and filters that read the lists need [`Report::build`] (or
+    /// [`Report::materialize`]).
     pub fn build_streaming(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
         Self::build_with(an, elapsed_ms, true)
     }
@@ -867,12 +927,22 @@ impl<'a> Report<'a> {
         let stats = an.stats();
         let net = an.net_stats();
 
-        // Moved, not cloned: a big capture has a finding per call.
-        let finding_dtos: Vec<FindingDto> = findings
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| finding_dto(i + 1, f))
-            .collect();
+        // Moved, not cloned: a big capture has a finding per call. A streaming report
+        // keeps them as they are and writes their DTOs one at a time.
+        let mut by_sev = SeverityCounts::default();
+        for f in &findings {
+            by_sev.add(f.severity);
+        }
+        let (finding_dtos, kept): (Vec<FindingDto>, Vec<Finding>) = if streamed {
+            (Vec::new(), findings)
+        } else {
+            let dtos = findings
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| finding_dto(i + 1, f))
+                .collect();
+            (dtos, Vec::new())
+        };
 
         let stream_dtos: Vec<StreamDto> = streams
             .iter()
@@ -883,7 +953,10 @@ impl<'a> Report<'a> {
         let dialogs: Vec<DialogDto<'a>> = if streamed {
             Vec::new()
         } else {
-            let ids = DialogIds::new(an, &finding_dtos);
+            let ids = DialogIds::new(
+                an,
+                finding_dtos.iter().map(|f| (f.id, f.call_id.as_deref())),
+            );
             let nat_index = an.nat_flow_index();
             an.dialogs()
                 .enumerate()
@@ -896,7 +969,6 @@ impl<'a> Report<'a> {
             dialogs.len()
         };
 
-        let by_sev = SeverityCounts::of(&finding_dtos);
         let span = an.time_span();
         let mut link_types = stats.link_types.clone();
         for (lt, n) in &net.unknown_link_types {
@@ -956,7 +1028,7 @@ impl<'a> Report<'a> {
             streams: stream_dtos,
             findings: finding_dtos,
             filter: None,
-            streamed: streamed.then_some(Streamed(an)),
+            streamed: streamed.then_some(Streamed(an, kept)),
         }
     }
 
@@ -965,6 +1037,7 @@ impl<'a> Report<'a> {
     /// families and their streams. Capture counters stay those of the whole capture; the
     /// per-severity counts and [`Report::filter`] describe what is left.
     pub fn retain_nat(&mut self) {
+        self.materialize();
         let is_nat = |f: &FindingDto| {
             f.severity > Severity::Info
                 && (f.rule.starts_with("nat.")
@@ -988,6 +1061,7 @@ impl<'a> Report<'a> {
     /// filter selected them), their streams and their findings (`report -Y EXPR`).
     /// Findings of no call (a scanner, a cleartext hop) are left out: the filter picks calls.
     pub fn retain_dialogs(&mut self, keep: &[usize], expression: &str) {
+        self.materialize();
         let ids: HashSet<String> = keep
             .iter()
             .filter_map(|&i| self.dialogs.get(i))
@@ -997,11 +1071,19 @@ impl<'a> Report<'a> {
         self.filter_info().expression = Some(expression.to_string());
     }
 
-    /// Builds the dialog DTOs a streaming report left to the writer ([`Report::dialogs`]
-    /// is then what [`Report::build`] makes).
+    /// Builds the dialog and finding DTOs a streaming report left to the writer
+    /// ([`Report::dialogs`] and [`Report::findings`] are then what [`Report::build`] makes).
     pub fn materialize(&mut self) {
-        if let Some(Streamed(an)) = self.streamed.take() {
-            let ids = DialogIds::new(an, &self.findings);
+        if let Some(Streamed(an, findings)) = self.streamed.take() {
+            self.findings = findings
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| finding_dto(i + 1, f))
+                .collect();
+            let ids = DialogIds::new(
+                an,
+                self.findings.iter().map(|f| (f.id, f.call_id.as_deref())),
+            );
             let nat_index = an.nat_flow_index();
             self.dialogs = an
                 .dialogs()
