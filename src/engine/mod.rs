@@ -363,25 +363,14 @@ pub struct Dialog {
     pub user_agents: Vec<String>,
     /// Message records (bounded).
     pub messages: Vec<MessageRecord>,
-    /// Addresses of the message records besides [`Self::src`] and [`Self::dst`]
-    /// (endpoint indexes 2 and up; usually empty).
-    endpoints: Vec<SocketAddr>,
     /// SDP bodies.
     pub sdp: Vec<SdpRecord>,
     /// Offer/answer pairs.
     pub sessions: Vec<MediaSession>,
-    /// Malformed messages in this dialog (frames).
-    pub malformed_frames: Vec<u64>,
-    /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
-    pub retransmission_frames: Vec<u64>,
-    /// Labels of retransmitted messages with counts.
-    pub retransmitted: BTreeMap<Sym, u64>,
     /// RTCP packets sent to or from an address this dialog's SDP announced.
     pub rtcp_packets: u64,
     /// Requests that carried credentials (bounded by [`crate::model::auth::MAX_ATTEMPTS`]).
     pub auth: Vec<AuthAttempt>,
-    /// Frame of the latest 401/407 challenge.
-    last_challenge: Option<u64>,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
@@ -399,12 +388,61 @@ pub struct Dialog {
     finished_seq: u64,
     /// NAT troubleshooting (crate::nat): per-party advertised vs observed addresses.
     pub nat: crate::nat::DialogNat,
+    /// What few dialogs have (malformed messages, retransmissions, challenges, more than
+    /// two endpoints), allocated with the first: 8 bytes instead of 112 in every dialog.
+    rare: Option<Box<DialogRare>>,
 }
+
+/// The rarely filled part of a [`Dialog`].
+#[derive(Debug, Clone, Default)]
+struct DialogRare {
+    /// Malformed messages in this dialog (frames).
+    malformed_frames: Vec<u64>,
+    /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
+    retransmission_frames: Vec<u64>,
+    /// Labels of retransmitted messages with counts.
+    retransmitted: BTreeMap<Sym, u64>,
+    /// Frame of the latest 401/407 challenge.
+    last_challenge: Option<u64>,
+    /// Addresses of the message records besides [`Dialog::src`] and [`Dialog::dst`]
+    /// (endpoint indexes 2 and up).
+    endpoints: Vec<SocketAddr>,
+}
+
+/// What [`Dialog::retransmitted`] returns for a dialog without retransmissions.
+static NO_RETRANSMISSIONS: BTreeMap<Sym, u64> = BTreeMap::new();
 
 impl Dialog {
     /// True for INVITE dialogs: the initial method (or CSeq method) is INVITE.
     pub fn is_call(&self) -> bool {
         self.method == Sym::INVITE
+    }
+
+    /// Malformed messages in this dialog (frames).
+    pub fn malformed_frames(&self) -> &[u64] {
+        self.rare.as_ref().map_or(&[], |r| &r.malformed_frames)
+    }
+
+    /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
+    pub fn retransmission_frames(&self) -> &[u64] {
+        self.rare.as_ref().map_or(&[], |r| &r.retransmission_frames)
+    }
+
+    /// Labels of retransmitted messages with counts.
+    pub fn retransmitted(&self) -> &BTreeMap<Sym, u64> {
+        self.rare
+            .as_ref()
+            .map_or(&NO_RETRANSMISSIONS, |r| &r.retransmitted)
+    }
+
+    /// Frame of the latest 401/407 challenge.
+    fn last_challenge(&self) -> Option<u64> {
+        self.rare.as_ref().and_then(|r| r.last_challenge)
+    }
+
+    /// The rare part, allocated now if it was not.
+    fn rare_mut(&mut self) -> &mut DialogRare {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     /// The address of endpoint index `i` of this dialog's message records: 0 and 1 are
@@ -414,8 +452,9 @@ impl Dialog {
             0 => self.src,
             1 => self.dst,
             _ => self
-                .endpoints
-                .get(usize::from(i) - 2)
+                .rare
+                .as_ref()
+                .and_then(|r| r.endpoints.get(usize::from(i) - 2))
                 .copied()
                 .unwrap_or(self.src),
         }
@@ -440,14 +479,15 @@ impl Dialog {
         if a == self.dst {
             return Some(1);
         }
-        if let Some(i) = self.endpoints.iter().position(|e| *e == a) {
+        let endpoints = &mut self.rare_mut().endpoints;
+        if let Some(i) = endpoints.iter().position(|e| *e == a) {
             return u16::try_from(i + 2).ok();
         }
-        if self.endpoints.len() >= MAX_EXTRA_ENDPOINTS {
+        if endpoints.len() >= MAX_EXTRA_ENDPOINTS {
             return None;
         }
-        push_small(&mut self.endpoints, a);
-        u16::try_from(self.endpoints.len() + 1).ok()
+        push_small(endpoints, a);
+        u16::try_from(endpoints.len() + 1).ok()
     }
 }
 
@@ -1143,8 +1183,9 @@ impl Analyzer {
                 .get(cid)
                 .and_then(|id| self.dialogs.get_mut(id))
             {
-                if d.malformed_frames.len() < MAX_EVIDENCE {
-                    d.malformed_frames.push(seg.frame);
+                let frames = &mut d.rare_mut().malformed_frames;
+                if frames.len() < MAX_EVIDENCE {
+                    frames.push(seg.frame);
                 }
             }
         }
@@ -1198,15 +1239,10 @@ impl Analyzer {
             dst: seg.dst,
             user_agents: Vec::new(),
             messages: Vec::new(),
-            endpoints: Vec::new(),
             sdp: Vec::new(),
             sessions: Vec::new(),
-            malformed_frames: Vec::new(),
-            retransmission_frames: Vec::new(),
-            retransmitted: BTreeMap::new(),
             rtcp_packets: 0,
             auth: Vec::new(),
-            last_challenge: None,
             invite_seen: false,
             duplicates: 0,
             seen: Vec::new(),
@@ -1216,6 +1252,7 @@ impl Analyzer {
             stream_keys_overflow: false,
             finished_seq: 0,
             nat: crate::nat::DialogNat::default(),
+            rare: None,
         };
         self.dialogs.insert(id, Box::new(dialog));
         self.by_call_id.insert(call_id.into(), id);
@@ -1897,7 +1934,7 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
                 (Some(a), Some(p)) => Some(SocketAddr::new(rtcp_ip.unwrap_or(a.ip()), p)),
                 _ => None,
             };
-            let formats = m
+            let mut formats: Vec<(u8, Sym, u32)> = m
                 .payload_types()
                 .take(MAX_FORMATS)
                 .map(|pt| match m.codec_for(pt) {
@@ -1905,6 +1942,9 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
                     None => (pt, Sym::EMPTY, 0),
                 })
                 .collect();
+            // Kept per media line of every SDP: the iterator's unknown length left room
+            // for 4 formats where calls offer one or two.
+            formats.shrink_to_fit();
             MediaLine {
                 media: symbols.intern(m.media.as_str()),
                 addr,

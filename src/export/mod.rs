@@ -208,7 +208,7 @@ impl Selection {
                 }
             }
         }
-        self.sip.extend_from_slice(&d.malformed_frames);
+        self.sip.extend_from_slice(d.malformed_frames());
         let mut last = d.end;
         let mut rtcp_addrs: Vec<SocketAddr> = Vec::new();
         for s in streams.iter().filter(|s| s.dialog == Some(d.id)) {
