@@ -1838,8 +1838,7 @@ impl Analyzer {
 fn permute<T>(v: &mut [T], order: &mut [u32]) {
     for i in 0..order.len() {
         let mut j = i;
-        loop {
-            let Some(slot) = order.get_mut(j) else { break };
+        while let Some(slot) = order.get_mut(j) {
             let k = *slot as usize;
             *slot = j as u32;
             if k == i || k >= v.len() || j >= v.len() {
