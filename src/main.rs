@@ -584,7 +584,14 @@ fn run_report(run: &Run<'_>) -> ExitCode {
             }
         };
     }
-    let mut report = Report::build(&analyzer, started.elapsed().as_millis() as u64);
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    // Unfiltered JSON renders each dialog as it is written; text and the filters read
+    // the whole list (and `retain` builds it when asked).
+    let mut report = if matches!(format, Format::Json) && filter.is_none() && !run.output.nat {
+        Report::build_streaming(&analyzer, elapsed_ms)
+    } else {
+        Report::build(&analyzer, elapsed_ms)
+    };
     report.hep_listeners = cli::hep::listener_stats(&hep_stats);
     if let (Some(f), Some(expr)) = (&filter, run.filter) {
         let keep = siplens::tui::app::matching_calls(&siplens::tui::Snapshot::build(&analyzer), f);
@@ -616,7 +623,15 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     let gate_failed = run
         .output
         .fail_on
-        .is_some_and(|t| report.findings.iter().any(|f| f.severity >= t.severity()));
+        // The counts, not the list: a streaming report keeps no finding DTOs (the counts
+        // follow the filters).
+        .is_some_and(|t| {
+            report
+                .summary
+                .findings_by_severity
+                .iter()
+                .any(|(s, n)| n > 0 && s >= t.severity())
+        });
     // Everything is printed: hand the memory back to the OS at exit instead of freeing
     // hundreds of thousands of dialog records one by one (about 5% of a large run).
     drop(report);

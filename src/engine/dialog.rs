@@ -12,7 +12,7 @@ use crate::sip::MessageView;
 
 use super::state::{self, DialogState, Event};
 use super::{
-    lossy, push_small, sdp_action, summarize_sdp, Dialog, EngineStats, SdpAction,
+    lossy, push_small, push_tight, sdp_action, summarize_sdp, Dialog, EngineStats, SdpAction,
     DUPLICATE_WINDOW_NS, MAX_SDP_PER_DIALOG, MAX_TO_TAGS, RETRANSMISSION_HORIZON_NS, SEEN_PRUNE_AT,
 };
 
@@ -63,7 +63,7 @@ impl Dialog {
                 self.seen
                     .retain(|(_, t)| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
             }
-            push_small(&mut self.seen, (key, seg.ts));
+            push_tight(&mut self.seen, (key, seg.ts), self.finished_seq != 0);
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
         let retransmission = first_seen.is_some() && !duplicate;
@@ -74,10 +74,11 @@ impl Dialog {
         if retransmission {
             self.retransmissions += 1;
             stats.sip_retransmissions += 1;
-            if self.retransmission_frames.len() < MAX_EVIDENCE {
-                self.retransmission_frames.push(seg.frame);
+            let rare = self.rare_mut();
+            if rare.retransmission_frames.len() < MAX_EVIDENCE {
+                rare.retransmission_frames.push(seg.frame);
             }
-            *self.retransmitted.entry(label).or_insert(0) += 1;
+            *rare.retransmitted.entry(label).or_insert(0) += 1;
         }
         Repeat {
             duplicate,
@@ -127,13 +128,13 @@ impl Dialog {
                 a.transport = seg.transport;
                 a.method = method.to_string();
                 a.cseq = cseq.map(|c| c.0).unwrap_or(0);
-                a.challenge_frame = self.last_challenge;
+                a.challenge_frame = self.last_challenge();
                 a.set_body(msg.body);
                 self.auth.push(a);
             }
         } else if status >= 200 {
             if status == 401 || status == 407 {
-                self.last_challenge = Some(seg.frame);
+                self.rare_mut().last_challenge = Some(seg.frame);
             }
             // The final answer to a request that carried credentials is its outcome.
             if let Some((num, method)) = cseq {

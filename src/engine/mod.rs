@@ -98,6 +98,8 @@ pub const MAX_FORMATS: usize = 32;
 
 /// SDP bodies recorded per dialog; later ones still bind media but are not stored.
 pub const MAX_SDP_PER_DIALOG: usize = 64;
+// A message record keeps the SDP index plus one in a byte.
+const _: () = assert!(MAX_SDP_PER_DIALOG < u8::MAX as usize);
 
 /// Transaction keys remembered per dialog before the ones past the retransmission horizon
 /// are pruned.
@@ -239,29 +241,17 @@ pub struct InputInfo {
     pub warning: Option<String>,
 }
 
-/// One SIP message as the engine keeps it: small, owned.
+/// One SIP message as the engine keeps it: small, owned. A capture holds one per message
+/// (millions), so it is packed to 72 bytes: the addresses are indexes into the dialog's
+/// endpoints (most messages of a dialog go between its first two; read them with
+/// [`Dialog::src_of`] and [`Dialog::dst_of`]), the SDP index one byte
+/// ([`MAX_SDP_PER_DIALOG`] fits).
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
     /// Frame number (1-based, across all inputs).
     pub frame: u64,
     /// Capture time.
     pub ts: Timestamp,
-    /// Source address.
-    pub src: SocketAddr,
-    /// Destination address.
-    pub dst: SocketAddr,
-    /// Transport.
-    pub transport: Transport,
-    /// "INVITE" or "200 OK" style summary of the start line.
-    pub label: Sym,
-    /// CSeq number and method.
-    pub cseq: Option<(u32, Sym)>,
-    /// True when this is a retransmission of an earlier message.
-    pub retransmission: bool,
-    /// True when this is the same packet captured again (not a retransmission).
-    pub duplicate: bool,
-    /// Index into [`Dialog::sdp`] when the message carried SDP.
-    pub sdp: Option<u32>,
     /// The raw message: where it is in the input file when that can be re-read, else a
     /// copy (shared, not copied again, with the dashboard's snapshots) while the raw budget
     /// lasts. Read it with [`Analyzer::raw_files`].
@@ -269,7 +259,33 @@ pub struct MessageRecord {
     /// HEP: capture agent and capture id when the message arrived HEP-encapsulated (boxed:
     /// most messages have none, and this record is kept per message).
     pub hep: Option<Box<crate::hep::HepMeta>>,
+    /// CSeq number and method.
+    pub cseq: Option<(u32, Sym)>,
+    /// "INVITE" or "200 OK" style summary of the start line.
+    pub label: Sym,
+    /// Source and destination as endpoint indexes of the dialog ([`Dialog::endpoint`]).
+    ends: [u16; 2],
+    /// Index into [`Dialog::sdp`] plus one, 0 when the message carried none.
+    sdp: u8,
+    /// Transport.
+    pub transport: Transport,
+    /// True when this is a retransmission of an earlier message.
+    pub retransmission: bool,
+    /// True when this is the same packet captured again (not a retransmission).
+    pub duplicate: bool,
 }
+
+impl MessageRecord {
+    /// Index into [`Dialog::sdp`] when the message carried SDP.
+    pub fn sdp(&self) -> Option<u32> {
+        self.sdp.checked_sub(1).map(u32::from)
+    }
+}
+
+/// Endpoints a dialog keeps beyond its first two, for its message records: past it (a
+/// hostile dialog hopping addresses) messages from new addresses are counted in
+/// [`EngineStats::message_records_dropped`] instead of recorded.
+pub const MAX_EXTRA_ENDPOINTS: usize = 1024;
 
 /// What a new SDP body does to the dialog's offer/answer state (RFC 3264 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,18 +367,10 @@ pub struct Dialog {
     pub sdp: Vec<SdpRecord>,
     /// Offer/answer pairs.
     pub sessions: Vec<MediaSession>,
-    /// Malformed messages in this dialog (frames).
-    pub malformed_frames: Vec<u64>,
-    /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
-    pub retransmission_frames: Vec<u64>,
-    /// Labels of retransmitted messages with counts.
-    pub retransmitted: BTreeMap<Sym, u64>,
     /// RTCP packets sent to or from an address this dialog's SDP announced.
     pub rtcp_packets: u64,
     /// Requests that carried credentials (bounded by [`crate::model::auth::MAX_ATTEMPTS`]).
     pub auth: Vec<AuthAttempt>,
-    /// Frame of the latest 401/407 challenge.
-    last_challenge: Option<u64>,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
@@ -380,12 +388,106 @@ pub struct Dialog {
     finished_seq: u64,
     /// NAT troubleshooting (crate::nat): per-party advertised vs observed addresses.
     pub nat: crate::nat::DialogNat,
+    /// What few dialogs have (malformed messages, retransmissions, challenges, more than
+    /// two endpoints), allocated with the first: 8 bytes instead of 112 in every dialog.
+    rare: Option<Box<DialogRare>>,
 }
+
+/// The rarely filled part of a [`Dialog`].
+#[derive(Debug, Clone, Default)]
+struct DialogRare {
+    /// Malformed messages in this dialog (frames).
+    malformed_frames: Vec<u64>,
+    /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
+    retransmission_frames: Vec<u64>,
+    /// Labels of retransmitted messages with counts.
+    retransmitted: BTreeMap<Sym, u64>,
+    /// Frame of the latest 401/407 challenge.
+    last_challenge: Option<u64>,
+    /// Addresses of the message records besides [`Dialog::src`] and [`Dialog::dst`]
+    /// (endpoint indexes 2 and up).
+    endpoints: Vec<SocketAddr>,
+}
+
+/// What [`Dialog::retransmitted`] returns for a dialog without retransmissions.
+static NO_RETRANSMISSIONS: BTreeMap<Sym, u64> = BTreeMap::new();
 
 impl Dialog {
     /// True for INVITE dialogs: the initial method (or CSeq method) is INVITE.
     pub fn is_call(&self) -> bool {
         self.method == Sym::INVITE
+    }
+
+    /// Malformed messages in this dialog (frames).
+    pub fn malformed_frames(&self) -> &[u64] {
+        self.rare.as_ref().map_or(&[], |r| &r.malformed_frames)
+    }
+
+    /// Frames of retransmitted messages (bounded by [`MAX_EVIDENCE`]).
+    pub fn retransmission_frames(&self) -> &[u64] {
+        self.rare.as_ref().map_or(&[], |r| &r.retransmission_frames)
+    }
+
+    /// Labels of retransmitted messages with counts.
+    pub fn retransmitted(&self) -> &BTreeMap<Sym, u64> {
+        self.rare
+            .as_ref()
+            .map_or(&NO_RETRANSMISSIONS, |r| &r.retransmitted)
+    }
+
+    /// Frame of the latest 401/407 challenge.
+    fn last_challenge(&self) -> Option<u64> {
+        self.rare.as_ref().and_then(|r| r.last_challenge)
+    }
+
+    /// The rare part, allocated now if it was not.
+    fn rare_mut(&mut self) -> &mut DialogRare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// The address of endpoint index `i` of this dialog's message records: 0 and 1 are
+    /// [`Self::src`] and [`Self::dst`], the others kept aside.
+    pub fn endpoint(&self, i: u16) -> SocketAddr {
+        match i {
+            0 => self.src,
+            1 => self.dst,
+            _ => self
+                .rare
+                .as_ref()
+                .and_then(|r| r.endpoints.get(usize::from(i) - 2))
+                .copied()
+                .unwrap_or(self.src),
+        }
+    }
+
+    /// Source address of one of this dialog's message records.
+    pub fn src_of(&self, m: &MessageRecord) -> SocketAddr {
+        self.endpoint(m.ends[0])
+    }
+
+    /// Destination address of one of this dialog's message records.
+    pub fn dst_of(&self, m: &MessageRecord) -> SocketAddr {
+        self.endpoint(m.ends[1])
+    }
+
+    /// The endpoint index of `a`, added to the dialog's endpoints when new (None once
+    /// [`MAX_EXTRA_ENDPOINTS`] are kept).
+    fn endpoint_index(&mut self, a: SocketAddr) -> Option<u16> {
+        if a == self.src {
+            return Some(0);
+        }
+        if a == self.dst {
+            return Some(1);
+        }
+        let endpoints = &mut self.rare_mut().endpoints;
+        if let Some(i) = endpoints.iter().position(|e| *e == a) {
+            return u16::try_from(i + 2).ok();
+        }
+        if endpoints.len() >= MAX_EXTRA_ENDPOINTS {
+            return None;
+        }
+        push_small(endpoints, a);
+        u16::try_from(endpoints.len() + 1).ok()
     }
 }
 
@@ -569,6 +671,17 @@ pub(super) fn push_small<T>(v: &mut Vec<T>, x: T) {
         v.reserve_exact(v.len().max(1));
     }
     v.push(x);
+}
+
+/// Pushes onto a per-dialog list sized to its contents when the dialog finished
+/// ([`Analyzer::note_finished`]): growing by an eighth (at least one) keeps the 200 OK to
+/// a BYE, or a retransmission after it, from doubling the list again (a call finished by
+/// its BYE held 6 records in 12 slots), and stays amortised if a dialog goes on long after.
+pub(super) fn push_tight<T>(v: &mut Vec<T>, x: T, finished: bool) {
+    if finished && v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 8).max(1));
+    }
+    push_small(v, x);
 }
 
 /// How many entries to evict from a full table of `len` entries: a sixteenth, at least one.
@@ -1116,8 +1229,9 @@ impl Analyzer {
                 .get(cid, &self.dialogs)
                 .and_then(|id| self.dialogs.get_mut(&id))
             {
-                if d.malformed_frames.len() < MAX_EVIDENCE {
-                    d.malformed_frames.push(seg.frame);
+                let frames = &mut d.rare_mut().malformed_frames;
+                if frames.len() < MAX_EVIDENCE {
+                    frames.push(seg.frame);
                 }
             }
         }
@@ -1171,12 +1285,8 @@ impl Analyzer {
             messages: Vec::new(),
             sdp: Vec::new(),
             sessions: Vec::new(),
-            malformed_frames: Vec::new(),
-            retransmission_frames: Vec::new(),
-            retransmitted: BTreeMap::new(),
             rtcp_packets: 0,
             auth: Vec::new(),
-            last_challenge: None,
             invite_seen: false,
             duplicates: 0,
             seen: Vec::new(),
@@ -1186,6 +1296,7 @@ impl Analyzer {
             stream_keys_overflow: false,
             finished_seq: 0,
             nat: crate::nat::DialogNat::default(),
+            rare: None,
         };
         self.dialogs.insert(id, Box::new(dialog));
         self.by_call_id.insert(call_id, id, &self.dialogs);
@@ -1233,6 +1344,11 @@ impl Analyzer {
         d.finished_seq = self.finished_seq;
         // The memo only spares re-validating values; a finished dialog rarely sees more.
         d.memo = sip::ValueMemo::default();
+        // Lists grown by doubling (push_small) are sized to what they hold: a finished
+        // dialog rarely grows again, and a call's 7 messages and 7 transaction keys sat
+        // in 8 slots each. A later message grows them again.
+        d.messages.shrink_to_fit();
+        d.seen.shrink_to_fit();
         self.finished.push_back((id, self.finished_seq));
         // Entries of dialogs that reopened or finished twice stay until met: drop them
         // when they outnumber the dialogs, so the queue stays bounded by the table.
@@ -1410,7 +1526,12 @@ impl Analyzer {
         }
 
         let keep_raw = self.raw_bytes + raw.len() <= self.limits.max_raw_bytes;
-        if d.messages.len() < self.limits.max_messages_per_dialog {
+        let ends = if d.messages.len() < self.limits.max_messages_per_dialog {
+            d.endpoint_index(seg.src).zip(d.endpoint_index(seg.dst))
+        } else {
+            None
+        };
+        if let Some((src, dst)) = ends {
             let raw_box = if let Some(at) = at {
                 // The file can be read again: 16 bytes instead of the text.
                 RawText::At(at)
@@ -1424,22 +1545,26 @@ impl Analyzer {
                 }
                 RawText::None
             };
-            push_small(
+            let finished = d.finished_seq != 0;
+            push_tight(
                 &mut d.messages,
                 MessageRecord {
                     frame: seg.frame,
                     ts: seg.ts,
-                    src: seg.src,
-                    dst: seg.dst,
-                    transport: seg.transport,
-                    label,
-                    cseq,
-                    retransmission: retrans,
-                    duplicate,
-                    sdp: sdp_index,
                     raw: raw_box,
                     hep: seg.hep.map(Box::new),
+                    cseq,
+                    label,
+                    ends: [src, dst],
+                    // MAX_SDP_PER_DIALOG keeps the index below 255.
+                    sdp: sdp_index
+                        .and_then(|i| u8::try_from(i + 1).ok())
+                        .unwrap_or(0),
+                    transport: seg.transport,
+                    retransmission: retrans,
+                    duplicate,
                 },
+                finished,
             );
         } else {
             self.stats.message_records_dropped += 1;
@@ -1747,12 +1872,22 @@ impl Analyzer {
         };
         all.extend(self.findings.iter().cloned());
         self.evicted.summarise(&mut all);
-        all.sort_by(|a, b| {
-            b.severity
+        // A big capture has a finding per call: the doubling left up to half the list
+        // unused, and a stable sort of the findings themselves borrowed as much again in
+        // scratch space. Their positions are sorted instead (4 bytes each, stable, so
+        // the order is the one sorting them gave) and the findings moved into place.
+        all.shrink_to_fit();
+        let mut order: Vec<u32> = (0..u32::try_from(all.len()).unwrap_or(u32::MAX)).collect();
+        let key = |i: &u32| all.get(*i as usize);
+        order.sort_by(|a, b| match (key(a), key(b)) {
+            (Some(a), Some(b)) => b
+                .severity
                 .cmp(&a.severity)
                 .then(a.ts.cmp(&b.ts))
-                .then(a.evidence.first().cmp(&b.evidence.first()))
+                .then(a.evidence.first().cmp(&b.evidence.first())),
+            _ => std::cmp::Ordering::Equal,
         });
+        permute(&mut all, &mut order);
         all
     }
 }
@@ -1794,6 +1929,24 @@ impl Analyzer {
         mine.extend(theirs.unwrap_or_else(|p| std::panic::resume_unwind(p)));
         mine.sort_by_key(|(i, _)| *i);
         mine.into_iter().flat_map(|(_, v)| v).collect()
+    }
+}
+
+/// Reorders `v` so that position `k` holds the element that was at `order[k]`, in place
+/// (following each cycle of the permutation with swaps); `order` is left as the identity.
+/// Positions past `v` (more than `u32::MAX` elements) stay where they are.
+fn permute<T>(v: &mut [T], order: &mut [u32]) {
+    for i in 0..order.len() {
+        let mut j = i;
+        while let Some(slot) = order.get_mut(j) {
+            let k = *slot as usize;
+            *slot = j as u32;
+            if k == i || k >= v.len() || j >= v.len() {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
     }
 }
 
@@ -1942,7 +2095,7 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
                 (Some(a), Some(p)) => Some(SocketAddr::new(rtcp_ip.unwrap_or(a.ip()), p)),
                 _ => None,
             };
-            let formats = m
+            let mut formats: Vec<(u8, Sym, u32)> = m
                 .payload_types()
                 .take(MAX_FORMATS)
                 .map(|pt| match m.codec_for(pt) {
@@ -1950,6 +2103,9 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
                     None => (pt, Sym::EMPTY, 0),
                 })
                 .collect();
+            // Kept per media line of every SDP: the iterator's unknown length left room
+            // for 4 formats where calls offer one or two.
+            formats.shrink_to_fit();
             MediaLine {
                 media: symbols.intern(m.media.as_str()),
                 addr,
@@ -1969,6 +2125,28 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `permute` puts at each position the element `order` names, as indexing a copy would.
+    #[test]
+    fn permute_moves_elements_where_order_says() {
+        let mut seed = 7u64;
+        for n in [0usize, 1, 2, 5, 64, 300] {
+            let v: Vec<u64> = (0..n as u64).map(|x| x * 10).collect();
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            // A deterministic shuffle (Fisher-Yates with an LCG).
+            for i in (1..n).rev() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                order.swap(i, (seed >> 33) as usize % (i + 1));
+            }
+            let want: Vec<u64> = order.iter().map(|&i| v[i as usize]).collect();
+            let mut got = v.clone();
+            permute(&mut got, &mut order);
+            assert_eq!(got, want, "n={n}");
+            assert!(order.iter().enumerate().all(|(i, &o)| o as usize == i));
+        }
+    }
 
     fn rec(from_caller: bool) -> SdpRecord {
         SdpRecord {

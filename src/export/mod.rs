@@ -198,7 +198,7 @@ impl Selection {
         for m in &d.messages {
             self.sip.push(m.frame);
             if m.transport == Transport::Tcp {
-                let key = canonical(m.src, m.dst);
+                let key = canonical(d.src_of(m), d.dst_of(m));
                 match self.tcp.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, w)) => {
                         w.from = w.from.min(tcp_window.from);
@@ -208,7 +208,7 @@ impl Selection {
                 }
             }
         }
-        self.sip.extend_from_slice(&d.malformed_frames);
+        self.sip.extend_from_slice(d.malformed_frames());
         let mut last = d.end;
         let mut rtcp_addrs: Vec<SocketAddr> = Vec::new();
         for s in streams.iter().filter(|s| s.dialog == Some(d.id)) {

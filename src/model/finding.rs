@@ -149,12 +149,17 @@ impl Finding {
     /// What was seen, in one line.
     pub fn summary(mut self, summary: impl Into<String>) -> Finding {
         self.summary = summary.into();
+        // Written into generous buffers (a call's summary into 160 bytes): a big capture
+        // keeps one per call until the report is written, so only the text is kept.
+        self.summary.shrink_to_fit();
         self
     }
 
     /// The frames that prove it, cut to [`MAX_EVIDENCE`].
     pub fn evidence(mut self, mut frames: Vec<u64>) -> Finding {
         frames.truncate(MAX_EVIDENCE);
+        // Kept until the report is written, one list per finding: only the frames.
+        frames.shrink_to_fit();
         self.evidence = frames;
         self
     }

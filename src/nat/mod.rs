@@ -264,8 +264,8 @@ pub struct Party {
     pub first_ts: Timestamp,
     /// Messages it sent (first copies only).
     pub messages: u32,
-    /// Top Via of its first request.
-    pub via: Option<ViaFacts>,
+    /// Top Via of its first request (boxed: a callee that sends no request has none).
+    pub via: Option<Box<ViaFacts>>,
     /// First Contact it advertised.
     pub contact: Option<ContactFacts>,
     /// SDP media addresses it advertised (bounded by [`MAX_SDP_ADDRS`]).
@@ -274,8 +274,9 @@ pub struct Party {
     pub sdp_frame: Option<u64>,
     /// Its last SDP put a media line on hold or one-way (sendonly/recvonly/inactive).
     pub sdp_not_sendrecv: bool,
-    /// REGISTER facts (registering UA only).
-    pub register: Option<RegisterFacts>,
+    /// REGISTER facts (registering UA only; boxed, as most parties have none and a
+    /// dialog keeps a party per side).
+    pub register: Option<Box<RegisterFacts>>,
 }
 
 /// A 2xx to INVITE and whether an ACK answered it (RFC 3261 §13.3.1.4).
@@ -445,7 +446,7 @@ impl DialogNat {
         if let Some(p) = idx.and_then(|i| self.parties.get_mut(i)) {
             p.messages = p.messages.saturating_add(1);
             if is_request && p.via.is_none() {
-                p.via = top_via(msg, cx);
+                p.via = top_via(msg, cx).map(Box::new);
             }
             // A response's Contact is its sender's only in 1xx/2xx that set up a dialog;
             // a REGISTER 2xx lists the bindings and a 3xx the redirect targets.
@@ -481,10 +482,12 @@ impl DialogNat {
                     .and_then(|c| c.expires())
                     .map(|e| e.min(u32::MAX as u64) as u32)
                     .or_else(|| msg.expires().and_then(|e| e.ok()));
-                let r = p.register.get_or_insert_with(|| RegisterFacts {
-                    frame: cx.frame,
-                    first_ts: cx.ts,
-                    ..RegisterFacts::default()
+                let r = p.register.get_or_insert_with(|| {
+                    Box::new(RegisterFacts {
+                        frame: cx.frame,
+                        first_ts: cx.ts,
+                        ..RegisterFacts::default()
+                    })
                 });
                 r.count = r.count.saturating_add(1);
                 r.last_ts = cx.ts;

@@ -32,8 +32,10 @@ const PARALLEL_MIN_DIALOGS: usize = 2048;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole report. It borrows the engine's strings, so building it costs little memory
-/// even for captures with hundreds of thousands of messages.
-#[derive(Debug, Clone, Serialize)]
+/// even for captures with hundreds of thousands of messages. Serialised as if derived
+/// (field order and omissions below), with the dialogs of [`Report::build_streaming`]
+/// rendered one at a time.
+#[derive(Debug, Clone)]
 pub struct Report<'a> {
     /// Contract version.
     pub schema_version: u32,
@@ -43,11 +45,9 @@ pub struct Report<'a> {
     pub inputs: Vec<InputInfo>,
     /// Live capture counters per interface (omitted for files, so that file reports keep
     /// their shape).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capture: Vec<CaptureStats>,
     /// HEP listeners (`--hep-listen`): what each received, skipped and lost (omitted for
     /// files). [`Report::build`] sees only the analyzer: whoever ran the listeners fills it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hep_listeners: Vec<HepListenerStats>,
     /// Totals.
     pub summary: Summary,
@@ -59,8 +59,185 @@ pub struct Report<'a> {
     pub findings: Vec<FindingDto>,
     /// What a filter (`--nat`, `-Y`) kept, out of how much; absent when nothing was
     /// filtered, so unfiltered reports keep their shape.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterInfo>,
+    /// Set by [`Report::build_streaming`]: `dialogs` and `findings` are left empty, and
+    /// each dialog's and finding's DTO is built while the JSON is written, then dropped.
+    streamed: Option<Streamed<'a>>,
+}
+
+/// What a streaming report renders on the fly: the engine's dialogs, and its findings
+/// (sorted, as [`Analyzer::findings`] gives them).
+#[derive(Clone)]
+struct Streamed<'a>(&'a Analyzer, Vec<Finding>);
+
+impl std::fmt::Debug for Streamed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Streamed")
+    }
+}
+
+impl Serialize for Report<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // What `#[derive(Serialize)]` wrote, field for field (the JSON contract).
+        let mut st = s.serialize_struct("Report", 10)?;
+        st.serialize_field("schema_version", &self.schema_version)?;
+        st.serialize_field("tool", &self.tool)?;
+        st.serialize_field("inputs", &self.inputs)?;
+        if self.capture.is_empty() {
+            st.skip_field("capture")?;
+        } else {
+            st.serialize_field("capture", &self.capture)?;
+        }
+        if self.hep_listeners.is_empty() {
+            st.skip_field("hep_listeners")?;
+        } else {
+            st.serialize_field("hep_listeners", &self.hep_listeners)?;
+        }
+        st.serialize_field("summary", &self.summary)?;
+        match &self.streamed {
+            Some(Streamed(an, findings)) => {
+                st.serialize_field("dialogs", &StreamedDialogs { an, findings })?;
+                st.serialize_field("streams", &self.streams)?;
+                st.serialize_field("findings", &StreamedFindings(findings))?;
+            }
+            None => {
+                st.serialize_field("dialogs", &self.dialogs)?;
+                st.serialize_field("streams", &self.streams)?;
+                st.serialize_field("findings", &self.findings)?;
+            }
+        }
+        match &self.filter {
+            Some(f) => st.serialize_field("filter", f)?,
+            None => st.skip_field("filter")?,
+        }
+        st.end()
+    }
+}
+
+/// Every dialog of an engine as [`Report::build`] would list them, each DTO built while
+/// it is written: a capture of 100,000 calls never holds 100,000 DTOs (with their media
+/// lists, finding ids and NAT views) at once.
+struct StreamedDialogs<'a, 'r> {
+    an: &'a Analyzer,
+    findings: &'r [Finding],
+}
+
+impl Serialize for StreamedDialogs<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let an = self.an;
+        let ids = DialogIds::new(
+            an,
+            self.findings
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i + 1, f.call_id.as_deref())),
+        );
+        let nat_index = an.nat_flow_index();
+        s.collect_seq(
+            an.dialogs()
+                .enumerate()
+                .map(|(i, d)| ids.fill(dialog_dto(an, d, i + 1, &nat_index), d)),
+        )
+    }
+}
+
+/// The findings of a streaming report, each written as its [`FindingDto`] would be
+/// (a big capture has one per call: their DTOs and address texts are not all kept).
+struct StreamedFindings<'r>(&'r [Finding]);
+
+impl Serialize for StreamedFindings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, f)| FindingRef { id: i + 1, f }),
+        )
+    }
+}
+
+/// A finding at 1-based `id`, serialised field for field as [`FindingDto`].
+struct FindingRef<'r> {
+    id: usize,
+    f: &'r Finding,
+}
+
+impl Serialize for FindingRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let f = self.f;
+        let mut st = s.serialize_struct("FindingDto", 10)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("rule", f.rule.as_str())?;
+        st.serialize_field("severity", &f.severity)?;
+        st.serialize_field("ts", &f.ts.as_secs_f64())?;
+        st.serialize_field("call_id", &f.call_id)?;
+        // `Display` text, as `finding_dto` writes it (serde's own form for addresses).
+        st.serialize_field("src", &f.src.map(DisplayText))?;
+        st.serialize_field("dst", &f.dst.map(DisplayText))?;
+        st.serialize_field("summary", &f.summary)?;
+        st.serialize_field("evidence", &f.evidence)?;
+        st.serialize_field("advice", &f.advice)?;
+        st.end()
+    }
+}
+
+/// A value serialised as its `Display` text.
+struct DisplayText<T>(T);
+
+impl<T: std::fmt::Display> Serialize for DisplayText<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// Finding and stream ids per dialog, indexed once: a capture may hold 100k dialogs and
+/// as many streams. Findings by Call-ID are one sorted list (24 bytes a finding; a map
+/// of lists cost four times that with a finding per call); streams by dialog id a map
+/// (Fx: the keys are the capture's own dialog ids).
+struct DialogIds<'r> {
+    findings_of: Vec<(&'r str, usize)>,
+    streams_of: rustc_hash::FxHashMap<u64, Vec<usize>>,
+}
+
+impl<'r> DialogIds<'r> {
+    /// From the findings as (id, Call-ID) and the engine's streams.
+    fn new(an: &Analyzer, findings: impl Iterator<Item = (usize, Option<&'r str>)>) -> Self {
+        let mut findings_of: Vec<(&str, usize)> = findings
+            .filter_map(|(id, call_id)| Some((call_id?, id)))
+            .collect();
+        // Stable: a call's ids stay in ascending order.
+        findings_of.sort_by(|a, b| a.0.cmp(b.0));
+        let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
+            rustc_hash::FxHashMap::default();
+        for (i, s) in an.streams().iter().enumerate() {
+            if let Some(d) = s.dialog {
+                streams_of.entry(d).or_default().push(i + 1);
+            }
+        }
+        DialogIds {
+            findings_of,
+            streams_of,
+        }
+    }
+
+    /// `dto` with the finding and stream ids of dialog `d` (copied: a Call-ID may name
+    /// several dialogs, and a streaming report may be written more than once).
+    fn fill<'a>(&self, mut dto: DialogDto<'a>, d: &Dialog) -> DialogDto<'a> {
+        let c = d.call_id.as_str();
+        let from = self.findings_of.partition_point(|(k, _)| *k < c);
+        dto.finding_ids = self
+            .findings_of
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(k, _)| *k == c)
+            .map(|(_, id)| *id)
+            .collect();
+        dto.stream_ids = self.streams_of.get(&d.id).cloned().unwrap_or_default();
+        dto
+    }
 }
 
 /// The filter a report was narrowed by and what it left out of what.
@@ -496,18 +673,18 @@ impl std::fmt::Debug for Flow<'_> {
 impl<'a> Flow<'a> {
     /// The entries, in capture order.
     pub fn entries(&self) -> impl Iterator<Item = FlowEntry<'a>> + 'a {
-        let an = self.an;
-        self.dialog.messages.iter().map(move |m| FlowEntry {
+        let (an, d) = (self.an, self.dialog);
+        d.messages.iter().map(move |m| FlowEntry {
             frame: m.frame,
             ts: m.ts.as_secs_f64(),
-            src: m.src,
-            dst: m.dst,
+            src: d.src_of(m),
+            dst: d.dst_of(m),
             transport: m.transport.as_str(),
             label: an.name(m.label),
             cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
             retransmission: m.retransmission,
             duplicate: m.duplicate,
-            sdp: m.sdp.is_some(),
+            sdp: m.sdp().is_some(),
             hep: m.hep.as_deref().copied(),
         })
     }
@@ -739,70 +916,67 @@ pub fn dialog_dto<'a>(
 impl<'a> Report<'a> {
     /// Builds the report from the engine's public model.
     pub fn build(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
+        Self::build_with(an, elapsed_ms, false)
+    }
+
+    /// [`Report::build`] for writing JSON once: [`Report::dialogs`] and
+    /// [`Report::findings`] stay empty and each dialog's and finding's DTO is built while
+    /// [`Report::write_json`] writes it, then dropped (the DTOs of every dialog at once
+    /// were a third of a report's memory). The counts in [`Report::summary`] are the
+    /// same. Renderers and filters that read the lists need [`Report::build`] (or
+    /// [`Report::materialize`]).
+    pub fn build_streaming(an: &'a Analyzer, elapsed_ms: u64) -> Report<'a> {
+        Self::build_with(an, elapsed_ms, true)
+    }
+
+    fn build_with(an: &'a Analyzer, elapsed_ms: u64, streamed: bool) -> Report<'a> {
+        let findings = an.findings();
         let streams = an.streams();
         let stats = an.stats();
         let net = an.net_stats();
 
-        // The rules conclude (the findings) on another thread while this one builds the
-        // stream and dialog rows; a dialog's finding ids are filled in once both are done.
-        let parallel =
-            an.dialog_count() >= PARALLEL_MIN_DIALOGS && crate::engine::parallelism() > 1;
-        let (findings, stream_dtos, mut dialogs) = std::thread::scope(|s| {
-            let pending = parallel.then(|| s.spawn(|| an.findings()));
-            let stream_dtos: Vec<StreamDto> = streams
-                .iter()
+        // Moved, not cloned: a big capture has a finding per call. A streaming report
+        // keeps them as they are and writes their DTOs one at a time.
+        let mut by_sev = SeverityCounts::default();
+        for f in &findings {
+            by_sev.add(f.severity);
+        }
+        let (finding_dtos, kept): (Vec<FindingDto>, Vec<Finding>) = if streamed {
+            (Vec::new(), findings)
+        } else {
+            let dtos = findings
+                .into_iter()
                 .enumerate()
-                .map(|(i, s)| stream_dto(an, i + 1, s))
+                .map(|(i, f)| finding_dto(i + 1, f))
                 .collect();
-            // Index once: a capture may hold 100k dialogs and as many streams (Fx: the
-            // keys are dialog ids, hashed once per dialog).
-            let mut streams_of: rustc_hash::FxHashMap<u64, Vec<usize>> =
-                rustc_hash::FxHashMap::default();
-            for (i, s) in streams.iter().enumerate() {
-                if let Some(d) = s.dialog {
-                    streams_of.entry(d).or_default().push(i + 1);
-                }
-            }
-            let nat_index = an.nat_flow_index();
-            let dialogs: Vec<DialogDto<'a>> = an
-                .dialogs()
-                .enumerate()
-                .map(|(i, d)| {
-                    let mut dto = dialog_dto(an, d, i + 1, &nat_index);
-                    // Moved, not cloned: a dialog id names one dialog.
-                    dto.stream_ids = streams_of.remove(&d.id).unwrap_or_default();
-                    dto
-                })
-                .collect();
-            let findings = match pending {
-                // A rule that panicked there panics here, as it would on one thread.
-                Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                None => an.findings(),
-            };
-            (findings, stream_dtos, dialogs)
-        });
+            (dtos, Vec::new())
+        };
 
-        // Moved, not cloned: a big capture has a finding per call.
-        let finding_dtos: Vec<FindingDto> = findings
-            .into_iter()
+        let stream_dtos: Vec<StreamDto> = streams
+            .iter()
             .enumerate()
-            .map(|(i, f)| finding_dto(i + 1, f))
+            .map(|(i, s)| stream_dto(an, i + 1, s))
             .collect();
-        let mut findings_of: rustc_hash::FxHashMap<&str, Vec<usize>> =
-            rustc_hash::FxHashMap::default();
-        for f in &finding_dtos {
-            if let Some(c) = f.call_id.as_deref() {
-                findings_of.entry(c).or_default().push(f.id);
-            }
-        }
-        // Copied: a Call-ID may name several dialogs.
-        for dto in &mut dialogs {
-            if let Some(ids) = findings_of.get(dto.call_id) {
-                dto.finding_ids = ids.clone();
-            }
-        }
 
-        let by_sev = SeverityCounts::of(&finding_dtos);
+        let dialogs: Vec<DialogDto<'a>> = if streamed {
+            Vec::new()
+        } else {
+            let ids = DialogIds::new(
+                an,
+                finding_dtos.iter().map(|f| (f.id, f.call_id.as_deref())),
+            );
+            let nat_index = an.nat_flow_index();
+            an.dialogs()
+                .enumerate()
+                .map(|(i, d)| ids.fill(dialog_dto(an, d, i + 1, &nat_index), d))
+                .collect()
+        };
+        let dialog_count = if streamed {
+            an.dialogs().count()
+        } else {
+            dialogs.len()
+        };
+
         let span = an.time_span();
         let mut link_types = stats.link_types.clone();
         for (lt, n) in &net.unknown_link_types {
@@ -823,7 +997,7 @@ impl<'a> Report<'a> {
                 packets: stats.packets,
                 bytes: stats.bytes,
                 sip_messages: stats.sip_messages,
-                dialogs: dialogs.len() as u64,
+                dialogs: dialog_count as u64,
                 calls: an.dialogs().filter(|d| d.invite_seen).count() as u64,
                 rtp_streams: stream_dtos.len() as u64,
                 rtp_packets: stats.rtp_packets,
@@ -862,6 +1036,7 @@ impl<'a> Report<'a> {
             streams: stream_dtos,
             findings: finding_dtos,
             filter: None,
+            streamed: streamed.then_some(Streamed(an, kept)),
         }
     }
 
@@ -870,6 +1045,7 @@ impl<'a> Report<'a> {
     /// families and their streams. Capture counters stay those of the whole capture; the
     /// per-severity counts and [`Report::filter`] describe what is left.
     pub fn retain_nat(&mut self) {
+        self.materialize();
         let is_nat = |f: &FindingDto| {
             f.severity > Severity::Info
                 && (f.rule.starts_with("nat.")
@@ -893,6 +1069,7 @@ impl<'a> Report<'a> {
     /// filter selected them), their streams and their findings (`report -Y EXPR`).
     /// Findings of no call (a scanner, a cleartext hop) are left out: the filter picks calls.
     pub fn retain_dialogs(&mut self, keep: &[usize], expression: &str) {
+        self.materialize();
         let ids: HashSet<String> = keep
             .iter()
             .filter_map(|&i| self.dialogs.get(i))
@@ -900,6 +1077,28 @@ impl<'a> Report<'a> {
             .collect();
         self.retain(|d| ids.contains(d.call_id), |_| true);
         self.filter_info().expression = Some(expression.to_string());
+    }
+
+    /// Builds the dialog and finding DTOs a streaming report left to the writer
+    /// ([`Report::dialogs`] and [`Report::findings`] are then what [`Report::build`] makes).
+    pub fn materialize(&mut self) {
+        if let Some(Streamed(an, findings)) = self.streamed.take() {
+            self.findings = findings
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| finding_dto(i + 1, f))
+                .collect();
+            let ids = DialogIds::new(
+                an,
+                self.findings.iter().map(|f| (f.id, f.call_id.as_deref())),
+            );
+            let nat_index = an.nat_flow_index();
+            self.dialogs = an
+                .dialogs()
+                .enumerate()
+                .map(|(i, d)| ids.fill(dialog_dto(an, d, i + 1, &nat_index), d))
+                .collect();
+        }
     }
 
     /// The filter record, made on the first filter with the capture's totals.
@@ -925,6 +1124,8 @@ impl<'a> Report<'a> {
         keep_dialog: impl Fn(&DialogDto<'a>) -> bool,
         keep_finding: impl Fn(&FindingDto) -> bool,
     ) {
+        // A streaming report's dialogs are built now: the filters read them.
+        self.materialize();
         // The capture's totals before anything goes, for the filter record.
         let _ = self.filter_info();
         self.dialogs.retain(|d| keep_dialog(d));
@@ -952,13 +1153,21 @@ impl<'a> Report<'a> {
         let mut w = io::BufWriter::with_capacity(1 << 16, w);
         if pretty {
             serde_json::to_writer_pretty(&mut w, self).map_err(io::Error::from)?;
-        } else if self.dialogs.len() >= PARALLEL_MIN_DIALOGS && crate::engine::parallelism() > 1 {
+        } else if self.dialog_rows() >= PARALLEL_MIN_DIALOGS && crate::engine::parallelism() > 1 {
             self.write_compact_parallel(&mut w, DIALOG_BLOCK)?;
         } else {
             serde_json::to_writer(&mut w, self).map_err(io::Error::from)?;
         }
         w.write_all(b"\n")?;
         w.flush()
+    }
+
+    /// Dialog rows the JSON will hold (built while writing, for a streaming report).
+    fn dialog_rows(&self) -> usize {
+        match &self.streamed {
+            Some(Streamed(an, _)) => an.dialog_count(),
+            None => self.dialogs.len(),
+        }
     }
 
     /// The compact document as `serde_json::to_writer` writes it (same keys, order and
@@ -990,9 +1199,32 @@ impl<'a> Report<'a> {
         }
         field(w, false, "summary", &self.summary)?;
         w.write_all(b",\"dialogs\":")?;
-        write_dialogs_parallel(w, &self.dialogs, block_len)?;
-        field(w, false, "streams", &self.streams)?;
-        field(w, false, "findings", &self.findings)?;
+        match &self.streamed {
+            // Each block's rows are built where they are written, as `StreamedDialogs`
+            // builds them one at a time.
+            Some(Streamed(an, findings)) => {
+                let ids = DialogIds::new(
+                    an,
+                    findings
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| (i + 1, f.call_id.as_deref())),
+                );
+                let nat_index = an.nat_flow_index();
+                let dialogs: Vec<&Dialog> = an.dialogs().collect();
+                write_seq_parallel(w, &dialogs, block_len, |buf, i, d| {
+                    let row = ids.fill(dialog_dto(an, d, i + 1, &nat_index), d);
+                    serde_json::to_writer(buf, &row).map_err(io::Error::from)
+                })?;
+                field(w, false, "streams", &self.streams)?;
+                field(w, false, "findings", &StreamedFindings(findings))?;
+            }
+            None => {
+                write_dialogs_parallel(w, &self.dialogs, block_len)?;
+                field(w, false, "streams", &self.streams)?;
+                field(w, false, "findings", &self.findings)?;
+            }
+        }
         if let Some(f) = &self.filter {
             field(w, false, "filter", f)?;
         }
@@ -1127,13 +1359,17 @@ mod tests {
         );
         let check = |report: &Report<'_>| {
             let want = serde_json::to_vec(report).unwrap();
-            for block in [1, 2, 3, 7, report.dialogs.len(), 100_000] {
+            for block in [1, 2, 3, 7, report.dialog_rows(), 100_000] {
                 let mut got = Vec::new();
                 report.write_compact_parallel(&mut got, block).unwrap();
                 assert!(got == want, "block {block}: output differs");
             }
         };
         check(&report);
+        // A streaming report builds its rows while writing: the same bytes again.
+        let streamed = Report::build_streaming(&an, 7);
+        check(&streamed);
+        assert!(serde_json::to_vec(&streamed).unwrap() == serde_json::to_vec(&report).unwrap());
         report.hep_listeners = vec![HepListenerStats::default()];
         report.capture = vec![CaptureStats::default()];
         report.retain_nat();

@@ -64,12 +64,12 @@ impl RetransmissionRule {
             return;
         }
         let what = d
-            .retransmitted
+            .retransmitted()
             .iter()
             .map(|(l, n)| format!("{} ×{n}", an.name(*l)))
             .collect::<Vec<_>>()
             .join(", ");
-        let first = d.retransmission_frames.first().copied().unwrap_or(0);
+        let first = d.retransmission_frames().first().copied().unwrap_or(0);
         let rec = d.messages.iter().find(|m| m.frame == first);
         out.push(
             Finding::new(
@@ -78,13 +78,13 @@ impl RetransmissionRule {
                 rec.map(|m| m.ts).unwrap_or(d.start),
             )
             .call(d.call_id.clone())
-            .flow_opt(rec.map(|m| m.src), rec.map(|m| m.dst))
+            .flow_opt(rec.map(|m| d.src_of(m)), rec.map(|m| d.dst_of(m)))
             .summary(format!(
                 "{} retransmission(s) in {} dialog: {what}",
                 d.retransmissions,
                 an.name(d.method)
             ))
-            .evidence(d.retransmission_frames.clone())
+            .evidence(d.retransmission_frames().to_vec())
             .advice(
                 "Retransmissions mean a message or its answer was lost or late \
                  (RFC 3261 §17 timers): check packet loss, firewalls and NAT bindings \

@@ -94,7 +94,8 @@ pub struct CryptoLine {
     pub key: Option<String>,
 }
 
-/// Security facts of one m= line.
+/// Security facts of one m= line: 64 bytes, its keying attributes boxed apart since a
+/// plain RTP/AVP line (most calls, each with an offer and an answer) has none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineSecurity {
     /// Media type (`audio`, `video`...): borrowed when a common one (see [`clip_known`]).
@@ -105,6 +106,13 @@ pub struct LineSecurity {
     pub port: u16,
     /// What the profile protects.
     pub protection: Protection,
+    /// The keying attributes, None when the line has none.
+    pub keys: Option<Box<LineKeys>>,
+}
+
+/// The keying attributes of one m= line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineKeys {
     /// `a=crypto` lines (at most [`MAX_CRYPTO`]).
     pub crypto: Vec<CryptoLine>,
     /// `a=fingerprint` hash function (media level, else session level).
@@ -113,6 +121,28 @@ pub struct LineSecurity {
     pub setup: Option<String>,
     /// `a=zrtp-hash` version, when present (RFC 6189 §8.1).
     pub zrtp_hash: Option<String>,
+}
+
+impl LineSecurity {
+    /// `a=crypto` lines (at most [`MAX_CRYPTO`]).
+    pub fn crypto(&self) -> &[CryptoLine] {
+        self.keys.as_ref().map_or(&[], |k| &k.crypto)
+    }
+
+    /// `a=fingerprint` hash function (media level, else session level).
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.keys.as_ref()?.fingerprint.as_deref()
+    }
+
+    /// `a=setup` role.
+    pub fn setup(&self) -> Option<&str> {
+        self.keys.as_ref()?.setup.as_deref()
+    }
+
+    /// `a=zrtp-hash` version, when present (RFC 6189 §8.1).
+    pub fn zrtp_hash(&self) -> Option<&str> {
+        self.keys.as_ref()?.zrtp_hash.as_deref()
+    }
 }
 
 /// Security facts of one SDP body.
@@ -155,8 +185,8 @@ pub struct SecurityFacts {
     pub zrtp_packets: u64,
     /// First ZRTP packet frames.
     pub zrtp_frames: Vec<u64>,
-    /// The first ZRTP packet.
-    pub zrtp_first: Option<Seen>,
+    /// The first ZRTP packet (boxed: 88 bytes most dialogs never fill).
+    pub zrtp_first: Option<Box<Seen>>,
     /// `sips:` / TLS references carried on a cleartext hop (rules::transport).
     pub downgrades: Vec<Downgrade>,
     /// All such references, including those past the cap.
@@ -261,15 +291,12 @@ impl DialogSecurity {
         if f.sdp.len() >= MAX_SDP_FACTS {
             return 1;
         }
-        let lines =
-            s.media
-                .iter()
-                .take(MAX_LINES)
-                .map(|m| LineSecurity {
-                    media: clip_known(m.media.as_str()),
-                    proto: clip_known(m.proto.as_str()),
-                    port: m.port,
-                    protection: Protection::of(&m.proto),
+        let lines = s
+            .media
+            .iter()
+            .take(MAX_LINES)
+            .map(|m| {
+                let keys = LineKeys {
                     crypto: m
                         .crypto()
                         .take(MAX_CRYPTO)
@@ -299,8 +326,16 @@ impl DialogSecurity {
                             _ => None,
                         },
                     ),
-                })
-                .collect();
+                };
+                LineSecurity {
+                    media: clip_known(m.media.as_str()),
+                    proto: clip_known(m.proto.as_str()),
+                    port: m.port,
+                    protection: Protection::of(&m.proto),
+                    keys: (keys != LineKeys::default()).then(|| Box::new(keys)),
+                }
+            })
+            .collect();
         if f.sdp.len() == f.sdp.capacity() {
             // 1, 2, 4...: a record holds its first media line in place (bigger than a
             // pointer), and a flood INVITE's dialog keeps one body, a call two.
@@ -320,7 +355,7 @@ impl DialogSecurity {
         let f = self.facts_mut();
         f.zrtp_packets += 1;
         if f.zrtp_first.is_none() {
-            f.zrtp_first = Some(at);
+            f.zrtp_first = Some(Box::new(at));
         }
         if f.zrtp_frames.len() < MAX_ZRTP_FRAMES {
             f.zrtp_frames.push(at.frame);
@@ -629,7 +664,7 @@ fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Optio
     let exposed: Vec<&SdpSecurity> = sec
         .sdp
         .iter()
-        .filter(|r| is_cleartext(r.at.transport) && r.lines.iter().any(|l| !l.crypto.is_empty()))
+        .filter(|r| is_cleartext(r.at.transport) && r.lines.iter().any(|l| !l.crypto().is_empty()))
         .collect();
     let first = exposed.first()?;
     let mut evidence = Vec::new();
@@ -640,7 +675,7 @@ fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Optio
             .lines
             .iter()
             .flat_map(|l| {
-                l.crypto.iter().map(move |c| {
+                l.crypto().iter().map(move |c| {
                     let key = c
                         .key
                         .as_deref()
@@ -734,7 +769,7 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
         let desc: Vec<String> = srtp
             .iter()
             .map(|(r, l, offered)| {
-                let suites: Vec<&str> = l.crypto.iter().map(|c| c.suite.as_str()).collect();
+                let suites: Vec<&str> = l.crypto().iter().map(|c| c.suite.as_str()).collect();
                 let keying = if suites.is_empty() {
                     "no a=crypto (keyed another way, e.g. MIKEY)".to_string()
                 } else {
@@ -759,8 +794,8 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
                     "{} {} fingerprint {} setup {} ({})",
                     l.media,
                     l.proto,
-                    l.fingerprint.as_deref().unwrap_or("missing"),
-                    l.setup.as_deref().unwrap_or("unset"),
+                    l.fingerprint().unwrap_or("missing"),
+                    l.setup().unwrap_or("unset"),
                     frame(r, *offered)
                 )
             })
@@ -777,7 +812,7 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
     let hash_sdp: Vec<&SdpSecurity> = sec
         .sdp
         .iter()
-        .filter(|r| r.lines.iter().any(|l| l.zrtp_hash.is_some()))
+        .filter(|r| r.lines.iter().any(|l| l.zrtp_hash().is_some()))
         .collect();
     if !hash_sdp.is_empty() || sec.zrtp_seen() {
         let mut evidence = Vec::new();
@@ -800,7 +835,10 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
         } else {
             what.push("no ZRTP packet seen (the peer may not support it)".to_string());
         }
-        let first = hash_sdp.first().map(|r| r.at).or(sec.zrtp_first);
+        let first = hash_sdp
+            .first()
+            .map(|r| r.at)
+            .or(sec.zrtp_first.as_deref().copied());
         out.push(
             Finding::new(
                 ZRTP,

@@ -351,7 +351,7 @@ pub(crate) fn call_row(
             let delta_s = prev.map(|p| (e.ts - p).max(0.0)).unwrap_or(0.0);
             prev = Some(e.ts);
             let sdp = m
-                .sdp
+                .sdp()
                 .and_then(|ix| dialog.sdp.get(ix as usize))
                 .map(|s| sdp_summary(an, s));
             MsgRow {
