@@ -336,10 +336,9 @@ impl DialogSecurity {
                 }
             })
             .collect();
-        if f.sdp.len() == f.sdp.capacity() {
-            // 1, 2, 4...: a record holds its first media line in place (bigger than a
-            // pointer), and a flood INVITE's dialog keeps one body, a call two.
-            f.sdp.reserve_exact(f.sdp.len().max(1));
+        if f.sdp.is_empty() {
+            // An offer and its answer: most dialogs need exactly two.
+            f.sdp.reserve_exact(2);
         }
         f.sdp.push(SdpSecurity {
             at,
