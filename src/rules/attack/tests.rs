@@ -538,7 +538,11 @@ mod behaviour_tests {
                 Some(&i.to_string()),
             );
         }
-        let s = f.t.sources.get(&flooder.ip()).expect("source");
+        let s =
+            f.t.sources
+                .get(&flooder.ip())
+                .and_then(Source::state)
+                .expect("source");
         assert_eq!(s.users.len(), MAX_USERS_PER_SOURCE);
         assert_eq!(s.targets.len(), MAX_TARGETS_PER_SOURCE);
         assert!(f.t.stats.overflow > 0);
@@ -640,7 +644,11 @@ mod behaviour_tests {
             );
             f.resp(scanner, &cid, 1, "REGISTER", 200);
         }
-        let s = f.t.sources.get(&scanner.ip()).expect("source");
+        let s =
+            f.t.sources
+                .get(&scanner.ip())
+                .and_then(Source::state)
+                .expect("source");
         assert!(s.users.len() < MAX_USERS_PER_SOURCE);
         let x = f.find(SCAN_ENUMERATION).expect("remembered");
         assert!(x.summary.contains("tried 20 user names"), "{}", x.summary);
