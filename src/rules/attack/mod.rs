@@ -234,13 +234,15 @@ enum Probe {
 /// cost a cold write per source; this one is under half of that and has nothing to free.
 #[derive(Debug, Clone)]
 struct FirstSight {
-    src: SocketAddr,
+    /// The sender's port (its address is the table's key): a source whose address is not
+    /// rebuilt from these two (an IPv6 flow label or scope) makes a full record at once.
+    src_port: u16,
     dst: SocketAddr,
     ts: Timestamp,
     frame: u64,
     order: u64,
-    /// One of [`METHODS`]: a request with another method makes a full record at once.
-    method: &'static str,
+    /// Index in [`METHODS`]: a request with another method makes a full record at once.
+    method: u8,
     /// The destination had sent a request to this source first (see [`Target::peer`]).
     peer: bool,
     user_agent: Option<Box<str>>,
@@ -257,11 +259,13 @@ impl FirstSight {
     /// [`AttackTracker::request`] builds it for a source's later requests.
     /// Takes the heap parts (User-Agent, user name): the first sight is replaced by what
     /// this returns.
-    fn promote(&mut self, th: &Thresholds) -> SourceState {
-        let mut s = SourceState::new(self.src, self.order);
+    fn promote(&mut self, ip: IpAddr, th: &Thresholds) -> SourceState {
+        let mut s = SourceState::new(SocketAddr::new(ip, self.src_port), self.order);
         s.requests = 1;
         s.user_agent = self.user_agent.take();
-        s.methods.push(Cow::Borrowed(self.method));
+        if let Some(m) = METHODS.get(usize::from(self.method)) {
+            s.methods.push(Cow::Borrowed(m));
+        }
         s.targets.push(Target {
             addr: self.dst,
             ts: self.ts,
@@ -366,7 +370,9 @@ impl Source {
     fn findings(&self, ip: IpAddr, th: &Thresholds) -> Vec<Finding> {
         match self {
             Source::Full(s) => source_findings(ip, s, th),
-            Source::First(f) if f.may_fire(th) => source_findings(ip, &f.clone().promote(th), th),
+            Source::First(f) if f.may_fire(th) => {
+                source_findings(ip, &f.clone().promote(ip, th), th)
+            }
             Source::First(_) => Vec::new(),
         }
     }
@@ -588,7 +594,12 @@ impl AttackTracker {
             .map(cut);
         let toll_call = international.map(|_| hash_of(&r.call_id));
         let toll = toll_call.zip(international);
-        let known = METHODS.iter().find(|m| **m == r.method);
+        // The first sight keeps the method as an index and the sender as a port.
+        let known = METHODS
+            .iter()
+            .position(|m| *m == r.method)
+            .and_then(|i| u8::try_from(i).ok())
+            .filter(|_| SocketAddr::new(ip, r.src.port()) == r.src);
         match (self.sources.entry(ip), known) {
             (Entry::Vacant(v), Some(method)) => {
                 // What the full record would hold after this request, held compactly.
@@ -598,7 +609,7 @@ impl AttackTracker {
                     (None, None) => Probe::Nothing,
                 };
                 v.insert(Source::First(FirstSight {
-                    src: r.src,
+                    src_port: r.src.port(),
                     dst: r.dst,
                     ts: r.ts,
                     frame: r.frame,
@@ -617,7 +628,7 @@ impl AttackTracker {
                     e.or_insert_with(|| Source::Full(Box::new(SourceState::new(r.src, order))));
                 if let Source::First(f) = slot {
                     // The source's second request: the full record from here on.
-                    *slot = Source::Full(Box::new(f.promote(&th)));
+                    *slot = Source::Full(Box::new(f.promote(ip, &th)));
                 }
                 if let Source::Full(s) = slot {
                     s.last_order = order;
