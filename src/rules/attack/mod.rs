@@ -319,11 +319,10 @@ impl FirstSight {
                 self.ok |= ok;
                 self.all_fail &= ENUM_FAIL.contains(&status);
             }
-            Probe::Toll { call, .. } if toll_call == Some(*call) => {
-                if !self.ok {
-                    self.status = Some(status);
-                    self.ok = ok;
-                }
+            // A 2xx sticks.
+            Probe::Toll { call, .. } if toll_call == Some(*call) && !self.ok => {
+                self.status = Some(status);
+                self.ok = ok;
             }
             _ => {}
         }
