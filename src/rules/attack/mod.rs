@@ -12,7 +12,7 @@
 //! feeds them and the [`AttackRule`] the engine runs.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{hash_map::Entry, BTreeMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
 
@@ -33,8 +33,8 @@ mod scan;
 mod toll;
 
 pub use scan::{scanner, ScannerTracker, Signatures, MAX_SCANNERS, SIGNATURES};
-use toll::TollAttempt;
 pub use toll::{country_code, international_number};
+use toll::{Number, TollAttempt};
 
 /// `scan.user-agent`: a request from a known SIP scanner or attack tool (high).
 pub const SCAN_USER_AGENT: RuleId = RuleId("scan.user-agent");
@@ -196,6 +196,187 @@ impl SourceState {
     }
 }
 
+impl SourceState {
+    /// The record of a source before its first request.
+    fn new(first_src: SocketAddr, order: u64) -> Self {
+        SourceState {
+            first_src,
+            last_order: order,
+            requests: 0,
+            user_agent: None,
+            methods: List::default(),
+            targets: List::default(),
+            users: FxHashMap::default(),
+            toll: List::default(),
+            flood: Flood::default(),
+            best: Vec::new(),
+            last_prune: None,
+        }
+    }
+}
+
+/// What a source's one request asked for, besides reaching its destination: a user name
+/// (enumeration) or an international number (toll), never both.
+#[derive(Debug, Clone)]
+enum Probe {
+    /// Neither: nothing awaits an answer.
+    Nothing,
+    /// The user name tried, cut to [`MAX_NAME_LEN`].
+    User(Box<[u8]>),
+    /// The call (hash of its Call-ID) and the number it dialled.
+    Toll { call: u64, number: Number },
+}
+
+/// A source that has sent one request: only what that request makes of a
+/// [`SourceState`], which it becomes on the source's second request (see
+/// [`FirstSight::promote`]). Nearly every source of a flood or a sweep of the Internet
+/// sends one request, and the full record (lists, maps, flood ring, about 430 bytes)
+/// cost a cold write per source; this one is under half of that and has nothing to free.
+#[derive(Debug, Clone)]
+struct FirstSight {
+    /// The sender's port (its address is the table's key): a source whose address is not
+    /// rebuilt from these two (an IPv6 flow label or scope) makes a full record at once.
+    src_port: u16,
+    dst: SocketAddr,
+    ts: Timestamp,
+    frame: u64,
+    order: u64,
+    /// Index in [`METHODS`]: a request with another method makes a full record at once.
+    method: u8,
+    /// The destination had sent a request to this source first (see [`Target::peer`]).
+    peer: bool,
+    user_agent: Option<Box<str>>,
+    probe: Probe,
+    /// The answer as the full record would keep it: the first final answer for a user
+    /// ([`UserTry::first_final`]), the latest for a toll call ([`TollAttempt::status`]).
+    status: Option<u16>,
+    ok: bool,
+    all_fail: bool,
+}
+
+impl FirstSight {
+    /// The full record the source would have after this one request, as
+    /// [`AttackTracker::request`] builds it for a source's later requests.
+    /// Takes the heap parts (User-Agent, user name): the first sight is replaced by what
+    /// this returns.
+    fn promote(&mut self, ip: IpAddr, th: &Thresholds) -> SourceState {
+        let mut s = SourceState::new(SocketAddr::new(ip, self.src_port), self.order);
+        s.requests = 1;
+        s.user_agent = self.user_agent.take();
+        if let Some(m) = METHODS.get(usize::from(self.method)) {
+            s.methods.push(Cow::Borrowed(m));
+        }
+        s.targets.push(Target {
+            addr: self.dst,
+            ts: self.ts,
+            frame: self.frame,
+            peer: self.peer,
+        });
+        s.flood.add(self.ts, self.frame, th);
+        match std::mem::replace(&mut self.probe, Probe::Nothing) {
+            Probe::Nothing => {}
+            Probe::User(u) => {
+                s.users.insert(
+                    u,
+                    UserTry {
+                        ts: self.ts,
+                        frame: self.frame,
+                        first_final: self.status,
+                        ok: self.ok,
+                        all_fail: self.all_fail,
+                    },
+                );
+            }
+            Probe::Toll { call, number } => s.toll.push(TollAttempt {
+                call,
+                ts: self.ts,
+                frame: self.frame,
+                number,
+                status: self.status,
+                ok: self.ok,
+            }),
+        }
+        s
+    }
+
+    /// Whether the full record could make a finding (the test [`counted_findings`] makes
+    /// first, for one target, at most one user or toll call, and one request counted in
+    /// the flood ring): only with thresholds of one, never with the defaults.
+    fn may_fire(&self, th: &Thresholds) -> bool {
+        th.sweep_targets <= 1
+            || th.flood_requests <= 1
+            || (matches!(self.probe, Probe::User(_)) && th.enum_users <= 1)
+            || (matches!(self.probe, Probe::Toll { .. }) && th.toll_attempts <= 1)
+    }
+
+    /// Records a final answer to the request, as [`AttackTracker::response`] does in the
+    /// full record.
+    fn answer(&mut self, user: Option<&[u8]>, toll_call: Option<u64>, status: u16) {
+        let ok = (200..300).contains(&status);
+        match &self.probe {
+            Probe::User(u) if user == Some(&**u) => {
+                self.status.get_or_insert(status);
+                self.ok |= ok;
+                self.all_fail &= ENUM_FAIL.contains(&status);
+            }
+            // A 2xx sticks.
+            Probe::Toll { call, .. } if toll_call == Some(*call) && !self.ok => {
+                self.status = Some(status);
+                self.ok = ok;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One tracked source.
+#[derive(Debug, Clone)]
+enum Source {
+    /// One request so far: the compact record.
+    First(FirstSight),
+    /// Two or more (or a first one with a method outside [`METHODS`]); boxed, so that
+    /// the table's slots are the size of a first sight.
+    Full(Box<SourceState>),
+}
+
+impl Source {
+    /// Order of the source's latest request.
+    fn last_order(&self) -> u64 {
+        match self {
+            Source::First(f) => f.order,
+            Source::Full(s) => s.last_order,
+        }
+    }
+
+    /// Whether the source sent a request to `ip` (whose requests to it are then a peer's).
+    fn targeted(&self, ip: IpAddr) -> bool {
+        match self {
+            Source::First(f) => f.dst.ip() == ip,
+            Source::Full(s) => s.targets.iter().any(|t| t.addr.ip() == ip),
+        }
+    }
+
+    /// The full record when there is one (tests look into it).
+    #[cfg(test)]
+    fn state(&self) -> Option<&SourceState> {
+        match self {
+            Source::Full(s) => Some(s),
+            Source::First(_) => None,
+        }
+    }
+
+    /// The findings the source deserves (see [`source_findings`]).
+    fn findings(&self, ip: IpAddr, th: &Thresholds) -> Vec<Finding> {
+        match self {
+            Source::Full(s) => source_findings(ip, s, th),
+            Source::First(f) if f.may_fire(th) => {
+                source_findings(ip, &f.clone().promote(ip, th), th)
+            }
+            Source::First(_) => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Pending {
     src: IpAddr,
@@ -209,7 +390,7 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct AttackTracker {
     th: Thresholds,
-    sources: FxHashMap<IpAddr, SourceState>,
+    sources: FxHashMap<IpAddr, Source>,
     /// Sources in the order of their requests, as (address, the request's order): the
     /// least recently active come first, so eviction pops them instead of copying and
     /// partly sorting the whole table (a flood of one-request sources filled it every
@@ -388,7 +569,7 @@ impl AttackTracker {
             && self
                 .sources
                 .get(&r.dst.ip())
-                .is_some_and(|d| d.targets.iter().any(|t| t.addr.ip() == r.src.ip()));
+                .is_some_and(|d| d.targeted(r.src.ip()));
         let ip = r.src.ip();
         self.compact_source_queue();
         if !self.sources.contains_key(&ip)
@@ -396,46 +577,7 @@ impl AttackTracker {
         {
             self.evict_sources();
         }
-        let s = self.sources.entry(ip).or_insert_with(|| SourceState {
-            first_src: r.src,
-            last_order: order,
-            requests: 0,
-            user_agent: None,
-            methods: List::default(),
-            targets: List::default(),
-            users: FxHashMap::default(),
-            toll: List::default(),
-            flood: Flood::default(),
-            best: Vec::new(),
-            last_prune: None,
-        });
-        s.last_order = order;
-        s.requests += 1;
         self.source_queue.push_back((ip, order));
-        if s.user_agent.is_none() {
-            s.user_agent = r
-                .user_agent
-                .map(|u| String::from_utf8_lossy(u.get(..u.len().min(128)).unwrap_or(u)).into());
-        }
-        if s.methods.len() < MAX_METHODS && !s.methods.iter().any(|m| &**m == r.method) {
-            s.methods.push(method_name(r.method));
-        }
-        if !s.targets.iter().any(|t| t.addr == r.dst) {
-            if s.targets.len() >= MAX_TARGETS_PER_SOURCE {
-                s.make_room(ip, r.ts, &th);
-            }
-            if s.targets.len() < MAX_TARGETS_PER_SOURCE {
-                s.targets.push(Target {
-                    addr: r.dst,
-                    ts: r.ts,
-                    frame: r.frame,
-                    peer,
-                });
-            } else {
-                self.stats.overflow += 1;
-            }
-        }
-        s.flood.add(r.ts, r.frame, &th);
 
         let probing = matches!(r.method, "REGISTER" | "OPTIONS" | "INVITE");
         let international = if r.method == "INVITE" {
@@ -449,48 +591,47 @@ impl AttackTracker {
             .user
             .filter(|u| probing && !u.is_empty() && international.is_none())
             .map(cut);
-        if let Some(u) = user {
-            if !s.users.contains_key(u) {
-                if s.users.len() >= MAX_USERS_PER_SOURCE {
-                    s.make_room(ip, r.ts, &th);
-                }
-                if s.users.len() < MAX_USERS_PER_SOURCE {
-                    s.users.insert(
-                        u.into(),
-                        UserTry {
-                            ts: r.ts,
-                            frame: r.frame,
-                            first_final: None,
-                            ok: false,
-                            all_fail: true,
-                        },
-                    );
-                } else {
-                    self.stats.overflow += 1;
-                }
+        let toll_call = international.map(|_| hash_of(&r.call_id));
+        let toll = toll_call.zip(international);
+        // The first sight keeps the method as an index and the sender as a port.
+        let known = METHODS
+            .iter()
+            .position(|m| *m == r.method)
+            .and_then(|i| u8::try_from(i).ok())
+            .filter(|_| SocketAddr::new(ip, r.src.port()) == r.src);
+        match (self.sources.entry(ip), known) {
+            (Entry::Vacant(v), Some(method)) => {
+                // What the full record would hold after this request, held compactly.
+                let probe = match (user, toll) {
+                    (Some(u), _) => Probe::User(u.into()),
+                    (None, Some((call, number))) => Probe::Toll { call, number },
+                    (None, None) => Probe::Nothing,
+                };
+                v.insert(Source::First(FirstSight {
+                    src_port: r.src.port(),
+                    dst: r.dst,
+                    ts: r.ts,
+                    frame: r.frame,
+                    order,
+                    method,
+                    peer,
+                    user_agent: user_agent(r),
+                    probe,
+                    status: None,
+                    ok: false,
+                    all_fail: true,
+                }));
             }
-        }
-        let mut toll_call = None;
-        {
-            if let Some(number) = international {
-                let call = hash_of(&r.call_id);
-                toll_call = Some(call);
-                if !s.toll.iter().any(|t| t.call == call) {
-                    if s.toll.len() >= MAX_TOLL_PER_SOURCE {
-                        s.make_room(ip, r.ts, &th);
-                    }
-                    if s.toll.len() < MAX_TOLL_PER_SOURCE {
-                        s.toll.push(TollAttempt {
-                            call,
-                            ts: r.ts,
-                            frame: r.frame,
-                            number,
-                            status: None,
-                            ok: false,
-                        });
-                    } else {
-                        self.stats.overflow += 1;
-                    }
+            (e, _) => {
+                let slot =
+                    e.or_insert_with(|| Source::Full(Box::new(SourceState::new(r.src, order))));
+                if let Source::First(f) = slot {
+                    // The source's second request: the full record from here on.
+                    *slot = Source::Full(Box::new(f.promote(ip, &th)));
+                }
+                if let Source::Full(s) = slot {
+                    s.last_order = order;
+                    record(s, r, peer, user, toll, &th, &mut self.stats);
                 }
             }
         }
@@ -528,7 +669,7 @@ impl AttackTracker {
         if self.source_queue.len() > 2 * self.sources.len() + 64 {
             let sources = &self.sources;
             self.source_queue
-                .retain(|(ip, o)| sources.get(ip).is_some_and(|s| s.last_order == *o));
+                .retain(|(ip, o)| sources.get(ip).is_some_and(|s| s.last_order() == *o));
         }
     }
 
@@ -550,8 +691,13 @@ impl AttackTracker {
         else {
             return;
         };
-        let Some(s) = self.sources.get_mut(&p.src) else {
-            return;
+        let s = match self.sources.get_mut(&p.src) {
+            Some(Source::Full(s)) => s,
+            Some(Source::First(f)) => {
+                f.answer(p.user.as_deref(), p.toll_call, status);
+                return;
+            }
+            None => return,
         };
         let ok = (200..300).contains(&status);
         if let Some(u) = p.user.as_deref().and_then(|u| s.users.get_mut(u)) {
@@ -597,13 +743,17 @@ impl AttackTracker {
             };
             // A source's live entry is the one of its last request; findings come out in
             // the order of that request, as a fixed order whatever the hash map's.
-            if self.sources.get(&ip).is_none_or(|s| s.last_order != order) {
+            if self
+                .sources
+                .get(&ip)
+                .is_none_or(|s| s.last_order() != order)
+            {
                 continue;
             }
             n -= 1;
             if let Some(s) = self.sources.remove(&ip) {
                 self.stats.source_evictions += 1;
-                for f in source_findings(ip, &s, &self.th) {
+                for f in s.findings(ip, &self.th) {
                     if self.evicted.len() < self.limits.attack_evicted_findings {
                         self.evicted.push(f);
                     } else {
@@ -621,10 +771,94 @@ impl AttackTracker {
         let mut all = self.evicted.clone();
         for ip in ips {
             if let Some(s) = self.sources.get(ip) {
-                all.extend(source_findings(*ip, s, &self.th));
+                all.extend(s.findings(*ip, &self.th));
             }
         }
         all
+    }
+}
+
+/// The User-Agent a source's record keeps from `r`: its first 128 bytes as text.
+fn user_agent(r: &Request<'_>) -> Option<Box<str>> {
+    r.user_agent
+        .map(|u| String::from_utf8_lossy(u.get(..u.len().min(128)).unwrap_or(u)).into())
+}
+
+/// Records request `r` in the full record `s` of its source: `peer` when its destination
+/// had sent to the source first, `user` the user name it tries and `toll` the call and
+/// international number it dials (see [`AttackTracker::request`]).
+fn record(
+    s: &mut SourceState,
+    r: &Request<'_>,
+    peer: bool,
+    user: Option<&[u8]>,
+    toll: Option<(u64, Number)>,
+    th: &Thresholds,
+    stats: &mut AttackStats,
+) {
+    let ip = r.src.ip();
+    s.requests += 1;
+    if s.user_agent.is_none() {
+        s.user_agent = user_agent(r);
+    }
+    if s.methods.len() < MAX_METHODS && !s.methods.iter().any(|m| &**m == r.method) {
+        s.methods.push(method_name(r.method));
+    }
+    if !s.targets.iter().any(|t| t.addr == r.dst) {
+        if s.targets.len() >= MAX_TARGETS_PER_SOURCE {
+            s.make_room(ip, r.ts, th);
+        }
+        if s.targets.len() < MAX_TARGETS_PER_SOURCE {
+            s.targets.push(Target {
+                addr: r.dst,
+                ts: r.ts,
+                frame: r.frame,
+                peer,
+            });
+        } else {
+            stats.overflow += 1;
+        }
+    }
+    s.flood.add(r.ts, r.frame, th);
+    if let Some(u) = user {
+        if !s.users.contains_key(u) {
+            if s.users.len() >= MAX_USERS_PER_SOURCE {
+                s.make_room(ip, r.ts, th);
+            }
+            if s.users.len() < MAX_USERS_PER_SOURCE {
+                s.users.insert(
+                    u.into(),
+                    UserTry {
+                        ts: r.ts,
+                        frame: r.frame,
+                        first_final: None,
+                        ok: false,
+                        all_fail: true,
+                    },
+                );
+            } else {
+                stats.overflow += 1;
+            }
+        }
+    }
+    if let Some((call, number)) = toll {
+        if !s.toll.iter().any(|t| t.call == call) {
+            if s.toll.len() >= MAX_TOLL_PER_SOURCE {
+                s.make_room(ip, r.ts, th);
+            }
+            if s.toll.len() < MAX_TOLL_PER_SOURCE {
+                s.toll.push(TollAttempt {
+                    call,
+                    ts: r.ts,
+                    frame: r.frame,
+                    number,
+                    status: None,
+                    ok: false,
+                });
+            } else {
+                stats.overflow += 1;
+            }
+        }
     }
 }
 

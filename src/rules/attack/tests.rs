@@ -538,7 +538,11 @@ mod behaviour_tests {
                 Some(&i.to_string()),
             );
         }
-        let s = f.t.sources.get(&flooder.ip()).expect("source");
+        let s =
+            f.t.sources
+                .get(&flooder.ip())
+                .and_then(Source::state)
+                .expect("source");
         assert_eq!(s.users.len(), MAX_USERS_PER_SOURCE);
         assert_eq!(s.targets.len(), MAX_TARGETS_PER_SOURCE);
         assert!(f.t.stats.overflow > 0);
@@ -640,7 +644,11 @@ mod behaviour_tests {
             );
             f.resp(scanner, &cid, 1, "REGISTER", 200);
         }
-        let s = f.t.sources.get(&scanner.ip()).expect("source");
+        let s =
+            f.t.sources
+                .get(&scanner.ip())
+                .and_then(Source::state)
+                .expect("source");
         assert!(s.users.len() < MAX_USERS_PER_SOURCE);
         let x = f.find(SCAN_ENUMERATION).expect("remembered");
         assert!(x.summary.contains("tried 20 user names"), "{}", x.summary);
@@ -704,4 +712,184 @@ fn source_and_pending_fit_their_documented_costs() {
     let pending = std::mem::size_of::<(u64, crate::rules::attack::Pending)>() as u64;
     assert!(source * 2 <= ATTACK_SOURCE_COST_BYTES, "{source}");
     assert!(pending <= ATTACK_PENDING_COST_BYTES, "{pending}");
+}
+
+/// The compact first sight of a one-request source stands for the full record exactly:
+/// promoted on the second request it gives the state the full record had, and it draws
+/// the same findings.
+#[cfg(test)]
+mod first_sight_tests {
+    use super::super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    fn req<'a>(
+        frame: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        method: &'a str,
+        call_id: &'a str,
+        user: Option<&'a str>,
+        user_agent: Option<&'a [u8]>,
+    ) -> Request<'a> {
+        Request {
+            frame,
+            ts: Timestamp(frame * S / 10),
+            src,
+            dst,
+            method,
+            call_id: call_id.as_bytes(),
+            cseq: Some(1),
+            user: user.map(str::as_bytes),
+            dialled: user.map(str::as_bytes),
+            user_agent,
+        }
+    }
+
+    /// Two trackers: `first` as it runs, `full` with the source's record made full before
+    /// its first request (the path every request took before first sights).
+    fn pair(config: &Config, src: SocketAddr) -> (AttackTracker, AttackTracker) {
+        let first = AttackTracker::new(config);
+        let mut full = AttackTracker::new(config);
+        full.sources
+            .insert(src.ip(), Source::Full(Box::new(SourceState::new(src, 0))));
+        (first, full)
+    }
+
+    fn state(t: &AttackTracker, src: SocketAddr) -> String {
+        format!("{:?}", t.sources.get(&src.ip()).and_then(Source::state))
+    }
+
+    fn findings(t: &AttackTracker) -> String {
+        format!("{:?}", t.findings())
+    }
+
+    #[test]
+    fn a_second_request_promotes_to_the_state_the_full_record_had() {
+        let src: SocketAddr = "203.0.113.20:5070".parse().expect("address");
+        let pbx: SocketAddr = "192.0.2.1:5060".parse().expect("address");
+        let other: SocketAddr = "192.0.2.2:5060".parse().expect("address");
+        // (first request, answer to it, second request): a user tried, an international
+        // call, a request with neither, with and without a User-Agent.
+        type Case<'a> = (Request<'a>, Option<(&'a str, u16)>, Request<'a>);
+        let cases: Vec<Case<'_>> = vec![
+            (
+                req(1, src, pbx, "REGISTER", "a", Some("alice"), Some(b"ua-1")),
+                Some(("REGISTER", 404)),
+                req(2, src, other, "REGISTER", "b", Some("bob"), Some(b"ua-2")),
+            ),
+            (
+                req(1, src, pbx, "INVITE", "c", Some("0097259912345"), None),
+                Some(("INVITE", 403)),
+                req(
+                    2,
+                    src,
+                    pbx,
+                    "INVITE",
+                    "d",
+                    Some("0097259912346"),
+                    Some(b"ua"),
+                ),
+            ),
+            (
+                req(1, src, pbx, "INVITE", "e", Some("+15551000000"), None),
+                None,
+                req(2, src, pbx, "INVITE", "e", Some("+15551000000"), None),
+            ),
+            (
+                req(1, src, pbx, "OPTIONS", "f", None, None),
+                None,
+                req(2, src, pbx, "OPTIONS", "f", Some("carol"), None),
+            ),
+            (
+                req(1, src, pbx, "REGISTER", "g", Some("dave"), None),
+                Some(("REGISTER", 200)),
+                req(2, src, pbx, "REGISTER", "g", Some("dave"), None),
+            ),
+        ];
+        for (i, (r1, answer, r2)) in cases.iter().enumerate() {
+            let (mut first, mut full) = pair(&Config::default(), src);
+            for t in [&mut first, &mut full] {
+                t.request(r1);
+                if let Some((method, status)) = answer {
+                    let cid = std::str::from_utf8(r1.call_id).expect("text");
+                    t.response(cid.as_bytes(), 1, method, *status, src);
+                }
+            }
+            assert!(
+                matches!(first.sources.get(&src.ip()), Some(Source::First(_))),
+                "case {i}: one request makes a first sight"
+            );
+            assert_eq!(findings(&first), findings(&full), "case {i}");
+            for t in [&mut first, &mut full] {
+                t.request(r2);
+            }
+            assert!(
+                matches!(first.sources.get(&src.ip()), Some(Source::Full(_))),
+                "case {i}: the second request promotes"
+            );
+            assert_eq!(state(&first, src), state(&full, src), "case {i}");
+            assert_eq!(findings(&first), findings(&full), "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_first_sight_fires_like_the_full_record_with_thresholds_of_one() {
+        let mut c = Config::default();
+        c.sweep.targets = 1;
+        c.enumeration.users = 1;
+        c.flood.requests = 1;
+        c.toll.attempts = 1;
+        let src: SocketAddr = "203.0.113.21:5070".parse().expect("address");
+        let pbx: SocketAddr = "192.0.2.1:5060".parse().expect("address");
+        for (method, user, status) in [
+            ("REGISTER", Some("alice"), 404),
+            ("INVITE", Some("0097259912345"), 403),
+            ("OPTIONS", None, 200),
+        ] {
+            let (mut first, mut full) = pair(&c, src);
+            let r = req(1, src, pbx, method, "x", user, Some(b"friendly-scanner"));
+            for t in [&mut first, &mut full] {
+                t.request(&r);
+                t.response(b"x", 1, method, status, src);
+            }
+            assert!(matches!(
+                first.sources.get(&src.ip()),
+                Some(Source::First(_))
+            ));
+            let f = findings(&first);
+            assert!(f.contains("dos.flood"), "{method}: {f}");
+            assert_eq!(f, findings(&full), "{method}");
+        }
+    }
+
+    #[test]
+    fn unusual_requests_make_a_full_record_at_once() {
+        let pbx: SocketAddr = "192.0.2.1:5060".parse().expect("address");
+        let mut t = AttackTracker::default();
+        let src: SocketAddr = "203.0.113.22:5070".parse().expect("address");
+        t.request(&req(1, src, pbx, "FOO", "x", None, None));
+        assert!(matches!(t.sources.get(&src.ip()), Some(Source::Full(_))));
+        // A scope the table's key and a port would not give back.
+        let v6 = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "fe80::1".parse().expect("address"),
+            5060,
+            0,
+            3,
+        ));
+        t.request(&req(2, v6, pbx, "OPTIONS", "y", None, None));
+        let s = t
+            .sources
+            .get(&v6.ip())
+            .and_then(Source::state)
+            .expect("full");
+        assert_eq!(s.first_src, v6);
+    }
+
+    #[test]
+    fn a_first_sight_is_smaller_than_a_full_record() {
+        let slot = std::mem::size_of::<(IpAddr, Source)>();
+        let full = std::mem::size_of::<(IpAddr, SourceState)>();
+        assert!(slot * 2 < full, "{slot} vs {full}");
+    }
 }
