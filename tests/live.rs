@@ -23,8 +23,7 @@ struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        common::stop(&mut self.0);
     }
 }
 
@@ -37,7 +36,7 @@ impl Guard {
                 Ok(Some(s)) => break s.code(),
                 Ok(None) if t0.elapsed() < limit => std::thread::sleep(Duration::from_millis(50)),
                 _ => {
-                    let _ = self.0.kill();
+                    common::stop(&mut self.0);
                     break None;
                 }
             }
@@ -457,4 +456,11 @@ fn sipp_calls_on_loopback_are_all_reported() {
     assert_eq!(last["event"], "summary");
     assert_eq!(last["calls"], 5);
     assert_eq!(last["capture"][0]["interface"], "lo");
+    // Stopping the `timeout` wrapper stops SIPp too (a SIGKILL to the wrapper alone left
+    // the UAS running, holding its port, after the test).
+    drop(_uas);
+    assert!(
+        !common::running("sipp -sn uas -p 15070"),
+        "the SIPp UAS outlived its test"
+    );
 }

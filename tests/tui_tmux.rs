@@ -405,8 +405,7 @@ fn live_dashboard_shows_calls_as_they_happen() {
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+            common::stop(&mut self.0);
         }
     }
     let _uas = Kill(

@@ -63,3 +63,35 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// Stops a child started as `timeout N PROGRAM ...`: SIGTERM first, which `timeout` passes
+/// on to PROGRAM, then SIGKILL if it is still there after 2 s, and reaps it. A plain
+/// `Child::kill` sends SIGKILL to `timeout` alone and leaves PROGRAM running with no bound
+/// (a SIPp UAS then held its port for the rest of the session).
+#[allow(dead_code)] // not every test binary that includes this module stops children
+pub fn stop(child: &mut std::process::Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(2) {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// True while a process whose command line contains `pattern` runs (`pgrep -f`).
+#[allow(dead_code)]
+pub fn running(pattern: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
