@@ -985,6 +985,15 @@ impl Analyzer {
             dst: seg.dst,
             ssrc: h.ssrc,
         };
+        // Nearly every packet belongs to a known stream already bound to its call: one
+        // lookup for those (the path below looks the stream up three times).
+        if let Some(s) = self.streams.get_mut(&key) {
+            if s.dialog.is_some() {
+                let rate = s.clock_rate;
+                s.stats.update(h, seg.ts, rate);
+                return;
+            }
+        }
         if !self.streams.contains_key(&key) {
             if self.streams.len() >= self.limits.max_streams {
                 self.evict_stream();
