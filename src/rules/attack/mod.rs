@@ -21,7 +21,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use crate::capture::Timestamp;
 use crate::config::{Config, ScannersConfig};
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
-use crate::sip::{MessageView, StartLine};
+use crate::sip::{MessageView, Method, StartLine};
 
 use super::list::List;
 
@@ -419,9 +419,8 @@ fn hash_of<T: Hash>(t: &T) -> u64 {
     FxBuildHasher.hash_one(t)
 }
 
-/// Request methods (RFC 3261 and the extensions siplens knows), as kept per source:
-/// nearly every request names one, so a source's list borrows it instead of holding a
-/// copy (an allocation per source, and a flood brings a new source per request).
+/// The standard methods of [`crate::sip::Method`], numbered for the one-byte method of a
+/// first sight (`methods_are_the_sip_standard_methods` keeps the two lists equal).
 const METHODS: [&str; 14] = [
     "INVITE",
     "ACK",
@@ -439,9 +438,10 @@ const METHODS: [&str; 14] = [
     "UPDATE",
 ];
 
-/// `method` borrowed from [`METHODS`] when it is one of them (same text), else a copy.
+/// `method` borrowed when it is a standard one (nearly every request names one, so a
+/// source's list holds no copy: a flood brings a new source per request), else a copy.
 fn method_name(method: &str) -> Cow<'static, str> {
-    match METHODS.iter().find(|m| **m == method) {
+    match Method::from_bytes(method.as_bytes()).static_name() {
         Some(m) => Cow::Borrowed(m),
         None => Cow::Owned(method.to_string()),
     }

@@ -893,3 +893,33 @@ mod first_sight_tests {
         assert!(slot * 2 < full, "{slot} vs {full}");
     }
 }
+
+/// The first sight's method table is the SIP parser's list of standard methods: each
+/// entry is one, and none is missing (what `method_name` borrows is what it can number).
+#[test]
+fn methods_are_the_sip_standard_methods() {
+    use crate::sip::Method;
+    for m in super::METHODS {
+        assert_eq!(Method::from_bytes(m.as_bytes()).static_name(), Some(m));
+    }
+    let standard = [
+        Method::Invite,
+        Method::Ack,
+        Method::Bye,
+        Method::Cancel,
+        Method::Register,
+        Method::Options,
+        Method::Info,
+        Method::Prack,
+        Method::Update,
+        Method::Subscribe,
+        Method::Notify,
+        Method::Publish,
+        Method::Refer,
+        Method::Message,
+    ];
+    for m in standard {
+        let name = m.static_name().unwrap_or_default();
+        assert!(super::METHODS.contains(&name), "{name} missing");
+    }
+}
