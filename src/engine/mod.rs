@@ -1870,7 +1870,7 @@ impl Analyzer {
     /// (each rule reads only the finished state): their lists are joined in registration
     /// order, so the result is the same as on one thread.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut all = if self.dialog_count() >= PARALLEL_FINDINGS_MIN_DIALOGS && parallelism() > 1 {
+        let mut all = if self.dialog_count() >= PARALLEL_MIN_DIALOGS && parallelism() > 1 {
             self.rule_findings_parallel()
         } else {
             let mut all = Vec::new();
@@ -1901,9 +1901,9 @@ impl Analyzer {
     }
 }
 
-/// Below this many dialogs the rules conclude on the calling thread: a thread costs more
-/// than what it would share.
-const PARALLEL_FINDINGS_MIN_DIALOGS: usize = 2048;
+/// Below this many dialogs the rules conclude, and the report is written, on the calling
+/// thread: a thread costs more than what it would share.
+pub(crate) const PARALLEL_MIN_DIALOGS: usize = 2048;
 
 /// Cores this process may use (1 when unknown).
 pub(crate) fn parallelism() -> usize {

@@ -24,10 +24,6 @@ use crate::net::NetStats;
 pub use crate::capture::CaptureStats;
 pub use crate::hep::HepListenerStats;
 
-/// Below this many dialogs a report is built and written on one thread: a thread costs
-/// more than what it would share.
-const PARALLEL_MIN_DIALOGS: usize = 2048;
-
 /// Version of the JSON report contract. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -1153,7 +1149,9 @@ impl<'a> Report<'a> {
         let mut w = io::BufWriter::with_capacity(1 << 16, w);
         if pretty {
             serde_json::to_writer_pretty(&mut w, self).map_err(io::Error::from)?;
-        } else if self.dialog_rows() >= PARALLEL_MIN_DIALOGS && crate::engine::parallelism() > 1 {
+        } else if self.dialog_rows() >= crate::engine::PARALLEL_MIN_DIALOGS
+            && crate::engine::parallelism() > 1
+        {
             self.write_compact_parallel(&mut w, DIALOG_BLOCK)?;
         } else {
             serde_json::to_writer(&mut w, self).map_err(io::Error::from)?;
