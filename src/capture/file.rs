@@ -13,6 +13,7 @@ use std::sync::Arc;
 use flate2::read::MultiGzDecoder;
 
 use super::error::{BlockProblem, CaptureError, CaptureErrorKind};
+use super::readahead::ReadAhead;
 use super::{Frame, FrameSource, LinkType, Timestamp};
 
 /// Read buffer size: large enough that small records cost a memcpy, not a syscall.
@@ -271,26 +272,48 @@ pub fn open_path(path: &Path) -> Result<FileSource, CaptureError> {
     let io_err = |source| CaptureError::new(&name, 0, CaptureErrorKind::Io { record: 0, source });
     let file = std::fs::File::open(path).map_err(io_err)?;
     let total = file.metadata().map_err(io_err)?.len();
-    let mut src = open_reader(&name, Box::new(file), Some(total))?;
+    let mut src = open_stream(&name, Box::new(file), Some(total), true)?;
     if !src.gzip {
         src.path = Some(path.to_path_buf());
     }
     Ok(src)
 }
 
-/// Opens a capture from in-memory bytes (tests, fuzzing, HEP payloads).
+/// Opens a capture from in-memory bytes (tests, fuzzing, HEP payloads). Read on the
+/// caller's thread: there is no kernel copy to move elsewhere.
 pub fn open_bytes(name: &str, bytes: Vec<u8>) -> Result<FileSource, CaptureError> {
     let total = bytes.len() as u64;
-    open_reader(name, Box::new(Cursor::new(bytes)), Some(total))
+    open_stream(name, Box::new(Cursor::new(bytes)), Some(total), false)
 }
 
 /// Opens a capture from any reader. The format is detected from the first bytes: gzip
 /// (`1f 8b`, decompressed transparently, several members allowed), then pcap or pcapng;
 /// never from the name. `total` is the input size for [`FrameSource::progress`].
+///
+/// The input is read, and decompressed, ahead on a second thread ([`ReadAhead`]).
 pub fn open_reader(
     name: &str,
     reader: Box<dyn Read + Send>,
     total: Option<u64>,
+) -> Result<FileSource, CaptureError> {
+    open_stream(name, reader, total, true)
+}
+
+/// Wraps `inner` for reading: ahead on a reader thread when `ahead`, else through a plain
+/// buffer on this thread. Fails only when the system refuses the thread.
+fn buffered(inner: Box<dyn Read + Send>, ahead: bool) -> io::Result<Box<dyn BufRead + Send>> {
+    Ok(if ahead {
+        Box::new(ReadAhead::spawn(inner)?)
+    } else {
+        Box::new(BufReader::with_capacity(BUF_CAP, inner))
+    })
+}
+
+fn open_stream(
+    name: &str,
+    reader: Box<dyn Read + Send>,
+    total: Option<u64>,
+    ahead: bool,
 ) -> Result<FileSource, CaptureError> {
     let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {
@@ -308,11 +331,9 @@ pub fn open_reader(
     let gzip = first.starts_with(&[0x1f, 0x8b]);
     // Put the sniffed bytes back in front so the header parsers see the whole file.
     stream = Box::new(Cursor::new(first).chain(stream));
+    let no_thread = |source| CaptureError::new(name, 0, CaptureErrorKind::Io { record: 0, source });
     if gzip {
-        stream = Box::new(BufReader::with_capacity(
-            BUF_CAP,
-            MultiGzDecoder::new(stream),
-        ));
+        stream = buffered(Box::new(MultiGzDecoder::new(stream)), ahead).map_err(no_thread)?;
         let n = read_full(&mut stream, &mut head).map_err(|source| {
             CaptureError::new(name, 0, CaptureErrorKind::Gzip { record: 0, source })
         })?;
@@ -321,6 +342,8 @@ pub fn open_reader(
             return Err(CaptureError::new(name, 0, CaptureErrorKind::Empty));
         }
         stream = Box::new(Cursor::new(first).chain(stream));
+    } else if ahead {
+        stream = buffered(Box::new(stream), ahead).map_err(no_thread)?;
     }
     let mut src = FileSource {
         name: name.to_owned(),

@@ -10,6 +10,7 @@ mod error;
 mod file;
 #[cfg(feature = "live")]
 mod live;
+mod readahead;
 mod stats;
 #[cfg(test)]
 mod tests;

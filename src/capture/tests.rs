@@ -969,3 +969,54 @@ mod live_tests {
         assert!(src.next_frame().unwrap().is_none());
     }
 }
+
+// ---------- reading ahead on a second thread ----------
+
+/// Frames and terminating error (as text) of `bytes` read through `open_reader` (the
+/// reader thread) and through `open_bytes` (this thread).
+fn both_ways(bytes: Vec<u8>) -> [(Vec<Frame>, Option<String>); 2] {
+    let mut ahead =
+        open_reader("t", Box::new(std::io::Cursor::new(bytes.clone())), None).expect("opens ahead");
+    let mut here = open_bytes("t", bytes).expect("opens here");
+    let a = drain(&mut ahead);
+    let b = drain(&mut here);
+    [
+        (a.0, a.1.map(|e| e.to_string())),
+        (b.0, b.1.map(|e| e.to_string())),
+    ]
+}
+
+#[test]
+fn read_ahead_gives_the_same_frames_and_errors() {
+    // Records of every size from 0 to 1499 bytes: over 750 KB, so they straddle the reader
+    // thread's 256 KiB buffers at many offsets.
+    let datas: Vec<Vec<u8>> = (0..1500u32)
+        .map(|i| vec![(i % 251) as u8; i as usize])
+        .collect();
+    let recs: Vec<(u32, u32, &[u8], u32)> = datas
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (i as u32, 0, d.as_slice(), d.len() as u32))
+        .collect();
+    let whole = pcap(false, US, 1, &recs);
+    assert!(whole.len() > 3 * readahead::CHUNK);
+    let [ahead, here] = both_ways(whole.clone());
+    assert_eq!(ahead.0.len(), 1500);
+    assert_eq!(ahead, here);
+
+    // Cut inside a record past the first buffer: everything before the cut, same error.
+    let mut cut = whole.clone();
+    cut.truncate(readahead::CHUNK + 12_345);
+    let [ahead, here] = both_ways(cut);
+    assert!(ahead
+        .1
+        .as_deref()
+        .is_some_and(|e| e.contains("truncated record")));
+    assert!(!ahead.0.is_empty());
+    assert_eq!(ahead, here);
+
+    // gzip is decompressed on the reader thread.
+    let [ahead, here] = both_ways(gzip(&[&whole]));
+    assert_eq!(ahead.0.len(), 1500);
+    assert_eq!(ahead, here);
+}
