@@ -438,6 +438,37 @@ sample_vlan_call() {
     finish vlan-call.pcap
 }
 
+sample_gtpu_ims_call() {
+    # An IMS call as an operator sees it on S1-U/N3: SIP and RTP over IPv6 inside
+    # GTP-U over IPv4. scripts/gtpu-tunnel.py is the user plane between the phone's
+    # side (TUN with the phone's IPv6 address) and the core's side (TUN with the
+    # P-CSCF's); tcpdump captures the real GTP-U datagrams on the link between them.
+    local f=$OUT/gtpu-ims-call.pcap i
+    NET=$((NET + 1))
+    ns_new gtp-ran v6
+    ns_new gtp-core v6
+    veth gtp-ran s1u0 gtp-core s1u1
+    nsx gtp-ran ip addr add "10.254.$NET.1/24" dev s1u0
+    nsx gtp-core ip addr add "10.254.$NET.2/24" dev s1u1
+    for h in ran=10 core=1; do
+        nsx "gtp-${h%%=*}" ip tuntap add dev ue0 mode tun
+        nsx "gtp-${h%%=*}" ip link set ue0 mtu 1400 up
+        nsx "gtp-${h%%=*}" ip addr add "fd00:ca11::${h#*=}/64" dev ue0 nodad
+    done
+    python3 "$ROOT/scripts/gtpu-tunnel.py" 60 "$P-gtp-ran" ue0 "10.254.$NET.1" \
+        "$P-gtp-core" ue0 "10.254.$NET.2" >"$WORK/gtpu.out" 2>&1 &
+    BG_PIDS+=("$!")
+    for i in $(seq 100); do grep -q ready "$WORK/gtpu.out" && break; sleep 0.05; done
+    grep -q ready "$WORK/gtpu.out" || { cat "$WORK/gtpu.out" >&2; die "gtpu-tunnel.py did not start"; }
+    cap_start gtp-ran "$f" tcpdump -i s1u0
+    call_pair gtp-ran fd00:ca11::10 gtp-core fd00:ca11::1 uac-call.xml uas-call.xml
+    cap_stop "$f"
+    expect gtpu-ims-call.pcap 'gtp.teid == 0x101 && ipv6 && sip.Method == "INVITE"' 1
+    expect gtpu-ims-call.pcap 'gtp.teid == 0x202 && sip.Status-Code == 200' 1
+    expect gtpu-ims-call.pcap 'gtp && rtp' 100
+    finish gtpu-ims-call.pcap
+}
+
 sample_cooked_any() {
     local f
     two_hosts any 1500
@@ -1189,7 +1220,7 @@ NFT
 }
 
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
-    fragmented_invite vlan_call cooked_any two_interfaces scanner_svmap scanner_svwar
+    fragmented_invite vlan_call gtpu_ims_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
     public_call stun_binding nat_ack_timeout nat_no_rtp)

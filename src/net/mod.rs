@@ -144,6 +144,12 @@ pub struct NetStats {
     pub gre: u64,
     /// VXLAN datagrams followed (RFC 7348, UDP port 4789).
     pub vxlan: u64,
+    /// GTP-U G-PDUs decapsulated (3GPP TS 29.281, UDP port 2152): the IP packet a mobile
+    /// phone sent or received, as captured on an operator's S1-U/N3 interface.
+    pub gtpu: u64,
+    /// GTP-U messages carrying no IP packet (echo, error indication, end marker; or a
+    /// non-IP PDU), skipped.
+    pub gtpu_other: u64,
     /// IP fragments seen.
     pub fragments: u64,
     /// Datagrams completed by reassembly.
@@ -282,7 +288,7 @@ impl<'a, 'b> Bytes<'a, 'b> {
     }
 }
 
-/// Tunnel nesting followed (IP-in-IP, GRE, VXLAN); deeper tunnels are counted as other
+/// Tunnel nesting followed (IP-in-IP, GRE, VXLAN, GTP-U); deeper tunnels are counted as other
 /// protocols.
 const MAX_TUNNEL_DEPTH: u8 = 1;
 
@@ -523,6 +529,25 @@ impl Decoder {
                 self.stats.vxlan += 1;
                 self.ethernet(ctx, payload.sub(off), depth + 1, out);
                 return;
+            }
+        }
+        if dport == tunnel::GTPU_PORT && depth < MAX_TUNNEL_DEPTH {
+            match tunnel::gtpu(payload.get()) {
+                Some(tunnel::Gtpu::Pdu { start, end }) => {
+                    self.stats.gtpu += 1;
+                    self.ip(ctx, payload.range(start, end), depth + 1, out);
+                    return;
+                }
+                Some(tunnel::Gtpu::Other) => {
+                    self.stats.gtpu_other += 1;
+                    return;
+                }
+                Some(tunnel::Gtpu::Truncated) => {
+                    self.stats.truncated += 1;
+                    return;
+                }
+                // Not GTP-U after all: ordinary UDP on that port.
+                None => {}
             }
         }
         let (src, dst) = (SocketAddr::new(src, sport), SocketAddr::new(dst, dport));

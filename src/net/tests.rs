@@ -739,3 +739,58 @@ fn tcp_tls_stream_handshake_records_up_app_data_elided() {
     assert_eq!(st.tcp_sip_messages, 1);
     assert_eq!(Transport::Tls.as_str(), "TLS");
 }
+
+#[test]
+fn gtpu_user_plane_is_decapsulated() {
+    // What an IMS phone sends: IPv6 / UDP 5060 / SIP, inside a G-PDU on the S1-U link.
+    let mut inner = Vec::new();
+    PacketBuilder::ipv6([0x20; 16], [0x30; 16], 64)
+        .udp(5060, 5060)
+        .write(&mut inner, SIP)
+        .unwrap();
+    // GTP-U with the S flag (sequence number), TEID 0x1234; the length covers the
+    // optional fields and the inner packet.
+    let mut gtp = vec![0x32, 0xff];
+    gtp.extend_from_slice(&((4 + inner.len()) as u16).to_be_bytes());
+    gtp.extend_from_slice(&[0, 0, 0x12, 0x34, 0, 9, 0, 0]);
+    gtp.extend_from_slice(&inner);
+    let mut outer = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .udp(2152, 2152)
+        .write(&mut outer, &gtp)
+        .unwrap();
+    let mut dec = Decoder::new(NetLimits::default());
+    let mut out = Vec::new();
+    let f = raw(1, outer);
+    dec.decode(&f, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload.as_ref(), SIP);
+    assert_eq!(out[0].src.ip(), std::net::IpAddr::from([0x20u8; 16]));
+    assert_eq!(out[0].dst.port(), 5060);
+    assert_eq!(dec.stats().gtpu, 1);
+    assert_eq!(dec.stats().ipv6, 1);
+
+    // An echo request on the same port: GTP-U signalling, counted, no segment.
+    let mut echo = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .udp(2152, 2152)
+        .write(&mut echo, &[0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0])
+        .unwrap();
+    let mut out = Vec::new();
+    let f = raw(2, echo);
+    dec.decode(&f, &mut out);
+    assert!(out.is_empty());
+    assert_eq!(dec.stats().gtpu_other, 1);
+
+    // SIP sent to port 2152 is not GTP-U: an ordinary datagram.
+    let mut sip = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .udp(5060, 2152)
+        .write(&mut sip, SIP)
+        .unwrap();
+    let mut out = Vec::new();
+    let f = raw(3, sip);
+    dec.decode(&f, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(dec.stats().gtpu, 1);
+}

@@ -1,6 +1,7 @@
 //! Tunnel headers followed to the packet inside: GRE (RFC 2784, key and sequence RFC 2890,
 //! PPTP's enhanced GRE RFC 2637 §4.1 with PPP inside, ERSPAN types II and III) and VXLAN
-//! (RFC 7348). Pure functions over borrowed bytes: each returns where the inner packet starts
+//! (RFC 7348), GTP-U (3GPP TS 29.281, the user plane of GPRS, UMTS, LTE and 5G, where an
+//! IMS phone's SIP travels). Pure functions over borrowed bytes: each returns where the inner packet starts
 //! and what it is.
 
 /// What a tunnel carries.
@@ -106,6 +107,83 @@ pub(crate) fn vxlan(d: &[u8]) -> Option<usize> {
     ok.then_some(8)
 }
 
+/// The UDP port G-PDUs are sent to (3GPP TS 29.281 §4.4.2.3).
+pub(crate) const GTPU_PORT: u16 = 2152;
+
+/// What a GTP-U datagram carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gtpu {
+    /// A G-PDU: the user's packet (IPv4 or IPv6) is at `start..end` of the UDP payload.
+    Pdu {
+        /// Where the inner packet starts.
+        start: usize,
+        /// Where it ends: the header's length field, or the bytes captured if fewer (the
+        /// inner IP header then tells the cut).
+        end: usize,
+    },
+    /// A GTP-U signalling message (echo, error indication, end marker...) or a G-PDU
+    /// whose content is not IP (TS 29.281 also carries Ethernet and unstructured PDUs).
+    Other,
+    /// The header or its extension headers are cut short.
+    Truncated,
+}
+
+/// A GTP-U header at the start of a UDP payload (3GPP TS 29.281 §5.1, version 1 with the
+/// protocol type bit set). `None` when the bytes are not GTP-U (the datagram is then
+/// ordinary UDP).
+///
+/// §5.1: flags, message type, length of what follows the 8 mandatory bytes, TEID; the
+/// sequence number, N-PDU number and next extension header type follow (4 bytes) when
+/// any of E, S or PN is set. §5.2: each extension header gives its length in 4-byte units
+/// (length and next-type bytes included) in its first byte and the next type in its last;
+/// type 0 ends the chain.
+pub(crate) fn gtpu(d: &[u8]) -> Option<Gtpu> {
+    let flags = *d.first()?;
+    // Version 1 (top 3 bits 001) with PT = 1: GTP, not GTP' (charging).
+    if flags & 0xf0 != 0x30 || d.len() < 8 {
+        return None;
+    }
+    let message_type = *d.get(1)?;
+    let length = usize::from(be16(d, 2)?);
+    let declared_end = 8 + length;
+    let mut off = 8;
+    if flags & 0x07 != 0 {
+        let Some(&first_next) = d.get(11) else {
+            return Some(Gtpu::Truncated);
+        };
+        off = 12;
+        let mut next = first_next;
+        // Each extension header is at least 4 bytes; the 16-bit length bounds the chain.
+        while next != 0 && flags & 0x04 != 0 {
+            let Some(&units) = d.get(off) else {
+                return Some(Gtpu::Truncated);
+            };
+            if units == 0 {
+                // A zero length cannot end: the header is malformed.
+                return Some(Gtpu::Truncated);
+            }
+            off += 4 * usize::from(units);
+            let Some(&n) = d.get(off - 1) else {
+                return Some(Gtpu::Truncated);
+            };
+            next = n;
+        }
+        if off > declared_end {
+            return Some(Gtpu::Truncated);
+        }
+    }
+    // Message type 255 is the G-PDU (TS 29.281 §6.1); IPv4 or IPv6 by the version nibble.
+    if message_type != 0xff {
+        return Some(Gtpu::Other);
+    }
+    let end = declared_end.min(d.len());
+    match d.get(off).map(|b| b >> 4) {
+        Some(4 | 6) if off < end => Some(Gtpu::Pdu { start: off, end }),
+        None => Some(Gtpu::Truncated),
+        _ => Some(Gtpu::Other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,7 +232,76 @@ mod tests {
                 let d = vec![fill; len];
                 let _ = gre(&d);
                 let _ = vxlan(&d);
+                let _ = gtpu(&d);
             }
         }
+    }
+
+    /// A GTP-U header: flags, type 255, length, TEID 0x01020304, then `rest`.
+    fn gtp(flags: u8, rest: &[u8]) -> Vec<u8> {
+        let mut d = vec![flags, 0xff];
+        d.extend_from_slice(&(rest.len() as u16).to_be_bytes());
+        d.extend_from_slice(&[1, 2, 3, 4]);
+        d.extend_from_slice(rest);
+        d
+    }
+
+    #[test]
+    fn gtpu_g_pdu_with_and_without_optional_fields() {
+        let ip6 = [0x60, 0, 0, 0];
+        let d = gtp(0x30, &ip6);
+        assert_eq!(gtpu(&d), Some(Gtpu::Pdu { start: 8, end: 12 }));
+        // S flag: sequence number, N-PDU number, next type 0, then IPv4.
+        let mut rest = vec![0, 7, 0, 0];
+        rest.extend_from_slice(&[0x45, 0, 0, 20]);
+        assert_eq!(
+            gtpu(&gtp(0x32, &rest)),
+            Some(Gtpu::Pdu { start: 12, end: 16 })
+        );
+        // E flag: a PDU Session Container (type 0x85, one 4-byte unit), as 5G sends.
+        let mut rest = vec![0, 0, 0, 0x85, 1, 0x10, 0x09, 0];
+        rest.extend_from_slice(&ip6);
+        assert_eq!(
+            gtpu(&gtp(0x34, &rest)),
+            Some(Gtpu::Pdu { start: 16, end: 20 })
+        );
+        // Two extension headers, the first two units long.
+        let mut rest = vec![0, 0, 0, 0x40, 2, 0, 0, 0, 0, 0, 0, 0x85, 1, 0, 0, 0];
+        rest.extend_from_slice(&ip6);
+        assert_eq!(
+            gtpu(&gtp(0x34, &rest)),
+            Some(Gtpu::Pdu { start: 24, end: 28 })
+        );
+    }
+
+    #[test]
+    fn gtpu_length_padding_cut_and_malformed() {
+        // Bytes after the declared length (Ethernet padding) are not the inner packet's.
+        let mut d = gtp(0x30, &[0x45, 0, 0, 20]);
+        d.extend_from_slice(&[0; 6]);
+        assert_eq!(gtpu(&d), Some(Gtpu::Pdu { start: 8, end: 12 }));
+        // Cut by the snaplen: what was captured, flagged.
+        let mut d = gtp(0x30, &[0x45, 0, 0, 20, 0, 0]);
+        d.truncate(10);
+        assert_eq!(gtpu(&d), Some(Gtpu::Pdu { start: 8, end: 10 }));
+        // Echo request (type 1): GTP-U, but no user packet.
+        let mut d = gtp(0x32, &[0, 1, 0, 0]);
+        d[1] = 1;
+        assert_eq!(gtpu(&d), Some(Gtpu::Other));
+        // Not IP inside.
+        assert_eq!(gtpu(&gtp(0x30, &[0x00, 1, 2])), Some(Gtpu::Other));
+        // Optional fields missing, an extension header of length 0, a chain past the end.
+        assert_eq!(gtpu(&gtp(0x32, &[0, 1])), Some(Gtpu::Truncated));
+        assert_eq!(
+            gtpu(&gtp(0x34, &[0, 0, 0, 0x85, 0, 0, 0, 0])),
+            Some(Gtpu::Truncated)
+        );
+        assert_eq!(gtpu(&gtp(0x34, &[0, 0, 0, 0x85, 9])), Some(Gtpu::Truncated));
+        // G-PDU with nothing inside.
+        assert_eq!(gtpu(&gtp(0x30, &[])), Some(Gtpu::Truncated));
+        // Not GTP-U: version 2 (GTP-C), GTP' (PT = 0), too short.
+        assert_eq!(gtpu(&gtp(0x48, &[0x45])), None);
+        assert_eq!(gtpu(&gtp(0x20, &[0x45])), None);
+        assert_eq!(gtpu(&[0x30, 0xff, 0]), None);
     }
 }
