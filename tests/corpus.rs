@@ -20,7 +20,7 @@ fn corpus() -> Option<PathBuf> {
 
 /// Captures whose SIP is carried in something this version does not decode yet; tshark's
 /// count for them is not comparable. Each names the reason.
-const NOT_YET: &[(&str, &str)] = &[("heplify__sip_sctp.pcap", "SIP over SCTP")];
+const NOT_YET: &[(&str, &str)] = &[];
 
 /// Captures where siplens deliberately differs from tshark: (name, expected counts, why).
 const DIFFERENT: &[(&str, (u64, u64, u64), &str)] = &[

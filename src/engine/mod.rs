@@ -888,7 +888,8 @@ impl Analyzer {
 
     fn on_segment(&mut self, seg: Segment<'_>) {
         match seg.transport {
-            Transport::Tcp => self.on_sip(&seg),
+            // One SIP message per segment: framed out of the stream, or one SCTP user message.
+            Transport::Tcp | Transport::Sctp => self.on_sip(&seg),
             // SIP over TLS: handshake records only (see net::tls_stream).
             Transport::Tls => {
                 self.tls.on_segment(&seg);

@@ -482,7 +482,9 @@ impl Matcher {
                         }
                     }
                 }
-                Transport::Tls => {}
+                // An SCTP message's earlier fragments (other frames) are not followed:
+                // the frame completing it is chosen above (docs/export.md, limits).
+                Transport::Tls | Transport::Sctp => {}
             }
         }
         if let Some(key) = frag {

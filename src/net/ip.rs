@@ -30,6 +30,8 @@ pub(crate) mod proto {
     pub const AUTH: u8 = 51;
     /// IPv6 destination options (RFC 8200 §4.6).
     pub const DEST_OPTS: u8 = 60;
+    /// Stream Control Transmission Protocol (RFC 9260).
+    pub const SCTP: u8 = 132;
     /// Mobility header (RFC 6275), shaped like the other extension headers.
     pub const MOBILITY: u8 = 135;
 }

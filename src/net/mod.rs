@@ -12,6 +12,7 @@ use crate::capture::{Frame, LinkType, Timestamp};
 mod defrag;
 pub(crate) mod ip;
 pub(crate) mod link;
+mod sctp;
 pub mod sipframe;
 mod tcp;
 pub mod tls_stream;
@@ -32,6 +33,9 @@ pub enum Transport {
     /// bodies, and application_data records (content type 23) as their 5-byte header only,
     /// the encrypted body elided (its length stays in the header). See [`tls_stream`].
     Tls,
+    /// One SIP message carried as one SCTP user message (RFC 4168 §5), after fragment
+    /// reassembly. See [`sctp`].
+    Sctp,
 }
 
 impl Transport {
@@ -41,6 +45,7 @@ impl Transport {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
             Transport::Tls => "TLS",
+            Transport::Sctp => "SCTP",
         }
     }
 }
@@ -150,6 +155,30 @@ pub struct NetStats {
     /// GTP-U messages carrying no IP packet (echo, error indication, end marker; or a
     /// non-IP PDU), skipped.
     pub gtpu_other: u64,
+    /// SCTP packets (RFC 9260) decoded.
+    pub sctp: u64,
+    /// SCTP DATA chunks.
+    pub sctp_data_chunks: u64,
+    /// SCTP chunks other than DATA (INIT, SACK, HEARTBEAT, I-DATA...), not followed.
+    pub sctp_other_chunks: u64,
+    /// SCTP user messages delivered (each one SIP message candidate, RFC 4168 §5).
+    pub sctp_messages: u64,
+    /// DATA chunks that were fragments of a larger user message.
+    pub sctp_fragments: u64,
+    /// User messages completed from fragments.
+    pub sctp_reassembled: u64,
+    /// DATA chunks whose TSN was seen before in that direction (retransmissions), dropped.
+    pub sctp_duplicates: u64,
+    /// Partial user messages dropped because a fragment was missing.
+    pub sctp_gaps: u64,
+    /// Ordered user messages whose stream sequence number was not the next one (delivered
+    /// anyway, in capture order).
+    pub sctp_out_of_order: u64,
+    /// User messages larger than `max_buffered_bytes`, dropped.
+    pub sctp_oversize_messages: u64,
+    /// SCTP directions (or their partial messages) evicted by the TCP bounds, which SCTP
+    /// shares (`max_tcp_streams`, `max_tcp_total_bytes`).
+    pub sctp_evictions: u64,
     /// IP fragments seen.
     pub fragments: u64,
     /// Datagrams completed by reassembly.
@@ -231,6 +260,7 @@ impl NetStats {
             + self.fragment_inconsistent
             + self.fragment_oversize
             + self.tcp_oversize_messages
+            + self.sctp_oversize_messages
             + self.hep_malformed
     }
 }
@@ -303,6 +333,7 @@ pub struct Decoder {
     stats: NetStats,
     defrag: defrag::Defragmenter,
     tcp: tcp::TcpReassembler,
+    sctp: sctp::SctpReassembler,
 }
 
 impl Default for Decoder {
@@ -319,6 +350,7 @@ impl Decoder {
             stats: NetStats::default(),
             defrag: defrag::Defragmenter::default(),
             tcp: tcp::TcpReassembler::default(),
+            sctp: sctp::SctpReassembler::default(),
         }
     }
 
@@ -438,6 +470,10 @@ impl Decoder {
         match proto {
             ip::proto::UDP => self.udp(ctx, src, dst, data, truncated, depth, out),
             ip::proto::TCP => self.tcp(ctx, src, dst, data, truncated, out),
+            ip::proto::SCTP => {
+                self.sctp
+                    .packet(&self.limits, &mut self.stats, ctx, (src, dst), data, out)
+            }
             ip::proto::IPIP | ip::proto::IPV6 if depth < MAX_TUNNEL_DEPTH => {
                 self.stats.ip_in_ip += 1;
                 self.ip(ctx, data, depth + 1, out);

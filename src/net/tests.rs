@@ -794,3 +794,90 @@ fn gtpu_user_plane_is_decapsulated() {
     assert_eq!(out.len(), 1);
     assert_eq!(dec.stats().gtpu, 1);
 }
+
+/// IPv4 / SCTP frame number `n` from A4 to B4 with these chunks.
+fn sctp4(n: u64, chunks: &[(u8, u8, Vec<u8>)]) -> Frame {
+    let mut v = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .write(
+            &mut v,
+            etherparse::IpNumber(132),
+            &sctp::build::packet(chunks),
+        )
+        .unwrap();
+    raw(n, v)
+}
+
+#[test]
+fn sctp_messages_bundled_fragmented_and_retransmitted() {
+    use sctp::build::{data, WHOLE};
+    let mut dec = Decoder::new(NetLimits::default());
+    let big = big_sip(3000);
+    let (head, tail) = big.split_at(1400);
+    let frames = [
+        // Two whole messages bundled in one packet, behind a SACK.
+        sctp4(
+            1,
+            &[
+                (3, 0, vec![0; 12]),
+                (0, WHOLE, data(1, 0, 0, SIP)),
+                (0, WHOLE, data(2, 0, 1, SIP)),
+            ],
+        ),
+        // A large message in two fragments (B, then E), with the first one retransmitted.
+        sctp4(2, &[(0, 0x02, data(3, 0, 2, head))]),
+        sctp4(3, &[(0, 0x02, data(3, 0, 2, head))]),
+        sctp4(4, &[(0, 0x01, data(4, 0, 2, tail))]),
+        // An ending fragment whose beginning was not captured: dropped, counted.
+        sctp4(5, &[(0, 0x01, data(9, 0, 5, tail))]),
+        // A whole message retransmitted: delivered once.
+        sctp4(6, &[(0, WHOLE, data(10, 0, 6, SIP))]),
+        sctp4(7, &[(0, WHOLE, data(10, 0, 6, SIP))]),
+    ];
+    let got = decode_all(&mut dec, &frames);
+    let msgs: Vec<(u64, usize)> = got.iter().map(|g| (g.0, g.2.len())).collect();
+    assert_eq!(
+        msgs,
+        vec![
+            (1, SIP.len()),
+            (1, SIP.len()),
+            (4, big.len()),
+            (6, SIP.len())
+        ]
+    );
+    assert!(got.iter().all(|g| g.1 == Transport::Sctp));
+    assert_eq!(got[2].2, big);
+    let s = dec.stats();
+    assert_eq!(s.sctp, 7);
+    assert_eq!(s.sctp_data_chunks, 8);
+    assert_eq!(s.sctp_other_chunks, 1);
+    assert_eq!(s.sctp_messages, 4);
+    assert_eq!(s.sctp_fragments, 3);
+    assert_eq!(s.sctp_reassembled, 1);
+    assert_eq!(s.sctp_duplicates, 2);
+    assert_eq!(s.sctp_gaps, 1);
+    // SSN 2 was followed by 6 (5 never completed).
+    assert_eq!(s.sctp_out_of_order, 1);
+}
+
+#[test]
+fn sctp_bounds_hold() {
+    use sctp::build::data;
+    let limits = NetLimits {
+        max_buffered_bytes: 1000,
+        max_tcp_streams: 2,
+        ..NetLimits::default()
+    };
+    let mut dec = Decoder::new(limits);
+    // A fragment over the per-message bound is refused.
+    let f = sctp4(1, &[(0, 0x02, data(1, 0, 0, &[b'x'; 1200]))]);
+    decode_all(&mut dec, &[f]);
+    assert_eq!(dec.stats().sctp_oversize_messages, 1);
+    // Partial messages on several streams of one direction, then growing past the bound.
+    let f = sctp4(2, &[(0, 0x02, data(2, 1, 0, &[b'x'; 600]))]);
+    let g = sctp4(3, &[(0, 0x00, data(3, 1, 0, &[b'x'; 600]))]);
+    let got = decode_all(&mut dec, &[f, g]);
+    assert!(got.is_empty());
+    assert_eq!(dec.stats().sctp_oversize_messages, 2);
+    assert_eq!(dec.stats().decode_errors(), 2);
+}

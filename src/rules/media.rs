@@ -49,7 +49,7 @@ const MAX_TEXT: usize = 96;
 /// transport siplens reads today is; TLS hops, once decoded, will not be.
 pub fn is_cleartext(t: Transport) -> bool {
     match t {
-        Transport::Udp | Transport::Tcp => true,
+        Transport::Udp | Transport::Tcp | Transport::Sctp => true,
         // SIP inside TLS never reaches the SIP rules (only its handshake is read), but a
         // TLS hop is by definition not cleartext.
         Transport::Tls => false,
