@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
             transport: Transport::Tls,
             payload: Cow::Borrowed(part),
             hep: None,
+            icmp: None,
         });
     }
     let _ = tls.findings();

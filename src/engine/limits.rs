@@ -30,6 +30,9 @@ pub struct RuleLimits {
     pub auth_evicted_attempts: usize,
     /// Findings of ended TLS sessions kept (`summary.evictions.tls_findings`).
     pub tls_retired_findings: usize,
+    /// Undelivered SIP messages listed, one record per (sender, destination, Call-ID,
+    /// message) (`summary.evictions.undelivered`).
+    pub undelivered: usize,
 }
 
 impl Default for RuleLimits {
@@ -44,6 +47,7 @@ impl Default for RuleLimits {
             cleartext_hops: 4096,
             auth_evicted_attempts: 8192,
             tls_retired_findings: 65_536,
+            undelivered: 4096,
         }
     }
 }
@@ -88,6 +92,8 @@ pub const STUN_PENDING_COST_BYTES: u64 = 128;
 pub const STUN_CLIENT_COST_BYTES: u64 = 512;
 /// Cost of one cleartext hop record (addresses, counts, first frames).
 pub const HOP_COST_BYTES: u64 = 256;
+/// Cost of one undelivered-message record (addresses, label, Call-ID, first frames).
+pub const UNDELIVERED_COST_BYTES: u64 = 512;
 /// Cost of one authentication attempt of an evicted dialog (user, realm, result).
 pub const AUTH_ATTEMPT_COST_BYTES: u64 = 256;
 /// Cost of one TLS session tracked: `TlsSession` (about 600 bytes) plus the parsed
@@ -206,6 +212,10 @@ impl Limits {
                     budget / 100 / FINDING_COST_BYTES,
                     self.rules.tls_retired_findings,
                 ),
+                undelivered: cap(
+                    budget / 200 / UNDELIVERED_COST_BYTES,
+                    self.rules.undelivered,
+                ),
             },
             report: ReportLimits {
                 // The open dialogs of the event stream are the engine's: as many as it
@@ -266,6 +276,7 @@ mod tests {
             r.cleartext_hops,
             r.auth_evicted_attempts,
             r.tls_retired_findings,
+            r.undelivered,
             tiny.tls.max_sessions,
             tiny.tls.max_ended,
             tiny.tls.max_pending_bytes,
@@ -315,6 +326,7 @@ mod tests {
             + r.stun_pending * STUN_PENDING_COST_BYTES as usize
             + r.stun_clients * STUN_CLIENT_COST_BYTES as usize
             + r.cleartext_hops * HOP_COST_BYTES as usize
+            + r.undelivered * UNDELIVERED_COST_BYTES as usize
             + small.nat.max_keepalive_sources * KEEPALIVE_COST_BYTES as usize;
         assert!(spent <= budget / 4, "{spent}");
     }

@@ -33,7 +33,7 @@ pub use crate::model::{
     Finding, MediaLine, MediaSession, RuleId, SdpRecord, Severity, Sym, Symbols, MAX_EVIDENCE,
 };
 pub use raw::{LazyRaw, RawAt, RawFiles, RawText};
-pub use rule::{Malformed, MediaEvent, MessageCtx, Rule, SdpCtx};
+pub use rule::{Malformed, MediaEvent, MessageCtx, Rule, SdpCtx, Undelivered};
 pub use state::{DialogState, Event};
 
 /// Bounds on every table the engine keeps. Defaults suit a laptop and days of traffic.
@@ -206,6 +206,13 @@ pub struct EngineStats {
     pub zrtp_packets: u64,
     /// SIP messages on cleartext hops past `Limits::rules.cleartext_hops` (counted, not listed).
     pub cleartext_hop_overflow: u64,
+    /// SIP messages quoted in ICMP Destination Unreachable errors: sent, never delivered
+    /// (`sip.undelivered`). Not counted in `sip_messages`.
+    pub sip_undelivered: u64,
+    /// ICMP errors quoting a UDP datagram that is not SIP (RTP to a closed port...).
+    pub undelivered_other: u64,
+    /// Undelivered SIP messages past `Limits::rules.undelivered` (counted, not listed).
+    pub undelivered_overflow: u64,
     /// Security records (SDP facts, sips:/TLS references, S/MIME bodies, Identity
     /// headers) not kept because a dialog reached its caps.
     pub security_records_dropped: u64,
@@ -887,6 +894,10 @@ impl Analyzer {
     }
 
     fn on_segment(&mut self, seg: Segment<'_>) {
+        if let Some(q) = seg.icmp.as_deref() {
+            self.on_undelivered(&seg, q);
+            return;
+        }
         match seg.transport {
             // One SIP message per segment: framed out of the stream, or one SCTP user message.
             Transport::Tcp | Transport::Sctp => self.on_sip(&seg),
@@ -1123,6 +1134,36 @@ impl Analyzer {
                 self.ssrc_index.remove(&key.ssrc);
             }
             self.stats.stream_evictions += 1;
+        }
+    }
+
+    /// A datagram quoted in an ICMP error. Not a message seen on the wire (it is not
+    /// counted as one, nor added to a dialog): the rules hear that it never arrived.
+    fn on_undelivered(&mut self, seg: &Segment<'_>, q: &net::icmp::IcmpQuote) {
+        let payload: &[u8] = &seg.payload;
+        if !net::sipframe::looks_like_sip_start(payload) {
+            self.stats.undelivered_other += 1;
+            return;
+        }
+        self.stats.sip_undelivered += 1;
+        // The quote is often cut mid-message (RFC 1812 §4.3.2.3 keeps 576 bytes in all):
+        // what of it parses is still worth naming.
+        let msg = sip::parse_message(payload).ok().map(MessageView::new);
+        let dialog = msg
+            .as_ref()
+            .and_then(|m| m.call_id())
+            .and_then(|c| self.by_call_id.get(c, &self.dialogs))
+            .and_then(|id| self.dialogs.get(&id));
+        let u = Undelivered {
+            seen: seen(seg),
+            reporter: q.reporter,
+            reason: q.reason,
+            quote: payload,
+            msg: msg.as_ref(),
+            dialog,
+        };
+        for r in &mut self.rules {
+            r.on_undelivered(&u, &mut self.stats);
         }
     }
 

@@ -80,6 +80,24 @@ pub struct Malformed<'a> {
     pub reason: &'a str,
 }
 
+/// A datagram that never arrived: an ICMP Destination Unreachable came back quoting it
+/// (see [`crate::net::icmp`]). When the quote starts like SIP, `msg` is what of it parses
+/// (the quote may stop mid-message).
+pub struct Undelivered<'a, 'm> {
+    /// Frame and time of the ICMP error; sender and intended receiver of the datagram.
+    pub seen: Seen,
+    /// Who reported it (the unreachable host, or a router or firewall on the way).
+    pub reporter: std::net::IpAddr,
+    /// Why it was not delivered.
+    pub reason: crate::net::icmp::Unreachable,
+    /// The quoted bytes (the UDP payload as far as the error quoted it).
+    pub quote: &'a [u8],
+    /// The quoted SIP message, when it parses.
+    pub msg: Option<&'a MessageView<'m>>,
+    /// The dialog of its Call-ID, when the engine holds it.
+    pub dialog: Option<&'a Dialog>,
+}
+
 /// One rule family. Every hook but [`Rule::finish`] has an empty default, so a rule
 /// implements only what it watches. Hooks that count what a bounded table could not keep
 /// get the engine's counters (`stats`) to update.
@@ -95,6 +113,9 @@ pub trait Rule: Send + Sync {
 
     /// A SIP message that is malformed (see [`Malformed`]).
     fn on_malformed(&mut self, _m: &Malformed<'_>, _stats: &mut EngineStats) {}
+
+    /// A SIP datagram quoted in an ICMP error: it never reached its destination.
+    fn on_undelivered(&mut self, _u: &Undelivered<'_, '_>, _stats: &mut EngineStats) {}
 
     /// A STUN or ZRTP packet.
     fn on_media(&mut self, _ev: &MediaEvent<'_, '_>, _stats: &mut EngineStats) {}

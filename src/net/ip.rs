@@ -12,6 +12,10 @@ const MAX_EXT_HEADERS: usize = 16;
 pub(crate) mod proto {
     /// IPv6 hop-by-hop options (RFC 8200 §4.3).
     pub const HOP_BY_HOP: u8 = 0;
+    /// ICMP for IPv4 (RFC 792).
+    pub const ICMP: u8 = 1;
+    /// ICMP for IPv6 (RFC 4443).
+    pub const ICMPV6: u8 = 58;
     /// IPv4 encapsulated in IP (RFC 2003).
     pub const IPIP: u8 = 4;
     /// TCP.

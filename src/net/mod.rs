@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::capture::{Frame, LinkType, Timestamp};
 
 mod defrag;
+pub mod icmp;
 pub(crate) mod ip;
 pub(crate) mod link;
 mod sctp;
@@ -69,6 +70,10 @@ pub struct Segment<'a> {
     /// HEP (HOMER encapsulation): set when this payload was carried inside a HEP packet;
     /// `src`, `dst`, `ts` and `transport` are then the ones the HEP envelope gave.
     pub hep: Option<crate::hep::HepMeta>,
+    /// Set when this payload is the quote inside an ICMP Destination Unreachable: the
+    /// datagram `src` sent to `dst` never arrived (see [`icmp`]). Boxed: rare, and every
+    /// segment carries the field.
+    pub icmp: Option<Box<icmp::IcmpQuote>>,
 }
 
 /// Bounds on every table the decoder keeps, so that a capture of days cannot grow memory
@@ -155,6 +160,11 @@ pub struct NetStats {
     /// GTP-U messages carrying no IP packet (echo, error indication, end marker; or a
     /// non-IP PDU), skipped.
     pub gtpu_other: u64,
+    /// ICMP Destination Unreachable errors (ICMPv4 type 3, ICMPv6 type 1).
+    pub icmp_unreachable: u64,
+    /// Of those, errors quoting a UDP datagram with payload: handed up as a segment of
+    /// that datagram, marked as never delivered.
+    pub icmp_quoted_udp: u64,
     /// SCTP packets (RFC 9260) decoded.
     pub sctp: u64,
     /// SCTP DATA chunks.
@@ -470,6 +480,8 @@ impl Decoder {
         match proto {
             ip::proto::UDP => self.udp(ctx, src, dst, data, truncated, depth, out),
             ip::proto::TCP => self.tcp(ctx, src, dst, data, truncated, out),
+            ip::proto::ICMP if src.is_ipv4() => self.icmp(ctx, src, data, false, out),
+            ip::proto::ICMPV6 if src.is_ipv6() => self.icmp(ctx, src, data, true, out),
             ip::proto::SCTP => {
                 self.sctp
                     .packet(&self.limits, &mut self.stats, ctx, (src, dst), data, out)
@@ -491,6 +503,56 @@ impl Decoder {
             }
             _ => self.stats.other_ip_protocol += 1,
         }
+    }
+
+    /// An ICMP(v6) packet from `reporter`: a Destination Unreachable quoting a UDP
+    /// datagram becomes a segment of that datagram marked with the error; every other
+    /// ICMP message is counted as another protocol, as before.
+    fn icmp<'a>(
+        &mut self,
+        ctx: Ctx,
+        reporter: IpAddr,
+        data: Bytes<'a, '_>,
+        v6: bool,
+        out: &mut Vec<Segment<'a>>,
+    ) {
+        let Some((reason, quoted)) = icmp::destination_unreachable(data.get(), v6) else {
+            self.stats.other_ip_protocol += 1;
+            return;
+        };
+        self.stats.icmp_unreachable += 1;
+        let quoted_at = data.get().len() - quoted.len();
+        let pkt = match ip::parse(quoted) {
+            ip::Parsed::V4(p) | ip::Parsed::V6(p) => p,
+            ip::Parsed::NotIp | ip::Parsed::Malformed => return,
+        };
+        // Only a first (or unfragmented) piece starts with the UDP header.
+        if pkt.proto != ip::proto::UDP || pkt.frag.is_some_and(|f| f.offset != 0) {
+            return;
+        }
+        let udp = pkt.payload;
+        let (Some(sport), Some(dport)) = (
+            udp.get(0..2).map(|b| u16::from_be_bytes([b[0], b[1]])),
+            udp.get(2..4).map(|b| u16::from_be_bytes([b[0], b[1]])),
+        ) else {
+            return;
+        };
+        let start = quoted_at + pkt.start + 8;
+        let body = data.range(start, quoted_at + pkt.start + udp.len());
+        if body.get().is_empty() {
+            return;
+        }
+        self.stats.icmp_quoted_udp += 1;
+        out.push(Segment {
+            frame: ctx.frame,
+            ts: ctx.ts,
+            src: SocketAddr::new(pkt.src, sport),
+            dst: SocketAddr::new(pkt.dst, dport),
+            transport: Transport::Udp,
+            payload: body.to_cow(),
+            hep: None,
+            icmp: Some(Box::new(icmp::IcmpQuote { reporter, reason })),
+        });
     }
 
     /// An Ethernet frame found inside a tunnel (GRE bridging, ERSPAN, VXLAN).
@@ -598,6 +660,7 @@ impl Decoder {
             transport: Transport::Udp,
             payload: payload.to_cow(),
             hep: None,
+            icmp: None,
         });
     }
 
@@ -685,6 +748,7 @@ impl Decoder {
                 transport,
                 payload,
                 hep: Some(meta),
+                icmp: None,
             });
         }
         true

@@ -385,6 +385,7 @@ impl SctpReassembler {
             transport: Transport::Sctp,
             payload: whole.to_cow(),
             hep: None,
+            icmp: None,
         });
     }
 

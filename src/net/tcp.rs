@@ -409,6 +409,7 @@ fn deliver<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, data: Bytes<'a, '
                 transport: Transport::Tls,
                 payload: Cow::Borrowed(&[]),
                 hep: None,
+                icmp: None,
             };
             let sink = tls_stream::Sink {
                 stats: env.stats,
@@ -460,6 +461,7 @@ fn push_message<'a>(env: &mut Env<'_, '_, 'a>, payload: Cow<'a, [u8]>) {
         transport: Transport::Tcp,
         payload,
         hep: None,
+        icmp: None,
     });
 }
 

@@ -881,3 +881,76 @@ fn sctp_bounds_hold() {
     assert_eq!(dec.stats().sctp_oversize_messages, 2);
     assert_eq!(dec.stats().decode_errors(), 2);
 }
+
+/// An ICMP(v6) Destination Unreachable from `reporter` quoting `quoted` (an IP packet).
+fn icmp_error(v6: bool, code: u8, quoted: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![if v6 { 1 } else { 3 }, code, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(quoted);
+    let mut v = Vec::new();
+    if v6 {
+        PacketBuilder::ipv6([0x30; 16], [0x20; 16], 64)
+            .write(&mut v, etherparse::IpNumber(58), &icmp)
+            .unwrap();
+    } else {
+        PacketBuilder::ipv4(B4, A4, 64)
+            .write(&mut v, etherparse::IpNumber(1), &icmp)
+            .unwrap();
+    }
+    v
+}
+
+#[test]
+fn icmp_unreachable_quotes_become_marked_segments() {
+    let mut dec = Decoder::new(NetLimits::default());
+    // IPv4: the whole request quoted, port unreachable from its destination.
+    let f = raw(1, icmp_error(false, 3, &udp4(SIP)));
+    let mut out = Vec::new();
+    dec.decode(&f, &mut out);
+    assert_eq!(out.len(), 1);
+    let q = out[0].icmp.as_deref().expect("marked");
+    assert_eq!(q.reason, icmp::Unreachable::Port);
+    assert_eq!(q.reporter, std::net::IpAddr::from(B4));
+    assert_eq!(out[0].payload.as_ref(), SIP);
+    // The quoted datagram's addresses: the request's sender and its destination.
+    assert_eq!(out[0].src.ip(), std::net::IpAddr::from(A4));
+    assert_eq!(out[0].dst.ip(), std::net::IpAddr::from(B4));
+
+    // IPv6, the quote cut after 20 bytes of SIP (as a router quoting little would).
+    let mut v6 = udp6(SIP);
+    v6.truncate(40 + 8 + 20);
+    let f = raw(2, icmp_error(true, 1, &v6));
+    let mut out = Vec::new();
+    dec.decode(&f, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload.as_ref(), &SIP[..20]);
+    assert_eq!(
+        out[0].icmp.as_deref().map(|q| q.reason),
+        Some(icmp::Unreachable::Prohibited)
+    );
+
+    // Quoting TCP, quoting nothing past the UDP header, an echo request: no segment.
+    let mut tcp = Vec::new();
+    PacketBuilder::ipv4(A4, B4, 64)
+        .tcp(5060, 5060, 1, 100)
+        .write(&mut tcp, SIP)
+        .unwrap();
+    let mut udp_only = udp4(SIP);
+    udp_only.truncate(28);
+    let mut echo = Vec::new();
+    PacketBuilder::ipv4(B4, A4, 64)
+        .write(
+            &mut echo,
+            etherparse::IpNumber(1),
+            &[8, 0, 0, 0, 0, 1, 0, 1],
+        )
+        .unwrap();
+    let frames = [
+        raw(3, icmp_error(false, 3, &tcp)),
+        raw(4, icmp_error(false, 1, &udp_only)),
+        raw(5, echo),
+    ];
+    assert!(decode_all(&mut dec, &frames).is_empty());
+    let s = dec.stats();
+    assert_eq!((s.icmp_unreachable, s.icmp_quoted_udp), (4, 2));
+    assert_eq!(s.other_ip_protocol, 1);
+}

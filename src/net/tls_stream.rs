@@ -196,6 +196,7 @@ mod tests {
                 transport: Transport::Tls,
                 payload: Cow::Borrowed(&[]),
                 hep: None,
+                icmp: None,
             };
             deliver(
                 &mut st,

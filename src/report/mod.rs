@@ -415,6 +415,9 @@ pub struct Evictions {
     /// NAT keepalive sources not recorded (`Limits::nat.max_keepalive_sources`). Absent while zero.
     #[serde(skip_serializing_if = "is_zero_u64")]
     pub keepalive_sources: u64,
+    /// Undelivered SIP messages not listed (`Limits::rules.undelivered`). Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub undelivered: u64,
 }
 
 impl Evictions {
@@ -437,6 +440,7 @@ impl Evictions {
             ("cleartext hops", self.cleartext_hops),
             ("auth attempts", self.auth_attempts),
             ("keepalive sources", self.keepalive_sources),
+            ("undelivered messages", self.undelivered),
         ]
         .into_iter()
         .filter(|e| e.1 > 0)
@@ -1024,6 +1028,7 @@ impl<'a> Report<'a> {
                     cleartext_hops: stats.cleartext_hop_overflow,
                     auth_attempts: stats.auth_evicted_attempts_dropped,
                     keepalive_sources: stats.nat_keepalive_overflow,
+                    undelivered: stats.undelivered_overflow,
                 },
                 engine: stats.clone(),
                 net: net.clone(),

@@ -7,6 +7,7 @@
 
 pub mod attack;
 pub mod auth;
+pub mod delivery;
 pub mod e2e;
 pub mod hygiene;
 pub mod list;
@@ -31,6 +32,7 @@ pub fn default_set(limits: &Limits) -> Vec<Box<dyn Rule>> {
         Box::new(stun::StunRule::new(&limits.rules)),
         Box::new(nat::NatRule),
         Box::new(hygiene::RetransmissionRule),
+        Box::new(delivery::DeliveryRule::new(&limits.rules)),
     ]
 }
 
