@@ -18,14 +18,38 @@ pub(crate) fn is_lws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// `token` characters, RFC 3261 §25.1: `alphanum / "-" / "." / "!" / "%" / "*" / "_" /
+/// "+" / "`" / "'" / "~"`, as a table built at compile time. Every header name of every
+/// message is checked byte by byte; a table load is one instruction where the chain of
+/// range and equality tests was a dozen.
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
 /// `token` characters, RFC 3261 §25.1.
 #[inline]
 pub(crate) fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    // A u8 index into a 256-entry table: always in bounds.
+    TOKEN[usize::from(b)]
+}
+
+/// True when every byte of `s` is a `token` character (true for an empty `s`).
+#[inline]
+pub(crate) fn all_token(s: &[u8]) -> bool {
+    // No early exit: the inputs are short names that nearly always pass, and the
+    // AND-fold over table loads compiles to a tight branch-free loop.
+    s.iter().fold(true, |acc, &b| acc & is_token(b))
 }
 
 /// Below this length a plain scan beats memchr, whose per-call dispatch and setup
@@ -45,11 +69,60 @@ pub(crate) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
     })
 }
 
+/// `0x01` in every byte of a word (SWAR constants, see [`zero_bytes`]).
+const LO: u64 = 0x0101_0101_0101_0101;
+/// `0x80` in every byte of a word.
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Marks (high bit set) the zero bytes of `v`. The lowest marked byte is always the first
+/// zero byte; bytes above it may be marked falsely (a borrow), which the scans below never
+/// read: they only take the lowest mark of a word.
+#[inline(always)]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// The byte `b` in every byte of a word.
+#[inline(always)]
+fn splat(b: u8) -> u64 {
+    LO.wrapping_mul(u64::from(b))
+}
+
+/// Index of the first byte of `s` equal to one of `set`, eight bytes per step (SWAR): the
+/// values scanned here (URIs, parameters, list elements) are 10 to 60 bytes, too short for
+/// memchr's setup to pay and long enough that a byte-at-a-time loop with `N` compares per
+/// byte was the parsers' largest self cost.
+#[inline(always)]
+fn find_any<const N: usize>(set: [u8; N], s: &[u8]) -> Option<usize> {
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0usize;
+    for c in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        let mut m = 0u64;
+        for b in set {
+            m |= zero_bytes(w ^ splat(b));
+        }
+        if m != 0 {
+            // Little-endian load: the lowest set bit is in the first matching byte.
+            return Some(base + (m.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|x| set.contains(x))
+        .map(|p| base + p)
+}
+
 /// Index of the first `a` in `s`.
 #[inline]
 pub(crate) fn find_byte(a: u8, s: &[u8]) -> Option<usize> {
     if s.len() < SHORT {
-        s.iter().position(|&b| b == a)
+        find_any([a], s)
     } else {
         memchr::memchr(a, s)
     }
@@ -57,9 +130,9 @@ pub(crate) fn find_byte(a: u8, s: &[u8]) -> Option<usize> {
 
 /// Index of the first `a` or `b` in `s`.
 #[inline]
-fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
+pub(crate) fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
     if s.len() < SHORT {
-        s.iter().position(|&x| x == a || x == b)
+        find_any([a, b], s)
     } else {
         memchr::memchr2(a, b, s)
     }
@@ -69,7 +142,7 @@ fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
 #[inline]
 fn find3(a: u8, b: u8, c: u8, s: &[u8]) -> Option<usize> {
     if s.len() < SHORT {
-        s.iter().position(|&x| x == a || x == b || x == c)
+        find_any([a, b, c], s)
     } else {
         memchr::memchr3(a, b, c, s)
     }
@@ -108,11 +181,23 @@ pub(crate) fn run(s: &[u8], pos: usize, f: impl Fn(u8) -> bool) -> usize {
 
 /// True when `s` contains any LWS byte.
 pub(crate) fn has_lws(s: &[u8]) -> bool {
-    // Branch-free (no early exit) so the compiler vectorizes it: the inputs are short
-    // and almost never hold LWS, so stopping early would not pay.
-    s.iter().fold(false, |acc, &b| {
-        acc | (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n')
-    })
+    // Eight bytes per step: every LWS byte is below 0x21, so a word holding no byte
+    // below 0x21 (the usual case: URIs, Call-IDs) is cleared with a few operations, and
+    // only a word that does is looked at byte by byte. (The previous per-byte OR-fold was
+    // meant to vectorize but did not, and cost 8 instructions a byte.)
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        // Some byte below 0x21 ("has a byte less than n", exact for n <= 0x80: such a
+        // byte borrows when n is subtracted from it and had its high bit clear).
+        if w.wrapping_sub(splat(0x21)) & !w & HI != 0 && c.iter().any(|&b| is_lws(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| is_lws(b))
 }
 
 /// Parses an all-digit decimal; `None` on empty input, other bytes or u64 overflow.
@@ -458,7 +543,7 @@ pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
             Some(eq) => trim_lws(p.get(..eq).unwrap_or(&[])),
             None => p,
         };
-        bad_name |= name.is_empty() || !name.iter().all(|&b| is_token(b));
+        bad_name |= name.is_empty() || !all_token(name);
     }
     (empty, bad_name)
 }
@@ -473,6 +558,43 @@ mod tests {
             assert_eq!(has_lws(&[b'a', b, b'a']), is_lws(b), "{b}");
         }
         assert!(!has_lws(b""));
+    }
+
+    /// The SWAR scans against plain byte loops, at every length and alignment around the
+    /// 8-byte steps, with the looked-for bytes (and their neighbours 0x80 and 0xA0,
+    /// which differ from them by one bit) at every position.
+    #[test]
+    fn word_scans_match_byte_loops() {
+        let fill = [b'a', 0x80, 0xa0, 0x21, 0xff, 0x00];
+        for len in 0..40usize {
+            for &f in &fill {
+                for pos in 0..=len {
+                    for &x in &[b' ', b'\t', b'\r', b'\n', b';', b'"', b'<', 0x20 | 0x80, f] {
+                        let mut v = vec![f; len];
+                        if let Some(b) = v.get_mut(pos) {
+                            *b = x;
+                        }
+                        assert_eq!(has_lws(&v), v.iter().any(|&b| is_lws(b)), "{v:?}");
+                        for set in [[b';', b';', b';'], [b';', b'"', b'<'], [b' ', 0x00, 0xff]] {
+                            let want = v.iter().position(|b| set.contains(b));
+                            assert_eq!(find_any(set, &v), want, "{v:?} {set:?}");
+                            assert_eq!(find3(set[0], set[1], set[2], &v), want);
+                            assert_eq!(
+                                find2(set[0], set[1], &v),
+                                v.iter().position(|&b| b == set[0] || b == set[1])
+                            );
+                            assert_eq!(find_byte(set[1], &v), v.iter().position(|&b| b == set[1]));
+                        }
+                    }
+                }
+            }
+        }
+        for b in 0..=255u8 {
+            let ok = b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
+            assert_eq!(is_token(b), ok, "{b}");
+            assert_eq!(all_token(&[b'a', b]), ok);
+        }
+        assert!(all_token(b""));
     }
 
     #[test]

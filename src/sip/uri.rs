@@ -136,10 +136,7 @@ impl<'a> Uri<'a> {
                 hostpart.get(close + 1..).unwrap_or(&[]),
             )
         } else {
-            let hp_end = hostpart
-                .iter()
-                .position(|&b| b == b';' || b == b'?')
-                .unwrap_or(hostpart.len());
+            let hp_end = text::find2(b';', b'?', hostpart).unwrap_or(hostpart.len());
             let hp = hostpart.get(..hp_end).unwrap_or(&[]);
             // Liberal recovery: an IPv6 address without brackets (RFC 5118 §4.2 calls
             // it invalid; real stacks send it). Take it all as the host, no port;
@@ -156,10 +153,7 @@ impl<'a> Uri<'a> {
         self.host = host;
         let mut after = after;
         if let Some(p) = after.strip_prefix(b":") {
-            let end = p
-                .iter()
-                .position(|&b| b == b';' || b == b'?')
-                .unwrap_or(p.len());
+            let end = text::find2(b';', b'?', p).unwrap_or(p.len());
             let port = p.get(..end).unwrap_or(&[]);
             self.port = Some(
                 parse_u64(port)
