@@ -128,6 +128,21 @@ pub(crate) fn find_byte(a: u8, s: &[u8]) -> Option<usize> {
     }
 }
 
+/// Index of the first `a` in `s`, for a byte expected near the start of a long `s` (the
+/// end of a header line in the rest of a message): the first 64 bytes word by word, then
+/// memchr, whose per-call setup costs more than the short scan that usually ends it.
+#[inline]
+pub(crate) fn find_byte_near(a: u8, s: &[u8]) -> Option<usize> {
+    let head = s.get(..SHORT).unwrap_or(s);
+    match find_any([a], head) {
+        Some(i) => Some(i),
+        None => s
+            .get(head.len()..)
+            .and_then(|t| memchr::memchr(a, t))
+            .map(|i| i + head.len()),
+    }
+}
+
 /// Index of the first `a` or `b` in `s`.
 #[inline]
 pub(crate) fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
@@ -530,7 +545,19 @@ impl<'a> Iterator for ParamsIter<'a> {
 /// Strict `generic-param` syntax of a header parameter list, in one pass without
 /// collecting: (holds an empty element such as `;;`, holds a name that is empty or not
 /// a `token`). The text before the first `;` is not an element, so it may be empty.
+#[cfg(test)]
 pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
+    scan_generic_params(s, |_, _| {})
+}
+
+/// [`check_generic_params`] and [`Params::iter`] in one pass: `each` is given every
+/// parameter as the iterator yields it, in wire order, and the strict verdict is returned.
+/// The name-addr and Via parsers pick their well-known parameters (`tag`, `branch`, ...)
+/// here instead of splitting the list a second and third time.
+pub(crate) fn scan_generic_params<'a>(
+    s: &'a [u8],
+    mut each: impl FnMut(&'a [u8], Option<&'a [u8]>),
+) -> (bool, bool) {
     let mut empty = false;
     let mut bad_name = false;
     for (i, p) in split_top(s, b';').enumerate() {
@@ -539,11 +566,15 @@ pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
             empty |= i > 0;
             continue;
         }
-        let name = match find_byte(b'=', p) {
-            Some(eq) => trim_lws(p.get(..eq).unwrap_or(&[])),
-            None => p,
+        let (name, value) = match find_byte(b'=', p) {
+            Some(eq) => (
+                trim_lws(p.get(..eq).unwrap_or(&[])),
+                Some(trim_lws(p.get(eq + 1..).unwrap_or(&[]))),
+            ),
+            None => (p, None),
         };
         bad_name |= name.is_empty() || !all_token(name);
+        each(name, value);
     }
     (empty, bad_name)
 }
@@ -584,6 +615,11 @@ mod tests {
                                 v.iter().position(|&b| b == set[0] || b == set[1])
                             );
                             assert_eq!(find_byte(set[1], &v), v.iter().position(|&b| b == set[1]));
+                            let long: Vec<u8> = v.iter().chain(&v).chain(&v).copied().collect();
+                            assert_eq!(
+                                find_byte_near(set[1], &long),
+                                long.iter().position(|&b| b == set[1])
+                            );
                         }
                     }
                 }
@@ -730,7 +766,10 @@ mod tests {
             let got: Vec<_> = p.iter().collect();
             let want = parse_params_reference(&v);
             proptest::prop_assert_eq!(&got, &want);
-            let (empty, bad) = check_generic_params(&v);
+            let mut scanned = Vec::new();
+            let (empty, bad) = scan_generic_params(&v, |n, val| scanned.push((n, val)));
+            proptest::prop_assert_eq!(&scanned, &want);
+            proptest::prop_assert_eq!((empty, bad), check_generic_params(&v));
             proptest::prop_assert_eq!(
                 empty,
                 split_top_reference(&v, b';').iter().skip(1).any(|p| trim_lws(p).is_empty())

@@ -40,10 +40,13 @@ pub(crate) struct Checked<T> {
 /// A comma-list field (§7.3.1) over every header line of its kind.
 #[derive(Debug, Clone)]
 pub(crate) struct Listed<'a, T> {
-    /// Elements the lenient parse accepts, in wire order.
-    pub(crate) values: Vec<T>,
-    /// The wire text of each of `values` (trimmed element).
-    pub(crate) texts: Vec<&'a [u8]>,
+    /// The element of a list of one accepted element (nearly every Via and Contact list),
+    /// with its wire text: kept inline, so such a list allocates nothing.
+    single: Option<(T, &'a [u8])>,
+    /// Elements the lenient parse accepts, in wire order, when there are two or more.
+    many: Vec<T>,
+    /// The wire text of each of `many` (trimmed element).
+    many_texts: Vec<&'a [u8]>,
     /// True when the first non-empty element parsed (so `values[0]` is the top one).
     pub(crate) first_ok: bool,
     /// `Contact: *` (§10.2.2) was among the elements.
@@ -208,13 +211,13 @@ impl<'a> MessageView<'a> {
 
     /// Every Via value, top first; unparsable ones are skipped.
     pub fn vias(&self) -> &[Via<'a>] {
-        &self.vias_listed().values
+        self.vias_listed().values()
     }
 
     /// Every Via value with its wire text (one comma-list element, trimmed), top first.
     pub fn vias_with_text(&self) -> impl Iterator<Item = (&'a [u8], &Via<'a>)> + '_ {
         let l = self.vias_listed();
-        l.texts.iter().copied().zip(&l.values)
+        l.texts().iter().copied().zip(l.values())
     }
 
     /// The top Via, the one that names the transaction (§17.1.3, §17.2.3); None when the
@@ -248,7 +251,7 @@ impl<'a> MessageView<'a> {
     /// Every Contact value (the `*` wildcard of REGISTER is skipped, see
     /// [`Self::contact_wildcard`]).
     pub fn contacts(&self) -> &[NameAddr<'a>] {
-        &self.contacts_listed().values
+        self.contacts_listed().values()
     }
 
     /// The first Contact element, when it parses (None for `*` or a bad first one).
@@ -320,8 +323,9 @@ impl<'a> MessageView<'a> {
 impl<T> Default for Listed<'_, T> {
     fn default() -> Self {
         Listed {
-            values: Vec::new(),
-            texts: Vec::new(),
+            single: None,
+            many: Vec::new(),
+            many_texts: Vec::new(),
             first_ok: false,
             wildcard: false,
             problems: Vec::new(),
@@ -329,14 +333,44 @@ impl<T> Default for Listed<'_, T> {
     }
 }
 
-impl<T> Listed<'_, T> {
+impl<'a, T> Listed<'a, T> {
     /// The first element, when it parsed (a later one is not the top one).
     fn top(&self) -> Option<&T> {
         if self.first_ok {
-            self.values.first()
+            self.values().first()
         } else {
             None
         }
+    }
+
+    /// Elements the lenient parse accepts, in wire order.
+    pub(crate) fn values(&self) -> &[T] {
+        match &self.single {
+            Some((v, _)) => std::slice::from_ref(v),
+            None => &self.many,
+        }
+    }
+
+    /// The wire text of each of [`Self::values`] (trimmed element).
+    pub(crate) fn texts(&self) -> &[&'a [u8]] {
+        match &self.single {
+            Some((_, t)) => std::slice::from_ref(t),
+            None => &self.many_texts,
+        }
+    }
+
+    /// Appends an accepted element; the first stays inline until a second one comes.
+    fn push(&mut self, value: T, text: &'a [u8]) {
+        if self.many.is_empty() && self.single.is_none() {
+            self.single = Some((value, text));
+            return;
+        }
+        if let Some((v, t)) = self.single.take() {
+            self.many.push(v);
+            self.many_texts.push(t);
+        }
+        self.many.push(value);
+        self.many_texts.push(text);
     }
 }
 
@@ -359,8 +393,7 @@ fn listed<'a, T>(
                 out.first_ok = value.is_some();
             }
             if let Some(value) = value {
-                out.values.push(value);
-                out.texts.push(el);
+                out.push(value, el);
             }
         }
     }
@@ -477,7 +510,8 @@ Contact: *, <sip:c@h>\r\n\r\n";
         assert_view_agrees(m);
         let v = MessageView::new(parse_message(m).unwrap());
         let vias = v.vias_listed();
-        assert_eq!(vias.values.len(), 2);
+        assert_eq!(vias.values().len(), 2);
+        assert_eq!(vias.texts().len(), 2);
         assert_eq!(
             vias.problems,
             ["empty list element", "unsupported Via sent-protocol"]
