@@ -296,9 +296,23 @@ pub(crate) fn run<'a, O>(
     p(i).ok()
 }
 
-/// A run of characters up to the next space or tab.
+/// A run of characters up to the next space or tab (nom's `take_till1`: at least one
+/// character, the whole input when no blank follows).
 pub(crate) fn token(i: &str) -> Res<'_, &str> {
-    take_till1(|c: char| c == ' ' || c == '\t')(i)
+    // Scanned as bytes: `take_till1` over `&str` decoded every character, and `o=`, `c=`,
+    // `m=` and most attributes are read token by token. A blank is ASCII, so the split
+    // is on a character boundary.
+    let n = i
+        .bytes()
+        .position(|b| b == b' ' || b == b'\t')
+        .unwrap_or(i.len());
+    match (i.get(..n), i.get(n..)) {
+        (Some(tok), Some(rest)) if n > 0 => Ok((rest, tok)),
+        _ => Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::TakeTill1,
+        ))),
+    }
 }
 
 /// Succeeds only when nothing but blanks remain.

@@ -172,15 +172,19 @@ pub enum MediaType<'a> {
 
 impl<'a> MediaType<'a> {
     fn parse(s: &'a str) -> Self {
-        match s.to_ascii_lowercase().as_str() {
-            "audio" => MediaType::Audio,
-            "video" => MediaType::Video,
-            "text" => MediaType::Text,
-            "application" => MediaType::Application,
-            "message" => MediaType::Message,
-            "image" => MediaType::Image,
-            _ => MediaType::Other(s),
-        }
+        // Compared in place: a lower-cased copy was an allocation per media line.
+        const KNOWN: [(&str, MediaType<'static>); 6] = [
+            ("audio", MediaType::Audio),
+            ("video", MediaType::Video),
+            ("text", MediaType::Text),
+            ("application", MediaType::Application),
+            ("message", MediaType::Message),
+            ("image", MediaType::Image),
+        ];
+        KNOWN
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .map_or(MediaType::Other(s), |(_, m)| *m)
     }
     /// The token as written on the wire (lower case for known types).
     pub fn as_str(&self) -> &'a str {
@@ -293,30 +297,76 @@ impl<'a> Proto<'a> {
                 .map_or("", |(name, _)| name),
         }
     }
-    fn parts(&self) -> impl Iterator<Item = &'a str> {
-        self.as_str().split('/')
-    }
     /// Carries RTP (any profile, any lower transport).
     pub fn is_rtp(&self) -> bool {
-        self.parts().any(|p| p.eq_ignore_ascii_case("RTP"))
+        // The rules ask this of every media line of every SDP: the registered protos
+        // answer from the variant (the `known_protos_answer_as_their_text` test keeps the
+        // two equal), only `Other` reads its text.
+        match self {
+            Proto::Other(s) => text_is_rtp(s),
+            Proto::Udptl
+            | Proto::TcpMsrp
+            | Proto::TcpTlsMsrp
+            | Proto::UdpDtlsSctp
+            | Proto::TcpDtlsSctp
+            | Proto::Udp
+            | Proto::Tcp => false,
+            _ => true,
+        }
     }
     /// Uses a secure RTP profile (SAVP / SAVPF): SRTP keyed by SDES, DTLS or ZRTP.
     pub fn is_srtp(&self) -> bool {
-        self.is_rtp()
-            && self
-                .parts()
-                .last()
-                .is_some_and(|p| p.eq_ignore_ascii_case("SAVP") || p.eq_ignore_ascii_case("SAVPF"))
+        match self {
+            Proto::Other(s) => text_is_srtp(s),
+            Proto::RtpSavp
+            | Proto::RtpSavpf
+            | Proto::UdpTlsRtpSavp
+            | Proto::UdpTlsRtpSavpf
+            | Proto::TcpRtpSavp
+            | Proto::TcpRtpSavpf
+            | Proto::TcpTlsRtpSavp
+            | Proto::TcpTlsRtpSavpf
+            | Proto::TcpDtlsRtpSavp
+            | Proto::TcpDtlsRtpSavpf => true,
+            _ => false,
+        }
     }
     /// Negotiates keys over DTLS: `UDP/TLS/...` (RFC 5764 names DTLS "TLS" over UDP) or any
     /// proto with a `DTLS` component.
     pub fn is_dtls(&self) -> bool {
-        let mut parts = self.parts();
-        let first = parts.next().unwrap_or("");
-        let second = parts.next().unwrap_or("");
-        (first.eq_ignore_ascii_case("UDP") && second.eq_ignore_ascii_case("TLS"))
-            || self.parts().any(|p| p.eq_ignore_ascii_case("DTLS"))
+        match self {
+            Proto::Other(s) => text_is_dtls(s),
+            Proto::UdpTlsRtpSavp
+            | Proto::UdpTlsRtpSavpf
+            | Proto::TcpDtlsRtpSavp
+            | Proto::TcpDtlsRtpSavpf
+            | Proto::UdpDtlsSctp
+            | Proto::TcpDtlsSctp => true,
+            _ => false,
+        }
     }
+}
+
+/// [`Proto::is_rtp`] of a proto's text: an `RTP` component.
+fn text_is_rtp(s: &str) -> bool {
+    s.split('/').any(|p| p.eq_ignore_ascii_case("RTP"))
+}
+
+/// [`Proto::is_srtp`] of a proto's text: RTP with a last component `SAVP` or `SAVPF`.
+fn text_is_srtp(s: &str) -> bool {
+    text_is_rtp(s)
+        && s.split('/')
+            .next_back()
+            .is_some_and(|p| p.eq_ignore_ascii_case("SAVP") || p.eq_ignore_ascii_case("SAVPF"))
+}
+
+/// [`Proto::is_dtls`] of a proto's text: `UDP/TLS/...` or a `DTLS` component.
+fn text_is_dtls(s: &str) -> bool {
+    let mut parts = s.split('/');
+    let first = parts.next().unwrap_or("");
+    let second = parts.next().unwrap_or("");
+    (first.eq_ignore_ascii_case("UDP") && second.eq_ignore_ascii_case("TLS"))
+        || s.split('/').any(|p| p.eq_ignore_ascii_case("DTLS"))
 }
 
 /// One media description: the `m=` line and the lines after it (§5.14).
@@ -782,4 +832,45 @@ fn named<'s, 'a>(
     attributes
         .iter()
         .filter(move |a| a.name().eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod proto_tests {
+    use super::*;
+
+    #[test]
+    fn token_is_take_till1() {
+        let reference = |i| {
+            nom::bytes::complete::take_till1::<_, _, nom::error::Error<&str>>(|c: char| {
+                c == ' ' || c == '\t'
+            })(i)
+        };
+        for i in [
+            "",
+            " ",
+            "\t",
+            "a",
+            "ab cd",
+            "ab\tcd",
+            " ab",
+            "é ü",
+            "日本\t語",
+            "x\u{a0}y z",
+        ] {
+            assert_eq!(attr::token(i), reference(i), "{i:?}");
+        }
+    }
+
+    #[test]
+    fn known_protos_answer_as_their_text() {
+        for (name, p) in PROTOS {
+            assert_eq!(p.is_rtp(), text_is_rtp(name), "{name}");
+            assert_eq!(p.is_srtp(), text_is_srtp(name), "{name}");
+            assert_eq!(p.is_dtls(), text_is_dtls(name), "{name}");
+            let other = Proto::Other(name);
+            assert_eq!(other.is_rtp(), p.is_rtp(), "{name}");
+            assert_eq!(other.is_srtp(), p.is_srtp(), "{name}");
+            assert_eq!(other.is_dtls(), p.is_dtls(), "{name}");
+        }
+    }
 }
