@@ -22,7 +22,7 @@ pub struct NameAddr<'a> {
     pub params: Params<'a>,
     /// The first `tag` parameter's value, picked while the parse checked the parameters:
     /// the engine, the NAT model and the rules ask for the tags of every message.
-    tag: Option<&'a [u8]>,
+    pub(super) tag: Option<&'a [u8]>,
 }
 
 impl<'a> NameAddr<'a> {

@@ -21,6 +21,7 @@ use super::auth::{AuthValue, Challenge, Credentials};
 use super::header::HeaderName;
 use super::message::SipMessage;
 use super::mime::{find_sdp_in_multipart, MediaType};
+use super::shape;
 use super::text::{split_top, trim_lws};
 use super::uri::{FieldError, Uri};
 use super::via::{parse_via, Via};
@@ -196,7 +197,7 @@ impl<'a> MessageView<'a> {
 
     pub(crate) fn vias_listed(&self) -> &Listed<'a, Via<'a>> {
         self.vias.get_or_init(|| {
-            listed(&self.msg, HeaderName::Via, |el| match parse_via(el, true) {
+            listed(&self.msg, HeaderName::Via, |el| match strict_via(el) {
                 Ok(via) => {
                     let p = (!via.version.eq_ignore_ascii_case(b"2.0")
                         || !via.protocol.eq_ignore_ascii_case(b"SIP"))
@@ -237,7 +238,7 @@ impl<'a> MessageView<'a> {
                     wildcard = true;
                     (None, None)
                 } else {
-                    match parse_name_addr(el, true) {
+                    match strict_name_addr(el) {
                         Ok(n) => (Some(n), None),
                         Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
                     }
@@ -400,8 +401,34 @@ fn listed<'a, T>(
     out
 }
 
+/// The strict parse of a name-addr, through the memo of clean values ([`super::shape`]):
+/// the From, To and Contact of a dialog's messages repeat byte for byte.
+fn strict_name_addr(v: &[u8]) -> Result<NameAddr<'_>, FieldError> {
+    if let Some(n) = shape::name_addr(v) {
+        return Ok(n);
+    }
+    let r = parse_name_addr(v, true);
+    if let Ok(n) = &r {
+        shape::remember_name_addr(v, n);
+    }
+    r
+}
+
+/// The strict parse of a via-parm, through the memo of clean values ([`super::shape`]):
+/// every message of a transaction carries the same Via.
+fn strict_via(v: &[u8]) -> Result<Via<'_>, FieldError> {
+    if let Some(via) = shape::via(v) {
+        return Ok(via);
+    }
+    let r = parse_via(v, true);
+    if let Ok(via) = &r {
+        shape::remember_via(v, via);
+    }
+    r
+}
+
 fn checked_name_addr(v: Option<&[u8]>) -> Checked<NameAddr<'_>> {
-    match v.map(|v| parse_name_addr(v, true)) {
+    match v.map(strict_name_addr) {
         None => Checked {
             value: None,
             problem: None,
