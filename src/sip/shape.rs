@@ -1,4 +1,4 @@
-//! A memo of clean name-addr and Via parses, keyed by the exact value bytes.
+//! A memo of clean name-addr, Via and Request-URI parses, keyed by the exact value bytes.
 //!
 //! The messages of one dialog repeat their From, To, Contact and Via values byte for
 //! byte (From in every message of a call, a Via in every message of its transaction), and
@@ -263,6 +263,7 @@ impl<S: Copy> Table<S> {
 struct Memo {
     name_addrs: Table<NameAddrShape>,
     vias: Table<ViaShape>,
+    uris: Table<UriShape>,
 }
 
 thread_local! {
@@ -270,8 +271,33 @@ thread_local! {
         RefCell::new(Memo {
             name_addrs: Table::new(),
             vias: Table::new(),
+            uris: Table::new(),
         })
     };
+}
+
+/// The parse of `value` as a URI, when it was remembered (any successful parse of a URI
+/// without `?headers`: [`Uri::parse`] has one mode, its host check is separate).
+pub(crate) fn uri(value: &[u8]) -> Option<Uri<'_>> {
+    if value.len() > MAX_LEN {
+        return None;
+    }
+    let shape = MEMO.with(|m| m.try_borrow().ok()?.uris.get(value))?;
+    Some(shape.build(value))
+}
+
+/// Remembers the parse `u` of `value`.
+pub(crate) fn remember_uri(value: &[u8], u: &Uri<'_>) {
+    if value.len() > MAX_LEN {
+        return;
+    }
+    if let Some(shape) = UriShape::of(value, u) {
+        MEMO.with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut() {
+                m.uris.put(value, shape);
+            }
+        });
+    }
 }
 
 /// The strict parse of `value` as a name-addr, when it was remembered clean.
@@ -355,6 +381,17 @@ mod tests {
                 assert_eq!(c, parsed);
                 assert_eq!(c.tag(), parsed.tag());
                 assert_eq!(c.uri.transport(), parsed.uri.transport());
+            }
+            let u = Uri::parse(parsed.uri_raw).ok();
+            if let Some(u) = &u {
+                remember_uri(parsed.uri_raw, u);
+            }
+            let raw_copy = parsed.uri_raw.to_vec();
+            // A URI with `?headers` is not remembered (an escaped display name is no
+            // matter for the URI alone).
+            assert_eq!(uri(&raw_copy).is_some(), !a.ends_with(b"x>"), "{a:?}");
+            if let Some(c) = uri(&raw_copy) {
+                assert_eq!(Some(c), u);
             }
             let mut other = a.to_vec();
             if let Some(b) = other.last_mut() {

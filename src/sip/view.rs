@@ -268,7 +268,7 @@ impl<'a> MessageView<'a> {
     /// Parsed Request-URI (None for responses).
     pub fn request_uri_parsed(&self) -> Option<&Result<Uri<'a>, FieldError>> {
         self.request_uri
-            .get_or_init(|| self.msg.request_uri().map(Uri::parse))
+            .get_or_init(|| self.msg.request_uri().map(memo_uri))
             .as_ref()
     }
 
@@ -423,6 +423,19 @@ fn strict_via(v: &[u8]) -> Result<Via<'_>, FieldError> {
     let r = parse_via(v, true);
     if let Ok(via) = &r {
         shape::remember_via(v, via);
+    }
+    r
+}
+
+/// [`Uri::parse`] through the memo of earlier parses ([`super::shape`]): the requests of a
+/// dialog repeat their Request-URI.
+fn memo_uri(v: &[u8]) -> Result<Uri<'_>, FieldError> {
+    if let Some(u) = shape::uri(v) {
+        return Ok(u);
+    }
+    let r = Uri::parse(v);
+    if let Ok(u) = &r {
+        shape::remember_uri(v, u);
     }
     r
 }
