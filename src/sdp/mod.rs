@@ -15,13 +15,13 @@ mod attr;
 use std::net::IpAddr;
 
 use memchr::memchr;
-use nom::character::complete::{char, space1, u16 as dec_u16, u32 as dec_u32, u64 as dec_u64};
+use nom::character::complete::{char, u16 as dec_u16, u32 as dec_u32, u64 as dec_u64};
 use nom::combinator::opt;
 use nom::sequence::{preceded, tuple};
 
 use crate::media::codec::{self, Codec};
 
-use attr::{parse_attribute, run, token};
+use attr::{parse_attribute, run, space1, token};
 pub use attr::{
     Attribute, Candidate, CandidateType, Crypto, Direction, Fingerprint, Fmtp, KeyParam, Mki,
     RtcpAttr, Rtpmap, Setup, ZrtpHash,
@@ -856,8 +856,16 @@ mod proto_tests {
             "é ü",
             "日本\t語",
             "x\u{a0}y z",
+            "  \t x",
+            "\u{a0} x",
+            " \u{3000}",
         ] {
             assert_eq!(attr::token(i), reference(i), "{i:?}");
+            assert_eq!(
+                attr::space1(i),
+                nom::character::complete::space1::<_, nom::error::Error<&str>>(i),
+                "{i:?}"
+            );
         }
     }
 
