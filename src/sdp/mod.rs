@@ -423,22 +423,26 @@ pub struct Sdp<'a> {
 /// Parses a session description; never fails (see the module documentation).
 pub fn parse(input: &[u8]) -> Sdp<'_> {
     let mut sdp = Sdp::default();
-    let mut rest = input;
+    // One UTF-8 check of the whole description (nearly always valid) instead of one per
+    // line: lines are then taken from the checked text. Lines end at LF and lose trailing
+    // CR and blanks, all ASCII, so every line of valid text is a valid `&str` slice.
+    let whole = std::str::from_utf8(input).ok();
+    let mut start = 0usize;
     let mut line_no = 0usize;
-    while !rest.is_empty() {
+    while start < input.len() {
         line_no += 1;
-        let (line, next) = match memchr(b'\n', rest) {
-            Some(i) => (
-                rest.get(..i).unwrap_or(&[]),
-                rest.get(i + 1..).unwrap_or(&[]),
-            ),
-            None => (rest, &[][..]),
+        let rest = input.get(start..).unwrap_or(&[]);
+        let (len, next) = match memchr(b'\n', rest) {
+            Some(i) => (i, start + i + 1),
+            None => (rest.len(), input.len()),
         };
-        rest = next;
-        let line = trim_end(line);
+        let line = trim_end(rest.get(..len).unwrap_or(&[]));
         if !line.is_empty() {
-            sdp.parse_line(line_no, line);
+            let text = whole.and_then(|w| w.get(start..start + line.len()));
+            debug_assert!(text.is_none_or(|t| t.as_bytes() == line));
+            sdp.parse_line(line_no, line, text);
         }
+        start = next;
     }
     if sdp.version.is_none() {
         sdp.problem(0, ProblemKind::Missing("v="));
@@ -476,10 +480,18 @@ impl<'a> Sdp<'a> {
         }
     }
 
-    fn parse_line(&mut self, n: usize, raw: &'a [u8]) {
-        let Ok(text) = std::str::from_utf8(raw) else {
-            self.problem(n, ProblemKind::InvalidUtf8);
-            return self.keep_raw(n, raw);
+    /// Parses line `n`; `checked` is `raw` as text when the caller already knows it is
+    /// UTF-8.
+    fn parse_line(&mut self, n: usize, raw: &'a [u8], checked: Option<&'a str>) {
+        let text = match checked {
+            Some(t) => t,
+            None => match std::str::from_utf8(raw) {
+                Ok(t) => t,
+                Err(_) => {
+                    self.problem(n, ProblemKind::InvalidUtf8);
+                    return self.keep_raw(n, raw);
+                }
+            },
         };
         let mut chars = text.chars();
         let (Some(kind), Some('=')) = (chars.next(), chars.next()) else {
