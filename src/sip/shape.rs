@@ -86,6 +86,7 @@ struct UriShape {
     port: Option<u16>,
     params: Span,
     opaque: Span,
+    transport: Option<Span>,
 }
 
 impl UriShape {
@@ -106,6 +107,7 @@ impl UriShape {
             port: u.port,
             params: span(base, u.params.raw())?,
             opaque: span(base, u.opaque)?,
+            transport: opt_span(base, u.transport())?,
         })
     }
 
@@ -124,6 +126,7 @@ impl UriShape {
             params: Params::uri(at(base, self.params)),
             headers: Vec::new(),
             opaque: at(base, self.opaque),
+            transport: self.transport.map(|s| at(base, s)),
         }
     }
 }

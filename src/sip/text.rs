@@ -477,6 +477,10 @@ impl<'a> Params<'a> {
     /// Looks a parameter up by case-insensitive name (first occurrence); `Some(None)`
     /// for a flag.
     pub fn get(&self, name: &str) -> Option<Option<&'a [u8]>> {
+        // Most lists looked into are empty (a URI or name-addr without parameters).
+        if self.raw.is_empty() {
+            return None;
+        }
         self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
