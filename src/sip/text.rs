@@ -304,6 +304,13 @@ impl<'a> Iterator for SplitTop<'a> {
                 }
             });
         }
+        // No separator left at all: the rest is the last piece whatever its quotes and
+        // angles (the usual one-element Via or Contact, the last parameter of a list).
+        let rest = self.s.get(start..).unwrap_or(&[]);
+        if find_byte(self.sep, rest).is_none() {
+            self.done = true;
+            return Some(rest);
+        }
         // Jump between the bytes that change state with memchr (the values are mostly
         // plain text). A `"` opens a quoted string even inside `<>`; `\\` escapes
         // the next byte only inside quotes.
