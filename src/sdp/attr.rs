@@ -5,10 +5,7 @@
 
 use std::net::IpAddr;
 
-use nom::bytes::complete::take_till1;
-use nom::character::complete::{
-    char, space0, space1, u16 as dec_u16, u32 as dec_u32, u8 as dec_u8,
-};
+use nom::character::complete::{char, space0, u16 as dec_u16, u32 as dec_u32, u8 as dec_u8};
 use nom::combinator::{opt, rest};
 use nom::sequence::{preceded, tuple};
 use nom::IResult;
@@ -296,9 +293,42 @@ pub(crate) fn run<'a, O>(
     p(i).ok()
 }
 
-/// A run of characters up to the next space or tab.
+/// The longest non-empty run of bytes not `stop` at the start of `i`, as nom's
+/// `take_till1` (`kind` is the error it reports on an empty run).
+///
+/// Scanned as bytes: nom's character parsers over `&str` decoded every character, and
+/// `o=`, `c=`, `m=` and most attributes are read token by token. `stop` only ever
+/// matches ASCII, so the split is on a character boundary.
+fn till1(i: &str, stop: impl Fn(u8) -> bool, kind: nom::error::ErrorKind) -> Res<'_, &str> {
+    let n = i.bytes().position(stop).unwrap_or(i.len());
+    match (i.get(..n), i.get(n..)) {
+        (Some(tok), Some(rest)) if n > 0 => Ok((rest, tok)),
+        _ => Err(nom::Err::Error(nom::error::Error::new(i, kind))),
+    }
+}
+
+/// A run of characters up to the next space or tab (nom's `take_till1`: at least one
+/// character, the whole input when no blank follows).
 pub(crate) fn token(i: &str) -> Res<'_, &str> {
-    take_till1(|c: char| c == ' ' || c == '\t')(i)
+    till1(
+        i,
+        |b| b == b' ' || b == b'\t',
+        nom::error::ErrorKind::TakeTill1,
+    )
+}
+
+/// One or more spaces or tabs (nom's `space1`).
+pub(crate) fn space1(i: &str) -> Res<'_, &str> {
+    till1(i, |b| b != b' ' && b != b'\t', nom::error::ErrorKind::Space)
+}
+
+/// A run of characters up to `/`, a space or a tab (the encoding name of `a=rtpmap`).
+fn slash_free(i: &str) -> Res<'_, &str> {
+    till1(
+        i,
+        |b| b == b'/' || b == b' ' || b == b'\t',
+        nom::error::ErrorKind::TakeTill1,
+    )
 }
 
 /// Succeeds only when nothing but blanks remain.
@@ -388,7 +418,6 @@ fn millis(v: &str) -> Option<u32> {
 }
 
 fn rtpmap(v: &str) -> Option<Rtpmap<'_>> {
-    let slash_free = take_till1(|c: char| c == '/' || c == ' ' || c == '\t');
     let (r, (payload_type, _, encoding, _, clock_rate, params)) = run(
         tuple((
             dec_u8,

@@ -15,13 +15,13 @@ mod attr;
 use std::net::IpAddr;
 
 use memchr::memchr;
-use nom::character::complete::{char, space1, u16 as dec_u16, u32 as dec_u32, u64 as dec_u64};
+use nom::character::complete::{char, u16 as dec_u16, u32 as dec_u32, u64 as dec_u64};
 use nom::combinator::opt;
 use nom::sequence::{preceded, tuple};
 
 use crate::media::codec::{self, Codec};
 
-use attr::{parse_attribute, run, token};
+use attr::{parse_attribute, run, space1, token};
 pub use attr::{
     Attribute, Candidate, CandidateType, Crypto, Direction, Fingerprint, Fmtp, KeyParam, Mki,
     RtcpAttr, Rtpmap, Setup, ZrtpHash,
@@ -172,15 +172,19 @@ pub enum MediaType<'a> {
 
 impl<'a> MediaType<'a> {
     fn parse(s: &'a str) -> Self {
-        match s.to_ascii_lowercase().as_str() {
-            "audio" => MediaType::Audio,
-            "video" => MediaType::Video,
-            "text" => MediaType::Text,
-            "application" => MediaType::Application,
-            "message" => MediaType::Message,
-            "image" => MediaType::Image,
-            _ => MediaType::Other(s),
-        }
+        // Compared in place: a lower-cased copy was an allocation per media line.
+        const KNOWN: [(&str, MediaType<'static>); 6] = [
+            ("audio", MediaType::Audio),
+            ("video", MediaType::Video),
+            ("text", MediaType::Text),
+            ("application", MediaType::Application),
+            ("message", MediaType::Message),
+            ("image", MediaType::Image),
+        ];
+        KNOWN
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .map_or(MediaType::Other(s), |(_, m)| *m)
     }
     /// The token as written on the wire (lower case for known types).
     pub fn as_str(&self) -> &'a str {
@@ -293,30 +297,76 @@ impl<'a> Proto<'a> {
                 .map_or("", |(name, _)| name),
         }
     }
-    fn parts(&self) -> impl Iterator<Item = &'a str> {
-        self.as_str().split('/')
-    }
     /// Carries RTP (any profile, any lower transport).
     pub fn is_rtp(&self) -> bool {
-        self.parts().any(|p| p.eq_ignore_ascii_case("RTP"))
+        // The rules ask this of every media line of every SDP: the registered protos
+        // answer from the variant (the `known_protos_answer_as_their_text` test keeps the
+        // two equal), only `Other` reads its text.
+        match self {
+            Proto::Other(s) => text_is_rtp(s),
+            Proto::Udptl
+            | Proto::TcpMsrp
+            | Proto::TcpTlsMsrp
+            | Proto::UdpDtlsSctp
+            | Proto::TcpDtlsSctp
+            | Proto::Udp
+            | Proto::Tcp => false,
+            _ => true,
+        }
     }
     /// Uses a secure RTP profile (SAVP / SAVPF): SRTP keyed by SDES, DTLS or ZRTP.
     pub fn is_srtp(&self) -> bool {
-        self.is_rtp()
-            && self
-                .parts()
-                .last()
-                .is_some_and(|p| p.eq_ignore_ascii_case("SAVP") || p.eq_ignore_ascii_case("SAVPF"))
+        match self {
+            Proto::Other(s) => text_is_srtp(s),
+            Proto::RtpSavp
+            | Proto::RtpSavpf
+            | Proto::UdpTlsRtpSavp
+            | Proto::UdpTlsRtpSavpf
+            | Proto::TcpRtpSavp
+            | Proto::TcpRtpSavpf
+            | Proto::TcpTlsRtpSavp
+            | Proto::TcpTlsRtpSavpf
+            | Proto::TcpDtlsRtpSavp
+            | Proto::TcpDtlsRtpSavpf => true,
+            _ => false,
+        }
     }
     /// Negotiates keys over DTLS: `UDP/TLS/...` (RFC 5764 names DTLS "TLS" over UDP) or any
     /// proto with a `DTLS` component.
     pub fn is_dtls(&self) -> bool {
-        let mut parts = self.parts();
-        let first = parts.next().unwrap_or("");
-        let second = parts.next().unwrap_or("");
-        (first.eq_ignore_ascii_case("UDP") && second.eq_ignore_ascii_case("TLS"))
-            || self.parts().any(|p| p.eq_ignore_ascii_case("DTLS"))
+        match self {
+            Proto::Other(s) => text_is_dtls(s),
+            Proto::UdpTlsRtpSavp
+            | Proto::UdpTlsRtpSavpf
+            | Proto::TcpDtlsRtpSavp
+            | Proto::TcpDtlsRtpSavpf
+            | Proto::UdpDtlsSctp
+            | Proto::TcpDtlsSctp => true,
+            _ => false,
+        }
     }
+}
+
+/// [`Proto::is_rtp`] of a proto's text: an `RTP` component.
+fn text_is_rtp(s: &str) -> bool {
+    s.split('/').any(|p| p.eq_ignore_ascii_case("RTP"))
+}
+
+/// [`Proto::is_srtp`] of a proto's text: RTP with a last component `SAVP` or `SAVPF`.
+fn text_is_srtp(s: &str) -> bool {
+    text_is_rtp(s)
+        && s.split('/')
+            .next_back()
+            .is_some_and(|p| p.eq_ignore_ascii_case("SAVP") || p.eq_ignore_ascii_case("SAVPF"))
+}
+
+/// [`Proto::is_dtls`] of a proto's text: `UDP/TLS/...` or a `DTLS` component.
+fn text_is_dtls(s: &str) -> bool {
+    let mut parts = s.split('/');
+    let first = parts.next().unwrap_or("");
+    let second = parts.next().unwrap_or("");
+    (first.eq_ignore_ascii_case("UDP") && second.eq_ignore_ascii_case("TLS"))
+        || s.split('/').any(|p| p.eq_ignore_ascii_case("DTLS"))
 }
 
 /// One media description: the `m=` line and the lines after it (§5.14).
@@ -373,22 +423,26 @@ pub struct Sdp<'a> {
 /// Parses a session description; never fails (see the module documentation).
 pub fn parse(input: &[u8]) -> Sdp<'_> {
     let mut sdp = Sdp::default();
-    let mut rest = input;
+    // One UTF-8 check of the whole description (nearly always valid) instead of one per
+    // line: lines are then taken from the checked text. Lines end at LF and lose trailing
+    // CR and blanks, all ASCII, so every line of valid text is a valid `&str` slice.
+    let whole = std::str::from_utf8(input).ok();
+    let mut start = 0usize;
     let mut line_no = 0usize;
-    while !rest.is_empty() {
+    while start < input.len() {
         line_no += 1;
-        let (line, next) = match memchr(b'\n', rest) {
-            Some(i) => (
-                rest.get(..i).unwrap_or(&[]),
-                rest.get(i + 1..).unwrap_or(&[]),
-            ),
-            None => (rest, &[][..]),
+        let rest = input.get(start..).unwrap_or(&[]);
+        let (len, next) = match memchr(b'\n', rest) {
+            Some(i) => (i, start + i + 1),
+            None => (rest.len(), input.len()),
         };
-        rest = next;
-        let line = trim_end(line);
+        let line = trim_end(rest.get(..len).unwrap_or(&[]));
         if !line.is_empty() {
-            sdp.parse_line(line_no, line);
+            let text = whole.and_then(|w| w.get(start..start + line.len()));
+            debug_assert!(text.is_none_or(|t| t.as_bytes() == line));
+            sdp.parse_line(line_no, line, text);
         }
+        start = next;
     }
     if sdp.version.is_none() {
         sdp.problem(0, ProblemKind::Missing("v="));
@@ -426,10 +480,18 @@ impl<'a> Sdp<'a> {
         }
     }
 
-    fn parse_line(&mut self, n: usize, raw: &'a [u8]) {
-        let Ok(text) = std::str::from_utf8(raw) else {
-            self.problem(n, ProblemKind::InvalidUtf8);
-            return self.keep_raw(n, raw);
+    /// Parses line `n`; `checked` is `raw` as text when the caller already knows it is
+    /// UTF-8.
+    fn parse_line(&mut self, n: usize, raw: &'a [u8], checked: Option<&'a str>) {
+        let text = match checked {
+            Some(t) => t,
+            None => match std::str::from_utf8(raw) {
+                Ok(t) => t,
+                Err(_) => {
+                    self.problem(n, ProblemKind::InvalidUtf8);
+                    return self.keep_raw(n, raw);
+                }
+            },
         };
         let mut chars = text.chars();
         let (Some(kind), Some('=')) = (chars.next(), chars.next()) else {
@@ -782,4 +844,53 @@ fn named<'s, 'a>(
     attributes
         .iter()
         .filter(move |a| a.name().eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod proto_tests {
+    use super::*;
+
+    #[test]
+    fn token_is_take_till1() {
+        let reference = |i| {
+            nom::bytes::complete::take_till1::<_, _, nom::error::Error<&str>>(|c: char| {
+                c == ' ' || c == '\t'
+            })(i)
+        };
+        for i in [
+            "",
+            " ",
+            "\t",
+            "a",
+            "ab cd",
+            "ab\tcd",
+            " ab",
+            "é ü",
+            "日本\t語",
+            "x\u{a0}y z",
+            "  \t x",
+            "\u{a0} x",
+            " \u{3000}",
+        ] {
+            assert_eq!(attr::token(i), reference(i), "{i:?}");
+            assert_eq!(
+                attr::space1(i),
+                nom::character::complete::space1::<_, nom::error::Error<&str>>(i),
+                "{i:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn known_protos_answer_as_their_text() {
+        for (name, p) in PROTOS {
+            assert_eq!(p.is_rtp(), text_is_rtp(name), "{name}");
+            assert_eq!(p.is_srtp(), text_is_srtp(name), "{name}");
+            assert_eq!(p.is_dtls(), text_is_dtls(name), "{name}");
+            let other = Proto::Other(name);
+            assert_eq!(other.is_rtp(), p.is_rtp(), "{name}");
+            assert_eq!(other.is_srtp(), p.is_srtp(), "{name}");
+            assert_eq!(other.is_dtls(), p.is_dtls(), "{name}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! Record-Route, Refer-To... (RFC 3261 §20.10, §20.20, §20.39, §25.1).
 
 use super::text::{
-    self, check_generic_params, is_lws, is_token, read_quoted, skip_lws, trim_lws, Params,
+    self, is_lws, is_token, read_quoted, scan_generic_params, skip_lws, trim_lws, Params,
 };
 use super::uri::{ferr, FieldError, Uri};
 use std::borrow::Cow;
@@ -20,6 +20,9 @@ pub struct NameAddr<'a> {
     /// Header parameters (`tag`, `expires`, `q`, ...), trimmed; quoted values keep
     /// their quotes. Read lazily from the wire bytes.
     pub params: Params<'a>,
+    /// The first `tag` parameter's value, picked while the parse checked the parameters:
+    /// the engine, the NAT model and the rules ask for the tags of every message.
+    pub(super) tag: Option<&'a [u8]>,
 }
 
 impl<'a> NameAddr<'a> {
@@ -30,7 +33,7 @@ impl<'a> NameAddr<'a> {
 
     /// The `tag` parameter (§19.3).
     pub fn tag(&self) -> Option<&'a [u8]> {
-        self.param("tag").flatten()
+        self.tag
     }
 
     /// Looks a header parameter up by case-insensitive name; `Some(None)` for a flag.
@@ -103,13 +106,15 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
     if !rest.is_empty() && rest.first() != Some(&b';') {
         return Err(ferr("unexpected text after address"));
     }
-    // One pass for both strict parameter checks; reported in grammar order below.
-    let (empty_param, bad_name) = if strict {
-        check_generic_params(rest)
-    } else {
-        (false, false)
-    };
-    if empty_param {
+    // One pass for both strict parameter checks (reported in grammar order below) and
+    // the `tag` lookup: the first occurrence, as `param("tag")` would find it.
+    let mut tag = None;
+    let (empty_param, bad_name) = scan_generic_params(rest, |n, v| {
+        if tag.is_none() && n.eq_ignore_ascii_case(b"tag") {
+            tag = Some(v);
+        }
+    });
+    if strict && empty_param {
         return Err(ferr("empty parameter"));
     }
     let uri = Uri::parse(uri_raw)?;
@@ -124,11 +129,15 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
             return Err(ferr("bad parameter name"));
         }
     }
+    let params = Params::generic(rest);
+    let tag = tag.flatten();
+    debug_assert_eq!(tag, params.get("tag").flatten());
     Ok(NameAddr {
         display_name,
         uri_raw,
         uri,
-        params: Params::generic(rest),
+        params,
+        tag,
     })
 }
 

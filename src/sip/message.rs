@@ -1,7 +1,7 @@
 //! Base parse: start line and header index in one memchr pass (RFC 3261 §7).
 
 use super::header::HeaderName;
-use super::text::{is_token, is_wsp, parse_u64, trim_lws};
+use super::text::{all_token, find_byte, find_byte_near, is_wsp, parse_u64, trim_lws};
 use memchr::memchr;
 
 /// A SIP method (RFC 3261 §7.1 and extensions). Methods are case-sensitive: `invite`
@@ -336,7 +336,7 @@ pub struct SipMessage<'a> {
 #[inline]
 fn line_at(input: &[u8], pos: usize) -> (usize, usize, bool, bool) {
     let rest = input.get(pos..).unwrap_or(&[]);
-    match memchr(b'\n', rest) {
+    match find_byte_near(b'\n', rest) {
         Some(i) => {
             let nl = pos + i;
             if i > 0 && rest.get(i - 1) == Some(&b'\r') {
@@ -398,7 +398,7 @@ fn parse_start_line<'a>(
         reason: "no SP in start line",
     })?;
     let method = line.get(..msp).unwrap_or(&[]);
-    if method.is_empty() || !method.iter().all(|&b| is_token(b)) {
+    if method.is_empty() || !all_token(method) {
         return Err(ParseError::NotSip {
             reason: "method is not a token",
         });
@@ -518,11 +518,11 @@ pub fn parse_message(input: &[u8]) -> Result<SipMessage<'_>, ParseError> {
         let first = line.first().copied().unwrap_or(b' ');
         let mut header_line = None;
         if !is_wsp(first) {
-            if let Some(c) = memchr(b':', line) {
+            if let Some(c) = find_byte(b':', line) {
                 let raw = line.get(..c).unwrap_or(&[]);
                 let name_len = raw.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
                 let name = raw.get(..name_len).unwrap_or(&[]);
-                if !name.is_empty() && name.iter().all(|&b| is_token(b)) {
+                if !name.is_empty() && all_token(name) {
                     header_line = Some((name, pos + c + 1));
                 }
             }

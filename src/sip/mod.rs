@@ -21,6 +21,7 @@ mod message;
 mod mime;
 #[cfg(test)]
 mod proptests;
+mod shape;
 mod text;
 mod uri;
 mod validate;

@@ -18,14 +18,38 @@ pub(crate) fn is_lws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// `token` characters, RFC 3261 §25.1: `alphanum / "-" / "." / "!" / "%" / "*" / "_" /
+/// "+" / "`" / "'" / "~"`, as a table built at compile time. Every header name of every
+/// message is checked byte by byte; a table load is one instruction where the chain of
+/// range and equality tests was a dozen.
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
 /// `token` characters, RFC 3261 §25.1.
 #[inline]
 pub(crate) fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    // A u8 index into a 256-entry table: always in bounds.
+    TOKEN[usize::from(b)]
+}
+
+/// True when every byte of `s` is a `token` character (true for an empty `s`).
+#[inline]
+pub(crate) fn all_token(s: &[u8]) -> bool {
+    // No early exit: the inputs are short names that nearly always pass, and the
+    // AND-fold over table loads compiles to a tight branch-free loop.
+    s.iter().fold(true, |acc, &b| acc & is_token(b))
 }
 
 /// Below this length a plain scan beats memchr, whose per-call dispatch and setup
@@ -45,21 +69,105 @@ pub(crate) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
     })
 }
 
+/// `0x01` in every byte of a word (SWAR constants, see [`zero_bytes`]).
+const LO: u64 = 0x0101_0101_0101_0101;
+/// `0x80` in every byte of a word.
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Marks (high bit set) the zero bytes of `v`. The lowest marked byte is always the first
+/// zero byte; bytes above it may be marked falsely (a borrow), which the scans below never
+/// read: they only take the lowest mark of a word.
+#[inline(always)]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// The byte `b` in every byte of a word.
+#[inline(always)]
+fn splat(b: u8) -> u64 {
+    LO.wrapping_mul(u64::from(b))
+}
+
+/// Index of the first byte of `s` equal to one of `set`, eight bytes per step (SWAR): the
+/// values scanned here (URIs, parameters, list elements) are 10 to 60 bytes, too short for
+/// memchr's setup to pay and long enough that a byte-at-a-time loop with `N` compares per
+/// byte was the parsers' largest self cost.
+///
+/// Sixteen bytes at a time first with SSE2 compares (`wide`, safe; every x86-64 has
+/// SSE2, other targets get `wide`'s portable fallback), then one SWAR word, then bytes.
+#[inline(always)]
+fn find_any<const N: usize>(set: [u8; N], s: &[u8]) -> Option<usize> {
+    let mut wide_chunks = s.chunks_exact(16);
+    let mut base = 0usize;
+    for c in &mut wide_chunks {
+        let Ok(block) = <[u8; 16]>::try_from(c) else {
+            break;
+        };
+        let v = wide::u8x16::new(block);
+        let mut m = wide::u8x16::default();
+        for b in set {
+            m |= v.cmp_eq(wide::u8x16::splat(b));
+        }
+        let bits = m.move_mask();
+        if bits != 0 {
+            // Lane i is bit i: the lowest set bit is the first match.
+            return Some(base + bits.trailing_zeros() as usize);
+        }
+        base += 16;
+    }
+    let mut chunks = wide_chunks.remainder().chunks_exact(8);
+    for c in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        let mut m = 0u64;
+        for b in set {
+            m |= zero_bytes(w ^ splat(b));
+        }
+        if m != 0 {
+            // Little-endian load: the lowest set bit is in the first matching byte.
+            return Some(base + (m.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|x| set.contains(x))
+        .map(|p| base + p)
+}
+
 /// Index of the first `a` in `s`.
 #[inline]
 pub(crate) fn find_byte(a: u8, s: &[u8]) -> Option<usize> {
     if s.len() < SHORT {
-        s.iter().position(|&b| b == a)
+        find_any([a], s)
     } else {
         memchr::memchr(a, s)
     }
 }
 
+/// Index of the first `a` in `s`, for a byte expected near the start of a long `s` (the
+/// end of a header line in the rest of a message): the first 64 bytes word by word, then
+/// memchr, whose per-call setup costs more than the short scan that usually ends it.
+#[inline]
+pub(crate) fn find_byte_near(a: u8, s: &[u8]) -> Option<usize> {
+    let head = s.get(..SHORT).unwrap_or(s);
+    match find_any([a], head) {
+        Some(i) => Some(i),
+        None => s
+            .get(head.len()..)
+            .and_then(|t| memchr::memchr(a, t))
+            .map(|i| i + head.len()),
+    }
+}
+
 /// Index of the first `a` or `b` in `s`.
 #[inline]
-fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
+pub(crate) fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
     if s.len() < SHORT {
-        s.iter().position(|&x| x == a || x == b)
+        find_any([a, b], s)
     } else {
         memchr::memchr2(a, b, s)
     }
@@ -69,7 +177,7 @@ fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
 #[inline]
 fn find3(a: u8, b: u8, c: u8, s: &[u8]) -> Option<usize> {
     if s.len() < SHORT {
-        s.iter().position(|&x| x == a || x == b || x == c)
+        find_any([a, b, c], s)
     } else {
         memchr::memchr3(a, b, c, s)
     }
@@ -108,11 +216,23 @@ pub(crate) fn run(s: &[u8], pos: usize, f: impl Fn(u8) -> bool) -> usize {
 
 /// True when `s` contains any LWS byte.
 pub(crate) fn has_lws(s: &[u8]) -> bool {
-    // Branch-free (no early exit) so the compiler vectorizes it: the inputs are short
-    // and almost never hold LWS, so stopping early would not pay.
-    s.iter().fold(false, |acc, &b| {
-        acc | (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n')
-    })
+    // Eight bytes per step: every LWS byte is below 0x21, so a word holding no byte
+    // below 0x21 (the usual case: URIs, Call-IDs) is cleared with a few operations, and
+    // only a word that does is looked at byte by byte. (The previous per-byte OR-fold was
+    // meant to vectorize but did not, and cost 8 instructions a byte.)
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        // Some byte below 0x21 ("has a byte less than n", exact for n <= 0x80: such a
+        // byte borrows when n is subtracted from it and had its high bit clear).
+        if w.wrapping_sub(splat(0x21)) & !w & HI != 0 && c.iter().any(|&b| is_lws(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| is_lws(b))
 }
 
 /// Parses an all-digit decimal; `None` on empty input, other bytes or u64 overflow.
@@ -183,6 +303,13 @@ impl<'a> Iterator for SplitTop<'a> {
                     rest
                 }
             });
+        }
+        // No separator left at all: the rest is the last piece whatever its quotes and
+        // angles (the usual one-element Via or Contact, the last parameter of a list).
+        let rest = self.s.get(start..).unwrap_or(&[]);
+        if find_byte(self.sep, rest).is_none() {
+            self.done = true;
+            return Some(rest);
         }
         // Jump between the bytes that change state with memchr (the values are mostly
         // plain text). A `"` opens a quoted string even inside `<>`; `\\` escapes
@@ -357,6 +484,10 @@ impl<'a> Params<'a> {
     /// Looks a parameter up by case-insensitive name (first occurrence); `Some(None)`
     /// for a flag.
     pub fn get(&self, name: &str) -> Option<Option<&'a [u8]>> {
+        // Most lists looked into are empty (a URI or name-addr without parameters).
+        if self.raw.is_empty() {
+            return None;
+        }
         self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
@@ -445,7 +576,19 @@ impl<'a> Iterator for ParamsIter<'a> {
 /// Strict `generic-param` syntax of a header parameter list, in one pass without
 /// collecting: (holds an empty element such as `;;`, holds a name that is empty or not
 /// a `token`). The text before the first `;` is not an element, so it may be empty.
+#[cfg(test)]
 pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
+    scan_generic_params(s, |_, _| {})
+}
+
+/// [`check_generic_params`] and [`Params::iter`] in one pass: `each` is given every
+/// parameter as the iterator yields it, in wire order, and the strict verdict is returned.
+/// The name-addr and Via parsers pick their well-known parameters (`tag`, `branch`, ...)
+/// here instead of splitting the list a second and third time.
+pub(crate) fn scan_generic_params<'a>(
+    s: &'a [u8],
+    mut each: impl FnMut(&'a [u8], Option<&'a [u8]>),
+) -> (bool, bool) {
     let mut empty = false;
     let mut bad_name = false;
     for (i, p) in split_top(s, b';').enumerate() {
@@ -454,11 +597,15 @@ pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
             empty |= i > 0;
             continue;
         }
-        let name = match find_byte(b'=', p) {
-            Some(eq) => trim_lws(p.get(..eq).unwrap_or(&[])),
-            None => p,
+        let (name, value) = match find_byte(b'=', p) {
+            Some(eq) => (
+                trim_lws(p.get(..eq).unwrap_or(&[])),
+                Some(trim_lws(p.get(eq + 1..).unwrap_or(&[]))),
+            ),
+            None => (p, None),
         };
-        bad_name |= name.is_empty() || !name.iter().all(|&b| is_token(b));
+        bad_name |= name.is_empty() || !all_token(name);
+        each(name, value);
     }
     (empty, bad_name)
 }
@@ -473,6 +620,48 @@ mod tests {
             assert_eq!(has_lws(&[b'a', b, b'a']), is_lws(b), "{b}");
         }
         assert!(!has_lws(b""));
+    }
+
+    /// The SWAR scans against plain byte loops, at every length and alignment around the
+    /// 8-byte steps, with the looked-for bytes (and their neighbours 0x80 and 0xA0,
+    /// which differ from them by one bit) at every position.
+    #[test]
+    fn word_scans_match_byte_loops() {
+        let fill = [b'a', 0x80, 0xa0, 0x21, 0xff, 0x00];
+        for len in 0..40usize {
+            for &f in &fill {
+                for pos in 0..=len {
+                    for &x in &[b' ', b'\t', b'\r', b'\n', b';', b'"', b'<', 0x20 | 0x80, f] {
+                        let mut v = vec![f; len];
+                        if let Some(b) = v.get_mut(pos) {
+                            *b = x;
+                        }
+                        assert_eq!(has_lws(&v), v.iter().any(|&b| is_lws(b)), "{v:?}");
+                        for set in [[b';', b';', b';'], [b';', b'"', b'<'], [b' ', 0x00, 0xff]] {
+                            let want = v.iter().position(|b| set.contains(b));
+                            assert_eq!(find_any(set, &v), want, "{v:?} {set:?}");
+                            assert_eq!(find3(set[0], set[1], set[2], &v), want);
+                            assert_eq!(
+                                find2(set[0], set[1], &v),
+                                v.iter().position(|&b| b == set[0] || b == set[1])
+                            );
+                            assert_eq!(find_byte(set[1], &v), v.iter().position(|&b| b == set[1]));
+                            let long: Vec<u8> = v.iter().chain(&v).chain(&v).copied().collect();
+                            assert_eq!(
+                                find_byte_near(set[1], &long),
+                                long.iter().position(|&b| b == set[1])
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for b in 0..=255u8 {
+            let ok = b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
+            assert_eq!(is_token(b), ok, "{b}");
+            assert_eq!(all_token(&[b'a', b]), ok);
+        }
+        assert!(all_token(b""));
     }
 
     #[test]
@@ -608,7 +797,10 @@ mod tests {
             let got: Vec<_> = p.iter().collect();
             let want = parse_params_reference(&v);
             proptest::prop_assert_eq!(&got, &want);
-            let (empty, bad) = check_generic_params(&v);
+            let mut scanned = Vec::new();
+            let (empty, bad) = scan_generic_params(&v, |n, val| scanned.push((n, val)));
+            proptest::prop_assert_eq!(&scanned, &want);
+            proptest::prop_assert_eq!((empty, bad), check_generic_params(&v));
             proptest::prop_assert_eq!(
                 empty,
                 split_top_reference(&v, b';').iter().skip(1).any(|p| trim_lws(p).is_empty())

@@ -47,6 +47,10 @@ pub struct Uri<'a> {
     pub headers: Vec<(&'a [u8], &'a [u8])>,
     /// Everything after `scheme:`.
     pub opaque: &'a [u8],
+    /// The first `transport` parameter's value, looked up once by the parse: the TLS check
+    /// asks it of every URI of every message, and a remembered parse
+    /// ([`super::shape`]) gives it back without splitting the parameters again.
+    pub(super) transport: Option<&'a [u8]>,
 }
 
 fn is_scheme_char(b: u8) -> bool {
@@ -87,6 +91,7 @@ impl<'a> Uri<'a> {
             params: Params::uri(&[]),
             headers: Vec::new(),
             opaque,
+            transport: None,
         };
         match scheme {
             Scheme::Sip | Scheme::Sips => uri.parse_sip(opaque)?,
@@ -105,6 +110,7 @@ impl<'a> Uri<'a> {
                 }
             }
         }
+        uri.transport = uri.params.get("transport").flatten();
         Ok(uri)
     }
 
@@ -136,10 +142,7 @@ impl<'a> Uri<'a> {
                 hostpart.get(close + 1..).unwrap_or(&[]),
             )
         } else {
-            let hp_end = hostpart
-                .iter()
-                .position(|&b| b == b';' || b == b'?')
-                .unwrap_or(hostpart.len());
+            let hp_end = text::find2(b';', b'?', hostpart).unwrap_or(hostpart.len());
             let hp = hostpart.get(..hp_end).unwrap_or(&[]);
             // Liberal recovery: an IPv6 address without brackets (RFC 5118 §4.2 calls
             // it invalid; real stacks send it). Take it all as the host, no port;
@@ -156,10 +159,7 @@ impl<'a> Uri<'a> {
         self.host = host;
         let mut after = after;
         if let Some(p) = after.strip_prefix(b":") {
-            let end = p
-                .iter()
-                .position(|&b| b == b';' || b == b'?')
-                .unwrap_or(p.len());
+            let end = text::find2(b';', b'?', p).unwrap_or(p.len());
             let port = p.get(..end).unwrap_or(&[]);
             self.port = Some(
                 parse_u64(port)
@@ -190,7 +190,7 @@ impl<'a> Uri<'a> {
 
     /// `transport=` parameter.
     pub fn transport(&self) -> Option<&'a [u8]> {
-        self.param("transport").flatten()
+        self.transport
     }
 
     /// The host without IPv6 brackets.

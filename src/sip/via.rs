@@ -1,6 +1,6 @@
 //! Via header values (RFC 3261 §20.42, §25.1 `via-parm`; RFC 3581 `rport`).
 
-use super::text::{self, check_generic_params, is_lws, is_token, run, skip_lws, trim_lws, Params};
+use super::text::{self, is_lws, is_token, run, scan_generic_params, skip_lws, trim_lws, Params};
 use super::uri::{check_host, ferr, FieldError};
 
 /// One `via-parm`: `sent-protocol LWS sent-by *( SEMI via-params )`.
@@ -115,8 +115,23 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
     if !params_raw.is_empty() && params_raw.first() != Some(&b';') {
         return Err(ferr("unexpected text after Via sent-by"));
     }
+    // One pass picks the first occurrence of each known parameter (what a by-name
+    // lookup per parameter would return) and gives the strict grammar's verdict.
+    let (mut branch, mut received, mut rport, mut maddr, mut ttl) = (None, None, None, None, None);
+    let (empty, bad_name) = scan_generic_params(params_raw, |n, v| {
+        let slot = match n.len() {
+            6 if n.eq_ignore_ascii_case(b"branch") => &mut branch,
+            8 if n.eq_ignore_ascii_case(b"received") => &mut received,
+            5 if n.eq_ignore_ascii_case(b"rport") => &mut rport,
+            5 if n.eq_ignore_ascii_case(b"maddr") => &mut maddr,
+            3 if n.eq_ignore_ascii_case(b"ttl") => &mut ttl,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(v);
+        }
+    });
     if strict {
-        let (empty, bad_name) = check_generic_params(params_raw);
         if empty {
             return Err(ferr("empty Via parameter"));
         }
@@ -125,22 +140,6 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
         }
     }
     let params = Params::generic(params_raw);
-    // One pass picks the first occurrence of each known parameter (what a by-name
-    // lookup per parameter would return).
-    let (mut branch, mut received, mut rport, mut maddr, mut ttl) = (None, None, None, None, None);
-    for (n, v) in params.iter() {
-        let slot = match n.len() {
-            6 if n.eq_ignore_ascii_case(b"branch") => &mut branch,
-            8 if n.eq_ignore_ascii_case(b"received") => &mut received,
-            5 if n.eq_ignore_ascii_case(b"rport") => &mut rport,
-            5 if n.eq_ignore_ascii_case(b"maddr") => &mut maddr,
-            3 if n.eq_ignore_ascii_case(b"ttl") => &mut ttl,
-            _ => continue,
-        };
-        if slot.is_none() {
-            *slot = Some(v);
-        }
-    }
     if strict && branch.is_some_and(|b: Option<&[u8]>| b.is_none_or(<[u8]>::is_empty)) {
         return Err(ferr("empty Via branch"));
     }

@@ -21,6 +21,7 @@ use super::auth::{AuthValue, Challenge, Credentials};
 use super::header::HeaderName;
 use super::message::SipMessage;
 use super::mime::{find_sdp_in_multipart, MediaType};
+use super::shape;
 use super::text::{split_top, trim_lws};
 use super::uri::{FieldError, Uri};
 use super::via::{parse_via, Via};
@@ -40,10 +41,13 @@ pub(crate) struct Checked<T> {
 /// A comma-list field (§7.3.1) over every header line of its kind.
 #[derive(Debug, Clone)]
 pub(crate) struct Listed<'a, T> {
-    /// Elements the lenient parse accepts, in wire order.
-    pub(crate) values: Vec<T>,
-    /// The wire text of each of `values` (trimmed element).
-    pub(crate) texts: Vec<&'a [u8]>,
+    /// The element of a list of one accepted element (nearly every Via and Contact list),
+    /// with its wire text: kept inline, so such a list allocates nothing.
+    single: Option<(T, &'a [u8])>,
+    /// Elements the lenient parse accepts, in wire order, when there are two or more.
+    many: Vec<T>,
+    /// The wire text of each of `many` (trimmed element).
+    many_texts: Vec<&'a [u8]>,
     /// True when the first non-empty element parsed (so `values[0]` is the top one).
     pub(crate) first_ok: bool,
     /// `Contact: *` (§10.2.2) was among the elements.
@@ -193,7 +197,7 @@ impl<'a> MessageView<'a> {
 
     pub(crate) fn vias_listed(&self) -> &Listed<'a, Via<'a>> {
         self.vias.get_or_init(|| {
-            listed(&self.msg, HeaderName::Via, |el| match parse_via(el, true) {
+            listed(&self.msg, HeaderName::Via, |el| match strict_via(el) {
                 Ok(via) => {
                     let p = (!via.version.eq_ignore_ascii_case(b"2.0")
                         || !via.protocol.eq_ignore_ascii_case(b"SIP"))
@@ -208,13 +212,13 @@ impl<'a> MessageView<'a> {
 
     /// Every Via value, top first; unparsable ones are skipped.
     pub fn vias(&self) -> &[Via<'a>] {
-        &self.vias_listed().values
+        self.vias_listed().values()
     }
 
     /// Every Via value with its wire text (one comma-list element, trimmed), top first.
     pub fn vias_with_text(&self) -> impl Iterator<Item = (&'a [u8], &Via<'a>)> + '_ {
         let l = self.vias_listed();
-        l.texts.iter().copied().zip(&l.values)
+        l.texts().iter().copied().zip(l.values())
     }
 
     /// The top Via, the one that names the transaction (§17.1.3, §17.2.3); None when the
@@ -234,7 +238,7 @@ impl<'a> MessageView<'a> {
                     wildcard = true;
                     (None, None)
                 } else {
-                    match parse_name_addr(el, true) {
+                    match strict_name_addr(el) {
                         Ok(n) => (Some(n), None),
                         Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
                     }
@@ -248,7 +252,7 @@ impl<'a> MessageView<'a> {
     /// Every Contact value (the `*` wildcard of REGISTER is skipped, see
     /// [`Self::contact_wildcard`]).
     pub fn contacts(&self) -> &[NameAddr<'a>] {
-        &self.contacts_listed().values
+        self.contacts_listed().values()
     }
 
     /// The first Contact element, when it parses (None for `*` or a bad first one).
@@ -264,7 +268,7 @@ impl<'a> MessageView<'a> {
     /// Parsed Request-URI (None for responses).
     pub fn request_uri_parsed(&self) -> Option<&Result<Uri<'a>, FieldError>> {
         self.request_uri
-            .get_or_init(|| self.msg.request_uri().map(Uri::parse))
+            .get_or_init(|| self.msg.request_uri().map(memo_uri))
             .as_ref()
     }
 
@@ -320,8 +324,9 @@ impl<'a> MessageView<'a> {
 impl<T> Default for Listed<'_, T> {
     fn default() -> Self {
         Listed {
-            values: Vec::new(),
-            texts: Vec::new(),
+            single: None,
+            many: Vec::new(),
+            many_texts: Vec::new(),
             first_ok: false,
             wildcard: false,
             problems: Vec::new(),
@@ -329,14 +334,44 @@ impl<T> Default for Listed<'_, T> {
     }
 }
 
-impl<T> Listed<'_, T> {
+impl<'a, T> Listed<'a, T> {
     /// The first element, when it parsed (a later one is not the top one).
     fn top(&self) -> Option<&T> {
         if self.first_ok {
-            self.values.first()
+            self.values().first()
         } else {
             None
         }
+    }
+
+    /// Elements the lenient parse accepts, in wire order.
+    pub(crate) fn values(&self) -> &[T] {
+        match &self.single {
+            Some((v, _)) => std::slice::from_ref(v),
+            None => &self.many,
+        }
+    }
+
+    /// The wire text of each of [`Self::values`] (trimmed element).
+    pub(crate) fn texts(&self) -> &[&'a [u8]] {
+        match &self.single {
+            Some((_, t)) => std::slice::from_ref(t),
+            None => &self.many_texts,
+        }
+    }
+
+    /// Appends an accepted element; the first stays inline until a second one comes.
+    fn push(&mut self, value: T, text: &'a [u8]) {
+        if self.many.is_empty() && self.single.is_none() {
+            self.single = Some((value, text));
+            return;
+        }
+        if let Some((v, t)) = self.single.take() {
+            self.many.push(v);
+            self.many_texts.push(t);
+        }
+        self.many.push(value);
+        self.many_texts.push(text);
     }
 }
 
@@ -359,16 +394,54 @@ fn listed<'a, T>(
                 out.first_ok = value.is_some();
             }
             if let Some(value) = value {
-                out.values.push(value);
-                out.texts.push(el);
+                out.push(value, el);
             }
         }
     }
     out
 }
 
+/// The strict parse of a name-addr, through the memo of clean values ([`super::shape`]):
+/// the From, To and Contact of a dialog's messages repeat byte for byte.
+fn strict_name_addr(v: &[u8]) -> Result<NameAddr<'_>, FieldError> {
+    if let Some(n) = shape::name_addr(v) {
+        return Ok(n);
+    }
+    let r = parse_name_addr(v, true);
+    if let Ok(n) = &r {
+        shape::remember_name_addr(v, n);
+    }
+    r
+}
+
+/// The strict parse of a via-parm, through the memo of clean values ([`super::shape`]):
+/// every message of a transaction carries the same Via.
+fn strict_via(v: &[u8]) -> Result<Via<'_>, FieldError> {
+    if let Some(via) = shape::via(v) {
+        return Ok(via);
+    }
+    let r = parse_via(v, true);
+    if let Ok(via) = &r {
+        shape::remember_via(v, via);
+    }
+    r
+}
+
+/// [`Uri::parse`] through the memo of earlier parses ([`super::shape`]): the requests of a
+/// dialog repeat their Request-URI.
+fn memo_uri(v: &[u8]) -> Result<Uri<'_>, FieldError> {
+    if let Some(u) = shape::uri(v) {
+        return Ok(u);
+    }
+    let r = Uri::parse(v);
+    if let Ok(u) = &r {
+        shape::remember_uri(v, u);
+    }
+    r
+}
+
 fn checked_name_addr(v: Option<&[u8]>) -> Checked<NameAddr<'_>> {
-    match v.map(|v| parse_name_addr(v, true)) {
+    match v.map(strict_name_addr) {
         None => Checked {
             value: None,
             problem: None,
@@ -477,7 +550,8 @@ Contact: *, <sip:c@h>\r\n\r\n";
         assert_view_agrees(m);
         let v = MessageView::new(parse_message(m).unwrap());
         let vias = v.vias_listed();
-        assert_eq!(vias.values.len(), 2);
+        assert_eq!(vias.values().len(), 2);
+        assert_eq!(vias.texts().len(), 2);
         assert_eq!(
             vias.problems,
             ["empty list element", "unsupported Via sent-protocol"]

@@ -1,0 +1,419 @@
+//! A memo of clean name-addr, Via and Request-URI parses, keyed by the exact value bytes.
+//!
+//! The messages of one dialog repeat their From, To, Contact and Via values byte for
+//! byte (From in every message of a call, a Via in every message of its transaction), and
+//! each was parsed strictly (RFC 3261 §25.1 grammar) once per message: 15% of the
+//! instructions of a whole signaling report. Parsing is a pure function of the bytes and
+//! every field of a [`NameAddr`] or [`Via`] is a sub-slice of its input, so the result for
+//! bytes seen before is the old result's *shape* (the offsets of each field) laid over the
+//! new bytes.
+//!
+//! Only values the strict grammar accepted are remembered (their verdict is "no
+//! problem"), keyed by their bytes, which are compared in full on lookup: a hit gives
+//! exactly what parsing would. A display name that had to be unescaped (an owned copy)
+//! or a URI with `?headers` is not remembered. The memo is a small direct-mapped table
+//! per thread: a bounded size whatever the capture, and a value pushed out is simply
+//! parsed again.
+
+use std::cell::RefCell;
+use std::hash::BuildHasher;
+
+use super::addr::NameAddr;
+use super::text::Params;
+use super::uri::{Scheme, Uri};
+use super::via::Via;
+
+/// Slots of each table (a power of two). Calls in flight at once share it: a capture with
+/// more than this many calls interleaved hits less often, never wrongly.
+const SLOTS: usize = 512;
+
+/// Longest value remembered (longer ones are rare and parsed every time).
+const MAX_LEN: usize = 240;
+
+/// Where a field is in the value: `at..at + len` (an empty field is `0..0`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    at: u8,
+    len: u8,
+}
+
+/// The span of `sub` within `base`, None when it is not a non-empty sub-slice of it (an
+/// empty slice need not point into `base`; every empty slice reads the same).
+fn span(base: &[u8], sub: &[u8]) -> Option<Span> {
+    if sub.is_empty() {
+        return Some(Span::default());
+    }
+    // Addresses compared, nothing dereferenced.
+    let at = (sub.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
+    if at.checked_add(sub.len())? > base.len() {
+        return None;
+    }
+    Some(Span {
+        at: u8::try_from(at).ok()?,
+        len: u8::try_from(sub.len()).ok()?,
+    })
+}
+
+/// The bytes of `s` in `base` (in bounds: `base` equals the bytes `s` was taken from).
+fn at(base: &[u8], s: Span) -> &[u8] {
+    let start = usize::from(s.at);
+    base.get(start..start + usize::from(s.len)).unwrap_or(&[])
+}
+
+fn opt_span(base: &[u8], sub: Option<&[u8]>) -> Option<Option<Span>> {
+    match sub {
+        None => Some(None),
+        Some(s) => span(base, s).map(Some),
+    }
+}
+
+/// A [`Scheme`] without its lifetime.
+#[derive(Debug, Clone, Copy)]
+enum SchemeShape {
+    Sip,
+    Sips,
+    Tel,
+    Other(Span),
+}
+
+/// A [`Uri`] without `?headers`, as spans.
+#[derive(Debug, Clone, Copy)]
+struct UriShape {
+    scheme: SchemeShape,
+    user: Option<Span>,
+    password: Option<Span>,
+    host: Span,
+    port: Option<u16>,
+    params: Span,
+    opaque: Span,
+    transport: Option<Span>,
+}
+
+impl UriShape {
+    fn of(base: &[u8], u: &Uri<'_>) -> Option<UriShape> {
+        if !u.headers.is_empty() {
+            return None;
+        }
+        Some(UriShape {
+            scheme: match u.scheme {
+                Scheme::Sip => SchemeShape::Sip,
+                Scheme::Sips => SchemeShape::Sips,
+                Scheme::Tel => SchemeShape::Tel,
+                Scheme::Other(s) => SchemeShape::Other(span(base, s)?),
+            },
+            user: opt_span(base, u.user)?,
+            password: opt_span(base, u.password)?,
+            host: span(base, u.host)?,
+            port: u.port,
+            params: span(base, u.params.raw())?,
+            opaque: span(base, u.opaque)?,
+            transport: opt_span(base, u.transport())?,
+        })
+    }
+
+    fn build<'a>(&self, base: &'a [u8]) -> Uri<'a> {
+        Uri {
+            scheme: match self.scheme {
+                SchemeShape::Sip => Scheme::Sip,
+                SchemeShape::Sips => Scheme::Sips,
+                SchemeShape::Tel => Scheme::Tel,
+                SchemeShape::Other(s) => Scheme::Other(at(base, s)),
+            },
+            user: self.user.map(|s| at(base, s)),
+            password: self.password.map(|s| at(base, s)),
+            host: at(base, self.host),
+            port: self.port,
+            params: Params::uri(at(base, self.params)),
+            headers: Vec::new(),
+            opaque: at(base, self.opaque),
+            transport: self.transport.map(|s| at(base, s)),
+        }
+    }
+}
+
+/// A [`NameAddr`] whose display name, if any, is borrowed.
+#[derive(Debug, Clone, Copy)]
+struct NameAddrShape {
+    display_name: Option<Span>,
+    uri_raw: Span,
+    uri: UriShape,
+    params: Span,
+    tag: Option<Span>,
+}
+
+impl NameAddrShape {
+    fn of(base: &[u8], n: &NameAddr<'_>) -> Option<NameAddrShape> {
+        let display_name = match &n.display_name {
+            None => None,
+            Some(std::borrow::Cow::Borrowed(d)) => Some(span(base, d)?),
+            // Unescaped or unfolded: not a slice of the value.
+            Some(std::borrow::Cow::Owned(_)) => return None,
+        };
+        Some(NameAddrShape {
+            display_name,
+            uri_raw: span(base, n.uri_raw)?,
+            uri: UriShape::of(base, &n.uri)?,
+            params: span(base, n.params.raw())?,
+            tag: opt_span(base, n.tag())?,
+        })
+    }
+
+    fn build<'a>(&self, base: &'a [u8]) -> NameAddr<'a> {
+        NameAddr {
+            display_name: self
+                .display_name
+                .map(|s| std::borrow::Cow::Borrowed(at(base, s))),
+            uri_raw: at(base, self.uri_raw),
+            uri: self.uri.build(base),
+            params: Params::generic(at(base, self.params)),
+            tag: self.tag.map(|s| at(base, s)),
+        }
+    }
+}
+
+/// A [`Via`] as spans.
+#[derive(Debug, Clone, Copy)]
+struct ViaShape {
+    protocol: Span,
+    version: Span,
+    transport: Span,
+    host: Span,
+    port: Option<u16>,
+    branch: Option<Span>,
+    received: Option<Span>,
+    rport: Option<Option<u16>>,
+    maddr: Option<Span>,
+    ttl: Option<u8>,
+    params: Span,
+}
+
+impl ViaShape {
+    fn of(base: &[u8], v: &Via<'_>) -> Option<ViaShape> {
+        Some(ViaShape {
+            protocol: span(base, v.protocol)?,
+            version: span(base, v.version)?,
+            transport: span(base, v.transport)?,
+            host: span(base, v.host)?,
+            port: v.port,
+            branch: opt_span(base, v.branch)?,
+            received: opt_span(base, v.received)?,
+            rport: v.rport,
+            maddr: opt_span(base, v.maddr)?,
+            ttl: v.ttl,
+            params: span(base, v.params.raw())?,
+        })
+    }
+
+    fn build<'a>(&self, base: &'a [u8]) -> Via<'a> {
+        Via {
+            protocol: at(base, self.protocol),
+            version: at(base, self.version),
+            transport: at(base, self.transport),
+            host: at(base, self.host),
+            port: self.port,
+            branch: self.branch.map(|s| at(base, s)),
+            received: self.received.map(|s| at(base, s)),
+            rport: self.rport,
+            maddr: self.maddr.map(|s| at(base, s)),
+            ttl: self.ttl,
+            params: Params::generic(at(base, self.params)),
+        }
+    }
+}
+
+/// One direct-mapped table: slot `hash % SLOTS` holds the last value stored there.
+struct Table<S> {
+    slots: Vec<Option<(Vec<u8>, S)>>,
+}
+
+impl<S: Copy> Table<S> {
+    const fn new() -> Self {
+        Table { slots: Vec::new() }
+    }
+
+    fn index(value: &[u8]) -> usize {
+        // FxHash: no random seed, and collisions only cost a miss (bytes are compared).
+        let h = rustc_hash::FxBuildHasher.hash_one(value);
+        // Top bits: FxHash mixes upward.
+        (h >> (64 - SLOTS.trailing_zeros())) as usize
+    }
+
+    fn get(&self, value: &[u8]) -> Option<S> {
+        match self.slots.get(Self::index(value))? {
+            Some((key, shape)) if key.as_slice() == value => Some(*shape),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, value: &[u8], shape: S) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
+        }
+        if let Some(slot) = self.slots.get_mut(Self::index(value)) {
+            match slot {
+                // Reuse the key's allocation.
+                Some((key, s)) => {
+                    key.clear();
+                    key.extend_from_slice(value);
+                    *s = shape;
+                }
+                None => *slot = Some((value.to_vec(), shape)),
+            }
+        }
+    }
+}
+
+struct Memo {
+    name_addrs: Table<NameAddrShape>,
+    vias: Table<ViaShape>,
+    uris: Table<UriShape>,
+}
+
+thread_local! {
+    static MEMO: RefCell<Memo> = const {
+        RefCell::new(Memo {
+            name_addrs: Table::new(),
+            vias: Table::new(),
+            uris: Table::new(),
+        })
+    };
+}
+
+/// The parse of `value` as a URI, when it was remembered (any successful parse of a URI
+/// without `?headers`: [`Uri::parse`] has one mode, its host check is separate).
+pub(crate) fn uri(value: &[u8]) -> Option<Uri<'_>> {
+    if value.len() > MAX_LEN {
+        return None;
+    }
+    let shape = MEMO.with(|m| m.try_borrow().ok()?.uris.get(value))?;
+    Some(shape.build(value))
+}
+
+/// Remembers the parse `u` of `value`.
+pub(crate) fn remember_uri(value: &[u8], u: &Uri<'_>) {
+    if value.len() > MAX_LEN {
+        return;
+    }
+    if let Some(shape) = UriShape::of(value, u) {
+        MEMO.with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut() {
+                m.uris.put(value, shape);
+            }
+        });
+    }
+}
+
+/// The strict parse of `value` as a name-addr, when it was remembered clean.
+pub(crate) fn name_addr(value: &[u8]) -> Option<NameAddr<'_>> {
+    if value.len() > MAX_LEN {
+        return None;
+    }
+    let shape = MEMO.with(|m| m.try_borrow().ok()?.name_addrs.get(value))?;
+    Some(shape.build(value))
+}
+
+/// Remembers the clean strict parse `n` of `value`.
+pub(crate) fn remember_name_addr(value: &[u8], n: &NameAddr<'_>) {
+    if value.len() > MAX_LEN {
+        return;
+    }
+    if let Some(shape) = NameAddrShape::of(value, n) {
+        MEMO.with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut() {
+                m.name_addrs.put(value, shape);
+            }
+        });
+    }
+}
+
+/// The strict parse of `value` as a via-parm, when it was remembered clean.
+pub(crate) fn via(value: &[u8]) -> Option<Via<'_>> {
+    if value.len() > MAX_LEN {
+        return None;
+    }
+    let shape = MEMO.with(|m| m.try_borrow().ok()?.vias.get(value))?;
+    Some(shape.build(value))
+}
+
+/// Remembers the clean strict parse `v` of `value`.
+pub(crate) fn remember_via(value: &[u8], v: &Via<'_>) {
+    if value.len() > MAX_LEN {
+        return;
+    }
+    if let Some(shape) = ViaShape::of(value, v) {
+        MEMO.with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut() {
+                m.vias.put(value, shape);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::addr::parse_name_addr;
+    use super::super::via::parse_via;
+    use super::*;
+
+    /// A remembered value is rebuilt equal to its parse, over a copy of the bytes (other
+    /// addresses), and a value differing in one byte is not taken for it.
+    #[test]
+    fn rebuilt_equals_parsed() {
+        let addrs: &[&[u8]] = &[
+            b"\"Alice\" <sip:alice@127.0.0.1:5070>;tag=7281SIPpTag001",
+            b"<sip:service@127.0.0.1:5060>",
+            b"<sip:alice@127.0.0.1:5070;transport=UDP>",
+            b"sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n",
+            b"Bob <sips:bob:pw@[2001:db8::1]:5061;lr>;expires=60;q=0.5",
+            b"tel:+1-201-555-0123;phone-context=example.com",
+            b"<urn:service:sos>",
+            b"\"J Rosenberg \\\\\\\"\" <sip:jdrosen@example.com>;tag=98asjd8",
+            b"<sip:u@h?Subject=x>",
+        ];
+        for a in addrs {
+            let Ok(parsed) = parse_name_addr(a, true) else {
+                panic!("{a:?}")
+            };
+            remember_name_addr(a, &parsed);
+            let copy = a.to_vec();
+            let cached = name_addr(&copy);
+            // Escaped display names and URI headers are not remembered.
+            let remembered = !a.starts_with(b"\"J") && !a.ends_with(b"x>");
+            assert_eq!(cached.is_some(), remembered, "{a:?}");
+            if let Some(c) = cached {
+                assert_eq!(c, parsed);
+                assert_eq!(c.tag(), parsed.tag());
+                assert_eq!(c.uri.transport(), parsed.uri.transport());
+            }
+            let u = Uri::parse(parsed.uri_raw).ok();
+            if let Some(u) = &u {
+                remember_uri(parsed.uri_raw, u);
+            }
+            let raw_copy = parsed.uri_raw.to_vec();
+            // A URI with `?headers` is not remembered (an escaped display name is no
+            // matter for the URI alone).
+            assert_eq!(uri(&raw_copy).is_some(), !a.ends_with(b"x>"), "{a:?}");
+            if let Some(c) = uri(&raw_copy) {
+                assert_eq!(Some(c), u);
+            }
+            let mut other = a.to_vec();
+            if let Some(b) = other.last_mut() {
+                *b ^= 1;
+            }
+            assert!(name_addr(&other).is_none());
+        }
+        let vias: &[&[u8]] = &[
+            b"SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-7281-1-0",
+            b"SIP/2.0/TCP [2001:db8::9:1]:6050;received=2001:db8::9:255;branch=z9hG4bKas3;rport=5;ttl=3;maddr=h",
+            b"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw;rport",
+        ];
+        for v in vias {
+            let Ok(parsed) = parse_via(v, true) else {
+                panic!("{v:?}")
+            };
+            remember_via(v, &parsed);
+            let copy = v.to_vec();
+            assert_eq!(via(&copy), Some(parsed));
+        }
+    }
+}
