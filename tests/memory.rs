@@ -205,6 +205,12 @@ fn dialogs_stay_small() {
     assert!(call < 3400.0, "{call:.0} bytes per finished call");
     // A message record is kept per message (millions in a big capture).
     assert!(size_of::<siplens::engine::MessageRecord>() <= 72);
+    // Kept per call (an SDP body's security record, the 2xx, ACK and BYE marks): their
+    // addresses packed (model::Addr), each fits a smaller allocator size class than with
+    // std's 32-byte SocketAddr (88 and 104 bytes).
+    assert!(size_of::<siplens::model::Seen>() <= 56);
+    assert!(size_of::<siplens::nat::Mark>() <= 72);
+    assert!(size_of::<siplens::nat::OkTrack>() <= 72);
 }
 
 #[test]

@@ -699,8 +699,8 @@ fn seen(seg: &Segment<'_>) -> Seen {
     Seen {
         frame: seg.frame,
         ts: seg.ts,
-        src: seg.src,
-        dst: seg.dst,
+        src: seg.src.into(),
+        dst: seg.dst.into(),
         transport: seg.transport,
     }
 }

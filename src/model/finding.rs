@@ -133,9 +133,9 @@ impl Finding {
     }
 
     /// Source and destination of the first evidence packet.
-    pub fn flow(mut self, src: SocketAddr, dst: SocketAddr) -> Finding {
-        self.src = Some(src);
-        self.dst = Some(dst);
+    pub fn flow(mut self, src: impl Into<SocketAddr>, dst: impl Into<SocketAddr>) -> Finding {
+        self.src = Some(src.into());
+        self.dst = Some(dst.into());
         self
     }
 

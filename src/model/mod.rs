@@ -6,6 +6,7 @@
 //! `sip`, `sdp` and `media` (checked by `tests/layers.rs`), so the engine, the trackers
 //! (`nat`, `tls`) and the rules can all depend on it without depending on each other.
 
+pub mod addr;
 pub mod auth;
 pub mod finding;
 pub mod ice;
@@ -15,6 +16,7 @@ pub mod stats;
 pub mod symbols;
 pub mod time;
 
+pub use addr::Addr;
 pub use auth::{Algorithm, AuthAttempt, Scheme};
 pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
 pub use ice::{CandidateKind, IceCandidate};

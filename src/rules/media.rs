@@ -630,7 +630,7 @@ fn cleartext_rtp(
     let (ts, src, dst) = match (sdp_hits.first(), clear_streams.first()) {
         (Some((r, _, o)), _) => {
             let first = o.unwrap_or(r);
-            (first.at.ts, first.at.src, first.at.dst)
+            (first.at.ts, first.at.src.get(), first.at.dst.get())
         }
         (None, Some(s)) => (s.ts, s.src, s.dst),
         (None, None) => return None,
@@ -845,7 +845,7 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
                 first.map(|a| a.ts).unwrap_or_default(),
             )
             .call(call_id)
-            .flow_opt(first.map(|a| a.src), first.map(|a| a.dst))
+            .flow_opt(first.map(|a| a.src.get()), first.map(|a| a.dst.get()))
             .summary(format!("ZRTP key agreement: {}", what.join(", ")))
             .evidence(evidence)
             .advice(

@@ -161,14 +161,14 @@ impl StunTracker {
                     self.pending.insert(
                         msg.transaction_id,
                         Pending {
-                            client: at.src,
-                            server: at.dst,
+                            client: at.src.get(),
+                            server: at.dst.get(),
                             ts: at.ts,
                             order,
                         },
                     );
                 }
-                if let Some(b) = self.binding(at.src, at.dst, at) {
+                if let Some(b) = self.binding(at.src.get(), at.dst.get(), at) {
                     b.requests += 1;
                     b.ice_check |= ice;
                     b.nominated |= nominated;
@@ -188,7 +188,7 @@ impl StunTracker {
                     Some(p) => (p.client, p.server),
                     None => {
                         self.stats.unmatched_responses += 1;
-                        (at.dst, at.src)
+                        (at.dst.get(), at.src.get())
                     }
                 };
                 let mapped = msg.xor_mapped_address().or_else(|| msg.mapped_address());

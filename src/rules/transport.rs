@@ -216,8 +216,8 @@ impl HopTable {
             Hop {
                 messages: 1,
                 first_ts: at.ts,
-                src: at.src,
-                dst: at.dst,
+                src: at.src.get(),
+                dst: at.dst.get(),
                 frames: vec![at.frame],
             },
         );
