@@ -211,6 +211,7 @@ fn dialogs_stay_small() {
     assert!(size_of::<siplens::model::Seen>() <= 56);
     assert!(size_of::<siplens::nat::Mark>() <= 72);
     assert!(size_of::<siplens::nat::OkTrack>() <= 72);
+    assert!(size_of::<siplens::engine::MediaLine>() <= 104);
 }
 
 #[test]

@@ -243,8 +243,10 @@ impl Dialog {
         let action = sdp_action(&self.sessions, &self.sdp, from_caller, cseq_num);
         let parsed = sdp::parse(body);
         let media = summarize_sdp(&parsed, symbols);
-        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> =
-            media.iter().map(|m| (m.addr, m.rtcp)).collect();
+        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = media
+            .iter()
+            .map(|m| (m.addr.map(|a| a.get()), m.rtcp.map(|a| a.get())))
+            .collect();
         // ICE candidates are where media may really flow (rules::stun).
         announced.extend(media.iter().flat_map(|m| {
             m.candidates.iter().map(|c| match c.component {

@@ -1077,12 +1077,9 @@ impl Analyzer {
                 continue;
             };
             // The most recent SDP naming this address wins (re-INVITEs move media).
-            let line = d
-                .sdp
-                .iter()
-                .rev()
-                .flat_map(|s| s.media.iter())
-                .find(|m| m.addr == Some(addr) || m.candidates.iter().any(|c| c.addr == addr));
+            let line = d.sdp.iter().rev().flat_map(|s| s.media.iter()).find(|m| {
+                m.addr.is_some_and(|a| a == addr) || m.candidates.iter().any(|c| c.addr == addr)
+            });
             let bound = match line {
                 Some(m) => BoundLine {
                     encrypted: m.encrypted,
@@ -2141,8 +2138,8 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> 
             formats.shrink_to_fit();
             MediaLine {
                 media: symbols.intern(m.media.as_str()),
-                addr,
-                rtcp,
+                addr: addr.map(crate::model::Addr::new),
+                rtcp: rtcp.map(crate::model::Addr::new),
                 proto: symbols.intern(m.proto.as_str()),
                 encrypted: m.proto.is_srtp() || m.proto.is_dtls(),
                 formats,

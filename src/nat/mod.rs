@@ -468,7 +468,7 @@ impl DialogNat {
                     if let Some(a) = m.addr {
                         if !p.sdp.iter().any(|x| *x == a) {
                             if p.sdp.len() < MAX_SDP_ADDRS {
-                                push_small(&mut p.sdp, Addr::new(a));
+                                push_small(&mut p.sdp, a);
                             } else {
                                 self.dropped += 1;
                             }

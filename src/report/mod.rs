@@ -823,8 +823,8 @@ fn media_dtos<'a>(an: &'a Analyzer, d: &Dialog) -> Vec<MediaDto<'a>> {
             let a: Option<&MediaLine> = answer.and_then(|a| a.media.get(i));
             out.push(MediaDto {
                 media: an.name(o.media),
-                offer: o.addr,
-                answer: a.and_then(|a| a.addr),
+                offer: o.addr.map(|x| x.get()),
+                answer: a.and_then(|a| a.addr).map(|x| x.get()),
                 proto: an.name(o.proto),
                 codecs: codec_list(an, a.unwrap_or(o)),
                 encrypted: o.encrypted && a.is_none_or(|a| a.encrypted),

@@ -445,7 +445,7 @@ fn binding_finding(b: &StunBinding, dialog: Option<&Dialog>) -> Finding {
                 .flat_map(|r| r.media.iter().map(move |m| (r, m)))
         };
         if let Some(m) = b.mapped.filter(|m| *m != b.client) {
-            if let Some((r, _)) = lines().find(|(_, l)| l.addr == Some(m)) {
+            if let Some((r, _)) = lines().find(|(_, l)| l.addr.is_some_and(|a| a == m)) {
                 let _ = write!(s, "; the SDP (frame {}) advertises it", r.frame);
                 frames.push(r.frame);
             } else if let Some((r, _)) = lines().find(|(_, l)| {
@@ -459,7 +459,9 @@ fn binding_finding(b: &StunBinding, dialog: Option<&Dialog>) -> Finding {
                     r.frame
                 );
                 frames.push(r.frame);
-            } else if let Some((r, l)) = lines().find(|(_, l)| l.addr == Some(b.client)) {
+            } else if let Some((r, l)) =
+                lines().find(|(_, l)| l.addr.is_some_and(|a| a == b.client))
+            {
                 let _ = write!(
                     s,
                     "; but the SDP (frame {}) advertises {} instead: the UA did not use \
