@@ -204,7 +204,7 @@ fn dialogs_stay_small() {
     assert!(per < 4500.0, "{per:.0} bytes per unanswered INVITE dialog");
     assert!(call < 3400.0, "{call:.0} bytes per finished call");
     // A message record is kept per message (millions in a big capture).
-    assert!(size_of::<siplens::engine::MessageRecord>() <= 72);
+    assert!(size_of::<siplens::engine::MessageRecord>() <= 64);
     // Kept per call (an SDP body's security record, the 2xx, ACK and BYE marks): their
     // addresses packed (model::Addr), each fits a smaller allocator size class than with
     // std's 32-byte SocketAddr (88 and 104 bytes).

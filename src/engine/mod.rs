@@ -242,10 +242,11 @@ pub struct InputInfo {
 }
 
 /// One SIP message as the engine keeps it: small, owned. A capture holds one per message
-/// (millions), so it is packed to 72 bytes: the addresses are indexes into the dialog's
+/// (millions), so it is packed to 64 bytes: the addresses are indexes into the dialog's
 /// endpoints (most messages of a dialog go between its first two; read them with
 /// [`Dialog::src_of`] and [`Dialog::dst_of`]), the SDP index one byte
-/// ([`MAX_SDP_PER_DIALOG`] fits).
+/// ([`MAX_SDP_PER_DIALOG`] fits), and the HEP envelope most messages lack is kept by the
+/// dialog ([`Dialog::hep_of`]).
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
     /// Frame number (1-based, across all inputs).
@@ -256,9 +257,6 @@ pub struct MessageRecord {
     /// copy (shared, not copied again, with the dashboard's snapshots) while the raw budget
     /// lasts. Read it with [`Analyzer::raw_files`].
     pub raw: RawText,
-    /// HEP: capture agent and capture id when the message arrived HEP-encapsulated (boxed:
-    /// most messages have none, and this record is kept per message).
-    pub hep: Option<Box<crate::hep::HepMeta>>,
     /// CSeq number and method.
     pub cseq: Option<(u32, Sym)>,
     /// "INVITE" or "200 OK" style summary of the start line.
@@ -407,6 +405,9 @@ struct DialogRare {
     /// Addresses of the message records besides [`Dialog::src`] and [`Dialog::dst`]
     /// (endpoint indexes 2 and up).
     endpoints: Vec<SocketAddr>,
+    /// HEP envelopes of the message records that arrived HEP-encapsulated, by index in
+    /// [`Dialog::messages`] (ascending; at most one per record, so bounded as they are).
+    hep: Vec<(u32, crate::hep::HepMeta)>,
 }
 
 /// What [`Dialog::retransmitted`] returns for a dialog without retransmissions.
@@ -433,6 +434,15 @@ impl Dialog {
         self.rare
             .as_ref()
             .map_or(&NO_RETRANSMISSIONS, |r| &r.retransmitted)
+    }
+
+    /// HEP: capture agent and capture id of message record `index` (in
+    /// [`Dialog::messages`]) when it arrived HEP-encapsulated.
+    pub fn hep_of(&self, index: usize) -> Option<&crate::hep::HepMeta> {
+        let hep = &self.rare.as_ref()?.hep;
+        let i = u32::try_from(index).ok()?;
+        let at = hep.binary_search_by_key(&i, |(k, _)| *k).ok()?;
+        hep.get(at).map(|(_, h)| h)
     }
 
     /// Frame of the latest 401/407 challenge.
@@ -1552,13 +1562,16 @@ impl Analyzer {
                 RawText::None
             };
             let finished = d.finished_seq != 0;
+            if let Some(h) = seg.hep {
+                let index = u32::try_from(d.messages.len()).unwrap_or(u32::MAX);
+                d.rare_mut().hep.push((index, h));
+            }
             push_tight(
                 &mut d.messages,
                 MessageRecord {
                     frame: seg.frame,
                     ts: seg.ts,
                     raw: raw_box,
-                    hep: seg.hep.map(Box::new),
                     cseq,
                     label,
                     ends: [src, dst],

@@ -670,7 +670,7 @@ impl<'a> Flow<'a> {
     /// The entries, in capture order.
     pub fn entries(&self) -> impl Iterator<Item = FlowEntry<'a>> + 'a {
         let (an, d) = (self.an, self.dialog);
-        d.messages.iter().map(move |m| FlowEntry {
+        d.messages.iter().enumerate().map(move |(i, m)| FlowEntry {
             frame: m.frame,
             ts: m.ts.as_secs_f64(),
             src: d.src_of(m),
@@ -681,7 +681,7 @@ impl<'a> Flow<'a> {
             retransmission: m.retransmission,
             duplicate: m.duplicate,
             sdp: m.sdp().is_some(),
-            hep: m.hep.as_deref().copied(),
+            hep: d.hep_of(i).copied(),
         })
     }
 }
