@@ -212,6 +212,8 @@ fn dialogs_stay_small() {
     assert!(size_of::<siplens::nat::Mark>() <= 72);
     assert!(size_of::<siplens::nat::OkTrack>() <= 72);
     assert!(size_of::<siplens::engine::MediaLine>() <= 104);
+    // Boxed per call with SDP: the rarely filled facts are apart (they were 144 bytes).
+    assert!(size_of::<siplens::rules::media::SecurityFacts>() <= 32);
 }
 
 #[test]
