@@ -2091,7 +2091,7 @@ impl EvictedFindings {
         for (rule, (n, sev, first)) in &self.over {
             out.push(
                 Finding::new(*rule, *sev, first.ts)
-                    .flow_opt(first.src, first.dst)
+                    .flow_opt(first.src.map(|a| a.get()), first.dst.map(|a| a.get()))
                     .summary(format!(
                         "{n} more finding(s) of {rule} in evicted dialogs, not listed one by \
                          one (the bound on findings kept from evicted dialogs was reached); \

@@ -466,7 +466,7 @@ impl DialogNat {
                         p.sdp_not_sendrecv = true;
                     }
                     if let Some(a) = m.addr {
-                        if !p.sdp.iter().any(|x| *x == a) {
+                        if !p.sdp.contains(&a) {
                             if p.sdp.len() < MAX_SDP_ADDRS {
                                 push_small(&mut p.sdp, a);
                             } else {
@@ -533,7 +533,7 @@ impl DialogNat {
             match method {
                 "ACK" => {
                     for ok in self.oks.iter_mut().filter(|o| Some(o.cseq) == cseq_num) {
-                        if cx.dst == ok.src || cx.dst.ip() == ok.src.ip() {
+                        if ok.src == cx.dst || cx.dst.ip() == ok.src.ip() {
                             ok.acked = true;
                         }
                     }

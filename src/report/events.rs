@@ -150,8 +150,8 @@ fn key_of(f: &Finding) -> FindingKey {
     (
         f.rule.as_str(),
         f.call_id.clone(),
-        f.src,
-        f.dst,
+        f.src.map(|a| a.get()),
+        f.dst.map(|a| a.get()),
         f.evidence.first().copied(),
     )
 }

@@ -919,8 +919,8 @@ mod tests {
         Seen {
             frame,
             ts: Timestamp(frame),
-            src: "192.0.2.1:5060".parse().unwrap(),
-            dst: "192.0.2.2:5060".parse().unwrap(),
+            src: crate::model::Addr::new("192.0.2.1:5060".parse().unwrap()),
+            dst: crate::model::Addr::new("192.0.2.2:5060".parse().unwrap()),
             transport,
         }
     }

@@ -149,7 +149,7 @@ impl StunTracker {
                 if self
                     .pending
                     .get(&msg.transaction_id)
-                    .is_some_and(|p| p.client != at.src)
+                    .is_some_and(|p| at.src != p.client)
                 {
                     return;
                 }
