@@ -214,6 +214,9 @@ fn dialogs_stay_small() {
     assert!(size_of::<siplens::engine::MediaLine>() <= 104);
     // Boxed per call with SDP: the rarely filled facts are apart (they were 144 bytes).
     assert!(size_of::<siplens::rules::media::SecurityFacts>() <= 32);
+    // Boxed per dialog (allocator class 592; it was 624 bytes, class 640): addresses
+    // packed, credentials with the rare part.
+    assert!(size_of::<siplens::engine::Dialog>() <= 584);
     // Every finding is held at the report's peak (one per call for plain RTP).
     assert!(size_of::<siplens::engine::Finding>() <= 160);
 }

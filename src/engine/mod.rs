@@ -353,10 +353,10 @@ pub struct Dialog {
     pub retransmissions: u64,
     /// Transport of the first message.
     pub transport: Transport,
-    /// Source of the first message.
-    pub src: SocketAddr,
+    /// Source of the first message (packed, as every dialog keeps it).
+    pub src: crate::model::Addr,
     /// Destination of the first message.
-    pub dst: SocketAddr,
+    pub dst: crate::model::Addr,
     /// User-Agent of the caller, Server/User-Agent of the callee.
     pub user_agents: Vec<String>,
     /// Message records (bounded).
@@ -367,8 +367,6 @@ pub struct Dialog {
     pub sessions: Vec<MediaSession>,
     /// RTCP packets sent to or from an address this dialog's SDP announced.
     pub rtcp_packets: u64,
-    /// Requests that carried credentials (bounded by [`crate::model::auth::MAX_ATTEMPTS`]).
-    pub auth: Vec<AuthAttempt>,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
     pub invite_seen: bool,
     /// Messages that were exact copies captured again within a few milliseconds.
@@ -386,8 +384,9 @@ pub struct Dialog {
     finished_seq: u64,
     /// NAT troubleshooting (crate::nat): per-party advertised vs observed addresses.
     pub nat: crate::nat::DialogNat,
-    /// What few dialogs have (malformed messages, retransmissions, challenges, more than
-    /// two endpoints), allocated with the first: 8 bytes instead of 112 in every dialog.
+    /// What few dialogs have (malformed messages, retransmissions, challenges and
+    /// credentials, more than two endpoints, HEP envelopes), allocated with the first: 8
+    /// bytes in every dialog.
     rare: Option<Box<DialogRare>>,
 }
 
@@ -405,6 +404,8 @@ struct DialogRare {
     /// Addresses of the message records besides [`Dialog::src`] and [`Dialog::dst`]
     /// (endpoint indexes 2 and up).
     endpoints: Vec<SocketAddr>,
+    /// Requests that carried credentials (bounded by [`crate::model::auth::MAX_ATTEMPTS`]).
+    auth: Vec<AuthAttempt>,
     /// HEP envelopes of the message records that arrived HEP-encapsulated, by index in
     /// [`Dialog::messages`] (ascending; at most one per record, so bounded as they are).
     hep: Vec<(u32, crate::hep::HepMeta)>,
@@ -445,6 +446,12 @@ impl Dialog {
         hep.get(at).map(|(_, h)| h)
     }
 
+    /// Requests that carried credentials (bounded by [`crate::model::auth::MAX_ATTEMPTS`]):
+    /// kept with the rare part, as challenges are (most calls carry none).
+    pub fn auth(&self) -> &[AuthAttempt] {
+        self.rare.as_ref().map_or(&[], |r| &r.auth)
+    }
+
     /// Frame of the latest 401/407 challenge.
     fn last_challenge(&self) -> Option<u64> {
         self.rare.as_ref().and_then(|r| r.last_challenge)
@@ -459,14 +466,14 @@ impl Dialog {
     /// [`Self::src`] and [`Self::dst`], the others kept aside.
     pub fn endpoint(&self, i: u16) -> SocketAddr {
         match i {
-            0 => self.src,
-            1 => self.dst,
+            0 => self.src.get(),
+            1 => self.dst.get(),
             _ => self
                 .rare
                 .as_ref()
                 .and_then(|r| r.endpoints.get(usize::from(i) - 2))
                 .copied()
-                .unwrap_or(self.src),
+                .unwrap_or(self.src.get()),
         }
     }
 
@@ -483,10 +490,10 @@ impl Dialog {
     /// The endpoint index of `a`, added to the dialog's endpoints when new (None once
     /// [`MAX_EXTRA_ENDPOINTS`] are kept).
     fn endpoint_index(&mut self, a: SocketAddr) -> Option<u16> {
-        if a == self.src {
+        if self.src == a {
             return Some(0);
         }
-        if a == self.dst {
+        if self.dst == a {
             return Some(1);
         }
         let endpoints = &mut self.rare_mut().endpoints;
@@ -1295,14 +1302,13 @@ impl Analyzer {
             message_count: 0,
             retransmissions: 0,
             transport: seg.transport,
-            src: seg.src,
-            dst: seg.dst,
+            src: seg.src.into(),
+            dst: seg.dst.into(),
             user_agents: Vec::new(),
             messages: Vec::new(),
             sdp: Vec::new(),
             sessions: Vec::new(),
             rtcp_packets: 0,
-            auth: Vec::new(),
             invite_seen: false,
             duplicates: 0,
             seen: Vec::new(),
@@ -1524,7 +1530,7 @@ impl Analyzer {
             transport: seg.transport,
             repeat,
             duplicate,
-            dialog_src: d.src,
+            dialog_src: d.src.get(),
             dialog_from_tag: d.from_tag.as_deref(),
             initial_cseq: d.initial_cseq,
             sdp: sdp_index
