@@ -212,6 +212,9 @@ fn dialogs_stay_small() {
     assert!(size_of::<siplens::nat::Mark>() <= 72);
     assert!(size_of::<siplens::nat::OkTrack>() <= 72);
     assert!(size_of::<siplens::engine::MediaLine>() <= 104);
+    // One media line and one SDP address are kept in place (model::List), not allocated.
+    assert!(size_of::<siplens::engine::SdpRecord>() <= 120);
+    assert!(size_of::<siplens::nat::Party>() <= 168);
     // Boxed per call with SDP: the rarely filled facts are apart (they were 144 bytes).
     assert!(size_of::<siplens::rules::media::SecurityFacts>() <= 32);
     // Boxed per dialog (allocator class 592; it was 624 bytes, class 640): addresses

@@ -1535,7 +1535,7 @@ impl Analyzer {
             initial_cseq: d.initial_cseq,
             sdp: sdp_index
                 .and_then(|i| d.sdp.get(i as usize))
-                .map(|s| s.media.as_slice()),
+                .map(|s| &s.media[..]),
         };
         self.stats.nat_records_dropped += d.nat.observe(msg, &cx, &self.symbols);
         if !repeat && is_request && self.symbols.name(label) == "OPTIONS" {
@@ -2125,7 +2125,7 @@ struct BoundLine {
 }
 
 /// Summarises an SDP body into owned media lines, interning names in `symbols`.
-pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> Vec<MediaLine> {
+pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> crate::model::List<MediaLine> {
     s.media
         .iter()
         .map(|m| {
@@ -2209,7 +2209,7 @@ mod tests {
         SdpRecord {
             frame: 0,
             from_caller,
-            media: Vec::new(),
+            media: crate::model::List::default(),
         }
     }
 

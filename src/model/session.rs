@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::addr::Addr;
 use super::ice::IceCandidate;
+use super::list::List;
 use super::symbols::Sym;
 
 /// One m= line of an SDP body, summarised. Names are interned: a busy server repeats
@@ -40,8 +41,9 @@ pub struct SdpRecord {
     pub frame: u64,
     /// True when sent by the party that started the dialog.
     pub from_caller: bool,
-    /// Its media lines.
-    pub media: Vec<MediaLine>,
+    /// Its media lines (in place when one, as most bodies have: a call keeps two bodies,
+    /// and a list each was an allocation each).
+    pub media: List<MediaLine>,
 }
 
 /// An SDP offer and its answer (RFC 3264).

@@ -22,7 +22,7 @@ use crate::capture::Timestamp;
 
 /// Media rules only judge answered calls that lasted at least this long after the answer.
 pub const MIN_TALK_NS: u64 = 2_000_000_000;
-use crate::model::{Addr, MediaLine, Symbols};
+use crate::model::{Addr, List, MediaLine, Symbols};
 use crate::net::Transport;
 use crate::sip::{contains_ci, HeaderName, MessageView, Scheme, StartLine};
 
@@ -269,7 +269,8 @@ pub struct Party {
     /// First Contact it advertised.
     pub contact: Option<ContactFacts>,
     /// SDP media addresses it advertised (bounded by [`MAX_SDP_ADDRS`]).
-    pub sdp: Vec<Addr>,
+    /// (In place when one, as most parties have: see [`List`].)
+    pub sdp: List<Addr>,
     /// Frame of its first SDP.
     pub sdp_frame: Option<u64>,
     /// Its last SDP put a media line on hold or one-way (sendonly/recvonly/inactive).
@@ -468,7 +469,7 @@ impl DialogNat {
                     if let Some(a) = m.addr {
                         if !p.sdp.contains(&a) {
                             if p.sdp.len() < MAX_SDP_ADDRS {
-                                push_small(&mut p.sdp, a);
+                                p.sdp.push(a);
                             } else {
                                 self.dropped += 1;
                             }
@@ -603,7 +604,7 @@ impl DialogNat {
             messages: 0,
             via: None,
             contact: None,
-            sdp: Vec::new(),
+            sdp: List::default(),
             sdp_frame: None,
             sdp_not_sendrecv: false,
             register: None,
