@@ -93,7 +93,7 @@ impl Dialog {
                 && self.to_tags.len() < MAX_TO_TAGS
                 && !self.to_tags.iter().any(|x| x.as_bytes() == t)
             {
-                push_small(&mut self.to_tags, lossy(t));
+                self.to_tags.push(lossy(t));
             }
         }
     }

@@ -333,8 +333,9 @@ pub struct Dialog {
     pub to: String,
     /// From tag of the initial request.
     pub from_tag: Option<String>,
-    /// Distinct To tags seen in responses (forks and legs).
-    pub to_tags: Vec<String>,
+    /// Distinct To tags seen in responses (forks and legs): in place when one, as a
+    /// dialog without forking has (the dialog stays in the same allocator class).
+    pub to_tags: crate::model::List<String>,
     /// Method of the first request (or of the CSeq when the capture starts mid-dialog).
     pub method: Sym,
     /// Current state.
@@ -1292,7 +1293,7 @@ impl Analyzer {
             from: from.as_ref().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
             to: msg.to().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
             from_tag: from.as_ref().and_then(|n| n.tag().map(lossy)),
-            to_tags: Vec::new(),
+            to_tags: crate::model::List::default(),
             method,
             state: DialogState::Trying,
             final_status: None,
