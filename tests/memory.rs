@@ -204,7 +204,24 @@ fn dialogs_stay_small() {
     assert!(per < 4500.0, "{per:.0} bytes per unanswered INVITE dialog");
     assert!(call < 3400.0, "{call:.0} bytes per finished call");
     // A message record is kept per message (millions in a big capture).
-    assert!(size_of::<siplens::engine::MessageRecord>() <= 72);
+    assert!(size_of::<siplens::engine::MessageRecord>() <= 64);
+    // Kept per call (an SDP body's security record, the 2xx, ACK and BYE marks): their
+    // addresses packed (model::Addr), each fits a smaller allocator size class than with
+    // std's 32-byte SocketAddr (88 and 104 bytes).
+    assert!(size_of::<siplens::model::Seen>() <= 56);
+    assert!(size_of::<siplens::nat::Mark>() <= 72);
+    assert!(size_of::<siplens::nat::OkTrack>() <= 72);
+    assert!(size_of::<siplens::engine::MediaLine>() <= 104);
+    // One media line and one SDP address are kept in place (model::List), not allocated.
+    assert!(size_of::<siplens::engine::SdpRecord>() <= 120);
+    assert!(size_of::<siplens::nat::Party>() <= 168);
+    // Boxed per call with SDP: the rarely filled facts are apart (they were 144 bytes).
+    assert!(size_of::<siplens::rules::media::SecurityFacts>() <= 32);
+    // Boxed per dialog (allocator class 592; it was 624 bytes, class 640): addresses
+    // packed, credentials with the rare part.
+    assert!(size_of::<siplens::engine::Dialog>() <= 584);
+    // Every finding is held at the report's peak (one per call for plain RTP).
+    assert!(size_of::<siplens::engine::Finding>() <= 160);
 }
 
 #[test]

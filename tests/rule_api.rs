@@ -27,7 +27,8 @@ impl Rule for InviteCounter {
         if cx.is_request && !cx.repeat && cx.label == "INVITE" {
             self.invites += 1;
             let s = cx.seen;
-            self.first.get_or_insert((s.ts, s.src, s.dst, s.frame));
+            self.first
+                .get_or_insert((s.ts, s.src.get(), s.dst.get(), s.frame));
         }
     }
 

@@ -236,7 +236,7 @@ fn weak_passwords_of_the_samples_fall_to_the_bundled_wordlist() {
         an.run_source(&mut src, &mut |_, _| {});
         let (targets, _) = crack::targets_of(
             an.dialogs()
-                .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
+                .flat_map(|d| d.auth().iter().map(move |a| (d.call_id.as_str(), a))),
         );
         let list: Vec<crack::DigestTarget> = targets.iter().map(|t| t.target.clone()).collect();
         let outcome = Cracker::new(&list).run(&words, 2, &Default::default());

@@ -162,7 +162,7 @@ fn stun_and_ice_call() {
     assert_eq!(f.len(), 2, "{f:#?}");
     let stun = f
         .iter()
-        .find(|x| x.src == Some(sa(CLIENT)))
+        .find(|x| x.src.map(|a| a.get()) == Some(sa(CLIENT)))
         .expect("binding finding");
     assert_eq!(stun.call_id.as_deref(), Some("stun-call-1"));
     assert_eq!(

@@ -104,7 +104,7 @@ fn targets(analyzer: &Analyzer) -> Vec<AuditTarget> {
     let (targets, skipped) = crack::targets_of(
         analyzer
             .dialogs()
-            .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
+            .flat_map(|d| d.auth().iter().map(move |a| (d.call_id.as_str(), a))),
     );
     for (frame, user, why) in skipped {
         eprintln!(

@@ -93,7 +93,7 @@ impl Dialog {
                 && self.to_tags.len() < MAX_TO_TAGS
                 && !self.to_tags.iter().any(|x| x.as_bytes() == t)
             {
-                push_small(&mut self.to_tags, lossy(t));
+                self.to_tags.push(lossy(t));
             }
         }
     }
@@ -116,7 +116,7 @@ impl Dialog {
                 .map(|c| (c, false))
                 .chain(msg.proxy_authorization().iter().map(|c| (c, true)));
             for (c, proxy) in creds {
-                if self.auth.len() >= crate::model::auth::MAX_ATTEMPTS {
+                if self.auth().len() >= crate::model::auth::MAX_ATTEMPTS {
                     stats.auth_attempts_dropped += 1;
                     continue;
                 }
@@ -130,15 +130,15 @@ impl Dialog {
                 a.cseq = cseq.map(|c| c.0).unwrap_or(0);
                 a.challenge_frame = self.last_challenge();
                 a.set_body(msg.body);
-                self.auth.push(a);
+                self.rare_mut().auth.push(a);
             }
         } else if status >= 200 {
             if status == 401 || status == 407 {
                 self.rare_mut().last_challenge = Some(seg.frame);
             }
             // The final answer to a request that carried credentials is its outcome.
-            if let Some((num, method)) = cseq {
-                for a in self
+            if let (Some((num, method)), Some(rare)) = (cseq, self.rare.as_mut()) {
+                for a in rare
                     .auth
                     .iter_mut()
                     .filter(|a| a.outcome.is_none() && a.cseq == num && a.method == method)
@@ -238,13 +238,15 @@ impl Dialog {
         // carry their sender's tag in From, responses their recipient's.
         let from_caller = match (msg.from().and_then(|n| n.tag()), self.from_tag.as_deref()) {
             (Some(t), Some(caller)) => (t == caller.as_bytes()) == is_request,
-            _ => seg.src == self.src,
+            _ => self.src == seg.src,
         };
         let action = sdp_action(&self.sessions, &self.sdp, from_caller, cseq_num);
         let parsed = sdp::parse(body);
         let media = summarize_sdp(&parsed, symbols);
-        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> =
-            media.iter().map(|m| (m.addr, m.rtcp)).collect();
+        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = media
+            .iter()
+            .map(|m| (m.addr.map(|a| a.get()), m.rtcp.map(|a| a.get())))
+            .collect();
         // ICE candidates are where media may really flow (rules::stun).
         announced.extend(media.iter().flat_map(|m| {
             m.candidates.iter().map(|c| match c.component {

@@ -227,7 +227,7 @@ impl Selection {
             rtcp_addrs.extend(plus_one(s.dst));
         }
         for line in d.sdp.iter().flat_map(|r| r.media.iter()) {
-            if let Some(r) = line.rtcp.filter(|r| Some(*r) != line.addr) {
+            if let Some(r) = line.rtcp.filter(|r| Some(*r) != line.addr).map(|r| r.get()) {
                 rtcp_addrs.push(r);
             }
         }

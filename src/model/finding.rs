@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 
+use super::Addr;
+
 /// How much a finding matters, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -89,10 +91,11 @@ pub struct Finding {
     pub ts: Timestamp,
     /// The call it concerns, if any.
     pub call_id: Option<String>,
-    /// Source of the first evidence packet.
-    pub src: Option<SocketAddr>,
+    /// Source of the first evidence packet (packed: a big capture has a finding per
+    /// call, all held at the report's peak).
+    pub src: Option<Addr>,
     /// Destination of the first evidence packet.
-    pub dst: Option<SocketAddr>,
+    pub dst: Option<Addr>,
     /// One line saying what was seen.
     pub summary: String,
     /// Frame numbers (1-based) that prove it; at most [`MAX_EVIDENCE`].
@@ -133,16 +136,16 @@ impl Finding {
     }
 
     /// Source and destination of the first evidence packet.
-    pub fn flow(mut self, src: SocketAddr, dst: SocketAddr) -> Finding {
-        self.src = Some(src);
-        self.dst = Some(dst);
+    pub fn flow(mut self, src: impl Into<SocketAddr>, dst: impl Into<SocketAddr>) -> Finding {
+        self.src = Some(Addr::new(src.into()));
+        self.dst = Some(Addr::new(dst.into()));
         self
     }
 
     /// Source and destination of the first evidence packet, when known.
     pub fn flow_opt(mut self, src: Option<SocketAddr>, dst: Option<SocketAddr>) -> Finding {
-        self.src = src;
-        self.dst = dst;
+        self.src = src.map(Addr::new);
+        self.dst = dst.map(Addr::new);
         self
     }
 
@@ -190,7 +193,10 @@ mod tests {
         .evidence((1..100).collect())
         .advice("do");
         assert_eq!(f.call_id.as_deref(), Some("c1"));
-        assert_eq!((f.src, f.dst), (Some(a), Some(b)));
+        assert_eq!(
+            (f.src.map(|x| x.get()), f.dst.map(|x| x.get())),
+            (Some(a), Some(b))
+        );
         assert_eq!((f.summary.as_str(), f.advice.as_ref()), ("s", "do"));
         assert_eq!(f.evidence.len(), MAX_EVIDENCE);
     }

@@ -6,18 +6,22 @@
 //! `sip`, `sdp` and `media` (checked by `tests/layers.rs`), so the engine, the trackers
 //! (`nat`, `tls`) and the rules can all depend on it without depending on each other.
 
+pub mod addr;
 pub mod auth;
 pub mod finding;
 pub mod ice;
+pub mod list;
 pub mod seen;
 pub mod session;
 pub mod stats;
 pub mod symbols;
 pub mod time;
 
+pub use addr::Addr;
 pub use auth::{Algorithm, AuthAttempt, Scheme};
 pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
 pub use ice::{CandidateKind, IceCandidate};
+pub use list::List;
 pub use seen::Seen;
 pub use session::{MediaLine, MediaSession, SdpRecord};
 pub use stats::{AttackStats, StunStats};

@@ -1,11 +1,12 @@
 //! The context of one observed packet, as rule records keep it.
 
-use std::net::SocketAddr;
-
 use crate::capture::Timestamp;
 use crate::net::Transport;
 
-/// Where and how a message was seen: the context every security record keeps.
+use super::Addr;
+
+/// Where and how a message was seen: the context every security record keeps (56 bytes,
+/// the addresses packed: a call keeps one per SDP body in its security record).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Seen {
     /// Frame number (1-based).
@@ -13,9 +14,9 @@ pub struct Seen {
     /// Capture time.
     pub ts: Timestamp,
     /// Sender.
-    pub src: SocketAddr,
+    pub src: Addr,
     /// Receiver.
-    pub dst: SocketAddr,
+    pub dst: Addr,
     /// Transport of the hop.
     pub transport: Transport,
 }

@@ -1,23 +1,24 @@
 //! SDP bodies and offer/answer exchanges as the engine keeps them (RFC 3264), owned and
 //! interned: the NAT analysis, the rules and the outputs read them.
 
-use std::net::SocketAddr;
-
 use serde::Serialize;
 
+use super::addr::Addr;
 use super::ice::IceCandidate;
+use super::list::List;
 use super::symbols::Sym;
 
 /// One m= line of an SDP body, summarised. Names are interned: a busy server repeats
-/// the same few codecs and profiles in every call.
+/// the same few codecs and profiles in every call; the addresses are packed ([`Addr`]):
+/// 104 bytes, where two `SocketAddr`s made it 128 (a call keeps one per SDP body).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaLine {
     /// Media type: audio, video, image, application...
     pub media: Sym,
     /// Address and port where this party wants to receive (None when port 0 or no c=).
-    pub addr: Option<SocketAddr>,
+    pub addr: Option<Addr>,
     /// Where RTCP is expected (port+1, a=rtcp, or the RTP address with rtcp-mux).
-    pub rtcp: Option<SocketAddr>,
+    pub rtcp: Option<Addr>,
     /// Transport protocol as written (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl...).
     pub proto: Sym,
     /// True for SRTP or DTLS-SRTP profiles.
@@ -40,8 +41,9 @@ pub struct SdpRecord {
     pub frame: u64,
     /// True when sent by the party that started the dialog.
     pub from_caller: bool,
-    /// Its media lines.
-    pub media: Vec<MediaLine>,
+    /// Its media lines (in place when one, as most bodies have: a call keeps two bodies,
+    /// and a list each was an allocation each).
+    pub media: List<MediaLine>,
 }
 
 /// An SDP offer and its answer (RFC 3264).

@@ -224,15 +224,18 @@ pub fn flags(nat: &DialogNat, i: usize) -> PartyFlags {
     let seen_public = p.via.as_ref().and_then(|v| v.received).filter(|r| {
         classify(*r).is_routable()
             && *r != p.source.ip()
-            && class_of(p.source) != AddrClass::Loopback
+            && class_of(p.source.get()) != AddrClass::Loopback
     });
     // Behind NAT either way: what it advertises is not its source, or the next hop saw
     // it from another (public) address than the capture did.
     let suspect = |ip: Option<IpAddr>| {
-        nat_suspect(ip, p.source)
+        nat_suspect(ip, p.source.get())
             || (seen_public.is_some() && ip.is_some_and(|ip| classify(ip).is_internal()))
     };
-    let via_ip_differs = p.via.as_ref().is_some_and(|v| nat_suspect(v.ip, p.source));
+    let via_ip_differs = p
+        .via
+        .as_ref()
+        .is_some_and(|v| nat_suspect(v.ip, p.source.get()));
     let rport_missing = (via_ip_differs || seen_public.is_some())
         && p.transport == crate::net::Transport::Udp
         && p.via.as_ref().is_some_and(|v| !v.rport_requested);
@@ -278,7 +281,7 @@ pub fn stream_side(nat: &DialogNat, s: &MediaFlow) -> Option<Role> {
     let sdp_of = |r: Role, a: SocketAddr| {
         nat.parties
             .iter()
-            .any(|p| p.role == r && p.sdp.contains(&a))
+            .any(|p| p.role == r && p.sdp.iter().any(|x| *x == a))
     };
     let ip_of = |r: Role, ip: IpAddr| {
         nat.parties
@@ -327,8 +330,8 @@ pub fn assess(
     for (i, p) in nat.parties.iter().enumerate() {
         let f = flags(nat, i);
         let mut observed = Observed {
-            signaling: p.source,
-            class: class_of(p.source),
+            signaling: p.source.get(),
+            class: class_of(p.source.get()),
             media_from: Vec::new(),
             media_to: Vec::new(),
             packets_sent: 0,
@@ -336,12 +339,14 @@ pub fn assess(
         };
         for s in flows {
             let side = stream_side(nat, s);
-            if side == Some(p.role) && (s.src.ip() == p.source.ip() || p.sdp.contains(&s.src)) {
+            if side == Some(p.role)
+                && (s.src.ip() == p.source.ip() || p.sdp.iter().any(|x| *x == s.src))
+            {
                 push_addr(&mut observed.media_from, s.src);
                 observed.packets_sent += s.packets;
             }
             if side.is_some_and(|r| r != p.role)
-                && (s.dst.ip() == p.source.ip() || p.sdp.contains(&s.dst))
+                && (s.dst.ip() == p.source.ip() || p.sdp.iter().any(|x| *x == s.dst))
             {
                 push_addr(&mut observed.media_to, s.dst);
                 if s.deliverable_in(flows) {
@@ -376,7 +381,7 @@ pub fn assess(
             requested: r.requested,
             granted: r.granted,
             count: r.count,
-            keepalives: keepalives.count(p.source),
+            keepalives: keepalives.count(p.source.get()),
         });
         parties.push(PartyView {
             role: p.role,

@@ -22,7 +22,7 @@ use crate::capture::Timestamp;
 
 /// Media rules only judge answered calls that lasted at least this long after the answer.
 pub const MIN_TALK_NS: u64 = 2_000_000_000;
-use crate::model::{MediaLine, Symbols};
+use crate::model::{Addr, List, MediaLine, Symbols};
 use crate::net::Transport;
 use crate::sip::{contains_ci, HeaderName, MessageView, Scheme, StartLine};
 
@@ -255,7 +255,7 @@ pub struct Party {
     /// Caller or callee side.
     pub role: Role,
     /// Where its packets came from.
-    pub source: SocketAddr,
+    pub source: Addr,
     /// Transport of its first message.
     pub transport: Transport,
     /// First frame it sent.
@@ -269,7 +269,8 @@ pub struct Party {
     /// First Contact it advertised.
     pub contact: Option<ContactFacts>,
     /// SDP media addresses it advertised (bounded by [`MAX_SDP_ADDRS`]).
-    pub sdp: Vec<SocketAddr>,
+    /// (In place when one, as most parties have: see [`List`].)
+    pub sdp: List<Addr>,
     /// Frame of its first SDP.
     pub sdp_frame: Option<u64>,
     /// Its last SDP put a media line on hold or one-way (sendonly/recvonly/inactive).
@@ -285,9 +286,9 @@ pub struct OkTrack {
     /// CSeq number.
     pub cseq: u32,
     /// The UAS that sent it first.
-    pub src: SocketAddr,
+    pub src: Addr,
     /// Where it went.
-    pub dst: SocketAddr,
+    pub dst: Addr,
     /// First copy.
     pub frame: u64,
     /// First copy time.
@@ -308,9 +309,9 @@ pub struct Mark {
     /// Time.
     pub ts: Timestamp,
     /// Source.
-    pub src: SocketAddr,
+    pub src: Addr,
     /// Destination.
-    pub dst: SocketAddr,
+    pub dst: Addr,
     /// Status code (responses) or 0.
     pub status: u16,
     /// CSeq method of a response, or the request method ("other" when not a standard one).
@@ -468,7 +469,7 @@ impl DialogNat {
                     if let Some(a) = m.addr {
                         if !p.sdp.contains(&a) {
                             if p.sdp.len() < MAX_SDP_ADDRS {
-                                push_small(&mut p.sdp, a);
+                                p.sdp.push(a);
                             } else {
                                 self.dropped += 1;
                             }
@@ -524,8 +525,8 @@ impl DialogNat {
         let mark = || Mark {
             frame: cx.frame,
             ts: cx.ts,
-            src: cx.src,
-            dst: cx.dst,
+            src: cx.src.into(),
+            dst: cx.dst.into(),
             status,
             method: method_name(if is_request { method } else { cseq_method }),
         };
@@ -533,7 +534,7 @@ impl DialogNat {
             match method {
                 "ACK" => {
                     for ok in self.oks.iter_mut().filter(|o| Some(o.cseq) == cseq_num) {
-                        if cx.dst == ok.src || cx.dst.ip() == ok.src.ip() {
+                        if ok.src == cx.dst || cx.dst.ip() == ok.src.ip() {
                             ok.acked = true;
                         }
                     }
@@ -550,8 +551,8 @@ impl DialogNat {
                         &mut self.oks,
                         OkTrack {
                             cseq: cseq_num.unwrap_or(0),
-                            src: cx.src,
-                            dst: cx.dst,
+                            src: cx.src.into(),
+                            dst: cx.dst.into(),
                             frame: cx.frame,
                             ts: cx.ts,
                             retransmissions: 0,
@@ -596,14 +597,14 @@ impl DialogNat {
         }
         self.parties.push(Party {
             role,
-            source: cx.src,
+            source: cx.src.into(),
             transport: cx.transport,
             first_frame: cx.frame,
             first_ts: cx.ts,
             messages: 0,
             via: None,
             contact: None,
-            sdp: Vec::new(),
+            sdp: List::default(),
             sdp_frame: None,
             sdp_not_sendrecv: false,
             register: None,
@@ -851,7 +852,7 @@ impl FlowIndex {
         let mut v: Vec<(u64, MediaFlow)> = self.bound.get(&id).cloned().unwrap_or_default();
         let mut extra = 0usize;
         for a in nat.parties.iter().flat_map(|p| p.sdp.iter()) {
-            for (o, f) in self.by_addr.get(a).into_iter().flatten() {
+            for (o, f) in self.by_addr.get(&a.get()).into_iter().flatten() {
                 if extra < MAX_FOREIGN_FLOWS && !v.iter().any(|(x, _)| x == o) {
                     v.push((*o, *f));
                     extra += 1;

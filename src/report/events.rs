@@ -150,8 +150,8 @@ fn key_of(f: &Finding) -> FindingKey {
     (
         f.rule.as_str(),
         f.call_id.clone(),
-        f.src,
-        f.dst,
+        f.src.map(|a| a.get()),
+        f.dst.map(|a| a.get()),
         f.evidence.first().copied(),
     )
 }
@@ -351,8 +351,8 @@ fn event(an: &Analyzer, d: &Dialog, ts: f64, reason: Option<&'static str>) -> Di
         final_status: d.final_status,
         messages: d.message_count,
         transport: d.transport.as_str(),
-        src: d.src,
-        dst: d.dst,
+        src: d.src.get(),
+        dst: d.dst.get(),
         start: d.start.as_secs_f64(),
         end: d.end.as_secs_f64(),
         reason,

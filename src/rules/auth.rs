@@ -576,8 +576,8 @@ impl crate::engine::Rule for AuthRule {
         an: &crate::engine::Analyzer,
         out: &mut Vec<Finding>,
     ) {
-        out.extend(findings(&d.call_id, &d.auth, an.show_secrets()));
-        for a in &d.auth {
+        out.extend(findings(&d.call_id, d.auth(), an.show_secrets()));
+        for a in d.auth() {
             if self.evicted.len() < self.max_evicted {
                 self.evicted.push((d.call_id.clone(), a.clone()));
             } else {
@@ -590,13 +590,13 @@ impl crate::engine::Rule for AuthRule {
         let all = || {
             self.evicted.iter().map(|(c, a)| (c.as_str(), a)).chain(
                 an.dialogs()
-                    .flat_map(|d| d.auth.iter().map(move |a| (d.call_id.as_str(), a))),
+                    .flat_map(|d| d.auth().iter().map(move |a| (d.call_id.as_str(), a))),
             )
         };
         out.extend(nonce_reuse(all()));
         out.extend(bruteforce(all(), self.threshold));
         for d in an.dialogs() {
-            out.extend(findings(&d.call_id, &d.auth, an.show_secrets()));
+            out.extend(findings(&d.call_id, d.auth(), an.show_secrets()));
         }
     }
 }

@@ -167,6 +167,11 @@ pub struct DialogSecurity(Option<Box<SecurityFacts>>);
 /// What [`DialogSecurity::facts`] returns before anything was recorded.
 static NO_FACTS: SecurityFacts = SecurityFacts {
     sdp: Vec::new(),
+    rare: None,
+};
+
+/// What [`SecurityFacts`] reads for a dialog without ZRTP, downgrades or e2e records.
+static NO_RARE_FACTS: RareFacts = RareFacts {
     zrtp_packets: 0,
     zrtp_frames: Vec::new(),
     zrtp_first: None,
@@ -177,24 +182,32 @@ static NO_FACTS: SecurityFacts = SecurityFacts {
 };
 
 /// Everything the media, transport and end-to-end rules need from one dialog, bounded.
+/// Every call has SDP bodies; what few have (ZRTP, downgrades, S/MIME, Identity) is
+/// allocated with the first of it: 32 bytes here instead of 144 in every call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecurityFacts {
     /// SDP bodies (at most [`MAX_SDP_FACTS`]).
     pub sdp: Vec<SdpSecurity>,
+    rare: Option<Box<RareFacts>>,
+}
+
+/// The rarely filled part of [`SecurityFacts`].
+#[derive(Debug, Clone, Default, PartialEq)]
+struct RareFacts {
     /// ZRTP packets to or from an address this dialog's SDP announced.
-    pub zrtp_packets: u64,
+    zrtp_packets: u64,
     /// First ZRTP packet frames.
-    pub zrtp_frames: Vec<u64>,
-    /// The first ZRTP packet (boxed: 88 bytes most dialogs never fill).
-    pub zrtp_first: Option<Box<Seen>>,
+    zrtp_frames: Vec<u64>,
+    /// The first ZRTP packet.
+    zrtp_first: Option<Seen>,
     /// `sips:` / TLS references carried on a cleartext hop (rules::transport).
-    pub downgrades: Vec<Downgrade>,
+    downgrades: Vec<Downgrade>,
     /// All such references, including those past the cap.
-    pub downgrades_total: u64,
+    downgrades_total: u64,
     /// S/MIME bodies (rules::e2e).
-    pub smime: Vec<SmimeRecord>,
+    smime: Vec<SmimeRecord>,
     /// Identity headers (rules::e2e).
-    pub identity: Vec<IdentityRecord>,
+    identity: Vec<IdentityRecord>,
 }
 
 fn clip(s: &str) -> String {
@@ -250,7 +263,7 @@ impl DialogSecurity {
             Vec::new()
         };
         if !refs.is_empty() {
-            let f = self.facts_mut();
+            let f = self.facts_mut().rare_mut();
             for (header, value) in refs {
                 f.downgrades_total += 1;
                 if f.downgrades.len() >= super::transport::MAX_DOWNGRADES {
@@ -270,7 +283,7 @@ impl DialogSecurity {
                 .content_type()
                 .is_some_and(|ct| !ct.is("application", "sdp"));
         if e2e {
-            let f = self.facts_mut();
+            let f = self.facts_mut().rare_mut();
             dropped += super::e2e::observe(msg, at, message, &mut f.smime, &mut f.identity);
         }
         dropped
@@ -351,10 +364,10 @@ impl DialogSecurity {
 
     /// Records a ZRTP packet (RFC 6189 §5) sent to or from this dialog's media address.
     pub fn observe_zrtp(&mut self, at: Seen) {
-        let f = self.facts_mut();
+        let f = self.facts_mut().rare_mut();
         f.zrtp_packets += 1;
         if f.zrtp_first.is_none() {
-            f.zrtp_first = Some(Box::new(at));
+            f.zrtp_first = Some(at);
         }
         if f.zrtp_frames.len() < MAX_ZRTP_FRAMES {
             f.zrtp_frames.push(at.frame);
@@ -390,7 +403,50 @@ impl SecurityFacts {
     }
 
     fn zrtp_seen(&self) -> bool {
-        self.zrtp_packets > 0
+        self.zrtp_packets() > 0
+    }
+
+    fn rare(&self) -> &RareFacts {
+        self.rare.as_deref().unwrap_or(&NO_RARE_FACTS)
+    }
+
+    fn rare_mut(&mut self) -> &mut RareFacts {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// ZRTP packets to or from an address this dialog's SDP announced.
+    pub fn zrtp_packets(&self) -> u64 {
+        self.rare().zrtp_packets
+    }
+
+    /// First ZRTP packet frames.
+    pub fn zrtp_frames(&self) -> &[u64] {
+        &self.rare().zrtp_frames
+    }
+
+    /// The first ZRTP packet.
+    pub fn zrtp_first(&self) -> Option<&Seen> {
+        self.rare().zrtp_first.as_ref()
+    }
+
+    /// `sips:` / TLS references carried on a cleartext hop (rules::transport).
+    pub fn downgrades(&self) -> &[Downgrade] {
+        &self.rare().downgrades
+    }
+
+    /// All such references, including those past the cap.
+    pub fn downgrades_total(&self) -> u64 {
+        self.rare().downgrades_total
+    }
+
+    /// S/MIME bodies (rules::e2e).
+    pub fn smime(&self) -> &[SmimeRecord] {
+        &self.rare().smime
+    }
+
+    /// Identity headers (rules::e2e).
+    pub fn identity(&self) -> &[IdentityRecord] {
+        &self.rare().identity
     }
 }
 
@@ -630,7 +686,7 @@ fn cleartext_rtp(
     let (ts, src, dst) = match (sdp_hits.first(), clear_streams.first()) {
         (Some((r, _, o)), _) => {
             let first = o.unwrap_or(r);
-            (first.at.ts, first.at.src, first.at.dst)
+            (first.at.ts, first.at.src.get(), first.at.dst.get())
         }
         (None, Some(s)) => (s.ts, s.src, s.dst),
         (None, None) => return None,
@@ -818,7 +874,7 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
         for r in &hash_sdp {
             push_evidence(&mut evidence, r.at.frame);
         }
-        for f in &sec.zrtp_frames {
+        for f in sec.zrtp_frames() {
             push_evidence(&mut evidence, *f);
         }
         let mut what = Vec::new();
@@ -829,15 +885,12 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
         if sec.zrtp_seen() {
             what.push(format!(
                 "{} ZRTP packet(s) on the call's media addresses",
-                sec.zrtp_packets
+                sec.zrtp_packets()
             ));
         } else {
             what.push("no ZRTP packet seen (the peer may not support it)".to_string());
         }
-        let first = hash_sdp
-            .first()
-            .map(|r| r.at)
-            .or(sec.zrtp_first.as_deref().copied());
+        let first = hash_sdp.first().map(|r| r.at).or(sec.zrtp_first().copied());
         out.push(
             Finding::new(
                 ZRTP,
@@ -845,7 +898,7 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
                 first.map(|a| a.ts).unwrap_or_default(),
             )
             .call(call_id)
-            .flow_opt(first.map(|a| a.src), first.map(|a| a.dst))
+            .flow_opt(first.map(|a| a.src.get()), first.map(|a| a.dst.get()))
             .summary(format!("ZRTP key agreement: {}", what.join(", ")))
             .evidence(evidence)
             .advice(
@@ -866,8 +919,8 @@ mod tests {
         Seen {
             frame,
             ts: Timestamp(frame),
-            src: "192.0.2.1:5060".parse().unwrap(),
-            dst: "192.0.2.2:5060".parse().unwrap(),
+            src: crate::model::Addr::new("192.0.2.1:5060".parse().unwrap()),
+            dst: crate::model::Addr::new("192.0.2.2:5060".parse().unwrap()),
             transport,
         }
     }
@@ -1204,10 +1257,14 @@ impl CallSecurityRule {
         ));
         out.extend(super::transport::downgrade_findings(
             &d.call_id,
-            &sec.downgrades,
-            sec.downgrades_total,
+            sec.downgrades(),
+            sec.downgrades_total(),
         ));
-        out.extend(super::e2e::findings(&d.call_id, &sec.smime, &sec.identity));
+        out.extend(super::e2e::findings(
+            &d.call_id,
+            sec.smime(),
+            sec.identity(),
+        ));
     }
 }
 

@@ -10,7 +10,11 @@ pub mod auth;
 pub mod delivery;
 pub mod e2e;
 pub mod hygiene;
-pub mod list;
+/// The short list holding its first item in place, now in [`crate::model::list`] (the
+/// engine's SDP records and the NAT parties keep one too); re-exported for the rules.
+pub mod list {
+    pub use crate::model::list::List;
+}
 pub mod media;
 pub mod nat;
 pub mod stun;

@@ -59,7 +59,7 @@ pub struct CallFacts<'a> {
     pub capture_has_rtp: bool,
 }
 
-fn list(v: &[SocketAddr]) -> String {
+fn list<A: std::fmt::Display>(v: &[A]) -> String {
     v.iter()
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
@@ -87,7 +87,7 @@ fn finding(
 ) -> Finding {
     Finding::new(rule, severity, p.map(|p| p.first_ts).unwrap_or(c.start))
         .call(c.call_id)
-        .flow_opt(p.map(|p| p.source), None)
+        .flow_opt(p.map(|p| p.source.get()), None)
         .summary(summary)
         .evidence(frames)
         .advice(advice.to_string())
@@ -228,9 +228,9 @@ pub fn findings(
             let private: Vec<SocketAddr> = p
                 .sdp
                 .iter()
-                .copied()
+                .map(|a| a.get())
                 .filter(|a| {
-                    crate::nat::assess::nat_suspect(Some(a.ip()), p.source)
+                    crate::nat::assess::nat_suspect(Some(a.ip()), p.source.get())
                         || (f.seen_public.is_some() && classify(a.ip()).is_internal())
                 })
                 .collect();
@@ -276,7 +276,7 @@ pub fn findings(
         }
         if let Some(r) = p.register.as_ref() {
             let behind = f.via_ip_differs || f.seen_public.is_some() || f.contact_private;
-            let kept = keepalives.count(p.source);
+            let kept = keepalives.count(p.source.get());
             // Re-REGISTERs at least as often as the binding timeout keep it open too.
             let refresh_ok = r
                 .max_refresh_gap_ns
@@ -337,7 +337,7 @@ fn first_sdp(nat: &DialogNat, role: Role) -> Option<&Party> {
 }
 
 fn latching(c: &CallFacts<'_>, nat: &DialogNat, flows: &[MediaFlow]) -> Option<Finding> {
-    let announced = |a: SocketAddr| nat.parties.iter().any(|p| p.sdp.contains(&a));
+    let announced = |a: SocketAddr| nat.parties.iter().any(|p| p.sdp.iter().any(|x| *x == a));
     let mut parts = Vec::new();
     let mut frames = Vec::new();
     for s in flows {

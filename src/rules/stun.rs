@@ -149,7 +149,7 @@ impl StunTracker {
                 if self
                     .pending
                     .get(&msg.transaction_id)
-                    .is_some_and(|p| p.client != at.src)
+                    .is_some_and(|p| at.src != p.client)
                 {
                     return;
                 }
@@ -161,14 +161,14 @@ impl StunTracker {
                     self.pending.insert(
                         msg.transaction_id,
                         Pending {
-                            client: at.src,
-                            server: at.dst,
+                            client: at.src.get(),
+                            server: at.dst.get(),
                             ts: at.ts,
                             order,
                         },
                     );
                 }
-                if let Some(b) = self.binding(at.src, at.dst, at) {
+                if let Some(b) = self.binding(at.src.get(), at.dst.get(), at) {
                     b.requests += 1;
                     b.ice_check |= ice;
                     b.nominated |= nominated;
@@ -188,7 +188,7 @@ impl StunTracker {
                     Some(p) => (p.client, p.server),
                     None => {
                         self.stats.unmatched_responses += 1;
-                        (at.dst, at.src)
+                        (at.dst.get(), at.src.get())
                     }
                 };
                 let mapped = msg.xor_mapped_address().or_else(|| msg.mapped_address());
@@ -445,7 +445,7 @@ fn binding_finding(b: &StunBinding, dialog: Option<&Dialog>) -> Finding {
                 .flat_map(|r| r.media.iter().map(move |m| (r, m)))
         };
         if let Some(m) = b.mapped.filter(|m| *m != b.client) {
-            if let Some((r, _)) = lines().find(|(_, l)| l.addr == Some(m)) {
+            if let Some((r, _)) = lines().find(|(_, l)| l.addr.is_some_and(|a| a == m)) {
                 let _ = write!(s, "; the SDP (frame {}) advertises it", r.frame);
                 frames.push(r.frame);
             } else if let Some((r, _)) = lines().find(|(_, l)| {
@@ -459,7 +459,9 @@ fn binding_finding(b: &StunBinding, dialog: Option<&Dialog>) -> Finding {
                     r.frame
                 );
                 frames.push(r.frame);
-            } else if let Some((r, l)) = lines().find(|(_, l)| l.addr == Some(b.client)) {
+            } else if let Some((r, l)) =
+                lines().find(|(_, l)| l.addr.is_some_and(|a| a == b.client))
+            {
                 let _ = write!(
                     s,
                     "; but the SDP (frame {}) advertises {} instead: the UA did not use \

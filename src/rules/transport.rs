@@ -216,8 +216,8 @@ impl HopTable {
             Hop {
                 messages: 1,
                 first_ts: at.ts,
-                src: at.src,
-                dst: at.dst,
+                src: at.src.get(),
+                dst: at.dst.get(),
                 frames: vec![at.frame],
             },
         );
@@ -283,8 +283,8 @@ mod tests {
         Seen {
             frame,
             ts: Timestamp(frame),
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
+            src: crate::model::Addr::new(src.parse().unwrap()),
+            dst: crate::model::Addr::new(dst.parse().unwrap()),
             transport,
         }
     }
@@ -386,7 +386,7 @@ Call-ID: c\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
         for i in 0..MAX_HOPS as u32 {
             let src = std::net::Ipv4Addr::from(0x0a00_0000 + i);
             t.record(&Seen {
-                src: SocketAddr::new(src.into(), 5060),
+                src: SocketAddr::new(src.into(), 5060).into(),
                 ..at(10, "192.0.2.1:5060", "192.0.2.9:5060", Transport::Udp)
             });
         }

@@ -357,7 +357,7 @@ impl LiveFeed {
                         d.nat
                             .parties
                             .iter()
-                            .any(|p| changes.keepalives.contains(&p.source))
+                            .any(|p| changes.keepalives.contains(&p.source.get()))
                     })
                     .map(|d| d.id),
             );

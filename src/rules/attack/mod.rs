@@ -984,11 +984,13 @@ impl crate::engine::Rule for AttackRule {
         let s = cx.seen;
         if cx.is_request {
             if let Some(ua) = cx.msg.user_agent() {
-                self.scanners.request(ua, s.frame, s.ts, s.src, s.dst);
+                self.scanners
+                    .request(ua, s.frame, s.ts, s.src.get(), s.dst.get());
                 stats.scanner_overflow = self.scanners.dropped;
             }
         }
-        self.attack.on_message(cx.msg, s.frame, s.ts, s.src, s.dst);
+        self.attack
+            .on_message(cx.msg, s.frame, s.ts, s.src.get(), s.dst.get());
         stats.attack = self.attack.stats;
     }
 

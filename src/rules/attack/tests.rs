@@ -140,7 +140,7 @@ mod behaviour_tests {
         assert!(x.summary.contains("User-Agent 'test-ua'"), "{}", x.summary);
         assert_eq!(x.evidence.first(), Some(&1));
         assert_eq!(x.evidence.len(), 10);
-        assert_eq!(x.src, Some(scanner));
+        assert_eq!(x.src.map(|a| a.get()), Some(scanner));
     }
 
     #[test]
@@ -523,7 +523,7 @@ mod behaviour_tests {
         assert!(f.t.stats.pending_evictions > 0);
         // Its finding was kept when it was evicted.
         let x = f.find(DOS_FLOOD).expect("flood kept");
-        assert_eq!(x.src, Some(flooder));
+        assert_eq!(x.src.map(|a| a.get()), Some(flooder));
         // Per-source lists are bounded too.
         let mut f = Feed::new();
         // All within a microsecond: nothing is old enough to be pruned.

@@ -7,8 +7,8 @@ fn seen(frame: u64, src: &str, dst: &str) -> Seen {
     Seen {
         frame,
         ts: Timestamp(frame * 1_000_000),
-        src: src.parse().unwrap(),
-        dst: dst.parse().unwrap(),
+        src: crate::model::Addr::new(src.parse().unwrap()),
+        dst: crate::model::Addr::new(dst.parse().unwrap()),
         transport: Transport::Udp,
     }
 }
@@ -270,7 +270,7 @@ fn tables_are_bounded() {
     for i in 0..(MAX_CLIENTS as u32 + 5) {
         let client = SocketAddr::new(std::net::Ipv4Addr::from(0x0A00_0000 + i).into(), 1000);
         let at = Seen {
-            src: client,
+            src: client.into(),
             ..seen(1, "10.0.0.5:1", "198.51.100.1:3478")
         };
         let mut m = stun_msg(0x0001, 0, &[]);
