@@ -137,8 +137,8 @@ impl Rule for DeliveryRule {
             .and_then(|m| m.call_id())
             .map(|c| cut(&String::from_utf8_lossy(c)));
         let key = (
-            u.seen.src,
-            u.seen.dst,
+            SocketAddr::from(u.seen.src),
+            SocketAddr::from(u.seen.dst),
             call_id.clone().unwrap_or_default(),
             label.clone(),
         );
@@ -158,8 +158,8 @@ impl Rule for DeliveryRule {
         self.index.insert(key, self.records.len());
         self.records.push(Record {
             first: u.seen.ts,
-            src: u.seen.src,
-            dst: u.seen.dst,
+            src: u.seen.src.into(),
+            dst: u.seen.dst.into(),
             reporter: u.reporter,
             reason: u.reason,
             label,
@@ -355,8 +355,8 @@ Call-ID: lost-200@example.com\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
             let seen = crate::model::Seen {
                 frame: u64::from(i),
                 ts: Timestamp::from_parts(u64::from(i), 0),
-                src: SocketAddr::from((CALLER, 5060)),
-                dst: SocketAddr::from(([10, 0, 0, i], 5060)),
+                src: SocketAddr::from((CALLER, 5060)).into(),
+                dst: SocketAddr::from(([10, 0, 0, i], 5060)).into(),
                 transport: crate::net::Transport::Udp,
             };
             rule.on_undelivered(
