@@ -917,8 +917,9 @@ impl Analyzer {
             return;
         }
         match seg.transport {
-            // One SIP message per segment: framed out of the stream, or one SCTP user message.
-            Transport::Tcp | Transport::Sctp => self.on_sip(&seg),
+            // One SIP message per segment: framed out of the stream, one SCTP user message,
+            // or one out of a WebSocket message (RFC 7118 §5).
+            Transport::Tcp | Transport::Sctp | Transport::Ws | Transport::Wss => self.on_sip(&seg),
             // SIP over TLS: handshake records only (see net::tls_stream).
             Transport::Tls => {
                 self.tls.on_segment(&seg);

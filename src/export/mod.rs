@@ -197,7 +197,8 @@ impl Selection {
         };
         for m in &d.messages {
             self.sip.push(m.frame);
-            if m.transport == Transport::Tcp {
+            // WebSocket messages ride on TCP segments the same way.
+            if matches!(m.transport, Transport::Tcp | Transport::Ws) {
                 let key = canonical(d.src_of(m), d.dst_of(m));
                 match self.tcp.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, w)) => {
@@ -463,7 +464,7 @@ impl Matcher {
                         }
                     }
                 }
-                Transport::Tcp => {
+                Transport::Tcp | Transport::Ws => {
                     // A message completed here: the segments that carried its earlier
                     // bytes go with it when it is chosen.
                     let pend = self.pending.remove(&(seg.src, seg.dst)).unwrap_or_default();
@@ -484,7 +485,9 @@ impl Matcher {
                 }
                 // An SCTP message's earlier fragments (other frames) are not followed:
                 // the frame completing it is chosen above (docs/export.md, limits).
-                Transport::Tls | Transport::Sctp => {}
+                // WSS messages come from decrypted TLS, whose records are TCP segments the
+                // TLS path does not follow either.
+                Transport::Tls | Transport::Sctp | Transport::Wss => {}
             }
         }
         if let Some(key) = frag {

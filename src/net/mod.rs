@@ -1,5 +1,6 @@
 //! Network decode: link layer, IP (with fragment reassembly), UDP and TCP (with stream
-//! reassembly and SIP framing). Output is a stream of [`Segment`]s.
+//! reassembly, then SIP framing and WebSocket in the stream layer). Output is a stream of
+//! [`Segment`]s.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -15,9 +16,11 @@ pub(crate) mod ip;
 pub(crate) mod link;
 mod sctp;
 pub mod sipframe;
+mod stream;
 mod tcp;
 pub mod tls_stream;
 mod tunnel;
+pub mod websocket;
 
 pub use sipframe::{frame_stream, frame_stream_bounded, looks_like_sip_start, StreamFrame};
 
@@ -37,6 +40,13 @@ pub enum Transport {
     /// One SIP message carried as one SCTP user message (RFC 4168 §5), after fragment
     /// reassembly. See [`sctp`].
     Sctp,
+    /// One SIP message carried in a WebSocket message (RFC 7118 §5) over a cleartext TCP
+    /// connection that was upgraded with the RFC 6455 §4 handshake. See [`websocket`].
+    Ws,
+    /// One SIP message carried in a WebSocket message inside TLS (RFC 7118 §5, the `wss`
+    /// scheme of RFC 6455 §3): produced when decrypted TLS plaintext is fed to the stream
+    /// layer. Encrypted signaling.
+    Wss,
 }
 
 impl Transport {
@@ -47,6 +57,17 @@ impl Transport {
             Transport::Tcp => "TCP",
             Transport::Tls => "TLS",
             Transport::Sctp => "SCTP",
+            Transport::Ws => "WS",
+            Transport::Wss => "WSS",
+        }
+    }
+
+    /// The transport of SIP carried in WebSocket messages over this one (RFC 7118 §5):
+    /// WSS over TLS (or WSS), WS otherwise.
+    pub fn over_websocket(self) -> Transport {
+        match self {
+            Transport::Tls | Transport::Wss => Transport::Wss,
+            Transport::Udp | Transport::Tcp | Transport::Sctp | Transport::Ws => Transport::Ws,
         }
     }
 }
@@ -259,12 +280,72 @@ pub struct NetStats {
     pub hep_malformed: u64,
     /// HEP packets carrying something else than SIP, RTP or raw RTCP (logs, JSON reports).
     pub hep_other: u64,
+    /// SIP over WebSocket (RFC 7118): left out of the JSON when no WebSocket was seen.
+    #[serde(skip_serializing_if = "WsStats::is_empty")]
+    pub websocket: WsStats,
+}
+
+/// WebSocket counters (RFC 6455 framing, RFC 7118 SIP over WebSocket), `net.websocket` in
+/// the JSON report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WsStats {
+    /// Directions read as WebSocket: after an upgrade handshake, or found mid-stream by a
+    /// frame carrying a SIP start line.
+    pub streams: u64,
+    /// Upgrade handshakes seen (`GET` with `Upgrade: websocket`, and the `101` answering
+    /// it, RFC 6455 §4).
+    pub handshakes: u64,
+    /// Of those, handshakes whose `Sec-WebSocket-Protocol` does not name `sip` (RFC 7118
+    /// §4.1); their frames are read all the same.
+    pub other_protocols: u64,
+    /// Frames decoded (RFC 6455 §5.2).
+    pub frames: u64,
+    /// Control frames: ping, pong, close (RFC 6455 §5.5).
+    pub control_frames: u64,
+    /// Data messages completed (one frame, or a first frame and its continuations).
+    pub messages: u64,
+    /// Of those, messages reassembled from several frames (RFC 6455 §5.4).
+    pub fragmented_messages: u64,
+    /// SIP messages framed out of WebSocket messages.
+    pub sip_messages: u64,
+    /// Of those, SIP messages cut short inside their WebSocket message (a
+    /// `Content-Length` past the payload), handed up as they are.
+    pub cut_sip_messages: u64,
+    /// Bytes of WebSocket messages that are not SIP (another subprotocol's data).
+    pub non_sip_bytes: u64,
+    /// Frames breaking RFC 6455: reserved opcode, RSV bits without an extension (or
+    /// compression, not decoded), fragmented or long control frame, a continuation with no
+    /// message, a data frame inside an unfinished message, a 64-bit length with the top bit
+    /// set.
+    pub bad_frames: u64,
+    /// Frames whose payload is larger than `max_buffered_bytes` (skipped, never buffered).
+    pub oversize_frames: u64,
+    /// Bytes of those frames skipped.
+    pub oversize_bytes: u64,
+    /// Messages larger than `max_buffered_bytes` once reassembled (dropped).
+    pub oversize_messages: u64,
+    /// Unfinished fragmented messages dropped (a hole, a bad frame, a new message started).
+    pub dropped_messages: u64,
+    /// Times frame boundaries were lost (a hole in the stream, a bad header, an overflow).
+    pub desyncs: u64,
+    /// Bytes dropped while frame boundaries were lost.
+    pub unsynced_bytes: u64,
+    /// Times a frame boundary was found by a data frame carrying a SIP start line: after
+    /// a loss, or in a direction seen without its handshake.
+    pub resyncs: u64,
+}
+
+impl WsStats {
+    /// No WebSocket seen: every counter is zero.
+    pub fn is_empty(&self) -> bool {
+        *self == WsStats::default()
+    }
 }
 
 impl NetStats {
     /// Frames or payloads the decoder could not use: snaplen-cut or malformed headers,
     /// inconsistent or oversize fragments, SIP messages over the stream buffer bound,
-    /// malformed HEP packets.
+    /// malformed HEP packets, WebSocket frames breaking RFC 6455 or over the buffer bound.
     pub fn decode_errors(&self) -> u64 {
         self.truncated
             + self.fragment_inconsistent
@@ -272,6 +353,9 @@ impl NetStats {
             + self.tcp_oversize_messages
             + self.sctp_oversize_messages
             + self.hep_malformed
+            + self.websocket.bad_frames
+            + self.websocket.oversize_frames
+            + self.websocket.oversize_messages
     }
 }
 

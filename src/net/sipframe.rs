@@ -169,6 +169,21 @@ pub fn looks_like_sip_start(data: &[u8]) -> bool {
     start_line(data) == StartLine::Yes
 }
 
+/// Whether `data` could still be the beginning of a SIP start line (RFC 3261 §7.1, §7.2):
+/// a complete one, or a prefix that more bytes could complete.
+pub fn could_start_sip(data: &[u8]) -> bool {
+    start_line(data) != StartLine::No
+}
+
+/// Whether the header part of the SIP message at the start of `buf` (which must be whole,
+/// through its empty line) has a `Content-Length` (or compact `l`) header with a number.
+pub(crate) fn declares_length(buf: &[u8]) -> bool {
+    header_end(buf)
+        .and_then(|n| buf.get(..n))
+        .and_then(content_length)
+        .is_some()
+}
+
 /// Frames the next SIP message at the start of a stream buffer (RFC 3261 §18.3), without a
 /// bound on the message size. See [`frame_stream_bounded`].
 pub fn frame_stream(buf: &[u8]) -> StreamFrame {

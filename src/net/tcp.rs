@@ -10,23 +10,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use super::sipframe::{frame_stream_bounded, StreamFrame};
+use super::stream::{Fed, Sink, StreamFramer};
 use super::tls_stream::{self, TlsDir};
 use super::{Bytes, Ctx, NetLimits, NetStats, Segment, Transport};
 use crate::capture::Timestamp;
-
-/// Whether a direction carries SIP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// No SIP message framed yet.
-    Unknown,
-    /// At least one SIP message framed.
-    Sip,
-    /// Proven not SIP: bytes are counted, never buffered.
-    NotSip,
-    /// Opened with a TLS handshake record: framed as TLS records ([`tls_stream`]).
-    Tls,
-}
 
 /// A segment received ahead of the next expected sequence number.
 #[derive(Debug)]
@@ -42,25 +29,25 @@ struct Direction {
     last_ts: Timestamp,
     ooo: Vec<Pending>,
     ooo_bytes: usize,
-    /// In-order bytes not yet framed (the start of an incomplete message).
-    buf: Vec<u8>,
-    /// Bytes of an oversize message still to skip.
-    skip: u64,
-    kind: Kind,
-    /// The SYN was seen, so the first data byte starts a message.
-    from_start: bool,
-    /// Bytes discarded as non-SIP before any SIP message was framed.
-    junk: u64,
+    /// What the in-order bytes carry while they are not TLS: SIP, HEP, WebSocket.
+    stream: StreamFramer,
+    /// TLS record framing, once the direction opened with a TLS handshake record.
+    tls: Option<TlsDir>,
+    /// A pending TLS record header or handshake-phase record ([`tls_stream::deliver`]).
+    tls_buf: Vec<u8>,
     /// FIN or RST seen: later segments are ignored until a new SYN.
     closed: bool,
-    /// TLS record framing, when `kind` is [`Kind::Tls`].
-    tls: TlsDir,
 }
 
 impl Direction {
     /// Bytes this direction holds in its buffers.
     fn held(&self) -> usize {
-        self.buf.len() + self.ooo_bytes
+        self.buffered() + self.ooo_bytes
+    }
+
+    /// In-order bytes held for an unfinished message, record or frame.
+    fn buffered(&self) -> usize {
+        self.stream.held() + self.tls_buf.len()
     }
 
     fn new(next_seq: u32, ts: Timestamp, from_start: bool) -> Self {
@@ -69,13 +56,10 @@ impl Direction {
             last_ts: ts,
             ooo: Vec::new(),
             ooo_bytes: 0,
-            buf: Vec::new(),
-            skip: 0,
-            kind: Kind::Unknown,
-            from_start,
-            junk: 0,
+            stream: StreamFramer::new(from_start, true),
+            tls: None,
+            tls_buf: Vec::new(),
             closed: false,
-            tls: TlsDir::default(),
         }
     }
 }
@@ -102,15 +86,9 @@ pub(crate) struct TcpReassembler {
     pub(crate) total: usize,
 }
 
-/// Everything the per-direction helpers need besides the direction itself.
-struct Env<'s, 'o, 'a> {
-    limits: &'s NetLimits,
-    stats: &'s mut NetStats,
-    ctx: Ctx,
-    src: SocketAddr,
-    dst: SocketAddr,
-    out: &'o mut Vec<Segment<'a>>,
-}
+/// Everything the per-direction helpers need besides the direction itself: the stream
+/// layer's sink.
+type Env<'s, 'o, 'a> = Sink<'s, 'o, 'a>;
 
 impl TcpReassembler {
     /// Feeds one TCP segment.
@@ -193,11 +171,10 @@ impl TcpReassembler {
                 skip_gap(dir, &mut env);
                 drain(dir, &mut env);
             }
-            if !dir.buf.is_empty() {
-                env.stats.tcp_incomplete_bytes += dir.buf.len() as u64;
-            }
+            env.stats.tcp_incomplete_bytes += dir.buffered() as u64;
             dir.closed = true;
-            dir.buf = Vec::new();
+            dir.stream.drop_buffers(env.stats);
+            dir.tls_buf = Vec::new();
             dir.ooo = Vec::new();
             dir.ooo_bytes = 0;
         }
@@ -224,7 +201,7 @@ impl TcpReassembler {
             }
             if let Some(d) = self.dirs.remove(&k) {
                 self.total = self.total.saturating_sub(d.held());
-                stats.tcp_incomplete_bytes += d.buf.len() as u64;
+                stats.tcp_incomplete_bytes += d.buffered() as u64;
                 stats.tcp_memory_evictions += 1;
             }
         }
@@ -244,7 +221,7 @@ impl TcpReassembler {
                 freed += d.held();
                 if !d.closed {
                     stats.tcp_idle_timeouts += 1;
-                    stats.tcp_incomplete_bytes += d.buf.len() as u64;
+                    stats.tcp_incomplete_bytes += d.buffered() as u64;
                 }
             }
             keep
@@ -263,7 +240,7 @@ impl TcpReassembler {
 fn accept<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, seq: u32, data: Bytes<'a, '_>) {
     let len = data.get().len();
     let rel = seq_diff(seq, dir.next_seq);
-    if dir.kind == Kind::NotSip {
+    if dir.tls.is_none() && dir.stream.is_not_sip() {
         // Nothing of a non-SIP direction is kept, out-of-order data included: count the new
         // bytes and move the edge forward.
         let end = rel.saturating_add(len as i64);
@@ -346,188 +323,53 @@ fn skip_gap(dir: &mut Direction, env: &mut Env<'_, '_, '_>) {
         env.stats.tcp_gaps += 1;
         env.stats.tcp_gap_bytes += gap as u64;
         dir.next_seq = first;
-        env.stats.tcp_incomplete_bytes += dir.buf.len() as u64;
-        dir.buf.clear();
-        dir.skip = 0;
-        // The bytes after the hole may start mid-message.
-        dir.from_start = false;
-        if dir.kind == Kind::Tls {
+        dir.stream.gap(env.stats);
+        env.stats.tcp_incomplete_bytes += dir.tls_buf.len() as u64;
+        dir.tls_buf.clear();
+        if let Some(tls) = dir.tls.as_mut() {
             // Nothing tells where the next TLS record starts after a hole.
-            dir.tls.lose_sync(env.stats);
+            tls.lose_sync(env.stats);
         }
     }
 }
 
-/// Appends in-order bytes and frames whatever SIP messages they complete.
+/// Appends in-order bytes: TLS records once the direction is TLS, the stream layer
+/// otherwise (SIP, HEP, WebSocket).
 fn deliver<'a>(dir: &mut Direction, env: &mut Env<'_, '_, 'a>, data: Bytes<'a, '_>) {
     let len = data.get().len();
     dir.next_seq = dir.next_seq.wrapping_add(len as u32);
-    let mut data = data;
-    if dir.skip > 0 {
-        let n = usize::try_from(dir.skip).unwrap_or(usize::MAX).min(len);
-        dir.skip -= n as u64;
-        env.stats.tcp_oversize_bytes += n as u64;
-        data = data.sub(n);
-    }
-    if data.get().is_empty() {
-        return;
-    }
-    if dir.kind == Kind::NotSip {
-        env.stats.tcp_non_sip_bytes += data.get().len() as u64;
-        return;
-    }
-    let mut held = Vec::new();
-    if dir.kind == Kind::Unknown && dir.junk == 0 && dir.buf.len() < tls_stream::RECORD_HEADER_LEN {
-        // The record header may arrive split: judge the first 5 bytes of the stream.
-        let mut head = [0u8; tls_stream::RECORD_HEADER_LEN];
-        let n = dir.buf.len();
-        let m = data.get().len().min(head.len() - n);
-        let (h1, h2) = head.split_at_mut(n);
-        h1.copy_from_slice(&dir.buf);
-        if let (Some(d), Some(h)) = (data.get().get(..m), h2.get_mut(..m)) {
-            h.copy_from_slice(d);
-        }
-        let head = head.get(..n + m).unwrap_or_default();
-        if head.len() < tls_stream::RECORD_HEADER_LEN {
-            if tls_stream::could_start_tls(head) {
-                dir.buf.extend_from_slice(data.get());
-                return;
+    if dir.tls.is_none() {
+        match dir.stream.feed(env, data, Transport::Tcp) {
+            Fed::Taken => return,
+            Fed::Tls(held) => {
+                dir.tls = Some(TlsDir::default());
+                env.stats.tls_streams += 1;
+                tls_records(dir, env, &held);
             }
-        } else if tls_stream::looks_like_tls_start(head) {
-            dir.kind = Kind::Tls;
-            env.stats.tls_streams += 1;
-            held = std::mem::take(&mut dir.buf);
         }
     }
-    if dir.kind == Kind::Tls {
-        for part in [held.as_slice(), data.get()] {
-            let proto = Segment {
-                frame: env.ctx.frame,
-                ts: env.ctx.ts,
-                src: env.src,
-                dst: env.dst,
-                transport: Transport::Tls,
-                payload: Cow::Borrowed(&[]),
-                hep: None,
-                icmp: None,
-            };
-            let sink = tls_stream::Sink {
-                stats: env.stats,
-                out: env.out,
-                proto,
-            };
-            tls_stream::deliver(&mut dir.tls, &mut dir.buf, part, sink);
-        }
+    tls_records(dir, env, data.get());
+}
+
+/// Frames TLS records out of in-order bytes of a TLS direction ([`tls_stream`]).
+fn tls_records(dir: &mut Direction, env: &mut Env<'_, '_, '_>, part: &[u8]) {
+    let Some(tls) = dir.tls.as_mut() else {
         return;
-    }
-    if dir.buf.is_empty() {
-        if let Bytes::Frame(s) = data {
-            // Fast path: messages wholly inside this segment are borrowed from the frame.
-            let used = frame_all(dir, env, s, |s, r| {
-                Cow::Borrowed(s.get(r).unwrap_or_default())
-            });
-            dir.buf.extend_from_slice(s.get(used..).unwrap_or_default());
-            check_overflow(dir, env);
-            return;
-        }
-    }
-    dir.buf.extend_from_slice(data.get());
-    let buf = std::mem::take(&mut dir.buf);
-    let used = frame_all(dir, env, &buf, |s, r| {
-        Cow::Owned(s.get(r).unwrap_or_default().to_vec())
-    });
-    dir.buf = buf;
-    dir.buf.drain(..used.min(dir.buf.len()));
-    check_overflow(dir, env);
-}
-
-/// An incomplete message larger than the buffer bound is dropped, and framing resynchronises.
-fn check_overflow(dir: &mut Direction, env: &mut Env<'_, '_, '_>) {
-    if dir.buf.len() > env.limits.max_buffered_bytes {
-        env.stats.tcp_buffer_overflows += 1;
-        env.stats.tcp_incomplete_bytes += dir.buf.len() as u64;
-        dir.buf = Vec::new();
-        dir.from_start = false;
-    }
-}
-
-/// Hands one framed message (SIP, or a HEPv3 packet) of this direction to the caller.
-fn push_message<'a>(env: &mut Env<'_, '_, 'a>, payload: Cow<'a, [u8]>) {
-    env.out.push(Segment {
+    };
+    let proto = Segment {
         frame: env.ctx.frame,
         ts: env.ctx.ts,
         src: env.src,
         dst: env.dst,
-        transport: Transport::Tcp,
-        payload,
+        transport: Transport::Tls,
+        payload: Cow::Borrowed(&[]),
         hep: None,
         icmp: None,
-    });
-}
-
-/// Frames messages from `s` until it needs more bytes; returns how many bytes were consumed.
-fn frame_all<'s, 'a>(
-    dir: &mut Direction,
-    env: &mut Env<'_, '_, 'a>,
-    s: &'s [u8],
-    payload: impl Fn(&'s [u8], std::ops::Range<usize>) -> Cow<'a, [u8]>,
-) -> usize {
-    let mut pos = 0;
-    while pos < s.len() {
-        let rest = s.get(pos..).unwrap_or_default();
-        // HEP over TCP (an agent feeding a collector): HEPv3 packets framed by their length,
-        // decapsulated by `Decoder::tcp`. A SIP stream never starts with the magic.
-        if crate::hep::is_v3(rest) {
-            match crate::hep::v3_frame_len(rest) {
-                None => break,
-                Some(n) if n >= 6 && n <= rest.len() => {
-                    push_message(env, payload(s, pos..pos + n));
-                    dir.kind = Kind::Sip;
-                    pos += n;
-                    continue;
-                }
-                Some(n) if n >= 6 => break,
-                // A length below its own header: not HEP, left to the SIP framing.
-                Some(_) => {}
-            }
-        }
-        match frame_stream_bounded(rest, env.limits.max_buffered_bytes) {
-            StreamFrame::Message(n) => {
-                push_message(env, payload(s, pos..pos + n));
-                env.stats.tcp_sip_messages += 1;
-                dir.kind = Kind::Sip;
-                pos += n.max(1);
-            }
-            StreamFrame::Keepalive(n) => {
-                env.stats.sip_keepalives += 1;
-                pos += n.max(1);
-            }
-            StreamFrame::NeedMore => break,
-            StreamFrame::NotSip(n) => {
-                let n = n.max(1);
-                env.stats.tcp_non_sip_bytes += n as u64;
-                dir.junk += n as u64;
-                pos += n;
-                // A stream seen from its SYN that does not start with SIP is not SIP (HTTP,
-                // TLS on 5060/5061); one seen mid-stream gets a buffer's worth of chances.
-                let proven = dir.kind == Kind::Unknown
-                    && (dir.from_start || dir.junk > env.limits.max_buffered_bytes as u64);
-                if proven {
-                    dir.kind = Kind::NotSip;
-                    env.stats.tcp_non_sip_streams += 1;
-                    env.stats.tcp_non_sip_bytes += (s.len() - pos.min(s.len())) as u64;
-                    return s.len();
-                }
-            }
-            StreamFrame::Oversize { total, .. } => {
-                env.stats.tcp_oversize_messages += 1;
-                let avail = (s.len() - pos) as u64;
-                let now = total.min(avail);
-                dir.skip = total - now;
-                env.stats.tcp_oversize_bytes += now;
-                pos += now as usize;
-            }
-        }
-    }
-    pos.min(s.len())
+    };
+    let sink = tls_stream::Sink {
+        stats: env.stats,
+        out: env.out,
+        proto,
+    };
+    tls_stream::deliver(tls, &mut dir.tls_buf, part, sink);
 }

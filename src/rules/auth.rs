@@ -165,7 +165,7 @@ pub fn findings(call_id: &str, attempts: &[AuthAttempt], show_secrets: bool) -> 
     }
     if let Some(a) = digest
         .iter()
-        .find(|a| matches!(a.transport, Transport::Udp | Transport::Tcp))
+        .find(|a| matches!(a.transport, Transport::Udp | Transport::Tcp | Transport::Ws))
     {
         out.push(finding(
             CLEARTEXT_TRANSPORT,

@@ -49,10 +49,11 @@ const MAX_TEXT: usize = 96;
 /// transport siplens reads today is; TLS hops, once decoded, will not be.
 pub fn is_cleartext(t: Transport) -> bool {
     match t {
-        Transport::Udp | Transport::Tcp | Transport::Sctp => true,
+        // WebSocket over plain TCP (ws:, RFC 7118) is as readable as TCP.
+        Transport::Udp | Transport::Tcp | Transport::Sctp | Transport::Ws => true,
         // SIP inside TLS never reaches the SIP rules (only its handshake is read), but a
-        // TLS hop is by definition not cleartext.
-        Transport::Tls => false,
+        // TLS hop is by definition not cleartext; WebSocket inside TLS (wss:) neither.
+        Transport::Tls | Transport::Wss => false,
     }
 }
 
