@@ -1219,11 +1219,47 @@ NFT
     finish stun-binding.pcap
 }
 
+# SIP over WebSocket (RFC 7118) on loopback: scripts/ws-sip-client.py (Python
+# websockets, as a browser client writes: "*.invalid" Via and Contact, transport
+# WS) upgrades a TCP connection to kamailio's websocket module on port 8080
+# (scripts/kamailio/kamailio-ws.cfg), registers, and calls "service", which
+# kamailio relays over UDP to a SIPp UAS; ACK and BYE follow, then a WebSocket
+# close. The INVITE goes as one fragmented message (a text frame and
+# continuations) with a ping between fragments; kamailio pings the idle
+# connection during the call. Needs Debian's python3-websockets (run with
+# /usr/bin/python3) and kamailio-websocket-modules.
+sample_ws_call() {
+    local f=$OUT/ws-call.pcap i
+    [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so ]] ||
+        die "kamailio websocket.so missing (kamailio-websocket-modules)"
+    /usr/bin/python3 -c 'import websockets' 2>/dev/null || die "missing python3-websockets"
+    ns_new ws
+    KAM_CFG=$ROOT/scripts/kamailio/kamailio-ws.cfg kam_start ws 127.0.0.1 -l tcp:127.0.0.1:8080
+    for i in $(seq 100); do
+        nsx ws ss -ltn | grep -q "127.0.0.1:8080" && break
+        sleep 0.05
+    done
+    cap_start ws "$f" tcpdump -i lo
+    uas ws uas-call-signal.xml -i 127.0.0.1 -p 5070 -mi 127.0.0.1 -mp 16000
+    nsx ws timeout 40 /usr/bin/python3 "$ROOT/scripts/ws-sip-client.py" ws://127.0.0.1:8080/ 1.5 \
+        >"$WORK/ws-client.out" 2>&1 || { cat "$WORK/ws-client.out" >&2; die "ws-sip-client.py failed"; }
+    uas_wait
+    cap_stop "$f"
+    kam_stop
+    expect ws-call.pcap 'http.response.code == 101 && http.upgrade' 1
+    expect ws-call.pcap 'websocket && sip.Method == "REGISTER"' 1
+    expect ws-call.pcap 'websocket.opcode == 0 && websocket.fin == 1' 1
+    expect ws-call.pcap 'websocket.opcode == 9' 2
+    expect ws-call.pcap 'websocket && sip.Method == "BYE"' 1
+    expect ws-call.pcap 'udp && sip.Method == "INVITE"' 1
+    finish ws-call.pcap
+}
+
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call gtpu_ims_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
-    public_call stun_binding nat_ack_timeout nat_no_rtp)
+    public_call stun_binding nat_ack_timeout nat_no_rtp ws_call)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

@@ -6,6 +6,12 @@ SIP is counted per message as tshark dissects it: a message split over IP
 fragments or TCP segments counts once (in the reassembled frame), a TCP
 segment holding several messages counts each. RTP uses the heuristic
 dissector (rtp_udp) besides SDP-set conversations.
+
+WebSocket (RFC 6455): tshark 4.0 dissects each frame of a fragmented message
+on its own and finds no SIP in the fragments, so the SIP message such a message
+carries (one per WebSocket message, RFC 7118 §5) is not in sip_messages. The
+fragmented messages tshark saw end (a continuation frame with FIN) are counted
+as "ws_fragmented_messages", a key written only when there are some.
 usage: tshark-stats.py CAPTURE
 """
 import json
@@ -34,9 +40,14 @@ def main(path):
         if "INVITE" in reqs:
             invite_call_ids.update(cids)
     rtp = len(tshark(path, "-Y", "rtp", "-T", "fields", "-e", "frame.number"))
-    print(json.dumps({"frames": frames, "sip_messages": sip_messages,
-                      "call_ids": len(call_ids), "invite_call_ids": len(invite_call_ids),
-                      "rtp_packets": rtp}))
+    counts = {"frames": frames, "sip_messages": sip_messages,
+              "call_ids": len(call_ids), "invite_call_ids": len(invite_call_ids),
+              "rtp_packets": rtp}
+    fragmented = len(tshark(path, "-Y", "websocket.opcode == 0 && websocket.fin == 1",
+                            "-T", "fields", "-e", "frame.number"))
+    if fragmented:
+        counts["ws_fragmented_messages"] = fragmented
+    print(json.dumps(counts))
 
 
 if __name__ == "__main__":

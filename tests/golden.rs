@@ -111,8 +111,13 @@ fn samples_agree_with_tshark_counts() {
         let got = analyse(&f);
         let s = &got["summary"];
         assert_eq!(s["packets"], want["frames"], "{name}: frames");
+        // tshark 4.0 does not reassemble fragmented WebSocket messages, so the SIP
+        // message each carries (one per message, RFC 7118 §5) is missing from its count;
+        // scripts/tshark-stats.py counts those messages from tshark's frames.
+        let ws_fragmented = want["ws_fragmented_messages"].as_u64().unwrap_or(0);
         assert_eq!(
-            s["sip_messages"], want["sip_messages"],
+            s["sip_messages"].as_u64(),
+            want["sip_messages"].as_u64().map(|n| n + ws_fragmented),
             "{name}: SIP messages (tshark counts each reassembled message once)"
         );
         assert_eq!(s["dialogs"], want["call_ids"], "{name}: dialogs = Call-IDs");
