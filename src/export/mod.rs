@@ -48,7 +48,7 @@ use crate::capture::{
     Timestamp,
 };
 use crate::engine::{Analyzer, Dialog, Limits};
-use crate::net::{ip, link, Decoder, NetLimits, Segment, Transport};
+use crate::net::{ip, link, websocket, Decoder, NetLimits, Segment, Transport};
 
 /// Payload-less TCP segments are taken this long before a dialog's first message and after
 /// its last (the handshake usually comes just before the first request).
@@ -134,6 +134,33 @@ pub struct Selection {
     /// RTCP addresses with the dialog's window.
     rtcp: Vec<(SocketAddr, Window)>,
     with_media: bool,
+}
+
+/// Whether a TCP payload belongs to a WebSocket connection as a whole: the HTTP/1.1
+/// upgrade that opens it (RFC 6455 §4) or control frames only (ping, pong, close,
+/// RFC 6455 §5.5); and whether it holds more (bytes of messages, which go pending like any
+/// TCP payload). A SIP message never starts like either.
+fn websocket_connection(p: &[u8]) -> (bool, bool) {
+    if p.is_empty() {
+        return (false, false);
+    }
+    if let websocket::HandshakeParse::Head(h) = websocket::handshake(p) {
+        return if h.upgrades() {
+            (true, h.len < p.len())
+        } else {
+            (false, true)
+        };
+    }
+    let mut rest = p;
+    while !rest.is_empty() {
+        match websocket::parse_frame(rest, websocket::MAX_CONTROL_PAYLOAD as usize) {
+            websocket::FrameParse::Frame(f) if f.header.is_control() => {
+                rest = rest.get(f.len()..).unwrap_or_default();
+            }
+            _ => return (false, true),
+        }
+    }
+    (true, false)
 }
 
 fn canonical(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
@@ -534,12 +561,23 @@ impl Matcher {
         let dst = SocketAddr::new(pkt.dst, dp);
         let conns = self.tcp.get(&canonical(src, dst))?;
         let header = usize::from(off >> 4) * 4;
-        if b.len() > header {
+        let (connection, more) = websocket_connection(b.get(header..).unwrap_or_default());
+        if connection {
+            // The WebSocket upgrade and control frames belong to the connection, not to
+            // one message: every chosen call on it takes them, as it takes the SYN.
+            chosen.extend(
+                conns
+                    .iter()
+                    .filter(|(_, w)| w.contains(frame.ts))
+                    .map(|&(i, _)| (i, FrameClass::Sip)),
+            );
+        }
+        if more {
             let p = self.pending.entry((src, dst)).or_default();
             if p.len() < MAX_TCP_PENDING {
                 p.push((frame.number, frame.link_type));
             }
-        } else {
+        } else if !connection {
             chosen.extend(
                 conns
                     .iter()
