@@ -57,13 +57,13 @@ fn masked_text_frame_rfc6455_example() {
 fn sixteen_and_sixty_four_bit_lengths() {
     // 126 + 16-bit length: 256 bytes (RFC 6455 §5.7 example header 0x82 0x7E 0x0100).
     let mut b = vec![0x82, 0x7e, 0x01, 0x00];
-    b.extend(std::iter::repeat(0xab).take(256));
+    b.extend(std::iter::repeat_n(0xab, 256));
     let f = frame(&b);
     assert_eq!((f.header.opcode, f.header.header_len), (opcode::BINARY, 4));
     assert_eq!(f.payload.len(), 256);
     // 127 + 64-bit length: 65536 bytes (RFC 6455 §5.7 example 0x82 0x7F 0x0000000000010000).
     let mut b = vec![0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0];
-    b.extend(std::iter::repeat(0xcd).take(65536));
+    b.extend(std::iter::repeat_n(0xcd, 65536));
     let f = frame(&b);
     assert_eq!((f.header.header_len, f.payload.len()), (10, 65536));
     // 64-bit length with a masking key: a 14-byte header.
