@@ -331,3 +331,39 @@ fn websocket_client_behind_nat_is_still_flagged_by_its_sdp() {
         "{rules:?}"
     );
 }
+
+#[test]
+fn reports_and_the_display_filter_name_the_ws_transport() {
+    let out = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "-F", "json", "-Y", "transport = ws"])
+        .arg(sample())
+        .output()
+        .expect("siplens runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let dialogs = v["dialogs"].as_array().expect("dialogs");
+    assert_eq!(dialogs.len(), 2);
+    assert!(dialogs.iter().all(|d| d["transport"] == "WS"));
+    let flow = dialogs
+        .iter()
+        .flat_map(|d| d["flow"].as_array().cloned().unwrap_or_default())
+        .map(|m| m["transport"].as_str().unwrap_or("").to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(flow.iter().filter(|t| *t == "WS").count(), 9);
+    assert_eq!(flow.iter().filter(|t| *t == "UDP").count(), 7);
+    assert_eq!(v["summary"]["net"]["websocket"]["fragmented_messages"], 1);
+    // A capture without WebSocket has no websocket object.
+    let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/tcp-call.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "-F", "json"])
+        .arg(plain)
+        .output()
+        .expect("siplens runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(v["summary"]["net"].get("websocket").is_none());
+    assert_eq!(v["summary"]["net"]["tcp_sip_messages"], 7);
+}
