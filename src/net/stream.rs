@@ -455,6 +455,12 @@ impl StreamFramer {
                     lose_ws_sync(ws, sink.stats);
                     continue;
                 }
+                FrameParse::Oversize(h) if h.problem() == Some(Problem::ReservedOpcode) => {
+                    // Not a frame boundary after all: do not skip a forged length's worth.
+                    sink.stats.websocket.bad_frames += 1;
+                    lose_ws_sync(ws, sink.stats);
+                    continue;
+                }
                 FrameParse::Oversize(h) => {
                     // Never buffered: skipped as it streams by, and its message with it.
                     sink.stats.websocket.frames += 1;

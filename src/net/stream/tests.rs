@@ -315,6 +315,21 @@ fn oversize_frames_and_messages_are_skipped_not_buffered() {
     r.feed(&[&frame(0x81, OK, true)]);
     assert_eq!(r.payloads(), vec![OK.to_vec()]);
     assert_eq!(r.stats.websocket.oversize_messages, 1);
+    // A huge length behind a reserved opcode is no frame: framing is lost, not skipped.
+    let mut r = Run::new(true);
+    r.feed(&[
+        REQ,
+        &[0x83, 0x7f, 0x40, 0, 0, 0, 0, 0, 0, 0],
+        &frame(0x81, OK, true),
+    ]);
+    assert_eq!(r.payloads(), vec![OK.to_vec()]);
+    assert_eq!(
+        (
+            r.stats.websocket.bad_frames,
+            r.stats.websocket.oversize_bytes
+        ),
+        (1, 0)
+    );
     // A forged 2^62-byte length is refused by the bound and skipped as it streams by.
     let mut r = Run::new(true);
     r.feed(&[REQ, &[0x82, 0x7f, 0x40, 0, 0, 0, 0, 0, 0, 0], &[0u8; 3000]]);
