@@ -1,4 +1,6 @@
-//! TCP stream reassembly per direction, and SIP message framing over the in-order bytes.
+//! TCP stream reassembly per direction. The in-order bytes go to the stream layer
+//! ([`super::stream`]: SIP and HEP framing, WebSocket), or, for a direction that opened with
+//! a TLS handshake record, to TLS record framing ([`tls_stream`]).
 //!
 //! Each direction (source -> destination 4-tuple) tracks the next expected sequence number,
 //! starting from the first segment seen (captures often start mid-stream). Out-of-order
