@@ -356,6 +356,18 @@ fn reports_and_the_display_filter_name_the_ws_transport() {
     assert_eq!(flow.iter().filter(|t| *t == "WS").count(), 9);
     assert_eq!(flow.iter().filter(|t| *t == "UDP").count(), 7);
     assert_eq!(v["summary"]["net"]["websocket"]["fragmented_messages"], 1);
+    // The text report has one line about it.
+    let out = Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .arg("report")
+        .arg(sample())
+        .output()
+        .expect("siplens runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l
+            == "websocket: 2 streams (2 upgrades), 18 frames (6 control), 9 messages (1 fragmented) → 9 SIP, 0 bad frames, 0 resyncs"),
+        "{text}"
+    );
     // A capture without WebSocket has no websocket object.
     let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/tcp-call.pcap");
     let out = Command::new(env!("CARGO_BIN_EXE_siplens"))

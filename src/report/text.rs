@@ -163,6 +163,23 @@ pub fn render(r: &Report) -> String {
         n.tcp_gaps,
         n.tcp_retransmissions
     );
+    let w = &n.websocket;
+    if w.streams > 0 {
+        // Only when WebSocket was seen: reports of other captures keep their lines.
+        let _ = writeln!(
+            o,
+            "websocket: {} streams ({} upgrades), {} frames ({} control), {} messages ({} fragmented) → {} SIP, {} bad frames, {} resyncs",
+            w.streams,
+            w.handshakes,
+            w.frames,
+            w.control_frames,
+            w.messages,
+            w.fragmented_messages,
+            w.sip_messages,
+            w.bad_frames,
+            w.resyncs
+        );
+    }
     if let Some(f) = &r.filter {
         let what = match (&f.expression, f.nat) {
             (Some(e), true) => format!("-Y '{e}' and --nat"),
