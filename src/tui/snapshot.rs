@@ -614,6 +614,25 @@ pub(crate) fn stats_sections(an: &Analyzer, t: &Totals<'_>) -> Vec<StatSection> 
             ]),
         },
     ];
+    let w = &n.websocket;
+    if w.streams > 0 {
+        // Only for captures with WebSocket (RFC 7118): the others keep their sections.
+        sections.push(StatSection {
+            title: "WebSocket".into(),
+            rows: kv(vec![
+                ("streams", w.streams),
+                ("upgrades", w.handshakes),
+                ("frames", w.frames),
+                ("control frames", w.control_frames),
+                ("messages", w.messages),
+                ("fragmented messages", w.fragmented_messages),
+                ("SIP messages", w.sip_messages),
+                ("bad frames", w.bad_frames),
+                ("desyncs", w.desyncs),
+                ("resyncs", w.resyncs),
+            ]),
+        });
+    }
     for c in an.capture_stats() {
         sections.push(StatSection {
             title: format!("Capture {}", c.interface),
@@ -681,6 +700,32 @@ fn sdp_summary(an: &Analyzer, s: &crate::engine::SdpRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sections_of(sample: &str) -> Vec<StatSection> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(sample);
+        let mut src = crate::capture::open_path(&path).expect("sample opens");
+        let mut an = crate::rules::analyzer(crate::engine::Limits::default());
+        an.run_source(&mut src, &mut |_, _| {});
+        let t = Totals {
+            dialogs: 0,
+            calls: 0,
+            rtp_streams: 0,
+            findings_by_severity: SeverityCounts::default(),
+            states: BTreeMap::new(),
+        };
+        stats_sections(&an, &t)
+    }
+
+    #[test]
+    fn websocket_section_only_for_websocket_captures() {
+        let ws = sections_of("samples/ws-call.pcap");
+        let w = ws.iter().find(|s| s.title == "WebSocket").expect("section");
+        let row = |k: &str| w.rows.iter().find(|r| r.0 == k).map(|r| r.1.as_str());
+        assert_eq!(row("fragmented messages"), Some("1"));
+        assert_eq!(row("SIP messages"), Some("9"));
+        let tcp = sections_of("samples/tcp-call.pcap");
+        assert!(tcp.iter().all(|s| s.title != "WebSocket"));
+    }
 
     #[test]
     fn header_values_scan_the_header_section_only() {
