@@ -105,13 +105,19 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Whether any byte of `bytes` must be escaped: one pass without early exit, so that it
+/// vectorises (strings needing an escape are rare: a CR/LF in a header value, a quote in
+/// a display name).
+#[inline]
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |acc, &b| acc | needs_escape(b))
+}
+
 /// Writes `s` as a JSON string with its quotes.
 #[inline]
 fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    // One pass without early exit, so that it vectorises: strings needing an escape are
-    // rare (a CR/LF in a header value, a quote in a display name).
-    let dirty = bytes.iter().fold(false, |acc, &b| acc | needs_escape(b));
+    let dirty = any_needs_escape(bytes);
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     if !dirty {
@@ -452,7 +458,7 @@ impl<W: Sink> ser::SerializeStruct for Compound<'_, W> {
         // Field names are the code's own (never in need of an escape in practice, but
         // checked like any string): the comma, quotes and colon go with one reserve.
         let out = self.ser.w.buf();
-        if key.bytes().any(needs_escape) {
+        if any_needs_escape(key.as_bytes()) {
             self.comma()?;
             write_str(self.ser.w.buf(), key);
             self.ser.w.buf().push(b':');
