@@ -400,7 +400,7 @@ pub fn write_events<W: std::io::Write>(
     events: &[StreamEvent<'_>],
 ) -> std::io::Result<()> {
     for e in events {
-        serde_json::to_writer(&mut *w, e).map_err(std::io::Error::from)?;
+        super::json::to_writer(&mut *w, e).map_err(std::io::Error::from)?;
         w.write_all(b"\n")?;
     }
     Ok(())

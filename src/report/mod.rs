@@ -4,6 +4,7 @@
 //! (`schema_version`) changes only when these types do.
 
 pub mod events;
+pub mod json;
 pub mod text;
 pub use crate::model::time;
 
@@ -458,16 +459,17 @@ pub struct CSeqText<'a>(pub u32, pub &'a str);
 
 impl Serialize for CSeqText<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // One string written whole: `collect_str` escapes each piece the formatter hands
-        // over, and a flow entry per message made it 1% of a JSON run.
-        use std::fmt::Write as _;
+        // One string written whole, the number without the formatter: `collect_str`
+        // escapes each piece the formatter hands over, and a flow entry per message made
+        // it 1% of a JSON run.
         let mut buf = StackText::<48>::new();
-        if write!(buf, "{} {}", self.0, self.1).is_ok() {
-            if let Some(t) = buf.as_str() {
-                return s.serialize_str(t);
-            }
+        buf.push_digits(u64::from(self.0));
+        buf.push(" ");
+        buf.push(self.1);
+        match buf.as_str() {
+            Some(t) => s.serialize_str(t),
+            None => s.collect_str(&format_args!("{} {}", self.0, self.1)),
         }
-        s.collect_str(&format_args!("{} {}", self.0, self.1))
     }
 }
 
@@ -475,6 +477,8 @@ impl Serialize for CSeqText<'_> {
 struct StackText<const N: usize> {
     buf: [u8; N],
     len: usize,
+    /// Something did not fit: `as_str` gives nothing.
+    overflow: bool,
 }
 
 impl<const N: usize> StackText<N> {
@@ -482,40 +486,35 @@ impl<const N: usize> StackText<N> {
         StackText {
             buf: [0; N],
             len: 0,
+            overflow: false,
         }
     }
 
+    /// The text, unless something did not fit.
     fn as_str(&self) -> Option<&str> {
+        if self.overflow {
+            return None;
+        }
         std::str::from_utf8(self.buf.get(..self.len)?).ok()
     }
-}
 
-impl<const N: usize> std::fmt::Write for StackText<N> {
-    fn write_str(&mut self, t: &str) -> std::fmt::Result {
-        let end = self.len.checked_add(t.len()).ok_or(std::fmt::Error)?;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(std::fmt::Error)?
-            .copy_from_slice(t.as_bytes());
-        self.len = end;
-        Ok(())
+    /// Appends `t` (or marks the text as overflowed).
+    fn push(&mut self, t: &str) {
+        let end = self.len.saturating_add(t.len());
+        match self.buf.get_mut(self.len..end) {
+            Some(slot) => {
+                slot.copy_from_slice(t.as_bytes());
+                self.len = end;
+            }
+            None => self.overflow = true,
+        }
     }
-}
 
-/// Serializes an address as serde does (`ip:port`, `[ip6]:port`), IPv4 with its digits
-/// written directly: `Display` goes through the formatter once per octet, and two
-/// addresses per message in the flow were 2% of a JSON run.
-fn ser_addr<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
-    let SocketAddr::V4(v4) = a else {
-        return a.serialize(s);
-    };
-    use std::fmt::Write as _;
-    let mut buf = StackText::<24>::new();
-    // Decimal without the formatter (u16 at most: five digits).
-    let digits = |n: u16, buf: &mut StackText<24>| {
-        let mut d = [0u8; 5];
+    /// Appends `n` in decimal, without the formatter (`Display` of an integer goes
+    /// through `pad_integral`, several times the work for the few digits of a port).
+    fn push_digits(&mut self, mut n: u64) {
+        let mut d = [0u8; 20];
         let mut i = d.len();
-        let mut n = n;
         while i > 0 {
             i -= 1;
             if let Some(slot) = d.get_mut(i) {
@@ -526,19 +525,89 @@ fn ser_addr<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
                 break;
             }
         }
-        let _ = buf.write_str(std::str::from_utf8(d.get(i..).unwrap_or_default()).unwrap_or("0"));
+        self.push(std::str::from_utf8(d.get(i..).unwrap_or_default()).unwrap_or("0"));
+    }
+}
+
+impl<const N: usize> std::fmt::Write for StackText<N> {
+    fn write_str(&mut self, t: &str) -> std::fmt::Result {
+        self.push(t);
+        if self.overflow {
+            Err(std::fmt::Error)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// `a` as `Display` writes it (`ip:port`, `[ip6]:port`), IPv4 with its digits written
+/// directly: `Display` goes through the formatter once per octet and for the port, and
+/// two addresses per message in the flow were 2% of a JSON run. False for IPv6 (the
+/// caller formats it).
+fn v4_text(a: &SocketAddr, buf: &mut StackText<24>) -> bool {
+    let SocketAddr::V4(v4) = a else {
+        return false;
+    };
+    // At most 21 bytes ("255.255.255.255:65535"), written in place.
+    let mut n = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = buf.buf.get_mut(n) {
+            *slot = b;
+        }
+        n += 1;
     };
     for (k, o) in v4.ip().octets().into_iter().enumerate() {
         if k > 0 {
-            let _ = buf.write_str(".");
+            put(b'.');
         }
-        digits(u16::from(o), &mut buf);
+        if o >= 100 {
+            put(b'0' + o / 100);
+        }
+        if o >= 10 {
+            put(b'0' + o / 10 % 10);
+        }
+        put(b'0' + o % 10);
     }
-    let _ = buf.write_str(":");
-    digits(v4.port(), &mut buf);
-    match buf.as_str() {
-        Some(t) => s.serialize_str(t),
-        None => a.serialize(s),
+    put(b':');
+    let p = v4.port();
+    let mut div = 10_000;
+    while div > 1 && p < div {
+        div /= 10;
+    }
+    while div > 0 {
+        put(b'0' + (p / div % 10) as u8);
+        div /= 10;
+    }
+    buf.len = n;
+    buf.overflow = n > buf.buf.len();
+    !buf.overflow
+}
+
+/// Serializes an address as serde does (`ip:port`, `[ip6]:port`), see [`v4_text`].
+fn ser_addr<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
+    let mut buf = StackText::<24>::new();
+    if v4_text(a, &mut buf) {
+        if let Some(t) = buf.as_str() {
+            return s.serialize_str(t);
+        }
+    }
+    a.serialize(s)
+}
+
+/// [`ser_addr`] for an optional address (`null` when absent, as serde writes `None`).
+fn ser_opt_addr<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => ser_addr(a, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// `a.to_string()`, IPv4 without the formatter (see [`v4_text`]).
+pub(crate) fn addr_string(a: SocketAddr) -> String {
+    let mut buf = StackText::<24>::new();
+    match v4_text(&a, &mut buf).then(|| buf.as_str()).flatten() {
+        Some(t) => t.to_owned(),
+        None => a.to_string(),
     }
 }
 
@@ -579,8 +648,10 @@ pub struct MediaDto<'a> {
     /// audio, video, image...
     pub media: &'a str,
     /// Offer: where the offerer receives.
+    #[serde(serialize_with = "ser_opt_addr")]
     pub offer: Option<SocketAddr>,
     /// Answer: where the answerer receives.
+    #[serde(serialize_with = "ser_opt_addr")]
     pub answer: Option<SocketAddr>,
     /// Transport profile of the offer (RTP/AVP...).
     pub proto: &'a str,
@@ -1159,7 +1230,7 @@ impl<'a> Report<'a> {
         {
             self.write_compact_parallel(&mut w, DIALOG_BLOCK)?;
         } else {
-            serde_json::to_writer(&mut w, self).map_err(io::Error::from)?;
+            json::to_writer(&mut w, self).map_err(io::Error::from)?;
         }
         w.write_all(b"\n")?;
         w.flush()
@@ -1186,9 +1257,9 @@ impl<'a> Report<'a> {
             if !first {
                 w.write_all(b",")?;
             }
-            serde_json::to_writer(&mut *w, key).map_err(io::Error::from)?;
+            json::to_writer(&mut *w, key).map_err(io::Error::from)?;
             w.write_all(b":")?;
-            serde_json::to_writer(&mut *w, v).map_err(io::Error::from)
+            json::to_writer(&mut *w, v).map_err(io::Error::from)
         }
         w.write_all(b"{")?;
         field(w, true, "schema_version", &self.schema_version)?;
@@ -1217,7 +1288,7 @@ impl<'a> Report<'a> {
                 let dialogs: Vec<&Dialog> = an.dialogs().collect();
                 write_seq_parallel(w, &dialogs, block_len, |buf, i, d| {
                     let row = ids.fill(dialog_dto(an, d, i + 1, &nat_index), d);
-                    serde_json::to_writer(buf, &row).map_err(io::Error::from)
+                    json::append(buf, &row).map_err(io::Error::from)
                 })?;
                 field(w, false, "streams", &self.streams)?;
                 field(w, false, "findings", &StreamedFindings(findings))?;
@@ -1250,7 +1321,7 @@ fn write_dialogs_parallel<W: Write>(
     block_len: usize,
 ) -> io::Result<()> {
     write_seq_parallel(w, dialogs, block_len, |buf, _, d| {
-        serde_json::to_writer(buf, d).map_err(io::Error::from)
+        json::append(buf, d).map_err(io::Error::from)
     })
 }
 
@@ -1325,8 +1396,8 @@ pub(crate) fn finding_dto(id: usize, f: Finding) -> FindingDto {
         severity: f.severity,
         ts: f.ts.as_secs_f64(),
         call_id: f.call_id,
-        src: f.src.map(|a| a.to_string()),
-        dst: f.dst.map(|a| a.to_string()),
+        src: f.src.map(|a| addr_string(a.into())),
+        dst: f.dst.map(|a| addr_string(a.into())),
         summary: f.summary,
         evidence: f.evidence,
         advice: f.advice,
@@ -1390,6 +1461,9 @@ mod tests {
     fn fast_texts_match_serde() {
         #[derive(Serialize)]
         struct A(#[serde(serialize_with = "ser_addr")] SocketAddr);
+        #[derive(Serialize)]
+        struct O(#[serde(serialize_with = "ser_opt_addr")] Option<SocketAddr>);
+        assert_eq!(serde_json::to_string(&O(None)).unwrap(), "null");
         for a in [
             "0.0.0.0:0",
             "255.255.255.255:65535",
@@ -1404,6 +1478,11 @@ mod tests {
                 serde_json::to_string(&A(a)).unwrap(),
                 serde_json::to_string(&a).unwrap()
             );
+            assert_eq!(
+                serde_json::to_string(&O(Some(a))).unwrap(),
+                serde_json::to_string(&a).unwrap()
+            );
+            assert_eq!(addr_string(a), a.to_string());
         }
         for (n, m) in [
             (0, "INVITE"),
