@@ -36,6 +36,13 @@ const PCAPNG_IDB: u32 = 1;
 const PCAPNG_PB: u32 = 2;
 const PCAPNG_SPB: u32 = 3;
 const PCAPNG_EPB: u32 = 6;
+/// Decryption Secrets Block (pcapng §4.7, draft-ietf-opsawg-pcapng).
+const PCAPNG_DSB: u32 = 0x0000_000A;
+/// DSB secrets type of a TLS key log in the NSS `SSLKEYLOGFILE` format ("TLSK").
+const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
+/// Most key log bytes kept from all the DSBs of one input: 16 MiB holds ~100k TLS 1.3
+/// sessions; what is beyond is skipped (and counted in [`FileSource::secrets_skipped`]).
+const MAX_SECRETS_BYTES: usize = 16 * 1024 * 1024;
 /// Smallest block: type, length, trailing length.
 const PCAPNG_MIN_BLOCK: u32 = 12;
 /// Smallest SHB: block framing plus byte-order magic, versions and section length.
@@ -249,6 +256,12 @@ pub struct FileSource {
     path: Option<std::path::PathBuf>,
     /// Offset in the file of the last frame's packet data.
     data_at: u64,
+    /// TLS key logs read from Decryption Secrets Blocks, not yet taken.
+    secrets: Vec<Vec<u8>>,
+    /// Key log bytes kept so far (bounded by [`MAX_SECRETS_BYTES`]).
+    secrets_bytes: usize,
+    /// DSBs skipped: another secrets type, or past [`MAX_SECRETS_BYTES`].
+    secrets_skipped: u64,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -366,6 +379,9 @@ fn open_stream(
         spare: Vec::new(),
         path: None,
         data_at: 0,
+        secrets: Vec::new(),
+        secrets_bytes: 0,
+        secrets_skipped: 0,
     };
     src.read_file_header()?;
     Ok(src)
@@ -811,7 +827,8 @@ impl FileSource {
                 PCAPNG_IDB => self.read_idb(b)?,
                 PCAPNG_EPB | PCAPNG_PB => return self.read_packet_block(b).map(Some),
                 PCAPNG_SPB => return self.read_spb(b).map(Some),
-                // NRB, ISB, DSB, journal, custom and unknown blocks carry no packets.
+                PCAPNG_DSB => self.read_dsb(b)?,
+                // NRB, ISB, journal, custom and unknown blocks carry no packets.
                 _ => self.finish_block(b)?,
             }
         }
@@ -841,6 +858,55 @@ impl FileSource {
         }
         self.note_link_type(iface.link_type);
         Ok(())
+    }
+
+    /// Decryption Secrets Block (pcapng §4.7): secrets type, secrets length, the secrets
+    /// (padded to 32 bits), options. TLS key logs are kept for [`FrameSource::take_secrets`];
+    /// the block precedes the packets it decrypts, so they are taken before the next frame
+    /// is processed.
+    fn read_dsb(&mut self, b: Block) -> Result<(), CaptureError> {
+        let body_len = b.body_len();
+        // A DSB that does not hold what it says is skipped like an unknown block: the
+        // packets around it are still good.
+        if body_len < 8 {
+            self.secrets_skipped += 1;
+            return self.finish_block(b);
+        }
+        let mut fixed = [0u8; 8];
+        if self.fill(&mut fixed, b.start, b.record)? < fixed.len() {
+            return Err(self.truncated_block(b));
+        }
+        let kind = b.endian.u32_at(&fixed, 0);
+        let len = b.endian.u32_at(&fixed, 4);
+        if len > body_len - 8 {
+            self.secrets_skipped += 1;
+            return self.finish_block(b);
+        }
+        let len = len as usize;
+        if kind != DSB_TLS_KEY_LOG || self.secrets_bytes + len > MAX_SECRETS_BYTES {
+            self.secrets_skipped += 1;
+            return self.finish_block(b);
+        }
+        let mut data = Vec::new();
+        // Grows as bytes arrive: the length (up to 16 MiB) is checked against the block,
+        // whose own length is not trusted for sizing either.
+        let res = (&mut self.reader).take(len as u64).read_to_end(&mut data);
+        self.offset += data.len() as u64;
+        if let Err(e) = res {
+            return Err(self.io_error(b.start, b.record, e));
+        }
+        if data.len() < len {
+            return Err(self.truncated_block(b));
+        }
+        self.finish_block(b)?;
+        self.secrets_bytes += len;
+        self.secrets.push(data);
+        Ok(())
+    }
+
+    /// Decryption Secrets Blocks skipped: not a TLS key log, or past the 16 MiB kept.
+    pub fn secrets_skipped(&self) -> u64 {
+        self.secrets_skipped
     }
 
     fn interface(&self, id: u32) -> Option<Interface> {
@@ -1015,6 +1081,10 @@ impl FrameSource for FileSource {
 
     fn recycle(&mut self, data: Vec<u8>) {
         self.spare = data;
+    }
+
+    fn take_secrets(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.secrets)
     }
 }
 

@@ -61,6 +61,12 @@ pub trait FrameSource {
     fn recycle(&mut self, data: Vec<u8>) {
         drop(data);
     }
+    /// TLS key logs (NSS `SSLKEYLOGFILE` text) the input carried since the last call: a
+    /// pcapng Decryption Secrets Block (pcapng §4.7, made by `editcap --inject-secrets`)
+    /// precedes the packets it decrypts. Sources without any return nothing.
+    fn take_secrets(&mut self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
 }
 
 /// A packet timestamp in nanoseconds since the Unix epoch.

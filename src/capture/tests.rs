@@ -1020,3 +1020,53 @@ fn read_ahead_gives_the_same_frames_and_errors() {
     assert_eq!(ahead.0.len(), 1500);
     assert_eq!(ahead, here);
 }
+
+#[test]
+fn pcapng_decryption_secrets_block_carries_a_tls_key_log() {
+    let log = b"CLIENT_RANDOM 00 11\n";
+    let dsb = |ng: &Ng, kind: u32, data: &[u8]| {
+        let mut body = ng.u32(kind).to_vec();
+        body.extend(ng.u32(data.len() as u32));
+        body.extend_from_slice(data);
+        body
+    };
+    for big in [false, true] {
+        let mut ng = Ng::new(big);
+        let tls = dsb(&ng, 0x544c_534b, log);
+        let wg = dsb(&ng, 0x5747_4b4c, b"wireguard keys");
+        let lying = dsb(&ng, 0x544c_534b, b"x")[..8].to_vec(); // length 1, no room
+        ng.idb(1, 0, &[])
+            .epb(0, 1, b"1", 1)
+            .block(0x0A, &tls)
+            .block(0x0A, &wg)
+            .block(0x0A, &lying)
+            .epb(0, 2, b"2", 1);
+        let mut src = open_bytes("t", ng.bytes()).unwrap();
+        let f1 = src.next_frame().unwrap().unwrap();
+        assert_eq!(f1.data, b"1");
+        assert!(src.take_secrets().is_empty(), "the DSB comes after frame 1");
+        let f2 = src.next_frame().unwrap().unwrap();
+        assert_eq!(f2.data, b"2");
+        // Taken before frame 2 is processed; padding is not part of the key log.
+        assert_eq!(src.take_secrets(), vec![log.to_vec()]);
+        assert!(src.take_secrets().is_empty());
+        assert_eq!(src.secrets_skipped(), 2);
+        assert!(src.next_frame().unwrap().is_none());
+    }
+}
+
+#[test]
+fn pcapng_truncated_decryption_secrets_block_keeps_earlier_frames() {
+    let mut ng = Ng::new(false);
+    let mut body = ng.u32(0x544c_534b).to_vec();
+    body.extend(ng.u32(64));
+    body.extend([b'C'; 64]);
+    ng.idb(1, 0, &[]).epb(0, 1, b"1", 1).block(0x0A, &body);
+    let mut bytes = ng.bytes();
+    bytes.truncate(bytes.len() - 40);
+    let mut src = open_bytes("t", bytes).unwrap();
+    let (f, err) = drain(&mut src);
+    assert_eq!(f.len(), 1);
+    assert!(err.unwrap().to_string().contains("truncated"));
+    assert!(src.take_secrets().is_empty());
+}
