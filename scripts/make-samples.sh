@@ -10,7 +10,8 @@
 # iproute2, python3, gzip, nftables; for the security and NAT samples also kamailio with
 # kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
 # python3-cryptography; for stun-binding coturn (turnserver, turnutils_stunclient)
-# and nft.
+# and nft; for the TLS decryption samples (tls13-call, tls12-call, tls12-rsa-call)
+# also gcc and libssl-dev (scripts/sslkeylog.c, an LD_PRELOAD key log shim).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
