@@ -10,7 +10,8 @@
 # iproute2, python3, gzip, nftables; for the security and NAT samples also kamailio with
 # kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
 # python3-cryptography; for stun-binding coturn (turnserver, turnutils_stunclient)
-# and nft.
+# and nft; for the TLS decryption samples (tls13-call, tls12-call, tls12-rsa-call)
+# also gcc and libssl-dev (scripts/sslkeylog.c, an LD_PRELOAD key log shim).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +45,7 @@ trap 'exit 130' INT TERM
 
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, captures)"
 for cmd in sipp svmap svwar svcrack kamailio stunnel openssl tcpdump tshark dumpcap editcap capinfos \
-    ethtool ip nft python3 gzip timeout ss base64; do
+    ethtool ip nft python3 gzip timeout ss base64 gcc; do
     command -v "$cmd" >/dev/null || die "missing command: $cmd"
 done
 [[ -r $AUDIO_SRC ]] || die "missing $AUDIO_SRC (package sip-tester)"
@@ -154,18 +155,20 @@ uas_wait() {
     fi
 }
 
-# finish NAME: write NAME.tshark.json beside the sample and print a summary.
+# finish NAME [TSHARK-STATS OPTIONS...]: write NAME.tshark.json beside the
+# sample and print a summary (options: --keylog FILE / --rsa-key FILE).
 finish() {
     local f=$OUT/$1
     chmod 644 "$f"
-    python3 "$ROOT/scripts/tshark-stats.py" "$f" >"$f.tshark.json"
+    python3 "$ROOT/scripts/tshark-stats.py" "${@:2}" "$f" >"$f.tshark.json"
     log "$(printf '%-28s %8s bytes  %s' "$1" "$(stat -c %s "$f")" "$(cat "$f.tshark.json")")"
 }
 
-# expect NAME FILTER MIN: fail unless at least MIN frames match a tshark filter.
+# expect NAME FILTER MIN [TSHARK OPTIONS...]: fail unless at least MIN frames
+# match a tshark filter (options: e.g. a TLS key log for the TLS decryption samples).
 expect() {
     local n
-    n=$(tshark -n -r "$OUT/$1" -Y "$2" -T fields -e frame.number 2>/dev/null | wc -l)
+    n=$(tshark -n -r "$OUT/$1" "${@:4}" -Y "$2" -T fields -e frame.number 2>/dev/null | wc -l)
     ((n >= $3)) || die "$1: expected >= $3 frames matching '$2', got $n"
 }
 
@@ -223,13 +226,17 @@ lan() {
     done
 }
 
+# TLS_ENV: command prefix for kamailio and stunnel (the TLS decryption
+# samples set it to "env LD_PRELOAD=... SSLKEYLOGFILE=..."; empty otherwise).
+TLS_ENV=()
+
 # kam_start NS IP [kamailio args...]: kamailio ($KAM_CFG, by default
 # scripts/kamailio/kamailio.cfg) in the background, UDP IP:5060; waits until it answers. Sets KAM_PID.
 kam_start() {
     local ns=$1 ip=$2 i
     shift 2
     mkdir -p "$WORK/kam-$ns"
-    ip netns exec "$P-$ns" timeout 150 kamailio -f "${KAM_CFG:-$ROOT/scripts/kamailio/kamailio.cfg}" -DD -E \
+    ip netns exec "$P-$ns" "${TLS_ENV[@]}" timeout 150 kamailio -f "${KAM_CFG:-$ROOT/scripts/kamailio/kamailio.cfg}" -DD -E \
         -m 32 -M 4 -Y "$WORK/kam-$ns" -P "$WORK/kam-$ns/pid" -w "$WORK/kam-$ns" \
         -l "udp:$ip:5060" "$@" >"$WORK/kam-$ns.log" 2>&1 &
     KAM_PID=$!
@@ -753,6 +760,258 @@ sample_clean_tls_srtp() {
     expect clean-tls-srtp.pcap 'tls.handshake.type == 2 && tls.handshake.ciphersuite == 0xc02b' 2
 }
 
+# ------------------------------------------------- TLS decryption samples ---
+
+# sslkeylog_so: build scripts/sslkeylog.c (LD_PRELOAD key log shim, OpenSSL
+# 3.0 headers from libssl-dev) once per run; prints the .so path.
+sslkeylog_so() {
+    [[ -f $WORK/sslkeylog.so ]] ||
+        gcc -shared -fPIC -O2 -o "$WORK/sslkeylog.so" "$ROOT/scripts/sslkeylog.c" -lssl -ldl ||
+        die "cannot build scripts/sslkeylog.c (gcc, libssl-dev)"
+    echo "$WORK/sslkeylog.so"
+}
+
+# stunnel_conf NS CONF_LINES...: like stunnel_start, but the lines are the
+# whole configuration after the global options (sections included), and
+# stunnel runs under TLS_ENV.
+stunnel_conf() {
+    local ns=$1 conf=$WORK/stunnel-$1.conf i
+    shift
+    printf '%s\n' "foreground = yes" "pid =" "debug = 5" "output = $WORK/stunnel-$ns.log" "$@" >"$conf"
+    ip netns exec "$P-$ns" "${TLS_ENV[@]}" timeout 150 stunnel "$conf" >/dev/null 2>&1 &
+    BG_PIDS+=("$!")
+    for i in $(seq 100); do
+        grep -q "Configuration successful" "$WORK/stunnel-$ns.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$WORK/stunnel-$ns.log" >&2
+    die "stunnel did not start in $ns"
+}
+
+# tshark_count FILE FILTER [TSHARK OPTIONS...]: frames matching FILTER.
+tshark_count() {
+    local f=$1 y=$2
+    shift 2
+    tshark -n -r "$f" "$@" -Y "$y" -T fields -e frame.number 2>/dev/null | wc -l
+}
+
+# tshark_sip FILE [TSHARK OPTIONS...]: SIP messages (several per frame count each).
+tshark_sip() {
+    local f=$1
+    shift
+    tshark -n -r "$f" "$@" -Y sip -T fields -E occurrence=a -E aggregator=, -e sip.CSeq.method 2>/dev/null |
+        awk -F, '{ n += NF } END { print n + 0 }'
+}
+
+# expect_eq WHAT GOT WANTED
+expect_eq() { [[ $2 == "$3" ]] || die "$1: got $2, expected $3"; }
+
+# tls_keys_call NAME KEYS VERSION REG CALL UNREG BOB: a phone's session over
+# TLS through kamailio (scripts/kamailio/tls-legs.cfg.in), captured on the LAN
+# bridge (kam .1, alice .2, bob .3). alice's SIPp (TCP) talks through her
+# stunnel, which has one service per connection so each uses its own suite:
+# REGISTER (401, REGISTER with Digest alice/password1, 200) on :5071 -> suite
+# REG; the call (INVITE, 407, ACK, INVITE with Proxy-Authorization, 100, 180,
+# 200 with SDP, ACK, RTP/AVP PCMA 1 s each way, BYE, 200) on :5072 -> CALL,
+# relayed by kamailio over TLS to bob's stunnel :5061 (suite BOB, the only one
+# bob's stunnel accepts) and bob's SIPp UAS; un-REGISTER (Expires 0, 401,
+# REGISTER with Digest, 200) on :5073 -> UNREG. Four TLS connections, no
+# session resumption (sessionResume = no), every TLS peer at VERSION
+# (TLSv1.3 or TLSv1.2). Self-signed RSA 2048 certificates.
+# KEYS keylog: kamailio and both stunnels run with scripts/sslkeylog.c
+# preloaded: NAME.keys is their NSS key log (both ends of each connection
+# write the same lines; kept once each).
+# KEYS rsa: no key log; kamailio and bob's stunnel share one RSA key made
+# here (NAME.key.pem) and the suites use RSA key exchange.
+# Checks: no SIP visible without keys; with keys tshark finds exactly the SIP
+# messages the two SIPp UAs sent and received (their -trace_msg logs: every
+# message crosses one TLS connection) in each of the four TLS streams.
+tls_keys_call() {
+    local name=$1 keys=$2 ver=$3 reg=$4 call=$5 unreg=$6 bobs=$7 f=$OUT/$1.pcap k d h ip opt
+    local kopt=() n want s
+    [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ]] || die "kamailio tls.so missing (kamailio-tls-modules)"
+    lan "$name" kam=1 alice=2 bob=3
+    k=${IP[kam]} d=$WORK/certs-$name
+    if [[ $keys == rsa ]]; then
+        mkdir -p "$d"
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/server.key" 2>/dev/null
+        for h in kamailio bob; do
+            [[ $h == kamailio ]] && ip=$k || ip=${IP[bob]}
+            openssl req -x509 -key "$d/server.key" -sha256 -days 365 -subj "/CN=$h.siplens.test" \
+                -addext "subjectAltName=IP:$ip,DNS:$h.siplens.test" -out "$d/$h.crt" 2>/dev/null
+            cp "$d/server.key" "$d/$h.key"
+        done
+        TLS_ENV=()
+    else
+        certs "$d" "$k" "${IP[bob]}" self
+        rm -f "$WORK/$name.keylog"
+        TLS_ENV=(env "LD_PRELOAD=$(sslkeylog_so)" "SSLKEYLOGFILE=$WORK/$name.keylog")
+    fi
+    if [[ $ver == TLSv1.3 ]]; then
+        # kamailio 5.6 has no TLS 1.3-only method: TLSv1.2+ and peers that allow only 1.3
+        opt=ciphersuites
+        sed -e "s#@DIR@#$d#g" -e "s#@METHOD@#TLSv1.2+#" -e "s#@SERVER_CIPHERS@#HIGH#" \
+            -e "s#@CLIENT_CIPHERS@#HIGH#" "$ROOT/scripts/kamailio/tls-legs.cfg.in" >"$d/tls.cfg"
+    else
+        opt=ciphers
+        sed -e "s#@DIR@#$d#g" -e "s#@METHOD@#TLSv1.2#" -e "s#@SERVER_CIPHERS@#$reg:$call:$unreg#" \
+            -e "s#@CLIENT_CIPHERS@#$bobs#" "$ROOT/scripts/kamailio/tls-legs.cfg.in" >"$d/tls.cfg"
+    fi
+    # 1 s of audio each way keeps the capture small
+    SIPP_CWD=$WORK/$name
+    mkdir -p "$SIPP_CWD"
+    editcap -F pcap -r "$WORK/audio.pcap" "$SIPP_CWD/audio.pcap" 1-34 >/dev/null
+    editcap -F pcap -r "$WORK/audio-uas.pcap" "$SIPP_CWD/audio-uas.pcap" 1-34 >/dev/null
+    cap_start "$name-sw" "$f" tcpdump -i br0
+    kam_start "$name-kam" "$k" -l "tls:$k:5061" -A WITH_TLS -A "TLS_CFG=\"$d/tls.cfg\"" \
+        -A "CALLEE_URI=\"sip:${IP[bob]}:5061;transport=tls\""
+    stunnel_conf "$name-bob" "[sip]" "accept = ${IP[bob]}:5061" "connect = ${IP[bob]}:5060" \
+        "cert = $d/bob.crt" "key = $d/bob.key" "sslVersion = $ver" "$opt = $bobs"
+    stunnel_conf "$name-alice" \
+        "[reg]" "client = yes" "accept = ${IP[alice]}:5071" "connect = $k:5061" "verifyChain = no" \
+        "sessionResume = no" "sslVersion = $ver" "$opt = $reg" \
+        "[call]" "client = yes" "accept = ${IP[alice]}:5072" "connect = $k:5061" "verifyChain = no" \
+        "sessionResume = no" "sslVersion = $ver" "$opt = $call" \
+        "[unreg]" "client = yes" "accept = ${IP[alice]}:5073" "connect = $k:5061" "verifyChain = no" \
+        "sessionResume = no" "sslVersion = $ver" "$opt = $unreg"
+    local reg_args=(-t t1 -i "${IP[alice]}" -p 5060 -m 1 -s alice -au alice -ap "$ALICE_PW" -auth_uri "$k"
+        -key kam "$k" -key tp TLS -key contact "sip:alice@${IP[alice]}:5061;transport=tls" -trace_msg)
+    uac "$name-alice" uac-reg-auth-keys.xml "${reg_args[@]}" -key expires 3600 "${IP[alice]}:5071"
+    uas "$name-bob" uas-call-keys.xml -t t1 -i "${IP[bob]}" -p 5060 -mi "${IP[bob]}" -mp 16000 \
+        -key proto RTP/AVP -key attrs a=sendrecv -key contact "sip:bob@${IP[bob]}:5061;transport=tls" -trace_msg
+    uac "$name-alice" uac-call-proxy.xml -t t1 -i "${IP[alice]}" -p 5060 -mi "${IP[alice]}" -mp 17000 \
+        -m 1 -d 1200 -s bob -au alice -ap "$ALICE_PW" -auth_uri "bob@$k" -key caller alice \
+        -key kam "$k" -key tp TLS -key proto RTP/AVP -key attrs a=sendrecv -trace_msg "${IP[alice]}:5072"
+    uas_wait
+    uac "$name-alice" uac-reg-auth-keys.xml "${reg_args[@]}" -key expires 0 "${IP[alice]}:5073"
+    want=$(cat "$SIPP_CWD"/*_messages.log | grep -cE "message (sent|received)")
+    SIPP_CWD=
+    cap_stop "$f"
+    kam_stop
+    TLS_ENV=()
+    if [[ $keys == rsa ]]; then
+        cp "$d/server.key" "$OUT/$name.key.pem"
+        chmod 644 "$OUT/$name.key.pem"
+        kopt=(-o "uat:rsa_keys:\"$OUT/$name.key.pem\",\"\"")
+    else
+        awk '!seen[$0]++' "$WORK/$name.keylog" >"$OUT/$name.keys"
+        chmod 644 "$OUT/$name.keys"
+        kopt=(-o "tls.keylog_file:$OUT/$name.keys")
+    fi
+    expect_eq "$name.pcap: TLS connections" "$(tshark_count "$f" 'tls.handshake.type == 1')" 4
+    expect_eq "$name.pcap: TCP streams" "$(tshark_count "$f" 'tcp.flags.syn == 1 && tcp.flags.ack == 0')" 4
+    expect_eq "$name.pcap: SIP without keys" "$(tshark_sip "$f")" 0
+    n=$(tshark_sip "$f" "${kopt[@]}")
+    log "$name.pcap: $n SIP messages decrypted, SIPp exchanged $want"
+    expect_eq "$name.pcap: SIP with keys (SIPp exchanged $want)" "$n" "$want"
+    for s in 0 1 2 3; do
+        (($(tshark_count "$f" "tcp.stream == $s && sip" "${kopt[@]}") >= 2)) ||
+            die "$name.pcap: TCP stream $s does not decrypt"
+    done
+    # RTP/AVP PCMA (the SDP is inside TLS: tshark finds RTP only with keys)
+    expect "$name.pcap" 'udp.dstport == 16000 && udp.length == 260' 30
+    expect "$name.pcap" 'udp.dstport == 17000 && udp.length == 260' 30
+    expect "$name.pcap" 'rtp && udp.dstport == 16000' 30 "${kopt[@]}"
+    TLS_KOPT=("${kopt[@]}")
+}
+
+# TLS 1.3 everywhere, a different suite per connection (ServerHello
+# supported_versions 0x0304): REGISTER TLS_AES_128_GCM_SHA256 (0x1301), call
+# alice -> kamailio TLS_CHACHA20_POLY1305_SHA256 (0x1303), un-REGISTER and
+# kamailio -> bob TLS_AES_256_GCM_SHA384 (0x1302). Key log tls13-call.keys
+# (5 secrets per connection); tls13-call.wrong.keys has the same lines with the
+# first 8 hex digits of every secret inverted (negative test); tls13-call-dsb.pcapng
+# is the capture with the key log in a Decryption Secrets Block.
+sample_tls13_call() {
+    local n=tls13-call k
+    tls_keys_call $n keylog TLSv1.3 TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256 \
+        TLS_AES_256_GCM_SHA384 TLS_AES_256_GCM_SHA384
+    k=${IP[kam]}
+    expect_eq "$n.pcap: TLS 1.3 ServerHellos" \
+        "$(tshark_count "$OUT/$n.pcap" 'tls.handshake.type == 2 && tls.handshake.extensions.supported_version == 0x0304')" 4
+    expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x1301 && ip.src == $k" 1
+    expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x1303 && ip.src == $k" 1
+    expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x1302 && ip.src == $k" 1
+    expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x1302 && ip.src == ${IP[bob]}" 1
+    expect_eq "$n.keys: lines" "$(wc -l <"$OUT/$n.keys")" 20
+    expect_eq "$n.keys: client randoms" "$(awk '{ print $2 }' "$OUT/$n.keys" | sort -u | wc -l)" 4
+    expect $n.pcap 'sip.Status-Code == 401 && sip.WWW-Authenticate && tls' 2 "${TLS_KOPT[@]}"
+    expect $n.pcap 'sip.Method == "REGISTER" && sip.Authorization && tls' 2 "${TLS_KOPT[@]}"
+    expect $n.pcap 'sip.Status-Code == 407 && tls' 1 "${TLS_KOPT[@]}"
+    expect $n.pcap "sip.Method == \"INVITE\" && sdp && ip.dst == ${IP[bob]}" 1 "${TLS_KOPT[@]}"
+    expect $n.pcap "sip.Method == \"BYE\" && ip.dst == ${IP[bob]}" 1 "${TLS_KOPT[@]}"
+    # wrong key log: same client randoms, every secret altered -> nothing decrypts
+    python3 -c 'import sys
+for line in open(sys.argv[1]):
+    label, cr, secret = line.split()
+    flipped = "".join("%x" % (int(c, 16) ^ 0xf) for c in secret[:8])
+    print(label, cr, flipped + secret[8:])' "$OUT/$n.keys" >"$OUT/$n.wrong.keys"
+    chmod 644 "$OUT/$n.wrong.keys"
+    expect_eq "$n.pcap: SIP with the wrong keys" "$(tshark_sip "$OUT/$n.pcap" -o "tls.keylog_file:$OUT/$n.wrong.keys")" 0
+    # the same capture with the key log inside (pcapng Decryption Secrets Block)
+    editcap --inject-secrets "tls,$OUT/$n.keys" "$OUT/$n.pcap" "$OUT/$n-dsb.pcapng"
+    expect_eq "$n-dsb.pcapng: SIP (keys in the DSB)" "$(tshark_sip "$OUT/$n-dsb.pcapng")" \
+        "$(tshark_sip "$OUT/$n.pcap" "${TLS_KOPT[@]}")"
+    finish $n.pcap --keylog "$OUT/$n.keys"
+    finish $n-dsb.pcapng
+}
+
+# TLS 1.2 with ECDHE (x25519), a different suite per connection: REGISTER
+# ECDHE-RSA-AES128-SHA (0xc013, CBC + HMAC-SHA1), call alice -> kamailio
+# ECDHE-RSA-AES128-GCM-SHA256 (0xc02f), un-REGISTER ECDHE-RSA-CHACHA20-POLY1305
+# (0xcca8), kamailio -> bob ECDHE-RSA-AES256-SHA384 (0xc028, CBC +
+# HMAC-SHA384, SHA-384 PRF). Extended master secret and (for the CBC suites)
+# encrypt-then-MAC are negotiated (OpenSSL's defaults). Key log tls12-call.keys
+# (one CLIENT_RANDOM line per connection).
+sample_tls12_call() {
+    local n=tls12-call k s
+    tls_keys_call $n keylog TLSv1.2 ECDHE-RSA-AES128-SHA ECDHE-RSA-AES128-GCM-SHA256 \
+        ECDHE-RSA-CHACHA20-POLY1305 ECDHE-RSA-AES256-SHA384
+    k=${IP[kam]}
+    expect_eq "$n.pcap: TLS 1.2 ServerHellos" \
+        "$(tshark_count "$OUT/$n.pcap" 'tls.handshake.type == 2 && tls.handshake.version == 0x0303 && !tls.handshake.extensions.supported_version')" 4
+    for s in 0xc013 0xc02f 0xcca8; do
+        expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == $s && ip.src == $k" 1
+    done
+    expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == 0xc028 && ip.src == ${IP[bob]}" 1
+    # extended master secret (23) on all four, encrypt-then-MAC (22) on the two CBC ones
+    expect_eq "$n.pcap: EMS" "$(tshark_count "$OUT/$n.pcap" 'tls.handshake.type == 2 && tls.handshake.extension.type == 23')" 4
+    expect_eq "$n.pcap: EtM" "$(tshark_count "$OUT/$n.pcap" 'tls.handshake.type == 2 && tls.handshake.extension.type == 22')" 2
+    expect $n.pcap 'tls.handshake.type == 12' 4
+    expect_eq "$n.keys: CLIENT_RANDOM lines" "$(grep -c '^CLIENT_RANDOM ' "$OUT/$n.keys")" 4
+    expect_eq "$n.keys: lines" "$(wc -l <"$OUT/$n.keys")" 4
+    expect $n.pcap 'sip.Status-Code == 401 && sip.WWW-Authenticate && tls' 2 "${TLS_KOPT[@]}"
+    expect $n.pcap 'sip.Status-Code == 407 && tls' 1 "${TLS_KOPT[@]}"
+    expect $n.pcap "sip.Method == \"INVITE\" && sdp && ip.dst == ${IP[bob]}" 1 "${TLS_KOPT[@]}"
+    expect $n.pcap "sip.Method == \"BYE\" && ip.dst == ${IP[bob]}" 1 "${TLS_KOPT[@]}"
+    finish $n.pcap --keylog "$OUT/$n.keys"
+}
+
+# TLS 1.2 with RSA key exchange, decryptable with the servers' private key
+# alone (tls12-rsa-call.key.pem: one throwaway RSA 2048 key made at each run,
+# used by both kamailio and bob's stunnel; no key log). Suites: REGISTER
+# AES128-GCM-SHA256 (0x009c), call alice -> kamailio AES256-GCM-SHA384
+# (0x009d), un-REGISTER AES256-SHA (0x0035, CBC + HMAC-SHA1), kamailio -> bob
+# AES128-SHA256 (0x003c, CBC + HMAC-SHA256). Extended master secret is ON
+# (OpenSSL's default; the RSA-decrypted premaster secret plus the handshake
+# hash give the master secret), encrypt-then-MAC on the two CBC connections.
+sample_tls12_rsa_call() {
+    local n=tls12-rsa-call k s
+    tls_keys_call $n rsa TLSv1.2 AES128-GCM-SHA256 AES256-GCM-SHA384 AES256-SHA AES128-SHA256
+    k=${IP[kam]}
+    for s in 0x009c 0x009d 0x0035; do
+        expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == $s && ip.src == $k" 1
+    done
+    expect $n.pcap "tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x003c && ip.src == ${IP[bob]}" 1
+    none $n.pcap 'tls.handshake.type == 12'
+    expect_eq "$n.pcap: EMS" "$(tshark_count "$OUT/$n.pcap" 'tls.handshake.type == 2 && tls.handshake.extension.type == 23')" 4
+    expect_eq "$n.pcap: EtM" "$(tshark_count "$OUT/$n.pcap" 'tls.handshake.type == 2 && tls.handshake.extension.type == 22')" 2
+    expect $n.pcap 'sip.Status-Code == 401 && sip.WWW-Authenticate && tls' 2 "${TLS_KOPT[@]}"
+    expect $n.pcap "sip.Method == \"INVITE\" && sdp && ip.dst == ${IP[bob]}" 1 "${TLS_KOPT[@]}"
+    expect $n.pcap "sip.Method == \"BYE\" && ip.dst == ${IP[bob]}" 1 "${TLS_KOPT[@]}"
+    finish $n.pcap --rsa-key "$OUT/$n.key.pem"
+}
+
 # Three end-to-end security features over plain UDP between two SIPp hosts:
 # (a) INVITE sips:bob with a TLS Via and an SDES key, sent on UDP (downgrade);
 # (b) INVITE with a STIR/SHAKEN Identity header (ES256 PASSporT signed here
@@ -1259,7 +1518,7 @@ ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_kee
     fragmented_invite vlan_call gtpu_ims_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
-    public_call stun_binding nat_ack_timeout nat_no_rtp ws_call)
+    public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

@@ -12,15 +12,24 @@ on its own and finds no SIP in the fragments, so the SIP message such a message
 carries (one per WebSocket message, RFC 7118 §5) is not in sip_messages. The
 fragmented messages tshark saw end (a continuation frame with FIN) are counted
 as "ws_fragmented_messages", a key written only when there are some.
-usage: tshark-stats.py CAPTURE
+TLS: with --keylog FILE (NSS key log, tshark -o tls.keylog_file:FILE) or
+--rsa-key FILE (PEM RSA private key of the TLS servers, tshark's rsa_keys
+table: -o 'uat:rsa_keys:"FILE",""'), tshark decrypts TLS and counts the SIP
+inside; without them the output is what it always was. Secrets in a pcapng
+Decryption Secrets Block are used by tshark without any option.
+usage: tshark-stats.py [--keylog FILE] [--rsa-key FILE] CAPTURE
 """
+import argparse
 import json
 import subprocess
 import sys
 
+# extra tshark options (TLS keys), set from the command line
+OPTS = []
+
 
 def tshark(path, *args):
-    cmd = ["tshark", "-n", "-r", path, "--enable-heuristic", "rtp_udp", *args]
+    cmd = ["tshark", "-n", "-r", path, "--enable-heuristic", "rtp_udp", *OPTS, *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return out.stdout.splitlines()
 
@@ -51,6 +60,13 @@ def main(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    ap = argparse.ArgumentParser(usage=__doc__.rsplit("usage: ", 1)[1].strip())
+    ap.add_argument("--keylog", metavar="FILE", help="TLS key log (NSS SSLKEYLOGFILE format)")
+    ap.add_argument("--rsa-key", metavar="FILE", help="PEM RSA private key of the TLS servers")
+    ap.add_argument("capture")
+    a = ap.parse_args()
+    if a.keylog:
+        OPTS += ["-o", "tls.keylog_file:" + a.keylog]
+    if a.rsa_key:
+        OPTS += ["-o", 'uat:rsa_keys:"%s",""' % a.rsa_key]
+    main(a.capture)
