@@ -166,6 +166,9 @@ struct InputArgs {
     /// HEP in and out (--hep-send, --hep-listen).
     #[command(flatten, next_help_heading = "HEP")]
     hep: cli::hep::HepArgs,
+    /// TLS decryption (--tls-keylog, --tls-key).
+    #[command(flatten, next_help_heading = "Analysis")]
+    tls: cli::tls::TlsArgs,
 }
 
 /// How the report is written: `report` and `siplens FILE` off a terminal.
@@ -462,6 +465,10 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
+    let tls_keys = match args.tls.load() {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
     let wordlist = match args.wordlist.as_deref().map(cli::crack::read_wordlist) {
         Some(Ok(w)) => Some(w),
         Some(Err(code)) => return code,
@@ -488,6 +495,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         !listeners.inputs.is_empty(),
     );
     let mut analyzer = siplens::rules::analyzer(limits);
+    analyzer.set_tls_keys(tls_keys);
     analyzer.set_show_secrets(args.show_secrets);
     analyzer.set_config(&config);
     if let Some(n) = args.bruteforce_threshold {

@@ -182,6 +182,10 @@ fn cases() -> Vec<Case> {
     let basic_auth = sample("register-basic.pcap");
     let attack = sample("sipvicious-attack.pcap");
     let words = sample("wordlist.txt");
+    let tls13 = sample("tls13-call.pcap");
+    let tls13_keys = sample("tls13-call.keys");
+    let tls12_rsa = sample("tls12-rsa-call.pcap");
+    let tls12_rsa_key = sample("tls12-rsa-call.key.pem");
     let cfg = tmp("strict.toml");
     std::fs::write(&cfg, "[bruteforce]\nthreshold = 1\n").expect("config");
     let cfg = cfg.to_string_lossy().into_owned();
@@ -255,6 +259,25 @@ fn cases() -> Vec<Case> {
                 sub,
                 &[k, "--wordlist", &words, "--threads", "1", "-F", "json"],
                 Expect::Ok(|o| assert!(findings_with(o, "auth.weak-password") > 0)),
+            ),
+            case(
+                sub,
+                &[&tls13, "--tls-keylog", &tls13_keys, "-F", "json"],
+                Expect::Ok(|o| {
+                    let v = json(o);
+                    let t = &v["summary"]["net"]["tls_decrypt"];
+                    assert!(t["sessions_decrypted"].as_u64() > Some(0), "{t}");
+                    assert!(v["summary"]["sip_messages"].as_u64() > Some(0));
+                }),
+            ),
+            case(
+                sub,
+                &[&tls12_rsa, "--tls-key", &tls12_rsa_key, "-F", "json"],
+                Expect::Ok(|o| {
+                    let t = &json(o)["summary"]["net"]["tls_decrypt"];
+                    assert!(t["sessions_decrypted"].as_u64() > Some(0), "{t}");
+                    assert_eq!(t["rsa_keys"].as_u64(), Some(1), "{t}");
+                }),
             ),
             case(
                 sub,
@@ -473,6 +496,10 @@ fn cases() -> Vec<Case> {
                 "9",
                 "--max-streams",
                 "9",
+                "--tls-keylog",
+                &tls13_keys,
+                "--tls-key",
+                &tls12_rsa_key,
             ],
             Expect::Fails(2, "use `siplens report FILE`"),
         ),

@@ -1,6 +1,9 @@
 //! Golden tests: every capture in `samples/` against its stored JSON report, and against the
 //! counts tshark gave when the sample was made (`samples/<name>.tshark.json`).
 //!
+//! A sample's keys (`X.keys`, `X.key.pem`) are given as `--tls-keylog` and `--tls-key`
+//! would give them, so TLS samples are compared decrypted, as tshark counted them.
+//!
 //! Regenerate the golden files after an intended change with
 //! `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
@@ -30,9 +33,26 @@ fn sample_files() -> Vec<PathBuf> {
     v
 }
 
+/// The keys bundled beside a sample: `X.keys` (NSS key log) and `X.key.pem` (RSA key) for
+/// `X.pcap`, as `siplens X.pcap --tls-keylog X.keys` reads them.
+fn sample_keys(path: &Path) -> siplens::net::tls_decrypt::KeyLog {
+    let mut keys = siplens::net::tls_decrypt::KeyLog::new();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.split('.').next().unwrap_or(name);
+    let dir = path.parent().expect("sample dir");
+    if let Ok(text) = std::fs::read(dir.join(format!("{stem}.keys"))) {
+        keys.add_nss(&text, stem).expect("sample key log parses");
+    }
+    if let Ok(pem) = std::fs::read_to_string(dir.join(format!("{stem}.key.pem"))) {
+        keys.add_rsa_pem(&pem, stem).expect("sample RSA key parses");
+    }
+    keys
+}
+
 fn analyse(path: &Path) -> Value {
     let mut src = capture::open_path(path).expect("sample opens");
     let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
+    an.set_tls_keys(sample_keys(path));
     an.run_source(&mut src, &mut |_, _| {});
     let report = Report::build(&an, 0);
     let mut v = serde_json::to_value(&report).expect("serialises");

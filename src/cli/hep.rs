@@ -19,7 +19,7 @@ use siplens::net::Transport;
 /// HEP options of `report` (and of `siplens FILE`).
 #[derive(Args, Debug, Default)]
 pub struct HepArgs {
-    /// Forward the SIP (and RTCP) analysed as HEPv3 to this collector.
+    /// Forward analysed SIP and RTCP as HEPv3 to this collector.
     ///
     /// HOMER, sngrep -L, or another siplens: udp:HOST:PORT.
     #[arg(long, value_name = "udp:HOST:PORT")]

@@ -7,3 +7,4 @@ pub mod dashboard;
 pub mod export;
 pub mod hep;
 pub mod live;
+pub mod tls;

@@ -244,7 +244,8 @@ pub struct InputInfo {
     pub frames: u64,
     /// Link types of its interfaces.
     pub link_types: Vec<String>,
-    /// A warning when the input stopped early (truncated or corrupt).
+    /// A warning when the input stopped early (truncated or corrupt), or when a pcapng
+    /// Decryption Secrets Block held a key log that could not be read.
     pub warning: Option<String>,
 }
 
@@ -804,6 +805,32 @@ impl Analyzer {
         self.tap = Some(tap);
     }
 
+    /// Decrypts TLS with these secrets (`--tls-keylog`, `--tls-key`), replacing any given
+    /// before; pcapng Decryption Secrets Blocks add to them as they are read.
+    pub fn set_tls_keys(&mut self, keys: net::tls_decrypt::KeyLog) {
+        self.decoder.set_tls_keys(keys);
+    }
+
+    /// Adds TLS secrets in the NSS key log format (`--tls-keylog`): TLS connections whose
+    /// handshake comes later are decrypted and their SIP analysed like cleartext SIP.
+    /// Returns the entries added.
+    pub fn add_tls_keylog(
+        &mut self,
+        text: &[u8],
+        source: &str,
+    ) -> Result<usize, net::tls_decrypt::KeyLogError> {
+        self.decoder.add_tls_keylog(text, source)
+    }
+
+    /// Adds an RSA private key in PEM (`--tls-key`) for TLS 1.2 RSA key exchange.
+    pub fn add_tls_rsa_key(
+        &mut self,
+        pem: &str,
+        source: &str,
+    ) -> Result<(), net::tls_decrypt::KeyLogError> {
+        self.decoder.add_tls_rsa_key(pem, source)
+    }
+
     /// Reads every frame of `source`, numbering frames after those of earlier inputs.
     ///
     /// A truncated or corrupt input keeps everything read before the fault; the problem
@@ -836,6 +863,13 @@ impl Analyzer {
                 Ok(Some(mut frame)) => {
                     frames += 1;
                     frame.number += base;
+                    // Key logs of pcapng Decryption Secrets Blocks read before this frame.
+                    for text in source.take_secrets() {
+                        let name = format!("{}: decryption secrets block", source.name());
+                        if let Err(e) = self.decoder.add_tls_keylog(&text, &name) {
+                            warning.get_or_insert_with(|| e.to_string());
+                        }
+                    }
                     if !before(self, &frame) {
                         break;
                     }
@@ -919,9 +953,11 @@ impl Analyzer {
         match seg.transport {
             // One SIP message per segment: framed out of the stream, one SCTP user message,
             // or one out of a WebSocket message (RFC 7118 §5).
-            Transport::Tcp | Transport::Sctp | Transport::Ws | Transport::Wss => self.on_sip(&seg),
-            // SIP over TLS: handshake records only (see net::tls_stream).
-            Transport::Tls => {
+            Transport::Tcp | Transport::Sctp | Transport::Ws | Transport::Wss | Transport::Tls => {
+                self.on_sip(&seg)
+            }
+            // TLS records of the handshake, for the TLS audit (see net::tls_stream).
+            Transport::TlsRecords => {
                 self.tls.on_segment(&seg);
                 self.stats.tls_sessions = self.tls.sessions_created();
                 self.stats.tls_session_evictions = self.tls.evictions();

@@ -225,7 +225,10 @@ impl Selection {
         for m in &d.messages {
             self.sip.push(m.frame);
             // WebSocket messages ride on TCP segments the same way.
-            if matches!(m.transport, Transport::Tcp | Transport::Ws) {
+            if matches!(
+                m.transport,
+                Transport::Tcp | Transport::Ws | Transport::Tls | Transport::Wss
+            ) {
                 let key = canonical(d.src_of(m), d.dst_of(m));
                 match self.tcp.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, w)) => {
@@ -491,7 +494,9 @@ impl Matcher {
                         }
                     }
                 }
-                Transport::Tcp | Transport::Ws => {
+                // Decrypted TLS (and WSS inside it): the TCP segments that carried the
+                // records, the handshake's first, go with the message they complete.
+                Transport::Tcp | Transport::Ws | Transport::Tls | Transport::Wss => {
                     // A message completed here: the segments that carried its earlier
                     // bytes go with it when it is chosen.
                     let pend = self.pending.remove(&(seg.src, seg.dst)).unwrap_or_default();
@@ -512,9 +517,9 @@ impl Matcher {
                 }
                 // An SCTP message's earlier fragments (other frames) are not followed:
                 // the frame completing it is chosen above (docs/export.md, limits).
-                // WSS messages come from decrypted TLS, whose records are TCP segments the
-                // TLS path does not follow either.
-                Transport::Tls | Transport::Sctp | Transport::Wss => {}
+                // Handshake records are not SIP: they are taken as pending segments of
+                // the connection.
+                Transport::TlsRecords | Transport::Sctp => {}
             }
         }
         if let Some(key) = frag {

@@ -18,6 +18,7 @@ mod sctp;
 pub mod sipframe;
 mod stream;
 mod tcp;
+pub mod tls_decrypt;
 pub mod tls_stream;
 mod tunnel;
 pub mod websocket;
@@ -31,12 +32,17 @@ pub enum Transport {
     Udp,
     /// One SIP message framed out of a reassembled TCP stream.
     Tcp,
-    /// TLS records from one direction of a TCP stream that opened with a TLS handshake
-    /// record (SIP over TLS, RFC 5630). The payload is whole records, in order: handshake,
-    /// change_cipher_spec and alert records of the cleartext handshake phase with their
-    /// bodies, and application_data records (content type 23) as their 5-byte header only,
-    /// the encrypted body elided (its length stays in the header). See [`tls_stream`].
+    /// One SIP message framed out of the decrypted application data of a TLS connection
+    /// (SIP over TLS, RFC 3261 §26.2.1, RFC 5630), decrypted with a key log or an RSA key
+    /// ([`tls_decrypt`]). Encrypted signaling on the wire.
     Tls,
+    /// TLS records from one direction of a TCP stream that opened with a TLS handshake
+    /// record, for the handshake audit (not SIP). The payload is whole records, in order:
+    /// handshake, change_cipher_spec and alert records of the cleartext handshake phase
+    /// with their bodies, and application_data records (content type 23) as their 5-byte
+    /// header only, the encrypted body elided (its length stays in the header). See
+    /// [`tls_stream`].
+    TlsRecords,
     /// One SIP message carried as one SCTP user message (RFC 4168 §5), after fragment
     /// reassembly. See [`sctp`].
     Sctp,
@@ -55,7 +61,7 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
-            Transport::Tls => "TLS",
+            Transport::Tls | Transport::TlsRecords => "TLS",
             Transport::Sctp => "SCTP",
             Transport::Ws => "WS",
             Transport::Wss => "WSS",
@@ -66,7 +72,7 @@ impl Transport {
     /// WSS over TLS (or WSS), WS otherwise.
     pub fn over_websocket(self) -> Transport {
         match self {
-            Transport::Tls | Transport::Wss => Transport::Wss,
+            Transport::Tls | Transport::TlsRecords | Transport::Wss => Transport::Wss,
             Transport::Udp | Transport::Tcp | Transport::Sctp | Transport::Ws => Transport::Ws,
         }
     }
@@ -283,6 +289,45 @@ pub struct NetStats {
     /// SIP over WebSocket (RFC 7118): left out of the JSON when no WebSocket was seen.
     #[serde(skip_serializing_if = "WsStats::is_empty")]
     pub websocket: WsStats,
+    /// TLS decryption: left out of the JSON when no TLS connection carried application data.
+    #[serde(skip_serializing_if = "TlsDecryptStats::is_empty")]
+    pub tls_decrypt: TlsDecryptStats,
+}
+
+/// TLS decryption counters (`net.tls_decrypt` in the JSON report): what the key log or
+/// RSA keys given opened, and what stayed encrypted and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TlsDecryptStats {
+    /// Key log sessions (client randoms) and RSA keys loaded, from files and from pcapng
+    /// Decryption Secrets Blocks.
+    pub keylog_sessions: u64,
+    /// RSA private keys loaded (`--tls-key`).
+    pub rsa_keys: u64,
+    /// TLS connections with at least one record decrypted.
+    pub sessions_decrypted: u64,
+    /// TLS connections that carried application data not decrypted for want of keys: no
+    /// key given, the key log lacks the session, or the handshake was not captured.
+    pub sessions_without_keys: u64,
+    /// TLS connections whose records failed authentication with the keys given (keys
+    /// that do not match, or a record lost): nothing of those records is parsed.
+    pub sessions_failed: u64,
+    /// TLS connections with a version or cipher suite siplens does not decrypt.
+    pub sessions_unsupported: u64,
+    /// Records decrypted (handshake and application data).
+    pub records_decrypted: u64,
+    /// Records that failed authentication (MAC, AEAD tag or padding).
+    pub records_failed: u64,
+    /// Encrypted records not attempted: no keys, or not supported.
+    pub records_undecrypted: u64,
+    /// Application data bytes decrypted and handed to SIP framing.
+    pub plaintext_bytes: u64,
+}
+
+impl TlsDecryptStats {
+    /// Nothing to report: no key loaded and no TLS application data seen.
+    pub fn is_empty(&self) -> bool {
+        *self == TlsDecryptStats::default()
+    }
 }
 
 /// WebSocket counters (RFC 6455 framing, RFC 7118 SIP over WebSocket), `net.websocket` in
@@ -456,6 +501,37 @@ impl Decoder {
     /// The bounds in use.
     pub fn limits(&self) -> &NetLimits {
         &self.limits
+    }
+
+    /// Decrypts TLS with these secrets, replacing any given before.
+    pub fn set_tls_keys(&mut self, keys: tls_decrypt::KeyLog) {
+        self.stats.tls_decrypt.keylog_sessions = keys.sessions() as u64;
+        self.stats.tls_decrypt.rsa_keys = keys.rsa_keys() as u64;
+        self.tcp.keys = keys;
+    }
+
+    /// Adds TLS secrets in the NSS key log format (`SSLKEYLOGFILE`, or the text of a pcapng
+    /// Decryption Secrets Block); TLS connections whose handshake comes later are decrypted.
+    /// Returns the number of entries added; `source` names the file in errors.
+    pub fn add_tls_keylog(
+        &mut self,
+        text: &[u8],
+        source: &str,
+    ) -> Result<usize, tls_decrypt::KeyLogError> {
+        let n = self.tcp.keys.add_nss(text, source)?;
+        self.stats.tls_decrypt.keylog_sessions = self.tcp.keys.sessions() as u64;
+        Ok(n)
+    }
+
+    /// Adds an RSA private key (PEM) for TLS 1.2 connections with RSA key exchange.
+    pub fn add_tls_rsa_key(
+        &mut self,
+        pem: &str,
+        source: &str,
+    ) -> Result<(), tls_decrypt::KeyLogError> {
+        self.tcp.keys.add_rsa_pem(pem, source)?;
+        self.stats.tls_decrypt.rsa_keys = self.tcp.keys.rsa_keys() as u64;
+        Ok(())
     }
 
     /// Decodes one frame; pushes zero or more segments: one per UDP datagram (borrowed from

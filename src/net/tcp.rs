@@ -1,6 +1,9 @@
 //! TCP stream reassembly per direction. The in-order bytes go to the stream layer
 //! ([`super::stream`]: SIP and HEP framing, WebSocket), or, for a direction that opened with
-//! a TLS handshake record, to TLS record framing ([`tls_stream`]).
+//! a TLS handshake record, to TLS record framing ([`tls_stream`]). When keys are at hand
+//! ([`KeyLog`]), the records of a TLS connection are decrypted ([`tls_decrypt`]) and the
+//! plaintext of each direction goes to a stream layer of its own, as SIP over TLS
+//! ([`Transport::Tls`]) or WebSocket inside it (WSS).
 //!
 //! Each direction (source -> destination 4-tuple) tracks the next expected sequence number,
 //! starting from the first segment seen (captures often start mid-stream). Out-of-order
@@ -9,10 +12,11 @@
 //! wrapping arithmetic (RFC 9293 §3.4).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 use super::stream::{Fed, Sink, StreamFramer};
+use super::tls_decrypt::{self, Dir, KeyLog, RecordResult};
 use super::tls_stream::{self, TlsDir};
 use super::{Bytes, Ctx, NetLimits, NetStats, Segment, Transport};
 use crate::capture::Timestamp;
@@ -35,8 +39,15 @@ struct Direction {
     stream: StreamFramer,
     /// TLS record framing, once the direction opened with a TLS handshake record.
     tls: Option<TlsDir>,
-    /// A pending TLS record header or handshake-phase record ([`tls_stream::deliver`]).
+    /// A pending TLS record header or handshake-phase record ([`tls_stream::deliver`]);
+    /// with keys, any pending record.
     tls_buf: Vec<u8>,
+    /// Keys are at hand: TLS records are kept whole in `records` for decryption.
+    decrypt: bool,
+    /// Whole TLS records completed by the segment being processed, to decrypt.
+    records: Vec<u8>,
+    /// SIP (or WebSocket) framing of the decrypted plaintext, once there is some.
+    plain: Option<Box<StreamFramer>>,
     /// FIN or RST seen: later segments are ignored until a new SYN.
     closed: bool,
 }
@@ -49,7 +60,7 @@ impl Direction {
 
     /// In-order bytes held for an unfinished message, record or frame.
     fn buffered(&self) -> usize {
-        self.stream.held() + self.tls_buf.len()
+        self.stream.held() + self.tls_buf.len() + self.plain.as_ref().map_or(0, |p| p.held())
     }
 
     fn new(next_seq: u32, ts: Timestamp, from_start: bool) -> Self {
@@ -61,8 +72,33 @@ impl Direction {
             stream: StreamFramer::new(from_start, true),
             tls: None,
             tls_buf: Vec::new(),
+            decrypt: false,
+            records: Vec::new(),
+            plain: None,
             closed: false,
         }
+    }
+}
+
+/// Decryption state of one TLS connection (both directions), kept while either direction
+/// is tracked.
+#[derive(Debug, Default)]
+struct TlsConn {
+    session: tls_decrypt::Session,
+    /// Outcomes already counted in [`super::TlsDecryptStats`] for this connection.
+    decrypted: bool,
+    without_keys: bool,
+    failed: bool,
+    unsupported: bool,
+}
+
+/// The connection of a direction: the lower address first, so both directions share it;
+/// [`Dir::A`] is the direction sent from the lower address.
+fn conn_key(src: SocketAddr, dst: SocketAddr) -> ((SocketAddr, SocketAddr), Dir) {
+    if src <= dst {
+        ((src, dst), Dir::A)
+    } else {
+        ((dst, src), Dir::B)
     }
 }
 
@@ -83,6 +119,11 @@ pub(crate) struct Flags {
 #[derive(Debug, Default)]
 pub(crate) struct TcpReassembler {
     dirs: BTreeMap<(SocketAddr, SocketAddr), Direction>,
+    /// TLS connections seen, by [`conn_key`]; bounded by the directions (forgotten when
+    /// neither of their directions is tracked any more).
+    tls_conns: HashMap<(SocketAddr, SocketAddr), TlsConn>,
+    /// Secrets to decrypt TLS with (key logs, RSA keys); empty by default.
+    pub(crate) keys: KeyLog,
     last_sweep: Timestamp,
     /// Sum of `held()` over all directions.
     pub(crate) total: usize,
@@ -108,6 +149,10 @@ impl TcpReassembler {
         out: &mut Vec<Segment<'a>>,
     ) {
         self.sweep(limits, stats, ctx.ts);
+        if self.tls_conns.len() > limits.max_tcp_streams {
+            // Directions were evicted since: at most one connection per tracked direction.
+            forget_tls_conns(&mut self.tls_conns, &self.dirs);
+        }
         let key = (src, dst);
         let data_seq = seq.wrapping_add(u32::from(flags.syn));
         let mut env = Env {
@@ -156,8 +201,24 @@ impl TcpReassembler {
             return;
         }
         let before = dir.held();
+        let app_before = env.stats.tls_app_records;
+        dir.decrypt = !self.keys.is_empty();
         if !payload.get().is_empty() {
             accept(dir, &mut env, data_seq, payload);
+        }
+        if dir.tls.is_some() {
+            let (ck, side) = conn_key(src, dst);
+            let conn = self.tls_conns.entry(ck).or_default();
+            if !dir.records.is_empty() {
+                decrypt_records(dir, conn, &self.keys, side, &mut env);
+            } else if env.stats.tls_app_records > app_before
+                && !conn.without_keys
+                && !conn.decrypted
+            {
+                // Application data and no key to try: say so once per connection.
+                conn.without_keys = true;
+                env.stats.tls_decrypt.sessions_without_keys += 1;
+            }
         }
         if flags.fin || flags.rst {
             if flags.fin {
@@ -176,6 +237,9 @@ impl TcpReassembler {
             env.stats.tcp_incomplete_bytes += dir.buffered() as u64;
             dir.closed = true;
             dir.stream.drop_buffers(env.stats);
+            if let Some(p) = dir.plain.as_mut() {
+                p.drop_buffers(env.stats);
+            }
             dir.tls_buf = Vec::new();
             dir.ooo = Vec::new();
             dir.ooo_bytes = 0;
@@ -229,6 +293,7 @@ impl TcpReassembler {
             keep
         });
         self.total = self.total.saturating_sub(freed);
+        forget_tls_conns(&mut self.tls_conns, &self.dirs);
     }
 
     /// Number of directions tracked (open or closed).
@@ -363,7 +428,7 @@ fn tls_records(dir: &mut Direction, env: &mut Env<'_, '_, '_>, part: &[u8]) {
         ts: env.ctx.ts,
         src: env.src,
         dst: env.dst,
-        transport: Transport::Tls,
+        transport: Transport::TlsRecords,
         payload: Cow::Borrowed(&[]),
         hep: None,
         icmp: None,
@@ -373,5 +438,79 @@ fn tls_records(dir: &mut Direction, env: &mut Env<'_, '_, '_>, part: &[u8]) {
         out: env.out,
         proto,
     };
-    tls_stream::deliver(tls, &mut dir.tls_buf, part, sink);
+    let whole = dir.decrypt.then_some(&mut dir.records);
+    tls_stream::deliver(tls, &mut dir.tls_buf, part, sink, whole);
+}
+
+/// Forgets the TLS connections neither of whose directions is tracked any more.
+fn forget_tls_conns(
+    conns: &mut HashMap<(SocketAddr, SocketAddr), TlsConn>,
+    dirs: &BTreeMap<(SocketAddr, SocketAddr), Direction>,
+) {
+    conns.retain(|&(a, b), _| dirs.contains_key(&(a, b)) || dirs.contains_key(&(b, a)));
+}
+
+/// Decrypts the whole records a direction completed and frames the application data they
+/// carried as SIP over TLS (or WebSocket inside TLS), through the direction's own
+/// plaintext stream layer. Counts each connection's outcome once.
+fn decrypt_records(
+    dir: &mut Direction,
+    conn: &mut TlsConn,
+    keys: &KeyLog,
+    side: Dir,
+    env: &mut Env<'_, '_, '_>,
+) {
+    let records = std::mem::take(&mut dir.records);
+    let mut plain = Vec::new();
+    let mut rest = records.as_slice();
+    while let Some((_, len)) = tls_stream::record_header(rest) {
+        let Some((rec, tail)) = rest.split_at_checked(tls_stream::RECORD_HEADER_LEN + len) else {
+            break;
+        };
+        rest = tail;
+        let st = &mut env.stats.tls_decrypt;
+        match conn.session.record(keys, side, rec, &mut plain) {
+            RecordResult::Cleartext => {}
+            RecordResult::Decrypted { .. } => {
+                st.records_decrypted += 1;
+                if !conn.decrypted {
+                    conn.decrypted = true;
+                    st.sessions_decrypted += 1;
+                }
+            }
+            RecordResult::Failed => {
+                st.records_failed += 1;
+                if !conn.failed {
+                    conn.failed = true;
+                    st.sessions_failed += 1;
+                }
+            }
+            RecordResult::NoKeys => {
+                st.records_undecrypted += 1;
+                if !conn.without_keys {
+                    conn.without_keys = true;
+                    st.sessions_without_keys += 1;
+                }
+            }
+            RecordResult::Unsupported => {
+                st.records_undecrypted += 1;
+                if !conn.unsupported {
+                    conn.unsupported = true;
+                    st.sessions_unsupported += 1;
+                }
+            }
+        }
+    }
+    // Give the buffer back: its capacity serves the next segment.
+    dir.records = records;
+    dir.records.clear();
+    if plain.is_empty() {
+        return;
+    }
+    env.stats.tls_decrypt.plaintext_bytes += plain.len() as u64;
+    let framer = dir
+        .plain
+        .get_or_insert_with(|| Box::new(StreamFramer::new(true, false)));
+    // A plaintext framer never sniffs TLS, so it takes every byte.
+    let _ = framer.feed(env, Bytes::Local(&plain), Transport::Tls);
 }

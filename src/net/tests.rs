@@ -726,8 +726,8 @@ fn tcp_tls_stream_handshake_records_up_app_data_elided() {
     assert_eq!(
         got,
         [
-            (3, Transport::Tls, hs.to_vec(), true),
-            (4, Transport::Tls, [ccs, app_hdr].concat(), true),
+            (3, Transport::TlsRecords, hs.to_vec(), true),
+            (4, Transport::TlsRecords, [ccs, app_hdr].concat(), true),
             (5, Transport::Tcp, SIP.to_vec(), false),
         ]
     );

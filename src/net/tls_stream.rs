@@ -2,7 +2,7 @@
 //! RFC 5630).
 //!
 //! A direction whose first bytes are a TLS handshake record header is classified TLS. Its
-//! cleartext handshake-phase records are passed up whole, as [`Transport::Tls`](super::Transport)
+//! cleartext handshake-phase records are passed up whole, as [`Transport::TlsRecords`](super::Transport)
 //! segments, until the direction sends change_cipher_spec (TLS ≤ 1.2: everything after it is
 //! encrypted), its first application_data record (TLS 1.3 encrypts the rest of the handshake
 //! under content type 23, RFC 8446 §5.1), or [`MAX_HANDSHAKE_BYTES`]. After that only record
@@ -76,6 +76,8 @@ pub(crate) struct TlsDir {
     skip: usize,
     /// Handshake-phase bytes passed up so far.
     sent: usize,
+    /// The record being buffered whole (for decryption) was counted already.
+    counted: bool,
 }
 
 impl TlsDir {
@@ -99,7 +101,17 @@ pub(crate) struct Sink<'s, 'o, 'a> {
 /// Feeds in-order bytes of a TLS direction. `buf` holds a pending record header or
 /// handshake-phase record (at most [`MAX_HANDSHAKE_BYTES`]); whatever records complete are
 /// pushed as one segment.
-pub(crate) fn deliver(st: &mut TlsDir, buf: &mut Vec<u8>, data: &[u8], sink: Sink<'_, '_, '_>) {
+///
+/// With `whole` (keys to decrypt with are at hand), every record completed, encrypted
+/// ones included, is also appended to it whole, header and body: `buf` then holds at most
+/// one record (5 + 2^14 + 2048 bytes).
+pub(crate) fn deliver(
+    st: &mut TlsDir,
+    buf: &mut Vec<u8>,
+    data: &[u8],
+    sink: Sink<'_, '_, '_>,
+    mut whole: Option<&mut Vec<u8>>,
+) {
     let Sink { stats, out, proto } = sink;
     let mut rest = data;
     let mut up: Vec<u8> = Vec::new();
@@ -132,13 +144,27 @@ pub(crate) fn deliver(st: &mut TlsDir, buf: &mut Vec<u8>, data: &[u8], sink: Sin
         };
         let total = RECORD_HEADER_LEN + len;
         if st.done || ctype == content_type::APPLICATION_DATA {
-            // Encrypted: count, pass the header of application data, drop the body.
-            if ctype == content_type::APPLICATION_DATA {
+            // Encrypted: count, pass the header of application data; drop the body unless
+            // it is to be decrypted, then counted once however it arrives.
+            if ctype == content_type::APPLICATION_DATA && !st.counted {
                 stats.tls_app_records += 1;
                 stats.tls_app_bytes += len as u64;
                 up.extend_from_slice(buf.get(..RECORD_HEADER_LEN).unwrap_or_default());
             }
             st.done = true;
+            if let Some(w) = whole.as_deref_mut() {
+                let (a, b) = rest.split_at(total.saturating_sub(buf.len()).min(rest.len()));
+                buf.extend_from_slice(a);
+                rest = b;
+                if buf.len() < total {
+                    st.counted = true;
+                    break;
+                }
+                st.counted = false;
+                w.extend_from_slice(buf);
+                buf.clear();
+                continue;
+            }
             st.skip = total.saturating_sub(buf.len());
             buf.clear();
             continue;
@@ -155,6 +181,9 @@ pub(crate) fn deliver(st: &mut TlsDir, buf: &mut Vec<u8>, data: &[u8], sink: Sin
             break;
         }
         up.extend_from_slice(buf);
+        if let Some(w) = whole.as_deref_mut() {
+            w.extend_from_slice(buf);
+        }
         buf.clear();
         st.sent += total;
         stats.tls_handshake_records += 1;
@@ -167,7 +196,7 @@ pub(crate) fn deliver(st: &mut TlsDir, buf: &mut Vec<u8>, data: &[u8], sink: Sin
     }
     if !up.is_empty() {
         out.push(Segment {
-            transport: Transport::Tls,
+            transport: Transport::TlsRecords,
             payload: Cow::Owned(up),
             ..proto
         });
@@ -181,6 +210,13 @@ mod tests {
     use std::net::SocketAddr;
 
     fn run(chunks: &[&[u8]]) -> (NetStats, Vec<Vec<u8>>) {
+        let (stats, out, _) = run_whole(chunks, false);
+        (stats, out)
+    }
+
+    /// Runs `chunks` through [`deliver`]; with `keep`, also returns the whole records.
+    fn run_whole(chunks: &[&[u8]], keep: bool) -> (NetStats, Vec<Vec<u8>>, Vec<u8>) {
+        let mut whole = Vec::new();
         let mut stats = NetStats::default();
         let mut st = TlsDir::default();
         let mut buf = Vec::new();
@@ -193,7 +229,7 @@ mod tests {
                 ts: Timestamp::default(),
                 src: a,
                 dst: b,
-                transport: Transport::Tls,
+                transport: Transport::TlsRecords,
                 payload: Cow::Borrowed(&[]),
                 hep: None,
                 icmp: None,
@@ -207,9 +243,11 @@ mod tests {
                     out: &mut out,
                     proto,
                 },
+                keep.then_some(&mut whole),
             );
         }
-        (stats, out.into_iter().map(|s| s.payload.to_vec()).collect())
+        let out = out.into_iter().map(|s| s.payload.to_vec()).collect();
+        (stats, out, whole)
     }
 
     const HS: &[u8] = &[22, 3, 1, 0, 4, 1, 0, 0, 0];
@@ -242,6 +280,27 @@ mod tests {
             assert_eq!(joined, want, "cut {cut}");
             assert_eq!(stats.tls_handshake_records, 2);
             assert_eq!((stats.tls_app_records, stats.tls_app_bytes), (1, 3));
+        }
+    }
+
+    #[test]
+    fn whole_records_kept_for_decryption_split_anywhere() {
+        let mut all = HS.to_vec();
+        all.extend_from_slice(CCS);
+        all.extend_from_slice(&[22, 3, 3, 0, 2, 9, 9]); // encrypted Finished
+        all.extend_from_slice(&[23, 3, 3, 0, 3, 7, 7, 7]);
+        all.extend_from_slice(&[23, 3, 3, 0, 1, 5]);
+        let (want_stats, want_out) = run(&[&all]);
+        for cut in 0..all.len() {
+            for cut2 in cut..all.len() {
+                let (a, rest) = all.split_at(cut);
+                let (b, c) = rest.split_at(cut2 - cut);
+                let (stats, out, whole) = run_whole(&[a, b, c], true);
+                // Every record whole, in order; the audit's view and counters unchanged.
+                assert_eq!(whole, all, "cuts {cut} {cut2}");
+                assert_eq!(out.concat(), want_out.concat(), "cuts {cut} {cut2}");
+                assert_eq!(stats, want_stats, "cuts {cut} {cut2}");
+            }
         }
     }
 

@@ -723,8 +723,61 @@ pub struct DialogDto<'a> {
     /// NAT troubleshooting: what each party advertised against what the wire showed,
     /// with verdicts (null when there is nothing to say; see `crate::nat::NatView`).
     pub nat: Option<crate::nat::NatView>,
+    /// The TLS session the first message was decrypted from (SIP over TLS or WSS read
+    /// with keys); absent for other transports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsLinkDto>,
     /// The messages.
     pub flow: Flow<'a>,
+}
+
+/// The TLS session a decrypted dialog came over (`dialogs[].tls` in the JSON report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsLinkDto {
+    /// Client side of the connection (sent the ClientHello).
+    #[serde(serialize_with = "ser_addr")]
+    pub client: SocketAddr,
+    /// Server side.
+    #[serde(serialize_with = "ser_addr")]
+    pub server: SocketAddr,
+    /// Negotiated version, e.g. "TLS 1.3" (null without a ServerHello).
+    pub version: Option<String>,
+    /// Negotiated cipher suite, IANA name (or its number in hex).
+    pub cipher: Option<String>,
+    /// Server name the client asked for (SNI).
+    pub sni: Option<String>,
+    /// Server certificate subject, when the certificate was read (TLS 1.2 sends it in
+    /// the clear; TLS 1.3 encrypts it).
+    pub certificate: Option<String>,
+    /// First frame of the handshake.
+    pub first_frame: u64,
+}
+
+/// The TLS session dialog `d` was decrypted from, if its first message came over TLS.
+fn tls_link(an: &Analyzer, d: &Dialog) -> Option<TlsLinkDto> {
+    if !matches!(
+        d.transport,
+        crate::net::Transport::Tls | crate::net::Transport::Wss
+    ) {
+        return None;
+    }
+    let s = an.tls().session_between(d.src.get(), d.dst.get())?;
+    let sh = s.server_hello.as_ref();
+    Some(TlsLinkDto {
+        client: s.client,
+        server: s.server,
+        version: s.version().map(crate::tls::version_name),
+        cipher: sh.map(|h| {
+            h.cipher_name()
+                .map_or_else(|| format!("0x{:04x}", h.cipher), str::to_string)
+        }),
+        sni: s.client_hello.as_ref().and_then(|c| c.sni.clone()),
+        certificate: match &s.cert {
+            crate::tls::CertState::Parsed(c) => Some(c.subject.clone()),
+            _ => None,
+        },
+        first_frame: s.first_frame(),
+    })
 }
 
 /// A dialog's messages, rendered one by one when serialised (a capture can hold millions
@@ -980,6 +1033,7 @@ pub fn dialog_dto<'a>(
         finding_ids: Vec::new(),
         first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
         nat: an.nat_view(d, nat_index),
+        tls: tls_link(an, d),
         flow: Flow { an, dialog: d },
     }
 }

@@ -180,6 +180,36 @@ pub fn render(r: &Report) -> String {
             w.resyncs
         );
     }
+    let t = &n.tls_decrypt;
+    if !t.is_empty() {
+        // Only when TLS carried application data or keys were given.
+        let _ = writeln!(
+            o,
+            "tls decryption: {} sessions decrypted ({} records, {} bytes of SIP), {} without keys, {} failed with the keys given, {} unsupported; keys: {} key log sessions, {} RSA keys",
+            t.sessions_decrypted,
+            t.records_decrypted,
+            t.plaintext_bytes,
+            t.sessions_without_keys,
+            t.sessions_failed,
+            t.sessions_unsupported,
+            t.keylog_sessions,
+            t.rsa_keys
+        );
+        if t.sessions_without_keys > 0 {
+            let _ = writeln!(
+                o,
+                "  {} TLS sessions carried encrypted SIP not read: give their keys with --tls-keylog FILE (SSLKEYLOGFILE of the client or server) or --tls-key server.pem (TLS 1.2 RSA key exchange); see docs/tls.md",
+                t.sessions_without_keys
+            );
+        }
+        if t.sessions_failed > 0 {
+            let _ = writeln!(
+                o,
+                "  {} TLS sessions did not decrypt with the keys given (wrong or stale key log, or records missing from the capture): nothing of them was parsed",
+                t.sessions_failed
+            );
+        }
+    }
     if let Some(f) = &r.filter {
         let what = match (&f.expression, f.nat) {
             (Some(e), true) => format!("-Y '{e}' and --nat"),
@@ -265,6 +295,35 @@ pub fn render(r: &Report) -> String {
                 format!("{} -> {}", d.src, d.dst),
                 or_dash(Some(media.join("; "))),
                 d.call_id.to_string(),
+            ]);
+        }
+        t.render(&mut o);
+    }
+    // Dialogs read from decrypted TLS: the session each came over. Only when there are
+    // some, so reports of other captures keep their sections.
+    let over_tls: Vec<_> = r
+        .dialogs
+        .iter()
+        .filter_map(|d| d.tls.as_ref().map(|t| (d.index, t)))
+        .collect();
+    if !over_tls.is_empty() {
+        let _ = writeln!(o, "\nDECRYPTED TLS DIALOGS ({})", over_tls.len());
+        let mut t = Table::new(&[
+            ("#", 6),
+            ("CLIENT -> SERVER", 49),
+            ("VERSION", 8),
+            ("CIPHER", 30),
+            ("SNI", 24),
+            ("CERTIFICATE", 40),
+        ]);
+        for (i, l) in over_tls {
+            t.row(vec![
+                i.to_string(),
+                format!("{} -> {}", l.client, l.server),
+                or_dash(l.version.clone()),
+                or_dash(l.cipher.clone()),
+                or_dash(l.sni.clone()),
+                or_dash(l.certificate.clone()),
             ]);
         }
         t.render(&mut o);

@@ -6,7 +6,6 @@
 //! attempts into `auth.*` findings.
 
 use crate::engine::{Finding, RuleId, Severity};
-use crate::net::Transport;
 
 pub use crate::model::auth::{AuthAttempt, Scheme, MAX_ATTEMPTS};
 
@@ -18,7 +17,9 @@ pub const BASIC: RuleId = RuleId("auth.basic");
 pub const DIGEST_MD5: RuleId = RuleId("auth.digest-md5");
 /// `auth.digest-no-qop`: a response computed without qop (medium).
 pub const DIGEST_NO_QOP: RuleId = RuleId("auth.digest-no-qop");
-/// `auth.cleartext-transport`: a Digest exchange over UDP or TCP (medium).
+/// `auth.cleartext-transport`: a Digest exchange over a cleartext transport: UDP, TCP,
+/// SCTP or WebSocket without TLS (medium). A Digest read from decrypted TLS is not one; it
+/// is still an `auth.digest` finding and its hash is still exported for the offline audit.
 pub const CLEARTEXT_TRANSPORT: RuleId = RuleId("auth.cleartext-transport");
 /// `auth.weak-password`: a Digest response whose password is in the audit wordlist
 /// (critical); built by `crate::crack::weak_password_findings`.
@@ -165,7 +166,7 @@ pub fn findings(call_id: &str, attempts: &[AuthAttempt], show_secrets: bool) -> 
     }
     if let Some(a) = digest
         .iter()
-        .find(|a| matches!(a.transport, Transport::Udp | Transport::Tcp | Transport::Ws))
+        .find(|a| super::media::is_cleartext(a.transport))
     {
         out.push(finding(
             CLEARTEXT_TRANSPORT,

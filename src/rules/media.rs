@@ -45,15 +45,15 @@ const MAX_ZRTP_FRAMES: usize = 4;
 /// Longest protocol, suite or key text kept.
 const MAX_TEXT: usize = 96;
 
-/// True when a hop's transport shows its content to whoever captures it. Every
-/// transport siplens reads today is; TLS hops, once decoded, will not be.
+/// True when a hop's transport shows its content to whoever captures it: SIP read from
+/// decrypted TLS (or WSS) was encrypted on the wire, so what it carries (SDES keys,
+/// Digest exchanges) was not exposed to a passive observer without the keys.
 pub fn is_cleartext(t: Transport) -> bool {
     match t {
         // WebSocket over plain TCP (ws:, RFC 7118) is as readable as TCP.
         Transport::Udp | Transport::Tcp | Transport::Sctp | Transport::Ws => true,
-        // SIP inside TLS never reaches the SIP rules (only its handshake is read), but a
-        // TLS hop is by definition not cleartext; WebSocket inside TLS (wss:) neither.
-        Transport::Tls | Transport::Wss => false,
+        // SIP decrypted from TLS with keys, and WebSocket inside TLS (wss:).
+        Transport::Tls | Transport::TlsRecords | Transport::Wss => false,
     }
 }
 

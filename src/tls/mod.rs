@@ -1,7 +1,7 @@
 //! TLS handshake tracking for SIP over TLS (RFC 3261 §26.2.1, RFC 5630).
 //!
 //! The network layer passes the cleartext handshake records of every TCP direction that opens
-//! with a TLS handshake record ([`Transport::Tls`](crate::net::Transport) segments, see
+//! with a TLS handshake record ([`Transport::TlsRecords`](crate::net::Transport) segments, see
 //! [`net::tls_stream`](crate::net::tls_stream)). [`TlsTracker`] groups both directions into a
 //! [`TlsSession`] per (client, server) address pair and keeps what the handshake says:
 //! ClientHello (SNI, ALPN, offered versions and ciphers), ServerHello (negotiated version and
@@ -536,7 +536,7 @@ impl TlsTracker {
         &self.sip_tls_ports
     }
 
-    /// Feeds one [`Transport::Tls`](crate::net::Transport) segment.
+    /// Feeds one [`Transport::TlsRecords`](crate::net::Transport) segment.
     pub fn on_segment(&mut self, seg: &Segment<'_>) {
         let p: &[u8] = &seg.payload;
         let (key, dir) = if self.sessions.contains_key(&(seg.src, seg.dst)) {
@@ -639,6 +639,14 @@ impl TlsTracker {
                 self.retire(s);
             }
         }
+    }
+
+    /// The session tracked between `a` and `b`, whichever is the client: the TLS session
+    /// a dialog's decrypted SIP came over.
+    pub fn session_between(&self, a: SocketAddr, b: SocketAddr) -> Option<&TlsSession> {
+        self.sessions
+            .get(&(a, b))
+            .or_else(|| self.sessions.get(&(b, a)))
     }
 
     /// Sessions currently tracked, oldest first.

@@ -40,7 +40,7 @@ fn tls_segments(pcap: &[u8]) -> Vec<Segment<'static>> {
         let mut out = Vec::new();
         dec.decode(&f, &mut out);
         for s in out {
-            assert_eq!(s.transport, Transport::Tls, "frame {}", s.frame);
+            assert_eq!(s.transport, Transport::TlsRecords, "frame {}", s.frame);
             all.push(Segment {
                 payload: std::borrow::Cow::Owned(s.payload.into_owned()),
                 ..s
@@ -368,7 +368,7 @@ proptest! {
             let mut out = Vec::new();
             dec.decode(f, &mut out);
             for s in &out {
-                prop_assert_eq!(s.transport, Transport::Tls);
+                prop_assert_eq!(s.transport, Transport::TlsRecords);
                 t.on_segment(s);
             }
         }

@@ -264,9 +264,15 @@ pub fn render_flow(frame: &mut Frame<'_>, area: Rect, app: &App) {
         }
     };
     let title = match app.flow_calls.as_slice() {
-        [one] => app.snap.calls.get(*one).map_or(String::new(), |c| {
-            format!(" Call #{} {} ", c.index, c.call_id)
-        }),
+        [one] => app
+            .snap
+            .calls
+            .get(*one)
+            .map_or(String::new(), |c| match &c.tls {
+                // A call read from decrypted TLS names the session it came over.
+                Some(tls) => format!(" Call #{} {} · decrypted {tls} ", c.index, c.call_id),
+                None => format!(" Call #{} {} ", c.index, c.call_id),
+            }),
         many => format!(
             " Calls {} ",
             many.iter()

@@ -73,6 +73,8 @@ pub struct CallRow {
     pub duration_s: f64,
     /// Transport of the first message.
     pub transport: &'static str,
+    /// The TLS session a decrypted call came over: version, cipher suite, server name.
+    pub tls: Option<String>,
     /// Highest severity among this call's findings and how many there are.
     pub badge: Option<(Severity, usize)>,
     /// Positions in [`Snapshot::findings`] of this call's findings, most severe first.
@@ -384,6 +386,13 @@ pub(crate) fn call_row(
         status: d.final_status,
         duration_s: d.duration_s,
         transport: d.transport,
+        tls: d.tls.as_ref().map(|t| {
+            [t.version.as_deref(), t.cipher.as_deref(), t.sni.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
         badge: None,
         findings: Vec::new(),
         user_agents: d.user_agents.to_vec(),
@@ -630,6 +639,24 @@ pub(crate) fn stats_sections(an: &Analyzer, t: &Totals<'_>) -> Vec<StatSection> 
                 ("bad frames", w.bad_frames),
                 ("desyncs", w.desyncs),
                 ("resyncs", w.resyncs),
+            ]),
+        });
+    }
+    let td = &n.tls_decrypt;
+    if !td.is_empty() {
+        // Only when TLS carried application data or keys were given.
+        sections.push(StatSection {
+            title: "TLS decryption".into(),
+            rows: kv(vec![
+                ("sessions decrypted", td.sessions_decrypted),
+                ("sessions without keys", td.sessions_without_keys),
+                ("sessions failed (keys)", td.sessions_failed),
+                ("sessions unsupported", td.sessions_unsupported),
+                ("records decrypted", td.records_decrypted),
+                ("records failed", td.records_failed),
+                ("SIP bytes decrypted", td.plaintext_bytes),
+                ("key log sessions", td.keylog_sessions),
+                ("RSA keys", td.rsa_keys),
             ]),
         });
     }
