@@ -36,6 +36,9 @@ pub struct HashesArgs {
     /// Write the lines to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "OUT")]
     output: Option<PathBuf>,
+    /// TLS decryption, for Digest exchanges carried over TLS.
+    #[command(flatten)]
+    tls: super::tls::TlsArgs,
 }
 
 /// Arguments of `siplens crack`.
@@ -54,6 +57,9 @@ pub struct CrackArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// TLS decryption, for Digest exchanges carried over TLS.
+    #[command(flatten)]
+    tls: super::tls::TlsArgs,
 }
 
 /// Threads to use: the request, or every core.
@@ -72,7 +78,8 @@ pub fn read_wordlist(path: &Path) -> Result<Vec<u8>, ExitCode> {
 }
 
 /// Runs the captures through the engine (no progress bar, no message text kept).
-fn load(files: &[PathBuf]) -> Result<Analyzer, ExitCode> {
+fn load(files: &[PathBuf], tls: &super::tls::TlsArgs) -> Result<Analyzer, ExitCode> {
+    let keys = tls.load()?;
     let mut sources = Vec::new();
     for path in files {
         match capture::open_path(path) {
@@ -87,6 +94,7 @@ fn load(files: &[PathBuf]) -> Result<Analyzer, ExitCode> {
         max_raw_bytes: 0,
         ..Limits::default()
     });
+    analyzer.set_tls_keys(keys);
     let mut empty = false;
     for source in &mut sources {
         let info = analyzer.run_source(source as &mut dyn FrameSource, &mut |_, _| {});
@@ -117,7 +125,7 @@ fn targets(analyzer: &Analyzer) -> Vec<AuditTarget> {
 
 /// `siplens hashes`.
 pub fn run_hashes(args: &HashesArgs) -> ExitCode {
-    let analyzer = match load(&args.files) {
+    let analyzer = match load(&args.files, &args.tls) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -224,7 +232,7 @@ pub fn run_crack(args: &CrackArgs) -> ExitCode {
         Ok(w) => w,
         Err(code) => return code,
     };
-    let analyzer = match load(&args.files) {
+    let analyzer = match load(&args.files, &args.tls) {
         Ok(a) => a,
         Err(code) => return code,
     };

@@ -43,6 +43,9 @@ pub struct ExportArgs {
     /// Only the SIP messages.
     #[arg(long, overrides_with = "with_rtp")]
     no_rtp: bool,
+    /// TLS decryption, to find calls carried over TLS.
+    #[command(flatten)]
+    tls: super::tls::TlsArgs,
 }
 
 fn fail(e: &ExportError) -> ExitCode {
@@ -64,7 +67,11 @@ pub fn run_export(args: &ExportArgs) -> ExitCode {
     let keep_text = filter
         .as_ref()
         .is_some_and(|f| !f.header_names_in().is_empty());
-    let an = match export::analyze_keeping_text(&args.files, keep_text) {
+    let keys = match args.tls.load() {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    let an = match export::analyze_with(&args.files, keep_text, keys) {
         Ok(a) => a,
         Err(e) => return fail(&e),
     };

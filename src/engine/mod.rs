@@ -811,6 +811,12 @@ impl Analyzer {
         self.decoder.set_tls_keys(keys);
     }
 
+    /// The TLS secrets in use: those given and those read from pcapng Decryption Secrets
+    /// Blocks so far.
+    pub fn tls_keys(&self) -> &net::tls_decrypt::KeyLog {
+        self.decoder.tls_keys()
+    }
+
     /// Adds TLS secrets in the NSS key log format (`--tls-keylog`): TLS connections whose
     /// handshake comes later are decrypted and their SIP analysed like cleartext SIP.
     /// Returns the entries added.

@@ -134,6 +134,9 @@ pub struct Selection {
     /// RTCP addresses with the dialog's window.
     rtcp: Vec<(SocketAddr, Window)>,
     with_media: bool,
+    /// The TLS secrets the analysis decrypted with (options and pcapng Decryption Secrets
+    /// Blocks): pass 2 decrypts the same way, so messages read from TLS are found again.
+    keys: crate::net::tls_decrypt::KeyLog,
 }
 
 /// Whether a TCP payload belongs to a WebSocket connection as a whole: the HTTP/1.1
@@ -203,6 +206,7 @@ impl Selection {
     pub fn for_dialog_ids(an: &Analyzer, ids: &[u64]) -> Selection {
         let mut sel = Selection {
             with_media: true,
+            keys: an.tls_keys().clone(),
             ..Selection::default()
         };
         let streams = an.streams();
@@ -399,6 +403,15 @@ pub fn analyze(inputs: &[PathBuf]) -> Result<Analyzer, ExportError> {
 /// [`analyze`], keeping each message's text when `keep_text` is set (a display filter on
 /// a header reads it).
 pub fn analyze_keeping_text(inputs: &[PathBuf], keep_text: bool) -> Result<Analyzer, ExportError> {
+    analyze_with(inputs, keep_text, crate::net::tls_decrypt::KeyLog::new())
+}
+
+/// [`analyze_keeping_text`], decrypting TLS with `keys` (`--tls-keylog`, `--tls-key`).
+pub fn analyze_with(
+    inputs: &[PathBuf],
+    keep_text: bool,
+    keys: crate::net::tls_decrypt::KeyLog,
+) -> Result<Analyzer, ExportError> {
     let mut an = crate::rules::analyzer(Limits {
         max_raw_bytes: if keep_text {
             Limits::default().max_raw_bytes
@@ -407,6 +420,7 @@ pub fn analyze_keeping_text(inputs: &[PathBuf], keep_text: bool) -> Result<Analy
         },
         ..Limits::default()
     });
+    an.set_tls_keys(keys);
     for mut src in open_all(inputs)? {
         an.run_source(&mut src as &mut dyn FrameSource, &mut |_, _| {});
     }
@@ -650,6 +664,10 @@ impl Matcher {
 pub fn plan_many(inputs: &[PathBuf], sels: &[&Selection]) -> Result<Vec<Plan>, ExportError> {
     let mut m = Matcher::new(sels);
     let mut decoder = Decoder::new(NetLimits::default());
+    // The selections come from one analysis, so they hold the same keys.
+    if let Some(sel) = sels.iter().find(|s| !s.keys.is_empty()) {
+        decoder.set_tls_keys(sel.keys.clone());
+    }
     each_frame(inputs, &mut |frame| {
         // Segments borrow the frame, so the buffer lives per frame (no allocation when
         // the decoder pushes nothing).

@@ -503,6 +503,11 @@ impl Decoder {
         &self.limits
     }
 
+    /// The TLS secrets in use.
+    pub fn tls_keys(&self) -> &tls_decrypt::KeyLog {
+        &self.tcp.keys
+    }
+
     /// Decrypts TLS with these secrets, replacing any given before.
     pub fn set_tls_keys(&mut self, keys: tls_decrypt::KeyLog) {
         self.stats.tls_decrypt.keylog_sessions = keys.sessions() as u64;
