@@ -18,6 +18,7 @@ mod sctp;
 pub mod sipframe;
 mod stream;
 mod tcp;
+pub mod tls_decrypt;
 pub mod tls_stream;
 mod tunnel;
 pub mod websocket;
