@@ -20,9 +20,16 @@ mkdir -p "$OUT"
 REQ='OPTIONS sip:bob@example.com SIP/2.0\r\nCall-ID: tls-decrypt-test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n'
 RESP='SIP/2.0 200 OK\r\nCall-ID: tls-decrypt-test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n'
 
-openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout server.key -out server.pem \
+# The key is kept from one run to the next (delete it for a new one), so that regenerating one
+# case (ONLY="name ...") leaves the others valid.
+if [ -f "$OUT/server.key" ]; then
+    cp "$OUT/server.key" server.key
+else
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out server.key 2>/dev/null
+    cp server.key "$OUT/server.key"
+fi
+openssl req -x509 -new -key server.key -sha256 -days 3650 -out server.pem \
     -subj "/CN=sip.example.com" 2>/dev/null
-cp server.key "$OUT/server.key"
 # The same key in PKCS#1 ("RSA PRIVATE KEY"), the other PEM form accepted.
 openssl rsa -in server.key -traditional -out "$OUT/server-pkcs1.key" 2>/dev/null
 
@@ -37,22 +44,39 @@ system_default = sys
 Options = -ExtendedMasterSecret
 CNF
 
+# What the client types: REQ; with KEYUPDATE=1, then a "K" (s_client's command for a TLS 1.3
+# KeyUpdate with update_requested, RFC 8446 §4.6.3, read only without -ign_eof) and REQ again.
+client_input() {
+    printf "$REQ"
+    if [ "${KEYUPDATE:-0}" = 1 ]; then
+        sleep 0.5
+        printf 'K\n'
+        sleep 0.5
+        printf "$REQ"
+    fi
+    sleep 3
+}
+
 # capture NAME PORT "SERVER OPTIONS" "CLIENT OPTIONS" [CLIENT OPENSSL_CONF]
+# ONLY="NAME ..." in the environment regenerates only those cases.
 capture() {
     local name=$1 port=$2 sopts=$3 copts=$4 cconf=${5:-}
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then
+        return
+    fi
     rm -f keylog.txt x.pcap
     timeout 15 tcpdump -i lo -s 0 -U -w x.pcap "tcp port $port" 2>/dev/null &
     local td=$!
     sleep 1
     # shellcheck disable=SC2086
-    (sleep 2; printf "$RESP"; sleep 2) |
-        timeout 8 openssl s_server -accept "127.0.0.1:$port" -naccept 1 -quiet \
+    (sleep 3; printf "$RESP"; sleep 2) |
+        timeout 9 openssl s_server -accept "127.0.0.1:$port" -naccept 1 -quiet \
             -cert server.pem -key server.key $sopts >/dev/null 2>&1 &
     local sv=$!
     sleep 1
     # shellcheck disable=SC2086
-    (printf "$REQ"; sleep 3) |
-        env ${cconf:+OPENSSL_CONF=$cconf} timeout 5 openssl s_client -connect "127.0.0.1:$port" -quiet \
+    client_input |
+        env ${cconf:+OPENSSL_CONF=$cconf} timeout 6 openssl s_client -connect "127.0.0.1:$port" -quiet \
             -keylogfile keylog.txt $copts >/dev/null 2>&1 || true
     wait "$sv" 2>/dev/null || true
     sleep 1
@@ -78,3 +102,6 @@ capture tls12-ecdhe-aes128sha-mte 15308 "-tls1_2 -cipher ECDHE-RSA-AES128-SHA" "
 capture tls12-rsa-aes256sha256-ems-etm 15309 "-tls1_2 -cipher AES256-SHA256" "-tls1_2"
 capture tls12-rsa-aes256sha256-noems-mte 15310 "-tls1_2 -cipher AES256-SHA256" \
     "-tls1_2 -no_etm" "$W/noems.cnf"
+# TLS 1.3 KeyUpdate: the client updates its keys and asks the server to update its own.
+KEYUPDATE=1 capture tls13-keyupdate 15311 "-tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256" \
+    "-tls1_3 -no_ign_eof"

@@ -632,3 +632,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn openssl_tls13_key_update() {
+    // The client sends REQ, a KeyUpdate asking for the server's (RFC 8446 §4.6.3), REQ again
+    // under its next keys; the server updates and answers under its own next keys.
+    let recs = records(&segments(include_str!("testdata/tls13-keyupdate.txt")));
+    let keys = keylog(include_str!("testdata/tls13-keyupdate.keylog"));
+    let mut s = Session::new();
+    let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+    for (client, rec) in &recs {
+        let (dir, out) = if *client {
+            (Dir::B, &mut from_client)
+        } else {
+            (Dir::A, &mut from_server)
+        };
+        let r = s.record(&keys, dir, rec, out);
+        assert!(matches!(r, CLEAR | RecordResult::Decrypted { .. }), "{r:?}");
+    }
+    assert_eq!(from_client, [REQ, REQ].concat());
+    assert_eq!(from_server, RESP);
+    assert_eq!(s.key_updates(), 2);
+    assert_eq!(s.info().records_failed, 0);
+    assert_eq!(s.info().client_dir, Some(Dir::B));
+}
