@@ -124,6 +124,13 @@ impl Session {
         self.key_updates
     }
 
+    /// Directions whose handshake stopped being parsed because a message announced more
+    /// than 64 KiB (0, 1 or 2): their later handshake messages (and the keys they would
+    /// have selected) are missed.
+    pub fn handshake_overflows(&self) -> usize {
+        self.half.iter().filter(|h| h.hs.overflow).count()
+    }
+
     /// Feeds one complete record (5-byte header + body, body ≤ 2^14+2048) sent in direction
     /// `dir`. Appends decrypted application data to `out`. Never panics on any bytes.
     pub fn record(

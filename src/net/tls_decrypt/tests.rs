@@ -430,6 +430,19 @@ fn openssl_captures_other_sessions_key_log_is_no_keys() {
 }
 
 #[test]
+fn oversized_handshake_message_stops_parsing() {
+    let mut s = Session::new();
+    let mut out = Vec::new();
+    let keys = KeyLog::new();
+    // A ClientHello announcing 16 MiB - 1: not buffered.
+    let rec = [22, 3, 1, 0, 8, 1, 0xff, 0xff, 0xff, 3, 3, 0, 0];
+    assert_eq!(s.record(&keys, Dir::A, &rec, &mut out), CLEAR);
+    assert_eq!(s.record(&keys, Dir::A, &rec, &mut out), CLEAR);
+    assert_eq!(s.handshake_overflows(), 1);
+    assert_eq!(s.info().client_dir, None);
+}
+
+#[test]
 fn unsupported_version_is_reported() {
     // A TLS 1.0 ServerHello (AES128-SHA), then encrypted records.
     let recs = segments(RFC8448);
