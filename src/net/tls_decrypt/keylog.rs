@@ -67,11 +67,24 @@ pub(crate) struct Secrets {
     pub(crate) server_app: Option<Secret>,
 }
 
+/// An RSA private key whose debug output is its size only: `RsaPrivateKey`'s derived `Debug`
+/// prints the private exponent and primes, which must not end up in a log.
+#[derive(Clone)]
+pub(crate) struct RsaKey(pub(crate) RsaPrivateKey);
+
+impl fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use rsa::traits::PublicKeyParts;
+        write!(f, "RsaKey({} bits)", self.0.n().bits())
+    }
+}
+
 /// Secrets to decrypt TLS: NSS key log entries by client random, and RSA private keys.
+/// Its `Debug` output shows no secret.
 #[derive(Debug, Default, Clone)]
 pub struct KeyLog {
     sessions: HashMap<[u8; 32], Secrets>,
-    rsa: Vec<RsaPrivateKey>,
+    rsa: Vec<RsaKey>,
 }
 
 /// Why a key log line or an RSA key was refused. Every variant names the source (the file,
@@ -288,7 +301,7 @@ impl KeyLog {
             source: source.to_string(),
             reason,
         })?;
-        self.rsa.push(key);
+        self.rsa.push(RsaKey(key));
         Ok(())
     }
 
@@ -313,7 +326,7 @@ impl KeyLog {
     }
 
     /// The RSA keys, to try in turn on an encrypted pre-master secret.
-    pub(crate) fn rsa(&self) -> &[RsaPrivateKey] {
+    pub(crate) fn rsa(&self) -> &[RsaKey] {
         &self.rsa
     }
 }

@@ -495,7 +495,7 @@ impl Session {
         let Some(pms) = keys
             .rsa()
             .iter()
-            .filter_map(|k| k.decrypt(Pkcs1v15Encrypt, enc).ok())
+            .filter_map(|k| k.0.decrypt(Pkcs1v15Encrypt, enc).ok())
             .find(|p| p.len() == 48)
         else {
             return;

@@ -498,6 +498,8 @@ fn key_log_parsing() {
     assert_eq!(k.add_nss(text.as_bytes(), "a.log").unwrap(), 2);
     assert_eq!(k.sessions(), 2);
     assert_eq!(k.rsa_keys(), 0);
+    let dbg = format!("{k:?}");
+    assert!(!dbg.contains("171") && !dbg.contains("ab, ab"), "{dbg}");
     assert!(!k.is_empty());
 
     let err = |t: String| KeyLog::new().add_nss(t.as_bytes(), "f.log").unwrap_err();
@@ -542,6 +544,12 @@ fn rsa_keys() {
     k.add_rsa_pem(SERVER_KEY_PKCS1, "server-pkcs1.key").unwrap();
     assert_eq!(k.rsa_keys(), 2);
     assert_eq!(k.sessions(), 0);
+    // Debug output shows no secret.
+    let dbg = format!("{k:?}");
+    assert!(
+        dbg.contains("RsaKey(2048 bits)") && dbg.len() < 200,
+        "{dbg}"
+    );
     assert!(!k.is_empty());
     let e = k.add_rsa_pem(
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
