@@ -18,6 +18,22 @@
 //! Not decrypted (reported through [`SessionInfo::unsupported`]): SSL 3.0, TLS 1.0 and 1.1,
 //! AES-CCM, NULL, export, RC4, 3DES and the other old suites; TLS 1.3 early data.
 //!
+//! ```
+//! use siplens::net::tls_decrypt::{Dir, KeyLog, RecordResult, Session};
+//!
+//! let mut keys = KeyLog::new();
+//! let added = keys.add_nss(b"# SSL/TLS secrets log file\n", "keys.log")?;
+//! assert_eq!(added, 0);
+//! let mut session = Session::new(); // one per TCP connection
+//! let mut plaintext = Vec::new();
+//! // Application data of a connection whose handshake was not seen.
+//! let record = [23, 3, 3, 0, 2, 0xab, 0xcd];
+//! let r = session.record(&keys, Dir::A, &record, &mut plaintext);
+//! assert_eq!(r, RecordResult::NoKeys);
+//! assert!(plaintext.is_empty());
+//! # Ok::<(), siplens::net::tls_decrypt::KeyLogError>(())
+//! ```
+//!
 //! The cryptography is RustCrypto's (aes-gcm, chacha20poly1305, aes/cbc, hmac, hkdf, sha1,
 //! sha2, rsa); this module only frames it. Nothing here indexes wire data unchecked, and a
 //! session's memory is bounded (one record, plus a 64 KiB handshake message buffer per

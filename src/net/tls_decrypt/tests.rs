@@ -677,3 +677,13 @@ fn openssl_tls13_key_update() {
     assert_eq!(s.info().records_failed, 0);
     assert_eq!(s.info().client_dir, Some(Dir::B));
 }
+
+#[test]
+fn shareable_across_threads() {
+    // The reassembler may keep sessions in a table that moves between threads; the key log is
+    // shared read-only.
+    fn send<T: Send>() {}
+    fn sync<T: Send + Sync>() {}
+    send::<Session>();
+    sync::<KeyLog>();
+}
