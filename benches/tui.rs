@@ -91,6 +91,7 @@ fn snapshot() -> Snapshot {
                 status: Some(if c % 3 == 0 { 486 } else { 200 }),
                 duration_s: (c % 600) as f64,
                 transport: "UDP",
+                tls: None,
                 badge: (c % 10 == 0).then_some((Severity::Medium, 1)),
                 findings: fs,
                 user_agents: vec!["bench-ua".into()],

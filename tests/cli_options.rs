@@ -548,6 +548,63 @@ fn cases() -> Vec<Case> {
             &[k, "--output", &hashes, "--format", "hashcat"],
             Expect::Ok(|_| {}),
         ),
+        // TLS keys on the other commands that read captures: the Digest exchanges and calls
+        // inside TLS are found.
+        case(
+            "hashes",
+            &[&tls13, "--tls-keylog", &tls13_keys],
+            Expect::Ok(|o| assert_eq!(stdout(o).lines().count(), 3, "{}", stdout(o))),
+        ),
+        case(
+            "hashes",
+            &[&tls12_rsa, "--tls-key", &tls12_rsa_key],
+            Expect::Ok(|o| assert_eq!(stdout(o).lines().count(), 3, "{}", stdout(o))),
+        ),
+        case(
+            "crack",
+            &[&tls13, "--tls-keylog", &tls13_keys, "--wordlist", &words],
+            Expect::Ok(|o| assert!(stdout(o).contains("3 of 3 Digest"), "{}", stdout(o))),
+        ),
+        case(
+            "crack",
+            &[
+                &tls12_rsa,
+                "--tls-key",
+                &tls12_rsa_key,
+                "--wordlist",
+                &words,
+            ],
+            Expect::Ok(|o| assert!(stdout(o).contains("3 of 3 Digest"), "{}", stdout(o))),
+        ),
+        case(
+            "export",
+            &[
+                &tls13,
+                "--all",
+                "--tls-keylog",
+                &tls13_keys,
+                "-o",
+                &out_pcap,
+            ],
+            Expect::Ok(|o| assert!(stderr(o).contains("(3 calls)"), "{}", stderr(o))),
+        ),
+        case(
+            "export",
+            &[
+                &tls12_rsa,
+                "--all",
+                "--tls-key",
+                &tls12_rsa_key,
+                "-o",
+                &out_pcap,
+            ],
+            Expect::Ok(|o| assert!(stderr(o).contains("(3 calls)"), "{}", stderr(o))),
+        ),
+        case(
+            "report",
+            &[b, "--tls-keylog", "/nonexistent/keys.log"],
+            Expect::Fails(2, "--tls-keylog /nonexistent/keys.log"),
+        ),
         // crack
         case(
             "crack",

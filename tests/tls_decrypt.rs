@@ -75,7 +75,13 @@ fn tshark_frames(path: &Path, opts: &[&str]) -> Vec<u64> {
         .arg(path)
         .args(opts)
         .args(["-Y", "sip", "-T", "fields", "-E", "occurrence=a", "-E"])
-        .args(["aggregator=,", "-e", "frame.number", "-e", "sip.CSeq.method"])
+        .args([
+            "aggregator=,",
+            "-e",
+            "frame.number",
+            "-e",
+            "sip.CSeq.method",
+        ])
         .output()
         .expect("tshark runs");
     assert!(out.status.success(), "tshark failed on {}", path.display());
@@ -110,7 +116,11 @@ fn every_sample_decrypts_fully() {
         let an = analyze(&sample(pcap), keys_for(keys));
         let t = tls_stats(&an);
         assert_eq!(t["sessions_decrypted"], 4, "{pcap}: {t}");
-        for k in ["sessions_failed", "sessions_without_keys", "sessions_unsupported"] {
+        for k in [
+            "sessions_failed",
+            "sessions_without_keys",
+            "sessions_unsupported",
+        ] {
             assert_eq!(t[k], 0, "{pcap}: {k}: {t}");
         }
         assert_eq!(t["records_failed"], 0, "{pcap}: {t}");
@@ -125,7 +135,11 @@ fn every_sample_decrypts_fully() {
 
 #[test]
 fn decrypted_messages_are_the_ones_tshark_decrypts() {
-    if !common::tool("tshark", "-v", "decrypted_messages_are_the_ones_tshark_decrypts") {
+    if !common::tool(
+        "tshark",
+        "-v",
+        "decrypted_messages_are_the_ones_tshark_decrypts",
+    ) {
         return;
     }
     for (pcap, keys) in SAMPLES {
@@ -152,17 +166,16 @@ fn without_keys_nothing_is_read_and_the_report_says_how_to_supply_them() {
     assert_eq!(t["sessions_decrypted"], 0, "{t}");
     let text = siplens::report::text::render(&Report::build(&an, 0));
     assert!(
-        text.contains("4 TLS sessions carried encrypted SIP not read: give their keys with --tls-keylog"),
+        text.contains(
+            "4 TLS sessions carried encrypted SIP not read: give their keys with --tls-keylog"
+        ),
         "{text}"
     );
 }
 
 #[test]
 fn a_wrong_key_log_decrypts_nothing_and_says_so() {
-    let an = analyze(
-        &sample("tls13-call.pcap"),
-        keylog("tls13-call.wrong.keys"),
-    );
+    let an = analyze(&sample("tls13-call.pcap"), keylog("tls13-call.wrong.keys"));
     assert_eq!(an.dialogs().count(), 0, "no garbage parsed as SIP");
     assert_eq!(an.stats().sip_malformed, 0);
     let t = tls_stats(&an);
@@ -170,7 +183,10 @@ fn a_wrong_key_log_decrypts_nothing_and_says_so() {
     assert_eq!(t["records_decrypted"], 0, "{t}");
     assert_eq!(t["plaintext_bytes"], 0, "{t}");
     let text = siplens::report::text::render(&Report::build(&an, 0));
-    assert!(text.contains("did not decrypt with the keys given"), "{text}");
+    assert!(
+        text.contains("did not decrypt with the keys given"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -223,11 +239,10 @@ fn a_digest_inside_tls_is_audited_but_not_called_cleartext() {
     let rules: Vec<&str> = an.findings().iter().map(|f| f.rule.as_str()).collect();
     assert!(rules.contains(&"auth.digest"), "{rules:?}");
     assert!(!rules.contains(&"auth.cleartext-transport"), "{rules:?}");
-    assert!(
-        an.dialogs()
-            .flat_map(|d| d.messages.iter())
-            .all(|m| m.transport == Transport::Tls)
-    );
+    assert!(an
+        .dialogs()
+        .flat_map(|d| d.messages.iter())
+        .all(|m| m.transport == Transport::Tls));
     // The responses are still there for the offline audit.
     let out = Command::new(env!("CARGO_BIN_EXE_siplens"))
         .arg("hashes")
@@ -236,7 +251,11 @@ fn a_digest_inside_tls_is_audited_but_not_called_cleartext() {
         .arg(sample("tls12-call.keys"))
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = String::from_utf8_lossy(&out.stdout).lines().count();
     assert!(lines >= 2, "REGISTER and INVITE responses: {lines}");
 }
@@ -261,13 +280,23 @@ fn damaged_and_truncated_records_are_counted_never_parsed() {
     let (all, _) = message_frames(&whole);
     // Flip bytes all over the file: the records they hit fail authentication; the rest
     // decrypts; nothing panics and no damaged plaintext is parsed.
-    let len = std::fs::metadata(sample("tls13-call.pcap")).expect("meta").len() as usize;
+    let len = std::fs::metadata(sample("tls13-call.pcap"))
+        .expect("meta")
+        .len() as usize;
     let hits: Vec<usize> = (0..40).map(|i| 200 + i * (len - 400) / 40).collect();
     let p = damaged(&hits);
     let an = analyze(&p, keylog("tls13-call.keys"));
     let t = tls_stats(&an);
     let (frames, _) = message_frames(&an);
-    assert!(frames.len() <= all.len());
+    assert!(
+        t["records_failed"].as_u64() > Some(0),
+        "some records were hit: {t}"
+    );
+    assert!(
+        frames.len() < all.len(),
+        "the messages of the records hit are gone"
+    );
+    assert!(!frames.is_empty(), "the records not hit still decrypt");
     assert!(
         frames.iter().all(|f| all.contains(f)),
         "only messages the clean capture has: {frames:?}"
@@ -301,13 +330,58 @@ fn export_keeps_what_decrypts_the_calls() {
         .arg(sample("tls13-call.keys"))
         .output()
         .expect("runs");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     // The exported file holds the handshakes too: decrypted again, every message is there.
     let again = analyze(&out, keylog("tls13-call.keys"));
     let whole = analyze(&sample("tls13-call.pcap"), keylog("tls13-call.keys"));
-    assert_eq!(
-        message_frames(&again).0.len(),
-        message_frames(&whole).0.len()
-    );
+    assert_eq!(message_frames(&again).0.len(), 25);
+    assert_eq!(message_frames(&whole).0.len(), 25);
+    assert_eq!(tls_stats(&again)["sessions_decrypted"], 4);
     let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn bad_key_files_are_refused_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("siplens-tls-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("bad.keys");
+    std::fs::write(&bad, "# comment\nCLIENT_RANDOM zz 00\n").expect("write");
+    let pem = dir.join("bad.pem");
+    std::fs::write(&pem, "not a key\n").expect("write");
+    let empty = dir.join("empty.keys");
+    std::fs::write(&empty, "EXPORTER_SECRET 00 11\n").expect("write");
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_siplens"))
+            .arg("report")
+            .arg(sample("basic-call-rtp.pcap"))
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let o = run(&["--tls-keylog".as_ref(), bad.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("--tls-keylog {}:2: CLIENT_RANDOM", bad.display())),
+        "{err}"
+    );
+    let o = run(&["--tls-key".as_ref(), pem.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "--tls-key {}: not an RSA private key",
+            pem.display()
+        )),
+        "{err}"
+    );
+    // A key log without any line siplens uses is a warning, not an error.
+    let o = run(&["--tls-keylog".as_ref(), empty.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no CLIENT_RANDOM or TLS 1.3"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -312,7 +312,7 @@ pub fn render(r: &Report) -> String {
             ("#", 6),
             ("CLIENT -> SERVER", 49),
             ("VERSION", 8),
-            ("CIPHER", 30),
+            ("CIPHER", 44),
             ("SNI", 24),
             ("CERTIFICATE", 40),
         ]);
