@@ -327,6 +327,28 @@ impl TlsSession {
     /// One whole handshake message (type, 24-bit length, body).
     fn message(&mut self, frame: u64, ts: Timestamp, msg: &[u8]) {
         self.note_frame(frame);
+        if self.version() == Some(version::TLS13) && !matches!(msg.first(), Some(1 | 2)) {
+            // After a TLS 1.3 ServerHello every handshake message is encrypted: these come
+            // from decrypted records (net::tls_decrypt). Only the server's Certificate
+            // matters to the audit, and its TLS 1.3 layout is not TLS 1.2's.
+            if msg.first() == Some(&11) {
+                self.cert = match tls13_certificate(msg) {
+                    Some((0, _)) => CertState::Empty,
+                    Some((chain_len, leaf)) => match cert_info(leaf, frame, ts, chain_len) {
+                        Some(info) => CertState::Parsed(info),
+                        None => {
+                            self.parse_errors += 1;
+                            CertState::Unparsable { frame }
+                        }
+                    },
+                    None => {
+                        self.parse_errors += 1;
+                        CertState::Unparsable { frame }
+                    }
+                };
+            }
+            return;
+        }
         let parsed = match parse_tls_message_handshake(msg) {
             Ok((_, TlsMessage::Handshake(h))) => h,
             _ => {
@@ -419,6 +441,33 @@ impl TlsSession {
             _ => {}
         }
     }
+}
+
+/// The chain length and leaf certificate (DER) of a TLS 1.3 Certificate message (RFC 8446
+/// §4.4.2): a request context, then a 24-bit-length list of entries, each a 24-bit-length
+/// certificate followed by 16-bit-length extensions. None when the lengths do not fit.
+fn tls13_certificate(msg: &[u8]) -> Option<(usize, &[u8])> {
+    let u24 = |b: &[u8], at: usize| -> Option<usize> {
+        let x = b.get(at..at + 3)?;
+        Some(usize::from(x[0]) << 16 | usize::from(x[1]) << 8 | usize::from(x[2]))
+    };
+    let body = msg.get(4..4 + u24(msg, 1)?)?;
+    let ctx_len = usize::from(*body.first()?);
+    let list_at = 1 + ctx_len;
+    let list = body.get(list_at + 3..list_at + 3 + u24(body, list_at)?)?;
+    let mut pos = 0;
+    let mut leaf = None;
+    let mut n = 0;
+    while pos < list.len() {
+        let len = u24(list, pos)?;
+        let cert = list.get(pos + 3..pos + 3 + len)?;
+        leaf.get_or_insert(cert);
+        pos += 3 + len;
+        let ext = list.get(pos..pos + 2)?;
+        pos += 2 + usize::from(u16::from_be_bytes([ext[0], ext[1]]));
+        n += 1;
+    }
+    (pos == list.len()).then_some((n, leaf.unwrap_or_default()))
 }
 
 /// Lossy UTF-8, bounded.

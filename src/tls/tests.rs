@@ -398,3 +398,32 @@ fn limits_bound_sessions_and_the_ended_queue() {
     assert_eq!(t.limits.max_sessions, 1);
     assert_eq!(t.limits.max_ended, 1);
 }
+
+#[test]
+fn tls13_certificate_message_layout() {
+    // type 11, length, context "", list of two entries (leaf "LEAF" with one extension
+    // of 1 byte, then "CA" without extensions): RFC 8446 §4.4.2.
+    let mut body = vec![0u8]; // empty certificate_request_context
+    let mut list = Vec::new();
+    list.extend([0, 0, 4]);
+    list.extend(b"LEAF");
+    list.extend([0, 5, 0, 1, 0, 1, 7]); // extensions: type 1, length 1, value 7
+    list.extend([0, 0, 2]);
+    list.extend(b"CA");
+    list.extend([0, 0]);
+    body.extend([0, 0, list.len() as u8]);
+    body.extend(&list);
+    let mut msg = vec![11, 0, 0, body.len() as u8];
+    msg.extend(&body);
+    assert_eq!(super::tls13_certificate(&msg), Some((2, &b"LEAF"[..])));
+    // Empty chain.
+    let empty = [11, 0, 0, 4, 0, 0, 0, 0];
+    assert_eq!(super::tls13_certificate(&empty), Some((0, &b""[..])));
+    // Every cut is refused, never a panic.
+    for cut in 0..msg.len() {
+        let mut m = msg[..cut].to_vec();
+        assert_eq!(super::tls13_certificate(&m), None, "cut {cut}");
+        m.extend(std::iter::repeat_n(0xff, msg.len() - cut));
+        let _ = super::tls13_certificate(&m);
+    }
+}
