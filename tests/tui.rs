@@ -449,3 +449,31 @@ fn readme_screens_are_current() {
         std::fs::write(&readme_path, readme).expect("docs/dashboard.md written");
     }
 }
+
+#[test]
+fn decrypted_tls_calls_show_their_session_and_the_stats_their_decryption() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut keys = siplens::net::tls_decrypt::KeyLog::new();
+    let text = std::fs::read(path.join("tls13-call.keys")).expect("keys");
+    keys.add_nss(&text, "tls13-call.keys").expect("parses");
+    let mut src = capture::open_path(&path.join("tls13-call.pcap")).expect("sample opens");
+    let mut an = siplens::rules::analyzer(Limits::default());
+    an.set_tls_keys(keys);
+    an.run_source(&mut src, &mut |_, _| {});
+    let mut app = App::new(Snapshot::build(&an));
+    let s = screen(&app, 160, 20);
+    assert!(has(&s, &["Calls (3/3)"]), "{s:#?}");
+    assert!(has(&s, &["INVITE", "sip:bob@10.254.1.1"]), "{s:#?}");
+    // The call's ladder names the TLS session its messages were decrypted from.
+    run(&mut app, &[Action::Down, Action::Open]);
+    let s = screen(&app, 160, 30);
+    assert!(
+        has(&s, &["decrypted TLS 1.3 TLS_CHACHA20_POLY1305_SHA256"]),
+        "{s:#?}"
+    );
+    assert!(has(&s, &["INVITE", "►"]), "{s:#?}");
+    run(&mut app, &[Action::Back, Action::Stats]);
+    let s = screen(&app, 120, 80);
+    assert!(has(&s, &["TLS decryption"]), "{s:#?}");
+    assert!(has(&s, &["sessions decrypted", "4"]), "{s:#?}");
+}
