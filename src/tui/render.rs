@@ -419,7 +419,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         "Codec",
         "Pkts",
         "Lost%",
-        "Jitter",
+        "Jitter mean/max",
         "MaxΔ",
         "SRTP",
         "Call",
@@ -442,7 +442,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
             } else {
                 lost
             },
-            Cell::from(format!("{:.2}ms", s.jitter_ms)),
+            Cell::from(format!("{:.2}/{:.2}ms", s.jitter_mean_ms, s.jitter_max_ms)),
             Cell::from(format!("{:.0}ms", s.max_delta_ms)),
             Cell::from(if s.encrypted { "yes" } else { "no" }),
             Cell::from(call),
@@ -455,7 +455,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(8),
         Constraint::Length(7),
         Constraint::Length(6),
-        Constraint::Length(9),
+        Constraint::Length(15),
         Constraint::Length(7),
         Constraint::Length(5),
         Constraint::Length(6),
