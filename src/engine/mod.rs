@@ -1109,7 +1109,7 @@ impl Analyzer {
         if pt < 96 {
             return media::analysis_clock_rate(pt, None);
         }
-        let codec = self.lookup_binding(src, dst, pt).and_then(|(_, l)| l.codec);
+        let codec = self.bound_line(src, dst, pt).and_then(|(_, l)| l.codec);
         media::analysis_clock_rate(pt, codec.map(|(n, r)| (self.symbols.name(n), r)))
     }
 
@@ -1151,6 +1151,13 @@ impl Analyzer {
         dst: SocketAddr,
         pt: u8,
     ) -> Option<((u64, String), BoundLine)> {
+        self.bound_line(src, dst, pt)
+            .map(|(d, bound)| ((d.id, d.call_id.clone()), bound))
+    }
+
+    /// [`lookup_binding`](Self::lookup_binding) without the Call-ID copy: the dialog and
+    /// the media line bound to the flow.
+    fn bound_line(&self, src: SocketAddr, dst: SocketAddr, pt: u8) -> Option<(&Dialog, BoundLine)> {
         for addr in [dst, src] {
             let Some(b) = self.bindings.get(&addr) else {
                 continue;
@@ -1179,7 +1186,7 @@ impl Analyzer {
                     codec: None,
                 },
             };
-            return Some(((d.id, d.call_id.clone()), bound));
+            return Some((d, bound));
         }
         None
     }
