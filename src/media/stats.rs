@@ -11,8 +11,8 @@
 //! Besides the RFC 3550 figures, [`StreamStats`] keeps the per-stream figures of
 //! Wireshark's RTP Stream Analysis (`tshark -z rtp,streams`, Telephony > RTP > RTP Stream
 //! Analysis): min/mean/max delta and jitter and the count of wrong sequence numbers,
-//! defined as Wireshark defines them (see [`Analysis`]) so that a user comparing the two
-//! tools sees the same numbers.
+//! defined as Wireshark defines them (the private `Analysis` type says how) so that a
+//! user comparing the two tools sees the same numbers.
 //!
 //! Stream identity (SSRC, flow) and the clock rates are the caller's business.
 
