@@ -281,7 +281,7 @@ pub fn render(r: &Report) -> String {
             ("CODEC", 14),
             ("PKTS", 9),
             ("LOST", 14),
-            ("JITTER MEAN/MAX", 16),
+            ("JITTER MEAN/MAX", 20),
             ("MAXΔ", 9),
             ("SRTP", 4),
             ("CALL", 10),
