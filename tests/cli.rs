@@ -143,6 +143,11 @@ fn json_report_follows_the_contract() {
         "packets",
         "lost",
         "jitter_ms",
+        "jitter_mean_ms",
+        "jitter_max_ms",
+        "delta_mean_ms",
+        "delta_max_ms",
+        "sequence_errors",
         "call_id",
         "encrypted",
     ] {

@@ -504,3 +504,66 @@ fn call_ids_utf8_or_not_find_their_dialog() {
     );
     assert!(an.dialog_id("plain-1").is_none());
 }
+
+/// An RTP packet of payload type `pt` with its own timestamp.
+fn rtp_at(seq: u16, ts: u32, pt: u8, ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, pt];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&[0xff; 160]);
+    p
+}
+
+/// The Wireshark figures take each packet's clock rate from its own payload type: the
+/// SDP's `telephone-event` has none (RFC 4733 §2.2.1, its timestamp stands still), so the
+/// speech after an event is measured against the speech before it.
+#[test]
+fn telephone_event_from_the_sdp_has_no_clock_rate() {
+    let sdp = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+               m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+               a=rtpmap:101 telephone-event/8000\r\n";
+    let invite = format!(
+        "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK77\r\n\
+         From: <sip:alice@192.0.2.1>;tag=1\r\nTo: <sip:bob@192.0.2.2>\r\nCall-ID: dtmf-1\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:alice@192.0.2.1>\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    let mut an = siplens::rules::analyzer(Limits::default());
+    an.process(&udp_frame(1, 0, 5060, 5060, invite.as_bytes()));
+    // (arrival ms, seq, timestamp, payload type): speech, an event holding its timestamp,
+    // speech again on time.
+    let pkts: [(u64, u16, u32, u8); 10] = [
+        (20, 0, 0, 0),
+        (40, 1, 160, 0),
+        (60, 2, 320, 0),
+        (80, 3, 480, 0),
+        (100, 4, 640, 0),
+        (120, 5, 800, 101),
+        (140, 6, 800, 101),
+        (160, 7, 800, 101),
+        (180, 8, 1280, 0),
+        (200, 9, 1440, 0),
+    ];
+    for (i, (ms, seq, ts, pt)) in pkts.into_iter().enumerate() {
+        an.process(&udp_frame(
+            2 + i as u64,
+            ms,
+            40000,
+            50000,
+            &rtp_at(seq, ts, pt, 0x1234),
+        ));
+    }
+    let r = Report::build(&an, 0);
+    let s = &r.streams[0];
+    assert_eq!((s.call_id, s.packets), (Some("dtmf-1"), 10));
+    // Packet 8 arrives 20 ms after packet 7, and its timestamp is 80 ms past packet 4's,
+    // the last with a clock rate (the event's do not count): D = |20 - 80| = 60 and
+    // J = 60/16 = 3.75; packet 9 then D = 0. Had the event been taken at 8000 Hz, the
+    // largest J would have been 4.77.
+    assert_eq!(s.jitter_max_ms, 3.75);
+    assert_eq!(s.jitter_min_ms, Some(0.0));
+    assert_eq!(s.delta_max_ms, 20.0);
+    assert_eq!((s.sequence_errors, s.duplicates, s.lost), (0, 0, 0));
+}

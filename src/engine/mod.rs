@@ -530,8 +530,11 @@ pub struct RtpStream {
     pub payload_type: u8,
     /// Codec name when known from SDP or the static table.
     pub codec: Option<Sym>,
-    /// Clock rate used for jitter.
+    /// Clock rate used for the RFC 3550 jitter (8000 Hz when nothing names one).
     pub clock_rate: u32,
+    /// Clock rate Wireshark's RTP analysis takes for [`payload_type`](Self::payload_type)
+    /// ([`media::analysis_clock_rate`]; 0: none).
+    pub packet_rate: u32,
     /// Dialog it belongs to.
     pub dialog: Option<u64>,
     /// Call-ID of that dialog (kept so the stream outlives an evicted dialog).
@@ -546,7 +549,21 @@ pub struct RtpStream {
     pub rtcp_packets: u64,
     /// Sequence, loss and jitter statistics.
     pub stats: media::StreamStats,
+    /// The last payload type other than [`payload_type`](Self::payload_type) seen (DTMF
+    /// events, comfort noise) with its analysis clock rate, so that a stream alternating
+    /// between two types looks the SDP up once, not per packet.
+    alt_rate: Option<(u8, u32)>,
     order: u64,
+}
+
+impl RtpStream {
+    /// The analysis clock rate already known for payload type `pt` (`None`: look it up).
+    fn rate_of(&self, pt: u8) -> Option<u32> {
+        if pt == self.payload_type {
+            return Some(self.packet_rate);
+        }
+        self.alt_rate.filter(|(p, _)| *p == pt).map(|(_, r)| r)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1062,9 +1079,10 @@ impl Analyzer {
         // lookup for those (the path below looks the stream up three times).
         if let Some(s) = self.streams.get_mut(&key) {
             if s.dialog.is_some() {
-                let rate = s.clock_rate;
-                s.stats.update(h, seg.ts, rate);
-                return;
+                if let Some(rate) = s.rate_of(h.payload_type) {
+                    s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
+                    return;
+                }
             }
         }
         if !self.streams.contains_key(&key) {
@@ -1096,13 +1114,45 @@ impl Analyzer {
                         s.codec = Some(codec);
                         s.clock_rate = rate;
                     }
+                    // The SDP now names the dynamic types: forget what was taken before.
+                    s.alt_rate = None;
+                    if h.payload_type == s.payload_type {
+                        s.packet_rate = media::analysis_clock_rate(
+                            h.payload_type,
+                            line.codec.map(|(n, r)| (self.symbols.name(n), r)),
+                        );
+                    }
                 }
             }
         }
+        let known = self
+            .streams
+            .get(&key)
+            .and_then(|s| s.rate_of(h.payload_type));
+        let rate = match known {
+            Some(r) => r,
+            None => {
+                let r = self.analysis_rate(seg.src, seg.dst, h.payload_type);
+                if let Some(s) = self.streams.get_mut(&key) {
+                    s.alt_rate = Some((h.payload_type, r));
+                }
+                r
+            }
+        };
         if let Some(s) = self.streams.get_mut(&key) {
-            let rate = s.clock_rate;
-            s.stats.update(h, seg.ts, rate);
+            s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
         }
+    }
+
+    /// The analysis clock rate of payload type `pt` on the flow `src` -> `dst`: the static
+    /// table, or the rtpmap of the SDP that announced the flow (see
+    /// [`media::analysis_clock_rate`]).
+    fn analysis_rate(&self, src: SocketAddr, dst: SocketAddr, pt: u8) -> u32 {
+        if pt < 96 {
+            return media::analysis_clock_rate(pt, None);
+        }
+        let codec = self.bound_line(src, dst, pt).and_then(|(_, l)| l.codec);
+        media::analysis_clock_rate(pt, codec.map(|(n, r)| (self.symbols.name(n), r)))
     }
 
     fn new_stream(&mut self, seg: &Segment<'_>, h: &media::RtpHeader) -> RtpStream {
@@ -1115,6 +1165,7 @@ impl Analyzer {
             payload_type: h.payload_type,
             codec: None,
             clock_rate: 8000,
+            packet_rate: 0,
             dialog: None,
             call_id: None,
             encrypted: false,
@@ -1122,12 +1173,15 @@ impl Analyzer {
             first_frame: seg.frame,
             rtcp_packets: 0,
             stats: media::StreamStats::default(),
+            alt_rate: None,
             order,
         };
         if let Some(c) = media::codec::static_payload_type(h.payload_type) {
             stream.codec = Some(self.symbols.intern(c.name));
             stream.clock_rate = c.clock_rate;
         }
+        // A dynamic type has no rate until an SDP binds the stream (Wireshark's way).
+        stream.packet_rate = media::analysis_clock_rate(h.payload_type, None);
         stream
     }
 
@@ -1139,6 +1193,13 @@ impl Analyzer {
         dst: SocketAddr,
         pt: u8,
     ) -> Option<((u64, String), BoundLine)> {
+        self.bound_line(src, dst, pt)
+            .map(|(d, bound)| ((d.id, d.call_id.clone()), bound))
+    }
+
+    /// [`lookup_binding`](Self::lookup_binding) without the Call-ID copy: the dialog and
+    /// the media line bound to the flow.
+    fn bound_line(&self, src: SocketAddr, dst: SocketAddr, pt: u8) -> Option<(&Dialog, BoundLine)> {
         for addr in [dst, src] {
             let Some(b) = self.bindings.get(&addr) else {
                 continue;
@@ -1167,7 +1228,7 @@ impl Analyzer {
                     codec: None,
                 },
             };
-            return Some(((d.id, d.call_id.clone()), bound));
+            return Some((d, bound));
         }
         None
     }

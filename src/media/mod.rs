@@ -12,7 +12,7 @@ pub mod stun;
 
 pub use codec::Codec;
 pub use rtp::RtpHeader;
-pub use stats::StreamStats;
+pub use stats::{analysis_clock_rate, StreamStats};
 
 /// What a UDP datagram carries, as far as cheap header checks can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

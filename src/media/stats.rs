@@ -8,7 +8,13 @@
 //!   received counts so far are kept in running totals instead of being dropped;
 //! - duplicates are detected in a 128-packet window and excluded from jitter.
 //!
-//! Stream identity (SSRC, flow) and the clock rate are the caller's business.
+//! Besides the RFC 3550 figures, [`StreamStats`] keeps the per-stream figures of
+//! Wireshark's RTP Stream Analysis (`tshark -z rtp,streams`, Telephony > RTP > RTP Stream
+//! Analysis): min/mean/max delta and jitter and the count of wrong sequence numbers,
+//! defined as Wireshark defines them (the private `Analysis` type says how) so that a
+//! user comparing the two tools sees the same numbers.
+//!
+//! Stream identity (SSRC, flow) and the clock rates are the caller's business.
 
 use crate::capture::Timestamp;
 
@@ -49,6 +55,168 @@ pub struct StreamStats {
     history: u128,
     last_transit: Option<u32>,
     jitter: f64,
+    analysis: Analysis,
+}
+
+/// Wireshark's RTP Stream Analysis of one stream (`ui/tap-rtp-analysis.c`,
+/// `rtppacket_analyse`, as Wireshark 4.0 computes it), re-derived from its definitions
+/// and checked against `tshark -z rtp,streams` (tests/rtp_stats.rs):
+///
+/// - a packet is *in time* when its RTP timestamp is at or after the first packet's
+///   (modulo 2^32, within 2^31: RFC 3550 §5.1 timestamps wrap); a packet from before the
+///   first one is not: it moves no reference and counts as a wrong timestamp. A packet
+///   reordered after the first one is in time;
+/// - *delta*: arrival minus the arrival of the previous in-time packet;
+/// - *nominal time*: (timestamp - first timestamp) / (clock rate / 1000), in ms. Wireshark
+///   divides by the clock rate in whole kHz (integer division: 44100 Hz counts as 44 kHz);
+///   so do we, so that the numbers agree;
+/// - *diff*, D(i-1,i) of RFC 3550 §6.4.1 in ms: |delta - (nominal - previous nominal)|,
+///   where the previous nominal is that of the last in-time packet *with a clock rate*:
+///   a telephone-event run (RFC 4733 §2.2.1: its timestamp stands still during an event)
+///   has none and is stepped over;
+/// - *jitter*: the RFC 3550 estimator J += (D - J) / 16, in ms, updated by every in-time
+///   packet with a clock rate (each packet's own payload type's);
+/// - min/max/mean delta and jitter are taken over the *regular* packets only: in time,
+///   not the first, not marked (M bit: a talk spurt begins after a silence, RFC 3551
+///   §4.1), not comfort noise (PT 13, or the old 19) nor the packet after it. The jitter
+///   figures also skip packets without a clock rate. The mean is Wireshark's running
+///   mean `m = (m * (n - 1) + x) / n` where n counts *every* packet before this one, so a
+///   skipped packet still weighs in the divisor: we keep that formula rather than a
+///   plain average, since agreeing with Wireshark is the point;
+/// - *sequence errors*: packets whose sequence number is not the previous one + 1: a gap
+///   counts once (not per missing packet), as does each late, reordered or repeated
+///   packet.
+///
+/// O(1) per packet and no allocation: a few counters and the previous packet's facts.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Analysis {
+    /// Packets analysed (Wireshark `total_nr`).
+    total: u64,
+    /// RTP timestamp of the first packet: the origin of the nominal times.
+    first_ts: u32,
+    /// Arrival of the last in-time packet (Wireshark `time`).
+    ref_arrival: Timestamp,
+    /// Nominal time of the last in-time packet with a clock rate, ms.
+    last_nominal: f64,
+    /// Payload type of the last packet.
+    last_pt: u8,
+    /// Last sequence number taken as the running one.
+    seq: u16,
+    /// Running jitter estimate, ms.
+    jitter: f64,
+    delta_max: f64,
+    delta_min: Option<f64>,
+    delta_mean: f64,
+    jitter_max: f64,
+    jitter_min: Option<f64>,
+    jitter_mean: f64,
+    seq_errors: u64,
+}
+
+/// RFC 3551 Table 4/5: comfort noise, and the older PT 19 that Wireshark also takes as CN.
+fn is_comfort_noise(pt: u8) -> bool {
+    pt == 13 || pt == 19
+}
+
+/// Milliseconds from `from` to `to`, negative when `to` is earlier (captures are not
+/// always in time order).
+fn ms_between(from: Timestamp, to: Timestamp) -> f64 {
+    if to.0 >= from.0 {
+        (to.0 - from.0) as f64 / 1e6
+    } else {
+        -((from.0 - to.0) as f64 / 1e6)
+    }
+}
+
+impl Analysis {
+    /// Accounts one packet; `rate` is the clock rate of its payload type in Hz (0: unknown
+    /// or telephone-event; below 1000 Hz counts as none, the rate being used in whole kHz).
+    fn update(&mut self, hdr: &RtpHeader, arrival: Timestamp, rate: u32) {
+        if self.total == 0 {
+            self.total = 1;
+            self.first_ts = hdr.timestamp;
+            self.ref_arrival = arrival;
+            self.last_pt = hdr.payload_type;
+            self.seq = hdr.sequence;
+            return;
+        }
+        let since_first = hdr.timestamp.wrapping_sub(self.first_ts);
+        let in_time = since_first < 0x8000_0000;
+
+        // Sequence errors: a gap moves the running number on, a late or repeated packet
+        // does not. A packet from before the first timestamp is judged only as late.
+        let (prev, seq) = (u32::from(self.seq), u32::from(hdr.sequence));
+        if in_time && (prev + 1 == seq || (prev == 0xFFFF && seq == 0)) {
+            self.seq = hdr.sequence;
+        } else if in_time && (prev + 1 < seq || prev.saturating_sub(seq) > 0xFF00) {
+            // Forward, or far back: taken as a wrap with the packets around 0 lost.
+            self.seq = hdr.sequence;
+            self.seq_errors += 1;
+        } else if prev + 1 > seq {
+            self.seq_errors += 1;
+        }
+
+        let delta = ms_between(self.ref_arrival, arrival);
+        let khz = rate / 1000;
+        if in_time && khz > 0 {
+            let nominal = f64::from(since_first) / f64::from(khz);
+            let diff = (delta - (nominal - self.last_nominal)).abs();
+            self.jitter = (15.0 * self.jitter + diff) / 16.0;
+            self.last_nominal = nominal;
+        }
+        let regular = in_time
+            && !hdr.marker
+            && !is_comfort_noise(hdr.payload_type)
+            && !is_comfort_noise(self.last_pt);
+        if regular {
+            // n - 1 = packets before the previous one (see the type's doc on the mean).
+            let n = self.total as f64;
+            self.delta_max = self.delta_max.max(delta);
+            self.delta_min = Some(self.delta_min.map_or(delta, |m| m.min(delta)));
+            self.delta_mean = (self.delta_mean * (n - 1.0) + delta) / n;
+            if khz > 0 {
+                let j = self.jitter;
+                self.jitter_max = self.jitter_max.max(j);
+                self.jitter_min = Some(self.jitter_min.map_or(j, |m| m.min(j)));
+                self.jitter_mean = (self.jitter_mean * (n - 1.0) + j) / n;
+            }
+        }
+        if in_time {
+            self.ref_arrival = arrival;
+        }
+        self.last_pt = hdr.payload_type;
+        self.total += 1;
+    }
+}
+
+/// The clock rate Wireshark's RTP analysis gives a packet of payload type `pt`, in Hz (0:
+/// none, no jitter for the packet). `rtpmap` is the encoding name and rate an SDP
+/// `a=rtpmap` (RFC 4566 §6) gave a dynamic type, when one did.
+///
+/// - static types (below 96): the RFC 3551 §6 table, with the retired types 1 (1016),
+///   2 (G721) and 19 (old CN) at 8000 Hz as Wireshark keeps them; an SDP does not change
+///   them, and an unassigned one has none;
+/// - dynamic types: `telephone-event` (RFC 4733 §2.2.1: the timestamp stands still during
+///   an event, so it says nothing of jitter) has none; any other takes the rtpmap rate;
+///   without an SDP there is none (siplens' RFC 3550 figure guesses 8000 Hz instead).
+pub fn analysis_clock_rate(pt: u8, rtpmap: Option<(&str, u32)>) -> u32 {
+    if pt < 96 {
+        return match pt {
+            1 | 2 | 19 => 8000,
+            _ => super::codec::static_payload_type(pt).map_or(0, |c| c.clock_rate),
+        };
+    }
+    match rtpmap {
+        Some((name, _))
+            if name
+                .get(..15)
+                .is_some_and(|p| p.eq_ignore_ascii_case("telephone-event")) =>
+        {
+            0
+        }
+        Some((_, rate)) => rate,
+        None => 0,
+    }
 }
 
 /// What A.1 made of a sequence number.
@@ -71,8 +239,25 @@ impl StreamStats {
     }
 
     /// Accounts one RTP packet that arrived at `arrival`. `clock_rate` is the RTP clock of
-    /// its payload type in Hz (0 disables jitter for this packet).
+    /// its payload type in Hz (0 disables jitter for this packet); it serves both the RFC
+    /// 3550 estimate and Wireshark's analysis (see [`update_rates`](Self::update_rates)).
     pub fn update(&mut self, hdr: &RtpHeader, arrival: Timestamp, clock_rate: u32) {
+        self.update_rates(hdr, arrival, clock_rate, clock_rate);
+    }
+
+    /// Accounts one RTP packet with two clock rates: `clock_rate`, the stream's, for the
+    /// RFC 3550 §6.4.1 estimate ([`jitter`](Self::jitter)); `packet_rate`, the rate of
+    /// this packet's own payload type as Wireshark would take it (0 when Wireshark knows
+    /// none: a dynamic type without SDP, telephone-event), for the Wireshark figures
+    /// ([`jitter_mean_ms`](Self::jitter_mean_ms) and the others).
+    pub fn update_rates(
+        &mut self,
+        hdr: &RtpHeader,
+        arrival: Timestamp,
+        clock_rate: u32,
+        packet_rate: u32,
+    ) {
+        self.analysis.update(hdr, arrival, packet_rate);
         self.packets += 1;
         self.bytes += hdr.packet_len as u64;
         self.payload_types |= 1u128 << (hdr.payload_type & 0x7f);
@@ -240,9 +425,43 @@ impl StreamStats {
             self.jitter * 1000.0 / f64::from(clock_rate)
         }
     }
-    /// Largest gap between consecutive packet arrivals, in nanoseconds.
+    /// Largest gap between consecutive packet arrivals, in nanoseconds (every packet,
+    /// marked or not: unlike [`delta_max_ms`](Self::delta_max_ms), a silence counts).
     pub fn max_delta_ns(&self) -> u64 {
         self.max_delta_ns
+    }
+    /// Wireshark's smallest delta over regular packets, ms (`None`: no regular packet).
+    pub fn delta_min_ms(&self) -> Option<f64> {
+        self.analysis.delta_min
+    }
+    /// Wireshark's running mean delta over regular packets, ms.
+    pub fn delta_mean_ms(&self) -> f64 {
+        self.analysis.delta_mean
+    }
+    /// Wireshark's largest delta over regular packets (not marked, not comfort noise),
+    /// ms: the "Max Delta" of `tshark -z rtp,streams`.
+    pub fn delta_max_ms(&self) -> f64 {
+        self.analysis.delta_max
+    }
+    /// Wireshark's smallest running jitter (RFC 3550 §6.4.1 estimator in ms, per-packet
+    /// clock rate) over regular packets (`None`: no regular packet with a clock rate).
+    pub fn jitter_min_ms(&self) -> Option<f64> {
+        self.analysis.jitter_min
+    }
+    /// Wireshark's "Mean Jitter": running mean over regular packets of the running jitter
+    /// estimate, ms.
+    pub fn jitter_mean_ms(&self) -> f64 {
+        self.analysis.jitter_mean
+    }
+    /// Wireshark's "Max Jitter": the largest running jitter estimate over regular
+    /// packets, ms.
+    pub fn jitter_max_ms(&self) -> f64 {
+        self.analysis.jitter_max
+    }
+    /// Wireshark's "Sequence errors": packets whose sequence number was not the previous
+    /// one + 1 (gaps, late, reordered and duplicate packets).
+    pub fn sequence_errors(&self) -> u64 {
+        self.analysis.seq_errors
     }
     /// Payload types seen, ascending.
     pub fn payload_types(&self) -> Vec<u8> {

@@ -420,3 +420,221 @@ proptest! {
         prop_assert_eq!(s.jitter(), 0.0);
     }
 }
+
+// Wireshark's RTP Stream Analysis figures (stats::Analysis). Each sequence below was also
+// written to a pcap and run through `tshark -z rtp,streams` (4.0.17), which printed the same
+// figures to its three decimals.
+
+/// An RTP header with payload type `pt` and the M bit `marker`.
+fn hdr_pt(seq: u16, ts: u32, pt: u8, marker: bool) -> RtpHeader {
+    let mut p = [0x80, pt, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    if marker {
+        p[1] |= 0x80;
+    }
+    p[2..4].copy_from_slice(&seq.to_be_bytes());
+    p[4..8].copy_from_slice(&ts.to_be_bytes());
+    rtp::parse(&p).expect("rtp")
+}
+
+/// Feeds (arrival ms, seq, timestamp) packets of PCMU (8 kHz).
+fn feed_at(pkts: &[(u64, u16, u32)]) -> StreamStats {
+    let mut s = StreamStats::new();
+    for &(t, seq, ts) in pkts {
+        s.update(&hdr(seq, ts), ms(t), 8000);
+    }
+    s
+}
+
+fn near(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+#[test]
+fn wireshark_jitter_hand_computed() {
+    // The packets of jitter_hand_computed, in ms: deltas 20, 30, 10, 20 against a nominal
+    // 20, so D = 0, 10, 10, 0 and J = 0, 0.625, 1.2109375, 1.13525390625.
+    let s = feed_at(&[
+        (0, 100, 1000),
+        (20, 101, 1160),
+        (50, 102, 1320),
+        (60, 103, 1480),
+        (80, 104, 1640),
+    ]);
+    // No packet skipped: the running estimate ends where RFC 3550's does.
+    assert!(near(s.jitter_ms(8000), 1.13525390625));
+    assert!(near(s.jitter_max_ms(), 1.2109375));
+    assert_eq!(s.jitter_min_ms(), Some(0.0));
+    // The mean of the running estimate over the 4 packets after the first.
+    let mean = (0.0 + 0.625 + 1.2109375 + 1.13525390625) / 4.0;
+    assert!(near(s.jitter_mean_ms(), mean), "{}", s.jitter_mean_ms());
+    assert_eq!(s.delta_min_ms(), Some(10.0));
+    assert!(near(s.delta_mean_ms(), 20.0));
+    assert!(near(s.delta_max_ms(), 30.0));
+    assert_eq!(s.sequence_errors(), 0);
+}
+
+#[test]
+fn wireshark_reordered_packet_is_regular() {
+    // 3 arrives 1 ms after 4. Its timestamp is after the first packet's, so Wireshark 4.0
+    // takes it as in time and regular: delta 1 ms, nominal step -20 ms, D = 21; then 5:
+    // delta 19, nominal step +40 (from 3), D = 21. tshark: 1.000 20.000 40.000 / 0.000
+    // 0.964 2.543.
+    let s = feed_at(&[
+        (0, 1, 160),
+        (20, 2, 320),
+        (60, 4, 640),
+        (61, 3, 480),
+        (80, 5, 800),
+    ]);
+    assert_eq!(s.delta_min_ms(), Some(1.0));
+    assert!(near(s.delta_mean_ms(), 20.0));
+    assert!(near(s.delta_max_ms(), 40.0));
+    assert!(near(s.jitter_max_ms(), 2.54296875));
+    assert!(near(s.jitter_mean_ms(), 0.9638671875));
+    // The gap to 4 and the late 3, each once; A.1 sees one late packet, no loss.
+    assert_eq!(s.sequence_errors(), 2);
+    assert_eq!((s.out_of_order(), s.duplicates(), s.lost()), (1, 0, 0));
+}
+
+#[test]
+fn wireshark_duplicate_and_gap() {
+    // 2 again 1 ms later (same timestamp: D = 1), then 3 and 4 lost. tshark: 1.000 25.000
+    // 59.000 / 0.000 0.074 0.121, lost 1 (6 expected, 5 packets).
+    let s = feed_at(&[
+        (0, 1, 160),
+        (20, 2, 320),
+        (21, 2, 320),
+        (80, 5, 800),
+        (100, 6, 960),
+    ]);
+    assert_eq!(s.delta_min_ms(), Some(1.0));
+    assert!(near(s.delta_mean_ms(), 25.0));
+    assert!(near(s.delta_max_ms(), 59.0));
+    assert!(near(s.jitter_max_ms(), 0.12109375));
+    assert!((s.jitter_mean_ms() - 0.0742797851).abs() < 1e-9);
+    // The repeat and the gap (once, for two packets).
+    assert_eq!(s.sequence_errors(), 2);
+    assert_eq!((s.duplicates(), s.lost()), (1, 1));
+}
+
+#[test]
+fn wireshark_packet_before_the_first_is_not_in_time() {
+    // 1 arrives after 2: its timestamp is before the first packet's, so it moves no
+    // reference and is not regular, but it still counts in the running mean's n: the mean
+    // delta is (0 + 20)/2 then (10*2 + 20)/3 = 13.333 where every regular delta is 20, as
+    // tshark prints it (20.000 13.333 20.000).
+    let s = feed_at(&[(0, 2, 320), (1, 1, 160), (20, 3, 480), (40, 4, 640)]);
+    assert_eq!(s.delta_min_ms(), Some(20.0));
+    assert!(near(s.delta_max_ms(), 20.0));
+    assert!(near(s.delta_mean_ms(), 40.0 / 3.0));
+    assert!(near(s.jitter_max_ms(), 0.0));
+    assert_eq!(s.sequence_errors(), 1);
+}
+
+#[test]
+fn wireshark_marker_comfort_noise_and_events_are_not_regular() {
+    // PCMU, then an RFC 4733 event (PT 101, no clock rate: its timestamp stands still),
+    // then a talk spurt with the M bit, comfort noise (PT 13) and speech again.
+    let pkts: [(u64, u16, u32, u8, bool); 9] = [
+        (0, 1, 0, 0, false),
+        (20, 2, 160, 0, false),
+        (40, 3, 320, 101, false),
+        (60, 4, 320, 101, false),
+        (80, 5, 320, 101, false),
+        (100, 6, 800, 0, true),
+        (120, 7, 960, 13, false),
+        (140, 8, 1120, 0, false),
+        (160, 9, 1280, 0, false),
+    ];
+    let mut s = StreamStats::new();
+    for (t, seq, ts, pt, m) in pkts {
+        let rate = if pt == 101 { 0 } else { 8000 };
+        s.update_rates(&hdr_pt(seq, ts, pt, m), ms(t), 8000, rate);
+    }
+    // The event has no clock rate: 6 is measured against 2, the last packet with one
+    // (nominal 100 - 20 = 80 ms in 20 ms: D = 60, J = 3.75). 6 is marked, 7 is comfort
+    // noise, 8 follows it: only 9 counts, J = 3.75 * (15/16)^3.
+    let j9 = 3.75 * (15.0f64 / 16.0).powi(3);
+    assert!(near(s.jitter_max_ms(), j9), "{}", s.jitter_max_ms());
+    assert_eq!(s.jitter_min_ms(), Some(0.0));
+    // Wireshark's running mean divides by every packet before: 9 is the 8th, so the mean
+    // of the two jitter samples (0 and j9) comes out as j9 / 8.
+    assert!(near(s.jitter_mean_ms(), j9 / 8.0));
+    assert!(near(s.delta_max_ms(), 20.0));
+    assert_eq!(s.max_delta_ns(), 20_000_000);
+    assert_eq!(s.sequence_errors(), 0);
+}
+
+#[test]
+fn wireshark_clock_in_whole_khz() {
+    // L16 mono at 44100 Hz (PT 11): 20 ms is 882 units, which Wireshark reads with 44 kHz
+    // as 20.045 ms; arriving exactly 20 ms apart gives D = 882/44 - 20.
+    let mut s = StreamStats::new();
+    for i in 0..2u16 {
+        let h = hdr_pt(i, u32::from(i) * 882, 11, false);
+        s.update(&h, ms(u64::from(i) * 20), 44100);
+    }
+    assert!(near(s.jitter_max_ms(), (882.0 / 44.0 - 20.0) / 16.0));
+    // Below 1 kHz there is no whole kHz: no jitter, as for an unknown rate.
+    let mut s = StreamStats::new();
+    for i in 0..3u16 {
+        s.update(
+            &hdr(i, u32::from(i) * 10),
+            ms(u64::from(i) * 20 + 3 * u64::from(i % 2)),
+            500,
+        );
+    }
+    assert_eq!((s.jitter_max_ms(), s.jitter_min_ms()), (0.0, None));
+    assert_eq!(s.delta_max_ms(), 23.0);
+}
+
+#[test]
+fn analysis_clock_rates() {
+    assert_eq!(analysis_clock_rate(0, None), 8000);
+    assert_eq!(analysis_clock_rate(9, None), 8000); // G722: 8000 Hz RTP clock
+    assert_eq!(analysis_clock_rate(11, None), 44100);
+    assert_eq!(analysis_clock_rate(19, None), 8000); // old comfort noise
+    assert_eq!(analysis_clock_rate(34, None), 90000);
+    assert_eq!(analysis_clock_rate(35, Some(("opus", 48000))), 0); // static range
+    assert_eq!(analysis_clock_rate(111, None), 0);
+    assert_eq!(analysis_clock_rate(111, Some(("opus", 48000))), 48000);
+    assert_eq!(analysis_clock_rate(101, Some(("telephone-event", 8000))), 0);
+    assert_eq!(
+        analysis_clock_rate(101, Some(("TELEPHONE-EVENT", 16000))),
+        0
+    );
+}
+
+#[test]
+fn one_packet_has_no_wireshark_figures() {
+    let s = feed_at(&[(0, 1, 160)]);
+    assert_eq!((s.delta_min_ms(), s.jitter_min_ms()), (None, None));
+    assert_eq!((s.delta_mean_ms(), s.delta_max_ms()), (0.0, 0.0));
+    assert_eq!((s.jitter_mean_ms(), s.jitter_max_ms()), (0.0, 0.0));
+}
+
+proptest! {
+    /// Whatever the packets (times going back, any sequence, timestamp and type), the
+    /// Wireshark figures stay finite and ordered.
+    #[test]
+    fn wireshark_figures_stay_finite(
+        pkts in proptest::collection::vec(
+            (0u64..10_000_000_000, any::<u16>(), any::<u32>(), 0u8..128, any::<bool>(),
+             prop_oneof![Just(0u32), Just(500), Just(8000), Just(44100), Just(90000), any::<u32>()]),
+            0..64)
+    ) {
+        let mut s = StreamStats::new();
+        for (t, seq, ts, pt, m, rate) in pkts {
+            s.update_rates(&hdr_pt(seq, ts, pt, m), Timestamp(t), 8000, rate);
+        }
+        let figures = [s.delta_mean_ms(), s.delta_max_ms(), s.jitter_mean_ms(), s.jitter_max_ms()];
+        prop_assert!(figures.iter().all(|x| x.is_finite()));
+        if let Some(min) = s.jitter_min_ms() {
+            prop_assert!(min.is_finite() && min >= 0.0 && min <= s.jitter_max_ms());
+        }
+        if let Some(min) = s.delta_min_ms() {
+            prop_assert!(min.is_finite());
+        }
+        prop_assert!(s.sequence_errors() < s.packets().max(1));
+    }
+}

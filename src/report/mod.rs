@@ -845,10 +845,34 @@ pub struct StreamDto<'a> {
     pub lost: u64,
     /// Loss in percent of expected.
     pub lost_pct: f64,
-    /// Interarrival jitter (RFC 3550 §6.4.1), milliseconds.
+    /// Interarrival jitter (RFC 3550 §6.4.1), milliseconds: the running estimate after
+    /// the last packet, with the stream's clock rate.
     pub jitter_ms: f64,
-    /// Largest gap between consecutive packets, milliseconds.
+    /// Largest gap between consecutive packets, milliseconds (every packet, silences
+    /// included; Wireshark's Max Delta is [`delta_max_ms`](Self::delta_max_ms)).
     pub max_delta_ms: f64,
+    /// Wireshark's Min Delta: smallest arrival gap over regular packets (not the first,
+    /// not marked, not comfort noise or just after it, not back in timestamp), ms;
+    /// `null` without a regular packet.
+    pub delta_min_ms: Option<f64>,
+    /// Wireshark's Mean Delta over regular packets (its running mean), ms.
+    pub delta_mean_ms: f64,
+    /// Wireshark's Max Delta over regular packets, ms.
+    pub delta_max_ms: f64,
+    /// Wireshark's Min Jitter: smallest running jitter (RFC 3550 §6.4.1 in ms, each
+    /// packet's payload type clock) over regular packets; `null` without one.
+    pub jitter_min_ms: Option<f64>,
+    /// Wireshark's Mean Jitter: mean of the running jitter over regular packets, ms.
+    pub jitter_mean_ms: f64,
+    /// Wireshark's Max Jitter: largest running jitter over regular packets, ms.
+    pub jitter_max_ms: f64,
+    /// Wireshark's sequence errors: packets whose sequence number was not the previous
+    /// one + 1 (a gap counts once; late, reordered and duplicate packets each once).
+    pub sequence_errors: u64,
+    /// Packets repeating a sequence number among the last 128 (RFC 3550 A.1 window).
+    pub duplicates: u64,
+    /// Late packets: below the highest sequence number seen, not duplicates.
+    pub out_of_order: u64,
     /// First packet time.
     pub start: f64,
     /// Last packet time.
@@ -987,6 +1011,15 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
         },
         jitter_ms: round3(st.jitter_ms(s.clock_rate)),
         max_delta_ms: round3(st.max_delta_ns() as f64 / 1e6),
+        delta_min_ms: st.delta_min_ms().map(round3),
+        delta_mean_ms: round3(st.delta_mean_ms()),
+        delta_max_ms: round3(st.delta_max_ms()),
+        jitter_min_ms: st.jitter_min_ms().map(round3),
+        jitter_mean_ms: round3(st.jitter_mean_ms()),
+        jitter_max_ms: round3(st.jitter_max_ms()),
+        sequence_errors: st.sequence_errors(),
+        duplicates: st.duplicates(),
+        out_of_order: st.out_of_order(),
         start: st.first_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
         end: st.last_seen().map(|t| t.as_secs_f64()).unwrap_or(0.0),
         call_id: s.call_id.as_deref(),

@@ -340,7 +340,7 @@ pub fn render(r: &Report) -> String {
             ("CODEC", 14),
             ("PKTS", 9),
             ("LOST", 14),
-            ("JITTER", 9),
+            ("JITTER MEAN/MAX", 20),
             ("MAXΔ", 9),
             ("SRTP", 4),
             ("CALL", 10),
@@ -368,7 +368,8 @@ pub fn render(r: &Report) -> String {
                     .unwrap_or_else(|| format!("pt {}", st.payload_type)),
                 st.packets.to_string(),
                 format!("{} ({:.1}%)", st.lost, st.lost_pct),
-                format!("{:.2}ms", st.jitter_ms),
+                // Wireshark's Mean/Max Jitter: the figures a Wireshark user compares.
+                format!("{:.2}/{:.2}ms", st.jitter_mean_ms, st.jitter_max_ms),
                 format!("{:.0}ms", st.max_delta_ms),
                 if st.encrypted { "yes" } else { "no" }.to_string(),
                 call,

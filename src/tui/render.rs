@@ -425,7 +425,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         "Codec",
         "Pkts",
         "Lost%",
-        "Jitter",
+        "Jitter mean/max",
         "MaxΔ",
         "SRTP",
         "Call",
@@ -448,7 +448,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
             } else {
                 lost
             },
-            Cell::from(format!("{:.2}ms", s.jitter_ms)),
+            Cell::from(format!("{:.2}/{:.2}ms", s.jitter_mean_ms, s.jitter_max_ms)),
             Cell::from(format!("{:.0}ms", s.max_delta_ms)),
             Cell::from(if s.encrypted { "yes" } else { "no" }),
             Cell::from(call),
@@ -461,7 +461,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(8),
         Constraint::Length(7),
         Constraint::Length(6),
-        Constraint::Length(9),
+        Constraint::Length(15),
         Constraint::Length(7),
         Constraint::Length(5),
         Constraint::Length(6),

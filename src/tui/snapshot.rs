@@ -222,8 +222,12 @@ pub struct StreamRow {
     pub packets: u64,
     /// Loss in percent of expected.
     pub lost_pct: f64,
-    /// RFC 3550 jitter, ms.
+    /// RFC 3550 jitter, ms (the running estimate after the last packet).
     pub jitter_ms: f64,
+    /// Wireshark's Mean Jitter, ms ([`crate::report::StreamDto::jitter_mean_ms`]).
+    pub jitter_mean_ms: f64,
+    /// Wireshark's Max Jitter, ms ([`crate::report::StreamDto::jitter_max_ms`]).
+    pub jitter_max_ms: f64,
     /// Largest gap, ms.
     pub max_delta_ms: f64,
     /// SRTP negotiated.
@@ -510,6 +514,8 @@ pub(crate) fn stream_row(s: &crate::report::StreamDto<'_>, call: Option<usize>) 
         packets: s.packets,
         lost_pct: s.lost_pct,
         jitter_ms: s.jitter_ms,
+        jitter_mean_ms: s.jitter_mean_ms,
+        jitter_max_ms: s.jitter_max_ms,
         max_delta_ms: s.max_delta_ms,
         encrypted: s.encrypted,
         call,
