@@ -708,3 +708,36 @@ fn openssl_tls12_renegotiation() {
     assert_eq!(r.info.records_failed, 0);
     assert!(r.results.iter().any(|x| x.1 == RecordResult::NoKeys));
 }
+
+#[test]
+fn openssl_tls12_record_sequence() {
+    // ECDHE-RSA-AES128-GCM-SHA256: the whole sequence, record by record.
+    let recs = records(&segments(include_str!(
+        "testdata/tls12-ecdhe-aes128gcm.txt"
+    )));
+    let r = run(
+        &keylog(include_str!("testdata/tls12-ecdhe-aes128gcm.keylog")),
+        &recs,
+    );
+    let (c, s) = (true, false);
+    assert_eq!(
+        r.results,
+        [
+            (c, CLEAR),     // ClientHello
+            (s, CLEAR),     // ServerHello
+            (s, CLEAR),     // Certificate
+            (s, CLEAR),     // ServerKeyExchange
+            (s, CLEAR),     // ServerHelloDone
+            (c, CLEAR),     // ClientKeyExchange
+            (c, CLEAR),     // ChangeCipherSpec
+            (c, DEC_HS),    // Finished, sequence number 0
+            (s, CLEAR),     // NewSessionTicket
+            (s, CLEAR),     // ChangeCipherSpec
+            (s, DEC_HS),    // Finished
+            (c, DEC_APP),   // OPTIONS
+            (s, DEC_APP),   // 200 OK
+            (s, DEC_ALERT), // close_notify
+            (c, DEC_ALERT),
+        ]
+    );
+}
