@@ -44,13 +44,14 @@ system_default = sys
 Options = -ExtendedMasterSecret
 CNF
 
-# What the client types: REQ; with KEYUPDATE=1, then a "K" (s_client's command for a TLS 1.3
-# KeyUpdate with update_requested, RFC 8446 §4.6.3, read only without -ign_eof) and REQ again.
+# What the client types: REQ; with CMD set, then that s_client command letter (read only
+# without -ign_eof: "K" a TLS 1.3 KeyUpdate with update_requested, RFC 8446 §4.6.3; "R" a
+# TLS 1.2 renegotiation) and REQ again.
 client_input() {
     printf "$REQ"
-    if [ "${KEYUPDATE:-0}" = 1 ]; then
+    if [ -n "${CMD:-}" ]; then
         sleep 0.5
-        printf 'K\n'
+        printf '%s\n' "$CMD"
         sleep 0.5
         printf "$REQ"
     fi
@@ -103,5 +104,9 @@ capture tls12-rsa-aes256sha256-ems-etm 15309 "-tls1_2 -cipher AES256-SHA256" "-t
 capture tls12-rsa-aes256sha256-noems-mte 15310 "-tls1_2 -cipher AES256-SHA256" \
     "-tls1_2 -no_etm" "$W/noems.cnf"
 # TLS 1.3 KeyUpdate: the client updates its keys and asks the server to update its own.
-KEYUPDATE=1 capture tls13-keyupdate 15311 "-tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256" \
+CMD=K capture tls13-keyupdate 15311 "-tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256" \
     "-tls1_3 -no_ign_eof"
+# TLS 1.2 renegotiation (RFC 5746), a full handshake inside the encrypted stream.
+CMD=R capture tls12-renegotiation 15312 \
+    "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -client_renegotiation -no_resumption_on_reneg" \
+    "-tls1_2 -no_ign_eof"

@@ -10,7 +10,8 @@
 //! - TLS 1.2 (RFC 5246): master secret from the key log's `CLIENT_RANDOM`, or from the RSA
 //!   pre-master secret (§8.1, extended master secret of RFC 7627 when negotiated); key block
 //!   by the PRF (§5, §6.3); AES-GCM (RFC 5288), ChaCha20-Poly1305 (RFC 7905), AES-CBC with
-//!   HMAC-SHA1/SHA256/SHA384, MAC-then-encrypt (§6.2.3.2) or encrypt-then-MAC (RFC 7366).
+//!   HMAC-SHA1/SHA256/SHA384, MAC-then-encrypt (§6.2.3.2) or encrypt-then-MAC (RFC 7366); a
+//!   renegotiation (RFC 5746) is followed inside the encrypted stream.
 //! - TLS 1.3 (RFC 8446): handshake and application traffic secrets from the key log, record
 //!   keys by HKDF-Expand-Label (§7.1, §7.3), record protection per §5.2/§5.3, KeyUpdate
 //!   (§7.2).

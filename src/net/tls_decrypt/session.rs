@@ -159,7 +159,7 @@ impl Session {
             if self.is_tls13() && content_type != ct::APPLICATION_DATA {
                 return RecordResult::Cleartext;
             }
-            return self.protected(dir, &hdr, body, out);
+            return self.protected(keys, dir, &hdr, body, out);
         }
         match content_type {
             ct::HANDSHAKE => {
@@ -212,6 +212,7 @@ impl Session {
 
     fn protected(
         &mut self,
+        keys: &KeyLog,
         dir: Dir,
         hdr: &[u8; 5],
         body: &[u8],
@@ -265,7 +266,10 @@ impl Session {
         self.records_decrypted += 1;
         match p.content_type {
             ct::APPLICATION_DATA => out.extend_from_slice(&p.data),
-            ct::HANDSHAKE => self.protected_handshake(dir, &p.data),
+            ct::HANDSHAKE => self.protected_handshake(keys, dir, &p.data),
+            // TLS 1.2 renegotiation: the ChangeCipherSpec of the new handshake comes under
+            // the old keys, and the new ones start after it (RFC 5246 §7.1).
+            ct::CHANGE_CIPHER_SPEC => self.change_cipher_spec(dir.index()),
             _ => {} // alert (close_notify), or anything else: observed only
         }
         RecordResult::Decrypted {
@@ -274,14 +278,21 @@ impl Session {
     }
 
     /// Decrypted handshake messages: in TLS 1.3 a direction's Finished switches it to its
-    /// application keys (RFC 8446 §7.1), and a KeyUpdate to the next generation (§7.2).
-    fn protected_handshake(&mut self, dir: Dir, data: &[u8]) {
+    /// application keys (RFC 8446 §7.1), and a KeyUpdate to the next generation (§7.2). In
+    /// TLS 1.2 they are a renegotiation (RFC 5746), followed like the first handshake.
+    fn protected_handshake(&mut self, keys: &KeyLog, dir: Dir, data: &[u8]) {
         let suite = self.suite;
         let Some(h) = self.half.get_mut(dir.index()) else {
             return;
         };
         let msgs = h.hs.feed(data);
         let Some(suite) = suite.filter(|s| s.tls13) else {
+            for m in msgs {
+                self.handshake_message(keys, dir, &m, true);
+            }
+            return;
+        };
+        let Some(h) = self.half.get_mut(dir.index()) else {
             return;
         };
         for m in msgs {
@@ -313,19 +324,23 @@ impl Session {
             return;
         };
         for m in h.hs.feed(body) {
-            self.handshake_message(keys, dir, &m);
+            self.handshake_message(keys, dir, &m, false);
         }
     }
 
-    /// One cleartext handshake message (header included) sent in `dir`.
-    fn handshake_message(&mut self, keys: &KeyLog, dir: Dir, m: &[u8]) {
+    /// One handshake message (header included) sent in `dir`: in the clear, or decrypted
+    /// in a TLS 1.2 `renegotiation`.
+    fn handshake_message(&mut self, keys: &KeyLog, dir: Dir, m: &[u8], renegotiation: bool) {
         let (Some(&ty), Some(body)) = (m.first(), m.get(4..)) else {
             return;
         };
-        if ty == typ::CLIENT_HELLO && self.client_random.is_none() {
-            // A second ClientHello (after a HelloRetryRequest) keeps the first random
-            // (RFC 8446 §4.1.2 requires the same one).
+        if ty == typ::CLIENT_HELLO && (self.client_random.is_none() || renegotiation) {
+            // A second ClientHello in the clear (after a HelloRetryRequest) keeps the first
+            // random (RFC 8446 §4.1.2 requires the same one); a renegotiation starts anew.
             if let Some(r) = handshake::client_hello_random(body) {
+                if renegotiation {
+                    self.server_hello = None;
+                }
                 self.client_random = Some(r);
                 self.client_dir = Some(dir);
                 self.transcript = Transcript {
@@ -486,7 +501,9 @@ impl Session {
         else {
             return;
         };
-        if self.keys_found || !suite.rsa_kex || keys.rsa().is_empty() {
+        // Keys already waiting for the ChangeCipherSpecs: the key log gave the master secret.
+        let pending = self.half.iter().any(|h| h.pending.is_some());
+        if pending || !suite.rsa_kex || keys.rsa().is_empty() {
             return;
         }
         let Some(enc) = handshake::rsa_encrypted_pms(body) else {

@@ -687,3 +687,57 @@ fn shareable_across_threads() {
     send::<Session>();
     sync::<KeyLog>();
 }
+
+#[test]
+fn openssl_tls12_renegotiation() {
+    // REQ, a client-initiated renegotiation (a full handshake under the first keys, RFC 5746;
+    // the key log has both master secrets), REQ again under the new keys.
+    let recs = records(&segments(include_str!("testdata/tls12-renegotiation.txt")));
+    let text = include_str!("testdata/tls12-renegotiation.keylog");
+    let r = run(&keylog(text), &recs);
+    assert_eq!(r.from_client, [REQ, REQ].concat());
+    assert_eq!(r.from_server, RESP);
+    assert_eq!(r.info.records_failed, 0);
+    assert_eq!(r.info.version, Some(0x0303));
+    assert_eq!(r.info.cipher_suite, Some(0xc02f));
+    // Without the second master secret, what follows the renegotiation is NoKeys.
+    let first_only: String = text.lines().take(1).map(|l| format!("{l}\n")).collect();
+    let r = run(&keylog(&first_only), &recs);
+    assert_eq!(r.from_client, REQ);
+    assert!(r.from_server.is_empty());
+    assert_eq!(r.info.records_failed, 0);
+    assert!(r.results.iter().any(|x| x.1 == RecordResult::NoKeys));
+}
+
+#[test]
+fn openssl_tls12_record_sequence() {
+    // ECDHE-RSA-AES128-GCM-SHA256: the whole sequence, record by record.
+    let recs = records(&segments(include_str!(
+        "testdata/tls12-ecdhe-aes128gcm.txt"
+    )));
+    let r = run(
+        &keylog(include_str!("testdata/tls12-ecdhe-aes128gcm.keylog")),
+        &recs,
+    );
+    let (c, s) = (true, false);
+    assert_eq!(
+        r.results,
+        [
+            (c, CLEAR),     // ClientHello
+            (s, CLEAR),     // ServerHello
+            (s, CLEAR),     // Certificate
+            (s, CLEAR),     // ServerKeyExchange
+            (s, CLEAR),     // ServerHelloDone
+            (c, CLEAR),     // ClientKeyExchange
+            (c, CLEAR),     // ChangeCipherSpec
+            (c, DEC_HS),    // Finished, sequence number 0
+            (s, CLEAR),     // NewSessionTicket
+            (s, CLEAR),     // ChangeCipherSpec
+            (s, DEC_HS),    // Finished
+            (c, DEC_APP),   // OPTIONS
+            (s, DEC_APP),   // 200 OK
+            (s, DEC_ALERT), // close_notify
+            (c, DEC_ALERT),
+        ]
+    );
+}
