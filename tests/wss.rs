@@ -144,13 +144,20 @@ fn wss_call_decrypts_into_the_ws_call_exchange() {
     // The WebSocket layer inside TLS: as in ws-call.
     let ws = &an.net_stats().websocket;
     assert_eq!((ws.streams, ws.handshakes, ws.other_protocols), (2, 2, 0));
-    assert_eq!((ws.messages, ws.sip_messages, ws.fragmented_messages), (9, 9, 1));
+    assert_eq!(
+        (ws.messages, ws.sip_messages, ws.fragmented_messages),
+        (9, 9, 1)
+    );
     assert_eq!((ws.bad_frames, ws.desyncs, ws.cut_sip_messages), (0, 0, 0));
 }
 
 #[test]
 fn wss_call_messages_are_the_ones_tshark_decrypts() {
-    if !common::tool("tshark", "-v", "wss_call_messages_are_the_ones_tshark_decrypts") {
+    if !common::tool(
+        "tshark",
+        "-v",
+        "wss_call_messages_are_the_ones_tshark_decrypts",
+    ) {
         return;
     }
     let an = analyze(keys());
@@ -197,7 +204,10 @@ fn wss_call_messages_are_the_ones_tshark_decrypts() {
     // The Via of the WebSocket leg says WSS (RFC 7118 §5.2), on every request there.
     let vias = tshark(&k, "websocket && sip.Method", &["sip.Via"]);
     assert!(!vias.is_empty());
-    assert!(vias.iter().all(|v| v.starts_with("SIP/2.0/WSS ")), "{vias:?}");
+    assert!(
+        vias.iter().all(|v| v.starts_with("SIP/2.0/WSS ")),
+        "{vias:?}"
+    );
 }
 
 #[test]
