@@ -11,7 +11,8 @@
 # kamailio-tls-modules, sipvicious (svmap/svwar/svcrack), stunnel4, openssl,
 # python3-cryptography; for stun-binding coturn (turnserver, turnutils_stunclient)
 # and nft; for the TLS decryption samples (tls13-call, tls12-call, tls12-rsa-call)
-# also gcc and libssl-dev (scripts/sslkeylog.c, an LD_PRELOAD key log shim).
+# also gcc and libssl-dev (scripts/sslkeylog.c, an LD_PRELOAD key log shim);
+# for ws-call and wss-call kamailio-websocket-modules and python3-websockets.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -1514,11 +1515,74 @@ sample_ws_call() {
     finish ws-call.pcap
 }
 
+# SIP over secure WebSocket (RFC 7118 WSS) on loopback: the ws-call exchange
+# (scripts/ws-sip-client.py, kamailio-ws.cfg, SIPp UAS over UDP on :5070), the
+# client now on wss://127.0.0.1:443/ to kamailio's websocket module behind
+# tls.so (-A WITH_TLS, scripts/kamailio/tls-legs.cfg.in with method TLSv1.2+
+# and a self-signed RSA 2048 certificate made here). The client allows TLS 1.3
+# only, so the session is TLS 1.3 (OpenSSL's first choice,
+# TLS_AES_256_GCM_SHA384), and it does not verify the certificate. Its
+# ssl.SSLContext writes the NSS key log (keylog_filename), kept without
+# Python's comment line as wss-call.keys. Via and Contact carry transport WSS.
+# Checks: nothing of HTTP, WebSocket or SIP readable without keys; with keys
+# tshark sees the upgrade, the SIP over WebSocket and the same SIP/WebSocket
+# counts as ws-call.
+sample_wss_call() {
+    local n=wss-call f=$OUT/wss-call.pcap d=$WORK/certs-wss i kopt
+    [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so ]] ||
+        die "kamailio websocket.so missing (kamailio-websocket-modules)"
+    [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ]] || die "kamailio tls.so missing (kamailio-tls-modules)"
+    /usr/bin/python3 -c 'import websockets' 2>/dev/null || die "missing python3-websockets"
+    certs "$d" 127.0.0.1 127.0.0.1 self
+    sed -e "s#@DIR@#$d#g" -e "s#@METHOD@#TLSv1.2+#" -e "s#@SERVER_CIPHERS@#HIGH#" \
+        -e "s#@CLIENT_CIPHERS@#HIGH#" "$ROOT/scripts/kamailio/tls-legs.cfg.in" >"$d/tls.cfg"
+    ns_new wss
+    KAM_CFG=$ROOT/scripts/kamailio/kamailio-ws.cfg kam_start wss 127.0.0.1 -l tls:127.0.0.1:443 \
+        -A WITH_TLS -A "TLS_CFG=\"$d/tls.cfg\""
+    for i in $(seq 100); do
+        nsx wss ss -ltn | grep -q "127.0.0.1:443" && break
+        sleep 0.05
+    done
+    rm -f "$WORK/$n.keylog"
+    cap_start wss "$f" tcpdump -i lo
+    uas wss uas-call-signal.xml -i 127.0.0.1 -p 5070 -mi 127.0.0.1 -mp 16000
+    nsx wss timeout 40 /usr/bin/python3 "$ROOT/scripts/ws-sip-client.py" wss://127.0.0.1:443/ 1.5 \
+        --keylog "$WORK/$n.keylog" --tls13 >"$WORK/wss-client.out" 2>&1 ||
+        { cat "$WORK/wss-client.out" >&2; die "ws-sip-client.py (wss) failed"; }
+    uas_wait
+    cap_stop "$f"
+    kam_stop
+    grep -v '^#' "$WORK/$n.keylog" | awk '!seen[$0]++' >"$OUT/$n.keys"
+    chmod 644 "$OUT/$n.keys"
+    kopt=(-o "tls.keylog_file:$OUT/$n.keys")
+    expect_eq "$n.keys: lines" "$(wc -l <"$OUT/$n.keys")" 5
+    expect_eq "$n.pcap: TCP streams" "$(tshark_count "$f" 'tcp.flags.syn == 1 && tcp.flags.ack == 0')" 1
+    expect_eq "$n.pcap: TLS 1.3 ServerHellos" \
+        "$(tshark_count "$f" 'tls.handshake.type == 2 && tls.handshake.extensions.supported_version == 0x0304')" 1
+    expect $n.pcap 'tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x1302' 1
+    # without keys: the WSS leg is TLS only; the UDP leg to SIPp is in clear
+    expect_eq "$n.pcap: SIP over TCP without keys" "$(tshark_count "$f" 'sip && tcp')" 0
+    expect_eq "$n.pcap: WebSocket without keys" "$(tshark_count "$f" 'websocket || http')" 0
+    expect_eq "$n.pcap: SIP without keys (UDP leg)" "$(tshark_sip "$f")" "$(tshark_count "$f" 'sip && udp')"
+    # with keys: what ws-call shows
+    expect $n.pcap 'http.request.method == "GET" && http.upgrade == "websocket"' 1 "${kopt[@]}"
+    expect $n.pcap 'http.response.code == 101 && http.upgrade' 1 "${kopt[@]}"
+    expect $n.pcap 'websocket && sip.Method == "REGISTER" && sip.Via contains "SIP/2.0/WSS"' 1 "${kopt[@]}"
+    expect $n.pcap 'websocket.opcode == 0 && websocket.fin == 1' 1 "${kopt[@]}"
+    expect $n.pcap 'websocket.opcode == 9' 2 "${kopt[@]}"
+    expect $n.pcap 'websocket && sip.Method == "BYE"' 1 "${kopt[@]}"
+    expect $n.pcap 'udp && sip.Method == "INVITE"' 1 "${kopt[@]}"
+    expect_eq "$n.pcap: SIP with keys (ws-call: 15 + 1 fragmented)" "$(tshark_sip "$f" "${kopt[@]}")" 15
+    expect_eq "$n.pcap: SIP over WebSocket with keys" "$(tshark_count "$f" 'websocket && sip' "${kopt[@]}")" 8
+    finish $n.pcap --keylog "$OUT/$n.keys"
+}
+
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call gtpu_ims_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
-    public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call)
+    public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call
+    wss_call)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

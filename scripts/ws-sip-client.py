@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """A SIP over WebSocket client (RFC 7118) for the ws-call sample: registers
-alice, calls sip:service@HOST (INVITE with SDP, ACK, BYE) and closes.
+alice, calls sip:service@HOST (INVITE with SDP, ACK, BYE) and closes. Also
+the wss-call sample's client: with a wss:// URL it talks SIP over secure
+WebSocket (transport WSS in Via and Contact, RFC 7118 §5.2) over TLS, does not
+verify the server's (self-signed) certificate, and with --keylog FILE writes
+the TLS session's secrets in the NSS key log format (Python's
+ssl.SSLContext.keylog_filename); --tls13 allows TLS 1.3 only.
 
 It writes what a browser client (SIP.js, JsSIP) writes: a "*.invalid" host in
 Via and Contact (RFC 7118 §5.2), transport WS, one SIP message per WebSocket
@@ -10,28 +15,31 @@ fragments, and one ping on its own. Every wait is bounded.
 
 Needs the Python websockets package (Debian python3-websockets).
 usage: ws-sip-client.py ws://HOST:PORT/ [HOLD_SECONDS]
+       ws-sip-client.py wss://HOST:PORT/ [HOLD_SECONDS] [--keylog FILE] [--tls13]
 """
+import argparse
 import asyncio
-import sys
+import ssl
 import urllib.parse
 
 import websockets
 
 HOST = "df7jal23ls0d.invalid"  # the RFC 7118 §8 example host
 TIMEOUT = 5
+TRANSPORT = "WS"  # "WSS" for a wss:// URL
 
 
 def request(method, uri, cseq, call_id, from_tag, to="", extra=(), body=""):
     to_uri = "sip:service@" + TARGET if method != "REGISTER" else "sip:alice@" + TARGET
     lines = [
         f"{method} {uri} SIP/2.0",
-        f"Via: SIP/2.0/WS {HOST};branch=z9hG4bK{method.lower()}{cseq}{from_tag};rport",
+        f"Via: SIP/2.0/{TRANSPORT} {HOST};branch=z9hG4bK{method.lower()}{cseq}{from_tag};rport",
         "Max-Forwards: 70",
         f"From: <sip:alice@{TARGET}>;tag={from_tag}",
         f"To: <{to_uri}>{to}",
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} {method}",
-        f"Contact: <sip:alice@{HOST};transport=ws>",
+        f"Contact: <sip:alice@{HOST};transport={TRANSPORT.lower()}>",
         "User-Agent: siplens-samples ws-sip-client",
         *extra,
     ]
@@ -69,12 +77,30 @@ async def expect(ws, code, method):
         return msg
 
 
-async def main(url, hold):
-    global TARGET
-    TARGET = urllib.parse.urlparse(url).hostname
+def tls_context(keylog, tls13):
+    """A client context that accepts any certificate (the samples' are
+    self-signed) and logs the session secrets to `keylog`."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if tls13:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if keylog:
+        ctx.keylog_filename = keylog
+    return ctx
+
+
+async def main(url, hold, keylog=None, tls13=False):
+    global TARGET, TRANSPORT
+    parsed = urllib.parse.urlparse(url)
+    TARGET = parsed.hostname
+    extra = {}
+    if parsed.scheme == "wss":
+        TRANSPORT = "WSS"
+        extra["ssl"] = tls_context(keylog, tls13)
     async with websockets.connect(url, subprotocols=["sip"], ping_interval=None,
                                   compression=None, open_timeout=TIMEOUT,
-                                  close_timeout=TIMEOUT) as ws:
+                                  close_timeout=TIMEOUT, **extra) as ws:
         reg = request("REGISTER", f"sip:{TARGET}", 1, "reg-ws-1", "a1reg",
                       extra=["Expires: 600"])
         await ws.send(reg)
@@ -118,6 +144,14 @@ async def main(url, hold):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3):
-        sys.exit(__doc__)
-    asyncio.run(asyncio.wait_for(main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) == 3 else 2.0), 30))
+    ap = argparse.ArgumentParser(usage=__doc__.rsplit("usage: ", 1)[1])
+    ap.add_argument("url")
+    ap.add_argument("hold", nargs="?", type=float, default=2.0)
+    ap.add_argument("--keylog", help="NSS key log file for a wss:// URL")
+    ap.add_argument("--tls13", action="store_true", help="TLS 1.3 only (wss://)")
+    args = ap.parse_args()
+    if not args.url.startswith(("ws://", "wss://")):
+        ap.error("the URL must be ws:// or wss://")
+    if (args.keylog or args.tls13) and not args.url.startswith("wss://"):
+        ap.error("--keylog and --tls13 need a wss:// URL")
+    asyncio.run(asyncio.wait_for(main(args.url, args.hold, args.keylog, args.tls13), 30))
