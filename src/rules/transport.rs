@@ -30,9 +30,9 @@ pub const MAX_DOWNGRADES: usize = 8;
 pub struct Downgrade {
     /// The message that carried it.
     pub at: Seen,
-    /// Header (`Request-URI`, `To`, `Via`...).
+    /// Header (`Request-URI`, `To`, `Contact`...).
     pub header: &'static str,
-    /// The URI or Via value, clipped.
+    /// The URI, clipped.
     pub value: String,
 }
 
@@ -42,16 +42,13 @@ fn uri_is_secure(u: &Uri<'_>) -> bool {
             .is_some_and(|t| t.eq_ignore_ascii_case(b"tls"))
 }
 
-/// Via transports that mean the hop was secured: TLS (RFC 3261 §18), TLS-SCTP
-/// (RFC 4168), WSS (RFC 7118).
-fn secure_via_transport(t: &[u8]) -> bool {
-    [&b"TLS"[..], b"TLS-SCTP", b"WSS"]
-        .iter()
-        .any(|s| t.eq_ignore_ascii_case(s))
-}
-
-/// The `sips:` URIs, `transport=tls` URIs and secure Vias of a message: Request-URI,
-/// To, From, Contact, Route, Record-Route, Via (at most [`MAX_DOWNGRADES`]).
+/// The `sips:` URIs and `transport=tls` URIs of a message: Request-URI, To, From,
+/// Contact, Route, Record-Route (at most [`MAX_DOWNGRADES`]).
+///
+/// Vias are not read: a `SIP/2.0/TLS` or `WSS` Via records how an earlier hop travelled
+/// (RFC 3261 §18.2.1), it promises nothing about the next one; only a `sips:` URI asks
+/// for TLS on every hop (RFC 3261 §26.2.2, RFC 5630 §3.1). A WebRTC gateway forwarding a
+/// WSS client's request over UDP keeps the client's WSS Via below its own, by design.
 ///
 /// Reads the view's parsed fields (validation parsed them already), not the text: three
 /// case-insensitive scans of the whole message for `sips:`/`tls`/`wss` stopped at every
@@ -86,11 +83,6 @@ pub fn tls_references<'a>(msg: &MessageView<'a>) -> Vec<(&'static str, &'a [u8])
     }
     if mentions_tls(HeaderName::RecordRoute) {
         push_addrs("Record-Route", &msg.record_routes());
-    }
-    for (raw, via) in msg.vias_with_text() {
-        if secure_via_transport(via.transport) {
-            out.push(("Via", raw));
-        }
     }
     out.truncate(MAX_DOWNGRADES);
     out
@@ -136,7 +128,7 @@ pub fn downgrade_findings(call_id: &str, downgrades: &[Downgrade], total: u64) -
             ))
             .evidence(evidence)
             .advice(
-                "A sips: URI or TLS Via promises TLS on every hop (RFC 3261 §26.2.2, \
+                "A sips: URI promises TLS on every hop (RFC 3261 §26.2.2, \
                  RFC 5630 §3.1): find the proxy or SBC that forwarded it over UDP/TCP \
                  and make it use TLS, or reject the request rather than downgrade.",
             ),
@@ -311,12 +303,17 @@ Content-Length: 0\r\n\r\n";
                 ("Request-URI", "sips:bob@example.com".to_string()),
                 ("To", "sips:bob@example.com".to_string()),
                 ("Contact", "sip:alice@192.0.2.1;transport=TLS".to_string()),
-                (
-                    "Via",
-                    "SIP/2.0/TLS edge.example.com;branch=z9hG4bK0".to_string()
-                ),
             ]
         );
+        // A WSS or TLS Via below the top one is how an earlier hop travelled: a gateway
+        // forwarding a WebSocket client's request over UDP is no downgrade.
+        let gateway = b"INVITE sip:service@192.0.2.2:5070 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK0;rport=50000\r\n\
+Via: SIP/2.0/TLS edge.example.com;branch=z9hG4bK00\r\n\
+From: <sip:alice@example.com>;tag=1\r\nTo: <sip:service@example.com>\r\n\
+Call-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        assert!(refs(gateway).is_empty(), "{:?}", refs(gateway));
         // Negative: plain sip:, and "tls" only inside the SDP body.
         let plain = b"INVITE sip:bob@example.com SIP/2.0\r\n\
 Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\n\
