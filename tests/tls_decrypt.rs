@@ -210,6 +210,8 @@ fn decrypted_dialogs_name_their_tls_session() {
         assert_eq!(d["transport"], "TLS", "{d}");
         let tls = &d["tls"];
         assert_eq!(tls["version"], "TLS 1.3", "{tls}");
+        // TLS 1.3 encrypts the certificate: it is read from the decrypted handshake.
+        assert_eq!(tls["certificate"], "CN=kamailio.siplens.test", "{tls}");
         ciphers.push(tls["cipher"].as_str().expect("cipher").to_string());
     }
     ciphers.sort();
@@ -225,6 +227,20 @@ fn decrypted_dialogs_name_their_tls_session() {
     );
     let text = siplens::report::text::render(&Report::build(&an, 0));
     assert!(text.contains("DECRYPTED TLS DIALOGS (3)"), "{text}");
+    // The audit of each session now sees its certificate (self-signed here) and says its
+    // SIP was read.
+    let weak = an
+        .findings()
+        .iter()
+        .filter(|f| f.rule.as_str() == "transport.tls-weak")
+        .filter(|f| f.summary.contains("self-signed certificate"))
+        .count();
+    assert_eq!(weak, 4, "every TLS 1.3 leg");
+    assert!(an
+        .findings()
+        .iter()
+        .filter(|f| f.rule.as_str() == "transport.tls")
+        .all(|f| f.summary.contains("decrypted with the keys given")));
     // TLS 1.2 sends the certificate in the clear: the link names it.
     let an12 = analyze(&sample("tls12-call.pcap"), keylog("tls12-call.keys"));
     let r12 = report(&an12);

@@ -976,7 +976,10 @@ impl Analyzer {
         match seg.transport {
             // One SIP message per segment: framed out of the stream, one SCTP user message,
             // or one out of a WebSocket message (RFC 7118 §5).
-            Transport::Tcp | Transport::Sctp | Transport::Ws | Transport::Wss | Transport::Tls => {
+            Transport::Tcp | Transport::Sctp | Transport::Ws => self.on_sip(&seg),
+            // SIP read from decrypted TLS: its TLS session's audit says so.
+            Transport::Tls | Transport::Wss => {
+                self.tls.note_decrypted_sip(seg.src, seg.dst);
                 self.on_sip(&seg)
             }
             // TLS records of the handshake, for the TLS audit (see net::tls_stream).

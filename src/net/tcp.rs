@@ -442,6 +442,33 @@ fn tls_records(dir: &mut Direction, env: &mut Env<'_, '_, '_>, part: &[u8]) {
     tls_stream::deliver(tls, &mut dir.tls_buf, part, sink, whole);
 }
 
+/// Hands the TLS 1.3 handshake messages a record decrypted to the handshake audit, as
+/// cleartext handshake records of the direction ([`Transport::TlsRecords`]): the server's
+/// Certificate is encrypted in TLS 1.3 (RFC 8446 §2) and is read this way.
+fn handshake_to_audit(session: &mut tls_decrypt::Session, env: &mut Env<'_, '_, '_>) {
+    let plain = session.take_decrypted_handshake();
+    if plain.is_empty() {
+        return;
+    }
+    // Records of at most 2^14 bytes (RFC 8446 §5.1), as the audit frames them.
+    let mut records = Vec::with_capacity(plain.len() + 5 * plain.len().div_ceil(16_384));
+    for chunk in plain.chunks(16_384) {
+        let [hi, lo] = (chunk.len() as u16).to_be_bytes();
+        records.extend_from_slice(&[tls_stream::content_type::HANDSHAKE, 3, 3, hi, lo]);
+        records.extend_from_slice(chunk);
+    }
+    env.out.push(Segment {
+        frame: env.ctx.frame,
+        ts: env.ctx.ts,
+        src: env.src,
+        dst: env.dst,
+        transport: Transport::TlsRecords,
+        payload: Cow::Owned(records),
+        hep: None,
+        icmp: None,
+    });
+}
+
 /// Forgets the TLS connections neither of whose directions is tracked any more.
 fn forget_tls_conns(
     conns: &mut HashMap<(SocketAddr, SocketAddr), TlsConn>,
@@ -471,7 +498,11 @@ fn decrypt_records(
         let st = &mut env.stats.tls_decrypt;
         match conn.session.record(keys, side, rec, &mut plain) {
             RecordResult::Cleartext => {}
-            RecordResult::Decrypted { .. } => {
+            RecordResult::Decrypted { content_type } => {
+                if content_type == tls_stream::content_type::HANDSHAKE {
+                    handshake_to_audit(&mut conn.session, env);
+                }
+                let st = &mut env.stats.tls_decrypt;
                 st.records_decrypted += 1;
                 if !conn.decrypted {
                     conn.decrypted = true;

@@ -146,19 +146,32 @@ pub fn findings(s: &TlsSession, ports: &[u16]) -> Vec<Finding> {
         return Vec::new();
     }
     let what = describe(s);
+    let (inside, advice) = if s.sip_decrypted > 0 {
+        (
+            format!(
+                "decrypted with the keys given: {} SIP messages analysed",
+                s.sip_decrypted
+            ),
+            "Informational: the SIP messages of this hop are encrypted on the wire; siplens \
+             read them with the keys given (--tls-keylog, --tls-key or the capture's own).",
+        )
+    } else {
+        (
+            "SIP inside not visible".to_string(),
+            "Informational: the SIP messages of this hop are encrypted; siplens analyses \
+             its handshake only (give the session keys with --tls-keylog to read them).",
+        )
+    };
     let mut out = vec![Finding::new(TLS, Severity::Info, s.first_ts)
         .flow(s.client, s.server)
         .summary(format!(
-            "SIP over TLS {} -> {}: {what}; {} encrypted records (SIP inside not visible)",
+            "SIP over TLS {} -> {}: {what}; {} encrypted records ({inside})",
             s.client,
             s.server,
             s.app_records.iter().sum::<u64>()
         ))
         .evidence(s.evidence.clone())
-        .advice(
-            "Informational: the SIP messages of this hop are encrypted; siplens analyses \
-             its handshake only.",
-        )];
+        .advice(advice)];
     let weak = weaknesses(s);
     if !weak.is_empty() {
         out.push(

@@ -215,6 +215,8 @@ pub struct TlsSession {
     pub parse_errors: u32,
     /// A handshake message larger than [`MAX_HANDSHAKE_BYTES`] was dropped.
     pub truncated: bool,
+    /// SIP messages read from this session's decrypted records (0 without keys).
+    pub sip_decrypted: u64,
     /// Partial handshake message per direction (client, server), when one spans records.
     pending: [Vec<u8>; 2],
 }
@@ -235,6 +237,7 @@ impl TlsSession {
             app_bytes: [0; 2],
             parse_errors: 0,
             truncated: false,
+            sip_decrypted: 0,
             pending: [Vec::new(), Vec::new()],
         }
     }
@@ -696,6 +699,19 @@ impl TlsTracker {
         self.sessions
             .get(&(a, b))
             .or_else(|| self.sessions.get(&(b, a)))
+    }
+
+    /// Counts a SIP message read from the decrypted records of the session between `a`
+    /// and `b`, so its findings say the SIP was read, not hidden.
+    pub fn note_decrypted_sip(&mut self, a: SocketAddr, b: SocketAddr) {
+        let s = match self.sessions.get_mut(&(a, b)) {
+            Some(s) => s,
+            None => match self.sessions.get_mut(&(b, a)) {
+                Some(s) => s,
+                None => return,
+            },
+        };
+        s.sip_decrypted += 1;
     }
 
     /// Sessions currently tracked, oldest first.

@@ -89,7 +89,17 @@ pub struct Session {
     records_failed: u64,
     unsupported: Option<&'static str>,
     key_updates: u64,
+    /// TLS 1.3 handshake plaintext decrypted and not yet taken
+    /// ([`Session::take_decrypted_handshake`]).
+    decrypted_handshake: Vec<u8>,
+    /// Handshake plaintext kept so far, bounded by [`MAX_DECRYPTED_HANDSHAKE`].
+    decrypted_handshake_total: usize,
 }
+
+/// Most TLS 1.3 handshake plaintext a session hands out for the handshake audit: the
+/// server's EncryptedExtensions, Certificate chain, CertificateVerify and Finished fit in
+/// a few KiB; 32 KiB leaves room for long chains (as the cleartext handshake's bound).
+pub const MAX_DECRYPTED_HANDSHAKE: usize = 32 * 1024;
 
 impl Dir {
     fn index(self) -> usize {
@@ -122,6 +132,14 @@ impl Session {
     /// TLS 1.3 KeyUpdate messages followed (RFC 8446 §4.6.3).
     pub fn key_updates(&self) -> u64 {
         self.key_updates
+    }
+
+    /// The TLS 1.3 handshake plaintext decrypted since the last call (handshake messages
+    /// or parts of them, in order, from the direction of the record just fed), for the
+    /// handshake audit: TLS 1.3 encrypts the server's Certificate (RFC 8446 §2). Empty for
+    /// TLS 1.2, whose encrypted handshake is its Finished (or a renegotiation).
+    pub fn take_decrypted_handshake(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.decrypted_handshake)
     }
 
     /// Directions whose handshake stopped being parsed because a message announced more
@@ -266,7 +284,16 @@ impl Session {
         self.records_decrypted += 1;
         match p.content_type {
             ct::APPLICATION_DATA => out.extend_from_slice(&p.data),
-            ct::HANDSHAKE => self.protected_handshake(keys, dir, &p.data),
+            ct::HANDSHAKE => {
+                if self.is_tls13() {
+                    let room =
+                        MAX_DECRYPTED_HANDSHAKE.saturating_sub(self.decrypted_handshake_total);
+                    let take = p.data.get(..room.min(p.data.len())).unwrap_or_default();
+                    self.decrypted_handshake.extend_from_slice(take);
+                    self.decrypted_handshake_total += take.len();
+                }
+                self.protected_handshake(keys, dir, &p.data)
+            }
             // TLS 1.2 renegotiation: the ChangeCipherSpec of the new handshake comes under
             // the old keys, and the new ones start after it (RFC 5246 §7.1).
             ct::CHANGE_CIPHER_SPEC => self.change_cipher_spec(dir.index()),
