@@ -5,7 +5,9 @@
 
 use std::net::SocketAddr;
 
-use crate::model::{AuthAttempt, MediaSession, SdpRecord, Sym, Symbols, MAX_EVIDENCE};
+use crate::model::{
+    Addr, AuthAttempt, DtmfEvent, DtmfVia, MediaSession, SdpRecord, Sym, Symbols, MAX_EVIDENCE,
+};
 use crate::net::Segment;
 use crate::sdp;
 use crate::sip::MessageView;
@@ -83,6 +85,51 @@ impl Dialog {
         Repeat {
             duplicate,
             retransmission,
+        }
+    }
+
+    /// Records the DTMF digits a request's body carries: SIP INFO with
+    /// `application/dtmf-relay` (`Signal=5`, `Duration=160`) or `application/dtmf` (the
+    /// digit), and KPML reports (RFC 4730 §6.2, `application/kpml-response+xml` in a
+    /// NOTIFY, `digits="..."`). Read from the body type, whatever the method, since
+    /// devices are lax about which request carries which body. A first sighting only.
+    pub(super) fn note_dtmf_signal(
+        &mut self,
+        msg: &MessageView<'_>,
+        seg: &Segment<'_>,
+        max: usize,
+        stats: &mut EngineStats,
+    ) {
+        use crate::media::dtmf;
+        let Some(ct) = msg.content_type() else {
+            return;
+        };
+        let body = msg.body;
+        let (via, digits): (DtmfVia, Vec<(u8, Option<u32>)>) =
+            if ct.is("application", "dtmf-relay") {
+                (DtmfVia::Info, dtmf::parse_dtmf_relay(body).into_iter().collect())
+            } else if ct.is("application", "dtmf") {
+                let d = dtmf::parse_dtmf_body(body);
+                (DtmfVia::Info, d.map(|d| (d, None)).into_iter().collect())
+            } else if ct.is("application", "kpml-response+xml") {
+                let d = dtmf::parse_kpml_digits(body).unwrap_or_default();
+                (DtmfVia::Kpml, d.into_iter().map(|d| (d, None)).collect())
+            } else {
+                return;
+            };
+        for (digit, duration_ms) in digits {
+            let ev = DtmfEvent {
+                digit,
+                ts: seg.ts,
+                duration_ms,
+                via,
+                frame: seg.frame,
+                src: Addr::new(seg.src),
+                dst: Addr::new(seg.dst),
+                transport: seg.transport,
+                ended: true,
+            };
+            self.note_dtmf(ev, max, stats);
         }
     }
 

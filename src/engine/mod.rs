@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::capture::{Frame, FrameSource, LinkType, Timestamp};
 use crate::config::Config;
 use crate::media::{self, MediaKind};
-use crate::model::{AttackStats, AuthAttempt, Seen, StunStats};
+use crate::model::{AttackStats, AuthAttempt, DtmfEvent, DtmfVia, Seen, StunStats};
 use crate::net::{self, Decoder, NetLimits, NetStats, Segment, Transport};
 use crate::sdp;
 use crate::sip::{self, MessageView, StartLine};
@@ -47,6 +47,10 @@ pub struct Limits {
     pub max_media_bindings: usize,
     /// Message records kept per dialog (the count goes on past it).
     pub max_messages_per_dialog: usize,
+    /// DTMF digits kept per dialog (RFC 4733 events, SIP INFO, KPML); past it they are
+    /// counted in [`EngineStats::dtmf_events_dropped`] (`summary.evictions.dtmf_events`).
+    /// A fixed input-sanity cap: a call keys in a PIN or a card number, not thousands.
+    pub max_dtmf_per_dialog: usize,
     /// Total bytes of raw SIP text copied for the raw view and filters (0: copy none, as
     /// the `report` command does since it prints no message text). Messages of a file that
     /// can be re-read keep a locator instead ([`RawText::At`]), which this does not count.
@@ -77,6 +81,7 @@ impl Default for Limits {
             max_streams: 100_000,
             max_media_bindings: 400_000,
             max_messages_per_dialog: 2_000,
+            max_dtmf_per_dialog: 256,
             max_raw_bytes: 512 << 20,
             max_malformed_findings: 1_000,
             max_symbols: 65_536,
@@ -159,6 +164,14 @@ pub struct EngineStats {
     pub auth_attempts_dropped: u64,
     /// RTP packets.
     pub rtp_packets: u64,
+    /// DTMF digits recorded (RFC 4733 events, SIP INFO, KPML; absent from the JSON while
+    /// zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dtmf_events: u64,
+    /// DTMF digits not recorded because a dialog reached [`Limits::max_dtmf_per_dialog`]
+    /// (absent from the JSON while zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dtmf_events_dropped: u64,
     /// RTCP packets (compound datagrams count once).
     pub rtcp_packets: u64,
     /// STUN messages.
@@ -418,6 +431,9 @@ struct DialogRare {
     /// HEP envelopes of the message records that arrived HEP-encapsulated, by index in
     /// [`Dialog::messages`] (ascending; at most one per record, so bounded as they are).
     hep: Vec<(u32, crate::hep::HepMeta)>,
+    /// DTMF digits, in the order their first packet was seen (bounded by
+    /// [`Limits::max_dtmf_per_dialog`]).
+    dtmf: Vec<DtmfEvent>,
 }
 
 /// What [`Dialog::retransmitted`] returns for a dialog without retransmissions.
@@ -459,6 +475,25 @@ impl Dialog {
     /// kept with the rare part, as challenges are (most calls carry none).
     pub fn auth(&self) -> &[AuthAttempt] {
         self.rare.as_ref().map_or(&[], |r| &r.auth)
+    }
+
+    /// DTMF digits (RFC 4733 events, SIP INFO, KPML), in the order they started; kept
+    /// with the rare part, as most calls key in none.
+    pub fn dtmf(&self) -> &[DtmfEvent] {
+        self.rare.as_ref().map_or(&[], |r| &r.dtmf)
+    }
+
+    /// Records one digit, unless the dialog holds `max` already (then counted in
+    /// `stats`). Returns its index in [`Self::dtmf`], to update its duration later.
+    fn note_dtmf(&mut self, ev: DtmfEvent, max: usize, stats: &mut EngineStats) -> Option<u32> {
+        let list = &mut self.rare_mut().dtmf;
+        if list.len() >= max {
+            stats.dtmf_events_dropped += 1;
+            return None;
+        }
+        stats.dtmf_events += 1;
+        push_small(list, ev);
+        u32::try_from(list.len() - 1).ok()
     }
 
     /// Frame of the latest 401/407 challenge.
@@ -553,8 +588,33 @@ pub struct RtpStream {
     /// events, comfort noise) with its analysis clock rate, so that a stream alternating
     /// between two types looks the SDP up once, not per packet.
     alt_rate: Option<(u8, u32)>,
+    /// The telephone-event payload type and its clock rate (RFC 4733 §7.1.1), from the
+    /// SDP that bound the stream (PT 101 at 8000 Hz when the binding SDP line is unknown).
+    pub dtmf_pt: Option<(u8, u32)>,
+    /// The RFC 4733 event being received, to merge its packets into one digit.
+    dtmf_track: Option<DtmfTrack>,
     order: u64,
 }
+
+/// The RFC 4733 event a stream is sending: every packet of one event carries the same RTP
+/// timestamp (the event's start, §2.5.1.2), with a growing duration, and the end packet
+/// (E bit) is sent three times (§2.5.1.4).
+#[derive(Debug, Clone, Copy)]
+struct DtmfTrack {
+    rtp_ts: u32,
+    event: u8,
+    ended: bool,
+    /// Time of its last packet.
+    last: Timestamp,
+    /// Its index in the dialog's [`Dialog::dtmf`] (None: the dialog's list was full).
+    index: Option<u32>,
+}
+
+/// A packet of an ended event's RTP timestamp and code arriving this long after its last
+/// packet, without the E bit, starts a new event: RFC 4733 gives every event a new
+/// timestamp, but a replayed recording (SIPp's `play_pcap_audio` sending the same digit
+/// twice) repeats it; a late, reordered packet of the same event comes much sooner.
+const DTMF_RESTART_NS: u64 = 100_000_000;
 
 impl RtpStream {
     /// The analysis clock rate already known for payload type `pt` (`None`: look it up).
@@ -1084,6 +1144,9 @@ impl Analyzer {
             if s.dialog.is_some() {
                 if let Some(rate) = s.rate_of(h.payload_type) {
                     s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
+                    if s.dtmf_pt.is_some_and(|(pt, _)| pt == h.payload_type) {
+                        self.on_dtmf(key, seg, h);
+                    }
                     return;
                 }
             }
@@ -1119,6 +1182,7 @@ impl Analyzer {
                     }
                     // The SDP now names the dynamic types: forget what was taken before.
                     s.alt_rate = None;
+                    s.dtmf_pt = line.dtmf;
                     if h.payload_type == s.payload_type {
                         s.packet_rate = media::analysis_clock_rate(
                             h.payload_type,
@@ -1144,6 +1208,81 @@ impl Analyzer {
         };
         if let Some(s) = self.streams.get_mut(&key) {
             s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
+        }
+        self.on_dtmf(key, seg, h);
+    }
+
+    /// An RTP packet of stream `key`: when it is a telephone-event (RFC 4733) of a
+    /// cleartext stream bound to a call, records the digit in the call or merges the
+    /// packet into the event it continues (same RTP timestamp and code). SRTP payloads
+    /// are encrypted, so their events are not read.
+    fn on_dtmf(&mut self, key: StreamKey, seg: &Segment<'_>, h: &media::RtpHeader) {
+        let Some(s) = self.streams.get_mut(&key) else {
+            return;
+        };
+        let (Some(dialog), Some((pt, clock))) = (s.dialog, s.dtmf_pt) else {
+            return;
+        };
+        if pt != h.payload_type || s.encrypted {
+            return;
+        }
+        let end = h.payload_offset.saturating_add(h.payload_len);
+        let Some(ev) = seg
+            .payload
+            .get(h.payload_offset..end)
+            .and_then(media::dtmf::parse_event)
+        else {
+            return;
+        };
+        // Other events (flash, fax tones: RFC 4734) are no digits.
+        let Some(digit) = media::dtmf::digit_of(ev.event) else {
+            return;
+        };
+        let ms = u32::try_from(u64::from(ev.duration) * 1000 / u64::from(clock.max(1)))
+            .unwrap_or(u32::MAX);
+        let Some(d) = self.dialogs.get_mut(&dialog) else {
+            return;
+        };
+        let same = s.dtmf_track.as_ref().is_some_and(|t| {
+            t.rtp_ts == h.timestamp
+                && t.event == ev.event
+                && !(t.ended && !ev.end && seg.ts.since(t.last) > DTMF_RESTART_NS)
+        });
+        match s.dtmf_track.as_mut() {
+            Some(t) if same => {
+                t.last = seg.ts;
+                t.ended |= ev.end;
+                let rec = t
+                    .index
+                    .and_then(|i| d.rare.as_mut()?.dtmf.get_mut(i as usize));
+                if let Some(rec) = rec {
+                    // The duration is cumulative (§2.5.1.3): the longest is the latest.
+                    rec.duration_ms = rec.duration_ms.max(Some(ms));
+                    rec.ended |= ev.end;
+                }
+            }
+            _ => {
+                let rec = DtmfEvent {
+                    digit,
+                    ts: seg.ts,
+                    duration_ms: Some(ms),
+                    via: DtmfVia::Rfc4733,
+                    frame: seg.frame,
+                    src: seg.src.into(),
+                    dst: seg.dst.into(),
+                    transport: seg.transport,
+                    ended: ev.end,
+                };
+                let index = d.note_dtmf(rec, self.limits.max_dtmf_per_dialog, &mut self.stats);
+                s.dtmf_track = Some(DtmfTrack {
+                    rtp_ts: h.timestamp,
+                    event: ev.event,
+                    ended: ev.end,
+                    last: seg.ts,
+                    index,
+                });
+                self.changes.dialog(dialog);
+            }
         }
     }
 
@@ -1177,6 +1316,8 @@ impl Analyzer {
             rtcp_packets: 0,
             stats: media::StreamStats::default(),
             alt_rate: None,
+            dtmf_pt: None,
+            dtmf_track: None,
             order,
         };
         if let Some(c) = media::codec::static_payload_type(h.payload_type) {
@@ -1225,10 +1366,22 @@ impl Analyzer {
                         .iter()
                         .find(|(p, n, _)| *p == pt && *n != Sym::EMPTY)
                         .map(|(_, n, r)| (*n, *r)),
+                    // RFC 4733 §7.1.1: `a=rtpmap:<pt> telephone-event/<rate>`.
+                    dtmf: m
+                        .formats
+                        .iter()
+                        .find(|(_, n, _)| {
+                            self.symbols.name(*n).eq_ignore_ascii_case("telephone-event")
+                        })
+                        .map(|(p, _, r)| (*p, (*r).max(1))),
                 },
+                // No SDP line names the address (its body was past the per-dialog cap):
+                // PT 101 at 8000 Hz, the value most equipment uses (and Wireshark's
+                // default), is taken as telephone-event.
                 None => BoundLine {
                     encrypted: false,
                     codec: None,
+                    dtmf: Some((101, 8000)),
                 },
             };
             return Some((d, bound));
@@ -1648,6 +1801,9 @@ impl Analyzer {
                 status,
                 &mut self.stats,
             );
+        }
+        if !repeat && is_request {
+            d.note_dtmf_signal(msg, seg, self.limits.max_dtmf_per_dialog, &mut self.stats);
         }
         d.note_user_agent(msg, is_request);
         if !repeat {
@@ -2272,6 +2428,8 @@ struct MsgFacts<'m> {
 struct BoundLine {
     encrypted: bool,
     codec: Option<(Sym, u32)>,
+    /// The telephone-event payload type and clock rate of the line.
+    dtmf: Option<(u8, u32)>,
 }
 
 /// Summarises an SDP body into owned media lines, interning names in `symbols`.

@@ -1,10 +1,12 @@
-//! Media plane: pure parsers for RTP, RTCP and STUN, a cheap classifier for non-SIP UDP
-//! datagrams, the RFC 3551 static payload table, and per-stream statistics (RFC 3550).
+//! Media plane: pure parsers for RTP, RTCP, STUN and DTMF (RFC 4733 events, SIP INFO and
+//! KPML bodies), a cheap classifier for non-SIP UDP datagrams, the RFC 3551 static
+//! payload table, and per-stream statistics (RFC 3550).
 //!
 //! Nothing here keeps global state or reads a clock: statistics take time from packet
 //! timestamps only.
 
 pub mod codec;
+pub mod dtmf;
 pub mod rtcp;
 pub mod rtp;
 pub mod stats;

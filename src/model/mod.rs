@@ -1,6 +1,6 @@
 //! The model layer: plain records every stage above the parsers shares (findings,
 //! interned symbols, SDP media lines and offer/answer exchanges, ICE candidates,
-//! credentials, rule counters).
+//! credentials, DTMF digits, rule counters).
 //!
 //! It sits right above the wire parsers and imports nothing above `capture`, `net`,
 //! `sip`, `sdp` and `media` (checked by `tests/layers.rs`), so the engine, the trackers
@@ -8,6 +8,7 @@
 
 pub mod addr;
 pub mod auth;
+pub mod dtmf;
 pub mod finding;
 pub mod ice;
 pub mod list;
@@ -19,6 +20,7 @@ pub mod time;
 
 pub use addr::Addr;
 pub use auth::{Algorithm, AuthAttempt, Scheme};
+pub use dtmf::{DtmfEvent, DtmfVia};
 pub use finding::{Finding, RuleId, Severity, MAX_EVIDENCE};
 pub use ice::{CandidateKind, IceCandidate};
 pub use list::List;
