@@ -1577,12 +1577,49 @@ sample_wss_call() {
     finish $n.pcap --keylog "$OUT/$n.keys"
 }
 
+# DTMF as RFC 4733 telephone-events (PT 101, negotiated in the SDP): the caller keys in
+# 3114# with SIPp's stock one-digit recordings (dtmf_2833_<digit>.pcap, shipped beside
+# g711a.pcap) while the callee plays audio. tests/dtmf.rs checks the digits against
+# tshark's rtpevent decode.
+sample_dtmf_rfc4733() {
+    local f=$OUT/dtmf-rfc4733.pcap d
+    for d in 1 3 4 pound; do
+        cp "$(dirname "$AUDIO_SRC")/dtmf_2833_$d.pcap" "$WORK/"
+    done
+    ns_new lo13
+    cap_start lo13 "$f" tcpdump -i lo
+    uas lo13 uas-call.xml -i 127.0.0.1 -p 5060 -mi 127.0.0.1 -mp 16000
+    uac lo13 uac-call-dtmf.xml -i 127.0.0.1 -p 5070 -mi 127.0.0.1 -mp 17000 -m 1 -d 500 127.0.0.1:5060
+    uas_wait
+    cap_stop "$f"
+    # 5 events: 7 updates and 3 end packets each
+    expect dtmf-rfc4733.pcap 'rtpevent' 50
+    expect dtmf-rfc4733.pcap 'rtpevent.end_of_event == 1' 15
+    finish dtmf-rfc4733.pcap
+}
+
+# DTMF in signaling: SIP INFO application/dtmf-relay (1, 2, 3) and application/dtmf
+# (#), then a KPML subscription (RFC 4730) whose NOTIFY reports 42. No RTP.
+sample_dtmf_info() {
+    local f=$OUT/dtmf-info.pcap
+    ns_new lo14
+    cap_start lo14 "$f" tcpdump -i lo
+    uas lo14 uas-call-dtmf-info.xml -i 127.0.0.1 -p 5060 -mi 127.0.0.1 -mp 16000
+    uac lo14 uac-call-dtmf-info.xml -i 127.0.0.1 -p 5070 -mi 127.0.0.1 -mp 17000 -m 1 -d 200 127.0.0.1:5060
+    uas_wait
+    cap_stop "$f"
+    expect dtmf-info.pcap 'sip.Method == "INFO" && sip.Content-Type == "application/dtmf-relay"' 3
+    expect dtmf-info.pcap 'sip.Method == "INFO" && sip.Content-Type == "application/dtmf"' 1
+    expect dtmf-info.pcap 'sip.Method == "NOTIFY" && sip.Content-Type == "application/kpml-response+xml"' 1
+    finish dtmf-info.pcap
+}
+
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call gtpu_ims_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
     public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call
-    wss_call)
+    wss_call dtmf_rfc4733 dtmf_info)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do
