@@ -419,6 +419,9 @@ pub struct Evictions {
     /// Undelivered SIP messages not listed (`Limits::rules.undelivered`). Absent while zero.
     #[serde(skip_serializing_if = "is_zero_u64")]
     pub undelivered: u64,
+    /// DTMF digits not recorded because a dialog held `Limits::max_dtmf_per_dialog`. Absent while zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub dtmf_events: u64,
 }
 
 impl Evictions {
@@ -442,6 +445,7 @@ impl Evictions {
             ("auth attempts", self.auth_attempts),
             ("keepalive sources", self.keepalive_sources),
             ("undelivered messages", self.undelivered),
+            ("dtmf digits", self.dtmf_events),
         ]
         .into_iter()
         .filter(|e| e.1 > 0)
@@ -727,8 +731,73 @@ pub struct DialogDto<'a> {
     /// with keys); absent for other transports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsLinkDto>,
+    /// DTMF digits keyed in (RFC 4733 telephone-events, SIP INFO, KPML), in the order they
+    /// started; each digit masked (`•`) unless `--show-secrets`. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dtmf: Vec<DtmfDto>,
     /// The messages.
     pub flow: Flow<'a>,
+}
+
+/// One DTMF digit of a dialog (`dialogs[].dtmf[]` in the JSON report).
+#[derive(Debug, Clone, Serialize)]
+pub struct DtmfDto {
+    /// `0`-`9`, `*`, `#`, `A`-`D`; `•` unless `--show-secrets` (digits are PINs and card
+    /// numbers).
+    pub digit: &'static str,
+    /// Time of its first packet or of the request (seconds since the epoch).
+    pub ts: f64,
+    /// Duration in milliseconds (RFC 4733: the end packet's duration over the clock
+    /// rate; INFO: `Duration=`); null when not given (KPML, `application/dtmf`).
+    pub duration_ms: Option<u32>,
+    /// `rfc4733`, `info` or `kpml`.
+    pub via: &'static str,
+    /// Frame of its first packet or of the request.
+    pub frame: u64,
+    /// Sender.
+    #[serde(serialize_with = "ser_addr")]
+    pub src: SocketAddr,
+    /// Receiver.
+    #[serde(serialize_with = "ser_addr")]
+    pub dst: SocketAddr,
+    /// Readable on the wire (cleartext RTP or SIP; false for SIP read from TLS or WSS):
+    /// these are the digits `media.dtmf-exposed` counts.
+    pub cleartext: bool,
+}
+
+/// The text of DTMF digit `d` (ASCII), or the mask unless `show`.
+pub fn dtmf_digit(d: u8, show: bool) -> &'static str {
+    const DIGITS: [&str; 16] = [
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D",
+    ];
+    if !show {
+        return crate::rules::dtmf::MASK;
+    }
+    let i = match d {
+        b'0'..=b'9' => usize::from(d - b'0'),
+        b'*' => 10,
+        b'#' => 11,
+        b'A'..=b'D' => usize::from(d - b'A') + 12,
+        _ => return "?",
+    };
+    DIGITS.get(i).copied().unwrap_or("?")
+}
+
+fn dtmf_dtos(an: &Analyzer, d: &Dialog) -> Vec<DtmfDto> {
+    let show = an.show_secrets();
+    d.dtmf()
+        .iter()
+        .map(|e| DtmfDto {
+            digit: dtmf_digit(e.digit, show),
+            ts: e.ts.as_secs_f64(),
+            duration_ms: e.duration_ms,
+            via: e.via.as_str(),
+            frame: e.frame,
+            src: e.src.get(),
+            dst: e.dst.get(),
+            cleartext: crate::rules::dtmf::is_exposed(e),
+        })
+        .collect()
 }
 
 /// The TLS session a decrypted dialog came over (`dialogs[].tls` in the JSON report).
@@ -1067,6 +1136,7 @@ pub fn dialog_dto<'a>(
         first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
         nat: an.nat_view(d, nat_index),
         tls: tls_link(an, d),
+        dtmf: dtmf_dtos(an, d),
         flow: Flow { an, dialog: d },
     }
 }
@@ -1187,6 +1257,7 @@ impl<'a> Report<'a> {
                     auth_attempts: stats.auth_evicted_attempts_dropped,
                     keepalive_sources: stats.nat_keepalive_overflow,
                     undelivered: stats.undelivered_overflow,
+                    dtmf_events: stats.dtmf_events_dropped,
                 },
                 engine: stats.clone(),
                 net: net.clone(),

@@ -329,6 +329,39 @@ pub fn render(r: &Report) -> String {
         t.render(&mut o);
     }
 
+    // DTMF digits per call (masked unless --show-secrets). Only when some call has any,
+    // so reports of other captures keep their sections.
+    let with_dtmf: Vec<_> = r.dialogs.iter().filter(|d| !d.dtmf.is_empty()).collect();
+    if !with_dtmf.is_empty() {
+        let n: usize = with_dtmf.iter().map(|d| d.dtmf.len()).sum();
+        let _ = writeln!(o, "\nDTMF ({n} digits in {} dialogs)", with_dtmf.len());
+        let mut t = Table::new(&[
+            ("#", 6),
+            ("TIME", 12),
+            ("DIGIT", 5),
+            ("MS", 6),
+            ("VIA", 7),
+            ("CLEAR", 5),
+            ("SRC -> DST", 49),
+            ("FRAME", 8),
+        ]);
+        for d in with_dtmf {
+            for e in &d.dtmf {
+                t.row(vec![
+                    d.index.to_string(),
+                    format_time_of_day(e.ts),
+                    e.digit.to_string(),
+                    or_dash(e.duration_ms.map(|m| m.to_string())),
+                    e.via.to_string(),
+                    if e.cleartext { "yes" } else { "no" }.to_string(),
+                    format!("{} -> {}", e.src, e.dst),
+                    e.frame.to_string(),
+                ]);
+            }
+        }
+        t.render(&mut o);
+    }
+
     let _ = writeln!(o, "\nRTP STREAMS ({})", r.streams.len());
     if r.streams.is_empty() {
         o.push_str("(none)\n");

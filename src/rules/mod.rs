@@ -8,6 +8,7 @@
 pub mod attack;
 pub mod auth;
 pub mod delivery;
+pub mod dtmf;
 pub mod e2e;
 pub mod hygiene;
 /// The short list holding its first item in place, now in [`crate::model::list`] (the
@@ -32,6 +33,7 @@ pub fn default_set(limits: &Limits) -> Vec<Box<dyn Rule>> {
         Box::new(tls::TlsRule::new(&limits.rules)),
         Box::new(auth::AuthRule::new(&limits.rules)),
         Box::new(media::CallSecurityRule::default()),
+        Box::new(dtmf::DtmfRule),
         Box::new(transport::CleartextHopRule::new(&limits.rules)),
         Box::new(stun::StunRule::new(&limits.rules)),
         Box::new(nat::NatRule),
