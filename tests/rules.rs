@@ -39,6 +39,12 @@ const RULES: &[(&str, &str, &str)] = &[
         "sdes-call-udp.pcap",
     ),
     (
+        "media.dtmf-exposed",
+        "dtmf-rfc4733.pcap",
+        "basic-call-rtp.pcap",
+    ),
+    ("media.dtmf-exposed", "dtmf-info.pcap", "clean-tls-srtp.pcap"),
+    (
         "media.sdes-key-exposed",
         "sdes-call-udp.pcap",
         "basic-call-rtp.pcap",
