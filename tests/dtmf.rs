@@ -12,13 +12,15 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
 use siplens::capture::{self, Frame, LinkType, Timestamp};
 use siplens::engine::{Analyzer, Limits};
 use siplens::report::Report;
-use serde_json::Value;
 
 fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 fn analyze(name: &str, limits: Limits, show_secrets: bool) -> Analyzer {
@@ -72,9 +74,16 @@ fn rfc4733_digits_are_what_sipp_sent_and_what_tshark_decodes() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["severity"], "medium");
     let summary = f[0]["summary"].as_str().unwrap_or_default();
-    assert!(summary.contains("5 DTMF digit(s)") && summary.contains("3114#"), "{summary}");
+    assert!(
+        summary.contains("5 DTMF digit(s)") && summary.contains("3114#"),
+        "{summary}"
+    );
 
-    if !common::tool("tshark", "-v", "rfc4733_digits_are_what_sipp_sent_and_what_tshark_decodes") {
+    if !common::tool(
+        "tshark",
+        "-v",
+        "rfc4733_digits_are_what_sipp_sent_and_what_tshark_decodes",
+    ) {
         return;
     }
     let out = Command::new("tshark")
@@ -86,7 +95,11 @@ fn rfc4733_digits_are_what_sipp_sent_and_what_tshark_decodes() {
         .args(["-e", "rtpevent.duration"])
         .output()
         .expect("tshark runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // One digit per event: a new RTP timestamp or code, or (a replayed recording) a
     // packet without the E bit after the end packets of the same timestamp.
     let mut events: Vec<(u64, u8, u64)> = Vec::new(); // (first frame, code, end duration)
@@ -140,7 +153,10 @@ fn info_and_kpml_digits_are_what_the_scenario_sent() {
     let f = findings_of(&r, "media.dtmf-exposed");
     assert_eq!(f.len(), 1);
     let summary = f[0]["summary"].as_str().unwrap_or_default();
-    assert!(summary.contains("6 DTMF digit(s)") && summary.contains("123#42"), "{summary}");
+    assert!(
+        summary.contains("6 DTMF digit(s)") && summary.contains("123#42"),
+        "{summary}"
+    );
     assert_eq!(r["summary"]["engine"]["dtmf_events"], 6);
 }
 
@@ -152,7 +168,10 @@ fn digits_are_masked_without_show_secrets() {
         let list = dtmf_of(&r);
         assert!(!list.is_empty());
         // Count, times and durations stay; the digits do not.
-        assert!(list.iter().all(|e| e["digit"] == "•" && e["ts"].is_f64()), "{name}");
+        assert!(
+            list.iter().all(|e| e["digit"] == "•" && e["ts"].is_f64()),
+            "{name}"
+        );
         let f = findings_of(&r, "media.dtmf-exposed");
         let summary = f[0]["summary"].as_str().unwrap_or_default();
         assert!(summary.contains("hidden"), "{summary}");
@@ -246,7 +265,12 @@ fn call_with_events(media_offer: &str, media_answer: &str, pt: u8) -> Analyzer {
         0,
         (A, 5060),
         (B, 5060),
-        &sip("INVITE sip:b@192.0.2.2 SIP/2.0", "1 INVITE", "", media_offer),
+        &sip(
+            "INVITE sip:b@192.0.2.2 SIP/2.0",
+            "1 INVITE",
+            "",
+            media_offer,
+        ),
     ));
     an.process(&udp(
         next(),
@@ -303,7 +327,8 @@ fn the_sdp_names_the_event_payload_type() {
 
 #[test]
 fn srtp_events_are_not_read_nor_exposed() {
-    let key = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+    let key =
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
     let an = call_with_events(
         &format!("m=audio 20000 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n{key}"),
         &format!("m=audio 30000 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n{key}"),
@@ -312,7 +337,9 @@ fn srtp_events_are_not_read_nor_exposed() {
     let r = report(&an);
     // The stream is bound to the call (as SRTP), its events are not read.
     let streams = r["streams"].as_array().expect("streams");
-    assert!(streams.iter().any(|s| s["encrypted"] == true && s["call_id"] == "dtmf-1"));
+    assert!(streams
+        .iter()
+        .any(|s| s["encrypted"] == true && s["call_id"] == "dtmf-1"));
     assert!(dtmf_of(&r).is_empty());
     assert!(findings_of(&r, "media.dtmf-exposed").is_empty());
 }
@@ -338,4 +365,38 @@ fn digits_over_tls_are_not_exposed() {
     assert!(is_exposed(&ev(DtmfVia::Info, Transport::Udp)));
     assert!(is_exposed(&ev(DtmfVia::Kpml, Transport::Ws)));
     assert!(is_exposed(&ev(DtmfVia::Rfc4733, Transport::Udp)));
+}
+
+#[test]
+fn the_dashboard_ladder_shows_a_row_per_digit() {
+    use siplens::tui::{ladder, snapshot::Snapshot};
+    for (name, show, want) in [
+        ("dtmf-info.pcap", false, vec!["DTMF • info"; 4]),
+        (
+            "dtmf-rfc4733.pcap",
+            true,
+            vec!["DTMF 3 rfc4733", "DTMF 1 rfc4733"],
+        ),
+    ] {
+        let an = analyze(name, Limits::default(), show);
+        let snap = Snapshot::build(&an);
+        assert_eq!(snap.calls.len(), 1);
+        let flow = ladder::merge(&snap, &[0]);
+        let text = ladder::text(&snap, &[0], &flow, 160);
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("DTMF")).collect();
+        assert_eq!(rows.len(), snap.calls[0].dtmf.len(), "{text}");
+        for w in want {
+            assert!(text.contains(w), "{name}: {w} missing in\n{text}");
+        }
+        if name == "dtmf-info.pcap" {
+            // Each INFO digit sits right under its request.
+            let lines: Vec<&str> = text.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| l.contains("DTMF"))
+                .expect("a digit");
+            assert!(lines[at - 1].contains("INFO"), "{text}");
+            assert!(rows.iter().all(|r| !r.contains("DTMF 1")), "masked: {text}");
+        }
+    }
 }

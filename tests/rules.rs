@@ -43,7 +43,11 @@ const RULES: &[(&str, &str, &str)] = &[
         "dtmf-rfc4733.pcap",
         "basic-call-rtp.pcap",
     ),
-    ("media.dtmf-exposed", "dtmf-info.pcap", "clean-tls-srtp.pcap"),
+    (
+        "media.dtmf-exposed",
+        "dtmf-info.pcap",
+        "clean-tls-srtp.pcap",
+    ),
     (
         "media.sdes-key-exposed",
         "sdes-call-udp.pcap",

@@ -105,18 +105,21 @@ impl Dialog {
             return;
         };
         let body = msg.body;
-        let (via, digits): (DtmfVia, Vec<(u8, Option<u32>)>) =
-            if ct.is("application", "dtmf-relay") {
-                (DtmfVia::Info, dtmf::parse_dtmf_relay(body).into_iter().collect())
-            } else if ct.is("application", "dtmf") {
-                let d = dtmf::parse_dtmf_body(body);
-                (DtmfVia::Info, d.map(|d| (d, None)).into_iter().collect())
-            } else if ct.is("application", "kpml-response+xml") {
-                let d = dtmf::parse_kpml_digits(body).unwrap_or_default();
-                (DtmfVia::Kpml, d.into_iter().map(|d| (d, None)).collect())
-            } else {
-                return;
-            };
+        let (via, digits): (DtmfVia, Vec<(u8, Option<u32>)>) = if ct.is("application", "dtmf-relay")
+        {
+            (
+                DtmfVia::Info,
+                dtmf::parse_dtmf_relay(body).into_iter().collect(),
+            )
+        } else if ct.is("application", "dtmf") {
+            let d = dtmf::parse_dtmf_body(body);
+            (DtmfVia::Info, d.map(|d| (d, None)).into_iter().collect())
+        } else if ct.is("application", "kpml-response+xml") {
+            let d = dtmf::parse_kpml_digits(body).unwrap_or_default();
+            (DtmfVia::Kpml, d.into_iter().map(|d| (d, None)).collect())
+        } else {
+            return;
+        };
         for (digit, duration_ms) in digits {
             let ev = DtmfEvent {
                 digit,

@@ -1371,7 +1371,9 @@ impl Analyzer {
                         .formats
                         .iter()
                         .find(|(_, n, _)| {
-                            self.symbols.name(*n).eq_ignore_ascii_case("telephone-event")
+                            self.symbols
+                                .name(*n)
+                                .eq_ignore_ascii_case("telephone-event")
                         })
                         .map(|(p, _, r)| (*p, (*r).max(1))),
                 },

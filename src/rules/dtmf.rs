@@ -32,7 +32,10 @@ pub fn is_exposed(e: &DtmfEvent) -> bool {
 }
 
 /// The digits of `events` as text, each masked unless `show_secrets`.
-pub fn digits_text<'e>(events: impl IntoIterator<Item = &'e DtmfEvent>, show_secrets: bool) -> String {
+pub fn digits_text<'e>(
+    events: impl IntoIterator<Item = &'e DtmfEvent>,
+    show_secrets: bool,
+) -> String {
     events
         .into_iter()
         .map(|e| {

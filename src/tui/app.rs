@@ -1033,7 +1033,8 @@ pub fn update(app: &mut App, action: Action) {
                     app.stream_sel = *s;
                     app.view = View::Streams;
                 }
-                None => {}
+                // A digit has nothing more to show than its row.
+                Some(FlowRef::Dtmf(..)) | None => {}
             },
             View::Findings => {
                 let f = app

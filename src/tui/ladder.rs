@@ -1,12 +1,12 @@
 //! The call-flow ladder as plain text: hosts as columns, one arrow per message. Shared by
 //! the flow view and by "save ladder as text", so both show the same thing.
 
-use super::snapshot::{MsgRow, Snapshot, StreamRow};
+use super::snapshot::{DtmfRow, MsgRow, Snapshot, StreamRow};
 
 /// Width of the time and delta columns left of the ladder.
 pub const GUTTER: usize = 24;
 
-/// One row of a ladder: a message or an RTP stream, with the position in
+/// One row of a ladder: a message, an RTP stream or a DTMF digit, with the position in
 /// [`Snapshot::calls`] of the call it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FlowRef {
@@ -14,13 +14,15 @@ pub enum FlowRef {
     Msg(usize, usize),
     /// (call, index in [`Snapshot::streams`]).
     Stream(usize, usize),
+    /// (call, index in its DTMF digits).
+    Dtmf(usize, usize),
 }
 
 impl FlowRef {
     /// The call this row belongs to.
     pub fn call(self) -> usize {
         match self {
-            FlowRef::Msg(c, _) | FlowRef::Stream(c, _) => c,
+            FlowRef::Msg(c, _) | FlowRef::Stream(c, _) | FlowRef::Dtmf(c, _) => c,
         }
     }
 }
@@ -29,7 +31,7 @@ impl FlowRef {
 pub fn message(snap: &Snapshot, r: FlowRef) -> Option<&MsgRow> {
     match r {
         FlowRef::Msg(c, m) => snap.calls.get(c)?.messages.get(m),
-        FlowRef::Stream(..) => None,
+        FlowRef::Stream(..) | FlowRef::Dtmf(..) => None,
     }
 }
 
@@ -37,7 +39,15 @@ pub fn message(snap: &Snapshot, r: FlowRef) -> Option<&MsgRow> {
 pub fn stream(snap: &Snapshot, r: FlowRef) -> Option<&StreamRow> {
     match r {
         FlowRef::Stream(_, s) => snap.streams.get(s),
-        FlowRef::Msg(..) => None,
+        FlowRef::Msg(..) | FlowRef::Dtmf(..) => None,
+    }
+}
+
+/// The DTMF digit a flow entry points at (None for a message or a stream).
+pub fn dtmf(snap: &Snapshot, r: FlowRef) -> Option<&DtmfRow> {
+    match r {
+        FlowRef::Dtmf(c, i) => snap.calls.get(c)?.dtmf.get(i),
+        FlowRef::Msg(..) | FlowRef::Stream(..) => None,
     }
 }
 
@@ -46,17 +56,20 @@ fn frame(snap: &Snapshot, r: FlowRef) -> u64 {
     match r {
         FlowRef::Msg(..) => message(snap, r).map_or(0, |m| m.frame),
         FlowRef::Stream(..) => stream(snap, r).map_or(0, |s| s.first_frame),
+        FlowRef::Dtmf(..) => dtmf(snap, r).map_or(0, |d| d.frame),
     }
 }
 
-/// The messages and RTP streams of `calls` merged in capture order (a stream sits where
-/// its first packet was captured): several legs of a B2BUA in one ladder.
+/// The messages, RTP streams and DTMF digits of `calls` merged in capture order (a stream
+/// or a digit sits where its first packet was captured; a digit sent by INFO right under
+/// its request): several legs of a B2BUA in one ladder.
 pub fn merge(snap: &Snapshot, calls: &[usize]) -> Vec<FlowRef> {
     let mut v: Vec<FlowRef> = Vec::new();
     for &c in calls {
         if let Some(row) = snap.calls.get(c) {
             v.extend((0..row.messages.len()).map(|m| FlowRef::Msg(c, m)));
             v.extend(row.streams.iter().map(|&s| FlowRef::Stream(c, s)));
+            v.extend((0..row.dtmf.len()).map(|i| FlowRef::Dtmf(c, i)));
         }
     }
     // Stable: messages of one frame keep their order.
@@ -186,6 +199,27 @@ pub fn stream_row(hosts: &[&str], colw: usize, s: &StreamRow, mark: &str) -> Str
     )
 }
 
+/// One DTMF digit's line: its time, its duration, then a dotted arrow from sender to
+/// receiver with the digit (masked unless `--show-secrets`) and how it was sent.
+pub fn dtmf_row(hosts: &[&str], colw: usize, d: &DtmfRow, mark: &str) -> String {
+    let label = format!("{mark}DTMF {} {}", d.digit, d.via);
+    let dur = d
+        .duration_ms
+        .map_or_else(String::new, |ms| format!("{ms}ms"));
+    let by_ip = ip_of(&d.src) != ip_of(&d.dst);
+    format!(
+        "{:<12} {dur:>10} {}",
+        d.start,
+        arrow(
+            hosts,
+            colw,
+            (&d.src, &d.dst, by_ip),
+            &label,
+            ('┄', '►', '◄')
+        )
+    )
+}
+
 /// Lifelines `│` at every host column, an arrow drawn with `line` from the source column
 /// to the destination column with the label inside (`by_ip`: an address without a column
 /// of its own takes the column of its IP).
@@ -268,6 +302,9 @@ pub fn text(snap: &Snapshot, flow_calls: &[usize], flow: &[FlowRef], width: usiz
             }
         } else if let Some(s) = stream(snap, *r) {
             out.push_str(&stream_row(&hosts, colw, s, &mark));
+            out.push('\n');
+        } else if let Some(d) = dtmf(snap, *r) {
+            out.push_str(&dtmf_row(&hosts, colw, d, &mark));
             out.push('\n');
         }
     }

@@ -250,6 +250,8 @@ pub fn render_flow(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 t.sdp
             };
             (ladder::stream_row(&hosts, colw, s, &mark), style)
+        } else if let Some(d) = ladder::dtmf(&app.snap, *r) {
+            (ladder::dtmf_row(&hosts, colw, d, &mark), t.sdp)
         } else {
             continue;
         };

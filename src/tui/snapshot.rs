@@ -83,6 +83,8 @@ pub struct CallRow {
     pub user_agents: Vec<String>,
     /// Positions in [`Snapshot::streams`] of this call's RTP streams.
     pub streams: Vec<usize>,
+    /// DTMF digits keyed in (masked unless `--show-secrets`), in the order they started.
+    pub dtmf: Vec<DtmfRow>,
     /// The messages, in capture order.
     pub messages: Vec<MsgRow>,
     /// The NAT section of the text report for this call (None: no NAT trouble seen).
@@ -203,6 +205,25 @@ pub struct FindingRow {
     pub call: Option<usize>,
     /// First evidence frame.
     pub frame: Option<u64>,
+}
+
+/// One DTMF digit of a call (a row of its ladder).
+#[derive(Debug, Clone, Default)]
+pub struct DtmfRow {
+    /// Frame of its first packet or of the INFO/NOTIFY request (places it in the ladder).
+    pub frame: u64,
+    /// Time of day, `HH:MM:SS.mmm` UTC.
+    pub start: String,
+    /// The digit, or `•` unless `--show-secrets`.
+    pub digit: &'static str,
+    /// Duration in milliseconds, when known.
+    pub duration_ms: Option<u32>,
+    /// `rfc4733`, `info` or `kpml`.
+    pub via: &'static str,
+    /// Sender ip:port.
+    pub src: String,
+    /// Receiver ip:port.
+    pub dst: String,
 }
 
 /// One RTP stream.
@@ -401,6 +422,19 @@ pub(crate) fn call_row(
         findings: Vec::new(),
         user_agents: d.user_agents.to_vec(),
         streams: Vec::new(),
+        dtmf: d
+            .dtmf
+            .iter()
+            .map(|e| DtmfRow {
+                frame: e.frame,
+                start: format_time_of_day(e.ts),
+                digit: e.digit,
+                duration_ms: e.duration_ms,
+                via: e.via,
+                src: e.src.to_string(),
+                dst: e.dst.to_string(),
+            })
+            .collect(),
         messages,
         nat: d
             .nat
