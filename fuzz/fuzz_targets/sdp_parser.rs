@@ -1,10 +1,10 @@
-//! Fuzz the SDP parser and the media parsers (RTP, RTCP, STUN, UDP classifier) with
-//! arbitrary bytes, calling every accessor.
+//! Fuzz the SDP parser and the media parsers (RTP, RTCP, STUN, UDP classifier, DTMF
+//! events and INFO/KPML bodies) with arbitrary bytes, calling every accessor.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use siplens::capture::Timestamp;
-use siplens::media::{self, rtcp, rtp, stun, StreamStats};
+use siplens::media::{self, dtmf, rtcp, rtp, stun, StreamStats};
 use siplens::sdp::{self, Attribute};
 
 fuzz_target!(|data: &[u8]| {
@@ -56,4 +56,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = (m.xor_mapped_address(), m.mapped_address(), m.software(), m.username());
         let _ = m.error_code();
     }
+    if let Some(ev) = dtmf::parse_event(data) {
+        let _ = dtmf::digit_of(ev.event);
+    }
+    let _ = dtmf::parse_dtmf_relay(data);
+    let _ = dtmf::parse_dtmf_body(data);
+    let _ = dtmf::parse_kpml_digits(data);
 });
