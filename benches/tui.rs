@@ -96,6 +96,7 @@ fn snapshot() -> Snapshot {
                 findings: fs,
                 user_agents: vec!["bench-ua".into()],
                 streams: vec![c],
+                dtmf: Vec::new(),
                 messages: labels
                     .iter()
                     .enumerate()
