@@ -400,3 +400,44 @@ fn the_dashboard_ladder_shows_a_row_per_digit() {
         }
     }
 }
+
+#[test]
+fn a_late_packet_of_an_ended_event_is_no_new_digit() {
+    // 5 as the SIPp recordings send it, with one update arriving after the end packets
+    // (reordered, 10 ms late): still one digit, whose duration is the end packet's.
+    let mut an = siplens::rules::analyzer(Limits::default());
+    an.set_show_secrets(true);
+    let media = "m=audio 20000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+    let answer = "m=audio 30000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+    an.process(&udp(
+        1,
+        0,
+        (A, 5060),
+        (B, 5060),
+        &sip("INVITE sip:b@192.0.2.2 SIP/2.0", "1 INVITE", "", media),
+    ));
+    an.process(&udp(
+        2,
+        10,
+        (B, 5060),
+        (A, 5060),
+        &sip("SIP/2.0 200 OK", "1 INVITE", ";tag=2", answer),
+    ));
+    let packets = [
+        (100, 0, false, 160),
+        (120, 1, false, 320),
+        (140, 3, true, 640),
+        (141, 3, true, 640),
+        (150, 2, false, 480),
+        (151, 3, true, 640),
+    ];
+    for (i, (ms, seq, end, dur)) in packets.into_iter().enumerate() {
+        let p = event(101, 500 + seq, 4000, 5, end, dur);
+        an.process(&udp(3 + i as u64, ms, (A, 20000), (B, 30000), &p));
+    }
+    let r = report(&an);
+    let list = dtmf_of(&r);
+    assert_eq!(digits(&list), "5");
+    assert_eq!(list[0]["duration_ms"], 80);
+    assert_eq!(list[0]["frame"], 3);
+}
