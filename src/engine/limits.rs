@@ -302,6 +302,12 @@ mod tests {
             base.report.max_evicted_ids,
             super::super::changes::MAX_EVICTED_IDS
         );
+        // Per-dialog input-sanity caps are fixed: the scaled dialog table bounds them.
+        assert_eq!(base.max_dtmf_per_dialog, 256);
+        assert_eq!(
+            base.clone().for_memory(MIN_BUDGET_MB, false).max_dtmf_per_dialog,
+            base.max_dtmf_per_dialog
+        );
         // A huge budget leaves every default as it is.
         let big = base.clone().for_memory(1 << 30, false);
         assert_eq!(big.tls, base.tls);
