@@ -305,7 +305,9 @@ mod tests {
         // Per-dialog input-sanity caps are fixed: the scaled dialog table bounds them.
         assert_eq!(base.max_dtmf_per_dialog, 256);
         assert_eq!(
-            base.clone().for_memory(MIN_BUDGET_MB, false).max_dtmf_per_dialog,
+            base.clone()
+                .for_memory(MIN_BUDGET_MB, false)
+                .max_dtmf_per_dialog,
             base.max_dtmf_per_dialog
         );
         // A huge budget leaves every default as it is.
