@@ -32,13 +32,15 @@ fuzz_target!(|data: &[u8]| {
             ts: Timestamp(i as u64 * 1_000_000),
             src,
             dst,
-            transport: Transport::Tls,
+            transport: Transport::TlsRecords,
             payload: Cow::Borrowed(part),
             hep: None,
             icmp: None,
         });
     }
-    let _ = tls.findings();
+    for s in tls.sessions() {
+        let _ = siplens::rules::tls::findings(s, tls.sip_tls_ports());
+    }
 
     // Digest fields separated by 0xff: any lengths (blocks crossed anywhere), any bytes.
     let f: Vec<String> = data

@@ -96,7 +96,7 @@ fuzz_target!(|data: &[u8]| {
             // framed from the stream, decapsulated as TCP or UDP, are bounded by the frame).
             match seg.transport {
                 Transport::Ws => assert!(seg.payload.len() <= MAX),
-                Transport::Tcp | Transport::Udp | Transport::Tls => {}
+                Transport::Tcp | Transport::Udp | Transport::TlsRecords => {}
                 other => panic!("unexpected transport {other:?}"),
             }
         }
