@@ -716,6 +716,9 @@ pub struct DialogDto<'a> {
     pub stream_ids: Vec<usize>,
     /// RTCP packets to or from the addresses its SDP announced.
     pub rtcp_packets: u64,
+    /// Estimated MOS of the call: its worse speech stream's (`streams[].mos`); `null`
+    /// without one.
+    pub mos: Option<f64>,
     /// Ids of findings about this dialog.
     pub finding_ids: Vec<usize>,
     /// First frame.
@@ -1087,6 +1090,16 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
     }
 }
 
+/// The worse direction's MOS of dialog `d` (2 decimals), over its speech streams.
+pub fn dialog_mos(an: &Analyzer, d: &Dialog) -> Option<f64> {
+    an.streams_of(d)
+        .iter()
+        .filter_map(|s| an.stream_score(s))
+        .map(|q| q.mos)
+        .min_by(f64::total_cmp)
+        .map(round2)
+}
+
 /// One dialog's DTO at 1-based row `index`, without its finding and stream ids (those
 /// need the whole capture's lists; [`Report::build`] fills them). The live dashboard
 /// builds the rows of the dialogs that changed with it, not the whole report.
@@ -1120,6 +1133,7 @@ pub fn dialog_dto<'a>(
         media: media_dtos(an, d),
         stream_ids: Vec::new(),
         rtcp_packets: d.rtcp_packets,
+        mos: dialog_mos(an, d),
         finding_ids: Vec::new(),
         first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
         nat: an.nat_view(d, nat_index),
