@@ -17,6 +17,7 @@ pub mod list {
 }
 pub mod media;
 pub mod nat;
+pub mod quality;
 pub mod stun;
 pub mod tls;
 pub mod transport;
@@ -37,6 +38,7 @@ pub fn default_set(limits: &Limits) -> Vec<Box<dyn Rule>> {
         Box::new(nat::NatRule),
         Box::new(hygiene::RetransmissionRule),
         Box::new(delivery::DeliveryRule::new(&limits.rules)),
+        Box::new(quality::QualityRule::default()),
     ]
 }
 
