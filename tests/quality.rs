@@ -144,6 +144,13 @@ fn packet_counts_agree_with_tshark() {
         // Nothing lost on the clean direction: all 236 packets of the stock audio.
         assert_eq!(stream_to(&r, 17000)["packets"], 236, "{name}");
         assert_eq!(stream_to(&r, 17000)["lost"], 0, "{name}");
+        // The impaired direction sent the same 236: the E-model's loss is exactly what
+        // did not arrive (Wireshark's RTP analysis counts the same: 39 lost of 236 in
+        // quality-loss15; RFC 3550 A.1's `lost` misses losses while on probation).
+        let s = stream_to(&r, 16000);
+        let packets = s["packets"].as_f64().expect("packets");
+        let pct = s["quality_loss_pct"].as_f64().expect("loss");
+        assert!((pct - (236.0 - packets) * 100.0 / 236.0).abs() < 0.006, "{name}: {s}");
     }
 }
 
