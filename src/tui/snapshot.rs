@@ -83,6 +83,8 @@ pub struct CallRow {
     pub user_agents: Vec<String>,
     /// Positions in [`Snapshot::streams`] of this call's RTP streams.
     pub streams: Vec<usize>,
+    /// Estimated MOS of the call, its worse direction ([`crate::report::DialogDto::mos`]).
+    pub mos: Option<f64>,
     /// The messages, in capture order.
     pub messages: Vec<MsgRow>,
     /// The NAT section of the text report for this call (None: no NAT trouble seen).
@@ -242,6 +244,10 @@ pub struct StreamRow {
     pub start: String,
     /// Seconds from the first to the last packet.
     pub duration_s: f64,
+    /// Estimated MOS ([`crate::report::StreamDto::mos`]; None: not speech).
+    pub mos: Option<f64>,
+    /// MOS of each 5-second interval, in order ([`crate::report::StreamDto::quality`]).
+    pub quality: Vec<f64>,
 }
 
 /// Most bytes of one message's raw text kept in the snapshot: a SIP message with a huge
@@ -401,6 +407,7 @@ pub(crate) fn call_row(
         findings: Vec::new(),
         user_agents: d.user_agents.to_vec(),
         streams: Vec::new(),
+        mos: d.mos,
         messages,
         nat: d
             .nat
@@ -523,6 +530,8 @@ pub(crate) fn stream_row(s: &crate::report::StreamDto<'_>, call: Option<usize>) 
         first_frame: s.first_frame,
         start: format_time_of_day(s.start),
         duration_s: (s.end - s.start).max(0.0),
+        mos: s.mos,
+        quality: s.quality.iter().map(|q| q.mos).collect(),
     }
 }
 
