@@ -96,6 +96,7 @@ fn snapshot() -> Snapshot {
                 findings: fs,
                 user_agents: vec!["bench-ua".into()],
                 streams: vec![c],
+                mos: Some(4.37),
                 messages: labels
                     .iter()
                     .enumerate()

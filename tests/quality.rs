@@ -34,7 +34,11 @@ fn streams(r: &Value) -> &Vec<Value> {
 fn stream_to(r: &Value, port: u16) -> &Value {
     streams(r)
         .iter()
-        .find(|s| s["dst"].as_str().is_some_and(|d| d.ends_with(&format!(":{port}"))))
+        .find(|s| {
+            s["dst"]
+                .as_str()
+                .is_some_and(|d| d.ends_with(&format!(":{port}")))
+        })
         .expect("stream to port")
 }
 
@@ -102,7 +106,10 @@ fn mos_falls_as_loss_rises() {
     let r5 = report("quality-loss5.pcap");
     let r15 = report("quality-loss15.pcap");
     let (s5, s15) = (stream_to(&r5, 16000), stream_to(&r15, 16000));
-    let (m5, m15) = (s5["mos"].as_f64().expect("mos"), s15["mos"].as_f64().expect("mos"));
+    let (m5, m15) = (
+        s5["mos"].as_f64().expect("mos"),
+        s15["mos"].as_f64().expect("mos"),
+    );
     // The clean direction of each call scores as a clean call.
     for r in [&r5, &r15] {
         assert!(stream_to(r, 17000)["mos"].as_f64().expect("mos") >= 4.0);
@@ -120,7 +127,10 @@ fn mos_falls_as_loss_rises() {
         let pct = s["quality_loss_pct"].as_f64().expect("loss");
         assert_eq!(s["jitter_buffer_discards"], 0);
         // A.1's expected count leaves out the probation packets: allow that slack.
-        assert!((pct - (expected - packets) * 100.0 / expected).abs() < 1.5, "{s}");
+        assert!(
+            (pct - (expected - packets) * 100.0 / expected).abs() < 1.5,
+            "{s}"
+        );
         // 7 s of audio: intervals at 0 and 5 s.
         let t: Vec<u64> = s["quality"]
             .as_array()
@@ -150,7 +160,10 @@ fn packet_counts_agree_with_tshark() {
         let s = stream_to(&r, 16000);
         let packets = s["packets"].as_f64().expect("packets");
         let pct = s["quality_loss_pct"].as_f64().expect("loss");
-        assert!((pct - (236.0 - packets) * 100.0 / 236.0).abs() < 0.006, "{name}: {s}");
+        assert!(
+            (pct - (236.0 - packets) * 100.0 / 236.0).abs() < 0.006,
+            "{name}: {s}"
+        );
     }
 }
 

@@ -5,9 +5,9 @@
 //! timestamps only.
 
 pub mod codec;
+pub mod quality;
 pub mod rtcp;
 pub mod rtp;
-pub mod quality;
 pub mod stats;
 pub mod stun;
 

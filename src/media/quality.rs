@@ -64,8 +64,8 @@ pub fn delay_impairment(ta_ms: f64) -> f64 {
 /// Talker echo impairment Idte (G.107 §7.4, eq. 7-18 to 7-21; STMR ≥ 9 so no
 /// correction term), for the mean one-way echo path delay `t` in ms.
 fn idte(t: f64) -> f64 {
-    let terv = TELR - 40.0 * ((1.0 + t / 10.0) / (1.0 + t / 150.0)).log10()
-        + 6.0 * (-0.3 * t * t).exp();
+    let terv =
+        TELR - 40.0 * ((1.0 + t / 10.0) / (1.0 + t / 150.0)).log10() + 6.0 * (-0.3 * t * t).exp();
     let roe = -1.5 * (NO_DEFAULT - RLR);
     let re = 80.0 + 2.5 * (terv - 14.0);
     let half = (roe - re) / 2.0;
@@ -538,8 +538,10 @@ mod tests {
     fn burst_ratio_from_sequences() {
         // Build counts from a fate string: '.' received, 'x' lost.
         fn counts(s: &str) -> LossCounts {
-            let mut t = QualityTracker::default();
-            t.started = true;
+            let mut t = QualityTracker {
+                started: true,
+                ..Default::default()
+            };
             for ch in s.chars() {
                 t.fate(ch == 'x', false);
             }
@@ -586,8 +588,15 @@ mod tests {
         let mut t = QualityTracker::default();
         let ms = |v: u64| Timestamp(1_000_000_000_000 + v * 1_000_000);
         // 20 ms G.711 packets; seq 3 missing; seq 6 arrives 80 ms late (discarded).
-        for (seq, at) in [(0u16, 0u64), (1, 20), (2, 40), (4, 80), (5, 100), (6, 200), (7, 140)]
-        {
+        for (seq, at) in [
+            (0u16, 0u64),
+            (1, 20),
+            (2, 40),
+            (4, 80),
+            (5, 100),
+            (6, 200),
+            (7, 140),
+        ] {
             t.update(&hdr(seq, u32::from(seq) * 160, false), ms(at), 8000, 0.0);
         }
         let c = t.totals();

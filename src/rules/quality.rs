@@ -7,7 +7,7 @@
 //! stream evicted by the stream limit is counted in `summary.evictions.streams`).
 
 use crate::config::{Config, DEFAULT_MOS_THRESHOLD};
-use crate::engine::{Analyzer, Rule, RtpStream};
+use crate::engine::{Analyzer, RtpStream, Rule};
 use crate::media::quality::{ie_eff, Score};
 use crate::model::{Finding, RuleId, Severity};
 
@@ -119,7 +119,12 @@ impl QualityRule {
         let cause = main_cause(&q, codec.ie, codec.bpl, totals.lost, totals.late);
         let worst = qt
             .intervals()
-            .map(|i| (i.start_s, crate::media::quality::score(&i.counts, &codec, rtt).mos))
+            .map(|i| {
+                (
+                    i.start_s,
+                    crate::media::quality::score(&i.counts, &codec, rtt).mos,
+                )
+            })
             .min_by(|a, b| a.1.total_cmp(&b.1));
         let name = s.codec.map_or("?", |c| an.name(c));
         let severity = if q.mos < POOR_MOS {

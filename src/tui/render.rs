@@ -435,10 +435,11 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
             let min = s.quality.iter().copied().fold(f64::MAX, f64::min);
             frame.render_widget(
                 Sparkline::default()
-                    .block(Block::default().borders(Borders::ALL).title(format!(
-                        " MOS per 5 s, stream #{} (min {min:.2}) ",
-                        s.index
-                    )))
+                    .block(
+                        Block::default()
+                            .borders(Borders::ALL)
+                            .title(format!(" MOS per 5 s, stream #{} (min {min:.2}) ", s.index)),
+                    )
                     .data(&data)
                     .max(350)
                     .style(t.text),
