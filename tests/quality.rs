@@ -187,3 +187,83 @@ fn media_quality_fires_on_the_bad_call_only() {
     let r5 = report_with("quality-loss5.pcap", &strict);
     assert_eq!(quality_findings(&r5).len(), 1);
 }
+
+/// Builds an Ethernet/IPv4/UDP frame from 192.0.2.1 (`a_to_b`) or 192.0.2.2.
+fn udp_frame(
+    number: u64,
+    ms: u64,
+    a_to_b: bool,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> siplens::capture::Frame {
+    let (a, b) = ([192, 0, 2, 1], [192, 0, 2, 2]);
+    let (src, dst) = if a_to_b { (a, b) } else { (b, a) };
+    let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+        .ipv4(src, dst, 64)
+        .udp(sport, dport);
+    let mut data = Vec::new();
+    builder.write(&mut data, payload).expect("build");
+    siplens::capture::Frame {
+        number,
+        ts: siplens::capture::Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
+        link_type: siplens::capture::LinkType::ETHERNET,
+        orig_len: data.len() as u32,
+        data,
+        interface: 0,
+    }
+}
+
+fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 0x00];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&[0xff; 160]);
+    p
+}
+
+#[test]
+fn rtcp_round_trip_feeds_the_delay() {
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
+    let mut n = 0;
+    let mut frame = |ms: u64, a_to_b: bool, sport: u16, dport: u16, p: &[u8]| {
+        n += 1;
+        udp_frame(n, ms, a_to_b, sport, dport, p)
+    };
+    for i in 0..60u16 {
+        let ms = 20 * u64::from(i);
+        an.process(&frame(ms, true, 40000, 50000, &rtp(100 + i, 7)));
+        an.process(&frame(ms, false, 50000, 40000, &rtp(900 + i, 8)));
+    }
+    // SR from SSRC 7 (no report block) at 1000 ms, NTP 0x0000_1234_5678_0000.
+    let mut sr = vec![0x80, 200, 0, 6, 0, 0, 0, 7];
+    sr.extend_from_slice(&0x0000_1234_5678_0000u64.to_be_bytes());
+    sr.extend_from_slice(&[0; 12]);
+    an.process(&frame(1000, true, 40001, 50001, &sr));
+    // RR from SSRC 8 at 1300 ms about SSRC 7: LSR = the SR's middle bits, DLSR 100 ms.
+    let mut rr = vec![0x81, 201, 0, 7, 0, 0, 0, 8, 0, 0, 0, 7];
+    rr.extend_from_slice(&[0; 12]); // fraction, cumulative, highest seq, jitter
+    rr.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+    rr.extend_from_slice(&6554u32.to_be_bytes()); // 6554/65536 s = 100.006 ms
+    an.process(&frame(1300, false, 50001, 40001, &rr));
+
+    let r = serde_json::to_value(Report::build(&an, 0)).expect("json");
+    let s7 = streams(&r)
+        .iter()
+        .find(|s| s["ssrc"] == 7)
+        .expect("stream 7");
+    let rtt = s7["rtt_ms"].as_f64().expect("rtt");
+    assert!((rtt - 199.994).abs() < 0.002, "{rtt}");
+    // One way: half the round trip + 50 ms buffer + 20 ms packetisation + G.711's 0.125.
+    let delay = s7["delay_ms"].as_f64().expect("delay");
+    assert!((delay - 170.12).abs() < 0.01, "{delay}");
+    // Past 100 ms the absolute delay term costs R points: below the 91.28 of 70 ms.
+    assert!(s7["r_factor"].as_f64().expect("r") < 91.0);
+    // The other stream's SR was never answered: no round trip of its own, no call.
+    let s8 = streams(&r)
+        .iter()
+        .find(|s| s["ssrc"] == 8)
+        .expect("stream 8");
+    assert!(s8["rtt_ms"].is_null());
+}
