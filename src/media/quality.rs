@@ -195,7 +195,8 @@ pub struct LossCounts {
     pub expected: u32,
     /// Lost: never arrived, or arrived after their playout point.
     pub lost: u32,
-    /// Of those, discarded by the jitter buffer (arrived too late).
+    /// Of those, discarded by the jitter buffer (arrived too late); kept in the
+    /// stream's totals only (0 in a closed interval).
     pub late: u32,
     /// Transitions received → received.
     pub rr: u32,
@@ -258,6 +259,53 @@ pub struct Interval {
     pub jitter_ms: f32,
 }
 
+/// A closed interval as kept: counts in 16 bits (saturating: 65,535 packets in 5 s is
+/// far beyond speech), without the late count, which only the totals report.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct PackedInterval {
+    start_s: u32,
+    jitter_ms: f32,
+    expected: u16,
+    lost: u16,
+    rr: u16,
+    rl: u16,
+    lr: u16,
+    ll: u16,
+}
+
+impl PackedInterval {
+    fn pack(i: &Interval) -> Self {
+        let c = &i.counts;
+        let n = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+        PackedInterval {
+            start_s: i.start_s,
+            jitter_ms: i.jitter_ms,
+            expected: n(c.expected),
+            lost: n(c.lost),
+            rr: n(c.rr),
+            rl: n(c.rl),
+            lr: n(c.lr),
+            ll: n(c.ll),
+        }
+    }
+
+    fn unpack(&self) -> Interval {
+        Interval {
+            start_s: self.start_s,
+            jitter_ms: self.jitter_ms,
+            counts: LossCounts {
+                expected: u32::from(self.expected),
+                lost: u32::from(self.lost),
+                late: 0,
+                rr: u32::from(self.rr),
+                rl: u32::from(self.rl),
+                lr: u32::from(self.lr),
+                ll: u32::from(self.ll),
+            },
+        }
+    }
+}
+
 /// Incremental quality figures of one RTP stream, O(1) per packet.
 ///
 /// **Loss.** Packets are given fates in sequence order: a forward jump of k marks k − 1
@@ -294,7 +342,8 @@ pub struct QualityTracker {
     total: LossCounts,
     current: Interval,
     current_index: u64,
-    intervals: Vec<Interval>,
+    /// Closed intervals, packed (20 bytes each: an hour of them is 14 KiB).
+    intervals: Vec<PackedInterval>,
     dropped: u64,
 }
 
@@ -398,7 +447,7 @@ impl QualityTracker {
     fn close_interval(&mut self, index: u64) {
         let done = std::mem::take(&mut self.current);
         if self.intervals.len() < MAX_INTERVALS {
-            self.intervals.push(done);
+            self.intervals.push(PackedInterval::pack(&done));
         } else {
             self.dropped += 1;
         }
@@ -412,10 +461,11 @@ impl QualityTracker {
     }
 
     /// The intervals kept, the open one last (absent before the first packet).
-    pub fn intervals(&self) -> impl Iterator<Item = &Interval> + '_ {
+    pub fn intervals(&self) -> impl Iterator<Item = Interval> + '_ {
         self.intervals
             .iter()
-            .chain(std::iter::once(&self.current).filter(|_| self.started))
+            .map(PackedInterval::unpack)
+            .chain(std::iter::once(self.current).filter(|_| self.started))
     }
 
     /// Intervals not kept beyond [`MAX_INTERVALS`].
@@ -630,6 +680,10 @@ mod tests {
         assert_eq!(t.intervals_dropped(), 800 - MAX_INTERVALS as u64);
         let starts: Vec<u32> = t.intervals().take(3).map(|i| i.start_s).collect();
         assert_eq!(starts, vec![0, 5, 10]);
+        // Packed, an hour of intervals stays under 15 KiB per stream.
+        assert_eq!(std::mem::size_of::<PackedInterval>(), 20);
+        let first = t.intervals().next().expect("first");
+        assert_eq!((first.counts.expected, first.counts.lost), (1, 0));
     }
 
     #[test]

@@ -646,6 +646,9 @@ fn rtcp_round_trip() {
     let rtt = rtcp::round_trip_ns(1_000_000_000, 1_300_000_000, 6554).expect("rtt");
     assert_eq!(rtt, 300_000_000 - 6554 * 1_000_000_000 / 65_536);
     // An echo arriving before the SR plus its delay: nothing to measure.
-    assert_eq!(rtcp::round_trip_ns(1_000_000_000, 1_050_000_000, 6554), None);
+    assert_eq!(
+        rtcp::round_trip_ns(1_000_000_000, 1_050_000_000, 6554),
+        None
+    );
     assert_eq!(rtcp::round_trip_ns(2_000_000_000, 1_000_000_000, 0), None);
 }
