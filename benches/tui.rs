@@ -97,6 +97,7 @@ fn snapshot() -> Snapshot {
                 user_agents: vec!["bench-ua".into()],
                 streams: vec![c],
                 dtmf: Vec::new(),
+                mos: Some(4.37),
                 messages: labels
                     .iter()
                     .enumerate()

@@ -603,6 +603,41 @@ sample_sipvicious_attack() {
     finish sipvicious-attack.pcap
 }
 
+# quality_call NAME PERCENT: a G.711 call between two namespaces playing the
+# whole stock audio (7 s, 236 packets) each way; PERCENT % of the caller's RTP (to
+# UDP 16000) is dropped at random as it leaves a0, by an nftables netdev egress
+# rule in the caller's namespace (`numgen random mod 100 < PERCENT drop`): SIP and the
+# answerer's RTP are untouched. Captured on b0, after the loss. Why not netem: the
+# kernels this runs on (Firecracker guests) lack sch_netem and sch_prio. The kernel's
+# random numbers take no seed, so each run draws another loss pattern: the committed
+# capture is the reference for the tests.
+quality_call() {
+    local name=$1 pct=$2 f=$OUT/quality-$1.pcap
+    two_hosts "q$name" 1500
+    SIPP_CWD=$WORK/quality
+    mkdir -p "$SIPP_CWD"
+    editcap -F pcap "$AUDIO_SRC" "$SIPP_CWD/audio.pcap" >/dev/null
+    python3 "$ROOT/scripts/rewrite-ssrc.py" "$SIPP_CWD/audio.pcap" "$SIPP_CWD/audio-uas.pcap" 5151AB1E
+    # netdev egress on a0, not the output hook: a drop there would fail SIPp's
+    # sendto() with EPERM and stop its playback; past the device the send succeeds.
+    nsx "q$name-a" nft add table netdev impair
+    nsx "q$name-a" nft add chain netdev impair out '{ type filter hook egress device a0 priority 0; }'
+    nsx "q$name-a" nft add rule netdev impair out udp dport 16000 numgen random mod 100 '<' "$pct" drop
+    cap_start "q$name-b" "$f" tcpdump -i b0
+    uas "q$name-b" uas-call.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000
+    uac "q$name-a" uac-call.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 7600 "$B_IP:5060"
+    uas_wait
+    cap_stop "$f"
+    SIPP_CWD=
+    expect "quality-$name.pcap" 'rtp && udp.dstport == 17000' 230
+    expect "quality-$name.pcap" 'rtp && udp.dstport == 16000' 150
+    finish "quality-$name.pcap"
+}
+
+# 5 % and 15 % random loss on the caller's RTP.
+sample_quality_loss5() { quality_call loss5 5; }
+sample_quality_loss15() { quality_call loss15 15; }
+
 # REGISTER with Authorization: Basic (alice:password1 in base64) after a
 # Basic challenge from a SIPp registrar.
 sample_register_basic() {
@@ -1619,7 +1654,7 @@ ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_kee
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
     public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call
-    wss_call dtmf_rfc4733 dtmf_info)
+    wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

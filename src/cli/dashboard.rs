@@ -24,7 +24,7 @@ pub struct TuiArgs {
     /// Call-list columns, e.g. index,from,to,X-Account-ID.
     ///
     /// Comma-separated: index, start, method, from, to, src, dst, addr, msgs, state,
-    /// duration, transport, findings, call-id, ua, or any SIP header name.
+    /// duration, transport, mos, findings, call-id, ua, or any SIP header name.
     #[arg(long, value_name = "LIST", value_parser = parse_columns)]
     pub columns: Option<ColumnList>,
     /// Name an address in the ladder, e.g. 10.0.0.5=pbx.

@@ -19,7 +19,7 @@ pub const MAX_SIGNATURES: usize = 256;
 pub const DEFAULT_BRUTEFORCE_THRESHOLD: u64 = 10;
 
 /// The whole configuration. `Config::default()` is what siplens uses without a file.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// `auth.bruteforce` threshold.
@@ -36,6 +36,42 @@ pub struct Config {
     pub scanners: ScannersConfig,
     /// TLS recognition.
     pub tls: TlsConfig,
+    /// `media.quality` threshold.
+    pub quality: QualityConfig,
+}
+
+/// Default `[quality] mos_threshold`: G.107 Annex B maps R = 70, the lower edge of
+/// G.109's "medium" category (some users dissatisfied), to MOS 3.6.
+pub const DEFAULT_MOS_THRESHOLD: f64 = 3.6;
+
+/// `[quality]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QualityConfig {
+    /// `media.quality` fires for a speech stream whose estimated MOS is below this
+    /// (1.0 to 4.5).
+    #[serde(deserialize_with = "mos_value")]
+    pub mos_threshold: f64,
+    /// Streams with fewer packets are not judged (a second of 20 ms packets is 50).
+    #[serde(deserialize_with = "at_least_one")]
+    pub min_packets: u64,
+}
+
+impl Default for QualityConfig {
+    fn default() -> Self {
+        QualityConfig {
+            mos_threshold: DEFAULT_MOS_THRESHOLD,
+            min_packets: 50,
+        }
+    }
+}
+
+fn mos_value<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(1.0..=4.5).contains(&v) {
+        return Err(serde::de::Error::custom("must be between 1.0 and 4.5"));
+    }
+    Ok(v)
 }
 
 /// `[bruteforce]`.
@@ -317,6 +353,13 @@ replace_builtin = {rb}
 [tls]
 # TCP ports whose traffic is taken for SIP over TLS (RFC 3261 §26.2: 5061).
 sip_ports = [{tp}]
+
+[quality]
+# media.quality: a speech stream whose estimated MOS (ITU-T G.107 E-model) is below
+# `mos_threshold` (1.0 to 4.5; 3.6 is R = 70). Streams with fewer than `min_packets`
+# packets are not judged.
+mos_threshold = {qm:?}
+min_packets = {qp}
 "#,
             bf = d.bruteforce.threshold,
             st = d.sweep.targets,
@@ -329,6 +372,8 @@ sip_ports = [{tp}]
             tw = d.toll.window_secs,
             maxp = MAX_PATTERN_LEN,
             rb = d.scanners.replace_builtin,
+            qm = d.quality.mos_threshold,
+            qp = d.quality.min_packets,
             tp = d
                 .tls
                 .sip_ports

@@ -584,6 +584,12 @@ pub struct RtpStream {
     pub rtcp_packets: u64,
     /// Sequence, loss and jitter statistics.
     pub stats: media::StreamStats,
+    /// Round trip between the capture point and this stream's receiver, ms, from the
+    /// last report block that echoed one of this stream's SRs (RFC 3550 §6.4.1; see
+    /// [`media::rtcp::round_trip_ns`]).
+    pub rtt_ms: Option<f64>,
+    /// The last SR this stream's source sent: middle NTP bits, and when it was seen.
+    last_sr: Option<(u32, Timestamp)>,
     /// The last payload type other than [`payload_type`](Self::payload_type) seen (DTMF
     /// events, comfort noise) with its analysis clock rate, so that a stream alternating
     /// between two types looks the SDP up once, not per packet.
@@ -1076,14 +1082,15 @@ impl Analyzer {
                 if let Some(tap) = self.tap.as_mut() {
                     tap(TapKind::Rtcp, seg);
                 }
-                let first = media::rtcp::parse_packet(&seg.payload);
-                if let Some(ssrc) = first.and_then(|(p, _)| p.sender_ssrc()) {
+                let packets = media::rtcp::parse_compound(&seg.payload).unwrap_or_default();
+                if let Some(ssrc) = packets.first().and_then(|p| p.sender_ssrc()) {
                     if let Some(key) = self.ssrc_index.get(&ssrc) {
                         if let Some(s) = self.streams.get_mut(key) {
                             s.rtcp_packets += 1;
                         }
                     }
                 }
+                self.note_round_trips(&packets, seg.ts);
                 // The call whose SDP announced this address (RTCP port, or the RTP port
                 // under rtcp-mux), as for RTP: destination first, then symmetric source.
                 let dialog = [seg.dst, seg.src]
@@ -1127,6 +1134,40 @@ impl Analyzer {
                 }
             }
             _ => self.stats.other_udp += 1,
+        }
+    }
+
+    /// Remembers each SR against its sender's stream and, for each report block echoing
+    /// an SR we saw (LSR = its middle NTP bits), the round trip on the reported stream.
+    fn note_round_trips(&mut self, packets: &[media::rtcp::RtcpPacket<'_>], ts: Timestamp) {
+        for p in packets {
+            if let media::rtcp::RtcpPacket::SenderReport(sr) = p {
+                if let Some(s) = self
+                    .ssrc_index
+                    .get(&sr.ssrc)
+                    .and_then(|k| self.streams.get_mut(k))
+                {
+                    s.last_sr = Some((media::rtcp::ntp_middle(sr.ntp_timestamp), ts));
+                }
+            }
+            for b in p.report_blocks() {
+                // LSR 0: no SR received yet (§6.4.1), nothing to measure.
+                if b.lsr == 0 {
+                    continue;
+                }
+                let Some(s) = self
+                    .ssrc_index
+                    .get(&b.ssrc)
+                    .and_then(|k| self.streams.get_mut(k))
+                else {
+                    continue;
+                };
+                if let Some((_, seen)) = s.last_sr.filter(|(l, _)| *l == b.lsr) {
+                    if let Some(ns) = media::rtcp::round_trip_ns(seen.0, ts.0, b.dlsr) {
+                        s.rtt_ms = Some(ns as f64 / 1e6);
+                    }
+                }
+            }
         }
     }
 
@@ -1315,6 +1356,8 @@ impl Analyzer {
             first_frame: seg.frame,
             rtcp_packets: 0,
             stats: media::StreamStats::default(),
+            rtt_ms: None,
+            last_sr: None,
             alt_rate: None,
             dtmf_pt: None,
             dtmf_track: None,
@@ -2098,6 +2141,42 @@ impl Analyzer {
         };
         v.sort_by_key(|s| s.order);
         v
+    }
+
+    /// What the E-model needs beyond a stream's own loss figures: its codec's planning
+    /// values ([`media::quality::codec_impairment`]) and a round trip, the stream's own
+    /// or, failing that, one measured on another stream of its dialog (the path is the
+    /// same both ways). `None` for a stream that is not speech: video (90 kHz clock),
+    /// telephone events or comfort noise alone.
+    pub fn quality_inputs(
+        &self,
+        s: &RtpStream,
+    ) -> Option<(media::quality::CodecImpairment, Option<f64>)> {
+        let name = s.codec.map_or("", |c| self.name(c));
+        if s.clock_rate == 90_000
+            || name.eq_ignore_ascii_case("telephone-event")
+            || name.eq_ignore_ascii_case("CN")
+            || s.stats.packets() == 0
+        {
+            return None;
+        }
+        let codec = media::quality::codec_impairment(name);
+        let rtt = s.rtt_ms.or_else(|| {
+            let d = self.dialogs.get(&s.dialog?)?;
+            self.streams_of(d).iter().find_map(|o| o.rtt_ms)
+        });
+        Some((codec, rtt))
+    }
+
+    /// The E-model score of a stream over its whole length (see
+    /// [`quality_inputs`](Self::quality_inputs); `None` when it is not speech).
+    pub fn stream_score(&self, s: &RtpStream) -> Option<media::quality::Score> {
+        let (codec, rtt) = self.quality_inputs(s)?;
+        Some(media::quality::score(
+            &s.stats.quality().totals(),
+            &codec,
+            rtt,
+        ))
     }
 
     /// The dialog whose SDP announced `addr` (RTP or RTCP), if it is still held.

@@ -7,6 +7,7 @@
 
 pub mod codec;
 pub mod dtmf;
+pub mod quality;
 pub mod rtcp;
 pub mod rtp;
 pub mod stats;

@@ -170,6 +170,24 @@ impl RtcpPacket<'_> {
     }
 }
 
+/// The middle 32 bits of an NTP timestamp: what a report block's LSR echoes (RFC 3550
+/// §6.4.1).
+pub fn ntp_middle(ntp: u64) -> u32 {
+    (ntp >> 16) as u32
+}
+
+/// Round trip measured at the capture point, in nanoseconds, from an SR seen at
+/// `sr_seen` and a report block echoing it (LSR equal to the SR's middle NTP bits) seen
+/// at `rr_seen` with delay-since-last-SR `dlsr` (1/65536 s): RFC 3550 §6.4.1's
+/// `A − LSR − DLSR`, with both times read from the capture clock instead of the SR
+/// sender's, so it is the round trip between the capture point and the reporter (the
+/// whole one when the capture runs beside the SR's sender). `None` when the report came
+/// back before the SR plus its stated delay (clock trouble, or a stale echo).
+pub fn round_trip_ns(sr_seen: u64, rr_seen: u64, dlsr: u32) -> Option<u64> {
+    let dlsr_ns = u64::from(dlsr) * 1_000_000_000 / 65_536;
+    rr_seen.checked_sub(sr_seen)?.checked_sub(dlsr_ns)
+}
+
 fn be32(p: &[u8], at: usize) -> Option<u32> {
     let b = p.get(at..at.checked_add(4)?)?;
     Some(u32::from_be_bytes([

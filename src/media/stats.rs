@@ -56,6 +56,9 @@ pub struct StreamStats {
     last_transit: Option<u32>,
     jitter: f64,
     analysis: Analysis,
+    /// Loss, burst and jitter-buffer figures for the E-model (boxed: most of a capture's
+    /// streams are short, and the record would double the stream's size inline).
+    quality: Box<super::quality::QualityTracker>,
 }
 
 /// Wireshark's RTP Stream Analysis of one stream (`ui/tap-rtp-analysis.c`,
@@ -283,6 +286,8 @@ impl StreamStats {
             }
             self.last_transit = Some(transit);
         }
+        let jitter_ms = self.jitter_ms(clock_rate);
+        self.quality.update(hdr, arrival, clock_rate, jitter_ms);
     }
 
     fn init_seq(&mut self, seq: u16) {
@@ -462,6 +467,11 @@ impl StreamStats {
     /// one + 1 (gaps, late, reordered and duplicate packets).
     pub fn sequence_errors(&self) -> u64 {
         self.analysis.seq_errors
+    }
+    /// The E-model inputs: loss in sequence order with its bursts, jitter-buffer
+    /// discards and the 5-second intervals ([`super::quality::QualityTracker`]).
+    pub fn quality(&self) -> &super::quality::QualityTracker {
+        &self.quality
     }
     /// Payload types seen, ascending.
     pub fn payload_types(&self) -> Vec<u8> {

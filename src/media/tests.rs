@@ -638,3 +638,17 @@ proptest! {
         prop_assert!(s.sequence_errors() < s.packets().max(1));
     }
 }
+
+#[test]
+fn rtcp_round_trip() {
+    assert_eq!(rtcp::ntp_middle(0xe54d_1c5a_8f5c_28f5), 0x1c5a_8f5c);
+    // SR seen at 1 s, its echo at 1.3 s after a stated 0.1 s (6553.6 units): 200 ms.
+    let rtt = rtcp::round_trip_ns(1_000_000_000, 1_300_000_000, 6554).expect("rtt");
+    assert_eq!(rtt, 300_000_000 - 6554 * 1_000_000_000 / 65_536);
+    // An echo arriving before the SR plus its delay: nothing to measure.
+    assert_eq!(
+        rtcp::round_trip_ns(1_000_000_000, 1_050_000_000, 6554),
+        None
+    );
+    assert_eq!(rtcp::round_trip_ns(2_000_000_000, 1_000_000_000, 0), None);
+}

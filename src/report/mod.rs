@@ -720,6 +720,9 @@ pub struct DialogDto<'a> {
     pub stream_ids: Vec<usize>,
     /// RTCP packets to or from the addresses its SDP announced.
     pub rtcp_packets: u64,
+    /// Estimated MOS of the call: its worse speech stream's (`streams[].mos`); `null`
+    /// without one.
+    pub mos: Option<f64>,
     /// Ids of findings about this dialog.
     pub finding_ids: Vec<usize>,
     /// First frame.
@@ -956,6 +959,40 @@ pub struct StreamDto<'a> {
     pub rtcp_packets: u64,
     /// First frame.
     pub first_frame: u64,
+    /// Estimated MOS (ITU-T G.107 E-model, Annex B), 2 decimals; `null` for a stream
+    /// that is not speech (video, telephone events alone).
+    pub mos: Option<f64>,
+    /// E-model transmission rating R, 2 decimals (93.2 for a clean G.711 call).
+    pub r_factor: Option<f64>,
+    /// Loss the E-model was given, percent: packets never seen plus those the modelled
+    /// 50 ms jitter buffer discards, over the packets expected.
+    pub quality_loss_pct: Option<f64>,
+    /// Packets the modelled jitter buffer discards (arrived after their playout point).
+    pub jitter_buffer_discards: u64,
+    /// Burst ratio (G.107 BurstR, Gilbert model of the loss pattern; 1: random loss).
+    pub burst_ratio: Option<f64>,
+    /// Round trip measured from RTCP SR/RR (LSR/DLSR), ms, when one was; the stream's
+    /// own or another of its call's.
+    pub rtt_ms: Option<f64>,
+    /// Mouth-to-ear one-way delay the E-model assumed, ms.
+    pub delay_ms: Option<f64>,
+    /// The score every 5 s of packet time (at most 720 intervals).
+    pub quality: Vec<QualityPointDto>,
+    /// Intervals beyond the 720 kept.
+    pub quality_intervals_dropped: u64,
+}
+
+/// One 5-second interval of a stream's quality (`streams[].quality[]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QualityPointDto {
+    /// Start, seconds after the stream's first packet.
+    pub t: u32,
+    /// MOS over the interval, 2 decimals.
+    pub mos: f64,
+    /// Loss over the interval (network and jitter buffer), percent, 2 decimals.
+    pub loss_pct: f64,
+    /// RFC 3550 jitter at the end of the interval, ms, 2 decimals.
+    pub jitter_ms: f64,
 }
 
 /// One finding.
@@ -1062,6 +1099,9 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
     let st = &s.stats;
     let expected = st.expected();
     let lost = st.lost().max(0) as u64;
+    let qt = st.quality();
+    let inputs = an.quality_inputs(s);
+    let score = inputs.map(|(codec, rtt)| crate::media::quality::score(&qt.totals(), &codec, rtt));
     StreamDto {
         index,
         ssrc: s.ssrc,
@@ -1096,7 +1136,37 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
         announced: s.announced,
         rtcp_packets: s.rtcp_packets,
         first_frame: s.first_frame,
+        mos: score.map(|q| round2(q.mos)),
+        r_factor: score.map(|q| round2(q.r)),
+        quality_loss_pct: score.map(|q| round2(q.ppl)),
+        jitter_buffer_discards: u64::from(qt.totals().late),
+        burst_ratio: score.map(|q| round2(q.burst_r)),
+        rtt_ms: inputs.and_then(|(_, r)| r).map(round3),
+        delay_ms: score.map(|q| round2(q.delay_ms)),
+        quality: match inputs {
+            Some((codec, rtt)) => qt
+                .intervals()
+                .map(|i| QualityPointDto {
+                    t: i.start_s,
+                    mos: round2(crate::media::quality::score(&i.counts, &codec, rtt).mos),
+                    loss_pct: round2(i.counts.loss_pct()),
+                    jitter_ms: round2(f64::from(i.jitter_ms)),
+                })
+                .collect(),
+            None => Vec::new(),
+        },
+        quality_intervals_dropped: qt.intervals_dropped(),
     }
+}
+
+/// The worse direction's MOS of dialog `d` (2 decimals), over its speech streams.
+pub fn dialog_mos(an: &Analyzer, d: &Dialog) -> Option<f64> {
+    an.streams_of(d)
+        .iter()
+        .filter_map(|s| an.stream_score(s))
+        .map(|q| q.mos)
+        .min_by(f64::total_cmp)
+        .map(round2)
 }
 
 /// One dialog's DTO at 1-based row `index`, without its finding and stream ids (those
@@ -1132,6 +1202,7 @@ pub fn dialog_dto<'a>(
         media: media_dtos(an, d),
         stream_ids: Vec::new(),
         rtcp_packets: d.rtcp_packets,
+        mos: dialog_mos(an, d),
         finding_ids: Vec::new(),
         first_frame: d.messages.first().map(|m| m.frame).unwrap_or(0),
         nat: an.nat_view(d, nat_index),
@@ -1560,6 +1631,10 @@ pub(crate) fn finding_dto(id: usize, f: Finding) -> FindingDto {
         evidence: f.evidence,
         advice: f.advice,
     }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 fn round3(x: f64) -> f64 {

@@ -266,6 +266,7 @@ pub fn render(r: &Report) -> String {
             ("PROTO", 5),
             ("SRC -> DST", 49),
             ("MEDIA", 28),
+            ("MOS", 4),
             ("CALL-ID", 48),
         ]);
         for d in &r.dialogs {
@@ -294,6 +295,7 @@ pub fn render(r: &Report) -> String {
                 d.transport.to_string(),
                 format!("{} -> {}", d.src, d.dst),
                 or_dash(Some(media.join("; "))),
+                or_dash(d.mos.map(|m| format!("{m:.2}"))),
                 d.call_id.to_string(),
             ]);
         }
@@ -375,6 +377,7 @@ pub fn render(r: &Report) -> String {
             ("LOST", 14),
             ("JITTER MEAN/MAX", 20),
             ("MAXΔ", 9),
+            ("MOS", 4),
             ("SRTP", 4),
             ("CALL", 10),
         ]);
@@ -404,6 +407,8 @@ pub fn render(r: &Report) -> String {
                 // Wireshark's Mean/Max Jitter: the figures a Wireshark user compares.
                 format!("{:.2}/{:.2}ms", st.jitter_mean_ms, st.jitter_max_ms),
                 format!("{:.0}ms", st.max_delta_ms),
+                // E-model estimate (G.107): `-` for video and event-only streams.
+                or_dash(st.mos.map(|m| format!("{m:.2}"))),
                 if st.encrypted { "yes" } else { "no" }.to_string(),
                 call,
             ]);

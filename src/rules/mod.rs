@@ -18,6 +18,7 @@ pub mod list {
 }
 pub mod media;
 pub mod nat;
+pub mod quality;
 pub mod stun;
 pub mod tls;
 pub mod transport;
@@ -39,6 +40,7 @@ pub fn default_set(limits: &Limits) -> Vec<Box<dyn Rule>> {
         Box::new(nat::NatRule),
         Box::new(hygiene::RetransmissionRule),
         Box::new(delivery::DeliveryRule::new(&limits.rules)),
+        Box::new(quality::QualityRule::default()),
     ]
 }
 

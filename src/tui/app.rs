@@ -1373,7 +1373,7 @@ mod tests {
         app.refresh();
         assert_eq!(app.visible.first(), Some(&2));
         run(&mut app, &[Action::SortPrev]);
-        assert_eq!(app.sort, Column::Transport, "the column left of Findings");
+        assert_eq!(app.sort, Column::Mos, "the column left of Findings");
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum Column {
     CallId,
     /// First User-Agent / Server.
     Ua,
+    /// Estimated MOS of the call (E-model, worse direction).
+    Mos,
     /// A SIP header, by name as the user typed it (first value in the call).
     Header(String),
 }
@@ -55,6 +57,7 @@ pub fn default_columns() -> Vec<Column> {
         Column::State,
         Column::Duration,
         Column::Transport,
+        Column::Mos,
         Column::Findings,
     ]
 }
@@ -96,6 +99,7 @@ impl Column {
             "findings" => Column::Findings,
             "call-id" | "callid" => Column::CallId,
             "ua" => Column::Ua,
+            "mos" => Column::Mos,
             _ => {
                 // RFC 3261 §25.1 token characters: what a header name may contain.
                 let token = !name.is_empty()
@@ -144,6 +148,7 @@ impl Column {
             Column::Findings => "findings",
             Column::CallId => "call-id",
             Column::Ua => "ua",
+            Column::Mos => "mos",
             Column::Header(h) => h,
         }
     }
@@ -166,6 +171,7 @@ impl Column {
             Column::Findings => "Findings",
             Column::CallId => "Call-ID",
             Column::Ua => "User-Agent",
+            Column::Mos => "MOS",
             Column::Header(h) => h,
         }
     }
@@ -181,6 +187,7 @@ impl Column {
             Column::Duration => Constraint::Length(7),
             Column::Transport => Constraint::Length(5),
             Column::Findings => Constraint::Length(10),
+            Column::Mos => Constraint::Length(4),
             Column::SrcDst => Constraint::Fill(3),
             Column::From | Column::To | Column::CallId => Constraint::Fill(2),
             Column::Src | Column::Dst | Column::Ua | Column::Header(_) => Constraint::Fill(1),
@@ -211,6 +218,7 @@ impl Column {
             },
             Column::CallId => c.call_id.clone(),
             Column::Ua => c.user_agents.first().cloned().unwrap_or_default(),
+            Column::Mos => c.mos.map_or_else(|| "-".to_string(), |m| format!("{m:.2}")),
             Column::Header(h) => {
                 let mut v = Vec::new();
                 c.header_values(h, &mut v);
@@ -228,6 +236,8 @@ impl Column {
             Column::Start => SortKey::Int((c.start_ts * 1e6) as i64),
             Column::Msgs => SortKey::Int(i64::try_from(c.msgs).unwrap_or(i64::MAX)),
             Column::Duration => SortKey::Int((c.duration_s * 1e3) as i64),
+            // Calls without a MOS (no speech) sort below every scored call.
+            Column::Mos => SortKey::Int(c.mos.map_or(-1, |m| (m * 100.0).round() as i64)),
             Column::State => SortKey::State(c.state.clone(), c.status),
             Column::Findings => SortKey::Badge(c.badge),
             Column::Src | Column::SrcDst => SortKey::Addr(addr(&c.src), addr(&c.dst)),

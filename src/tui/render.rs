@@ -5,7 +5,9 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{
+    Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, TableState, Wrap,
+};
 use ratatui::Frame;
 
 use super::app::{
@@ -417,9 +419,38 @@ pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
     }
 }
 
-/// The RTP streams list.
+/// The RTP streams list, with the selected stream's MOS per 5-second interval as a
+/// sparkline under it when it has at least two intervals and the terminal has room.
 pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
+    let selected = app.snap.streams.get(app.stream_sel);
+    let area = match selected {
+        Some(s) if s.quality.len() >= 2 && area.height >= 12 => {
+            let [list, spark] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(area);
+            // MOS 1..4.5 scaled to hundredths above 1, so that 1.0 draws as empty.
+            let data: Vec<u64> = s
+                .quality
+                .iter()
+                .map(|m| ((m - 1.0).max(0.0) * 100.0).round() as u64)
+                .collect();
+            let min = s.quality.iter().copied().fold(f64::MAX, f64::min);
+            frame.render_widget(
+                Sparkline::default()
+                    .block(
+                        Block::default()
+                            .borders(Borders::ALL)
+                            .title(format!(" MOS per 5 s, stream #{} (min {min:.2}) ", s.index)),
+                    )
+                    .data(&data)
+                    .max(350)
+                    .style(t.text),
+                spark,
+            );
+            list
+        }
+        _ => area,
+    };
     let header = Row::new([
         "#",
         "SSRC",
@@ -429,6 +460,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         "Lost%",
         "Jitter mean/max",
         "MaxΔ",
+        "MOS",
         "SRTP",
         "Call",
     ]);
@@ -452,6 +484,12 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
             },
             Cell::from(format!("{:.2}/{:.2}ms", s.jitter_mean_ms, s.jitter_max_ms)),
             Cell::from(format!("{:.0}ms", s.max_delta_ms)),
+            match s.mos {
+                // G.107 Annex B: below 3.6 (R 70) many users are dissatisfied.
+                Some(m) if m < 3.6 => Cell::from(format!("{m:.2}")).style(t.response_err),
+                Some(m) => Cell::from(format!("{m:.2}")),
+                None => Cell::from("-"),
+            },
             Cell::from(if s.encrypted { "yes" } else { "no" }),
             Cell::from(call),
         ])
@@ -465,6 +503,7 @@ pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Constraint::Length(6),
         Constraint::Length(15),
         Constraint::Length(7),
+        Constraint::Length(4),
         Constraint::Length(5),
         Constraint::Length(6),
     ];

@@ -85,6 +85,8 @@ pub struct CallRow {
     pub streams: Vec<usize>,
     /// DTMF digits keyed in (masked unless `--show-secrets`), in the order they started.
     pub dtmf: Vec<DtmfRow>,
+    /// Estimated MOS of the call, its worse direction ([`crate::report::DialogDto::mos`]).
+    pub mos: Option<f64>,
     /// The messages, in capture order.
     pub messages: Vec<MsgRow>,
     /// The NAT section of the text report for this call (None: no NAT trouble seen).
@@ -263,6 +265,10 @@ pub struct StreamRow {
     pub start: String,
     /// Seconds from the first to the last packet.
     pub duration_s: f64,
+    /// Estimated MOS ([`crate::report::StreamDto::mos`]; None: not speech).
+    pub mos: Option<f64>,
+    /// MOS of each 5-second interval, in order ([`crate::report::StreamDto::quality`]).
+    pub quality: Vec<f64>,
 }
 
 /// Most bytes of one message's raw text kept in the snapshot: a SIP message with a huge
@@ -435,6 +441,7 @@ pub(crate) fn call_row(
                 dst: e.dst.to_string(),
             })
             .collect(),
+        mos: d.mos,
         messages,
         nat: d
             .nat
@@ -557,6 +564,8 @@ pub(crate) fn stream_row(s: &crate::report::StreamDto<'_>, call: Option<usize>) 
         first_frame: s.first_frame,
         start: format_time_of_day(s.start),
         duration_s: (s.end - s.start).max(0.0),
+        mos: s.mos,
+        quality: s.quality.iter().map(|q| q.mos).collect(),
     }
 }
 
