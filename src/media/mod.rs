@@ -7,6 +7,7 @@
 pub mod codec;
 pub mod rtcp;
 pub mod rtp;
+pub mod srtp;
 pub mod stats;
 pub mod stun;
 
