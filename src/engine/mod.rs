@@ -10,6 +10,7 @@ mod dialog;
 pub mod limits;
 pub mod raw;
 pub mod rule;
+pub mod srtp;
 pub mod state;
 mod table;
 
@@ -418,6 +419,9 @@ struct DialogRare {
     /// HEP envelopes of the message records that arrived HEP-encapsulated, by index in
     /// [`Dialog::messages`] (ascending; at most one per record, so bounded as they are).
     hep: Vec<(u32, crate::hep::HepMeta)>,
+    /// SDES master keys of its SDP bodies (at most [`srtp::MAX_SDES_KEYS`]), to decrypt
+    /// the SRTP streams bound to it.
+    sdes: Vec<srtp::SdesKey>,
 }
 
 /// What [`Dialog::retransmitted`] returns for a dialog without retransmissions.
@@ -459,6 +463,11 @@ impl Dialog {
     /// kept with the rare part, as challenges are (most calls carry none).
     pub fn auth(&self) -> &[AuthAttempt] {
         self.rare.as_ref().map_or(&[], |r| &r.auth)
+    }
+
+    /// SDES master keys of its SDP bodies (RFC 4568), oldest first.
+    pub fn sdes_keys(&self) -> &[srtp::SdesKey] {
+        self.rare.as_ref().map_or(&[], |r| &r.sdes)
     }
 
     /// Frame of the latest 401/407 challenge.
@@ -549,6 +558,8 @@ pub struct RtpStream {
     pub rtcp_packets: u64,
     /// Sequence, loss and jitter statistics.
     pub stats: media::StreamStats,
+    /// SRTP decryption with the SDES keys of its dialog's SDP (None: no key applied).
+    srtp: Option<Box<srtp::SrtpState>>,
     /// The last payload type other than [`payload_type`](Self::payload_type) seen (DTMF
     /// events, comfort noise) with its analysis clock rate, so that a stream alternating
     /// between two types looks the SDP up once, not per packet.
@@ -557,6 +568,12 @@ pub struct RtpStream {
 }
 
 impl RtpStream {
+    /// What decrypting it with its dialog's SDES keys gave (None when no key applied:
+    /// plain RTP, DTLS-SRTP, or SRTP keyed out of the capture's sight).
+    pub fn srtp(&self) -> Option<&srtp::SrtpState> {
+        self.srtp.as_deref()
+    }
+
     /// The analysis clock rate already known for payload type `pt` (`None`: look it up).
     fn rate_of(&self, pt: u8) -> Option<u32> {
         if pt == self.payload_type {
@@ -675,6 +692,8 @@ pub struct Analyzer {
     /// The configuration the rules were given (kept to re-apply a changed threshold).
     config: Config,
     spare: Vec<Segment<'static>>,
+    /// Decrypted SRTP/SRTCP packets are written here, one buffer for all streams.
+    srtp_buf: Vec<u8>,
     /// NAT troubleshooting: CRLF/STUN/OPTIONS keepalives per address (crate::nat).
     nat_keepalives: crate::nat::KeepaliveTable,
     /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
@@ -792,6 +811,7 @@ impl Analyzer {
             rules: Vec::new(),
             config: Config::default(),
             spare: Vec::new(),
+            srtp_buf: Vec::new(),
             nat_keepalives,
             tap: None,
             capture_stats: Vec::new(),
@@ -1021,6 +1041,11 @@ impl Analyzer {
                     if let Some(key) = self.ssrc_index.get(&ssrc) {
                         if let Some(s) = self.streams.get_mut(key) {
                             s.rtcp_packets += 1;
+                            // SRTCP keeps the header and sender SSRC in clear (RFC 3711
+                            // §3.4): the SRTP stream of that SSRC holds its keys.
+                            if let Some(st) = s.srtp.as_deref_mut() {
+                                st.on_rtcp(&seg.payload, &mut self.srtp_buf);
+                            }
                         }
                     }
                 }
@@ -1082,6 +1107,9 @@ impl Analyzer {
         // lookup for those (the path below looks the stream up three times).
         if let Some(s) = self.streams.get_mut(&key) {
             if s.dialog.is_some() {
+                if let Some(st) = s.srtp.as_deref_mut() {
+                    srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf);
+                }
                 if let Some(rate) = s.rate_of(h.payload_type) {
                     s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
                     return;
@@ -1119,6 +1147,15 @@ impl Analyzer {
                     }
                     // The SDP now names the dynamic types: forget what was taken before.
                     s.alt_rate = None;
+                    // SRTP keyed in the SDP (SDES): try its keys on this stream.
+                    // The state is made even before a key is known (the answer's SDP may
+                    // come later): it then waits, stalled, for the dialog's keys.
+                    if line.encrypted && line.sdes {
+                        let keys = self.dialogs.get(&dialog.0).map_or(&[][..], |d| d.sdes_keys());
+                        let mut st = srtp::SrtpState::new(keys, seg.src, seg.dst);
+                        srtp_packet(&mut st, Some(dialog.0), seg, &self.dialogs, &mut self.srtp_buf);
+                        s.srtp = Some(Box::new(st));
+                    }
                     if h.payload_type == s.payload_type {
                         s.packet_rate = media::analysis_clock_rate(
                             h.payload_type,
@@ -1176,6 +1213,7 @@ impl Analyzer {
             first_frame: seg.frame,
             rtcp_packets: 0,
             stats: media::StreamStats::default(),
+            srtp: None,
             alt_rate: None,
             order,
         };
@@ -1220,6 +1258,7 @@ impl Analyzer {
             let bound = match line {
                 Some(m) => BoundLine {
                     encrypted: m.encrypted,
+                    sdes: m.crypto > 0,
                     codec: m
                         .formats
                         .iter()
@@ -1228,6 +1267,7 @@ impl Analyzer {
                 },
                 None => BoundLine {
                     encrypted: false,
+                    sdes: false,
                     codec: None,
                 },
             };
@@ -2271,7 +2311,35 @@ struct MsgFacts<'m> {
 
 struct BoundLine {
     encrypted: bool,
+    /// The line carries `a=crypto` (SDES) keys.
+    sdes: bool,
     codec: Option<(Sym, u32)>,
+}
+
+/// One SRTP packet of a stream bound to `dialog` (see [`srtp`]): a stalled state (no
+/// key yet, or its keys failed) looks again at the dialog's keys, on its first stalled
+/// packet and every 64th after (a re-INVITE may bring new ones), then the packet is
+/// tried. The decrypted packet lands in `buf`.
+fn srtp_packet(
+    st: &mut srtp::SrtpState,
+    dialog: Option<u64>,
+    seg: &Segment<'_>,
+    dialogs: &table::DialogTable,
+    buf: &mut Vec<u8>,
+) {
+    if st.stalled() {
+        if st.note_stalled_packet() % 64 == 0 {
+            if let Some(d) = dialog.and_then(|id| dialogs.get(&id)) {
+                if st.wants_keys(d.sdes_keys().len()) {
+                    st.refresh(d.sdes_keys(), seg.src, seg.dst);
+                }
+            }
+        }
+        if st.stalled() {
+            return;
+        }
+    }
+    st.on_rtp(&seg.payload, buf);
 }
 
 /// Summarises an SDP body into owned media lines, interning names in `symbols`.

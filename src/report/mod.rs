@@ -887,6 +887,20 @@ pub struct StreamDto<'a> {
     pub rtcp_packets: u64,
     /// First frame.
     pub first_frame: u64,
+    /// SRTP packets authenticated and decrypted with an SDES key of the call's SDP
+    /// (RFC 4568, RFC 3711); absent unless such keys were applied to the stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtp_decrypted: Option<u64>,
+    /// SRTP packets tried that no SDES key authenticated (absent as above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtp_auth_failed: Option<u64>,
+    /// SRTCP packets of this SSRC authenticated and decrypted (absent unless SRTCP
+    /// was tried).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtcp_decrypted: Option<u64>,
+    /// SRTCP packets of this SSRC that no key authenticated (absent as above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtcp_auth_failed: Option<u64>,
 }
 
 /// One finding.
@@ -993,6 +1007,8 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
     let st = &s.stats;
     let expected = st.expected();
     let lost = st.lost().max(0) as u64;
+    let srtp = s.srtp().filter(|x| x.applied());
+    let srtcp = srtp.filter(|x| x.rtcp_decrypted + x.rtcp_auth_failed > 0);
     StreamDto {
         index,
         ssrc: s.ssrc,
@@ -1027,6 +1043,10 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
         announced: s.announced,
         rtcp_packets: s.rtcp_packets,
         first_frame: s.first_frame,
+        srtp_decrypted: srtp.map(|x| x.decrypted),
+        srtp_auth_failed: srtp.map(|x| x.auth_failed),
+        srtcp_decrypted: srtcp.map(|x| x.rtcp_decrypted),
+        srtcp_auth_failed: srtcp.map(|x| x.rtcp_auth_failed),
     }
 }
 
