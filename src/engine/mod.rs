@@ -1151,9 +1151,18 @@ impl Analyzer {
                     // The state is made even before a key is known (the answer's SDP may
                     // come later): it then waits, stalled, for the dialog's keys.
                     if line.encrypted && line.sdes {
-                        let keys = self.dialogs.get(&dialog.0).map_or(&[][..], |d| d.sdes_keys());
+                        let keys = self
+                            .dialogs
+                            .get(&dialog.0)
+                            .map_or(&[][..], |d| d.sdes_keys());
                         let mut st = srtp::SrtpState::new(keys, seg.src, seg.dst);
-                        srtp_packet(&mut st, Some(dialog.0), seg, &self.dialogs, &mut self.srtp_buf);
+                        srtp_packet(
+                            &mut st,
+                            Some(dialog.0),
+                            seg,
+                            &self.dialogs,
+                            &mut self.srtp_buf,
+                        );
                         s.srtp = Some(Box::new(st));
                     }
                     if h.payload_type == s.payload_type {
