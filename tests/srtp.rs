@@ -209,3 +209,58 @@ fn report_counts_decrypted_packets() {
         }
     }
 }
+
+/// One byte of the caller's SDES key changed in the SDP ("911P" -> "911Q"): the
+/// caller's stream authenticates nothing, stops trying after 64 failures in a row, and
+/// the callee's stream still decrypts; the finding counts only what was proven.
+#[test]
+fn a_wrong_sdp_key_decrypts_nothing() {
+    let mut bytes = std::fs::read(sample("sdes-call-udp.pcap")).unwrap();
+    let needle = b"inline:911Pl6d0";
+    let mut hits = 0;
+    for i in 0..bytes.len() - needle.len() {
+        if &bytes[i..i + needle.len()] == needle {
+            bytes[i + 10] = b'Q';
+            hits += 1;
+        }
+    }
+    assert!(hits > 0, "the caller's key is in the sample");
+    let dir = std::env::temp_dir().join(format!("siplens-srtp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wrong-key.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siplens"))
+        .args(["report", "--format", "json"])
+        .arg(&path)
+        .output()
+        .expect("siplens runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_src = |src: &str| {
+        r["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["src"] == src)
+            .cloned()
+            .unwrap()
+    };
+    let caller = by_src("10.254.4.1:17000");
+    assert_eq!(caller["srtp_decrypted"], 0, "{caller}");
+    assert_eq!(caller["srtp_auth_failed"], 64, "{caller}");
+    let callee = by_src("10.254.4.2:16000");
+    assert_eq!(callee["srtp_decrypted"], 90, "{callee}");
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "media.sdes-key-exposed")
+        .unwrap();
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("90 of 180 SRTP packets decrypted"),
+        "{summary}"
+    );
+    assert!(summary.contains("(1 stream(s))"), "{summary}");
+}

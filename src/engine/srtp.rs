@@ -213,3 +213,99 @@ pub fn master_key(c: &crate::sdp::Crypto<'_>) -> Option<MasterKey> {
         .find(|k| k.method.eq_ignore_ascii_case("inline"))?;
     MasterKey::from_sdes(c.suite, k.key_salt, k.mki.map_or(0, |m| m.length))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::srtp::Suite;
+
+    fn key(fill: u8, from_caller: bool, addr: &str) -> SdesKey {
+        SdesKey {
+            from_caller,
+            addr: Some(addr.parse().unwrap()),
+            rtcp: None,
+            frame: 1,
+            key: MasterKey::new(Suite::AesCm128HmacSha1_80, &[fill; 16], &[fill; 14], 0).unwrap(),
+        }
+    }
+
+    fn packet(k: &SdesKey, seq: u16) -> Vec<u8> {
+        let mut plain = vec![0x80, 8, (seq >> 8) as u8, seq as u8, 0, 0, 0, 0, 1, 2, 3, 4];
+        plain.extend_from_slice(&[0xd5; 160]);
+        SrtpContext::new(&k.key)
+            .unwrap()
+            .protect_rtp_for_tests(&plain, 0, &[])
+    }
+
+    const A: &str = "192.0.2.1:4000";
+    const B: &str = "192.0.2.2:5000";
+
+    /// The sender's own SDP key is tried first (RFC 4568 §6.1), whatever the order the
+    /// SDP bodies came in; either way every packet decrypts.
+    #[test]
+    fn the_senders_key_first() {
+        let (ka, kb) = (key(1, true, A), key(2, false, B));
+        let st = SrtpState::new(
+            &[ka.clone(), kb.clone()],
+            A.parse().unwrap(),
+            B.parse().unwrap(),
+        );
+        assert_eq!(st.candidates.len(), 2);
+        let mut out = Vec::new();
+        // Candidate 0 is A's key: it authenticates A's packets on its own.
+        let mut first = st.candidates[0].ctx.clone();
+        assert!(first.unprotect_rtp(&packet(&ka, 1), &mut out).is_ok());
+        let st = SrtpState::new(
+            &[ka.clone(), kb.clone()],
+            B.parse().unwrap(),
+            A.parse().unwrap(),
+        );
+        let mut first = st.candidates[0].ctx.clone();
+        assert!(first.unprotect_rtp(&packet(&kb, 1), &mut out).is_ok());
+        // A sender behind NAT (its source announced by no SDP): the key of the party
+        // opposite the receiver comes first.
+        let mut st = SrtpState::new(
+            &[kb.clone(), ka.clone()],
+            "198.51.100.7:3000".parse().unwrap(),
+            B.parse().unwrap(),
+        );
+        let mut first = st.candidates[0].ctx.clone();
+        assert!(first.unprotect_rtp(&packet(&ka, 1), &mut out).is_ok());
+        for seq in 1..20 {
+            assert!(st.on_rtp(&packet(&ka, seq), &mut out));
+        }
+        assert_eq!((st.decrypted, st.auth_failed), (19, 0));
+    }
+
+    /// Wrong keys: counted, then the stream stops trying; new keys in the dialog (a
+    /// re-INVITE) make it try again.
+    #[test]
+    fn wrong_keys_stall_until_new_keys_come() {
+        let (ka, kb, right) = (key(1, true, A), key(2, false, B), key(3, true, A));
+        let mut st = SrtpState::new(
+            &[ka.clone(), kb.clone()],
+            A.parse().unwrap(),
+            B.parse().unwrap(),
+        );
+        let mut out = Vec::new();
+        for seq in 0..100 {
+            st.on_rtp(&packet(&right, seq), &mut out);
+        }
+        assert_eq!(
+            (st.decrypted, st.auth_failed),
+            (0, u64::from(MAX_CONSECUTIVE_FAILURES))
+        );
+        assert!(st.stalled() && out.is_empty());
+        assert!(!st.wants_keys(2));
+        let keys = [ka, kb, right.clone()];
+        assert!(st.wants_keys(keys.len()));
+        st.refresh(&keys, A.parse().unwrap(), B.parse().unwrap());
+        assert!(st.on_rtp(&packet(&right, 100), &mut out));
+        assert_eq!(st.decrypted, 1);
+        // No key at all: stalled from the start, nothing counted.
+        let mut none = SrtpState::new(&[], A.parse().unwrap(), B.parse().unwrap());
+        assert!(none.stalled() && !none.applied());
+        assert!(!none.on_rtp(&packet(&right, 1), &mut out));
+        assert_eq!(none.auth_failed, 0);
+    }
+}

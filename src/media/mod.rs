@@ -1,5 +1,6 @@
 //! Media plane: pure parsers for RTP, RTCP and STUN, a cheap classifier for non-SIP UDP
-//! datagrams, the RFC 3551 static payload table, and per-stream statistics (RFC 3550).
+//! datagrams, the RFC 3551 static payload table, per-stream statistics (RFC 3550), and
+//! SRTP/SRTCP decryption with a known key (RFC 3711, [`srtp`]).
 //!
 //! Nothing here keeps global state or reads a clock: statistics take time from packet
 //! timestamps only.

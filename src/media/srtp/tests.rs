@@ -176,40 +176,8 @@ fn rfc7714_17_aes_gcm_rtcp() {
     }
 }
 
-/// Test-only sender: AES-CM + HMAC-SHA1 (or GCM) protection with the same session keys,
-/// to drive the receiver through rollovers, MKIs and the other suites.
 fn protect_rtp(ctx: &SrtpContext, plain: &[u8], roc: u32, mki: &[u8]) -> Vec<u8> {
-    let hlen = rtp_header_len(plain).unwrap();
-    let seq = u16::from_be_bytes([plain[2], plain[3]]);
-    let ssrc = u32::from_be_bytes([plain[8], plain[9], plain[10], plain[11]]);
-    let index = (u64::from(roc) << 16) | u64::from(seq);
-    let mut p = plain.to_vec();
-    match &ctx.rtp {
-        Transform::Cm { cipher, auth, salt } => {
-            cipher.apply(&cm_iv(salt, ssrc, index), &mut p[hlen..]);
-            let mut mac = auth.clone();
-            mac.update(&p);
-            mac.update(&roc.to_be_bytes());
-            let tag = mac.finalize().into_bytes();
-            p.extend_from_slice(mki);
-            p.extend_from_slice(&tag[..ctx.suite.rtp_tag_len()]);
-        }
-        Transform::Gcm { aead, salt } => {
-            let mut tail = [0u8; 6];
-            tail[..4].copy_from_slice(&roc.to_be_bytes());
-            tail[4..].copy_from_slice(&seq.to_be_bytes());
-            let nonce = gcm_iv(salt, ssrc, tail);
-            let (h, body) = p.split_at_mut(hlen);
-            let tag = match aead {
-                GcmCipher::A128(c) => c.encrypt_in_place_detached((&nonce).into(), h, body),
-                GcmCipher::A256(c) => c.encrypt_in_place_detached((&nonce).into(), h, body),
-            }
-            .unwrap();
-            p.extend_from_slice(&tag);
-            p.extend_from_slice(mki);
-        }
-    }
-    p
+    ctx.protect_rtp_for_tests(plain, roc, mki)
 }
 
 fn rtp(seq: u16, payload: &[u8]) -> Vec<u8> {
