@@ -231,13 +231,15 @@ const LABEL_RTP_ENC: u8 = 0;
 const LABEL_RTCP_ENC: u8 = 3;
 
 /// The session keys of one direction of SRTP or SRTCP, as cipher instances (key
-/// schedules computed once, cloned per packet).
+/// schedules computed once, cloned per packet). The key schedules are boxed (an AES
+/// key schedule with its runtime-detected AES-NI twin is 700-960 bytes), so a context
+/// that is moved or kept per stream stays small.
 #[derive(Clone)]
 enum Transform {
     /// AES-CM with HMAC-SHA1 (RFC 3711 §4.1.1, §4.2.1).
     Cm {
         cipher: CmCipher,
-        auth: HmacSha1,
+        auth: Box<HmacSha1>,
         salt: [u8; 14],
     },
     /// AES-GCM (RFC 7714).
@@ -246,8 +248,8 @@ enum Transform {
 
 #[derive(Clone)]
 enum CmCipher {
-    A128(Aes128),
-    A256(Aes256),
+    A128(Box<Aes128>),
+    A256(Box<Aes256>),
 }
 
 #[derive(Clone)]
@@ -263,12 +265,12 @@ impl CmCipher {
         match self {
             // The key schedule is computed once per context and cloned here.
             CmCipher::A128(c) => ctr::Ctr128BE::<Aes128>::from_core(ctr::CtrCore::inner_iv_init(
-                c.clone(),
+                Aes128::clone(c),
                 iv.into(),
             ))
             .apply_keystream(data),
             CmCipher::A256(c) => ctr::Ctr128BE::<Aes256>::from_core(ctr::CtrCore::inner_iv_init(
-                c.clone(),
+                Aes256::clone(c),
                 iv.into(),
             ))
             .apply_keystream(data),
@@ -324,11 +326,16 @@ impl Transform {
 
     fn cm(enc: &[u8], auth: &[u8], salt: [u8; 14]) -> Result<Transform, SrtpError> {
         let cipher = match enc.len() {
-            16 => CmCipher::A128(Aes128::new_from_slice(enc).map_err(|_| SrtpError::KeyLength)?),
-            32 => CmCipher::A256(Aes256::new_from_slice(enc).map_err(|_| SrtpError::KeyLength)?),
+            16 => CmCipher::A128(Box::new(
+                Aes128::new_from_slice(enc).map_err(|_| SrtpError::KeyLength)?,
+            )),
+            32 => CmCipher::A256(Box::new(
+                Aes256::new_from_slice(enc).map_err(|_| SrtpError::KeyLength)?,
+            )),
             _ => return Err(SrtpError::KeyLength),
         };
-        let auth = <HmacSha1 as Mac>::new_from_slice(auth).map_err(|_| SrtpError::KeyLength)?;
+        let auth =
+            Box::new(<HmacSha1 as Mac>::new_from_slice(auth).map_err(|_| SrtpError::KeyLength)?);
         Ok(Transform::Cm { cipher, auth, salt })
     }
 }
@@ -472,7 +479,7 @@ impl SrtpContext {
         match &ctx.rtp {
             Transform::Cm { cipher, auth, salt } => {
                 cipher.apply(&cm_iv(salt, ssrc, index), &mut p[hlen..]);
-                let mut mac = auth.clone();
+                let mut mac = HmacSha1::clone(auth);
                 mac.update(&p);
                 mac.update(&roc.to_be_bytes());
                 let tag = mac.finalize().into_bytes();
@@ -565,7 +572,7 @@ impl SrtpContext {
                     .ok_or(SrtpError::TooShort)?;
                 let authenticated = packet.get(..body_end).ok_or(SrtpError::TooShort)?;
                 // RFC 3711 §4.2: the tag covers the authenticated portion || ROC.
-                let mut mac = auth.clone();
+                let mut mac = HmacSha1::clone(auth);
                 mac.update(authenticated);
                 mac.update(&v.to_be_bytes());
                 mac.verify_truncated_left(tag)
@@ -628,7 +635,7 @@ impl SrtpContext {
                     .get(packet.len() - tag_len..)
                     .ok_or(SrtpError::TooShort)?;
                 let authenticated = packet.get(..index_end).ok_or(SrtpError::TooShort)?;
-                let mut mac = auth.clone();
+                let mut mac = HmacSha1::clone(auth);
                 mac.update(authenticated);
                 mac.verify_truncated_left(tag)
                     .map_err(|_| SrtpError::AuthFailed)?;
