@@ -82,7 +82,7 @@ impl Suite {
     }
 
     /// Master (and session) salt length in bytes: 112 bits for AES-CM (RFC 3711 §8.2),
-    /// 96 bits for AES-GCM (RFC 7714 §8.1... §12).
+    /// 96 bits for AES-GCM (RFC 7714 §14.2: cipher_salt_length).
     pub fn salt_len(self) -> usize {
         if self.is_aead() {
             12

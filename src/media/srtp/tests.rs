@@ -143,7 +143,7 @@ fn rfc7714_16_1_aes_128_gcm_rtp() {
 const RTCP_PLAIN: &str = "81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61 \
                           deadbeefdeadbeefdeadbeefdeadbeefdeadbeef";
 
-/// RFC 7714 §17.1 (AEAD_AES_128_GCM) and §17.2 (AEAD_AES_256_GCM) SRTCP, index 0x5d4.
+/// RFC 7714 §16.2 (AEAD_AES_128_GCM) and §17.2 (AEAD_AES_256_GCM) SRTCP, index 0x5d4.
 #[test]
 fn rfc7714_17_aes_gcm_rtcp() {
     let cases = [
