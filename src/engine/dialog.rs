@@ -270,6 +270,43 @@ impl Dialog {
         }
     }
 
+    /// Keeps the SDES master keys of an SDP body (RFC 4568 §9.1 `a=crypto` inline keys)
+    /// for decrypting the streams bound to this dialog: each media line's keys with the
+    /// address it announced (`media` is `parsed` summarised, line for line). A key seen
+    /// before (a relayed copy of the SDP) is kept once; past [`super::srtp::MAX_SDES_KEYS`]
+    /// keys are counted as dropped security records.
+    fn note_sdes_keys(
+        &mut self,
+        parsed: &sdp::Sdp<'_>,
+        media: &[crate::model::MediaLine],
+        from_caller: bool,
+        frame: u64,
+        stats: &mut EngineStats,
+    ) {
+        for (m, line) in parsed.media.iter().zip(media) {
+            for key in m.crypto().filter_map(super::srtp::master_key) {
+                let sdes = &mut self.rare_mut().sdes;
+                if sdes.iter().any(|k| k.key == key) {
+                    continue;
+                }
+                if sdes.len() >= super::srtp::MAX_SDES_KEYS {
+                    stats.security_records_dropped += 1;
+                    continue;
+                }
+                push_small(
+                    sdes,
+                    super::srtp::SdesKey {
+                        from_caller,
+                        addr: line.addr.map(|a| a.get()),
+                        rtcp: line.rtcp.map(|a| a.get()),
+                        frame,
+                        key,
+                    },
+                );
+            }
+        }
+    }
+
     /// Records an SDP body (RFC 3264 offer/answer), bounded by [`MAX_SDP_PER_DIALOG`];
     /// None when the message carries none.
     pub(super) fn note_sdp<'m>(
@@ -304,6 +341,7 @@ impl Dialog {
                 _ => (None, Some(c.addr)),
             })
         }));
+        self.note_sdes_keys(&parsed, &media, from_caller, seg.frame, stats);
         let idx = self.sdp.len();
         let mut index = None;
         if idx >= MAX_SDP_PER_DIALOG {

@@ -10,6 +10,7 @@ mod dialog;
 pub mod limits;
 pub mod raw;
 pub mod rule;
+pub mod srtp;
 pub mod state;
 mod table;
 
@@ -434,6 +435,9 @@ struct DialogRare {
     /// DTMF digits, in the order their first packet was seen (bounded by
     /// [`Limits::max_dtmf_per_dialog`]).
     dtmf: Vec<DtmfEvent>,
+    /// SDES master keys of its SDP bodies (at most [`srtp::MAX_SDES_KEYS`]), to decrypt
+    /// the SRTP streams bound to it.
+    sdes: Vec<srtp::SdesKey>,
 }
 
 /// What [`Dialog::retransmitted`] returns for a dialog without retransmissions.
@@ -494,6 +498,11 @@ impl Dialog {
         stats.dtmf_events += 1;
         push_small(list, ev);
         u32::try_from(list.len() - 1).ok()
+    }
+
+    /// SDES master keys of its SDP bodies (RFC 4568), oldest first.
+    pub fn sdes_keys(&self) -> &[srtp::SdesKey] {
+        self.rare.as_ref().map_or(&[], |r| &r.sdes)
     }
 
     /// Frame of the latest 401/407 challenge.
@@ -590,6 +599,8 @@ pub struct RtpStream {
     pub rtt_ms: Option<f64>,
     /// The last SR this stream's source sent: middle NTP bits, and when it was seen.
     last_sr: Option<(u32, Timestamp)>,
+    /// SRTP decryption with the SDES keys of its dialog's SDP (None: no key applied).
+    srtp: Option<Box<srtp::SrtpState>>,
     /// The last payload type other than [`payload_type`](Self::payload_type) seen (DTMF
     /// events, comfort noise) with its analysis clock rate, so that a stream alternating
     /// between two types looks the SDP up once, not per packet.
@@ -623,6 +634,12 @@ struct DtmfTrack {
 const DTMF_RESTART_NS: u64 = 100_000_000;
 
 impl RtpStream {
+    /// What decrypting it with its dialog's SDES keys gave (None when no key applied:
+    /// plain RTP, DTLS-SRTP, or SRTP keyed out of the capture's sight).
+    pub fn srtp(&self) -> Option<&srtp::SrtpState> {
+        self.srtp.as_deref()
+    }
+
     /// The analysis clock rate already known for payload type `pt` (`None`: look it up).
     fn rate_of(&self, pt: u8) -> Option<u32> {
         if pt == self.payload_type {
@@ -741,6 +758,8 @@ pub struct Analyzer {
     /// The configuration the rules were given (kept to re-apply a changed threshold).
     config: Config,
     spare: Vec<Segment<'static>>,
+    /// Decrypted SRTP/SRTCP packets are written here, one buffer for all streams.
+    srtp_buf: Vec<u8>,
     /// NAT troubleshooting: CRLF/STUN/OPTIONS keepalives per address (crate::nat).
     nat_keepalives: crate::nat::KeepaliveTable,
     /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
@@ -858,6 +877,7 @@ impl Analyzer {
             rules: Vec::new(),
             config: Config::default(),
             spare: Vec::new(),
+            srtp_buf: Vec::new(),
             nat_keepalives,
             tap: None,
             capture_stats: Vec::new(),
@@ -1087,6 +1107,11 @@ impl Analyzer {
                     if let Some(key) = self.ssrc_index.get(&ssrc) {
                         if let Some(s) = self.streams.get_mut(key) {
                             s.rtcp_packets += 1;
+                            // SRTCP keeps the header and sender SSRC in clear (RFC 3711
+                            // §3.4): the SRTP stream of that SSRC holds its keys.
+                            if let Some(st) = s.srtp.as_deref_mut() {
+                                st.on_rtcp(&seg.payload, &mut self.srtp_buf);
+                            }
                         }
                     }
                 }
@@ -1183,6 +1208,9 @@ impl Analyzer {
         // lookup for those (the path below looks the stream up three times).
         if let Some(s) = self.streams.get_mut(&key) {
             if s.dialog.is_some() {
+                if let Some(st) = s.srtp.as_deref_mut() {
+                    srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf);
+                }
                 if let Some(rate) = s.rate_of(h.payload_type) {
                     s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
                     if s.dtmf_pt.is_some_and(|(pt, _)| pt == h.payload_type) {
@@ -1224,6 +1252,24 @@ impl Analyzer {
                     // The SDP now names the dynamic types: forget what was taken before.
                     s.alt_rate = None;
                     s.dtmf_pt = line.dtmf;
+                    // SRTP keyed in the SDP (SDES): try its keys on this stream.
+                    // The state is made even before a key is known (the answer's SDP may
+                    // come later): it then waits, stalled, for the dialog's keys.
+                    if line.encrypted && line.sdes {
+                        let keys = self
+                            .dialogs
+                            .get(&dialog.0)
+                            .map_or(&[][..], |d| d.sdes_keys());
+                        let mut st = srtp::SrtpState::new(keys, seg.src, seg.dst);
+                        srtp_packet(
+                            &mut st,
+                            Some(dialog.0),
+                            seg,
+                            &self.dialogs,
+                            &mut self.srtp_buf,
+                        );
+                        s.srtp = Some(Box::new(st));
+                    }
                     if h.payload_type == s.payload_type {
                         s.packet_rate = media::analysis_clock_rate(
                             h.payload_type,
@@ -1358,6 +1404,7 @@ impl Analyzer {
             stats: media::StreamStats::default(),
             rtt_ms: None,
             last_sr: None,
+            srtp: None,
             alt_rate: None,
             dtmf_pt: None,
             dtmf_track: None,
@@ -1404,6 +1451,7 @@ impl Analyzer {
             let bound = match line {
                 Some(m) => BoundLine {
                     encrypted: m.encrypted,
+                    sdes: m.crypto > 0,
                     codec: m
                         .formats
                         .iter()
@@ -1425,6 +1473,7 @@ impl Analyzer {
                 // default), is taken as telephone-event.
                 None => BoundLine {
                     encrypted: false,
+                    sdes: false,
                     codec: None,
                     dtmf: Some((101, 8000)),
                 },
@@ -2508,9 +2557,37 @@ struct MsgFacts<'m> {
 
 struct BoundLine {
     encrypted: bool,
+    /// The line carries `a=crypto` (SDES) keys.
+    sdes: bool,
     codec: Option<(Sym, u32)>,
     /// The telephone-event payload type and clock rate of the line.
     dtmf: Option<(u8, u32)>,
+}
+
+/// One SRTP packet of a stream bound to `dialog` (see [`srtp`]): a stalled state (no
+/// key yet, or its keys failed) looks again at the dialog's keys, on its first stalled
+/// packet and every 64th after (a re-INVITE may bring new ones), then the packet is
+/// tried. The decrypted packet lands in `buf`.
+fn srtp_packet(
+    st: &mut srtp::SrtpState,
+    dialog: Option<u64>,
+    seg: &Segment<'_>,
+    dialogs: &table::DialogTable,
+    buf: &mut Vec<u8>,
+) {
+    if st.stalled() {
+        if st.note_stalled_packet() % 64 == 0 {
+            if let Some(d) = dialog.and_then(|id| dialogs.get(&id)) {
+                if st.wants_keys(d.sdes_keys().len()) {
+                    st.refresh(d.sdes_keys(), seg.src, seg.dst);
+                }
+            }
+        }
+        if st.stalled() {
+            return;
+        }
+    }
+    st.on_rtp(&seg.payload, buf);
 }
 
 /// Summarises an SDP body into owned media lines, interning names in `symbols`.

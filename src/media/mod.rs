@@ -1,6 +1,7 @@
 //! Media plane: pure parsers for RTP, RTCP, STUN and DTMF (RFC 4733 events, SIP INFO and
 //! KPML bodies), a cheap classifier for non-SIP UDP datagrams, the RFC 3551 static
-//! payload table, and per-stream statistics (RFC 3550).
+//! payload table, per-stream statistics (RFC 3550), call quality (ITU-T G.107), and
+//! SRTP/SRTCP decryption with a known key (RFC 3711, [`srtp`]).
 //!
 //! Nothing here keeps global state or reads a clock: statistics take time from packet
 //! timestamps only.
@@ -10,6 +11,7 @@ pub mod dtmf;
 pub mod quality;
 pub mod rtcp;
 pub mod rtp;
+pub mod srtp;
 pub mod stats;
 pub mod stun;
 

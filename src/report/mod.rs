@@ -980,6 +980,20 @@ pub struct StreamDto<'a> {
     pub quality: Vec<QualityPointDto>,
     /// Intervals beyond the 720 kept.
     pub quality_intervals_dropped: u64,
+    /// SRTP packets authenticated and decrypted with an SDES key of the call's SDP
+    /// (RFC 4568, RFC 3711); absent unless such keys were applied to the stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtp_decrypted: Option<u64>,
+    /// SRTP packets tried that no SDES key authenticated (absent as above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtp_auth_failed: Option<u64>,
+    /// SRTCP packets of this SSRC authenticated and decrypted (absent unless SRTCP
+    /// was tried).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtcp_decrypted: Option<u64>,
+    /// SRTCP packets of this SSRC that no key authenticated (absent as above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtcp_auth_failed: Option<u64>,
 }
 
 /// One 5-second interval of a stream's quality (`streams[].quality[]`).
@@ -1102,6 +1116,8 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
     let qt = st.quality();
     let inputs = an.quality_inputs(s);
     let score = inputs.map(|(codec, rtt)| crate::media::quality::score(&qt.totals(), &codec, rtt));
+    let srtp = s.srtp().filter(|x| x.applied());
+    let srtcp = srtp.filter(|x| x.rtcp_decrypted + x.rtcp_auth_failed > 0);
     StreamDto {
         index,
         ssrc: s.ssrc,
@@ -1156,6 +1172,10 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
             None => Vec::new(),
         },
         quality_intervals_dropped: qt.intervals_dropped(),
+        srtp_decrypted: srtp.map(|x| x.decrypted),
+        srtp_auth_failed: srtp.map(|x| x.auth_failed),
+        srtcp_decrypted: srtcp.map(|x| x.rtcp_decrypted),
+        srtcp_auth_failed: srtcp.map(|x| x.rtcp_auth_failed),
     }
 }
 

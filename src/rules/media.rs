@@ -470,6 +470,9 @@ pub struct StreamFact {
     pub ts: Timestamp,
     /// True when its SDP line is SRTP or DTLS-SRTP.
     pub encrypted: bool,
+    /// SRTP packets authenticated and decrypted with an SDES key of the dialog's SDP
+    /// (None when no such key was applied to it; see [`crate::engine::srtp`]).
+    pub srtp_decrypted: Option<u64>,
 }
 
 fn push_evidence(v: &mut Vec<u64>, f: u64) {
@@ -522,7 +525,7 @@ fn findings_of(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     out.extend(cleartext_rtp(call_id, call, sec, streams, counted_rtp));
-    out.extend(sdes_exposed(call_id, sec, show_secrets));
+    out.extend(sdes_exposed(call_id, sec, streams, show_secrets));
     out.extend(protections(call_id, call, sec));
     out
 }
@@ -716,7 +719,14 @@ fn mask(key: &str, show: bool) -> String {
     }
 }
 
-fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Option<Finding> {
+/// `media.sdes-key-exposed`: the SDP bodies that carried SDES keys over a cleartext hop,
+/// and, when the keys decrypted the call's SRTP, how many packets: the exposure proven.
+fn sdes_exposed(
+    call_id: &str,
+    sec: &SecurityFacts,
+    streams: &[StreamFact],
+    show_secrets: bool,
+) -> Option<Finding> {
     let exposed: Vec<&SdpSecurity> = sec
         .sdp
         .iter()
@@ -751,13 +761,35 @@ fn sdes_exposed(call_id: &str, sec: &SecurityFacts, show_secrets: bool) -> Optio
             keys.join(", ")
         ));
     }
+    // Streams the SDP's keys were tried on: M packets, N of them authenticated and
+    // decrypted (RFC 3711 §3.3). A single one proves the key real and in use.
+    let tried: Vec<(&StreamFact, u64)> = streams
+        .iter()
+        .filter_map(|s| s.srtp_decrypted.map(|n| (s, n)))
+        .collect();
+    let decrypted: u64 = tried.iter().map(|(_, n)| n).sum();
+    let proof = if decrypted > 0 {
+        let packets: u64 = tried.iter().map(|(s, _)| s.packets).sum();
+        for (s, n) in &tried {
+            if *n > 0 {
+                push_evidence(&mut evidence, s.first_frame);
+            }
+        }
+        format!(
+            ", and it was: {decrypted} of {packets} SRTP packets decrypted and authenticated \
+             with the key from the SDP ({} stream(s))",
+            tried.iter().filter(|(_, n)| *n > 0).count()
+        )
+    } else {
+        String::new()
+    };
     Some(
         Finding::new(SDES_KEY_EXPOSED, Severity::High, first.at.ts)
             .call(call_id)
             .flow(first.at.src, first.at.dst)
             .summary(format!(
                 "SRTP master keys (SDES a=crypto) sent in clear SIP in {} SDP body(ies), so the \
-             media can be decrypted by anyone on the path: {}{}",
+             media can be decrypted by anyone on the path{proof}: {}{}",
                 exposed.len(),
                 parts.join("; "),
                 if show_secrets {
@@ -1001,6 +1033,7 @@ mod tests {
             first_frame: 9,
             ts: Timestamp(9),
             encrypted: false,
+            srtp_decrypted: None,
         };
         for bodies in &cases {
             let d = dialog(bodies, Transport::Udp);
@@ -1082,6 +1115,7 @@ mod tests {
             first_frame: 9,
             ts: Timestamp(9),
             encrypted: false,
+            srtp_decrypted: None,
         };
         let f = findings("c", CALL, &SecurityFacts::default(), &[s.clone()], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp"]);
@@ -1240,6 +1274,7 @@ impl CallSecurityRule {
                 first_frame: s.first_frame,
                 ts: s.stats.first_seen().unwrap_or_default(),
                 encrypted: s.encrypted,
+                srtp_decrypted: s.srtp().filter(|x| x.applied()).map(|x| x.decrypted),
             })
             .collect();
         let sec = self.facts(d.id);
