@@ -278,7 +278,7 @@ impl StreamStats {
             // §6.4.1: transit = arrival (in RTP units) - timestamp; wrapping arithmetic keeps
             // the difference right across 32-bit wraps of either clock.
             // Truncating to u32 is the RTP clock's own modulo 2^32.
-            let units = (u128::from(arrival.0) * u128::from(clock_rate) / 1_000_000_000) as u32;
+            let units = rtp_units(arrival.0, clock_rate);
             let transit = units.wrapping_sub(hdr.timestamp);
             if let Some(last) = self.last_transit {
                 let d = f64::from((transit.wrapping_sub(last) as i32).unsigned_abs());
@@ -478,5 +478,29 @@ impl StreamStats {
         (0u8..128)
             .filter(|pt| self.payload_types & (1u128 << pt) != 0)
             .collect()
+    }
+}
+
+/// `ns` nanoseconds in RTP units of `rate` Hz, modulo 2^32 (the RTP clock's own modulo,
+/// RFC 3550 §5.1): whole seconds and the nanoseconds past them apart, so the products fit
+/// in u64 (`ns × rate` needs u128, whose division was a library call per packet).
+/// `secs × rate` may wrap u64, which keeps it right modulo 2^32.
+fn rtp_units(ns: u64, rate: u32) -> u32 {
+    let rate = u64::from(rate);
+    let (secs, sub) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    secs.wrapping_mul(rate)
+        .wrapping_add(sub * rate / 1_000_000_000) as u32
+}
+
+#[cfg(test)]
+mod units_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn rtp_units_equal_the_u128_product(ns in any::<u64>(), rate in any::<u32>()) {
+            let wide = (u128::from(ns) * u128::from(rate) / 1_000_000_000) as u32;
+            prop_assert_eq!(super::rtp_units(ns, rate), wide);
+        }
     }
 }
