@@ -44,7 +44,9 @@ struct Direction {
     tls_buf: Vec<u8>,
     /// Keys are at hand: TLS records are kept whole in `records` for decryption.
     decrypt: bool,
-    /// Whole TLS records completed by the segment being processed, to decrypt.
+    /// Whole TLS records completed by the segment being processed, to decrypt: the
+    /// reassembler's one buffer, lent for that segment (empty otherwise, so no direction
+    /// keeps a segment's worth of capacity).
     records: Vec<u8>,
     /// SIP (or WebSocket) framing of the decrypted plaintext, once there is some.
     plain: Option<Box<StreamFramer>>,
@@ -124,6 +126,10 @@ pub(crate) struct TcpReassembler {
     tls_conns: HashMap<(SocketAddr, SocketAddr), TlsConn>,
     /// Secrets to decrypt TLS with (key logs, RSA keys); empty by default.
     pub(crate) keys: KeyLog,
+    /// The whole-records buffer lent to the direction being fed, and the plaintext of its
+    /// records: one of each for all connections, their capacity reused segment after segment.
+    records: Vec<u8>,
+    plain: Vec<u8>,
     last_sweep: Timestamp,
     /// Sum of `held()` over all directions.
     pub(crate) total: usize,
@@ -203,6 +209,9 @@ impl TcpReassembler {
         let before = dir.held();
         let app_before = env.stats.tls_app_records;
         dir.decrypt = !self.keys.is_empty();
+        if dir.decrypt {
+            std::mem::swap(&mut dir.records, &mut self.records);
+        }
         if !payload.get().is_empty() {
             accept(dir, &mut env, data_seq, payload);
         }
@@ -210,15 +219,16 @@ impl TcpReassembler {
             let (ck, side) = conn_key(src, dst);
             let conn = self.tls_conns.entry(ck).or_default();
             if !dir.records.is_empty() {
-                decrypt_records(dir, conn, &self.keys, side, &mut env);
-            } else if env.stats.tls_app_records > app_before
-                && !conn.without_keys
-                && !conn.decrypted
-            {
+                decrypt_records(dir, conn, &self.keys, side, &mut self.plain, &mut env);
+            } else if env.stats.tls_app_records > app_before && !conn.decrypted {
                 // Application data and no key to try: say so once per connection.
-                conn.without_keys = true;
-                env.stats.tls_decrypt.sessions_without_keys += 1;
+                let st = &mut env.stats.tls_decrypt;
+                count_once(&mut conn.without_keys, &mut st.sessions_without_keys);
             }
+        }
+        if dir.decrypt {
+            dir.records.clear();
+            std::mem::swap(&mut dir.records, &mut self.records);
         }
         if flags.fin || flags.rst {
             if flags.fin {
@@ -485,56 +495,45 @@ fn decrypt_records(
     conn: &mut TlsConn,
     keys: &KeyLog,
     side: Dir,
+    plain: &mut Vec<u8>,
     env: &mut Env<'_, '_, '_>,
 ) {
-    let records = std::mem::take(&mut dir.records);
-    let mut plain = Vec::new();
-    let mut rest = records.as_slice();
+    plain.clear();
+    let mut rest = dir.records.as_slice();
     while let Some((_, len)) = tls_stream::record_header(rest) {
         let Some((rec, tail)) = rest.split_at_checked(tls_stream::RECORD_HEADER_LEN + len) else {
             break;
         };
         rest = tail;
+        let result = conn.session.record(keys, side, rec, plain);
+        if result
+            == (RecordResult::Decrypted {
+                content_type: tls_stream::content_type::HANDSHAKE,
+            })
+        {
+            handshake_to_audit(&mut conn.session, env);
+        }
         let st = &mut env.stats.tls_decrypt;
-        match conn.session.record(keys, side, rec, &mut plain) {
+        match result {
             RecordResult::Cleartext => {}
-            RecordResult::Decrypted { content_type } => {
-                if content_type == tls_stream::content_type::HANDSHAKE {
-                    handshake_to_audit(&mut conn.session, env);
-                }
-                let st = &mut env.stats.tls_decrypt;
+            RecordResult::Decrypted { .. } => {
                 st.records_decrypted += 1;
-                if !conn.decrypted {
-                    conn.decrypted = true;
-                    st.sessions_decrypted += 1;
-                }
+                count_once(&mut conn.decrypted, &mut st.sessions_decrypted);
             }
             RecordResult::Failed => {
                 st.records_failed += 1;
-                if !conn.failed {
-                    conn.failed = true;
-                    st.sessions_failed += 1;
-                }
+                count_once(&mut conn.failed, &mut st.sessions_failed);
             }
             RecordResult::NoKeys => {
                 st.records_undecrypted += 1;
-                if !conn.without_keys {
-                    conn.without_keys = true;
-                    st.sessions_without_keys += 1;
-                }
+                count_once(&mut conn.without_keys, &mut st.sessions_without_keys);
             }
             RecordResult::Unsupported => {
                 st.records_undecrypted += 1;
-                if !conn.unsupported {
-                    conn.unsupported = true;
-                    st.sessions_unsupported += 1;
-                }
+                count_once(&mut conn.unsupported, &mut st.sessions_unsupported);
             }
         }
     }
-    // Give the buffer back: its capacity serves the next segment.
-    dir.records = records;
-    dir.records.clear();
     if plain.is_empty() {
         return;
     }
@@ -543,5 +542,14 @@ fn decrypt_records(
         .plain
         .get_or_insert_with(|| Box::new(StreamFramer::new(true, false)));
     // A plaintext framer never sniffs TLS, so it takes every byte.
-    let _ = framer.feed(env, Bytes::Local(&plain), Transport::Tls);
+    let _ = framer.feed(env, Bytes::Local(plain), Transport::Tls);
+}
+
+/// Counts a connection in `counter` the first time `seen` is set: each outcome is counted
+/// once per connection, however many records show it.
+fn count_once(seen: &mut bool, counter: &mut u64) {
+    if !*seen {
+        *seen = true;
+        *counter += 1;
+    }
 }
