@@ -250,6 +250,16 @@ kam_start() {
     die "kamailio did not start in $ns"
 }
 
+# wait_tcp NS ADDR:PORT: waits (5 s at most) until something listens on TCP ADDR:PORT
+# in namespace NS, e.g. kamailio's extra TCP/TLS listener after kam_start's UDP one.
+wait_tcp() {
+    local i
+    for i in $(seq 100); do
+        nsx "$1" ss -ltn | grep -q "$2" && return 0
+        sleep 0.05
+    done
+}
+
 kam_stop() {
     kill -TERM "$KAM_PID" 2>/dev/null || true
     wait "$KAM_PID" 2>/dev/null || true
@@ -1524,16 +1534,13 @@ NFT
 # connection during the call. Needs Debian's python3-websockets (run with
 # /usr/bin/python3) and kamailio-websocket-modules.
 sample_ws_call() {
-    local f=$OUT/ws-call.pcap i
+    local f=$OUT/ws-call.pcap
     [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so ]] ||
         die "kamailio websocket.so missing (kamailio-websocket-modules)"
     /usr/bin/python3 -c 'import websockets' 2>/dev/null || die "missing python3-websockets"
     ns_new ws
     KAM_CFG=$ROOT/scripts/kamailio/kamailio-ws.cfg kam_start ws 127.0.0.1 -l tcp:127.0.0.1:8080
-    for i in $(seq 100); do
-        nsx ws ss -ltn | grep -q "127.0.0.1:8080" && break
-        sleep 0.05
-    done
+    wait_tcp ws 127.0.0.1:8080
     cap_start ws "$f" tcpdump -i lo
     uas ws uas-call-signal.xml -i 127.0.0.1 -p 5070 -mi 127.0.0.1 -mp 16000
     nsx ws timeout 40 /usr/bin/python3 "$ROOT/scripts/ws-sip-client.py" ws://127.0.0.1:8080/ 1.5 \
@@ -1563,7 +1570,7 @@ sample_ws_call() {
 # tshark sees the upgrade, the SIP over WebSocket and the same SIP/WebSocket
 # counts as ws-call.
 sample_wss_call() {
-    local n=wss-call f=$OUT/wss-call.pcap d=$WORK/certs-wss i kopt
+    local n=wss-call f=$OUT/wss-call.pcap d=$WORK/certs-wss kopt
     [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so ]] ||
         die "kamailio websocket.so missing (kamailio-websocket-modules)"
     [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ]] || die "kamailio tls.so missing (kamailio-tls-modules)"
@@ -1574,10 +1581,7 @@ sample_wss_call() {
     ns_new wss
     KAM_CFG=$ROOT/scripts/kamailio/kamailio-ws.cfg kam_start wss 127.0.0.1 -l tls:127.0.0.1:443 \
         -A WITH_TLS -A "TLS_CFG=\"$d/tls.cfg\""
-    for i in $(seq 100); do
-        nsx wss ss -ltn | grep -q "127.0.0.1:443" && break
-        sleep 0.05
-    done
+    wait_tcp wss 127.0.0.1:443
     rm -f "$WORK/$n.keylog"
     cap_start wss "$f" tcpdump -i lo
     uas wss uas-call-signal.xml -i 127.0.0.1 -p 5070 -mi 127.0.0.1 -mp 16000
