@@ -704,14 +704,14 @@ impl TlsTracker {
     /// Counts a SIP message read from the decrypted records of the session between `a`
     /// and `b`, so its findings say the SIP was read, not hidden.
     pub fn note_decrypted_sip(&mut self, a: SocketAddr, b: SocketAddr) {
-        let s = match self.sessions.get_mut(&(a, b)) {
-            Some(s) => s,
-            None => match self.sessions.get_mut(&(b, a)) {
-                Some(s) => s,
-                None => return,
-            },
+        let key = if self.sessions.contains_key(&(a, b)) {
+            (a, b)
+        } else {
+            (b, a)
         };
-        s.sip_decrypted += 1;
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.sip_decrypted += 1;
+        }
     }
 
     /// Sessions currently tracked, oldest first.
