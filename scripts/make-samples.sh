@@ -648,6 +648,52 @@ quality_call() {
 sample_quality_loss5() { quality_call loss5 5; }
 sample_quality_loss15() { quality_call loss15 15; }
 
+# The quality_call G.711 call with jitter instead of loss: the answerer's RTP (to the
+# caller's UDP 17000) crosses scripts/jitter-bridge.py, a user-space Ethernet bridge in a
+# third namespace between the two hosts, which holds each of those frames 20 ms plus
+# U(0, 30) ms, or 6 % of them plus U(0, 90) ms (seeded delays; no netem in the VM kernel,
+# see quality_call). Nothing is lost on the wire: what a 50 ms jitter buffer would discard
+# shows in the E-model's jitter-buffer loss. Captured on the caller's a0, after the bridge.
+sample_quality_jitter() {
+    local f=$OUT/quality-jitter.pcap pid i
+    NET=$((NET + 1))
+    ns_new qj-a
+    ns_new qj-r
+    ns_new qj-b
+    veth qj-a a0 qj-r r0
+    veth qj-r r1 qj-b b0
+    nsx qj-r ip link set r0 promisc on
+    nsx qj-r ip link set r1 promisc on
+    nsx qj-a ip addr add "10.254.$NET.1/24" dev a0
+    nsx qj-b ip addr add "10.254.$NET.2/24" dev b0
+    A_IP=10.254.$NET.1 B_IP=10.254.$NET.2
+    SIPP_CWD=$WORK/quality
+    mkdir -p "$SIPP_CWD"
+    editcap -F pcap "$AUDIO_SRC" "$SIPP_CWD/audio.pcap" >/dev/null
+    python3 "$ROOT/scripts/rewrite-ssrc.py" "$SIPP_CWD/audio.pcap" "$SIPP_CWD/audio-uas.pcap" 5151AB1E
+    ip netns exec "$P-qj-r" timeout 60 python3 "$ROOT/scripts/jitter-bridge.py" r0 r1 \
+        --udp-dport 17000 --seed 7 --duration 40 >"$WORK/jitter.out" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    for i in $(seq 100); do
+        grep -q ready "$WORK/jitter.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q ready "$WORK/jitter.out" || die "jitter bridge did not start: $(cat "$WORK/jitter.out")"
+    cap_start qj-a "$f" tcpdump -i a0
+    uas qj-b uas-call.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000
+    uac qj-a uac-call.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 7600 "$B_IP:5060"
+    uas_wait
+    cap_stop "$f"
+    kill -TERM "$pid"
+    wait "$pid" || true
+    cat "$WORK/jitter.out" >&2
+    SIPP_CWD=
+    expect quality-jitter.pcap 'rtp && udp.dstport == 17000' 236
+    expect quality-jitter.pcap 'rtp && udp.dstport == 16000' 236
+    finish quality-jitter.pcap
+}
+
 # REGISTER with Authorization: Basic (alice:password1 in base64) after a
 # Basic challenge from a SIPp registrar.
 sample_register_basic() {
@@ -1658,7 +1704,7 @@ ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_kee
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
     public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call
-    wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15)
+    wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15 quality_jitter)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

@@ -1,7 +1,9 @@
 //! Call quality (ITU-T G.107 E-model) on real captures: the clean samples score a good
 //! MOS, and the loss samples (`scripts/make-samples.sh quality_loss5 quality_loss15`: a
 //! G.711 call whose caller RTP loses 5 % / 15 % of its packets at random) score lower
-//! as the loss grows, with `media.quality` naming loss on the bad one.
+//! as the loss grows, with `media.quality` naming loss on the bad one. The jitter sample
+//! (`quality_jitter`: the same call, the answerer's RTP delayed 20–50 ms, 6 % of it up to
+//! 110 ms, nothing lost) scores lower through the jitter buffer's discards alone.
 
 use std::path::{Path, PathBuf};
 
@@ -143,8 +145,45 @@ fn mos_falls_as_loss_rises() {
 }
 
 #[test]
+fn jitter_alone_lowers_the_mos_through_buffer_discards() {
+    let r = report("quality-jitter.pcap");
+    let (clean, jittered) = (stream_to(&r, 16000), stream_to(&r, 17000));
+    for s in [clean, jittered] {
+        // Nothing was lost on the wire: the bridge only delays.
+        assert_eq!(s["packets"], 236, "{s}");
+        assert_eq!(s["lost"], 0, "{s}");
+    }
+    assert_eq!(clean["jitter_buffer_discards"], 0);
+    assert!(clean["mos"].as_f64().expect("mos") >= 4.3, "{clean}");
+    // Delays of 20-110 ms reorder packets and push some past the 50 ms buffer.
+    assert!(
+        jittered["out_of_order"].as_u64().expect("ooo") > 0,
+        "{jittered}"
+    );
+    assert!(jittered["jitter_mean_ms"].as_f64().expect("jitter") > 5.0);
+    let discards = jittered["jitter_buffer_discards"]
+        .as_f64()
+        .expect("discards");
+    assert!(discards > 0.0, "{jittered}");
+    // Every loss the E-model counts is a discard, overtaken packets included.
+    let expected = jittered["expected"].as_f64().expect("expected") + 1.0;
+    let pct = jittered["quality_loss_pct"].as_f64().expect("loss");
+    assert!(
+        (pct - discards * 100.0 / expected).abs() < 0.6,
+        "loss {pct} % against {discards} discards of {expected}"
+    );
+    let m = jittered["mos"].as_f64().expect("mos");
+    assert!(m < clean["mos"].as_f64().expect("mos") - 0.2, "{m}");
+    assert_eq!(r["dialogs"][0]["mos"].as_f64(), Some(m));
+}
+
+#[test]
 fn packet_counts_agree_with_tshark() {
-    for name in ["quality-loss5.pcap", "quality-loss15.pcap"] {
+    for name in [
+        "quality-loss5.pcap",
+        "quality-loss15.pcap",
+        "quality-jitter.pcap",
+    ] {
         let r = report(name);
         let ours: u64 = streams(&r)
             .iter()

@@ -41,6 +41,7 @@ const SAMPLES: &[&str] = &[
     "nat-one-way-lan.pcap",
     "nat-one-way-wan.pcap",
     "public-call.pcap",
+    "quality-jitter.pcap",
     "sdes-call-udp.pcap",
     "stun-binding.pcap",
     "tls-srtp-call.pcap",

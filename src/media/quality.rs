@@ -310,7 +310,8 @@ impl PackedInterval {
 ///
 /// **Loss.** Packets are given fates in sequence order: a forward jump of k marks k − 1
 /// packets lost, then the new one received, or lost if the jitter buffer discards it. A
-/// late (reordered) packet that still makes its playout point takes one loss back; the
+/// late (reordered) packet that still makes its playout point takes one loss back, one
+/// that misses it is a discard on top of the loss already counted; the
 /// transitions already counted stay (a rare event; recounting them would need the
 /// sequence history). Duplicates are ignored; a jump beyond 3000 or a big step back is a
 /// restart (RFC 3550 A.1), which re-anchors the buffer.
@@ -383,9 +384,15 @@ impl QualityTracker {
             self.max_seq = hdr.sequence;
         } else if udelta > u16::MAX - MAX_MISORDER {
             // Late packet: counted lost when the gap was seen; it may still be in time.
-            if self.on_time(hdr, arrival, clock_rate) {
-                for c in [&mut self.total, &mut self.current.counts] {
+            // If not, the buffer discards it: the loss stands and it is a discard too,
+            // as it would be had it come in order (overtaken packets are the usual late
+            // ones under jitter).
+            let in_time = self.on_time(hdr, arrival, clock_rate);
+            for c in [&mut self.total, &mut self.current.counts] {
+                if in_time {
                     c.lost = c.lost.saturating_sub(1);
+                } else {
+                    c.late = c.late.saturating_add(1);
                 }
             }
         } else {
@@ -666,6 +673,19 @@ mod tests {
         }
         assert_eq!(t.totals().expected, 5);
         assert_eq!(t.totals().lost, 0);
+    }
+
+    #[test]
+    fn late_reordered_packet_past_its_playout_is_a_discard() {
+        let mut t = QualityTracker::default();
+        let ms = |v: u64| Timestamp(1_000_000_000 + v * 1_000_000);
+        // 2 is overtaken by 3 and arrives 90 ms after its due time (40 ms): lost to the
+        // buffer, so it is one loss and one discard, as if it had come in order.
+        for (seq, at) in [(0u16, 0u64), (1, 20), (3, 60), (2, 130), (4, 100)] {
+            t.update(&hdr(seq, u32::from(seq) * 160, false), ms(at), 8000, 0.0);
+        }
+        let c = t.totals();
+        assert_eq!((c.expected, c.lost, c.late), (5, 1, 1));
     }
 
     #[test]
