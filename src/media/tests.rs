@@ -160,15 +160,14 @@ fn rtcp_rr_bye_app_feedback_xr() {
     assert!(matches!(&p[4], RtcpPacket::PayloadFeedback(f) if f.fmt == 1 && f.fci.is_empty()));
     assert!(matches!(&p[5], RtcpPacket::ExtendedReport(x) if x.ssrc == 7));
     assert!(p.iter().all(|x| x.sender_ssrc() == Some(7)));
-    // RR claiming a block it does not carry is kept as Other.
+    // RR claiming a block it does not carry is malformed, with its reason.
     let short = [0x81, 0xc9, 0x00, 0x01, 0, 0, 0, 7];
     let p = rtcp::parse_compound(&short).expect("rtcp");
     assert!(matches!(
         p[0],
-        RtcpPacket::Other {
+        RtcpPacket::Malformed {
             packet_type: 201,
-            count: 1,
-            ..
+            error: rtcp::RtcpError::ReportsTruncated,
         }
     ));
 }
