@@ -69,9 +69,12 @@ struct Datagram {
     voip: Vec<(u8, u8, u8)>,
 }
 
+/// RTCP payloads by frame number, as the tap saw them.
+type Frames = Vec<(u64, Vec<u8>)>;
+
 /// siplens: the RTCP datagrams the engine classified (its tap), parsed, by frame.
 fn siplens_rtcp(path: &Path) -> (BTreeMap<u64, Datagram>, serde_json::Value) {
-    let seen: Arc<Mutex<Vec<(u64, Vec<u8>)>>> = Arc::default();
+    let seen: Arc<Mutex<Frames>> = Arc::default();
     let sink = Arc::clone(&seen);
     let mut src = siplens::capture::open_path(path).expect("capture opens");
     let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
