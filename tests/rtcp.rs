@@ -29,7 +29,7 @@ const CORPUS: &[&str] = &[
 ];
 
 /// Bundled samples with RTCP.
-const SAMPLES: &[&str] = &[];
+const SAMPLES: &[&str] = &["rtcp-call.pcap", "rtcp-xr.pcap"];
 
 /// RTCP frames tshark does not dissect as RTCP, (capture, frame, why).
 const NOT_TSHARK: &[(&str, u64, &str)] = &[
@@ -58,11 +58,15 @@ fn corpus_dir() -> Option<PathBuf> {
 /// What one RTCP datagram holds, in the form both sides can print.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Datagram {
-    /// SSRCs in the order of the packets: report blocks, SDES chunks, BYE sources
-    /// (tshark's `rtcp.ssrc.identifier` names all three).
+    /// SSRCs in the order of the packets: report blocks, SDES chunks, BYE sources, APP
+    /// senders, XR DLRR sub-blocks, VoIP Metrics and Statistics Summary sources (tshark's
+    /// `rtcp.ssrc.identifier` names them all).
     ids: Vec<u32>,
-    /// (fraction lost, cumulative lost, jitter) of each report block.
-    blocks: Vec<(u8, i64, u32)>,
+    /// Fraction lost of each report block, then the loss rate of each XR VoIP Metrics
+    /// block (tshark names both `rtcp.ssrc.fraction`).
+    fractions: Vec<u8>,
+    /// (cumulative lost, jitter) of each report block.
+    blocks: Vec<(i64, u32)>,
     /// SDES item texts.
     sdes: Vec<String>,
     /// (R factor, MOS-LQ, MOS-CQ) of each XR VoIP Metrics block (raw wire values).
@@ -94,10 +98,11 @@ fn siplens_rtcp(path: &Path) -> (BTreeMap<u64, Datagram>, serde_json::Value) {
         for p in rtcp::parse_compound(payload).unwrap_or_default() {
             for b in p.report_blocks() {
                 d.ids.push(b.ssrc);
-                d.blocks
-                    .push((b.fraction_lost, i64::from(b.cumulative_lost), b.jitter));
+                d.fractions.push(b.fraction_lost);
+                d.blocks.push((i64::from(b.cumulative_lost), b.jitter));
             }
             match &p {
+                RtcpPacket::App(a) => d.ids.push(a.ssrc),
                 RtcpPacket::Bye(b) => {
                     d.ids.extend(&b.ssrcs);
                     // tshark shows the reason as an SDES text.
@@ -117,8 +122,15 @@ fn siplens_rtcp(path: &Path) -> (BTreeMap<u64, Datagram>, serde_json::Value) {
                 }
                 RtcpPacket::ExtendedReport(x) => {
                     for b in x.report_blocks().0 {
-                        if let XrBlock::VoipMetrics(m) = b {
-                            d.voip.push((m.r_factor, m.mos_lq, m.mos_cq));
+                        match b {
+                            XrBlock::VoipMetrics(m) => {
+                                d.ids.push(m.ssrc);
+                                d.fractions.push(m.loss_rate);
+                                d.voip.push((m.r_factor, m.mos_lq, m.mos_cq));
+                            }
+                            XrBlock::Dlrr(items) => d.ids.extend(items.iter().map(|i| i.ssrc)),
+                            XrBlock::StatisticsSummary(s) => d.ids.push(s.ssrc),
+                            _ => {}
                         }
                     }
                 }
@@ -166,11 +178,14 @@ fn tshark_rtcp(path: &Path) -> BTreeMap<u64, Datagram> {
             ids: list(1).into_iter().map(hex).collect(),
             ..Datagram::default()
         };
-        let (fr, cum, jit) = (list(2), list(3), list(4));
-        for (i, f) in fr.iter().enumerate() {
+        d.fractions = list(2)
+            .iter()
+            .map(|f| f.parse().expect("fraction"))
+            .collect();
+        let (cum, jit) = (list(3), list(4));
+        for (i, c) in cum.iter().enumerate() {
             d.blocks.push((
-                f.parse().expect("fraction"),
-                cum.get(i).and_then(|x| x.parse().ok()).unwrap_or(i64::MIN),
+                c.parse().expect("cumulative"),
                 jit.get(i).and_then(|x| x.parse().ok()).unwrap_or(u32::MAX),
             ));
         }
@@ -227,7 +242,7 @@ fn compare(name: &str, path: &Path, failures: &mut Vec<String>) -> (usize, usize
                 d.blocks
                     .iter()
                     .zip(&d.ids)
-                    .any(|(b, id)| *id == ssrc && b.1 == cum)
+                    .any(|(b, id)| *id == ssrc && b.0 == cum)
             });
             if !known {
                 failures.push(format!(
@@ -275,4 +290,109 @@ fn rtcp_matches_tshark() {
     }
     println!("rtcp_matches_tshark: {datagrams} RTCP datagrams, {blocks} report blocks");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn sample_report(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name);
+    siplens_rtcp(&path).1
+}
+
+fn stream<'a>(json: &'a serde_json::Value, ssrc: u64) -> &'a serde_json::Value {
+    json["streams"]
+        .as_array()
+        .and_then(|v| v.iter().find(|s| s["ssrc"].as_u64() == Some(ssrc)))
+        .unwrap_or_else(|| panic!("no stream 0x{ssrc:08x}"))
+}
+
+fn close(v: &serde_json::Value, want: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() < 0.01)
+}
+
+/// samples/rtcp-xr.pcap (scripts/make-rtcp-xr.py says what it holds): the endpoints'
+/// figures land on the stream they describe, beside ours.
+#[test]
+fn xr_sample_reports_the_endpoints_figures() {
+    let j = sample_report("rtcp-xr.pcap");
+    let caller = &stream(&j, 0xA11C_E001)["rtcp"];
+    let callee_stream = stream(&j, 0xB0B0_B002);
+    let callee = &callee_stream["rtcp"];
+    // The caller's report blocks on the callee's stream: the 3 packets the script
+    // dropped, which our own count finds too.
+    assert_eq!(callee["cumulative_lost"], 3);
+    assert_eq!(callee_stream["lost"], 3);
+    assert_eq!(callee["reports"], 2);
+    assert!(close(&callee["fraction_lost_pct"], 3.0 * 100.0 / 256.0));
+    assert!(close(&callee["fraction_lost_max_pct"], 7.0 * 100.0 / 256.0));
+    assert!(close(&callee["jitter_ms"], 4.0), "{callee}");
+    assert!(close(&callee["rtt_ms"], 20.0), "{callee}");
+    let m = &callee["voip_metrics"];
+    assert_eq!(
+        (m["r_factor"].as_u64(), m["ext_r_factor"].is_null()),
+        (Some(88), true)
+    );
+    assert!(close(&m["mos_lq"], 4.2) && close(&m["mos_cq"], 4.1), "{m}");
+    assert_eq!(
+        (m["signal_level_dbm"].as_i64(), m["rerl_db"].is_null()),
+        (Some(-20), true)
+    );
+    assert_eq!(m["jb_abs_max_ms"], 200);
+    assert_eq!(callee["statistics_summary"]["lost_packets"], 3);
+    assert!(close(&callee["statistics_summary"]["jitter_dev_ms"], 0.75));
+    // The callee's view of the caller: RTT from SR/RR and from XR RRTR/DLRR, SDES items,
+    // the reduced-size NACK the caller sent.
+    assert!(
+        close(&caller["rtt_ms"], 20.0) && close(&caller["xr_rtt_ms"], 20.0),
+        "{caller}"
+    );
+    assert_eq!(caller["cname"], "alice@10.254.99.1");
+    assert_eq!(
+        (caller["name"].as_str(), caller["tool"].as_str()),
+        (Some("Alice"), Some("make-rtcp-xr.py"))
+    );
+    assert_eq!(
+        (
+            caller["reduced_size"].as_u64(),
+            caller["sender_packets"].as_u64()
+        ),
+        (Some(1), Some(160))
+    );
+    assert!(caller["voip_metrics"].is_null());
+    // The XR whose block overruns its packet is counted, with its reason.
+    assert_eq!(
+        j["summary"]["engine"]["rtcp_malformed"]["xr block overruns packet"],
+        1
+    );
+    // The text report: one line per stream, the endpoint's figures beside ours.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rtcp-xr.pcap");
+    let mut src = siplens::capture::open_path(&path).expect("sample opens");
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
+    an.run_source(&mut src, &mut |_, _| {});
+    let text = siplens::report::text::render(&siplens::report::Report::build(&an, 0));
+    assert!(
+        text.contains("#2 0xb0b0b002: endpoint reports: loss 1.2%, 3 cumulative, jitter 4.00 ms, RTT 20.0 ms, XR loss 2.0% MOS-LQ 4.2 MOS-CQ 4.1 R 88"),
+        "{text}"
+    );
+    assert!(text.contains("; ours: loss 1.9%"), "{text}");
+}
+
+/// samples/rtcp-call.pcap (two baresip user agents): each stream carries its receiver's
+/// report and its sender's CNAME, and what the receiver reports lost is what we count.
+#[test]
+fn baresip_sample_reports_sr_and_cname() {
+    let j = sample_report("rtcp-call.pcap");
+    let streams = j["streams"].as_array().expect("streams");
+    assert_eq!(streams.len(), 2);
+    for s in streams {
+        let r = &s["rtcp"];
+        assert!(r["reports"].as_u64() >= Some(1), "{s}");
+        assert!(
+            r["cname"].as_str().is_some_and(|c| c.starts_with("sip:")),
+            "{r}"
+        );
+        assert!(r["sender_packets"].as_u64() <= s["packets"].as_u64(), "{s}");
+        assert_eq!(r["cumulative_lost"].as_u64(), s["lost"].as_u64(), "{s}");
+        assert!(r["jitter_ms"].as_f64().is_some_and(|x| x < 20.0), "{r}");
+    }
 }

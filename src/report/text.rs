@@ -489,6 +489,18 @@ fn render_rtcp(r: &Report, o: &mut String) {
 /// "endpoint reports: loss 1.2%, jitter 3.40 ms, RTT 12.0 ms, XR MOS-LQ 4.1 ...; ours:
 /// loss 0.8%, jitter 2.90 ms, MOS 4.32".
 pub fn rtcp_line(st: &crate::report::StreamDto<'_>, x: &crate::report::RtcpDto<'_>) -> String {
+    format!(
+        "endpoint reports: {}; ours: loss {:.1}%, jitter {:.2} ms, MOS {}",
+        endpoint_summary(x),
+        st.lost_pct,
+        st.jitter_ms,
+        or_dash(st.mos.map(|m| format!("{m:.2}")))
+    )
+}
+
+/// What the endpoints reported about a stream, in one line ("loss 1.2%, 3 cumulative,
+/// jitter 3.40 ms, RTT 12.0 ms, XR loss 1.0% MOS-LQ 4.1 MOS-CQ 3.9 R 88, ...").
+pub fn endpoint_summary(x: &crate::report::RtcpDto<'_>) -> String {
     let mut parts: Vec<String> = Vec::new();
     if let Some(l) = x.fraction_lost_pct {
         let cum = x
@@ -521,13 +533,7 @@ pub fn rtcp_line(st: &crate::report::StreamDto<'_>, x: &crate::report::RtcpDto<'
     if parts.is_empty() {
         parts.push("no report blocks".into());
     }
-    format!(
-        "endpoint reports: {}; ours: loss {:.1}%, jitter {:.2} ms, MOS {}",
-        parts.join(", "),
-        st.lost_pct,
-        st.jitter_ms,
-        or_dash(st.mos.map(|m| format!("{m:.2}")))
-    )
+    parts.join(", ")
 }
 
 fn render_nat(r: &Report, o: &mut String) {
