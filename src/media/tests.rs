@@ -375,8 +375,15 @@ proptest! {
             let _ = h.csrcs();
         }
         if let Some(pkts) = rtcp::parse_compound(&data) {
-            for p in &pkts { let _ = (p.sender_ssrc(), p.report_blocks()); }
+            for p in &pkts {
+                let _ = (p.sender_ssrc(), p.report_blocks());
+                if let RtcpPacket::ExtendedReport(x) = p {
+                    // A packet that parsed as XR has only readable blocks.
+                    prop_assert_eq!(x.report_blocks().1, None);
+                }
+            }
         }
+        let _ = rtcp::xr::parse_blocks(&data);
         if let Some(m) = stun::parse(&data) {
             let _ = (m.xor_mapped_address(), m.mapped_address(), m.software(), m.username(), m.error_code());
         }
