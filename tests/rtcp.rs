@@ -299,7 +299,7 @@ fn sample_report(name: &str) -> serde_json::Value {
     siplens_rtcp(&path).1
 }
 
-fn stream<'a>(json: &'a serde_json::Value, ssrc: u64) -> &'a serde_json::Value {
+fn stream(json: &serde_json::Value, ssrc: u64) -> &serde_json::Value {
     json["streams"]
         .as_array()
         .and_then(|v| v.iter().find(|s| s["ssrc"].as_u64() == Some(ssrc)))
