@@ -86,7 +86,8 @@ fuzz_target!(|data: &[u8]| {
     // Two RTP streams (PCMU), one each way, on ports 4000.
     for (a, b, ssrc) in [(1, 2, s1), (2, 1, s2)] {
         for seq in 0u8..3 {
-            let mut rtp = vec![0x80, 0, 0, seq, 0, 0, 0, seq * 160];
+            let mut rtp = vec![0x80, 0, 0, seq];
+            rtp.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
             rtp.extend_from_slice(ssrc);
             rtp.extend_from_slice(&[0xff; 160]);
             feed(&mut an, udp(a, b, 4000, 4000, &rtp));
