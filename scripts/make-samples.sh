@@ -12,7 +12,8 @@
 # python3-cryptography; for stun-binding coturn (turnserver, turnutils_stunclient)
 # and nft; for the TLS decryption samples (tls13-call, tls12-call, tls12-rsa-call)
 # also gcc and libssl-dev (scripts/sslkeylog.c, an LD_PRELOAD key log shim);
-# for ws-call and wss-call kamailio-websocket-modules and python3-websockets.
+# for ws-call and wss-call kamailio-websocket-modules and python3-websockets; for
+# rtcp-call baresip (1.0, Debian bookworm).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -1699,12 +1700,74 @@ sample_dtmf_info() {
     finish dtmf-info.pcap
 }
 
+# rtcp_baresip_conf DIR IP IFACE USER: a baresip 1.0 configuration playing an 8 kHz
+# tone file (ausine only runs at 48 kHz) into a sink nothing reads (aubridge), one
+# account that answers at once; RTCP on the port above RTP (rtcp_mux off).
+rtcp_baresip_conf() {
+    local dir=$1 ip=$2 ifc=$3 user=$4
+    mkdir -p "$dir"
+    cat >"$dir/config" <<EOF
+poll_method epoll
+sip_listen $ip:5060
+net_interface $ifc
+audio_source aufile,$WORK/rtcp-tone.wav
+audio_player aubridge,sink
+audio_alert aubridge,alert
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module aubridge.so
+module_app account.so
+module_app menu.so
+rtp_stats yes
+rtcp_mux no
+EOF
+    echo "<sip:$user@$ip>;regint=0;answermode=auto;audio_codecs=PCMU" >"$dir/accounts"
+}
+
+# rtcp-call: two baresip 1.0 user agents (libre's RTCP: SR, SDES CNAME, APP, BYE) in
+# a ~8 s PCMU call, direct (no proxy); the RTCP of both sides is what the report's
+# streams[].rtcp shows.
+sample_rtcp_call() {
+    command -v baresip >/dev/null || die "missing command: baresip (apt-get install baresip)"
+    two_hosts rtcp 1500
+    python3 -c '
+import math, struct, sys, wave
+w = wave.open(sys.argv[1], "wb")
+w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
+                       for i in range(8000 * 20)))
+w.close()' "$WORK/rtcp-tone.wav"
+    rtcp_baresip_conf "$WORK/rtcp-b" "$B_IP" b0 bob
+    rtcp_baresip_conf "$WORK/rtcp-a" "$A_IP" a0 alice
+    cap_start rtcp-a "$OUT/rtcp-call.pcap" tcpdump -i a0 udp
+    nsx rtcp-b timeout 20 baresip -f "$WORK/rtcp-b" -t 12 >"$WORK/rtcp-b.log" 2>&1 &
+    BG_PIDS+=($!)
+    sleep 1
+    nsx rtcp-a timeout 20 baresip -f "$WORK/rtcp-a" -t 9 -e "/dial sip:bob@$B_IP" \
+        >"$WORK/rtcp-a.log" 2>&1 || { cat "$WORK/rtcp-a.log" >&2; die "baresip caller failed"; }
+    sleep 1
+    cap_stop "$OUT/rtcp-call.pcap"
+    expect rtcp-call.pcap 'rtcp.pt == 200' 2 -o rtcp.heuristic_rtcp:TRUE
+    expect rtcp-call.pcap 'rtcp.sdes.type == 1' 2 -o rtcp.heuristic_rtcp:TRUE
+    finish rtcp-call.pcap
+}
+
+# rtcp-xr: a call whose RTCP carries XR (RFC 3611 VoIP Metrics, Statistics Summary,
+# RRTR/DLRR), reduced-size feedback and a malformed XR, written by
+# scripts/make-rtcp-xr.py: no Debian program sends XR (see samples/README.md).
+sample_rtcp_xr() {
+    python3 "$ROOT/scripts/make-rtcp-xr.py" "$OUT/rtcp-xr.pcap"
+    expect rtcp-xr.pcap 'rtcp.xr.bt == 7' 1
+    finish rtcp-xr.pcap
+}
+
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call gtpu_ims_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
     public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call
-    wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15 quality_jitter)
+    wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15 quality_jitter rtcp_call rtcp_xr)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

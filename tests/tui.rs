@@ -139,6 +139,37 @@ fn streams_view_lists_rtp() {
     assert!(has(&s, &["0x", "→", "#1"]), "{s:#?}");
 }
 
+/// The selected stream's RTCP: what the endpoint reported, beside our own figures, in a
+/// pane under the list; a stream no RTCP named has none.
+#[test]
+fn streams_view_shows_the_endpoint_reports() {
+    let mut app = App::new(snapshot("rtcp-xr.pcap"));
+    run(&mut app, &[Action::Streams]);
+    let callee = app
+        .snap
+        .streams
+        .iter()
+        .position(|s| s.ssrc == "0xb0b0b002")
+        .expect("callee stream");
+    app.stream_sel = callee;
+    let s = screen(&app, 200, 20);
+    assert!(has(&s, &["Endpoint reports (RTCP), stream #"]), "{s:#?}");
+    assert!(
+        has(
+            &s,
+            &[
+                "loss 1.2%, 3 cumulative",
+                "XR loss 2.0% MOS-LQ 4.2 MOS-CQ 4.1 R 88"
+            ]
+        ),
+        "{s:#?}"
+    );
+    assert!(has(&s, &["ours: loss 1.9%"]), "{s:#?}");
+    let mut plain = App::new(snapshot("basic-call-rtp.pcap"));
+    run(&mut plain, &[Action::Streams]);
+    assert!(!has(&screen(&plain, 200, 20), &["Endpoint reports"]));
+}
+
 #[test]
 fn help_overlay_lists_the_keys() {
     let mut app = App::new(snapshot("basic-call-rtp.pcap"));

@@ -175,6 +175,10 @@ pub struct EngineStats {
     pub dtmf_events_dropped: u64,
     /// RTCP packets (compound datagrams count once).
     pub rtcp_packets: u64,
+    /// RTCP datagrams holding a packet of a known type that could not be read, by
+    /// reason ([`media::rtcp::RtcpError::as_str`]); absent from the JSON while empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub rtcp_malformed: BTreeMap<&'static str, u64>,
     /// STUN messages.
     pub stun_packets: u64,
     /// DTLS records.
@@ -599,6 +603,11 @@ pub struct RtpStream {
     pub rtt_ms: Option<f64>,
     /// The last SR this stream's source sent: middle NTP bits, and when it was seen.
     last_sr: Option<(u32, Timestamp)>,
+    /// The last XR Receiver Reference Time this stream's source sent (RFC 3611 §4.4),
+    /// as [`last_sr`](Self::last_sr): for a DLRR to echo.
+    last_rrtr: Option<(u32, Timestamp)>,
+    /// What the endpoints reported about this stream in RTCP (None until some did).
+    pub rtcp: Option<Box<media::rtcp::endpoint::EndpointReports>>,
     /// SRTP decryption with the SDES keys of its dialog's SDP (None: no key applied).
     srtp: Option<Box<srtp::SrtpState>>,
     /// The last payload type other than [`payload_type`](Self::payload_type) seen (DTMF
@@ -647,6 +656,14 @@ impl RtpStream {
         }
         self.alt_rate.filter(|(p, _)| *p == pt).map(|(_, r)| r)
     }
+}
+
+/// Where an RTCP datagram went, to find the streams it speaks of.
+struct RtcpFlow {
+    src: SocketAddr,
+    dst: SocketAddr,
+    /// The call whose SDP announced one of its addresses.
+    dialog: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1102,26 +1119,42 @@ impl Analyzer {
                 if let Some(tap) = self.tap.as_mut() {
                     tap(TapKind::Rtcp, seg);
                 }
-                let packets = media::rtcp::parse_compound(&seg.payload).unwrap_or_default();
-                if let Some(ssrc) = packets.first().and_then(|p| p.sender_ssrc()) {
-                    if let Some(key) = self.ssrc_index.get(&ssrc) {
-                        if let Some(s) = self.streams.get_mut(key) {
-                            s.rtcp_packets += 1;
-                            // SRTCP keeps the header and sender SSRC in clear (RFC 3711
-                            // §3.4): the SRTP stream of that SSRC holds its keys.
-                            if let Some(st) = s.srtp.as_deref_mut() {
-                                st.on_rtcp(&seg.payload, &mut self.srtp_buf);
-                            }
-                        }
-                    }
-                }
-                self.note_round_trips(&packets, seg.ts);
                 // The call whose SDP announced this address (RTCP port, or the RTP port
                 // under rtcp-mux), as for RTP: destination first, then symmetric source.
                 let dialog = [seg.dst, seg.src]
                     .iter()
                     .find_map(|a| self.bindings.get(a))
                     .map(|b| b.dialog);
+                let flow = RtcpFlow {
+                    src: seg.src,
+                    dst: seg.dst,
+                    dialog,
+                };
+                let packets = media::rtcp::parse_compound(&seg.payload).unwrap_or_default();
+                let sender = packets.first().and_then(|p| p.sender_ssrc());
+                let mut decrypted = false;
+                let mut opaque = false;
+                if let Some(key) = sender.and_then(|x| self.rtcp_stream(x, &flow)) {
+                    if let Some(s) = self.streams.get_mut(&key) {
+                        s.rtcp_packets += 1;
+                        // SRTCP keeps the header and sender SSRC in clear (RFC 3711
+                        // §3.4): the SRTP stream of that SSRC holds its keys.
+                        if let Some(st) = s.srtp.as_deref_mut() {
+                            decrypted = st.on_rtcp(&seg.payload, &mut self.srtp_buf);
+                        }
+                        // SRTCP we could not decrypt: past the sender SSRC it is
+                        // ciphertext, whose "report blocks" would be noise.
+                        opaque = s.encrypted && !decrypted;
+                    }
+                }
+                if decrypted {
+                    let buf = std::mem::take(&mut self.srtp_buf);
+                    let plain = media::rtcp::parse_compound(&buf).unwrap_or_default();
+                    self.on_rtcp_packets(&plain, seg.ts, &flow);
+                    self.srtp_buf = buf;
+                } else if !opaque {
+                    self.on_rtcp_packets(&packets, seg.ts, &flow);
+                }
                 if let Some(d) = dialog.and_then(|id| self.dialogs.get_mut(&id)) {
                     d.rtcp_packets += 1;
                 }
@@ -1162,31 +1195,141 @@ impl Analyzer {
         }
     }
 
-    /// Remembers each SR against its sender's stream and, for each report block echoing
-    /// an SR we saw (LSR = its middle NTP bits), the round trip on the reported stream.
-    fn note_round_trips(&mut self, packets: &[media::rtcp::RtcpPacket<'_>], ts: Timestamp) {
+    /// The stream of `ssrc` an RTCP datagram on `flow` speaks of. SSRCs are only unique
+    /// within an RTP session (RFC 3550 §8), and a relay forwarding a stream keeps its SSRC
+    /// on both legs, so the stream on the datagram's own path comes first: RTP one port
+    /// below each RTCP port (RFC 3550 §11), or on the same ports (rtcp-mux, RFC 5761),
+    /// either direction: four lookups. Else the SSRC's latest stream, unless it belongs
+    /// to another call.
+    fn rtcp_stream(&self, ssrc: u32, flow: &RtcpFlow) -> Option<StreamKey> {
+        let below = |a: SocketAddr| a.port().checked_sub(1).map(|p| SocketAddr::new(a.ip(), p));
+        let (a, b) = (flow.src, flow.dst);
+        let paths = [
+            below(a).zip(below(b)),
+            Some((a, b)),
+            below(b).zip(below(a)),
+            Some((b, a)),
+        ];
+        for (src, dst) in paths.into_iter().flatten() {
+            let key = StreamKey { src, dst, ssrc };
+            if self.streams.contains_key(&key) {
+                return Some(key);
+            }
+        }
+        let key = *self.ssrc_index.get(&ssrc)?;
+        let s = self.streams.get(&key)?;
+        match (flow.dialog, s.dialog) {
+            (Some(x), Some(y)) if x != y => None,
+            _ => Some(key),
+        }
+    }
+
+    /// The endpoint reports of the stream of `ssrc` (see [`Self::rtcp_stream`]),
+    /// allocated on first use.
+    fn reports_of(
+        &mut self,
+        ssrc: u32,
+        flow: &RtcpFlow,
+    ) -> Option<&mut media::rtcp::endpoint::EndpointReports> {
+        let key = self.rtcp_stream(ssrc, flow)?;
+        let s = self.streams.get_mut(&key)?;
+        Some(s.rtcp.get_or_insert_with(Default::default))
+    }
+
+    /// Reads what one RTCP datagram says about the streams it names: SR counts and
+    /// report blocks (RFC 3550 §6.4), SDES items (§6.5), XR blocks (RFC 3611 §4), the
+    /// round trips SR/RR and RRTR/DLRR pairs measure at the capture point, and counts
+    /// a datagram holding a packet that could not be read.
+    fn on_rtcp_packets(
+        &mut self,
+        packets: &[media::rtcp::RtcpPacket<'_>],
+        ts: Timestamp,
+        flow: &RtcpFlow,
+    ) {
+        use media::rtcp::{xr::XrBlock, RtcpPacket};
+        if let Some(e) = media::rtcp::first_error(packets) {
+            *self.stats.rtcp_malformed.entry(e.as_str()).or_insert(0) += 1;
+        }
+        // RFC 5506 §3.1: a datagram not starting with SR/RR is reduced-size RTCP.
+        if let Some(first) = packets.first().filter(|p| !p.is_report()) {
+            if let Some(r) = first.sender_ssrc().and_then(|x| self.reports_of(x, flow)) {
+                r.reduced_size += 1;
+            }
+        }
         for p in packets {
-            if let media::rtcp::RtcpPacket::SenderReport(sr) = p {
-                if let Some(s) = self
-                    .ssrc_index
-                    .get(&sr.ssrc)
-                    .and_then(|k| self.streams.get_mut(k))
-                {
-                    s.last_sr = Some((media::rtcp::ntp_middle(sr.ntp_timestamp), ts));
+            match p {
+                RtcpPacket::SenderReport(sr) => {
+                    if let Some(k) = self.rtcp_stream(sr.ssrc, flow) {
+                        if let Some(s) = self.streams.get_mut(&k) {
+                            s.last_sr = Some((media::rtcp::ntp_middle(sr.ntp_timestamp), ts));
+                            s.rtcp.get_or_insert_with(Default::default).on_sender(sr);
+                        }
+                    }
                 }
+                RtcpPacket::SourceDescription(chunks) => {
+                    for c in chunks {
+                        if let Some(r) = self.reports_of(c.ssrc, flow) {
+                            r.on_sdes(c);
+                        }
+                    }
+                }
+                RtcpPacket::ExtendedReport(x) => {
+                    for b in x.report_blocks().0 {
+                        match b {
+                            XrBlock::VoipMetrics(m) => {
+                                if let Some(r) = self.reports_of(m.ssrc, flow) {
+                                    r.on_voip_metrics(&m);
+                                }
+                            }
+                            XrBlock::StatisticsSummary(m) => {
+                                if let Some(r) = self.reports_of(m.ssrc, flow) {
+                                    r.on_summary(&m);
+                                }
+                            }
+                            XrBlock::ReceiverReferenceTime { ntp } => {
+                                if let Some(k) = self.rtcp_stream(x.ssrc, flow) {
+                                    if let Some(s) = self.streams.get_mut(&k) {
+                                        s.last_rrtr = Some((media::rtcp::ntp_middle(ntp), ts));
+                                    }
+                                }
+                            }
+                            XrBlock::Dlrr(items) => {
+                                for i in items.iter().filter(|i| i.lrr != 0) {
+                                    let Some(k) = self.rtcp_stream(i.ssrc, flow) else {
+                                        continue;
+                                    };
+                                    let Some(s) = self.streams.get_mut(&k) else {
+                                        continue;
+                                    };
+                                    let echoed = s.last_rrtr.filter(|(l, _)| *l == i.lrr);
+                                    if let Some(ns) = echoed.and_then(|(_, seen)| {
+                                        media::rtcp::round_trip_ns(seen.0, ts.0, i.dlrr)
+                                    }) {
+                                        let ms = ns as f64 / 1e6;
+                                        s.rtt_ms = Some(ms);
+                                        s.rtcp.get_or_insert_with(Default::default).xr_rtt_ms =
+                                            Some(ms);
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
             }
             for b in p.report_blocks() {
+                let Some(k) = self.rtcp_stream(b.ssrc, flow) else {
+                    continue;
+                };
+                let Some(s) = self.streams.get_mut(&k) else {
+                    continue;
+                };
+                s.rtcp.get_or_insert_with(Default::default).on_block(b);
                 // LSR 0: no SR received yet (§6.4.1), nothing to measure.
                 if b.lsr == 0 {
                     continue;
                 }
-                let Some(s) = self
-                    .ssrc_index
-                    .get(&b.ssrc)
-                    .and_then(|k| self.streams.get_mut(k))
-                else {
-                    continue;
-                };
                 if let Some((_, seen)) = s.last_sr.filter(|(l, _)| *l == b.lsr) {
                     if let Some(ns) = media::rtcp::round_trip_ns(seen.0, ts.0, b.dlsr) {
                         s.rtt_ms = Some(ns as f64 / 1e6);
@@ -1404,6 +1547,8 @@ impl Analyzer {
             stats: media::StreamStats::default(),
             rtt_ms: None,
             last_sr: None,
+            last_rrtr: None,
+            rtcp: None,
             srtp: None,
             alt_rate: None,
             dtmf_pt: None,

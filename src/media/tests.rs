@@ -160,15 +160,14 @@ fn rtcp_rr_bye_app_feedback_xr() {
     assert!(matches!(&p[4], RtcpPacket::PayloadFeedback(f) if f.fmt == 1 && f.fci.is_empty()));
     assert!(matches!(&p[5], RtcpPacket::ExtendedReport(x) if x.ssrc == 7));
     assert!(p.iter().all(|x| x.sender_ssrc() == Some(7)));
-    // RR claiming a block it does not carry is kept as Other.
+    // RR claiming a block it does not carry is malformed, with its reason.
     let short = [0x81, 0xc9, 0x00, 0x01, 0, 0, 0, 7];
     let p = rtcp::parse_compound(&short).expect("rtcp");
     assert!(matches!(
         p[0],
-        RtcpPacket::Other {
+        RtcpPacket::Malformed {
             packet_type: 201,
-            count: 1,
-            ..
+            error: rtcp::RtcpError::ReportsTruncated,
         }
     ));
 }
@@ -376,8 +375,15 @@ proptest! {
             let _ = h.csrcs();
         }
         if let Some(pkts) = rtcp::parse_compound(&data) {
-            for p in &pkts { let _ = (p.sender_ssrc(), p.report_blocks()); }
+            for p in &pkts {
+                let _ = (p.sender_ssrc(), p.report_blocks());
+                if let RtcpPacket::ExtendedReport(x) = p {
+                    // A packet that parsed as XR has only readable blocks.
+                    prop_assert_eq!(x.report_blocks().1, None);
+                }
+            }
         }
+        let _ = rtcp::xr::parse_blocks(&data);
         if let Some(m) = stun::parse(&data) {
             let _ = (m.xor_mapped_address(), m.mapped_address(), m.software(), m.username(), m.error_code());
         }

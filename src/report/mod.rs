@@ -994,6 +994,182 @@ pub struct StreamDto<'a> {
     /// SRTCP packets of this SSRC that no key authenticated (absent as above).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub srtcp_auth_failed: Option<u64>,
+    /// What the endpoints reported about this stream in RTCP (absent unless some RTCP
+    /// named its SSRC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtcp: Option<RtcpDto<'a>>,
+}
+
+/// `streams[].rtcp`: the endpoints' own view of a stream, from their RTCP (RFC 3550
+/// §6.4, §6.5; RFC 3611 §4.4-§4.7), beside the figures siplens measured itself. `null`
+/// where no packet carried the figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct RtcpDto<'a> {
+    /// Report blocks (in SRs or RRs from the receiver) about this stream.
+    pub reports: u64,
+    /// Fraction lost of the last report block, percent.
+    pub fraction_lost_pct: Option<f64>,
+    /// Largest fraction lost of any report block, percent.
+    pub fraction_lost_max_pct: Option<f64>,
+    /// Cumulative packets lost, last report block.
+    pub cumulative_lost: Option<i32>,
+    /// Interarrival jitter of the last report block, ms at the stream's clock rate.
+    pub jitter_ms: Option<f64>,
+    /// Largest interarrival jitter reported, ms.
+    pub jitter_max_ms: Option<f64>,
+    /// SRs the stream's sender sent.
+    pub sender_reports: u64,
+    /// Sender's packet count, last SR.
+    pub sender_packets: Option<u32>,
+    /// Sender's octet count, last SR.
+    pub sender_octets: Option<u32>,
+    /// SDES CNAME of the SSRC.
+    pub cname: Option<&'a str>,
+    /// SDES NAME.
+    pub name: Option<&'a str>,
+    /// SDES TOOL.
+    pub tool: Option<&'a str>,
+    /// Reduced-size RTCP datagrams from the stream's sender (RFC 5506).
+    pub reduced_size: u64,
+    /// Round trip measured at the capture point from SR/RR (LSR/DLSR) or XR
+    /// RRTR/DLRR, ms: this stream's own, where `streams[].rtt_ms` may borrow another
+    /// stream's.
+    pub rtt_ms: Option<f64>,
+    /// Round trip from XR RRTR/DLRR alone (RFC 3611 §4.4-§4.5), ms.
+    pub xr_rtt_ms: Option<f64>,
+    /// The last XR VoIP Metrics block about the stream (RFC 3611 §4.7).
+    pub voip_metrics: Option<VoipMetricsDto>,
+    /// XR VoIP Metrics blocks seen.
+    pub voip_metrics_reports: u64,
+    /// The last XR Statistics Summary block about the stream (RFC 3611 §4.6).
+    pub statistics_summary: Option<StatisticsSummaryDto>,
+}
+
+/// RFC 3611 §4.7 VoIP Metrics, converted: rates in percent, times in ms; the 8-bit
+/// fields holding 127 ("unavailable") are `null`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoipMetricsDto {
+    /// Loss rate, percent.
+    pub loss_pct: f64,
+    /// Discard rate, percent.
+    pub discard_pct: f64,
+    /// Burst density, percent.
+    pub burst_density_pct: f64,
+    /// Gap density, percent.
+    pub gap_density_pct: f64,
+    /// Mean burst duration, ms.
+    pub burst_duration_ms: u16,
+    /// Mean gap duration, ms.
+    pub gap_duration_ms: u16,
+    /// Round trip delay the endpoint measured, ms.
+    pub round_trip_delay_ms: u16,
+    /// End system delay, ms.
+    pub end_system_delay_ms: u16,
+    /// Signal level, dBm0.
+    pub signal_level_dbm: Option<i8>,
+    /// Noise level, dBm0.
+    pub noise_level_dbm: Option<i8>,
+    /// Residual echo return loss, dB.
+    pub rerl_db: Option<u8>,
+    /// Gap threshold Gmin.
+    pub gmin: u8,
+    /// The endpoint's own R factor.
+    pub r_factor: Option<u8>,
+    /// External R factor.
+    pub ext_r_factor: Option<u8>,
+    /// The endpoint's MOS-LQ (listening quality).
+    pub mos_lq: Option<f64>,
+    /// The endpoint's MOS-CQ (conversational quality).
+    pub mos_cq: Option<f64>,
+    /// Receiver configuration byte (PLC, jitter buffer adaptive, rate; §4.7.6).
+    pub rx_config: u8,
+    /// Jitter buffer nominal delay, ms.
+    pub jb_nominal_ms: u16,
+    /// Jitter buffer maximum delay, ms.
+    pub jb_max_ms: u16,
+    /// Jitter buffer absolute maximum delay, ms.
+    pub jb_abs_max_ms: u16,
+}
+
+/// RFC 3611 §4.6 Statistics Summary, jitter in ms at the stream's clock rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatisticsSummaryDto {
+    /// First sequence number covered.
+    pub begin_seq: u16,
+    /// One past the last sequence number covered.
+    pub end_seq: u16,
+    /// Packets lost in the range.
+    pub lost_packets: Option<u32>,
+    /// Duplicate packets in the range.
+    pub dup_packets: Option<u32>,
+    /// Jitter minimum, ms.
+    pub jitter_min_ms: Option<f64>,
+    /// Jitter maximum, ms.
+    pub jitter_max_ms: Option<f64>,
+    /// Jitter mean, ms.
+    pub jitter_mean_ms: Option<f64>,
+    /// Jitter standard deviation, ms.
+    pub jitter_dev_ms: Option<f64>,
+}
+
+/// The `rtcp` object of a stream whose SSRC some RTCP named.
+fn rtcp_dto(s: &RtpStream) -> Option<RtcpDto<'_>> {
+    use crate::media::rtcp::endpoint::units_to_ms;
+    let r = s.rtcp.as_deref()?;
+    let ms = |u: u32| units_to_ms(u, s.clock_rate).map(round3);
+    Some(RtcpDto {
+        reports: r.reports,
+        fraction_lost_pct: r.fraction_lost_pct().map(round3),
+        fraction_lost_max_pct: r.fraction_lost_max_pct().map(round3),
+        cumulative_lost: r.cumulative_lost,
+        jitter_ms: r.jitter_last.and_then(ms),
+        jitter_max_ms: r.jitter_max.and_then(ms),
+        sender_reports: r.sender_reports,
+        sender_packets: r.sender_packets,
+        sender_octets: r.sender_octets,
+        cname: r.cname.as_deref(),
+        name: r.name.as_deref(),
+        tool: r.tool.as_deref(),
+        reduced_size: r.reduced_size,
+        rtt_ms: s.rtt_ms.map(round3),
+        xr_rtt_ms: r.xr_rtt_ms.map(round3),
+        voip_metrics: r.xr_voip.map(|m| VoipMetricsDto {
+            loss_pct: round3(m.loss_pct()),
+            discard_pct: round3(m.discard_pct()),
+            burst_density_pct: round3(m.burst_density_pct()),
+            gap_density_pct: round3(m.gap_density_pct()),
+            burst_duration_ms: m.burst_duration,
+            gap_duration_ms: m.gap_duration,
+            round_trip_delay_ms: m.round_trip_delay,
+            end_system_delay_ms: m.end_system_delay,
+            signal_level_dbm: m.signal_dbm(),
+            noise_level_dbm: m.noise_dbm(),
+            rerl_db: m.rerl_db(),
+            gmin: m.gmin,
+            r_factor: m.r(),
+            ext_r_factor: m.ext_r(),
+            mos_lq: m.mos_lq(),
+            mos_cq: m.mos_cq(),
+            rx_config: m.rx_config,
+            jb_nominal_ms: m.jb_nominal,
+            jb_max_ms: m.jb_maximum,
+            jb_abs_max_ms: m.jb_abs_max,
+        }),
+        voip_metrics_reports: r.xr_voip_reports,
+        statistics_summary: r.xr_summary.map(|x| {
+            let j = |i: usize| x.jitter.and_then(|j| j.get(i).copied()).and_then(ms);
+            StatisticsSummaryDto {
+                begin_seq: x.begin_seq,
+                end_seq: x.end_seq,
+                lost_packets: x.lost_packets,
+                dup_packets: x.dup_packets,
+                jitter_min_ms: j(0),
+                jitter_max_ms: j(1),
+                jitter_mean_ms: j(2),
+                jitter_dev_ms: j(3),
+            }
+        }),
+    })
 }
 
 /// One 5-second interval of a stream's quality (`streams[].quality[]`).
@@ -1176,6 +1352,7 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
         srtp_auth_failed: srtp.map(|x| x.auth_failed),
         srtcp_decrypted: srtcp.map(|x| x.rtcp_decrypted),
         srtcp_auth_failed: srtcp.map(|x| x.rtcp_auth_failed),
+        rtcp: rtcp_dto(s),
     }
 }
 

@@ -414,6 +414,7 @@ pub fn render(r: &Report) -> String {
             ]);
         }
         t.render(&mut o);
+        render_rtcp(r, &mut o);
     }
 
     render_nat(r, &mut o);
@@ -476,6 +477,65 @@ fn join_addrs(v: &[std::net::SocketAddr]) -> String {
 }
 
 /// NAT section: per affected call, advertised against observed, the verdicts and advice.
+/// One line per stream some RTCP spoke of: what the endpoints reported (RFC 3550 report
+/// blocks, RFC 3611 XR) next to what siplens measured on the same stream.
+fn render_rtcp(r: &Report, o: &mut String) {
+    for st in &r.streams {
+        let Some(x) = &st.rtcp else { continue };
+        let _ = writeln!(o, "  #{} {}: {}", st.index, st.ssrc_hex, rtcp_line(st, x));
+    }
+}
+
+/// "endpoint reports: loss 1.2%, jitter 3.40 ms, RTT 12.0 ms, XR MOS-LQ 4.1 ...; ours:
+/// loss 0.8%, jitter 2.90 ms, MOS 4.32".
+pub fn rtcp_line(st: &crate::report::StreamDto<'_>, x: &crate::report::RtcpDto<'_>) -> String {
+    format!(
+        "endpoint reports: {}; ours: loss {:.1}%, jitter {:.2} ms, MOS {}",
+        endpoint_summary(x),
+        st.lost_pct,
+        st.jitter_ms,
+        or_dash(st.mos.map(|m| format!("{m:.2}")))
+    )
+}
+
+/// What the endpoints reported about a stream, in one line ("loss 1.2%, 3 cumulative,
+/// jitter 3.40 ms, RTT 12.0 ms, XR loss 1.0% MOS-LQ 4.1 MOS-CQ 3.9 R 88, ...").
+pub fn endpoint_summary(x: &crate::report::RtcpDto<'_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(l) = x.fraction_lost_pct {
+        let cum = x
+            .cumulative_lost
+            .map_or(String::new(), |c| format!(", {c} cumulative"));
+        parts.push(format!("loss {l:.1}%{cum}"));
+    }
+    if let Some(j) = x.jitter_ms {
+        parts.push(format!("jitter {j:.2} ms"));
+    }
+    if let Some(rtt) = x.rtt_ms {
+        parts.push(format!("RTT {rtt:.1} ms"));
+    }
+    if let Some(m) = &x.voip_metrics {
+        let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+        parts.push(format!(
+            "XR loss {:.1}% MOS-LQ {} MOS-CQ {} R {}",
+            m.loss_pct,
+            opt(m.mos_lq),
+            opt(m.mos_cq),
+            m.r_factor.map_or("-".to_string(), |r| r.to_string())
+        ));
+    }
+    if let Some(p) = x.sender_packets {
+        parts.push(format!("sender {p} pkts"));
+    }
+    if let Some(c) = x.cname {
+        parts.push(format!("CNAME {c}"));
+    }
+    if parts.is_empty() {
+        parts.push("no report blocks".into());
+    }
+    parts.join(", ")
+}
+
 fn render_nat(r: &Report, o: &mut String) {
     let calls: Vec<_> = r
         .dialogs

@@ -420,10 +420,33 @@ pub fn render_findings(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 /// The RTP streams list, with the selected stream's MOS per 5-second interval as a
-/// sparkline under it when it has at least two intervals and the terminal has room.
+/// sparkline under it when it has at least two intervals and the terminal has room, and
+/// under that what the endpoints reported about it in RTCP, beside our own figures.
 pub fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let selected = app.snap.streams.get(app.stream_sel);
+    let area = match selected.and_then(|s| s.rtcp.as_ref().map(|r| (s, r))) {
+        Some((s, r)) if area.height >= 10 => {
+            let [list, pane] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(area);
+            let ours = format!(
+                "ours: loss {:.1}%, jitter {:.2} ms, MOS {}",
+                s.lost_pct,
+                s.jitter_ms,
+                s.mos.map_or("-".to_string(), |m| format!("{m:.2}"))
+            );
+            frame.render_widget(
+                Paragraph::new(format!("{r}; {ours}")).style(t.text).block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(format!(" Endpoint reports (RTCP), stream #{} ", s.index)),
+                ),
+                pane,
+            );
+            list
+        }
+        _ => area,
+    };
     let area = match selected {
         Some(s) if s.quality.len() >= 2 && area.height >= 12 => {
             let [list, spark] =

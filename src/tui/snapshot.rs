@@ -269,6 +269,9 @@ pub struct StreamRow {
     pub mos: Option<f64>,
     /// MOS of each 5-second interval, in order ([`crate::report::StreamDto::quality`]).
     pub quality: Vec<f64>,
+    /// What the endpoints reported about it in RTCP, one line
+    /// ([`crate::report::text::endpoint_summary`]; None: no RTCP named it).
+    pub rtcp: Option<String>,
 }
 
 /// Most bytes of one message's raw text kept in the snapshot: a SIP message with a huge
@@ -566,6 +569,7 @@ pub(crate) fn stream_row(s: &crate::report::StreamDto<'_>, call: Option<usize>) 
         duration_s: (s.end - s.start).max(0.0),
         mos: s.mos,
         quality: s.quality.iter().map(|q| q.mos).collect(),
+        rtcp: s.rtcp.as_ref().map(crate::report::text::endpoint_summary),
     }
 }
 

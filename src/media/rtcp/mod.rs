@@ -1,4 +1,48 @@
-//! RTCP packets (RFC 3550 §6.4-§6.7), feedback (RFC 4585 §6.1) and XR (RFC 3611 §2).
+//! RTCP packets (RFC 3550 §6.4-§6.7), feedback (RFC 4585 §6.1) and XR (RFC 3611 §2),
+//! compound (RFC 3550 §6.1) or reduced-size (RFC 5506 §3); [`xr`] reads the XR report
+//! blocks and [`endpoint`] keeps what the endpoints reported about a stream.
+
+pub mod endpoint;
+pub mod xr;
+
+#[cfg(test)]
+mod tests;
+
+/// Why a packet of a known RTCP type could not be read: it is counted as malformed
+/// with this reason instead of being dropped silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RtcpError {
+    /// SR/RR shorter than its fixed part plus the report blocks its count announces
+    /// (RFC 3550 §6.4.1-§6.4.2).
+    ReportsTruncated,
+    /// An SDES chunk or item runs past the packet (RFC 3550 §6.5).
+    SdesTruncated,
+    /// BYE shorter than its SSRC count, or its reason runs past the packet (§6.6).
+    ByeTruncated,
+    /// APP shorter than its SSRC and name (§6.7).
+    AppTruncated,
+    /// RTPFB/PSFB shorter than its two SSRCs (RFC 4585 §6.1).
+    FeedbackTruncated,
+    /// XR shorter than its sender SSRC (RFC 3611 §2).
+    XrTruncated,
+    /// An XR report block that could not be read (RFC 3611 §3).
+    XrBlock(xr::XrError),
+}
+
+impl RtcpError {
+    /// A short reason, as the report counts it (`summary.engine.rtcp_malformed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RtcpError::ReportsTruncated => "report blocks truncated",
+            RtcpError::SdesTruncated => "sdes truncated",
+            RtcpError::ByeTruncated => "bye truncated",
+            RtcpError::AppTruncated => "app truncated",
+            RtcpError::FeedbackTruncated => "feedback truncated",
+            RtcpError::XrTruncated => "xr truncated",
+            RtcpError::XrBlock(e) => e.as_str(),
+        }
+    }
+}
 
 /// One report block of an SR or RR (RFC 3550 §6.4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +96,19 @@ pub struct SdesItem<'a> {
     pub kind: u8,
     /// Item text (UTF-8 by RFC, kept as bytes).
     pub value: &'a [u8],
+}
+
+impl<'a> SdesItem<'a> {
+    /// The text without the trailing NUL bytes some endpoints count in the item length
+    /// (a C string's terminator; RFC 3550 §6.5 has none), as Wireshark shows it.
+    pub fn text(&self) -> &'a [u8] {
+        let end = self
+            .value
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |i| i + 1);
+        self.value.get(..end).unwrap_or(self.value)
+    }
 }
 
 /// One SDES chunk: an SSRC/CSRC and its items.
@@ -110,8 +167,15 @@ pub struct Feedback<'a> {
 pub struct ExtendedReport<'a> {
     /// Sender SSRC.
     pub ssrc: u32,
-    /// Report blocks, unparsed.
+    /// Report blocks, unparsed ([`Self::report_blocks`] reads them).
     pub blocks: &'a [u8],
+}
+
+impl<'a> ExtendedReport<'a> {
+    /// The report blocks (RFC 3611 §3, §4), and the error that stopped the walk, if any.
+    pub fn report_blocks(&self) -> (Vec<xr::XrBlock<'a>>, Option<xr::XrError>) {
+        xr::parse_blocks(self.blocks)
+    }
 }
 
 /// One RTCP packet of a compound packet.
@@ -133,7 +197,14 @@ pub enum RtcpPacket<'a> {
     PayloadFeedback(Feedback<'a>),
     /// XR (207).
     ExtendedReport(ExtendedReport<'a>),
-    /// Any other packet type, or a known one whose body did not parse.
+    /// A known type (200..=207) whose body did not parse.
+    Malformed {
+        /// Packet type.
+        packet_type: u8,
+        /// What was wrong.
+        error: RtcpError,
+    },
+    /// Any other packet type (RFC 5761 §4 reserves 192..=223 for RTCP).
     Other {
         /// Packet type.
         packet_type: u8,
@@ -157,8 +228,17 @@ impl RtcpPacket<'_> {
             RtcpPacket::ExtendedReport(x) => Some(x.ssrc),
             RtcpPacket::Bye(b) => b.ssrcs.first().copied(),
             RtcpPacket::SourceDescription(c) => c.first().map(|c| c.ssrc),
-            RtcpPacket::Other { .. } => None,
+            RtcpPacket::Other { .. } | RtcpPacket::Malformed { .. } => None,
         }
+    }
+
+    /// True for SR and RR: RFC 3550 §6.1 starts every compound packet with one; a packet
+    /// that starts otherwise is reduced-size RTCP (RFC 5506 §3.1).
+    pub fn is_report(&self) -> bool {
+        matches!(
+            self,
+            RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+        )
     }
     /// Report blocks of an SR or RR (empty for other types).
     pub fn report_blocks(&self) -> &[ReportBlock] {
@@ -188,7 +268,12 @@ pub fn round_trip_ns(sr_seen: u64, rr_seen: u64, dlsr: u32) -> Option<u64> {
     rr_seen.checked_sub(sr_seen)?.checked_sub(dlsr_ns)
 }
 
-fn be32(p: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn be16(p: &[u8], at: usize) -> Option<u16> {
+    let b = p.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+}
+
+pub(crate) fn be32(p: &[u8], at: usize) -> Option<u32> {
     let b = p.get(at..at.checked_add(4)?)?;
     Some(u32::from_be_bytes([
         *b.first()?,
@@ -258,26 +343,56 @@ pub fn parse_packet(data: &[u8]) -> Option<(RtcpPacket<'_>, usize)> {
             body = unpadded;
         }
     }
-    let other = RtcpPacket::Other {
+    let parsed = match pt {
+        200 => sender_report(body, count).ok_or(RtcpError::ReportsTruncated),
+        201 => receiver_report(body, count).ok_or(RtcpError::ReportsTruncated),
+        202 => sdes(body, count).ok_or(RtcpError::SdesTruncated),
+        203 => bye(body, count).ok_or(RtcpError::ByeTruncated),
+        204 => app(body, count).ok_or(RtcpError::AppTruncated),
+        205 => feedback(body, count)
+            .map(RtcpPacket::TransportFeedback)
+            .ok_or(RtcpError::FeedbackTruncated),
+        206 => feedback(body, count)
+            .map(RtcpPacket::PayloadFeedback)
+            .ok_or(RtcpError::FeedbackTruncated),
+        207 => extended_report(body),
+        _ => {
+            return Some((
+                RtcpPacket::Other {
+                    packet_type: pt,
+                    count,
+                    body,
+                },
+                len,
+            ))
+        }
+    };
+    let pkt = parsed.unwrap_or_else(|error| RtcpPacket::Malformed {
         packet_type: pt,
-        count,
-        body,
+        error,
+    });
+    Some((pkt, len))
+}
+
+/// An XR packet whose blocks all read; a block that does not makes the packet malformed
+/// (its blocks are then not used: a misframed block shifts every one after it).
+fn extended_report(body: &[u8]) -> Result<RtcpPacket<'_>, RtcpError> {
+    let x = ExtendedReport {
+        ssrc: be32(body, 0).ok_or(RtcpError::XrTruncated)?,
+        blocks: body.get(4..).ok_or(RtcpError::XrTruncated)?,
     };
-    let pkt = match pt {
-        200 => sender_report(body, count),
-        201 => receiver_report(body, count),
-        202 => sdes(body, count),
-        203 => bye(body, count),
-        204 => app(body, count),
-        205 => feedback(body, count).map(RtcpPacket::TransportFeedback),
-        206 => feedback(body, count).map(RtcpPacket::PayloadFeedback),
-        207 => Some(RtcpPacket::ExtendedReport(ExtendedReport {
-            ssrc: be32(body, 0)?,
-            blocks: body.get(4..)?,
-        })),
+    match xr::parse_blocks(x.blocks).1 {
+        Some(e) => Err(RtcpError::XrBlock(e)),
+        None => Ok(RtcpPacket::ExtendedReport(x)),
+    }
+}
+
+/// The first malformed packet's error in a parsed compound, if any.
+pub fn first_error(packets: &[RtcpPacket<'_>]) -> Option<RtcpError> {
+    packets.iter().find_map(|p| match p {
+        RtcpPacket::Malformed { error, .. } => Some(*error),
         _ => None,
-    };
-    Some((pkt.unwrap_or(other), len))
+    })
 }
 
 fn report_blocks(data: &[u8], count: u8) -> Option<Vec<ReportBlock>> {
