@@ -375,6 +375,11 @@ fn xr_sample_reports_the_endpoints_figures() {
         "{text}"
     );
     assert!(text.contains("; ours: loss 1.9%"), "{text}");
+    // The malformed XR is counted in the text's counters too, with its reason.
+    assert!(
+        text.contains("\nrtcp malformed: xr block overruns packet 1\n"),
+        "{text}"
+    );
 }
 
 /// samples/rtcp-call.pcap (two baresip user agents): each stream carries its receiver's
@@ -395,4 +400,11 @@ fn baresip_sample_reports_sr_and_cname() {
         assert_eq!(r["cumulative_lost"].as_u64(), s["lost"].as_u64(), "{s}");
         assert!(r["jitter_ms"].as_f64().is_some_and(|x| x < 20.0), "{r}");
     }
+    // Every RTCP datagram of baresip reads: no malformed line in the text report.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rtcp-call.pcap");
+    let mut src = siplens::capture::open_path(&path).expect("sample opens");
+    let mut an = siplens::rules::analyzer(siplens::engine::Limits::default());
+    an.run_source(&mut src, &mut |_, _| {});
+    let text = siplens::report::text::render(&siplens::report::Report::build(&an, 0));
+    assert!(!text.contains("rtcp malformed"), "{text}");
 }

@@ -180,6 +180,15 @@ pub fn render(r: &Report) -> String {
             w.resyncs
         );
     }
+    if !e.rtcp_malformed.is_empty() {
+        // Only when some RTCP could not be read: each reason with its count.
+        let reasons: Vec<String> = e
+            .rtcp_malformed
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(o, "rtcp malformed: {}", reasons.join(", "));
+    }
     let t = &n.tls_decrypt;
     if !t.is_empty() {
         // Only when TLS carried application data or keys were given.
