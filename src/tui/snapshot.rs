@@ -659,6 +659,8 @@ pub(crate) fn stats_sections(an: &Analyzer, t: &Totals<'_>) -> Vec<StatSection> 
                 ("bare-LF SIP", e.sip_lf_only),
                 ("truncated frames", n.truncated),
                 ("non-IP frames", n.non_ip),
+                // Not in the total, which is the report's `decode_errors` (SIP and frames).
+                ("malformed RTCP", e.rtcp_malformed.values().sum()),
             ]),
         },
         StatSection {
