@@ -7,6 +7,7 @@
 //! timestamps only.
 
 pub mod codec;
+pub mod dtls;
 pub mod dtmf;
 pub mod quality;
 pub mod rtcp;
