@@ -834,8 +834,11 @@ dtls_inline() { printf '%s%s' "$1" "$2" | xxd -r -p | base64 -w0; }
 # key, bob's with the server key. samples/dtls-srtp-call.keys is the key log,
 # samples/dtls-srtp-call.exporter the exporter output both peers printed.
 sample_dtls_srtp_call() {
-    local f=$OUT/dtls-srtp-call.pcap d=$WORK/certs-dtls km kb fa fb
+    local f=$OUT/dtls-srtp-call.pcap d=$WORK/certs-dtls km kb fa fb net=$NET
+    # Fixed addresses, 10.254.200.1/.2, whichever samples run before (the docs name them).
+    NET=199
     two_hosts dtls 1500
+    NET=$net
     certs "$d" "$A_IP" "$B_IP" ca
     rm -f "$OUT/dtls-srtp-call.keys"
     cap_start dtls-a "$f" tcpdump -i a0

@@ -186,6 +186,19 @@ fn cases() -> Vec<Case> {
     let tls13_keys = sample("tls13-call.keys");
     let tls12_rsa = sample("tls12-rsa-call.pcap");
     let tls12_rsa_key = sample("tls12-rsa-call.key.pem");
+    let dtls = sample("dtls-srtp-call.pcap");
+    // The DTLS client's SRTP key and salt as OpenSSL exported them (RFC 5764 §4.2 layout:
+    // client key, server key, client salt, server salt), as an SDES inline value.
+    let exported = std::fs::read_to_string(sample("dtls-srtp-call.exporter")).expect("exporter");
+    let exported: Vec<u8> = (0..60)
+        .map(|i| u8::from_str_radix(&exported[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let srtp_spec = {
+        use base64::Engine as _;
+        let inline = base64::engine::general_purpose::STANDARD
+            .encode([&exported[0..16], &exported[32..46]].concat());
+        format!("AES_CM_128_HMAC_SHA1_80:{inline}@10.254.200.1:17000")
+    };
     let cfg = tmp("strict.toml");
     std::fs::write(&cfg, "[bruteforce]\nthreshold = 1\n").expect("config");
     let cfg = cfg.to_string_lossy().into_owned();
@@ -268,6 +281,20 @@ fn cases() -> Vec<Case> {
                     let t = &v["summary"]["net"]["tls_decrypt"];
                     assert!(t["sessions_decrypted"].as_u64() > Some(0), "{t}");
                     assert!(v["summary"]["sip_messages"].as_u64() > Some(0));
+                }),
+            ),
+            case(
+                sub,
+                &[&dtls, "--srtp-key", &srtp_spec, "-F", "json"],
+                Expect::Ok(|o| {
+                    let v = json(o);
+                    let dec: Vec<u64> = v["streams"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|s| s["srtp_decrypted"].as_u64())
+                        .collect();
+                    assert!(dec.contains(&90), "{dec:?}");
                 }),
             ),
             case(
@@ -599,6 +626,11 @@ fn cases() -> Vec<Case> {
                 &out_pcap,
             ],
             Expect::Ok(|o| assert!(stderr(o).contains("(3 calls)"), "{}", stderr(o))),
+        ),
+        case(
+            "report",
+            &[b, "--srtp-key", "AES_CM_128_HMAC_SHA1_80:tooshort"],
+            Expect::Fails(2, "--srtp-key"),
         ),
         case(
             "report",

@@ -155,10 +155,10 @@ fn exported_inline(client: bool) -> String {
 
 #[test]
 fn user_key_with_a_selector_on_the_sample() {
-    // The DTLS client (alice, 10.254.1.1:17000) sends with the client key: given by hand
+    // The DTLS client (alice, 10.254.200.1:17000) sends with the client key: given by hand
     // for alice's address, it decrypts her 90 packets and is not tried on bob's.
     let spec = format!(
-        "AES_CM_128_HMAC_SHA1_80:{}@10.254.1.1:17000",
+        "AES_CM_128_HMAC_SHA1_80:{}@10.254.200.1:17000",
         exported_inline(true)
     );
     let k = UserKey::parse(&spec).expect("spec");

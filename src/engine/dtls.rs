@@ -273,9 +273,8 @@ mod tests {
         let mut frames = crate::capture::open_path(&root.join("dtls-srtp-call.pcap")).unwrap();
         let mut hs = Handshake::new();
         let mut dec = crate::net::Decoder::default();
-        let mut segs = Vec::new();
         while let Some(f) = frames.next_frame().unwrap() {
-            segs.clear();
+            let mut segs = Vec::new();
             dec.decode(&f, &mut segs);
             for s in &segs {
                 if crate::media::classify_udp(&s.payload) == crate::media::MediaKind::Dtls {
