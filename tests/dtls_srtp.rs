@@ -119,7 +119,10 @@ fn key_log_decrypts_every_srtp_packet() {
 fn without_the_key_log_nothing_decrypts() {
     let r = analyze(&sample("dtls-srtp-call.pcap"), KeyLog::new(), Vec::new());
     let dtls = &r["summary"]["engine"]["dtls"];
-    assert_eq!((dtls["with_keys"].as_u64(), dtls["without_keys"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(
+        (dtls["with_keys"].as_u64(), dtls["without_keys"].as_u64()),
+        (Some(0), Some(1))
+    );
     assert!(srtp_of(&r).iter().all(|s| s.0 == 0 && s.2.is_empty()));
     let finding = r["findings"]
         .as_array()
@@ -198,7 +201,10 @@ fn user_key_on_the_corpus_srtp_capture() {
     let r = analyze(&path, KeyLog::new(), vec![UserKey::parse(wrong).unwrap()]);
     let streams = srtp_of(&r);
     assert!(streams.iter().all(|s| s.0 == 0), "{streams:?}");
-    assert!(streams.iter().map(|s| s.1).sum::<u64>() >= 64, "{streams:?}");
+    assert!(
+        streams.iter().map(|s| s.1).sum::<u64>() >= 64,
+        "{streams:?}"
+    );
     // The binary takes the same option.
     let out = Command::new(env!("CARGO_BIN_EXE_siplens"))
         .args(["report", "--format", "json", "--srtp-key", key])
@@ -250,7 +256,11 @@ fn randoms_and_profile_match_tshark() {
     // One line per hello frame: types (a flight may carry several: "2,11"), random, profile.
     let field = |ty: &str, n: usize| -> String {
         text.lines()
-            .find(|l| l.split('\t').next().is_some_and(|t| t.split(',').next() == Some(ty)))
+            .find(|l| {
+                l.split('\t')
+                    .next()
+                    .is_some_and(|t| t.split(',').next() == Some(ty))
+            })
             .and_then(|l| l.split('\t').nth(n))
             .unwrap_or_else(|| panic!("hello {ty} in {text}"))
             .to_string()
@@ -281,5 +291,8 @@ fn randoms_and_profile_match_tshark() {
     assert_eq!(hs.malformed, 0);
     // The key log line siplens keys the session with names that client random.
     let log = std::fs::read_to_string(&keys).unwrap();
-    assert!(log.contains(&format!("CLIENT_RANDOM {} ", field("1", 1))), "{text}");
+    assert!(
+        log.contains(&format!("CLIENT_RANDOM {} ", field("1", 1))),
+        "{text}"
+    );
 }

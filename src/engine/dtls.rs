@@ -286,17 +286,38 @@ mod tests {
         let (cr, sr) = (hs.client_random.unwrap(), hs.server_random.unwrap());
         assert_eq!(hs.profile, Some(1));
         let mut out = [0u8; 60];
-        export_keying_material(&keys, &cr, &sr, hs.cipher_suite.unwrap(), DTLS_SRTP_LABEL, &mut out)
-            .unwrap();
+        export_keying_material(
+            &keys,
+            &cr,
+            &sr,
+            hs.cipher_suite.unwrap(),
+            DTLS_SRTP_LABEL,
+            &mut out,
+        )
+        .unwrap();
         let hex: String = out.iter().map(|b| format!("{b:02X}")).collect();
         assert_eq!(hex, expected.trim());
         // Another label gives other bytes; an unknown client random gives no secret.
         let mut other = [0u8; 60];
-        export_keying_material(&keys, &cr, &sr, hs.cipher_suite.unwrap(), b"EXTRACTOR-other", &mut other)
-            .unwrap();
+        export_keying_material(
+            &keys,
+            &cr,
+            &sr,
+            hs.cipher_suite.unwrap(),
+            b"EXTRACTOR-other",
+            &mut other,
+        )
+        .unwrap();
         assert_ne!(other, out);
         assert_eq!(
-            export_keying_material(&keys, &sr, &cr, hs.cipher_suite.unwrap(), DTLS_SRTP_LABEL, &mut other),
+            export_keying_material(
+                &keys,
+                &sr,
+                &cr,
+                hs.cipher_suite.unwrap(),
+                DTLS_SRTP_LABEL,
+                &mut other
+            ),
             Err(ExportError::NoSecret)
         );
     }

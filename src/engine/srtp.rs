@@ -168,7 +168,10 @@ impl SrtpState {
 
     /// A state trying fixed `keys` (derived from DTLS, or given by the user), at most
     /// [`MAX_CANDIDATES`] of them.
-    pub fn with_keys<'a>(keys: impl Iterator<Item = &'a MasterKey>, source: KeySource) -> SrtpState {
+    pub fn with_keys<'a>(
+        keys: impl Iterator<Item = &'a MasterKey>,
+        source: KeySource,
+    ) -> SrtpState {
         let candidates: Vec<Candidate> = keys
             .filter_map(|k| SrtpContext::new(k).ok())
             .take(MAX_CANDIDATES)
@@ -446,14 +449,33 @@ mod tests {
         assert_eq!(k.addr, Some(A.parse().unwrap()));
         assert!(k.selects(A.parse().unwrap(), B.parse().unwrap()));
         assert!(!k.selects(B.parse().unwrap(), B.parse().unwrap()));
-        let k = UserKey::parse("AES_CM_128_HMAC_SHA1_32:inline:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS|2^31")
-            .unwrap();
+        let k = UserKey::parse(
+            "AES_CM_128_HMAC_SHA1_32:inline:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS|2^31",
+        )
+        .unwrap();
         assert!(k.addr.is_none() && k.selects(A.parse().unwrap(), B.parse().unwrap()));
         assert!(UserKey::parse("[2001:db8::1]:5").is_err());
-        assert!(UserKey::parse("AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS@[2001:db8::1]:5").is_ok());
-        assert!(matches!(UserKey::parse("nocolon"), Err(UserKeyError::Syntax)));
-        assert!(matches!(UserKey::parse("F8_128_HMAC_SHA1_80:AAAA"), Err(UserKeyError::Suite(_))));
-        assert!(matches!(UserKey::parse("AEAD_AES_256_GCM:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS"), Err(UserKeyError::Key(_, 44))));
-        assert!(matches!(UserKey::parse("AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS@nowhere"), Err(UserKeyError::Addr(_))));
+        assert!(UserKey::parse(
+            "AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS@[2001:db8::1]:5"
+        )
+        .is_ok());
+        assert!(matches!(
+            UserKey::parse("nocolon"),
+            Err(UserKeyError::Syntax)
+        ));
+        assert!(matches!(
+            UserKey::parse("F8_128_HMAC_SHA1_80:AAAA"),
+            Err(UserKeyError::Suite(_))
+        ));
+        assert!(matches!(
+            UserKey::parse("AEAD_AES_256_GCM:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS"),
+            Err(UserKeyError::Key(_, 44))
+        ));
+        assert!(matches!(
+            UserKey::parse(
+                "AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS@nowhere"
+            ),
+            Err(UserKeyError::Addr(_))
+        ));
     }
 }

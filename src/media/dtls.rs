@@ -81,7 +81,12 @@ fn u16_at(b: &[u8], i: usize) -> Option<u16> {
 }
 
 fn u24_at(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([0, *b.get(i)?, *b.get(i + 1)?, *b.get(i + 2)?]))
+    Some(u32::from_be_bytes([
+        0,
+        *b.get(i)?,
+        *b.get(i + 1)?,
+        *b.get(i + 2)?,
+    ]))
 }
 
 /// One DTLS record (RFC 6347 §4.1, DTLSPlaintext / DTLSCiphertext header).

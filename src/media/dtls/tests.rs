@@ -1,7 +1,15 @@
 use super::*;
 
 /// A DTLS 1.2 handshake record holding one fragment.
-fn record(epoch: u16, seq: u8, msg_type: u8, message_seq: u16, msg: &[u8], off: usize, n: usize) -> Vec<u8> {
+fn record(
+    epoch: u16,
+    seq: u8,
+    msg_type: u8,
+    message_seq: u16,
+    msg: &[u8],
+    off: usize,
+    n: usize,
+) -> Vec<u8> {
     let len = msg.len() as u32;
     let body = &msg[off..off + n];
     let mut hs = vec![msg_type];
@@ -48,10 +56,16 @@ fn record_header_literal() {
     ];
     let mut it = records(&d);
     let a = it.next().unwrap();
-    assert_eq!((a.content_type, a.version, a.epoch, a.sequence), (20, DTLS_1_2, 0, 5));
+    assert_eq!(
+        (a.content_type, a.version, a.epoch, a.sequence),
+        (20, DTLS_1_2, 0, 5)
+    );
     assert_eq!(a.fragment, &[1]);
     let b = it.next().unwrap();
-    assert_eq!((b.content_type, b.epoch, b.fragment), (22, 1, &[0xaa, 0xbb][..]));
+    assert_eq!(
+        (b.content_type, b.epoch, b.fragment),
+        (22, 1, &[0xaa, 0xbb][..])
+    );
     assert!(it.next().is_none() && !it.malformed);
     // Cut short: the length says 5, 2 bytes follow.
     let mut it = records(&[23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 5, 1, 2]);
@@ -64,7 +78,10 @@ fn record_header_literal() {
 #[test]
 fn hellos_in_one_piece() {
     let mut h = Handshake::new();
-    h.on_datagram(Side::Hi, &record(0, 0, 1, 0, &client_hello(), 0, client_hello().len()));
+    h.on_datagram(
+        Side::Hi,
+        &record(0, 0, 1, 0, &client_hello(), 0, client_hello().len()),
+    );
     assert_eq!(h.client, Some(Side::Hi));
     assert_eq!(h.client_random, Some([0x11; 32]));
     assert!(!h.hellos_seen());
