@@ -296,3 +296,22 @@ fn randoms_and_profile_match_tshark() {
         "{text}"
     );
 }
+
+/// Public WebRTC captures (no SIP, no key log): each DTLS association's hellos are read
+/// (tshark shows a ServerHello with `use_srtp` in each: 0x0008 AEAD_AES_256_GCM and
+/// 0x0001), so each counts as "without keys", none as malformed or unsupported.
+#[test]
+fn corpus_webrtc_handshakes_are_read() {
+    let Some(dir) = corpus() else {
+        eprintln!("skipped: public corpus absent");
+        return;
+    };
+    for f in ["ndpi__stun_dtls_rtp.pcapng", "zeek__webrtc-stun.pcap"] {
+        let r = analyze(&dir.join("pcaps").join(f), KeyLog::new(), Vec::new());
+        let d = &r["summary"]["engine"]["dtls"];
+        assert_eq!(d["sessions"], 1, "{f}: {d}");
+        assert_eq!(d["without_keys"], 1, "{f}: {d}");
+        assert_eq!(d["malformed"], 0, "{f}: {d}");
+        assert_eq!(d["unsupported_profile"], 0, "{f}: {d}");
+    }
+}

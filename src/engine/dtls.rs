@@ -21,9 +21,10 @@ use crate::media::dtls::{profile_suite, Handshake, Side, DTLS_1_3};
 use crate::media::srtp::MasterKey;
 use crate::net::tls_decrypt::{export_keying_material, ExportError, KeyLog, DTLS_SRTP_LABEL};
 
-/// Estimated cost of one DTLS association: the handshake state with its two hello buffers
-/// (a few hundred bytes each), the keys and the address index entries.
-pub const DTLS_SESSION_COST_BYTES: u64 = 2048;
+/// Estimated cost of one DTLS association: the handshake state with a hello being
+/// reassembled (a few hundred bytes, at most `media::dtls::MAX_HELLO`; freed once read),
+/// the keys and the address index entries.
+pub const DTLS_SESSION_COST_BYTES: u64 = 4096;
 
 /// What the DTLS associations on media flows gave (`engine.dtls` in the JSON; absent
 /// while no DTLS was seen).
@@ -163,12 +164,16 @@ impl DtlsTable {
         ) else {
             return;
         };
+        let (version, profile) = (s.hs.version, s.hs.profile);
         s.outcome = Outcome::Done;
-        if s.hs.version == Some(DTLS_1_3) {
+        // Decided: the reassembly state is no longer needed.
+        s.hs = Handshake::new();
+        s.malformed_counted = 0;
+        if version == Some(DTLS_1_3) {
             self.stats.unsupported_version += 1;
             return;
         }
-        let Some(suite) = s.hs.profile.and_then(profile_suite) else {
+        let Some(suite) = profile.and_then(profile_suite) else {
             self.stats.unsupported_profile += 1;
             return;
         };

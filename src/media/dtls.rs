@@ -25,10 +25,10 @@ use crate::media::srtp::Suite;
 pub const RECORD_HEADER: usize = 13;
 /// DTLS handshake header length (RFC 6347 §4.2.2).
 pub const HANDSHAKE_HEADER: usize = 12;
-/// Largest hello message reassembled: a ClientHello is a few hundred bytes; 16 KiB
-/// (a record's maximum, RFC 6347 §4.1) is far past any real one and bounds what a
-/// hostile length field makes us keep.
-pub const MAX_HELLO: usize = 16 * 1024;
+/// Largest hello message reassembled: a DTLS 1.2 ClientHello is a few hundred bytes (WebRTC
+/// stacks send 150 to 600); 4 KiB is far past any real one and bounds what a hostile
+/// length field makes an association keep (a longer hello counts as malformed).
+pub const MAX_HELLO: usize = 4096;
 /// Fragment ranges kept per message while reassembling; past it the message is dropped
 /// (counted as malformed): real senders use a handful.
 pub const MAX_RANGES: usize = 32;
@@ -130,6 +130,12 @@ impl<'a> Iterator for Records<'a> {
             return None;
         }
         let b = self.rest;
+        if b.first().is_some_and(|&t| t & 0xE0 == 0x20) {
+            // A DTLS 1.3 ciphertext record (unified header, RFC 9147 §4): not readable
+            // without keys, and not malformed.
+            self.rest = &[];
+            return None;
+        }
         let parsed = (|| {
             let content_type = *b.first()?;
             let version = u16_at(b, 1)?;
@@ -357,7 +363,12 @@ pub fn parse_server_hello(body: &[u8]) -> Option<Hello> {
 /// One hello message being reassembled from its fragments.
 #[derive(Debug, Clone, Default)]
 struct Pending {
+    /// A fragment of it came (the fields below describe a message).
+    started: bool,
     message_seq: u16,
+    /// The message's length.
+    len: usize,
+    /// Its bytes while incomplete (freed once read).
     buf: Vec<u8>,
     /// Byte ranges received, [start, end), merged.
     have: Vec<(usize, usize)>,
@@ -366,16 +377,18 @@ struct Pending {
 
 impl Pending {
     /// Adds a fragment; returns the whole message once every byte has come.
-    fn add(&mut self, f: &Fragment<'_>) -> Result<Option<&[u8]>, ()> {
+    fn add(&mut self, f: &Fragment<'_>) -> Result<Option<&mut Vec<u8>>, ()> {
         let len = usize::try_from(f.length).map_err(|_| ())?;
         if len > MAX_HELLO {
             return Err(());
         }
-        if f.message_seq != self.message_seq || self.buf.len() != len {
+        if !self.started || f.message_seq != self.message_seq || self.len != len {
             // A new message (the ClientHello sent again with the cookie of a
             // HelloVerifyRequest, RFC 6347 §4.2.1, has the next message_seq): start over.
             *self = Pending {
+                started: true,
                 message_seq: f.message_seq,
+                len,
                 buf: vec![0; len],
                 have: Vec::new(),
                 done: false,
@@ -406,7 +419,8 @@ impl Pending {
         self.have = merged;
         if self.have.first() == Some(&(0, len)) || len == 0 {
             self.done = true;
-            return Ok(Some(&self.buf));
+            self.have = Vec::new();
+            return Ok(Some(&mut self.buf));
         }
         Ok(None)
     }
@@ -485,13 +499,14 @@ impl Handshake {
             _ => return,
         };
         let msg = match slot.add(f) {
-            Ok(Some(m)) => m,
+            Ok(Some(m)) => std::mem::take(m),
             Ok(None) => return,
             Err(()) => {
                 self.malformed += 1;
                 return;
             }
         };
+        let msg = msg.as_slice();
         if f.msg_type == CLIENT_HELLO {
             match parse_client_hello(msg) {
                 Some(h) => {

@@ -163,3 +163,15 @@ fn dtls13_selected_version() {
     assert_eq!(h.selected_version, Some(DTLS_1_3));
     assert!(!h.use_srtp);
 }
+
+#[test]
+fn dtls13_ciphertext_is_not_malformed() {
+    // Unified header (RFC 9147 §4): 001CSLEE, sequence, length, then ciphertext.
+    let mut d = vec![0x2c, 0x01, 0x00, 0x12];
+    d.extend_from_slice(&[0x5a; 18]);
+    let mut it = records(&d);
+    assert!(it.next().is_none() && !it.malformed);
+    let mut h = Handshake::new();
+    h.on_datagram(Side::Lo, &d);
+    assert_eq!((h.records, h.malformed), (0, 0));
+}
