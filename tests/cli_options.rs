@@ -577,6 +577,42 @@ fn cases() -> Vec<Case> {
         ),
         // TLS keys on the other commands that read captures: the Digest exchanges and calls
         // inside TLS are found.
+        // --srtp-key is parsed and handed to the engine by every analysing subcommand
+        // (the TLS samples carry no SRTP lacking keys: what they find is unchanged).
+        case(
+            "tui",
+            &[&dtls, "--srtp-key", &srtp_spec],
+            Expect::Fails(2, "use `siplens report FILE`"),
+        ),
+        case(
+            "hashes",
+            &[
+                &tls13,
+                "--tls-keylog",
+                &tls13_keys,
+                "--srtp-key",
+                &srtp_spec,
+            ],
+            Expect::Ok(|o| assert_eq!(stdout(o).lines().count(), 3, "{}", stdout(o))),
+        ),
+        case(
+            "crack",
+            &[
+                &tls13,
+                "--tls-keylog",
+                &tls13_keys,
+                "--srtp-key",
+                &srtp_spec,
+                "--wordlist",
+                &words,
+            ],
+            Expect::Ok(|o| assert!(stdout(o).contains("3 of 3 Digest"), "{}", stdout(o))),
+        ),
+        case(
+            "export",
+            &[&dtls, "--all", "--srtp-key", &srtp_spec, "-o", &out_pcap],
+            Expect::Ok(|o| assert!(stderr(o).contains("(1 call"), "{}", stderr(o))),
+        ),
         case(
             "hashes",
             &[&tls13, "--tls-keylog", &tls13_keys],
