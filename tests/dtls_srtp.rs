@@ -195,6 +195,18 @@ fn user_key_on_the_corpus_srtp_capture() {
     let dec: u64 = streams.iter().map(|s| s.0).sum();
     let failed: u64 = streams.iter().map(|s| s.1).sum();
     assert_eq!((dec, failed), (1556, 0), "{streams:?}");
+    // With the stream's destination as selector: the same, and a selector naming another
+    // address leaves the (unsignalled) stream alone.
+    let at = format!("{key}@192.168.1.81:43830");
+    let r = analyze(&path, KeyLog::new(), vec![UserKey::parse(&at).unwrap()]);
+    assert_eq!(srtp_of(&r).iter().map(|s| s.0).sum::<u64>(), 1556);
+    let elsewhere = format!("{key}@192.168.1.81:43832");
+    let r = analyze(
+        &path,
+        KeyLog::new(),
+        vec![UserKey::parse(&elsewhere).unwrap()],
+    );
+    assert!(srtp_of(&r).iter().all(|s| s == &(0, 0, String::new())));
     // A wrong key (one bit flipped): nothing authenticates, the failures are counted and
     // the stream stops trying.
     let wrong = "AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuT";

@@ -409,7 +409,14 @@ pub fn render(r: &Report) -> String {
                 format!("{:.0}ms", st.max_delta_ms),
                 // E-model estimate (G.107): `-` for video and event-only streams.
                 or_dash(st.mos.map(|m| format!("{m:.2}"))),
-                if st.encrypted { "yes" } else { "no" }.to_string(),
+                // SRTP by its SDP, or proven so: keys (--srtp-key on a stream no SDP
+                // announced) authenticated its packets.
+                if st.encrypted || st.srtp_decrypted.is_some_and(|n| n > 0) {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_string(),
                 call,
             ]);
         }
