@@ -327,3 +327,30 @@ fn corpus_webrtc_handshakes_are_read() {
         assert_eq!(d["unsupported_profile"], 0, "{f}: {d}");
     }
 }
+
+/// The text report says what the DTLS associations gave, and how to key them.
+#[test]
+fn text_report_names_the_missing_key_log() {
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_siplens"))
+            .arg("report")
+            .arg(sample("dtls-srtp-call.pcap"))
+            .args(extra)
+            .output()
+            .expect("siplens runs");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let without = run(&[]);
+    assert!(
+        without.contains("1 DTLS-SRTP handshakes without keys"),
+        "{without}"
+    );
+    let keys = sample("dtls-srtp-call.keys");
+    let with = run(&["--tls-keylog", keys.to_str().unwrap()]);
+    assert!(
+        with.contains("1 keyed from the key log, 0 without keys"),
+        "{with}"
+    );
+    assert!(!with.contains("handshakes without keys"), "{with}");
+}

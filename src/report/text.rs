@@ -180,6 +180,21 @@ pub fn render(r: &Report) -> String {
             w.resyncs
         );
     }
+    let d = &e.dtls;
+    if !d.is_empty() {
+        let _ = writeln!(
+            o,
+            "dtls-srtp: {} DTLS associations on media flows, {} keyed from the key log, {} without keys, {} unsupported profile, {} unsupported version",
+            d.sessions, d.with_keys, d.without_keys, d.unsupported_profile, d.unsupported_version
+        );
+        if d.without_keys > 0 {
+            let _ = writeln!(
+                o,
+                "  {} DTLS-SRTP handshakes without keys: give the key log of either peer with --tls-keylog FILE (CLIENT_RANDOM lines); see docs/tls.md",
+                d.without_keys
+            );
+        }
+    }
     let t = &n.tls_decrypt;
     if !t.is_empty() {
         // Only when TLS carried application data or keys were given.
