@@ -853,6 +853,80 @@ sample_clean_tls_srtp() {
     expect clean-tls-srtp.pcap 'tls.handshake.type == 2 && tls.handshake.ciphersuite == 0xc02b' 2
 }
 
+# ------------------------------------------------------ DTLS-SRTP sample ---
+
+# dtls_wait LOG PATTERN: waits (bounded, 5 s) for PATTERN in LOG.
+dtls_wait() {
+    local i
+    for i in $(seq 100); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$1" >&2
+    die "timed out waiting for '$2' in $1"
+}
+
+# dtls_inline HEX_KEY HEX_SALT: the SDES-style base64 of key || salt.
+dtls_inline() { printf '%s%s' "$1" "$2" | xxd -r -p | base64 -w0; }
+
+# DTLS-SRTP (RFC 5764) media keyed by a real DTLS 1.2 handshake: OpenSSL's
+# s_client (alice, 10.254.N.1:17000, the DTLS client, writing the NSS key log
+# with -keylogfile) against s_server (bob, :16000), both offering use_srtp
+# SRTP_AES128_CM_SHA1_80, each printing the RFC 5705 exporter output
+# (EXTRACTOR-dtls_srtp, 60 bytes: client key, server key, client salt, server
+# salt). The handshake runs on the media ports just before the call (SIPp
+# holds those ports from its start), then SIPp calls with UDP/TLS/RTP/SAVP,
+# a=fingerprint of each side's certificate and a=setup, and plays SRTP made
+# with the exported keys (scripts/srtp-protect.py): alice's with the client
+# key, bob's with the server key. samples/dtls-srtp-call.keys is the key log,
+# samples/dtls-srtp-call.exporter the exporter output both peers printed.
+sample_dtls_srtp_call() {
+    local f=$OUT/dtls-srtp-call.pcap d=$WORK/certs-dtls km kb fa fb net=$NET
+    # Fixed addresses, 10.254.200.1/.2, whichever samples run before (the docs name them).
+    NET=199
+    two_hosts dtls 1500
+    NET=$net
+    certs "$d" "$A_IP" "$B_IP" ca
+    rm -f "$OUT/dtls-srtp-call.keys"
+    cap_start dtls-a "$f" tcpdump -i a0
+    # s_server stops at the end of its stdin: a bounded sleep keeps it open.
+    timeout 20 sleep 8 | nsx dtls-b timeout 20 openssl s_server -dtls1_2 -naccept 1 -accept 16000 \
+        -cert "$d/bob.crt" -key "$d/bob.key" -use_srtp SRTP_AES128_CM_SHA1_80 \
+        -keymatexport EXTRACTOR-dtls_srtp -keymatexportlen 60 >"$WORK/dtls-server.log" 2>&1 &
+    BG_PIDS+=("$!")
+    dtls_wait "$WORK/dtls-server.log" ACCEPT
+    nsx dtls-a timeout 20 openssl s_client -dtls1_2 -bind "$A_IP:17000" -connect "$B_IP:16000" \
+        -cert "$d/kamailio.crt" -key "$d/kamailio.key" -use_srtp SRTP_AES128_CM_SHA1_80 \
+        -keylogfile "$OUT/dtls-srtp-call.keys" -keymatexport EXTRACTOR-dtls_srtp \
+        -keymatexportlen 60 </dev/null >"$WORK/dtls-client.log" 2>&1 || true
+    cat "$WORK/dtls-client.log" >&2
+    dtls_wait "$WORK/dtls-server.log" "Keying material"
+    grep -q "SRTP Extension negotiated, profile=SRTP_AES128_CM_SHA1_80" "$WORK/dtls-client.log" ||
+        { cat "$WORK/dtls-client.log" >&2; die "DTLS: no use_srtp"; }
+    km=$(sed -n 's/^ *Keying material: *//p' "$WORK/dtls-client.log" | tr -d ' \r')
+    kb=$(sed -n 's/^ *Keying material: *//p' "$WORK/dtls-server.log" | tr -d ' \r')
+    [[ ${#km} -eq 120 && $km == "$kb" ]] || die "DTLS: exporter output differs: '$km' '$kb'"
+    echo "$km" >"$OUT/dtls-srtp-call.exporter"
+    srtp_dir dtls "$(dtls_inline "${km:0:32}" "${km:64:28}")" "$(dtls_inline "${km:32:32}" "${km:92:28}")"
+    fa=$(openssl x509 -noout -fingerprint -sha256 -in "$d/kamailio.crt" | sed 's/.*=//')
+    fb=$(openssl x509 -noout -fingerprint -sha256 -in "$d/bob.crt" | sed 's/.*=//')
+    uas dtls-b uas-call-keys.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000 -key proto UDP/TLS/RTP/SAVP \
+        -key attrs "$(printf 'a=fingerprint:sha-256 %s\r\na=setup:passive\r\na=sendrecv' "$fb")" \
+        -key contact "sip:bob@$B_IP:5060"
+    uac dtls-a uac-call-keys.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 2800 \
+        -key proto UDP/TLS/RTP/SAVP \
+        -key attrs "$(printf 'a=fingerprint:sha-256 %s\r\na=setup:actpass\r\na=sendrecv' "$fa")" "$B_IP:5060"
+    uas_wait
+    SIPP_CWD=
+    cap_stop "$f"
+    expect dtls-srtp-call.pcap 'sdp.media.proto == "UDP/TLS/RTP/SAVP"' 2
+    expect dtls-srtp-call.pcap 'dtls.handshake.type == 1' 1
+    expect dtls-srtp-call.pcap 'dtls.handshake.type == 2 && dtls.handshake.extension.type == 14' 1
+    expect dtls-srtp-call.pcap 'udp.dstport == 16000 && udp.length == 270' 80
+    expect dtls-srtp-call.pcap 'udp.dstport == 17000 && udp.length == 270' 80
+    finish dtls-srtp-call.pcap
+}
+
 # ------------------------------------------------- TLS decryption samples ---
 
 # sslkeylog_so: build scripts/sslkeylog.c (LD_PRELOAD key log shim, OpenSSL
@@ -1767,7 +1841,8 @@ ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_kee
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
     public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call
-    wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15 quality_jitter rtcp_call rtcp_xr)
+    wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15 quality_jitter rtcp_call rtcp_xr
+    dtls_srtp_call)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

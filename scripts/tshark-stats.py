@@ -48,7 +48,9 @@ def main(path):
         call_ids.update(cids)
         if "INVITE" in reqs:
             invite_call_ids.update(cids)
-    rtp = len(tshark(path, "-Y", "rtp", "-T", "fields", "-e", "frame.number"))
+    # On a port an SDP set up for RTP, tshark's RTP dissector hands DTLS records to DTLS
+    # (RFC 7983 demultiplexing) yet the frame still matches "rtp": those are not RTP.
+    rtp = len(tshark(path, "-Y", "rtp && !dtls", "-T", "fields", "-e", "frame.number"))
     counts = {"frames": frames, "sip_messages": sip_messages,
               "call_ids": len(call_ids), "invite_call_ids": len(invite_call_ids),
               "rtp_packets": rtp}

@@ -496,6 +496,7 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     );
     let mut analyzer = siplens::rules::analyzer(limits);
     analyzer.set_tls_keys(tls_keys);
+    analyzer.set_srtp_keys(args.tls.srtp_key.clone());
     analyzer.set_show_secrets(args.show_secrets);
     analyzer.set_config(&config);
     if let Some(n) = args.bruteforce_threshold {

@@ -186,6 +186,19 @@ fn cases() -> Vec<Case> {
     let tls13_keys = sample("tls13-call.keys");
     let tls12_rsa = sample("tls12-rsa-call.pcap");
     let tls12_rsa_key = sample("tls12-rsa-call.key.pem");
+    let dtls = sample("dtls-srtp-call.pcap");
+    // The DTLS client's SRTP key and salt as OpenSSL exported them (RFC 5764 §4.2 layout:
+    // client key, server key, client salt, server salt), as an SDES inline value.
+    let exported = std::fs::read_to_string(sample("dtls-srtp-call.exporter")).expect("exporter");
+    let exported: Vec<u8> = (0..60)
+        .map(|i| u8::from_str_radix(&exported[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let srtp_spec = {
+        use base64::Engine as _;
+        let inline = base64::engine::general_purpose::STANDARD
+            .encode([&exported[0..16], &exported[32..46]].concat());
+        format!("AES_CM_128_HMAC_SHA1_80:{inline}@10.254.200.1:17000")
+    };
     let cfg = tmp("strict.toml");
     std::fs::write(&cfg, "[bruteforce]\nthreshold = 1\n").expect("config");
     let cfg = cfg.to_string_lossy().into_owned();
@@ -268,6 +281,20 @@ fn cases() -> Vec<Case> {
                     let t = &v["summary"]["net"]["tls_decrypt"];
                     assert!(t["sessions_decrypted"].as_u64() > Some(0), "{t}");
                     assert!(v["summary"]["sip_messages"].as_u64() > Some(0));
+                }),
+            ),
+            case(
+                sub,
+                &[&dtls, "--srtp-key", &srtp_spec, "-F", "json"],
+                Expect::Ok(|o| {
+                    let v = json(o);
+                    let dec: Vec<u64> = v["streams"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|s| s["srtp_decrypted"].as_u64())
+                        .collect();
+                    assert!(dec.contains(&90), "{dec:?}");
                 }),
             ),
             case(
@@ -550,6 +577,42 @@ fn cases() -> Vec<Case> {
         ),
         // TLS keys on the other commands that read captures: the Digest exchanges and calls
         // inside TLS are found.
+        // --srtp-key is parsed and handed to the engine by every analysing subcommand
+        // (the TLS samples carry no SRTP lacking keys: what they find is unchanged).
+        case(
+            "tui",
+            &[&dtls, "--srtp-key", &srtp_spec],
+            Expect::Fails(2, "use `siplens report FILE`"),
+        ),
+        case(
+            "hashes",
+            &[
+                &tls13,
+                "--tls-keylog",
+                &tls13_keys,
+                "--srtp-key",
+                &srtp_spec,
+            ],
+            Expect::Ok(|o| assert_eq!(stdout(o).lines().count(), 3, "{}", stdout(o))),
+        ),
+        case(
+            "crack",
+            &[
+                &tls13,
+                "--tls-keylog",
+                &tls13_keys,
+                "--srtp-key",
+                &srtp_spec,
+                "--wordlist",
+                &words,
+            ],
+            Expect::Ok(|o| assert!(stdout(o).contains("3 of 3 Digest"), "{}", stdout(o))),
+        ),
+        case(
+            "export",
+            &[&dtls, "--all", "--srtp-key", &srtp_spec, "-o", &out_pcap],
+            Expect::Ok(|o| assert!(stderr(o).contains("(1 call"), "{}", stderr(o))),
+        ),
         case(
             "hashes",
             &[&tls13, "--tls-keylog", &tls13_keys],
@@ -599,6 +662,11 @@ fn cases() -> Vec<Case> {
                 &out_pcap,
             ],
             Expect::Ok(|o| assert!(stderr(o).contains("(3 calls)"), "{}", stderr(o))),
+        ),
+        case(
+            "report",
+            &[b, "--srtp-key", "AES_CM_128_HMAC_SHA1_80:tooshort"],
+            Expect::Fails(2, "--srtp-key"),
         ),
         case(
             "report",

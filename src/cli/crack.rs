@@ -95,6 +95,7 @@ fn load(files: &[PathBuf], tls: &super::tls::TlsArgs) -> Result<Analyzer, ExitCo
         ..Limits::default()
     });
     analyzer.set_tls_keys(keys);
+    analyzer.set_srtp_keys(tls.srtp_key.clone());
     let mut empty = false;
     for source in &mut sources {
         let info = analyzer.run_source(source as &mut dyn FrameSource, &mut |_, _| {});

@@ -71,10 +71,11 @@ pub fn run_export(args: &ExportArgs) -> ExitCode {
         Ok(k) => k,
         Err(code) => return code,
     };
-    let an = match export::analyze_with(&args.files, keep_text, keys) {
-        Ok(a) => a,
-        Err(e) => return fail(&e),
-    };
+    let an =
+        match export::analyze_with_srtp(&args.files, keep_text, keys, args.tls.srtp_key.clone()) {
+            Ok(a) => a,
+            Err(e) => return fail(&e),
+        };
     let mut empty = false;
     for input in an.inputs() {
         empty |= !crate::input_yielded(input, "exporting from");

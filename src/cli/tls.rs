@@ -1,11 +1,13 @@
 //! `--tls-keylog` and `--tls-key`: the secrets that open SIP over TLS (see
-//! [`siplens::net::tls_decrypt`]).
+//! [`siplens::net::tls_decrypt`]) and DTLS-SRTP media (see [`siplens::engine::dtls`]);
+//! `--srtp-key`: SRTP master keys the capture does not carry.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 
+use siplens::engine::srtp::UserKey;
 use siplens::net::tls_decrypt::KeyLog;
 
 /// Largest key log or key file read: a key log line is ~180 bytes, so 256 MiB is over a
@@ -27,6 +29,20 @@ pub struct TlsArgs {
     /// PKCS#1 or PKCS#8, unencrypted. Repeat for several servers.
     #[arg(long, value_name = "KEY.pem", hide_short_help = true)]
     pub tls_key: Vec<PathBuf>,
+    /// Decrypt SRTP with this master key: SUITE:BASE64_KEY[@ADDR:PORT].
+    ///
+    /// SUITE as SDES names it (AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32,
+    /// AES_256_CM_HMAC_SHA1_80/32, AEAD_AES_128_GCM, AEAD_AES_256_GCM), BASE64_KEY the master
+    /// key and salt as an a=crypto inline: value. With @ADDR:PORT ([v6]:PORT) it is tried on
+    /// the streams from or to that address, signalled or not; without, on every SRTP stream
+    /// the capture gives no key for and every stream no SDP announced. Repeatable.
+    #[arg(long, value_name = "SPEC", hide_short_help = true, value_parser = parse_srtp_key)]
+    pub srtp_key: Vec<UserKey>,
+}
+
+/// A `--srtp-key` SPEC (see [`UserKey::parse`]); clap prints the error and exits 2.
+fn parse_srtp_key(spec: &str) -> Result<UserKey, String> {
+    UserKey::parse(spec).map_err(|e| e.to_string())
 }
 
 fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, ExitCode> {

@@ -165,6 +165,10 @@ impl Limits {
                 tables * 5 / 100 / BINDING_COST_BYTES,
                 self.max_media_bindings,
             ),
+            max_dtls_sessions: cap(
+                budget / 200 / super::dtls::DTLS_SESSION_COST_BYTES,
+                self.max_dtls_sessions,
+            ),
             max_raw_bytes: usize::try_from(raw)
                 .unwrap_or(usize::MAX)
                 .min(self.max_raw_bytes),

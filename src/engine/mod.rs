@@ -7,6 +7,7 @@
 
 pub mod changes;
 mod dialog;
+pub mod dtls;
 pub mod limits;
 pub mod raw;
 pub mod rule;
@@ -63,6 +64,9 @@ pub struct Limits {
     /// Findings of evicted dialogs kept one by one; past it they are counted per rule and
     /// summarised in one finding each (their conclusion is kept, not every instance).
     pub max_evicted_findings: usize,
+    /// DTLS associations on media flows followed for DTLS-SRTP keying ([`dtls`]); past
+    /// it the least recently active is evicted (`engine.dtls.evictions`).
+    pub max_dtls_sessions: usize,
     /// Network decode limits (fragments, TCP streams).
     pub net: NetLimits,
     /// TLS handshake tracker limits (sessions, ended queue, partial handshake bytes).
@@ -87,6 +91,7 @@ impl Default for Limits {
             max_malformed_findings: 1_000,
             max_symbols: 65_536,
             max_evicted_findings: 10_000,
+            max_dtls_sessions: 4096,
             net: NetLimits::default(),
             tls: crate::tls::TlsLimits::default(),
             nat: crate::nat::NatLimits::default(),
@@ -183,6 +188,10 @@ pub struct EngineStats {
     pub stun_packets: u64,
     /// DTLS records.
     pub dtls_packets: u64,
+    /// DTLS associations on media flows and their DTLS-SRTP keys ([`dtls::DtlsStats`];
+    /// absent from the JSON while no DTLS was seen).
+    #[serde(skip_serializing_if = "dtls::DtlsStats::is_empty")]
+    pub dtls: dtls::DtlsStats,
     /// UDP datagrams that are neither SIP nor recognised media.
     pub other_udp: u64,
     /// CRLF keepalives over UDP (RFC 5626 §4.4.1).
@@ -777,6 +786,10 @@ pub struct Analyzer {
     spare: Vec<Segment<'static>>,
     /// Decrypted SRTP/SRTCP packets are written here, one buffer for all streams.
     srtp_buf: Vec<u8>,
+    /// DTLS associations of media flows and the SRTP keys derived for them.
+    dtls: dtls::DtlsTable,
+    /// SRTP master keys the user gave (`--srtp-key`).
+    user_srtp_keys: Vec<srtp::UserKey>,
     /// NAT troubleshooting: CRLF/STUN/OPTIONS keepalives per address (crate::nat).
     nat_keepalives: crate::nat::KeepaliveTable,
     /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
@@ -862,6 +875,7 @@ impl Analyzer {
         let tls = crate::tls::TlsTracker::with_limits(limits.tls.clone());
         let nat_keepalives = crate::nat::KeepaliveTable::new(limits.nat.max_keepalive_sources);
         let changes = changes::ChangeLog::new(limits.report.max_evicted_ids);
+        let dtls = dtls::DtlsTable::new(limits.max_dtls_sessions);
         Analyzer {
             decoder: Decoder::new(limits.net.clone()),
             limits,
@@ -895,6 +909,8 @@ impl Analyzer {
             config: Config::default(),
             spare: Vec::new(),
             srtp_buf: Vec::new(),
+            dtls,
+            user_srtp_keys: Vec::new(),
             nat_keepalives,
             tap: None,
             capture_stats: Vec::new(),
@@ -929,6 +945,16 @@ impl Analyzer {
     /// before; pcapng Decryption Secrets Blocks add to them as they are read.
     pub fn set_tls_keys(&mut self, keys: net::tls_decrypt::KeyLog) {
         self.decoder.set_tls_keys(keys);
+    }
+
+    /// SRTP master keys given by the user (`--srtp-key`, at most
+    /// [`srtp::MAX_USER_KEYS`]), tried on streams that have no key from their SDP or a
+    /// DTLS handshake: a key with an address selector on the streams from or to that
+    /// address (even a stream no SDP announced), one without on every SRTP stream lacking
+    /// keys and every stream no SDP announced.
+    pub fn set_srtp_keys(&mut self, mut keys: Vec<srtp::UserKey>) {
+        keys.truncate(srtp::MAX_USER_KEYS);
+        self.user_srtp_keys = keys;
     }
 
     /// The TLS secrets in use: those given and those read from pcapng Decryption Secrets
@@ -1173,7 +1199,12 @@ impl Analyzer {
                 // STUN keeps NAT bindings open (RFC 5626 §4.4.2); it never counts as media.
                 self.note_keepalive(seg.src, seg.ts);
             }
-            MediaKind::Dtls => self.stats.dtls_packets += 1,
+            MediaKind::Dtls => {
+                self.stats.dtls_packets += 1;
+                self.dtls
+                    .on_datagram(seg.src, seg.dst, &seg.payload, self.decoder.tls_keys());
+                self.stats.dtls = self.dtls.stats;
+            }
             MediaKind::Zrtp => {
                 // ZRTP runs on the media ports the SDP announced (RFC 6189 §5).
                 self.stats.zrtp_packets += 1;
@@ -1349,10 +1380,17 @@ impl Analyzer {
         };
         // Nearly every packet belongs to a known stream already bound to its call: one
         // lookup for those (the path below looks the stream up three times).
+        // The packet went through its stream's SRTP state already (not again below).
+        let mut srtp_done = false;
+        let other_keys = self.dtls.has_keys() || !self.user_srtp_keys.is_empty();
         if let Some(s) = self.streams.get_mut(&key) {
-            if s.dialog.is_some() {
+            // A stream without a working key while DTLS or user keys exist takes the
+            // path below, which looks for them.
+            let wants_keys = other_keys && s.srtp.as_deref().is_none_or(|st| !st.applied());
+            if s.dialog.is_some() && !wants_keys {
                 if let Some(st) = s.srtp.as_deref_mut() {
                     srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf);
+                    srtp_done = true;
                 }
                 if let Some(rate) = s.rate_of(h.payload_type) {
                     s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
@@ -1411,6 +1449,7 @@ impl Analyzer {
                             &self.dialogs,
                             &mut self.srtp_buf,
                         );
+                        srtp_done = true;
                         s.srtp = Some(Box::new(st));
                     }
                     if h.payload_type == s.payload_type {
@@ -1436,10 +1475,56 @@ impl Analyzer {
                 r
             }
         };
+        if !srtp_done && other_keys {
+            self.other_srtp_keys(key, seg);
+        }
         if let Some(s) = self.streams.get_mut(&key) {
             s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
         }
         self.on_dtmf(key, seg, h);
+    }
+
+    /// SRTP keys from outside the SDP for a stream that has none: the DTLS-SRTP keys of
+    /// its flow (RFC 5764 §4.2), else the user's (`--srtp-key`); then the packet is tried.
+    /// A stream keeps the keys that applied (DTLS keys come before the SRTP they protect).
+    fn other_srtp_keys(&mut self, key: StreamKey, seg: &Segment<'_>) {
+        let Some(s) = self.streams.get_mut(&key) else {
+            return;
+        };
+        if s.srtp.as_deref().is_none_or(|st| !st.applied()) {
+            let state = if let Some(k) = self.dtls.key_for(seg.src, seg.dst) {
+                Some(srtp::SrtpState::with_keys(
+                    std::iter::once(k),
+                    srtp::KeySource::Dtls,
+                ))
+            } else {
+                // Without a selector, only streams that should be SRTP and have no key
+                // (SDP said SRTP) or that no SDP described at all.
+                let lacking = s.encrypted || s.dialog.is_none();
+                let mut keys = self
+                    .user_srtp_keys
+                    .iter()
+                    .filter(|u| {
+                        if u.addr.is_some() {
+                            u.selects(seg.src, seg.dst)
+                        } else {
+                            lacking
+                        }
+                    })
+                    .map(|u| &u.key)
+                    .peekable();
+                keys.peek()
+                    .is_some()
+                    .then(|| srtp::SrtpState::with_keys(keys, srtp::KeySource::User))
+            };
+            if let Some(st) = state {
+                s.srtp = Some(Box::new(st));
+            }
+        }
+        // Not tried yet: the new state, or the stream's SDES state still waiting for keys.
+        if let Some(st) = s.srtp.as_deref_mut() {
+            srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf);
+        }
     }
 
     /// An RTP packet of stream `key`: when it is a telephone-event (RFC 4733) of a

@@ -41,6 +41,93 @@ pub struct SdesKey {
     pub key: MasterKey,
 }
 
+/// Where a stream's SRTP keys came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeySource {
+    /// The dialog's SDP (SDES `a=crypto`, RFC 4568).
+    #[default]
+    Sdes,
+    /// Derived from a DTLS handshake and the key log (DTLS-SRTP, RFC 5764 §4.2).
+    Dtls,
+    /// Given by the user (`--srtp-key`).
+    User,
+}
+
+impl KeySource {
+    /// The name the report uses (`srtp_keys` of a stream row).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySource::Sdes => "sdes",
+            KeySource::Dtls => "dtls",
+            KeySource::User => "user",
+        }
+    }
+}
+
+/// Most `--srtp-key` keys kept: each is tried on every stream lacking keys.
+pub const MAX_USER_KEYS: usize = 64;
+
+/// A master key the user gave (`--srtp-key SUITE:KEY[@ADDR:PORT]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserKey {
+    /// The key and salt (a secret, never printed).
+    pub key: MasterKey,
+    /// Only streams from or to this address (`None`: every SRTP stream lacking keys, and
+    /// every stream no SDP announced).
+    pub addr: Option<SocketAddr>,
+}
+
+/// Why a `--srtp-key` SPEC was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserKeyError {
+    /// No `:` between the suite and the key.
+    #[error("expected SUITE:BASE64_KEY[@ADDR:PORT], e.g. AES_CM_128_HMAC_SHA1_80:<40 base64 characters>@192.0.2.1:4000")]
+    Syntax,
+    /// The suite is not one SRTP decryption supports.
+    #[error("unknown suite {0:?} (AES_CM_128_HMAC_SHA1_80/32, AES_256_CM_HMAC_SHA1_80/32, AEAD_AES_128_GCM, AEAD_AES_256_GCM)")]
+    Suite(String),
+    /// The key is not base64 of the suite's key and salt lengths.
+    #[error("the key is not base64 of the {0} master key and salt ({1} bytes)")]
+    Key(&'static str, usize),
+    /// The selector is not an `ADDR:PORT` (`[v6]:PORT` for IPv6).
+    #[error("{0:?} is not ADDR:PORT ([ADDR]:PORT for IPv6)")]
+    Addr(String),
+}
+
+impl UserKey {
+    /// Parses `SUITE:BASE64_KEY[@ADDR:PORT]`: the SDES suite name (RFC 4568 §6.2, RFC 6188,
+    /// RFC 7714), the base64 master key || salt as an SDES `inline:` value carries it
+    /// (an `inline:` prefix is accepted, so a key can be pasted from an `a=crypto` line),
+    /// and optionally the address a stream must come from or go to.
+    pub fn parse(spec: &str) -> Result<UserKey, UserKeyError> {
+        let (suite, rest) = spec.split_once(':').ok_or(UserKeyError::Syntax)?;
+        let rest = rest.strip_prefix("inline:").unwrap_or(rest);
+        let (key, addr) = match rest.split_once('@') {
+            Some((k, a)) => (
+                k,
+                Some(
+                    a.parse::<SocketAddr>()
+                        .map_err(|_| UserKeyError::Addr(a.to_string()))?,
+                ),
+            ),
+            None => (rest, None),
+        };
+        let s = crate::media::srtp::Suite::from_sdes(suite)
+            .ok_or_else(|| UserKeyError::Suite(suite.to_string()))?;
+        // An SDES lifetime or MKI part (`|2^31|1:4`) is not part of the key here.
+        let key = key.split('|').next().unwrap_or_default();
+        let key = MasterKey::from_sdes(suite, key, 0)
+            .ok_or(UserKeyError::Key(s.name(), s.key_len() + s.salt_len()))?;
+        Ok(UserKey { key, addr })
+    }
+
+    /// The key applies to the stream `src` -> `dst` (its selector names either end, or it
+    /// has none).
+    pub fn selects(&self, src: SocketAddr, dst: SocketAddr) -> bool {
+        self.addr.is_none_or(|a| a == src || a == dst)
+    }
+}
+
 /// One key a stream tries.
 #[derive(Debug, Clone)]
 struct Candidate {
@@ -57,6 +144,8 @@ pub struct SrtpState {
     /// re-INVITE brings, make a stalled stream choose again).
     keys_seen: usize,
     consecutive_failures: u32,
+    /// Where the keys came from; only SDES states look for new keys in their dialog.
+    source: KeySource,
     /// Packets met while stalled (see [`Self::note_stalled_packet`]).
     stalled_packets: u64,
     /// SRTP packets authenticated and decrypted.
@@ -75,6 +164,30 @@ impl SrtpState {
         let mut s = SrtpState::default();
         s.choose(keys, src, dst);
         s
+    }
+
+    /// A state trying fixed `keys` (derived from DTLS, or given by the user), at most
+    /// [`MAX_CANDIDATES`] of them.
+    pub fn with_keys<'a>(
+        keys: impl Iterator<Item = &'a MasterKey>,
+        source: KeySource,
+    ) -> SrtpState {
+        let candidates: Vec<Candidate> = keys
+            .filter_map(|k| SrtpContext::new(k).ok())
+            .take(MAX_CANDIDATES)
+            .map(|ctx| Candidate { ctx })
+            .collect();
+        SrtpState {
+            keys_seen: candidates.len(),
+            candidates,
+            source,
+            ..SrtpState::default()
+        }
+    }
+
+    /// Where its keys came from.
+    pub fn source(&self) -> KeySource {
+        self.source
     }
 
     /// Picks the candidates: keys of the SDP that announced the sender first, then keys
@@ -112,7 +225,7 @@ impl SrtpState {
     /// True when it stopped trying (too many failures in a row, or no key) and the
     /// dialog now holds `keys` keys, more than it chose from: choose again.
     pub fn wants_keys(&self, keys: usize) -> bool {
-        self.stalled() && keys != self.keys_seen
+        self.source == KeySource::Sdes && self.stalled() && keys != self.keys_seen
     }
 
     /// Re-chooses its candidates among the dialog's `keys` (see [`Self::wants_keys`]).
@@ -307,5 +420,62 @@ mod tests {
         assert!(none.stalled() && !none.applied());
         assert!(!none.on_rtp(&packet(&right, 1), &mut out));
         assert_eq!(none.auth_failed, 0);
+    }
+
+    /// Fixed keys (DTLS, --srtp-key) never look at the dialog's SDES keys.
+    #[test]
+    fn fixed_keys() {
+        let (ka, kb) = (key(1, true, A), key(2, false, B));
+        let mut st = SrtpState::with_keys([&kb.key, &ka.key].into_iter(), KeySource::User);
+        assert!(st.applied() && st.source() == KeySource::User);
+        let mut out = Vec::new();
+        for seq in 1..10 {
+            assert!(st.on_rtp(&packet(&ka, seq), &mut out));
+        }
+        assert_eq!(st.decrypted, 9);
+        for seq in 10..100 {
+            st.on_rtp(&packet(&key(9, true, A), seq), &mut out);
+        }
+        assert!(st.stalled() && !st.wants_keys(5));
+    }
+
+    #[test]
+    fn user_key_spec() {
+        let k = UserKey::parse(
+            "AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS@192.0.2.1:4000",
+        )
+        .unwrap();
+        assert_eq!(k.key.suite, Suite::AesCm128HmacSha1_80);
+        assert_eq!(k.addr, Some(A.parse().unwrap()));
+        assert!(k.selects(A.parse().unwrap(), B.parse().unwrap()));
+        assert!(!k.selects(B.parse().unwrap(), B.parse().unwrap()));
+        let k = UserKey::parse(
+            "AES_CM_128_HMAC_SHA1_32:inline:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS|2^31",
+        )
+        .unwrap();
+        assert!(k.addr.is_none() && k.selects(A.parse().unwrap(), B.parse().unwrap()));
+        assert!(UserKey::parse("[2001:db8::1]:5").is_err());
+        assert!(UserKey::parse(
+            "AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS@[2001:db8::1]:5"
+        )
+        .is_ok());
+        assert!(matches!(
+            UserKey::parse("nocolon"),
+            Err(UserKeyError::Syntax)
+        ));
+        assert!(matches!(
+            UserKey::parse("F8_128_HMAC_SHA1_80:AAAA"),
+            Err(UserKeyError::Suite(_))
+        ));
+        assert!(matches!(
+            UserKey::parse("AEAD_AES_256_GCM:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS"),
+            Err(UserKeyError::Key(_, 44))
+        ));
+        assert!(matches!(
+            UserKey::parse(
+                "AES_CM_128_HMAC_SHA1_80:9sOd+W72ilwfNgNt0FzlGYj6YZPMqN1sJJx43UuS@nowhere"
+            ),
+            Err(UserKeyError::Addr(_))
+        ));
     }
 }

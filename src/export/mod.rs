@@ -412,6 +412,16 @@ pub fn analyze_with(
     keep_text: bool,
     keys: crate::net::tls_decrypt::KeyLog,
 ) -> Result<Analyzer, ExportError> {
+    analyze_with_srtp(inputs, keep_text, keys, Vec::new())
+}
+
+/// [`analyze_with`], also trying the user's SRTP master keys (`--srtp-key`).
+pub fn analyze_with_srtp(
+    inputs: &[PathBuf],
+    keep_text: bool,
+    keys: crate::net::tls_decrypt::KeyLog,
+    srtp_keys: Vec<crate::engine::srtp::UserKey>,
+) -> Result<Analyzer, ExportError> {
     let mut an = crate::rules::analyzer(Limits {
         max_raw_bytes: if keep_text {
             Limits::default().max_raw_bytes
@@ -421,6 +431,7 @@ pub fn analyze_with(
         ..Limits::default()
     });
     an.set_tls_keys(keys);
+    an.set_srtp_keys(srtp_keys);
     for mut src in open_all(inputs)? {
         an.run_source(&mut src as &mut dyn FrameSource, &mut |_, _| {});
     }

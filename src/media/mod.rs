@@ -1,5 +1,5 @@
-//! Media plane: pure parsers for RTP, RTCP, STUN and DTMF (RFC 4733 events, SIP INFO and
-//! KPML bodies), a cheap classifier for non-SIP UDP datagrams, the RFC 3551 static
+//! Media plane: pure parsers for RTP, RTCP, STUN, DTLS hellos (DTLS-SRTP keying,
+//! [`dtls`]) and DTMF (RFC 4733 events, SIP INFO and KPML bodies), a cheap classifier for non-SIP UDP datagrams, the RFC 3551 static
 //! payload table, per-stream statistics (RFC 3550), call quality (ITU-T G.107), and
 //! SRTP/SRTCP decryption with a known key (RFC 3711, [`srtp`]).
 //!
@@ -7,6 +7,7 @@
 //! timestamps only.
 
 pub mod codec;
+pub mod dtls;
 pub mod dtmf;
 pub mod quality;
 pub mod rtcp;

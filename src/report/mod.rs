@@ -980,11 +980,17 @@ pub struct StreamDto<'a> {
     pub quality: Vec<QualityPointDto>,
     /// Intervals beyond the 720 kept.
     pub quality_intervals_dropped: u64,
-    /// SRTP packets authenticated and decrypted with an SDES key of the call's SDP
-    /// (RFC 4568, RFC 3711); absent unless such keys were applied to the stream.
+    /// SRTP packets authenticated and decrypted (RFC 3711) with the keys of
+    /// `srtp_keys`; absent unless keys were applied to the stream.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub srtp_decrypted: Option<u64>,
-    /// SRTP packets tried that no SDES key authenticated (absent as above).
+    /// Where the keys tried on the stream came from when not from its SDP: `"dtls"`
+    /// (derived from the flow's DTLS handshake and the key log, RFC 5764 §4.2) or
+    /// `"user"` (`--srtp-key`). Absent for SDES keys of the call's SDP (RFC 4568) and
+    /// when no key was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srtp_keys: Option<&'static str>,
+    /// SRTP packets tried that no key authenticated (absent as above).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub srtp_auth_failed: Option<u64>,
     /// SRTCP packets of this SSRC authenticated and decrypted (absent unless SRTCP
@@ -1349,6 +1355,10 @@ pub fn stream_dto<'a>(an: &'a Analyzer, index: usize, s: &'a RtpStream) -> Strea
         },
         quality_intervals_dropped: qt.intervals_dropped(),
         srtp_decrypted: srtp.map(|x| x.decrypted),
+        srtp_keys: srtp
+            .map(|x| x.source())
+            .filter(|k| *k != crate::engine::srtp::KeySource::Sdes)
+            .map(|k| k.as_str()),
         srtp_auth_failed: srtp.map(|x| x.auth_failed),
         srtcp_decrypted: srtcp.map(|x| x.rtcp_decrypted),
         srtcp_auth_failed: srtcp.map(|x| x.rtcp_auth_failed),

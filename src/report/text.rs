@@ -189,6 +189,21 @@ pub fn render(r: &Report) -> String {
             .collect();
         let _ = writeln!(o, "rtcp malformed: {}", reasons.join(", "));
     }
+    let d = &e.dtls;
+    if !d.is_empty() {
+        let _ = writeln!(
+            o,
+            "dtls-srtp: {} DTLS associations on media flows, {} keyed from the key log, {} without keys, {} unsupported profile, {} unsupported version",
+            d.sessions, d.with_keys, d.without_keys, d.unsupported_profile, d.unsupported_version
+        );
+        if d.without_keys > 0 {
+            let _ = writeln!(
+                o,
+                "  {} DTLS-SRTP handshakes without keys: give the key log of either peer with --tls-keylog FILE (CLIENT_RANDOM lines); see docs/tls.md",
+                d.without_keys
+            );
+        }
+    }
     let t = &n.tls_decrypt;
     if !t.is_empty() {
         // Only when TLS carried application data or keys were given.
@@ -418,7 +433,14 @@ pub fn render(r: &Report) -> String {
                 format!("{:.0}ms", st.max_delta_ms),
                 // E-model estimate (G.107): `-` for video and event-only streams.
                 or_dash(st.mos.map(|m| format!("{m:.2}"))),
-                if st.encrypted { "yes" } else { "no" }.to_string(),
+                // SRTP by its SDP, or proven so: keys (--srtp-key on a stream no SDP
+                // announced) authenticated its packets.
+                if st.encrypted || st.srtp_decrypted.is_some_and(|n| n > 0) {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_string(),
                 call,
             ]);
         }

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use crate::capture::Timestamp;
+use crate::engine::srtp::KeySource;
 use crate::engine::{Finding, RuleId, Severity, MAX_EVIDENCE};
 use crate::net::Transport;
 use crate::sdp::{self, Attribute, Setup};
@@ -473,6 +474,8 @@ pub struct StreamFact {
     /// SRTP packets authenticated and decrypted with an SDES key of the dialog's SDP
     /// (None when no such key was applied to it; see [`crate::engine::srtp`]).
     pub srtp_decrypted: Option<u64>,
+    /// Where the keys applied to it came from (SDES, DTLS-SRTP with the key log, user).
+    pub srtp_source: crate::engine::srtp::KeySource,
 }
 
 fn push_evidence(v: &mut Vec<u64>, f: u64) {
@@ -526,7 +529,7 @@ fn findings_of(
     let mut out = Vec::new();
     out.extend(cleartext_rtp(call_id, call, sec, streams, counted_rtp));
     out.extend(sdes_exposed(call_id, sec, streams, show_secrets));
-    out.extend(protections(call_id, call, sec));
+    out.extend(protections(call_id, call, sec, streams));
     out
 }
 
@@ -765,6 +768,7 @@ fn sdes_exposed(
     // decrypted (RFC 3711 §3.3). A single one proves the key real and in use.
     let tried: Vec<(&StreamFact, u64)> = streams
         .iter()
+        .filter(|s| s.srtp_source == KeySource::Sdes)
         .filter_map(|s| s.srtp_decrypted.map(|n| (s, n)))
         .collect();
     let decrypted: u64 = tried.iter().map(|(_, n)| n).sum();
@@ -807,7 +811,38 @@ fn sdes_exposed(
     )
 }
 
-fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Finding> {
+/// What the DTLS-SRTP keys derived from the key log decrypted on the call's streams
+/// (RFC 5764 §4.2): ", and N of M SRTP packets decrypted and authenticated ...", or
+/// nothing when no stream was keyed that way; the evidence gets the streams' first frames.
+fn dtls_proof(streams: &[StreamFact], evidence: &mut Vec<u64>) -> String {
+    let keyed: Vec<(&StreamFact, u64)> = streams
+        .iter()
+        .filter(|s| s.srtp_source == KeySource::Dtls)
+        .filter_map(|s| s.srtp_decrypted.map(|n| (s, n)))
+        .collect();
+    if keyed.is_empty() {
+        return String::new();
+    }
+    let decrypted: u64 = keyed.iter().map(|(_, n)| n).sum();
+    let packets: u64 = keyed.iter().map(|(s, _)| s.packets).sum();
+    for (s, n) in &keyed {
+        if *n > 0 {
+            push_evidence(evidence, s.first_frame);
+        }
+    }
+    format!(
+        "; {decrypted} of {packets} SRTP packets decrypted and authenticated with the keys \
+         derived from the DTLS handshake and the key log ({} stream(s))",
+        keyed.iter().filter(|(_, n)| *n > 0).count()
+    )
+}
+
+fn protections(
+    call_id: &str,
+    call: CallInfo,
+    sec: &SecurityFacts,
+    streams: &[StreamFact],
+) -> Vec<Finding> {
     let mut out = Vec::new();
     // (SDP, line, offered only: an offer no SDP answer followed negotiated nothing)
     let mut srtp: Vec<(&SdpSecurity, &LineSecurity, bool)> = Vec::new();
@@ -888,14 +923,26 @@ fn protections(call_id: &str, call: CallInfo, sec: &SecurityFacts) -> Vec<Findin
                 )
             })
             .collect();
-        out.extend(base(
+        let mut proof_frames = Vec::new();
+        let proof = dtls_proof(streams, &mut proof_frames);
+        let finding = base(
             DTLS_SRTP,
             &dtls,
-            format!("media {} with DTLS-SRTP: {}", verb(&dtls), desc.join(", ")),
+            format!(
+                "media {} with DTLS-SRTP: {}{proof}",
+                verb(&dtls),
+                desc.join(", ")
+            ),
             "DTLS-SRTP keys never appear in signaling; the a=fingerprint binds them to the \
              SDP (RFC 5763 §5), so protect the SDP's integrity too (SIP over TLS, or \
              STIR/RFC 8224 identity).",
-        ));
+        );
+        out.extend(finding.map(|mut f| {
+            for frame in proof_frames {
+                push_evidence(&mut f.evidence, frame);
+            }
+            f
+        }));
     }
     let hash_sdp: Vec<&SdpSecurity> = sec
         .sdp
@@ -1034,6 +1081,7 @@ mod tests {
             ts: Timestamp(9),
             encrypted: false,
             srtp_decrypted: None,
+            srtp_source: KeySource::Sdes,
         };
         for bodies in &cases {
             let d = dialog(bodies, Transport::Udp);
@@ -1116,6 +1164,7 @@ mod tests {
             ts: Timestamp(9),
             encrypted: false,
             srtp_decrypted: None,
+            srtp_source: KeySource::Sdes,
         };
         let f = findings("c", CALL, &SecurityFacts::default(), &[s.clone()], false);
         assert_eq!(rules(&f), ["media.cleartext-rtp"]);
@@ -1275,6 +1324,7 @@ impl CallSecurityRule {
                 ts: s.stats.first_seen().unwrap_or_default(),
                 encrypted: s.encrypted,
                 srtp_decrypted: s.srtp().filter(|x| x.applied()).map(|x| x.decrypted),
+                srtp_source: s.srtp().map(|x| x.source()).unwrap_or_default(),
             })
             .collect();
         let sec = self.facts(d.id);

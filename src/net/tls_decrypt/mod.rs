@@ -41,11 +41,13 @@
 //! direction).
 
 mod crypto;
+mod exporter;
 mod handshake;
 mod keylog;
 mod session;
 mod suite;
 
+pub use exporter::{export_keying_material, ExportError, DTLS_SRTP_LABEL};
 pub use keylog::{KeyLog, KeyLogError, MAX_RSA_KEYS, MAX_SESSIONS};
 pub use session::{Session, MAX_CONSECUTIVE_FAILURES, MAX_RECORD_BODY};
 pub use suite::suite_name;
