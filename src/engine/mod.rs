@@ -764,6 +764,8 @@ pub struct Analyzer {
     nat_keepalives: crate::nat::KeepaliveTable,
     /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
     tap: Option<Tap>,
+    /// Audio export (crate::audio): sees every RTP packet of a bound stream.
+    media_tap: Option<MediaTap>,
     /// Live capture (crate::live): per-interface capture and drop counters.
     capture_stats: Vec<crate::capture::CaptureStats>,
     /// What changed since the live dashboard last asked (off unless tracked).
@@ -781,6 +783,44 @@ pub enum TapKind {
 
 /// A callback seeing segments as the engine classifies them.
 pub type Tap = Box<dyn FnMut(TapKind, &Segment<'_>) + Send + Sync>;
+
+/// One RTP packet of a stream bound to a dialog, as a media tap
+/// ([`Analyzer::set_media_tap`]) sees it: its header, and its payload in clear when it
+/// has one (plain RTP, or SRTP the stream's SDES keys authenticated and decrypted).
+#[derive(Debug, Clone, Copy)]
+pub struct MediaPacket<'a> {
+    /// Frame number (1-based, across inputs).
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Source address.
+    pub src: SocketAddr,
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// The dialog the stream is bound to.
+    pub dialog: u64,
+    /// Its Call-ID.
+    pub call_id: &'a str,
+    /// The RTP header (sequence, timestamp, payload type, SSRC).
+    pub header: &'a media::RtpHeader,
+    /// The stream's payload type (its first packet's) and that type's codec name and RTP
+    /// clock rate, from the SDP or the RFC 3551 static table.
+    pub stream_pt: u8,
+    /// Codec name of [`Self::stream_pt`] (None when nothing names it).
+    pub codec: Option<&'a str>,
+    /// RTP clock rate of [`Self::stream_pt`].
+    pub clock_rate: u32,
+    /// The telephone-event payload type of the stream's SDP (RFC 4733 §7.1.1).
+    pub dtmf_pt: Option<u8>,
+    /// The SDP profile is SRTP or DTLS-SRTP.
+    pub encrypted: bool,
+    /// The payload in clear (padding excluded); None when the packet is encrypted and
+    /// was not decrypted (no key, a key that did not authenticate it, DTLS-SRTP).
+    pub payload: Option<&'a [u8]>,
+}
+
+/// A callback seeing every RTP packet of a bound stream ([`MediaPacket`]).
+pub type MediaTap = Box<dyn FnMut(&MediaPacket<'_>) + Send + Sync>;
 
 /// An emptied segment buffer with another lifetime. Nothing is kept but the allocation:
 /// the standard library collects an empty `Vec` of a same-layout type in place.
@@ -880,6 +920,7 @@ impl Analyzer {
             srtp_buf: Vec::new(),
             nat_keepalives,
             tap: None,
+            media_tap: None,
             capture_stats: Vec::new(),
             changes,
         }
@@ -906,6 +947,12 @@ impl Analyzer {
     /// forward them as HEP, see `crate::hep::HepSender`).
     pub fn set_tap(&mut self, tap: Tap) {
         self.tap = Some(tap);
+    }
+
+    /// Calls `tap` with every RTP packet of a stream bound to a dialog, its payload
+    /// decrypted when the stream is SRTP keyed by its SDP (used by `crate::audio`).
+    pub fn set_media_tap(&mut self, tap: MediaTap) {
+        self.media_tap = Some(tap);
     }
 
     /// Decrypts TLS with these secrets (`--tls-keylog`, `--tls-key`), replacing any given
@@ -1208,8 +1255,12 @@ impl Analyzer {
         // lookup for those (the path below looks the stream up three times).
         if let Some(s) = self.streams.get_mut(&key) {
             if s.dialog.is_some() {
-                if let Some(st) = s.srtp.as_deref_mut() {
-                    srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf);
+                let decrypted = match s.srtp.as_deref_mut() {
+                    Some(st) => srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf),
+                    None => false,
+                };
+                if let Some(tap) = self.media_tap.as_mut() {
+                    media_packet(tap, s, seg, h, decrypted, &self.srtp_buf, &self.symbols);
                 }
                 if let Some(rate) = s.rate_of(h.payload_type) {
                     s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
@@ -1229,6 +1280,8 @@ impl Analyzer {
             self.streams.insert(key, stream);
         }
         let unbound = self.streams.get(&key).is_some_and(|s| s.dialog.is_none());
+        // Bound by this packet (Some: whether it decrypted): the media tap sees it.
+        let mut bound_decrypted: Option<bool> = None;
         if unbound {
             // SDP may arrive after the first packets (early media, re-INVITE): retry.
             if let Some((dialog, line)) = self.lookup_binding(seg.src, seg.dst, h.payload_type) {
@@ -1261,7 +1314,7 @@ impl Analyzer {
                             .get(&dialog.0)
                             .map_or(&[][..], |d| d.sdes_keys());
                         let mut st = srtp::SrtpState::new(keys, seg.src, seg.dst);
-                        srtp_packet(
+                        let decrypted = srtp_packet(
                             &mut st,
                             Some(dialog.0),
                             seg,
@@ -1269,6 +1322,9 @@ impl Analyzer {
                             &mut self.srtp_buf,
                         );
                         s.srtp = Some(Box::new(st));
+                        bound_decrypted = Some(decrypted);
+                    } else {
+                        bound_decrypted = Some(false);
                     }
                     if h.payload_type == s.payload_type {
                         s.packet_rate = media::analysis_clock_rate(
@@ -1295,6 +1351,11 @@ impl Analyzer {
         };
         if let Some(s) = self.streams.get_mut(&key) {
             s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
+            // The packet that bound the stream (those of bound streams met the tap on
+            // the fast path above).
+            if let (Some(d), Some(tap)) = (bound_decrypted, self.media_tap.as_mut()) {
+                media_packet(tap, s, seg, h, d, &self.srtp_buf, &self.symbols);
+            }
         }
         self.on_dtmf(key, seg, h);
     }
@@ -2567,14 +2628,14 @@ struct BoundLine {
 /// One SRTP packet of a stream bound to `dialog` (see [`srtp`]): a stalled state (no
 /// key yet, or its keys failed) looks again at the dialog's keys, on its first stalled
 /// packet and every 64th after (a re-INVITE may bring new ones), then the packet is
-/// tried. The decrypted packet lands in `buf`.
+/// tried. The decrypted packet lands in `buf`; true when it did.
 fn srtp_packet(
     st: &mut srtp::SrtpState,
     dialog: Option<u64>,
     seg: &Segment<'_>,
     dialogs: &table::DialogTable,
     buf: &mut Vec<u8>,
-) {
+) -> bool {
     if st.stalled() {
         if st.note_stalled_packet() % 64 == 0 {
             if let Some(d) = dialog.and_then(|id| dialogs.get(&id)) {
@@ -2584,10 +2645,54 @@ fn srtp_packet(
             }
         }
         if st.stalled() {
-            return;
+            return false;
         }
     }
-    st.on_rtp(&seg.payload, buf);
+    st.on_rtp(&seg.payload, buf)
+}
+
+/// Hands one RTP packet of the bound stream `s` to the media tap: the payload of the
+/// decrypted packet in `buf` when `decrypted`, the wire payload when the stream is not
+/// encrypted, none otherwise.
+fn media_packet(
+    tap: &mut MediaTap,
+    s: &RtpStream,
+    seg: &Segment<'_>,
+    h: &media::RtpHeader,
+    decrypted: bool,
+    buf: &[u8],
+    symbols: &Symbols,
+) {
+    let Some(dialog) = s.dialog else {
+        return;
+    };
+    let payload = if decrypted {
+        // The decrypted packet is the RTP packet without its tag and MKI: parse it
+        // again for the payload's place (its padding is readable only now).
+        media::rtp::parse(buf)
+            .and_then(|d| buf.get(d.payload_offset..d.payload_offset + d.payload_len))
+    } else if s.encrypted {
+        None
+    } else {
+        seg.payload
+            .get(h.payload_offset..h.payload_offset + h.payload_len)
+    };
+    let p = MediaPacket {
+        frame: seg.frame,
+        ts: seg.ts,
+        src: seg.src,
+        dst: seg.dst,
+        dialog,
+        call_id: s.call_id.as_deref().unwrap_or_default(),
+        header: h,
+        stream_pt: s.payload_type,
+        codec: s.codec.map(|c| symbols.name(c)),
+        clock_rate: s.clock_rate,
+        dtmf_pt: s.dtmf_pt.map(|(pt, _)| pt),
+        encrypted: s.encrypted,
+        payload,
+    };
+    tap(&p);
 }
 
 /// Summarises an SDP body into owned media lines, interning names in `symbols`.
