@@ -24,8 +24,8 @@ mod cli;
     about,
     args_conflicts_with_subcommands = true,
     disable_help_subcommand = true,
-    after_help = "`siplens FILE` opens the dashboard on a terminal, else prints the report.\n\
-                  `siplens COMMAND -h` lists a command's options; --help lists every option.",
+    after_help = "`siplens FILE`: the dashboard on a terminal, else the report. \
+                  `siplens COMMAND -h`: its options.",
     after_long_help = "With no subcommand, `siplens FILE...` opens the dashboard on a terminal and prints the\n\
                   report otherwise (or with --format, --fail-on, --nat). Exit status: 0 on success,\n\
                   1 when --fail-on found a finding at or above its severity, 2 when an input cannot be\n\

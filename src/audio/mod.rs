@@ -186,11 +186,13 @@ struct Active {
 
 enum Entry {
     Active(Box<Active>),
-    /// Waiting for an audio packet to tell the codec (the first was an event).
+    /// Refused (and named in the refusals); its packets are ignored.
     Refused,
 }
 
-/// The media tap's side: the streams being written.
+/// The media tap's side: the streams being written. A stream is created at its first
+/// audio packet (comfort noise and events before it are skipped: the codec shows with the
+/// audio) and refused at once when its codec cannot be decoded.
 pub struct Collector {
     opts: AudioOptions,
     wanted: HashSet<String>,
@@ -427,7 +429,7 @@ impl Collector {
         let mut written = Vec::new();
         let mut used_names: HashSet<String> = HashSet::new();
         // Per call (in order of first stream): (stream file index, side, start ns).
-        let mut calls: Vec<(String, Vec<(usize, Side, u64)>)> = Vec::new();
+        let mut calls: Vec<(String, Vec<Placed>)> = Vec::new();
         for key in std::mem::take(&mut self.order) {
             let Some(Entry::Active(mut a)) = self.streams.remove(&key) else {
                 continue;
@@ -493,8 +495,7 @@ impl Collector {
             }
         }
         for (call_id, tracks) in calls {
-            let tracks: Vec<(usize, Side, u64)> =
-                tracks.into_iter().filter(|t| t.1 != Side::Other).collect();
+            let tracks: Vec<Placed> = tracks.into_iter().filter(|t| t.1 != Side::Other).collect();
             if tracks.is_empty() {
                 continue;
             }
@@ -507,6 +508,10 @@ impl Collector {
         Ok((written, self.refused))
     }
 }
+
+/// A stream file of a call for its stereo file: its index in the files written, its
+/// side, and the capture time (ns) its audio starts at.
+type Placed = (usize, Side, u64);
 
 /// `base.wav`, or `base-2.wav` and so on when taken.
 fn unique(used: &mut HashSet<String>, base: &str) -> String {
@@ -550,7 +555,7 @@ impl Track {
 /// cannot be matched by repetition (one does not divide the other).
 fn stereo(
     written: &[Written],
-    tracks: &[(usize, Side, u64)],
+    tracks: &[Placed],
     path: &Path,
     call_id: &str,
 ) -> Result<Option<Written>, AudioError> {
