@@ -45,9 +45,10 @@ use crate::engine::{Analyzer, Limits, MediaPacket};
 use stream::{Codec, PcmSink, Timeline, TimelineStats, PT_CN};
 use wav::WavWriter;
 
-/// Stream files open at once; past it the least recently written is closed (and
-/// reopened, appending, when its stream speaks again).
-pub const MAX_OPEN_FILES: usize = 256;
+/// Samples a stream file gathers before they are appended (8 KiB: 0.5 s at 8 kHz).
+pub const STREAM_CHUNK: usize = 4096;
+/// Samples the stereo file gathers before they are appended (64 KiB).
+pub const STEREO_CHUNK: usize = 32 * 1024;
 /// Longest Call-ID part of a file name.
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -179,8 +180,6 @@ struct Active {
     /// Created at its first decoded packet.
     wav: Option<WavWriter>,
     part: PathBuf,
-    /// Last write (a counter), to close the least recently written file.
-    used: u64,
     encrypted: bool,
 }
 
@@ -199,8 +198,6 @@ pub struct Collector {
     streams: HashMap<Key, Entry>,
     order: Vec<Key>,
     refused: Vec<Refusal>,
-    open: usize,
-    clock: u64,
     error: Option<AudioError>,
 }
 
@@ -209,17 +206,12 @@ struct FileSink<'a> {
     wav: &'a mut Option<WavWriter>,
     part: &'a Path,
     rate: u32,
-    opened: &'a mut bool,
 }
 
 impl FileSink<'_> {
     fn writer(&mut self) -> io::Result<&mut WavWriter> {
         if self.wav.is_none() {
-            *self.wav = Some(WavWriter::create(self.part, self.rate, 1)?);
-            *self.opened = true;
-        }
-        if self.wav.as_ref().is_some_and(|w| !w.is_open()) {
-            *self.opened = true;
+            *self.wav = Some(WavWriter::create(self.part, self.rate, 1, STREAM_CHUNK)?);
         }
         self.wav
             .as_mut()
@@ -267,8 +259,6 @@ impl Collector {
             streams: HashMap::new(),
             order: Vec::new(),
             refused: Vec::new(),
-            open: 0,
-            clock: 0,
             error: None,
         }
     }
@@ -349,25 +339,18 @@ impl Collector {
                     timeline: Timeline::new(codec, pt, p.dtmf_pt),
                     wav: None,
                     part,
-                    used: 0,
                     encrypted: p.encrypted,
                 })),
             );
         }
-        self.clock += 1;
-        let clock = self.clock;
         let Some(Entry::Active(a)) = self.streams.get_mut(&key) else {
             return;
         };
-        a.used = clock;
-        let was_open = a.wav.as_ref().is_some_and(WavWriter::is_open);
-        let mut opened = false;
         let rate = a.timeline.codec().sample_rate();
         let mut sink = FileSink {
             wav: &mut a.wav,
             part: &a.part,
             rate,
-            opened: &mut opened,
         };
         let h = p.header;
         let r = a.timeline.push(
@@ -378,42 +361,11 @@ impl Collector {
             p.payload,
             &mut sink,
         );
-        let part = a.part.clone();
         if let Err(e) = r {
             self.error = Some(AudioError::Output {
-                path: part,
+                path: a.part.clone(),
                 source: e,
             });
-            return;
-        }
-        if opened && !was_open {
-            self.open += 1;
-            if self.open > MAX_OPEN_FILES {
-                self.close_least_recent(key);
-            }
-        }
-    }
-
-    fn close_least_recent(&mut self, keep: Key) {
-        let victim = self
-            .streams
-            .iter_mut()
-            .filter(|(k, _)| **k != keep)
-            .filter_map(|(_, e)| match e {
-                Entry::Active(a) if a.wav.as_ref().is_some_and(WavWriter::is_open) => Some(a),
-                _ => None,
-            })
-            .min_by_key(|a| a.used);
-        if let Some(a) = victim {
-            if let Some(w) = a.wav.as_mut() {
-                if let Err(e) = w.suspend() {
-                    self.error = Some(AudioError::Output {
-                        path: a.part.clone(),
-                        source: e,
-                    });
-                }
-            }
-            self.open -= 1;
         }
     }
 
@@ -435,12 +387,10 @@ impl Collector {
                 continue;
             };
             let rate = a.timeline.codec().sample_rate();
-            let mut opened = false;
             let mut sink = FileSink {
                 wav: &mut a.wav,
                 part: &a.part,
                 rate,
-                opened: &mut opened,
             };
             let out = |e| AudioError::Output {
                 path: a.part.clone(),
@@ -603,7 +553,7 @@ fn stereo(
             left_channel,
         });
     }
-    let mut out = WavWriter::create(path, rate, 2).map_err(err(path))?;
+    let mut out = WavWriter::create(path, rate, 2, STEREO_CHUNK).map_err(err(path))?;
     let mut buf: Vec<i16> = Vec::with_capacity(8192);
     for i in 0..end {
         let (mut l, mut r) = (0i32, 0i32);

@@ -1,13 +1,13 @@
 //! A streaming writer (and a reader for its own files) of 16-bit PCM WAV: the RIFF
 //! header (Microsoft "Multimedia Programming Interface and Data Specifications 1.0",
 //! WAVE `fmt ` chunk with format tag 1, PCM) written with zero sizes, the samples as
-//! they come, the two sizes patched in at the end. Nothing is held but a `BufWriter`.
+//! they come, the two sizes patched in at the end. Nothing is held but one buffer.
 //!
-//! A file can be closed between writes and reopened (see [`WavWriter::suspend`]), so a
-//! capture with more concurrent streams than open files allowed still writes them all.
+//! Samples are appended a buffer at a time with the file opened only for that (see
+//! [`WavWriter`]), so any number of concurrent streams fits the open-file limit.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Size of the header [`WavWriter`] writes.
@@ -45,29 +45,37 @@ pub fn header(rate: u32, channels: u16, data_bytes: u32) -> [u8; 44] {
     h
 }
 
-/// A WAV file being written.
+/// A WAV file being written. Samples gather in a buffer of `chunk` samples; each full
+/// buffer is appended to the file, which is opened for that and closed again, so a
+/// capture with thousands of concurrent streams never holds more than one file open at a
+/// time, and memory per file is the buffer.
 #[derive(Debug)]
 pub struct WavWriter {
     path: PathBuf,
-    out: Option<BufWriter<File>>,
+    pending: Vec<i16>,
+    chunk: usize,
     rate: u32,
     channels: u16,
-    data_bytes: u64,
+    /// Samples accepted (written or pending).
+    samples: u64,
     /// Samples dropped past [`MAX_DATA_BYTES`].
     pub dropped: u64,
 }
 
 impl WavWriter {
-    /// Creates (truncates) `path` and writes the header.
-    pub fn create(path: &Path, rate: u32, channels: u16) -> io::Result<WavWriter> {
-        let mut out = BufWriter::new(File::create(path)?);
-        out.write_all(&header(rate, channels, 0))?;
+    /// Creates (truncates) `path` and writes the header; samples are appended `chunk` at
+    /// a time.
+    pub fn create(path: &Path, rate: u32, channels: u16, chunk: usize) -> io::Result<WavWriter> {
+        let mut f = File::create(path)?;
+        f.write_all(&header(rate, channels, 0))?;
+        let chunk = chunk.max(1);
         Ok(WavWriter {
             path: path.to_path_buf(),
-            out: Some(out),
+            pending: Vec::with_capacity(chunk),
+            chunk,
             rate,
             channels,
-            data_bytes: 0,
+            samples: 0,
             dropped: 0,
         })
     }
@@ -77,9 +85,9 @@ impl WavWriter {
         &self.path
     }
 
-    /// Frames (samples per channel) written so far.
+    /// Frames (samples per channel) accepted so far.
     pub fn frames(&self) -> u64 {
-        self.data_bytes / (2 * u64::from(self.channels))
+        self.samples / u64::from(self.channels.max(1))
     }
 
     /// Its sample rate.
@@ -87,76 +95,71 @@ impl WavWriter {
         self.rate
     }
 
-    /// True while the file is open.
-    pub fn is_open(&self) -> bool {
-        self.out.is_some()
-    }
-
-    /// Flushes and closes the file; the next write reopens it.
-    pub fn suspend(&mut self) -> io::Result<()> {
-        if let Some(mut o) = self.out.take() {
-            o.flush()?;
+    /// Appends the pending samples to the file.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    fn open(&mut self) -> io::Result<&mut BufWriter<File>> {
-        if self.out.is_none() {
-            let f = OpenOptions::new().append(true).open(&self.path)?;
-            self.out = Some(BufWriter::new(f));
-        }
-        self.out
-            .as_mut()
-            .ok_or_else(|| io::Error::other("wav writer not open"))
+        // A buffer per flush (every `chunk` samples), not one kept per stream.
+        let bytes: Vec<u8> = self.pending.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.pending.clear();
+        let mut f = OpenOptions::new().append(true).open(&self.path)?;
+        f.write_all(&bytes)
     }
 
     /// Appends interleaved samples.
     pub fn write(&mut self, samples: &[i16]) -> io::Result<()> {
-        let room = (MAX_DATA_BYTES - self.data_bytes) / 2;
+        let room = (MAX_DATA_BYTES / 2).saturating_sub(self.samples);
         let n = samples
             .len()
             .min(usize::try_from(room).unwrap_or(usize::MAX));
         self.dropped += (samples.len() - n) as u64;
-        let out = self.open()?;
-        for s in samples.iter().take(n) {
-            out.write_all(&s.to_le_bytes())?;
+        let mut rest = samples.get(..n).unwrap_or_default();
+        self.samples += n as u64;
+        while !rest.is_empty() {
+            let k = (self.chunk - self.pending.len()).min(rest.len());
+            let (now, later) = rest.split_at(k);
+            self.pending.extend_from_slice(now);
+            rest = later;
+            if self.pending.len() >= self.chunk {
+                self.flush()?;
+            }
         }
-        self.data_bytes += 2 * n as u64;
         Ok(())
     }
 
     /// Appends `n` zero samples (silence).
     pub fn write_silence(&mut self, n: u64) -> io::Result<()> {
         const ZEROS: [i16; 1024] = [0; 1024];
-        let mut left = n;
+        let room = (MAX_DATA_BYTES / 2).saturating_sub(self.samples);
+        self.dropped += n.saturating_sub(room);
+        let mut left = n.min(room);
         while left > 0 {
             let k = left.min(ZEROS.len() as u64) as usize;
             self.write(ZEROS.get(..k).unwrap_or_default())?;
             left -= k as u64;
-            if self.data_bytes >= MAX_DATA_BYTES {
-                self.dropped += left;
-                break;
-            }
         }
         Ok(())
     }
 
-    /// Writes the sizes into the header and closes the file.
+    /// Writes what is pending, then the sizes into the header.
     pub fn finish(mut self) -> io::Result<()> {
-        self.suspend()?;
+        self.flush()?;
         let mut f = OpenOptions::new().write(true).open(&self.path)?;
-        let size = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
+        let size = u32::try_from(self.samples * 2).unwrap_or(u32::MAX);
         f.seek(SeekFrom::Start(0))?;
         f.write_all(&header(self.rate, self.channels, size))?;
         f.flush()
     }
 }
 
-/// Reads the samples of a mono file [`WavWriter`] wrote, one at a time, in order.
+/// Reads the samples of a mono file [`WavWriter`] wrote, in order, a buffer at a time.
 #[derive(Debug)]
 pub struct WavReader {
     input: BufReader<File>,
     left: u64,
+    buf: Vec<u8>,
+    at: usize,
 }
 
 impl WavReader {
@@ -173,10 +176,7 @@ impl WavReader {
         };
         let rate = le32(24);
         let bytes = le32(40);
-        if h.get(..4) != Some(b"RIFF")
-            || h.get(36..40) != Some(b"data")
-            || h != header(rate, 1, bytes)
-        {
+        if h != header(rate, 1, bytes) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -189,6 +189,8 @@ impl WavReader {
             WavReader {
                 input,
                 left: u64::from(bytes) / 2,
+                buf: Vec::new(),
+                at: 0,
             },
             rate,
         ))
@@ -204,10 +206,19 @@ impl WavReader {
         if self.left == 0 {
             return Ok(0);
         }
-        let mut b = [0u8; 2];
-        self.input.read_exact(&mut b)?;
+        if self.at + 2 > self.buf.len() {
+            let n = self.left.min(4096) as usize * 2;
+            self.buf.resize(n, 0);
+            self.input.read_exact(&mut self.buf)?;
+            self.at = 0;
+        }
+        let s = match self.buf.get(self.at..self.at + 2) {
+            Some(&[a, b]) => i16::from_le_bytes([a, b]),
+            _ => 0,
+        };
+        self.at += 2;
         self.left -= 1;
-        Ok(i16::from_le_bytes(b))
+        Ok(s)
     }
 }
 
@@ -231,10 +242,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("siplens-wav-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("t.wav");
-        let mut w = WavWriter::create(&p, 16000, 1).unwrap();
+        // A chunk of 2: the samples reach the file in several appends.
+        let mut w = WavWriter::create(&p, 16000, 1, 2).unwrap();
         w.write(&[1, -2, 3]).unwrap();
-        w.suspend().unwrap();
-        assert!(!w.is_open());
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 44 + 4);
         w.write_silence(2).unwrap();
         w.write(&[i16::MIN, i16::MAX]).unwrap();
         assert_eq!(w.frames(), 7);
