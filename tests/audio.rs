@@ -173,6 +173,23 @@ fn check_tone_sample(name: &str, codec: &str, rate: u32) {
     assert_eq!((r, channels), (rate, 2));
     assert_tone(&x[0], r, 1000.0, &format!("{name} stereo left"));
     assert_tone(&x[1], r, 600.0, &format!("{name} stereo right"));
+    // Aligned by the capture time of each side's first packet: the later side's channel
+    // is silent until its first packet, then sounds within 5 ms (the sine's first
+    // samples are near zero).
+    let start = |part: &str| {
+        let ssrc = ssrc_of(named(&files, part)[0]);
+        spans.iter().find(|s| s.0 == ssrc).expect("stream").1
+    };
+    let (left, right) = (start("_caller_"), start("_callee_"));
+    let t0 = left.min(right);
+    for (ch, t, side) in [(0, left, "caller"), (1, right, "callee")] {
+        let offset = ((t - t0) * f64::from(r)).round() as usize;
+        let first = x[ch].iter().position(|&v| v != 0).expect("sound");
+        assert!(
+            first + 1 >= offset && first <= offset + r as usize / 200,
+            "{name} {side}: first sound at {first}, its first packet at {offset}"
+        );
+    }
 }
 
 #[test]
