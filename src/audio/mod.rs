@@ -690,3 +690,105 @@ pub fn export(
         inputs: an.inputs().to_vec(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+
+    fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x80, pt];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// Feeds `n` 20 ms PCMU packets of `byte` from `src` starting at `t0_ms`.
+    fn feed(c: &mut Collector, src: &str, dst: &str, ssrc: u32, t0_ms: u64, n: u16, byte: u8) {
+        for i in 0..n {
+            let bytes = rtp(0, 100 + i, 1000 + 160 * u32::from(i), ssrc, &[byte; 160]);
+            let h = crate::media::rtp::parse(&bytes).expect("rtp");
+            let p = MediaPacket {
+                frame: u64::from(i),
+                ts: Timestamp((t0_ms + 20 * u64::from(i)) * 1_000_000),
+                src: src.parse().expect("addr"),
+                dst: dst.parse().expect("addr"),
+                dialog: 1,
+                call_id: "a/b c@x",
+                header: &h,
+                stream_pt: 0,
+                codec: Some("PCMU"),
+                clock_rate: 8000,
+                dtmf_pt: None,
+                encrypted: false,
+                payload: bytes.get(12..),
+            };
+            c.on_packet(&p);
+        }
+    }
+
+    #[test]
+    fn stereo_places_each_side_by_its_first_packet() {
+        let dir = std::env::temp_dir().join(format!("siplens-audio-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut c = Collector::new(AudioOptions {
+            dir: dir.clone(),
+            call_ids: Vec::new(),
+            max_streams: 8,
+        });
+        // The caller speaks from 0 for 1 s; the callee from 500 ms for 0.5 s.
+        feed(&mut c, "10.0.0.1:4000", "10.0.0.2:5000", 7, 0, 50, 0x80);
+        feed(&mut c, "10.0.0.2:5000", "10.0.0.1:4000", 9, 500, 25, 0x00);
+        let side = |_: u64, s: SocketAddr, _: SocketAddr| {
+            if s.port() == 4000 {
+                Side::Caller
+            } else {
+                Side::Callee
+            }
+        };
+        let (written, refused) = c.finish(&side).expect("finish");
+        assert!(refused.is_empty());
+        let names: Vec<String> = written
+            .iter()
+            .map(|w| {
+                w.path
+                    .file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a_b_c@x_caller_00000007.wav",
+                "a_b_c@x_callee_00000009.wav",
+                "a_b_c@x_stereo.wav"
+            ]
+        );
+        let st = &written[2];
+        assert_eq!((st.frames, st.rate), (8000, 8000));
+        let bytes = std::fs::read(&st.path).expect("stereo");
+        let samples: Vec<i16> = bytes[44..]
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        let (left, right): (Vec<i16>, Vec<i16>) =
+            samples.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
+        assert!(left.iter().all(|&v| v == 32124));
+        assert!(right[..4000].iter().all(|&v| v == 0));
+        assert!(right[4000..].iter().all(|&v| v == -32124));
+        std::fs::remove_dir_all(&dir).expect("clean");
+    }
+
+    #[test]
+    fn names_are_sanitized() {
+        assert_eq!(sanitize("abc-1@host.example"), "abc-1@host.example");
+        assert_eq!(sanitize("../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(sanitize(""), "_");
+        assert_eq!(sanitize(&"x".repeat(100)).len(), MAX_NAME_CHARS);
+    }
+}
