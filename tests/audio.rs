@@ -3,13 +3,16 @@
 //! direction holds the frequency that was sent, found with a Goertzel filter, for plain
 //! RTP (PCMU), SDES-SRTP decrypted with the SDP's keys (PCMA) and G.722; durations match
 //! the streams; lost packets become silence of their length; a codec it cannot decode is
-//! refused by name; `--call-id` picks calls.
+//! refused by name; `--call-id` picks calls; tshark's view of each PCMU packet (timestamp,
+//! payload) is found in the WAV where its timestamp puts it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use siplens::capture::{self, FrameSink, FrameSource, PcapWriter};
+
+mod common;
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -359,4 +362,75 @@ fn srtp_without_keys_is_refused_as_not_decrypted() {
         "{}",
         stderr(&o)
     );
+}
+
+/// µ-law to linear as G.711 §4.2 defines it, written out again here (not siplens's table).
+fn ulaw(code: u8) -> i16 {
+    let u = !code;
+    let sign = u & 0x80;
+    let exponent = i32::from((u >> 4) & 0x07);
+    let mantissa = i32::from(u & 0x0f);
+    let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+    (if sign != 0 { -magnitude } else { magnitude }) as i16
+}
+
+#[test]
+fn pcmu_samples_sit_where_tshark_puts_their_packets() {
+    // tshark reads each RTP packet's timestamp and payload; every payload, decoded
+    // independently, must be in the WAV at (timestamp - first timestamp), byte for byte.
+    if !common::tool(
+        "tshark",
+        "-v",
+        "pcmu_samples_sit_where_tshark_puts_their_packets",
+    ) {
+        return;
+    }
+    let file = sample("baresip-pcmu.pcap");
+    let dir = tmp("tshark");
+    let (o, files) = audio(&dir, &[&file.to_string_lossy()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&file)
+        .args([
+            "-Y",
+            "rtp",
+            "-T",
+            "fields",
+            "-e",
+            "rtp.ssrc",
+            "-e",
+            "rtp.timestamp",
+        ])
+        .args(["-e", "rtp.payload"])
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut checked = 0;
+    for part in ["_caller_", "_callee_"] {
+        let f = named(&files, part)[0];
+        let ssrc = ssrc_of(f);
+        let (_, _, x) = read_wav(f);
+        let mut first: Option<u32> = None;
+        for line in text.lines() {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [s, ts, payload] = cols[..] else { continue };
+            if u64::from_str_radix(s.trim_start_matches("0x"), 16).ok() != Some(ssrc) {
+                continue;
+            }
+            let ts: u32 = ts.parse().expect("timestamp");
+            let at = ts.wrapping_sub(*first.get_or_insert(ts)) as usize;
+            let bytes: Vec<u8> = (0..payload.len() / 2)
+                .map(|i| u8::from_str_radix(&payload[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect();
+            let want: Vec<i16> = bytes.iter().map(|&b| ulaw(b)).collect();
+            assert_eq!(
+                &x[0][at..at + want.len()],
+                &want[..],
+                "{part} timestamp {ts}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 250, "{checked} packets compared");
 }
