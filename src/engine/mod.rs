@@ -803,10 +803,10 @@ pub struct MediaPacket<'a> {
     pub call_id: &'a str,
     /// The RTP header (sequence, timestamp, payload type, SSRC).
     pub header: &'a media::RtpHeader,
-    /// The stream's payload type (its first packet's) and that type's codec name and RTP
-    /// clock rate, from the SDP or the RFC 3551 static table.
+    /// The stream's payload type (its first packet's; [`Self::header`] has this one's).
     pub stream_pt: u8,
-    /// Codec name of [`Self::stream_pt`] (None when nothing names it).
+    /// Codec name of [`Self::stream_pt`] from the SDP that bound the stream (None when
+    /// it names none: the RFC 3551 static table applies).
     pub codec: Option<&'a str>,
     /// RTP clock rate of [`Self::stream_pt`].
     pub clock_rate: u32,
