@@ -20,8 +20,10 @@ pub const REORDER_WINDOW: usize = 8;
 /// one is treated as lost and counted.
 pub const MAX_PAYLOAD: usize = 2048;
 /// A timestamp further than this from where the capture clock puts the packet (in
-/// seconds of audio) is a discontinuity (a sender restarting its RTP clock without a new
-/// SSRC): the packet is placed by capture time instead, and the jump counted.
+/// seconds of audio), or this far past the capture time elapsed since the stream's first
+/// packet, is a discontinuity (a sender restarting its RTP clock without a new SSRC): the
+/// packet is placed by capture time instead, and the jump counted. So a stream's output
+/// never outlasts its capture span by more than this and one packet.
 pub const MAX_CLOCK_SKEW_S: i64 = 1;
 
 /// Comfort noise (RFC 3389), static payload type 13.
@@ -179,8 +181,10 @@ pub struct Timeline {
     /// Extended timestamp of position 0.
     base_ts: Option<i64>,
     last_ext_ts: Option<i64>,
-    /// Position (samples) and capture time of the last packet placed.
-    last: Option<(i64, u64)>,
+    /// Position (samples) of the last packet placed.
+    last: Option<i64>,
+    /// The latest capture time (ns) of the packets placed.
+    max_ns: u64,
     /// Capture time of the packet at position 0.
     start_ns: Option<u64>,
     written: u64,
@@ -204,6 +208,7 @@ impl Timeline {
             base_ts: None,
             last_ext_ts: None,
             last: None,
+            max_ns: 0,
             start_ns: None,
             written: 0,
             buf: Vec::new(),
@@ -320,22 +325,30 @@ impl Timeline {
         let per_tick = self.codec.samples_per_tick();
         let rate = i64::from(self.codec.sample_rate());
         let base = *self.base_ts.get_or_insert(ext_ts);
-        self.start_ns.get_or_insert(p.capture_ns);
+        let start = *self.start_ns.get_or_insert(p.capture_ns);
+        let samples_of = |ns: u64| {
+            i64::try_from(u128::from(ns) * rate as u128 / 1_000_000_000).unwrap_or(i64::MAX / 4)
+        };
         let mut pos = (ext_ts - base).saturating_mul(per_tick);
-        if let Some((prev_pos, prev_ns)) = self.last {
-            // Where the capture clock puts it, from the previous packet placed.
-            let gap_ns = p.capture_ns.saturating_sub(prev_ns);
-            let gap = i64::try_from(u128::from(gap_ns) * rate as u128 / 1_000_000_000)
-                .unwrap_or(i64::MAX / 4);
-            let expected = prev_pos.saturating_add(gap);
-            if (pos - expected).abs() > MAX_CLOCK_SKEW_S * rate {
+        if let Some(prev_pos) = self.last {
+            // Where the capture clock puts it: the previous packet's place plus the
+            // capture time since the latest packet placed (the latest, not the previous:
+            // reordered packets must not count the same time twice).
+            let expected =
+                prev_pos.saturating_add(samples_of(p.capture_ns.saturating_sub(self.max_ns)));
+            // And never past the capture clock (plus the skew allowed): no timestamp can
+            // make a stream longer than the capture.
+            let skew = MAX_CLOCK_SKEW_S * rate;
+            let ceiling = samples_of(self.max_ns.max(p.capture_ns).saturating_sub(start)) + skew;
+            if (pos - expected).abs() > skew || pos > ceiling {
                 self.stats.clock_jumps += 1;
-                let placed = expected.max(prev_pos);
+                let placed = expected.min(ceiling).max(prev_pos);
                 self.base_ts = Some(ext_ts - placed / per_tick);
                 pos = placed;
             }
         }
-        self.last = Some((pos, p.capture_ns));
+        self.last = Some(pos);
+        self.max_ns = self.max_ns.max(p.capture_ns);
         let (codec, bytes) = match p.what {
             What::Audio(c, b) => (c, b),
             What::Event => {
@@ -478,6 +491,25 @@ mod tests {
         t.finish(&mut s).unwrap();
         assert_eq!(s.samples.len(), 480);
         assert_eq!(t.stats.clock_jumps, 1);
+    }
+
+    #[test]
+    fn timestamps_cannot_outrun_the_capture_clock() {
+        // Each packet 20 ms after the last on the wire but 0.9 s later in RTP time (under
+        // the per-packet skew), and reordered in pairs: the output stays within the
+        // capture span (2 s) plus the skew and a packet.
+        let mut t = Timeline::new(Codec::Pcmu, 0, None);
+        let mut s = sink();
+        for i in 0..100u32 {
+            let q = i ^ 1;
+            let ts = q * 7200;
+            let at = u64::from(i) * 20 * MS + if i % 2 == 0 { 15 * MS } else { 0 };
+            t.push(0, q as u16, ts, at, Some(&[0x80; 160]), &mut s)
+                .unwrap();
+        }
+        t.finish(&mut s).unwrap();
+        assert!(s.total <= 2 * 8000 + 8000 + 160, "{} samples", s.total);
+        assert!(t.stats.clock_jumps > 0);
     }
 
     #[test]
