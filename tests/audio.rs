@@ -434,3 +434,27 @@ fn pcmu_samples_sit_where_tshark_puts_their_packets() {
     }
     assert!(checked > 250, "{checked} packets compared");
 }
+
+#[test]
+fn a_stream_of_telephone_events_only_is_named_not_failed() {
+    // samples/dtmf-rfc4733.pcap: the caller sends RFC 4733 events and no audio.
+    let (o, files) = audio(
+        &tmp("dtmf"),
+        &[&sample("dtmf-rfc4733.pcap").to_string_lossy()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not written: no audio: only telephone events or comfort noise"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(named(&files, "_callee_").len(), 1, "{files:?}");
+    assert!(named(&files, "_caller_").is_empty(), "{files:?}");
+    let (_, channels, x) = read_wav(named(&files, "_stereo")[0]);
+    assert_eq!(channels, 2);
+    assert!(
+        x[0].iter().all(|&v| v == 0),
+        "the caller's channel is silent"
+    );
+    assert!(x[1].iter().any(|&v| v != 0));
+}

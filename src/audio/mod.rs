@@ -109,6 +109,9 @@ pub struct Refusal {
     pub dst: SocketAddr,
     /// Why (names the codec when it is the codec).
     pub reason: String,
+    /// The stream carried no audio at all (telephone events or comfort noise only): a
+    /// note, not a failure.
+    pub no_audio: bool,
 }
 
 /// A file written.
@@ -198,6 +201,8 @@ pub struct Collector {
     streams: HashMap<Key, Entry>,
     order: Vec<Key>,
     refused: Vec<Refusal>,
+    /// Streams whose packets so far were all events or comfort noise, with their call.
+    events: HashMap<Key, String>,
     error: Option<AudioError>,
 }
 
@@ -259,6 +264,7 @@ impl Collector {
             streams: HashMap::new(),
             order: Vec::new(),
             refused: Vec::new(),
+            events: HashMap::new(),
             error: None,
         }
     }
@@ -271,6 +277,7 @@ impl Collector {
             src: key.src,
             dst: key.dst,
             reason,
+            no_audio: false,
         });
     }
 
@@ -287,7 +294,13 @@ impl Collector {
         if !self.streams.contains_key(&key) {
             let event = p.header.payload_type == PT_CN || Some(p.header.payload_type) == p.dtmf_pt;
             if event {
-                // The codec shows with the first audio packet.
+                // The codec shows with the first audio packet; a stream that never sends
+                // one is named at the end (bounded like the streams).
+                if self.events.len() < self.opts.max_streams {
+                    self.events
+                        .entry(key)
+                        .or_insert_with(|| p.call_id.to_string());
+                }
                 return;
             }
             if self.order.len() >= self.opts.max_streams {
@@ -378,6 +391,21 @@ impl Collector {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
+        let mut silent: Vec<(Key, String)> = std::mem::take(&mut self.events)
+            .into_iter()
+            .filter(|(k, _)| !self.streams.contains_key(k))
+            .collect();
+        silent.sort_by_key(|(k, c)| (c.clone(), k.src, k.dst, k.ssrc));
+        for (key, call_id) in silent {
+            self.refused.push(Refusal {
+                call_id,
+                ssrc: key.ssrc,
+                src: key.src,
+                dst: key.dst,
+                reason: "no audio: only telephone events or comfort noise".to_string(),
+                no_audio: true,
+            });
+        }
         let mut written = Vec::new();
         let mut used_names: HashSet<String> = HashSet::new();
         // Per call (in order of first stream): (stream file index, side, start ns).
@@ -410,6 +438,7 @@ impl Collector {
                     src: key.src,
                     dst: key.dst,
                     reason,
+                    no_audio: false,
                 });
                 continue;
             };

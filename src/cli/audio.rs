@@ -26,9 +26,9 @@ pub struct AudioArgs {
     tls: super::tls::TlsArgs,
 }
 
-/// Runs `siplens audio`: exit 0 when every stream of the chosen calls was written, 1
-/// when some could not be (codec, SRTP not decrypted, stream bound) or there was no
-/// stream at all, 2 on an error (unreadable input, unwritable directory, unknown
+/// Runs `siplens audio`: exit 0 when every stream of the chosen calls was written (a
+/// stream of telephone events or comfort noise only is named, not counted), 1 when some
+/// could not be (codec, SRTP not decrypted, stream bound) or there was no stream at all, 2 on an error (unreadable input, unwritable directory, unknown
 /// Call-ID).
 pub fn run_audio(args: &AudioArgs) -> ExitCode {
     let keys = match args.tls.load() {
@@ -87,6 +87,7 @@ pub fn run_audio(args: &AudioArgs) -> ExitCode {
             r.call_id, r.src, r.dst, r.ssrc, r.reason
         );
     }
+    let failed = summary.refused.iter().any(|r| !r.no_audio);
     if !summary.unknown_call_ids.is_empty() {
         eprintln!(
             "siplens: error: unknown call id{}: {}",
@@ -106,9 +107,9 @@ pub fn run_audio(args: &AudioArgs) -> ExitCode {
         eprintln!("siplens: no RTP stream bound to a call: no audio written");
         return ExitCode::from(1);
     }
-    if summary.refused.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    if failed {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
