@@ -12,7 +12,9 @@
 # python3-cryptography; for stun-binding coturn (turnserver, turnutils_stunclient)
 # and nft; for the TLS decryption samples (tls13-call, tls12-call, tls12-rsa-call)
 # also gcc and libssl-dev (scripts/sslkeylog.c, an LD_PRELOAD key log shim);
-# for ws-call and wss-call kamailio-websocket-modules and python3-websockets.
+# for ws-call and wss-call kamailio-websocket-modules and python3-websockets; for
+# baresip-pcmu, baresip-srtp and baresip-g722 baresip (Debian's 1.0, modules ausine,
+# aubridge, g711, g722, srtp).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
