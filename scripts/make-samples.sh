@@ -14,6 +14,8 @@
 # also gcc and libssl-dev (scripts/sslkeylog.c, an LD_PRELOAD key log shim);
 # for ws-call and wss-call kamailio-websocket-modules and python3-websockets; for
 # rtcp-call baresip (1.0, Debian bookworm).
+# baresip-pcmu, baresip-srtp and baresip-g722 baresip (Debian's 1.0, modules ausine,
+# aubridge, g711, g722, srtp).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -1836,13 +1838,92 @@ sample_rtcp_xr() {
     finish rtcp-xr.pcap
 }
 
+# ------------------------------------------------------------- baresip ---
+# Tone calls between two baresip 1.0 UAs (Debian's baresip): each side's audio
+# source is baresip's ausine module, a sine at a known frequency (alice, the
+# caller, 1000 Hz; bob, the callee, 600 Hz), so `siplens audio` can be checked
+# by the frequency it finds in each direction (tests/audio.rs). bob answers on
+# his own (answermode=auto); alice hangs up when her -t timer ends.
+
+# baresip_conf DIR IP USER FREQ CODEC [MEDIAENC]: a baresip config directory.
+# ausine makes 48 kHz stereo; baresip resamples it to the codec's rate.
+baresip_conf() {
+    local d=$1 ip=$2 user=$3 freq=$4 codec=$5 enc=${6:-}
+    mkdir -p "$d"
+    cat >"$d/config" <<EOC
+poll_method epoll
+sip_listen $ip:5060
+audio_player aubridge,none
+audio_alert aubridge,none
+audio_source ausine,$freq
+ausrc_srate 48000
+ausrc_channels 2
+rtp_ports 16000-16010
+module_path /usr/lib/baresip/modules
+module g711.so
+module g722.so
+module ausine.so
+module aubridge.so
+module srtp.so
+module_app account.so
+module_app menu.so
+EOC
+    echo "<sip:$user@$ip>;regint=0;audio_codecs=$codec;answermode=auto${enc:+;mediaenc=$enc}" >"$d/accounts"
+    : >"$d/contacts"
+}
+
+# baresip_call NAME CODEC [MEDIAENC]: alice calls bob for 3 s, captured on a0.
+baresip_call() {
+    local name=$1 codec=$2 enc=${3:-} f=$OUT/$1.pcap bob i
+    two_hosts "$name" 1500
+    baresip_conf "$WORK/$name-a" "$A_IP" alice 1000 "$codec" "$enc"
+    baresip_conf "$WORK/$name-b" "$B_IP" bob 600 "$codec" "$enc"
+    cap_start "$name-a" "$f" tcpdump -i a0
+    ip netns exec "$P-$name-b" timeout 20 baresip -f "$WORK/$name-b" -t 6 </dev/null >"$WORK/$name-b.log" 2>&1 &
+    bob=$!
+    BG_PIDS+=("$bob")
+    for i in $(seq 50); do
+        nsx "$name-b" ss -lun | grep -q ":5060 " && break
+        sleep 0.1
+    done
+    nsx "$name-a" timeout 20 baresip -f "$WORK/$name-a" -t 3 -e "/dial sip:bob@$B_IP" \
+        </dev/null >"$WORK/$name-a.log" 2>&1 || true
+    wait "$bob" || true
+    cap_stop "$f"
+    grep -q "Call established" "$WORK/$name-a.log" || { cat "$WORK/$name-a.log" >&2; die "$name: no call"; }
+}
+
+# Plain RTP, G.711 µ-law.
+sample_baresip_pcmu() {
+    baresip_call baresip-pcmu PCMU
+    expect baresip-pcmu.pcap 'sdp.media.proto == "RTP/AVP" && sdp.media contains " 0 "' 2
+    expect baresip-pcmu.pcap 'rtp.p_type == 0' 200
+    finish baresip-pcmu.pcap
+}
+
+# SDES-SRTP (RFC 4568, keys in the SDP, mediaenc=srtp-mand), G.711 A-law.
+sample_baresip_srtp() {
+    baresip_call baresip-srtp PCMA srtp-mand
+    expect baresip-srtp.pcap 'sdp.media.proto == "RTP/SAVP" && sdp.media_attr contains "crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"' 2
+    expect baresip-srtp.pcap 'rtp.p_type == 8' 200
+    finish baresip-srtp.pcap
+}
+
+# Plain RTP, G.722 (16 kHz audio on an 8000 Hz RTP clock, RFC 3551 §4.5.2).
+sample_baresip_g722() {
+    baresip_call baresip-g722 G722/16000/1
+    expect baresip-g722.pcap 'sdp.media.proto == "RTP/AVP" && sdp.media contains " 9 "' 2
+    expect baresip-g722.pcap 'rtp.p_type == 9' 200
+    finish baresip-g722.pcap
+}
+
 ALL=(basic_call_rtp register_digest register_digest_noqop invite_407 options_keepalive tcp_call ipv6_call
     fragmented_invite vlan_call gtpu_ims_call cooked_any two_interfaces scanner_svmap scanner_svwar
     kamailio_auth sipvicious_attack register_basic sdes_call_udp tls_srtp_call clean_tls_srtp
     sips_identity_smime toll_fraud_flood nat_latching nat_one_way nat_no_rport nat_register_expiry
     public_call stun_binding nat_ack_timeout nat_no_rtp ws_call tls13_call tls12_call tls12_rsa_call
     wss_call dtmf_rfc4733 dtmf_info quality_loss5 quality_loss15 quality_jitter rtcp_call rtcp_xr
-    dtls_srtp_call)
+    dtls_srtp_call baresip_pcmu baresip_srtp baresip_g722)
 SEL=("$@")
 ((${#SEL[@]})) || SEL=("${ALL[@]}")
 for s in "${SEL[@]}"; do

@@ -18,6 +18,7 @@
 //! takes time from packet timestamps only.
 #![forbid(unsafe_code)]
 
+pub mod audio;
 pub mod capture;
 pub mod config;
 pub mod crack;

@@ -24,8 +24,8 @@ mod cli;
     about,
     args_conflicts_with_subcommands = true,
     disable_help_subcommand = true,
-    after_help = "`siplens FILE` opens the dashboard on a terminal, else prints the report.\n\
-                  `siplens COMMAND -h` lists a command's options; --help lists every option.",
+    after_help = "`siplens FILE`: the dashboard on a terminal, else the report. \
+                  `siplens COMMAND -h`: its options.",
     after_long_help = "With no subcommand, `siplens FILE...` opens the dashboard on a terminal and prints the\n\
                   report otherwise (or with --format, --fail-on, --nat). Exit status: 0 on success,\n\
                   1 when --fail-on found a finding at or above its severity, 2 when an input cannot be\n\
@@ -58,6 +58,8 @@ enum Command {
     Crack(cli::crack::CrackArgs),
     /// Write the SIP messages and RTP/RTCP of chosen calls to a new pcap/pcapng.
     Export(cli::export::ExportArgs),
+    /// Write each call's audio (G.711, G.722; RTP or SDES-SRTP) to WAV files.
+    Audio(cli::audio::AudioArgs),
 }
 
 /// `siplens report`: the analysis options and the output ones; no dashboard options.
@@ -270,6 +272,7 @@ fn main() -> ExitCode {
         Some(Command::Hashes(a)) => cli::crack::run_hashes(&a),
         Some(Command::Crack(a)) => cli::crack::run_crack(&a),
         Some(Command::Export(a)) => cli::export::run_export(&a),
+        Some(Command::Audio(a)) => cli::audio::run_audio(&a),
         None => {
             // Dashboard: `siplens FILE` on a terminal, unless the options ask for a report.
             let o = &cli.output;

@@ -231,7 +231,9 @@ fn cases() -> Vec<Case> {
             Expect::Ok(|o| assert!(stdout(o).starts_with("siplens "))),
         ),
     ];
-    for sub in ["report", "tui", "config", "hashes", "crack", "export"] {
+    for sub in [
+        "report", "tui", "config", "hashes", "crack", "export", "audio",
+    ] {
         c.push(case(
             sub,
             &["-h"],
@@ -720,6 +722,59 @@ fn cases() -> Vec<Case> {
             Expect::Fails(2, "keeps no call"),
         ),
     ]);
+    // audio
+    let audio_dir = tmp("audio").to_string_lossy().into_owned();
+    let srtp = sample("baresip-srtp.pcap");
+    let pcmu = sample("baresip-pcmu.pcap");
+    c.extend([
+        case(
+            "audio",
+            &[&srtp, "-o", &audio_dir],
+            Expect::Ok(|o| {
+                let out = stdout(o);
+                assert_eq!(out.matches(".wav: PCMA 8000 Hz").count(), 2, "{out}");
+                assert_eq!(out.matches("_stereo.wav: PCMA+PCMA").count(), 1, "{out}");
+            }),
+        ),
+        case(
+            "audio",
+            &[
+                &pcmu,
+                &srtp,
+                "--output",
+                &audio_dir,
+                "--call-id",
+                "no-such-call",
+            ],
+            Expect::Fails(2, "unknown call id: no-such-call"),
+        ),
+        case(
+            "audio",
+            &[&tls13, "--tls-keylog", &tls13_keys, "-o", &audio_dir],
+            Expect::Ok(|o| {
+                assert_eq!(stdout(o).matches("_stereo.wav").count(), 1, "{}", stdout(o))
+            }),
+        ),
+        case(
+            "audio",
+            &[&tls12_rsa, "--tls-key", &tls12_rsa_key, "-o", &audio_dir],
+            Expect::Ok(|o| {
+                assert_eq!(stdout(o).matches("_stereo.wav").count(), 1, "{}", stdout(o))
+            }),
+        ),
+        case(
+            "audio",
+            &[&dtls, "--srtp-key", &srtp_spec, "-o", &audio_dir],
+            // The caller's key only (SRTP_AES128_CM_SHA1_80 client key): its stream is
+            // written, the callee's refused as not decrypted.
+            Expect::Fails(1, "SRTP not decrypted"),
+        ),
+        case(
+            "audio",
+            &[b, "-o", &audio_dir],
+            Expect::Ok(|o| assert!(stdout(o).contains("_caller_"), "{}", stdout(o))),
+        ),
+    ]);
     live_cases(&mut c, &pcapng);
     c
 }
@@ -794,7 +849,9 @@ fn every_option_of_every_subcommand_runs() {
         }
     }
     let mut missing = Vec::new();
-    for sub in ["", "report", "tui", "config", "hashes", "crack", "export"] {
+    for sub in [
+        "", "report", "tui", "config", "hashes", "crack", "export", "audio",
+    ] {
         let runs = used.get(sub).cloned().unwrap_or_default();
         for spellings in options_of(sub) {
             if spellings.is_disjoint(&runs) {
@@ -845,7 +902,9 @@ fn short_help_fits_a_screen_and_groups_options() {
 fn one_meaning_per_short_flag_across_subcommands() {
     // Each short flag's long name, per subcommand: a short flag names one option only.
     let mut meaning: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for sub in ["", "report", "tui", "config", "hashes", "crack", "export"] {
+    for sub in [
+        "", "report", "tui", "config", "hashes", "crack", "export", "audio",
+    ] {
         let mut args = vec![];
         if !sub.is_empty() {
             args.push(sub.to_string());

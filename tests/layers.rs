@@ -31,7 +31,7 @@ const LAYERS: &[&[&str]] = &[
     // Rule families (findings).
     &["rules"],
     // Outputs and front-end services over the engine's results.
-    &["report", "export", "crack", "live"],
+    &["report", "export", "crack", "live", "audio"],
     // The dashboard (renders report DTOs).
     &["tui"],
     // The binary: `main.rs` and the command front ends in `src/cli/`.

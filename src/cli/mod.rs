@@ -2,6 +2,7 @@
 //! options into library calls and prints what they return. The library (`siplens::*`) knows
 //! nothing of them; `main.rs` holds the clap tree and dispatches here.
 
+pub mod audio;
 pub mod crack;
 pub mod dashboard;
 pub mod export;

@@ -63,6 +63,10 @@ pub struct ReportLimits {
     /// Evicted dialog ids kept between two takes of the change feed
     /// (`engine::changes`); past it the feed says it overflowed and the reader rebuilds.
     pub max_evicted_ids: usize,
+    /// RTP streams `siplens audio` writes (`crate::audio`); past it a stream is refused
+    /// and named. Each holds a reorder window of at most 8 payloads of 2 KiB, a decode
+    /// buffer and an 8 KiB file buffer, about 30 KiB: 1024 streams stay under 32 MiB.
+    pub max_audio_streams: usize,
 }
 
 impl Default for ReportLimits {
@@ -70,6 +74,7 @@ impl Default for ReportLimits {
         ReportLimits {
             max_tracked_dialogs: 1 << 20,
             max_evicted_ids: 1 << 20,
+            max_audio_streams: 1024,
         }
     }
 }
@@ -103,6 +108,9 @@ pub const TLS_SESSION_COST_BYTES: u64 = 2048;
 pub const KEEPALIVE_COST_BYTES: u64 = 64;
 /// Cost of one evicted id in the change feed.
 pub const EVICTED_ID_COST_BYTES: u64 = 8;
+/// Estimated cost of one stream `siplens audio` writes: its reorder window (8 payloads
+/// of at most 2 KiB), decode buffer and 8 KiB file buffer.
+pub const AUDIO_STREAM_COST_BYTES: u64 = 32 * 1024;
 
 /// Default `--max-memory` for files, in MiB: a capture of any size stays within what a
 /// laptop can spare. Past it the oldest finished dialogs are evicted (counted in
@@ -228,6 +236,10 @@ impl Limits {
                 max_evicted_ids: cap(
                     budget / 200 / EVICTED_ID_COST_BYTES,
                     self.report.max_evicted_ids,
+                ),
+                max_audio_streams: cap(
+                    budget / 8 / AUDIO_STREAM_COST_BYTES,
+                    self.report.max_audio_streams,
                 ),
             },
             net,

@@ -794,6 +794,8 @@ pub struct Analyzer {
     nat_keepalives: crate::nat::KeepaliveTable,
     /// HEP sending (crate::hep::send): sees every SIP message and RTCP packet.
     tap: Option<Tap>,
+    /// Audio export (crate::audio): sees every RTP packet of a bound stream.
+    media_tap: Option<MediaTap>,
     /// Live capture (crate::live): per-interface capture and drop counters.
     capture_stats: Vec<crate::capture::CaptureStats>,
     /// What changed since the live dashboard last asked (off unless tracked).
@@ -811,6 +813,44 @@ pub enum TapKind {
 
 /// A callback seeing segments as the engine classifies them.
 pub type Tap = Box<dyn FnMut(TapKind, &Segment<'_>) + Send + Sync>;
+
+/// One RTP packet of a stream bound to a dialog, as a media tap
+/// ([`Analyzer::set_media_tap`]) sees it: its header, and its payload in clear when it
+/// has one (plain RTP, or SRTP the stream's SDES keys authenticated and decrypted).
+#[derive(Debug, Clone, Copy)]
+pub struct MediaPacket<'a> {
+    /// Frame number (1-based, across inputs).
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Source address.
+    pub src: SocketAddr,
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// The dialog the stream is bound to.
+    pub dialog: u64,
+    /// Its Call-ID.
+    pub call_id: &'a str,
+    /// The RTP header (sequence, timestamp, payload type, SSRC).
+    pub header: &'a media::RtpHeader,
+    /// The stream's payload type (its first packet's; [`Self::header`] has this one's).
+    pub stream_pt: u8,
+    /// Codec name of [`Self::stream_pt`] from the SDP that bound the stream (None when
+    /// it names none: the RFC 3551 static table applies).
+    pub codec: Option<&'a str>,
+    /// RTP clock rate of [`Self::stream_pt`].
+    pub clock_rate: u32,
+    /// The telephone-event payload type of the stream's SDP (RFC 4733 §7.1.1).
+    pub dtmf_pt: Option<u8>,
+    /// The SDP profile is SRTP or DTLS-SRTP.
+    pub encrypted: bool,
+    /// The payload in clear (padding excluded); None when the packet is encrypted and
+    /// was not decrypted (no key, a key that did not authenticate it, DTLS-SRTP).
+    pub payload: Option<&'a [u8]>,
+}
+
+/// A callback seeing every RTP packet of a bound stream ([`MediaPacket`]).
+pub type MediaTap = Box<dyn FnMut(&MediaPacket<'_>) + Send + Sync>;
 
 /// An emptied segment buffer with another lifetime. Nothing is kept but the allocation:
 /// the standard library collects an empty `Vec` of a same-layout type in place.
@@ -913,6 +953,7 @@ impl Analyzer {
             user_srtp_keys: Vec::new(),
             nat_keepalives,
             tap: None,
+            media_tap: None,
             capture_stats: Vec::new(),
             changes,
         }
@@ -939,6 +980,12 @@ impl Analyzer {
     /// forward them as HEP, see `crate::hep::HepSender`).
     pub fn set_tap(&mut self, tap: Tap) {
         self.tap = Some(tap);
+    }
+
+    /// Calls `tap` with every RTP packet of a stream bound to a dialog, its payload
+    /// decrypted when the stream is SRTP keyed by its SDP (used by `crate::audio`).
+    pub fn set_media_tap(&mut self, tap: MediaTap) {
+        self.media_tap = Some(tap);
     }
 
     /// Decrypts TLS with these secrets (`--tls-keylog`, `--tls-key`), replacing any given
@@ -1382,15 +1429,24 @@ impl Analyzer {
         // lookup for those (the path below looks the stream up three times).
         // The packet went through its stream's SRTP state already (not again below).
         let mut srtp_done = false;
+        // The media tap saw the packet already (on the fast path).
+        let mut tapped = false;
         let other_keys = self.dtls.has_keys() || !self.user_srtp_keys.is_empty();
         if let Some(s) = self.streams.get_mut(&key) {
             // A stream without a working key while DTLS or user keys exist takes the
             // path below, which looks for them.
             let wants_keys = other_keys && s.srtp.as_deref().is_none_or(|st| !st.applied());
             if s.dialog.is_some() && !wants_keys {
-                if let Some(st) = s.srtp.as_deref_mut() {
-                    srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf);
-                    srtp_done = true;
+                let decrypted = match s.srtp.as_deref_mut() {
+                    Some(st) => {
+                        srtp_done = true;
+                        srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf)
+                    }
+                    None => false,
+                };
+                tapped = true;
+                if let Some(tap) = self.media_tap.as_mut() {
+                    media_packet(tap, s, seg, h, decrypted, &self.srtp_buf, &self.symbols);
                 }
                 if let Some(rate) = s.rate_of(h.payload_type) {
                     s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
@@ -1410,6 +1466,8 @@ impl Analyzer {
             self.streams.insert(key, stream);
         }
         let unbound = self.streams.get(&key).is_some_and(|s| s.dialog.is_none());
+        // Bound by this packet (Some: whether it decrypted): the media tap sees it.
+        let mut bound_decrypted: Option<bool> = None;
         if unbound {
             // SDP may arrive after the first packets (early media, re-INVITE): retry.
             if let Some((dialog, line)) = self.lookup_binding(seg.src, seg.dst, h.payload_type) {
@@ -1442,7 +1500,7 @@ impl Analyzer {
                             .get(&dialog.0)
                             .map_or(&[][..], |d| d.sdes_keys());
                         let mut st = srtp::SrtpState::new(keys, seg.src, seg.dst);
-                        srtp_packet(
+                        let decrypted = srtp_packet(
                             &mut st,
                             Some(dialog.0),
                             seg,
@@ -1451,6 +1509,9 @@ impl Analyzer {
                         );
                         srtp_done = true;
                         s.srtp = Some(Box::new(st));
+                        bound_decrypted = Some(decrypted);
+                    } else {
+                        bound_decrypted = Some(false);
                     }
                     if h.payload_type == s.payload_type {
                         s.packet_rate = media::analysis_clock_rate(
@@ -1475,11 +1536,20 @@ impl Analyzer {
                 r
             }
         };
+        let mut other_decrypted = None;
         if !srtp_done && other_keys {
-            self.other_srtp_keys(key, seg);
+            other_decrypted = self.other_srtp_keys(key, seg);
         }
         if let Some(s) = self.streams.get_mut(&key) {
             s.stats.update_rates(h, seg.ts, s.clock_rate, rate);
+            // A packet of a call's stream the fast path did not hand over: the one that
+            // bound the stream, or one that looked for DTLS or user keys.
+            if !tapped && s.dialog.is_some() {
+                if let Some(tap) = self.media_tap.as_mut() {
+                    let d = other_decrypted.or(bound_decrypted).unwrap_or(false);
+                    media_packet(tap, s, seg, h, d, &self.srtp_buf, &self.symbols);
+                }
+            }
         }
         self.on_dtmf(key, seg, h);
     }
@@ -1487,9 +1557,10 @@ impl Analyzer {
     /// SRTP keys from outside the SDP for a stream that has none: the DTLS-SRTP keys of
     /// its flow (RFC 5764 §4.2), else the user's (`--srtp-key`); then the packet is tried.
     /// A stream keeps the keys that applied (DTLS keys come before the SRTP they protect).
-    fn other_srtp_keys(&mut self, key: StreamKey, seg: &Segment<'_>) {
+    /// Returns whether the packet decrypted, when the stream has an SRTP state to try.
+    fn other_srtp_keys(&mut self, key: StreamKey, seg: &Segment<'_>) -> Option<bool> {
         let Some(s) = self.streams.get_mut(&key) else {
-            return;
+            return None;
         };
         if s.srtp.as_deref().is_none_or(|st| !st.applied()) {
             let state = if let Some(k) = self.dtls.key_for(seg.src, seg.dst) {
@@ -1522,9 +1593,14 @@ impl Analyzer {
             }
         }
         // Not tried yet: the new state, or the stream's SDES state still waiting for keys.
-        if let Some(st) = s.srtp.as_deref_mut() {
-            srtp_packet(st, s.dialog, seg, &self.dialogs, &mut self.srtp_buf);
-        }
+        let st = s.srtp.as_deref_mut()?;
+        Some(srtp_packet(
+            st,
+            s.dialog,
+            seg,
+            &self.dialogs,
+            &mut self.srtp_buf,
+        ))
     }
 
     /// An RTP packet of stream `key`: when it is a telephone-event (RFC 4733) of a
@@ -2797,14 +2873,14 @@ struct BoundLine {
 /// One SRTP packet of a stream bound to `dialog` (see [`srtp`]): a stalled state (no
 /// key yet, or its keys failed) looks again at the dialog's keys, on its first stalled
 /// packet and every 64th after (a re-INVITE may bring new ones), then the packet is
-/// tried. The decrypted packet lands in `buf`.
+/// tried. The decrypted packet lands in `buf`; true when it did.
 fn srtp_packet(
     st: &mut srtp::SrtpState,
     dialog: Option<u64>,
     seg: &Segment<'_>,
     dialogs: &table::DialogTable,
     buf: &mut Vec<u8>,
-) {
+) -> bool {
     if st.stalled() {
         if st.note_stalled_packet() % 64 == 0 {
             if let Some(d) = dialog.and_then(|id| dialogs.get(&id)) {
@@ -2814,10 +2890,54 @@ fn srtp_packet(
             }
         }
         if st.stalled() {
-            return;
+            return false;
         }
     }
-    st.on_rtp(&seg.payload, buf);
+    st.on_rtp(&seg.payload, buf)
+}
+
+/// Hands one RTP packet of the bound stream `s` to the media tap: the payload of the
+/// decrypted packet in `buf` when `decrypted`, the wire payload when the stream is not
+/// encrypted, none otherwise.
+fn media_packet(
+    tap: &mut MediaTap,
+    s: &RtpStream,
+    seg: &Segment<'_>,
+    h: &media::RtpHeader,
+    decrypted: bool,
+    buf: &[u8],
+    symbols: &Symbols,
+) {
+    let Some(dialog) = s.dialog else {
+        return;
+    };
+    let payload = if decrypted {
+        // The decrypted packet is the RTP packet without its tag and MKI: parse it
+        // again for the payload's place (its padding is readable only now).
+        media::rtp::parse(buf)
+            .and_then(|d| buf.get(d.payload_offset..d.payload_offset + d.payload_len))
+    } else if s.encrypted {
+        None
+    } else {
+        seg.payload
+            .get(h.payload_offset..h.payload_offset + h.payload_len)
+    };
+    let p = MediaPacket {
+        frame: seg.frame,
+        ts: seg.ts,
+        src: seg.src,
+        dst: seg.dst,
+        dialog,
+        call_id: s.call_id.as_deref().unwrap_or_default(),
+        header: h,
+        stream_pt: s.payload_type,
+        codec: s.codec.map(|c| symbols.name(c)),
+        clock_rate: s.clock_rate,
+        dtmf_pt: s.dtmf_pt.map(|(pt, _)| pt),
+        encrypted: s.encrypted,
+        payload,
+    };
+    tap(&p);
 }
 
 /// Summarises an SDP body into owned media lines, interning names in `symbols`.
