@@ -1559,9 +1559,7 @@ impl Analyzer {
     /// A stream keeps the keys that applied (DTLS keys come before the SRTP they protect).
     /// Returns whether the packet decrypted, when the stream has an SRTP state to try.
     fn other_srtp_keys(&mut self, key: StreamKey, seg: &Segment<'_>) -> Option<bool> {
-        let Some(s) = self.streams.get_mut(&key) else {
-            return None;
-        };
+        let s = self.streams.get_mut(&key)?;
         if s.srtp.as_deref().is_none_or(|st| !st.applied()) {
             let state = if let Some(k) = self.dtls.key_for(seg.src, seg.dst) {
                 Some(srtp::SrtpState::with_keys(
