@@ -26,9 +26,9 @@ pub const MAX_PCAP_CAPLEN: u32 = 262_144;
 /// Largest pcapng block accepted (Wireshark uses the same 16 MiB bound).
 pub const MAX_BLOCK_LEN: u32 = 16 * 1024 * 1024;
 
-/// Packet data up to this size is read into a buffer allocated once at its final size;
-/// larger (pcapng only, bounded by [`MAX_BLOCK_LEN`]) grows as bytes actually arrive, so a
-/// truncated file cannot make us allocate 16 MiB for nothing.
+/// Packet data up to this size is reserved at once at its final size; larger (pcapng
+/// only, bounded by [`MAX_BLOCK_LEN`]) grows as bytes actually arrive, so a truncated file
+/// cannot make us allocate 16 MiB for nothing.
 const EAGER_DATA_LEN: usize = 262_144;
 
 const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
@@ -435,13 +435,26 @@ impl FileSource {
 
     /// Reads into `buf` as far as the input goes, advancing the offset.
     fn fill(&mut self, buf: &mut [u8], at: u64, record: u64) -> Result<usize, CaptureError> {
-        match read_full(&mut self.reader, buf) {
-            Ok(n) => {
-                self.offset += n as u64;
-                Ok(n)
+        let mut n = 0;
+        while n < buf.len() {
+            // Straight from the reader's buffer: one copy, no `Read` layer per call.
+            let avail = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(at, record, e)),
+            };
+            let k = avail.len().min(buf.len() - n);
+            if k == 0 {
+                break;
             }
-            Err(e) => Err(self.io_error(at, record, e)),
+            if let (Some(dst), Some(src)) = (buf.get_mut(n..n + k), avail.get(..k)) {
+                dst.copy_from_slice(src);
+            }
+            self.reader.consume(k);
+            n += k;
         }
+        self.offset += n as u64;
+        Ok(n)
     }
 
     /// Skips up to `n` bytes without copying; returns how many were there.
@@ -470,19 +483,28 @@ impl FileSource {
         self.data_at = self.offset;
         let mut data = std::mem::take(&mut self.spare);
         data.clear();
-        if len <= EAGER_DATA_LEN {
-            data.resize(len, 0);
-            let n = self.fill(&mut data, at, record)?;
-            data.truncate(n);
-            return Ok(data);
+        // Appended as the bytes come, so a record claiming more than the file holds costs
+        // no more than what is there (up front, at most EAGER_DATA_LEN), and nothing is
+        // zeroed first (that was a memset per frame).
+        data.reserve(len.min(EAGER_DATA_LEN));
+        while data.len() < len {
+            let avail = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.offset += data.len() as u64;
+                    return Err(self.io_error(at, record, e));
+                }
+            };
+            let k = avail.len().min(len - data.len());
+            if k == 0 {
+                break;
+            }
+            data.extend_from_slice(avail.get(..k).unwrap_or_default());
+            self.reader.consume(k);
         }
-        data.reserve(EAGER_DATA_LEN);
-        let res = (&mut self.reader).take(len as u64).read_to_end(&mut data);
         self.offset += data.len() as u64;
-        match res {
-            Ok(_) => Ok(data),
-            Err(e) => Err(self.io_error(at, record, e)),
-        }
+        Ok(data)
     }
 
     fn note_link_type(&mut self, lt: LinkType) {

@@ -87,7 +87,9 @@ impl ReadAhead {
                             Err(_) => return, // consumer gone
                         }
                     };
-                    buf.clear();
+                    // A recycled buffer comes back at its filled length (a whole chunk but
+                    // for the last): `fill` overwrites it, so only bytes it never had are
+                    // zeroed (zeroing 256 KiB per chunk was ~9 % of a media run's CPU).
                     buf.resize(chunk, 0);
                     let (n, err) = fill(&mut inner, &mut buf);
                     buf.truncate(n);
