@@ -252,33 +252,39 @@ fn lost_packets_keep_the_duration() {
     assert!((x[0].len() as f64 - y[0].len() as f64).abs() < 0.1 * f64::from(rate));
 }
 
+/// Copies the sample `name` frame by frame into `NAME.pcap` under a new temporary
+/// directory `dir`, each frame's bytes changed by `edit`; returns that file and an empty
+/// output directory beside it.
+fn rewritten(name: &str, dir: &str, edit: impl Fn(&mut Vec<u8>)) -> (PathBuf, PathBuf) {
+    let dir = tmp(dir);
+    let pcap = dir.join(name);
+    let mut input = capture::open_path(&sample(name)).expect("opens");
+    let mut w = PcapWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&pcap).expect("create")),
+        capture::LinkType::ETHERNET,
+    )
+    .expect("writer");
+    while let Some(mut f) = input.next_frame().expect("reads") {
+        edit(&mut f.data);
+        w.write_frame(&f).expect("write");
+    }
+    w.flush().expect("flush");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    (pcap, out)
+}
+
 #[test]
 fn an_undecodable_codec_is_refused_by_name_and_the_rest_written() {
     // The caller's RTP relabelled G.729 (static PT 18, RFC 3551): siplens names the
     // codec, writes the callee's stream and exits 1.
-    let src = sample("baresip-pcmu.pcap");
-    let dir = tmp("g729");
-    let pcap = dir.join("g729.pcap");
-    {
-        let mut input = capture::open_path(&src).expect("opens");
-        let mut w = PcapWriter::new(
-            std::io::BufWriter::new(std::fs::File::create(&pcap).expect("create")),
-            capture::LinkType::ETHERNET,
-        )
-        .expect("writer");
-        while let Some(mut f) = input.next_frame().expect("reads") {
-            // Ethernet + IPv4 (20 bytes) + UDP: RTP from the caller's 10.254.x.1, PT 0.
-            let d = &mut f.data;
-            let rtp = d.len() > 54 && d[23] == 17 && d[29] == 1 && d[42] == 0x80;
-            if rtp && d[43] & 0x7f == 0 {
-                d[43] = (d[43] & 0x80) | 18;
-            }
-            w.write_frame(&f).expect("write");
+    let (pcap, out) = rewritten("baresip-pcmu.pcap", "g729", |d| {
+        // Ethernet + IPv4 (20 bytes) + UDP: RTP from the caller's 10.254.x.1, PT 0.
+        let rtp = d.len() > 54 && d[23] == 17 && d[29] == 1 && d[42] == 0x80;
+        if rtp && d[43] & 0x7f == 0 {
+            d[43] = (d[43] & 0x80) | 18;
         }
-        w.flush().expect("flush");
-    }
-    let out = dir.join("out");
-    std::fs::create_dir_all(&out).expect("out");
+    });
     let (o, files) = audio(&out, &[&pcap.to_string_lossy()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
@@ -331,28 +337,12 @@ fn call_id_picks_calls_and_an_unknown_one_fails() {
 fn srtp_without_keys_is_refused_as_not_decrypted() {
     // The same SRTP sample with every a=crypto key changed (same length): no packet
     // authenticates, and siplens says so instead of writing noise.
-    let src = sample("baresip-srtp.pcap");
-    let dir = tmp("badkey");
-    let pcap = dir.join("badkey.pcap");
-    {
-        let mut input = capture::open_path(&src).expect("opens");
-        let mut w = PcapWriter::new(
-            std::io::BufWriter::new(std::fs::File::create(&pcap).expect("create")),
-            capture::LinkType::ETHERNET,
-        )
-        .expect("writer");
-        while let Some(mut f) = input.next_frame().expect("reads") {
-            let d = &mut f.data;
-            if let Some(at) = d.windows(7).position(|w| w == b"inline:") {
-                let k = at + 7;
-                d[k] = if d[k] == b'A' { b'B' } else { b'A' };
-            }
-            w.write_frame(&f).expect("write");
+    let (pcap, out) = rewritten("baresip-srtp.pcap", "badkey", |d| {
+        if let Some(at) = d.windows(7).position(|w| w == b"inline:") {
+            let k = at + 7;
+            d[k] = if d[k] == b'A' { b'B' } else { b'A' };
         }
-        w.flush().expect("flush");
-    }
-    let out = dir.join("out");
-    std::fs::create_dir_all(&out).expect("out");
+    });
     let (o, files) = audio(&out, &[&pcap.to_string_lossy()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(files.is_empty(), "{files:?}");

@@ -407,16 +407,7 @@ impl Pending {
         if self.have.len() >= MAX_RANGES {
             return Err(());
         }
-        self.have.push((start, end));
-        self.have.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(self.have.len());
-        for &(s, e) in &self.have {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
-        }
-        self.have = merged;
+        crate::net::defrag::add_range(&mut self.have, start, end);
         if self.have.first() == Some(&(0, len)) || len == 0 {
             self.done = true;
             self.have = Vec::new();

@@ -35,20 +35,27 @@ struct FragBuf {
     total: Option<usize>,
 }
 
+/// Adds the byte range `start..end` to `have`, a sorted list of disjoint ranges, merging
+/// it with those it overlaps or touches; returns whether it overlapped one. Shared by IP
+/// fragments and DTLS handshake fragments (`media::dtls`), which both track what arrived.
+pub(crate) fn add_range(have: &mut Vec<(usize, usize)>, start: usize, end: usize) -> bool {
+    let overlap = have.iter().any(|&(s, e)| start < e && s < end);
+    have.push((start, end));
+    have.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(have.len());
+    for &(s, e) in have.iter() {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    *have = merged;
+    overlap
+}
+
 impl FragBuf {
     fn add_range(&mut self, start: usize, end: usize) -> bool {
-        let overlap = self.have.iter().any(|&(s, e)| start < e && s < end);
-        self.have.push((start, end));
-        self.have.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(self.have.len());
-        for &(s, e) in &self.have {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
-        }
-        self.have = merged;
-        overlap
+        add_range(&mut self.have, start, end)
     }
 
     fn complete(&self) -> bool {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::capture::{Frame, LinkType, Timestamp};
 
-mod defrag;
+pub(crate) mod defrag;
 pub mod icmp;
 pub(crate) mod ip;
 pub(crate) mod link;
