@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
 
     let _ = media::classify_udp(data);
     if let Some(h) = rtp::parse(data) {
-        let _ = h.csrcs();
+        assert_eq!(h.csrcs(data).count(), usize::from(h.csrc_count));
         let mut stats = StreamStats::new();
         stats.update(&h, Timestamp(0), 8000);
         stats.update(&h, Timestamp(20_000_000), 8000);

@@ -630,7 +630,6 @@ mod tests {
             sequence: seq,
             timestamp: ts,
             ssrc: 1,
-            csrc: [0; 15],
             extension_profile: None,
             extension_words: 0,
             payload_offset: 12,

@@ -21,8 +21,6 @@ pub struct RtpHeader {
     pub timestamp: u32,
     /// Synchronization source.
     pub ssrc: u32,
-    /// CSRC list; only the first `csrc_count` entries are meaningful.
-    pub csrc: [u32; 15],
     /// Header extension profile (`0xBEDE` for RFC 8285 one-byte headers), when X is set.
     pub extension_profile: Option<u16>,
     /// Header extension length in 32-bit words (excluding its 4-byte header).
@@ -40,9 +38,16 @@ pub struct RtpHeader {
 }
 
 impl RtpHeader {
-    /// The meaningful CSRC identifiers.
-    pub fn csrcs(&self) -> &[u32] {
-        self.csrc.get(..usize::from(self.csrc_count)).unwrap_or(&[])
+    /// The CSRC identifiers, read from `packet` (the one this header was parsed from):
+    /// the list is not copied into the header, which every RTP packet makes and moves
+    /// (15 slots were 60 of its bytes, for a list that is nearly always empty).
+    pub fn csrcs<'p>(&self, packet: &'p [u8]) -> impl Iterator<Item = u32> + 'p {
+        let end = 12 + 4 * usize::from(self.csrc_count);
+        packet
+            .get(12..end)
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
     }
 }
 
@@ -80,7 +85,6 @@ pub fn parse(packet: &[u8]) -> Option<RtpHeader> {
         sequence: be16(packet, 2)?,
         timestamp: be32(packet, 4)?,
         ssrc: be32(packet, 8)?,
-        csrc: [0; 15],
         extension_profile: None,
         extension_words: 0,
         payload_offset: 0,
@@ -88,10 +92,9 @@ pub fn parse(packet: &[u8]) -> Option<RtpHeader> {
         padding_len: 0,
         packet_len: packet.len(),
     };
-    let mut off = 12;
-    for slot in h.csrc.iter_mut().take(usize::from(csrc_count)) {
-        *slot = be32(packet, off)?;
-        off += 4;
+    let mut off = 12 + 4 * usize::from(csrc_count);
+    if off > packet.len() {
+        return None;
     }
     if h.extension {
         h.extension_profile = Some(be16(packet, off)?);

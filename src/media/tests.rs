@@ -69,7 +69,7 @@ fn rtp_fixed_header() {
         (h.payload_offset, h.payload_len, h.packet_len),
         (12, 160, 172)
     );
-    assert!(h.csrcs().is_empty());
+    assert_eq!(h.csrcs(&pkt).count(), 0);
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn rtp_csrc_extension_padding() {
     ];
     let h = rtp::parse(&pkt).expect("rtp");
     assert!(h.padding && h.extension);
-    assert_eq!(h.csrcs(), &[0xaa, 0xbb]);
+    assert_eq!(h.csrcs(&pkt).collect::<Vec<_>>(), [0xaa, 0xbb]);
     assert_eq!((h.extension_profile, h.extension_words), (Some(0xbede), 1));
     assert_eq!((h.payload_offset, h.payload_len, h.padding_len), (28, 5, 3));
     // Truncations: CSRC list, extension header, extension body.
@@ -372,7 +372,7 @@ proptest! {
         let kind = classify_udp(&data);
         if let Some(h) = rtp::parse(&data) {
             prop_assert!(h.payload_offset + h.payload_len <= data.len());
-            let _ = h.csrcs();
+            prop_assert_eq!(h.csrcs(&data).count(), usize::from(h.csrc_count));
         }
         if let Some(pkts) = rtcp::parse_compound(&data) {
             for p in &pkts {
