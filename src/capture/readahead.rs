@@ -132,6 +132,25 @@ fn fill(inner: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
 
 impl BufRead for ReadAhead {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        // The reader asks several times per record: the common case, bytes left in the
+        // current chunk, stays small enough to inline without the channel code's frame.
+        if self.pos >= self.current.len() && !self.ended {
+            self.next_chunk()?;
+        }
+        Ok(self.current.get(self.pos..).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = self.pos.saturating_add(amt).min(self.current.len());
+    }
+}
+
+impl ReadAhead {
+    /// Hands the finished chunk back to the reader thread and waits for the next one
+    /// (or the end, or the error that stopped the reader).
+    #[cold]
+    #[inline(never)]
+    fn next_chunk(&mut self) -> io::Result<()> {
         while self.pos >= self.current.len() && !self.ended {
             let done = std::mem::take(&mut self.current);
             self.pos = 0;
@@ -148,11 +167,7 @@ impl BufRead for ReadAhead {
                 Err(_) => self.ended = true,
             }
         }
-        Ok(self.current.get(self.pos..).unwrap_or_default())
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.pos = self.pos.saturating_add(amt).min(self.current.len());
+        Ok(())
     }
 }
 
