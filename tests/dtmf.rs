@@ -8,12 +8,13 @@
 //! KPML NOTIFY (`scripts/sipp/uac-call-dtmf-info.xml`).
 
 mod common;
+use common::udp_frame as udp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use siplens::capture::{self, Frame, LinkType, Timestamp};
+use siplens::capture::{self, Timestamp};
 use siplens::engine::{Analyzer, Limits};
 use siplens::report::Report;
 
@@ -206,22 +207,6 @@ fn the_per_dialog_bound_counts_what_it_drops() {
 
 const A: [u8; 4] = [192, 0, 2, 1];
 const B: [u8; 4] = [192, 0, 2, 2];
-
-fn udp(number: u64, ms: u64, src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8]) -> Frame {
-    let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
-        .ipv4(src.0, dst.0, 64)
-        .udp(src.1, dst.1);
-    let mut data = Vec::new();
-    builder.write(&mut data, payload).expect("build");
-    Frame {
-        number,
-        ts: Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
-        link_type: LinkType::ETHERNET,
-        orig_len: data.len() as u32,
-        data,
-        interface: 0,
-    }
-}
 
 fn sip(start: &str, cseq: &str, to_tag: &str, media: &str) -> Vec<u8> {
     let sdp = format!(

@@ -7,6 +7,9 @@ use siplens::capture;
 use siplens::engine::{Analyzer, Limits};
 use siplens::report::Report;
 
+mod common;
+use common::rtp_packet as rtp;
+
 fn analyse(name: &str, limits: Limits) -> Analyzer {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
@@ -161,7 +164,7 @@ fn reports_are_deterministic() {
     }
 }
 
-/// Builds an Ethernet/IPv4/UDP frame around `payload`.
+/// A UDP frame from 192.0.2.1 to 192.0.2.2.
 fn udp_frame(
     number: u64,
     ms: u64,
@@ -169,28 +172,13 @@ fn udp_frame(
     dport: u16,
     payload: &[u8],
 ) -> siplens::capture::Frame {
-    let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
-        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
-        .udp(sport, dport);
-    let mut data = Vec::new();
-    builder.write(&mut data, payload).expect("build");
-    siplens::capture::Frame {
+    common::udp_frame(
         number,
-        ts: siplens::capture::Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
-        link_type: siplens::capture::LinkType::ETHERNET,
-        orig_len: data.len() as u32,
-        data,
-        interface: 0,
-    }
-}
-
-fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
-    let mut p = vec![0x80, 0x00];
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-    p.extend_from_slice(&ssrc.to_be_bytes());
-    p.extend_from_slice(&[0xff; 160]);
-    p
+        ms,
+        ([192, 0, 2, 1], sport),
+        ([192, 0, 2, 2], dport),
+        payload,
+    )
 }
 
 #[test]

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use siplens::report::Report;
 
+mod common;
+use common::rtp_packet as rtp;
+
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
@@ -227,7 +230,7 @@ fn media_quality_fires_on_the_bad_call_only() {
     assert_eq!(quality_findings(&r5).len(), 1);
 }
 
-/// Builds an Ethernet/IPv4/UDP frame from 192.0.2.1 (`a_to_b`) or 192.0.2.2.
+/// A UDP frame between 192.0.2.1 and 192.0.2.2: from .1 when `a_to_b`, else from .2.
 fn udp_frame(
     number: u64,
     ms: u64,
@@ -238,28 +241,7 @@ fn udp_frame(
 ) -> siplens::capture::Frame {
     let (a, b) = ([192, 0, 2, 1], [192, 0, 2, 2]);
     let (src, dst) = if a_to_b { (a, b) } else { (b, a) };
-    let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
-        .ipv4(src, dst, 64)
-        .udp(sport, dport);
-    let mut data = Vec::new();
-    builder.write(&mut data, payload).expect("build");
-    siplens::capture::Frame {
-        number,
-        ts: siplens::capture::Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
-        link_type: siplens::capture::LinkType::ETHERNET,
-        orig_len: data.len() as u32,
-        data,
-        interface: 0,
-    }
-}
-
-fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
-    let mut p = vec![0x80, 0x00];
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-    p.extend_from_slice(&ssrc.to_be_bytes());
-    p.extend_from_slice(&[0xff; 160]);
-    p
+    common::udp_frame(number, ms, (src, sport), (dst, dport), payload)
 }
 
 #[test]

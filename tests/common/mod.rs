@@ -95,3 +95,37 @@ pub fn running(pattern: &str) -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false)
 }
+
+/// An Ethernet/IPv4/UDP frame carrying `payload` from `src` to `dst` (address, port),
+/// captured `ms` milliseconds after a fixed epoch.
+pub fn udp_frame(
+    number: u64,
+    ms: u64,
+    src: ([u8; 4], u16),
+    dst: ([u8; 4], u16),
+    payload: &[u8],
+) -> siplens::capture::Frame {
+    let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+        .ipv4(src.0, dst.0, 64)
+        .udp(src.1, dst.1);
+    let mut data = Vec::new();
+    builder.write(&mut data, payload).expect("build");
+    siplens::capture::Frame {
+        number,
+        ts: siplens::capture::Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
+        link_type: siplens::capture::LinkType::ETHERNET,
+        orig_len: data.len() as u32,
+        data,
+        interface: 0,
+    }
+}
+
+/// A 20 ms PCMU RTP packet (PT 0, timestamp seq × 160, 160 payload bytes).
+pub fn rtp_packet(seq: u16, ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 0x00];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&[0xff; 160]);
+    p
+}
