@@ -127,6 +127,18 @@ cap_stop() {
     [[ -s $file ]] || die "empty capture: $file"
 }
 
+# wait_log LOG PATTERN: waits (bounded, 5 s) for PATTERN in LOG, the log a background
+# program writes when it is ready; fails with the log printed otherwise.
+wait_log() {
+    local i
+    for i in $(seq 100); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$1" >&2
+    die "timed out waiting for '$2' in $1"
+}
+
 # SIPp runs in ${SIPP_CWD:-$WORK}, where its play_pcap_audio files are.
 # uas NS SCENARIO SIPP-ARGS...  (background, one call, bounded); sets UAS_PID
 uas() {
@@ -658,7 +670,7 @@ sample_quality_loss15() { quality_call loss15 15; }
 # see quality_call). Nothing is lost on the wire: what a 50 ms jitter buffer would discard
 # shows in the E-model's jitter-buffer loss. Captured on the caller's a0, after the bridge.
 sample_quality_jitter() {
-    local f=$OUT/quality-jitter.pcap pid i
+    local f=$OUT/quality-jitter.pcap pid
     NET=$((NET + 1))
     ns_new qj-a
     ns_new qj-r
@@ -678,11 +690,7 @@ sample_quality_jitter() {
         --udp-dport 17000 --seed 7 --duration 40 >"$WORK/jitter.out" 2>&1 &
     pid=$!
     BG_PIDS+=("$pid")
-    for i in $(seq 100); do
-        grep -q ready "$WORK/jitter.out" 2>/dev/null && break
-        sleep 0.05
-    done
-    grep -q ready "$WORK/jitter.out" || die "jitter bridge did not start: $(cat "$WORK/jitter.out")"
+    wait_log "$WORK/jitter.out" ready
     cap_start qj-a "$f" tcpdump -i a0
     uas qj-b uas-call.xml -i "$B_IP" -p 5060 -mi "$B_IP" -mp 16000
     uac qj-a uac-call.xml -i "$A_IP" -p 5060 -mi "$A_IP" -mp 17000 -m 1 -d 7600 "$B_IP:5060"
@@ -785,18 +793,13 @@ certs() {
 # SIPp 3.6.1 here is built without TLS, so its TCP goes through stunnel:
 # the wire shows a real TLS 1.2 session carrying SIPp's SIP.
 stunnel_start() {
-    local ns=$1 conf=$WORK/stunnel-$1.conf i
+    local ns=$1 conf=$WORK/stunnel-$1.conf
     shift
     printf '%s\n' "foreground = yes" "pid =" "debug = 5" "output = $WORK/stunnel-$ns.log" \
         "[sip]" "sslVersion = TLSv1.2" "$@" >"$conf"
     ip netns exec "$P-$ns" timeout 150 stunnel "$conf" >/dev/null 2>&1 &
     BG_PIDS+=("$!")
-    for i in $(seq 100); do
-        grep -q "Configuration successful" "$WORK/stunnel-$ns.log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$WORK/stunnel-$ns.log" >&2
-    die "stunnel did not start in $ns"
+    wait_log "$WORK/stunnel-$ns.log" "Configuration successful"
 }
 
 # tls_srtp_call NAME MODE CIPHERS CALLER PASSWORD: alice's SIPp (TCP) ->
@@ -857,16 +860,6 @@ sample_clean_tls_srtp() {
 
 # ------------------------------------------------------ DTLS-SRTP sample ---
 
-# dtls_wait LOG PATTERN: waits (bounded, 5 s) for PATTERN in LOG.
-dtls_wait() {
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$1" >&2
-    die "timed out waiting for '$2' in $1"
-}
 
 # dtls_inline HEX_KEY HEX_SALT: the SDES-style base64 of key || salt.
 dtls_inline() { printf '%s%s' "$1" "$2" | xxd -r -p | base64 -w0; }
@@ -896,13 +889,13 @@ sample_dtls_srtp_call() {
         -cert "$d/bob.crt" -key "$d/bob.key" -use_srtp SRTP_AES128_CM_SHA1_80 \
         -keymatexport EXTRACTOR-dtls_srtp -keymatexportlen 60 >"$WORK/dtls-server.log" 2>&1 &
     BG_PIDS+=("$!")
-    dtls_wait "$WORK/dtls-server.log" ACCEPT
+    wait_log "$WORK/dtls-server.log" ACCEPT
     nsx dtls-a timeout 20 openssl s_client -dtls1_2 -bind "$A_IP:17000" -connect "$B_IP:16000" \
         -cert "$d/kamailio.crt" -key "$d/kamailio.key" -use_srtp SRTP_AES128_CM_SHA1_80 \
         -keylogfile "$OUT/dtls-srtp-call.keys" -keymatexport EXTRACTOR-dtls_srtp \
         -keymatexportlen 60 </dev/null >"$WORK/dtls-client.log" 2>&1 || true
     cat "$WORK/dtls-client.log" >&2
-    dtls_wait "$WORK/dtls-server.log" "Keying material"
+    wait_log "$WORK/dtls-server.log" "Keying material"
     grep -q "SRTP Extension negotiated, profile=SRTP_AES128_CM_SHA1_80" "$WORK/dtls-client.log" ||
         { cat "$WORK/dtls-client.log" >&2; die "DTLS: no use_srtp"; }
     km=$(sed -n 's/^ *Keying material: *//p' "$WORK/dtls-client.log" | tr -d ' \r')
@@ -944,17 +937,12 @@ sslkeylog_so() {
 # whole configuration after the global options (sections included), and
 # stunnel runs under TLS_ENV.
 stunnel_conf() {
-    local ns=$1 conf=$WORK/stunnel-$1.conf i
+    local ns=$1 conf=$WORK/stunnel-$1.conf
     shift
     printf '%s\n' "foreground = yes" "pid =" "debug = 5" "output = $WORK/stunnel-$ns.log" "$@" >"$conf"
     ip netns exec "$P-$ns" "${TLS_ENV[@]}" timeout 150 stunnel "$conf" >/dev/null 2>&1 &
     BG_PIDS+=("$!")
-    for i in $(seq 100); do
-        grep -q "Configuration successful" "$WORK/stunnel-$ns.log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    cat "$WORK/stunnel-$ns.log" >&2
-    die "stunnel did not start in $ns"
+    wait_log "$WORK/stunnel-$ns.log" "Configuration successful"
 }
 
 # tshark_count FILE FILTER [TSHARK OPTIONS...]: frames matching FILTER.
