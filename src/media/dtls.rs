@@ -19,6 +19,7 @@
 //! [`crate::net::tls_decrypt::export_keying_material`]). Malformed input is reported by
 //! the iterators' `malformed` flags and [`Handshake::malformed`], never a panic.
 
+use crate::media::be::{be16, be24};
 use crate::media::srtp::Suite;
 
 /// DTLS record header length (RFC 6347 §4.1).
@@ -76,19 +77,6 @@ pub fn profile_name(profile: u16) -> &'static str {
     }
 }
 
-fn u16_at(b: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]))
-}
-
-fn u24_at(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        0,
-        *b.get(i)?,
-        *b.get(i + 1)?,
-        *b.get(i + 2)?,
-    ]))
-}
-
 /// One DTLS record (RFC 6347 §4.1, DTLSPlaintext / DTLSCiphertext header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record<'a> {
@@ -138,10 +126,10 @@ impl<'a> Iterator for Records<'a> {
         }
         let parsed = (|| {
             let content_type = *b.first()?;
-            let version = u16_at(b, 1)?;
-            let epoch = u16_at(b, 3)?;
+            let version = be16(b, 1)?;
+            let epoch = be16(b, 3)?;
             let seq = b.get(5..11)?;
-            let len = usize::from(u16_at(b, 11)?);
+            let len = usize::from(be16(b, 11)?);
             let fragment = b.get(RECORD_HEADER..RECORD_HEADER + len)?;
             if !(20..=25).contains(&content_type) || (version >> 8) != 0xFE {
                 return None;
@@ -216,10 +204,10 @@ impl<'a> Iterator for Fragments<'a> {
         let b = self.rest;
         let parsed = (|| {
             let msg_type = *b.first()?;
-            let length = u24_at(b, 1)?;
-            let message_seq = u16_at(b, 4)?;
-            let offset = u24_at(b, 6)?;
-            let flen = u24_at(b, 9)?;
+            let length = be24(b, 1)?;
+            let message_seq = be16(b, 4)?;
+            let offset = be24(b, 6)?;
+            let flen = be24(b, 9)?;
             if u64::from(offset) + u64::from(flen) > u64::from(length) {
                 return None;
             }
@@ -279,7 +267,7 @@ impl<'a> Cur<'a> {
         self.take(1)?.first().copied()
     }
     fn u16(&mut self) -> Option<u16> {
-        u16_at(self.take(2)?, 0)
+        be16(self.take(2)?, 0)
     }
     fn vec8(&mut self) -> Option<&'a [u8]> {
         let n = usize::from(self.u8()?);
@@ -515,7 +503,7 @@ impl Handshake {
                     });
                     self.server_random = Some(h.random);
                     self.cipher_suite = h.cipher_suite;
-                    let hello_version = u16_at(msg, 0).unwrap_or(record_version);
+                    let hello_version = be16(msg, 0).unwrap_or(record_version);
                     self.version = Some(h.selected_version.unwrap_or(hello_version));
                     self.use_srtp = h.use_srtp;
                     self.profile = h.srtp_profiles.first().copied();

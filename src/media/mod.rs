@@ -6,6 +6,7 @@
 //! Nothing here keeps global state or reads a clock: statistics take time from packet
 //! timestamps only.
 
+mod be;
 pub mod codec;
 pub mod dtls;
 pub mod dtmf;

@@ -1,5 +1,7 @@
 //! RTP fixed header (RFC 3550 §5.1) and header extension (§5.3.1).
 
+use crate::media::be::{be16, be32};
+
 /// A parsed RTP header. Plain data (`Copy`), so classification can return it by value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RtpHeader {
@@ -49,21 +51,6 @@ impl RtpHeader {
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
     }
-}
-
-fn be16(p: &[u8], at: usize) -> Option<u16> {
-    let b = p.get(at..at + 2)?;
-    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
-}
-
-fn be32(p: &[u8], at: usize) -> Option<u32> {
-    let b = p.get(at..at + 4)?;
-    Some(u32::from_be_bytes([
-        *b.first()?,
-        *b.get(1)?,
-        *b.get(2)?,
-        *b.get(3)?,
-    ]))
 }
 
 /// Parses the RTP header; `None` unless version is 2 and the fixed header, CSRC list and

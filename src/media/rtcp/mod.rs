@@ -2,6 +2,8 @@
 //! compound (RFC 3550 §6.1) or reduced-size (RFC 5506 §3); [`xr`] reads the XR report
 //! blocks and [`endpoint`] keeps what the endpoints reported about a stream.
 
+use crate::media::be::be32;
+
 pub mod endpoint;
 pub mod xr;
 
@@ -266,21 +268,6 @@ pub fn ntp_middle(ntp: u64) -> u32 {
 pub fn round_trip_ns(sr_seen: u64, rr_seen: u64, dlsr: u32) -> Option<u64> {
     let dlsr_ns = u64::from(dlsr) * 1_000_000_000 / 65_536;
     rr_seen.checked_sub(sr_seen)?.checked_sub(dlsr_ns)
-}
-
-pub(crate) fn be16(p: &[u8], at: usize) -> Option<u16> {
-    let b = p.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
-}
-
-pub(crate) fn be32(p: &[u8], at: usize) -> Option<u32> {
-    let b = p.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([
-        *b.first()?,
-        *b.get(1)?,
-        *b.get(2)?,
-        *b.get(3)?,
-    ]))
 }
 
 /// Cheap check used by the classifier: version 2, PT 200..=207, and the first packet's

@@ -6,7 +6,7 @@
 //! decoded: Loss RLE (§4.1), Receiver Reference Time (§4.4), DLRR (§4.5), Statistics
 //! Summary (§4.6) and VoIP Metrics (§4.7); the others are kept as opaque bodies.
 
-use super::{be16, be32};
+use crate::media::be::{be16, be32};
 
 /// The value RFC 3611 §4.7 puts in the 8-bit level, R and MOS fields when the endpoint
 /// cannot tell ("unavailable").
