@@ -55,6 +55,7 @@ fn span(base: &[u8], sub: &[u8]) -> Option<Span> {
 }
 
 /// The bytes of `s` in `base` (in bounds: `base` equals the bytes `s` was taken from).
+#[inline(always)]
 fn at(base: &[u8], s: Span) -> &[u8] {
     let start = usize::from(s.at);
     base.get(start..start + usize::from(s.len)).unwrap_or(&[])
@@ -111,6 +112,7 @@ impl UriShape {
         })
     }
 
+    #[inline(always)]
     fn build<'a>(&self, base: &'a [u8]) -> Uri<'a> {
         Uri {
             scheme: match self.scheme {
@@ -158,6 +160,7 @@ impl NameAddrShape {
         })
     }
 
+    #[inline(always)]
     fn build<'a>(&self, base: &'a [u8]) -> NameAddr<'a> {
         NameAddr {
             display_name: self
@@ -204,6 +207,7 @@ impl ViaShape {
         })
     }
 
+    #[inline(always)]
     fn build<'a>(&self, base: &'a [u8]) -> Via<'a> {
         Via {
             protocol: at(base, self.protocol),
@@ -231,6 +235,7 @@ impl<S: Copy> Table<S> {
         Table { slots: Vec::new() }
     }
 
+    #[inline(always)]
     fn index(value: &[u8]) -> usize {
         // FxHash: no random seed, and collisions only cost a miss (bytes are compared).
         let h = rustc_hash::FxBuildHasher.hash_one(value);
@@ -238,9 +243,11 @@ impl<S: Copy> Table<S> {
         (h >> (64 - SLOTS.trailing_zeros())) as usize
     }
 
-    fn get(&self, value: &[u8]) -> Option<S> {
+    /// The shape remembered for `value` (borrowed: the caller builds from it in place).
+    #[inline(always)]
+    fn get(&self, value: &[u8]) -> Option<&S> {
         match self.slots.get(Self::index(value))? {
-            Some((key, shape)) if key.as_slice() == value => Some(*shape),
+            Some((key, shape)) if key.as_slice() == value => Some(shape),
             _ => None,
         }
     }
@@ -281,12 +288,12 @@ thread_local! {
 
 /// The parse of `value` as a URI, when it was remembered (any successful parse of a URI
 /// without `?headers`: [`Uri::parse`] has one mode, its host check is separate).
+#[inline]
 pub(crate) fn uri(value: &[u8]) -> Option<Uri<'_>> {
     if value.len() > MAX_LEN {
         return None;
     }
-    let shape = MEMO.with(|m| m.try_borrow().ok()?.uris.get(value))?;
-    Some(shape.build(value))
+    MEMO.with(|m| Some(m.try_borrow().ok()?.uris.get(value)?.build(value)))
 }
 
 /// Remembers the parse `u` of `value`.
@@ -304,12 +311,12 @@ pub(crate) fn remember_uri(value: &[u8], u: &Uri<'_>) {
 }
 
 /// The strict parse of `value` as a name-addr, when it was remembered clean.
+#[inline]
 pub(crate) fn name_addr(value: &[u8]) -> Option<NameAddr<'_>> {
     if value.len() > MAX_LEN {
         return None;
     }
-    let shape = MEMO.with(|m| m.try_borrow().ok()?.name_addrs.get(value))?;
-    Some(shape.build(value))
+    MEMO.with(|m| Some(m.try_borrow().ok()?.name_addrs.get(value)?.build(value)))
 }
 
 /// Remembers the clean strict parse `n` of `value`.
@@ -327,12 +334,12 @@ pub(crate) fn remember_name_addr(value: &[u8], n: &NameAddr<'_>) {
 }
 
 /// The strict parse of `value` as a via-parm, when it was remembered clean.
+#[inline]
 pub(crate) fn via(value: &[u8]) -> Option<Via<'_>> {
     if value.len() > MAX_LEN {
         return None;
     }
-    let shape = MEMO.with(|m| m.try_borrow().ok()?.vias.get(value))?;
-    Some(shape.build(value))
+    MEMO.with(|m| Some(m.try_borrow().ok()?.vias.get(value)?.build(value)))
 }
 
 /// Remembers the clean strict parse `v` of `value`.

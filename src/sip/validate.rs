@@ -7,7 +7,7 @@ use super::addr::parse_name_addr;
 use super::header::HeaderName;
 use super::message::{ParseWarning, SipMessage, StartLine};
 use super::text::{has_lws, is_lws, split_top, trim_lws};
-use super::uri::{Scheme, Uri};
+use super::uri::{FieldError, Scheme, Uri};
 use super::view::MessageView;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
@@ -203,7 +203,7 @@ pub fn validate_view(view: &MessageView<'_>, memo: &mut ValueMemo) -> Vec<Proble
         }
         // The Request-URI is memoised under `Other`, which no checked header uses.
         StartLine::Request { uri, .. } => memo.check(HeaderName::Other, uri, &mut out, |o| {
-            check_request_uri(uri, o)
+            check_request_uri(uri, || view.request_uri_parsed(), o)
         }),
     }
     let count_of = |name: HeaderName| view.header_count(name);
@@ -297,7 +297,13 @@ pub fn validate_view(view: &MessageView<'_>, memo: &mut ValueMemo) -> Vec<Proble
     out
 }
 
-fn check_request_uri(uri: &[u8], out: &mut Vec<Problem>) {
+/// `parsed` gives [`Uri::parse`] of `uri` (the view's cell: parsed once for the validator
+/// and every later reader); it is asked only when the grammar needs the parse.
+fn check_request_uri<'v, 'a: 'v>(
+    uri: &[u8],
+    parsed: impl FnOnce() -> Option<&'v Result<Uri<'a>, FieldError>>,
+    out: &mut Vec<Problem>,
+) {
     if uri.first() == Some(&b'<') {
         out.push(Problem::BadRequestUri("Request-URI enclosed in <>"));
         return;
@@ -306,9 +312,11 @@ fn check_request_uri(uri: &[u8], out: &mut Vec<Problem>) {
         // Already reported as a lenient recovery by the base parse.
         return;
     }
-    match Uri::parse(uri) {
-        Err(e) => out.push(Problem::BadRequestUri(e.reason)),
-        Ok(u) => {
+    match parsed() {
+        // Not reached: a request has a Request-URI.
+        None => {}
+        Some(Err(e)) => out.push(Problem::BadRequestUri(e.reason)),
+        Some(Ok(u)) => {
             if matches!(u.scheme, Scheme::Sip | Scheme::Sips) {
                 if let Err(e) = u.check_host() {
                     out.push(Problem::BadRequestUri(e.reason));

@@ -403,10 +403,18 @@ fn listed<'a, T>(
 
 /// The strict parse of a name-addr, through the memo of clean values ([`super::shape`]):
 /// the From, To and Contact of a dialog's messages repeat byte for byte.
+#[inline]
 fn strict_name_addr(v: &[u8]) -> Result<NameAddr<'_>, FieldError> {
     if let Some(n) = shape::name_addr(v) {
         return Ok(n);
     }
+    strict_name_addr_parse(v)
+}
+
+/// The memo missed: parse, and remember a clean result. Kept out of line so that the hit
+/// path of the callers stays small.
+#[inline(never)]
+fn strict_name_addr_parse(v: &[u8]) -> Result<NameAddr<'_>, FieldError> {
     let r = parse_name_addr(v, true);
     if let Ok(n) = &r {
         shape::remember_name_addr(v, n);
@@ -416,10 +424,18 @@ fn strict_name_addr(v: &[u8]) -> Result<NameAddr<'_>, FieldError> {
 
 /// The strict parse of a via-parm, through the memo of clean values ([`super::shape`]):
 /// every message of a transaction carries the same Via.
+#[inline]
 fn strict_via(v: &[u8]) -> Result<Via<'_>, FieldError> {
     if let Some(via) = shape::via(v) {
         return Ok(via);
     }
+    strict_via_parse(v)
+}
+
+/// The memo missed: parse, and remember a clean result (out of line, see
+/// [`strict_name_addr_parse`]).
+#[inline(never)]
+fn strict_via_parse(v: &[u8]) -> Result<Via<'_>, FieldError> {
     let r = parse_via(v, true);
     if let Ok(via) = &r {
         shape::remember_via(v, via);
@@ -440,18 +456,35 @@ fn memo_uri(v: &[u8]) -> Result<Uri<'_>, FieldError> {
     r
 }
 
+/// The field of a single-valued name-addr header (From, To): a memo hit is built straight
+/// into the result (no intermediate `Result` to move it out of).
+#[inline]
 fn checked_name_addr(v: Option<&[u8]>) -> Checked<NameAddr<'_>> {
-    match v.map(strict_name_addr) {
-        None => Checked {
+    let Some(v) = v else {
+        return Checked {
             value: None,
             problem: None,
-        },
-        Some(Ok(n)) => Checked {
+        };
+    };
+    if let Some(n) = shape::name_addr(v) {
+        return Checked {
+            value: Some(n),
+            problem: None,
+        };
+    }
+    checked_name_addr_parse(v)
+}
+
+/// [`checked_name_addr`] when the memo missed.
+#[inline(never)]
+fn checked_name_addr_parse(v: &[u8]) -> Checked<NameAddr<'_>> {
+    match strict_name_addr_parse(v) {
+        Ok(n) => Checked {
             value: Some(n),
             problem: None,
         },
-        Some(Err(e)) => Checked {
-            value: v.and_then(|v| parse_name_addr(v, false).ok()),
+        Err(e) => Checked {
+            value: parse_name_addr(v, false).ok(),
             problem: Some(e.reason),
         },
     }
