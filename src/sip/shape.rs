@@ -14,12 +14,24 @@
 //! or a URI with `?headers` is not remembered. The memo is a small direct-mapped table
 //! per thread: a bounded size whatever the capture, and a value pushed out is simply
 //! parsed again.
+//!
+//! A second table serves the first message of each call and of each transaction: their
+//! From/To `tag` and Via `branch` are new, but the rest of the value is what the previous
+//! call carried (`"sipp" <sip:sipp@10.0.0.1:5061>;tag=`, `SIP/2.0/UDP 10.0.0.1:5061;branch=`).
+//! It is keyed by the value up to and including its last `=`, and is used only when what
+//! follows that `=` (the *tail*) is a non-empty run of `token` characters (§25.1) and, in
+//! the remembered parse, the tail was exactly the `tag` (the `branch`) and every other field
+//! ended before it. Token characters are none of the bytes the parsers branch on (`;` `,`
+//! `=` `"` `\` `<` `>` `?` LWS), so the parse of the same prefix with another such tail
+//! takes the same path and differs only in the fields that end at the value's end: the
+//! parameter list and the tag (branch), which are stretched to the new end. A tag or branch
+//! is kept as bytes, never interpreted, so its verdict does not depend on its text.
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
 
 use super::addr::NameAddr;
-use super::text::Params;
+use super::text::{all_token, Params};
 use super::uri::{Scheme, Uri};
 use super::via::Via;
 
@@ -68,6 +80,44 @@ fn opt_span(base: &[u8], sub: Option<&[u8]>) -> Option<Option<Span>> {
     }
 }
 
+/// Where the tail of `value` starts (see the module doc): just after its last `=`, when
+/// what follows is a non-empty run of token characters.
+#[inline]
+fn tail_start(value: &[u8]) -> Option<usize> {
+    let start = memchr::memrchr(b'=', value)? + 1;
+    let tail = value.get(start..)?;
+    (!tail.is_empty() && all_token(tail)).then_some(start)
+}
+
+/// The bytes of `s` in `base`, or from its start to the end of `base` when `tail` (a
+/// field that ends at the end of a value served by the tail table, see the module doc).
+#[inline(always)]
+fn at_or_tail(base: &[u8], s: Span, tail: bool) -> &[u8] {
+    if tail {
+        base.get(usize::from(s.at)..).unwrap_or(&[])
+    } else {
+        at(base, s)
+    }
+}
+
+/// `s` ends at or before `end`.
+fn ends_by(s: Span, end: usize) -> bool {
+    usize::from(s.at) + usize::from(s.len) <= end
+}
+
+fn opt_ends_by(s: Option<Span>, end: usize) -> bool {
+    s.is_none_or(|s| ends_by(s, end))
+}
+
+/// `params` runs from before the tail `start..end` to the end, and `tail` is exactly the
+/// tail.
+fn tail_fits(params: Span, tail: Option<Span>, start: usize, end: usize) -> bool {
+    let runs_to_end = |s: Span| usize::from(s.at) + usize::from(s.len) == end;
+    usize::from(params.at) < start
+        && runs_to_end(params)
+        && tail.is_some_and(|t| usize::from(t.at) == start && runs_to_end(t))
+}
+
 /// A [`Scheme`] without its lifetime.
 #[derive(Debug, Clone, Copy)]
 enum SchemeShape {
@@ -110,6 +160,21 @@ impl UriShape {
             opaque: span(base, u.opaque)?,
             transport: opt_span(base, u.transport())?,
         })
+    }
+
+    /// Every field ends at or before `end`.
+    fn ends_by(&self, end: usize) -> bool {
+        let scheme = match self.scheme {
+            SchemeShape::Other(s) => ends_by(s, end),
+            _ => true,
+        };
+        scheme
+            && opt_ends_by(self.user, end)
+            && opt_ends_by(self.password, end)
+            && ends_by(self.host, end)
+            && ends_by(self.params, end)
+            && ends_by(self.opaque, end)
+            && opt_ends_by(self.transport, end)
     }
 
     #[inline(always)]
@@ -160,16 +225,29 @@ impl NameAddrShape {
         })
     }
 
+    /// The shape of a parse whose tag is the tail `start..` of its value (see the module
+    /// doc), every other field but the parameter list ending before it.
+    fn of_tail(base: &[u8], n: &NameAddr<'_>, start: usize) -> Option<NameAddrShape> {
+        let s = NameAddrShape::of(base, n)?;
+        let ok = tail_fits(s.params, s.tag, start, base.len())
+            && opt_ends_by(s.display_name, start)
+            && ends_by(s.uri_raw, start)
+            && s.uri.ends_by(start);
+        ok.then_some(s)
+    }
+
     #[inline(always)]
-    fn build<'a>(&self, base: &'a [u8]) -> NameAddr<'a> {
+    /// The value over `base`; `tail`: the shape is from the tail table, its parameter list
+    /// and tag run to the end of `base`.
+    fn build<'a>(&self, base: &'a [u8], tail: bool) -> NameAddr<'a> {
         NameAddr {
             display_name: self
                 .display_name
                 .map(|s| std::borrow::Cow::Borrowed(at(base, s))),
             uri_raw: at(base, self.uri_raw),
             uri: self.uri.build(base),
-            params: Params::generic(at(base, self.params)),
-            tag: self.tag.map(|s| at(base, s)),
+            params: Params::generic(at_or_tail(base, self.params, tail)),
+            tag: self.tag.map(|s| at_or_tail(base, s, tail)),
         }
     }
 }
@@ -207,20 +285,36 @@ impl ViaShape {
         })
     }
 
+    /// The shape of a parse whose branch is the tail `start..` of its value (see the
+    /// module doc), every other field but the parameter list ending before it.
+    fn of_tail(base: &[u8], v: &Via<'_>, start: usize) -> Option<ViaShape> {
+        let s = ViaShape::of(base, v)?;
+        let ok = tail_fits(s.params, s.branch, start, base.len())
+            && ends_by(s.protocol, start)
+            && ends_by(s.version, start)
+            && ends_by(s.transport, start)
+            && ends_by(s.host, start)
+            && opt_ends_by(s.received, start)
+            && opt_ends_by(s.maddr, start);
+        ok.then_some(s)
+    }
+
     #[inline(always)]
-    fn build<'a>(&self, base: &'a [u8]) -> Via<'a> {
+    /// The value over `base`; `tail`: the shape is from the tail table, its parameter list
+    /// and branch run to the end of `base`.
+    fn build<'a>(&self, base: &'a [u8], tail: bool) -> Via<'a> {
         Via {
             protocol: at(base, self.protocol),
             version: at(base, self.version),
             transport: at(base, self.transport),
             host: at(base, self.host),
             port: self.port,
-            branch: self.branch.map(|s| at(base, s)),
+            branch: self.branch.map(|s| at_or_tail(base, s, tail)),
             received: self.received.map(|s| at(base, s)),
             rport: self.rport,
             maddr: self.maddr.map(|s| at(base, s)),
             ttl: self.ttl,
-            params: Params::generic(at(base, self.params)),
+            params: Params::generic(at_or_tail(base, self.params, tail)),
         }
     }
 }
@@ -274,6 +368,10 @@ struct Memo {
     name_addrs: Table<NameAddrShape>,
     vias: Table<ViaShape>,
     uris: Table<UriShape>,
+    /// Keyed by the value up to its tail (see the module doc).
+    name_addr_tails: Table<NameAddrShape>,
+    /// Keyed by the value up to its tail (see the module doc).
+    via_tails: Table<ViaShape>,
 }
 
 thread_local! {
@@ -282,6 +380,8 @@ thread_local! {
             name_addrs: Table::new(),
             vias: Table::new(),
             uris: Table::new(),
+            name_addr_tails: Table::new(),
+            via_tails: Table::new(),
         })
     };
 }
@@ -316,7 +416,16 @@ pub(crate) fn name_addr(value: &[u8]) -> Option<NameAddr<'_>> {
     if value.len() > MAX_LEN {
         return None;
     }
-    MEMO.with(|m| Some(m.try_borrow().ok()?.name_addrs.get(value)?.build(value)))
+    MEMO.with(|m| {
+        let m = m.try_borrow().ok()?;
+        // A value with a tail is remembered in the tail table when its parse allows.
+        if let Some(start) = tail_start(value) {
+            if let Some(shape) = value.get(..start).and_then(|p| m.name_addr_tails.get(p)) {
+                return Some(shape.build(value, true));
+            }
+        }
+        Some(m.name_addrs.get(value)?.build(value, false))
+    })
 }
 
 /// Remembers the clean strict parse `n` of `value`.
@@ -324,13 +433,22 @@ pub(crate) fn remember_name_addr(value: &[u8], n: &NameAddr<'_>) {
     if value.len() > MAX_LEN {
         return;
     }
-    if let Some(shape) = NameAddrShape::of(value, n) {
-        MEMO.with(|m| {
-            if let Ok(mut m) = m.try_borrow_mut() {
-                m.name_addrs.put(value, shape);
+    let Some(shape) = NameAddrShape::of(value, n) else {
+        return;
+    };
+    let tail = tail_start(value).and_then(|start| {
+        let shape = NameAddrShape::of_tail(value, n, start)?;
+        Some((value.get(..start)?, shape))
+    });
+    MEMO.with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            // One table or the other: a value with a tail is looked up there first.
+            match tail {
+                Some((prefix, shape)) => m.name_addr_tails.put(prefix, shape),
+                None => m.name_addrs.put(value, shape),
             }
-        });
-    }
+        }
+    });
 }
 
 /// The strict parse of `value` as a via-parm, when it was remembered clean.
@@ -339,7 +457,16 @@ pub(crate) fn via(value: &[u8]) -> Option<Via<'_>> {
     if value.len() > MAX_LEN {
         return None;
     }
-    MEMO.with(|m| Some(m.try_borrow().ok()?.vias.get(value)?.build(value)))
+    MEMO.with(|m| {
+        let m = m.try_borrow().ok()?;
+        // A value with a tail is remembered in the tail table when its parse allows.
+        if let Some(start) = tail_start(value) {
+            if let Some(shape) = value.get(..start).and_then(|p| m.via_tails.get(p)) {
+                return Some(shape.build(value, true));
+            }
+        }
+        Some(m.vias.get(value)?.build(value, false))
+    })
 }
 
 /// Remembers the clean strict parse `v` of `value`.
@@ -347,13 +474,22 @@ pub(crate) fn remember_via(value: &[u8], v: &Via<'_>) {
     if value.len() > MAX_LEN {
         return;
     }
-    if let Some(shape) = ViaShape::of(value, v) {
-        MEMO.with(|m| {
-            if let Ok(mut m) = m.try_borrow_mut() {
-                m.vias.put(value, shape);
+    let Some(shape) = ViaShape::of(value, v) else {
+        return;
+    };
+    let tail = tail_start(value).and_then(|start| {
+        let shape = ViaShape::of_tail(value, v, start)?;
+        Some((value.get(..start)?, shape))
+    });
+    MEMO.with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            // One table or the other: a value with a tail is looked up there first.
+            match tail {
+                Some((prefix, shape)) => m.via_tails.put(prefix, shape),
+                None => m.vias.put(value, shape),
             }
-        });
-    }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -403,11 +539,21 @@ mod tests {
             if let Some(c) = uri(&raw_copy) {
                 assert_eq!(Some(c), u);
             }
+            // A value differing in its first byte is not taken for it.
+            let mut other = a.to_vec();
+            if let Some(b) = other.first_mut() {
+                *b ^= 1;
+            }
+            assert!(name_addr(&other).is_none());
+            // One differing in its last byte may be served by the tail table, and then as
+            // its own parse.
             let mut other = a.to_vec();
             if let Some(b) = other.last_mut() {
                 *b ^= 1;
             }
-            assert!(name_addr(&other).is_none());
+            if let Some(c) = name_addr(&other) {
+                assert_eq!(Ok(c), parse_name_addr(&other, true), "{other:?}");
+            }
         }
         let vias: &[&[u8]] = &[
             b"SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-7281-1-0",
@@ -421,6 +567,102 @@ mod tests {
             remember_via(v, &parsed);
             let copy = v.to_vec();
             assert_eq!(via(&copy), Some(parsed));
+        }
+    }
+
+    /// A new tag (branch) after a remembered prefix is served by the tail table, exactly
+    /// as parsing it gives; a tail that is not all token characters, or a tag that is not
+    /// the last thing in the value, is not.
+    #[test]
+    fn tails() {
+        let cases: &[(&[u8], &[u8], bool)] = &[
+            (
+                b"\"sipp\" <sip:sipp@10.0.0.1:5061>;tag=",
+                b"1234SIPpTag01",
+                true,
+            ),
+            (b"<sip:service@10.0.0.1:5060>;tag=", b"99-x.y", true),
+            (b"sip:a@h;tag=", b"z", true),
+            (b"Bob <sip:b@h;transport=tcp>;q=1;tag=", b"abc", true),
+            (b"<sip:b@h>;tag=", b"a;b=c", false),
+            (b"<sip:b@h>;tag=", b"a b", false),
+            (b"<sip:b@h>;tag=1;x=", b"abc", false),
+            (b"<sip:b@h>;x=1;tag=a;tag=", b"abc", false),
+            (b"<sip:b@h>;tag=", b"", false),
+            (b"<sip:b@h;maddr=x>;tag=", b"y>", false),
+        ];
+        for &(prefix, tail, served) in cases {
+            let first = [prefix, b"first0"].concat();
+            let Ok(parsed) = parse_name_addr(&first, true) else {
+                panic!("{first:?}")
+            };
+            remember_name_addr(&first, &parsed);
+            let new = [prefix, tail].concat();
+            let got = name_addr(&new);
+            assert_eq!(got.is_some(), served, "{new:?}");
+            if let Some(got) = got {
+                assert_eq!(Ok(got.clone()), parse_name_addr(&new, true));
+                assert_eq!(got.tag(), Some(tail));
+            }
+        }
+        let vias: &[(&[u8], &[u8], bool)] = &[
+            (b"SIP/2.0/UDP 10.0.0.1:5061;branch=", b"z9hG4bK-1-2-3", true),
+            (
+                b"SIP/2.0/TCP [2001:db8::1];rport=5;received=h;branch=",
+                b"z9hG4bKx",
+                true,
+            ),
+            (b"SIP/2.0/UDP h;branch=", b"z9hG4bK;rport", false),
+            (b"SIP/2.0/UDP h;branch=z9hG4bK1;ttl=", b"3", false),
+            (b"SIP/2.0/UDP h;branch=z9hG4bK1;rport=", b"5", false),
+        ];
+        for &(prefix, tail, served) in vias {
+            let first = [prefix, b"1"].concat();
+            let Ok(parsed) = parse_via(&first, true) else {
+                panic!("{first:?}")
+            };
+            remember_via(&first, &parsed);
+            let new = [prefix, tail].concat();
+            let got = via(&new);
+            assert_eq!(got.is_some(), served, "{new:?}");
+            if let Some(got) = got {
+                assert_eq!(Ok(got.clone()), parse_via(&new, true));
+                assert_eq!(got.branch, Some(tail));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever was remembered, a value the memo serves is exactly its strict parse.
+        #[test]
+        fn served_values_are_their_parse(
+            prefix in proptest::sample::select(vec![
+                &b"\"A\" <sip:a@10.0.0.1:5061>;tag="[..],
+                b"<sip:b@h>;tag=",
+                b"sip:b@h;tag=",
+                b"<sip:b@h>;x=\"q;tag=\";tag=",
+                b"<sip:b@h>;expires=",
+                b"SIP/2.0/UDP 10.0.0.1:5061;branch=",
+                b"SIP/2.0/UDP h;branch=z9hG4bK1;rport=",
+                b"SIP/2.0/UDP h:5060;ttl=",
+            ]),
+            first in proptest::collection::vec(proptest::sample::select(b"az09-.!%*_+`'~;=,\" <>?\\\t".to_vec()), 0..6),
+            tail in proptest::collection::vec(proptest::sample::select(b"az09-.!%*_+`'~;=,\" <>?\\\t".to_vec()), 0..6),
+        ) {
+            let first = [prefix, &first[..]].concat();
+            let new = [prefix, &tail[..]].concat();
+            if let Ok(n) = parse_name_addr(&first, true) {
+                remember_name_addr(&first, &n);
+            }
+            if let Ok(v) = parse_via(&first, true) {
+                remember_via(&first, &v);
+            }
+            if let Some(got) = name_addr(&new) {
+                proptest::prop_assert_eq!(Ok(got), parse_name_addr(&new, true));
+            }
+            if let Some(got) = via(&new) {
+                proptest::prop_assert_eq!(Ok(got), parse_via(&new, true));
+            }
         }
     }
 }
