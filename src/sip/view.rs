@@ -22,7 +22,7 @@ use super::header::HeaderName;
 use super::message::SipMessage;
 use super::mime::{find_sdp_in_multipart, MediaType};
 use super::shape;
-use super::text::{split_top, trim_lws};
+use super::text::{find_byte, split_top, trim_lws};
 use super::uri::{FieldError, Uri};
 use super::via::{parse_via, Via};
 
@@ -384,18 +384,25 @@ fn listed<'a, T>(
 ) -> Listed<'a, T> {
     let mut out = Listed::default();
     let mut seen_first = false;
+    let mut one = |el: &'a [u8]| {
+        let el = trim_lws(el);
+        let (value, problem) = parse(el);
+        out.problems.extend(problem);
+        if !el.is_empty() && !seen_first {
+            seen_first = true;
+            out.first_ok = value.is_some();
+        }
+        if let Some(value) = value {
+            out.push(value, el);
+        }
+    };
     for v in msg.headers_named(name) {
-        for el in split_top(v, b',') {
-            let el = trim_lws(el);
-            let (value, problem) = parse(el);
-            out.problems.extend(problem);
-            if !el.is_empty() && !seen_first {
-                seen_first = true;
-                out.first_ok = value.is_some();
-            }
-            if let Some(value) = value {
-                out.push(value, el);
-            }
+        // No comma: the value is its one element (what `split_top` yields), without the
+        // iterator (nearly every Via and Contact line).
+        if find_byte(b',', v).is_none() {
+            one(v);
+        } else {
+            split_top(v, b',').for_each(&mut one);
         }
     }
     out
