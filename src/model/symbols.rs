@@ -34,6 +34,22 @@ pub struct Symbols {
     max: usize,
     /// Strings not interned because the table was full.
     pub overflow: u64,
+    /// Recently interned symbols by [`recent_slot`] (0: none). Nearly every call interns
+    /// one of a handful of strings (methods, status lines, codec and media names): one
+    /// compare with the cached text answers those without hashing it.
+    recent: [u32; RECENT],
+}
+
+/// Slots of [`Symbols::recent`].
+const RECENT: usize = 64;
+
+/// The slot of `text` in [`Symbols::recent`]: its length and its first and last bytes,
+/// which tell apart the strings interned together in practice.
+fn recent_slot(text: &str) -> usize {
+    let b = text.as_bytes();
+    let first = usize::from(b.first().copied().unwrap_or(0));
+    let last = usize::from(b.last().copied().unwrap_or(0));
+    (first ^ (last << 2) ^ b.len().wrapping_mul(11)) % RECENT
 }
 
 impl Symbols {
@@ -44,6 +60,7 @@ impl Symbols {
             index: FxHashMap::default(),
             max: max.max(PRESET.len()),
             overflow: 0,
+            recent: [0; RECENT],
         };
         for p in PRESET {
             let id = Sym(s.names.len() as u32);
@@ -55,16 +72,32 @@ impl Symbols {
 
     /// The symbol for `text`, interning it when there is room.
     pub fn intern(&mut self, text: &str) -> Sym {
-        if let Some(s) = self.index.get(text) {
-            return *s;
+        let slot = recent_slot(text);
+        let cached = self.recent.get(slot).copied().unwrap_or(0);
+        if cached != 0
+            && self
+                .names
+                .get(cached as usize)
+                .is_some_and(|n| **n == *text)
+        {
+            return Sym(cached);
         }
-        if self.names.len() >= self.max {
-            self.overflow += 1;
-            return Sym::OTHER;
+        let id = match self.index.get(text) {
+            Some(s) => *s,
+            None if self.names.len() >= self.max => {
+                self.overflow += 1;
+                return Sym::OTHER;
+            }
+            None => {
+                let id = Sym(self.names.len() as u32);
+                self.names.push(text.into());
+                self.index.insert(text.into(), id);
+                id
+            }
+        };
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = id.0;
         }
-        let id = Sym(self.names.len() as u32);
-        self.names.push(text.into());
-        self.index.insert(text.into(), id);
         id
     }
 
@@ -90,5 +123,31 @@ mod tests {
         assert_eq!(s.intern("b"), Sym::OTHER);
         assert_eq!(s.overflow, 1);
         assert_eq!(s.name(Sym::OTHER), "(other)");
+    }
+
+    #[test]
+    fn recent_cache_agrees_with_the_table() {
+        // Strings sharing a slot (same length, first and last bytes) and repeats: every
+        // answer is the table's, the overflow counts only strings never interned.
+        let mut s = Symbols::new(10);
+        let words = [
+            "200 OK", "2xx OK", "200 OK", "INVITE", "ACK", "", "(other)", "aXb",
+        ];
+        let mut first = Vec::new();
+        for w in words {
+            first.push(s.intern(w));
+        }
+        for (w, id) in words.iter().zip(&first) {
+            assert_eq!(s.intern(w), *id, "{w}");
+            assert_eq!(s.name(*id), if *id == Sym::OTHER { "(other)" } else { w });
+        }
+        assert_eq!(s.intern(""), Sym::EMPTY);
+        assert_eq!(s.intern("(other)"), Sym::OTHER);
+        assert_eq!(s.overflow, 0);
+        s.intern("full");
+        assert_eq!(s.intern("past"), Sym::OTHER);
+        assert_eq!(s.intern("past"), Sym::OTHER);
+        assert_eq!(s.overflow, 2);
+        assert_eq!(s.intern("aXb"), first[7]);
     }
 }

@@ -624,12 +624,14 @@ impl DialogNat {
         for (_, v) in msg
             .vias_with_text()
             .take(MAX_VIAS_READ)
-            .filter(|(t, _)| contains_ci(t, b"received") || contains_ci(t, b"rport="))
+            // The parsed fields first (already in the view, two loads): the text scans
+            // only run for the rare Via that does carry received= or a valued rport.
+            .filter(|(t, v)| {
+                (v.received.is_some() || v.rport.flatten().is_some())
+                    && (contains_ci(t, b"received") || contains_ci(t, b"rport="))
+            })
         {
             let filled_rport = v.rport.flatten();
-            if v.received.is_none() && filled_rport.is_none() {
-                continue;
-            }
             let port = v
                 .port
                 .unwrap_or(default_port(v.transport.eq_ignore_ascii_case(b"TLS")));

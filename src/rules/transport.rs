@@ -154,7 +154,13 @@ struct Hop {
 /// Cleartext SIP hops: unordered host pair + transport, bounded by [`MAX_HOPS`].
 #[derive(Debug, Clone)]
 pub struct HopTable {
-    hops: FxHashMap<HopKey, Hop>,
+    /// Hops in first-seen order.
+    hops: Vec<(HopKey, Hop)>,
+    /// Position of each hop in `hops`.
+    index: FxHashMap<HopKey, usize>,
+    /// Position of the previous message's hop: consecutive messages nearly always share
+    /// one, found then without hashing the key.
+    last: usize,
     max: usize,
     /// Messages on hops that did not fit in the table.
     pub overflow_messages: u64,
@@ -170,7 +176,9 @@ impl HopTable {
     /// A table listing at most `max` hops (at least 1).
     pub fn new(max: usize) -> Self {
         HopTable {
-            hops: FxHashMap::default(),
+            hops: Vec::new(),
+            index: FxHashMap::default(),
+            last: 0,
             max: max.max(1),
             overflow_messages: 0,
         }
@@ -192,7 +200,14 @@ impl HopTable {
             b,
             transport: at.transport,
         };
-        if let Some(h) = self.hops.get_mut(&key) {
+        let at_last = matches!(self.hops.get(self.last), Some((k, _)) if *k == key);
+        let found = if at_last {
+            Some(self.last)
+        } else {
+            self.index.get(&key).copied()
+        };
+        if let Some((i, (_, h))) = found.and_then(|i| Some((i, self.hops.get_mut(i)?))) {
+            self.last = i;
             h.messages += 1;
             if h.frames.len() < HOP_EVIDENCE {
                 h.frames.push(at.frame);
@@ -203,7 +218,9 @@ impl HopTable {
             self.overflow_messages += 1;
             return false;
         }
-        self.hops.insert(
+        self.last = self.hops.len();
+        self.index.insert(key, self.hops.len());
+        self.hops.push((
             key,
             Hop {
                 messages: 1,
@@ -212,7 +229,7 @@ impl HopTable {
                 dst: at.dst.get(),
                 frames: vec![at.frame],
             },
-        );
+        ));
         true
     }
 
@@ -229,7 +246,7 @@ impl HopTable {
     /// One `transport.cleartext-sip` finding per hop, in host order, plus one for the
     /// messages on hops past [`MAX_HOPS`].
     pub fn findings(&self) -> Vec<Finding> {
-        let mut hops: Vec<(&HopKey, &Hop)> = self.hops.iter().collect();
+        let mut hops: Vec<(&HopKey, &Hop)> = self.hops.iter().map(|(k, h)| (k, h)).collect();
         hops.sort_by_key(|(k, _)| **k);
         let advice = "Use SIP over TLS (transport=tls, sips:, port 5061, RFC 3261 §26.3.1) \
                       on this hop: in clear, anyone on the path reads and can alter calls, \
@@ -358,6 +375,40 @@ Call-ID: c\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
         );
         assert!(f.summary.contains("(5 references in all)"), "{}", f.summary);
         assert!(downgrade_findings("c1", &[], 0).is_none());
+    }
+
+    #[test]
+    fn hops_interleaved_count_on_their_own_hop() {
+        // The previous message's hop is tried first: alternating hops and a hop coming
+        // back after others must still count where they belong.
+        let mut t = HopTable::new(3);
+        let a = ("192.0.2.1:5060", "192.0.2.2:5060");
+        let b = ("192.0.2.3:5060", "192.0.2.2:5060");
+        let c = ("192.0.2.4:5060", "192.0.2.2:5060");
+        for (frame, (s, d)) in [a, b, a, a, c, b, a, (a.1, a.0)].into_iter().enumerate() {
+            assert!(t.record(&at(frame as u64, s, d, Transport::Udp)));
+        }
+        assert!(!t.record(&at(9, "192.0.2.5:5060", "192.0.2.2:5060", Transport::Udp)));
+        assert!(t.record(&at(10, c.0, c.1, Transport::Udp)));
+        assert_eq!((t.len(), t.overflow_messages), (3, 1));
+        let f = t.findings();
+        let evidence: Vec<(&str, &[u64])> = f
+            .iter()
+            .map(|f| {
+                (
+                    f.summary.split(" SIP").next().unwrap_or(""),
+                    &f.evidence[..],
+                )
+            })
+            .collect();
+        assert_eq!(
+            evidence[..3],
+            [
+                ("5", &[0, 2, 3, 6, 7][..]),
+                ("2", &[1, 5][..]),
+                ("2", &[4, 10][..])
+            ]
+        );
     }
 
     #[test]

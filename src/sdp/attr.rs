@@ -5,10 +5,9 @@
 
 use std::net::IpAddr;
 
-use nom::character::complete::{char, space0, u16 as dec_u16, u32 as dec_u32, u8 as dec_u8};
-use nom::combinator::{opt, rest};
-use nom::sequence::{preceded, tuple};
 use nom::IResult;
+
+use super::scan::{find2, find_byte};
 
 /// One `a=` line, typed where siplens understands it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,14 +306,30 @@ fn till1(i: &str, stop: impl Fn(u8) -> bool, kind: nom::error::ErrorKind) -> Res
     }
 }
 
+/// The end of the run of bytes matching `keep` that starts at `from` (an index loop: the
+/// iterator `position` it replaces cost several times more per byte on these short runs).
+#[inline(always)]
+fn run_len(b: &[u8], mut from: usize, keep: impl Fn(u8) -> bool) -> usize {
+    while let Some(&c) = b.get(from) {
+        if !keep(c) {
+            break;
+        }
+        from += 1;
+    }
+    from
+}
+
 /// A run of characters up to the next space or tab (nom's `take_till1`: at least one
 /// character, the whole input when no blank follows).
 pub(crate) fn token(i: &str) -> Res<'_, &str> {
-    till1(
-        i,
-        |b| b == b' ' || b == b'\t',
-        nom::error::ErrorKind::TakeTill1,
-    )
+    let n = find2(b' ', b'\t', i.as_bytes()).unwrap_or(i.len());
+    match (i.get(..n), i.get(n..)) {
+        (Some(tok), Some(rest)) if n > 0 => Ok((rest, tok)),
+        _ => Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::TakeTill1,
+        ))),
+    }
 }
 
 /// One or more spaces or tabs (nom's `space1`).
@@ -332,8 +347,157 @@ fn slash_free(i: &str) -> Res<'_, &str> {
 }
 
 /// Succeeds only when nothing but blanks remain.
-fn end(i: &str) -> Option<()> {
-    i.trim().is_empty().then_some(())
+pub(crate) fn end(i: &str) -> Option<()> {
+    // Nearly always nothing remains at all: the Unicode trim only runs when something does.
+    (i.is_empty() || i.trim().is_empty()).then_some(())
+}
+
+/// `str::trim`, answering without the Unicode whitespace tables when both ends are
+/// visible ASCII, as nearly every SDP value is (the trim ran several times per line).
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if solid(f) && solid(l) => s,
+        (None, _) => s,
+        _ => s.trim(),
+    }
+}
+
+/// An ASCII byte that is not whitespace for `char::is_whitespace` (which, unlike
+/// `u8::is_ascii_whitespace`, counts U+000B): a string starting or ending with one has
+/// nothing to trim at that end.
+fn solid(b: u8) -> bool {
+    b.is_ascii() && !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `s` split at its first `:` (the separator dropped), as `str::split_once(':')` but
+/// with a byte scan: the `char` searcher cost more than the rest of a short attribute.
+pub(crate) fn split_colon(s: &str) -> Option<(&str, &str)> {
+    let i = find_byte(b':', s.as_bytes())?;
+    Some((s.get(..i)?, s.get(i.checked_add(1)?..)?))
+}
+
+/// Leading decimal digits as nom's unsigned parsers read them (`u8` to `u64` of
+/// `nom::character::complete`): at least one ASCII digit, no sign, failure (not
+/// truncation) when the value exceeds `max`; returns the rest and the value.
+pub(crate) fn dec(i: &str, max: u64) -> Option<(&str, u64)> {
+    let n = i
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(i.len());
+    if n == 0 {
+        return None;
+    }
+    let mut v = 0u64;
+    for b in i.as_bytes().get(..n)? {
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        if v > max {
+            return None;
+        }
+    }
+    Some((i.get(n..)?, v))
+}
+
+/// [`dec`] as a `u8`.
+pub(crate) fn dec_u8(i: &str) -> Option<(&str, u8)> {
+    let (r, v) = dec(i, u64::from(u8::MAX))?;
+    Some((r, u8::try_from(v).ok()?))
+}
+
+/// [`dec`] as a `u16`.
+pub(crate) fn dec_u16(i: &str) -> Option<(&str, u16)> {
+    let (r, v) = dec(i, u64::from(u16::MAX))?;
+    Some((r, u16::try_from(v).ok()?))
+}
+
+/// [`dec`] as a `u32`.
+pub(crate) fn dec_u32(i: &str) -> Option<(&str, u32)> {
+    let (r, v) = dec(i, u64::from(u32::MAX))?;
+    Some((r, u32::try_from(v).ok()?))
+}
+
+/// `N` tokens separated by runs of blanks, as the nom sequence `token space1 token ...`
+/// did: the text after the last token (blanks included) is returned untouched.
+pub(crate) fn tokens<const N: usize>(i: &str) -> Option<(&str, [&str; N])> {
+    let b = i.as_bytes();
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let mut out = [""; N];
+    let mut pos = 0;
+    for (k, slot) in out.iter_mut().enumerate() {
+        if k > 0 {
+            let end = run_len(b, pos, blank);
+            if end == pos {
+                return None;
+            }
+            pos = end;
+        }
+        // Tokens run to the next blank: found a word at a time (o= and c= lines are read
+        // here, 20 to 60 bytes each).
+        let end = b
+            .get(pos..)
+            .and_then(|t| find2(b' ', b'\t', t))
+            .map_or(b.len(), |n| pos + n);
+        if end == pos {
+            return None;
+        }
+        *slot = i.get(pos..end)?;
+        pos = end;
+    }
+    Some((i.get(pos..)?, out))
+}
+
+/// The attributes [`parse_attribute`] types, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Rtpmap,
+    Fmtp,
+    Crypto,
+    Fingerprint,
+    Setup,
+    Candidate,
+    Rtcp,
+    RtcpMux,
+    Ptime,
+    Maxptime,
+    Direction(Direction),
+    ZrtpHash,
+    IceUfrag,
+    IcePwd,
+    Mid,
+}
+
+/// Which typed attribute `name` is (case-insensitively, see [`parse_attribute`]).
+fn known(name: &str) -> Option<Known> {
+    use Known as K;
+    // Only the names of the same length are compared (`eq_ignore_ascii_case` needs equal
+    // lengths anyway): no walk down the whole list for every `a=` line.
+    let same_length: &[(&str, Known)] = match name.len() {
+        3 => &[("mid", K::Mid)],
+        4 => &[("fmtp", K::Fmtp), ("rtcp", K::Rtcp)],
+        5 => &[("setup", K::Setup), ("ptime", K::Ptime)],
+        6 => &[("rtpmap", K::Rtpmap), ("crypto", K::Crypto)],
+        7 => &[("ice-pwd", K::IcePwd)],
+        8 => &[
+            ("sendrecv", K::Direction(Direction::SendRecv)),
+            ("rtcp-mux", K::RtcpMux),
+            ("maxptime", K::Maxptime),
+            ("sendonly", K::Direction(Direction::SendOnly)),
+            ("recvonly", K::Direction(Direction::RecvOnly)),
+            ("inactive", K::Direction(Direction::Inactive)),
+        ],
+        9 => &[
+            ("candidate", K::Candidate),
+            ("zrtp-hash", K::ZrtpHash),
+            ("ice-ufrag", K::IceUfrag),
+        ],
+        11 => &[("fingerprint", K::Fingerprint)],
+        _ => &[],
+    };
+    same_length
+        .iter()
+        // Endpoints write the names in lower case: one byte compare answers those, the
+        // per-byte case folding only runs for the others.
+        .find(|(n, _)| *n == name || n.eq_ignore_ascii_case(name))
+        .map(|(_, k)| *k)
 }
 
 /// Parses the text after `a=` into a typed attribute.
@@ -341,68 +505,53 @@ fn end(i: &str) -> Option<()> {
 /// `Err(name)` means a known attribute whose value is malformed; the caller keeps it as
 /// [`Attribute::Other`] and reports the name.
 pub(crate) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str> {
-    let (name, value) = match text.split_once(':') {
+    let (name, value) = match split_colon(text) {
         Some((n, v)) => (n, Some(v)),
         None => (text, None),
     };
-    let v = value.unwrap_or("").trim();
+    let v = trim(value.unwrap_or(""));
     // Attribute names are compared case-insensitively: RFC 8866 §9 says they are
     // case-sensitive, but real endpoints send `a=SendRecv` and we lose nothing by accepting.
-    let lower = |s: &str| name.eq_ignore_ascii_case(s);
-    let attr = if lower("rtpmap") {
-        Attribute::Rtpmap(rtpmap(v).ok_or("rtpmap")?)
-    } else if lower("fmtp") {
-        let (params, format) = run(token, v).ok_or("fmtp")?;
-        Attribute::Fmtp(Fmtp {
-            format,
-            params: params.trim(),
-        })
-    } else if lower("crypto") {
-        Attribute::Crypto(crypto(v).ok_or("crypto")?)
-    } else if lower("fingerprint") {
-        let (r, (hash_func, _, value)) =
-            run(tuple((token, space1, token)), v).ok_or("fingerprint")?;
-        end(r).ok_or("fingerprint")?;
-        Attribute::Fingerprint(Fingerprint { hash_func, value })
-    } else if lower("setup") {
-        Attribute::Setup(match v {
+    let Some(kind) = known(name) else {
+        return Ok(Attribute::Other { name, value });
+    };
+    let attr = match kind {
+        Known::Rtpmap => Attribute::Rtpmap(rtpmap(v).ok_or("rtpmap")?),
+        Known::Fmtp => {
+            let (params, format) = run(token, v).ok_or("fmtp")?;
+            Attribute::Fmtp(Fmtp {
+                format,
+                params: trim(params),
+            })
+        }
+        Known::Crypto => Attribute::Crypto(crypto(v).ok_or("crypto")?),
+        Known::Fingerprint => {
+            let (r, [hash_func, value]) = tokens(v).ok_or("fingerprint")?;
+            end(r).ok_or("fingerprint")?;
+            Attribute::Fingerprint(Fingerprint { hash_func, value })
+        }
+        Known::Setup => Attribute::Setup(match v {
             "" => return Err("setup"),
             s if s.eq_ignore_ascii_case("active") => Setup::Active,
             s if s.eq_ignore_ascii_case("passive") => Setup::Passive,
             s if s.eq_ignore_ascii_case("actpass") => Setup::Actpass,
             s if s.eq_ignore_ascii_case("holdconn") => Setup::Holdconn,
             s => Setup::Other(s),
-        })
-    } else if lower("candidate") {
-        Attribute::Candidate(candidate(v).ok_or("candidate")?)
-    } else if lower("rtcp") {
-        Attribute::Rtcp(rtcp(v).ok_or("rtcp")?)
-    } else if lower("rtcp-mux") {
-        Attribute::RtcpMux
-    } else if lower("ptime") {
-        Attribute::Ptime(millis(v).ok_or("ptime")?)
-    } else if lower("maxptime") {
-        Attribute::Maxptime(millis(v).ok_or("maxptime")?)
-    } else if lower("sendrecv") {
-        Attribute::Direction(Direction::SendRecv)
-    } else if lower("sendonly") {
-        Attribute::Direction(Direction::SendOnly)
-    } else if lower("recvonly") {
-        Attribute::Direction(Direction::RecvOnly)
-    } else if lower("inactive") {
-        Attribute::Direction(Direction::Inactive)
-    } else if lower("zrtp-hash") {
-        let (r, (version, _, hash)) = run(tuple((token, space1, token)), v).ok_or("zrtp-hash")?;
-        end(r).ok_or("zrtp-hash")?;
-        Attribute::ZrtpHash(ZrtpHash { version, hash })
-    } else if lower("ice-ufrag") {
-        Attribute::IceUfrag(non_empty(v).ok_or("ice-ufrag")?)
-    } else if lower("ice-pwd") {
-        Attribute::IcePwd(non_empty(v).ok_or("ice-pwd")?)
-    } else if lower("mid") {
-        Attribute::Mid(non_empty(v).ok_or("mid")?)
-    } else {
-        Attribute::Other { name, value }
+        }),
+        Known::Candidate => Attribute::Candidate(candidate(v).ok_or("candidate")?),
+        Known::Rtcp => Attribute::Rtcp(rtcp(v).ok_or("rtcp")?),
+        Known::RtcpMux => Attribute::RtcpMux,
+        Known::Ptime => Attribute::Ptime(millis(v).ok_or("ptime")?),
+        Known::Maxptime => Attribute::Maxptime(millis(v).ok_or("maxptime")?),
+        Known::Direction(d) => Attribute::Direction(d),
+        Known::ZrtpHash => {
+            let (r, [version, hash]) = tokens(v).ok_or("zrtp-hash")?;
+            end(r).ok_or("zrtp-hash")?;
+            Attribute::ZrtpHash(ZrtpHash { version, hash })
+        }
+        Known::IceUfrag => Attribute::IceUfrag(non_empty(v).ok_or("ice-ufrag")?),
+        Known::IcePwd => Attribute::IcePwd(non_empty(v).ok_or("ice-pwd")?),
+        Known::Mid => Attribute::Mid(non_empty(v).ok_or("mid")?),
     };
     Ok(attr)
 }
@@ -418,22 +567,21 @@ fn millis(v: &str) -> Option<u32> {
 }
 
 fn rtpmap(v: &str) -> Option<Rtpmap<'_>> {
-    let (r, (payload_type, _, encoding, _, clock_rate, params)) = run(
-        tuple((
-            dec_u8,
-            space1,
-            slash_free,
-            char('/'),
-            dec_u32,
-            opt(preceded(char('/'), rest)),
-        )),
-        v,
-    )?;
+    // `<payload type> <encoding name>/<clock rate>[/<encoding parameters>]`, read by hand:
+    // the nom sequence it replaces cost most of an SDP's parse (two or more per body).
+    let (r, payload_type) = dec_u8(v)?;
+    let (r, _) = run(space1, r)?;
+    let (r, encoding) = run(slash_free, r)?;
+    let (r, clock_rate) = dec_u32(r.strip_prefix('/')?)?;
+    let (r, params) = match r.strip_prefix('/') {
+        Some(p) => ("", Some(p)),
+        None => (r, None),
+    };
     end(r)?;
     if payload_type > 127 {
         return None;
     }
-    let channels = params.and_then(|p: &str| p.trim().parse().ok());
+    let channels = params.and_then(|p: &str| trim(p).parse().ok());
     Some(Rtpmap {
         payload_type,
         encoding,
@@ -443,7 +591,9 @@ fn rtpmap(v: &str) -> Option<Rtpmap<'_>> {
 }
 
 fn crypto(v: &str) -> Option<Crypto<'_>> {
-    let (r, (tag, _, suite, _, keys)) = run(tuple((dec_u32, space1, token, space1, token)), v)?;
+    let (r, tag) = dec_u32(v)?;
+    let (r, _) = run(space1, r)?;
+    let (r, [suite, keys]) = tokens(r)?;
     let mut key_params = Vec::new();
     for kp in keys.split(';') {
         key_params.push(key_param(kp)?);
@@ -485,12 +635,12 @@ fn key_param(kp: &str) -> Option<KeyParam<'_>> {
 }
 
 fn candidate(v: &str) -> Option<Candidate<'_>> {
-    let (r, (foundation, _, component, _, transport, _, priority, _, address, _, port)) = run(
-        tuple((
-            token, space1, dec_u16, space1, token, space1, dec_u32, space1, token, space1, dec_u16,
-        )),
-        v,
-    )?;
+    let (r, foundation) = run(token, v)?;
+    let (r, component) = dec_u16(run(space1, r)?.0)?;
+    let (r, transport) = run(token, run(space1, r)?.0)?;
+    let (r, priority) = dec_u32(run(space1, r)?.0)?;
+    let (r, address) = run(token, run(space1, r)?.0)?;
+    let (r, port) = dec_u16(run(space1, r)?.0)?;
     let mut words = r.split_ascii_whitespace();
     if !words.next()?.eq_ignore_ascii_case("typ") {
         return None;
@@ -526,8 +676,9 @@ fn candidate(v: &str) -> Option<Candidate<'_>> {
 }
 
 fn rtcp(v: &str) -> Option<RtcpAttr<'_>> {
-    let (r, port) = run(dec_u16, v)?;
-    let (r, _) = run(space0, r)?;
+    let (r, port) = dec_u16(v)?;
+    // nom's `space0`: any run of blanks, possibly empty.
+    let r = r.trim_start_matches([' ', '\t']);
     let mut words = r.split_ascii_whitespace();
     let a = RtcpAttr {
         port,

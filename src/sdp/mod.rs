@@ -11,17 +11,16 @@
 //! with a problem.
 
 mod attr;
+mod scan;
 
-use std::net::IpAddr;
-
-use memchr::memchr;
-use nom::character::complete::{char, u16 as dec_u16, u32 as dec_u32, u64 as dec_u64};
-use nom::combinator::opt;
-use nom::sequence::{preceded, tuple};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::media::codec::{self, Codec};
+use scan::find_byte_near;
 
-use attr::{parse_attribute, run, space1, token};
+use attr::{
+    dec, dec_u16, dec_u32, end, parse_attribute, run, space1, split_colon, token, tokens, trim,
+};
 pub use attr::{
     Attribute, Candidate, CandidateType, Crypto, Direction, Fingerprint, Fmtp, KeyParam, Mki,
     RtcpAttr, Rtpmap, Setup, ZrtpHash,
@@ -126,10 +125,14 @@ fn ip_of(nettype: &str, addrtype: &str, address: &str) -> Option<IpAddr> {
     if !nettype.eq_ignore_ascii_case("IN") {
         return None;
     }
-    let ip: IpAddr = address.parse().ok()?;
-    match (addrtype.to_ascii_uppercase().as_str(), ip) {
-        ("IP4", IpAddr::V4(_)) | ("IP6", IpAddr::V6(_)) => Some(ip),
-        _ => None,
+    // The address type picks the one family that may match (no upper-cased copy, no
+    // second parse): text that parses as IPv4 never parses as IPv6 and vice versa.
+    if addrtype.eq_ignore_ascii_case("IP4") {
+        address.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+    } else if addrtype.eq_ignore_ascii_case("IP6") {
+        address.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    } else {
+        None
     }
 }
 
@@ -181,9 +184,10 @@ impl<'a> MediaType<'a> {
             ("message", MediaType::Message),
             ("image", MediaType::Image),
         ];
+        // The exact spelling first (one byte compare), the case folding for the rest.
         KNOWN
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .find(|(name, _)| *name == s || name.eq_ignore_ascii_case(s))
             .map_or(MediaType::Other(s), |(_, m)| *m)
     }
     /// The token as written on the wire (lower case for known types).
@@ -282,9 +286,10 @@ const PROTOS: &[(&str, Proto<'static>)] = &[
 impl<'a> Proto<'a> {
     /// Classifies a proto token (case-insensitively).
     pub fn parse(s: &'a str) -> Self {
+        // The exact spelling first (one byte compare), the case folding for the rest.
         PROTOS
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .find(|(name, _)| *name == s || name.eq_ignore_ascii_case(s))
             .map_or(Proto::Other(s), |(_, p)| *p)
     }
     /// The canonical spelling (the text as written for [`Proto::Other`]).
@@ -432,7 +437,9 @@ pub fn parse(input: &[u8]) -> Sdp<'_> {
     while start < input.len() {
         line_no += 1;
         let rest = input.get(start..).unwrap_or(&[]);
-        let (len, next) = match memchr(b'\n', rest) {
+        // Lines are short and the body long: a word-at-a-time scan of the first bytes
+        // before memchr (whose per-call setup cost more than the scan of a line).
+        let (len, next) = match find_byte_near(b'\n', rest) {
             Some(i) => (i, start + i + 1),
             None => (rest.len(), input.len()),
         };
@@ -493,12 +500,22 @@ impl<'a> Sdp<'a> {
                 }
             },
         };
-        let mut chars = text.chars();
-        let (Some(kind), Some('=')) = (chars.next(), chars.next()) else {
-            self.problem(n, ProblemKind::NotTypeValue);
-            return self.keep_raw(n, raw);
+        // `<ASCII letter>=` on nearly every line: read as bytes, without decoding chars.
+        let fast = match (raw.first(), raw.get(1), text.get(2..)) {
+            (Some(&k), Some(b'='), Some(v)) if k.is_ascii() => Some((char::from(k), v)),
+            _ => None,
         };
-        let value = chars.as_str();
+        let (kind, value) = match fast {
+            Some(kv) => kv,
+            None => {
+                let mut chars = text.chars();
+                let (Some(kind), Some('=')) = (chars.next(), chars.next()) else {
+                    self.problem(n, ProblemKind::NotTypeValue);
+                    return self.keep_raw(n, raw);
+                };
+                (kind, chars.as_str())
+            }
+        };
         let in_media = !self.media.is_empty();
         match kind {
             'v' | 'o' | 's' | 't' if in_media => {
@@ -511,7 +528,7 @@ impl<'a> Sdp<'a> {
                 self.problem(n, ProblemKind::SessionLineInMedia(name));
                 self.keep_raw(n, raw);
             }
-            'v' => match value.trim().parse() {
+            'v' => match trim(value).parse() {
                 Ok(v) if self.version.is_none() => self.version = Some(v),
                 Ok(_) => self.duplicate(n, "v=", raw),
                 Err(_) => self.malformed(n, "v=", raw),
@@ -547,7 +564,7 @@ impl<'a> Sdp<'a> {
                     Ok(a) => a,
                     Err(name) => {
                         self.problem(n, ProblemKind::MalformedAttribute(name));
-                        let (name, value) = match value.split_once(':') {
+                        let (name, value) = match split_colon(value) {
                             Some((k, v)) => (k, Some(v)),
                             None => (value, None),
                         };
@@ -747,14 +764,9 @@ impl<'a> MediaDescription<'a> {
 }
 
 fn origin(v: &str) -> Option<Origin<'_>> {
-    let (r, (username, _, session_id, _, session_version, _, nettype, _, addrtype, _, address)) =
-        run(
-            tuple((
-                token, space1, token, space1, token, space1, token, space1, token, space1, token,
-            )),
-            v,
-        )?;
-    r.trim().is_empty().then_some(Origin {
+    let (r, [username, session_id, session_version, nettype, addrtype, address]) = tokens(v)?;
+    end(r)?;
+    Some(Origin {
         username,
         session_id,
         session_version,
@@ -765,10 +777,17 @@ fn origin(v: &str) -> Option<Origin<'_>> {
 }
 
 fn connection(v: &str) -> Option<Connection<'_>> {
-    let (r, (nettype, _, addrtype, _, full)) =
-        run(tuple((token, space1, token, space1, token)), v)?;
-    if !r.trim().is_empty() {
-        return None;
+    let (r, [nettype, addrtype, full]) = tokens(v)?;
+    end(r)?;
+    if !full.bytes().any(|b| b == b'/') {
+        // Unicast, nearly always: no multicast suffixes to split off.
+        return Some(Connection {
+            nettype,
+            addrtype,
+            address: full,
+            ttl: None,
+            count: None,
+        });
     }
     let mut parts = full.split('/');
     let address = parts.next().filter(|a| !a.is_empty())?;
@@ -799,28 +818,31 @@ fn connection(v: &str) -> Option<Connection<'_>> {
 }
 
 fn timing(v: &str) -> Option<Timing> {
-    let (r, (start, _, stop)) = run(tuple((dec_u64, space1, dec_u64)), v)?;
-    r.trim().is_empty().then_some(Timing { start, stop })
+    let (r, start) = dec(v, u64::MAX)?;
+    let (r, stop) = dec(run(space1, r)?.0, u64::MAX)?;
+    end(r)?;
+    Some(Timing { start, stop })
 }
 
 fn bandwidth(v: &str) -> Option<Bandwidth<'_>> {
-    let (bwtype, value) = v.split_once(':')?;
-    let value = value.trim().parse().ok()?;
+    let (bwtype, value) = split_colon(v)?;
+    let value = trim(value).parse().ok()?;
     (!bwtype.is_empty()).then_some(Bandwidth { bwtype, value })
 }
 
 fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
-    let (r, (media, _, port, count, _, proto)) = run(
-        tuple((
-            token,
-            space1,
-            dec_u16,
-            opt(preceded(char('/'), dec_u32)),
-            space1,
-            token,
-        )),
-        v,
-    )?;
+    // `<media> <port>[/<number of ports>] <proto> <fmt> ...` (§5.14).
+    let (r, media) = run(token, v)?;
+    let (r, port) = dec_u16(run(space1, r)?.0)?;
+    // A `/` must start a count: without one the blanks below are missing anyway.
+    let (r, count) = match r.strip_prefix('/') {
+        Some(c) => {
+            let (r, c) = dec_u32(c)?;
+            (r, Some(c))
+        }
+        None => (r, None),
+    };
+    let (r, proto) = run(token, run(space1, r)?.0)?;
     let port_count = match count {
         Some(c) => Some(u16::try_from(c).ok()?),
         None => None,
@@ -833,6 +855,8 @@ fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
     Some(m)
 }
 
+#[cfg(test)]
+mod oracle;
 #[cfg(test)]
 mod tests;
 

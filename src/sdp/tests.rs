@@ -669,3 +669,63 @@ proptest! {
         prop_assert_eq!(m.direction(&sdp), Direction::SendOnly);
     }
 }
+
+#[test]
+fn line_type_read_as_bytes_or_chars() {
+    // `<ASCII>=` takes the byte path; a non-ASCII type letter still reads as a char.
+    let sdp = parse("v=0\r\n\u{e9}=x\r\na\u{e9}\r\nx=1\r\n=\r\nm\r\n".as_bytes());
+    let kinds: Vec<_> = sdp.problems.iter().map(|p| (p.line, p.kind)).collect();
+    assert_eq!(
+        kinds[..4],
+        [
+            (2, ProblemKind::UnknownLineType('\u{e9}')),
+            (3, ProblemKind::NotTypeValue),
+            (4, ProblemKind::UnknownLineType('x')),
+            (5, ProblemKind::NotTypeValue),
+        ]
+    );
+    assert_eq!(sdp.version, Some(0));
+    // Invalid UTF-8 keeps its own problem, before any type check.
+    let sdp = parse(b"v=0\r\na=\xff\r\n");
+    assert_eq!(
+        sdp.problems.first().map(|p| (p.line, p.kind)),
+        Some((2, ProblemKind::InvalidUtf8))
+    );
+}
+
+#[test]
+fn hand_read_values_edge_cases() {
+    // Overflowing numbers fail the line as nom's parsers did; the rest keeps parsing.
+    let sdp = parse(b"m=audio 65536 RTP/AVP 0\r\na=rtpmap:256 X/8000\r\nm=audio 5/70000 RTP/AVP 0\r\nm=video 5/2 RTP/AVP 0\r\nt=18446744073709551615 0\r\nc=IN IP4 224.2.1.1/127/3\r\n");
+    assert_eq!(sdp.media.len(), 3);
+    assert_eq!(sdp.media[0].port, 0, "malformed m= keeps an empty section");
+    assert!(matches!(
+        sdp.media[0].attributes.first(),
+        Some(Attribute::Other { name: "rtpmap", .. })
+    ));
+    assert_eq!(sdp.media[1].port_count, None);
+    assert_eq!((sdp.media[2].port, sdp.media[2].port_count), (5, Some(2)));
+    let c = sdp.media[2].connections.first().copied();
+    assert_eq!(
+        c.map(|c| (c.address, c.ttl, c.count)),
+        Some(("224.2.1.1", Some(127), Some(3)))
+    );
+    assert!(sdp
+        .problems
+        .iter()
+        .any(|p| p.kind == ProblemKind::Malformed("m=")));
+    let one = one_attr(b"a=rtpmap:96 opus/48000/2\r\n");
+    assert_eq!(
+        one,
+        Attribute::Rtpmap(Rtpmap {
+            payload_type: 96,
+            encoding: "opus",
+            clock_rate: 48000,
+            channels: Some(2)
+        })
+    );
+    assert_eq!(
+        one_attr(b"a=SENDONLY\r\n"),
+        Attribute::Direction(Direction::SendOnly)
+    );
+}

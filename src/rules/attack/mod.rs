@@ -572,8 +572,9 @@ impl AttackTracker {
                 .is_some_and(|d| d.targeted(r.src.ip()));
         let ip = r.src.ip();
         self.compact_source_queue();
-        if !self.sources.contains_key(&ip)
-            && self.sources.len() >= self.limits.attack_sources.max(1)
+        // The size test first: the lookup only runs once the table is full.
+        if self.sources.len() >= self.limits.attack_sources.max(1)
+            && !self.sources.contains_key(&ip)
         {
             self.evict_sources();
         }
