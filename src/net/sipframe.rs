@@ -47,13 +47,10 @@ enum StartLine {
     Incomplete,
 }
 
-/// `token` characters of RFC 3261 §25.1.
+/// `token` characters of RFC 3261 §25.1 (the SIP parser's table: one load a byte).
+#[inline]
 fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    crate::sip::text::is_token(b)
 }
 
 /// Checks `data` against `expected`, case-insensitively (SIP-Version literals are
@@ -115,22 +112,15 @@ fn request_line(data: &[u8]) -> StartLine {
     // Request-URI: any visible characters up to the next SP (no SP or CTL inside, §25.1).
     let uri_start = method_len + 1;
     let rest = data.get(uri_start..).unwrap_or_default();
-    let mut uri_len = None;
-    for (i, &b) in rest.iter().enumerate() {
-        if uri_start + i > MAX_START_LINE {
-            return StartLine::No;
-        }
-        if b == b' ' {
-            uri_len = Some(i);
-            break;
-        }
-        if b < 0x21 || b == 0x7f {
-            return StartLine::No;
-        }
-    }
-    let uri_len = match uri_len {
+    // Only the bytes up to MAX_START_LINE are looked at; the first SP or control ends
+    // the URI (a control, or running past the bound, is not SIP).
+    let limit = (MAX_START_LINE + 1).saturating_sub(uri_start);
+    let head = rest.get(..limit).unwrap_or(rest);
+    let uri_len = match crate::sip::text::find_sp_or_ctl(head) {
         Some(0) => return StartLine::No,
-        Some(n) => n,
+        Some(n) if head.get(n) == Some(&b' ') => n,
+        Some(_) => return StartLine::No,
+        None if rest.len() > head.len() => return StartLine::No,
         None => return StartLine::Incomplete,
     };
     let version = rest.get(uri_len + 1..).unwrap_or_default();
@@ -269,7 +259,7 @@ fn content_length(headers: &[u8]) -> Option<u64> {
     let first_lf = memchr(b'\n', headers)?;
     let mut rest = headers.get(first_lf + 1..)?;
     while !rest.is_empty() {
-        let line_end = memchr(b'\n', rest).unwrap_or(rest.len());
+        let line_end = crate::sip::text::find_byte_near(b'\n', rest).unwrap_or(rest.len());
         let line = rest.get(..line_end).unwrap_or_default();
         rest = rest.get(line_end + 1..).unwrap_or_default();
         let Some(colon) = memchr(b':', line) else {
