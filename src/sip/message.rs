@@ -658,14 +658,20 @@ pub fn parse_message(input: &[u8]) -> Result<SipMessage<'_>, ParseError> {
             body_start = Some(next);
             break;
         }
-        let line = input.get(pos..le).unwrap_or(&[]);
-        let first = line.first().copied().unwrap_or(b' ');
+        // `le > pos` here: the line has a first byte.
+        let first = input.get(pos).copied().unwrap_or(b' ');
         let mut header_line = None;
         if !is_wsp(first) {
             if let Some(c) = colon {
                 let raw = input.get(pos..c).unwrap_or(&[]);
-                let name_len = raw.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
-                let name = raw.get(..name_len).unwrap_or(&[]);
+                // Usually `Name:` with no blank before the colon.
+                let name = match raw.last() {
+                    Some(&b) if !is_wsp(b) => raw,
+                    _ => {
+                        let name_len = raw.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
+                        raw.get(..name_len).unwrap_or(&[])
+                    }
+                };
                 if !name.is_empty() {
                     // Every name `from_bytes` knows is a token, so only the unknown
                     // ones need the byte-by-byte check.
@@ -682,7 +688,17 @@ pub fn parse_message(input: &[u8]) -> Result<SipMessage<'_>, ParseError> {
         match header_line {
             Some((name, kind, vstart)) => {
                 value_start = vstart;
-                let value = trim_lws_inline(input.get(vstart..le).unwrap_or(&[]));
+                let raw = input.get(vstart..le).unwrap_or(&[]);
+                // Usually `: value`: one SP, then no blank at either end.
+                let value = match raw {
+                    [b' ', v @ ..]
+                        if v.first().is_some_and(|&b| !is_lws(b))
+                            && v.last().is_some_and(|&b| !is_lws(b)) =>
+                    {
+                        v
+                    }
+                    _ => trim_lws_inline(raw),
+                };
                 if kind == HeaderName::ContentLength {
                     cl_count += 1;
                     if cl_first.is_none() {
