@@ -57,6 +57,10 @@ fn is_token_char(b: u8) -> bool {
 /// case-insensitive, RFC 3261 §25.1 and RFC 2234 §2.3). A short `data` that matches so far is
 /// `Incomplete`.
 fn literal(data: &[u8], expected: &[u8]) -> StartLine {
+    // The upper-case spelling nearly always: one exact compare, no per-byte folding.
+    if data.starts_with(expected) {
+        return StartLine::Yes;
+    }
     let n = data.len().min(expected.len());
     match (data.get(..n), expected.get(..n)) {
         (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {
@@ -304,6 +308,12 @@ mod tests {
         assert!(looks_like_sip_start(b"OPTIONS sip:x SIP/2.0\n"));
         assert!(looks_like_sip_start(b"SIP/2.0 200 OK\r\n"));
         assert!(looks_like_sip_start(b"sip/2.0 180\r\n"));
+        assert!(looks_like_sip_start(b"ACK sip:x sip/2.0\r\n"));
+        assert!(could_start_sip(b"SIP/2."));
+        assert!(could_start_sip(b"sip/2"));
+        assert!(!looks_like_sip_start(b"SIP/2.1 200 OK\r\n"));
+        assert!(!looks_like_sip_start(b"INVITE sip:x\x7f SIP/2.0\r\n"));
+        assert!(!looks_like_sip_start(b"INVITE sip:x\tSIP/2.0\r\n"));
         assert!(looks_like_sip_start(b"NEWMETHOD sip:a SIP/2.0\r\n"));
         assert!(!looks_like_sip_start(b"GET / HTTP/1.1\r\n"));
         assert!(!looks_like_sip_start(b"HTTP/1.1 200 OK\r\n"));
@@ -315,6 +325,26 @@ mod tests {
         assert!(!looks_like_sip_start(b"\x16\x03\x01\x02\x00"));
         assert!(!looks_like_sip_start(b""));
         assert!(!looks_like_sip_start(b"INVITE sip:x SIP/2.0"));
+    }
+
+    #[test]
+    fn uri_end_scan() {
+        use crate::sip::text::find_sp_or_ctl as f;
+        assert_eq!(f(b""), None);
+        assert_eq!(f(b"sip:a"), None);
+        assert_eq!(f(b"sip:a SIP/2.0"), Some(5));
+        let long = [b"sip:".repeat(10), b"\x7f".to_vec()].concat();
+        assert_eq!(f(&long), Some(40));
+        let long = [b"x".repeat(33), b"\t".to_vec()].concat();
+        assert_eq!(f(&long), Some(33));
+        assert_eq!(f(&b"x".repeat(48)), None);
+        assert_eq!(f(b"\x00"), Some(0));
+        assert_eq!(f(&[b'x', 0x80, 0xff, b'!']), None);
+        // The URI bound of the stream test: past it, not SIP; short of it, wait.
+        let mut long_uri = b"INVITE sip:".to_vec();
+        long_uri.extend(std::iter::repeat_n(b'a', MAX_START_LINE));
+        assert!(!could_start_sip(&long_uri));
+        assert!(could_start_sip(long_uri.get(..1000).unwrap_or_default()));
     }
 
     #[test]
