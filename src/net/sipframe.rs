@@ -47,19 +47,20 @@ enum StartLine {
     Incomplete,
 }
 
-/// `token` characters of RFC 3261 §25.1.
+/// `token` characters of RFC 3261 §25.1 (the SIP parser's table: one load a byte).
+#[inline]
 fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    crate::sip::text::is_token(b)
 }
 
 /// Checks `data` against `expected`, case-insensitively (SIP-Version literals are
 /// case-insensitive, RFC 3261 §25.1 and RFC 2234 §2.3). A short `data` that matches so far is
 /// `Incomplete`.
 fn literal(data: &[u8], expected: &[u8]) -> StartLine {
+    // The upper-case spelling nearly always: one exact compare, no per-byte folding.
+    if data.starts_with(expected) {
+        return StartLine::Yes;
+    }
     let n = data.len().min(expected.len());
     match (data.get(..n), expected.get(..n)) {
         (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {
@@ -115,22 +116,15 @@ fn request_line(data: &[u8]) -> StartLine {
     // Request-URI: any visible characters up to the next SP (no SP or CTL inside, §25.1).
     let uri_start = method_len + 1;
     let rest = data.get(uri_start..).unwrap_or_default();
-    let mut uri_len = None;
-    for (i, &b) in rest.iter().enumerate() {
-        if uri_start + i > MAX_START_LINE {
-            return StartLine::No;
-        }
-        if b == b' ' {
-            uri_len = Some(i);
-            break;
-        }
-        if b < 0x21 || b == 0x7f {
-            return StartLine::No;
-        }
-    }
-    let uri_len = match uri_len {
+    // Only the bytes up to MAX_START_LINE are looked at; the first SP or control ends
+    // the URI (a control, or running past the bound, is not SIP).
+    let limit = (MAX_START_LINE + 1).saturating_sub(uri_start);
+    let head = rest.get(..limit).unwrap_or(rest);
+    let uri_len = match crate::sip::text::find_sp_or_ctl(head) {
         Some(0) => return StartLine::No,
-        Some(n) => n,
+        Some(n) if head.get(n) == Some(&b' ') => n,
+        Some(_) => return StartLine::No,
+        None if rest.len() > head.len() => return StartLine::No,
         None => return StartLine::Incomplete,
     };
     let version = rest.get(uri_len + 1..).unwrap_or_default();
@@ -269,7 +263,7 @@ fn content_length(headers: &[u8]) -> Option<u64> {
     let first_lf = memchr(b'\n', headers)?;
     let mut rest = headers.get(first_lf + 1..)?;
     while !rest.is_empty() {
-        let line_end = memchr(b'\n', rest).unwrap_or(rest.len());
+        let line_end = crate::sip::text::find_byte_near(b'\n', rest).unwrap_or(rest.len());
         let line = rest.get(..line_end).unwrap_or_default();
         rest = rest.get(line_end + 1..).unwrap_or_default();
         let Some(colon) = memchr(b':', line) else {
@@ -314,6 +308,12 @@ mod tests {
         assert!(looks_like_sip_start(b"OPTIONS sip:x SIP/2.0\n"));
         assert!(looks_like_sip_start(b"SIP/2.0 200 OK\r\n"));
         assert!(looks_like_sip_start(b"sip/2.0 180\r\n"));
+        assert!(looks_like_sip_start(b"ACK sip:x sip/2.0\r\n"));
+        assert!(could_start_sip(b"SIP/2."));
+        assert!(could_start_sip(b"sip/2"));
+        assert!(!looks_like_sip_start(b"SIP/2.1 200 OK\r\n"));
+        assert!(!looks_like_sip_start(b"INVITE sip:x\x7f SIP/2.0\r\n"));
+        assert!(!looks_like_sip_start(b"INVITE sip:x\tSIP/2.0\r\n"));
         assert!(looks_like_sip_start(b"NEWMETHOD sip:a SIP/2.0\r\n"));
         assert!(!looks_like_sip_start(b"GET / HTTP/1.1\r\n"));
         assert!(!looks_like_sip_start(b"HTTP/1.1 200 OK\r\n"));
@@ -325,6 +325,26 @@ mod tests {
         assert!(!looks_like_sip_start(b"\x16\x03\x01\x02\x00"));
         assert!(!looks_like_sip_start(b""));
         assert!(!looks_like_sip_start(b"INVITE sip:x SIP/2.0"));
+    }
+
+    #[test]
+    fn uri_end_scan() {
+        use crate::sip::text::find_sp_or_ctl as f;
+        assert_eq!(f(b""), None);
+        assert_eq!(f(b"sip:a"), None);
+        assert_eq!(f(b"sip:a SIP/2.0"), Some(5));
+        let long = [b"sip:".repeat(10), b"\x7f".to_vec()].concat();
+        assert_eq!(f(&long), Some(40));
+        let long = [b"x".repeat(33), b"\t".to_vec()].concat();
+        assert_eq!(f(&long), Some(33));
+        assert_eq!(f(&b"x".repeat(48)), None);
+        assert_eq!(f(b"\x00"), Some(0));
+        assert_eq!(f(&[b'x', 0x80, 0xff, b'!']), None);
+        // The URI bound of the stream test: past it, not SIP; short of it, wait.
+        let mut long_uri = b"INVITE sip:".to_vec();
+        long_uri.extend(std::iter::repeat_n(b'a', MAX_START_LINE));
+        assert!(!could_start_sip(&long_uri));
+        assert!(could_start_sip(long_uri.get(..1000).unwrap_or_default()));
     }
 
     #[test]
