@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audio;
+pub mod bytes;
 pub mod capture;
 pub mod config;
 pub mod crack;

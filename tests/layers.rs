@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 /// The declared layers, lowest first. A module may import modules of lower layers only;
 /// within a layer, only the pairs in [`PEERS`] may import each other (one way).
 const LAYERS: &[&[&str]] = &[
+    // Byte-scanning primitives (the `token` table, short-slice searches): no imports.
+    &["bytes"],
     // Frames from files, interfaces and stdin.
     &["capture"],
     // HEP wire format and listener: a frame source below the network decoder, which

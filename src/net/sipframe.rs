@@ -50,7 +50,7 @@ enum StartLine {
 /// `token` characters of RFC 3261 §25.1 (the SIP parser's table: one load a byte).
 #[inline]
 fn is_token_char(b: u8) -> bool {
-    crate::sip::text::is_token(b)
+    crate::bytes::is_token(b)
 }
 
 /// Checks `data` against `expected`, case-insensitively (SIP-Version literals are
@@ -120,7 +120,7 @@ fn request_line(data: &[u8]) -> StartLine {
     // the URI (a control, or running past the bound, is not SIP).
     let limit = (MAX_START_LINE + 1).saturating_sub(uri_start);
     let head = rest.get(..limit).unwrap_or(rest);
-    let uri_len = match crate::sip::text::find_sp_or_ctl(head) {
+    let uri_len = match crate::bytes::find_sp_or_ctl(head) {
         Some(0) => return StartLine::No,
         Some(n) if head.get(n) == Some(&b' ') => n,
         Some(_) => return StartLine::No,
@@ -263,7 +263,7 @@ fn content_length(headers: &[u8]) -> Option<u64> {
     let first_lf = memchr(b'\n', headers)?;
     let mut rest = headers.get(first_lf + 1..)?;
     while !rest.is_empty() {
-        let line_end = crate::sip::text::find_byte_near(b'\n', rest).unwrap_or(rest.len());
+        let line_end = crate::bytes::find_byte_near(b'\n', rest).unwrap_or(rest.len());
         let line = rest.get(..line_end).unwrap_or_default();
         rest = rest.get(line_end + 1..).unwrap_or_default();
         let Some(colon) = memchr(b':', line) else {
@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn uri_end_scan() {
-        use crate::sip::text::find_sp_or_ctl as f;
+        use crate::bytes::find_sp_or_ctl as f;
         assert_eq!(f(b""), None);
         assert_eq!(f(b"sip:a"), None);
         assert_eq!(f(b"sip:a SIP/2.0"), Some(5));

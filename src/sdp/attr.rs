@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use nom::IResult;
 
-use super::scan::{find2, find_byte};
+use crate::bytes::{find2, find_byte};
 
 /// One `a=` line, typed where siplens understands it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,12 +11,11 @@
 //! with a problem.
 
 mod attr;
-mod scan;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::bytes::find_byte_near;
 use crate::media::codec::{self, Codec};
-use scan::find_byte_near;
 
 use attr::{
     dec, dec_u16, dec_u32, end, parse_attribute, run, space1, split_colon, token, tokens, trim,

@@ -766,10 +766,11 @@ fn offset_in(input: &[u8], sub: &[u8]) -> usize {
 pub(crate) mod reference {
     #![allow(clippy::all, missing_docs)]
     use super::super::header::HeaderName;
-    use super::super::text::{all_token, find_byte, find_byte_near, is_wsp, parse_u64, trim_lws};
+    use super::super::text::{all_token, find_byte, is_wsp, parse_u64, trim_lws};
     use super::{
         offset_in, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
     };
+    use crate::bytes::find_byte_near;
     use memchr::memchr;
 
     /// Finds the line starting at `pos`: (end of content without CR, start of next line,

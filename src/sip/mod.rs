@@ -22,7 +22,7 @@ mod mime;
 #[cfg(test)]
 mod proptests;
 mod shape;
-pub(crate) mod text;
+mod text;
 mod uri;
 mod validate;
 mod via;

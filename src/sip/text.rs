@@ -6,6 +6,9 @@
 
 use std::borrow::Cow;
 
+pub(crate) use crate::bytes::{find2, find_byte, is_token};
+use crate::bytes::{find3, splat, HI};
+
 /// SP or HTAB (`WSP`, RFC 5234).
 #[inline]
 pub(crate) fn is_wsp(b: u8) -> bool {
@@ -18,32 +21,6 @@ pub(crate) fn is_lws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// `token` characters, RFC 3261 §25.1: `alphanum / "-" / "." / "!" / "%" / "*" / "_" /
-/// "+" / "`" / "'" / "~"`, as a table built at compile time. Every header name of every
-/// message is checked byte by byte; a table load is one instruction where the chain of
-/// range and equality tests was a dozen.
-const TOKEN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-            );
-        i += 1;
-    }
-    t
-};
-
-/// `token` characters, RFC 3261 §25.1.
-#[inline]
-pub(crate) fn is_token(b: u8) -> bool {
-    // A u8 index into a 256-entry table: always in bounds.
-    TOKEN[usize::from(b)]
-}
-
 /// True when every byte of `s` is a `token` character (true for an empty `s`).
 #[inline]
 pub(crate) fn all_token(s: &[u8]) -> bool {
@@ -51,10 +28,6 @@ pub(crate) fn all_token(s: &[u8]) -> bool {
     // AND-fold over table loads compiles to a tight branch-free loop.
     s.iter().fold(true, |acc, &b| acc & is_token(b))
 }
-
-/// Below this length a plain scan beats memchr, whose per-call dispatch and setup
-/// dominate on the short slices (URIs, parameters, header values) parsed here.
-const SHORT: usize = 64;
 
 /// Contains `needle` (lower-case ASCII) ignoring ASCII case (parameter names and
 /// transports are case-insensitive, RFC 3261 §7.3.1); the scan jumps between the two
@@ -67,120 +40,6 @@ pub(crate) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
         hay.get(i..i + needle.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(needle))
     })
-}
-
-/// `0x01` in every byte of a word (SWAR constants, see [`zero_bytes`]).
-const LO: u64 = 0x0101_0101_0101_0101;
-/// `0x80` in every byte of a word.
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// Marks (high bit set) the zero bytes of `v`. The lowest marked byte is always the first
-/// zero byte; bytes above it may be marked falsely (a borrow), which the scans below never
-/// read: they only take the lowest mark of a word.
-#[inline(always)]
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(LO) & !v & HI
-}
-
-/// The byte `b` in every byte of a word.
-#[inline(always)]
-fn splat(b: u8) -> u64 {
-    LO.wrapping_mul(u64::from(b))
-}
-
-/// Index of the first byte of `s` equal to one of `set`, eight bytes per step (SWAR): the
-/// values scanned here (URIs, parameters, list elements) are 10 to 60 bytes, too short for
-/// memchr's setup to pay and long enough that a byte-at-a-time loop with `N` compares per
-/// byte was the parsers' largest self cost.
-///
-/// Sixteen bytes at a time first with SSE2 compares (`wide`, safe; every x86-64 has
-/// SSE2, other targets get `wide`'s portable fallback), then one SWAR word, then bytes.
-#[inline(always)]
-fn find_any<const N: usize>(set: [u8; N], s: &[u8]) -> Option<usize> {
-    let mut wide_chunks = s.chunks_exact(16);
-    let mut base = 0usize;
-    for c in &mut wide_chunks {
-        let Ok(block) = <[u8; 16]>::try_from(c) else {
-            break;
-        };
-        let v = wide::u8x16::new(block);
-        let mut m = wide::u8x16::default();
-        for b in set {
-            m |= v.cmp_eq(wide::u8x16::splat(b));
-        }
-        let bits = m.move_mask();
-        if bits != 0 {
-            // Lane i is bit i: the lowest set bit is the first match.
-            return Some(base + bits.trailing_zeros() as usize);
-        }
-        base += 16;
-    }
-    let mut chunks = wide_chunks.remainder().chunks_exact(8);
-    for c in &mut chunks {
-        let Ok(word) = <[u8; 8]>::try_from(c) else {
-            break;
-        };
-        let w = u64::from_le_bytes(word);
-        let mut m = 0u64;
-        for b in set {
-            m |= zero_bytes(w ^ splat(b));
-        }
-        if m != 0 {
-            // Little-endian load: the lowest set bit is in the first matching byte.
-            return Some(base + (m.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|x| set.contains(x))
-        .map(|p| base + p)
-}
-
-/// Index of the first `a` in `s`.
-#[inline]
-pub(crate) fn find_byte(a: u8, s: &[u8]) -> Option<usize> {
-    if s.len() < SHORT {
-        find_any([a], s)
-    } else {
-        memchr::memchr(a, s)
-    }
-}
-
-/// Index of the first `a` in `s`, for a byte expected near the start of a long `s` (the
-/// end of a header line in the rest of a message): the first 64 bytes word by word, then
-/// memchr, whose per-call setup costs more than the short scan that usually ends it.
-#[inline]
-pub(crate) fn find_byte_near(a: u8, s: &[u8]) -> Option<usize> {
-    let head = s.get(..SHORT).unwrap_or(s);
-    match find_any([a], head) {
-        Some(i) => Some(i),
-        None => s
-            .get(head.len()..)
-            .and_then(|t| memchr::memchr(a, t))
-            .map(|i| i + head.len()),
-    }
-}
-
-/// Index of the first `a` or `b` in `s`.
-#[inline]
-pub(crate) fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
-    if s.len() < SHORT {
-        find_any([a, b], s)
-    } else {
-        memchr::memchr2(a, b, s)
-    }
-}
-
-/// Index of the first `a`, `b` or `c` in `s`.
-#[inline]
-fn find3(a: u8, b: u8, c: u8, s: &[u8]) -> Option<usize> {
-    if s.len() < SHORT {
-        find_any([a, b, c], s)
-    } else {
-        memchr::memchr3(a, b, c, s)
-    }
 }
 
 /// Length of the host in a `host[:port]` run: up to the first `:`, or all of `s`
@@ -610,36 +469,10 @@ pub(crate) fn scan_generic_params<'a>(
     (empty, bad_name)
 }
 
-/// Index of the first byte of `s` that is SP or a control (below 0x21, or DEL): where a
-/// Request-URI ends (RFC 3261 §25.1 allows neither inside it). Sixteen bytes a step with
-/// SSE2 compares (`wide`, safe), then bytes.
-pub(crate) fn find_sp_or_ctl(s: &[u8]) -> Option<usize> {
-    let is_stop = |b: u8| b < 0x21 || b == 0x7f;
-    let mut chunks = s.chunks_exact(16);
-    let mut base = 0usize;
-    let (sp, del) = (wide::u8x16::splat(0x20), wide::u8x16::splat(0x7f));
-    for c in &mut chunks {
-        let Ok(block) = <[u8; 16]>::try_from(c) else {
-            break;
-        };
-        let v = wide::u8x16::new(block);
-        // min(v, 0x20) == v exactly when v <= 0x20.
-        let bits = (v.min(sp).cmp_eq(v) | v.cmp_eq(del)).move_mask();
-        if bits != 0 {
-            return Some(base + bits.trailing_zeros() as usize);
-        }
-        base += 16;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| is_stop(b))
-        .map(|p| base + p)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bytes::{find_any, find_byte_near};
 
     #[test]
     fn lws_bytes() {
