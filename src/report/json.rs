@@ -12,6 +12,7 @@
 //! same number formats: floats are written by `serde_json` itself), which the tests below
 //! and `report::tests::compact_parallel_matches_serde` check.
 
+use crate::bytes::{splat, zero_bytes, HI};
 use serde::ser::{self, Serialize};
 use std::io::Write;
 
@@ -105,12 +106,39 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// Whether any byte of `bytes` must be escaped: one pass without early exit, so that it
-/// vectorises (strings needing an escape are rare: a CR/LF in a header value, a quote in
-/// a display name).
+/// Whether any byte of `bytes` must be escaped (strings needing an escape are rare: a
+/// CR/LF in a header value, a quote in a display name). Eight bytes a step (SWAR, see
+/// [`crate::bytes::zero_bytes`]), the last partial word padded with a byte that needs no
+/// escape: the per-byte fold it replaces did not vectorise and was 3.6% of a signaling
+/// report. A mark is only ever set above a byte that truly matches, so "any mark" is exact.
 #[inline]
 fn any_needs_escape(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |acc, &b| acc | needs_escape(b))
+    #[inline(always)]
+    fn marks(w: u64) -> u64 {
+        // Bytes below 0x20 (a byte >= 0x80 keeps its high bit out through `!w`), the
+        // quote, the backslash.
+        (w.wrapping_sub(splat(0x20)) & !w & HI)
+            | zero_bytes(w ^ splat(b'"'))
+            | zero_bytes(w ^ splat(b'\\'))
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        if marks(u64::from_le_bytes(word)) != 0 {
+            return true;
+        }
+    }
+    let rest = chunks.remainder();
+    if rest.is_empty() {
+        return false;
+    }
+    let mut word = [b'a'; 8];
+    for (slot, &b) in word.iter_mut().zip(rest) {
+        *slot = b;
+    }
+    marks(u64::from_le_bytes(word)) != 0
 }
 
 /// Writes `s` as a JSON string with its quotes.
@@ -670,6 +698,29 @@ impl ser::Serializer for MapKey<'_> {
 mod tests {
     use super::*;
     use serde::Serialize;
+
+    proptest::proptest! {
+        /// The word-at-a-time escape test answers as the byte-by-byte one, on any bytes
+        /// (weighted towards the bytes at the edges of each class) and every length.
+        #[test]
+        fn any_needs_escape_is_bytewise(
+            v in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![0u8, 0x1f, 0x20, 0x21, b'"', b'\\', 0x5b, 0x5d, 0x7f, 0x80, 0x9f, 0xa0, 0xdc, 0xe2, 0xff]),
+                    proptest::num::u8::ANY,
+                ],
+                0..40,
+            )
+        ) {
+            let want = v.iter().any(|&b| needs_escape(b));
+            proptest::prop_assert_eq!(any_needs_escape(&v), want);
+            // Every suffix too, so each match lands at every position of a word.
+            for i in 0..v.len() {
+                let s = &v[i..];
+                proptest::prop_assert_eq!(any_needs_escape(s), s.iter().any(|&b| needs_escape(b)));
+            }
+        }
+    }
     use std::collections::BTreeMap;
 
     fn same<T: Serialize + ?Sized>(v: &T) {
