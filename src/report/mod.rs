@@ -575,14 +575,23 @@ fn v4_text(a: &SocketAddr, buf: &mut StackText<24>) -> bool {
         put(b'0' + o % 10);
     }
     put(b':');
-    let p = v4.port();
-    let mut div = 10_000;
-    while div > 1 && p < div {
-        div /= 10;
+    // The port's digits from the right: division by the constant 10 is a multiplication,
+    // where the scan down from 10,000 divided by a variable (tens of cycles a digit).
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut p = v4.port();
+    while i > 0 {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (p % 10) as u8;
+        }
+        p /= 10;
+        if p == 0 {
+            break;
+        }
     }
-    while div > 0 {
-        put(b'0' + (p / div % 10) as u8);
-        div /= 10;
+    for &d in digits.get(i..).unwrap_or_default() {
+        put(d);
     }
     buf.len = n;
     buf.overflow = n > buf.buf.len();
@@ -1902,12 +1911,16 @@ mod tests {
             let want = serde_json::to_string(&c.to_string()).unwrap();
             assert_eq!(serde_json::to_string(&c).unwrap(), want);
         }
-        for a in [
-            "10.0.0.1:5060",
-            "255.255.255.255:65535",
-            "0.0.0.0:0",
-            "[2001:db8::1]:5060",
-        ] {
+        let mut addrs = vec![
+            "10.0.0.1:5060".to_string(),
+            "255.255.255.255:65535".to_string(),
+            "0.0.0.0:0".to_string(),
+            "[2001:db8::1]:5060".to_string(),
+        ];
+        for port in [1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 10001, 65534] {
+            addrs.push(format!("1.20.100.255:{port}"));
+        }
+        for a in &addrs {
             let a: SocketAddr = a.parse().unwrap();
             let want = serde_json::to_string(&a.to_string()).unwrap();
             assert_eq!(serde_json::to_string(&AddrText(a)).unwrap(), want);
