@@ -173,3 +173,84 @@ pub fn find_sp_or_ctl(s: &[u8]) -> Option<usize> {
         .position(|&b| is_stop(b))
         .map(|p| base + p)
 }
+
+/// A dotted-quad IPv4 address, accepting exactly what `Ipv4Addr::from_str` accepts (four
+/// decimal octets of one to three digits, no leading zero, at most 255; nothing else):
+/// the standard parser's generic machinery costs ~190 instructions an address, and the
+/// NAT model and the SDP reader parse two per message. None when `s` is anything else
+/// (callers that need IPv6 or host names try the standard parser next).
+#[inline]
+pub fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if s.len() < 7 || s.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut rest = s;
+    for (k, slot) in octets.iter_mut().enumerate() {
+        let mut value: u16 = 0;
+        let mut digits = 0usize;
+        while let Some((&b, tail)) = rest.split_first() {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            if digits == 1 && value == 0 {
+                // "01": a leading zero (the standard parser refuses octal-looking octets).
+                return None;
+            }
+            value = value * 10 + u16::from(b - b'0');
+            digits += 1;
+            if digits > 3 {
+                return None;
+            }
+            rest = tail;
+        }
+        if digits == 0 {
+            return None;
+        }
+        *slot = u8::try_from(value).ok()?;
+        if k < 3 {
+            rest = rest.strip_prefix(b".")?;
+        }
+    }
+    rest.is_empty().then(|| std::net::Ipv4Addr::from(octets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_examples() {
+        for (s, want) in [
+            ("10.0.0.1", true),
+            ("255.255.255.255", true),
+            ("0.0.0.0", true),
+            ("1.2.3.04", false),
+            ("1.2.3.256", false),
+            ("1.2.3", false),
+            ("1.2.3.4.5", false),
+            ("1..2.3", false),
+            (" 1.2.3.4", false),
+            ("1.2.3.4 ", false),
+            ("1.2.3.+4", false),
+            ("1000.2.3.4", false),
+        ] {
+            assert_eq!(parse_ipv4(s.as_bytes()).is_some(), want, "{s}");
+            assert_eq!(parse_ipv4(s.as_bytes()), s.parse().ok(), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Never accepts what the standard parser refuses, never reads another address,
+        /// and accepts every dotted quad the standard parser accepts.
+        #[test]
+        fn ipv4_is_std(
+            s in "[0-9.]{0,16}|[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}",
+            a in proptest::num::u32::ANY,
+        ) {
+            proptest::prop_assert_eq!(parse_ipv4(s.as_bytes()), s.parse().ok());
+            let text = std::net::Ipv4Addr::from(a).to_string();
+            proptest::prop_assert_eq!(parse_ipv4(text.as_bytes()), Some(std::net::Ipv4Addr::from(a)));
+        }
+    }
+}

@@ -154,6 +154,9 @@ fn classify_v6(ip: Ipv6Addr) -> AddrClass {
 
 /// Parses a SIP host (IPv4, bracketed or bare IPv6) as an IP; None for host names.
 pub fn host_ip(host: &[u8]) -> Option<IpAddr> {
+    if let Some(v4) = crate::bytes::parse_ipv4(host) {
+        return Some(IpAddr::V4(v4));
+    }
     let h = std::str::from_utf8(host).ok()?;
     let h = h
         .strip_prefix('[')

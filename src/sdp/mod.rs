@@ -127,7 +127,9 @@ fn ip_of(nettype: &str, addrtype: &str, address: &str) -> Option<IpAddr> {
     // The address type picks the one family that may match (no upper-cased copy, no
     // second parse): text that parses as IPv4 never parses as IPv6 and vice versa.
     if addrtype.eq_ignore_ascii_case("IP4") {
-        address.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+        crate::bytes::parse_ipv4(address.as_bytes())
+            .or_else(|| address.parse::<Ipv4Addr>().ok())
+            .map(IpAddr::V4)
     } else if addrtype.eq_ignore_ascii_case("IP6") {
         address.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
     } else {

@@ -73,8 +73,11 @@ impl<'a> MediaType<'a> {
 
     /// Case-insensitive `type/subtype` comparison.
     pub fn is(&self, type_: &str, subtype: &str) -> bool {
-        self.type_.eq_ignore_ascii_case(type_.as_bytes())
-            && self.subtype.eq_ignore_ascii_case(subtype.as_bytes())
+        // The spelling asked for (lower case) is nearly always the wire's: one exact
+        // compare before the byte-by-byte folding one (~100 instructions for
+        // "application").
+        let eq = |a: &[u8], b: &str| a == b.as_bytes() || a.eq_ignore_ascii_case(b.as_bytes());
+        eq(self.type_, type_) && eq(self.subtype, subtype)
     }
 
     /// Looks a parameter up by case-insensitive name.
