@@ -215,9 +215,33 @@ pub fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     rest.is_empty().then(|| std::net::Ipv4Addr::from(octets))
 }
 
+/// `String::from_utf8_lossy(b)`, with valid UTF-8 (nearly every header value) checked by
+/// `str::from_utf8`, whose ASCII fast path reads a word at a time where the lossy
+/// decoder's chunk iterator goes byte by byte (~150 instructions for a 40-byte URI).
+#[inline]
+pub fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lossy_is_from_utf8_lossy() {
+        for b in [
+            &b"sip:alice@example.com"[..],
+            b"",
+            b"\xff\xfe",
+            b"caf\xc3\xa9",
+            b"a\xc3",
+        ] {
+            assert_eq!(lossy(b), String::from_utf8_lossy(b));
+        }
+    }
 
     #[test]
     fn ipv4_examples() {

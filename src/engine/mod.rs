@@ -924,7 +924,7 @@ fn push_decimal(out: &mut String, n: u16) {
 }
 
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    crate::bytes::lossy(b).into_owned()
 }
 
 impl Analyzer {
@@ -2182,7 +2182,7 @@ impl Analyzer {
                 self.label_buf.clear();
                 push_decimal(&mut self.label_buf, status.0);
                 self.label_buf.push(' ');
-                self.label_buf.push_str(&String::from_utf8_lossy(reason));
+                self.label_buf.push_str(&crate::bytes::lossy(reason));
                 let sym = match self.symbols.intern(&self.label_buf) {
                     // Past the bound, keep at least the status code.
                     Sym::OTHER => self.symbols.intern(&status.0.to_string()),

@@ -167,7 +167,7 @@ pub fn host_ip(host: &[u8]) -> Option<IpAddr> {
 
 fn host_text(host: &[u8]) -> String {
     let cut = host.get(..MAX_HOST_TEXT).unwrap_or(host);
-    String::from_utf8_lossy(cut).into_owned()
+    crate::bytes::lossy(cut).into_owned()
 }
 
 /// Who a party is in the dialog.
