@@ -627,17 +627,19 @@ pub(crate) fn addr_string(a: SocketAddr) -> String {
 }
 
 /// One message in a dialog's flow.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serialized as if derived (the fields in order, `hep` skipped when absent), through a
+/// [`json::DIRECT`] newtype: the compact writer has each entry write its own text (see
+/// [`FlowEntry::write_compact`]), every other serializer sees the derived form.
+#[derive(Debug, Clone)]
 pub struct FlowEntry<'a> {
     /// Frame number.
     pub frame: u64,
     /// Time (seconds since the epoch).
     pub ts: f64,
     /// Source ip:port.
-    #[serde(serialize_with = "ser_addr")]
     pub src: SocketAddr,
     /// Destination ip:port.
-    #[serde(serialize_with = "ser_addr")]
     pub dst: SocketAddr,
     /// Transport.
     pub transport: &'static str,
@@ -653,8 +655,120 @@ pub struct FlowEntry<'a> {
     pub sdp: bool,
     /// HEP: the capture agent (`agent`, `capture_id`, `version`) when the message arrived
     /// HEP-encapsulated; absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hep: Option<crate::hep::HepMeta>,
+}
+
+impl Serialize for FlowEntry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(json::DIRECT, &FlowFields(self))
+    }
+}
+
+/// A [`FlowEntry`] inside its [`json::DIRECT`] newtype.
+struct FlowFields<'e, 'a>(&'e FlowEntry<'a>);
+
+/// An address serialized through [`ser_addr`].
+struct Addr<'e>(&'e SocketAddr);
+
+impl Serialize for Addr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_addr(self.0, s)
+    }
+}
+
+impl Serialize for FlowFields<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeStruct};
+        let e = self.0;
+        if let Some(r) = json::write_direct(|out| e.write_compact(out)) {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
+        // What `#[derive(Serialize)]` writes (the same names, order and skip rule).
+        let len = 10 + usize::from(e.hep.is_some());
+        let mut st = s.serialize_struct("FlowEntry", len)?;
+        st.serialize_field("frame", &e.frame)?;
+        st.serialize_field("ts", &e.ts)?;
+        st.serialize_field("src", &Addr(&e.src))?;
+        st.serialize_field("dst", &Addr(&e.dst))?;
+        st.serialize_field("transport", e.transport)?;
+        st.serialize_field("label", e.label)?;
+        st.serialize_field("cseq", &e.cseq)?;
+        st.serialize_field("retransmission", &e.retransmission)?;
+        st.serialize_field("duplicate", &e.duplicate)?;
+        st.serialize_field("sdp", &e.sdp)?;
+        match &e.hep {
+            Some(h) => st.serialize_field("hep", h)?,
+            None => st.skip_field("hep")?,
+        }
+        st.end()
+    }
+}
+
+/// Appends `a` as a JSON string (`ip:port`, `[ip6]:port`, as [`ser_addr`] writes it).
+fn write_addr(out: &mut Vec<u8>, a: &SocketAddr) -> Result<(), json::Error> {
+    let mut buf = StackText::<24>::new();
+    if v4_text(a, &mut buf) {
+        if let Some(t) = buf.buf.get(..buf.len) {
+            // Digits, dots and a colon: nothing to escape, no UTF-8 check needed.
+            out.push(b'"');
+            out.extend_from_slice(t);
+            out.push(b'"');
+            return Ok(());
+        }
+    }
+    json::append(out, &Addr(a))
+}
+
+impl FlowEntry<'_> {
+    /// Appends the entry as compact JSON: the bytes the serializers write for it, without
+    /// a generic call per field or a UTF-8 check of the texts built here.
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        out.extend_from_slice(b"{\"frame\":");
+        json::write_u64(out, self.frame);
+        out.extend_from_slice(b",\"ts\":");
+        json::write_f64(out, self.ts)?;
+        out.extend_from_slice(b",\"src\":");
+        write_addr(out, &self.src)?;
+        out.extend_from_slice(b",\"dst\":");
+        write_addr(out, &self.dst)?;
+        out.extend_from_slice(b",\"transport\":");
+        json::write_str(out, self.transport);
+        out.extend_from_slice(b",\"label\":");
+        json::write_str(out, self.label);
+        out.extend_from_slice(b",\"cseq\":");
+        match self.cseq {
+            Some(CSeqText(n, m)) => {
+                out.push(b'"');
+                json::write_u64(out, u64::from(n));
+                out.push(b' ');
+                json::write_str_contents(out, m);
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(if self.retransmission {
+            b",\"retransmission\":true"
+        } else {
+            b",\"retransmission\":false"
+        });
+        out.extend_from_slice(if self.duplicate {
+            b",\"duplicate\":true"
+        } else {
+            b",\"duplicate\":false"
+        });
+        out.extend_from_slice(if self.sdp {
+            b",\"sdp\":true"
+        } else {
+            b",\"sdp\":false"
+        });
+        if let Some(h) = &self.hep {
+            out.extend_from_slice(b",\"hep\":");
+            json::append(out, h)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
 }
 
 /// One negotiated media line pair.
