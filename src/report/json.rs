@@ -895,4 +895,58 @@ mod tests {
         assert!(to_writer(Vec::new(), &m).is_err());
         assert!(serde_json::to_vec(&m).is_err());
     }
+
+    /// A value inside a DIRECT newtype that writes itself (here a number as its text) and
+    /// one that does not take the lent buffer (serialized in place) both land where they
+    /// belong, nested in sequences and maps, and `serde_json` sees plain values.
+    #[test]
+    fn direct_newtype_lends_the_buffer() {
+        struct Writes(u32);
+        impl Serialize for Writes {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Inner<'a>(&'a Writes);
+                impl Serialize for Inner<'_> {
+                    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        if let Some(r) = write_direct(|out| {
+                            write_u64(out, u64::from(self.0 .0));
+                            Ok(())
+                        }) {
+                            r.map_err(ser::Error::custom)?;
+                            return s.serialize_unit_struct(DIRECT);
+                        }
+                        s.serialize_u32(self.0 .0)
+                    }
+                }
+                s.serialize_newtype_struct(DIRECT, &Inner(self))
+            }
+        }
+        /// Uses the name but never takes the buffer.
+        struct Ignores(&'static str);
+        impl Serialize for Ignores {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_newtype_struct(DIRECT, self.0)
+            }
+        }
+        #[derive(Serialize)]
+        struct Row {
+            a: Writes,
+            b: Ignores,
+            c: Vec<Writes>,
+            d: BTreeMap<&'static str, Ignores>,
+        }
+        let row = Row {
+            a: Writes(7),
+            b: Ignores("x\"y"),
+            c: vec![Writes(0), Writes(4_294_967_295)],
+            d: [("k", Ignores("v"))].into_iter().collect(),
+        };
+        let want = r#"{"a":7,"b":"x\"y","c":[0,4294967295],"d":{"k":"v"}}"#;
+        assert_eq!(serde_json::to_string(&row).unwrap(), want);
+        same(&row);
+        let mut buf = b"[1,".to_vec();
+        append(&mut buf, &row).unwrap();
+        assert_eq!(buf, [&b"[1,"[..], want.as_bytes()].concat());
+        // Nothing stays lent afterwards.
+        assert!(write_direct(|_| Ok(())).is_none());
+    }
 }

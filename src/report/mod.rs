@@ -2084,6 +2084,111 @@ mod tests {
         check(&report);
     }
 
+    /// A flow entry is written as `#[derive(Serialize)]` wrote it: by the compact writer
+    /// (which takes the entry's own text through the DIRECT newtype), by `serde_json`
+    /// compact and pretty (which see the derived form), alone and inside a sequence.
+    #[test]
+    fn flow_entry_matches_derived() {
+        #[derive(Serialize)]
+        #[serde(rename = "FlowEntry")]
+        struct Derived<'a> {
+            frame: u64,
+            ts: f64,
+            #[serde(serialize_with = "ser_addr")]
+            src: SocketAddr,
+            #[serde(serialize_with = "ser_addr")]
+            dst: SocketAddr,
+            transport: &'static str,
+            label: &'a str,
+            cseq: Option<CSeqText<'a>>,
+            retransmission: bool,
+            duplicate: bool,
+            sdp: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            hep: Option<crate::hep::HepMeta>,
+        }
+        fn derived<'a>(e: &FlowEntry<'a>) -> Derived<'a> {
+            Derived {
+                frame: e.frame,
+                ts: e.ts,
+                src: e.src,
+                dst: e.dst,
+                transport: e.transport,
+                label: e.label,
+                cseq: e.cseq,
+                retransmission: e.retransmission,
+                duplicate: e.duplicate,
+                sdp: e.sdp,
+                hep: e.hep,
+            }
+        }
+        let v4: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let v4b: SocketAddr = "255.255.255.255:0".parse().unwrap();
+        let v6: SocketAddr = "[2001:db8::1]:5061".parse().unwrap();
+        let long = "L".repeat(70);
+        let mut entries = Vec::new();
+        for (i, (src, dst)) in [(v4, v4b), (v6, v4), (v4b, v6)].into_iter().enumerate() {
+            for (j, label) in ["INVITE", "200 OK", "4\"0\\0\n\u{1}", "", &long, "é ü"]
+                .into_iter()
+                .enumerate()
+            {
+                let k = i * 6 + j;
+                entries.push(FlowEntry {
+                    frame: [0, 1, 9, 10, u64::MAX, 45_500][k % 6],
+                    ts: [
+                        1.7e9 + 0.123456,
+                        0.0,
+                        -1.5,
+                        1e-7,
+                        f64::NAN,
+                        1_733_500_000.000001,
+                    ][(k / 2) % 6],
+                    src,
+                    dst,
+                    transport: ["udp", "tcp", "tls", "w\"s"][k % 4],
+                    label,
+                    cseq: match k % 3 {
+                        0 => None,
+                        1 => Some(CSeqText(k as u32, "INVITE")),
+                        _ => Some(CSeqText(u32::MAX, "M\"e\\t\r")),
+                    },
+                    retransmission: k % 2 == 0,
+                    duplicate: k % 3 == 0,
+                    sdp: k % 5 == 0,
+                    hep: (k % 4 == 1).then_some(crate::hep::HepMeta {
+                        version: 3,
+                        capture_id: (k % 8 == 1).then_some(2001),
+                        agent: [v4, v6][k % 2],
+                    }),
+                });
+            }
+        }
+        for e in &entries {
+            let want = serde_json::to_string(&derived(e)).unwrap();
+            assert_eq!(serde_json::to_string(e).unwrap(), want);
+            let mut ours = Vec::new();
+            json::to_writer(&mut ours, e).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), want);
+            let mut appended = b"x".to_vec();
+            json::append(&mut appended, e).unwrap();
+            assert_eq!(appended, [&b"x"[..], want.as_bytes()].concat());
+            assert_eq!(
+                serde_json::to_string_pretty(e).unwrap(),
+                serde_json::to_string_pretty(&derived(e)).unwrap()
+            );
+        }
+        let all: Vec<Derived<'_>> = entries.iter().map(derived).collect();
+        let want = serde_json::to_string(&all).unwrap();
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, &entries).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+        assert_eq!(serde_json::to_string(&entries).unwrap(), want);
+        assert_eq!(
+            serde_json::to_string_pretty(&entries).unwrap(),
+            serde_json::to_string_pretty(&all).unwrap()
+        );
+    }
+
     /// The hand-written address and CSeq texts are byte for byte what serde and
     /// `Display` wrote before (the JSON goldens depend on it).
     #[test]
