@@ -1071,7 +1071,34 @@ impl<'a> Flow<'a> {
 
 impl Serialize for Flow<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.entries())
+        // The sequence of entries; the compact writer takes the whole array's text at
+        // once (one lent buffer per dialog, no generic call per entry).
+        s.serialize_newtype_struct(json::DIRECT, &FlowSeq(self))
+    }
+}
+
+/// A [`Flow`] inside its [`json::DIRECT`] newtype.
+struct FlowSeq<'f, 'a>(&'f Flow<'a>);
+
+impl Serialize for FlowSeq<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let direct = json::write_direct(|out| {
+            out.push(b'[');
+            for (i, e) in self.0.entries().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                e.write_compact(out)?;
+            }
+            out.push(b']');
+            Ok(())
+        });
+        if let Some(r) = direct {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
+        s.collect_seq(self.0.entries())
     }
 }
 
@@ -2140,6 +2167,36 @@ mod tests {
         check(&report);
         report.dialogs.clear();
         check(&report);
+    }
+
+    /// A dialog's flow (one lent buffer for the whole array under the compact writer) is
+    /// the array of its entries for every serializer: ours, `serde_json` compact and pretty.
+    #[test]
+    fn flow_matches_its_entries() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut an = crate::rules::analyzer(crate::engine::Limits::default());
+        for name in [
+            "basic-call-rtp.pcap",
+            "sdes-call-udp.pcap",
+            "scanner-svwar.pcap",
+        ] {
+            let mut src = crate::capture::open_path(&dir.join(name)).unwrap();
+            an.run_source(&mut src, &mut |_, _| {});
+        }
+        let report = Report::build(&an, 7);
+        assert!(!report.dialogs.is_empty());
+        for d in &report.dialogs {
+            let entries: Vec<FlowEntry<'_>> = d.flow.entries().collect();
+            let want = serde_json::to_string(&entries).unwrap();
+            assert_eq!(serde_json::to_string(&d.flow).unwrap(), want);
+            let mut ours = Vec::new();
+            json::to_writer(&mut ours, &d.flow).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), want);
+            assert_eq!(
+                serde_json::to_string_pretty(&d.flow).unwrap(),
+                serde_json::to_string_pretty(&entries).unwrap()
+            );
+        }
     }
 
     proptest::proptest! {
