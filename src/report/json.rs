@@ -141,9 +141,37 @@ fn any_needs_escape(bytes: &[u8]) -> bool {
     marks(u64::from_le_bytes(word)) != 0
 }
 
+/// The newtype name through which a value writes its own compact JSON text into this
+/// serializer's buffer (see [`write_direct`]). Any other serializer (`serde_json`, its
+/// pretty form) treats the newtype as transparent and gets the value's ordinary
+/// serialization; this one lends its buffer for the duration of the inner call. A dialog's
+/// flow entries went field by field through the generic serializer (a third of each
+/// field's cost) and validated texts they had built themselves as UTF-8.
+pub(crate) const DIRECT: &str = "$siplens::report::json::Direct";
+
+thread_local! {
+    /// The buffer lent to the value inside a [`DIRECT`] newtype (none outside one).
+    static LENT: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
+}
+
+/// For the value inside a [`DIRECT`] newtype: when this module's serializer is the one
+/// writing it (it has lent its buffer), appends the value's compact text with `write`
+/// and gives `Some` (the value then ends with `serialize_unit_struct(DIRECT)`, which this
+/// serializer ignores); `None` under any other serializer (serialize normally).
+pub(crate) fn write_direct(
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
+) -> Option<Result<(), Error>> {
+    LENT.with(|c| {
+        let mut buf = c.take()?;
+        let r = write(&mut buf);
+        c.set(Some(buf));
+        Some(r)
+    })
+}
+
 /// Writes `s` as a JSON string with its quotes.
 #[inline]
-fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let dirty = any_needs_escape(bytes);
     out.reserve(bytes.len() + 2);
@@ -189,9 +217,27 @@ fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
 
+/// Writes the contents of `s` as a JSON string, escaped, without the quotes.
+#[inline]
+pub(crate) fn write_str_contents(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    if any_needs_escape(bytes) {
+        write_escaped(out, bytes);
+    } else {
+        out.extend_from_slice(bytes);
+    }
+}
+
+/// Writes `v` as `serde_json` writes an `f64` (shortest representation, `null` when not
+/// finite).
+#[inline]
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) -> Result<(), Error> {
+    serde_json::to_writer(out, &v)
+}
+
 /// Writes `n` in decimal.
 #[inline]
-fn write_u64(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn write_u64(out: &mut Vec<u8>, mut n: u64) {
     if n < 10 {
         out.push(b'0' + n as u8);
         return;
@@ -321,7 +367,11 @@ impl<'a, W: Sink> ser::Serializer for &'a mut Serializer<W> {
         self.w.buf().extend_from_slice(b"null");
         Ok(())
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+    fn serialize_unit_struct(self, name: &'static str) -> Result<(), Error> {
+        if name == DIRECT {
+            // The end of a value that wrote itself into the lent buffer.
+            return Ok(());
+        }
         self.serialize_unit()
     }
     fn serialize_unit_variant(
@@ -335,10 +385,22 @@ impl<'a, W: Sink> ser::Serializer for &'a mut Serializer<W> {
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        value.serialize(self)
+        if name != DIRECT {
+            return value.serialize(self);
+        }
+        // Lend the buffer; a value that does not take it serializes into the (empty)
+        // buffer left in its place, appended after whatever the lent one received.
+        let lent = std::mem::take(self.w.buf());
+        let outer = LENT.with(|c| c.replace(Some(lent)));
+        let r = value.serialize(&mut *self);
+        let left = std::mem::take(self.w.buf());
+        let mut back = LENT.with(|c| c.replace(outer)).unwrap_or_default();
+        back.extend_from_slice(&left);
+        *self.w.buf() = back;
+        r
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -832,5 +894,59 @@ mod tests {
         let m: BTreeMap<Option<u8>, u8> = [(None, 1)].into_iter().collect();
         assert!(to_writer(Vec::new(), &m).is_err());
         assert!(serde_json::to_vec(&m).is_err());
+    }
+
+    /// A value inside a DIRECT newtype that writes itself (here a number as its text) and
+    /// one that does not take the lent buffer (serialized in place) both land where they
+    /// belong, nested in sequences and maps, and `serde_json` sees plain values.
+    #[test]
+    fn direct_newtype_lends_the_buffer() {
+        struct Writes(u32);
+        impl Serialize for Writes {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Inner<'a>(&'a Writes);
+                impl Serialize for Inner<'_> {
+                    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        if let Some(r) = write_direct(|out| {
+                            write_u64(out, u64::from(self.0 .0));
+                            Ok(())
+                        }) {
+                            r.map_err(ser::Error::custom)?;
+                            return s.serialize_unit_struct(DIRECT);
+                        }
+                        s.serialize_u32(self.0 .0)
+                    }
+                }
+                s.serialize_newtype_struct(DIRECT, &Inner(self))
+            }
+        }
+        /// Uses the name but never takes the buffer.
+        struct Ignores(&'static str);
+        impl Serialize for Ignores {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_newtype_struct(DIRECT, self.0)
+            }
+        }
+        #[derive(Serialize)]
+        struct Row {
+            a: Writes,
+            b: Ignores,
+            c: Vec<Writes>,
+            d: BTreeMap<&'static str, Ignores>,
+        }
+        let row = Row {
+            a: Writes(7),
+            b: Ignores("x\"y"),
+            c: vec![Writes(0), Writes(4_294_967_295)],
+            d: [("k", Ignores("v"))].into_iter().collect(),
+        };
+        let want = r#"{"a":7,"b":"x\"y","c":[0,4294967295],"d":{"k":"v"}}"#;
+        assert_eq!(serde_json::to_string(&row).unwrap(), want);
+        same(&row);
+        let mut buf = b"[1,".to_vec();
+        append(&mut buf, &row).unwrap();
+        assert_eq!(buf, [&b"[1,"[..], want.as_bytes()].concat());
+        // Nothing stays lent afterwards.
+        assert!(write_direct(|_| Ok(())).is_none());
     }
 }

@@ -627,17 +627,19 @@ pub(crate) fn addr_string(a: SocketAddr) -> String {
 }
 
 /// One message in a dialog's flow.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serialized as if derived (the fields in order, `hep` skipped when absent), through a
+/// [`json::DIRECT`] newtype: the compact writer has each entry write its own text (see
+/// [`FlowEntry::write_compact`]), every other serializer sees the derived form.
+#[derive(Debug, Clone)]
 pub struct FlowEntry<'a> {
     /// Frame number.
     pub frame: u64,
     /// Time (seconds since the epoch).
     pub ts: f64,
     /// Source ip:port.
-    #[serde(serialize_with = "ser_addr")]
     pub src: SocketAddr,
     /// Destination ip:port.
-    #[serde(serialize_with = "ser_addr")]
     pub dst: SocketAddr,
     /// Transport.
     pub transport: &'static str,
@@ -653,8 +655,178 @@ pub struct FlowEntry<'a> {
     pub sdp: bool,
     /// HEP: the capture agent (`agent`, `capture_id`, `version`) when the message arrived
     /// HEP-encapsulated; absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hep: Option<crate::hep::HepMeta>,
+}
+
+impl Serialize for FlowEntry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(json::DIRECT, &FlowFields(self))
+    }
+}
+
+/// A [`FlowEntry`] inside its [`json::DIRECT`] newtype.
+struct FlowFields<'e, 'a>(&'e FlowEntry<'a>);
+
+/// An address serialized through [`ser_addr`].
+struct Addr<'e>(&'e SocketAddr);
+
+impl Serialize for Addr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_addr(self.0, s)
+    }
+}
+
+impl Serialize for FlowFields<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeStruct};
+        let e = self.0;
+        if let Some(r) = json::write_direct(|out| e.write_compact(out)) {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
+        // What `#[derive(Serialize)]` writes (the same names, order and skip rule).
+        let len = 10 + usize::from(e.hep.is_some());
+        let mut st = s.serialize_struct("FlowEntry", len)?;
+        st.serialize_field("frame", &e.frame)?;
+        st.serialize_field("ts", &e.ts)?;
+        st.serialize_field("src", &Addr(&e.src))?;
+        st.serialize_field("dst", &Addr(&e.dst))?;
+        st.serialize_field("transport", e.transport)?;
+        st.serialize_field("label", e.label)?;
+        st.serialize_field("cseq", &e.cseq)?;
+        st.serialize_field("retransmission", &e.retransmission)?;
+        st.serialize_field("duplicate", &e.duplicate)?;
+        st.serialize_field("sdp", &e.sdp)?;
+        match &e.hep {
+            Some(h) => st.serialize_field("hep", h)?,
+            None => st.skip_field("hep")?,
+        }
+        st.end()
+    }
+}
+
+/// Each octet's decimal digits followed by a dot, left-aligned, and the count of those
+/// bytes in the last slot (`7.`, `10.`, `255.`).
+const OCTET_DOT: [[u8; 5]; 256] = {
+    let mut t = [[0u8; 5]; 256];
+    let mut i = 0;
+    while i < 256 {
+        let o = i as u8;
+        let e = &mut t[i];
+        if o >= 100 {
+            *e = [b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10, b'.', 4];
+        } else if o >= 10 {
+            *e = [b'0' + o / 10, b'0' + o % 10, b'.', 0, 3];
+        } else {
+            *e = [b'0' + o, b'.', 0, 0, 2];
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Appends `a` as a JSON string (`ip:port`, `[ip6]:port`, as [`ser_addr`] writes it).
+/// IPv4 is put together in a fixed block (an octet's digits and dot from a table, four
+/// bytes stored at once) copied whole and cut back: no `memcpy` call, no UTF-8 check.
+fn write_addr(out: &mut Vec<u8>, a: &SocketAddr) -> Result<(), json::Error> {
+    let SocketAddr::V4(v4) = a else {
+        return json::append(out, &Addr(a));
+    };
+    // '"' + "255.255.255.255" + ':' + "65535" + '"' is 23 bytes; 4 spare for the
+    // last four-byte store.
+    let mut b = [0u8; 28];
+    let mut n = 1;
+    if let Some(q) = b.first_mut() {
+        *q = b'"';
+    }
+    for o in v4.ip().octets() {
+        let Some(&[d0, d1, d2, d3, len]) = OCTET_DOT.get(usize::from(o)) else {
+            return json::append(out, &Addr(a));
+        };
+        if let Some(slot) = b.get_mut(n..n + 4) {
+            slot.copy_from_slice(&[d0, d1, d2, d3]);
+        }
+        n += usize::from(len);
+    }
+    // The last octet's dot becomes the colon.
+    if let Some(c) = b.get_mut(n - 1) {
+        *c = b':';
+    }
+    let p = v4.port();
+    let len = match p {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    let mut m = p;
+    if let Some(digits) = b.get_mut(n..n + len) {
+        for slot in digits.iter_mut().rev() {
+            *slot = b'0' + (m % 10) as u8;
+            m /= 10;
+        }
+    }
+    n += len;
+    if let Some(q) = b.get_mut(n) {
+        *q = b'"';
+    }
+    n += 1;
+    let start = out.len();
+    out.extend_from_slice(&b);
+    out.truncate(start + n);
+    Ok(())
+}
+
+impl FlowEntry<'_> {
+    /// Appends the entry as compact JSON: the bytes the serializers write for it, without
+    /// a generic call per field or a UTF-8 check of the texts built here.
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        out.extend_from_slice(b"{\"frame\":");
+        json::write_u64(out, self.frame);
+        out.extend_from_slice(b",\"ts\":");
+        json::write_f64(out, self.ts)?;
+        out.extend_from_slice(b",\"src\":");
+        write_addr(out, &self.src)?;
+        out.extend_from_slice(b",\"dst\":");
+        write_addr(out, &self.dst)?;
+        out.extend_from_slice(b",\"transport\":");
+        json::write_str(out, self.transport);
+        out.extend_from_slice(b",\"label\":");
+        json::write_str(out, self.label);
+        out.extend_from_slice(b",\"cseq\":");
+        match self.cseq {
+            Some(CSeqText(n, m)) => {
+                out.push(b'"');
+                json::write_u64(out, u64::from(n));
+                out.push(b' ');
+                json::write_str_contents(out, m);
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(if self.retransmission {
+            b",\"retransmission\":true"
+        } else {
+            b",\"retransmission\":false"
+        });
+        out.extend_from_slice(if self.duplicate {
+            b",\"duplicate\":true"
+        } else {
+            b",\"duplicate\":false"
+        });
+        out.extend_from_slice(if self.sdp {
+            b",\"sdp\":true"
+        } else {
+            b",\"sdp\":false"
+        });
+        if let Some(h) = &self.hep {
+            out.extend_from_slice(b",\"hep\":");
+            json::append(out, h)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
 }
 
 /// One negotiated media line pair.
@@ -899,7 +1071,34 @@ impl<'a> Flow<'a> {
 
 impl Serialize for Flow<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.entries())
+        // The sequence of entries; the compact writer takes the whole array's text at
+        // once (one lent buffer per dialog, no generic call per entry).
+        s.serialize_newtype_struct(json::DIRECT, &FlowSeq(self))
+    }
+}
+
+/// A [`Flow`] inside its [`json::DIRECT`] newtype.
+struct FlowSeq<'f, 'a>(&'f Flow<'a>);
+
+impl Serialize for FlowSeq<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let direct = json::write_direct(|out| {
+            out.push(b'[');
+            for (i, e) in self.0.entries().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                e.write_compact(out)?;
+            }
+            out.push(b']');
+            Ok(())
+        });
+        if let Some(r) = direct {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
+        s.collect_seq(self.0.entries())
     }
 }
 
@@ -1968,6 +2167,159 @@ mod tests {
         check(&report);
         report.dialogs.clear();
         check(&report);
+    }
+
+    /// A dialog's flow (one lent buffer for the whole array under the compact writer) is
+    /// the array of its entries for every serializer: ours, `serde_json` compact and pretty.
+    #[test]
+    fn flow_matches_its_entries() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut an = crate::rules::analyzer(crate::engine::Limits::default());
+        for name in [
+            "basic-call-rtp.pcap",
+            "sdes-call-udp.pcap",
+            "scanner-svwar.pcap",
+        ] {
+            let mut src = crate::capture::open_path(&dir.join(name)).unwrap();
+            an.run_source(&mut src, &mut |_, _| {});
+        }
+        let report = Report::build(&an, 7);
+        assert!(!report.dialogs.is_empty());
+        for d in &report.dialogs {
+            let entries: Vec<FlowEntry<'_>> = d.flow.entries().collect();
+            let want = serde_json::to_string(&entries).unwrap();
+            assert_eq!(serde_json::to_string(&d.flow).unwrap(), want);
+            let mut ours = Vec::new();
+            json::to_writer(&mut ours, &d.flow).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), want);
+            assert_eq!(
+                serde_json::to_string_pretty(&d.flow).unwrap(),
+                serde_json::to_string_pretty(&entries).unwrap()
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The table-built address text of a flow entry is serde's, for any IPv4 address
+        /// and port (and IPv6 through the fallback).
+        #[test]
+        fn flow_addr_is_serde_text(ip: u32, port: u16, v6: u128) {
+            for a in [
+                SocketAddr::from((std::net::Ipv4Addr::from(ip), port)),
+                SocketAddr::from((std::net::Ipv4Addr::from(ip % 256), port % 100)),
+                SocketAddr::from((std::net::Ipv6Addr::from(v6), port)),
+            ] {
+                let mut out = b"[".to_vec();
+                write_addr(&mut out, &a).unwrap();
+                let want = format!("[{}", serde_json::to_string(&a).unwrap());
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+        }
+    }
+
+    /// A flow entry is written as `#[derive(Serialize)]` wrote it: by the compact writer
+    /// (which takes the entry's own text through the DIRECT newtype), by `serde_json`
+    /// compact and pretty (which see the derived form), alone and inside a sequence.
+    #[test]
+    fn flow_entry_matches_derived() {
+        #[derive(Serialize)]
+        #[serde(rename = "FlowEntry")]
+        struct Derived<'a> {
+            frame: u64,
+            ts: f64,
+            #[serde(serialize_with = "ser_addr")]
+            src: SocketAddr,
+            #[serde(serialize_with = "ser_addr")]
+            dst: SocketAddr,
+            transport: &'static str,
+            label: &'a str,
+            cseq: Option<CSeqText<'a>>,
+            retransmission: bool,
+            duplicate: bool,
+            sdp: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            hep: Option<crate::hep::HepMeta>,
+        }
+        fn derived<'a>(e: &FlowEntry<'a>) -> Derived<'a> {
+            Derived {
+                frame: e.frame,
+                ts: e.ts,
+                src: e.src,
+                dst: e.dst,
+                transport: e.transport,
+                label: e.label,
+                cseq: e.cseq,
+                retransmission: e.retransmission,
+                duplicate: e.duplicate,
+                sdp: e.sdp,
+                hep: e.hep,
+            }
+        }
+        let v4: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let v4b: SocketAddr = "255.255.255.255:0".parse().unwrap();
+        let v6: SocketAddr = "[2001:db8::1]:5061".parse().unwrap();
+        let long = "L".repeat(70);
+        let mut entries = Vec::new();
+        for (i, (src, dst)) in [(v4, v4b), (v6, v4), (v4b, v6)].into_iter().enumerate() {
+            for (j, label) in ["INVITE", "200 OK", "4\"0\\0\n\u{1}", "", &long, "é ü"]
+                .into_iter()
+                .enumerate()
+            {
+                let k = i * 6 + j;
+                entries.push(FlowEntry {
+                    frame: [0, 1, 9, 10, u64::MAX, 45_500][k % 6],
+                    ts: [
+                        1.7e9 + 0.123456,
+                        0.0,
+                        -1.5,
+                        1e-7,
+                        f64::NAN,
+                        1_733_500_000.000001,
+                    ][(k / 2) % 6],
+                    src,
+                    dst,
+                    transport: ["udp", "tcp", "tls", "w\"s"][k % 4],
+                    label,
+                    cseq: match k % 3 {
+                        0 => None,
+                        1 => Some(CSeqText(k as u32, "INVITE")),
+                        _ => Some(CSeqText(u32::MAX, "M\"e\\t\r")),
+                    },
+                    retransmission: k % 2 == 0,
+                    duplicate: k % 3 == 0,
+                    sdp: k % 5 == 0,
+                    hep: (k % 4 == 1).then_some(crate::hep::HepMeta {
+                        version: 3,
+                        capture_id: (k % 8 == 1).then_some(2001),
+                        agent: [v4, v6][k % 2],
+                    }),
+                });
+            }
+        }
+        for e in &entries {
+            let want = serde_json::to_string(&derived(e)).unwrap();
+            assert_eq!(serde_json::to_string(e).unwrap(), want);
+            let mut ours = Vec::new();
+            json::to_writer(&mut ours, e).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), want);
+            let mut appended = b"x".to_vec();
+            json::append(&mut appended, e).unwrap();
+            assert_eq!(appended, [&b"x"[..], want.as_bytes()].concat());
+            assert_eq!(
+                serde_json::to_string_pretty(e).unwrap(),
+                serde_json::to_string_pretty(&derived(e)).unwrap()
+            );
+        }
+        let all: Vec<Derived<'_>> = entries.iter().map(derived).collect();
+        let want = serde_json::to_string(&all).unwrap();
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, &entries).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+        assert_eq!(serde_json::to_string(&entries).unwrap(), want);
+        assert_eq!(
+            serde_json::to_string_pretty(&entries).unwrap(),
+            serde_json::to_string_pretty(&all).unwrap()
+        );
     }
 
     /// The hand-written address and CSeq texts are byte for byte what serde and
