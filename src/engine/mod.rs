@@ -905,20 +905,7 @@ fn seen(seg: &Segment<'_>) -> Seen {
 
 /// Appends `n` in decimal, as `Display` writes it.
 fn push_decimal(out: &mut String, n: u16) {
-    let mut digits = [0u8; 5];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    for &d in digits.get(i..).unwrap_or_default() {
+    for &d in crate::bytes::decimal(u64::from(n), &mut [0u8; 20]) {
         out.push(char::from(d));
     }
 }

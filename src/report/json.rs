@@ -237,24 +237,12 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) -> Result<(), Error> {
 
 /// Writes `n` in decimal.
 #[inline]
-pub(crate) fn write_u64(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn write_u64(out: &mut Vec<u8>, n: u64) {
     if n < 10 {
         out.push(b'0' + n as u8);
         return;
     }
-    let mut d = [0u8; 20];
-    let mut i = d.len();
-    while i > 0 {
-        i -= 1;
-        if let Some(slot) = d.get_mut(i) {
-            *slot = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(d.get(i..).unwrap_or_default());
+    out.extend_from_slice(crate::bytes::decimal(n, &mut [0u8; 20]));
 }
 
 #[inline]

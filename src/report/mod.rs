@@ -518,20 +518,10 @@ impl<const N: usize> StackText<N> {
 
     /// Appends `n` in decimal, without the formatter (`Display` of an integer goes
     /// through `pad_integral`, several times the work for the few digits of a port).
-    fn push_digits(&mut self, mut n: u64) {
-        let mut d = [0u8; 20];
-        let mut i = d.len();
-        while i > 0 {
-            i -= 1;
-            if let Some(slot) = d.get_mut(i) {
-                *slot = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(std::str::from_utf8(d.get(i..).unwrap_or_default()).unwrap_or("0"));
+    fn push_digits(&mut self, n: u64) {
+        let mut buf = [0u8; 20];
+        let digits = crate::bytes::decimal(n, &mut buf);
+        self.push(std::str::from_utf8(digits).unwrap_or("0"));
     }
 }
 
@@ -554,48 +544,17 @@ fn v4_text(a: &SocketAddr, buf: &mut StackText<24>) -> bool {
     let SocketAddr::V4(v4) = a else {
         return false;
     };
-    // At most 21 bytes ("255.255.255.255:65535"), written in place.
-    let mut n = 0;
-    let mut put = |b: u8| {
-        if let Some(slot) = buf.buf.get_mut(n) {
-            *slot = b;
+    let mut b = [0u8; V4_BLOCK];
+    let n = v4_into(v4, &mut b, 0);
+    match (buf.buf.get_mut(..n), b.get(..n)) {
+        (Some(slot), Some(text)) => {
+            slot.copy_from_slice(text);
+            buf.len = n;
+            buf.overflow = false;
+            true
         }
-        n += 1;
-    };
-    for (k, o) in v4.ip().octets().into_iter().enumerate() {
-        if k > 0 {
-            put(b'.');
-        }
-        if o >= 100 {
-            put(b'0' + o / 100);
-        }
-        if o >= 10 {
-            put(b'0' + o / 10 % 10);
-        }
-        put(b'0' + o % 10);
+        _ => false,
     }
-    put(b':');
-    // The port's digits from the right: division by the constant 10 is a multiplication,
-    // where the scan down from 10,000 divided by a variable (tens of cycles a digit).
-    let mut digits = [0u8; 5];
-    let mut i = digits.len();
-    let mut p = v4.port();
-    while i > 0 {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (p % 10) as u8;
-        }
-        p /= 10;
-        if p == 0 {
-            break;
-        }
-    }
-    for &d in digits.get(i..).unwrap_or_default() {
-        put(d);
-    }
-    buf.len = n;
-    buf.overflow = n > buf.buf.len();
-    !buf.overflow
 }
 
 /// Serializes an address as serde does (`ip:port`, `[ip6]:port`), see [`v4_text`].
@@ -725,24 +684,17 @@ const OCTET_DOT: [[u8; 5]; 256] = {
     t
 };
 
-/// Appends `a` as a JSON string (`ip:port`, `[ip6]:port`, as [`ser_addr`] writes it).
-/// IPv4 is put together in a fixed block (an octet's digits and dot from a table, four
-/// bytes stored at once) copied whole and cut back: no `memcpy` call, no UTF-8 check.
-fn write_addr(out: &mut Vec<u8>, a: &SocketAddr) -> Result<(), json::Error> {
-    let SocketAddr::V4(v4) = a else {
-        return json::append(out, &Addr(a));
-    };
-    // '"' + "255.255.255.255" + ':' + "65535" + '"' is 23 bytes; 4 spare for the
-    // last four-byte store.
-    let mut b = [0u8; 28];
-    let mut n = 1;
-    if let Some(q) = b.first_mut() {
-        *q = b'"';
-    }
+/// Bytes of the block [`v4_into`] writes in: '"' + "255.255.255.255" + ':' + "65535" +
+/// '"' is 23, plus 4 spare for the last four-byte store of an octet.
+const V4_BLOCK: usize = 28;
+
+/// Writes `ip:port` into `b` from `n` and gives the end: each octet's digits and dot from a
+/// table (four bytes stored at once), the last dot turned into the colon, the port's
+/// digits from the right. At most 21 bytes, so any `n` up to 2 fits.
+fn v4_into(v4: &std::net::SocketAddrV4, b: &mut [u8; V4_BLOCK], mut n: usize) -> usize {
     for o in v4.ip().octets() {
-        let Some(&[d0, d1, d2, d3, len]) = OCTET_DOT.get(usize::from(o)) else {
-            return json::append(out, &Addr(a));
-        };
+        // A u8 index into a 256-entry table: always in bounds.
+        let [d0, d1, d2, d3, len] = OCTET_DOT[usize::from(o)];
         if let Some(slot) = b.get_mut(n..n + 4) {
             slot.copy_from_slice(&[d0, d1, d2, d3]);
         }
@@ -767,7 +719,21 @@ fn write_addr(out: &mut Vec<u8>, a: &SocketAddr) -> Result<(), json::Error> {
             m /= 10;
         }
     }
-    n += len;
+    n + len
+}
+
+/// Appends `a` as a JSON string (`ip:port`, `[ip6]:port`, as [`ser_addr`] writes it).
+/// IPv4 is put together in a fixed block ([`v4_into`]) copied whole and cut back: no
+/// `memcpy` call, no UTF-8 check.
+fn write_addr(out: &mut Vec<u8>, a: &SocketAddr) -> Result<(), json::Error> {
+    let SocketAddr::V4(v4) = a else {
+        return json::append(out, &Addr(a));
+    };
+    let mut b = [0u8; V4_BLOCK];
+    if let Some(q) = b.first_mut() {
+        *q = b'"';
+    }
+    let mut n = v4_into(v4, &mut b, 1);
     if let Some(q) = b.get_mut(n) {
         *q = b'"';
     }

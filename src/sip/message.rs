@@ -768,7 +768,8 @@ pub(crate) mod reference {
     use super::super::header::HeaderName;
     use super::super::text::{all_token, find_byte, is_wsp, parse_u64, trim_lws};
     use super::{
-        offset_in, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
+        offset_in, starts_with_sip_version, Header, Method, ParseError, ParseWarning, SipMessage,
+        StartLine, StatusCode,
     };
     use crate::bytes::find_byte_near;
     use memchr::memchr;
@@ -806,10 +807,6 @@ pub(crate) mod reference {
             return Err(());
         }
         Ok(())
-    }
-
-    fn starts_with_sip_version(b: &[u8]) -> bool {
-        b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
     }
 
     fn parse_start_line<'a>(
