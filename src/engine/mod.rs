@@ -776,6 +776,9 @@ pub struct Analyzer {
     /// What the evicted dialogs' findings past the bound said, per rule.
     evicted: EvictedFindings,
     label_buf: String,
+    /// The header list of the last SIP message, emptied: the next one is parsed into it
+    /// ([`sip::parse_message_in`]), one allocation for the run instead of one a message.
+    header_buf: Vec<sip::Header<'static>>,
     show_secrets: bool,
     /// SIP over TLS: handshake tracker (its sessions go to the rules).
     tls: crate::tls::TlsTracker,
@@ -950,6 +953,7 @@ impl Analyzer {
             findings: Vec::new(),
             evicted: EvictedFindings::default(),
             label_buf: String::new(),
+            header_buf: Vec::new(),
             show_secrets: false,
             tls,
             rules: Vec::new(),
@@ -1852,7 +1856,8 @@ impl Analyzer {
             tap(TapKind::Sip, seg);
         }
         let payload: &[u8] = &seg.payload;
-        let msg = match sip::parse_message(payload) {
+        let headers = sip::recycle_headers(std::mem::take(&mut self.header_buf));
+        let mut msg = match sip::parse_message_in(payload, headers) {
             Ok(m) => MessageView::new(m),
             Err(e) => {
                 self.stats.sip_malformed += 1;
@@ -1899,8 +1904,12 @@ impl Analyzer {
         }
         let raw = &payload[..msg.len.min(payload.len())];
         let at = self.locate(seg, raw);
+        // The parsed SDP body is written here by the dialog update, not returned inside
+        // the facts: a parsed body is ~330 bytes, and moving an `Option` of it up through
+        // two returns cost three copies per message, with or without a body.
+        let mut sdp_seen = None;
         let facts = match id {
-            Some(id) => self.update_dialog(id, &msg, seg, raw, at),
+            Some(id) => self.update_dialog(id, &msg, seg, raw, at, &mut sdp_seen),
             None => {
                 self.stats.sip_without_call_id += 1;
                 None
@@ -1918,18 +1927,17 @@ impl Analyzer {
             label: facts.as_ref().map_or("", |f| self.symbols.name(f.label)),
             is_request,
             repeat: facts.as_ref().is_some_and(|f| f.repeat),
-            sdp: facts.as_ref().and_then(|f| {
-                f.sdp.as_ref().map(|(sdp, from_caller, copy)| SdpCtx {
-                    sdp,
-                    from_caller: *from_caller,
-                    copy: *copy,
-                })
+            sdp: sdp_seen.as_ref().map(|(sdp, from_caller, copy)| SdpCtx {
+                sdp,
+                from_caller: *from_caller,
+                copy: *copy,
             }),
         };
         for r in &mut self.rules {
             r.on_message(&cx, &mut self.stats);
         }
         self.stats.symbol_overflow = self.symbols.overflow;
+        self.header_buf = sip::recycle_headers(msg.take_headers());
     }
 
     /// Where `raw` is in the input file, when the frame being processed can be read again
@@ -2136,9 +2144,10 @@ impl Analyzer {
         seg: &Segment<'_>,
         raw: &[u8],
         at: Option<RawAt>,
-    ) -> Option<MsgFacts<'m>> {
+        sdp_seen: &mut Option<(sdp::Sdp<'m>, bool, bool)>,
+    ) -> Option<MsgFacts> {
         let was_finished = self.dialogs.get(&id)?.state.is_finished();
-        let facts = self.update_dialog_inner(id, msg, seg, raw, at);
+        let facts = self.update_dialog_inner(id, msg, seg, raw, at, sdp_seen);
         if !was_finished && self.dialogs.get(&id).is_some_and(|d| d.state.is_finished()) {
             self.note_finished(id);
         }
@@ -2152,7 +2161,8 @@ impl Analyzer {
         seg: &Segment<'_>,
         raw: &[u8],
         at: Option<RawAt>,
-    ) -> Option<MsgFacts<'m>> {
+        sdp_seen: &mut Option<(sdp::Sdp<'m>, bool, bool)>,
+    ) -> Option<MsgFacts> {
         let d = self.dialogs.get_mut(&id)?;
         d.message_count += 1;
         d.end = d.end.max(seg.ts);
@@ -2224,10 +2234,12 @@ impl Analyzer {
                 &mut self.stats,
             )
         };
-        let sdp_index = sdp.as_ref().and_then(|s| s.index);
-        let (announced, sdp_seen) = match sdp {
-            Some(s) => (s.announced, Some(s.parsed)),
-            None => (Vec::new(), None),
+        let (sdp_index, announced) = match sdp {
+            Some(s) => {
+                *sdp_seen = Some(s.parsed);
+                (s.index, s.announced)
+            }
+            None => (None, Vec::new()),
         };
 
         // NAT troubleshooting (crate::nat): advertised vs observed, per party.
@@ -2312,11 +2324,7 @@ impl Analyzer {
                 self.bind(a, id, true);
             }
         }
-        Some(MsgFacts {
-            label,
-            repeat,
-            sdp: sdp_seen,
-        })
+        Some(MsgFacts { label, repeat })
     }
 
     fn note_keepalive(&mut self, addr: SocketAddr, ts: Timestamp) {
@@ -2856,12 +2864,11 @@ impl EvictedFindings {
     }
 }
 
-/// What [`Analyzer::update_dialog`] learned that the rules are shown.
-struct MsgFacts<'m> {
+/// What [`Analyzer::update_dialog`] learned that the rules are shown (the parsed SDP
+/// body goes to the caller's slot instead: see [`Analyzer::on_sip`]).
+struct MsgFacts {
     label: Sym,
     repeat: bool,
-    /// The SDP body (not a repeat): parsed, from the caller's side, a relayed copy.
-    sdp: Option<(sdp::Sdp<'m>, bool, bool)>,
 }
 
 struct BoundLine {

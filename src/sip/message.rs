@@ -635,6 +635,17 @@ impl<'a> LineScan<'a> {
 /// interpreted, except Content-Length which frames the body. Leading CRLFs are skipped
 /// (§7.5). Lenient by design: recoverable deviations go to [`SipMessage::warnings`].
 pub fn parse_message(input: &[u8]) -> Result<SipMessage<'_>, ParseError> {
+    parse_message_in(input, Vec::with_capacity(16))
+}
+
+/// [`parse_message`] into `headers`, a list given back by an earlier message through
+/// [`recycle_headers`] (its contents are dropped): a caller parsing message after message
+/// allocates the header list once instead of once per message.
+pub fn parse_message_in<'a>(
+    input: &'a [u8],
+    mut headers: Vec<Header<'a>>,
+) -> Result<SipMessage<'a>, ParseError> {
+    headers.clear();
     let mut pos = input
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
@@ -646,7 +657,6 @@ pub fn parse_message(input: &[u8]) -> Result<SipMessage<'_>, ParseError> {
     let start = parse_start_line(input.get(pos..le).unwrap_or(&[]), pos, &mut warnings)?;
     pos = next;
 
-    let mut headers: Vec<Header<'_>> = Vec::with_capacity(16);
     let mut value_start = 0usize;
     let mut body_start = None;
     let mut cl_count = 0usize;
@@ -750,6 +760,15 @@ pub fn parse_message(input: &[u8]) -> Result<SipMessage<'_>, ParseError> {
         lf_only,
         warnings,
     })
+}
+
+/// Empties a header list and gives it back for a message of another lifetime, keeping its
+/// allocation (see [`parse_message_in`]).
+pub fn recycle_headers<'b>(mut headers: Vec<Header<'_>>) -> Vec<Header<'b>> {
+    headers.clear();
+    // An empty list collected into a list of the same layout: std's in-place collection
+    // reuses the allocation, so nothing is freed or allocated (pinned by a test).
+    headers.into_iter().filter_map(|_| None).collect()
 }
 
 /// Offset of a sub-slice within `input` (0 if it is not one).

@@ -33,7 +33,8 @@ pub use addr::NameAddr;
 pub use auth::{AuthScheme, AuthValue, Challenge, Credentials};
 pub use header::HeaderName;
 pub use message::{
-    parse_message, Header, Method, ParseError, ParseWarning, SipMessage, StartLine, StatusCode,
+    parse_message, parse_message_in, recycle_headers, Header, Method, ParseError, ParseWarning,
+    SipMessage, StartLine, StatusCode,
 };
 pub use mime::{multipart_part_types, MediaType};
 pub(crate) use text::contains_ci;
