@@ -1865,6 +1865,8 @@ impl Analyzer {
                 return;
             }
         };
+        // Every message is validated, so these fields are parsed in any case: in place.
+        msg.parse_fields();
         self.stats.sip_messages += 1;
         if msg.lf_only {
             self.stats.sip_lf_only += 1;

@@ -19,7 +19,7 @@ use super::access::CSeq;
 use super::addr::{parse_name_addr, NameAddr};
 use super::auth::{AuthValue, Challenge, Credentials};
 use super::header::HeaderName;
-use super::message::SipMessage;
+use super::message::{Header, SipMessage};
 use super::mime::{find_sdp_in_multipart, MediaType};
 use super::shape;
 use super::text::{find_byte, split_top, trim_lws};
@@ -141,7 +141,7 @@ impl<'a> MessageView<'a> {
     /// with: the fields already parsed stay (they borrow the input, not the list), the
     /// headers read as absent from then on. Unlike [`Self::into_message`] it does not move
     /// the view (~1.8 KB) to get at them.
-    pub fn take_headers(&mut self) -> Vec<super::message::Header<'a>> {
+    pub fn take_headers(&mut self) -> Vec<Header<'a>> {
         self.first = [0; KINDS];
         self.count = [0; KINDS];
         std::mem::take(&mut self.msg.headers)
@@ -164,20 +164,50 @@ impl<'a> MessageView<'a> {
     /// first line of the kind and stops after the last, and an absent kind reads nothing
     /// (most messages carry no Authorization, and one Via, From, To and Contact each).
     pub fn headers_named(&self, name: HeaderName) -> impl Iterator<Item = &'a [u8]> + '_ {
-        let first = self.first.get(name as usize).copied().unwrap_or(0);
-        let lines = match self.header_count(name) {
-            // Saturated: the count says "at least 255", so read to the end.
-            u8::MAX => usize::MAX,
-            n => usize::from(n),
-        };
-        let from = usize::try_from(first).ok().and_then(|f| f.checked_sub(1));
-        let rest = from
-            .and_then(|f| self.msg.headers.get(f..))
-            .unwrap_or(&[]);
-        rest.iter()
-            .filter(move |h| h.kind == name)
-            .map(|h| h.value)
-            .take(lines)
+        named(&self.msg.headers, &self.first, &self.count, name)
+    }
+
+    /// Parses From, To, Contact and Via, the fields the engine reads of every message
+    /// (the validator, the dialog, the transaction key), into their cells in place.
+    ///
+    /// What the lazy accessors give is the same; they build each field on the stack and
+    /// the cell moves it in (~250 bytes a field). Fields already parsed are kept.
+    pub fn parse_fields(&mut self) {
+        let MessageView {
+            msg,
+            first,
+            count,
+            from,
+            to,
+            vias,
+            contacts,
+            ..
+        } = self;
+        let header = |name: HeaderName| named(&msg.headers, first, count, name).next();
+        if from.get().is_none() {
+            let _ = from.set(Checked::default());
+            if let Some(c) = from.get_mut() {
+                fill_name_addr(c, header(HeaderName::From));
+            }
+        }
+        if to.get().is_none() {
+            let _ = to.set(Checked::default());
+            if let Some(c) = to.get_mut() {
+                fill_name_addr(c, header(HeaderName::To));
+            }
+        }
+        if contacts.get().is_none() {
+            let _ = contacts.set(Listed::default());
+            if let Some(l) = contacts.get_mut() {
+                fill_contacts(l, named(&msg.headers, first, count, HeaderName::Contact));
+            }
+        }
+        if vias.get().is_none() {
+            let _ = vias.set(Listed::default());
+            if let Some(l) = vias.get_mut() {
+                fill_vias(l, named(&msg.headers, first, count, HeaderName::Via));
+            }
+        }
     }
 
     /// Call-ID.
@@ -228,16 +258,9 @@ impl<'a> MessageView<'a> {
 
     pub(crate) fn vias_listed(&self) -> &Listed<'a, Via<'a>> {
         self.vias.get_or_init(|| {
-            listed(self.headers_named(HeaderName::Via), |el| match strict_via(el) {
-                Ok(via) => {
-                    let p = (!via.version.eq_ignore_ascii_case(b"2.0")
-                        || !via.protocol.eq_ignore_ascii_case(b"SIP"))
-                    .then_some("unsupported Via sent-protocol");
-                    (Some(via), p)
-                }
-                Err(_) if el.is_empty() => (None, Some("empty list element")),
-                Err(e) => (parse_via(el, false).ok(), Some(e.reason)),
-            })
+            let mut out = Listed::default();
+            fill_vias(&mut out, self.headers_named(HeaderName::Via));
+            out
         })
     }
 
@@ -260,22 +283,8 @@ impl<'a> MessageView<'a> {
 
     pub(crate) fn contacts_listed(&self) -> &Listed<'a, NameAddr<'a>> {
         self.contacts.get_or_init(|| {
-            let mut wildcard = false;
-            // `*` counts as the first element: it names no address.
-            let mut out = listed(self.headers_named(HeaderName::Contact), |el| {
-                if el.is_empty() {
-                    (None, Some("empty list element"))
-                } else if el == b"*" {
-                    wildcard = true;
-                    (None, None)
-                } else {
-                    match strict_name_addr(el) {
-                        Ok(n) => (Some(n), None),
-                        Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
-                    }
-                }
-            });
-            out.wildcard = wildcard;
+            let mut out = Listed::default();
+            fill_contacts(&mut out, self.headers_named(HeaderName::Contact));
             out
         })
     }
@@ -352,6 +361,15 @@ impl<'a> MessageView<'a> {
     }
 }
 
+impl<T> Default for Checked<T> {
+    fn default() -> Self {
+        Checked {
+            value: None,
+            problem: None,
+        }
+    }
+}
+
 impl<T> Default for Listed<'_, T> {
     fn default() -> Self {
         Listed {
@@ -406,14 +424,85 @@ impl<'a, T> Listed<'a, T> {
     }
 }
 
+/// The values of the `name` lines of `headers`, through the index of [`MessageView`]:
+/// from the first line of the kind, and only that line when there is one.
+fn named<'h, 'a>(
+    headers: &'h [Header<'a>],
+    first: &[u32; KINDS],
+    count: &[u8; KINDS],
+    name: HeaderName,
+) -> impl Iterator<Item = &'a [u8]> + 'h {
+    let at = first
+        .get(name as usize)
+        .and_then(|&f| usize::try_from(f).ok())
+        .and_then(|f| f.checked_sub(1));
+    let lines = match at {
+        // One line (nearly every Via, From, To, Contact): just it, no filter over the rest.
+        Some(f) if count.get(name as usize) == Some(&1) => headers.get(f..=f),
+        Some(f) => headers.get(f..),
+        None => None,
+    };
+    lines
+        .unwrap_or(&[])
+        .iter()
+        .filter(move |h| h.kind == name)
+        .map(|h| h.value)
+}
+
+/// The field of a single-valued name-addr header (From, To) written into `out` (empty
+/// before): a memo hit lands in place, without a `Checked` on the stack to move.
+fn fill_name_addr<'a>(out: &mut Checked<NameAddr<'a>>, v: Option<&'a [u8]>) {
+    let Some(v) = v else {
+        return;
+    };
+    out.value = shape::name_addr(v);
+    if out.value.is_none() {
+        *out = checked_name_addr_parse(v);
+    }
+}
+
+/// Every Via element of `values` (§20.42) into `out`, with the strict grammar's problems.
+fn fill_vias<'a>(out: &mut Listed<'a, Via<'a>>, values: impl Iterator<Item = &'a [u8]>) {
+    listed_into(out, values, |el| match strict_via(el) {
+        Ok(via) => {
+            let p = (!via.version.eq_ignore_ascii_case(b"2.0")
+                || !via.protocol.eq_ignore_ascii_case(b"SIP"))
+            .then_some("unsupported Via sent-protocol");
+            (Some(via), p)
+        }
+        Err(_) if el.is_empty() => (None, Some("empty list element")),
+        Err(e) => (parse_via(el, false).ok(), Some(e.reason)),
+    });
+}
+
+/// Every Contact element of `values` (§20.10) into `out`, with the strict grammar's
+/// problems; `*` (§10.2.2) sets the wildcard and counts as the first element.
+fn fill_contacts<'a>(out: &mut Listed<'a, NameAddr<'a>>, values: impl Iterator<Item = &'a [u8]>) {
+    let mut wildcard = false;
+    listed_into(out, values, |el| {
+        if el.is_empty() {
+            (None, Some("empty list element"))
+        } else if el == b"*" {
+            wildcard = true;
+            (None, None)
+        } else {
+            match strict_name_addr(el) {
+                Ok(n) => (Some(n), None),
+                Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
+            }
+        }
+    });
+    out.wildcard = wildcard;
+}
+
 /// Every element of the header `values` (§7.3.1 comma lists, every line of one kind),
 /// trimmed, through `parse`, which gives the lenient value and the strict grammar's
-/// problem of one element.
-fn listed<'a, T>(
+/// problem of one element, appended to `out` (empty before).
+fn listed_into<'a, T>(
+    out: &mut Listed<'a, T>,
     values: impl Iterator<Item = &'a [u8]>,
     mut parse: impl FnMut(&'a [u8]) -> (Option<T>, Option<&'static str>),
-) -> Listed<'a, T> {
-    let mut out = Listed::default();
+) {
     let mut seen_first = false;
     let mut one = |el: &'a [u8]| {
         let el = trim_lws(el);
@@ -436,7 +525,6 @@ fn listed<'a, T>(
             split_top(v, b',').for_each(&mut one);
         }
     }
-    out
 }
 
 /// The strict parse of a name-addr, through the memo of clean values ([`super::shape`]):
