@@ -1060,6 +1060,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_recycled_header_list_parses_the_same_and_keeps_its_allocation() {
+        let a = b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nf: <sip:a@h>;tag=1\r\n\
+t: <sip:b@h>\r\ni: c@h\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let b = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\n v2\r\nCall-ID: c@h\r\n\r\nbody";
+        let first = parse_message_in(a, Vec::new()).unwrap();
+        assert_eq!(first, parse_message(a).unwrap());
+        let (ptr, cap) = (first.headers.as_ptr() as usize, first.headers.capacity());
+        let spare = recycle_headers(first.headers);
+        assert!(spare.is_empty());
+        // In-place collection: the allocation is the one of the first message.
+        assert_eq!((spare.as_ptr() as usize, spare.capacity()), (ptr, cap));
+        let second = parse_message_in(b, spare).unwrap();
+        assert_eq!(second, parse_message(b).unwrap());
+        assert_eq!(second.headers.as_ptr() as usize, ptr);
+        // A list that still holds headers is emptied first.
+        let stale = parse_message(a).unwrap().headers;
+        assert_eq!(
+            parse_message_in(b, stale).unwrap(),
+            parse_message(b).unwrap()
+        );
+        assert_eq!(
+            parse_message_in(b"\r\n", Vec::new()),
+            Err(ParseError::Empty)
+        );
+    }
+
+    #[test]
     fn request_basic() {
         let m = parse_message(
             b"\r\nINVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nv: x\r\n\r\n",

@@ -683,7 +683,126 @@ Content-Length: 4\r\n\r\nv=0\n";
         for name in [HeaderName::Via, HeaderName::Expires, HeaderName::Other] {
             assert_eq!(v.header(name), m.header(name));
         }
+        for name in [
+            HeaderName::Via,
+            HeaderName::Contact,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::Route,
+            HeaderName::Authorization,
+            HeaderName::ProxyAuthorization,
+            HeaderName::WwwAuthenticate,
+            HeaderName::Other,
+        ] {
+            let from_index: Vec<_> = v.headers_named(name).collect();
+            let scanned: Vec<_> = m.headers_named(name).collect();
+            assert_eq!(from_index, scanned, "{name:?}");
+        }
         assert_eq!(validate_view(&v, &mut ValueMemo::default()), validate(&m));
+        // Parsed in place, the fields are the ones the lazy cells give.
+        let mut primed = MessageView::new(m.clone());
+        primed.parse_fields();
+        assert_same_fields(&primed, &v);
+        assert_eq!(
+            validate_view(&primed, &mut ValueMemo::default()),
+            validate(&m)
+        );
+    }
+
+    /// The parsed fields of two views of one message agree.
+    fn assert_same_fields(a: &MessageView<'_>, b: &MessageView<'_>) {
+        assert_eq!(a.from(), b.from());
+        assert_eq!(a.to(), b.to());
+        assert_eq!(a.field_from().problem, b.field_from().problem);
+        assert_eq!(a.field_to().problem, b.field_to().problem);
+        for (x, y) in [
+            (
+                a.vias_listed().problems.clone(),
+                b.vias_listed().problems.clone(),
+            ),
+            (
+                a.contacts_listed().problems.clone(),
+                b.contacts_listed().problems.clone(),
+            ),
+        ] {
+            assert_eq!(x, y);
+        }
+        assert_eq!(a.vias(), b.vias());
+        assert_eq!(a.vias_listed().texts(), b.vias_listed().texts());
+        assert_eq!(a.top_via(), b.top_via());
+        assert_eq!(a.contacts(), b.contacts());
+        assert_eq!(a.contacts_listed().texts(), b.contacts_listed().texts());
+        assert_eq!(a.top_contact(), b.top_contact());
+        assert_eq!(a.contact_wildcard(), b.contact_wildcard());
+    }
+
+    #[test]
+    fn headers_named_reads_the_index_and_past_a_saturated_count() {
+        let mut m = b"OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+To: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n"
+            .to_vec();
+        // 300 Route lines: the count saturates at 255, every line is still read.
+        for i in 0..300 {
+            m.extend_from_slice(format!("Route: <sip:p{i}@h;lr>\r\nX-{i}: y\r\n").as_bytes());
+        }
+        m.extend_from_slice(b"Contact: <sip:a@h>\r\nv: SIP/2.0/TCP h2\r\n\r\n");
+        assert_view_agrees(&m);
+        let v = MessageView::new(parse_message(&m).unwrap());
+        assert_eq!(v.header_count(HeaderName::Route), u8::MAX);
+        assert_eq!(v.headers_named(HeaderName::Route).count(), 300);
+        assert_eq!(v.headers_named(HeaderName::Via).count(), 2);
+        assert_eq!(v.headers_named(HeaderName::Contact).count(), 1);
+        assert_eq!(v.headers_named(HeaderName::Authorization).count(), 0);
+        assert_eq!(v.vias().len(), 2);
+    }
+
+    #[test]
+    fn parse_fields_fills_the_cells_the_accessors_then_read() {
+        let m =
+            b"OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1, , SIP/3.0/UDP h2\r\n\
+To: sip:b@h?x=y\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n\
+Contact: *, <sip:c@h>\r\n\r\n";
+        let lazy = MessageView::new(parse_message(m).unwrap());
+        let mut v = MessageView::new(parse_message(m).unwrap());
+        v.parse_fields();
+        assert_same_fields(&v, &lazy);
+        assert!(v.field_to().problem.is_some());
+        assert!(v.contact_wildcard());
+        // A second call keeps what the first parsed (same cells, nothing parsed again).
+        let before = v.vias().as_ptr();
+        v.parse_fields();
+        assert_eq!(v.vias().as_ptr(), before);
+        // A message without the fields: empty cells, as the lazy accessors give.
+        let bare = b"OPTIONS sip:b@h SIP/2.0\r\nCall-ID: x@y\r\n\r\n";
+        let mut v = MessageView::new(parse_message(bare).unwrap());
+        v.parse_fields();
+        assert_same_fields(&v, &MessageView::new(parse_message(bare).unwrap()));
+        assert!(v.from().is_none() && v.vias().is_empty() && v.top_contact().is_none());
+    }
+
+    #[test]
+    fn take_headers_leaves_the_parsed_fields() {
+        let mut v = MessageView::new(parse_message(INVITE).unwrap());
+        v.parse_fields();
+        let n = v.headers.len();
+        let headers = v.take_headers();
+        assert_eq!(headers.len(), n);
+        assert!(v.headers.is_empty());
+        assert_eq!(v.header(HeaderName::Via), None);
+        assert_eq!(v.header_count(HeaderName::Via), 0);
+        assert_eq!(v.headers_named(HeaderName::Via).count(), 0);
+        assert_eq!(v.vias().len(), 3, "parsed before: kept");
+    }
+
+    #[test]
+    fn the_view_stays_small() {
+        // Pinned so that a field added to the view is a choice: it is on the stack of
+        // every message (on_sip), and was 1,856 bytes before P7.
+        assert!(
+            std::mem::size_of::<MessageView<'_>>() <= 1856,
+            "{}",
+            std::mem::size_of::<MessageView<'_>>()
+        );
     }
 
     #[test]
