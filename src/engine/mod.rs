@@ -2148,12 +2148,11 @@ impl Analyzer {
         at: Option<RawAt>,
         sdp_seen: &mut Option<(sdp::Sdp<'m>, bool, bool)>,
     ) -> Option<MsgFacts> {
-        let was_finished = self.dialogs.get(&id)?.state.is_finished();
-        let facts = self.update_dialog_inner(id, msg, seg, raw, at, sdp_seen);
-        if !was_finished && self.dialogs.get(&id).is_some_and(|d| d.state.is_finished()) {
+        let facts = self.update_dialog_inner(id, msg, seg, raw, at, sdp_seen)?;
+        if facts.finished {
             self.note_finished(id);
         }
-        facts
+        Some(facts)
     }
 
     fn update_dialog_inner<'m>(
@@ -2166,6 +2165,8 @@ impl Analyzer {
         sdp_seen: &mut Option<(sdp::Sdp<'m>, bool, bool)>,
     ) -> Option<MsgFacts> {
         let d = self.dialogs.get_mut(&id)?;
+        // Read here and below instead of looking the dialog up again around the update.
+        let was_finished = d.state.is_finished();
         d.message_count += 1;
         d.end = d.end.max(seg.ts);
         let cseq = msg
@@ -2317,6 +2318,7 @@ impl Analyzer {
         } else {
             self.stats.message_records_dropped += 1;
         }
+        let finished = !was_finished && d.state.is_finished();
 
         for (rtp, rtcp) in announced {
             if let Some(a) = rtp {
@@ -2326,7 +2328,11 @@ impl Analyzer {
                 self.bind(a, id, true);
             }
         }
-        Some(MsgFacts { label, repeat })
+        Some(MsgFacts {
+            label,
+            repeat,
+            finished,
+        })
     }
 
     fn note_keepalive(&mut self, addr: SocketAddr, ts: Timestamp) {
@@ -2871,6 +2877,8 @@ impl EvictedFindings {
 struct MsgFacts {
     label: Sym,
     repeat: bool,
+    /// The message finished the dialog (it was open before).
+    finished: bool,
 }
 
 struct BoundLine {

@@ -409,6 +409,17 @@ impl<'a, T> Listed<'a, T> {
         }
     }
 
+    /// Appends the value of a lenient parse when there is one; says whether there was.
+    fn push_ok<E>(&mut self, value: Result<T, E>, text: &'a [u8]) -> bool {
+        match value {
+            Ok(v) => {
+                self.push(v, text);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Appends an accepted element; the first stays inline until a second one comes.
     fn push(&mut self, value: T, text: &'a [u8]) {
         if self.many.is_empty() && self.single.is_none() {
@@ -463,15 +474,16 @@ fn fill_name_addr<'a>(out: &mut Checked<NameAddr<'a>>, v: Option<&'a [u8]>) {
 
 /// Every Via element of `values` (§20.42) into `out`, with the strict grammar's problems.
 fn fill_vias<'a>(out: &mut Listed<'a, Via<'a>>, values: impl Iterator<Item = &'a [u8]>) {
-    listed_into(out, values, |el| match strict_via(el) {
+    listed_into(out, values, |el, out| match strict_via(el) {
         Ok(via) => {
             let p = (!via.version.eq_ignore_ascii_case(b"2.0")
                 || !via.protocol.eq_ignore_ascii_case(b"SIP"))
             .then_some("unsupported Via sent-protocol");
-            (Some(via), p)
+            out.push(via, el);
+            (true, p)
         }
-        Err(_) if el.is_empty() => (None, Some("empty list element")),
-        Err(e) => (parse_via(el, false).ok(), Some(e.reason)),
+        Err(_) if el.is_empty() => (false, Some("empty list element")),
+        Err(e) => (out.push_ok(parse_via(el, false), el), Some(e.reason)),
     });
 }
 
@@ -479,16 +491,19 @@ fn fill_vias<'a>(out: &mut Listed<'a, Via<'a>>, values: impl Iterator<Item = &'a
 /// problems; `*` (§10.2.2) sets the wildcard and counts as the first element.
 fn fill_contacts<'a>(out: &mut Listed<'a, NameAddr<'a>>, values: impl Iterator<Item = &'a [u8]>) {
     let mut wildcard = false;
-    listed_into(out, values, |el| {
+    listed_into(out, values, |el, out| {
         if el.is_empty() {
-            (None, Some("empty list element"))
+            (false, Some("empty list element"))
         } else if el == b"*" {
             wildcard = true;
-            (None, None)
+            (false, None)
         } else {
             match strict_name_addr(el) {
-                Ok(n) => (Some(n), None),
-                Err(e) => (parse_name_addr(el, false).ok(), Some(e.reason)),
+                Ok(n) => {
+                    out.push(n, el);
+                    (true, None)
+                }
+                Err(e) => (out.push_ok(parse_name_addr(el, false), el), Some(e.reason)),
             }
         }
     });
@@ -496,24 +511,22 @@ fn fill_contacts<'a>(out: &mut Listed<'a, NameAddr<'a>>, values: impl Iterator<I
 }
 
 /// Every element of the header `values` (§7.3.1 comma lists, every line of one kind),
-/// trimmed, through `parse`, which gives the lenient value and the strict grammar's
-/// problem of one element, appended to `out` (empty before).
+/// trimmed, through `parse`, which pushes the lenient value of one element onto the list
+/// itself (no value moved out through a return: ~160 to 240 bytes) and says whether it
+/// did and the strict grammar's problem, into `out` (empty before).
 fn listed_into<'a, T>(
     out: &mut Listed<'a, T>,
     values: impl Iterator<Item = &'a [u8]>,
-    mut parse: impl FnMut(&'a [u8]) -> (Option<T>, Option<&'static str>),
+    mut parse: impl FnMut(&'a [u8], &mut Listed<'a, T>) -> (bool, Option<&'static str>),
 ) {
     let mut seen_first = false;
     let mut one = |el: &'a [u8]| {
         let el = trim_lws(el);
-        let (value, problem) = parse(el);
+        let (pushed, problem) = parse(el, out);
         out.problems.extend(problem);
         if !el.is_empty() && !seen_first {
             seen_first = true;
-            out.first_ok = value.is_some();
-        }
-        if let Some(value) = value {
-            out.push(value, el);
+            out.first_ok = pushed;
         }
     };
     for v in values {
