@@ -145,6 +145,33 @@ struct StreamedFindings<'r>(&'r [Finding]);
 
 impl Serialize for StreamedFindings<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The sequence of findings; the compact writer takes the whole array's text at
+        // once (one lent buffer, no generic call per field).
+        s.serialize_newtype_struct(json::DIRECT, &FindingSeq(self.0))
+    }
+}
+
+/// A [`StreamedFindings`] inside its [`json::DIRECT`] newtype.
+struct FindingSeq<'r>(&'r [Finding]);
+
+impl Serialize for FindingSeq<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let direct = json::write_direct(|out| {
+            out.push(b'[');
+            for (i, f) in self.0.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                FindingRef { id: i + 1, f }.write_compact(out)?;
+            }
+            out.push(b']');
+            Ok(())
+        });
+        if let Some(r) = direct {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
         s.collect_seq(
             self.0
                 .iter()
@@ -177,6 +204,44 @@ impl Serialize for FindingRef<'_> {
         st.serialize_field("evidence", &f.evidence)?;
         st.serialize_field("advice", &f.advice)?;
         st.end()
+    }
+}
+
+impl FindingRef<'_> {
+    /// Appends the finding as compact JSON: the bytes its `Serialize` (the fields of
+    /// [`FindingDto`]) gives, without a generic call per field.
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        let f = self.f;
+        out.extend_from_slice(b"{\"id\":");
+        json::write_u64(out, self.id as u64);
+        out.extend_from_slice(b",\"rule\":");
+        json::write_str(out, f.rule.as_str());
+        out.extend_from_slice(b",\"severity\":");
+        json::write_str(out, f.severity.as_str());
+        out.extend_from_slice(b",\"ts\":");
+        json::write_f64(out, f.ts.as_secs_f64())?;
+        out.extend_from_slice(b",\"call_id\":");
+        match &f.call_id {
+            Some(c) => json::write_str(out, c),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"src\":");
+        write_opt_addr(out, &f.src.map(|a| a.get()))?;
+        out.extend_from_slice(b",\"dst\":");
+        write_opt_addr(out, &f.dst.map(|a| a.get()))?;
+        out.extend_from_slice(b",\"summary\":");
+        json::write_str(out, &f.summary);
+        out.extend_from_slice(b",\"evidence\":[");
+        for (i, &n) in f.evidence.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::write_u64(out, n);
+        }
+        out.extend_from_slice(b"],\"advice\":");
+        json::write_str(out, &f.advice);
+        out.push(b'}');
+        Ok(())
     }
 }
 
@@ -819,7 +884,11 @@ pub struct MediaDto<'a> {
 }
 
 /// One dialog (Call-ID).
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serialized as if derived (the fields in order, `tls` and `dtmf` skipped when absent),
+/// through a [`json::DIRECT`] newtype: the compact writer has the row write its own text
+/// (see [`DialogDto::write_compact`]), every other serializer sees the derived form.
+#[derive(Debug, Clone)]
 pub struct DialogDto<'a> {
     /// 1-based row number.
     pub index: usize,
@@ -852,10 +921,8 @@ pub struct DialogDto<'a> {
     /// Transport of the first message.
     pub transport: &'static str,
     /// Source of the first message.
-    #[serde(serialize_with = "ser_addr")]
     pub src: SocketAddr,
     /// Destination of the first message.
-    #[serde(serialize_with = "ser_addr")]
     pub dst: SocketAddr,
     /// From tag.
     pub from_tag: Option<&'a str>,
@@ -881,14 +948,280 @@ pub struct DialogDto<'a> {
     pub nat: Option<crate::nat::NatView>,
     /// The TLS session the first message was decrypted from (SIP over TLS or WSS read
     /// with keys); absent for other transports.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsLinkDto>,
     /// DTMF digits keyed in (RFC 4733 telephone-events, SIP INFO, KPML), in the order they
     /// started; each digit masked (`•`) unless `--show-secrets`. Absent when none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dtmf: Vec<DtmfDto>,
     /// The messages.
     pub flow: Flow<'a>,
+}
+
+impl Serialize for DialogDto<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(json::DIRECT, &DialogFields(self))
+    }
+}
+
+/// A [`DialogDto`] inside its [`json::DIRECT`] newtype.
+struct DialogFields<'r, 'a>(&'r DialogDto<'a>);
+
+impl Serialize for DialogFields<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let d = self.0;
+        if let Some(r) = json::write_direct(|out| d.write_compact(out)) {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
+        DialogDerived::of(d).serialize(s)
+    }
+}
+
+/// The derived form of a [`DialogDto`] (what `#[derive(Serialize)]` on it wrote, for
+/// `serde_json` and `--pretty`), borrowing its fields.
+#[derive(Serialize)]
+#[serde(rename = "DialogDto")]
+struct DialogDerived<'r, 'a> {
+    index: usize,
+    call_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    method: &'a str,
+    state: &'static str,
+    final_status: Option<u16>,
+    start: f64,
+    end: f64,
+    duration_s: f64,
+    talk_s: Option<f64>,
+    messages: u64,
+    retransmissions: u64,
+    duplicates: u64,
+    transport: &'static str,
+    src: Addr<'r>,
+    dst: Addr<'r>,
+    from_tag: Option<&'a str>,
+    to_tags: &'a [String],
+    user_agents: &'a [String],
+    media: &'r [MediaDto<'a>],
+    stream_ids: &'r [usize],
+    rtcp_packets: u64,
+    mos: Option<f64>,
+    finding_ids: &'r [usize],
+    first_frame: u64,
+    nat: &'r Option<crate::nat::NatView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'r TlsLinkDto>,
+    #[serde(skip_serializing_if = "is_empty_slice")]
+    dtmf: &'r [DtmfDto],
+    flow: &'r Flow<'a>,
+}
+
+fn is_empty_slice<T>(v: &&[T]) -> bool {
+    v.is_empty()
+}
+
+impl<'r, 'a> DialogDerived<'r, 'a> {
+    fn of(d: &'r DialogDto<'a>) -> Self {
+        DialogDerived {
+            index: d.index,
+            call_id: d.call_id,
+            from: d.from,
+            to: d.to,
+            method: d.method,
+            state: d.state,
+            final_status: d.final_status,
+            start: d.start,
+            end: d.end,
+            duration_s: d.duration_s,
+            talk_s: d.talk_s,
+            messages: d.messages,
+            retransmissions: d.retransmissions,
+            duplicates: d.duplicates,
+            transport: d.transport,
+            src: Addr(&d.src),
+            dst: Addr(&d.dst),
+            from_tag: d.from_tag,
+            to_tags: d.to_tags,
+            user_agents: d.user_agents,
+            media: &d.media,
+            stream_ids: &d.stream_ids,
+            rtcp_packets: d.rtcp_packets,
+            mos: d.mos,
+            finding_ids: &d.finding_ids,
+            first_frame: d.first_frame,
+            nat: &d.nat,
+            tls: d.tls.as_ref(),
+            dtmf: &d.dtmf,
+            flow: &d.flow,
+        }
+    }
+}
+
+/// Appends `v` or `null`.
+fn write_opt_f64(out: &mut Vec<u8>, v: Option<f64>) -> Result<(), json::Error> {
+    match v {
+        Some(v) => json::write_f64(out, v),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+/// Appends a JSON array of strings.
+fn write_strs(out: &mut Vec<u8>, v: &[String]) {
+    out.push(b'[');
+    for (i, t) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::write_str(out, t);
+    }
+    out.push(b']');
+}
+
+/// Appends a JSON array of integers.
+fn write_ids(out: &mut Vec<u8>, v: &[usize]) {
+    out.push(b'[');
+    for (i, &n) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::write_u64(out, n as u64);
+    }
+    out.push(b']');
+}
+
+/// Appends an optional address (`null` when absent), as [`ser_opt_addr`] writes it.
+fn write_opt_addr(out: &mut Vec<u8>, a: &Option<SocketAddr>) -> Result<(), json::Error> {
+    match a {
+        Some(a) => write_addr(out, a),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+impl DialogDto<'_> {
+    /// Appends the row as compact JSON: the bytes the serializers write for its derived
+    /// form, without a generic call per field (the rows are most of a report).
+    pub(crate) fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        out.extend_from_slice(b"{\"index\":");
+        json::write_u64(out, self.index as u64);
+        out.extend_from_slice(b",\"call_id\":");
+        json::write_str(out, self.call_id);
+        out.extend_from_slice(b",\"from\":");
+        json::write_str(out, self.from);
+        out.extend_from_slice(b",\"to\":");
+        json::write_str(out, self.to);
+        out.extend_from_slice(b",\"method\":");
+        json::write_str(out, self.method);
+        out.extend_from_slice(b",\"state\":");
+        json::write_str(out, self.state);
+        out.extend_from_slice(b",\"final_status\":");
+        match self.final_status {
+            Some(n) => json::write_u64(out, u64::from(n)),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"start\":");
+        json::write_f64(out, self.start)?;
+        out.extend_from_slice(b",\"end\":");
+        json::write_f64(out, self.end)?;
+        out.extend_from_slice(b",\"duration_s\":");
+        json::write_f64(out, self.duration_s)?;
+        out.extend_from_slice(b",\"talk_s\":");
+        write_opt_f64(out, self.talk_s)?;
+        out.extend_from_slice(b",\"messages\":");
+        json::write_u64(out, self.messages);
+        out.extend_from_slice(b",\"retransmissions\":");
+        json::write_u64(out, self.retransmissions);
+        out.extend_from_slice(b",\"duplicates\":");
+        json::write_u64(out, self.duplicates);
+        out.extend_from_slice(b",\"transport\":");
+        json::write_str(out, self.transport);
+        out.extend_from_slice(b",\"src\":");
+        write_addr(out, &self.src)?;
+        out.extend_from_slice(b",\"dst\":");
+        write_addr(out, &self.dst)?;
+        out.extend_from_slice(b",\"from_tag\":");
+        match self.from_tag {
+            Some(t) => json::write_str(out, t),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"to_tags\":");
+        write_strs(out, self.to_tags);
+        out.extend_from_slice(b",\"user_agents\":");
+        write_strs(out, self.user_agents);
+        out.extend_from_slice(b",\"media\":[");
+        for (i, m) in self.media.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            m.write_compact(out)?;
+        }
+        out.extend_from_slice(b"],\"stream_ids\":");
+        write_ids(out, &self.stream_ids);
+        out.extend_from_slice(b",\"rtcp_packets\":");
+        json::write_u64(out, self.rtcp_packets);
+        out.extend_from_slice(b",\"mos\":");
+        write_opt_f64(out, self.mos)?;
+        out.extend_from_slice(b",\"finding_ids\":");
+        write_ids(out, &self.finding_ids);
+        out.extend_from_slice(b",\"first_frame\":");
+        json::write_u64(out, self.first_frame);
+        out.extend_from_slice(b",\"nat\":");
+        match &self.nat {
+            Some(n) => json::append(out, n)?,
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some(t) = &self.tls {
+            out.extend_from_slice(b",\"tls\":");
+            json::append(out, t)?;
+        }
+        if !self.dtmf.is_empty() {
+            out.extend_from_slice(b",\"dtmf\":");
+            json::append(out, &self.dtmf)?;
+        }
+        out.extend_from_slice(b",\"flow\":");
+        self.flow.write_compact(out)?;
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+impl MediaDto<'_> {
+    /// Appends the media line as compact JSON (the bytes of its derived form).
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        out.extend_from_slice(b"{\"media\":");
+        json::write_str(out, self.media);
+        out.extend_from_slice(b",\"offer\":");
+        write_opt_addr(out, &self.offer)?;
+        out.extend_from_slice(b",\"answer\":");
+        write_opt_addr(out, &self.answer)?;
+        out.extend_from_slice(b",\"proto\":");
+        json::write_str(out, self.proto);
+        out.extend_from_slice(b",\"codecs\":[");
+        for (i, c) in self.codecs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            c.write_compact(out);
+        }
+        out.extend_from_slice(if self.encrypted {
+            b"],\"encrypted\":true,\"offer_frame\":"
+        } else {
+            b"],\"encrypted\":false,\"offer_frame\":"
+        });
+        json::write_u64(out, self.offer_frame);
+        out.extend_from_slice(b",\"answer_frame\":");
+        match self.answer_frame {
+            Some(n) => json::write_u64(out, n),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        Ok(())
+    }
 }
 
 /// One DTMF digit of a dialog (`dialogs[].dtmf[]` in the JSON report).
@@ -1043,23 +1376,28 @@ impl Serialize for Flow<'_> {
     }
 }
 
+impl Flow<'_> {
+    /// Appends the array of entries as compact JSON.
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        out.push(b'[');
+        for (i, e) in self.entries().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            e.write_compact(out)?;
+        }
+        out.push(b']');
+        Ok(())
+    }
+}
+
 /// A [`Flow`] inside its [`json::DIRECT`] newtype.
 struct FlowSeq<'f, 'a>(&'f Flow<'a>);
 
 impl Serialize for FlowSeq<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error as _;
-        let direct = json::write_direct(|out| {
-            out.push(b'[');
-            for (i, e) in self.0.entries().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                e.write_compact(out)?;
-            }
-            out.push(b']');
-            Ok(())
-        });
+        let direct = json::write_direct(|out| self.0.write_compact(out));
         if let Some(r) = direct {
             r.map_err(S::Error::custom)?;
             return s.serialize_unit_struct(json::DIRECT);
@@ -1429,6 +1767,22 @@ impl Serialize for CodecText<'_> {
             Some(text) => s.serialize_str(text),
             None => s.collect_str(self),
         }
+    }
+}
+
+impl CodecText<'_> {
+    /// Appends the `Display` text as a JSON string (digits and `/` need no escape, so the
+    /// name's escapes are the whole text's).
+    fn write_compact(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        if self.name.is_empty() {
+            json::write_u64(out, u64::from(self.pt));
+        } else {
+            json::write_str_contents(out, self.name);
+            out.push(b'/');
+            json::write_u64(out, u64::from(self.rate));
+        }
+        out.push(b'"');
     }
 }
 
@@ -1913,7 +2267,7 @@ impl<'a> Report<'a> {
                 let dialogs: Vec<&Dialog> = an.dialogs().collect();
                 write_seq_parallel(w, &dialogs, block_len, |buf, i, d| {
                     let row = ids.fill(dialog_dto(an, d, i + 1, &nat_index), d);
-                    json::append(buf, &row).map_err(io::Error::from)
+                    row.write_compact(buf).map_err(io::Error::from)
                 })?;
                 field(w, false, "streams", &self.streams)?;
                 field(w, false, "findings", &StreamedFindings(findings))?;
@@ -1946,7 +2300,7 @@ fn write_dialogs_parallel<W: Write>(
     block_len: usize,
 ) -> io::Result<()> {
     write_seq_parallel(w, dialogs, block_len, |buf, _, d| {
-        json::append(buf, d).map_err(io::Error::from)
+        d.write_compact(buf).map_err(io::Error::from)
     })
 }
 
