@@ -1406,19 +1406,34 @@ impl<'a> Flow<'a> {
     /// The entries, in capture order.
     pub fn entries(&self) -> impl Iterator<Item = FlowEntry<'a>> + 'a {
         let (an, d) = (self.an, self.dialog);
-        d.messages.iter().enumerate().map(move |(i, m)| FlowEntry {
-            frame: m.frame,
-            ts: m.ts.as_secs_f64(),
-            src: d.src_of(m),
-            dst: d.dst_of(m),
-            transport: m.transport.as_str(),
-            label: an.name(m.label),
-            cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
-            retransmission: m.retransmission,
-            duplicate: m.duplicate,
-            sdp: m.sdp().is_some(),
-            hep: d.hep_of(i).copied(),
-        })
+        d.messages
+            .iter()
+            .enumerate()
+            .map(move |(i, m)| flow_entry(an, d, i, m))
+    }
+}
+
+/// The entry of message `m`, the `i`th of dialog `d` (inlined where the compact writer
+/// writes it: the entry is then never moved whole).
+#[inline(always)]
+fn flow_entry<'a>(
+    an: &'a Analyzer,
+    d: &'a Dialog,
+    i: usize,
+    m: &'a crate::engine::MessageRecord,
+) -> FlowEntry<'a> {
+    FlowEntry {
+        frame: m.frame,
+        ts: m.ts.as_secs_f64(),
+        src: d.src_of(m),
+        dst: d.dst_of(m),
+        transport: m.transport.as_str(),
+        label: an.name(m.label),
+        cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
+        retransmission: m.retransmission,
+        duplicate: m.duplicate,
+        sdp: m.sdp().is_some(),
+        hep: d.hep_of(i).copied(),
     }
 }
 
@@ -1443,11 +1458,12 @@ impl Flow<'_> {
         addrs: &mut AddrTexts,
     ) -> Result<(), json::Error> {
         out.push(b'[');
-        for (i, e) in self.entries().enumerate() {
+        let (an, d) = (self.an, self.dialog);
+        for (i, m) in d.messages.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            e.write_compact_with(out, addrs)?;
+            flow_entry(an, d, i, m).write_compact_with(out, addrs)?;
         }
         out.push(b']');
         Ok(())
@@ -2333,7 +2349,19 @@ impl<'a> Report<'a> {
                     row.write_compact(buf).map_err(io::Error::from)
                 })?;
                 field(w, false, "streams", &self.streams)?;
-                field(w, false, "findings", &StreamedFindings(findings))?;
+                // A big capture has a finding per call: written on both threads too, in
+                // blocks of about the size of a dialog block (~450 bytes a finding).
+                let finding_block = block_len.saturating_mul(FINDINGS_PER_DIALOG_BLOCK);
+                if findings.len() >= 2 * finding_block {
+                    w.write_all(b",\"findings\":")?;
+                    write_seq_parallel(w, findings, finding_block, |buf, i, f| {
+                        FindingRef { id: i + 1, f }
+                            .write_compact(buf)
+                            .map_err(io::Error::from)
+                    })?;
+                } else {
+                    field(w, false, "findings", &StreamedFindings(findings))?;
+                }
             }
             None => {
                 write_dialogs_parallel(w, &self.dialogs, block_len)?;
@@ -2354,6 +2382,10 @@ impl<'a> Report<'a> {
 /// every dialog and finding: at 512 they were two buffers of 2 MB each (grown by
 /// doubling), now about half a megabyte each.
 const DIALOG_BLOCK: usize = 128;
+
+/// Findings per dialog of a block when a streaming report's findings are written on two
+/// threads (a finding is about a quarter of the JSON of a SIPp call).
+const FINDINGS_PER_DIALOG_BLOCK: usize = 4;
 
 /// Writes `dialogs` as one compact JSON array: the bytes of
 /// `serde_json::to_writer(dialogs)`, made on two threads (see [`write_seq_parallel`]).
@@ -2703,6 +2735,276 @@ mod tests {
             serde_json::to_string_pretty(&entries).unwrap(),
             serde_json::to_string_pretty(&all).unwrap()
         );
+    }
+
+    /// Every serializer's bytes for a dialog row: ours compact (the DIRECT newtype, alone
+    /// and in a sequence), the row's own writer, and `serde_json` compact and pretty of the
+    /// derived form.
+    fn row_is_derived(d: &DialogDto<'_>) {
+        let want = serde_json::to_string(&DialogDerived::of(d)).unwrap();
+        assert_eq!(serde_json::to_string(d).unwrap(), want);
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, d).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+        let mut direct = b"x".to_vec();
+        d.write_compact(&mut direct).unwrap();
+        assert_eq!(direct, [&b"x"[..], want.as_bytes()].concat());
+        let mut seq = Vec::new();
+        json::to_writer(&mut seq, &[d, d][..]).unwrap();
+        assert_eq!(String::from_utf8(seq).unwrap(), format!("[{want},{want}]"));
+        assert_eq!(
+            serde_json::to_string_pretty(d).unwrap(),
+            serde_json::to_string_pretty(&DialogDerived::of(d)).unwrap()
+        );
+    }
+
+    /// The analyzer of samples with every optional part of a dialog row: media with and
+    /// without answers, NAT views, TLS links, DTMF, IPv6, HEP, findings and streams.
+    fn sample_analyzer() -> Analyzer {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut an = crate::rules::analyzer(crate::engine::Limits::default());
+        for name in [
+            "basic-call-rtp.pcap",
+            "sdes-call-udp.pcap",
+            "scanner-svwar.pcap",
+            "dtmf-info.pcap",
+            "dtmf-rfc4733.pcap",
+            "ipv6-call.pcap",
+            "nat-one-way-wan.pcap",
+            "nat-latching-wan.pcap",
+            "clean-tls-srtp.pcap",
+            "invite-407.pcap",
+            "rtcp-call.pcap",
+        ] {
+            let mut src = crate::capture::open_path(&dir.join(name)).unwrap();
+            an.run_source(&mut src, &mut |_, _| {});
+        }
+        an
+    }
+
+    /// Real dialog rows (with media, NAT views, DTMF, IPv6, finding and stream ids) are
+    /// written by the compact writer as their derived form is.
+    #[test]
+    fn dialog_rows_match_derived() {
+        let an = sample_analyzer();
+        let report = Report::build(&an, 7);
+        assert!(report.dialogs.len() > 10);
+        assert!(report.dialogs.iter().any(|d| d.nat.is_some()));
+        assert!(report.dialogs.iter().any(|d| !d.dtmf.is_empty()));
+        assert!(report.dialogs.iter().any(|d| !d.media.is_empty()));
+        assert!(report.dialogs.iter().any(|d| d.src.is_ipv6()));
+        assert!(report.dialogs.iter().any(|d| !d.finding_ids.is_empty()));
+        for d in &report.dialogs {
+            row_is_derived(d);
+        }
+    }
+
+    /// Edge values in every field of a row: escapes, non-ASCII, NaN and infinities,
+    /// the largest integers, empty lists, absent optional fields and present rare ones.
+    #[test]
+    fn dialog_row_edge_values_match_derived() {
+        let an = sample_analyzer();
+        let report = Report::build(&an, 7);
+        let base = report
+            .dialogs
+            .iter()
+            .find(|d| !d.media.is_empty())
+            .unwrap()
+            .clone();
+        let tricky = "a\"b\\c\r\n\t\u{1}\u{1f}\u{7f} é\u{2028}😀";
+        let tags = vec![String::new(), tricky.to_string(), "t".repeat(70)];
+        let v6: SocketAddr = "[2001:db8::1]:5060".parse().unwrap();
+        let v4: SocketAddr = "255.255.255.255:65535".parse().unwrap();
+        let mut rows = Vec::new();
+        for k in 0..6 {
+            let mut d = base.clone();
+            let f = [
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                -0.0,
+                1e300,
+                1.5e-7,
+            ][k];
+            d.index = [0, 1, 9, 10, usize::MAX, 123][k];
+            d.call_id = ["", tricky, "plain@host", "x\"", "é", "0123456789abcdef"][k];
+            d.from = [tricky, "", "sip:a@b", "\\", "😀", "1234567"][k];
+            d.to = d.from;
+            d.method = ["INVITE", "", tricky, "M", "Ü", "OPTIONS"][k];
+            d.final_status = [None, Some(0), Some(u16::MAX), Some(200), None, Some(9)][k];
+            d.start = f;
+            d.end = [0.0, f, 1_796_596_054.455_817, f, 2.0, f64::MIN_POSITIVE][k];
+            d.duration_s = f;
+            d.talk_s = [None, Some(f), Some(0.003), None, Some(f64::NAN), Some(1.0)][k];
+            d.mos = [
+                Some(f),
+                None,
+                Some(4.41),
+                Some(f64::INFINITY),
+                None,
+                Some(1.0),
+            ][k];
+            d.messages = [0, u64::MAX, 7, 10, 99, 100][k];
+            d.retransmissions = u64::MAX - k as u64;
+            d.duplicates = k as u64;
+            d.rtcp_packets = [u64::MAX, 0, 1, 2, 3, 4][k];
+            d.first_frame = [0, u64::MAX, 1, 10, 100, 1000][k];
+            d.src = [v4, v6, v4, v6, base.src, base.dst][k];
+            d.dst = [v6, v4, v4, base.src, base.dst, v6][k];
+            d.from_tag = [None, Some(""), Some(tricky), Some("tag"), None, Some("😀")][k];
+            d.to_tags = tags.get(..k % 4).unwrap_or(&tags);
+            d.user_agents = tags.get(k % 3..).unwrap_or_default();
+            d.stream_ids = [vec![], vec![1], vec![usize::MAX, 0, 10]][k % 3].clone();
+            d.finding_ids = [vec![3, 4], vec![], vec![usize::MAX]][k % 3].clone();
+            d.state = ["completed", "", "a\"b", "x", "y", "z"][k];
+            d.transport = ["UDP", "TCP", "", "T\\LS", "WSS", "SCTP"][k];
+            for (j, m) in d.media.iter_mut().enumerate() {
+                m.media = [tricky, "audio", ""][(j + k) % 3];
+                m.proto = ["RTP/AVP", "", tricky][(j + k) % 3];
+                m.offer = [None, Some(v6), Some(v4)][k % 3];
+                m.answer = [Some(v4), None, Some(v6)][k % 3];
+                m.encrypted = k % 2 == 0;
+                m.offer_frame = [0, u64::MAX][k % 2];
+                m.answer_frame = [None, Some(u64::MAX), Some(0)][k % 3];
+                m.codecs = vec![
+                    CodecText {
+                        pt: 255,
+                        name: "",
+                        rate: 0,
+                    },
+                    CodecText {
+                        pt: 0,
+                        name: tricky,
+                        rate: u32::MAX,
+                    },
+                    CodecText {
+                        pt: 8,
+                        name: &tags[2],
+                        rate: 8000,
+                    },
+                ]
+                .into_iter()
+                .take(k % 4)
+                .collect();
+            }
+            if k == 4 {
+                d.media.clear();
+            }
+            if k % 2 == 1 {
+                d.tls = Some(TlsLinkDto {
+                    client: v4,
+                    server: v6,
+                    version: [None, Some(tricky.to_string())][k / 2 % 2].clone(),
+                    cipher: Some("TLS_AES_128_GCM_SHA256".into()),
+                    sni: None,
+                    certificate: Some(String::new()),
+                    first_frame: u64::MAX,
+                });
+                d.dtmf = vec![DtmfDto {
+                    digit: "•",
+                    ts: f,
+                    duration_ms: [None, Some(u32::MAX)][k / 2 % 2],
+                    via: "info",
+                    frame: u64::MAX,
+                    src: v6,
+                    dst: v4,
+                    cleartext: true,
+                }];
+            } else {
+                d.tls = None;
+                d.dtmf.clear();
+            }
+            rows.push(d);
+        }
+        for d in &rows {
+            row_is_derived(d);
+        }
+        // In a sequence, as the report holds them.
+        let want = serde_json::to_string(&rows).unwrap();
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, &rows).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+    }
+
+    /// A streamed report's findings (written by their own writer, alone or on two
+    /// threads) are the bytes of their [`FindingDto`]s, with escapes, non-ASCII, absent
+    /// and IPv6 addresses, empty and huge evidence.
+    #[test]
+    fn streamed_findings_match_dtos() {
+        use crate::model::finding::RuleId;
+        let tricky = "q\"b\\s\r\n\u{1} é😀\u{2028}";
+        let v6: SocketAddr = "[::ffff:192.0.2.1]:0".parse().unwrap();
+        let v4: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let mut all = Vec::new();
+        for k in 0..8 {
+            let mut f = Finding::new(
+                [RuleId("media.cleartext-rtp"), RuleId("x\"y")][k % 2],
+                Severity::ALL[k % 5],
+                crate::capture::Timestamp([0, u64::MAX, 1_796_596_054_455_817_000][k % 3]),
+            );
+            if k % 3 != 0 {
+                f = f.call([tricky, "", "1-8616@127.0.0.1"][k % 3]);
+            }
+            f.src = [None, Some(v4.into()), Some(v6.into())][k % 3];
+            f.dst = [Some(v6.into()), None, Some(v4.into())][k % 3];
+            f.summary = [tricky.to_string(), String::new(), "s".repeat(300)][k % 3].clone();
+            f.evidence = [vec![], vec![u64::MAX, 0, 1], (0..32).collect()][k % 3].clone();
+            f.advice = [
+                std::borrow::Cow::Borrowed(""),
+                std::borrow::Cow::Owned(tricky.to_string()),
+                std::borrow::Cow::Borrowed("Use SRTP."),
+            ][k % 3]
+                .clone();
+            all.push(f);
+        }
+        let dtos: Vec<FindingDto> = all
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, f)| finding_dto(i + 1, f))
+            .collect();
+        let want = serde_json::to_string(&dtos).unwrap();
+        let streamed = StreamedFindings(&all);
+        assert_eq!(serde_json::to_string(&streamed).unwrap(), want);
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, &streamed).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+        for block in [1, 3, 100] {
+            let mut got = Vec::new();
+            write_seq_parallel(&mut got, &all, block, |buf, i, f| {
+                FindingRef { id: i + 1, f }
+                    .write_compact(buf)
+                    .map_err(io::Error::from)
+            })
+            .unwrap();
+            assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
+        assert_eq!(
+            serde_json::to_string_pretty(&streamed).unwrap(),
+            serde_json::to_string_pretty(&dtos).unwrap()
+        );
+    }
+
+    proptest::proptest! {
+        /// Addresses written through a dialog's address texts are those written one by
+        /// one, in any order of repeats (IPv6 passing through).
+        #[test]
+        fn addr_texts_are_addr_texts(picks in proptest::collection::vec(0usize..5, 0..20), ip: u32, port: u16) {
+            let addrs = [
+                SocketAddr::from((std::net::Ipv4Addr::from(ip), port)),
+                SocketAddr::from((std::net::Ipv4Addr::from(ip), port.wrapping_add(1))),
+                SocketAddr::from((std::net::Ipv4Addr::from(ip ^ 1), port)),
+                "[2001:db8::1]:5060".parse().unwrap(),
+                "0.0.0.0:0".parse().unwrap(),
+            ];
+            let mut cache = AddrTexts::default();
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            for &p in &picks {
+                cache.write(&mut got, &addrs[p]).unwrap();
+                write_addr(&mut want, &addrs[p]).unwrap();
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     /// The hand-written address and CSeq texts are byte for byte what serde and
