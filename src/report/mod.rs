@@ -289,18 +289,20 @@ impl<'r> DialogIds<'r> {
     /// `dto` with the finding and stream ids of dialog `d` (copied: a Call-ID may name
     /// several dialogs, and a streaming report may be written more than once).
     fn fill<'a>(&self, mut dto: DialogDto<'a>, d: &Dialog) -> DialogDto<'a> {
+        let (findings, streams) = self.of(d);
+        dto.finding_ids = findings.iter().map(|(_, id)| *id).collect();
+        dto.stream_ids = streams.to_vec();
+        dto
+    }
+
+    /// The (Call-ID, finding id) entries and the stream ids of dialog `d`, borrowed.
+    fn of(&self, d: &Dialog) -> (&[(&'r str, usize)], &[usize]) {
         let c = d.call_id.as_str();
         let from = self.findings_of.partition_point(|(k, _)| *k < c);
-        dto.finding_ids = self
-            .findings_of
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|(k, _)| *k == c)
-            .map(|(_, id)| *id)
-            .collect();
-        dto.stream_ids = self.streams_of.get(&d.id).cloned().unwrap_or_default();
-        dto
+        let rest = self.findings_of.get(from..).unwrap_or_default();
+        let n = rest.iter().take_while(|(k, _)| *k == c).count();
+        let streams = self.streams_of.get(&d.id).map_or(&[][..], Vec::as_slice);
+        (rest.get(..n).unwrap_or_default(), streams)
     }
 }
 
@@ -1160,6 +1162,17 @@ impl DialogDto<'_> {
     /// Appends the row as compact JSON: the bytes the serializers write for its derived
     /// form, without a generic call per field (the rows are most of a report).
     pub(crate) fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        self.write_row(out, None)
+    }
+
+    /// [`DialogDto::write_compact`], the finding and stream ids taken from `ids` (the
+    /// [`DialogIds::of`] of the dialog, when given) rather than from the row: a streaming
+    /// report's rows then hold no lists of their own.
+    fn write_row(
+        &self,
+        out: &mut Vec<u8>,
+        ids: Option<(&[(&str, usize)], &[usize])>,
+    ) -> Result<(), json::Error> {
         out.extend_from_slice(b"{\"index\":");
         json::write_u64(out, self.index as u64);
         out.extend_from_slice(b",\"call_id\":");
@@ -1215,13 +1228,25 @@ impl DialogDto<'_> {
             m.write_compact(out)?;
         }
         out.extend_from_slice(b"],\"stream_ids\":");
-        write_ids(out, &self.stream_ids);
+        write_ids(out, ids.map_or(&self.stream_ids[..], |i| i.1));
         out.extend_from_slice(b",\"rtcp_packets\":");
         json::write_u64(out, self.rtcp_packets);
         out.extend_from_slice(b",\"mos\":");
         write_opt_f64(out, self.mos)?;
         out.extend_from_slice(b",\"finding_ids\":");
-        write_ids(out, &self.finding_ids);
+        match ids {
+            Some((findings, _)) => {
+                out.push(b'[');
+                for (i, (_, id)) in findings.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    json::write_u64(out, *id as u64);
+                }
+                out.push(b']');
+            }
+            None => write_ids(out, &self.finding_ids),
+        }
         out.extend_from_slice(b",\"first_frame\":");
         json::write_u64(out, self.first_frame);
         out.extend_from_slice(b",\"nat\":");
@@ -2345,8 +2370,10 @@ impl<'a> Report<'a> {
                 let nat_index = an.nat_flow_index();
                 let dialogs: Vec<&Dialog> = an.dialogs().collect();
                 write_seq_parallel(w, &dialogs, block_len, |buf, i, d| {
-                    let row = ids.fill(dialog_dto(an, d, i + 1, &nat_index), d);
-                    row.write_compact(buf).map_err(io::Error::from)
+                    // The ids written from the index: the row holds no lists of them.
+                    dialog_dto(an, d, i + 1, &nat_index)
+                        .write_row(buf, Some(ids.of(d)))
+                        .map_err(io::Error::from)
                 })?;
                 field(w, false, "streams", &self.streams)?;
                 // A big capture has a finding per call: written on both threads too, in
