@@ -296,7 +296,7 @@ impl<'r> DialogIds<'r> {
     }
 
     /// The (Call-ID, finding id) entries and the stream ids of dialog `d`, borrowed.
-    fn of(&self, d: &Dialog) -> (&[(&'r str, usize)], &[usize]) {
+    fn of(&self, d: &Dialog) -> RowIds<'_, 'r> {
         let c = d.call_id.as_str();
         let from = self.findings_of.partition_point(|(k, _)| *k < c);
         let rest = self.findings_of.get(from..).unwrap_or_default();
@@ -305,6 +305,9 @@ impl<'r> DialogIds<'r> {
         (rest.get(..n).unwrap_or_default(), streams)
     }
 }
+
+/// A dialog's (Call-ID, finding id) entries and stream ids, borrowed from [`DialogIds`].
+type RowIds<'i, 'r> = (&'i [(&'r str, usize)], &'i [usize]);
 
 /// The filter a report was narrowed by and what it left out of what.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -1171,7 +1174,7 @@ impl DialogDto<'_> {
     fn write_row(
         &self,
         out: &mut Vec<u8>,
-        ids: Option<(&[(&str, usize)], &[usize])>,
+        ids: Option<RowIds<'_, '_>>,
     ) -> Result<(), json::Error> {
         out.extend_from_slice(b"{\"index\":");
         json::write_u64(out, self.index as u64);
