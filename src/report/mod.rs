@@ -145,6 +145,33 @@ struct StreamedFindings<'r>(&'r [Finding]);
 
 impl Serialize for StreamedFindings<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The sequence of findings; the compact writer takes the whole array's text at
+        // once (one lent buffer, no generic call per field).
+        s.serialize_newtype_struct(json::DIRECT, &FindingSeq(self.0))
+    }
+}
+
+/// A [`StreamedFindings`] inside its [`json::DIRECT`] newtype.
+struct FindingSeq<'r>(&'r [Finding]);
+
+impl Serialize for FindingSeq<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let direct = json::write_direct(|out| {
+            out.push(b'[');
+            for (i, f) in self.0.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                FindingRef { id: i + 1, f }.write_compact(out)?;
+            }
+            out.push(b']');
+            Ok(())
+        });
+        if let Some(r) = direct {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
         s.collect_seq(
             self.0
                 .iter()
@@ -177,6 +204,44 @@ impl Serialize for FindingRef<'_> {
         st.serialize_field("evidence", &f.evidence)?;
         st.serialize_field("advice", &f.advice)?;
         st.end()
+    }
+}
+
+impl FindingRef<'_> {
+    /// Appends the finding as compact JSON: the bytes its `Serialize` (the fields of
+    /// [`FindingDto`]) gives, without a generic call per field.
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        let f = self.f;
+        out.extend_from_slice(b"{\"id\":");
+        json::write_u64(out, self.id as u64);
+        out.extend_from_slice(b",\"rule\":");
+        json::write_str(out, f.rule.as_str());
+        out.extend_from_slice(b",\"severity\":");
+        json::write_str(out, f.severity.as_str());
+        out.extend_from_slice(b",\"ts\":");
+        json::write_f64(out, f.ts.as_secs_f64())?;
+        out.extend_from_slice(b",\"call_id\":");
+        match &f.call_id {
+            Some(c) => json::write_str(out, c),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"src\":");
+        write_opt_addr(out, &f.src.map(|a| a.get()))?;
+        out.extend_from_slice(b",\"dst\":");
+        write_opt_addr(out, &f.dst.map(|a| a.get()))?;
+        out.extend_from_slice(b",\"summary\":");
+        json::write_str(out, &f.summary);
+        out.extend_from_slice(b",\"evidence\":[");
+        for (i, &n) in f.evidence.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::write_u64(out, n);
+        }
+        out.extend_from_slice(b"],\"advice\":");
+        json::write_str(out, &f.advice);
+        out.push(b'}');
+        Ok(())
     }
 }
 
@@ -224,20 +289,25 @@ impl<'r> DialogIds<'r> {
     /// `dto` with the finding and stream ids of dialog `d` (copied: a Call-ID may name
     /// several dialogs, and a streaming report may be written more than once).
     fn fill<'a>(&self, mut dto: DialogDto<'a>, d: &Dialog) -> DialogDto<'a> {
-        let c = d.call_id.as_str();
-        let from = self.findings_of.partition_point(|(k, _)| *k < c);
-        dto.finding_ids = self
-            .findings_of
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|(k, _)| *k == c)
-            .map(|(_, id)| *id)
-            .collect();
-        dto.stream_ids = self.streams_of.get(&d.id).cloned().unwrap_or_default();
+        let (findings, streams) = self.of(d);
+        dto.finding_ids = findings.iter().map(|(_, id)| *id).collect();
+        dto.stream_ids = streams.to_vec();
         dto
     }
+
+    /// The (Call-ID, finding id) entries and the stream ids of dialog `d`, borrowed.
+    fn of(&self, d: &Dialog) -> RowIds<'_, 'r> {
+        let c = d.call_id.as_str();
+        let from = self.findings_of.partition_point(|(k, _)| *k < c);
+        let rest = self.findings_of.get(from..).unwrap_or_default();
+        let n = rest.iter().take_while(|(k, _)| *k == c).count();
+        let streams = self.streams_of.get(&d.id).map_or(&[][..], Vec::as_slice);
+        (rest.get(..n).unwrap_or_default(), streams)
+    }
 }
+
+/// A dialog's (Call-ID, finding id) entries and stream ids, borrowed from [`DialogIds`].
+type RowIds<'i, 'r> = (&'i [(&'r str, usize)], &'i [usize]);
 
 /// The filter a report was narrowed by and what it left out of what.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -729,33 +799,86 @@ fn write_addr(out: &mut Vec<u8>, a: &SocketAddr) -> Result<(), json::Error> {
     let SocketAddr::V4(v4) = a else {
         return json::append(out, &Addr(a));
     };
+    let (b, n) = v4_quoted(v4);
+    push_block(out, &b, n);
+    Ok(())
+}
+
+/// `v4` as a quoted JSON string in a fixed block, and its length.
+fn v4_quoted(v4: &std::net::SocketAddrV4) -> ([u8; V4_BLOCK], usize) {
     let mut b = [0u8; V4_BLOCK];
     if let Some(q) = b.first_mut() {
         *q = b'"';
     }
-    let mut n = v4_into(v4, &mut b, 1);
+    let n = v4_into(v4, &mut b, 1);
     if let Some(q) = b.get_mut(n) {
         *q = b'"';
     }
-    n += 1;
+    (b, n + 1)
+}
+
+/// Appends the first `n` bytes of `b`: the whole block is copied (a fixed-size copy, no
+/// `memcpy` call) and the rest cut off.
+#[inline]
+fn push_block(out: &mut Vec<u8>, b: &[u8; V4_BLOCK], n: usize) {
     let start = out.len();
-    out.extend_from_slice(&b);
+    out.extend_from_slice(b);
     out.truncate(start + n);
-    Ok(())
+}
+
+/// The JSON texts of the last two IPv4 addresses written: a dialog's rows name the same
+/// two parties over and over (its `src` and `dst`, then each message's), and a text
+/// copied from here is a fifth of the work of writing it again.
+#[derive(Default)]
+struct AddrTexts {
+    slots: [Option<(std::net::SocketAddrV4, [u8; V4_BLOCK], usize)>; 2],
+    /// The slot the next new address replaces.
+    next: usize,
+}
+
+impl AddrTexts {
+    /// Appends `a` as [`write_addr`] does.
+    fn write(&mut self, out: &mut Vec<u8>, a: &SocketAddr) -> Result<(), json::Error> {
+        let SocketAddr::V4(v4) = a else {
+            return write_addr(out, a);
+        };
+        for (k, b, n) in self.slots.iter().flatten() {
+            if k == v4 {
+                push_block(out, b, *n);
+                return Ok(());
+            }
+        }
+        let (b, n) = v4_quoted(v4);
+        push_block(out, &b, n);
+        if let Some(slot) = self.slots.get_mut(self.next) {
+            *slot = Some((*v4, b, n));
+        }
+        self.next = (self.next + 1) % 2;
+        Ok(())
+    }
 }
 
 impl FlowEntry<'_> {
     /// Appends the entry as compact JSON: the bytes the serializers write for it, without
     /// a generic call per field or a UTF-8 check of the texts built here.
     fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        self.write_compact_with(out, &mut AddrTexts::default())
+    }
+
+    /// [`FlowEntry::write_compact`] with the address texts of the entries before.
+    fn write_compact_with(
+        &self,
+        out: &mut Vec<u8>,
+        addrs: &mut AddrTexts,
+    ) -> Result<(), json::Error> {
         out.extend_from_slice(b"{\"frame\":");
         json::write_u64(out, self.frame);
         out.extend_from_slice(b",\"ts\":");
         json::write_f64(out, self.ts)?;
         out.extend_from_slice(b",\"src\":");
-        write_addr(out, &self.src)?;
+        addrs.write(out, &self.src)?;
         out.extend_from_slice(b",\"dst\":");
-        write_addr(out, &self.dst)?;
+        addrs.write(out, &self.dst)?;
         out.extend_from_slice(b",\"transport\":");
         json::write_str(out, self.transport);
         out.extend_from_slice(b",\"label\":");
@@ -819,7 +942,11 @@ pub struct MediaDto<'a> {
 }
 
 /// One dialog (Call-ID).
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serialized as if derived (the fields in order, `tls` and `dtmf` skipped when absent),
+/// through a [`json::DIRECT`] newtype: the compact writer has the row write its own text
+/// (see [`DialogDto::write_compact`]), every other serializer sees the derived form.
+#[derive(Debug, Clone)]
 pub struct DialogDto<'a> {
     /// 1-based row number.
     pub index: usize,
@@ -852,10 +979,8 @@ pub struct DialogDto<'a> {
     /// Transport of the first message.
     pub transport: &'static str,
     /// Source of the first message.
-    #[serde(serialize_with = "ser_addr")]
     pub src: SocketAddr,
     /// Destination of the first message.
-    #[serde(serialize_with = "ser_addr")]
     pub dst: SocketAddr,
     /// From tag.
     pub from_tag: Option<&'a str>,
@@ -881,14 +1006,304 @@ pub struct DialogDto<'a> {
     pub nat: Option<crate::nat::NatView>,
     /// The TLS session the first message was decrypted from (SIP over TLS or WSS read
     /// with keys); absent for other transports.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsLinkDto>,
     /// DTMF digits keyed in (RFC 4733 telephone-events, SIP INFO, KPML), in the order they
     /// started; each digit masked (`•`) unless `--show-secrets`. Absent when none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dtmf: Vec<DtmfDto>,
     /// The messages.
     pub flow: Flow<'a>,
+}
+
+impl Serialize for DialogDto<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(json::DIRECT, &DialogFields(self))
+    }
+}
+
+/// A [`DialogDto`] inside its [`json::DIRECT`] newtype.
+struct DialogFields<'r, 'a>(&'r DialogDto<'a>);
+
+impl Serialize for DialogFields<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let d = self.0;
+        if let Some(r) = json::write_direct(|out| d.write_compact(out)) {
+            r.map_err(S::Error::custom)?;
+            return s.serialize_unit_struct(json::DIRECT);
+        }
+        DialogDerived::of(d).serialize(s)
+    }
+}
+
+/// The derived form of a [`DialogDto`] (what `#[derive(Serialize)]` on it wrote, for
+/// `serde_json` and `--pretty`), borrowing its fields.
+#[derive(Serialize)]
+#[serde(rename = "DialogDto")]
+struct DialogDerived<'r, 'a> {
+    index: usize,
+    call_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    method: &'a str,
+    state: &'static str,
+    final_status: Option<u16>,
+    start: f64,
+    end: f64,
+    duration_s: f64,
+    talk_s: Option<f64>,
+    messages: u64,
+    retransmissions: u64,
+    duplicates: u64,
+    transport: &'static str,
+    src: Addr<'r>,
+    dst: Addr<'r>,
+    from_tag: Option<&'a str>,
+    to_tags: &'a [String],
+    user_agents: &'a [String],
+    media: &'r [MediaDto<'a>],
+    stream_ids: &'r [usize],
+    rtcp_packets: u64,
+    mos: Option<f64>,
+    finding_ids: &'r [usize],
+    first_frame: u64,
+    nat: &'r Option<crate::nat::NatView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'r TlsLinkDto>,
+    #[serde(skip_serializing_if = "is_empty_slice")]
+    dtmf: &'r [DtmfDto],
+    flow: &'r Flow<'a>,
+}
+
+fn is_empty_slice<T>(v: &&[T]) -> bool {
+    v.is_empty()
+}
+
+impl<'r, 'a> DialogDerived<'r, 'a> {
+    fn of(d: &'r DialogDto<'a>) -> Self {
+        DialogDerived {
+            index: d.index,
+            call_id: d.call_id,
+            from: d.from,
+            to: d.to,
+            method: d.method,
+            state: d.state,
+            final_status: d.final_status,
+            start: d.start,
+            end: d.end,
+            duration_s: d.duration_s,
+            talk_s: d.talk_s,
+            messages: d.messages,
+            retransmissions: d.retransmissions,
+            duplicates: d.duplicates,
+            transport: d.transport,
+            src: Addr(&d.src),
+            dst: Addr(&d.dst),
+            from_tag: d.from_tag,
+            to_tags: d.to_tags,
+            user_agents: d.user_agents,
+            media: &d.media,
+            stream_ids: &d.stream_ids,
+            rtcp_packets: d.rtcp_packets,
+            mos: d.mos,
+            finding_ids: &d.finding_ids,
+            first_frame: d.first_frame,
+            nat: &d.nat,
+            tls: d.tls.as_ref(),
+            dtmf: &d.dtmf,
+            flow: &d.flow,
+        }
+    }
+}
+
+/// Appends `v` or `null`.
+fn write_opt_f64(out: &mut Vec<u8>, v: Option<f64>) -> Result<(), json::Error> {
+    match v {
+        Some(v) => json::write_f64(out, v),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+/// Appends a JSON array of strings.
+fn write_strs(out: &mut Vec<u8>, v: &[String]) {
+    out.push(b'[');
+    for (i, t) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::write_str(out, t);
+    }
+    out.push(b']');
+}
+
+/// Appends a JSON array of integers.
+fn write_ids(out: &mut Vec<u8>, v: &[usize]) {
+    out.push(b'[');
+    for (i, &n) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::write_u64(out, n as u64);
+    }
+    out.push(b']');
+}
+
+/// Appends an optional address (`null` when absent), as [`ser_opt_addr`] writes it.
+fn write_opt_addr(out: &mut Vec<u8>, a: &Option<SocketAddr>) -> Result<(), json::Error> {
+    match a {
+        Some(a) => write_addr(out, a),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+impl DialogDto<'_> {
+    /// Appends the row as compact JSON: the bytes the serializers write for its derived
+    /// form, without a generic call per field (the rows are most of a report).
+    pub(crate) fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        self.write_row(out, None)
+    }
+
+    /// [`DialogDto::write_compact`], the finding and stream ids taken from `ids` (the
+    /// [`DialogIds::of`] of the dialog, when given) rather than from the row: a streaming
+    /// report's rows then hold no lists of their own.
+    fn write_row(
+        &self,
+        out: &mut Vec<u8>,
+        ids: Option<RowIds<'_, '_>>,
+    ) -> Result<(), json::Error> {
+        out.extend_from_slice(b"{\"index\":");
+        json::write_u64(out, self.index as u64);
+        out.extend_from_slice(b",\"call_id\":");
+        json::write_str(out, self.call_id);
+        out.extend_from_slice(b",\"from\":");
+        json::write_str(out, self.from);
+        out.extend_from_slice(b",\"to\":");
+        json::write_str(out, self.to);
+        out.extend_from_slice(b",\"method\":");
+        json::write_str(out, self.method);
+        out.extend_from_slice(b",\"state\":");
+        json::write_str(out, self.state);
+        out.extend_from_slice(b",\"final_status\":");
+        match self.final_status {
+            Some(n) => json::write_u64(out, u64::from(n)),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"start\":");
+        json::write_f64(out, self.start)?;
+        out.extend_from_slice(b",\"end\":");
+        json::write_f64(out, self.end)?;
+        out.extend_from_slice(b",\"duration_s\":");
+        json::write_f64(out, self.duration_s)?;
+        out.extend_from_slice(b",\"talk_s\":");
+        write_opt_f64(out, self.talk_s)?;
+        out.extend_from_slice(b",\"messages\":");
+        json::write_u64(out, self.messages);
+        out.extend_from_slice(b",\"retransmissions\":");
+        json::write_u64(out, self.retransmissions);
+        out.extend_from_slice(b",\"duplicates\":");
+        json::write_u64(out, self.duplicates);
+        out.extend_from_slice(b",\"transport\":");
+        json::write_str(out, self.transport);
+        let mut addrs = AddrTexts::default();
+        out.extend_from_slice(b",\"src\":");
+        addrs.write(out, &self.src)?;
+        out.extend_from_slice(b",\"dst\":");
+        addrs.write(out, &self.dst)?;
+        out.extend_from_slice(b",\"from_tag\":");
+        match self.from_tag {
+            Some(t) => json::write_str(out, t),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"to_tags\":");
+        write_strs(out, self.to_tags);
+        out.extend_from_slice(b",\"user_agents\":");
+        write_strs(out, self.user_agents);
+        out.extend_from_slice(b",\"media\":[");
+        for (i, m) in self.media.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            m.write_compact(out)?;
+        }
+        out.extend_from_slice(b"],\"stream_ids\":");
+        write_ids(out, ids.map_or(&self.stream_ids[..], |i| i.1));
+        out.extend_from_slice(b",\"rtcp_packets\":");
+        json::write_u64(out, self.rtcp_packets);
+        out.extend_from_slice(b",\"mos\":");
+        write_opt_f64(out, self.mos)?;
+        out.extend_from_slice(b",\"finding_ids\":");
+        match ids {
+            Some((findings, _)) => {
+                out.push(b'[');
+                for (i, (_, id)) in findings.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    json::write_u64(out, *id as u64);
+                }
+                out.push(b']');
+            }
+            None => write_ids(out, &self.finding_ids),
+        }
+        out.extend_from_slice(b",\"first_frame\":");
+        json::write_u64(out, self.first_frame);
+        out.extend_from_slice(b",\"nat\":");
+        match &self.nat {
+            Some(n) => json::append(out, n)?,
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some(t) = &self.tls {
+            out.extend_from_slice(b",\"tls\":");
+            json::append(out, t)?;
+        }
+        if !self.dtmf.is_empty() {
+            out.extend_from_slice(b",\"dtmf\":");
+            json::append(out, &self.dtmf)?;
+        }
+        out.extend_from_slice(b",\"flow\":");
+        self.flow.write_compact_with(out, &mut addrs)?;
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+impl MediaDto<'_> {
+    /// Appends the media line as compact JSON (the bytes of its derived form).
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        out.extend_from_slice(b"{\"media\":");
+        json::write_str(out, self.media);
+        out.extend_from_slice(b",\"offer\":");
+        write_opt_addr(out, &self.offer)?;
+        out.extend_from_slice(b",\"answer\":");
+        write_opt_addr(out, &self.answer)?;
+        out.extend_from_slice(b",\"proto\":");
+        json::write_str(out, self.proto);
+        out.extend_from_slice(b",\"codecs\":[");
+        for (i, c) in self.codecs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            c.write_compact(out);
+        }
+        out.extend_from_slice(if self.encrypted {
+            b"],\"encrypted\":true,\"offer_frame\":"
+        } else {
+            b"],\"encrypted\":false,\"offer_frame\":"
+        });
+        json::write_u64(out, self.offer_frame);
+        out.extend_from_slice(b",\"answer_frame\":");
+        match self.answer_frame {
+            Some(n) => json::write_u64(out, n),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        Ok(())
+    }
 }
 
 /// One DTMF digit of a dialog (`dialogs[].dtmf[]` in the JSON report).
@@ -1019,19 +1434,34 @@ impl<'a> Flow<'a> {
     /// The entries, in capture order.
     pub fn entries(&self) -> impl Iterator<Item = FlowEntry<'a>> + 'a {
         let (an, d) = (self.an, self.dialog);
-        d.messages.iter().enumerate().map(move |(i, m)| FlowEntry {
-            frame: m.frame,
-            ts: m.ts.as_secs_f64(),
-            src: d.src_of(m),
-            dst: d.dst_of(m),
-            transport: m.transport.as_str(),
-            label: an.name(m.label),
-            cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
-            retransmission: m.retransmission,
-            duplicate: m.duplicate,
-            sdp: m.sdp().is_some(),
-            hep: d.hep_of(i).copied(),
-        })
+        d.messages
+            .iter()
+            .enumerate()
+            .map(move |(i, m)| flow_entry(an, d, i, m))
+    }
+}
+
+/// The entry of message `m`, the `i`th of dialog `d` (inlined where the compact writer
+/// writes it: the entry is then never moved whole).
+#[inline(always)]
+fn flow_entry<'a>(
+    an: &'a Analyzer,
+    d: &'a Dialog,
+    i: usize,
+    m: &'a crate::engine::MessageRecord,
+) -> FlowEntry<'a> {
+    FlowEntry {
+        frame: m.frame,
+        ts: m.ts.as_secs_f64(),
+        src: d.src_of(m),
+        dst: d.dst_of(m),
+        transport: m.transport.as_str(),
+        label: an.name(m.label),
+        cseq: m.cseq.map(|(n, me)| CSeqText(n, an.name(me))),
+        retransmission: m.retransmission,
+        duplicate: m.duplicate,
+        sdp: m.sdp().is_some(),
+        hep: d.hep_of(i).copied(),
     }
 }
 
@@ -1043,23 +1473,38 @@ impl Serialize for Flow<'_> {
     }
 }
 
+impl Flow<'_> {
+    /// Appends the array of entries as compact JSON.
+    fn write_compact(&self, out: &mut Vec<u8>) -> Result<(), json::Error> {
+        self.write_compact_with(out, &mut AddrTexts::default())
+    }
+
+    /// [`Flow::write_compact`] with the address texts written before.
+    fn write_compact_with(
+        &self,
+        out: &mut Vec<u8>,
+        addrs: &mut AddrTexts,
+    ) -> Result<(), json::Error> {
+        out.push(b'[');
+        let (an, d) = (self.an, self.dialog);
+        for (i, m) in d.messages.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            flow_entry(an, d, i, m).write_compact_with(out, addrs)?;
+        }
+        out.push(b']');
+        Ok(())
+    }
+}
+
 /// A [`Flow`] inside its [`json::DIRECT`] newtype.
 struct FlowSeq<'f, 'a>(&'f Flow<'a>);
 
 impl Serialize for FlowSeq<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error as _;
-        let direct = json::write_direct(|out| {
-            out.push(b'[');
-            for (i, e) in self.0.entries().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                e.write_compact(out)?;
-            }
-            out.push(b']');
-            Ok(())
-        });
+        let direct = json::write_direct(|out| self.0.write_compact(out));
         if let Some(r) = direct {
             r.map_err(S::Error::custom)?;
             return s.serialize_unit_struct(json::DIRECT);
@@ -1429,6 +1874,22 @@ impl Serialize for CodecText<'_> {
             Some(text) => s.serialize_str(text),
             None => s.collect_str(self),
         }
+    }
+}
+
+impl CodecText<'_> {
+    /// Appends the `Display` text as a JSON string (digits and `/` need no escape, so the
+    /// name's escapes are the whole text's).
+    fn write_compact(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        if self.name.is_empty() {
+            json::write_u64(out, u64::from(self.pt));
+        } else {
+            json::write_str_contents(out, self.name);
+            out.push(b'/');
+            json::write_u64(out, u64::from(self.rate));
+        }
+        out.push(b'"');
     }
 }
 
@@ -1912,11 +2373,25 @@ impl<'a> Report<'a> {
                 let nat_index = an.nat_flow_index();
                 let dialogs: Vec<&Dialog> = an.dialogs().collect();
                 write_seq_parallel(w, &dialogs, block_len, |buf, i, d| {
-                    let row = ids.fill(dialog_dto(an, d, i + 1, &nat_index), d);
-                    json::append(buf, &row).map_err(io::Error::from)
+                    // The ids written from the index: the row holds no lists of them.
+                    dialog_dto(an, d, i + 1, &nat_index)
+                        .write_row(buf, Some(ids.of(d)))
+                        .map_err(io::Error::from)
                 })?;
                 field(w, false, "streams", &self.streams)?;
-                field(w, false, "findings", &StreamedFindings(findings))?;
+                // A big capture has a finding per call: written on both threads too, in
+                // blocks of about the size of a dialog block (~450 bytes a finding).
+                let finding_block = block_len.saturating_mul(FINDINGS_PER_DIALOG_BLOCK);
+                if findings.len() >= 2 * finding_block {
+                    w.write_all(b",\"findings\":")?;
+                    write_seq_parallel(w, findings, finding_block, |buf, i, f| {
+                        FindingRef { id: i + 1, f }
+                            .write_compact(buf)
+                            .map_err(io::Error::from)
+                    })?;
+                } else {
+                    field(w, false, "findings", &StreamedFindings(findings))?;
+                }
             }
             None => {
                 write_dialogs_parallel(w, &self.dialogs, block_len)?;
@@ -1938,6 +2413,10 @@ impl<'a> Report<'a> {
 /// doubling), now about half a megabyte each.
 const DIALOG_BLOCK: usize = 128;
 
+/// Findings per dialog of a block when a streaming report's findings are written on two
+/// threads (a finding is about a quarter of the JSON of a SIPp call).
+const FINDINGS_PER_DIALOG_BLOCK: usize = 4;
+
 /// Writes `dialogs` as one compact JSON array: the bytes of
 /// `serde_json::to_writer(dialogs)`, made on two threads (see [`write_seq_parallel`]).
 fn write_dialogs_parallel<W: Write>(
@@ -1946,7 +2425,7 @@ fn write_dialogs_parallel<W: Write>(
     block_len: usize,
 ) -> io::Result<()> {
     write_seq_parallel(w, dialogs, block_len, |buf, _, d| {
-        json::append(buf, d).map_err(io::Error::from)
+        d.write_compact(buf).map_err(io::Error::from)
     })
 }
 
@@ -2286,6 +2765,276 @@ mod tests {
             serde_json::to_string_pretty(&entries).unwrap(),
             serde_json::to_string_pretty(&all).unwrap()
         );
+    }
+
+    /// Every serializer's bytes for a dialog row: ours compact (the DIRECT newtype, alone
+    /// and in a sequence), the row's own writer, and `serde_json` compact and pretty of the
+    /// derived form.
+    fn row_is_derived(d: &DialogDto<'_>) {
+        let want = serde_json::to_string(&DialogDerived::of(d)).unwrap();
+        assert_eq!(serde_json::to_string(d).unwrap(), want);
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, d).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+        let mut direct = b"x".to_vec();
+        d.write_compact(&mut direct).unwrap();
+        assert_eq!(direct, [&b"x"[..], want.as_bytes()].concat());
+        let mut seq = Vec::new();
+        json::to_writer(&mut seq, &[d, d][..]).unwrap();
+        assert_eq!(String::from_utf8(seq).unwrap(), format!("[{want},{want}]"));
+        assert_eq!(
+            serde_json::to_string_pretty(d).unwrap(),
+            serde_json::to_string_pretty(&DialogDerived::of(d)).unwrap()
+        );
+    }
+
+    /// The analyzer of samples with every optional part of a dialog row: media with and
+    /// without answers, NAT views, TLS links, DTMF, IPv6, HEP, findings and streams.
+    fn sample_analyzer() -> Analyzer {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut an = crate::rules::analyzer(crate::engine::Limits::default());
+        for name in [
+            "basic-call-rtp.pcap",
+            "sdes-call-udp.pcap",
+            "scanner-svwar.pcap",
+            "dtmf-info.pcap",
+            "dtmf-rfc4733.pcap",
+            "ipv6-call.pcap",
+            "nat-one-way-wan.pcap",
+            "nat-latching-wan.pcap",
+            "clean-tls-srtp.pcap",
+            "invite-407.pcap",
+            "rtcp-call.pcap",
+        ] {
+            let mut src = crate::capture::open_path(&dir.join(name)).unwrap();
+            an.run_source(&mut src, &mut |_, _| {});
+        }
+        an
+    }
+
+    /// Real dialog rows (with media, NAT views, DTMF, IPv6, finding and stream ids) are
+    /// written by the compact writer as their derived form is.
+    #[test]
+    fn dialog_rows_match_derived() {
+        let an = sample_analyzer();
+        let report = Report::build(&an, 7);
+        assert!(report.dialogs.len() > 10);
+        assert!(report.dialogs.iter().any(|d| d.nat.is_some()));
+        assert!(report.dialogs.iter().any(|d| !d.dtmf.is_empty()));
+        assert!(report.dialogs.iter().any(|d| !d.media.is_empty()));
+        assert!(report.dialogs.iter().any(|d| d.src.is_ipv6()));
+        assert!(report.dialogs.iter().any(|d| !d.finding_ids.is_empty()));
+        for d in &report.dialogs {
+            row_is_derived(d);
+        }
+    }
+
+    /// Edge values in every field of a row: escapes, non-ASCII, NaN and infinities,
+    /// the largest integers, empty lists, absent optional fields and present rare ones.
+    #[test]
+    fn dialog_row_edge_values_match_derived() {
+        let an = sample_analyzer();
+        let report = Report::build(&an, 7);
+        let base = report
+            .dialogs
+            .iter()
+            .find(|d| !d.media.is_empty())
+            .unwrap()
+            .clone();
+        let tricky = "a\"b\\c\r\n\t\u{1}\u{1f}\u{7f} é\u{2028}😀";
+        let tags = vec![String::new(), tricky.to_string(), "t".repeat(70)];
+        let v6: SocketAddr = "[2001:db8::1]:5060".parse().unwrap();
+        let v4: SocketAddr = "255.255.255.255:65535".parse().unwrap();
+        let mut rows = Vec::new();
+        for k in 0..6 {
+            let mut d = base.clone();
+            let f = [
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                -0.0,
+                1e300,
+                1.5e-7,
+            ][k];
+            d.index = [0, 1, 9, 10, usize::MAX, 123][k];
+            d.call_id = ["", tricky, "plain@host", "x\"", "é", "0123456789abcdef"][k];
+            d.from = [tricky, "", "sip:a@b", "\\", "😀", "1234567"][k];
+            d.to = d.from;
+            d.method = ["INVITE", "", tricky, "M", "Ü", "OPTIONS"][k];
+            d.final_status = [None, Some(0), Some(u16::MAX), Some(200), None, Some(9)][k];
+            d.start = f;
+            d.end = [0.0, f, 1_796_596_054.455_817, f, 2.0, f64::MIN_POSITIVE][k];
+            d.duration_s = f;
+            d.talk_s = [None, Some(f), Some(0.003), None, Some(f64::NAN), Some(1.0)][k];
+            d.mos = [
+                Some(f),
+                None,
+                Some(4.41),
+                Some(f64::INFINITY),
+                None,
+                Some(1.0),
+            ][k];
+            d.messages = [0, u64::MAX, 7, 10, 99, 100][k];
+            d.retransmissions = u64::MAX - k as u64;
+            d.duplicates = k as u64;
+            d.rtcp_packets = [u64::MAX, 0, 1, 2, 3, 4][k];
+            d.first_frame = [0, u64::MAX, 1, 10, 100, 1000][k];
+            d.src = [v4, v6, v4, v6, base.src, base.dst][k];
+            d.dst = [v6, v4, v4, base.src, base.dst, v6][k];
+            d.from_tag = [None, Some(""), Some(tricky), Some("tag"), None, Some("😀")][k];
+            d.to_tags = tags.get(..k % 4).unwrap_or(&tags);
+            d.user_agents = tags.get(k % 3..).unwrap_or_default();
+            d.stream_ids = [vec![], vec![1], vec![usize::MAX, 0, 10]][k % 3].clone();
+            d.finding_ids = [vec![3, 4], vec![], vec![usize::MAX]][k % 3].clone();
+            d.state = ["completed", "", "a\"b", "x", "y", "z"][k];
+            d.transport = ["UDP", "TCP", "", "T\\LS", "WSS", "SCTP"][k];
+            for (j, m) in d.media.iter_mut().enumerate() {
+                m.media = [tricky, "audio", ""][(j + k) % 3];
+                m.proto = ["RTP/AVP", "", tricky][(j + k) % 3];
+                m.offer = [None, Some(v6), Some(v4)][k % 3];
+                m.answer = [Some(v4), None, Some(v6)][k % 3];
+                m.encrypted = k % 2 == 0;
+                m.offer_frame = [0, u64::MAX][k % 2];
+                m.answer_frame = [None, Some(u64::MAX), Some(0)][k % 3];
+                m.codecs = vec![
+                    CodecText {
+                        pt: 255,
+                        name: "",
+                        rate: 0,
+                    },
+                    CodecText {
+                        pt: 0,
+                        name: tricky,
+                        rate: u32::MAX,
+                    },
+                    CodecText {
+                        pt: 8,
+                        name: &tags[2],
+                        rate: 8000,
+                    },
+                ]
+                .into_iter()
+                .take(k % 4)
+                .collect();
+            }
+            if k == 4 {
+                d.media.clear();
+            }
+            if k % 2 == 1 {
+                d.tls = Some(TlsLinkDto {
+                    client: v4,
+                    server: v6,
+                    version: [None, Some(tricky.to_string())][k / 2 % 2].clone(),
+                    cipher: Some("TLS_AES_128_GCM_SHA256".into()),
+                    sni: None,
+                    certificate: Some(String::new()),
+                    first_frame: u64::MAX,
+                });
+                d.dtmf = vec![DtmfDto {
+                    digit: "•",
+                    ts: f,
+                    duration_ms: [None, Some(u32::MAX)][k / 2 % 2],
+                    via: "info",
+                    frame: u64::MAX,
+                    src: v6,
+                    dst: v4,
+                    cleartext: true,
+                }];
+            } else {
+                d.tls = None;
+                d.dtmf.clear();
+            }
+            rows.push(d);
+        }
+        for d in &rows {
+            row_is_derived(d);
+        }
+        // In a sequence, as the report holds them.
+        let want = serde_json::to_string(&rows).unwrap();
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, &rows).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+    }
+
+    /// A streamed report's findings (written by their own writer, alone or on two
+    /// threads) are the bytes of their [`FindingDto`]s, with escapes, non-ASCII, absent
+    /// and IPv6 addresses, empty and huge evidence.
+    #[test]
+    fn streamed_findings_match_dtos() {
+        use crate::model::finding::RuleId;
+        let tricky = "q\"b\\s\r\n\u{1} é😀\u{2028}";
+        let v6: SocketAddr = "[::ffff:192.0.2.1]:0".parse().unwrap();
+        let v4: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let mut all = Vec::new();
+        for k in 0..8 {
+            let mut f = Finding::new(
+                [RuleId("media.cleartext-rtp"), RuleId("x\"y")][k % 2],
+                Severity::ALL[k % 5],
+                crate::capture::Timestamp([0, u64::MAX, 1_796_596_054_455_817_000][k % 3]),
+            );
+            if k % 3 != 0 {
+                f = f.call([tricky, "", "1-8616@127.0.0.1"][k % 3]);
+            }
+            f.src = [None, Some(v4.into()), Some(v6.into())][k % 3];
+            f.dst = [Some(v6.into()), None, Some(v4.into())][k % 3];
+            f.summary = [tricky.to_string(), String::new(), "s".repeat(300)][k % 3].clone();
+            f.evidence = [vec![], vec![u64::MAX, 0, 1], (0..32).collect()][k % 3].clone();
+            f.advice = [
+                std::borrow::Cow::Borrowed(""),
+                std::borrow::Cow::Owned(tricky.to_string()),
+                std::borrow::Cow::Borrowed("Use SRTP."),
+            ][k % 3]
+                .clone();
+            all.push(f);
+        }
+        let dtos: Vec<FindingDto> = all
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, f)| finding_dto(i + 1, f))
+            .collect();
+        let want = serde_json::to_string(&dtos).unwrap();
+        let streamed = StreamedFindings(&all);
+        assert_eq!(serde_json::to_string(&streamed).unwrap(), want);
+        let mut ours = Vec::new();
+        json::to_writer(&mut ours, &streamed).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), want);
+        for block in [1, 3, 100] {
+            let mut got = Vec::new();
+            write_seq_parallel(&mut got, &all, block, |buf, i, f| {
+                FindingRef { id: i + 1, f }
+                    .write_compact(buf)
+                    .map_err(io::Error::from)
+            })
+            .unwrap();
+            assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
+        assert_eq!(
+            serde_json::to_string_pretty(&streamed).unwrap(),
+            serde_json::to_string_pretty(&dtos).unwrap()
+        );
+    }
+
+    proptest::proptest! {
+        /// Addresses written through a dialog's address texts are those written one by
+        /// one, in any order of repeats (IPv6 passing through).
+        #[test]
+        fn addr_texts_are_addr_texts(picks in proptest::collection::vec(0usize..5, 0..20), ip: u32, port: u16) {
+            let addrs = [
+                SocketAddr::from((std::net::Ipv4Addr::from(ip), port)),
+                SocketAddr::from((std::net::Ipv4Addr::from(ip), port.wrapping_add(1))),
+                SocketAddr::from((std::net::Ipv4Addr::from(ip ^ 1), port)),
+                "[2001:db8::1]:5060".parse().unwrap(),
+                "0.0.0.0:0".parse().unwrap(),
+            ];
+            let mut cache = AddrTexts::default();
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            for &p in &picks {
+                cache.write(&mut got, &addrs[p]).unwrap();
+                write_addr(&mut want, &addrs[p]).unwrap();
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     /// The hand-written address and CSeq texts are byte for byte what serde and
