@@ -27,7 +27,7 @@
 //! parameter list and the tag (branch), which are stretched to the new end. A tag or branch
 //! is kept as bytes, never interpreted, so its verdict does not depend on its text.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::hash::BuildHasher;
 
 use super::addr::NameAddr;
@@ -364,7 +364,92 @@ impl<S: Copy> Table<S> {
     }
 }
 
+/// Misses between two looks at how well remembering pays ([`Adapt`]).
+const WINDOW: u32 = 64;
+
+/// Longest remembering stride: at most one miss in this many is remembered.
+const MAX_STRIDE: u32 = 64;
+
+/// When to remember a miss, per kind of value.
+///
+/// Remembering a parse costs about half a parse again (its shape, the key copied into the
+/// table), and pays only when the value comes back. In a dialog it does, many times; in a
+/// flood of new calls (every From, To, Via and Request-URI new) nothing ever comes back
+/// and remembering was a third of the strict parse's cost. So every [`WINDOW`] misses the
+/// hits served since are weighed against the values remembered: when they fall below one
+/// hit for two values remembered, only every `stride`-th miss is remembered from then on,
+/// `stride` doubling each window up to [`MAX_STRIDE`]; when they reach two hits per value
+/// the stride halves back towards 1. A value a dialog repeats still gets remembered
+/// within a few misses at any stride (each of its misses ticks the countdown), and the
+/// hits it then brings pull the stride back down.
+///
+/// The counters are per thread and depend only on the sequence of lookups, so the
+/// behaviour is deterministic; and since the memo is a pure cache (a hit gives exactly
+/// what parsing would), what is remembered never changes a result, only its cost.
+#[derive(Debug)]
+struct Adapt {
+    /// Hits served in this window (a `Cell`: lookups hold the memo shared). Wrapping, one
+    /// add on the hit path: 2^64 hits in one window do not happen.
+    hits: Cell<u64>,
+    /// Misses seen in this window.
+    misses: u32,
+    /// Misses remembered in this window.
+    puts: u32,
+    /// Remember one miss in this many (1: every miss).
+    stride: u32,
+    /// Misses still to skip before the next one remembered.
+    countdown: u32,
+}
+
+impl Adapt {
+    const fn new() -> Self {
+        Adapt {
+            hits: Cell::new(0),
+            misses: 0,
+            puts: 0,
+            stride: 1,
+            countdown: 0,
+        }
+    }
+
+    /// A lookup was served.
+    #[inline(always)]
+    fn hit(&self) {
+        self.hits.set(self.hits.get().wrapping_add(1));
+    }
+
+    /// A clean value missed: whether to remember it (and account for the choice).
+    fn admit(&mut self) -> bool {
+        let take = self.countdown == 0;
+        if take {
+            self.countdown = self.stride - 1;
+            self.puts += 1;
+        } else {
+            self.countdown -= 1;
+        }
+        self.misses += 1;
+        if self.misses >= WINDOW {
+            let hits = self.hits.get();
+            let puts = u64::from(self.puts);
+            if hits < puts.div_ceil(2) {
+                self.stride = (self.stride * 2).min(MAX_STRIDE);
+            } else if hits >= puts * 2 {
+                self.stride = (self.stride / 2).max(1);
+            }
+            self.countdown = self.countdown.min(self.stride - 1);
+            self.hits.set(0);
+            self.misses = 0;
+            self.puts = 0;
+        }
+        take
+    }
+}
+
 struct Memo {
+    /// When to remember name-addrs (both tables), Vias (both tables), URIs.
+    name_addr_adapt: Adapt,
+    via_adapt: Adapt,
+    uri_adapt: Adapt,
     name_addrs: Table<NameAddrShape>,
     vias: Table<ViaShape>,
     uris: Table<UriShape>,
@@ -377,6 +462,9 @@ struct Memo {
 thread_local! {
     static MEMO: RefCell<Memo> = const {
         RefCell::new(Memo {
+            name_addr_adapt: Adapt::new(),
+            via_adapt: Adapt::new(),
+            uri_adapt: Adapt::new(),
             name_addrs: Table::new(),
             vias: Table::new(),
             uris: Table::new(),
@@ -393,21 +481,29 @@ pub(crate) fn uri(value: &[u8]) -> Option<Uri<'_>> {
     if value.len() > MAX_LEN {
         return None;
     }
-    MEMO.with(|m| Some(m.try_borrow().ok()?.uris.get(value)?.build(value)))
+    MEMO.with(|m| {
+        let m = m.try_borrow().ok()?;
+        let shape = m.uris.get(value)?;
+        m.uri_adapt.hit();
+        Some(shape.build(value))
+    })
 }
 
-/// Remembers the parse `u` of `value`.
+/// Remembers the parse `u` of `value` (which missed), when remembering pays ([`Adapt`]).
 pub(crate) fn remember_uri(value: &[u8], u: &Uri<'_>) {
     if value.len() > MAX_LEN {
         return;
     }
-    if let Some(shape) = UriShape::of(value, u) {
-        MEMO.with(|m| {
-            if let Ok(mut m) = m.try_borrow_mut() {
+    MEMO.with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            if !m.uri_adapt.admit() {
+                return;
+            }
+            if let Some(shape) = UriShape::of(value, u) {
                 m.uris.put(value, shape);
             }
-        });
-    }
+        }
+    });
 }
 
 /// The strict parse of `value` as a name-addr, when it was remembered clean.
@@ -421,27 +517,34 @@ pub(crate) fn name_addr(value: &[u8]) -> Option<NameAddr<'_>> {
         // A value with a tail is remembered in the tail table when its parse allows.
         if let Some(start) = tail_start(value) {
             if let Some(shape) = value.get(..start).and_then(|p| m.name_addr_tails.get(p)) {
+                m.name_addr_adapt.hit();
                 return Some(shape.build(value, true));
             }
         }
-        Some(m.name_addrs.get(value)?.build(value, false))
+        let shape = m.name_addrs.get(value)?;
+        m.name_addr_adapt.hit();
+        Some(shape.build(value, false))
     })
 }
 
-/// Remembers the clean strict parse `n` of `value`.
+/// Remembers the clean strict parse `n` of `value` (which missed), when remembering pays
+/// ([`Adapt`]).
 pub(crate) fn remember_name_addr(value: &[u8], n: &NameAddr<'_>) {
     if value.len() > MAX_LEN {
         return;
     }
-    let Some(shape) = NameAddrShape::of(value, n) else {
-        return;
-    };
-    let tail = tail_start(value).and_then(|start| {
-        let shape = NameAddrShape::of_tail(value, n, start)?;
-        Some((value.get(..start)?, shape))
-    });
     MEMO.with(|m| {
         if let Ok(mut m) = m.try_borrow_mut() {
+            if !m.name_addr_adapt.admit() {
+                return;
+            }
+            let Some(shape) = NameAddrShape::of(value, n) else {
+                return;
+            };
+            let tail = tail_start(value).and_then(|start| {
+                let shape = NameAddrShape::of_tail(value, n, start)?;
+                Some((value.get(..start)?, shape))
+            });
             // One table or the other: a value with a tail is looked up there first.
             match tail {
                 Some((prefix, shape)) => m.name_addr_tails.put(prefix, shape),
@@ -462,27 +565,34 @@ pub(crate) fn via(value: &[u8]) -> Option<Via<'_>> {
         // A value with a tail is remembered in the tail table when its parse allows.
         if let Some(start) = tail_start(value) {
             if let Some(shape) = value.get(..start).and_then(|p| m.via_tails.get(p)) {
+                m.via_adapt.hit();
                 return Some(shape.build(value, true));
             }
         }
-        Some(m.vias.get(value)?.build(value, false))
+        let shape = m.vias.get(value)?;
+        m.via_adapt.hit();
+        Some(shape.build(value, false))
     })
 }
 
-/// Remembers the clean strict parse `v` of `value`.
+/// Remembers the clean strict parse `v` of `value` (which missed), when remembering pays
+/// ([`Adapt`]).
 pub(crate) fn remember_via(value: &[u8], v: &Via<'_>) {
     if value.len() > MAX_LEN {
         return;
     }
-    let Some(shape) = ViaShape::of(value, v) else {
-        return;
-    };
-    let tail = tail_start(value).and_then(|start| {
-        let shape = ViaShape::of_tail(value, v, start)?;
-        Some((value.get(..start)?, shape))
-    });
     MEMO.with(|m| {
         if let Ok(mut m) = m.try_borrow_mut() {
+            if !m.via_adapt.admit() {
+                return;
+            }
+            let Some(shape) = ViaShape::of(value, v) else {
+                return;
+            };
+            let tail = tail_start(value).and_then(|start| {
+                let shape = ViaShape::of_tail(value, v, start)?;
+                Some((value.get(..start)?, shape))
+            });
             // One table or the other: a value with a tail is looked up there first.
             match tail {
                 Some((prefix, shape)) => m.via_tails.put(prefix, shape),
@@ -630,6 +740,71 @@ mod tests {
                 assert_eq!(got.branch, Some(tail));
             }
         }
+    }
+
+    /// Misses that bring no hits back off to one remembered value in [`MAX_STRIDE`];
+    /// hits bring the stride back to 1.
+    #[test]
+    fn adapt_backs_off_and_recovers() {
+        let mut a = Adapt::new();
+        let taken = (0..WINDOW).filter(|_| a.admit()).count();
+        assert_eq!(taken, WINDOW as usize, "every miss remembered at first");
+        for _ in 0..10 * WINDOW {
+            a.admit();
+        }
+        assert_eq!(a.stride, MAX_STRIDE);
+        let taken = (0..4 * WINDOW).filter(|_| a.admit()).count();
+        assert_eq!(taken, 4 * WINDOW as usize / MAX_STRIDE as usize);
+        // Hits come back (a dialog's values repeat): a few windows and every miss is
+        // remembered again.
+        for _ in 0..20 {
+            for _ in 0..WINDOW {
+                a.hit();
+                a.hit();
+                a.admit();
+            }
+        }
+        assert_eq!(a.stride, 1);
+        assert!((0..WINDOW).all(|_| a.admit()));
+        // One hit per value remembered holds the stride where it is.
+        let mut a = Adapt::new();
+        for _ in 0..3 * WINDOW {
+            a.admit();
+        }
+        let stride = a.stride;
+        assert!(stride > 1 && stride < MAX_STRIDE);
+        for _ in 0..5 * WINDOW {
+            if a.admit() {
+                a.hit();
+            }
+        }
+        assert_eq!(a.stride, stride);
+    }
+
+    /// After a flood of values that never come back, a value that does is still
+    /// remembered within a stride of misses, then served as its own parse.
+    #[test]
+    fn flood_then_dialog() {
+        for i in 0..20 * WINDOW {
+            let v = format!("<sip:u{i}@10.0.{}.{}>;tag=fl{i}", i / 250, i % 250);
+            let n = parse_name_addr(v.as_bytes(), true);
+            assert!(name_addr(v.as_bytes()).is_none());
+            if let Ok(n) = n {
+                remember_name_addr(v.as_bytes(), &n);
+            }
+        }
+        MEMO.with(|m| assert_eq!(m.borrow().name_addr_adapt.stride, MAX_STRIDE));
+        let v: &[u8] = b"Bob <sip:bob@biloxi.example.com>";
+        let Ok(parsed) = parse_name_addr(v, true) else {
+            panic!("{v:?}")
+        };
+        let mut misses = 0;
+        while name_addr(v).is_none() {
+            misses += 1;
+            assert!(misses <= MAX_STRIDE, "never remembered");
+            remember_name_addr(v, &parsed);
+        }
+        assert_eq!(name_addr(v), Some(parsed));
     }
 
     proptest::proptest! {

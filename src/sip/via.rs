@@ -2,6 +2,7 @@
 
 use super::text::{self, is_lws, is_token, run, scan_generic_params, skip_lws, trim_lws, Params};
 use super::uri::{check_host, ferr, FieldError};
+use crate::bytes::find_any;
 
 /// One `via-parm`: `sent-protocol LWS sent-by *( SEMI via-params )`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +64,13 @@ fn expect(s: &[u8], pos: usize, c: u8) -> Result<usize, FieldError> {
     }
 }
 
+/// Where an unbracketed sent-by host (with its `:port`) ends: the first `;`, `,` or LWS
+/// byte, or the end.
+#[inline]
+fn sent_by_end(s: &[u8]) -> usize {
+    find_any([b';', b',', b' ', b'\t', b'\r', b'\n'], s).unwrap_or(s.len())
+}
+
 pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
     let s = trim_lws(s);
     let (protocol, p) = token_at(s, 0);
@@ -83,10 +91,9 @@ pub(crate) fn parse_via(s: &[u8], strict: bool) -> Result<Via<'_>, FieldError> {
             .map(|i| i + 1)
             .ok_or(ferr("unterminated IPv6 reference"))?
     } else {
-        let tok = rest
-            .iter()
-            .position(|&b| b == b';' || b == b',' || is_lws(b))
-            .unwrap_or(rest.len());
+        // The first `;`, `,` or LWS (a word-at-a-time search: the per-byte test chain was
+        // most of this parse's own cost).
+        let tok = sent_by_end(rest);
         let t = rest.get(..tok).unwrap_or(&[]);
         // Unbracketed IPv6 sent-by: recovered as host without port (see Uri::parse).
         text::host_len(t)
@@ -250,5 +257,38 @@ mod tests {
                 .reason,
             "empty Via parameter"
         );
+    }
+
+    /// The per-byte search `sent_by_end` replaced, kept as the oracle.
+    fn sent_by_end_reference(s: &[u8]) -> usize {
+        s.iter()
+            .position(|&b| b == b';' || b == b',' || is_lws(b))
+            .unwrap_or(s.len())
+    }
+
+    #[test]
+    fn sent_by_ends() {
+        assert_eq!(sent_by_end(b"10.0.0.1:5060;branch=z9hG4bK1"), 13);
+        assert_eq!(sent_by_end(b"h , SIP/2.0/UDP g"), 1);
+        assert_eq!(sent_by_end(b"h\r\n ;x"), 1);
+        assert_eq!(sent_by_end(b"host.example.com"), 16);
+        assert_eq!(sent_by_end(b""), 0);
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time search against its oracle on arbitrary bytes and on
+        /// mutated real sent-by values.
+        #[test]
+        fn sent_by_end_matches_reference(
+            v in proptest::collection::vec(proptest::num::u8::ANY, 0..70),
+            at in 0usize..64,
+            byte in proptest::sample::select(b";, \t\r\n:[]a".to_vec()),
+        ) {
+            proptest::prop_assert_eq!(sent_by_end(&v), sent_by_end_reference(&v));
+            let mut real = b"192.168.255.111:5060;branch=z9hG4bK30239;rport;received=10.0.0.1".to_vec();
+            let i = at % real.len();
+            real[i] = byte;
+            proptest::prop_assert_eq!(sent_by_end(&real), sent_by_end_reference(&real));
+        }
     }
 }
