@@ -16,14 +16,15 @@ pub enum Attribute<'a> {
     Rtpmap(Rtpmap<'a>),
     /// `a=fmtp` (RFC 8866 §6.15).
     Fmtp(Fmtp<'a>),
-    /// `a=crypto` (SDES, RFC 4568 §9.1).
-    Crypto(Crypto<'a>),
+    /// `a=crypto` (SDES, RFC 4568 §9.1). Boxed, as the candidate: the rarer, larger
+    /// attributes would make every attribute of a parsed SDP their size.
+    Crypto(Box<Crypto<'a>>),
     /// `a=fingerprint` (RFC 8122 §5).
     Fingerprint(Fingerprint<'a>),
     /// `a=setup` (RFC 4145 §4).
     Setup(Setup<'a>),
     /// `a=candidate` (RFC 8839 §5.1, grammar from RFC 8445 §5.1).
-    Candidate(Candidate<'a>),
+    Candidate(Box<Candidate<'a>>),
     /// `a=rtcp` (RFC 3605 §2.1).
     Rtcp(RtcpAttr<'a>),
     /// `a=rtcp-mux` (RFC 5761 §5.1.1).
@@ -524,7 +525,7 @@ pub(crate) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str>
                 params: trim(params),
             })
         }
-        Known::Crypto => Attribute::Crypto(crypto(v).ok_or("crypto")?),
+        Known::Crypto => Attribute::Crypto(Box::new(crypto(v).ok_or("crypto")?)),
         Known::Fingerprint => {
             let (r, [hash_func, value]) = tokens(v).ok_or("fingerprint")?;
             end(r).ok_or("fingerprint")?;
@@ -538,7 +539,7 @@ pub(crate) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str>
             s if s.eq_ignore_ascii_case("holdconn") => Setup::Holdconn,
             s => Setup::Other(s),
         }),
-        Known::Candidate => Attribute::Candidate(candidate(v).ok_or("candidate")?),
+        Known::Candidate => Attribute::Candidate(Box::new(candidate(v).ok_or("candidate")?)),
         Known::Rtcp => Attribute::Rtcp(rtcp(v).ok_or("rtcp")?),
         Known::RtcpMux => Attribute::RtcpMux,
         Known::Ptime => Attribute::Ptime(millis(v).ok_or("ptime")?),
