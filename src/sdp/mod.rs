@@ -19,7 +19,7 @@ use crate::bytes::find_byte_near;
 use crate::media::codec::{self, Codec};
 
 use attr::{
-    dec, dec_u16, dec_u32, end, parse_attribute, run, space1, split_colon, token, tokens, trim,
+    after_blanks, dec, dec_u16, dec_u32, end, parse_attribute, split_colon, tokens, trim, word,
 };
 pub use few::{Few, Vacant};
 
@@ -124,12 +124,13 @@ impl Connection<'_> {
 }
 
 fn ip_of(nettype: &str, addrtype: &str, address: &str) -> Option<IpAddr> {
-    if !nettype.eq_ignore_ascii_case("IN") {
+    // The exact spellings first (one compare each), the case folding for the rest.
+    if nettype != "IN" && !nettype.eq_ignore_ascii_case("IN") {
         return None;
     }
     // The address type picks the one family that may match (no upper-cased copy, no
     // second parse): text that parses as IPv4 never parses as IPv6 and vice versa.
-    if addrtype.eq_ignore_ascii_case("IP4") {
+    if addrtype == "IP4" || addrtype.eq_ignore_ascii_case("IP4") {
         crate::bytes::parse_ipv4(address.as_bytes())
             .or_else(|| address.parse::<Ipv4Addr>().ok())
             .map(IpAddr::V4)
@@ -890,7 +891,7 @@ fn connection(v: &str) -> Option<Connection<'_>> {
 
 fn timing(v: &str) -> Option<Timing> {
     let (r, start) = dec(v, u64::MAX)?;
-    let (r, stop) = dec(run(space1, r)?.0, u64::MAX)?;
+    let (r, stop) = dec(after_blanks(r)?, u64::MAX)?;
     end(r)?;
     Some(Timing { start, stop })
 }
@@ -903,8 +904,8 @@ fn bandwidth(v: &str) -> Option<Bandwidth<'_>> {
 
 fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
     // `<media> <port>[/<number of ports>] <proto> <fmt> ...` (§5.14).
-    let (r, media) = run(token, v)?;
-    let (r, port) = dec_u16(run(space1, r)?.0)?;
+    let (media, r) = word(v)?;
+    let (r, port) = dec_u16(after_blanks(r)?)?;
     // A `/` must start a count: without one the blanks below are missing anyway.
     let (r, count) = match r.strip_prefix('/') {
         Some(c) => {
@@ -913,7 +914,7 @@ fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
         }
         None => (r, None),
     };
-    let (r, proto) = run(token, run(space1, r)?.0)?;
+    let (proto, r) = word(after_blanks(r)?)?;
     let port_count = match count {
         Some(c) => Some(u16::try_from(c).ok()?),
         None => None,
