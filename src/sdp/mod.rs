@@ -969,6 +969,20 @@ mod proto_tests {
             " \u{3000}",
         ] {
             assert_eq!(attr::token(i), reference(i), "{i:?}");
+            // The byte loops read the same fields as options: (field, rest) and the rest
+            // after the blanks.
+            assert_eq!(
+                attr::word(i),
+                reference(i).ok().map(|(rest, w)| (w, rest)),
+                "{i:?}"
+            );
+            assert_eq!(
+                attr::after_blanks(i),
+                nom::character::complete::space1::<_, nom::error::Error<&str>>(i)
+                    .ok()
+                    .map(|(rest, _)| rest),
+                "{i:?}"
+            );
             assert_eq!(
                 attr::space1(i),
                 nom::character::complete::space1::<_, nom::error::Error<&str>>(i),
