@@ -450,15 +450,26 @@ pub(crate) fn word(i: &str) -> Option<(&str, &str)> {
 /// A byte loop: the fields of `o=` and `c=` lines are one to fifteen bytes, where the
 /// vector search per field (set up for each) cost more than the bytes it skipped.
 pub(crate) fn tokens<const N: usize>(i: &str) -> Option<(&str, [&str; N])> {
+    // Byte offsets throughout, the text cut once per field (each cut checks its ends).
+    let b = i.as_bytes();
     let mut out = [""; N];
-    let mut rest = i;
+    let mut pos = 0;
     for (k, slot) in out.iter_mut().enumerate() {
         if k > 0 {
-            rest = after_blanks(rest)?;
+            let end = run_len(b, pos, blank);
+            if end == pos {
+                return None;
+            }
+            pos = end;
         }
-        (*slot, rest) = word(rest)?;
+        let end = run_len(b, pos, |c| !blank(c));
+        if end == pos {
+            return None;
+        }
+        *slot = i.get(pos..end)?;
+        pos = end;
     }
-    Some((rest, out))
+    Some((i.get(pos..)?, out))
 }
 
 /// The attributes [`parse_attribute`] types, by name.
