@@ -16,14 +16,15 @@ pub enum Attribute<'a> {
     Rtpmap(Rtpmap<'a>),
     /// `a=fmtp` (RFC 8866 §6.15).
     Fmtp(Fmtp<'a>),
-    /// `a=crypto` (SDES, RFC 4568 §9.1).
-    Crypto(Crypto<'a>),
+    /// `a=crypto` (SDES, RFC 4568 §9.1). Boxed, as the candidate: the rarer, larger
+    /// attributes would make every attribute of a parsed SDP their size.
+    Crypto(Box<Crypto<'a>>),
     /// `a=fingerprint` (RFC 8122 §5).
     Fingerprint(Fingerprint<'a>),
     /// `a=setup` (RFC 4145 §4).
     Setup(Setup<'a>),
     /// `a=candidate` (RFC 8839 §5.1, grammar from RFC 8445 §5.1).
-    Candidate(Candidate<'a>),
+    Candidate(Box<Candidate<'a>>),
     /// `a=rtcp` (RFC 3605 §2.1).
     Rtcp(RtcpAttr<'a>),
     /// `a=rtcp-mux` (RFC 5761 §5.1.1).
@@ -337,15 +338,6 @@ pub(crate) fn space1(i: &str) -> Res<'_, &str> {
     till1(i, |b| b != b' ' && b != b'\t', nom::error::ErrorKind::Space)
 }
 
-/// A run of characters up to `/`, a space or a tab (the encoding name of `a=rtpmap`).
-fn slash_free(i: &str) -> Res<'_, &str> {
-    till1(
-        i,
-        |b| b == b'/' || b == b' ' || b == b'\t',
-        nom::error::ErrorKind::TakeTill1,
-    )
-}
-
 /// Succeeds only when nothing but blanks remain.
 pub(crate) fn end(i: &str) -> Option<()> {
     // Nearly always nothing remains at all: the Unicode trim only runs when something does.
@@ -380,19 +372,24 @@ pub(crate) fn split_colon(s: &str) -> Option<(&str, &str)> {
 /// `nom::character::complete`): at least one ASCII digit, no sign, failure (not
 /// truncation) when the value exceeds `max`; returns the rest and the value.
 pub(crate) fn dec(i: &str, max: u64) -> Option<(&str, u64)> {
-    let n = i
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(i.len());
-    if n == 0 {
-        return None;
-    }
+    // One pass: an overflow anywhere in the run fails the whole, as a scan of the run
+    // followed by its conversion did.
+    let b = i.as_bytes();
+    let mut n = 0usize;
     let mut v = 0u64;
-    for b in i.as_bytes().get(..n)? {
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    while let Some(&c) = b.get(n) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
         if v > max {
             return None;
         }
+        n += 1;
+    }
+    if n == 0 {
+        return None;
     }
     Some((i.get(n..)?, v))
 }
@@ -415,11 +412,46 @@ pub(crate) fn dec_u32(i: &str) -> Option<(&str, u32)> {
     Some((r, u32::try_from(v).ok()?))
 }
 
+/// A space or a tab: what separates the fields of SDP lines (nom's `space1` set).
+#[inline(always)]
+fn blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+/// `i` split after its leading run of bytes matching `keep`: (the run, the rest). The
+/// callers' runs are of ASCII bytes or end at one, so both halves are whole text.
+#[inline(always)]
+fn split_run(i: &str, keep: impl Fn(u8) -> bool) -> (&str, &str) {
+    let n = run_len(i.as_bytes(), 0, keep);
+    match (i.get(..n), i.get(n..)) {
+        (Some(run), Some(rest)) => (run, rest),
+        _ => ("", i),
+    }
+}
+
+/// The rest of `i` after one or more blanks at its start (nom's `space1`, as an option).
+#[inline]
+pub(crate) fn after_blanks(i: &str) -> Option<&str> {
+    let (run, rest) = split_run(i, blank);
+    (!run.is_empty()).then_some(rest)
+}
+
+/// The run of characters up to the next blank and the rest (nom's `take_till1` of
+/// [`token`], as an option): a byte loop, the fields read with it being a few bytes long.
+#[inline]
+pub(crate) fn word(i: &str) -> Option<(&str, &str)> {
+    let (run, rest) = split_run(i, |c| !blank(c));
+    (!run.is_empty()).then_some((run, rest))
+}
+
 /// `N` tokens separated by runs of blanks, as the nom sequence `token space1 token ...`
 /// did: the text after the last token (blanks included) is returned untouched.
+///
+/// A byte loop: the fields of `o=` and `c=` lines are one to fifteen bytes, where the
+/// vector search per field (set up for each) cost more than the bytes it skipped.
 pub(crate) fn tokens<const N: usize>(i: &str) -> Option<(&str, [&str; N])> {
+    // Byte offsets throughout, the text cut once per field (each cut checks its ends).
     let b = i.as_bytes();
-    let blank = |c: u8| c == b' ' || c == b'\t';
     let mut out = [""; N];
     let mut pos = 0;
     for (k, slot) in out.iter_mut().enumerate() {
@@ -430,12 +462,7 @@ pub(crate) fn tokens<const N: usize>(i: &str) -> Option<(&str, [&str; N])> {
             }
             pos = end;
         }
-        // Tokens run to the next blank: found a word at a time (o= and c= lines are read
-        // here, 20 to 60 bytes each).
-        let end = b
-            .get(pos..)
-            .and_then(|t| find2(b' ', b'\t', t))
-            .map_or(b.len(), |n| pos + n);
+        let end = run_len(b, pos, |c| !blank(c));
         if end == pos {
             return None;
         }
@@ -518,13 +545,13 @@ pub(crate) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str>
     let attr = match kind {
         Known::Rtpmap => Attribute::Rtpmap(rtpmap(v).ok_or("rtpmap")?),
         Known::Fmtp => {
-            let (params, format) = run(token, v).ok_or("fmtp")?;
+            let (format, params) = word(v).ok_or("fmtp")?;
             Attribute::Fmtp(Fmtp {
                 format,
                 params: trim(params),
             })
         }
-        Known::Crypto => Attribute::Crypto(crypto(v).ok_or("crypto")?),
+        Known::Crypto => Attribute::Crypto(Box::new(crypto(v).ok_or("crypto")?)),
         Known::Fingerprint => {
             let (r, [hash_func, value]) = tokens(v).ok_or("fingerprint")?;
             end(r).ok_or("fingerprint")?;
@@ -538,7 +565,7 @@ pub(crate) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str>
             s if s.eq_ignore_ascii_case("holdconn") => Setup::Holdconn,
             s => Setup::Other(s),
         }),
-        Known::Candidate => Attribute::Candidate(candidate(v).ok_or("candidate")?),
+        Known::Candidate => Attribute::Candidate(Box::new(candidate(v).ok_or("candidate")?)),
         Known::Rtcp => Attribute::Rtcp(rtcp(v).ok_or("rtcp")?),
         Known::RtcpMux => Attribute::RtcpMux,
         Known::Ptime => Attribute::Ptime(millis(v).ok_or("ptime")?),
@@ -570,8 +597,10 @@ fn rtpmap(v: &str) -> Option<Rtpmap<'_>> {
     // `<payload type> <encoding name>/<clock rate>[/<encoding parameters>]`, read by hand:
     // the nom sequence it replaces cost most of an SDP's parse (two or more per body).
     let (r, payload_type) = dec_u8(v)?;
-    let (r, _) = run(space1, r)?;
-    let (r, encoding) = run(slash_free, r)?;
+    let (encoding, r) = split_run(after_blanks(r)?, |c| c != b'/' && !blank(c));
+    if encoding.is_empty() {
+        return None;
+    }
     let (r, clock_rate) = dec_u32(r.strip_prefix('/')?)?;
     let (r, params) = match r.strip_prefix('/') {
         Some(p) => ("", Some(p)),

@@ -11,6 +11,7 @@
 //! with a problem.
 
 mod attr;
+mod few;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -18,8 +19,10 @@ use crate::bytes::find_byte_near;
 use crate::media::codec::{self, Codec};
 
 use attr::{
-    dec, dec_u16, dec_u32, end, parse_attribute, run, space1, split_colon, token, tokens, trim,
+    after_blanks, dec, dec_u16, dec_u32, end, parse_attribute, split_colon, tokens, trim, word,
 };
+pub use few::{Few, Vacant};
+
 pub use attr::{
     Attribute, Candidate, CandidateType, Crypto, Direction, Fingerprint, Fmtp, KeyParam, Mki,
     RtcpAttr, Rtpmap, Setup, ZrtpHash,
@@ -121,12 +124,13 @@ impl Connection<'_> {
 }
 
 fn ip_of(nettype: &str, addrtype: &str, address: &str) -> Option<IpAddr> {
-    if !nettype.eq_ignore_ascii_case("IN") {
+    // The exact spellings first (one compare each), the case folding for the rest.
+    if nettype != "IN" && !nettype.eq_ignore_ascii_case("IN") {
         return None;
     }
     // The address type picks the one family that may match (no upper-cased copy, no
     // second parse): text that parses as IPv4 never parses as IPv6 and vice versa.
-    if addrtype.eq_ignore_ascii_case("IP4") {
+    if addrtype == "IP4" || addrtype.eq_ignore_ascii_case("IP4") {
         crate::bytes::parse_ipv4(address.as_bytes())
             .or_else(|| address.parse::<Ipv4Addr>().ok())
             .map(IpAddr::V4)
@@ -375,6 +379,69 @@ fn text_is_dtls(s: &str) -> bool {
         || s.split('/').any(|p| p.eq_ignore_ascii_case("DTLS"))
 }
 
+/// The formats of an `m=` line (§5.14: `<fmt> ...` after the proto), kept as the text
+/// they are written in and split when read: a `Vec` of them was an allocation per media
+/// line, and only [`MediaDescription::payload_types`] reads them, once.
+#[derive(Clone, Copy, Default)]
+pub struct Formats<'a>(&'a str);
+
+impl<'a> Formats<'a> {
+    /// The formats of `text` (the rest of an `m=` line after its proto).
+    fn of(text: &'a str) -> Self {
+        Formats(text)
+    }
+
+    /// The formats in wire order, as written (split on ASCII whitespace).
+    pub fn iter(&self) -> std::str::SplitAsciiWhitespace<'a> {
+        self.0.split_ascii_whitespace()
+    }
+
+    /// Number of formats.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// No format at all.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The first format.
+    pub fn first(&self) -> Option<&'a str> {
+        self.iter().next()
+    }
+}
+
+impl<'a> IntoIterator for &Formats<'a> {
+    type Item = &'a str;
+    type IntoIter = std::str::SplitAsciiWhitespace<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for Formats<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Equal when the formats are (blanks between them do not count).
+impl PartialEq for Formats<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Formats<'_> {}
+
+impl<'a> PartialEq<Vec<&'a str>> for Formats<'_> {
+    fn eq(&self, other: &Vec<&'a str>) -> bool {
+        self.iter().eq(other.iter().copied())
+    }
+}
+
 /// One media description: the `m=` line and the lines after it (§5.14).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaDescription<'a> {
@@ -389,7 +456,7 @@ pub struct MediaDescription<'a> {
     /// Transport protocol.
     pub proto: Proto<'a>,
     /// Media formats (payload types for RTP), as written.
-    pub formats: Vec<&'a str>,
+    pub formats: Formats<'a>,
     /// Media-level `c=` lines (several are legal for multicast).
     pub connections: Vec<Connection<'a>>,
     /// Media-level `b=` lines.
@@ -398,6 +465,10 @@ pub struct MediaDescription<'a> {
     pub attributes: Vec<Attribute<'a>>,
     /// Media-level lines kept raw (`i=`, `k=`, unknown, malformed).
     pub other_lines: Vec<RawLine<'a>>,
+}
+
+impl Vacant for Timing {
+    const VACANT: Self = Timing { start: 0, stop: 0 };
 }
 
 /// A parsed session description.
@@ -412,7 +483,7 @@ pub struct Sdp<'a> {
     /// Session-level `c=`.
     pub connection: Option<Connection<'a>>,
     /// `t=` lines.
-    pub timing: Vec<Timing>,
+    pub timing: Few<Timing, 1>,
     /// Session-level `b=` lines.
     pub bandwidths: Vec<Bandwidth<'a>>,
     /// Session-level attributes in wire order.
@@ -634,7 +705,7 @@ impl<'a> MediaDescription<'a> {
             port: 0,
             port_count: None,
             proto: Proto::Other(""),
-            formats: Vec::new(),
+            formats: Formats::default(),
             connections: Vec::new(),
             bandwidths: Vec::new(),
             attributes: Vec::new(),
@@ -720,7 +791,7 @@ impl<'a> MediaDescription<'a> {
     /// All `a=crypto` attributes.
     pub fn crypto(&self) -> impl Iterator<Item = &Crypto<'a>> + '_ {
         self.attributes.iter().filter_map(|a| match a {
-            Attribute::Crypto(c) => Some(c),
+            Attribute::Crypto(c) => Some(&**c),
             _ => None,
         })
     }
@@ -728,7 +799,7 @@ impl<'a> MediaDescription<'a> {
     /// All `a=candidate` attributes.
     pub fn candidates(&self) -> impl Iterator<Item = &Candidate<'a>> + '_ {
         self.attributes.iter().filter_map(|a| match a {
-            Attribute::Candidate(c) => Some(c),
+            Attribute::Candidate(c) => Some(&**c),
             _ => None,
         })
     }
@@ -820,7 +891,7 @@ fn connection(v: &str) -> Option<Connection<'_>> {
 
 fn timing(v: &str) -> Option<Timing> {
     let (r, start) = dec(v, u64::MAX)?;
-    let (r, stop) = dec(run(space1, r)?.0, u64::MAX)?;
+    let (r, stop) = dec(after_blanks(r)?, u64::MAX)?;
     end(r)?;
     Some(Timing { start, stop })
 }
@@ -833,8 +904,8 @@ fn bandwidth(v: &str) -> Option<Bandwidth<'_>> {
 
 fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
     // `<media> <port>[/<number of ports>] <proto> <fmt> ...` (§5.14).
-    let (r, media) = run(token, v)?;
-    let (r, port) = dec_u16(run(space1, r)?.0)?;
+    let (media, r) = word(v)?;
+    let (r, port) = dec_u16(after_blanks(r)?)?;
     // A `/` must start a count: without one the blanks below are missing anyway.
     let (r, count) = match r.strip_prefix('/') {
         Some(c) => {
@@ -843,7 +914,7 @@ fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
         }
         None => (r, None),
     };
-    let (r, proto) = run(token, run(space1, r)?.0)?;
+    let (proto, r) = word(after_blanks(r)?)?;
     let port_count = match count {
         Some(c) => Some(u16::try_from(c).ok()?),
         None => None,
@@ -852,7 +923,7 @@ fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
     m.port = port;
     m.port_count = port_count;
     m.proto = Proto::parse(proto);
-    m.formats = r.split_ascii_whitespace().collect();
+    m.formats = Formats::of(r);
     Some(m)
 }
 
@@ -898,6 +969,20 @@ mod proto_tests {
             " \u{3000}",
         ] {
             assert_eq!(attr::token(i), reference(i), "{i:?}");
+            // The byte loops read the same fields as options: (field, rest) and the rest
+            // after the blanks.
+            assert_eq!(
+                attr::word(i),
+                reference(i).ok().map(|(rest, w)| (w, rest)),
+                "{i:?}"
+            );
+            assert_eq!(
+                attr::after_blanks(i),
+                nom::character::complete::space1::<_, nom::error::Error<&str>>(i)
+                    .ok()
+                    .map(|(rest, _)| rest),
+                "{i:?}"
+            );
             assert_eq!(
                 attr::space1(i),
                 nom::character::complete::space1::<_, nom::error::Error<&str>>(i),

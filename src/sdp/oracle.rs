@@ -101,7 +101,7 @@ pub(super) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str>
             params: params.trim(),
         })
     } else if lower("crypto") {
-        Attribute::Crypto(crypto(v).ok_or("crypto")?)
+        Attribute::Crypto(Box::new(crypto(v).ok_or("crypto")?))
     } else if lower("fingerprint") {
         let (r, (hash_func, _, value)) =
             run(tuple((token, space1, token)), v).ok_or("fingerprint")?;
@@ -117,7 +117,7 @@ pub(super) fn parse_attribute(text: &str) -> Result<Attribute<'_>, &'static str>
             s => Setup::Other(s),
         })
     } else if lower("candidate") {
-        Attribute::Candidate(candidate(v).ok_or("candidate")?)
+        Attribute::Candidate(Box::new(candidate(v).ok_or("candidate")?))
     } else if lower("rtcp") {
         Attribute::Rtcp(rtcp(v).ok_or("rtcp")?)
     } else if lower("rtcp-mux") {
@@ -367,7 +367,7 @@ pub(super) fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
     m.port = port;
     m.port_count = port_count;
     m.proto = Proto::parse(proto);
-    m.formats = r.split_ascii_whitespace().collect();
+    m.formats = super::Formats::of(r);
     Some(m)
 }
 

@@ -572,12 +572,9 @@ impl AttackTracker {
                 .is_some_and(|d| d.targeted(r.src.ip()));
         let ip = r.src.ip();
         self.compact_source_queue();
-        // The size test first: the lookup only runs once the table is full.
-        if self.sources.len() >= self.limits.attack_sources.max(1)
-            && !self.sources.contains_key(&ip)
-        {
-            self.evict_sources();
-        }
+        // A new source in a full table evicts the oldest (below, once it is in): one
+        // lookup per request where a presence test then an insertion were two.
+        let before = self.sources.len();
         self.source_queue.push_back((ip, order));
 
         let probing = matches!(r.method, "REGISTER" | "OPTIONS" | "INVITE");
@@ -600,7 +597,7 @@ impl AttackTracker {
             .position(|m| *m == r.method)
             .and_then(|i| u8::try_from(i).ok())
             .filter(|_| SocketAddr::new(ip, r.src.port()) == r.src);
-        match (self.sources.entry(ip), known) {
+        let inserted = match (self.sources.entry(ip), known) {
             (Entry::Vacant(v), Some(method)) => {
                 // What the full record would hold after this request, held compactly.
                 let probe = match (user, toll) {
@@ -622,8 +619,10 @@ impl AttackTracker {
                     ok: false,
                     all_fail: true,
                 }));
+                true
             }
             (e, _) => {
+                let inserted = matches!(e, Entry::Vacant(_));
                 let slot =
                     e.or_insert_with(|| Source::Full(Box::new(SourceState::new(r.src, order))));
                 if let Source::First(f) = slot {
@@ -634,7 +633,14 @@ impl AttackTracker {
                     s.last_order = order;
                     record(s, r, peer, user, toll, &th, &mut self.stats);
                 }
+                inserted
             }
+        };
+        if inserted && before >= self.limits.attack_sources.max(1) {
+            // As if evicted before the insertion: the count is of the sources that were
+            // there, the new one is the newest in the queue and the record of this
+            // request reads nothing the eviction changes.
+            self.evict_sources(before);
         }
         if user.is_none() && toll_call.is_none() {
             return;
@@ -726,40 +732,41 @@ impl AttackTracker {
             let Some((k, order)) = self.pending_queue.pop_front() else {
                 break;
             };
-            if self.pending.get(&k).is_some_and(|p| p.order == order) {
-                self.pending.remove(&k);
-                self.stats.pending_evictions += 1;
-                n -= 1;
+            // One lookup: the entry is removed through, not looked up again.
+            if let Entry::Occupied(e) = self.pending.entry(k) {
+                if e.get().order == order {
+                    e.remove();
+                    self.stats.pending_evictions += 1;
+                    n -= 1;
+                }
             }
         }
     }
 
-    /// Evicts the least recently active sixteenth of the sources (at least one), oldest
-    /// first, concluding on each.
-    fn evict_sources(&mut self) {
-        let mut n = (self.sources.len() / 16).max(1).min(self.sources.len());
+    /// Evicts the least recently active sixteenth of the `full` sources a full table
+    /// held (at least one), oldest first, concluding on each.
+    fn evict_sources(&mut self, full: usize) {
+        let mut n = (full / 16).max(1).min(full);
         while n > 0 {
             let Some((ip, order)) = self.source_queue.pop_front() else {
                 break;
             };
             // A source's live entry is the one of its last request; findings come out in
             // the order of that request, as a fixed order whatever the hash map's.
-            if self
-                .sources
-                .get(&ip)
-                .is_none_or(|s| s.last_order() != order)
-            {
+            let Entry::Occupied(e) = self.sources.entry(ip) else {
+                continue;
+            };
+            if e.get().last_order() != order {
                 continue;
             }
             n -= 1;
-            if let Some(s) = self.sources.remove(&ip) {
-                self.stats.source_evictions += 1;
-                for f in s.findings(ip, &self.th) {
-                    if self.evicted.len() < self.limits.attack_evicted_findings {
-                        self.evicted.push(f);
-                    } else {
-                        self.stats.findings_dropped += 1;
-                    }
+            let s = e.remove();
+            self.stats.source_evictions += 1;
+            for f in s.findings(ip, &self.th) {
+                if self.evicted.len() < self.limits.attack_evicted_findings {
+                    self.evicted.push(f);
+                } else {
+                    self.stats.findings_dropped += 1;
                 }
             }
         }

@@ -462,6 +462,15 @@ mod behaviour_tests {
             Some("+4930123456")
         );
         assert_eq!(i(&"0".repeat(100)), None);
+        // Separator-free and 32 bytes at most: read in place; 33 and more: never a number.
+        assert_eq!(
+            i(&format!("+1{}", "5".repeat(30))).map(|n| n.len()),
+            Some(32)
+        );
+        assert_eq!(i(&format!("+1{}", "5".repeat(31))), None);
+        assert_eq!(i("+-15551000000").as_deref(), Some("+15551000000"));
+        assert_eq!(i("-+15551000000").as_deref(), Some("+15551000000"));
+        assert_eq!(i("1+5551000000"), None);
         assert_eq!(country_code("+12125550100"), "+1");
         assert_eq!(country_code("+4930123"), "+49");
         assert_eq!(country_code("+972599"), "+972");
@@ -670,6 +679,22 @@ mod behaviour_tests {
                 proptest::prop_assert!(n[1..].bytes().all(|b| b.is_ascii_digit()));
                 proptest::prop_assert!(!n[1..].starts_with('0'));
                 proptest::prop_assert!(country_code(&n).len() <= 4);
+            }
+        }
+
+        /// The separator-free path reads every user part as the copying loop did:
+        /// digits, `+` anywhere, separators, `;` parameters, 32 bytes and beyond.
+        #[test]
+        fn international_is_the_reference(
+            user in proptest::collection::vec(
+                proptest::sample::select(&b"+0123456789-.()x;"[..]), 0..40),
+            digits in "[+]?(00|011|9011|0)?[1-9][0-9]{0,34}",
+        ) {
+            for u in [&user[..], digits.as_bytes()] {
+                proptest::prop_assert_eq!(
+                    toll::international(u).map(|n| n.as_str().to_string()),
+                    toll::international_reference(u).map(|n| n.as_str().to_string())
+                );
             }
         }
 

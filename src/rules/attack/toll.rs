@@ -100,20 +100,48 @@ impl std::ops::Deref for Number {
 
 /// [`international_number`] without the allocation.
 pub(super) fn international(user: &[u8]) -> Option<Number> {
-    let mut buf = [0u8; 32];
-    let mut n = 0;
-    let user = user.split(|&c| c == b';').next().unwrap_or(user);
-    for &c in user {
-        if matches!(c, b'-' | b'.' | b'(' | b')') {
-            continue;
+    // Numbers are nearly always written without separators: then the digits are the
+    // user part itself, checked in the pass that finds its end (a `;` parameter) and not
+    // copied byte by byte.
+    let mut end = user.len();
+    let mut plain = true;
+    for (i, &c) in user.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {}
+            b';' => {
+                end = i;
+                break;
+            }
+            b'+' if i == 0 => {}
+            b'+' | b'-' | b'.' | b'(' | b')' => plain = false,
+            // Before any `;`: the copying loop below would refuse it too (a user name,
+            // not a number), so the scan stops here.
+            _ => return None,
         }
-        if !(c.is_ascii_digit() || (c == b'+' && n == 0)) {
-            return None;
-        }
-        *buf.get_mut(n)? = c;
-        n += 1;
     }
-    let s = buf.get(..n)?;
+    let user = user.get(..end).unwrap_or(user);
+    let mut buf = [0u8; 32];
+    let s = if plain && user.len() <= buf.len() {
+        user
+    } else {
+        let mut n = 0;
+        for &c in user {
+            if matches!(c, b'-' | b'.' | b'(' | b')') {
+                continue;
+            }
+            if !(c.is_ascii_digit() || (c == b'+' && n == 0)) {
+                return None;
+            }
+            *buf.get_mut(n)? = c;
+            n += 1;
+        }
+        buf.get(..n)?
+    };
+    tail(s)
+}
+
+/// [`international`] of the digits (and leading `+`) of a user part.
+fn tail(s: &[u8]) -> Option<Number> {
     let plus = |rest: &[u8]| -> Option<Number> {
         if rest.first() == Some(&b'0') {
             return None;
@@ -136,6 +164,26 @@ pub(super) fn international(user: &[u8]) -> Option<Number> {
         }
     }
     None
+}
+
+/// [`international`] as it was before the separator-free path: the oracle of the
+/// `international_is_the_reference` proptest.
+#[cfg(test)]
+pub(super) fn international_reference(user: &[u8]) -> Option<Number> {
+    let mut buf = [0u8; 32];
+    let mut n = 0;
+    let user = user.split(|&c| c == b';').next().unwrap_or(user);
+    for &c in user {
+        if matches!(c, b'-' | b'.' | b'(' | b')') {
+            continue;
+        }
+        if !(c.is_ascii_digit() || (c == b'+' && n == 0)) {
+            return None;
+        }
+        *buf.get_mut(n)? = c;
+        n += 1;
+    }
+    tail(buf.get(..n)?)
 }
 
 /// `fraud.toll`: the densest burst of international calls that failed.
