@@ -6,7 +6,8 @@
 use std::net::SocketAddr;
 
 use crate::model::{
-    Addr, AuthAttempt, DtmfEvent, DtmfVia, MediaSession, SdpRecord, Sym, Symbols, MAX_EVIDENCE,
+    Addr, AuthAttempt, DtmfEvent, DtmfVia, List, MediaSession, SdpRecord, Sym, Symbols,
+    MAX_EVIDENCE,
 };
 use crate::net::Segment;
 use crate::sdp;
@@ -38,8 +39,9 @@ impl Repeat {
 pub(super) struct SdpSeen<'m> {
     /// Index into [`Dialog::sdp`] (None once the per-dialog cap is reached).
     pub index: Option<u32>,
-    /// RTP and RTCP addresses to bind to the dialog (SDP lines and ICE candidates).
-    pub announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)>,
+    /// RTP and RTCP addresses to bind to the dialog (SDP lines and ICE candidates): in
+    /// place when one, as a body with one media line and no candidates has.
+    pub announced: List<(Option<SocketAddr>, Option<SocketAddr>)>,
     /// The parsed body, its side, and whether it is a relayed copy (for the rules).
     pub parsed: (sdp::Sdp<'m>, bool, bool),
 }
@@ -330,17 +332,17 @@ impl Dialog {
         let action = sdp_action(&self.sessions, &self.sdp, from_caller, cseq_num);
         let parsed = sdp::parse(body);
         let media = summarize_sdp(&parsed, symbols);
-        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = media
+        let mut announced: List<(Option<SocketAddr>, Option<SocketAddr>)> = media
             .iter()
             .map(|m| (m.addr.map(|a| a.get()), m.rtcp.map(|a| a.get())))
             .collect();
         // ICE candidates are where media may really flow (rules::stun).
-        announced.extend(media.iter().flat_map(|m| {
-            m.candidates.iter().map(|c| match c.component {
+        for c in media.iter().flat_map(|m| m.candidates.iter()) {
+            announced.push(match c.component {
                 1 => (Some(c.addr), None),
                 _ => (None, Some(c.addr)),
-            })
-        }));
+            });
+        }
         self.note_sdes_keys(&parsed, &media, from_caller, seg.frame, stats);
         let idx = self.sdp.len();
         let mut index = None;

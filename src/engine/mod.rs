@@ -2227,7 +2227,7 @@ impl Analyzer {
         let sdp_index = sdp.as_ref().and_then(|s| s.index);
         let (announced, sdp_seen) = match sdp {
             Some(s) => (s.announced, Some(s.parsed)),
-            None => (Vec::new(), None),
+            None => (Default::default(), None),
         };
 
         // NAT troubleshooting (crate::nat): advertised vs observed, per party.

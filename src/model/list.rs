@@ -98,6 +98,38 @@ impl<'a, T> IntoIterator for &'a List<T> {
     }
 }
 
+impl<T> IntoIterator for List<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        match self {
+            List::One(x) => IntoIter::One(x),
+            List::Many(v) => IntoIter::Many(v.into_iter()),
+        }
+    }
+}
+
+/// The items of a [`List`], by value, in order.
+#[derive(Debug)]
+pub enum IntoIter<T> {
+    /// What a list of none or one gives.
+    One(Option<T>),
+    /// What a longer list gives.
+    Many(std::vec::IntoIter<T>),
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            IntoIter::One(x) => x.take(),
+            IntoIter::Many(it) => it.next(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +157,19 @@ mod tests {
         one.push(6);
         assert_eq!(&*one, &[6]);
         assert_eq!((&one).into_iter().count(), 1);
+    }
+
+    #[test]
+    fn a_list_gives_its_items_by_value_in_order() {
+        let none: List<String> = List::default();
+        assert_eq!(none.into_iter().count(), 0);
+        let one: List<String> = ["a".to_string()].into_iter().collect();
+        assert_eq!(one.into_iter().collect::<Vec<_>>(), ["a"]);
+        let mut many: List<String> = List::default();
+        for x in ["a", "b", "c"] {
+            many.push(x.to_string());
+        }
+        assert_eq!(many.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 
     #[test]

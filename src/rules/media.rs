@@ -728,7 +728,27 @@ fn cleartext_rtp(
             .map(move |l| (r, l, offer))
     });
     let clear_streams = streams.iter().filter(|s| !s.encrypted);
-    let first_hit = sdp_hits.clone().next();
+    // One walk of the hits gives the first, the evidence and which kinds there are.
+    let mut first_hit = None;
+    let mut any_negotiated = false;
+    let mut any_offered = false;
+    let mut evidence = Frames::new();
+    for hit @ (r, _, offer) in sdp_hits.clone() {
+        if first_hit.is_none() {
+            first_hit = Some(hit);
+            if counted {
+                break;
+            }
+        }
+        match offer {
+            Some(o) => {
+                any_negotiated = true;
+                evidence.push(o.at.frame);
+            }
+            None => any_offered = true,
+        }
+        evidence.push(r.at.frame);
+    }
     let first_stream = clear_streams.clone().next();
     let (ts, src, dst) = match (first_hit, first_stream) {
         (Some((r, _, o)), _) => {
@@ -745,23 +765,15 @@ fn cleartext_rtp(
         out.push(Finding::new(CLEARTEXT_RTP, Severity::Medium, Timestamp(0)));
         return;
     }
-    let mut evidence = Frames::new();
-    for (r, _, offer) in sdp_hits.clone() {
-        if let Some(o) = offer {
-            evidence.push(o.at.frame);
-        }
-        evidence.push(r.at.frame);
-    }
+    let mut clear_count: usize = 0;
     for s in clear_streams.clone() {
+        clear_count += 1;
         evidence.push(s.first_frame);
     }
     // The summary is written into one buffer: the finding is made once per call, and
     // the per-part lists, joins and formats it replaces were most of the report's rule
     // time on a big capture. The text is the same: parts joined by "; ", each list with
     // an item equal to the one before it dropped (as `Vec::dedup` did).
-    let any_negotiated = sdp_hits.clone().any(|(_, _, offer)| offer.is_some());
-    let any_offered = sdp_hits.clone().any(|(_, _, offer)| offer.is_none());
-    let clear_count = clear_streams.clone().count();
     // An offer no answer followed negotiated nothing the capture shows: it is "offered".
     let only_offered = !any_negotiated && clear_count == 0;
     let summary = summary_text(|summary| {
@@ -1131,6 +1143,118 @@ fn protections(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pairing as it was written with a list (RFC 3264 §4): the reference the
+    /// iterator must agree with.
+    fn negotiated_reference(sec: &SecurityFacts) -> Vec<(u64, Option<u64>)> {
+        let mut out: Vec<(&SdpSecurity, Option<&SdpSecurity>)> = Vec::new();
+        let mut pending: Option<&SdpSecurity> = None;
+        for r in sec.sdp.iter().filter(|r| !r.copy) {
+            match pending {
+                Some(o) if o.from_caller != r.from_caller => {
+                    if let Some(last) = out.last_mut() {
+                        *last = (r, Some(o));
+                    }
+                    pending = None;
+                }
+                _ => {
+                    out.push((r, None));
+                    pending = Some(r);
+                }
+            }
+        }
+        out.iter()
+            .map(|(r, o)| (r.at.frame, o.map(|o| o.at.frame)))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// The negotiated bodies come out as the list-building pairing gave them, for
+        /// any sequence of sides and relayed copies, rejected calls keeping the answers.
+        #[test]
+        fn negotiated_iterator_agrees_with_the_list(
+            bodies in proptest::collection::vec((proptest::prelude::any::<bool>(), proptest::prelude::any::<bool>()), 0..12),
+            rejected in proptest::prelude::any::<bool>(),
+            is_call in proptest::prelude::any::<bool>(),
+        ) {
+            let sec = SecurityFacts {
+                sdp: bodies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (from_caller, copy))| SdpSecurity {
+                        at: at(i as u64 + 1, Transport::Udp),
+                        from_caller: *from_caller,
+                        copy: *copy,
+                        lines: List::default(),
+                    })
+                    .collect(),
+                rare: None,
+            };
+            let got: Vec<(u64, Option<u64>)> = negotiated_in(CallInfo { is_call, rejected }, &sec)
+                .map(|(r, o)| (r.at.frame, o.map(|o| o.at.frame)))
+                .collect();
+            let mut want = if is_call { negotiated_reference(&sec) } else { Vec::new() };
+            if rejected {
+                want.retain(|(_, o)| o.is_some());
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn keying_attributes_are_recorded_at_either_level_and_absent_ones_leave_no_keys() {
+        let plain = sdp::parse(sdp_body(4000, "RTP/AVP", "").as_bytes());
+        let mut d = DialogSecurity::default();
+        d.observe_sdp(&plain, true, false, at(1, Transport::Udp));
+        assert_eq!(d.facts().sdp[0].lines[0].keys, None);
+        // A session-level fingerprint and setup apply to the line (RFC 8122 §5).
+        let body = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+                    a=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\n\
+                    m=audio 4000 UDP/TLS/RTP/SAVP 0\r\n";
+        let session = sdp::parse(body.as_bytes());
+        d.observe_sdp(&session, false, false, at(2, Transport::Udp));
+        let l = &d.facts().sdp[1].lines[0];
+        assert_eq!(
+            (l.fingerprint(), l.setup()),
+            (Some("sha-256"), Some("actpass"))
+        );
+        assert!(l.crypto().is_empty() && l.zrtp_hash().is_none());
+    }
+
+    #[test]
+    fn evidence_frames_are_kept_once_in_order_and_bounded() {
+        let mut f = Frames::new();
+        for x in [5, 3, 5, 9, 3] {
+            f.push(x);
+        }
+        assert_eq!(f.to_vec(), vec![5, 3, 9]);
+        let mut v = Vec::new();
+        let mut g = Frames::new();
+        for x in 0..100 {
+            g.push(x);
+            push_evidence(&mut v, x);
+        }
+        assert_eq!(g.to_vec(), v);
+        assert_eq!(g.kept().len(), MAX_EVIDENCE);
+    }
+
+    #[test]
+    fn summary_text_is_exactly_its_size_and_numbers_are_display() {
+        let s = summary_text(|b| {
+            b.push_str("frame ");
+            push_u64(b, 1234567);
+            // A nested summary (the buffer in use) still works.
+            let inner = summary_text(|c| push_u64(c, 0));
+            b.push_str(&inner);
+        });
+        assert_eq!(s, "frame 12345670");
+        assert_eq!(s.capacity(), s.len());
+        for n in [0, 9, 10, 99, 100, u64::MAX] {
+            let mut b = String::new();
+            push_u64(&mut b, n);
+            assert_eq!(b, n.to_string());
+        }
+    }
 
     fn at(frame: u64, transport: Transport) -> Seen {
         Seen {
