@@ -67,7 +67,11 @@ impl Dialog {
                 self.seen
                     .retain(|(_, t)| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
             }
-            push_tight(&mut self.seen, (key, seg.ts), self.finished_seq != 0);
+            // The first key in place: most dialogs (a flood's INVITEs, OPTIONS pings) see
+            // one transaction, and a list of one was an allocation per dialog.
+            let finished = self.finished_seq != 0;
+            self.seen
+                .push_with((key, seg.ts), |v, x| push_tight(v, x, finished));
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
         let retransmission = first_seen.is_some() && !duplicate;
@@ -106,17 +110,23 @@ impl Dialog {
         let Some(ct) = msg.content_type() else {
             return;
         };
+        // Every DTMF body is application/*: the type is compared once, then the subtype
+        // (as `MediaType::is` does, case-insensitively), where three full comparisons ran
+        // for every SDP body.
+        if !ct.type_.eq_ignore_ascii_case(b"application") {
+            return;
+        }
+        let sub = |s: &str| ct.subtype.eq_ignore_ascii_case(s.as_bytes());
         let body = msg.body;
-        let (via, digits): (DtmfVia, Vec<(u8, Option<u32>)>) = if ct.is("application", "dtmf-relay")
-        {
+        let (via, digits): (DtmfVia, Vec<(u8, Option<u32>)>) = if sub("dtmf-relay") {
             (
                 DtmfVia::Info,
                 dtmf::parse_dtmf_relay(body).into_iter().collect(),
             )
-        } else if ct.is("application", "dtmf") {
+        } else if sub("dtmf") {
             let d = dtmf::parse_dtmf_body(body);
             (DtmfVia::Info, d.map(|d| (d, None)).into_iter().collect())
-        } else if ct.is("application", "kpml-response+xml") {
+        } else if sub("kpml-response+xml") {
             let d = dtmf::parse_kpml_digits(body).unwrap_or_default();
             (DtmfVia::Kpml, d.into_iter().map(|d| (d, None)).collect())
         } else {

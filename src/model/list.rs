@@ -57,6 +57,30 @@ impl<T> List<T> {
         }
     }
 
+    /// Appends `x`: the second item starts a list of two, and later ones go through
+    /// `grow` (the caller's growth policy for the `Vec`).
+    pub fn push_with(&mut self, x: T, grow: impl FnOnce(&mut Vec<T>, T)) {
+        match self {
+            List::One(slot @ None) => *slot = Some(x),
+            List::One(Some(_)) => {
+                if let List::One(Some(first)) = std::mem::take(self) {
+                    let mut v = Vec::with_capacity(2);
+                    v.push(first);
+                    v.push(x);
+                    *self = List::Many(v);
+                }
+            }
+            List::Many(v) => grow(v, x),
+        }
+    }
+
+    /// Frees the spare room of a longer list.
+    pub fn shrink_to_fit(&mut self) {
+        if let List::Many(v) = self {
+            v.shrink_to_fit();
+        }
+    }
+
     /// Keeps the items `keep` says yes to, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         match self {
@@ -157,6 +181,26 @@ mod tests {
         one.push(6);
         assert_eq!(&*one, &[6]);
         assert_eq!((&one).into_iter().count(), 1);
+    }
+
+    #[test]
+    fn push_with_grows_through_the_callers_policy_past_two() {
+        let mut l: List<u32> = List::default();
+        let mut grown = 0;
+        for x in 0..5 {
+            l.push_with(x, |v, x| {
+                grown += 1;
+                v.push(x);
+            });
+        }
+        assert_eq!((&*l, grown), (&[0, 1, 2, 3, 4][..], 3));
+        l.shrink_to_fit();
+        assert!(matches!(&l, List::Many(v) if v.capacity() == 5));
+        let mut two: List<u32> = List::default();
+        two.push_with(1, |_, _| unreachable!());
+        assert!(matches!(two, List::One(Some(1))));
+        two.push_with(2, |_, _| unreachable!());
+        assert!(matches!(&two, List::Many(v) if v.capacity() == 2));
     }
 
     #[test]

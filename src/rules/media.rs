@@ -1203,7 +1203,8 @@ mod tests {
 
     #[test]
     fn keying_attributes_are_recorded_at_either_level_and_absent_ones_leave_no_keys() {
-        let plain = sdp::parse(sdp_body(4000, "RTP/AVP", "").as_bytes());
+        let plain_body = sdp_body(4000, "RTP/AVP", "");
+        let plain = sdp::parse(plain_body.as_bytes());
         let mut d = DialogSecurity::default();
         d.observe_sdp(&plain, true, false, at(1, Transport::Udp));
         assert_eq!(d.facts().sdp[0].lines[0].keys, None);
