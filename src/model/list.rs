@@ -64,10 +64,8 @@ impl<T> List<T> {
             List::One(slot @ None) => *slot = Some(x),
             List::One(Some(_)) => {
                 if let List::One(Some(first)) = std::mem::take(self) {
-                    let mut v = Vec::with_capacity(2);
-                    v.push(first);
-                    v.push(x);
-                    *self = List::Many(v);
+                    // Exactly two slots.
+                    *self = List::Many(vec![first, x]);
                 }
             }
             List::Many(v) => grow(v, x),
