@@ -191,9 +191,15 @@ impl HostText {
     /// invalid UTF-8 replaced.
     pub fn new(host: &[u8]) -> HostText {
         let cut = host.get(..MAX_HOST_TEXT).unwrap_or(host);
+        let mut inline = [0u8; HOST_INLINE];
+        // A short ASCII host (every IPv4 address, nearly every name) is its own text:
+        // copied as is, without the UTF-8 validation the lossy conversion runs.
+        if let Some(slot) = inline.get_mut(..cut.len()).filter(|_| cut.is_ascii()) {
+            slot.copy_from_slice(cut);
+            return HostText(HostRepr::Inline(cut.len() as u8, inline));
+        }
         let text = crate::bytes::lossy(cut);
         let bytes = text.as_bytes();
-        let mut inline = [0u8; HOST_INLINE];
         match inline.get_mut(..bytes.len()) {
             Some(slot) => {
                 slot.copy_from_slice(bytes);

@@ -218,4 +218,9 @@ fn host_text_keeps_short_hosts_in_place_and_reads_as_written() {
     assert_eq!(HostText::new(long.as_bytes()), h);
     assert_ne!(HostText::new(b"a"), HostText::new(b"b"));
     assert_eq!(HostText::new(b""), "");
+    // Short non-ASCII text goes through the lossy conversion and may stay in place.
+    let e = HostText::new("é.example".as_bytes());
+    assert!(matches!(e.0, HostRepr::Inline(..)));
+    assert_eq!(e, "é.example");
+    assert_eq!(e, HostText::new("é.example".as_bytes()));
 }
