@@ -6,7 +6,8 @@
 use std::net::SocketAddr;
 
 use crate::model::{
-    Addr, AuthAttempt, DtmfEvent, DtmfVia, MediaSession, SdpRecord, Sym, Symbols, MAX_EVIDENCE,
+    Addr, AuthAttempt, DtmfEvent, DtmfVia, List, MediaSession, SdpRecord, Sym, Symbols,
+    MAX_EVIDENCE,
 };
 use crate::net::Segment;
 use crate::sdp;
@@ -38,8 +39,9 @@ impl Repeat {
 pub(super) struct SdpSeen<'m> {
     /// Index into [`Dialog::sdp`] (None once the per-dialog cap is reached).
     pub index: Option<u32>,
-    /// RTP and RTCP addresses to bind to the dialog (SDP lines and ICE candidates).
-    pub announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)>,
+    /// RTP and RTCP addresses to bind to the dialog (SDP lines and ICE candidates): in
+    /// place when one, as a body with one media line and no candidates has.
+    pub announced: List<(Option<SocketAddr>, Option<SocketAddr>)>,
     /// The parsed body, its side, and whether it is a relayed copy (for the rules).
     pub parsed: (sdp::Sdp<'m>, bool, bool),
 }
@@ -65,7 +67,11 @@ impl Dialog {
                 self.seen
                     .retain(|(_, t)| seg.ts.since(*t) <= RETRANSMISSION_HORIZON_NS);
             }
-            push_tight(&mut self.seen, (key, seg.ts), self.finished_seq != 0);
+            // The first key in place: most dialogs (a flood's INVITEs, OPTIONS pings) see
+            // one transaction, and a list of one was an allocation per dialog.
+            let finished = self.finished_seq != 0;
+            self.seen
+                .push_with((key, seg.ts), |v, x| push_tight(v, x, finished));
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
         let retransmission = first_seen.is_some() && !duplicate;
@@ -104,17 +110,23 @@ impl Dialog {
         let Some(ct) = msg.content_type() else {
             return;
         };
+        // Every DTMF body is application/*: the type is compared once, then the subtype
+        // (as `MediaType::is` does, case-insensitively), where three full comparisons ran
+        // for every SDP body.
+        if !ct.type_.eq_ignore_ascii_case(b"application") {
+            return;
+        }
+        let sub = |s: &str| ct.subtype.eq_ignore_ascii_case(s.as_bytes());
         let body = msg.body;
-        let (via, digits): (DtmfVia, Vec<(u8, Option<u32>)>) = if ct.is("application", "dtmf-relay")
-        {
+        let (via, digits): (DtmfVia, Vec<(u8, Option<u32>)>) = if sub("dtmf-relay") {
             (
                 DtmfVia::Info,
                 dtmf::parse_dtmf_relay(body).into_iter().collect(),
             )
-        } else if ct.is("application", "dtmf") {
+        } else if sub("dtmf") {
             let d = dtmf::parse_dtmf_body(body);
             (DtmfVia::Info, d.map(|d| (d, None)).into_iter().collect())
-        } else if ct.is("application", "kpml-response+xml") {
+        } else if sub("kpml-response+xml") {
             let d = dtmf::parse_kpml_digits(body).unwrap_or_default();
             (DtmfVia::Kpml, d.into_iter().map(|d| (d, None)).collect())
         } else {
@@ -330,17 +342,17 @@ impl Dialog {
         let action = sdp_action(&self.sessions, &self.sdp, from_caller, cseq_num);
         let parsed = sdp::parse(body);
         let media = summarize_sdp(&parsed, symbols);
-        let mut announced: Vec<(Option<SocketAddr>, Option<SocketAddr>)> = media
+        let mut announced: List<(Option<SocketAddr>, Option<SocketAddr>)> = media
             .iter()
             .map(|m| (m.addr.map(|a| a.get()), m.rtcp.map(|a| a.get())))
             .collect();
         // ICE candidates are where media may really flow (rules::stun).
-        announced.extend(media.iter().flat_map(|m| {
-            m.candidates.iter().map(|c| match c.component {
+        for c in media.iter().flat_map(|m| m.candidates.iter()) {
+            announced.push(match c.component {
                 1 => (Some(c.addr), None),
                 _ => (None, Some(c.addr)),
-            })
-        }));
+            });
+        }
         self.note_sdes_keys(&parsed, &media, from_caller, seg.frame, stats);
         let idx = self.sdp.len();
         let mut index = None;

@@ -408,8 +408,9 @@ pub struct Dialog {
     /// Messages that were exact copies captured again within a few milliseconds.
     pub duplicates: u64,
     /// Transaction keys with their first time: a short list (a call has a handful of
-    /// transactions), searched linearly, cheaper than a hash table's smallest allocation.
-    seen: Vec<(u64, Timestamp)>,
+    /// transactions), searched linearly, cheaper than a hash table's smallest allocation;
+    /// the first in place (most dialogs have one).
+    seen: crate::model::List<(u64, Timestamp)>,
     initial_cseq: Option<u32>,
     memo: sip::ValueMemo,
     /// The streams bound to this dialog (at most [`MAX_STREAMS_PER_DIALOG`]; past it,
@@ -2029,7 +2030,7 @@ impl Analyzer {
             rtcp_packets: 0,
             invite_seen: false,
             duplicates: 0,
-            seen: Vec::new(),
+            seen: crate::model::List::default(),
             initial_cseq: None,
             memo: sip::ValueMemo::default(),
             stream_keys: Vec::new(),
@@ -2242,7 +2243,7 @@ impl Analyzer {
                 *sdp_seen = Some(s.parsed);
                 (s.index, s.announced)
             }
-            None => (None, Vec::new()),
+            None => (None, Default::default()),
         };
 
         // NAT troubleshooting (crate::nat): advertised vs observed, per party.

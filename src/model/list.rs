@@ -57,6 +57,28 @@ impl<T> List<T> {
         }
     }
 
+    /// Appends `x`: the second item starts a list of two, and later ones go through
+    /// `grow` (the caller's growth policy for the `Vec`).
+    pub fn push_with(&mut self, x: T, grow: impl FnOnce(&mut Vec<T>, T)) {
+        match self {
+            List::One(slot @ None) => *slot = Some(x),
+            List::One(Some(_)) => {
+                if let List::One(Some(first)) = std::mem::take(self) {
+                    // Exactly two slots.
+                    *self = List::Many(vec![first, x]);
+                }
+            }
+            List::Many(v) => grow(v, x),
+        }
+    }
+
+    /// Frees the spare room of a longer list.
+    pub fn shrink_to_fit(&mut self) {
+        if let List::Many(v) = self {
+            v.shrink_to_fit();
+        }
+    }
+
     /// Keeps the items `keep` says yes to, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         match self {
@@ -98,6 +120,38 @@ impl<'a, T> IntoIterator for &'a List<T> {
     }
 }
 
+impl<T> IntoIterator for List<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        match self {
+            List::One(x) => IntoIter::One(x),
+            List::Many(v) => IntoIter::Many(v.into_iter()),
+        }
+    }
+}
+
+/// The items of a [`List`], by value, in order.
+#[derive(Debug)]
+pub enum IntoIter<T> {
+    /// What a list of none or one gives.
+    One(Option<T>),
+    /// What a longer list gives.
+    Many(std::vec::IntoIter<T>),
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            IntoIter::One(x) => x.take(),
+            IntoIter::Many(it) => it.next(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +179,39 @@ mod tests {
         one.push(6);
         assert_eq!(&*one, &[6]);
         assert_eq!((&one).into_iter().count(), 1);
+    }
+
+    #[test]
+    fn push_with_grows_through_the_callers_policy_past_two() {
+        let mut l: List<u32> = List::default();
+        let mut grown = 0;
+        for x in 0..5 {
+            l.push_with(x, |v, x| {
+                grown += 1;
+                v.push(x);
+            });
+        }
+        assert_eq!((&*l, grown), (&[0, 1, 2, 3, 4][..], 3));
+        l.shrink_to_fit();
+        assert!(matches!(&l, List::Many(v) if v.capacity() == 5));
+        let mut two: List<u32> = List::default();
+        two.push_with(1, |_, _| unreachable!());
+        assert!(matches!(two, List::One(Some(1))));
+        two.push_with(2, |_, _| unreachable!());
+        assert!(matches!(&two, List::Many(v) if v.capacity() == 2));
+    }
+
+    #[test]
+    fn a_list_gives_its_items_by_value_in_order() {
+        let none: List<String> = List::default();
+        assert_eq!(none.into_iter().count(), 0);
+        let one: List<String> = ["a".to_string()].into_iter().collect();
+        assert_eq!(one.into_iter().collect::<Vec<_>>(), ["a"]);
+        let mut many: List<String> = List::default();
+        for x in ["a", "b", "c"] {
+            many.push(x.to_string());
+        }
+        assert_eq!(many.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 
     #[test]

@@ -165,9 +165,98 @@ pub fn host_ip(host: &[u8]) -> Option<IpAddr> {
     h.parse().ok()
 }
 
-fn host_text(host: &[u8]) -> String {
-    let cut = host.get(..MAX_HOST_TEXT).unwrap_or(host);
-    crate::bytes::lossy(cut).into_owned()
+fn host_text(host: &[u8]) -> HostText {
+    HostText::new(host)
+}
+
+/// Host texts up to this long are kept in place (an IPv4 address, most host names).
+const HOST_INLINE: usize = 22;
+
+/// A host as written in a Via or Contact (cut at [`MAX_HOST_TEXT`], lossy UTF-8): in
+/// place when short, as nearly all are, so recording a party's Via and Contact allocates
+/// nothing (a flood records both for every INVITE). Reads as a `str`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HostText(HostRepr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum HostRepr {
+    /// Length and bytes (valid UTF-8: copied from a `str`).
+    Inline(u8, [u8; HOST_INLINE]),
+    /// Longer texts.
+    Heap(Box<str>),
+}
+
+impl HostText {
+    /// The host text of `host` as written on the wire: at most [`MAX_HOST_TEXT`] bytes,
+    /// invalid UTF-8 replaced.
+    pub fn new(host: &[u8]) -> HostText {
+        let cut = host.get(..MAX_HOST_TEXT).unwrap_or(host);
+        let mut inline = [0u8; HOST_INLINE];
+        // A short ASCII host (every IPv4 address, nearly every name) is its own text:
+        // copied as is, without the UTF-8 validation the lossy conversion runs.
+        if let Some(slot) = inline.get_mut(..cut.len()).filter(|_| cut.is_ascii()) {
+            slot.copy_from_slice(cut);
+            return HostText(HostRepr::Inline(cut.len() as u8, inline));
+        }
+        let text = crate::bytes::lossy(cut);
+        let bytes = text.as_bytes();
+        match inline.get_mut(..bytes.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(bytes);
+                HostText(HostRepr::Inline(bytes.len() as u8, inline))
+            }
+            None => HostText(HostRepr::Heap(text.into())),
+        }
+    }
+
+    /// The text's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            HostRepr::Inline(len, b) => b.get(..usize::from(*len)).unwrap_or_default(),
+            HostRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Copied from a `str` whole, so this holds (and only reports read it).
+            HostRepr::Inline(..) => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            HostRepr::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for HostText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for HostText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for HostText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<str> for HostText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for HostText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
 }
 
 /// Who a party is in the dialog.
@@ -195,7 +284,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViaFacts {
     /// sent-by host as written (cut at [`MAX_HOST_TEXT`]).
-    pub host: String,
+    pub host: HostText,
     /// sent-by port, or the transport default (5060, 5061 for TLS) when absent.
     pub port: u16,
     /// The host as an IP (None for a host name).
@@ -218,7 +307,7 @@ pub struct ViaFacts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactFacts {
     /// Host as written.
-    pub host: String,
+    pub host: HostText,
     /// Port, or 5060/5061 (sips:, transport=tls) when absent.
     pub port: u16,
     /// The host as an IP.

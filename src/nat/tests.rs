@@ -189,3 +189,38 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn host_text_keeps_short_hosts_in_place_and_reads_as_written() {
+    let short = HostText::new(b"192.168.1.10");
+    assert!(matches!(short.0, HostRepr::Inline(..)));
+    assert_eq!(short.as_str(), "192.168.1.10");
+    assert_eq!(short, "192.168.1.10");
+    assert_eq!(short.to_string(), "192.168.1.10");
+    assert_eq!(format!("{short:?}"), format!("{:?}", "192.168.1.10"));
+    // Exactly the in-place size, then one more byte.
+    let edge = "a".repeat(HOST_INLINE);
+    assert!(matches!(
+        HostText::new(edge.as_bytes()).0,
+        HostRepr::Inline(..)
+    ));
+    let long = format!("{edge}b");
+    let h = HostText::new(long.as_bytes());
+    assert!(matches!(h.0, HostRepr::Heap(_)));
+    assert_eq!(h.as_str(), long);
+    // Cut at MAX_HOST_TEXT bytes, invalid UTF-8 replaced, as the String it replaces was.
+    let huge = "h".repeat(MAX_HOST_TEXT + 10);
+    assert_eq!(HostText::new(huge.as_bytes()).len(), MAX_HOST_TEXT);
+    let bad = HostText::new(b"ex\xffmple");
+    assert_eq!(bad.as_str(), String::from_utf8_lossy(b"ex\xffmple"));
+    assert_eq!(bad.as_bytes(), bad.as_str().as_bytes());
+    // The same text compares equal whatever its length.
+    assert_eq!(HostText::new(long.as_bytes()), h);
+    assert_ne!(HostText::new(b"a"), HostText::new(b"b"));
+    assert_eq!(HostText::new(b""), "");
+    // Short non-ASCII text goes through the lossy conversion and may stay in place.
+    let e = HostText::new("é.example".as_bytes());
+    assert!(matches!(e.0, HostRepr::Inline(..)));
+    assert_eq!(e, "é.example");
+    assert_eq!(e, HostText::new("é.example".as_bytes()));
+}

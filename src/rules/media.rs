@@ -161,10 +161,11 @@ pub struct SdpSecurity {
     pub lines: List<LineSecurity>,
 }
 
-/// A dialog's security facts, allocated with the first one: most dialogs (REGISTER,
-/// OPTIONS) never have any, and the engine may hold hundreds of thousands of dialogs.
+/// A dialog's security facts, held in place in the rule's table (32 bytes, nothing
+/// allocated before the first SDP body): a box of its own was one more allocation and
+/// free per call, and a flood creates and evicts a call per INVITE.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DialogSecurity(Option<Box<SecurityFacts>>);
+pub struct DialogSecurity(SecurityFacts);
 
 /// What [`DialogSecurity::facts`] returns before anything was recorded.
 static NO_FACTS: SecurityFacts = SecurityFacts {
@@ -247,11 +248,11 @@ fn clip_known(s: &str) -> Cow<'static, str> {
 impl DialogSecurity {
     /// The facts recorded so far (empty ones before the first).
     pub fn facts(&self) -> &SecurityFacts {
-        self.0.as_deref().unwrap_or(&NO_FACTS)
+        &self.0
     }
 
     fn facts_mut(&mut self) -> &mut SecurityFacts {
-        self.0.get_or_insert_with(Box::default)
+        &mut self.0
     }
 
     /// Records the facts of a new (not retransmitted) message: `sips:`/TLS references
@@ -311,6 +312,36 @@ impl DialogSecurity {
             .iter()
             .take(MAX_LINES)
             .map(|m| {
+                // Most lines (plain RTP/AVP) carry no keying attribute: one pass says so,
+                // where building and comparing an empty LineKeys walked them four times.
+                let session_keyed = s.attributes.iter().any(|a| {
+                    matches!(
+                        a,
+                        Attribute::Fingerprint(_) | Attribute::Setup(_) | Attribute::ZrtpHash(_)
+                    )
+                });
+                let keyed = session_keyed
+                    || m.attributes.iter().any(|a| {
+                        matches!(
+                            a,
+                            Attribute::Crypto(_)
+                                | Attribute::Fingerprint(_)
+                                | Attribute::Setup(_)
+                                | Attribute::ZrtpHash(_)
+                        )
+                    });
+                let media = clip_known(m.media.as_str());
+                let proto = clip_known(m.proto.as_str());
+                let protection = Protection::of(&m.proto);
+                if !keyed {
+                    return LineSecurity {
+                        media,
+                        proto,
+                        port: m.port,
+                        protection,
+                        keys: None,
+                    };
+                }
                 let keys = LineKeys {
                     crypto: m
                         .crypto()
@@ -343,10 +374,10 @@ impl DialogSecurity {
                     ),
                 };
                 LineSecurity {
-                    media: clip_known(m.media.as_str()),
-                    proto: clip_known(m.proto.as_str()),
+                    media,
+                    proto,
                     port: m.port,
-                    protection: Protection::of(&m.proto),
+                    protection,
                     keys: (keys != LineKeys::default()).then(|| Box::new(keys)),
                 }
             })
@@ -377,31 +408,68 @@ impl DialogSecurity {
     }
 }
 
+/// The negotiated SDP bodies with the offer each answered, in order (see
+/// [`SecurityFacts::negotiated`]): an offer is held back until the next body says whether
+/// it answers it.
+#[derive(Clone)]
+struct Negotiated<'a> {
+    records: std::slice::Iter<'a, SdpSecurity>,
+    /// The last offer, not yet answered nor given out.
+    pending: Option<&'a SdpSecurity>,
+    /// Only the answers (a rejected call: an offer no answer followed set nothing up).
+    answers_only: bool,
+}
+
+impl<'a> Negotiated<'a> {
+    /// The next body with its offer, answers or not.
+    fn next_any(&mut self) -> Option<(&'a SdpSecurity, Option<&'a SdpSecurity>)> {
+        for r in self.records.by_ref() {
+            if r.copy {
+                continue;
+            }
+            match self.pending {
+                // The answer replaces its offer.
+                Some(o) if o.from_caller != r.from_caller => {
+                    self.pending = None;
+                    return Some((r, Some(o)));
+                }
+                before => {
+                    self.pending = Some(r);
+                    if let Some(p) = before {
+                        return Some((p, None));
+                    }
+                }
+            }
+        }
+        self.pending.take().map(|p| (p, None))
+    }
+}
+
+impl<'a> Iterator for Negotiated<'a> {
+    type Item = (&'a SdpSecurity, Option<&'a SdpSecurity>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let item = self.next_any()?;
+            if !self.answers_only || item.1.is_some() {
+                return Some(item);
+            }
+        }
+    }
+}
+
 impl SecurityFacts {
     /// The SDP bodies that say what was negotiated: each answer, and each offer that
     /// no answer followed (the capture may miss it, or media may flow early). The pairing
     /// follows RFC 3264 §4 as the engine does: an SDP from the other side answers the
-    /// pending offer.
-    fn negotiated(&self) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
-        // (effective SDP, the offer it answered)
-        let mut out: Vec<(&SdpSecurity, Option<&SdpSecurity>)> = Vec::new();
-        let mut pending: Option<&SdpSecurity> = None;
-        for r in self.sdp.iter().filter(|r| !r.copy) {
-            match pending {
-                Some(o) if o.from_caller != r.from_caller => {
-                    // The answer replaces its offer.
-                    if let Some(last) = out.last_mut() {
-                        *last = (r, Some(o));
-                    }
-                    pending = None;
-                }
-                _ => {
-                    out.push((r, None));
-                    pending = Some(r);
-                }
-            }
+    /// pending offer. An iterator: each dialog's conclusion walks it (twice), and a
+    /// list per walk was two allocations per evicted dialog in a flood.
+    fn negotiated(&self) -> Negotiated<'_> {
+        Negotiated {
+            records: self.sdp.iter(),
+            pending: None,
+            answers_only: false,
         }
-        out
     }
 
     fn zrtp_seen(&self) -> bool {
@@ -512,7 +580,9 @@ pub fn findings(
     streams: &[StreamFact],
     show_secrets: bool,
 ) -> Vec<Finding> {
-    findings_of(call_id, call, sec, streams, show_secrets, false)
+    let mut out = Vec::new();
+    findings_of(call_id, call, sec, streams, show_secrets, false, &mut out);
+    out
 }
 
 /// [`findings`], with `counted_rtp`: a `media.cleartext-rtp` finding will only be counted
@@ -525,25 +595,22 @@ fn findings_of(
     streams: &[StreamFact],
     show_secrets: bool,
     counted_rtp: bool,
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    out.extend(cleartext_rtp(call_id, call, sec, streams, counted_rtp));
+    out: &mut Vec<Finding>,
+) {
+    cleartext_rtp(call_id, call, sec, streams, counted_rtp, out);
     out.extend(sdes_exposed(call_id, sec, streams, show_secrets));
-    out.extend(protections(call_id, call, sec, streams));
-    out
+    protections(call_id, call, sec, streams, out);
 }
 
 /// The negotiated SDP bodies of a call with the offer each answered (see
 /// [`SecurityFacts::negotiated`]); none outside calls, and a rejected call keeps
 /// only real answers.
-fn negotiated_in(call: CallInfo, sec: &SecurityFacts) -> Vec<(&SdpSecurity, Option<&SdpSecurity>)> {
-    if !call.is_call {
-        return Vec::new();
-    }
+fn negotiated_in(call: CallInfo, sec: &SecurityFacts) -> Negotiated<'_> {
     let mut v = sec.negotiated();
-    if call.rejected {
-        v.retain(|(_, offer)| offer.is_some());
+    if !call.is_call {
+        v.records = [].iter();
     }
+    v.answers_only = call.rejected;
     v
 }
 
@@ -576,140 +643,223 @@ fn push_deduped<T>(
     }
 }
 
+/// The evidence frames of a finding, gathered on the stack as [`push_evidence`] would
+/// (in order, each once, at most [`MAX_EVIDENCE`]) and copied out once at their size.
+struct Frames {
+    frames: [u64; MAX_EVIDENCE],
+    len: usize,
+}
+
+impl Frames {
+    fn new() -> Frames {
+        Frames {
+            frames: [0; MAX_EVIDENCE],
+            len: 0,
+        }
+    }
+
+    fn kept(&self) -> &[u64] {
+        self.frames.get(..self.len).unwrap_or_default()
+    }
+
+    fn push(&mut self, f: u64) {
+        if self.len < MAX_EVIDENCE && !self.kept().contains(&f) {
+            if let Some(slot) = self.frames.get_mut(self.len) {
+                *slot = f;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<u64> {
+        self.kept().to_vec()
+    }
+}
+
+/// Appends `n` in decimal (what `write!(s, "{n}")` gives, without the formatter).
+fn push_u64(s: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    for &d in crate::bytes::decimal(n, &mut buf) {
+        s.push(char::from(d));
+    }
+}
+
+thread_local! {
+    /// Where summaries are written before being copied out at their size: a call's
+    /// summary is made once per dialog, and a fresh buffer each was an allocation and a
+    /// shrinking reallocation per call.
+    static SUMMARY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The text `write` puts in an empty buffer, as a `String` of exactly its size.
+fn summary_text(write: impl FnOnce(&mut String)) -> String {
+    SUMMARY.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            write(&mut buf);
+            String::from(buf.as_str())
+        }
+        Err(_) => {
+            let mut s = String::new();
+            write(&mut s);
+            s
+        }
+    })
+}
+
 fn cleartext_rtp(
     call_id: &str,
     call: CallInfo,
     sec: &SecurityFacts,
     streams: &[StreamFact],
     counted: bool,
-) -> Option<Finding> {
+    out: &mut Vec<Finding>,
+) {
     // ZRTP running on the call keys SRTP inside the RTP/AVP profile (RFC 6189 §12).
     if sec.zrtp_seen() {
-        return None;
+        return;
     }
-    let mut sdp_hits: Vec<(&SdpSecurity, &LineSecurity, Option<&SdpSecurity>)> = Vec::new();
-    for (r, offer) in negotiated_in(call, sec) {
-        for l in &r.lines {
-            if l.protection == Protection::Clear && l.port != 0 {
-                sdp_hits.push((r, l, offer));
-            }
-        }
-    }
-    let clear_streams: Vec<&StreamFact> = streams.iter().filter(|s| !s.encrypted).collect();
-    if sdp_hits.is_empty() && clear_streams.is_empty() {
-        return None;
-    }
-    if counted {
-        // Only its rule and severity will be read (an evicted dialog's finding past the
-        // bound on those kept): a flood evicts a dialog per INVITE, and writing each
-        // summary was most of what its eviction cost.
-        return Some(Finding::new(CLEARTEXT_RTP, Severity::Medium, Timestamp(0)));
-    }
-    let mut evidence = Vec::new();
-    for (r, _, offer) in &sdp_hits {
-        if let Some(o) = offer {
-            push_evidence(&mut evidence, o.at.frame);
-        }
-        push_evidence(&mut evidence, r.at.frame);
-    }
-    for s in &clear_streams {
-        push_evidence(&mut evidence, s.first_frame);
-    }
-    // The summary is written into one buffer: the finding is made once per call, and
-    // the per-part lists, joins and formats it replaces were most of the report's rule
-    // time on a big capture. The text is the same: parts joined by "; ", each list with
-    // an item equal to the one before it dropped (as `Vec::dedup` did).
-    let any_negotiated = sdp_hits.iter().any(|(_, _, offer)| offer.is_some());
-    let any_offered = sdp_hits.iter().any(|(_, _, offer)| offer.is_none());
-    // An offer no answer followed negotiated nothing the capture shows: it is "offered".
-    let only_offered = !any_negotiated && clear_streams.is_empty();
-    let mut summary = String::with_capacity(160);
-    summary.push_str(if only_offered {
-        "call media offered in clear (anyone on the path could record it): "
-    } else {
-        "call media in clear (anyone on the path can record it): "
+    // (SDP, line, the offer it answered): walked again for each use, which is cheaper
+    // than a list (a call has one or two bodies of a line or two).
+    let sdp_hits = negotiated_in(call, sec).flat_map(|(r, offer)| {
+        r.lines
+            .iter()
+            .filter(|l| l.protection == Protection::Clear && l.port != 0)
+            .map(move |l| (r, l, offer))
     });
-    let mut first_part = true;
-    let mut part = |summary: &mut String| {
-        if !std::mem::take(&mut first_part) {
-            summary.push_str("; ");
-        }
-    };
-    if any_negotiated {
-        part(&mut summary);
-        summary.push_str("SDP negotiated ");
-        push_deduped(
-            &mut summary,
-            sdp_hits
-                .iter()
-                .filter_map(|(r, l, offer)| offer.map(|o| (r, l, o))),
-            ", ",
-            |out, (r, l, o)| {
-                let _ = write!(
-                    out,
-                    "{} {} (offer frame {}, answer frame {})",
-                    l.media, l.proto, o.at.frame, r.at.frame
-                );
-            },
-        );
-    }
-    if any_offered {
-        part(&mut summary);
-        summary.push_str("SDP offered ");
-        push_deduped(
-            &mut summary,
-            sdp_hits.iter().filter(|(_, _, offer)| offer.is_none()),
-            ", ",
-            |out, (r, l, _)| {
-                let _ = write!(out, "{} {} (frame {})", l.media, l.proto, r.at.frame);
-            },
-        );
-        summary.push_str(", no SDP answer seen");
-    }
-    if !clear_streams.is_empty() {
-        part(&mut summary);
-        let _ = write!(
-            summary,
-            "{} unencrypted RTP stream(s): ",
-            clear_streams.len()
-        );
-        for (i, s) in clear_streams.iter().take(4).enumerate() {
-            if i > 0 {
-                summary.push_str("; ");
+    let clear_streams = streams.iter().filter(|s| !s.encrypted);
+    // One walk of the hits gives the first, the evidence and which kinds there are.
+    let mut first_hit = None;
+    let mut any_negotiated = false;
+    let mut any_offered = false;
+    let mut evidence = Frames::new();
+    for hit @ (r, _, offer) in sdp_hits.clone() {
+        if first_hit.is_none() {
+            first_hit = Some(hit);
+            if counted {
+                break;
             }
-            let _ = write!(summary, "{}→{} ", s.src, s.dst);
-            if s.codec.is_empty() {
-                let _ = write!(summary, "PT {}", s.payload_type);
-            } else {
-                summary.push_str(&s.codec);
+        }
+        match offer {
+            Some(o) => {
+                any_negotiated = true;
+                evidence.push(o.at.frame);
             }
-            let _ = write!(summary, ", {} pkts", s.packets);
+            None => any_offered = true,
         }
-        let more = clear_streams.len().saturating_sub(4);
-        if more > 0 {
-            let _ = write!(summary, "; {more} more");
-        }
+        evidence.push(r.at.frame);
     }
-    let (ts, src, dst) = match (sdp_hits.first(), clear_streams.first()) {
+    let first_stream = clear_streams.clone().next();
+    let (ts, src, dst) = match (first_hit, first_stream) {
         (Some((r, _, o)), _) => {
             let first = o.unwrap_or(r);
             (first.at.ts, first.at.src.get(), first.at.dst.get())
         }
         (None, Some(s)) => (s.ts, s.src, s.dst),
-        (None, None) => return None,
+        (None, None) => return,
     };
-    Some(
+    if counted {
+        // Only its rule and severity will be read (an evicted dialog's finding past the
+        // bound on those kept): a flood evicts a dialog per INVITE, and writing each
+        // summary was most of what its eviction cost.
+        out.push(Finding::new(CLEARTEXT_RTP, Severity::Medium, Timestamp(0)));
+        return;
+    }
+    let mut clear_count: usize = 0;
+    for s in clear_streams.clone() {
+        clear_count += 1;
+        evidence.push(s.first_frame);
+    }
+    // The summary is written into one buffer: the finding is made once per call, and
+    // the per-part lists, joins and formats it replaces were most of the report's rule
+    // time on a big capture. The text is the same: parts joined by "; ", each list with
+    // an item equal to the one before it dropped (as `Vec::dedup` did).
+    // An offer no answer followed negotiated nothing the capture shows: it is "offered".
+    let only_offered = !any_negotiated && clear_count == 0;
+    let summary = summary_text(|summary| {
+        summary.push_str(if only_offered {
+            "call media offered in clear (anyone on the path could record it): "
+        } else {
+            "call media in clear (anyone on the path can record it): "
+        });
+        let mut first_part = true;
+        let mut part = |summary: &mut String| {
+            if !std::mem::take(&mut first_part) {
+                summary.push_str("; ");
+            }
+        };
+        if any_negotiated {
+            part(summary);
+            summary.push_str("SDP negotiated ");
+            push_deduped(
+                summary,
+                sdp_hits
+                    .clone()
+                    .filter_map(|(r, l, offer)| offer.map(|o| (r, l, o))),
+                ", ",
+                |out, (r, l, o)| {
+                    out.push_str(&l.media);
+                    out.push(' ');
+                    out.push_str(&l.proto);
+                    out.push_str(" (offer frame ");
+                    push_u64(out, o.at.frame);
+                    out.push_str(", answer frame ");
+                    push_u64(out, r.at.frame);
+                    out.push(')');
+                },
+            );
+        }
+        if any_offered {
+            part(summary);
+            summary.push_str("SDP offered ");
+            push_deduped(
+                summary,
+                sdp_hits.clone().filter(|(_, _, offer)| offer.is_none()),
+                ", ",
+                |out, (r, l, _)| {
+                    out.push_str(&l.media);
+                    out.push(' ');
+                    out.push_str(&l.proto);
+                    out.push_str(" (frame ");
+                    push_u64(out, r.at.frame);
+                    out.push(')');
+                },
+            );
+            summary.push_str(", no SDP answer seen");
+        }
+        if clear_count > 0 {
+            part(summary);
+            let _ = write!(summary, "{clear_count} unencrypted RTP stream(s): ");
+            for (i, s) in clear_streams.clone().take(4).enumerate() {
+                if i > 0 {
+                    summary.push_str("; ");
+                }
+                let _ = write!(summary, "{}→{} ", s.src, s.dst);
+                if s.codec.is_empty() {
+                    let _ = write!(summary, "PT {}", s.payload_type);
+                } else {
+                    summary.push_str(&s.codec);
+                }
+                let _ = write!(summary, ", {} pkts", s.packets);
+            }
+            let more = clear_count.saturating_sub(4);
+            if more > 0 {
+                let _ = write!(summary, "; {more} more");
+            }
+        }
+    });
+    out.push(
         Finding::new(CLEARTEXT_RTP, Severity::Medium, ts)
             .call(call_id)
             .flow(src, dst)
             .summary(summary)
-            .evidence(evidence)
+            .evidence(evidence.to_vec())
             .advice(
                 "Use SRTP: DTLS-SRTP (RFC 5763/5764, UDP/TLS/RTP/SAVP with a=fingerprint) or \
                  SDES (RFC 4568, RTP/SAVP with a=crypto) only over SIP on TLS (sips:), and \
                  refuse RTP/AVP offers on the endpoints or the SBC.",
             ),
-    )
+    );
 }
 
 fn mask(key: &str, show: bool) -> String {
@@ -842,8 +992,8 @@ fn protections(
     call: CallInfo,
     sec: &SecurityFacts,
     streams: &[StreamFact],
-) -> Vec<Finding> {
-    let mut out = Vec::new();
+    out: &mut Vec<Finding>,
+) {
     // (SDP, line, offered only: an offer no SDP answer followed negotiated nothing)
     let mut srtp: Vec<(&SdpSecurity, &LineSecurity, bool)> = Vec::new();
     let mut dtls: Vec<(&SdpSecurity, &LineSecurity, bool)> = Vec::new();
@@ -988,12 +1138,124 @@ fn protections(
             ),
         );
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pairing as it was written with a list (RFC 3264 §4): the reference the
+    /// iterator must agree with.
+    fn negotiated_reference(sec: &SecurityFacts) -> Vec<(u64, Option<u64>)> {
+        let mut out: Vec<(&SdpSecurity, Option<&SdpSecurity>)> = Vec::new();
+        let mut pending: Option<&SdpSecurity> = None;
+        for r in sec.sdp.iter().filter(|r| !r.copy) {
+            match pending {
+                Some(o) if o.from_caller != r.from_caller => {
+                    if let Some(last) = out.last_mut() {
+                        *last = (r, Some(o));
+                    }
+                    pending = None;
+                }
+                _ => {
+                    out.push((r, None));
+                    pending = Some(r);
+                }
+            }
+        }
+        out.iter()
+            .map(|(r, o)| (r.at.frame, o.map(|o| o.at.frame)))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// The negotiated bodies come out as the list-building pairing gave them, for
+        /// any sequence of sides and relayed copies, rejected calls keeping the answers.
+        #[test]
+        fn negotiated_iterator_agrees_with_the_list(
+            bodies in proptest::collection::vec((proptest::prelude::any::<bool>(), proptest::prelude::any::<bool>()), 0..12),
+            rejected in proptest::prelude::any::<bool>(),
+            is_call in proptest::prelude::any::<bool>(),
+        ) {
+            let sec = SecurityFacts {
+                sdp: bodies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (from_caller, copy))| SdpSecurity {
+                        at: at(i as u64 + 1, Transport::Udp),
+                        from_caller: *from_caller,
+                        copy: *copy,
+                        lines: List::default(),
+                    })
+                    .collect(),
+                rare: None,
+            };
+            let got: Vec<(u64, Option<u64>)> = negotiated_in(CallInfo { is_call, rejected }, &sec)
+                .map(|(r, o)| (r.at.frame, o.map(|o| o.at.frame)))
+                .collect();
+            let mut want = if is_call { negotiated_reference(&sec) } else { Vec::new() };
+            if rejected {
+                want.retain(|(_, o)| o.is_some());
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn keying_attributes_are_recorded_at_either_level_and_absent_ones_leave_no_keys() {
+        let plain_body = sdp_body(4000, "RTP/AVP", "");
+        let plain = sdp::parse(plain_body.as_bytes());
+        let mut d = DialogSecurity::default();
+        d.observe_sdp(&plain, true, false, at(1, Transport::Udp));
+        assert_eq!(d.facts().sdp[0].lines[0].keys, None);
+        // A session-level fingerprint and setup apply to the line (RFC 8122 §5).
+        let body = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+                    a=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\n\
+                    m=audio 4000 UDP/TLS/RTP/SAVP 0\r\n";
+        let session = sdp::parse(body.as_bytes());
+        d.observe_sdp(&session, false, false, at(2, Transport::Udp));
+        let l = &d.facts().sdp[1].lines[0];
+        assert_eq!(
+            (l.fingerprint(), l.setup()),
+            (Some("sha-256"), Some("actpass"))
+        );
+        assert!(l.crypto().is_empty() && l.zrtp_hash().is_none());
+    }
+
+    #[test]
+    fn evidence_frames_are_kept_once_in_order_and_bounded() {
+        let mut f = Frames::new();
+        for x in [5, 3, 5, 9, 3] {
+            f.push(x);
+        }
+        assert_eq!(f.to_vec(), vec![5, 3, 9]);
+        let mut v = Vec::new();
+        let mut g = Frames::new();
+        for x in 0..100 {
+            g.push(x);
+            push_evidence(&mut v, x);
+        }
+        assert_eq!(g.to_vec(), v);
+        assert_eq!(g.kept().len(), MAX_EVIDENCE);
+    }
+
+    #[test]
+    fn summary_text_is_exactly_its_size_and_numbers_are_display() {
+        let s = summary_text(|b| {
+            b.push_str("frame ");
+            push_u64(b, 1234567);
+            // A nested summary (the buffer in use) still works.
+            let inner = summary_text(|c| push_u64(c, 0));
+            b.push_str(&inner);
+        });
+        assert_eq!(s, "frame 12345670");
+        assert_eq!(s.capacity(), s.len());
+        for n in [0, 9, 10, 99, 100, u64::MAX] {
+            let mut b = String::new();
+            push_u64(&mut b, n);
+            assert_eq!(b, n.to_string());
+        }
+    }
 
     fn at(frame: u64, transport: Transport) -> Seen {
         Seen {
@@ -1097,7 +1359,8 @@ mod tests {
                         f.iter().map(|f| (f.rule, f.severity)).collect()
                     };
                     let full = findings("c", call, d.facts(), streams, false);
-                    let counted = findings_of("c", call, d.facts(), streams, false, true);
+                    let mut counted = Vec::new();
+                    findings_of("c", call, d.facts(), streams, false, true, &mut counted);
                     assert_eq!(brief(&full), brief(&counted), "{bodies:?} {streams:?}");
                 }
             }
@@ -1333,14 +1596,15 @@ impl CallSecurityRule {
             rejected: d.is_call() && d.final_status.is_some_and(|s| s >= 300),
         };
         let counted_rtp = evicting && an.evicted_finding_counted(CLEARTEXT_RTP);
-        out.extend(findings_of(
+        findings_of(
             &d.call_id,
             call,
             sec,
             &streams,
             an.show_secrets(),
             counted_rtp,
-        ));
+            out,
+        );
         out.extend(super::transport::downgrade_findings(
             &d.call_id,
             sec.downgrades(),
