@@ -1171,11 +1171,7 @@ impl DialogDto<'_> {
     /// [`DialogDto::write_compact`], the finding and stream ids taken from `ids` (the
     /// [`DialogIds::of`] of the dialog, when given) rather than from the row: a streaming
     /// report's rows then hold no lists of their own.
-    fn write_row(
-        &self,
-        out: &mut Vec<u8>,
-        ids: Option<RowIds<'_, '_>>,
-    ) -> Result<(), json::Error> {
+    fn write_row(&self, out: &mut Vec<u8>, ids: Option<RowIds<'_, '_>>) -> Result<(), json::Error> {
         out.extend_from_slice(b"{\"index\":");
         json::write_u64(out, self.index as u64);
         out.extend_from_slice(b",\"call_id\":");
