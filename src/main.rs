@@ -177,9 +177,10 @@ struct InputArgs {
 #[derive(Args, Debug, Default)]
 #[command(next_help_heading = "Output")]
 struct OutputArgs {
-    /// Output format: text, json or ndjson [default: text].
+    /// Output format: text, json, ndjson or csv [default: text].
     ///
-    /// json is one object; ndjson a stream of events, one per line.
+    /// json is one object; ndjson a stream of events, one per line; csv one row per
+    /// dialog.
     #[arg(
         long,
         short = 'F',
@@ -251,6 +252,8 @@ enum Format {
     Json,
     /// A stream of events, one JSON object per line (see README, "Live capture").
     Ndjson,
+    /// One row per dialog (RFC 4180; columns in docs/report-format.md).
+    Csv,
 }
 
 fn main() -> ExitCode {
@@ -630,6 +633,11 @@ fn run_report(run: &Run<'_>) -> ExitCode {
                 Some(file) => report.write_json(file, pretty),
                 None => report.write_json(stdout, pretty),
             }
+        }
+        Format::Csv => {
+            let mut out = stdout;
+            out.write_all(siplens::report::csv::render(&report).as_bytes())
+                .and_then(|_| out.flush())
         }
         Format::Ndjson => {
             drop(stdout);

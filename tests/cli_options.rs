@@ -358,6 +358,24 @@ fn cases() -> Vec<Case> {
             ),
             case(
                 sub,
+                &[b, "--format", "csv"],
+                Expect::Ok(|o| {
+                    let text = stdout(o);
+                    let mut lines = text.split("\r\n");
+                    let header = lines.next().unwrap_or_default();
+                    assert!(header.starts_with("index,call_id,method,"), "{header}");
+                    let columns = header.split(',').count();
+                    let rows: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+                    assert!(!rows.is_empty(), "no dialog rows: {text}");
+                    for r in &rows {
+                        // The sample's fields hold no quotes or commas.
+                        assert_eq!(r.split(',').count(), columns, "{r}");
+                        assert!(r.contains("UDP"), "{r}");
+                    }
+                }),
+            ),
+            case(
+                sub,
                 &[b, "-F", "json", "--pretty"],
                 Expect::Ok(|o| {
                     assert!(stdout(o).starts_with("{\n  \""), "indented");

@@ -3,6 +3,7 @@
 //! Renderers only see these DTOs, never engine internals, so the JSON contract
 //! (`schema_version`) changes only when these types do.
 
+pub mod csv;
 pub mod events;
 pub mod json;
 pub mod text;
