@@ -135,10 +135,21 @@ const TABLE: &[(&str, Option<u8>, HeaderName)] = &[
 impl HeaderName {
     /// Classifies a wire header name (case-insensitive, compact forms folded).
     pub fn from_bytes(name: &[u8]) -> HeaderName {
-        // Hot path (every header line of every message): first the canonical
-        // spellings as they are on the wire nearly always, then a lower-cased copy in
-        // a stack buffer. The compiler turns each `match` into a length switch plus
-        // short compares.
+        // Hot path (every header line of every message): the canonical spellings up to
+        // 16 bytes, as they are on the wire nearly always, by whole-word compares; the
+        // rest (longer names, other cases, compact forms) by the general match.
+        match canonical(name) {
+            Some(h) => h,
+            None => Self::from_bytes_general(name),
+        }
+    }
+
+    /// [`HeaderName::from_bytes`] without the word-compare fast path ([`canonical`]):
+    /// the reference it must agree with. Out of line: the fast path stays small.
+    #[inline(never)]
+    fn from_bytes_general(name: &[u8]) -> HeaderName {
+        // First the canonical spellings, then a lower-cased copy in a stack buffer. The
+        // compiler turns each `match` into a length switch plus short compares.
         match name {
             b"Accept" => return HeaderName::Accept,
             b"Accept-Encoding" => return HeaderName::AcceptEncoding,
@@ -287,6 +298,120 @@ impl HeaderName {
     }
 }
 
+/// The bytes of a 1- to 16-byte name packed so that two names of the same length
+/// have the same key exactly when they are equal: up to 3 bytes as they are, 4 to 7
+/// as the first and last 4 (overlapping), 8 to 16 as the first and last 8. Other
+/// lengths key to 0: [`canonical`] only compares keys within one length.
+#[inline(always)]
+const fn key(s: &[u8]) -> u128 {
+    match s.len() {
+        1..=3 => key_short(s),
+        4..=7 => key_mid(s),
+        8..=16 => key_long(s),
+        _ => 0,
+    }
+}
+
+/// [`key`] of a name of 1 to 3 bytes.
+#[inline(always)]
+const fn key_short(s: &[u8]) -> u128 {
+    match s {
+        [a] => *a as u128,
+        [a, b] => *a as u128 | (*b as u128) << 8,
+        [a, b, c] => *a as u128 | (*b as u128) << 8 | (*c as u128) << 16,
+        _ => 0,
+    }
+}
+
+/// [`key`] of a name of 4 to 7 bytes.
+#[inline(always)]
+const fn key_mid(s: &[u8]) -> u128 {
+    match (s.first_chunk::<4>(), s.last_chunk::<4>()) {
+        (Some(a), Some(z)) => {
+            u32::from_le_bytes(*a) as u128 | (u32::from_le_bytes(*z) as u128) << 64
+        }
+        _ => 0,
+    }
+}
+
+/// [`key`] of a name of 8 to 16 bytes.
+#[inline(always)]
+const fn key_long(s: &[u8]) -> u128 {
+    match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        (Some(a), Some(z)) => {
+            u64::from_le_bytes(*a) as u128 | (u64::from_le_bytes(*z) as u128) << 64
+        }
+        _ => 0,
+    }
+}
+
+/// The header a name spelled exactly as in RFC 3261 (up to 16 bytes) is, or `None`
+/// for anything else (which [`HeaderName::from_bytes`] hands to the general match):
+/// a length switch, then one key compare per name of that length, commonest first.
+#[inline(always)]
+fn canonical(name: &[u8]) -> Option<HeaderName> {
+    macro_rules! pick {
+        ($key:ident; $($lit:literal => $v:ident),+ $(,)?) => {{
+            let k = $key(name);
+            $(
+                if k == const { key($lit) } {
+                    return Some(HeaderName::$v);
+                }
+            )+
+            None
+        }};
+    }
+    match name.len() {
+        2 => pick!(key_short; b"To" => To),
+        3 => pick!(key_short; b"Via" => Via),
+        4 => pick!(key_mid;
+            b"From" => From, b"CSeq" => CSeq, b"Date" => Date, b"Path" => Path,
+            b"RAck" => RAck, b"RSeq" => RSeq,
+        ),
+        5 => pick!(key_mid; b"Allow" => Allow, b"Event" => Event, b"Route" => Route),
+        6 => pick!(key_mid; b"Accept" => Accept, b"Reason" => Reason, b"Server" => Server),
+        7 => pick!(key_mid;
+            b"Call-ID" => CallId, b"Contact" => Contact, b"Expires" => Expires,
+            b"Subject" => Subject, b"Require" => Require, b"Privacy" => Privacy,
+            b"Warning" => Warning,
+        ),
+        8 => pick!(key_long;
+            b"Identity" => Identity, b"Priority" => Priority, b"Refer-To" => ReferTo,
+            b"Reply-To" => ReplyTo,
+        ),
+        9 => {
+            pick!(key_long; b"Supported" => Supported, b"Call-Info" => CallInfo, b"Timestamp" => Timestamp)
+        }
+        10 => {
+            pick!(key_long; b"User-Agent" => UserAgent, b"Alert-Info" => AlertInfo, b"Error-Info" => ErrorInfo)
+        }
+        11 => pick!(key_long;
+            b"Min-Expires" => MinExpires, b"Unsupported" => Unsupported,
+            b"Referred-By" => ReferredBy, b"Retry-After" => RetryAfter,
+            b"In-Reply-To" => InReplyTo,
+        ),
+        12 => pick!(key_long;
+            b"Max-Forwards" => MaxForwards, b"Content-Type" => ContentType,
+            b"Record-Route" => RecordRoute, b"Allow-Events" => AllowEvents,
+            b"MIME-Version" => MimeVersion, b"Organization" => Organization,
+        ),
+        13 => pick!(key_long;
+            b"Authorization" => Authorization, b"Proxy-Require" => ProxyRequire,
+            b"Service-Route" => ServiceRoute,
+        ),
+        14 => pick!(key_long; b"Content-Length" => ContentLength),
+        15 => pick!(key_long;
+            b"Session-Expires" => SessionExpires, b"Accept-Encoding" => AcceptEncoding,
+            b"Accept-Language" => AcceptLanguage,
+        ),
+        16 => pick!(key_long;
+            b"WWW-Authenticate" => WwwAuthenticate, b"Content-Encoding" => ContentEncoding,
+            b"Content-Language" => ContentLanguage,
+        ),
+        _ => None,
+    }
+}
+
 impl std::fmt::Display for HeaderName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -328,6 +453,76 @@ mod tests {
                 assert_eq!(H::from_bytes(&[*c]), *v);
                 assert_eq!(H::from_bytes(&[c.to_ascii_uppercase()]), *v);
             }
+        }
+    }
+
+    /// Every canonical name up to 16 bytes takes the fast path to its own header.
+    #[test]
+    fn canonical_names_take_the_fast_path() {
+        for (long, _, v) in super::TABLE {
+            let got = super::canonical(long.as_bytes());
+            if long.len() <= 16 {
+                assert_eq!(got, Some(*v), "{long}");
+            } else {
+                assert_eq!(got, None, "{long}");
+            }
+        }
+        assert_eq!(super::canonical(b"via"), None);
+        assert_eq!(super::canonical(b"Content-Lengt"), None);
+        assert_eq!(super::canonical(b"Content-Lengthh"), None);
+        assert_eq!(super::canonical(b"Call-Id"), None);
+    }
+
+    /// The fast path agrees with the general match on every name of the table, its
+    /// case variants, one-byte edits of each, and every string of up to 2 bytes.
+    #[test]
+    fn fast_path_agrees_with_the_general_match() {
+        let same = |n: &[u8]| assert_eq!(H::from_bytes(n), H::from_bytes_general(n), "{n:?}");
+        for (long, _, _) in super::TABLE {
+            let b = long.as_bytes();
+            same(b);
+            same(&b.to_ascii_lowercase());
+            same(&b.to_ascii_uppercase());
+            for i in 0..b.len() {
+                for x in [
+                    0u8,
+                    b' ',
+                    b'-',
+                    b'a',
+                    b'Z',
+                    0x80,
+                    0xff,
+                    b[i] ^ 0x20,
+                    b[i] + 1,
+                ] {
+                    let mut e = b.to_vec();
+                    e[i] = x;
+                    same(&e);
+                }
+                same(&b[..i]);
+                same(&b[i..]);
+            }
+        }
+        same(b"");
+        for a in 0..=255u8 {
+            same(&[a]);
+            for c in 0..=255u8 {
+                same(&[a, c]);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Any bytes: the fast path and the general match classify alike.
+        #[test]
+        fn fast_path_agrees_on_any_bytes(n in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24)) {
+            proptest::prop_assert_eq!(H::from_bytes(&n), H::from_bytes_general(&n));
+        }
+
+        /// Names drawn from the table's letters: near misses of the real names.
+        #[test]
+        fn fast_path_agrees_on_name_like_bytes(n in "[A-Za-z-]{1,20}") {
+            proptest::prop_assert_eq!(H::from_bytes(n.as_bytes()), H::from_bytes_general(n.as_bytes()));
         }
     }
 }
