@@ -886,6 +886,20 @@ pub(super) fn push_tight<T>(v: &mut Vec<T>, x: T, finished: bool) {
     push_small(v, x);
 }
 
+/// Messages of a plain call: INVITE, 100, 180, 200, ACK, BYE and its 200.
+const CALL_MESSAGES: usize = 7;
+
+/// Pushes a message record: one slot for the first (a flood's INVITE keeps one), then
+/// room for a whole call at the second, so a call's list is allocated twice instead of
+/// growing at its 2nd, 3rd and 5th message and again after the BYE (a reallocation per
+/// message of a signaling capture, on average). Past that, [`push_tight`].
+fn push_message(v: &mut Vec<MessageRecord>, x: MessageRecord, finished: bool) {
+    if v.len() == 1 && v.capacity() == 1 {
+        v.reserve_exact(CALL_MESSAGES - 1);
+    }
+    push_tight(v, x, finished);
+}
+
 /// How many entries to evict from a full table of `len` entries: a sixteenth, at least one.
 fn evict_batch(len: usize) -> usize {
     (len / 16).max(1).min(len)
@@ -2088,7 +2102,11 @@ impl Analyzer {
         // Lists grown by doubling (push_small) are sized to what they hold: a finished
         // dialog rarely grows again, and a call's 7 messages and 7 transaction keys sat
         // in 8 slots each. A later message grows them again.
-        d.messages.shrink_to_fit();
+        // A call finished by its BYE has its list of seven with one slot left, for the
+        // BYE's 200 OK: keep that room (shrinking then growing again was two reallocations).
+        if d.messages.capacity() > d.messages.len() + 1 {
+            d.messages.shrink_to_fit();
+        }
         d.seen.shrink_to_fit();
         self.finished.push_back((id, self.finished_seq));
         // Entries of dialogs that reopened or finished twice stay until met: drop them
@@ -2297,7 +2315,7 @@ impl Analyzer {
                 let index = u32::try_from(d.messages.len()).unwrap_or(u32::MAX);
                 d.rare_mut().hep.push((index, h));
             }
-            push_tight(
+            push_message(
                 &mut d.messages,
                 MessageRecord {
                     frame: seg.frame,
