@@ -70,8 +70,12 @@ impl Dialog {
             // The first key in place: most dialogs (a flood's INVITEs, OPTIONS pings) see
             // one transaction, and a list of one was an allocation per dialog.
             let finished = self.finished_seq != 0;
+            // Each message of a call is a transaction key of its own (status and
+            // direction are part of it): room for a call's seven at the second.
             self.seen
-                .push_with((key, seg.ts), |v, x| push_tight(v, x, finished));
+                .push_reserving((key, seg.ts), super::CALL_MESSAGES - 1, |v, x| {
+                    push_tight(v, x, finished)
+                });
         }
         let duplicate = first_seen.is_some_and(|t| seg.ts.since(t) < DUPLICATE_WINDOW_NS);
         let retransmission = first_seen.is_some() && !duplicate;

@@ -887,7 +887,7 @@ pub(super) fn push_tight<T>(v: &mut Vec<T>, x: T, finished: bool) {
 }
 
 /// Messages of a plain call: INVITE, 100, 180, 200, ACK, BYE and its 200.
-const CALL_MESSAGES: usize = 7;
+pub(super) const CALL_MESSAGES: usize = 7;
 
 /// Pushes a message record: one slot for the first (a flood's INVITE keeps one), then
 /// room for a whole call at the second, so a call's list is allocated twice instead of
@@ -2099,15 +2099,15 @@ impl Analyzer {
         d.finished_seq = self.finished_seq;
         // The memo only spares re-validating values; a finished dialog rarely sees more.
         d.memo = sip::ValueMemo::default();
-        // Lists grown by doubling (push_small) are sized to what they hold: a finished
-        // dialog rarely grows again, and a call's 7 messages and 7 transaction keys sat
-        // in 8 slots each. A later message grows them again.
-        // A call finished by its BYE has its list of seven with one slot left, for the
-        // BYE's 200 OK: keep that room (shrinking then growing again was two reallocations).
+        // Lists with more than one spare slot are sized to what they hold: a finished
+        // dialog rarely grows again, and a later message grows them again. One spare slot
+        // stays: a call finished by its BYE is sized for seven messages and transaction
+        // keys and has one to come, the BYE's 200 OK (shrinking, then growing again for
+        // it, were two reallocations per list).
         if d.messages.capacity() > d.messages.len() + 1 {
             d.messages.shrink_to_fit();
         }
-        d.seen.shrink_to_fit();
+        d.seen.shrink_keeping(1);
         self.finished.push_back((id, self.finished_seq));
         // Entries of dialogs that reopened or finished twice stay until met: drop them
         // when they outnumber the dialogs, so the queue stays bounded by the table.

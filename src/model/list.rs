@@ -60,12 +60,20 @@ impl<T> List<T> {
     /// Appends `x`: the second item starts a list of two, and later ones go through
     /// `grow` (the caller's growth policy for the `Vec`).
     pub fn push_with(&mut self, x: T, grow: impl FnOnce(&mut Vec<T>, T)) {
+        self.push_reserving(x, 2, grow);
+    }
+
+    /// [`Self::push_with`], the second item starting a list with room for `room` items
+    /// (two at least): for lists whose usual length is known (a call's transactions).
+    pub fn push_reserving(&mut self, x: T, room: usize, grow: impl FnOnce(&mut Vec<T>, T)) {
         match self {
             List::One(slot @ None) => *slot = Some(x),
             List::One(Some(_)) => {
                 if let List::One(Some(first)) = std::mem::take(self) {
-                    // Exactly two slots.
-                    *self = List::Many(vec![first, x]);
+                    let mut v = Vec::with_capacity(room.max(2));
+                    v.push(first);
+                    v.push(x);
+                    *self = List::Many(v);
                 }
             }
             List::Many(v) => grow(v, x),
@@ -76,6 +84,15 @@ impl<T> List<T> {
     pub fn shrink_to_fit(&mut self) {
         if let List::Many(v) = self {
             v.shrink_to_fit();
+        }
+    }
+
+    /// Frees the spare room of a longer list when more than `keep` slots are spare.
+    pub fn shrink_keeping(&mut self, keep: usize) {
+        if let List::Many(v) = self {
+            if v.capacity() > v.len().saturating_add(keep) {
+                v.shrink_to_fit();
+            }
         }
     }
 
@@ -199,6 +216,39 @@ mod tests {
         assert!(matches!(two, List::One(Some(1))));
         two.push_with(2, |_, _| unreachable!());
         assert!(matches!(&two, List::Many(v) if v.capacity() == 2));
+    }
+
+    #[test]
+    fn push_reserving_sizes_the_list_at_its_second_item() {
+        let mut l: List<u32> = List::default();
+        for x in 0..6 {
+            l.push_reserving(x, 6, |v, x| {
+                assert!(v.len() < v.capacity(), "grew past the room asked for");
+                v.push(x);
+            });
+        }
+        assert!(matches!(&l, List::Many(v) if v.capacity() == 6 && v.len() == 6));
+        let mut small: List<u32> = List::default();
+        small.push_reserving(1, 0, |_, _| unreachable!());
+        small.push_reserving(2, 0, |_, _| unreachable!());
+        assert!(matches!(&small, List::Many(v) if v.capacity() == 2));
+        // One spare slot kept, more freed.
+        let mut spare: List<u32> = List::default();
+        for x in 0..3 {
+            spare.push_reserving(x, 4, |v, x| v.push(x));
+        }
+        spare.shrink_keeping(1);
+        assert!(matches!(&spare, List::Many(v) if v.capacity() == 4));
+        spare.push(9);
+        spare.push(10);
+        spare.shrink_keeping(1);
+        assert!(matches!(&spare, List::Many(v) if v.capacity() >= 5 && v.len() == 5));
+        let mut wide: List<u32> = List::default();
+        for x in 0..2 {
+            wide.push_reserving(x, 8, |v, x| v.push(x));
+        }
+        wide.shrink_keeping(1);
+        assert!(matches!(&wide, List::Many(v) if v.capacity() == 2));
     }
 
     #[test]
