@@ -132,7 +132,11 @@ fn check_date(s: &[u8]) -> bool {
 /// give the same verdict, so skipping them cannot hide a problem. Bounded.
 #[derive(Debug, Clone, Default)]
 pub struct ValueMemo {
-    hashes: Vec<u64>,
+    /// The first value's hash in place (0: none): a dialog's first message (all a flood's
+    /// INVITE has) remembers one value, and a list for it was an allocation per dialog.
+    first: u64,
+    /// The others.
+    more: Vec<u64>,
 }
 
 impl ValueMemo {
@@ -145,12 +149,19 @@ impl ValueMemo {
     }
 
     fn known(&self, key: u64) -> bool {
-        self.hashes.contains(&key)
+        key != 0 && (self.first == key || self.more.contains(&key))
     }
 
     fn remember(&mut self, key: u64) {
-        if self.hashes.len() < Self::CAPACITY && !self.known(key) {
-            self.hashes.push(key);
+        // A hash of 0 is not remembered (it marks the empty slot): that value is checked
+        // every time, as past the capacity.
+        if key == 0 || self.known(key) {
+            return;
+        }
+        if self.first == 0 {
+            self.first = key;
+        } else if self.more.len() + 1 < Self::CAPACITY {
+            self.more.push(key);
         }
     }
 
@@ -388,7 +399,28 @@ mod tests {
         }
         // The Request-URI of the good message was remembered (From, To and Via are
         // checked once per message by the view that parses them).
-        assert!(!memo.hashes.is_empty() && memo.hashes.len() <= ValueMemo::CAPACITY);
+        assert!(memo.first != 0 && memo.more.len() < ValueMemo::CAPACITY);
+    }
+
+    #[test]
+    fn memo_keeps_its_first_value_in_place_and_stays_bounded() {
+        let mut memo = ValueMemo::default();
+        memo.remember(7);
+        assert!(
+            memo.known(7) && memo.more.capacity() == 0,
+            "first value allocated"
+        );
+        memo.remember(7);
+        assert!(memo.more.is_empty(), "a known value remembered twice");
+        for k in 8..100 {
+            memo.remember(k);
+        }
+        assert_eq!(1 + memo.more.len(), ValueMemo::CAPACITY);
+        assert!(memo.known(8 + ValueMemo::CAPACITY as u64 - 2));
+        assert!(!memo.known(8 + ValueMemo::CAPACITY as u64 - 1));
+        // 0 marks the empty slot: never known, never remembered.
+        memo.remember(0);
+        assert!(!memo.known(0));
     }
 
     #[test]
