@@ -308,7 +308,18 @@ impl<'a> MessageView<'a> {
     /// Parsed Request-URI (None for responses).
     pub fn request_uri_parsed(&self) -> Option<&Result<Uri<'a>, FieldError>> {
         self.request_uri
-            .get_or_init(|| self.msg.request_uri().map(memo_uri))
+            .get_or_init(|| {
+                let raw = self.msg.request_uri()?;
+                // An initial request's Request-URI is nearly always its To URI (RFC 3261
+                // §8.1.1.1, a flood's INVITEs every one), which `parse_fields` parsed:
+                // the same bytes give the same parse.
+                if let Some(to) = self.to.get().and_then(|c| c.value.as_ref()) {
+                    if to.uri_raw == raw {
+                        return Some(Ok(to.uri.clone()));
+                    }
+                }
+                Some(memo_uri(raw))
+            })
             .as_ref()
     }
 
