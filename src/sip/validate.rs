@@ -214,7 +214,8 @@ pub fn validate_view(view: &MessageView<'_>, memo: &mut ValueMemo) -> Vec<Proble
         }
         // The Request-URI is memoised under `Other`, which no checked header uses.
         StartLine::Request { uri, .. } => memo.check(HeaderName::Other, uri, &mut out, |o| {
-            check_request_uri(uri, || view.request_uri_parsed(), o)
+            let host_checked = view.request_uri_host_checked();
+            check_request_uri(uri, || view.request_uri_parsed(), host_checked, o)
         }),
     }
     let count_of = |name: HeaderName| view.header_count(name);
@@ -310,9 +311,11 @@ pub fn validate_view(view: &MessageView<'_>, memo: &mut ValueMemo) -> Vec<Proble
 
 /// `parsed` gives [`Uri::parse`] of `uri` (the view's cell: parsed once for the validator
 /// and every later reader); it is asked only when the grammar needs the parse.
+/// `host_checked`: the same host passed [`Uri::check_host`] already (as the To URI).
 fn check_request_uri<'v, 'a: 'v>(
     uri: &[u8],
     parsed: impl FnOnce() -> Option<&'v Result<Uri<'a>, FieldError>>,
+    host_checked: bool,
     out: &mut Vec<Problem>,
 ) {
     if uri.first() == Some(&b'<') {
@@ -329,8 +332,10 @@ fn check_request_uri<'v, 'a: 'v>(
         Some(Err(e)) => out.push(Problem::BadRequestUri(e.reason)),
         Some(Ok(u)) => {
             if matches!(u.scheme, Scheme::Sip | Scheme::Sips) {
-                if let Err(e) = u.check_host() {
-                    out.push(Problem::BadRequestUri(e.reason));
+                if !host_checked {
+                    if let Err(e) = u.check_host() {
+                        out.push(Problem::BadRequestUri(e.reason));
+                    }
                 }
                 if !u.headers.is_empty() {
                     out.push(Problem::BadRequestUri("headers not allowed in Request-URI"));
@@ -381,6 +386,32 @@ mod tests {
             codes(b"OPTIONS sip:b@h SIP/2.0\r\n\r\n"),
             ["missing-header"; 5]
         );
+    }
+
+    #[test]
+    fn request_uri_equal_to_the_to_uri_keeps_its_own_verdict() {
+        let with = |ruri: &str, to: &str| {
+            let m = format!(
+                "OPTIONS {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: {to}\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n\r\n"
+            );
+            validate(&parse_message(m.as_bytes()).unwrap())
+        };
+        // Clean, and equal to the To URI: the To's host check stands for both.
+        assert!(with("sip:b@h", "<sip:b@h>").is_empty());
+        // A bad host in both: the To is rejected, so the Request-URI is checked itself.
+        let bad = with("sip:b@bad_host", "<sip:b@bad_host>");
+        let got: Vec<_> = bad.iter().map(Problem::code).collect();
+        assert_eq!(got, ["bad-request-uri", "bad-header"], "{bad:?}");
+        assert_eq!(
+            bad.first(),
+            with("sip:b@bad_host", "<sip:b@h>").first(),
+            "same Request-URI verdict whatever the To"
+        );
+        // Equal to the To URI but with URI headers: still refused in a Request-URI.
+        let hdrs = with("sip:b@h?subject=x", "<sip:b@h?subject=x>");
+        assert!(hdrs.contains(&Problem::BadRequestUri(
+            "headers not allowed in Request-URI"
+        )));
     }
 
     #[test]

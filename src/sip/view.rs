@@ -305,6 +305,17 @@ impl<'a> MessageView<'a> {
         self.contacts_listed().wildcard
     }
 
+    /// The Request-URI is byte for byte the To URI and the To header passed the strict
+    /// grammar, whose name-addr check includes [`Uri::check_host`] for SIP URIs: the
+    /// validator need not check the same host again.
+    pub(crate) fn request_uri_host_checked(&self) -> bool {
+        let to = self.field_to();
+        match (self.msg.request_uri(), to.value.as_ref()) {
+            (Some(raw), Some(n)) => to.problem.is_none() && n.uri_raw == raw,
+            _ => false,
+        }
+    }
+
     /// Parsed Request-URI (None for responses).
     pub fn request_uri_parsed(&self) -> Option<&Result<Uri<'a>, FieldError>> {
         self.request_uri
