@@ -532,7 +532,9 @@ impl DialogNat {
         if msg.header(HeaderName::RecordRoute).is_some() {
             self.record_route = true;
         }
-        if msg.header_by_name(b"Path").is_some() {
+        // From the view's index: Path (RFC 3327) has no compact form, so its kind is
+        // exactly a case-insensitive "Path" (a scan of every header name before).
+        if msg.header_count(HeaderName::Path) > 0 {
             self.path = true;
         }
         self.note_filled_vias(msg, cx.frame);
