@@ -54,6 +54,9 @@ impl<'a> NameAddr<'a> {
 /// (§3.1.2.13), empty parameters (§3.1.2.1).
 pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, FieldError> {
     let s = trim_lws(s);
+    if let Some(n) = parse_plain(s) {
+        return Ok(n);
+    }
     if s.is_empty() {
         return Err(ferr("empty address"));
     }
@@ -145,6 +148,43 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
         uri,
         params,
         tag,
+    })
+}
+
+/// Fast path of [`parse_name_addr`] (`s` trimmed) for the usual shape: `<` a plain URI
+/// ([`Uri::parse_plain`]) `>`, then nothing or a parameter list that passes the strict
+/// checks. Built in place, where the general path moves the URI through its steps. It
+/// is what the general path gives, lenient or strict: no display name, the split of
+/// `angle` (the plain bytes hold no `>` and no LWS), the same parameter scan, a URI equal
+/// to `Uri::parse` of the same bytes whose host passes `check_host`. None: another shape
+/// (or a parameter list with an empty element or a bad name, which only the general
+/// path reports or forgives).
+#[inline(always)]
+fn parse_plain(s: &[u8]) -> Option<NameAddr<'_>> {
+    let body = s.strip_prefix(b"<")?;
+    let (uri, end) = Uri::parse_plain(body)?;
+    if body.get(end) != Some(&b'>') {
+        return None;
+    }
+    let rest = trim_lws(body.get(end + 1..).unwrap_or(&[]));
+    if !rest.is_empty() && rest.first() != Some(&b';') {
+        return None;
+    }
+    let mut tag = None;
+    let (empty_param, bad_name) = scan_generic_params(rest, |n, v| {
+        if tag.is_none() && n.eq_ignore_ascii_case(b"tag") {
+            tag = Some(v);
+        }
+    });
+    if empty_param || bad_name {
+        return None;
+    }
+    Some(NameAddr {
+        display_name: None,
+        uri_raw: body.get(..end).unwrap_or(&[]),
+        uri,
+        params: Params::generic(rest),
+        tag: tag.flatten(),
     })
 }
 

@@ -446,22 +446,99 @@ pub(crate) fn check_generic_params(s: &[u8]) -> (bool, bool) {
 /// here instead of splitting the list a second and third time.
 pub(crate) fn scan_generic_params<'a>(
     s: &'a [u8],
-    each: impl FnMut(&'a [u8], Option<&'a [u8]>),
+    mut each: impl FnMut(&'a [u8], Option<&'a [u8]>),
 ) -> (bool, bool) {
-    // The usual list (`;tag=...`, `;branch=...;rport`) holds only token characters, `;`
-    // and `=`: no quote or `<` to track, no LWS to trim. One branch-free check of that,
-    // then a plain split, instead of the general split and four trims a parameter.
-    if s.iter()
-        .fold(true, |acc, &b| acc & PLAIN_PARAM[usize::from(b)])
-    {
-        return scan_plain_params(s, each);
+    // One pass with a table load a byte over the usual list (`;tag=...`,
+    // `;branch=...;rport`): while no quote, `<` or LWS shows, every `;` splits and the
+    // trims are no-ops, so an element ending at a `;` is complete as the general scan
+    // would see it. At the first such byte the rest, from the start of the element it is
+    // in, goes to the general scan: the state there is the same (outside quotes and
+    // `<>`), so `each` sees every element once, in order, as the general scan gives them.
+    let mut empty = false;
+    let mut bad_name = false;
+    let mut start = 0;
+    let mut eq = None;
+    let mut i = 0;
+    loop {
+        let class = s.get(i).map_or(P_SEMI, |&b| PARAM_CLASS[usize::from(b)]);
+        if class == P_PLAIN {
+            i += 1;
+            continue;
+        }
+        if class == P_EQ {
+            if eq.is_none() {
+                eq = Some(i);
+            }
+            i += 1;
+            continue;
+        }
+        if class == P_OTHER {
+            let rest = s.get(start..).unwrap_or(&[]);
+            let (e, b) = scan_general(rest, start > 0, each);
+            return (empty | e, bad_name | b);
+        }
+        // `;` or the end: the element `start..i`.
+        let p = s.get(start..i).unwrap_or(&[]);
+        if p.is_empty() {
+            empty |= start > 0;
+        } else {
+            let (name, value) = match eq {
+                Some(eq) => (
+                    s.get(start..eq).unwrap_or(&[]),
+                    Some(s.get(eq + 1..i).unwrap_or(&[])),
+                ),
+                None => (p, None),
+            };
+            bad_name |= name.is_empty() || !all_token(name);
+            each(name, value);
+        }
+        if i >= s.len() {
+            return (empty, bad_name);
+        }
+        i += 1;
+        start = i;
+        eq = None;
     }
-    scan_generic_params_general(s, each)
 }
 
-/// [`scan_generic_params`] for any list (the scan before the plain fast path, kept as is).
+/// [`PARAM_CLASS`]: any byte that changes nothing in the plain scan.
+const P_PLAIN: u8 = 0;
+/// [`PARAM_CLASS`]: `;`.
+const P_SEMI: u8 = 1;
+/// [`PARAM_CLASS`]: `=`.
+const P_EQ: u8 = 2;
+/// [`PARAM_CLASS`]: a byte the plain scan leaves to the general one (`"`, `<`, LWS).
+const P_OTHER: u8 = 3;
+
+/// Byte classes of [`scan_generic_params`].
+const PARAM_CLASS: [u8; 256] = {
+    let mut t = [P_PLAIN; 256];
+    t[b';' as usize] = P_SEMI;
+    t[b'=' as usize] = P_EQ;
+    t[b'"' as usize] = P_OTHER;
+    t[b'<' as usize] = P_OTHER;
+    t[b' ' as usize] = P_OTHER;
+    t[b'\t' as usize] = P_OTHER;
+    t[b'\r' as usize] = P_OTHER;
+    t[b'\n' as usize] = P_OTHER;
+    t
+};
+
+/// [`scan_generic_params`] for any list (the scan before the one-pass fast path, kept as
+/// is, and the oracle of the tests).
+#[cfg(test)]
 pub(crate) fn scan_generic_params_general<'a>(
     s: &'a [u8],
+    each: impl FnMut(&'a [u8], Option<&'a [u8]>),
+) -> (bool, bool) {
+    scan_general(s, false, each)
+}
+
+/// The general scan of `s`; `continued`: `s` starts after a `;` of a longer list (so its
+/// first element is an element: empty, it counts as one).
+fn scan_general<'a>(
+    s: &'a [u8],
+    continued: bool,
     mut each: impl FnMut(&'a [u8], Option<&'a [u8]>),
 ) -> (bool, bool) {
     let mut empty = false;
@@ -469,7 +546,7 @@ pub(crate) fn scan_generic_params_general<'a>(
     for (i, p) in split_top(s, b';').enumerate() {
         let p = trim_lws(p);
         if p.is_empty() {
-            empty |= i > 0;
+            empty |= i > 0 || continued;
             continue;
         }
         let (name, value) = match find_byte(b'=', p) {
@@ -480,51 +557,6 @@ pub(crate) fn scan_generic_params_general<'a>(
             None => (p, None),
         };
         bad_name |= name.is_empty() || !all_token(name);
-        each(name, value);
-    }
-    (empty, bad_name)
-}
-
-/// The bytes of a parameter list that [`scan_plain_params`] reads like the general scan:
-/// `token` characters (RFC 3261 §25.1), `;` and `=`.
-const PLAIN_PARAM: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        // `token` (RFC 3261 §25.1, as `is_token`, which is not a `const fn`), `;`, `=`.
-        t[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~' | b';' | b'='
-            );
-        i += 1;
-    }
-    t
-};
-
-/// [`scan_generic_params`] over a list of [`PLAIN_PARAM`] bytes only. Without quotes or
-/// `<`, every `;` splits; without LWS, the trims are no-ops; a name (before the first `=`
-/// of its element) holds only token characters, so it is bad only when empty.
-fn scan_plain_params<'a>(
-    s: &'a [u8],
-    mut each: impl FnMut(&'a [u8], Option<&'a [u8]>),
-) -> (bool, bool) {
-    let mut empty = false;
-    let mut bad_name = false;
-    for (i, p) in s.split(|&b| b == b';').enumerate() {
-        if p.is_empty() {
-            empty |= i > 0;
-            continue;
-        }
-        let (name, value) = match p.iter().position(|&b| b == b'=') {
-            Some(eq) => (
-                p.get(..eq).unwrap_or(&[]),
-                Some(p.get(eq + 1..).unwrap_or(&[])),
-            ),
-            None => (p, None),
-        };
-        bad_name |= name.is_empty();
         each(name, value);
     }
     (empty, bad_name)

@@ -249,7 +249,12 @@ impl<'a> Uri<'a> {
                 params,
                 headers: Vec::new(),
                 opaque: s.get(body..end).unwrap_or(&[]),
-                transport: params.get("transport").flatten(),
+                // Most URIs have no parameters: no call to look into an empty list.
+                transport: if end == params_start {
+                    None
+                } else {
+                    params.get("transport").flatten()
+                },
             },
             end,
         ))
