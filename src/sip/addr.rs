@@ -171,13 +171,16 @@ fn parse_plain(s: &[u8]) -> Option<NameAddr<'_>> {
         return None;
     }
     let mut tag = None;
-    let (empty_param, bad_name) = scan_generic_params(rest, |n, v| {
-        if tag.is_none() && n.eq_ignore_ascii_case(b"tag") {
-            tag = Some(v);
+    // No call for the empty list (To, Contact: half the values).
+    if !rest.is_empty() {
+        let (empty_param, bad_name) = scan_generic_params(rest, |n, v| {
+            if tag.is_none() && n.eq_ignore_ascii_case(b"tag") {
+                tag = Some(v);
+            }
+        });
+        if empty_param || bad_name {
+            return None;
         }
-    });
-    if empty_param || bad_name {
-        return None;
     }
     Some(NameAddr {
         display_name: None,

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 pub(crate) use crate::bytes::{find2, find_byte, is_token};
-use crate::bytes::{find3, splat, HI};
+use crate::bytes::{find3, splat, zero_bytes, HI};
 
 /// SP or HTAB (`WSP`, RFC 5234).
 #[inline]
@@ -460,6 +460,25 @@ pub(crate) fn scan_generic_params<'a>(
     let mut eq = None;
     let mut i = 0;
     loop {
+        // Plain bytes eight a step (SWAR): the first byte of the word that is `;`, `=`,
+        // `"`, `<` or below 0x21 (LWS and other controls: the byte step below tells
+        // them apart) is the lowest mark of the OR of exact first-match masks.
+        while let Some(c) = s.get(i..i + 8) {
+            let Ok(word) = <[u8; 8]>::try_from(c) else {
+                break;
+            };
+            let w = u64::from_le_bytes(word);
+            let m = zero_bytes(w ^ splat(b';'))
+                | zero_bytes(w ^ splat(b'='))
+                | zero_bytes(w ^ splat(b'"'))
+                | zero_bytes(w ^ splat(b'<'))
+                | (w.wrapping_sub(splat(0x21)) & !w & HI);
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
         let class = s.get(i).map_or(P_SEMI, |&b| PARAM_CLASS[usize::from(b)]);
         if class == P_PLAIN {
             i += 1;
@@ -775,6 +794,11 @@ mod tests {
             b";tag=\"a;b\"",
             b";tag=<a;b>",
             b";a@=1",
+            b";branch=z9hG4bKfl00000000",
+            b";branch=z9hG4bKfl000000;rport;received=10.0.0.1",
+            b";branch=z9hG4bKfl00000\x010;x",
+            b";branch=z9hG4bKfl0000000\xbb;x",
+            b";branch=z9hG4bKfl0000 \t;x",
         ] {
             scan_both(v);
         }
@@ -784,7 +808,7 @@ mod tests {
         #[test]
         fn plain_params_match_general(
             v in proptest::collection::vec(proptest::sample::select(
-                b"ta=;;==gx1~`'%!.*_+-@ \"<".to_vec()), 0..40)
+                b"ta=;;==gx1~`'%!.*_+-@ \"<\t\r\n\x01\x20\x21\xa1\xbb\xff".to_vec()), 0..48)
         ) {
             scan_both(&v);
         }
