@@ -54,10 +54,15 @@ impl<'a> NameAddr<'a> {
 /// (§3.1.2.13), empty parameters (§3.1.2.1).
 pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, FieldError> {
     let s = trim_lws(s);
+    if let Some(n) = parse_plain(s) {
+        return Ok(n);
+    }
     if s.is_empty() {
         return Err(ferr("empty address"));
     }
     let mut display_name = None;
+    // The URI when the fast path read it with the `<...>` (see `angle_or_plain`).
+    let mut plain = None;
     let (uri_raw, rest) = if s.first() == Some(&b'"') {
         let (dn, next, closed) = read_quoted(s, 0);
         if !closed {
@@ -77,7 +82,7 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
             if s.get(lt) != Some(&b'<') {
                 return Err(ferr("quoted display name not followed by <"));
             }
-            angle(s, lt, strict)?
+            angle_or_plain(s, lt, strict, &mut plain)?
         }
     } else {
         match text::find_byte(b'<', s) {
@@ -89,7 +94,7 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
                 if !dn.is_empty() {
                     display_name = Some(text::unfold(dn));
                 }
-                angle(s, lt, strict)?
+                angle_or_plain(s, lt, strict, &mut plain)?
             }
             None => {
                 // addr-spec: header params start at the first `;` (§20.10).
@@ -117,12 +122,17 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
     if strict && empty_param {
         return Err(ferr("empty parameter"));
     }
-    let uri = Uri::parse(uri_raw)?;
+    let (uri, host_checked) = match plain {
+        Some(u) => (u, true),
+        None => (Uri::parse(uri_raw)?, false),
+    };
     if strict {
-        if matches!(
-            uri.scheme,
-            super::uri::Scheme::Sip | super::uri::Scheme::Sips
-        ) {
+        if !host_checked
+            && matches!(
+                uri.scheme,
+                super::uri::Scheme::Sip | super::uri::Scheme::Sips
+            )
+        {
             uri.check_host()?;
         }
         if bad_name {
@@ -139,6 +149,71 @@ pub(crate) fn parse_name_addr(s: &[u8], strict: bool) -> Result<NameAddr<'_>, Fi
         params,
         tag,
     })
+}
+
+/// Fast path of [`parse_name_addr`] (`s` trimmed) for the usual shape: `<` a plain URI
+/// ([`Uri::parse_plain`]) `>`, then nothing or a parameter list that passes the strict
+/// checks. Built in place, where the general path moves the URI through its steps. It
+/// is what the general path gives, lenient or strict: no display name, the split of
+/// `angle` (the plain bytes hold no `>` and no LWS), the same parameter scan, a URI equal
+/// to `Uri::parse` of the same bytes whose host passes `check_host`. None: another shape
+/// (or a parameter list with an empty element or a bad name, which only the general
+/// path reports or forgives).
+#[inline(always)]
+fn parse_plain(s: &[u8]) -> Option<NameAddr<'_>> {
+    let body = s.strip_prefix(b"<")?;
+    let (uri, end) = Uri::parse_plain(body)?;
+    if body.get(end) != Some(&b'>') {
+        return None;
+    }
+    let rest = trim_lws(body.get(end + 1..).unwrap_or(&[]));
+    if !rest.is_empty() && rest.first() != Some(&b';') {
+        return None;
+    }
+    let mut tag = None;
+    // No call for the empty list (To, Contact: half the values).
+    if !rest.is_empty() {
+        let (empty_param, bad_name) = scan_generic_params(rest, |n, v| {
+            if tag.is_none() && n.eq_ignore_ascii_case(b"tag") {
+                tag = Some(v);
+            }
+        });
+        if empty_param || bad_name {
+            return None;
+        }
+    }
+    Some(NameAddr {
+        display_name: None,
+        uri_raw: body.get(..end).unwrap_or(&[]),
+        uri,
+        params: Params::generic(rest),
+        tag: tag.flatten(),
+    })
+}
+
+/// [`angle`], and the parse of the URI when it has the usual plain shape
+/// ([`Uri::parse_plain`]) and ends at the first `>`: then `plain` is set to what
+/// `Uri::parse` would give for the same bytes, whose host passes `check_host`, and the
+/// split is the one `angle` makes (the plain bytes hold no `>` and no LWS).
+#[inline(always)]
+fn angle_or_plain<'a>(
+    s: &'a [u8],
+    lt: usize,
+    strict: bool,
+    plain: &mut Option<Uri<'a>>,
+) -> Result<(&'a [u8], &'a [u8]), FieldError> {
+    if let Some(body) = s.get(lt + 1..) {
+        if let Some((u, end)) = Uri::parse_plain(body) {
+            if body.get(end) == Some(&b'>') {
+                *plain = Some(u);
+                return Ok((
+                    body.get(..end).unwrap_or(&[]),
+                    body.get(end + 1..).unwrap_or(&[]),
+                ));
+            }
+        }
+    }
+    angle(s, lt, strict)
 }
 
 /// Splits `<uri>` at `lt` into (uri, rest after `>`).
@@ -159,7 +234,185 @@ fn angle(s: &[u8], lt: usize, strict: bool) -> Result<(&[u8], &[u8]), FieldError
 
 #[cfg(test)]
 mod tests {
+    use super::super::uri::tests::{same_uri, NEAR_MISS};
     use super::*;
+
+    /// The parse before the plain fast path, kept as the oracle (over the general URI
+    /// parse and parameter scan).
+    fn parse_name_addr_reference(s: &[u8], strict: bool) -> Result<NameAddr<'_>, FieldError> {
+        let s = trim_lws(s);
+        if s.is_empty() {
+            return Err(ferr("empty address"));
+        }
+        let mut display_name = None;
+        let (uri_raw, rest) = if s.first() == Some(&b'"') {
+            let (dn, next, closed) = read_quoted(s, 0);
+            if !closed {
+                if strict {
+                    return Err(ferr("unterminated quoted string"));
+                }
+                // Careful inference (RFC 4475 §3.1.2.6): the URI is the last <...>.
+                let lt = memchr::memrchr(b'<', s).ok_or(ferr("unterminated quoted string"))?;
+                let dn_end = lt;
+                display_name = Some(Cow::Owned(
+                    trim_lws(s.get(1..dn_end).unwrap_or(&[])).to_vec(),
+                ));
+                angle(s, lt, strict)?
+            } else {
+                display_name = Some(dn);
+                let lt = skip_lws(s, next);
+                if s.get(lt) != Some(&b'<') {
+                    return Err(ferr("quoted display name not followed by <"));
+                }
+                angle(s, lt, strict)?
+            }
+        } else {
+            match text::find_byte(b'<', s) {
+                Some(lt) => {
+                    let dn = trim_lws(s.get(..lt).unwrap_or(&[]));
+                    if strict && !dn.iter().all(|&b| is_token(b) || is_lws(b)) {
+                        return Err(ferr("display name is neither tokens nor a quoted string"));
+                    }
+                    if !dn.is_empty() {
+                        display_name = Some(text::unfold(dn));
+                    }
+                    angle(s, lt, strict)?
+                }
+                None => {
+                    // addr-spec: header params start at the first `;` (§20.10).
+                    let end = text::find_byte(b';', s).unwrap_or(s.len());
+                    let spec = trim_lws(s.get(..end).unwrap_or(&[]));
+                    if strict && spec.iter().any(|&b| b == b'?' || b == b',') {
+                        return Err(ferr("URI with ? or , must be enclosed in <>"));
+                    }
+                    (spec, s.get(end..).unwrap_or(&[]))
+                }
+            }
+        };
+        let rest = trim_lws(rest);
+        if !rest.is_empty() && rest.first() != Some(&b';') {
+            return Err(ferr("unexpected text after address"));
+        }
+        // One pass for both strict parameter checks (reported in grammar order below) and
+        // the `tag` lookup: the first occurrence, as `param("tag")` would find it.
+        let mut tag = None;
+        let (empty_param, bad_name) = text::scan_generic_params_general(rest, |n, v| {
+            if tag.is_none() && n.eq_ignore_ascii_case(b"tag") {
+                tag = Some(v);
+            }
+        });
+        if strict && empty_param {
+            return Err(ferr("empty parameter"));
+        }
+        let uri = Uri::parse_general(uri_raw)?;
+        if strict {
+            if matches!(
+                uri.scheme,
+                super::super::uri::Scheme::Sip | super::super::uri::Scheme::Sips
+            ) {
+                uri.check_host()?;
+            }
+            if bad_name {
+                return Err(ferr("bad parameter name"));
+            }
+        }
+        let params = Params::generic(rest);
+        let tag = tag.flatten();
+        Ok(NameAddr {
+            display_name,
+            uri_raw,
+            uri,
+            params,
+            tag,
+        })
+    }
+
+    fn pos(base: &[u8], x: &[u8]) -> (usize, usize) {
+        if x.is_empty() {
+            return (0, 0);
+        }
+        (x.as_ptr() as usize - base.as_ptr() as usize, x.len())
+    }
+
+    /// Both parses of `v`, lenient and strict: same result, same slices of `v`.
+    fn parse_both(v: &[u8]) {
+        for strict in [false, true] {
+            let got = parse_name_addr(v, strict);
+            let want = parse_name_addr_reference(v, strict);
+            match (&got, &want) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{:?}", String::from_utf8_lossy(v));
+                    if let (Some(Cow::Borrowed(x)), Some(Cow::Borrowed(y))) =
+                        (&a.display_name, &b.display_name)
+                    {
+                        assert_eq!(pos(v, x), pos(v, y));
+                    }
+                    assert_eq!(pos(v, a.uri_raw), pos(v, b.uri_raw));
+                    same_uri(v, &a.uri, &b.uri);
+                    assert_eq!(pos(v, a.params.raw()), pos(v, b.params.raw()));
+                    assert_eq!(a.tag.map(|t| pos(v, t)), b.tag.map(|t| pos(v, t)));
+                }
+                _ => assert_eq!(got, want, "{:?} {strict}", String::from_utf8_lossy(v)),
+            }
+        }
+    }
+
+    /// Real addresses of the usual shapes (the flood's and the signaling slice's) and near
+    /// misses of the fast path, each mutated by the proptest.
+    const SEEDS: &[&[u8]] = &[
+        b"<sip:u0@10.0.0.1>;tag=fl00000000",
+        b"<sip:+15551000000@192.0.2.10>",
+        b"<sip:u0@10.0.0.1:5060>",
+        b"\"Alice\" <sip:alice@127.0.0.1:5070>;tag=7281SIPpTag001",
+        b"<sip:service@127.0.0.1:5060>;tag=1SIPpTag01",
+        b"<sip:alice@127.0.0.1:5070;transport=UDP>",
+        b"Bob <sips:bob@biloxi.example.com;lr>;expires=60;q=0.5",
+        b"caller<sip:caller@example.com>;tag=323",
+        b"sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n",
+        b"<sip:a@h>;tag=",
+        b"<sip:a@h>;;tag=1",
+        b"<sip:a@h> ;tag=1",
+        b"<sip:a@h>x",
+        b"< sip:a@h>",
+        b"<sip:a@h:99999>",
+        b"<sip:a@[::1]:5060>",
+        b"<sip:2001:db8::1>",
+        b"<sip:a@h;x=1?y=2>",
+        b"<tel:+15551000000>;tag=x",
+        b"\"Mr. J. User <sip:j.user@example.com>",
+    ];
+
+    #[test]
+    fn fast_path_matches_reference_table() {
+        for v in SEEDS {
+            parse_both(v);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_matches_reference(
+            seed in 0..SEEDS.len(),
+            edits in proptest::collection::vec(
+                (0usize..64, proptest::sample::select(NEAR_MISS.to_vec()), 0u8..3), 0..4),
+            random in proptest::collection::vec(proptest::sample::select(NEAR_MISS.to_vec()), 0..30),
+        ) {
+            let mut v = SEEDS[seed].to_vec();
+            for (at, b, kind) in edits {
+                let i = at % (v.len() + 1);
+                match kind {
+                    0 if i < v.len() => v[i] = b,
+                    1 if i < v.len() => { v.remove(i); }
+                    _ => v.insert(i, b),
+                }
+            }
+            parse_both(&v);
+            parse_both(&random);
+            let mut angled = b"<sip:".to_vec();
+            angled.extend_from_slice(&random);
+            parse_both(&angled);
+        }
+    }
 
     #[test]
     fn quoted_display_name() {

@@ -71,11 +71,197 @@ const HOST: [bool; 256] = {
     t
 };
 
+/// Byte classes of the plain-URI fast path ([`Uri::parse_plain`]), one table load a byte.
+/// `C_HOST`: `hostname` / `IPv4address` bytes (RFC 3261 §25.1: alphanumerics, `-`, `.`).
+const C_HOST: u8 = 1;
+/// `C_USER`: the `user` bytes the fast path takes (§25.1 `unreserved` and the
+/// `user-unreserved` `& = + $`, plus `%` of an escape, not validated as in the general
+/// parse): a superset of `C_HOST`, without `:` `@` `;` `?` `,` `/` `<` `>` `"` or LWS, whose
+/// meaning the general parse has to work out.
+const C_USER: u8 = 2;
+/// `C_PARAM`: the bytes of `uri-parameters` the fast path takes: `token` characters, `;`
+/// and `=` (no `@`, which would make the general parse take everything before it as a
+/// user part, no `?` which starts headers, no `>` which ends a name-addr URI).
+const C_PARAM: u8 = 4;
+
+const URI_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let mut c = 0;
+        if alnum || b == b'-' || b == b'.' {
+            c |= C_HOST;
+        }
+        if alnum
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'!'
+                    | b'~'
+                    | b'*'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'%'
+                    | b'&'
+                    | b'='
+                    | b'+'
+                    | b'$'
+            )
+        {
+            c |= C_USER;
+        }
+        if alnum
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~' | b';' | b'='
+            )
+        {
+            c |= C_PARAM;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// Length of the run of bytes of class `class` starting at `pos`.
+#[inline(always)]
+fn class_run(s: &[u8], pos: usize, class: u8) -> usize {
+    let mut i = pos;
+    while s
+        .get(i)
+        .is_some_and(|&b| URI_CLASS[usize::from(b)] & class != 0)
+    {
+        i += 1;
+    }
+    i - pos
+}
+
+/// Length of the run of `hostname` / `IPv4address` bytes (alphanumerics, `-`, `.`) at
+/// `pos`: a non-empty run is a host [`check_host`] accepts.
+#[inline]
+pub(crate) fn host_run(s: &[u8], pos: usize) -> usize {
+    class_run(s, pos, C_HOST)
+}
+
+/// A port of one to five digits at `pos`, at most 65535: (port, digits). None for any
+/// other port, which the general parse then reads (or rejects) itself.
+#[inline(always)]
+pub(crate) fn plain_port(s: &[u8], pos: usize) -> Option<(u16, usize)> {
+    let mut v: u32 = 0;
+    let mut n = 0;
+    while let Some(&b) = s.get(pos + n) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if n == 5 {
+            return None;
+        }
+        v = v * 10 + u32::from(b - b'0');
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    Some((u16::try_from(v).ok()?, n))
+}
+
 impl<'a> Uri<'a> {
     /// Parses a URI. Lenient where it costs nothing (escapes are not validated, the
     /// user part may hold `?`, `;`, `,` as RFC 4475 §3.1.1.2 shows); fails on a missing
     /// scheme, LWS, an empty or unbracketed-IPv6 host, or a bad port (RFC 5118 §4.2).
     pub fn parse(s: &'a [u8]) -> Result<Uri<'a>, FieldError> {
+        // The usual shape in one scan; anything else (or a plain prefix followed by more)
+        // goes through the general parse below.
+        if let Some((u, end)) = Uri::parse_plain(s) {
+            if end == s.len() {
+                return Ok(u);
+            }
+        }
+        Uri::parse_general(s)
+    }
+
+    /// Fast path of [`Uri::parse`] for the usual shape `sip[s]:[user@]host[:port][;params]`
+    /// with plain bytes only (see `URI_CLASS`): one scan with a table load a byte, where
+    /// the general parse searches the same bytes for `:`, `@`, `;`, `?` and LWS in turn.
+    ///
+    /// Returns the URI over `s[..end]` and `end`, the first byte that is not part of that
+    /// shape: the caller checks it is where its URI ends (the end of the value, or the `>`
+    /// of a name-addr). When it is, the URI is exactly what the general parse of
+    /// `s[..end]` gives, and its host passes [`check_host`]. None: not this shape.
+    #[inline]
+    pub(crate) fn parse_plain(s: &'a [u8]) -> Option<(Uri<'a>, usize)> {
+        let (scheme, body) = if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"sip:")) {
+            (Scheme::Sip, 4)
+        } else if s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"sips:")) {
+            (Scheme::Sips, 5)
+        } else {
+            return None;
+        };
+        // User bytes (a superset of host bytes) up to the first other byte: an `@` there
+        // is the first `@` of the URI, which ends the user part (§19.1.1).
+        let mut i = body;
+        let mut all_host = true;
+        while let Some(&b) = s.get(i) {
+            let c = URI_CLASS[usize::from(b)];
+            if c & C_USER == 0 {
+                break;
+            }
+            all_host &= c & C_HOST != 0;
+            i += 1;
+        }
+        let (user, host_start, host_end) = if s.get(i) == Some(&b'@') {
+            if i == body {
+                return None;
+            }
+            (s.get(body..i), i + 1, i + 1 + host_run(s, i + 1))
+        } else if all_host {
+            (None, body, i)
+        } else {
+            return None;
+        };
+        if host_end == host_start {
+            return None;
+        }
+        let mut end = host_end;
+        let mut port = None;
+        if s.get(end) == Some(&b':') {
+            let (p, n) = plain_port(s, end + 1)?;
+            port = Some(p);
+            end += 1 + n;
+        }
+        let params_start = end;
+        if s.get(end) == Some(&b';') {
+            end += class_run(s, end, C_PARAM);
+        }
+        let params = Params::uri(s.get(params_start..end).unwrap_or(&[]));
+        Some((
+            Uri {
+                scheme,
+                user,
+                password: None,
+                host: s.get(host_start..host_end).unwrap_or(&[]),
+                port,
+                params,
+                headers: Vec::new(),
+                opaque: s.get(body..end).unwrap_or(&[]),
+                // Most URIs have no parameters: no call to look into an empty list.
+                transport: if end == params_start {
+                    None
+                } else {
+                    params.get("transport").flatten()
+                },
+            },
+            end,
+        ))
+    }
+
+    /// The general parse (every shape [`Uri::parse_plain`] does not take).
+    pub(crate) fn parse_general(s: &'a [u8]) -> Result<Uri<'a>, FieldError> {
         let colon = text::find_byte(b':', s).ok_or(ferr("URI without scheme"))?;
         let scheme_b = s.get(..colon).unwrap_or(&[]);
         if !scheme_b.first().is_some_and(u8::is_ascii_alphabetic)
@@ -247,7 +433,7 @@ pub(crate) fn check_host(host: &[u8]) -> Result<(), FieldError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -324,6 +510,105 @@ mod tests {
             check_host(b"fe80::1").unwrap_err().reason,
             "IPv6 address not enclosed in []"
         );
+    }
+
+    /// (offset in `base`, length) of a non-empty slice of `base`; empty slices compare as
+    /// empty wherever they point (the shape memo stores them so).
+    fn pos(base: &[u8], x: &[u8]) -> (usize, usize) {
+        if x.is_empty() {
+            return (0, 0);
+        }
+        (x.as_ptr() as usize - base.as_ptr() as usize, x.len())
+    }
+
+    /// Every field of two parses of `base`, as slices of it.
+    pub(crate) fn same_uri(base: &[u8], a: &Uri<'_>, b: &Uri<'_>) {
+        assert_eq!(a, b, "{:?}", String::from_utf8_lossy(base));
+        let o = |x: Option<&[u8]>| x.map(|x| pos(base, x));
+        if let (Scheme::Other(x), Scheme::Other(y)) = (a.scheme, b.scheme) {
+            assert_eq!(pos(base, x), pos(base, y));
+        }
+        assert_eq!(o(a.user), o(b.user));
+        assert_eq!(o(a.password), o(b.password));
+        assert_eq!(pos(base, a.host), pos(base, b.host));
+        assert_eq!(pos(base, a.params.raw()), pos(base, b.params.raw()));
+        assert_eq!(pos(base, a.opaque), pos(base, b.opaque));
+        assert_eq!(o(a.transport), o(b.transport));
+    }
+
+    /// The plain fast path against the general parse it short-cuts: same result, same
+    /// slices, and a host the strict check accepts.
+    pub(crate) fn parse_both(v: &[u8]) {
+        let got = Uri::parse(v);
+        let want = Uri::parse_general(v);
+        match (&got, &want) {
+            (Ok(a), Ok(b)) => same_uri(v, a, b),
+            _ => assert_eq!(got, want, "{:?}", String::from_utf8_lossy(v)),
+        }
+        if let Some((u, end)) = Uri::parse_plain(v) {
+            let want = Uri::parse_general(v.get(..end).unwrap_or(&[])).unwrap();
+            same_uri(v, &u, &want);
+            assert_eq!(u.check_host(), Ok(()));
+        }
+    }
+
+    /// Real URIs of the usual shapes and their near misses, each mutated by the proptest.
+    pub(crate) const URI_SEEDS: &[&[u8]] = &[
+        b"sip:u0@10.0.0.1",
+        b"sip:+15551000000@192.0.2.10",
+        b"sip:u0@10.0.0.1:5060",
+        b"sip:alice@127.0.0.1:5070;transport=UDP",
+        b"SIPS:bob@biloxi.example.com;lr;transport=tls",
+        b"sip:proxy.example.com:5060;lr",
+        b"sip:h:65535",
+        b"sip:h:65536",
+        b"sip:h:05060",
+        b"sip:a;b@h",
+        b"sip:a:pw@h:1",
+        b"sip:a@h;x=1@y",
+        b"sip:user@[2001:db8::1]:5061",
+        b"sip:2001:db8::10",
+        b"sip:a@h?Subject=x",
+        b"tel:+1-201-555-0123",
+        b"sips:",
+        b"sip:@h",
+        b"sip:a@",
+        b"sip:a@h:",
+    ];
+
+    #[test]
+    fn plain_matches_general_table() {
+        for v in URI_SEEDS {
+            parse_both(v);
+        }
+    }
+
+    /// Bytes the mutations insert: the ones that steer either parse.
+    pub(crate) const NEAR_MISS: &[u8] = b"sipSIP:@;=?&,<>[]\" \t\r\n%_~.-+0959x\xff";
+
+    proptest::proptest! {
+        #[test]
+        fn plain_matches_general(
+            seed in 0..URI_SEEDS.len(),
+            edits in proptest::collection::vec(
+                (0usize..64, proptest::sample::select(NEAR_MISS.to_vec()), 0u8..3), 0..4),
+            random in proptest::collection::vec(proptest::sample::select(NEAR_MISS.to_vec()), 0..30),
+        ) {
+            let mut v = URI_SEEDS[seed].to_vec();
+            for (at, b, kind) in edits {
+                let i = at % (v.len() + 1);
+                match kind {
+                    0 if i < v.len() => v[i] = b,
+                    1 if i < v.len() => { v.remove(i); }
+                    _ => v.insert(i, b),
+                }
+            }
+            parse_both(&v);
+            parse_both(&random);
+            let mut prefixed = b"sip:".to_vec();
+            prefixed.extend_from_slice(&random);
+            parse_both(&prefixed);
+        }
     }
 
     #[test]
