@@ -472,9 +472,27 @@ pub(crate) fn tokens<const N: usize>(i: &str) -> Option<(&str, [&str; N])> {
     Some((i.get(pos..)?, out))
 }
 
-/// [`tokens`] over a value whose blanks are given as bits (bit i set when byte i is a
-/// space or a tab, no bit at or past the end): each field and each run of blanks is one
-/// count of trailing zeros instead of a byte loop.
+/// The end of the field (a run of one or more non-blanks) at `pos` of a value of `len`
+/// bytes whose blanks are the bits of `blanks` (bit i set when byte i is a space or a
+/// tab, no bit at or past the end; values below 64 bytes): one count of trailing zeros
+/// instead of a byte loop.
+#[inline(always)]
+pub(crate) fn field_end(len: usize, blanks: u64, pos: usize) -> Option<usize> {
+    let ahead = blanks.checked_shr(u32::try_from(pos).ok()?).unwrap_or(0);
+    let run = (ahead.trailing_zeros() as usize).min(len.checked_sub(pos)?);
+    (run > 0).then_some(pos + run)
+}
+
+/// The end of the run of one or more blanks at `pos` (see [`field_end`]); no bit past
+/// the end, so a run stops there at the latest.
+#[inline(always)]
+pub(crate) fn gap_end(blanks: u64, pos: usize) -> Option<usize> {
+    let ahead = blanks.checked_shr(u32::try_from(pos).ok()?).unwrap_or(0);
+    let run = (!ahead).trailing_zeros() as usize;
+    (run > 0).then_some(pos + run)
+}
+
+/// [`tokens`] over a value whose blanks are given as bits (see [`field_end`]).
 #[inline]
 pub(crate) fn tokens_in<const N: usize>(i: &str, blanks: u64) -> Option<(&str, [&str; N])> {
     let mut out = [""; N];

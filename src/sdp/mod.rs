@@ -19,8 +19,8 @@ use crate::bytes::find_byte_near;
 use crate::media::codec::{self, Codec};
 
 use attr::{
-    after_blanks, dec, dec_u16, dec_u32, end, parse_attribute, split_colon, tokens, tokens_in,
-    trim, word,
+    after_blanks, dec, dec_u16, dec_u32, end, field_end, gap_end, parse_attribute, split_colon,
+    tokens, tokens_in, trim, word,
 };
 pub use few::{Few, Vacant};
 
@@ -181,6 +181,9 @@ pub enum MediaType<'a> {
 
 impl<'a> MediaType<'a> {
     fn parse(s: &'a str) -> Self {
+        if <[u8; 5]>::try_from(s.as_bytes()).is_ok_and(|b| &b == b"audio") {
+            return MediaType::Audio;
+        }
         // Compared in place: a lower-cased copy was an allocation per media line.
         const KNOWN: [(&str, MediaType<'static>); 6] = [
             ("audio", MediaType::Audio),
@@ -292,6 +295,10 @@ const PROTOS: &[(&str, Proto<'static>)] = &[
 impl<'a> Proto<'a> {
     /// Classifies a proto token (case-insensitively).
     pub fn parse(s: &'a str) -> Self {
+        // Nearly every offer: a fixed-size compare (no call, no walk down the table).
+        if <[u8; 7]>::try_from(s.as_bytes()).is_ok_and(|b| &b == b"RTP/AVP") {
+            return Proto::RtpAvp;
+        }
         // The exact spelling first (one byte compare), the case folding for the rest.
         PROTOS
             .iter()
@@ -597,6 +604,18 @@ fn scan_line(b: &[u8], start: usize) -> (usize, usize, Option<u64>) {
     }
 }
 
+/// `v.push(x)`, the first allocation made directly with the capacity (4) the first
+/// growth would give: `grow_one`'s general path cost more than the allocation.
+#[inline(always)]
+fn push<T>(v: &mut Vec<T>, x: T) {
+    if v.capacity() == 0 {
+        // The empty list it replaces holds no allocation: forgetting it leaks nothing and
+        // skips the call that would drop it.
+        std::mem::forget(std::mem::replace(v, Vec::with_capacity(4)));
+    }
+    v.push(x);
+}
+
 fn trim_end(mut line: &[u8]) -> &[u8] {
     while let [head @ .., last] = line {
         if matches!(last, b'\r' | b' ' | b'\t') {
@@ -756,25 +775,28 @@ impl<'a> Sdp<'a> {
                     }
                 };
                 match self.media.last_mut() {
-                    Some(m) => m.attributes.push(a),
-                    None => self.attributes.push(a),
+                    Some(m) => push(&mut m.attributes, a),
+                    None => push(&mut self.attributes, a),
                 }
             }
-            'm' => match media_fields(value) {
+            'm' => match media_fields(value, blanks.map(|m| m >> 2)) {
                 // Built in its place in the list: a parsed section returned by value was
                 // one more copy of the whole description.
-                Some(f) => self.media.push(MediaDescription {
-                    line: n,
-                    media: f.media,
-                    port: f.port,
-                    port_count: f.port_count,
-                    proto: f.proto,
-                    formats: f.formats,
-                    connections: Vec::new(),
-                    bandwidths: Vec::new(),
-                    attributes: Vec::new(),
-                    other_lines: Vec::new(),
-                }),
+                Some(f) => push(
+                    &mut self.media,
+                    MediaDescription {
+                        line: n,
+                        media: f.media,
+                        port: f.port,
+                        port_count: f.port_count,
+                        proto: f.proto,
+                        formats: f.formats,
+                        connections: Vec::new(),
+                        bandwidths: Vec::new(),
+                        attributes: Vec::new(),
+                        other_lines: Vec::new(),
+                    },
+                ),
                 None => {
                     // Keep a section anyway so that the lines below stay media-level.
                     let media = value.split_ascii_whitespace().next().unwrap_or("");
@@ -1046,8 +1068,8 @@ struct MediaFields<'a> {
 
 /// An `m=` line as a section without lines under it (what the tests compare).
 #[cfg(test)]
-fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
-    let f = media_fields(v)?;
+fn media_line(n: usize, v: &str, blanks: Option<u64>) -> Option<MediaDescription<'_>> {
+    let f = media_fields(v, blanks)?;
     let mut m = MediaDescription::empty(n, f.media);
     m.port = f.port;
     m.port_count = f.port_count;
@@ -1056,7 +1078,46 @@ fn media_line(n: usize, v: &str) -> Option<MediaDescription<'_>> {
     Some(m)
 }
 
-fn media_fields(v: &str) -> Option<MediaFields<'_>> {
+/// The fields of an `m=` line; `blanks` as for [`origin`].
+fn media_fields(v: &str, blanks: Option<u64>) -> Option<MediaFields<'_>> {
+    match blanks {
+        Some(m) => media_fields_in(v, m),
+        None => media_fields_scan(v),
+    }
+}
+
+/// [`media_fields`] with the blanks as bits: the fields and the runs of blanks between
+/// them are counts of trailing zeros; only the numbers are read byte by byte.
+fn media_fields_in(v: &str, m: u64) -> Option<MediaFields<'_>> {
+    let media_end = field_end(v.len(), m, 0)?;
+    let r = v.get(gap_end(m, media_end)?..)?;
+    let (r, port) = dec_u16(r)?;
+    // A `/` must start a count: without one the blanks below are missing anyway.
+    let (r, count) = match r.strip_prefix('/') {
+        Some(c) => {
+            let (r, c) = dec_u32(c)?;
+            (r, Some(c))
+        }
+        None => (r, None),
+    };
+    // `r` is a suffix of `v`: where it starts is the length difference.
+    let proto_start = gap_end(m, v.len().checked_sub(r.len())?)?;
+    let proto_end = field_end(v.len(), m, proto_start)?;
+    let port_count = match count {
+        Some(c) => Some(u16::try_from(c).ok()?),
+        None => None,
+    };
+    Some(MediaFields {
+        media: MediaType::parse(v.get(..media_end)?),
+        port,
+        port_count,
+        proto: Proto::parse(v.get(proto_start..proto_end)?),
+        formats: Formats::of(v.get(proto_end..)?),
+    })
+}
+
+/// [`media_fields`] by byte scans (lines of 64 bytes and more).
+fn media_fields_scan(v: &str) -> Option<MediaFields<'_>> {
     // `<media> <port>[/<number of ports>] <proto> <fmt> ...` (§5.14).
     let (media, r) = word(v)?;
     let (r, port) = dec_u16(after_blanks(r)?)?;

@@ -495,7 +495,8 @@ mod agree {
             prop_assert_eq!(super::super::connection(&v, blanks(&v)), super::connection(&v));
             prop_assert_eq!(super::super::timing(&v), super::timing(&v));
             prop_assert_eq!(super::super::bandwidth(&v), super::bandwidth(&v));
-            prop_assert_eq!(super::super::media_line(n, &v), super::media_line(n, &v));
+            prop_assert_eq!(super::super::media_line(n, &v, None), super::media_line(n, &v));
+            prop_assert_eq!(super::super::media_line(n, &v, blanks(&v)), super::media_line(n, &v));
         }
 
         #[test]
@@ -527,7 +528,8 @@ mod agree {
             prop_assert_eq!(super::super::connection(&v, None), super::connection(&v));
             prop_assert_eq!(super::super::connection(&v, blanks(&v)), super::connection(&v));
             prop_assert_eq!(super::super::timing(&v), super::timing(&v));
-            prop_assert_eq!(super::super::media_line(n, &v), super::media_line(n, &v));
+            prop_assert_eq!(super::super::media_line(n, &v, None), super::media_line(n, &v));
+            prop_assert_eq!(super::super::media_line(n, &v, blanks(&v)), super::media_line(n, &v));
             prop_assert_eq!(
                 super::super::attr::parse_attribute(&v),
                 super::parse_attribute(&v)
