@@ -472,6 +472,56 @@ pub(crate) fn tokens<const N: usize>(i: &str) -> Option<(&str, [&str; N])> {
     Some((i.get(pos..)?, out))
 }
 
+/// The end of the field (a run of one or more non-blanks) at `pos` of a value of `len`
+/// bytes whose blanks are the bits of `blanks` (bit i set when byte i is a space or a
+/// tab, no bit at or past the end; values below 64 bytes): one count of trailing zeros
+/// instead of a byte loop.
+#[inline(always)]
+pub(crate) fn field_end(len: usize, blanks: u64, pos: usize) -> Option<usize> {
+    let ahead = blanks.checked_shr(u32::try_from(pos).ok()?).unwrap_or(0);
+    let run = (ahead.trailing_zeros() as usize).min(len.checked_sub(pos)?);
+    (run > 0).then_some(pos + run)
+}
+
+/// The end of the run of one or more blanks at `pos` (see [`field_end`]); no bit past
+/// the end, so a run stops there at the latest.
+#[inline(always)]
+pub(crate) fn gap_end(blanks: u64, pos: usize) -> Option<usize> {
+    let ahead = blanks.checked_shr(u32::try_from(pos).ok()?).unwrap_or(0);
+    let run = (!ahead).trailing_zeros() as usize;
+    (run > 0).then_some(pos + run)
+}
+
+/// [`tokens`] over a value whose blanks are given as bits (see [`field_end`]).
+#[inline]
+pub(crate) fn tokens_in<const N: usize>(i: &str, blanks: u64) -> Option<(&str, [&str; N])> {
+    let mut out = [""; N];
+    let mut pos = 0usize;
+    for (k, slot) in out.iter_mut().enumerate() {
+        // `pos` never passes the end, and the end is below 64 (the mask's lines are).
+        let ahead = blanks.checked_shr(u32::try_from(pos).ok()?).unwrap_or(0);
+        let ahead = if k > 0 {
+            // The run of blanks: no bit past the end, so it stops there at the latest.
+            let run = (!ahead).trailing_zeros();
+            if run == 0 {
+                return None;
+            }
+            pos += run as usize;
+            ahead.checked_shr(run).unwrap_or(0)
+        } else {
+            ahead
+        };
+        // The field: up to the next blank, or the end.
+        let run = (ahead.trailing_zeros() as usize).min(i.len().checked_sub(pos)?);
+        if run == 0 {
+            return None;
+        }
+        *slot = i.get(pos..pos + run)?;
+        pos += run;
+    }
+    Some((i.get(pos..)?, out))
+}
+
 /// The attributes [`parse_attribute`] types, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Known {
