@@ -545,6 +545,32 @@ enum Known {
 /// Which typed attribute `name` is (case-insensitively, see [`parse_attribute`]).
 fn known(name: &str) -> Option<Known> {
     use Known as K;
+    // The lower-case spellings endpoints write: a `match` compares each as words of a
+    // known size (the table's compares below called `memcmp` per name tried).
+    let exact = match name {
+        "rtpmap" => Some(K::Rtpmap),
+        "fmtp" => Some(K::Fmtp),
+        "sendrecv" => Some(K::Direction(Direction::SendRecv)),
+        "sendonly" => Some(K::Direction(Direction::SendOnly)),
+        "recvonly" => Some(K::Direction(Direction::RecvOnly)),
+        "inactive" => Some(K::Direction(Direction::Inactive)),
+        "ptime" => Some(K::Ptime),
+        "maxptime" => Some(K::Maxptime),
+        "rtcp" => Some(K::Rtcp),
+        "rtcp-mux" => Some(K::RtcpMux),
+        "crypto" => Some(K::Crypto),
+        "fingerprint" => Some(K::Fingerprint),
+        "setup" => Some(K::Setup),
+        "candidate" => Some(K::Candidate),
+        "zrtp-hash" => Some(K::ZrtpHash),
+        "ice-ufrag" => Some(K::IceUfrag),
+        "ice-pwd" => Some(K::IcePwd),
+        "mid" => Some(K::Mid),
+        _ => None,
+    };
+    if exact.is_some() {
+        return exact;
+    }
     // Only the names of the same length are compared (`eq_ignore_ascii_case` needs equal
     // lengths anyway): no walk down the whole list for every `a=` line.
     let same_length: &[(&str, Known)] = match name.len() {

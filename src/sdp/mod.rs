@@ -638,8 +638,16 @@ impl<'a> Sdp<'a> {
             let (len, next, blanks) = scan_line(b, start);
             // Trailing CR and blanks go (all ASCII: `end` stays on a char boundary).
             let mut end = start + len;
-            while end > start && matches!(b.get(end - 1), Some(b'\r' | b' ' | b'\t')) {
+            if end > start + 1
+                && b.get(end - 1) == Some(&b'\r')
+                && !matches!(b.get(end - 2), Some(b'\r' | b' ' | b'\t'))
+            {
+                // Nearly every line: one CR after a visible byte, one step.
                 end -= 1;
+            } else {
+                while end > start && matches!(b.get(end - 1), Some(b'\r' | b' ' | b'\t')) {
+                    end -= 1;
+                }
             }
             if end > start {
                 if let Some(line) = text.get(start..end) {
@@ -731,6 +739,9 @@ impl<'a> Sdp<'a> {
                 self.problem(n, ProblemKind::SessionLineInMedia(name));
                 self.keep_raw(n, raw);
             }
+            // `v=0` nearly always: answered without the trim and the generic parse (which
+            // read "0" as 0 too).
+            'v' if value.as_bytes() == b"0" && self.version.is_none() => self.version = Some(0),
             'v' => match trim(value).parse() {
                 Ok(v) if self.version.is_none() => self.version = Some(v),
                 Ok(_) => self.duplicate(n, "v=", raw),
