@@ -212,19 +212,30 @@ fn parse_via_params<'a>(
     // One pass picks the first occurrence of each known parameter (what a by-name
     // lookup per parameter would return) and gives the strict grammar's verdict.
     let (mut branch, mut received, mut rport, mut maddr, mut ttl) = (None, None, None, None, None);
-    let (empty, bad_name) = scan_generic_params(params_raw, |n, v| {
-        let slot = match n.len() {
-            6 if n.eq_ignore_ascii_case(b"branch") => &mut branch,
-            8 if n.eq_ignore_ascii_case(b"received") => &mut received,
-            5 if n.eq_ignore_ascii_case(b"rport") => &mut rport,
-            5 if n.eq_ignore_ascii_case(b"maddr") => &mut maddr,
-            3 if n.eq_ignore_ascii_case(b"ttl") => &mut ttl,
-            _ => return,
-        };
-        if slot.is_none() {
-            *slot = Some(v);
-        }
-    });
+    // The usual list `;branch=` token needs no scan: its elements are the empty text
+    // before the `;` and `branch=V` with V all token characters (no `;`, `=`, quote, `<`
+    // or LWS), which the scan would take as the one clean parameter `branch`, value V.
+    let (empty, bad_name) = if let Some(v) = params_raw
+        .strip_prefix(b";branch=")
+        .filter(|v| text::all_token(v))
+    {
+        branch = Some(Some(v));
+        (false, false)
+    } else {
+        scan_generic_params(params_raw, |n, v| {
+            let slot = match n.len() {
+                6 if n.eq_ignore_ascii_case(b"branch") => &mut branch,
+                8 if n.eq_ignore_ascii_case(b"received") => &mut received,
+                5 if n.eq_ignore_ascii_case(b"rport") => &mut rport,
+                5 if n.eq_ignore_ascii_case(b"maddr") => &mut maddr,
+                3 if n.eq_ignore_ascii_case(b"ttl") => &mut ttl,
+                _ => return,
+            };
+            if slot.is_none() {
+                *slot = Some(v);
+            }
+        })
+    };
     if strict {
         if empty {
             return Err(ferr("empty Via parameter"));
@@ -506,6 +517,10 @@ mod tests {
         b"SIP/2.0/UDP  192.0.2.15",
         b"SIP/2.0/UDP h:99999;branch=x",
         b"SIP/2.0/UDP h:0;branch=",
+        b"SIP/2.0/UDP h;branch=x;branch=y",
+        b"SIP/2.0/UDP h;branch==x",
+        b"SIP/2.0/UDP h;BRANCH=x;rport=1",
+        b"SIP/2.0/UDP h;branch=a<b",
         b"SIP/2.0/UDP h,SIP/2.0/UDP g",
         b"SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3",
         b"SIP/2.0/UDP fe80::1;branch=z9hG4bKk",
