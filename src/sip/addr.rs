@@ -234,7 +234,7 @@ fn angle(s: &[u8], lt: usize, strict: bool) -> Result<(&[u8], &[u8]), FieldError
 
 #[cfg(test)]
 mod tests {
-    use super::super::uri::tests::{same_uri, NEAR_MISS};
+    use super::super::uri::tests::{mutate, pos, same_uri, NEAR_MISS};
     use super::*;
 
     /// The parse before the plain fast path, kept as the oracle (over the general URI
@@ -327,13 +327,6 @@ mod tests {
         })
     }
 
-    fn pos(base: &[u8], x: &[u8]) -> (usize, usize) {
-        if x.is_empty() {
-            return (0, 0);
-        }
-        (x.as_ptr() as usize - base.as_ptr() as usize, x.len())
-    }
-
     /// Both parses of `v`, lenient and strict: same result, same slices of `v`.
     fn parse_both(v: &[u8]) {
         for strict in [false, true] {
@@ -397,15 +390,7 @@ mod tests {
                 (0usize..64, proptest::sample::select(NEAR_MISS.to_vec()), 0u8..3), 0..4),
             random in proptest::collection::vec(proptest::sample::select(NEAR_MISS.to_vec()), 0..30),
         ) {
-            let mut v = SEEDS[seed].to_vec();
-            for (at, b, kind) in edits {
-                let i = at % (v.len() + 1);
-                match kind {
-                    0 if i < v.len() => v[i] = b,
-                    1 if i < v.len() => { v.remove(i); }
-                    _ => v.insert(i, b),
-                }
-            }
+            let v = mutate(SEEDS[seed], edits);
             parse_both(&v);
             parse_both(&random);
             let mut angled = b"<sip:".to_vec();

@@ -57,15 +57,14 @@ fn is_scheme_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')
 }
 
-/// The bytes of a plain hostname or IPv4 address (RFC 3261 §25.1 `hostname`, `IPv4address`:
-/// alphanumerics, `-`, `.`), as a table built at compile time: one load a byte where the
-/// range tests were a dozen instructions.
+/// The bytes of a plain hostname or IPv4 address (`C_HOST` of `URI_CLASS`), as a table of
+/// their own for [`check_host`]'s AND-fold: one load a byte where the range tests were a
+/// dozen instructions.
 const HOST: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+        t[i] = URI_CLASS[i] & C_HOST != 0;
         i += 1;
     }
     t
@@ -514,7 +513,7 @@ pub(crate) mod tests {
 
     /// (offset in `base`, length) of a non-empty slice of `base`; empty slices compare as
     /// empty wherever they point (the shape memo stores them so).
-    fn pos(base: &[u8], x: &[u8]) -> (usize, usize) {
+    pub(crate) fn pos(base: &[u8], x: &[u8]) -> (usize, usize) {
         if x.is_empty() {
             return (0, 0);
         }
@@ -583,6 +582,23 @@ pub(crate) mod tests {
         }
     }
 
+    /// `seed` with each `(at, byte, kind)` edit applied in turn: kind 0 replaces the byte at
+    /// `at` (modulo the length), 1 removes it, anything else inserts `byte` there.
+    pub(crate) fn mutate(seed: &[u8], edits: Vec<(usize, u8, u8)>) -> Vec<u8> {
+        let mut v = seed.to_vec();
+        for (at, b, kind) in edits {
+            let i = at % (v.len() + 1);
+            match kind {
+                0 if i < v.len() => v[i] = b,
+                1 if i < v.len() => {
+                    v.remove(i);
+                }
+                _ => v.insert(i, b),
+            }
+        }
+        v
+    }
+
     /// Bytes the mutations insert: the ones that steer either parse.
     pub(crate) const NEAR_MISS: &[u8] = b"sipSIP:@;=?&,<>[]\" \t\r\n%_~.-+0959x\xff";
 
@@ -594,15 +610,7 @@ pub(crate) mod tests {
                 (0usize..64, proptest::sample::select(NEAR_MISS.to_vec()), 0u8..3), 0..4),
             random in proptest::collection::vec(proptest::sample::select(NEAR_MISS.to_vec()), 0..30),
         ) {
-            let mut v = URI_SEEDS[seed].to_vec();
-            for (at, b, kind) in edits {
-                let i = at % (v.len() + 1);
-                match kind {
-                    0 if i < v.len() => v[i] = b,
-                    1 if i < v.len() => { v.remove(i); }
-                    _ => v.insert(i, b),
-                }
-            }
+            let v = mutate(URI_SEEDS[seed], edits);
             parse_both(&v);
             parse_both(&random);
             let mut prefixed = b"sip:".to_vec();

@@ -283,6 +283,7 @@ fn parse_via_params<'a>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::uri::tests::{mutate, pos};
     use super::*;
 
     #[test]
@@ -472,13 +473,6 @@ mod tests {
         })
     }
 
-    fn pos(base: &[u8], x: &[u8]) -> (usize, usize) {
-        if x.is_empty() {
-            return (0, 0);
-        }
-        (x.as_ptr() as usize - base.as_ptr() as usize, x.len())
-    }
-
     /// Both parses of `v`, lenient and strict: same result, same slices of `v`.
     fn parse_both(v: &[u8]) {
         for strict in [false, true] {
@@ -543,15 +537,7 @@ mod tests {
                 (0usize..64, proptest::sample::select(b"SIP/2.0 :;,=[]\t\r\n_x9".to_vec()), 0u8..3),
                 0..4),
         ) {
-            let mut v = SEEDS[seed].to_vec();
-            for (at, b, kind) in edits {
-                let i = at % (v.len() + 1);
-                match kind {
-                    0 if i < v.len() => v[i] = b,
-                    1 if i < v.len() => { v.remove(i); }
-                    _ => v.insert(i, b),
-                }
-            }
+            let v = mutate(SEEDS[seed], edits);
             parse_both(&v);
         }
     }
