@@ -13,8 +13,8 @@ use std::sync::Arc;
 use flate2::read::MultiGzDecoder;
 
 use super::error::{BlockProblem, CaptureError, CaptureErrorKind};
-use super::readahead::ReadAhead;
-use super::{Frame, FrameSource, LinkType, Timestamp};
+use super::readahead::{self, ReadAhead};
+use super::{Frame, FrameRef, FrameSource, Lent, LinkType, Timestamp};
 
 /// Read buffer size: large enough that small records cost a memcpy, not a syscall.
 const BUF_CAP: usize = 256 * 1024;
@@ -256,6 +256,9 @@ pub struct FileSource {
     path: Option<std::path::PathBuf>,
     /// Offset in the file of the last frame's packet data.
     data_at: u64,
+    /// Bytes at the front of the reader's buffer lent out as the last frame
+    /// ([`FrameSource::lend_frame`]), consumed at the next read.
+    lent: usize,
     /// TLS key logs read from Decryption Secrets Blocks, not yet taken.
     secrets: Vec<Vec<u8>>,
     /// Key log bytes kept so far (bounded by [`MAX_SECRETS_BYTES`]).
@@ -285,7 +288,7 @@ pub fn open_path(path: &Path) -> Result<FileSource, CaptureError> {
     let io_err = |source| CaptureError::new(&name, 0, CaptureErrorKind::Io { record: 0, source });
     let file = std::fs::File::open(path).map_err(io_err)?;
     let total = file.metadata().map_err(io_err)?.len();
-    let mut src = open_stream(&name, Box::new(file), Some(total), true)?;
+    let mut src = open_stream(&name, Box::new(file), Some(total), Some(readahead::CHUNK))?;
     if !src.gzip {
         src.path = Some(path.to_path_buf());
     }
@@ -296,7 +299,19 @@ pub fn open_path(path: &Path) -> Result<FileSource, CaptureError> {
 /// caller's thread: there is no kernel copy to move elsewhere.
 pub fn open_bytes(name: &str, bytes: Vec<u8>) -> Result<FileSource, CaptureError> {
     let total = bytes.len() as u64;
-    open_stream(name, Box::new(Cursor::new(bytes)), Some(total), false)
+    open_stream(name, Box::new(Cursor::new(bytes)), Some(total), None)
+}
+
+/// As [`open_bytes`], read ahead on a thread in chunks of `chunk` bytes: tests put chunk
+/// boundaries anywhere in a record.
+#[cfg(test)]
+pub(crate) fn open_bytes_chunked(
+    name: &str,
+    bytes: Vec<u8>,
+    chunk: usize,
+) -> Result<FileSource, CaptureError> {
+    let total = bytes.len() as u64;
+    open_stream(name, Box::new(Cursor::new(bytes)), Some(total), Some(chunk))
 }
 
 /// Opens a capture from any reader. The format is detected from the first bytes: gzip
@@ -309,16 +324,19 @@ pub fn open_reader(
     reader: Box<dyn Read + Send>,
     total: Option<u64>,
 ) -> Result<FileSource, CaptureError> {
-    open_stream(name, reader, total, true)
+    open_stream(name, reader, total, Some(readahead::CHUNK))
 }
 
-/// Wraps `inner` for reading: ahead on a reader thread when `ahead`, else through a plain
-/// buffer on this thread. Fails only when the system refuses the thread.
-fn buffered(inner: Box<dyn Read + Send>, ahead: bool) -> io::Result<Box<dyn BufRead + Send>> {
-    Ok(if ahead {
-        Box::new(ReadAhead::spawn(inner)?)
-    } else {
-        Box::new(BufReader::with_capacity(BUF_CAP, inner))
+/// Wraps `inner` for reading: ahead on a reader thread in chunks of `ahead` bytes when
+/// given, else through a plain buffer on this thread. Fails only when the system refuses
+/// the thread.
+fn buffered(
+    inner: Box<dyn Read + Send>,
+    ahead: Option<usize>,
+) -> io::Result<Box<dyn BufRead + Send>> {
+    Ok(match ahead {
+        Some(chunk) => Box::new(ReadAhead::with_sizes(inner, chunk, readahead::DEPTH)?),
+        None => Box::new(BufReader::with_capacity(BUF_CAP, inner)),
     })
 }
 
@@ -326,7 +344,7 @@ fn open_stream(
     name: &str,
     reader: Box<dyn Read + Send>,
     total: Option<u64>,
-    ahead: bool,
+    ahead: Option<usize>,
 ) -> Result<FileSource, CaptureError> {
     let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {
@@ -355,7 +373,7 @@ fn open_stream(
             return Err(CaptureError::new(name, 0, CaptureErrorKind::Empty));
         }
         stream = Box::new(Cursor::new(first).chain(stream));
-    } else if ahead {
+    } else if ahead.is_some() {
         stream = buffered(Box::new(stream), ahead).map_err(no_thread)?;
     }
     let mut src = FileSource {
@@ -379,12 +397,41 @@ fn open_stream(
         spare: Vec::new(),
         path: None,
         data_at: 0,
+        lent: 0,
         secrets: Vec::new(),
         secrets_bytes: 0,
         secrets_skipped: 0,
     };
     src.read_file_header()?;
     Ok(src)
+}
+
+/// A packet read: copied into a frame, or lent from the read buffer (the first `caplen`
+/// bytes of the lent span).
+enum Packet {
+    Owned(Frame),
+    Lent(LentPacket),
+}
+
+/// A lent packet's fields; its bytes are at the front of the read buffer.
+struct LentPacket {
+    number: u64,
+    ts: Timestamp,
+    link_type: LinkType,
+    caplen: usize,
+    orig_len: u32,
+    interface: u32,
+}
+
+/// A pcap record header read, its packet data next in the input.
+struct PcapRecord {
+    /// Offset of the record header.
+    start: u64,
+    /// 1-based record number, for errors.
+    record: u64,
+    ts: Timestamp,
+    caplen: usize,
+    orig_len: u32,
 }
 
 /// Known first-four-byte magics (as they appear on disk).
@@ -749,13 +796,14 @@ impl FileSource {
         Ok(Some(hdr))
     }
 
-    fn next_pcap(
+    /// Reads a pcap record header (and a modified pcap's extra bytes), checking the
+    /// captured length; the packet data is next in the input.
+    fn pcap_record(
         &mut self,
         endian: Endian,
         nanos: bool,
         extra: u64,
-        link_type: LinkType,
-    ) -> Result<Option<Frame>, CaptureError> {
+    ) -> Result<Option<PcapRecord>, CaptureError> {
         let start = self.offset;
         let record = self.records + 1;
         let Some(hdr) = self.record_header::<16>(start, record)? else {
@@ -789,37 +837,101 @@ impl FileSource {
                 },
             ));
         }
-        let data = self.read_data(caplen as usize, start, record)?;
-        if data.len() < caplen as usize {
-            return Err(self.error(
-                start,
-                CaptureErrorKind::TruncatedRecord {
-                    record,
-                    expected: u64::from(caplen),
-                    got: data.len() as u64,
-                },
-            ));
-        }
         let nanos_part = if nanos {
             frac
         } else {
             frac.saturating_mul(1000)
         };
-        self.frames += 1;
-        Ok(Some(Frame {
-            number: self.frames,
+        Ok(Some(PcapRecord {
+            start,
+            record,
             ts: Timestamp(
                 secs.saturating_mul(1_000_000_000)
                     .saturating_add(nanos_part),
             ),
+            caplen: caplen as usize,
+            orig_len,
+        }))
+    }
+
+    /// The packet data of `rec`: lent where it lies in the read buffer when `lend` and
+    /// the whole packet is there, else copied into a frame of its own.
+    fn pcap_packet(
+        &mut self,
+        rec: &PcapRecord,
+        link_type: LinkType,
+        lend: bool,
+    ) -> Result<Packet, CaptureError> {
+        if lend && self.buffered() >= rec.caplen {
+            self.frames += 1;
+            self.lend(rec.caplen);
+            return Ok(Packet::Lent(LentPacket {
+                number: self.frames,
+                ts: rec.ts,
+                link_type,
+                caplen: rec.caplen,
+                orig_len: rec.orig_len,
+                interface: 0,
+            }));
+        }
+        let data = self.read_data(rec.caplen, rec.start, rec.record)?;
+        if data.len() < rec.caplen {
+            return Err(self.error(
+                rec.start,
+                CaptureErrorKind::TruncatedRecord {
+                    record: rec.record,
+                    expected: rec.caplen as u64,
+                    got: data.len() as u64,
+                },
+            ));
+        }
+        self.frames += 1;
+        Ok(Packet::Owned(Frame {
+            number: self.frames,
+            ts: rec.ts,
             link_type,
             data,
-            orig_len,
+            orig_len: rec.orig_len,
             interface: 0,
         }))
     }
 
-    fn next_pcapng(&mut self) -> Result<Option<Frame>, CaptureError> {
+    fn next_pcap(
+        &mut self,
+        endian: Endian,
+        nanos: bool,
+        extra: u64,
+        link_type: LinkType,
+        lend: bool,
+    ) -> Result<Option<Packet>, CaptureError> {
+        match self.pcap_record(endian, nanos, extra)? {
+            Some(rec) => self.pcap_packet(&rec, link_type, lend).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Bytes in the reader's buffer now (0 when it cannot say: the copying path then
+    /// reads, and reports any error).
+    fn buffered(&mut self) -> usize {
+        self.reader.fill_buf().map_or(0, <[u8]>::len)
+    }
+
+    /// Marks the next `n` buffered bytes as lent: they stay in the buffer until the next
+    /// read, and count as read from here on.
+    fn lend(&mut self, n: usize) {
+        self.data_at = self.offset;
+        self.offset += n as u64;
+        self.lent = n;
+    }
+
+    /// Gives the bytes of the frame lent last back to the reader.
+    fn release_lent(&mut self) {
+        if self.lent > 0 {
+            self.reader.consume(std::mem::take(&mut self.lent));
+        }
+    }
+
+    fn next_pcapng(&mut self, lend: bool) -> Result<Option<Packet>, CaptureError> {
         loop {
             let start = self.offset;
             let record = self.records + 1;
@@ -847,8 +959,8 @@ impl FileSource {
             self.check_block_len(b, PCAPNG_MIN_BLOCK)?;
             match b.block_type {
                 PCAPNG_IDB => self.read_idb(b)?,
-                PCAPNG_EPB | PCAPNG_PB => return self.read_packet_block(b).map(Some),
-                PCAPNG_SPB => return self.read_spb(b).map(Some),
+                PCAPNG_EPB | PCAPNG_PB => return self.read_packet_block(b, lend).map(Some),
+                PCAPNG_SPB => return self.read_spb(b, lend).map(Some),
                 PCAPNG_DSB => self.read_dsb(b)?,
                 // NRB, ISB, journal, custom and unknown blocks carry no packets.
                 _ => self.finish_block(b)?,
@@ -940,7 +1052,7 @@ impl FileSource {
 
     /// Enhanced Packet Block (§4.3) or obsolete Packet Block (Appendix A); both have 20
     /// bytes of fixed fields and the same layout apart from the interface id width.
-    fn read_packet_block(&mut self, b: Block) -> Result<Frame, CaptureError> {
+    fn read_packet_block(&mut self, b: Block, lend: bool) -> Result<Packet, CaptureError> {
         let body = b.body_len();
         if body < 20 {
             return Err(self.bad_block(b, BlockProblem::TooShort(body)));
@@ -965,11 +1077,11 @@ impl FileSource {
             return Err(self.bad_block(b, BlockProblem::UndefinedInterface(id)));
         };
         let ts = iface.timestamp(e.u32_at(&fixed, 4), e.u32_at(&fixed, 8));
-        self.packet(b, caplen, orig_len, id, iface, ts)
+        self.packet(b, caplen, orig_len, id, iface, ts, lend)
     }
 
     /// Simple Packet Block (§4.4): interface 0, no timestamp, captured length implied.
-    fn read_spb(&mut self, b: Block) -> Result<Frame, CaptureError> {
+    fn read_spb(&mut self, b: Block, lend: bool) -> Result<Packet, CaptureError> {
         let body = b.body_len();
         if body < 4 {
             return Err(self.bad_block(b, BlockProblem::TooShort(body)));
@@ -990,10 +1102,14 @@ impl FileSource {
             Layout::PcapNg { last_ts, .. } => last_ts,
             Layout::Pcap { .. } => Timestamp(0),
         };
-        self.packet(b, caplen, orig_len, 0, iface, ts)
+        self.packet(b, caplen, orig_len, 0, iface, ts, lend)
     }
 
-    /// Reads the packet data of a packet block and the rest of the block.
+    /// Reads the packet data of a packet block and the rest of the block. With `lend`,
+    /// a block whose rest (data, options, trailer) is whole in the read buffer, with a
+    /// trailer that matches, and with no key log waiting to be taken before it, is lent
+    /// instead; anything else takes the copying path, which reports what is wrong.
+    #[allow(clippy::too_many_arguments)]
     fn packet(
         &mut self,
         b: Block,
@@ -1002,8 +1118,35 @@ impl FileSource {
         interface: u32,
         iface: Interface,
         ts: Timestamp,
-    ) -> Result<Frame, CaptureError> {
-        let data = self.read_data(caplen as usize, b.start, b.record)?;
+        lend: bool,
+    ) -> Result<Packet, CaptureError> {
+        // The block's end: its length was checked against the minimum, and the captured
+        // length against the room in it.
+        let rest = (b.start + u64::from(b.len)).saturating_sub(self.offset);
+        let caplen_n = caplen as usize;
+        if lend && self.secrets.is_empty() && rest >= 4 + u64::from(caplen) {
+            let rest = usize::try_from(rest).unwrap_or(usize::MAX);
+            let trailer = match self.reader.fill_buf() {
+                Ok(buf) if buf.len() >= rest => Some(b.endian.u32_at(buf, rest - 4)),
+                _ => None,
+            };
+            if trailer == Some(b.len) {
+                self.lend(rest);
+                if let Layout::PcapNg { last_ts, .. } = &mut self.layout {
+                    *last_ts = ts;
+                }
+                self.frames += 1;
+                return Ok(Packet::Lent(LentPacket {
+                    number: self.frames,
+                    ts,
+                    link_type: iface.link_type,
+                    caplen: caplen_n,
+                    orig_len,
+                    interface,
+                }));
+            }
+        }
+        let data = self.read_data(caplen_n, b.start, b.record)?;
         if data.len() < caplen as usize {
             return Err(self.truncated_block(b));
         }
@@ -1012,14 +1155,14 @@ impl FileSource {
             *last_ts = ts;
         }
         self.frames += 1;
-        Ok(Frame {
+        Ok(Packet::Owned(Frame {
             number: self.frames,
             ts,
             link_type: iface.link_type,
             data,
             orig_len,
             interface,
-        })
+        }))
     }
 }
 
@@ -1066,18 +1209,11 @@ fn parse_idb(body: &[u8], e: Endian) -> Option<Interface> {
 
 impl FrameSource for FileSource {
     fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
-        if self.done {
-            return Ok(None);
-        }
-        match self.layout {
-            Layout::Pcap {
-                endian,
-                nanos,
-                extra,
-                link_type,
-            } => self.next_pcap(endian, nanos, extra, link_type),
-            Layout::PcapNg { .. } => self.next_pcapng(),
-        }
+        // Never lent, so always a frame of its own.
+        Ok(match self.next_packet(false)? {
+            Some(Packet::Owned(f)) => Some(f),
+            Some(Packet::Lent(_)) | None => None,
+        })
     }
 
     fn name(&self) -> &str {
@@ -1107,6 +1243,53 @@ impl FrameSource for FileSource {
 
     fn take_secrets(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.secrets)
+    }
+
+    fn lend_frame(&mut self) -> Result<Option<Lent<'_>>, CaptureError> {
+        let Some(packet) = self.next_packet(true)? else {
+            return Ok(None);
+        };
+        Ok(Some(match packet {
+            Packet::Owned(f) => Lent::Owned(f),
+            Packet::Lent(p) => {
+                let origin = self.path.as_deref().map(|path| (path, self.data_at));
+                // The bytes were found whole in the buffer, which nothing read since.
+                let data = match self.reader.fill_buf() {
+                    Ok(b) => b.get(..p.caplen).unwrap_or_default(),
+                    Err(_) => &[],
+                };
+                Lent::Borrowed {
+                    frame: FrameRef {
+                        number: p.number,
+                        ts: p.ts,
+                        link_type: p.link_type,
+                        data,
+                        orig_len: p.orig_len,
+                        interface: p.interface,
+                    },
+                    origin,
+                }
+            }
+        }))
+    }
+}
+
+impl FileSource {
+    /// The next packet, lent when `lend` allows and the bytes are whole in the buffer.
+    fn next_packet(&mut self, lend: bool) -> Result<Option<Packet>, CaptureError> {
+        self.release_lent();
+        if self.done {
+            return Ok(None);
+        }
+        match self.layout {
+            Layout::Pcap {
+                endian,
+                nanos,
+                extra,
+                link_type,
+            } => self.next_pcap(endian, nanos, extra, link_type, lend),
+            Layout::PcapNg { .. } => self.next_pcapng(lend),
+        }
     }
 }
 

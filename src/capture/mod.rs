@@ -1,6 +1,7 @@
 //! Capture sources: everything that yields link-layer frames.
 //!
-//! A [`FrameSource`] hands out owned [`Frame`]s one by one. File reading (pcap, pcapng,
+//! A [`FrameSource`] hands out owned [`Frame`]s one by one (or lends their bytes out of its
+//! own buffer, [`FrameSource::lend_frame`]). File reading (pcap, pcapng,
 //! gzip-compressed either way, stdin) implements it in pure Rust; live capture through
 //! libpcap (cargo feature `live`) and HEP listeners implement the same trait later.
 
@@ -60,6 +61,16 @@ pub trait FrameSource {
     /// 4% of a signaling run. Sources that cannot reuse it drop it.
     fn recycle(&mut self, data: Vec<u8>) {
         drop(data);
+    }
+    /// As [`Self::next_frame`], but the frame's bytes may be lent straight out of the
+    /// source's own read buffer instead of copied into a [`Frame`] of their own: copying
+    /// every frame was the second pass over every byte of a capture file (2% of a
+    /// signaling run, more of an RTP-heavy one). A lent frame comes with its
+    /// [`Self::frame_origin`], and is only lent when [`Self::take_secrets`] has nothing
+    /// new for it; its bytes are the source's again at the next call. Sources without a
+    /// buffer of their own return owned frames (this default).
+    fn lend_frame(&mut self) -> Result<Option<Lent<'_>>, CaptureError> {
+        Ok(self.next_frame()?.map(Lent::Owned))
     }
     /// TLS key logs (NSS `SSLKEYLOGFILE` text) the input carried since the last call: a
     /// pcapng Decryption Secrets Block (pcapng §4.7, made by `editcap --inject-secrets`)
@@ -157,6 +168,54 @@ impl LinkType {
             LinkType::LINUX_SLL2 => "linux-sll2",
             _ => return None,
         })
+    }
+}
+
+/// A frame from [`FrameSource::lend_frame`]: its own, or lent by the source.
+#[derive(Debug)]
+pub enum Lent<'a> {
+    /// A frame of its own (give its buffer back with [`FrameSource::recycle`]).
+    Owned(Frame),
+    /// Bytes still in the source's buffer, with where they lie in the input file (as
+    /// [`FrameSource::frame_origin`] says).
+    Borrowed {
+        /// The frame.
+        frame: FrameRef<'a>,
+        /// The input file and the offset of the frame's data in it, if it can be re-read.
+        origin: Option<(&'a std::path::Path, u64)>,
+    },
+}
+
+/// A captured frame whose bytes are borrowed: from a [`Frame`] ([`Frame::borrowed`]) or
+/// from a source's read buffer ([`FrameSource::lend_frame`]). The engine and the decoder
+/// read frames through this view, so either kind is analysed without a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    /// 1-based position of the frame in its input, as Wireshark numbers frames.
+    pub number: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Link-layer type of `data` (per interface in pcapng).
+    pub link_type: LinkType,
+    /// The captured bytes (possibly shorter than `orig_len` when a snaplen cut it).
+    pub data: &'a [u8],
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+    /// pcapng interface id (0 for pcap and live captures).
+    pub interface: u32,
+}
+
+impl Frame {
+    /// The frame as a borrowed view.
+    pub fn borrowed(&self) -> FrameRef<'_> {
+        FrameRef {
+            number: self.number,
+            ts: self.ts,
+            link_type: self.link_type,
+            data: &self.data,
+            orig_len: self.orig_len,
+            interface: self.interface,
+        }
     }
 }
 

@@ -50,16 +50,12 @@ impl std::fmt::Debug for ReadAhead {
 }
 
 impl ReadAhead {
-    /// Starts a reader thread over `inner` with [`DEPTH`] buffers of [`CHUNK`] bytes.
+    /// Starts a reader thread over `inner` with `depth` buffers of `chunk` bytes (the
+    /// capture reader uses [`DEPTH`] and [`CHUNK`]; tests use tiny chunks to put record
+    /// boundaries everywhere). `chunk` and `depth` are at least 1.
     ///
     /// Fails only when the operating system refuses a thread; the caller then reads on its
     /// own thread instead.
-    pub fn spawn(inner: Box<dyn Read + Send>) -> io::Result<ReadAhead> {
-        ReadAhead::with_sizes(inner, CHUNK, DEPTH)
-    }
-
-    /// As [`ReadAhead::spawn`], with explicit sizes (tests use tiny chunks to put record
-    /// boundaries everywhere). `chunk` and `depth` are at least 1.
     pub fn with_sizes(
         mut inner: Box<dyn Read + Send>,
         chunk: usize,
@@ -211,7 +207,8 @@ mod tests {
 
     #[test]
     fn empty_input_reads_as_ended() {
-        let mut r = ReadAhead::spawn(Box::new(Cursor::new(Vec::new()))).expect("thread");
+        let mut r =
+            ReadAhead::with_sizes(Box::new(Cursor::new(Vec::new())), CHUNK, DEPTH).expect("thread");
         assert!(r.fill_buf().expect("end").is_empty());
     }
 

@@ -1070,3 +1070,142 @@ fn pcapng_truncated_decryption_secrets_block_keeps_earlier_frames() {
     assert!(err.unwrap().to_string().contains("truncated"));
     assert!(src.take_secrets().is_empty());
 }
+
+// ---------- lent frames ----------
+
+/// What a reader saw of one input: each frame with the key logs taken just before it, and
+/// the error that ended it.
+type Seen = (Vec<(Frame, Vec<Vec<u8>>)>, Option<String>);
+
+/// Reads `src` with `lend_frame`, turning lent frames into owned ones.
+fn drain_lent(src: &mut FileSource) -> (Seen, usize) {
+    let mut out = Vec::new();
+    let mut lent = 0;
+    loop {
+        let frame = match src.lend_frame() {
+            Ok(Some(Lent::Owned(f))) => f,
+            Ok(Some(Lent::Borrowed { frame, origin })) => {
+                assert!(origin.is_none(), "bytes in memory have no file to re-read");
+                lent += 1;
+                Frame {
+                    number: frame.number,
+                    ts: frame.ts,
+                    link_type: frame.link_type,
+                    data: frame.data.to_vec(),
+                    orig_len: frame.orig_len,
+                    interface: frame.interface,
+                }
+            }
+            Ok(None) => return ((out, None), lent),
+            Err(e) => {
+                assert!(matches!(src.lend_frame(), Ok(None)));
+                return ((out, Some(e.to_string())), lent);
+            }
+        };
+        out.push((frame, src.take_secrets()));
+    }
+}
+
+/// Reads `src` with `next_frame`, as the engine did before frames were lent.
+fn drain_owned(src: &mut FileSource) -> Seen {
+    let mut out = Vec::new();
+    loop {
+        match src.next_frame() {
+            Ok(Some(f)) => out.push((f, src.take_secrets())),
+            Ok(None) => return (out, None),
+            Err(e) => return (out, Some(e.to_string())),
+        }
+    }
+}
+
+/// Lending is only a way of reading: for any input and wherever the read buffer's
+/// chunks end (inside a record header, the data, the options or a trailer), the frames,
+/// their numbers and times, the key logs taken before each and the final error are those
+/// of copying every frame; and frames whole in a chunk are indeed lent.
+#[test]
+fn lent_frames_equal_copied_frames_at_every_chunking() {
+    let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+    let recs: Vec<(u32, u32, Vec<u8>, u32)> = (0..40u8)
+        .map(|i| (u32::from(i), 7, vec![i; 1 + usize::from(i) * 13 % 200], 900))
+        .collect();
+    let recs_ref: Vec<(u32, u32, &[u8], u32)> = recs
+        .iter()
+        .map(|(a, b, d, o)| (*a, *b, d.as_slice(), *o))
+        .collect();
+    inputs.push(("pcap", pcap(false, US, 1, &recs_ref)));
+    inputs.push(("pcap-be", pcap(true, NS, 101, &recs_ref)));
+    let mut cut = pcap(false, US, 1, &recs_ref);
+    cut.truncate(cut.len() - 57);
+    inputs.push(("pcap-cut", cut));
+    for big in [false, true] {
+        let mut ng = Ng::new(big);
+        let log = b"CLIENT_RANDOM 00 11\n";
+        let mut dsb = ng.u32(0x544c_534b).to_vec();
+        dsb.extend_from_slice(&ng.u32(log.len() as u32));
+        dsb.extend_from_slice(log);
+        dsb.extend(std::iter::repeat_n(0, (4 - log.len() % 4) % 4));
+        ng.idb(1, 0, &[]).idb(101, 0, &[(9, &[9])]);
+        for (i, (_, _, d, _)) in recs.iter().enumerate() {
+            match i % 5 {
+                0 => ng.epb(0, i as u64, d, 1000),
+                1 => ng.epb(1, i as u64 * 3, d, d.len() as u32),
+                2 => ng.spb(d.len() as u32, d),
+                3 => ng.pb(1, i as u64, d),
+                _ => ng.block(0x0A, &dsb).epb(0, i as u64, d, 77),
+            };
+        }
+        let whole = ng.bytes();
+        inputs.push((if big { "pcapng-be" } else { "pcapng" }, whole.clone()));
+        let mut cut = whole.clone();
+        cut.truncate(cut.len() - 9);
+        inputs.push(("pcapng-cut", cut));
+        // A trailer that does not match its header: the copying path names it.
+        let mut bad = whole;
+        let n = bad.len();
+        if let Some(b) = bad.get_mut(n - 1) {
+            *b ^= 0x40;
+        }
+        inputs.push(("pcapng-bad-trailer", bad));
+    }
+    inputs.push(("gzip", gzip(&[&pcap(false, US, 1, &recs_ref)])));
+    for (name, bytes) in &inputs {
+        let want = drain_owned(&mut open_bytes("t", bytes.clone()).unwrap());
+        assert!(want.0.len() >= 30, "{name}: {} frames", want.0.len());
+        let (got, lent) = drain_lent(&mut open_bytes("t", bytes.clone()).unwrap());
+        assert_eq!(got, want, "{name}, one buffer");
+        assert!(lent > 0, "{name}: nothing was lent");
+        for chunk in [1, 3, 16, 17, 64, 100, 333, 4096] {
+            let mut src = file::open_bytes_chunked("t", bytes.clone(), chunk).unwrap();
+            let (got, _) = drain_lent(&mut src);
+            assert_eq!(got, want, "{name}, chunks of {chunk}");
+        }
+    }
+}
+
+/// A file opened by path lends each frame with where its bytes are in the file, as
+/// `frame_origin` says of a copied frame.
+#[test]
+fn lent_frames_carry_their_file_offset() {
+    let recs: Vec<(u32, u32, &[u8], u32)> = vec![(1, 0, b"abc", 3), (2, 0, b"defgh", 5)];
+    let bytes = pcap(false, US, 1, &recs);
+    let dir = std::env::temp_dir().join(format!("siplens-lend-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("two.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut src = open_path(&path).unwrap();
+    let mut offsets = Vec::new();
+    while let Some(l) = src.lend_frame().unwrap() {
+        match l {
+            Lent::Borrowed { frame, origin } => {
+                let (p, at) = origin.unwrap();
+                assert_eq!(p, path.as_path());
+                let at = usize::try_from(at).unwrap();
+                assert_eq!(bytes.get(at..at + frame.data.len()), Some(frame.data));
+                offsets.push(at);
+            }
+            Lent::Owned(_) => panic!("a small file lies whole in the first chunk"),
+        }
+    }
+    assert_eq!(offsets, vec![24 + 16, 24 + 16 + 3 + 16]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

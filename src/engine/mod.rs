@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use crate::capture::{Frame, FrameSource, LinkType, Timestamp};
+use crate::capture::{Frame, FrameRef, FrameSource, Lent, LinkType, Timestamp};
 use crate::config::Config;
 use crate::media::{self, MediaKind};
 use crate::model::{AttackStats, AuthAttempt, DtmfEvent, DtmfVia, Seen, StunStats};
@@ -1076,7 +1076,7 @@ impl Analyzer {
         &mut self,
         source: &mut dyn FrameSource,
         tick: &mut dyn FnMut(u64, Option<u64>),
-        before: &mut dyn FnMut(&Analyzer, &Frame) -> bool,
+        before: &mut dyn FnMut(&Analyzer, &FrameRef<'_>) -> bool,
     ) -> &InputInfo {
         let mut frames = 0u64;
         let mut warning = None;
@@ -1084,8 +1084,21 @@ impl Analyzer {
         let input = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
         let mut located = false;
         loop {
-            match source.next_frame() {
-                Ok(Some(mut frame)) => {
+            let go_on = match source.lend_frame() {
+                // Analysed where it lies in the source's buffer: no copy per frame.
+                Ok(Some(Lent::Borrowed { mut frame, origin })) => {
+                    frames += 1;
+                    frame.number += base;
+                    let origin = origin.map(|(path, offset)| {
+                        if !located {
+                            std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
+                            located = true;
+                        }
+                        (input, offset)
+                    });
+                    self.process_located(frame, origin, before)
+                }
+                Ok(Some(Lent::Owned(mut frame))) => {
                     frames += 1;
                     frame.number += base;
                     // Key logs of pcapng Decryption Secrets Blocks read before this frame.
@@ -1095,32 +1108,29 @@ impl Analyzer {
                             warning.get_or_insert_with(|| e.to_string());
                         }
                     }
-                    if !before(self, &frame) {
-                        break;
-                    }
-                    self.origin = match source.frame_origin() {
-                        Some((path, offset)) => {
-                            if !located {
-                                std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
-                                located = true;
-                            }
-                            Some((input, offset))
+                    let origin = source.frame_origin().map(|(path, offset)| {
+                        if !located {
+                            std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
+                            located = true;
                         }
-                        None => None,
-                    };
-                    self.process(&frame);
-                    self.origin = None;
+                        (input, offset)
+                    });
+                    let go_on = self.process_located(frame.borrowed(), origin, before);
                     source.recycle(std::mem::take(&mut frame.data));
-                    if frames % 4096 == 0 {
-                        let (done, total) = source.progress();
-                        tick(done, total);
-                    }
+                    go_on
                 }
                 Ok(None) => break,
                 Err(e) => {
                     warning = Some(e.to_string());
                     break;
                 }
+            };
+            if !go_on {
+                break;
+            }
+            if frames % 4096 == 0 {
+                let (done, total) = source.progress();
+                tick(done, total);
             }
         }
         let (done, total) = source.progress();
@@ -1135,8 +1145,31 @@ impl Analyzer {
         &self.inputs[self.inputs.len() - 1]
     }
 
+    /// Asks `before`, then processes `frame` from `origin` (input and offset, when the
+    /// input can be re-read); false when `before` stopped the run.
+    fn process_located(
+        &mut self,
+        frame: FrameRef<'_>,
+        origin: Option<(u32, u64)>,
+        before: &mut dyn FnMut(&Analyzer, &FrameRef<'_>) -> bool,
+    ) -> bool {
+        if !before(self, &frame) {
+            return false;
+        }
+        self.origin = origin;
+        self.process_ref(frame);
+        self.origin = None;
+        true
+    }
+
     /// Processes one frame. `frame.number` must already be global (see [`Self::run_source`]).
     pub fn process(&mut self, frame: &Frame) {
+        self.process_ref(frame.borrowed());
+    }
+
+    /// [`Self::process`] of a borrowed frame (its bytes perhaps still in the source's read
+    /// buffer, [`FrameSource::lend_frame`]).
+    pub fn process_ref(&mut self, frame: FrameRef<'_>) {
         self.stats.packets += 1;
         self.changes.frame();
         self.stats.bytes += frame.data.len() as u64;
@@ -1152,7 +1185,7 @@ impl Analyzer {
         // over as `Segment<'static>` (the in-place collect keeps its allocation).
         self.frame_data = (frame.data.as_ptr() as usize, frame.data.len());
         let mut segments: Vec<Segment<'_>> = recycle(std::mem::take(&mut self.spare));
-        self.decoder.decode(frame, &mut segments);
+        self.decoder.decode_ref(frame, &mut segments);
         for seg in segments.drain(..) {
             self.on_segment(seg);
         }

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
-use crate::capture::{Frame, LinkType, Timestamp};
+use crate::capture::{Frame, FrameRef, LinkType, Timestamp};
 
 pub(crate) mod defrag;
 pub mod icmp;
@@ -543,6 +543,12 @@ impl Decoder {
     /// the frame, or owned after IP reassembly) and one per SIP message framed out of a TCP
     /// stream (borrowed when wholly inside this frame, owned when it spans segments).
     pub fn decode<'a>(&mut self, frame: &'a Frame, out: &mut Vec<Segment<'a>>) {
+        self.decode_ref(frame.borrowed(), out);
+    }
+
+    /// [`Self::decode`] of a borrowed frame (its bytes perhaps still in the source's read
+    /// buffer, [`crate::capture::FrameSource::lend_frame`]).
+    pub fn decode_ref<'a>(&mut self, frame: FrameRef<'a>, out: &mut Vec<Segment<'a>>) {
         self.stats.frames += 1;
         self.stats.bytes += frame.data.len() as u64;
         if frame.data.is_empty() {
@@ -553,7 +559,7 @@ impl Decoder {
             frame: frame.number,
             ts: frame.ts,
         };
-        match link::decapsulate(frame.link_type, &frame.data) {
+        match link::decapsulate(frame.link_type, frame.data) {
             link::Link::Ip(data) => self.ip(ctx, Bytes::Frame(data), 0, out),
             link::Link::NonIp => self.stats.non_ip += 1,
             link::Link::Truncated => self.stats.truncated += 1,
