@@ -713,22 +713,31 @@ impl Bindings {
         }
     }
 
-    fn contains_key(&self, a: &SocketAddr) -> bool {
-        self.get(a).is_some()
+    /// Binds `a`; true when it was not bound before.
+    fn insert(&mut self, a: SocketAddr, b: Binding) -> bool {
+        match a {
+            SocketAddr::V4(a) => self.v4.insert(v4_key(&a), b).is_none(),
+            SocketAddr::V6(a) => self.v6.insert(a, b).is_none(),
+        }
     }
 
-    fn insert(&mut self, a: SocketAddr, b: Binding) {
+    /// Unbinds `a` if its binding is the one made `order`-th (not a later re-binding);
+    /// true when it did. One probe, where a look-up then a removal were two.
+    fn remove_made(&mut self, a: &SocketAddr, order: u64) -> bool {
+        use std::collections::hash_map::Entry;
+        fn take<K>(e: Entry<'_, K, Binding>, order: u64) -> bool {
+            match e {
+                Entry::Occupied(e) if e.get().order == order => {
+                    e.remove();
+                    true
+                }
+                _ => false,
+            }
+        }
         match a {
-            SocketAddr::V4(a) => self.v4.insert(v4_key(&a), b),
-            SocketAddr::V6(a) => self.v6.insert(a, b),
-        };
-    }
-
-    fn remove(&mut self, a: &SocketAddr) {
-        match a {
-            SocketAddr::V4(a) => self.v4.remove(&v4_key(a)),
-            SocketAddr::V6(a) => self.v6.remove(a),
-        };
+            SocketAddr::V4(a) => take(self.v4.entry(v4_key(a)), order),
+            SocketAddr::V6(a) => take(self.v6.entry(*a), order),
+        }
     }
 
     fn len(&self) -> usize {
@@ -2423,24 +2432,10 @@ impl Analyzer {
     }
 
     fn bind(&mut self, addr: SocketAddr, dialog: u64, rtcp: bool) {
-        if !self.bindings.contains_key(&addr)
-            && self.bindings.len() >= self.limits.max_media_bindings
-        {
-            // The oldest announcement goes: O(1) amortised, where a batch eviction copied
-            // and partly sorted the whole table (a flood announces a new address per
-            // INVITE, so this ran every few hundred messages).
-            while let Some((a, order)) = self.binding_queue.pop_front() {
-                if self.bindings.get(&a).is_some_and(|b| b.order == order) {
-                    self.bindings.remove(&a);
-                    self.stats.binding_evictions += 1;
-                    break;
-                }
-            }
-        }
         let order = self.next_binding;
         self.next_binding += 1;
         self.binding_queue.push_back((addr, order));
-        self.bindings.insert(
+        let new = self.bindings.insert(
             addr,
             Binding {
                 dialog,
@@ -2448,6 +2443,19 @@ impl Analyzer {
                 order,
             },
         );
+        // A new address in a full table: the oldest announcement goes, O(1) amortised,
+        // where a batch eviction copied and partly sorted the whole table (a flood
+        // announces a new address per INVITE). Inserted first, so the address is looked
+        // up once: the one just made is at the back of the queue, behind every other
+        // live binding, so it is never the one evicted.
+        if new && self.bindings.len() > self.limits.max_media_bindings.max(1) {
+            while let Some((a, order)) = self.binding_queue.pop_front() {
+                if self.bindings.remove_made(&a, order) {
+                    self.stats.binding_evictions += 1;
+                    break;
+                }
+            }
+        }
         if self.binding_queue.len() > 2 * self.bindings.len() + 64 {
             // Re-announced addresses left stale entries: keep the queue within the table.
             let bindings = &self.bindings;
@@ -3103,6 +3111,67 @@ mod tests {
             permute(&mut got, &mut order);
             assert_eq!(got, want, "n={n}");
             assert!(order.iter().enumerate().all(|(i, &o)| o as usize == i));
+        }
+    }
+
+    /// `bind` keeps the bindings that binding the same sequence into a plain map would:
+    /// a new address in a full table evicts the oldest live announcement (a re-bound
+    /// address counts from its latest announcement), whatever the cap and the sequence.
+    #[test]
+    fn bind_evicts_the_oldest_live_announcement() {
+        let mut seed = 11u64;
+        for max in [0usize, 1, 2, 3, 5] {
+            for round in 0..40 {
+                let mut an = Analyzer::new(Limits {
+                    max_media_bindings: max,
+                    ..Limits::default()
+                });
+                // The model: address -> (dialog, order), evicting the smallest order.
+                let mut model: std::collections::HashMap<SocketAddr, (u64, u64)> =
+                    std::collections::HashMap::new();
+                let mut evictions = 0u64;
+                for i in 0..(20 + round) as u64 {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let port = 4000 + (seed >> 40) % 8 * 2;
+                    let addr = if (seed >> 20) % 5 == 0 {
+                        SocketAddr::from(([0xfe80, 0, 0, 0, 0, 0, 0, 1], port as u16))
+                    } else {
+                        SocketAddr::from(([10, 0, 0, 1], port as u16))
+                    };
+                    if !model.contains_key(&addr) && model.len() >= max.max(1) {
+                        let oldest = model.iter().min_by_key(|(_, v)| v.1).map(|(k, _)| *k);
+                        if let Some(k) = oldest {
+                            model.remove(&k);
+                            evictions += 1;
+                        }
+                    }
+                    model.insert(addr, (i, i));
+                    an.bind(addr, i, false);
+                }
+                let mut got: Vec<(SocketAddr, u64, u64)> = an
+                    .bindings
+                    .v4
+                    .iter()
+                    .map(|(k, b)| {
+                        let ip = std::net::Ipv4Addr::from((k >> 16) as u32);
+                        (SocketAddr::from((ip, *k as u16)), b.dialog, b.order)
+                    })
+                    .chain(
+                        an.bindings
+                            .v6
+                            .iter()
+                            .map(|(k, b)| (SocketAddr::V6(*k), b.dialog, b.order)),
+                    )
+                    .collect();
+                got.sort();
+                let mut want: Vec<(SocketAddr, u64, u64)> =
+                    model.iter().map(|(k, v)| (*k, v.0, v.1)).collect();
+                want.sort();
+                assert_eq!(got, want, "max {max}, round {round}");
+                assert_eq!(an.stats.binding_evictions, evictions, "max {max}");
+            }
         }
     }
 
