@@ -4,6 +4,7 @@
 //! them in this order.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::model::{
     Addr, AuthAttempt, DtmfEvent, DtmfVia, List, MediaSession, SdpRecord, Sym, Symbols,
@@ -46,6 +47,32 @@ pub(super) struct SdpSeen<'m> {
     pub parsed: (sdp::Sdp<'m>, bool, bool),
 }
 
+/// Most User-Agent and Server values at most.
+const MAX_AGENTS: usize = 1024;
+
+/// User-Agent and Server values, each kept once for every dialog that names it: a capture
+/// has a handful of products across thousands of calls, and a copy per dialog was an
+/// allocation each (two per call, with the callee's Server). Bounded by [`MAX_AGENTS`]:
+/// past it (a scanner naming itself anew each time), values are no longer shared.
+#[derive(Debug, Default)]
+pub(super) struct Agents {
+    shared: rustc_hash::FxHashMap<Box<[u8]>, Arc<str>>,
+}
+
+impl Agents {
+    /// The text of `ua` (a lossy copy, as the dialog kept it before), shared when known.
+    pub fn get(&mut self, ua: &[u8]) -> Arc<str> {
+        if let Some(a) = self.shared.get(ua) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(crate::bytes::lossy(ua).as_ref());
+        if self.shared.len() < MAX_AGENTS {
+            self.shared.insert(ua.into(), Arc::clone(&a));
+        }
+        a
+    }
+}
+
 impl Dialog {
     /// Records the transaction identity `key` (a hash of top Via branch, CSeq, direction
     /// and addresses, RFC 3261 §17.1.3 / §17.2.3) and says whether the message repeats one.
@@ -71,9 +98,10 @@ impl Dialog {
             // one transaction, and a list of one was an allocation per dialog.
             let finished = self.finished_seq != 0;
             // Each message of a call is a transaction key of its own (status and
-            // direction are part of it): room for a call's seven at the second.
+            // direction are part of it): room for a call's seven at the second (the list
+            // then holds the first too: room for six grew it again at the BYE's 200 OK).
             self.seen
-                .push_reserving((key, seg.ts), super::CALL_MESSAGES - 1, |v, x| {
+                .push_reserving((key, seg.ts), super::CALL_MESSAGES, |v, x| {
                     push_tight(v, x, finished)
                 });
         }
@@ -215,8 +243,14 @@ impl Dialog {
         }
     }
 
-    /// Keeps the caller's User-Agent and the callee's Server (or User-Agent), at most 4.
-    pub(super) fn note_user_agent(&mut self, msg: &MessageView<'_>, is_request: bool) {
+    /// Keeps the caller's User-Agent and the callee's Server (or User-Agent), at most 4,
+    /// shared through `agents`.
+    pub(super) fn note_user_agent(
+        &mut self,
+        msg: &MessageView<'_>,
+        is_request: bool,
+        agents: &mut Agents,
+    ) {
         let ua = if is_request {
             msg.user_agent()
         } else {
@@ -224,7 +258,7 @@ impl Dialog {
         };
         if let Some(ua) = ua {
             if self.user_agents.len() < 4 && !self.user_agents.iter().any(|u| u.as_bytes() == ua) {
-                push_small(&mut self.user_agents, lossy(ua));
+                push_small(&mut self.user_agents, agents.get(ua));
             }
         }
     }
@@ -391,5 +425,56 @@ impl Dialog {
             announced,
             parsed: (parsed, from_caller, action == SdpAction::Copy),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shared value is the lossy copy the dialog kept before, the same allocation for
+    /// every dialog; past the bound values are still given, just not shared.
+    #[test]
+    fn agents_share_the_lossy_copy() {
+        let mut a = Agents::default();
+        let x = a.get(b"PolycomVVX/6.3");
+        let y = a.get(b"PolycomVVX/6.3");
+        assert!(Arc::ptr_eq(&x, &y));
+        assert_eq!(&*x, "PolycomVVX/6.3");
+        assert_eq!(&*a.get(b"bad\xffua"), &*lossy(b"bad\xffua"));
+        for i in 0..MAX_AGENTS {
+            a.get(format!("ua{i}").as_bytes());
+        }
+        let p = a.get(b"past the bound");
+        let q = a.get(b"past the bound");
+        assert_eq!((&*p, &*q), ("past the bound", "past the bound"));
+        assert!(!Arc::ptr_eq(&p, &q));
+    }
+
+    /// The formats of a media line: the first [`super::super::MAX_FORMATS`] payload types
+    /// in order, with their codecs, in a list of their exact size.
+    #[test]
+    fn summarized_formats_are_exact() {
+        let pts: Vec<String> = (0..40).map(|p| p.to_string()).collect();
+        let body = format!(
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+             m=audio 4000 RTP/AVP {} x 200\r\na=rtpmap:101 telephone-event/8000\r\n\
+             m=audio 4002 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+            pts.join(" ")
+        );
+        let mut symbols = Symbols::new(100);
+        let parsed = sdp::parse(body.as_bytes());
+        let media = summarize_sdp(&parsed, &mut symbols);
+        let first = &media[0].formats;
+        assert_eq!(first.len(), super::super::MAX_FORMATS);
+        assert_eq!(first.capacity(), first.len());
+        let want: Vec<u8> = (0..32).collect();
+        assert_eq!(first.iter().map(|f| f.0).collect::<Vec<_>>(), want);
+        assert_eq!(symbols.name(first[0].1), "PCMU");
+        assert_eq!(first[0].2, 8000);
+        let second = &media[1].formats;
+        assert_eq!(second.capacity(), 2);
+        assert_eq!(symbols.name(second[1].1), "telephone-event");
+        assert_eq!(second[1].2, 8000);
     }
 }

@@ -393,8 +393,9 @@ pub struct Dialog {
     pub src: crate::model::Addr,
     /// Destination of the first message.
     pub dst: crate::model::Addr,
-    /// User-Agent of the caller, Server/User-Agent of the callee.
-    pub user_agents: Vec<String>,
+    /// User-Agent of the caller, Server/User-Agent of the callee (shared between the
+    /// dialogs naming the same product).
+    pub user_agents: Vec<std::sync::Arc<str>>,
     /// Message records (bounded).
     pub messages: Vec<MessageRecord>,
     /// SDP bodies.
@@ -777,6 +778,8 @@ pub struct Analyzer {
     /// What the evicted dialogs' findings past the bound said, per rule.
     evicted: EvictedFindings,
     label_buf: String,
+    /// User-Agent and Server values shared by the dialogs.
+    agents: dialog::Agents,
     /// The header list of the last SIP message, emptied: the next one is parsed into it
     /// ([`sip::parse_message_in`]), one allocation for the run instead of one a message.
     header_buf: Vec<sip::Header<'static>>,
@@ -968,6 +971,7 @@ impl Analyzer {
             findings: Vec::new(),
             evicted: EvictedFindings::default(),
             label_buf: String::new(),
+            agents: dialog::Agents::default(),
             header_buf: Vec::new(),
             show_secrets: false,
             tls,
@@ -2240,7 +2244,7 @@ impl Analyzer {
         if !repeat && is_request {
             d.note_dtmf_signal(msg, seg, self.limits.max_dtmf_per_dialog, &mut self.stats);
         }
-        d.note_user_agent(msg, is_request);
+        d.note_user_agent(msg, is_request, &mut self.agents);
         if !repeat {
             d.advance_state(label, status, cseq, seg.ts);
         }
@@ -2999,17 +3003,19 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> crate::model::L
                 (Some(a), Some(p)) => Some(SocketAddr::new(rtcp_ip.unwrap_or(a.ip()), p)),
                 _ => None,
             };
-            let mut formats: Vec<(u8, Sym, u32)> = m
-                .payload_types()
-                .take(MAX_FORMATS)
-                .map(|pt| match m.codec_for(pt) {
+            // Kept per media line of every SDP, so allocated at its exact size: collected
+            // from the iterator (of unknown length) it had room for 4 formats where calls
+            // offer one or two, and shrinking it was a reallocation per media line.
+            let mut found = [(0u8, Sym::EMPTY, 0u32); MAX_FORMATS];
+            let mut n = 0;
+            for (slot, pt) in found.iter_mut().zip(m.payload_types()) {
+                *slot = match m.codec_for(pt) {
                     Some(c) => (pt, symbols.intern(c.name), c.clock_rate),
                     None => (pt, Sym::EMPTY, 0),
-                })
-                .collect();
-            // Kept per media line of every SDP: the iterator's unknown length left room
-            // for 4 formats where calls offer one or two.
-            formats.shrink_to_fit();
+                };
+                n += 1;
+            }
+            let formats: Vec<(u8, Sym, u32)> = found.get(..n).unwrap_or_default().to_vec();
             MediaLine {
                 media: symbols.intern(m.media.as_str()),
                 addr: addr.map(crate::model::Addr::new),
