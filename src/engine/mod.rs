@@ -362,12 +362,12 @@ pub struct Dialog {
     pub id: u64,
     /// Call-ID header value.
     pub call_id: String,
-    /// From URI of the first message.
-    pub from: String,
+    /// From URI of the first message (one allocation with `to` and `from_tag`).
+    pub from: crate::model::Text,
     /// To URI of the first message.
-    pub to: String,
+    pub to: crate::model::Text,
     /// From tag of the initial request.
-    pub from_tag: Option<String>,
+    pub from_tag: Option<crate::model::Text>,
     /// Distinct To tags seen in responses (forks and legs): in place when one, as a
     /// dialog without forking has (the dialog stays in the same allocator class).
     pub to_tags: crate::model::List<String>,
@@ -2023,12 +2023,25 @@ impl Analyzer {
                 .unwrap_or(Sym::EMPTY),
         };
         let from = msg.from();
+        let from_uri = from.as_ref().map(|n| crate::bytes::lossy(n.uri_raw));
+        let to_uri = msg.to().map(|n| crate::bytes::lossy(n.uri_raw));
+        let from_tag = from.as_ref().and_then(|n| n.tag().map(crate::bytes::lossy));
+        // One allocation for the three (a scratch buffer builds it: the label's, which
+        // is rebuilt for every response).
+        let [from_text, to_text, tag_text] = crate::model::Text::shared(
+            [
+                from_uri.as_deref().unwrap_or_default(),
+                to_uri.as_deref().unwrap_or_default(),
+                from_tag.as_deref().unwrap_or_default(),
+            ],
+            &mut self.label_buf,
+        );
         let dialog = Dialog {
             id,
             call_id: lossy(call_id),
-            from: from.as_ref().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
-            to: msg.to().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
-            from_tag: from.as_ref().and_then(|n| n.tag().map(lossy)),
+            from: from_text,
+            to: to_text,
+            from_tag: from_tag.is_some().then_some(tag_text),
             to_tags: crate::model::List::default(),
             method,
             state: DialogState::Trying,
