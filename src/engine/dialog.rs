@@ -47,16 +47,32 @@ pub(super) struct SdpSeen<'m> {
     pub parsed: (sdp::Sdp<'m>, bool, bool),
 }
 
-/// Most User-Agent and Server values at most.
+/// Most User-Agent and Server values shared, and most lists of them.
 const MAX_AGENTS: usize = 1024;
 
-/// User-Agent and Server values, each kept once for every dialog that names it: a capture
-/// has a handful of products across thousands of calls, and a copy per dialog was an
-/// allocation each (two per call, with the callee's Server). Bounded by [`MAX_AGENTS`]:
-/// past it (a scanner naming itself anew each time), values are no longer shared.
-#[derive(Debug, Default)]
+/// What a dialog keeps of its User-Agent and Server headers ([`Dialog::user_agents`]).
+pub type AgentList = Arc<[Arc<str>]>;
+
+/// User-Agent and Server values, and the lists of them dialogs keep, each kept once for
+/// every dialog that names it: a capture has a handful of products across thousands of
+/// calls, and a copy per dialog was an allocation each, in a list allocated and grown
+/// for the callee's Server (four allocations per call). Bounded by [`MAX_AGENTS`]: past
+/// it (a scanner naming itself anew each time), values and lists are no longer shared.
+#[derive(Debug)]
 pub(super) struct Agents {
     shared: rustc_hash::FxHashMap<Box<[u8]>, Arc<str>>,
+    lists: rustc_hash::FxHashMap<AgentList, ()>,
+    empty: AgentList,
+}
+
+impl Default for Agents {
+    fn default() -> Self {
+        Agents {
+            shared: Default::default(),
+            lists: Default::default(),
+            empty: Arc::from([]),
+        }
+    }
 }
 
 impl Agents {
@@ -71,7 +87,35 @@ impl Agents {
         }
         a
     }
+
+    /// The list of no value, for a new dialog.
+    pub fn empty(&self) -> AgentList {
+        Arc::clone(&self.empty)
+    }
+
+    /// `list` with `ua` appended (at most [`MAX_LIST`] values), shared when known.
+    pub fn with(&mut self, list: &[Arc<str>], ua: &[u8]) -> AgentList {
+        let a = self.get(ua);
+        // The longer list, on the stack: lists are compared by their texts.
+        let mut items: [Arc<str>; MAX_LIST] = std::array::from_fn(|_| Arc::clone(&a));
+        let n = list.len().min(MAX_LIST - 1);
+        for (slot, x) in items.iter_mut().zip(list.iter().take(n)) {
+            *slot = Arc::clone(x);
+        }
+        let key = items.get(..=n).unwrap_or_default();
+        if let Some((l, ())) = self.lists.get_key_value(key) {
+            return Arc::clone(l);
+        }
+        let l: AgentList = Arc::from(key);
+        if self.lists.len() < MAX_AGENTS {
+            self.lists.insert(Arc::clone(&l), ());
+        }
+        l
+    }
 }
+
+/// Most User-Agent and Server values a dialog keeps.
+pub(super) const MAX_LIST: usize = 4;
 
 impl Dialog {
     /// Records the transaction identity `key` (a hash of top Via branch, CSeq, direction
@@ -257,8 +301,10 @@ impl Dialog {
             msg.server().or_else(|| msg.user_agent())
         };
         if let Some(ua) = ua {
-            if self.user_agents.len() < 4 && !self.user_agents.iter().any(|u| u.as_bytes() == ua) {
-                push_small(&mut self.user_agents, agents.get(ua));
+            if self.user_agents.len() < MAX_LIST
+                && !self.user_agents.iter().any(|u| u.as_bytes() == ua)
+            {
+                self.user_agents = agents.with(&self.user_agents, ua);
             }
         }
     }
@@ -410,13 +456,13 @@ impl Dialog {
             match (action, self.sessions.last_mut()) {
                 (SdpAction::Answer, Some(s)) => s.answer = Some(idx),
                 (SdpAction::Copy, _) => {}
-                _ => push_small(
-                    &mut self.sessions,
+                _ => self.sessions.push_with(
                     MediaSession {
                         offer: idx,
                         answer: None,
                         cseq: cseq_num,
                     },
+                    push_small,
                 ),
             }
         }
@@ -448,6 +494,36 @@ mod tests {
         let p = a.get(b"past the bound");
         let q = a.get(b"past the bound");
         assert_eq!((&*p, &*q), ("past the bound", "past the bound"));
+        assert!(!Arc::ptr_eq(&p, &q));
+    }
+
+    /// A list is the values in the order given, shared by the dialogs naming the same
+    /// ones in the same order; past the bound, lists are still right, just not shared.
+    #[test]
+    fn agent_lists_are_shared_in_order() {
+        let mut a = Agents::default();
+        let texts = |l: &AgentList| l.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        let e = a.empty();
+        assert!(e.is_empty());
+        let one = a.with(&e, b"caller");
+        let two = a.with(&one, b"server");
+        assert_eq!(texts(&two), ["caller", "server"]);
+        let again = a.with(&e, b"caller");
+        assert!(Arc::ptr_eq(&two, &a.with(&again, b"server")));
+        let first = a.with(&e, b"server");
+        let other = a.with(&first, b"caller");
+        assert_eq!(texts(&other), ["server", "caller"]);
+        assert!(!Arc::ptr_eq(&two, &other));
+        let three = a.with(&two, b"x");
+        let four = a.with(&three, b"y");
+        assert_eq!(texts(&four), ["caller", "server", "x", "y"]);
+        for i in 0..MAX_AGENTS {
+            a.with(&e, format!("ua{i}").as_bytes());
+        }
+        let p = a.with(&one, b"late");
+        let q = a.with(&one, b"late");
+        assert_eq!(texts(&p), ["caller", "late"]);
+        assert_eq!(texts(&q), ["caller", "late"]);
         assert!(!Arc::ptr_eq(&p, &q));
     }
 

@@ -395,13 +395,13 @@ pub struct Dialog {
     pub dst: crate::model::Addr,
     /// User-Agent of the caller, Server/User-Agent of the callee (shared between the
     /// dialogs naming the same product).
-    pub user_agents: Vec<std::sync::Arc<str>>,
+    pub user_agents: std::sync::Arc<[std::sync::Arc<str>]>,
     /// Message records (bounded).
     pub messages: Vec<MessageRecord>,
     /// SDP bodies.
     pub sdp: Vec<SdpRecord>,
-    /// Offer/answer pairs.
-    pub sessions: Vec<MediaSession>,
+    /// Offer/answer pairs: the first in place (most dialogs with SDP have one).
+    pub sessions: crate::model::List<MediaSession>,
     /// RTCP packets sent to or from an address this dialog's SDP announced.
     pub rtcp_packets: u64,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
@@ -2054,10 +2054,10 @@ impl Analyzer {
             transport: seg.transport,
             src: seg.src.into(),
             dst: seg.dst.into(),
-            user_agents: Vec::new(),
+            user_agents: self.agents.empty(),
             messages: Vec::new(),
             sdp: Vec::new(),
-            sessions: Vec::new(),
+            sessions: crate::model::List::default(),
             rtcp_packets: 0,
             invite_seen: false,
             duplicates: 0,
