@@ -63,6 +63,10 @@ pub(super) struct Agents {
     shared: rustc_hash::FxHashMap<Box<[u8]>, Arc<str>>,
     lists: rustc_hash::FxHashMap<AgentList, ()>,
     empty: AgentList,
+    /// The last append to a list of each length: the list (the same allocation, kept
+    /// alive here), the value and the result. Calls repeat the same one or two (the
+    /// caller's product, then the callee's), answered without hashing the texts.
+    last: [Option<(AgentList, Arc<str>, AgentList)>; MAX_LIST],
 }
 
 impl Default for Agents {
@@ -71,6 +75,7 @@ impl Default for Agents {
             shared: Default::default(),
             lists: Default::default(),
             empty: Arc::from([]),
+            last: Default::default(),
         }
     }
 }
@@ -94,10 +99,25 @@ impl Agents {
     }
 
     /// `list` with `ua` appended (at most [`MAX_LIST`] values), shared when known.
-    pub fn with(&mut self, list: &[Arc<str>], ua: &[u8]) -> AgentList {
+    pub fn with(&mut self, list: &AgentList, ua: &[u8]) -> AgentList {
+        let at = list.len().min(MAX_LIST - 1);
+        if let Some(Some((from, a, to))) = self.last.get(at) {
+            if Arc::ptr_eq(from, list) && a.as_bytes() == ua {
+                return Arc::clone(to);
+            }
+        }
         let a = self.get(ua);
+        let l = self.append(list, &a);
+        if let Some(slot) = self.last.get_mut(at) {
+            *slot = Some((Arc::clone(list), a, Arc::clone(&l)));
+        }
+        l
+    }
+
+    /// `list` with `a` appended, shared when known (the work of [`Self::with`]).
+    fn append(&mut self, list: &[Arc<str>], a: &Arc<str>) -> AgentList {
         // The longer list, on the stack: lists are compared by their texts.
-        let mut items: [Arc<str>; MAX_LIST] = std::array::from_fn(|_| Arc::clone(&a));
+        let mut items: [Arc<str>; MAX_LIST] = std::array::from_fn(|_| Arc::clone(a));
         let n = list.len().min(MAX_LIST - 1);
         for (slot, x) in items.iter_mut().zip(list.iter().take(n)) {
             *slot = Arc::clone(x);
@@ -521,6 +541,9 @@ mod tests {
             a.with(&e, format!("ua{i}").as_bytes());
         }
         let p = a.with(&one, b"late");
+        // The same append again is answered by the memo; after another, not shared.
+        assert!(Arc::ptr_eq(&p, &a.with(&one, b"late")));
+        assert_eq!(texts(&a.with(&one, b"other")), ["caller", "other"]);
         let q = a.with(&one, b"late");
         assert_eq!(texts(&p), ["caller", "late"]);
         assert_eq!(texts(&q), ["caller", "late"]);
@@ -552,5 +575,21 @@ mod tests {
         assert_eq!(second.capacity(), 2);
         assert_eq!(symbols.name(second[1].1), "telephone-event");
         assert_eq!(second[1].2, 8000);
+        // Around the few kept on the stack.
+        for n in [7u8, 8, 9, 17] {
+            let pts: Vec<String> = (0..n).map(|p| p.to_string()).collect();
+            let body = format!(
+                "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP {}\r\n",
+                pts.join(" ")
+            );
+            let parsed = sdp::parse(body.as_bytes());
+            let media = summarize_sdp(&parsed, &mut symbols);
+            let f = &media[0].formats;
+            assert_eq!(
+                f.iter().map(|f| f.0).collect::<Vec<_>>(),
+                (0..n).collect::<Vec<_>>()
+            );
+            assert_eq!(f.capacity(), usize::from(n));
+        }
     }
 }

@@ -3019,16 +3019,30 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> crate::model::L
             // Kept per media line of every SDP, so allocated at its exact size: collected
             // from the iterator (of unknown length) it had room for 4 formats where calls
             // offer one or two, and shrinking it was a reallocation per media line.
-            let mut found = [(0u8, Sym::EMPTY, 0u32); MAX_FORMATS];
+            // The first few on the stack, then copied (cheaper than counting them first);
+            // a longer list is counted.
+            const FEW: usize = 8;
+            let mut format = |pt: u8| match m.codec_for(pt) {
+                Some(c) => (pt, symbols.intern(c.name), c.clock_rate),
+                None => (pt, Sym::EMPTY, 0),
+            };
+            let mut pts = m.payload_types().take(MAX_FORMATS);
+            let mut head = [(0u8, Sym::EMPTY, 0u32); FEW];
             let mut n = 0;
-            for (slot, pt) in found.iter_mut().zip(m.payload_types()) {
-                *slot = match m.codec_for(pt) {
-                    Some(c) => (pt, symbols.intern(c.name), c.clock_rate),
-                    None => (pt, Sym::EMPTY, 0),
-                };
+            for (slot, pt) in head.iter_mut().zip(pts.by_ref()) {
+                *slot = format(pt);
                 n += 1;
             }
-            let formats: Vec<(u8, Sym, u32)> = found.get(..n).unwrap_or_default().to_vec();
+            let head = head.get(..n).unwrap_or_default();
+            let formats: Vec<(u8, Sym, u32)> = if n < FEW {
+                head.to_vec()
+            } else {
+                let rest = m.payload_types().take(MAX_FORMATS).skip(FEW).count();
+                let mut v = Vec::with_capacity(FEW + rest);
+                v.extend_from_slice(head);
+                v.extend(pts.map(format));
+                v
+            };
             MediaLine {
                 media: symbols.intern(m.media.as_str()),
                 addr: addr.map(crate::model::Addr::new),
