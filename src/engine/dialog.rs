@@ -4,6 +4,7 @@
 //! them in this order.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::model::{
     Addr, AuthAttempt, DtmfEvent, DtmfVia, List, MediaSession, SdpRecord, Sym, Symbols,
@@ -46,6 +47,96 @@ pub(super) struct SdpSeen<'m> {
     pub parsed: (sdp::Sdp<'m>, bool, bool),
 }
 
+/// Most User-Agent and Server values shared, and most lists of them.
+const MAX_AGENTS: usize = 1024;
+
+/// What a dialog keeps of its User-Agent and Server headers ([`Dialog::user_agents`]).
+pub type AgentList = Arc<[Arc<str>]>;
+
+/// User-Agent and Server values, and the lists of them dialogs keep, each kept once for
+/// every dialog that names it: a capture has a handful of products across thousands of
+/// calls, and a copy per dialog was an allocation each, in a list allocated and grown
+/// for the callee's Server (four allocations per call). Bounded by [`MAX_AGENTS`]: past
+/// it (a scanner naming itself anew each time), values and lists are no longer shared.
+#[derive(Debug)]
+pub(super) struct Agents {
+    shared: rustc_hash::FxHashMap<Box<[u8]>, Arc<str>>,
+    lists: rustc_hash::FxHashMap<AgentList, ()>,
+    empty: AgentList,
+    /// The last append to a list of each length: the list (the same allocation, kept
+    /// alive here), the value and the result. Calls repeat the same one or two (the
+    /// caller's product, then the callee's), answered without hashing the texts.
+    last: [Option<(AgentList, Arc<str>, AgentList)>; MAX_LIST],
+}
+
+impl Default for Agents {
+    fn default() -> Self {
+        Agents {
+            shared: Default::default(),
+            lists: Default::default(),
+            empty: Arc::from([]),
+            last: Default::default(),
+        }
+    }
+}
+
+impl Agents {
+    /// The text of `ua` (a lossy copy, as the dialog kept it before), shared when known.
+    pub fn get(&mut self, ua: &[u8]) -> Arc<str> {
+        if let Some(a) = self.shared.get(ua) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(crate::bytes::lossy(ua).as_ref());
+        if self.shared.len() < MAX_AGENTS {
+            self.shared.insert(ua.into(), Arc::clone(&a));
+        }
+        a
+    }
+
+    /// The list of no value, for a new dialog.
+    pub fn empty(&self) -> AgentList {
+        Arc::clone(&self.empty)
+    }
+
+    /// `list` with `ua` appended (at most [`MAX_LIST`] values), shared when known.
+    pub fn with(&mut self, list: &AgentList, ua: &[u8]) -> AgentList {
+        let at = list.len().min(MAX_LIST - 1);
+        if let Some(Some((from, a, to))) = self.last.get(at) {
+            if Arc::ptr_eq(from, list) && a.as_bytes() == ua {
+                return Arc::clone(to);
+            }
+        }
+        let a = self.get(ua);
+        let l = self.append(list, &a);
+        if let Some(slot) = self.last.get_mut(at) {
+            *slot = Some((Arc::clone(list), a, Arc::clone(&l)));
+        }
+        l
+    }
+
+    /// `list` with `a` appended, shared when known (the work of [`Self::with`]).
+    fn append(&mut self, list: &[Arc<str>], a: &Arc<str>) -> AgentList {
+        // The longer list, on the stack: lists are compared by their texts.
+        let mut items: [Arc<str>; MAX_LIST] = std::array::from_fn(|_| Arc::clone(a));
+        let n = list.len().min(MAX_LIST - 1);
+        for (slot, x) in items.iter_mut().zip(list.iter().take(n)) {
+            *slot = Arc::clone(x);
+        }
+        let key = items.get(..=n).unwrap_or_default();
+        if let Some((l, ())) = self.lists.get_key_value(key) {
+            return Arc::clone(l);
+        }
+        let l: AgentList = Arc::from(key);
+        if self.lists.len() < MAX_AGENTS {
+            self.lists.insert(Arc::clone(&l), ());
+        }
+        l
+    }
+}
+
+/// Most User-Agent and Server values a dialog keeps.
+pub(super) const MAX_LIST: usize = 4;
+
 impl Dialog {
     /// Records the transaction identity `key` (a hash of top Via branch, CSeq, direction
     /// and addresses, RFC 3261 §17.1.3 / §17.2.3) and says whether the message repeats one.
@@ -71,9 +162,10 @@ impl Dialog {
             // one transaction, and a list of one was an allocation per dialog.
             let finished = self.finished_seq != 0;
             // Each message of a call is a transaction key of its own (status and
-            // direction are part of it): room for a call's seven at the second.
+            // direction are part of it): room for a call's seven at the second (the list
+            // then holds the first too: room for six grew it again at the BYE's 200 OK).
             self.seen
-                .push_reserving((key, seg.ts), super::CALL_MESSAGES - 1, |v, x| {
+                .push_reserving((key, seg.ts), super::CALL_MESSAGES, |v, x| {
                     push_tight(v, x, finished)
                 });
         }
@@ -215,16 +307,24 @@ impl Dialog {
         }
     }
 
-    /// Keeps the caller's User-Agent and the callee's Server (or User-Agent), at most 4.
-    pub(super) fn note_user_agent(&mut self, msg: &MessageView<'_>, is_request: bool) {
+    /// Keeps the caller's User-Agent and the callee's Server (or User-Agent), at most 4,
+    /// shared through `agents`.
+    pub(super) fn note_user_agent(
+        &mut self,
+        msg: &MessageView<'_>,
+        is_request: bool,
+        agents: &mut Agents,
+    ) {
         let ua = if is_request {
             msg.user_agent()
         } else {
             msg.server().or_else(|| msg.user_agent())
         };
         if let Some(ua) = ua {
-            if self.user_agents.len() < 4 && !self.user_agents.iter().any(|u| u.as_bytes() == ua) {
-                push_small(&mut self.user_agents, lossy(ua));
+            if self.user_agents.len() < MAX_LIST
+                && !self.user_agents.iter().any(|u| u.as_bytes() == ua)
+            {
+                self.user_agents = agents.with(&self.user_agents, ua);
             }
         }
     }
@@ -376,13 +476,13 @@ impl Dialog {
             match (action, self.sessions.last_mut()) {
                 (SdpAction::Answer, Some(s)) => s.answer = Some(idx),
                 (SdpAction::Copy, _) => {}
-                _ => push_small(
-                    &mut self.sessions,
+                _ => self.sessions.push_with(
                     MediaSession {
                         offer: idx,
                         answer: None,
                         cseq: cseq_num,
                     },
+                    push_small,
                 ),
             }
         }
@@ -391,5 +491,105 @@ impl Dialog {
             announced,
             parsed: (parsed, from_caller, action == SdpAction::Copy),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shared value is the lossy copy the dialog kept before, the same allocation for
+    /// every dialog; past the bound values are still given, just not shared.
+    #[test]
+    fn agents_share_the_lossy_copy() {
+        let mut a = Agents::default();
+        let x = a.get(b"PolycomVVX/6.3");
+        let y = a.get(b"PolycomVVX/6.3");
+        assert!(Arc::ptr_eq(&x, &y));
+        assert_eq!(&*x, "PolycomVVX/6.3");
+        assert_eq!(&*a.get(b"bad\xffua"), &*lossy(b"bad\xffua"));
+        for i in 0..MAX_AGENTS {
+            a.get(format!("ua{i}").as_bytes());
+        }
+        let p = a.get(b"past the bound");
+        let q = a.get(b"past the bound");
+        assert_eq!((&*p, &*q), ("past the bound", "past the bound"));
+        assert!(!Arc::ptr_eq(&p, &q));
+    }
+
+    /// A list is the values in the order given, shared by the dialogs naming the same
+    /// ones in the same order; past the bound, lists are still right, just not shared.
+    #[test]
+    fn agent_lists_are_shared_in_order() {
+        let mut a = Agents::default();
+        let texts = |l: &AgentList| l.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        let e = a.empty();
+        assert!(e.is_empty());
+        let one = a.with(&e, b"caller");
+        let two = a.with(&one, b"server");
+        assert_eq!(texts(&two), ["caller", "server"]);
+        let again = a.with(&e, b"caller");
+        assert!(Arc::ptr_eq(&two, &a.with(&again, b"server")));
+        let first = a.with(&e, b"server");
+        let other = a.with(&first, b"caller");
+        assert_eq!(texts(&other), ["server", "caller"]);
+        assert!(!Arc::ptr_eq(&two, &other));
+        let three = a.with(&two, b"x");
+        let four = a.with(&three, b"y");
+        assert_eq!(texts(&four), ["caller", "server", "x", "y"]);
+        for i in 0..MAX_AGENTS {
+            a.with(&e, format!("ua{i}").as_bytes());
+        }
+        let p = a.with(&one, b"late");
+        // The same append again is answered by the memo; after another, not shared.
+        assert!(Arc::ptr_eq(&p, &a.with(&one, b"late")));
+        assert_eq!(texts(&a.with(&one, b"other")), ["caller", "other"]);
+        let q = a.with(&one, b"late");
+        assert_eq!(texts(&p), ["caller", "late"]);
+        assert_eq!(texts(&q), ["caller", "late"]);
+        assert!(!Arc::ptr_eq(&p, &q));
+    }
+
+    /// The formats of a media line: the first [`super::super::MAX_FORMATS`] payload types
+    /// in order, with their codecs, in a list of their exact size.
+    #[test]
+    fn summarized_formats_are_exact() {
+        let pts: Vec<String> = (0..40).map(|p| p.to_string()).collect();
+        let body = format!(
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+             m=audio 4000 RTP/AVP {} x 200\r\na=rtpmap:101 telephone-event/8000\r\n\
+             m=audio 4002 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+            pts.join(" ")
+        );
+        let mut symbols = Symbols::new(100);
+        let parsed = sdp::parse(body.as_bytes());
+        let media = summarize_sdp(&parsed, &mut symbols);
+        let first = &media[0].formats;
+        assert_eq!(first.len(), super::super::MAX_FORMATS);
+        assert_eq!(first.capacity(), first.len());
+        let want: Vec<u8> = (0..32).collect();
+        assert_eq!(first.iter().map(|f| f.0).collect::<Vec<_>>(), want);
+        assert_eq!(symbols.name(first[0].1), "PCMU");
+        assert_eq!(first[0].2, 8000);
+        let second = &media[1].formats;
+        assert_eq!(second.capacity(), 2);
+        assert_eq!(symbols.name(second[1].1), "telephone-event");
+        assert_eq!(second[1].2, 8000);
+        // Around the few kept on the stack.
+        for n in [7u8, 8, 9, 17] {
+            let pts: Vec<String> = (0..n).map(|p| p.to_string()).collect();
+            let body = format!(
+                "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP {}\r\n",
+                pts.join(" ")
+            );
+            let parsed = sdp::parse(body.as_bytes());
+            let media = summarize_sdp(&parsed, &mut symbols);
+            let f = &media[0].formats;
+            assert_eq!(
+                f.iter().map(|f| f.0).collect::<Vec<_>>(),
+                (0..n).collect::<Vec<_>>()
+            );
+            assert_eq!(f.capacity(), usize::from(n));
+        }
     }
 }

@@ -362,12 +362,12 @@ pub struct Dialog {
     pub id: u64,
     /// Call-ID header value.
     pub call_id: String,
-    /// From URI of the first message.
-    pub from: String,
+    /// From URI of the first message (one allocation with `to` and `from_tag`).
+    pub from: crate::model::Text,
     /// To URI of the first message.
-    pub to: String,
+    pub to: crate::model::Text,
     /// From tag of the initial request.
-    pub from_tag: Option<String>,
+    pub from_tag: Option<crate::model::Text>,
     /// Distinct To tags seen in responses (forks and legs): in place when one, as a
     /// dialog without forking has (the dialog stays in the same allocator class).
     pub to_tags: crate::model::List<String>,
@@ -393,14 +393,15 @@ pub struct Dialog {
     pub src: crate::model::Addr,
     /// Destination of the first message.
     pub dst: crate::model::Addr,
-    /// User-Agent of the caller, Server/User-Agent of the callee.
-    pub user_agents: Vec<String>,
+    /// User-Agent of the caller, Server/User-Agent of the callee (shared between the
+    /// dialogs naming the same product).
+    pub user_agents: std::sync::Arc<[std::sync::Arc<str>]>,
     /// Message records (bounded).
     pub messages: Vec<MessageRecord>,
     /// SDP bodies.
     pub sdp: Vec<SdpRecord>,
-    /// Offer/answer pairs.
-    pub sessions: Vec<MediaSession>,
+    /// Offer/answer pairs: the first in place (most dialogs with SDP have one).
+    pub sessions: crate::model::List<MediaSession>,
     /// RTCP packets sent to or from an address this dialog's SDP announced.
     pub rtcp_packets: u64,
     /// True once an INVITE request was seen (a call, as tshark and sngrep count them).
@@ -786,6 +787,8 @@ pub struct Analyzer {
     /// What the evicted dialogs' findings past the bound said, per rule.
     evicted: EvictedFindings,
     label_buf: String,
+    /// User-Agent and Server values shared by the dialogs.
+    agents: dialog::Agents,
     /// The header list of the last SIP message, emptied: the next one is parsed into it
     /// ([`sip::parse_message_in`]), one allocation for the run instead of one a message.
     header_buf: Vec<sip::Header<'static>>,
@@ -977,6 +980,7 @@ impl Analyzer {
             findings: Vec::new(),
             evicted: EvictedFindings::default(),
             label_buf: String::new(),
+            agents: dialog::Agents::default(),
             header_buf: Vec::new(),
             show_secrets: false,
             tls,
@@ -2061,12 +2065,25 @@ impl Analyzer {
                 .unwrap_or(Sym::EMPTY),
         };
         let from = msg.from();
+        let from_uri = from.as_ref().map(|n| crate::bytes::lossy(n.uri_raw));
+        let to_uri = msg.to().map(|n| crate::bytes::lossy(n.uri_raw));
+        let from_tag = from.as_ref().and_then(|n| n.tag().map(crate::bytes::lossy));
+        // One allocation for the three (a scratch buffer builds it: the label's, which
+        // is rebuilt for every response).
+        let [from_text, to_text, tag_text] = crate::model::Text::shared(
+            [
+                from_uri.as_deref().unwrap_or_default(),
+                to_uri.as_deref().unwrap_or_default(),
+                from_tag.as_deref().unwrap_or_default(),
+            ],
+            &mut self.label_buf,
+        );
         let dialog = Dialog {
             id,
             call_id: lossy(call_id),
-            from: from.as_ref().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
-            to: msg.to().map(|n| lossy(n.uri_raw)).unwrap_or_default(),
-            from_tag: from.as_ref().and_then(|n| n.tag().map(lossy)),
+            from: from_text,
+            to: to_text,
+            from_tag: from_tag.is_some().then_some(tag_text),
             to_tags: crate::model::List::default(),
             method,
             state: DialogState::Trying,
@@ -2079,10 +2096,10 @@ impl Analyzer {
             transport: seg.transport,
             src: seg.src.into(),
             dst: seg.dst.into(),
-            user_agents: Vec::new(),
+            user_agents: self.agents.empty(),
             messages: Vec::new(),
             sdp: Vec::new(),
-            sessions: Vec::new(),
+            sessions: crate::model::List::default(),
             rtcp_packets: 0,
             invite_seen: false,
             duplicates: 0,
@@ -2282,7 +2299,7 @@ impl Analyzer {
         if !repeat && is_request {
             d.note_dtmf_signal(msg, seg, self.limits.max_dtmf_per_dialog, &mut self.stats);
         }
-        d.note_user_agent(msg, is_request);
+        d.note_user_agent(msg, is_request, &mut self.agents);
         if !repeat {
             d.advance_state(label, status, cseq, seg.ts);
         }
@@ -3040,17 +3057,33 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> crate::model::L
                 (Some(a), Some(p)) => Some(SocketAddr::new(rtcp_ip.unwrap_or(a.ip()), p)),
                 _ => None,
             };
-            let mut formats: Vec<(u8, Sym, u32)> = m
-                .payload_types()
-                .take(MAX_FORMATS)
-                .map(|pt| match m.codec_for(pt) {
-                    Some(c) => (pt, symbols.intern(c.name), c.clock_rate),
-                    None => (pt, Sym::EMPTY, 0),
-                })
-                .collect();
-            // Kept per media line of every SDP: the iterator's unknown length left room
-            // for 4 formats where calls offer one or two.
-            formats.shrink_to_fit();
+            // Kept per media line of every SDP, so allocated at its exact size: collected
+            // from the iterator (of unknown length) it had room for 4 formats where calls
+            // offer one or two, and shrinking it was a reallocation per media line.
+            // The first few on the stack, then copied (cheaper than counting them first);
+            // a longer list is counted.
+            const FEW: usize = 8;
+            let mut format = |pt: u8| match m.codec_for(pt) {
+                Some(c) => (pt, symbols.intern(c.name), c.clock_rate),
+                None => (pt, Sym::EMPTY, 0),
+            };
+            let mut pts = m.payload_types().take(MAX_FORMATS);
+            let mut head = [(0u8, Sym::EMPTY, 0u32); FEW];
+            let mut n = 0;
+            for (slot, pt) in head.iter_mut().zip(pts.by_ref()) {
+                *slot = format(pt);
+                n += 1;
+            }
+            let head = head.get(..n).unwrap_or_default();
+            let formats: Vec<(u8, Sym, u32)> = if n < FEW {
+                head.to_vec()
+            } else {
+                let rest = m.payload_types().take(MAX_FORMATS).skip(FEW).count();
+                let mut v = Vec::with_capacity(FEW + rest);
+                v.extend_from_slice(head);
+                v.extend(pts.map(format));
+                v
+            };
             MediaLine {
                 media: symbols.intern(m.media.as_str()),
                 addr: addr.map(crate::model::Addr::new),

@@ -16,6 +16,7 @@ pub mod seen;
 pub mod session;
 pub mod stats;
 pub mod symbols;
+pub mod text;
 pub mod time;
 
 pub use addr::Addr;
@@ -28,3 +29,4 @@ pub use seen::Seen;
 pub use session::{MediaLine, MediaSession, SdpRecord};
 pub use stats::{AttackStats, StunStats};
 pub use symbols::{Sym, Symbols};
+pub use text::Text;

@@ -988,7 +988,7 @@ pub struct DialogDto<'a> {
     /// Distinct To tags (forks / legs).
     pub to_tags: &'a [String],
     /// User agents seen.
-    pub user_agents: &'a [String],
+    pub user_agents: &'a [std::sync::Arc<str>],
     /// Negotiated media.
     pub media: Vec<MediaDto<'a>>,
     /// Indexes (1-based) of this dialog's streams in `streams`.
@@ -1036,6 +1036,14 @@ impl Serialize for DialogFields<'_, '_> {
     }
 }
 
+/// Serializes shared strings as the strings they hold (serde's `rc` feature is off).
+fn ser_shared_strs<S: serde::Serializer>(
+    v: &&[std::sync::Arc<str>],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|t| &**t))
+}
+
 /// The derived form of a [`DialogDto`] (what `#[derive(Serialize)]` on it wrote, for
 /// `serde_json` and `--pretty`), borrowing its fields.
 #[derive(Serialize)]
@@ -1060,7 +1068,8 @@ struct DialogDerived<'r, 'a> {
     dst: Addr<'r>,
     from_tag: Option<&'a str>,
     to_tags: &'a [String],
-    user_agents: &'a [String],
+    #[serde(serialize_with = "ser_shared_strs")]
+    user_agents: &'a [std::sync::Arc<str>],
     media: &'r [MediaDto<'a>],
     stream_ids: &'r [usize],
     rtcp_packets: u64,
@@ -1128,13 +1137,13 @@ fn write_opt_f64(out: &mut Vec<u8>, v: Option<f64>) -> Result<(), json::Error> {
 }
 
 /// Appends a JSON array of strings.
-fn write_strs(out: &mut Vec<u8>, v: &[String]) {
+fn write_strs<S: AsRef<str>>(out: &mut Vec<u8>, v: &[S]) {
     out.push(b'[');
     for (i, t) in v.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        json::write_str(out, t);
+        json::write_str(out, t.as_ref());
     }
     out.push(b']');
 }
@@ -2840,6 +2849,7 @@ mod tests {
             .clone();
         let tricky = "a\"b\\c\r\n\t\u{1}\u{1f}\u{7f} é\u{2028}😀";
         let tags = vec![String::new(), tricky.to_string(), "t".repeat(70)];
+        let agents: Vec<std::sync::Arc<str>> = tags.iter().map(|t| t.as_str().into()).collect();
         let v6: SocketAddr = "[2001:db8::1]:5060".parse().unwrap();
         let v4: SocketAddr = "255.255.255.255:65535".parse().unwrap();
         let mut rows = Vec::new();
@@ -2880,7 +2890,7 @@ mod tests {
             d.dst = [v6, v4, v4, base.src, base.dst, v6][k];
             d.from_tag = [None, Some(""), Some(tricky), Some("tag"), None, Some("😀")][k];
             d.to_tags = tags.get(..k % 4).unwrap_or(&tags);
-            d.user_agents = tags.get(k % 3..).unwrap_or_default();
+            d.user_agents = agents.get(k % 3..).unwrap_or_default();
             d.stream_ids = [vec![], vec![1], vec![usize::MAX, 0, 10]][k % 3].clone();
             d.finding_ids = [vec![3, 4], vec![], vec![usize::MAX]][k % 3].clone();
             d.state = ["completed", "", "a\"b", "x", "y", "z"][k];

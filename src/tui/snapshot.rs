@@ -429,7 +429,7 @@ pub(crate) fn call_row(
         }),
         badge: None,
         findings: Vec::new(),
-        user_agents: d.user_agents.to_vec(),
+        user_agents: d.user_agents.iter().map(|u| u.to_string()).collect(),
         streams: Vec::new(),
         dtmf: d
             .dtmf
