@@ -748,14 +748,42 @@ fn cleartext_rtp(
     if sec.zrtp_seen() {
         return;
     }
-    // (SDP, line, the offer it answered): walked again for each use, which is cheaper
-    // than a list (a call has one or two bodies of a line or two).
+    // (SDP, line, the offer it answered). A call has one or two: they are gathered once
+    // on the stack, and the walks below step through that array instead of pairing the
+    // offers and answers again each time; more than fit are walked as they come.
     let sdp_hits = negotiated_in(call, sec).flat_map(|(r, offer)| {
         r.lines
             .iter()
             .filter(|l| l.protection == Protection::Clear && l.port != 0)
             .map(move |l| (r, l, offer))
     });
+    let mut kept: [Option<Hit<'_>>; HITS_IN_PLACE] = [None; HITS_IN_PLACE];
+    let mut n = 0;
+    for hit in sdp_hits.clone() {
+        let Some(slot) = kept.get_mut(n) else {
+            return cleartext_rtp_of(call_id, sdp_hits, streams, counted, out);
+        };
+        *slot = Some(hit);
+        n += 1;
+    }
+    let hits = kept.get(..n).unwrap_or_default().iter().flatten().copied();
+    cleartext_rtp_of(call_id, hits, streams, counted, out);
+}
+
+/// An SDP media line in clear: (SDP, line, the offer it answered).
+type Hit<'a> = (&'a SdpSecurity, &'a LineSecurity, Option<&'a SdpSecurity>);
+
+/// Hits [`cleartext_rtp`] gathers on the stack.
+const HITS_IN_PLACE: usize = 8;
+
+/// `media.cleartext-rtp` from the call's [`Hit`]s (walked several times) and streams.
+fn cleartext_rtp_of<'a>(
+    call_id: &str,
+    sdp_hits: impl Iterator<Item = Hit<'a>> + Clone,
+    streams: &[StreamFact],
+    counted: bool,
+    out: &mut Vec<Finding>,
+) {
     let clear_streams = streams.iter().filter(|s| !s.encrypted);
     // One walk of the hits gives the first, the evidence and which kinds there are.
     let mut first_hit = None;
@@ -1331,6 +1359,54 @@ mod tests {
     };
 
     const CRYPTO: &str = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n";
+
+    /// The hits gathered on the stack and those walked as they come (past
+    /// [`HITS_IN_PLACE`]) make the same finding: pinned for every count of bodies up to
+    /// the bound, offers and answers alternating, some ports disabled, with and without
+    /// a stream.
+    #[test]
+    fn cleartext_hits_in_place_or_walked_agree() {
+        let stream = StreamFact {
+            src: "192.0.2.1:4000".parse().unwrap(),
+            dst: "192.0.2.2:5000".parse().unwrap(),
+            codec: "PCMU".into(),
+            payload_type: 0,
+            packets: 10,
+            first_frame: 99,
+            ts: Timestamp(5),
+            encrypted: false,
+            srtp_decrypted: None,
+            srtp_source: KeySource::default(),
+        };
+        let mut most = 0;
+        for n in 1..=MAX_SDP_FACTS {
+            let bodies: Vec<(bool, String)> = (0..n)
+                .map(|i| {
+                    let port = if i % 5 == 3 { 0 } else { 4000 + i as u16 };
+                    (i % 3 != 1, sdp_body(port, "RTP/AVP", ""))
+                })
+                .collect();
+            let d = dialog(&bodies, Transport::Udp);
+            for streams in [&[][..], std::slice::from_ref(&stream)] {
+                for counted in [false, true] {
+                    let mut got = Vec::new();
+                    cleartext_rtp("c", CALL, d.facts(), streams, counted, &mut got);
+                    let walked = negotiated_in(CALL, d.facts()).flat_map(|(r, offer)| {
+                        r.lines
+                            .iter()
+                            .filter(|l| l.protection == Protection::Clear && l.port != 0)
+                            .map(move |l| (r, l, offer))
+                    });
+                    most = most.max(walked.clone().count());
+                    let mut want = Vec::new();
+                    cleartext_rtp_of("c", walked, streams, counted, &mut want);
+                    assert_eq!(got, want, "n={n}");
+                    assert_eq!(got.len(), 1, "n={n}");
+                }
+            }
+        }
+        assert!(most > HITS_IN_PLACE, "{most}");
+    }
 
     #[test]
     fn an_unanswered_srtp_offer_is_offered_not_encrypted() {
