@@ -2520,6 +2520,11 @@ impl Analyzer {
     /// The streams bound to dialog `d`, in order of creation (the dialog may already be
     /// evicted: its streams outlive it).
     pub fn streams_of(&self, d: &Dialog) -> Vec<&RtpStream> {
+        // A dialog without media (a signaling capture's, a flood's) has nothing to look
+        // up: every rule concluding on it asks.
+        if !d.stream_keys_overflow && d.stream_keys.is_empty() {
+            return Vec::new();
+        }
         let mut v: Vec<&RtpStream> = if d.stream_keys_overflow {
             self.streams
                 .values()

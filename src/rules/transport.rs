@@ -272,11 +272,20 @@ impl HopTable {
                     s.push_str(" and ");
                     push_ip(s, k.b);
                 });
-                Finding::new(CLEARTEXT_SIP, Severity::Low, h.first_ts)
-                    .flow(h.src, h.dst)
-                    .summary(summary)
-                    .evidence(h.frames.clone())
-                    .advice(advice)
+                // Made in place: each builder step moves the whole finding. The same
+                // fields (the summary is at its size; the frames are bounded by
+                // HOP_EVIDENCE, below MAX_EVIDENCE, and copied at their size).
+                Finding {
+                    rule: CLEARTEXT_SIP,
+                    severity: Severity::Low,
+                    ts: h.first_ts,
+                    call_id: None,
+                    src: Some(crate::model::Addr::new(h.src)),
+                    dst: Some(crate::model::Addr::new(h.dst)),
+                    summary,
+                    evidence: h.frames.clone(),
+                    advice: std::borrow::Cow::Borrowed(advice),
+                }
             })
             .collect();
         if self.overflow_messages > 0 {
