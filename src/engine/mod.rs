@@ -2578,6 +2578,11 @@ impl Analyzer {
     /// The streams bound to dialog `d`, in order of creation (the dialog may already be
     /// evicted: its streams outlive it).
     pub fn streams_of(&self, d: &Dialog) -> Vec<&RtpStream> {
+        // A dialog without media (a signaling capture's, a flood's) has nothing to look
+        // up: every rule concluding on it asks.
+        if !d.stream_keys_overflow && d.stream_keys.is_empty() {
+            return Vec::new();
+        }
         let mut v: Vec<&RtpStream> = if d.stream_keys_overflow {
             self.streams
                 .values()
@@ -2740,16 +2745,38 @@ impl Analyzer {
         // scratch space. Their positions are sorted instead (4 bytes each, stable, so
         // the order is the one sorting them gave) and the findings moved into place.
         all.shrink_to_fit();
-        let mut order: Vec<u32> = (0..u32::try_from(all.len()).unwrap_or(u32::MAX)).collect();
-        let key = |i: &u32| all.get(*i as usize);
-        order.sort_by(|a, b| match (key(a), key(b)) {
-            (Some(a), Some(b)) => b
-                .severity
-                .cmp(&a.severity)
-                .then(a.ts.cmp(&b.ts))
-                .then(a.evidence.first().cmp(&b.evidence.first())),
-            _ => std::cmp::Ordering::Equal,
-        });
+        let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        // The order is severity (most severe first), time, first evidence frame, then
+        // position (what the stable sort gave). Severity and time are packed into one
+        // word computed once per finding: the comparator reading both findings through
+        // their positions was most of the sort. Times of 2^61 ns and more (past 2043)
+        // would not fit beside the severity: the whole key is compared then.
+        const SEV_SHIFT: u32 = 61;
+        let packed = all.iter().all(|f| f.ts.0 < 1 << SEV_SHIFT);
+        let mut order: Vec<u32> = if packed {
+            let sev = |f: &Finding| Severity::Critical as u64 - f.severity as u64;
+            let mut keys: Vec<(u64, u32)> = all
+                .iter()
+                .zip(0..n)
+                .map(|(f, i)| (sev(f) << SEV_SHIFT | f.ts.0, i))
+                .collect();
+            let first = |i: u32| all.get(i as usize).and_then(|f| f.evidence.first());
+            // Stable, as before: the lists come in long sorted runs, which it merges.
+            keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| first(a.1).cmp(&first(b.1))));
+            keys.into_iter().map(|(_, i)| i).collect()
+        } else {
+            let mut order: Vec<u32> = (0..n).collect();
+            let key = |i: &u32| all.get(*i as usize);
+            order.sort_by(|a, b| match (key(a), key(b)) {
+                (Some(a), Some(b)) => b
+                    .severity
+                    .cmp(&a.severity)
+                    .then(a.ts.cmp(&b.ts))
+                    .then(a.evidence.first().cmp(&b.evidence.first())),
+                _ => std::cmp::Ordering::Equal,
+            });
+            order
+        };
         permute(&mut all, &mut order);
         all
     }

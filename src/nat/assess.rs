@@ -179,10 +179,18 @@ fn addr_text(host: &str, ip: Option<IpAddr>, port: u16) -> AddrText {
 /// private networks: it is not counted (a documented limit). Packets from a loopback
 /// source never crossed a NAT: whatever they advertise, the capture was taken on one host.
 pub fn nat_suspect(ip: Option<IpAddr>, source: SocketAddr) -> bool {
-    let src = class_of(source);
+    // The cheap test first: nearly every party advertises its own source address (each
+    // party's Via, Contact and SDP address are checked at every dialog's conclusion).
     ip.is_some_and(|ip| {
+        if ip == source.ip() {
+            return false;
+        }
         let c = classify(ip);
-        c.is_internal() && ip != source.ip() && c != src && src != AddrClass::Loopback
+        if !c.is_internal() {
+            return false;
+        }
+        let src = class_of(source);
+        c != src && src != AddrClass::Loopback
     })
 }
 

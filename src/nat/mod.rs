@@ -948,6 +948,11 @@ impl FlowIndex {
     /// The flows of dialog `id`: those bound to it, then (at most
     /// [`MAX_FOREIGN_FLOWS`]) those touching an SDP address of its parties, in stream order.
     pub fn flows(&self, id: u64, nat: &DialogNat) -> Vec<MediaFlow> {
+        // Every flow is listed by its source address: none there, none at all (a capture
+        // of signaling only, where every dialog is concluded without media).
+        if self.by_addr.is_empty() {
+            return Vec::new();
+        }
         let mut v: Vec<(u64, MediaFlow)> = self.bound.get(&id).cloned().unwrap_or_default();
         let mut extra = 0usize;
         for a in nat.parties.iter().flat_map(|p| p.sdp.iter()) {

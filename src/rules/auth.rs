@@ -588,15 +588,21 @@ impl crate::engine::Rule for AuthRule {
     }
 
     fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
+        // Only dialogs with credentials make findings: found in one walk of the table,
+        // where each of the three uses below walked it (a flood holds tens of thousands
+        // of dialogs, few or none with credentials). Same dialogs, same order.
+        let with_auth: Vec<&crate::engine::Dialog> =
+            an.dialogs().filter(|d| !d.auth().is_empty()).collect();
         let all = || {
             self.evicted.iter().map(|(c, a)| (c.as_str(), a)).chain(
-                an.dialogs()
+                with_auth
+                    .iter()
                     .flat_map(|d| d.auth().iter().map(move |a| (d.call_id.as_str(), a))),
             )
         };
         out.extend(nonce_reuse(all()));
         out.extend(bruteforce(all(), self.threshold));
-        for d in an.dialogs() {
+        for d in &with_auth {
             out.extend(findings(&d.call_id, d.auth(), an.show_secrets()));
         }
     }

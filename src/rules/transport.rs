@@ -11,7 +11,8 @@ use crate::engine::{Finding, RuleId, Severity};
 use crate::net::Transport;
 use crate::sip::{contains_ci, HeaderName, MessageView, NameAddr, Scheme, Uri};
 
-use super::media::{is_cleartext, Seen};
+use super::ip_order;
+use super::media::{is_cleartext, push_ip, push_u64, summary_text, Seen};
 
 /// `transport.cleartext-sip`: a hop that carried SIP in clear (low).
 pub const CLEARTEXT_SIP: RuleId = RuleId("transport.cleartext-sip");
@@ -246,25 +247,45 @@ impl HopTable {
     /// One `transport.cleartext-sip` finding per hop, in host order, plus one for the
     /// messages on hops past [`MAX_HOPS`].
     pub fn findings(&self) -> Vec<Finding> {
-        let mut hops: Vec<(&HopKey, &Hop)> = self.hops.iter().map(|(k, h)| (k, h)).collect();
-        hops.sort_by_key(|(k, _)| **k);
+        // In key order; the keys are distinct (the table's index), so an unstable sort
+        // on their numeric form gives the order sorting the keys did.
+        let mut hops: Vec<(_, &HopKey, &Hop)> = self
+            .hops
+            .iter()
+            .map(|(k, h)| ((ip_order(k.a), ip_order(k.b), k.transport), k, h))
+            .collect();
+        hops.sort_unstable_by_key(|(o, _, _)| *o);
         let advice = "Use SIP over TLS (transport=tls, sips:, port 5061, RFC 3261 §26.3.1) \
                       on this hop: in clear, anyone on the path reads and can alter calls, \
                       numbers, credentials and SDP (including SRTP keys).";
         let mut out: Vec<Finding> = hops
             .into_iter()
-            .map(|(k, h)| {
-                Finding::new(CLEARTEXT_SIP, Severity::Low, h.first_ts)
-                    .flow(h.src, h.dst)
-                    .summary(format!(
-                        "{} SIP message(s) in clear over {} between {} and {}",
-                        h.messages,
-                        k.transport.as_str(),
-                        k.a,
-                        k.b
-                    ))
-                    .evidence(h.frames.clone())
-                    .advice(advice)
+            .map(|(_, k, h)| {
+                // "{messages} SIP message(s) in clear over {transport} between {a} and {b}",
+                // written without the formatter (a finding per hop, up to MAX_HOPS).
+                let summary = summary_text(|s| {
+                    push_u64(s, h.messages);
+                    s.push_str(" SIP message(s) in clear over ");
+                    s.push_str(k.transport.as_str());
+                    s.push_str(" between ");
+                    push_ip(s, k.a);
+                    s.push_str(" and ");
+                    push_ip(s, k.b);
+                });
+                // Made in place: each builder step moves the whole finding. The same
+                // fields (the summary is at its size; the frames are bounded by
+                // HOP_EVIDENCE, below MAX_EVIDENCE, and copied at their size).
+                Finding {
+                    rule: CLEARTEXT_SIP,
+                    severity: Severity::Low,
+                    ts: h.first_ts,
+                    call_id: None,
+                    src: Some(crate::model::Addr::new(h.src)),
+                    dst: Some(crate::model::Addr::new(h.dst)),
+                    summary,
+                    evidence: h.frames.clone(),
+                    advice: std::borrow::Cow::Borrowed(advice),
+                }
             })
             .collect();
         if self.overflow_messages > 0 {

@@ -774,13 +774,24 @@ impl AttackTracker {
 
     /// Every finding so far (sources in address order).
     pub fn findings(&self) -> Vec<Finding> {
-        let mut ips: Vec<&IpAddr> = self.sources.keys().collect();
-        ips.sort();
+        // In address order, of the sources that may make a finding: a flood of
+        // one-request sources (none of which can, see `FirstSight::may_fire`) made
+        // sorting them all most of this. The addresses are the table's keys, all
+        // distinct, so an unstable sort on their numeric form orders them as sorting
+        // the addresses did.
+        let mut sources: Vec<((u8, u128), &IpAddr, &Source)> = self
+            .sources
+            .iter()
+            .filter(|(_, s)| match s {
+                Source::Full(_) => true,
+                Source::First(f) => f.may_fire(&self.th),
+            })
+            .map(|(ip, s)| (crate::rules::ip_order(*ip), ip, s))
+            .collect();
+        sources.sort_unstable_by_key(|(k, _, _)| *k);
         let mut all = self.evicted.clone();
-        for ip in ips {
-            if let Some(s) = self.sources.get(ip) {
-                all.extend(s.findings(*ip, &self.th));
-            }
+        for (_, ip, s) in sources {
+            all.extend(s.findings(*ip, &self.th));
         }
         all
     }
