@@ -1102,13 +1102,7 @@ impl Analyzer {
                 Ok(Some(Lent::Borrowed { mut frame, origin })) => {
                     frames += 1;
                     frame.number += base;
-                    let origin = origin.map(|(path, offset)| {
-                        if !located {
-                            std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
-                            located = true;
-                        }
-                        (input, offset)
-                    });
+                    let origin = self.origin_of(input, &mut located, origin);
                     self.process_located(frame, origin, before)
                 }
                 Ok(Some(Lent::Owned(mut frame))) => {
@@ -1121,13 +1115,7 @@ impl Analyzer {
                             warning.get_or_insert_with(|| e.to_string());
                         }
                     }
-                    let origin = source.frame_origin().map(|(path, offset)| {
-                        if !located {
-                            std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
-                            located = true;
-                        }
-                        (input, offset)
-                    });
+                    let origin = self.origin_of(input, &mut located, source.frame_origin());
                     let go_on = self.process_located(frame.borrowed(), origin, before);
                     source.recycle(std::mem::take(&mut frame.data));
                     go_on
@@ -1156,6 +1144,23 @@ impl Analyzer {
             warning,
         });
         &self.inputs[self.inputs.len() - 1]
+    }
+
+    /// Where a frame of input `input` lies (`origin`: the file and the offset of its data)
+    /// as the engine records it; the file is noted for the input the first time
+    /// (`located`).
+    fn origin_of(
+        &mut self,
+        input: u32,
+        located: &mut bool,
+        origin: Option<(&std::path::Path, u64)>,
+    ) -> Option<(u32, u64)> {
+        let (path, offset) = origin?;
+        if !*located {
+            std::sync::Arc::make_mut(&mut self.raw_files).set(input, path);
+            *located = true;
+        }
+        Some((input, offset))
     }
 
     /// Asks `before`, then processes `frame` from `origin` (input and offset, when the
