@@ -238,6 +238,10 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 pub struct FileSource {
     name: String,
     reader: Box<dyn BufRead + Send>,
+    /// Chunk size of the read-ahead thread still to start ([`ReadAhead`]): started at the
+    /// first frame, unless the source was moved to a thread of its own first
+    /// ([`FrameSource::as_send`]), where it reads for itself.
+    ahead: Option<usize>,
     raw_read: Arc<AtomicU64>,
     total: Option<u64>,
     gzip: bool,
@@ -327,19 +331,6 @@ pub fn open_reader(
     open_stream(name, reader, total, Some(readahead::CHUNK))
 }
 
-/// Wraps `inner` for reading: ahead on a reader thread in chunks of `ahead` bytes when
-/// given, else through a plain buffer on this thread. Fails only when the system refuses
-/// the thread.
-fn buffered(
-    inner: Box<dyn Read + Send>,
-    ahead: Option<usize>,
-) -> io::Result<Box<dyn BufRead + Send>> {
-    Ok(match ahead {
-        Some(chunk) => Box::new(ReadAhead::with_sizes(inner, chunk, readahead::DEPTH)?),
-        None => Box::new(BufReader::with_capacity(BUF_CAP, inner)),
-    })
-}
-
 fn open_stream(
     name: &str,
     reader: Box<dyn Read + Send>,
@@ -362,9 +353,11 @@ fn open_stream(
     let gzip = first.starts_with(&[0x1f, 0x8b]);
     // Put the sniffed bytes back in front so the header parsers see the whole file.
     stream = Box::new(Cursor::new(first).chain(stream));
-    let no_thread = |source| CaptureError::new(name, 0, CaptureErrorKind::Io { record: 0, source });
     if gzip {
-        stream = buffered(Box::new(MultiGzDecoder::new(stream)), ahead).map_err(no_thread)?;
+        stream = Box::new(BufReader::with_capacity(
+            BUF_CAP,
+            MultiGzDecoder::new(stream),
+        ));
         let n = read_full(&mut stream, &mut head).map_err(|source| {
             CaptureError::new(name, 0, CaptureErrorKind::Gzip { record: 0, source })
         })?;
@@ -373,12 +366,11 @@ fn open_stream(
             return Err(CaptureError::new(name, 0, CaptureErrorKind::Empty));
         }
         stream = Box::new(Cursor::new(first).chain(stream));
-    } else if ahead.is_some() {
-        stream = buffered(Box::new(stream), ahead).map_err(no_thread)?;
     }
     let mut src = FileSource {
         name: name.to_owned(),
         reader: stream,
+        ahead,
         raw_read: count,
         total,
         gzip,
@@ -1208,6 +1200,13 @@ fn parse_idb(body: &[u8], e: Endian) -> Option<Interface> {
 }
 
 impl FrameSource for FileSource {
+    fn as_send(&mut self) -> Option<&mut (dyn FrameSource + Send)> {
+        // Whoever reads it on another thread reads for itself: a read-ahead thread beside
+        // it would only add a hand-over per chunk on a machine with two cores.
+        self.ahead = None;
+        Some(self)
+    }
+
     fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
         // Never lent, so always a frame of its own.
         Ok(match self.next_packet(false)? {
@@ -1275,9 +1274,29 @@ impl FrameSource for FileSource {
 }
 
 impl FileSource {
+    /// Moves the reading (and decompression) of what is left of the input to a reader
+    /// thread, in chunks of `chunk` bytes; bytes already buffered are read first, through
+    /// the thread. Fails only when the system refuses the thread.
+    fn read_ahead(&mut self, chunk: usize) -> Result<(), CaptureError> {
+        let inner = std::mem::replace(&mut self.reader, Box::new(io::empty()));
+        let ahead = ReadAhead::with_sizes(Box::new(inner), chunk, readahead::DEPTH);
+        self.reader = Box::new(ahead.map_err(|source| {
+            self.done = true;
+            CaptureError::new(
+                &self.name,
+                self.offset,
+                CaptureErrorKind::Io { record: 0, source },
+            )
+        })?);
+        Ok(())
+    }
+
     /// The next packet, lent when `lend` allows and the bytes are whole in the buffer.
     fn next_packet(&mut self, lend: bool) -> Result<Option<Packet>, CaptureError> {
         self.release_lent();
+        if let Some(chunk) = self.ahead.take() {
+            self.read_ahead(chunk)?;
+        }
         if self.done {
             return Ok(None);
         }

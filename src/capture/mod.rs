@@ -78,6 +78,13 @@ pub trait FrameSource {
     fn take_secrets(&mut self) -> Vec<Vec<u8>> {
         Vec::new()
     }
+    /// This source as one that may be read on another thread, if it is one (files): the
+    /// engine then reads, decodes and parses it ahead on a second core while it analyses.
+    /// Sources tied to their thread, or read frame by frame as they come (live capture),
+    /// return None (this default).
+    fn as_send(&mut self) -> Option<&mut (dyn FrameSource + Send)> {
+        None
+    }
 }
 
 /// A packet timestamp in nanoseconds since the Unix epoch.

@@ -9,6 +9,7 @@ pub mod changes;
 mod dialog;
 pub mod dtls;
 pub mod limits;
+mod pipeline;
 pub mod raw;
 pub mod rule;
 pub mod srtp;
@@ -792,6 +793,9 @@ pub struct Analyzer {
     /// The header list of the last SIP message, emptied: the next one is parsed into it
     /// ([`sip::parse_message_in`]), one allocation for the run instead of one a message.
     header_buf: Vec<sip::Header<'static>>,
+    /// Header lists of messages the reader thread parsed, emptied, going back to it with
+    /// their batch ([`pipeline`]).
+    header_pool: Vec<Vec<sip::Header<'static>>>,
     show_secrets: bool,
     /// SIP over TLS: handshake tracker (its sessions go to the rules).
     tls: crate::tls::TlsTracker,
@@ -982,6 +986,7 @@ impl Analyzer {
             label_buf: String::new(),
             agents: dialog::Agents::default(),
             header_buf: Vec::new(),
+            header_pool: Vec::new(),
             show_secrets: false,
             tls,
             rules: Vec::new(),
@@ -1074,12 +1079,118 @@ impl Analyzer {
     /// A truncated or corrupt input keeps everything read before the fault; the problem
     /// is returned as a warning in [`InputInfo::warning`]. `tick` is called every 4096
     /// frames with the source's progress so a caller can draw a progress bar.
+    ///
+    /// A source that can move to another thread (a file, [`FrameSource::as_send`]) is
+    /// read, decoded and its SIP parsed there, ahead of the analysis ([`pipeline`]); the
+    /// report is the same.
     pub fn run_source(
         &mut self,
         source: &mut dyn FrameSource,
         tick: &mut dyn FnMut(u64, Option<u64>),
     ) -> &InputInfo {
-        self.run_source_with(source, tick, &mut |_, _| true)
+        match source.as_send() {
+            Some(source) => self.run_pipelined(source, tick, pipeline::BATCH_BYTES),
+            None => self.run_source_with(source, tick, &mut |_, _| true),
+        }
+    }
+
+    /// [`Self::run_source`] over a source read on a second thread, in batches of
+    /// `batch_bytes` of frame data (tests use tiny ones).
+    fn run_pipelined(
+        &mut self,
+        source: &mut (dyn FrameSource + Send),
+        tick: &mut dyn FnMut(u64, Option<u64>),
+        batch_bytes: usize,
+    ) -> &InputInfo {
+        let mut frames = 0u64;
+        let mut warning = None;
+        let base = self.frame_base;
+        let input = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
+        let mut located = false;
+        // The decoder goes to the reader thread; the engine keeps a copy of its keys for
+        // DTLS, which it reads while analysing (and the secrets blocks' key logs, below).
+        let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(NetLimits::default()));
+        self.decoder.set_tls_keys(decoder.tls_keys().clone());
+        let name = source.name().to_string();
+        let (filled_tx, filled) = std::sync::mpsc::sync_channel(pipeline::DEPTH);
+        let (spare_tx, spares) = std::sync::mpsc::channel();
+        let end = std::thread::scope(|scope| {
+            let reader = std::thread::Builder::new()
+                .name("siplens-decode".into())
+                .spawn_scoped(scope, || {
+                    pipeline::stage(source, &mut decoder, base, batch_bytes, filled_tx, spares)
+                });
+            let reader = match reader {
+                Ok(r) => r,
+                // No second thread: the channel's sender was dropped with the closure.
+                Err(e) => return Err(e),
+            };
+            let mut end = None;
+            for msg in filled.iter() {
+                let mut batch = match msg {
+                    pipeline::Msg::Batch(b) => b,
+                    pipeline::Msg::End(e) => {
+                        end = e;
+                        break;
+                    }
+                };
+                let progress = batch.with_dependent_mut(|owner, d| {
+                    let mut segs = d.segs.iter();
+                    for (m, f) in owner.metas.iter().zip(&d.frames) {
+                        frames += 1;
+                        for text in &m.secrets {
+                            let source = format!("{name}: decryption secrets block");
+                            if let Err(e) = self.decoder.add_tls_keylog(text, &source) {
+                                warning.get_or_insert_with(|| e.to_string());
+                            }
+                        }
+                        let at = owner.path.as_deref().zip(m.origin);
+                        self.origin = self.origin_of(input, &mut located, at);
+                        self.count_frame(&f.frame);
+                        // By reference: a parsed message is ~1.8 KB, and moving it through
+                        // the calls cost more than the analysis saved.
+                        for _ in 0..f.segments {
+                            if let Some(p) = segs.next() {
+                                let view = p.sip.and_then(|i| d.views.get_mut(i as usize));
+                                self.on_segment(&p.seg, view);
+                            }
+                        }
+                        self.origin = None;
+                    }
+                    owner.progress
+                });
+                tick(progress.0, progress.1);
+                let headers = std::mem::take(&mut self.header_pool);
+                // The reader may have ended (on an error) without waiting for spares.
+                let _ = spare_tx.send(batch.into_spare(headers));
+            }
+            drop(filled);
+            if let Err(panic) = reader.join() {
+                std::panic::resume_unwind(panic);
+            }
+            Ok(end)
+        });
+        let keys = self.decoder.tls_keys().clone();
+        self.decoder = decoder;
+        match end {
+            Ok(end) => warning = end.map(|e| e.to_string()).or(warning),
+            Err(_) => {
+                // The system refused the thread: read on this one.
+                drop(keys);
+                return self.run_source_with(source, tick, &mut |_, _| true);
+            }
+        }
+        drop(keys);
+        let (done, total) = source.progress();
+        tick(done, total);
+        self.frame_base = base + frames;
+        self.inputs.push(InputInfo {
+            name: source.name().to_string(),
+            frames,
+            link_types: source.link_types().iter().map(|l| l.name()).collect(),
+            warning,
+        });
+        &self.inputs[self.inputs.len() - 1]
     }
 
     /// [`Self::run_source`], calling `before` with each frame (its number already global)
@@ -1188,6 +1299,20 @@ impl Analyzer {
     /// [`Self::process`] of a borrowed frame (its bytes perhaps still in the source's read
     /// buffer, [`FrameSource::lend_frame`]).
     pub fn process_ref(&mut self, frame: FrameRef<'_>) {
+        self.count_frame(&frame);
+        // Reuse one buffer across frames: an allocation per packet costs more than the
+        // RTP path itself. The segments borrow this frame, so the empty buffer is carried
+        // over as `Segment<'static>` (the in-place collect keeps its allocation).
+        let mut segments: Vec<Segment<'_>> = recycle(std::mem::take(&mut self.spare));
+        self.decoder.decode_ref(frame, &mut segments);
+        for seg in segments.drain(..) {
+            self.on_segment(&seg, None);
+        }
+        self.spare = recycle(segments);
+    }
+
+    /// What every frame counts before its segments are analysed.
+    fn count_frame(&mut self, frame: &FrameRef<'_>) {
         self.stats.packets += 1;
         self.changes.frame();
         self.stats.bytes += frame.data.len() as u64;
@@ -1202,12 +1327,6 @@ impl Analyzer {
         // RTP path itself. The segments borrow this frame, so the empty buffer is carried
         // over as `Segment<'static>` (the in-place collect keeps its allocation).
         self.frame_data = (frame.data.as_ptr() as usize, frame.data.len());
-        let mut segments: Vec<Segment<'_>> = recycle(std::mem::take(&mut self.spare));
-        self.decoder.decode_ref(frame, &mut segments);
-        for seg in segments.drain(..) {
-            self.on_segment(seg);
-        }
-        self.spare = recycle(segments);
     }
 
     fn count_link_type(&mut self, lt: LinkType) {
@@ -1221,7 +1340,13 @@ impl Analyzer {
         }
     }
 
-    fn on_segment(&mut self, seg: Segment<'_>) {
+    /// Analyses one segment; `pre` is its SIP message when the reader thread parsed it
+    /// already ([`pipeline`]).
+    fn on_segment(
+        &mut self,
+        seg: &Segment<'_>,
+        pre: Option<&mut Result<MessageView<'_>, sip::ParseError>>,
+    ) {
         if let Some(q) = seg.icmp.as_deref() {
             self.on_undelivered(&seg, q);
             return;
@@ -1229,11 +1354,11 @@ impl Analyzer {
         match seg.transport {
             // One SIP message per segment: framed out of the stream, one SCTP user message,
             // or one out of a WebSocket message (RFC 7118 §5).
-            Transport::Tcp | Transport::Sctp | Transport::Ws => self.on_sip(&seg),
+            Transport::Tcp | Transport::Sctp | Transport::Ws => self.on_sip(&seg, pre),
             // SIP read from decrypted TLS: its TLS session's audit says so.
             Transport::Tls | Transport::Wss => {
                 self.tls.note_decrypted_sip(seg.src, seg.dst);
-                self.on_sip(&seg)
+                self.on_sip(&seg, pre)
             }
             // TLS records of the handshake, for the TLS audit (see net::tls_stream).
             Transport::TlsRecords => {
@@ -1249,7 +1374,7 @@ impl Analyzer {
             Transport::Udp => {
                 let p: &[u8] = &seg.payload;
                 if net::sipframe::looks_like_sip_start(p) {
-                    self.on_sip(&seg);
+                    self.on_sip(&seg, pre);
                 } else if !p.is_empty() && p.iter().all(|&b| b == b'\r' || b == b'\n') {
                     self.stats.udp_keepalives += 1;
                     self.note_keepalive(seg.src, seg.ts);
@@ -1917,22 +2042,50 @@ impl Analyzer {
         }
     }
 
-    fn on_sip(&mut self, seg: &Segment<'_>) {
+    /// A SIP message: `pre` when the reader thread parsed it already, else parsed here.
+    fn on_sip(
+        &mut self,
+        seg: &Segment<'_>,
+        pre: Option<&mut Result<MessageView<'_>, sip::ParseError>>,
+    ) {
         if let Some(tap) = self.tap.as_mut() {
             tap(TapKind::Sip, seg);
         }
+        // Every message is validated, so its common fields are parsed in any case: in
+        // place, here or on the reader thread. Its emptied header list is kept for the
+        // next message parsed where this one was.
+        match pre {
+            Some(parsed) => {
+                if let Some(headers) = self.on_parsed(seg, parsed) {
+                    self.header_pool.push(headers);
+                }
+            }
+            None => {
+                let headers = sip::recycle_headers(std::mem::take(&mut self.header_buf));
+                let mut parsed = pipeline::parse_view(&seg.payload, headers);
+                if let Some(headers) = self.on_parsed(seg, &mut parsed) {
+                    self.header_buf = headers;
+                }
+            }
+        }
+    }
+
+    /// Analyses a parsed SIP message (or counts why it did not parse); gives back its
+    /// emptied header list.
+    fn on_parsed(
+        &mut self,
+        seg: &Segment<'_>,
+        parsed: &mut Result<MessageView<'_>, sip::ParseError>,
+    ) -> Option<Vec<sip::Header<'static>>> {
         let payload: &[u8] = &seg.payload;
-        let headers = sip::recycle_headers(std::mem::take(&mut self.header_buf));
-        let mut msg = match sip::parse_message_in(payload, headers) {
-            Ok(m) => MessageView::new(m),
+        let msg = match parsed {
+            Ok(m) => m,
             Err(e) => {
                 self.stats.sip_malformed += 1;
                 self.add_malformed(seg, None, e.to_string());
-                return;
+                return None;
             }
         };
-        // Every message is validated, so these fields are parsed in any case: in place.
-        msg.parse_fields();
         self.stats.sip_messages += 1;
         if msg.lf_only {
             self.stats.sip_lf_only += 1;
@@ -2005,7 +2158,7 @@ impl Analyzer {
             r.on_message(&cx, &mut self.stats);
         }
         self.stats.symbol_overflow = self.symbols.overflow;
-        self.header_buf = sip::recycle_headers(msg.take_headers());
+        Some(sip::recycle_headers(msg.take_headers()))
     }
 
     /// Where `raw` is in the input file, when the frame being processed can be read again

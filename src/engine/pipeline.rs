@@ -1,0 +1,332 @@
+//! A file read, decoded and its SIP parsed on a second thread, ahead of the analysis.
+//!
+//! The analysis of a frame is in two parts of about equal cost on a signaling capture.
+//! The first is a pure function of the frame's bytes, or of the decoder's own state:
+//! reading the record out of the file, decoding link, IP and transport (with IP and TCP
+//! reassembly), splitting each SIP message into its headers, and parsing the fields every
+//! message is read for (From, To, Via, Contact). The second is everything that reads the
+//! engine's tables: dialogs, transactions, media bindings, rules. [`stage`] runs the first
+//! part on a thread of its own over batches of frames; the engine runs the second on the
+//! caller's thread ([`super::Analyzer::run_source`]), so a run uses both cores.
+//!
+//! A batch owns a copy of its frames' bytes, and the decoded segments and parsed messages
+//! borrow them: [`Batch`] keeps the two together ([`self_cell`]) so that they cross the
+//! thread boundary as one value. The frames are still analysed in their order, by one
+//! decoder and one engine, so a report is the one the serial loop gives (tests pin it on
+//! every bundled sample and across batch boundaries).
+//!
+//! Memory stays bounded: at most [`DEPTH`] batches wait, each of at most [`BATCH_BYTES`]
+//! of frame data (one frame more when a large frame crosses the line) and [`BATCH_FRAMES`]
+//! frames; the buffers, lists and header lists of a finished batch go back to the reader
+//! for the next one.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use crate::capture::{CaptureError, FrameRef, FrameSource, Lent, LinkType, Timestamp};
+use crate::net::{self, Decoder, Segment, Transport};
+use crate::sip::{self, Header, MessageView, ParseError};
+
+/// Frame bytes per batch: large enough that the hand-over costs nothing per frame, small
+/// enough that the analysis starts early and a batch stays in the caches.
+pub(crate) const BATCH_BYTES: usize = 256 * 1024;
+
+/// Frames per batch at most (small frames: RTP, keepalives).
+pub(crate) const BATCH_FRAMES: usize = 2048;
+
+/// Filled batches waiting for the engine.
+pub(crate) const DEPTH: usize = 2;
+
+/// Header lists kept for reuse between the two threads (a batch holds one per message).
+const MAX_POOLED_HEADERS: usize = 4 * BATCH_FRAMES;
+
+/// A frame in a batch, as the source gave it.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    /// Global frame number (the engine's base already added).
+    number: u64,
+    ts: Timestamp,
+    link_type: LinkType,
+    orig_len: u32,
+    interface: u32,
+    /// Where its bytes lie in [`Owner::bytes`].
+    start: usize,
+    end: usize,
+    /// Offset of its data in the input file, when the file can be read again.
+    pub(crate) origin: Option<u64>,
+    /// Key logs of pcapng Decryption Secrets Blocks read just before this frame.
+    pub(crate) secrets: Vec<Vec<u8>>,
+}
+
+impl Meta {
+    /// A frame about to be copied to `start` in the batch's bytes.
+    fn of(frame: &FrameRef<'_>, base: u64, start: usize, origin: Option<u64>) -> Meta {
+        Meta {
+            number: frame.number + base,
+            ts: frame.ts,
+            link_type: frame.link_type,
+            orig_len: frame.orig_len,
+            interface: frame.interface,
+            start,
+            end: start + frame.data.len(),
+            origin,
+            secrets: Vec::new(),
+        }
+    }
+}
+
+/// What a batch owns: its frames' bytes and where each frame lies.
+#[derive(Debug, Default)]
+pub(crate) struct Owner {
+    bytes: Vec<u8>,
+    pub(crate) metas: Vec<Meta>,
+    /// The input file, when its frames carry an origin.
+    pub(crate) path: Option<PathBuf>,
+    /// The source's progress after the batch's last frame.
+    pub(crate) progress: (u64, Option<u64>),
+}
+
+/// One frame decoded: its bytes and how many segments (in [`Decoded::segs`]) it gave.
+#[derive(Debug)]
+pub(crate) struct Pre<'a> {
+    pub(crate) frame: FrameRef<'a>,
+    pub(crate) segments: u32,
+}
+
+/// A decoded segment and, when the engine will read it as SIP, where its parsed message
+/// is in [`Decoded::views`] (a view is ~1.8 KB: kept out of the segment list, which an
+/// RTP-heavy capture fills with small segments).
+#[derive(Debug)]
+pub(crate) struct PreSeg<'a> {
+    pub(crate) seg: Segment<'a>,
+    pub(crate) sip: Option<u32>,
+}
+
+/// What the reader thread made of a batch's frames, borrowing their bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Decoded<'a> {
+    /// One per [`Owner::metas`], in order.
+    pub(crate) frames: Vec<Pre<'a>>,
+    /// The segments of every frame, in frame order.
+    pub(crate) segs: Vec<PreSeg<'a>>,
+    /// The SIP messages of those segments, parsed.
+    pub(crate) views: Vec<Result<MessageView<'a>, ParseError>>,
+}
+
+self_cell::self_cell!(
+    /// A batch of frames and what the reader thread decoded and parsed of them.
+    pub(crate) struct Batch {
+        owner: Owner,
+        #[not_covariant]
+        dependent: Decoded,
+    }
+);
+
+/// What the reader thread sends: a batch, or the end of the input (with the error that
+/// ended it, if any).
+pub(crate) enum Msg {
+    /// Frames ready for the engine.
+    Batch(Batch),
+    /// No frame follows; the source's error, if it stopped on one.
+    End(Option<CaptureError>),
+}
+
+/// The allocations of a finished batch, sent back for the next one.
+#[derive(Default)]
+pub(crate) struct Spare {
+    pub(crate) owner: Owner,
+    pub(crate) frames: Vec<Pre<'static>>,
+    pub(crate) segs: Vec<PreSeg<'static>>,
+    pub(crate) views: Vec<Result<MessageView<'static>, ParseError>>,
+    pub(crate) headers: Vec<Vec<Header<'static>>>,
+}
+
+impl Batch {
+    /// Empties the batch into its reusable allocations; `headers` are the header lists
+    /// the engine gave back.
+    pub(crate) fn into_spare(mut self, headers: Vec<Vec<Header<'static>>>) -> Spare {
+        let (frames, segs, views) = self.with_dependent_mut(|_, d| {
+            (
+                relifetime(std::mem::take(&mut d.frames)),
+                relifetime(std::mem::take(&mut d.segs)),
+                relifetime(std::mem::take(&mut d.views)),
+            )
+        });
+        Spare {
+            owner: self.into_owner(),
+            frames,
+            segs,
+            views,
+            headers,
+        }
+    }
+}
+
+/// An emptied list with another lifetime: only the allocation is kept (std collects an
+/// empty `Vec` of a same-layout type in place).
+// `filter` cannot change the item type, which is the point here.
+#[allow(clippy::unnecessary_filter_map)]
+fn relifetime<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+/// The reader thread: reads `source` in batches, decodes every frame with `decoder`, and
+/// splits and parses the SIP messages the engine will read, until the input ends, an
+/// error stops it, or the engine hangs up. `base` is added to every frame number (frames
+/// of earlier inputs); `batch_bytes` bounds a batch (tests use tiny batches).
+pub(crate) fn stage(
+    source: &mut (dyn FrameSource + Send),
+    decoder: &mut Decoder,
+    base: u64,
+    batch_bytes: usize,
+    filled: SyncSender<Msg>,
+    spares: Receiver<Spare>,
+) {
+    let name = format!("{}: decryption secrets block", source.name());
+    let mut pool: Vec<Vec<Header<'static>>> = Vec::new();
+    let mut scratch: Vec<Segment<'static>> = Vec::new();
+    loop {
+        let mut spare = spares.try_recv().unwrap_or_default();
+        pool.append(&mut spare.headers);
+        pool.truncate(MAX_POOLED_HEADERS);
+        let mut owner = spare.owner;
+        owner.bytes.clear();
+        owner.metas.clear();
+        let end = fill(source, base, batch_bytes, &mut owner);
+        if !owner.metas.is_empty() {
+            let batch = Batch::new(owner, |o| {
+                let mut d = Decoded {
+                    frames: relifetime(spare.frames),
+                    segs: relifetime(spare.segs),
+                    views: relifetime(spare.views),
+                };
+                let mut out: Vec<Segment<'_>> = relifetime(std::mem::take(&mut scratch));
+                for m in &o.metas {
+                    for text in &m.secrets {
+                        // The engine reports a bad key log (it reads the same text).
+                        let _ = decoder.add_tls_keylog(text, &name);
+                    }
+                    let frame = FrameRef {
+                        number: m.number,
+                        ts: m.ts,
+                        link_type: m.link_type,
+                        data: o.bytes.get(m.start..m.end).unwrap_or_default(),
+                        orig_len: m.orig_len,
+                        interface: m.interface,
+                    };
+                    decoder.decode_ref(frame, &mut out);
+                    let segments = u32::try_from(out.len()).unwrap_or(u32::MAX);
+                    for seg in out.drain(..) {
+                        let sip = presplit(&seg, &mut pool, &mut d.views);
+                        d.segs.push(PreSeg { seg, sip });
+                    }
+                    d.frames.push(Pre { frame, segments });
+                }
+                scratch = relifetime(out);
+                d
+            });
+            if filled.send(Msg::Batch(batch)).is_err() {
+                return; // the engine stopped reading
+            }
+        }
+        if let Some(end) = end {
+            let _ = filled.send(Msg::End(end));
+            return;
+        }
+    }
+}
+
+/// Copies frames from `source` into `owner` until the batch is full; returns
+/// `Some(error or None)` when the input ended.
+fn fill(
+    source: &mut (dyn FrameSource + Send),
+    base: u64,
+    batch_bytes: usize,
+    owner: &mut Owner,
+) -> Option<Option<CaptureError>> {
+    while owner.bytes.len() < batch_bytes && owner.metas.len() < BATCH_FRAMES {
+        let meta = match source.lend_frame() {
+            Ok(Some(Lent::Borrowed { frame, origin })) => {
+                if owner.path.is_none() {
+                    owner.path = origin.map(|(p, _)| p.to_path_buf());
+                }
+                let meta = Meta::of(&frame, base, owner.bytes.len(), origin.map(|(_, o)| o));
+                owner.bytes.extend_from_slice(frame.data);
+                meta
+            }
+            Ok(Some(Lent::Owned(f))) => {
+                // Key logs of pcapng Decryption Secrets Blocks read before this frame.
+                let secrets = source.take_secrets();
+                let origin = source.frame_origin();
+                if owner.path.is_none() {
+                    owner.path = origin.map(|(p, _)| p.to_path_buf());
+                }
+                let mut meta = Meta::of(
+                    &f.borrowed(),
+                    base,
+                    owner.bytes.len(),
+                    origin.map(|(_, o)| o),
+                );
+                meta.secrets = secrets;
+                owner.bytes.extend_from_slice(&f.data);
+                source.recycle(f.data);
+                meta
+            }
+            Ok(None) => {
+                owner.progress = source.progress();
+                return Some(None);
+            }
+            Err(e) => {
+                owner.progress = source.progress();
+                return Some(Some(e));
+            }
+        };
+        owner.metas.push(meta);
+    }
+    owner.progress = source.progress();
+    None
+}
+
+/// The message the engine's `on_sip` would parse out of this segment, parsed here: a
+/// payload borrowed from the frame on a transport the engine reads as SIP (UDP only when
+/// it starts like SIP). Reassembled payloads are owned by the segment and parsed by the
+/// engine itself.
+fn presplit<'a>(
+    seg: &Segment<'a>,
+    pool: &mut Vec<Vec<Header<'static>>>,
+    views: &mut Vec<Result<MessageView<'a>, ParseError>>,
+) -> Option<u32> {
+    if seg.icmp.is_some() {
+        return None;
+    }
+    let Cow::Borrowed(payload) = seg.payload else {
+        return None;
+    };
+    let sip = match seg.transport {
+        Transport::Tcp | Transport::Sctp | Transport::Ws | Transport::Tls | Transport::Wss => true,
+        Transport::Udp => net::sipframe::looks_like_sip_start(payload),
+        Transport::TlsRecords => false,
+    };
+    if !sip {
+        return None;
+    }
+    let at = u32::try_from(views.len()).ok()?;
+    let headers = sip::recycle_headers(pool.pop().unwrap_or_default());
+    views.push(parse_view(payload, headers));
+    Some(at)
+}
+
+/// Splits a SIP message and parses the fields every message is read for: what the engine
+/// does first with each message, on either thread.
+pub(crate) fn parse_view<'a>(
+    payload: &'a [u8],
+    headers: Vec<Header<'a>>,
+) -> Result<MessageView<'a>, ParseError> {
+    sip::parse_message_in(payload, headers).map(|m| {
+        let mut v = MessageView::new(m);
+        v.parse_fields();
+        v
+    })
+}
