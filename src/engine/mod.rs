@@ -264,7 +264,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// One input file and what happened while reading it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InputInfo {
     /// Name as given on the command line.
     pub name: String,

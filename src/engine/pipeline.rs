@@ -330,3 +330,135 @@ pub(crate) fn parse_view<'a>(
         v
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::capture::{self, FrameSource};
+    use crate::engine::{Analyzer, InputInfo, Limits};
+    use crate::report::Report;
+    use std::path::{Path, PathBuf};
+
+    fn samples() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+    }
+
+    /// An analyzer with the keys the sample comes with, as `report` is given them.
+    fn analyzer_for(inputs: &[PathBuf]) -> Analyzer {
+        let mut an = crate::rules::analyzer(Limits::default());
+        for path in inputs {
+            let stem = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let stem = stem.split('.').next().unwrap_or("");
+            let keys = path.with_file_name(format!("{stem}.keys"));
+            if let Ok(text) = std::fs::read(&keys) {
+                an.add_tls_keylog(&text, "keys").expect("key log");
+            }
+            let pem = path.with_file_name(format!("{stem}.key.pem"));
+            if let Ok(text) = std::fs::read_to_string(&pem) {
+                an.add_tls_rsa_key(&text, "pem").expect("rsa key");
+            }
+        }
+        an
+    }
+
+    /// The JSON report and the inputs' accounts after reading `inputs` in turn, serially
+    /// (`batch` None) or through the reader thread in batches of `batch` bytes. `open`
+    /// opens an input.
+    fn run(
+        inputs: &[PathBuf],
+        batch: Option<usize>,
+        open: &dyn Fn(&Path) -> capture::FileSource,
+    ) -> (String, Vec<InputInfo>) {
+        let mut an = analyzer_for(inputs);
+        for path in inputs {
+            let mut src = open(path);
+            match batch {
+                None => {
+                    an.run_source_with(&mut src, &mut |_, _| {}, &mut |_, _| true);
+                }
+                Some(bytes) => {
+                    let src = src.as_send().expect("a file can move to a thread");
+                    an.run_pipelined(src, &mut |_, _| {}, bytes);
+                }
+            }
+        }
+        let report = Report::build(&an, 0);
+        let json = serde_json::to_string(&report).expect("report serializes");
+        (json, an.inputs().to_vec())
+    }
+
+    fn open_path(path: &Path) -> capture::FileSource {
+        capture::open_path(path).expect("sample opens")
+    }
+
+    fn sample_files() -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(samples())
+            .expect("samples")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let n = p.to_string_lossy();
+                n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".pcap.gz")
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Every bundled sample (pcap, pcapng with two interfaces and with a secrets block,
+    /// gzip, TCP, TLS, fragments, HEP, RTP) gives the same report read ahead on the
+    /// reader thread as read on one thread, whatever the batch size: one frame per
+    /// batch, a few, or the default.
+    #[test]
+    fn reading_ahead_gives_the_serial_report_on_every_sample() {
+        let files = sample_files();
+        assert!(files.len() > 20, "{} samples", files.len());
+        for file in &files {
+            let one = std::slice::from_ref(file);
+            let want = run(one, None, &open_path);
+            for batch in [1, 3000, super::BATCH_BYTES] {
+                let got = run(one, Some(batch), &open_path);
+                assert!(got.1 == want.1, "{file:?} batch {batch}: inputs differ");
+                assert!(got.0 == want.0, "{file:?} batch {batch}: report differs");
+            }
+        }
+    }
+
+    /// Inputs read one after the other number their frames on from the last one's, and
+    /// dialogs spanning them are one: the same with the reader thread.
+    #[test]
+    fn reading_ahead_numbers_frames_across_inputs() {
+        let inputs = [
+            samples().join("invite-407.pcap"),
+            samples().join("basic-call-rtp.pcap"),
+            samples().join("tls13-call-dsb.pcapng"),
+        ];
+        let want = run(&inputs, None, &open_path);
+        let got = run(&inputs, Some(5000), &open_path);
+        assert_eq!(got.1, want.1);
+        assert!(got.0 == want.0, "report differs");
+        let frames: u64 = want.1.iter().map(|i| i.frames).sum();
+        assert!(frames > 100, "{frames} frames");
+    }
+
+    /// A capture cut anywhere keeps everything before the cut and reports the cut as the
+    /// serial loop does.
+    #[test]
+    fn reading_ahead_keeps_what_precedes_a_cut() {
+        let whole = std::fs::read(samples().join("basic-call-rtp.pcap")).expect("sample");
+        for cut in [
+            30,
+            100,
+            whole.len() / 3,
+            whole.len() / 2 + 7,
+            whole.len() - 1,
+        ] {
+            let bytes = whole.get(..cut).expect("cut").to_vec();
+            let open = |_: &Path| capture::open_bytes("cut.pcap", bytes.clone()).expect("opens");
+            let inputs = [PathBuf::from("cut.pcap")];
+            let want = run(&inputs, None, &open);
+            let got = run(&inputs, Some(2000), &open);
+            assert_eq!(got.1, want.1, "cut at {cut}");
+            assert!(got.0 == want.0, "cut at {cut}: report differs");
+            assert!(want.1[0].warning.is_some(), "cut at {cut}: no warning");
+        }
+    }
+}
