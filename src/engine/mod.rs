@@ -1113,12 +1113,12 @@ impl Analyzer {
         self.decoder.set_tls_keys(decoder.tls_keys().clone());
         let name = source.name().to_string();
         let (filled_tx, filled) = std::sync::mpsc::sync_channel(pipeline::DEPTH);
-        let (spare_tx, spares) = std::sync::mpsc::channel();
+        let (done_tx, done) = std::sync::mpsc::channel();
         let end = std::thread::scope(|scope| {
             let reader = std::thread::Builder::new()
                 .name("siplens-decode".into())
                 .spawn_scoped(scope, || {
-                    pipeline::stage(source, &mut decoder, base, batch_bytes, filled_tx, spares)
+                    pipeline::stage(source, &mut decoder, base, batch_bytes, filled_tx, done)
                 });
             let reader = match reader {
                 Ok(r) => r,
@@ -1161,8 +1161,8 @@ impl Analyzer {
                 });
                 tick(progress.0, progress.1);
                 let headers = std::mem::take(&mut self.header_pool);
-                // The reader may have ended (on an error) without waiting for spares.
-                let _ = spare_tx.send(batch.into_spare(headers));
+                // The reader may have ended (on an error) without waiting for it.
+                let _ = done_tx.send(pipeline::Done { batch, headers });
             }
             drop(filled);
             if let Err(panic) = reader.join() {

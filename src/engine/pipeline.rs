@@ -132,20 +132,28 @@ pub(crate) enum Msg {
     End(Option<CaptureError>),
 }
 
-/// The allocations of a finished batch, sent back for the next one.
-#[derive(Default)]
-pub(crate) struct Spare {
-    pub(crate) owner: Owner,
-    pub(crate) frames: Vec<Pre<'static>>,
-    pub(crate) segs: Vec<PreSeg<'static>>,
-    pub(crate) views: Vec<Result<MessageView<'static>, ParseError>>,
+/// A batch the engine is done with, sent back to the reader thread with the header
+/// lists of its messages. The reader empties it: what the reader thread allocated is
+/// freed there (glibc frees another thread's blocks under its arena's lock).
+pub(crate) struct Done {
+    pub(crate) batch: Batch,
     pub(crate) headers: Vec<Vec<Header<'static>>>,
+}
+
+/// The allocations of a finished batch, for the next one.
+#[derive(Default)]
+struct Spare {
+    owner: Owner,
+    frames: Vec<Pre<'static>>,
+    segs: Vec<PreSeg<'static>>,
+    views: Vec<Result<MessageView<'static>, ParseError>>,
+    headers: Vec<Vec<Header<'static>>>,
 }
 
 impl Batch {
     /// Empties the batch into its reusable allocations; `headers` are the header lists
     /// the engine gave back.
-    pub(crate) fn into_spare(mut self, headers: Vec<Vec<Header<'static>>>) -> Spare {
+    fn into_spare(mut self, headers: Vec<Vec<Header<'static>>>) -> Spare {
         let (frames, segs, views) = self.with_dependent_mut(|_, d| {
             (
                 relifetime(std::mem::take(&mut d.frames)),
@@ -182,13 +190,16 @@ pub(crate) fn stage(
     base: u64,
     batch_bytes: usize,
     filled: SyncSender<Msg>,
-    spares: Receiver<Spare>,
+    done: Receiver<Done>,
 ) {
     let name = format!("{}: decryption secrets block", source.name());
     let mut pool: Vec<Vec<Header<'static>>> = Vec::new();
     let mut scratch: Vec<Segment<'static>> = Vec::new();
     loop {
-        let mut spare = spares.try_recv().unwrap_or_default();
+        let mut spare = match done.try_recv() {
+            Ok(d) => d.batch.into_spare(d.headers),
+            Err(_) => Spare::default(),
+        };
         pool.append(&mut spare.headers);
         pool.truncate(MAX_POOLED_HEADERS);
         let mut owner = spare.owner;
