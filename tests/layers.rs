@@ -41,7 +41,11 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// Same-layer imports that are allowed (importer, imported).
-const PEERS: &[(&str, &str)] = &[("sdp", "media")];
+const PEERS: &[(&str, &str)] = &[
+    ("sdp", "media"),
+    // The per-message view keeps the SDP body parsed (sip::view).
+    ("sip", "sdp"),
+];
 
 /// Top-level modules of the binary crate (they see the library as `siplens::`).
 const BIN_ROOTS: &[&str] = &["main.rs", "cli"];

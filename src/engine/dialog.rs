@@ -444,7 +444,8 @@ impl Dialog {
             _ => self.src == seg.src,
         };
         let action = sdp_action(&self.sessions, &self.sdp, from_caller, cseq_num);
-        let parsed = sdp::parse(body);
+        // Parsed ahead on the reader thread when there is one (engine::pipeline).
+        let parsed = msg.take_sdp().unwrap_or_else(|| sdp::parse(body));
         let media = summarize_sdp(&parsed, symbols);
         let mut announced: List<(Option<SocketAddr>, Option<SocketAddr>)> = media
             .iter()

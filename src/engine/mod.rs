@@ -2158,6 +2158,9 @@ impl Analyzer {
             r.on_message(&cx, &mut self.stats);
         }
         self.stats.symbol_overflow = self.symbols.overflow;
+        if let Some((sdp, _, _)) = sdp_seen {
+            msg.give_back_sdp(sdp);
+        }
         Some(sip::recycle_headers(msg.take_headers()))
     }
 

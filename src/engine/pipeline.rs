@@ -332,6 +332,7 @@ fn presplit<'a>(
     *slot = sip::parse_message_in(payload, headers).map(MessageView::new);
     if let Ok(v) = slot {
         v.parse_fields();
+        v.parse_sdp_ahead();
     }
     Some(at)
 }
