@@ -219,6 +219,47 @@ impl Read for Counting {
     }
 }
 
+/// Where a [`FileSource`] reads its bytes from.
+///
+/// An uncompressed input read on the reader's own thread (a file under the engine's
+/// pipeline, bytes in memory) goes through one buffer with no indirection: a pcap record
+/// takes a few `fill_buf`/`consume` calls, and through the boxed layers (the sniffed bytes
+/// chained back in front, a trait object) they cost more than decoding an RTP packet.
+enum Input {
+    /// One buffer over the input, nothing consumed by the format sniffing.
+    Plain(BufReader<Counting>),
+    /// Anything else: gzip, the sniffed bytes chained back in front of a short first
+    /// read, the read-ahead thread.
+    Other(Box<dyn BufRead + Send>),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::Plain(r) => r.read(buf),
+            Input::Other(r) => r.read(buf),
+        }
+    }
+}
+
+impl BufRead for Input {
+    #[inline]
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            Input::Plain(r) => r.fill_buf(),
+            Input::Other(r) => r.fill_buf(),
+        }
+    }
+
+    #[inline]
+    fn consume(&mut self, n: usize) {
+        match self {
+            Input::Plain(r) => r.consume(n),
+            Input::Other(r) => r.consume(n),
+        }
+    }
+}
+
 /// Reads until `buf` is full or the input ends; returns the bytes read.
 fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
@@ -237,7 +278,7 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 /// A capture file (or stdin, or bytes in memory) read frame by frame.
 pub struct FileSource {
     name: String,
-    reader: Box<dyn BufRead + Send>,
+    reader: Input,
     /// Chunk size of the read-ahead thread still to start ([`ReadAhead`]): started at the
     /// first frame, unless the source was moved to a thread of its own first
     /// ([`FrameSource::as_send`]), where it reads for itself.
@@ -342,7 +383,17 @@ fn open_stream(
         inner: reader,
         count: Arc::clone(&count),
     };
-    let mut stream: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(BUF_CAP, counting));
+    let mut plain = BufReader::with_capacity(BUF_CAP, counting);
+    // Sniffed in place when the first read gives the four bytes (a file always does):
+    // nothing consumed, nothing to put back.
+    let peeked = match plain.fill_buf() {
+        Ok(b) => b.get(..4).map(|h| h.starts_with(&[0x1f, 0x8b])),
+        Err(_) => None,
+    };
+    if peeked == Some(false) {
+        return FileSource::new(name, Input::Plain(plain), count, total, false, ahead);
+    }
+    let mut stream: Box<dyn BufRead + Send> = Box::new(plain);
     let mut head = [0u8; 4];
     let n = read_full(&mut stream, &mut head)
         .map_err(|source| CaptureError::new(name, 0, CaptureErrorKind::Io { record: 0, source }))?;
@@ -367,35 +418,49 @@ fn open_stream(
         }
         stream = Box::new(Cursor::new(first).chain(stream));
     }
-    let mut src = FileSource {
-        name: name.to_owned(),
-        reader: stream,
-        ahead,
-        raw_read: count,
-        total,
-        gzip,
-        offset: 0,
-        frames: 0,
-        records: 0,
-        done: false,
-        layout: Layout::Pcap {
-            endian: Endian::Little,
-            nanos: false,
-            extra: 0,
-            link_type: LinkType::ETHERNET,
-        },
-        link_types: Vec::new(),
-        scratch: Vec::new(),
-        spare: Vec::new(),
-        path: None,
-        data_at: 0,
-        lent: 0,
-        secrets: Vec::new(),
-        secrets_bytes: 0,
-        secrets_skipped: 0,
-    };
-    src.read_file_header()?;
-    Ok(src)
+    FileSource::new(name, Input::Other(stream), count, total, gzip, ahead)
+}
+
+impl FileSource {
+    /// A source over `reader`, its file header not read yet.
+    fn new(
+        name: &str,
+        reader: Input,
+        count: Arc<AtomicU64>,
+        total: Option<u64>,
+        gzip: bool,
+        ahead: Option<usize>,
+    ) -> Result<FileSource, CaptureError> {
+        let mut src = FileSource {
+            name: name.to_owned(),
+            reader,
+            ahead,
+            raw_read: count,
+            total,
+            gzip,
+            offset: 0,
+            frames: 0,
+            records: 0,
+            done: false,
+            layout: Layout::Pcap {
+                endian: Endian::Little,
+                nanos: false,
+                extra: 0,
+                link_type: LinkType::ETHERNET,
+            },
+            link_types: Vec::new(),
+            scratch: Vec::new(),
+            spare: Vec::new(),
+            path: None,
+            data_at: 0,
+            lent: 0,
+            secrets: Vec::new(),
+            secrets_bytes: 0,
+            secrets_skipped: 0,
+        };
+        src.read_file_header()?;
+        Ok(src)
+    }
 }
 
 /// A packet read: copied into a frame, or lent from the read buffer (the first `caplen`
@@ -1278,16 +1343,16 @@ impl FileSource {
     /// thread, in chunks of `chunk` bytes; bytes already buffered are read first, through
     /// the thread. Fails only when the system refuses the thread.
     fn read_ahead(&mut self, chunk: usize) -> Result<(), CaptureError> {
-        let inner = std::mem::replace(&mut self.reader, Box::new(io::empty()));
+        let inner = std::mem::replace(&mut self.reader, Input::Other(Box::new(io::empty())));
         let ahead = ReadAhead::with_sizes(Box::new(inner), chunk, readahead::DEPTH);
-        self.reader = Box::new(ahead.map_err(|source| {
+        self.reader = Input::Other(Box::new(ahead.map_err(|source| {
             self.done = true;
             CaptureError::new(
                 &self.name,
                 self.offset,
                 CaptureErrorKind::Io { record: 0, source },
             )
-        })?);
+        })?));
         Ok(())
     }
 

@@ -1135,7 +1135,7 @@ impl Analyzer {
                     }
                 };
                 let progress = batch.with_dependent_mut(|owner, d| {
-                    let mut segs = d.segs.iter();
+                    let mut segs = d.segs.iter().zip(&d.sips);
                     for (m, f) in owner.metas.iter().zip(&d.frames) {
                         frames += 1;
                         for text in &m.secrets {
@@ -1150,9 +1150,9 @@ impl Analyzer {
                         // By reference: a parsed message is ~1.8 KB, and moving it through
                         // the calls cost more than the analysis saved.
                         for _ in 0..f.segments {
-                            if let Some(p) = segs.next() {
-                                let view = p.sip.and_then(|i| d.views.get_mut(i as usize));
-                                self.on_segment(&p.seg, view);
+                            if let Some((seg, sip)) = segs.next() {
+                                let view = sip.and_then(|i| d.views.get_mut(i as usize));
+                                self.on_segment(seg, view);
                             }
                         }
                         self.origin = None;
