@@ -1348,21 +1348,21 @@ impl Analyzer {
         pre: Option<&mut Result<MessageView<'_>, sip::ParseError>>,
     ) {
         if let Some(q) = seg.icmp.as_deref() {
-            self.on_undelivered(&seg, q);
+            self.on_undelivered(seg, q);
             return;
         }
         match seg.transport {
             // One SIP message per segment: framed out of the stream, one SCTP user message,
             // or one out of a WebSocket message (RFC 7118 §5).
-            Transport::Tcp | Transport::Sctp | Transport::Ws => self.on_sip(&seg, pre),
+            Transport::Tcp | Transport::Sctp | Transport::Ws => self.on_sip(seg, pre),
             // SIP read from decrypted TLS: its TLS session's audit says so.
             Transport::Tls | Transport::Wss => {
                 self.tls.note_decrypted_sip(seg.src, seg.dst);
-                self.on_sip(&seg, pre)
+                self.on_sip(seg, pre)
             }
             // TLS records of the handshake, for the TLS audit (see net::tls_stream).
             Transport::TlsRecords => {
-                self.tls.on_segment(&seg);
+                self.tls.on_segment(seg);
                 self.stats.tls_sessions = self.tls.sessions_created();
                 self.stats.tls_session_evictions = self.tls.evictions();
                 for s in self.tls.take_ended() {
@@ -1374,12 +1374,12 @@ impl Analyzer {
             Transport::Udp => {
                 let p: &[u8] = &seg.payload;
                 if net::sipframe::looks_like_sip_start(p) {
-                    self.on_sip(&seg, pre);
+                    self.on_sip(seg, pre);
                 } else if !p.is_empty() && p.iter().all(|&b| b == b'\r' || b == b'\n') {
                     self.stats.udp_keepalives += 1;
                     self.note_keepalive(seg.src, seg.ts);
                 } else {
-                    self.on_udp_other(&seg);
+                    self.on_udp_other(seg);
                 }
             }
         }
@@ -2094,10 +2094,10 @@ impl Analyzer {
         let call_id = msg.call_id();
         // The dialog first: its memo spares re-validating the header values its earlier
         // messages already carried (same verdict, a fraction of the cost).
-        let id = call_id.map(|c| self.dialog_for(c, &msg, seg));
+        let id = call_id.map(|c| self.dialog_for(c, msg, seg));
         let problems = match id.and_then(|id| self.dialogs.get_mut(&id)) {
-            Some(d) => sip::validate_view(&msg, &mut d.memo),
-            None => sip::validate_view(&msg, &mut sip::ValueMemo::default()),
+            Some(d) => sip::validate_view(msg, &mut d.memo),
+            None => sip::validate_view(msg, &mut sip::ValueMemo::default()),
         };
         if !problems.is_empty() {
             self.stats.sip_malformed += 1;
@@ -2130,7 +2130,7 @@ impl Analyzer {
         // two returns cost three copies per message, with or without a body.
         let mut sdp_seen = None;
         let facts = match id {
-            Some(id) => self.update_dialog(id, &msg, seg, raw, at, &mut sdp_seen),
+            Some(id) => self.update_dialog(id, msg, seg, raw, at, &mut sdp_seen),
             None => {
                 self.stats.sip_without_call_id += 1;
                 None
@@ -2141,7 +2141,7 @@ impl Analyzer {
         }
         let is_request = matches!(msg.start, StartLine::Request { .. });
         let cx = MessageCtx {
-            msg: &msg,
+            msg,
             raw,
             seen: seen(seg),
             dialog: id.and_then(|id| self.dialogs.get(&id)),
