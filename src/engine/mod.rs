@@ -1170,20 +1170,27 @@ impl Analyzer {
             }
             Ok(end)
         });
-        let keys = self.decoder.tls_keys().clone();
         self.decoder = decoder;
         match end {
             Ok(end) => warning = end.map(|e| e.to_string()).or(warning),
-            Err(_) => {
-                // The system refused the thread: read on this one.
-                drop(keys);
-                return self.run_source_with(source, tick, &mut |_, _| true);
-            }
+            // The system refused the thread: read on this one.
+            Err(_) => return self.run_source_with(source, tick, &mut |_, _| true),
         }
-        drop(keys);
+        self.end_input(source, tick, frames, warning)
+    }
+
+    /// Records an input read to its end (or to the error in `warning`): its last progress
+    /// tick, the frame numbering of the next input, and its account.
+    fn end_input(
+        &mut self,
+        source: &dyn FrameSource,
+        tick: &mut dyn FnMut(u64, Option<u64>),
+        frames: u64,
+        warning: Option<String>,
+    ) -> &InputInfo {
         let (done, total) = source.progress();
         tick(done, total);
-        self.frame_base = base + frames;
+        self.frame_base += frames;
         self.inputs.push(InputInfo {
             name: source.name().to_string(),
             frames,
@@ -1245,16 +1252,7 @@ impl Analyzer {
                 tick(done, total);
             }
         }
-        let (done, total) = source.progress();
-        tick(done, total);
-        self.frame_base = base + frames;
-        self.inputs.push(InputInfo {
-            name: source.name().to_string(),
-            frames,
-            link_types: source.link_types().iter().map(|l| l.name()).collect(),
-            warning,
-        });
-        &self.inputs[self.inputs.len() - 1]
+        self.end_input(source, tick, frames, warning)
     }
 
     /// Where a frame of input `input` lies (`origin`: the file and the offset of its data)
