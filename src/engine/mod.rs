@@ -1088,20 +1088,36 @@ impl Analyzer {
         source: &mut dyn FrameSource,
         tick: &mut dyn FnMut(u64, Option<u64>),
     ) -> &InputInfo {
+        self.run_source_with(source, tick, &mut |_, _| true)
+    }
+
+    /// [`Self::run_source`], calling `before` with each frame (its number already global)
+    /// before the engine processes it: the NDJSON event stream ticks there in packet time.
+    /// `before` returning false stops reading (e.g. the event consumer went away).
+    pub fn run_source_with(
+        &mut self,
+        source: &mut dyn FrameSource,
+        tick: &mut dyn FnMut(u64, Option<u64>),
+        before: &mut dyn FnMut(&Analyzer, &FrameRef<'_>) -> bool,
+    ) -> &InputInfo {
         match source.as_send() {
-            Some(source) => self.run_pipelined(source, tick, pipeline::BATCH_BYTES),
-            None => self.run_source_with(source, tick, &mut |_, _| true),
+            Some(source) => self.run_pipelined(source, tick, before, pipeline::BATCH_BYTES),
+            None => self.run_serial(source, tick, before),
         }
     }
 
-    /// [`Self::run_source`] over a source read on a second thread, in batches of
-    /// `batch_bytes` of frame data (tests use tiny ones).
+    /// [`Self::run_source_with`] over a source read on a second thread, in batches of
+    /// `batch_bytes` of frame data (tests use tiny ones). When `before` stops it, the
+    /// reader thread has decoded up to two batches further (its decoder's counters include
+    /// them); the frames past the stop are neither counted nor analysed.
     fn run_pipelined(
         &mut self,
         source: &mut (dyn FrameSource + Send),
         tick: &mut dyn FnMut(u64, Option<u64>),
+        before: &mut dyn FnMut(&Analyzer, &FrameRef<'_>) -> bool,
         batch_bytes: usize,
     ) -> &InputInfo {
+        let mut stopped = false;
         let mut frames = 0u64;
         let mut warning = None;
         let base = self.frame_base;
@@ -1145,7 +1161,12 @@ impl Analyzer {
                             }
                         }
                         let at = owner.path.as_deref().zip(m.origin);
-                        self.origin = self.origin_of(input, &mut located, at);
+                        let origin = self.origin_of(input, &mut located, at);
+                        if !before(self, &f.frame) {
+                            stopped = true;
+                            break;
+                        }
+                        self.origin = origin;
                         self.count_frame(&f.frame);
                         // By reference: a parsed message is ~1.8 KB, and moving it through
                         // the calls cost more than the analysis saved.
@@ -1159,6 +1180,9 @@ impl Analyzer {
                     }
                     owner.progress
                 });
+                if stopped {
+                    break;
+                }
                 tick(progress.0, progress.1);
                 let headers = std::mem::take(&mut self.header_pool);
                 // The reader may have ended (on an error) without waiting for it.
@@ -1174,7 +1198,7 @@ impl Analyzer {
         match end {
             Ok(end) => warning = end.map(|e| e.to_string()).or(warning),
             // The system refused the thread: read on this one.
-            Err(_) => return self.run_source_with(source, tick, &mut |_, _| true),
+            Err(_) => return self.run_serial(source, tick, before),
         }
         self.end_input(source, tick, frames, warning)
     }
@@ -1200,10 +1224,9 @@ impl Analyzer {
         &self.inputs[self.inputs.len() - 1]
     }
 
-    /// [`Self::run_source`], calling `before` with each frame (its number already global)
-    /// before the engine processes it: the NDJSON event stream ticks there in packet time.
-    /// `before` returning false stops reading (e.g. the event consumer went away).
-    pub fn run_source_with(
+    /// [`Self::run_source_with`] on this thread: frame by frame, each decoded and parsed
+    /// here (sources that cannot move to a thread: live capture, HEP).
+    pub(crate) fn run_serial(
         &mut self,
         source: &mut dyn FrameSource,
         tick: &mut dyn FnMut(u64, Option<u64>),

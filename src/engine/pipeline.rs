@@ -390,11 +390,11 @@ mod tests {
             let mut src = open(path);
             match batch {
                 None => {
-                    an.run_source_with(&mut src, &mut |_, _| {}, &mut |_, _| true);
+                    an.run_serial(&mut src, &mut |_, _| {}, &mut |_, _| true);
                 }
                 Some(bytes) => {
                     let src = src.as_send().expect("a file can move to a thread");
-                    an.run_pipelined(src, &mut |_, _| {}, bytes);
+                    an.run_pipelined(src, &mut |_, _| {}, &mut |_, _| true, bytes);
                 }
             }
         }
@@ -476,6 +476,53 @@ mod tests {
             assert_eq!(got.1, want.1, "cut at {cut}");
             assert!(got.0 == want.0, "cut at {cut}: report differs");
             assert!(want.1[0].warning.is_some(), "cut at {cut}: no warning");
+        }
+    }
+}
+
+#[cfg(test)]
+mod before_tests {
+    use crate::capture::{self, FrameSource};
+    use crate::engine::{Analyzer, InputInfo, Limits};
+    use crate::report::Report;
+    use std::path::Path;
+
+    /// Reads the sample, stopping when `before` sees frame `stop`; gives the frames
+    /// `before` saw, the input's account and the report's dialogs.
+    fn stopped_at(stop: u64, batch: Option<usize>) -> (Vec<u64>, InputInfo, serde_json::Value) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/basic-call-rtp.pcap");
+        let mut src = capture::open_path(&path).expect("sample");
+        let mut an: Analyzer = crate::rules::analyzer(Limits::default());
+        let mut seen = Vec::new();
+        let mut before = |_: &Analyzer, f: &capture::FrameRef<'_>| {
+            seen.push(f.number);
+            f.number < stop
+        };
+        let info = match batch {
+            None => an.run_serial(&mut src, &mut |_, _| {}, &mut before).clone(),
+            Some(bytes) => {
+                let src = src.as_send().expect("a file can move to a thread");
+                an.run_pipelined(src, &mut |_, _| {}, &mut before, bytes)
+                    .clone()
+            }
+        };
+        let report = serde_json::to_value(Report::build(&an, 0)).expect("report");
+        (seen, info, report["dialogs"].clone())
+    }
+
+    /// `before` (the NDJSON event stream's tick) sees the same frames, in order, and
+    /// stops the run at the same frame, read on one thread or ahead on two.
+    #[test]
+    fn before_sees_and_stops_at_the_same_frames_either_way() {
+        for stop in [1, 4, 9, 60, 1_000_000] {
+            let want = stopped_at(stop, None);
+            assert!(!want.0.is_empty());
+            for batch in [1, 700, super::BATCH_BYTES] {
+                let got = stopped_at(stop, Some(batch));
+                assert_eq!(got.0, want.0, "stop {stop} batch {batch}: frames seen");
+                assert_eq!(got.1, want.1, "stop {stop} batch {batch}: input");
+                assert_eq!(got.2, want.2, "stop {stop} batch {batch}: dialogs");
+            }
         }
     }
 }
