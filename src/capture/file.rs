@@ -260,6 +260,11 @@ impl BufRead for Input {
     }
 }
 
+/// The gzip member magic (RFC 1952 §2.3.1) at the start of `head`.
+fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+}
+
 /// Reads until `buf` is full or the input ends; returns the bytes read.
 fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
@@ -387,7 +392,7 @@ fn open_stream(
     // Sniffed in place when the first read gives the four bytes (a file always does):
     // nothing consumed, nothing to put back.
     let peeked = match plain.fill_buf() {
-        Ok(b) => b.get(..4).map(|h| h.starts_with(&[0x1f, 0x8b])),
+        Ok(b) => b.get(..4).map(is_gzip),
         Err(_) => None,
     };
     if peeked == Some(false) {
@@ -401,7 +406,7 @@ fn open_stream(
     if first.is_empty() {
         return Err(CaptureError::new(name, 0, CaptureErrorKind::Empty));
     }
-    let gzip = first.starts_with(&[0x1f, 0x8b]);
+    let gzip = is_gzip(&first);
     // Put the sniffed bytes back in front so the header parsers see the whole file.
     stream = Box::new(Cursor::new(first).chain(stream));
     if gzip {

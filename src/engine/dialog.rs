@@ -434,7 +434,8 @@ impl Dialog {
         symbols: &mut Symbols,
         stats: &mut EngineStats,
     ) -> Option<SdpSeen<'m>> {
-        let body = msg.sdp_body()?;
+        // Parsed ahead on the reader thread when there is one (engine::pipeline).
+        let parsed = msg.take_sdp()?;
         stats.sdp_bodies += 1;
         // The side comes from the From tag, not the address: a proxy relaying the
         // caller's INVITE to the callee sends it from its own address. Requests
@@ -444,8 +445,6 @@ impl Dialog {
             _ => self.src == seg.src,
         };
         let action = sdp_action(&self.sessions, &self.sdp, from_caller, cseq_num);
-        // Parsed ahead on the reader thread when there is one (engine::pipeline).
-        let parsed = msg.take_sdp().unwrap_or_else(|| sdp::parse(body));
         let media = summarize_sdp(&parsed, symbols);
         let mut announced: List<(Option<SocketAddr>, Option<SocketAddr>)> = media
             .iter()

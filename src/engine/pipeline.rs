@@ -21,7 +21,7 @@
 //! for the next one.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::capture::{CaptureError, FrameRef, FrameSource, Lent, LinkType, Timestamp};
@@ -150,15 +150,15 @@ impl Batch {
     /// Empties the batch into its reusable allocations; `headers` are the header lists
     /// the engine gave back.
     fn into_spare(mut self, headers: Vec<Vec<Header<'static>>>) -> Spare {
-        let (frames, segs, views) = self.with_dependent_mut(|_, d| {
+        let (frames, segs, sips, views) = self.with_dependent_mut(|_, d| {
+            d.sips.clear();
             (
                 relifetime(std::mem::take(&mut d.frames)),
                 relifetime(std::mem::take(&mut d.segs)),
+                std::mem::take(&mut d.sips),
                 relifetime(std::mem::take(&mut d.views)),
             )
         });
-        let mut sips = self.with_dependent_mut(|_, d| std::mem::take(&mut d.sips));
-        sips.clear();
         Spare {
             owner: self.into_owner(),
             frames,
@@ -174,7 +174,7 @@ impl Batch {
 /// empty `Vec` of a same-layout type in place).
 // `filter` cannot change the item type, which is the point here.
 #[allow(clippy::unnecessary_filter_map)]
-fn relifetime<T, U>(mut v: Vec<T>) -> Vec<U> {
+pub(super) fn relifetime<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.clear();
     v.into_iter().filter_map(|_| None).collect()
 }
@@ -255,47 +255,40 @@ fn fill(
     batch_bytes: usize,
     owner: &mut Owner,
 ) -> Option<Option<CaptureError>> {
-    while owner.bytes.len() < batch_bytes && owner.metas.len() < BATCH_FRAMES {
-        let meta = match source.lend_frame() {
-            Ok(Some(Lent::Borrowed { frame, origin })) => {
-                if owner.path.is_none() {
-                    owner.path = origin.map(|(p, _)| p.to_path_buf());
-                }
-                let meta = Meta::of(&frame, base, owner.bytes.len(), origin.map(|(_, o)| o));
-                owner.bytes.extend_from_slice(frame.data);
-                meta
-            }
+    let end = loop {
+        if owner.bytes.len() >= batch_bytes || owner.metas.len() >= BATCH_FRAMES {
+            break None;
+        }
+        match source.lend_frame() {
+            Ok(Some(Lent::Borrowed { frame, origin })) => owner.push(&frame, base, origin),
             Ok(Some(Lent::Owned(f))) => {
                 // Key logs of pcapng Decryption Secrets Blocks read before this frame.
                 let secrets = source.take_secrets();
-                let origin = source.frame_origin();
-                if owner.path.is_none() {
-                    owner.path = origin.map(|(p, _)| p.to_path_buf());
+                owner.push(&f.borrowed(), base, source.frame_origin());
+                if let Some(m) = owner.metas.last_mut() {
+                    m.secrets = secrets;
                 }
-                let mut meta = Meta::of(
-                    &f.borrowed(),
-                    base,
-                    owner.bytes.len(),
-                    origin.map(|(_, o)| o),
-                );
-                meta.secrets = secrets;
-                owner.bytes.extend_from_slice(&f.data);
                 source.recycle(f.data);
-                meta
             }
-            Ok(None) => {
-                owner.progress = source.progress();
-                return Some(None);
-            }
-            Err(e) => {
-                owner.progress = source.progress();
-                return Some(Some(e));
-            }
-        };
-        owner.metas.push(meta);
-    }
+            Ok(None) => break Some(None),
+            Err(e) => break Some(Some(e)),
+        }
+    };
     owner.progress = source.progress();
-    None
+    end
+}
+
+impl Owner {
+    /// Copies a frame in, with where it lies in the input file (the file noted once).
+    fn push(&mut self, frame: &FrameRef<'_>, base: u64, origin: Option<(&Path, u64)>) {
+        if self.path.is_none() {
+            self.path = origin.map(|(p, _)| p.to_path_buf());
+        }
+        let start = self.bytes.len();
+        self.metas
+            .push(Meta::of(frame, base, start, origin.map(|(_, o)| o)));
+        self.bytes.extend_from_slice(frame.data);
+    }
 }
 
 /// The message the engine's `on_sip` would parse out of this segment, parsed here: a
