@@ -2681,6 +2681,14 @@ impl Analyzer {
         &self.capture_stats
     }
 
+    /// A number that changes whenever what the engine holds may have changed: a frame
+    /// was processed or findings were added. Equal values mean the dialogs, streams and
+    /// findings are as they were, so a reader polling the engine (the NDJSON stream's
+    /// ticks, live) may skip its diff.
+    pub fn generation(&self) -> u64 {
+        self.stats.packets.wrapping_add(self.findings.len() as u64)
+    }
+
     /// Appends findings computed outside the engine (the offline password audit,
     /// `crate::crack`); [`Analyzer::findings`] sorts them with the rest.
     pub fn add_findings(&mut self, v: Vec<Finding>) {
@@ -3306,6 +3314,34 @@ pub fn summarize_sdp(s: &sdp::Sdp<'_>, symbols: &mut Symbols) -> crate::model::L
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The generation moves with every frame, ignored ones too, and with added findings;
+    /// reading the engine leaves it where it was.
+    #[test]
+    fn generation_moves_with_frames_and_added_findings() {
+        let mut an = Analyzer::new(Limits::default());
+        let g0 = an.generation();
+        let junk = Frame {
+            number: 1,
+            ts: Timestamp(1),
+            link_type: crate::capture::LinkType::ETHERNET,
+            orig_len: 3,
+            data: vec![1, 2, 3],
+            interface: 0,
+        };
+        an.process(&junk);
+        let g1 = an.generation();
+        assert_ne!(g1, g0);
+        let _ = an.findings();
+        let _ = an.dialogs().count();
+        assert_eq!(an.generation(), g1);
+        an.add_findings(vec![Finding::new(
+            crate::model::RuleId("test.toy"),
+            crate::model::Severity::Info,
+            Timestamp(1),
+        )]);
+        assert_ne!(an.generation(), g1);
+    }
 
     /// `push_decimal` writes what `Display` writes, for every status code and beyond.
     #[test]

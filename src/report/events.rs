@@ -18,8 +18,9 @@
 //! one small record per open dialog (bounded by [`MAX_TRACKED_DIALOGS`]) and one key per
 //! finding still present in the engine.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use serde::Serialize;
 
@@ -137,36 +138,68 @@ struct Tracked {
     last: DialogEvent,
 }
 
-/// What identifies a finding across ticks: its summary may change (counts grow), these do not.
-type FindingKey = (
+/// What identifies a finding across ticks besides its Call-ID: its summary may change
+/// (counts grow), these do not.
+type Rest = (
     &'static str,
-    Option<String>,
     Option<SocketAddr>,
     Option<SocketAddr>,
     Option<u64>,
 );
 
-fn key_of(f: &Finding) -> FindingKey {
+fn rest_of(f: &Finding) -> Rest {
     (
         f.rule.as_str(),
-        f.call_id.clone(),
         f.src.map(|a| a.get()),
         f.dst.map(|a| a.get()),
         f.evidence.first().copied(),
     )
 }
 
+/// Findings emitted and still present in the engine, with their multiplicity. Keyed by
+/// call first, so that a tick looks a finding up through its borrowed Call-ID: a big
+/// capture has a finding per call, all looked up at every tick, and copying each Call-ID
+/// to look it up was most of the stream's cost.
+#[derive(Debug, Default)]
+struct Emitted {
+    by_call: FxHashMap<String, Vec<(Rest, u32)>>,
+    no_call: FxHashMap<Rest, u32>,
+}
+
+impl Emitted {
+    /// How many findings of this key were emitted (an entry made at 0 when new).
+    fn count_mut(&mut self, call: Option<&str>, rest: Rest) -> Option<&mut u32> {
+        let Some(call) = call else {
+            return Some(self.no_call.entry(rest).or_insert(0));
+        };
+        if !self.by_call.contains_key(call) {
+            self.by_call.insert(call.to_owned(), Vec::new());
+        }
+        let list = self.by_call.get_mut(call)?;
+        let at = match list.iter().position(|(r, _)| *r == rest) {
+            Some(at) => at,
+            None => {
+                list.push((rest, 0));
+                list.len() - 1
+            }
+        };
+        list.get_mut(at).map(|(_, n)| n)
+    }
+}
+
 /// Diffs the engine against what was already emitted. See the module documentation.
 #[derive(Debug, Default)]
 pub struct EventTracker {
-    open: HashMap<u64, Tracked>,
+    open: FxHashMap<u64, Tracked>,
     /// Largest dialog id seen: ids grow, so an absent id at or below it already ended.
     high_water: u64,
     tick_no: u64,
     /// Findings emitted and still present in the engine, with their multiplicity.
-    emitted: HashMap<FindingKey, u32>,
+    emitted: Emitted,
     counts: EventCounts,
     last_ts: Timestamp,
+    /// [`Analyzer::generation`] at the last tick: when it has not moved, nothing changed.
+    generation: Option<u64>,
 }
 
 impl EventTracker {
@@ -181,7 +214,18 @@ impl EventTracker {
     }
 
     /// Events since the previous tick, stamped `now`. Findings of open dialogs are held.
+    ///
+    /// A tick with no frame processed since the previous one (an idle live capture) has
+    /// nothing to say and costs nothing: the engine is not walked. Dialogs refused by the
+    /// tracking bound ([`EventCounts::untracked`]) are reported again at every tick, so
+    /// once one was refused every tick walks the engine.
     pub fn tick<'a>(&mut self, an: &'a Analyzer, now: Timestamp) -> Vec<StreamEvent<'a>> {
+        let generation = an.generation();
+        if self.generation == Some(generation) && self.counts.untracked == 0 {
+            self.last_ts = now;
+            return Vec::new();
+        }
+        self.generation = Some(generation);
         self.step(an, now, false)
     }
 
@@ -196,7 +240,9 @@ impl EventTracker {
         hep_listeners: Vec<crate::hep::HepListenerStats>,
     ) -> Vec<StreamEvent<'a>> {
         let mut out = self.step(an, now, true);
-        let report = Report::build(an, elapsed_ms);
+        // Only the summary and the inputs are read: the streaming build skips the DTO of
+        // every dialog and finding, which the full one makes and this would drop.
+        let report = Report::build_streaming(an, elapsed_ms);
         out.push(StreamEvent::Summary(Box::new(SummaryEvent {
             ts: now.as_secs_f64(),
             inputs: report.inputs,
@@ -299,7 +345,7 @@ impl EventTracker {
     }
 
     fn emit_findings<'a>(&mut self, an: &'a Analyzer, last: bool, out: &mut Vec<StreamEvent<'a>>) {
-        let open_calls: std::collections::HashSet<&str> = if last {
+        let open_calls: FxHashSet<&str> = if last {
             Default::default()
         } else {
             self.open
@@ -307,35 +353,62 @@ impl EventTracker {
                 .map(|t| t.last.call_id.as_str())
                 .collect()
         };
-        let mut present: HashMap<FindingKey, u32> = HashMap::new();
-        let mut next_id = self.counts.finding as usize + 1;
-        for f in an.findings() {
-            if f.call_id.as_deref().is_some_and(|c| open_calls.contains(c)) {
+        let mut findings = an.findings();
+        // How many of each key the engine holds now (findings of open calls left out).
+        let mut present: FxHashMap<(Option<&str>, Rest), u32> = FxHashMap::default();
+        let mut emit = Vec::new();
+        for (i, f) in findings.iter().enumerate() {
+            let call = f.call_id.as_deref();
+            if call.is_some_and(|c| open_calls.contains(c)) {
                 continue;
             }
-            let key = key_of(&f);
-            let n = present.entry(key.clone()).or_insert(0);
+            let rest = rest_of(f);
+            let n = present.entry((call, rest)).or_insert(0);
             *n += 1;
-            let done = self.emitted.entry(key).or_insert(0);
-            if *n > *done {
-                *done += 1;
-                out.push(StreamEvent::Finding(finding_dto(next_id, f)));
-                next_id += 1;
+            if let Some(done) = self.emitted.count_mut(call, rest) {
+                if *n > *done {
+                    *done += 1;
+                    emit.push(i);
+                }
             }
         }
         // Forget findings the engine no longer has (their dialog was evicted): the table
-        // stays as small as the engine's own.
-        let mut open_keys = Vec::new();
-        for (k, n) in self.emitted.drain() {
-            match present.get(&k) {
-                Some(p) => open_keys.push((k, n.min(*p))),
-                None if k.1.as_deref().is_some_and(|c| open_calls.contains(c)) => {
-                    open_keys.push((k, n))
+        // stays as small as the engine's own. A key of a call still open is never in
+        // `present`; it is kept as it is.
+        self.emitted
+            .no_call
+            .retain(|rest, n| match present.get(&(None, *rest)) {
+                Some(p) => {
+                    *n = (*n).min(*p);
+                    true
                 }
-                None => {}
+                None => false,
+            });
+        self.emitted.by_call.retain(|call, list| {
+            if open_calls.contains(call.as_str()) {
+                return true;
+            }
+            list.retain_mut(
+                |(rest, n)| match present.get(&(Some(call.as_str()), *rest)) {
+                    Some(p) => {
+                        *n = (*n).min(*p);
+                        true
+                    }
+                    None => false,
+                },
+            );
+            !list.is_empty()
+        });
+        drop(present);
+        let first_id = self.counts.finding as usize + 1;
+        for (k, i) in emit.into_iter().enumerate() {
+            if let Some(f) = findings.get_mut(i) {
+                out.push(StreamEvent::Finding(finding_dto(
+                    first_id + k,
+                    std::mem::replace(f, Finding::new(f.rule, f.severity, f.ts)),
+                )));
             }
         }
-        self.emitted.extend(open_keys);
     }
 }
 
@@ -399,11 +472,19 @@ pub fn write_events<W: std::io::Write>(
     w: &mut W,
     events: &[StreamEvent<'_>],
 ) -> std::io::Result<()> {
+    // One buffer for the batch, handed on in pieces: a buffer of its own per line (what
+    // `json::to_writer` gathers in) cost more than the line's text.
+    const PIECE: usize = 1 << 16;
+    let mut buf = Vec::with_capacity(PIECE.min(events.len().saturating_mul(256)));
     for e in events {
-        super::json::to_writer(&mut *w, e).map_err(std::io::Error::from)?;
-        w.write_all(b"\n")?;
+        super::json::append(&mut buf, e).map_err(std::io::Error::from)?;
+        buf.push(b'\n');
+        if buf.len() >= PIECE {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
     }
-    Ok(())
+    w.write_all(&buf)
 }
 
 #[cfg(test)]
@@ -449,6 +530,43 @@ mod tests {
         }
         let report_findings = Report::build(&an, 0).findings.len();
         (lines, report_findings)
+    }
+
+    /// A tick with nothing processed since the last one (an idle live capture) skips the
+    /// engine and says nothing; the stream around it is the one without it.
+    #[test]
+    fn idle_ticks_say_nothing_and_change_nothing() {
+        for sample in [
+            "samples/basic-call-rtp.pcap",
+            "samples/nat-one-way-wan.pcap",
+        ] {
+            let (want, _) = stream(sample);
+            let mut src = open_path(std::path::Path::new(sample)).expect("sample");
+            let mut an = crate::rules::analyzer(Limits::default());
+            let mut tr = EventTracker::new();
+            let mut clock = PacketClock::new(TICK_NS);
+            let mut lines = Vec::new();
+            let mut last = Timestamp(0);
+            let mut frames = 0;
+            while let Ok(Some(mut f)) = src.next_frame() {
+                frames += 1;
+                f.number = frames;
+                if let Some(t) = clock.due(f.ts) {
+                    for e in tr.tick(&an, t) {
+                        lines.push(serde_json::to_value(&e).expect("json"));
+                    }
+                    let before = an.generation();
+                    assert!(tr.tick(&an, t).is_empty(), "{sample}: idle tick spoke");
+                    assert_eq!(an.generation(), before);
+                }
+                last = f.ts;
+                an.process(&f);
+            }
+            for e in tr.finish(&an, last, 0, Vec::new()) {
+                lines.push(serde_json::to_value(&e).expect("json"));
+            }
+            assert_eq!(lines, want, "{sample}");
+        }
     }
 
     fn kinds(lines: &[serde_json::Value], call: &str) -> Vec<String> {
