@@ -600,13 +600,15 @@ fn run_report(run: &Run<'_>) -> ExitCode {
         };
     }
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    // Unfiltered JSON renders each dialog as it is written; text and the filters read
-    // the whole list (and `retain` builds it when asked).
-    let mut report = if matches!(format, Format::Json) && filter.is_none() && !run.output.nat {
-        Report::build_streaming(&analyzer, elapsed_ms)
-    } else {
-        Report::build(&analyzer, elapsed_ms)
-    };
+    // Unfiltered JSON renders each dialog as it is written, and NDJSON reads only the
+    // counts (its events came from the stream); text and the filters read the whole list
+    // (and `retain` builds it when asked).
+    let mut report =
+        if matches!(format, Format::Json | Format::Ndjson) && filter.is_none() && !run.output.nat {
+            Report::build_streaming(&analyzer, elapsed_ms)
+        } else {
+            Report::build(&analyzer, elapsed_ms)
+        };
     report.hep_listeners = cli::hep::listener_stats(&hep_stats);
     if let (Some(f), Some(expr)) = (&filter, run.filter) {
         let keep = siplens::tui::app::matching_calls(&siplens::tui::Snapshot::build(&analyzer), f);
