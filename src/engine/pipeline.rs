@@ -328,19 +328,6 @@ fn presplit<'a>(
     Some(at)
 }
 
-/// Splits a SIP message and parses the fields every message is read for: what the engine
-/// does first with each message, on either thread.
-pub(crate) fn parse_view<'a>(
-    payload: &'a [u8],
-    headers: Vec<Header<'a>>,
-) -> Result<MessageView<'a>, ParseError> {
-    sip::parse_message_in(payload, headers).map(|m| {
-        let mut v = MessageView::new(m);
-        v.parse_fields();
-        v
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use crate::capture::{self, FrameSource};
