@@ -109,41 +109,92 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-/// The engine alone (decode, SIP/SDP parsing, dialogs, streams; no output) over the large
-/// captures `benches/bench.sh` generates, frames held in memory. Skipped when they are
-/// absent; `SIPLENS_BENCH_DIR` points elsewhere than `bench-out/`.
-fn engine_on_bench_captures(c: &mut Criterion) {
+/// The frames of `name` from the bench captures' folder (`SIPLENS_BENCH_DIR`, else
+/// `bench-out/`) held in memory, and the limits the engine benches run with (no raw
+/// message kept); None, said on stderr, when the capture is absent.
+fn bench_capture(name: &str) -> Option<(Vec<Frame>, siplens::engine::Limits)> {
     let dir = std::env::var_os("SIPLENS_BENCH_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-out"));
-    let mut g = c.benchmark_group("engine");
+    let Ok(mut src) = capture::open_path(&dir.join(name)) else {
+        eprintln!("{name} not found in {dir:?}: run benches/bench.sh first");
+        return None;
+    };
+    let mut frames: Vec<Frame> = Vec::new();
+    while let Ok(Some(f)) = src.next_frame() {
+        frames.push(f);
+    }
+    let limits = siplens::engine::Limits {
+        max_raw_bytes: 0,
+        ..Default::default()
+    };
+    Some((frames, limits))
+}
+
+/// Runs `bench` in group `group` over each bench capture held in memory (see
+/// [`bench_capture`]), counting frames.
+fn on_bench_captures(
+    c: &mut Criterion,
+    group: &str,
+    bench: impl Fn(&mut criterion::Bencher<'_>, &[Frame], &siplens::engine::Limits),
+) {
+    let mut g = c.benchmark_group(group);
     g.sample_size(10);
     for name in ["sig-heavy.pcap", "rtp-heavy.pcap"] {
-        let Ok(mut src) = capture::open_path(&dir.join(name)) else {
-            eprintln!("{name} not found in {dir:?}: run benches/bench.sh first");
+        let Some((frames, limits)) = bench_capture(name) else {
             continue;
         };
-        let mut frames: Vec<Frame> = Vec::new();
-        while let Ok(Some(f)) = src.next_frame() {
-            frames.push(f);
-        }
-        let limits = siplens::engine::Limits {
-            max_raw_bytes: 0,
-            ..Default::default()
-        };
         g.throughput(Throughput::Elements(frames.len() as u64));
-        g.bench_function(name, |b| {
-            b.iter_with_large_drop(|| {
-                let mut an = siplens::rules::analyzer(limits.clone());
-                for f in &frames {
-                    an.process(f);
-                }
-                an
-            })
-        });
+        g.bench_function(name, |b| bench(b, &frames, &limits));
     }
     g.finish();
 }
 
-criterion_group!(benches, sip, sdp, pipeline, engine_on_bench_captures);
+/// The engine alone (decode, SIP/SDP parsing, dialogs, streams; no output) over the large
+/// captures `benches/bench.sh` generates, frames held in memory. Skipped when they are
+/// absent; `SIPLENS_BENCH_DIR` points elsewhere than `bench-out/`.
+fn engine_on_bench_captures(c: &mut Criterion) {
+    on_bench_captures(c, "engine", |b, frames, limits| {
+        b.iter_with_large_drop(|| {
+            let mut an = siplens::rules::analyzer(limits.clone());
+            for f in frames {
+                an.process(f);
+            }
+            an
+        })
+    });
+}
+
+/// The engine's analysis alone, on the same captures: frames decoded and their SIP
+/// messages parsed beforehand in batches of the reader thread's size
+/// (`Analyzer::prepare`, not timed), then analysed (`Analyzer::analyze`, timed). In a file
+/// run the first half runs on the reader thread: this is the work of the engine's own
+/// thread, on one core. `engine/` above times both halves on one core.
+fn engine_stage_on_bench_captures(c: &mut Criterion) {
+    on_bench_captures(c, "engine_stage", |b, frames, limits| {
+        b.iter_custom(|iters| {
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let mut an = siplens::rules::analyzer(limits.clone());
+                for chunk in frames.chunks(2048) {
+                    let prepared = an.prepare(chunk);
+                    let t = std::time::Instant::now();
+                    an.analyze(prepared);
+                    spent += t.elapsed();
+                }
+                black_box(&an);
+            }
+            spent
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    sip,
+    sdp,
+    pipeline,
+    engine_on_bench_captures,
+    engine_stage_on_bench_captures
+);
 criterion_main!(benches);

@@ -9,7 +9,7 @@ pub mod changes;
 mod dialog;
 pub mod dtls;
 pub mod limits;
-mod pipeline;
+pub mod pipeline;
 pub mod raw;
 pub mod rule;
 pub mod srtp;
@@ -261,6 +261,23 @@ pub struct EngineStats {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// Where a run over batches stands: what the engine thread of a file run keeps between
+/// batches ([`Analyzer::analyze_batch`]).
+struct BatchRun {
+    /// Where key logs of secrets blocks come from, for their errors.
+    name: String,
+    /// Index of the input in [`Analyzer::inputs`].
+    input: u32,
+    /// True once the input's file was noted for re-reading raw messages.
+    located: bool,
+    /// Frames analysed so far.
+    frames: u64,
+    /// The first bad key log's error.
+    warning: Option<String>,
+    /// True when the per-frame hook stopped the run.
+    stopped: bool,
 }
 
 /// One input file and what happened while reading it.
@@ -1113,17 +1130,19 @@ impl Analyzer {
         before: &mut dyn FnMut(&Analyzer, &FrameRef<'_>) -> bool,
         batch_bytes: usize,
     ) -> &InputInfo {
-        let mut stopped = false;
-        let mut frames = 0u64;
-        let mut warning = None;
         let base = self.frame_base;
-        let input = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
-        let mut located = false;
+        let mut run = BatchRun {
+            name: format!("{}: decryption secrets block", source.name()),
+            input: u32::try_from(self.inputs.len()).unwrap_or(u32::MAX),
+            located: false,
+            frames: 0,
+            warning: None,
+            stopped: false,
+        };
         // The decoder goes to the reader thread; the engine keeps a copy of its keys for
         // DTLS, which it reads while analysing (and the secrets blocks' key logs, below).
         let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(NetLimits::default()));
         self.decoder.set_tls_keys(decoder.tls_keys().clone());
-        let name = source.name().to_string();
         let (filled_tx, filled) = std::sync::mpsc::sync_channel(pipeline::DEPTH);
         let (done_tx, done) = std::sync::mpsc::channel();
         let end = std::thread::scope(|scope| {
@@ -1146,37 +1165,8 @@ impl Analyzer {
                         break;
                     }
                 };
-                let progress = batch.with_dependent_mut(|owner, d| {
-                    let mut segs = d.segs.iter().zip(&d.sips);
-                    for (m, f) in owner.metas.iter().zip(&d.frames) {
-                        frames += 1;
-                        for text in &m.secrets {
-                            let source = format!("{name}: decryption secrets block");
-                            if let Err(e) = self.decoder.add_tls_keylog(text, &source) {
-                                warning.get_or_insert_with(|| e.to_string());
-                            }
-                        }
-                        let at = owner.path.as_deref().zip(m.origin);
-                        let origin = self.origin_of(input, &mut located, at);
-                        if !before(self, &f.frame) {
-                            stopped = true;
-                            break;
-                        }
-                        self.origin = origin;
-                        self.count_frame(&f.frame);
-                        // By reference: a parsed message is ~2 KB, and moving it through
-                        // the calls cost more than the analysis saved.
-                        for _ in 0..f.segments {
-                            if let Some((seg, sip)) = segs.next() {
-                                let view = sip.and_then(|i| d.views.get_mut(i as usize));
-                                self.on_segment(seg, view);
-                            }
-                        }
-                        self.origin = None;
-                    }
-                    owner.progress
-                });
-                if stopped {
+                let progress = self.analyze_batch(&mut batch, &mut run, before);
+                if run.stopped {
                     break;
                 }
                 tick(progress.0, progress.1);
@@ -1191,12 +1181,88 @@ impl Analyzer {
             Ok(end)
         });
         self.decoder = decoder;
-        match end {
-            Ok(end) => warning = end.map(|e| e.to_string()).or(warning),
+        let warning = match end {
+            Ok(end) => end.map(|e| e.to_string()).or(run.warning),
             // The system refused the thread: read on this one.
             Err(_) => return self.run_serial(source, tick, before),
-        }
-        self.end_input(source, tick, frames, warning)
+        };
+        self.end_input(source, tick, run.frames, warning)
+    }
+
+    /// Analyses the frames of a batch the reader decoded and parsed, in order, until
+    /// `before` stops the run ([`BatchRun::stopped`]); returns the source's progress after
+    /// the batch.
+    fn analyze_batch(
+        &mut self,
+        batch: &mut pipeline::Batch,
+        run: &mut BatchRun,
+        before: &mut dyn FnMut(&Analyzer, &FrameRef<'_>) -> bool,
+    ) -> (u64, Option<u64>) {
+        batch.with_dependent_mut(|owner, d| {
+            let mut segs = d.segs.iter().zip(&d.sips);
+            for (m, f) in owner.metas.iter().zip(&d.frames) {
+                run.frames += 1;
+                for text in &m.secrets {
+                    if let Err(e) = self.decoder.add_tls_keylog(text, &run.name) {
+                        run.warning.get_or_insert_with(|| e.to_string());
+                    }
+                }
+                let at = owner.path.as_deref().zip(m.origin);
+                let origin = self.origin_of(run.input, &mut run.located, at);
+                if !before(self, &f.frame) {
+                    run.stopped = true;
+                    break;
+                }
+                self.origin = origin;
+                self.count_frame(&f.frame);
+                // By reference: a parsed message is ~2 KB, and moving it through the
+                // calls cost more than the analysis saved.
+                for _ in 0..f.segments {
+                    if let Some((seg, sip)) = segs.next() {
+                        let view = sip.and_then(|i| d.views.get_mut(i as usize));
+                        self.on_segment(seg, view);
+                    }
+                }
+                self.origin = None;
+            }
+            owner.progress
+        })
+    }
+
+    /// Decodes `frames` and parses their SIP messages with this engine's decoder, as the
+    /// reader thread of a file run does ([`Self::run_source`]), without analysing them:
+    /// [`Self::analyze`] does that. The two halves apart let a bench time the analysis
+    /// alone (`benches/pipeline.rs`, `engine_stage/`); analysing every prepared batch in
+    /// order gives the report [`Self::process`] gives over the same frames. Frames are
+    /// numbered as given.
+    pub fn prepare(&mut self, frames: &[crate::capture::Frame]) -> pipeline::Prepared {
+        let mut pool = std::mem::take(&mut self.header_pool);
+        let batch = pipeline::decode_batch(
+            pipeline::Owner::of_frames(frames),
+            pipeline::Lists::default(),
+            &mut self.decoder,
+            &mut pool,
+            "prepared frames: decryption secrets block",
+        );
+        self.header_pool = pool;
+        pipeline::Prepared(batch)
+    }
+
+    /// Analyses frames [`Self::prepare`] decoded and parsed, in order.
+    pub fn analyze(&mut self, prepared: pipeline::Prepared) {
+        let mut batch = prepared.0;
+        let mut run = BatchRun {
+            name: "prepared frames: decryption secrets block".to_string(),
+            input: u32::try_from(self.inputs.len()).unwrap_or(u32::MAX),
+            located: false,
+            frames: 0,
+            warning: None,
+            stopped: false,
+        };
+        self.analyze_batch(&mut batch, &mut run, &mut |_, _| true);
+        // The header lists come back for the next batch prepared (bounded as the reader
+        // thread bounds its pool); the batch itself is freed here.
+        self.header_pool.truncate(pipeline::MAX_POOLED_HEADERS);
     }
 
     /// Records an input read to its end (or to the error in `warning`): its last progress

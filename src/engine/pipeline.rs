@@ -39,7 +39,7 @@ pub(crate) const BATCH_FRAMES: usize = 2048;
 pub(crate) const DEPTH: usize = 2;
 
 /// Header lists kept for reuse between the two threads (a batch holds one per message).
-const MAX_POOLED_HEADERS: usize = 4 * BATCH_FRAMES;
+pub(crate) const MAX_POOLED_HEADERS: usize = 4 * BATCH_FRAMES;
 
 /// A frame in a batch, as the source gave it.
 #[derive(Debug)]
@@ -135,14 +135,20 @@ pub(crate) struct Done {
     pub(crate) headers: Vec<Vec<Header<'static>>>,
 }
 
-/// The allocations of a finished batch, for the next one.
+/// The emptied lists of a finished batch, for the next one.
 #[derive(Default)]
-struct Spare {
-    owner: Owner,
+pub(crate) struct Lists {
     frames: Vec<Pre<'static>>,
     segs: Vec<Segment<'static>>,
     sips: Vec<Option<u32>>,
     views: Vec<Result<MessageView<'static>, ParseError>>,
+}
+
+/// The allocations of a finished batch, for the next one.
+#[derive(Default)]
+struct Spare {
+    owner: Owner,
+    lists: Lists,
     headers: Vec<Vec<Header<'static>>>,
 }
 
@@ -150,24 +156,87 @@ impl Batch {
     /// Empties the batch into its reusable allocations; `headers` are the header lists
     /// the engine gave back.
     fn into_spare(mut self, headers: Vec<Vec<Header<'static>>>) -> Spare {
-        let (frames, segs, sips, views) = self.with_dependent_mut(|_, d| {
+        let lists = self.with_dependent_mut(|_, d| {
             d.sips.clear();
-            (
-                relifetime(std::mem::take(&mut d.frames)),
-                relifetime(std::mem::take(&mut d.segs)),
-                std::mem::take(&mut d.sips),
-                relifetime(std::mem::take(&mut d.views)),
-            )
+            Lists {
+                frames: relifetime(std::mem::take(&mut d.frames)),
+                segs: relifetime(std::mem::take(&mut d.segs)),
+                sips: std::mem::take(&mut d.sips),
+                views: relifetime(std::mem::take(&mut d.views)),
+            }
         });
         Spare {
             owner: self.into_owner(),
-            frames,
-            segs,
-            sips,
-            views,
+            lists,
             headers,
         }
     }
+}
+
+/// Frames decoded and parsed ahead of the analysis, as the reader thread hands them to
+/// the engine ([`super::Analyzer::prepare`], [`super::Analyzer::analyze`]).
+pub struct Prepared(pub(crate) Batch);
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("frames", &self.0.borrow_owner().metas.len())
+            .finish()
+    }
+}
+
+impl Owner {
+    /// A batch holding copies of `frames`, numbered as given (no input, no origin).
+    pub(crate) fn of_frames(frames: &[crate::capture::Frame]) -> Owner {
+        let mut owner = Owner::default();
+        for f in frames {
+            owner.push(&f.borrowed(), 0, None);
+        }
+        owner
+    }
+}
+
+/// Decodes the frames `owner` holds with `decoder` (feeding it the key logs of pcapng
+/// secrets blocks first, `name` saying where they came from), and splits and parses the
+/// SIP messages the engine will read, into `lists` emptied by an earlier batch.
+pub(crate) fn decode_batch(
+    owner: Owner,
+    lists: Lists,
+    decoder: &mut Decoder,
+    pool: &mut Vec<Vec<Header<'static>>>,
+    name: &str,
+) -> Batch {
+    Batch::new(owner, |o| {
+        let mut d = Decoded {
+            frames: relifetime(lists.frames),
+            segs: relifetime(lists.segs),
+            sips: lists.sips,
+            views: relifetime(lists.views),
+        };
+        for m in &o.metas {
+            for text in &m.secrets {
+                // The engine reports a bad key log (it reads the same text).
+                let _ = decoder.add_tls_keylog(text, name);
+            }
+            let frame = FrameRef {
+                number: m.number,
+                ts: m.ts,
+                link_type: m.link_type,
+                data: o.bytes.get(m.start..m.end).unwrap_or_default(),
+                orig_len: m.orig_len,
+                interface: m.interface,
+            };
+            let first = d.segs.len();
+            decoder.decode_ref(frame, &mut d.segs);
+            let added = d.segs.get(first..).unwrap_or_default();
+            let segments = u32::try_from(added.len()).unwrap_or(u32::MAX);
+            for seg in added {
+                d.sips.push(presplit(seg, pool, &mut d.views));
+            }
+            d.frames.push(Pre { frame, segments });
+        }
+        d
+    })
 }
 
 /// An emptied list with another lifetime: only the allocation is kept (std collects an
@@ -205,37 +274,7 @@ pub(crate) fn stage(
         owner.metas.clear();
         let end = fill(source, base, batch_bytes, &mut owner);
         if !owner.metas.is_empty() {
-            let batch = Batch::new(owner, |o| {
-                let mut d = Decoded {
-                    frames: relifetime(spare.frames),
-                    segs: relifetime(spare.segs),
-                    sips: spare.sips,
-                    views: relifetime(spare.views),
-                };
-                for m in &o.metas {
-                    for text in &m.secrets {
-                        // The engine reports a bad key log (it reads the same text).
-                        let _ = decoder.add_tls_keylog(text, &name);
-                    }
-                    let frame = FrameRef {
-                        number: m.number,
-                        ts: m.ts,
-                        link_type: m.link_type,
-                        data: o.bytes.get(m.start..m.end).unwrap_or_default(),
-                        orig_len: m.orig_len,
-                        interface: m.interface,
-                    };
-                    let first = d.segs.len();
-                    decoder.decode_ref(frame, &mut d.segs);
-                    let added = d.segs.get(first..).unwrap_or_default();
-                    let segments = u32::try_from(added.len()).unwrap_or(u32::MAX);
-                    for seg in added {
-                        d.sips.push(presplit(seg, &mut pool, &mut d.views));
-                    }
-                    d.frames.push(Pre { frame, segments });
-                }
-                d
-            });
+            let batch = decode_batch(owner, spare.lists, decoder, &mut pool, &name);
             if filled.send(Msg::Batch(batch)).is_err() {
                 return; // the engine stopped reading
             }
@@ -415,6 +454,35 @@ mod tests {
                 let got = run(one, Some(batch), &open_path);
                 assert!(got.1 == want.1, "{file:?} batch {batch}: inputs differ");
                 assert!(got.0 == want.0, "{file:?} batch {batch}: report differs");
+            }
+        }
+    }
+
+    /// Frames decoded and parsed apart ([`Analyzer::prepare`]) then analysed
+    /// ([`Analyzer::analyze`]) give the report frame-by-frame processing gives, on every
+    /// sample, in batches of one frame, a few, or many.
+    #[test]
+    fn prepared_batches_give_the_process_report_on_every_sample() {
+        for file in &sample_files() {
+            let one = std::slice::from_ref(file);
+            let mut src = open_path(file);
+            let mut frames = Vec::new();
+            while let Ok(Some(f)) = src.next_frame() {
+                frames.push(f);
+            }
+            let mut want = analyzer_for(one);
+            for f in &frames {
+                want.process(f);
+            }
+            let want = serde_json::to_string(&Report::build(&want, 0)).expect("json");
+            for size in [1, 7, super::BATCH_FRAMES] {
+                let mut an = analyzer_for(one);
+                for chunk in frames.chunks(size) {
+                    let prepared = an.prepare(chunk);
+                    an.analyze(prepared);
+                }
+                let got = serde_json::to_string(&Report::build(&an, 0)).expect("json");
+                assert!(got == want, "{file:?} batches of {size}: report differs");
             }
         }
     }
