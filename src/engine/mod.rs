@@ -1248,9 +1248,12 @@ impl Analyzer {
         pipeline::Prepared(batch)
     }
 
-    /// Analyses frames [`Self::prepare`] decoded and parsed, in order.
-    pub fn analyze(&mut self, prepared: pipeline::Prepared) {
-        let mut batch = prepared.0;
+    /// Analyses frames [`Self::prepare`] decoded and parsed, in order; each prepared
+    /// batch once (a second time counts its frames again). The batch stays the caller's
+    /// to drop, as a file run's engine thread hands each batch back to the reader thread
+    /// to be emptied there.
+    pub fn analyze(&mut self, prepared: &mut pipeline::Prepared) {
+        let batch = &mut prepared.0;
         let mut run = BatchRun {
             name: "prepared frames: decryption secrets block".to_string(),
             input: u32::try_from(self.inputs.len()).unwrap_or(u32::MAX),
@@ -1259,9 +1262,9 @@ impl Analyzer {
             warning: None,
             stopped: false,
         };
-        self.analyze_batch(&mut batch, &mut run, &mut |_, _| true);
-        // The header lists come back for the next batch prepared (bounded as the reader
-        // thread bounds its pool); the batch itself is freed here.
+        self.analyze_batch(batch, &mut run, &mut |_, _| true);
+        // The header lists come back for the next batch prepared, bounded as the reader
+        // thread bounds its pool.
         self.header_pool.truncate(pipeline::MAX_POOLED_HEADERS);
     }
 

@@ -478,8 +478,8 @@ mod tests {
             for size in [1, 7, super::BATCH_FRAMES] {
                 let mut an = analyzer_for(one);
                 for chunk in frames.chunks(size) {
-                    let prepared = an.prepare(chunk);
-                    an.analyze(prepared);
+                    let mut prepared = an.prepare(chunk);
+                    an.analyze(&mut prepared);
                 }
                 let got = serde_json::to_string(&Report::build(&an, 0)).expect("json");
                 assert!(got == want, "{file:?} batches of {size}: report differs");
