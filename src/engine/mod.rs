@@ -805,6 +805,8 @@ pub struct Analyzer {
     /// What the evicted dialogs' findings past the bound said, per rule.
     evicted: EvictedFindings,
     label_buf: String,
+    /// The last label of each status code's slot (`response_label`).
+    labels: [Option<Label>; LABEL_SLOTS],
     /// User-Agent and Server values shared by the dialogs.
     agents: dialog::Agents,
     /// The header list of the last SIP message, emptied: the next one is parsed into it
@@ -813,6 +815,8 @@ pub struct Analyzer {
     /// Header lists of messages the reader thread parsed, emptied, going back to it with
     /// their batch ([`pipeline`]).
     header_pool: Vec<Vec<sip::Header<'static>>>,
+    /// The symbol of each standard method, once interned (`method_sym`).
+    method_syms: [Option<Sym>; sip::Method::KNOWN],
     show_secrets: bool,
     /// SIP over TLS: handshake tracker (its sessions go to the rules).
     tls: crate::tls::TlsTracker,
@@ -934,6 +938,79 @@ fn evict_batch(len: usize) -> usize {
     (len / 16).max(1).min(len)
 }
 
+/// Slots of the response label memo: calls answer with a handful of status codes. A code
+/// goes to slot `code % 61` (61 is prime): 100, 180, 183, 200, 401, 404, 407, 486 and 487
+/// each get their own.
+const LABEL_SLOTS: usize = 61;
+
+/// A response label as interned: its status code, reason phrase bytes and symbol.
+#[derive(Debug)]
+struct Label {
+    status: u16,
+    reason: Box<[u8]>,
+    sym: Sym,
+}
+
+/// The symbol of the label `"<status> <reason>"` of a response ("200 OK"). The label of
+/// the same status and reason bytes as the last one in its slot is that one's symbol
+/// (interning the same text gives the same symbol, and the table never drops a name);
+/// otherwise it is built in `buf`, without the formatter (a `write!` per response was
+/// ~400 instructions of `fmt` machinery), and interned.
+fn response_label(
+    symbols: &mut Symbols,
+    memo: &mut [Option<Label>; LABEL_SLOTS],
+    buf: &mut String,
+    status: u16,
+    reason: &[u8],
+) -> Sym {
+    let slot = memo.get_mut(usize::from(status) % LABEL_SLOTS);
+    if let Some(Some(l)) = slot.as_deref() {
+        if l.status == status && *l.reason == *reason {
+            return l.sym;
+        }
+    }
+    buf.clear();
+    push_decimal(buf, status);
+    buf.push(' ');
+    buf.push_str(&crate::bytes::lossy(reason));
+    match symbols.intern(buf) {
+        // Past the bound, keep at least the status code (not remembered).
+        Sym::OTHER => symbols.intern(&status.to_string()),
+        sym => {
+            if let Some(slot) = slot {
+                *slot = Some(Label {
+                    status,
+                    reason: reason.into(),
+                    sym,
+                });
+            }
+            sym
+        }
+    }
+}
+
+/// The symbol of a method's name. A standard method's is interned once and then read from
+/// `cache`: interning it again would give the same symbol (the table never drops a name),
+/// at the cost of hashing and comparing the name, twice a message. Extension methods, and
+/// a name the full table refused, are interned each time, as before.
+fn method_sym(
+    symbols: &mut Symbols,
+    cache: &mut [Option<Sym>; sip::Method::KNOWN],
+    m: &sip::Method<'_>,
+) -> Sym {
+    let slot = m.known_index().and_then(|i| cache.get_mut(i));
+    if let Some(Some(sym)) = slot.as_deref() {
+        return *sym;
+    }
+    let sym = symbols.intern(m.as_str());
+    if let Some(slot) = slot {
+        if sym != Sym::OTHER {
+            *slot = Some(sym);
+        }
+    }
+    sym
+}
+
 fn hash_of<T: Hash>(t: &T) -> u64 {
     // FxHash has no random seed, so the engine stays deterministic.
     FxBuildHasher.hash_one(t)
@@ -997,9 +1074,11 @@ impl Analyzer {
             findings: Vec::new(),
             evicted: EvictedFindings::default(),
             label_buf: String::new(),
+            labels: std::array::from_fn(|_| None),
             agents: dialog::Agents::default(),
             header_buf: Vec::new(),
             header_pool: Vec::new(),
+            method_syms: [None; sip::Method::KNOWN],
             show_secrets: false,
             tls,
             rules: Vec::new(),
@@ -2308,10 +2387,12 @@ impl Analyzer {
         self.next_dialog += 1;
         self.stats.dialogs_created += 1;
         let method = match &msg.start {
-            StartLine::Request { method, .. } => self.symbols.intern(method.as_str()),
+            StartLine::Request { method, .. } => {
+                method_sym(&mut self.symbols, &mut self.method_syms, method)
+            }
             StartLine::Response { .. } => msg
                 .cseq()
-                .map(|c| self.symbols.intern(c.method.as_str()))
+                .map(|c| method_sym(&mut self.symbols, &mut self.method_syms, &c.method))
                 .unwrap_or(Sym::EMPTY),
         };
         let from = msg.from();
@@ -2497,25 +2578,30 @@ impl Analyzer {
         let was_finished = d.state.is_finished();
         d.message_count += 1;
         d.end = d.end.max(seg.ts);
-        let cseq = msg
-            .cseq()
-            .map(|c| (c.seq, self.symbols.intern(c.method.as_str())));
+        let cseq = msg.cseq().map(|c| {
+            (
+                c.seq,
+                method_sym(&mut self.symbols, &mut self.method_syms, &c.method),
+            )
+        });
         // Only the top Via identifies the transaction.
         let branch = msg.top_via().and_then(|v| v.branch);
         let (label, is_request, status) = match &msg.start {
-            StartLine::Request { method, .. } => (self.symbols.intern(method.as_str()), true, 0u16),
+            StartLine::Request { method, .. } => (
+                method_sym(&mut self.symbols, &mut self.method_syms, method),
+                true,
+                0u16,
+            ),
             StartLine::Response { status, reason, .. } => {
                 // "200 OK", built without the formatter (a `write!` per response was
                 // ~400 instructions of `fmt` machinery).
-                self.label_buf.clear();
-                push_decimal(&mut self.label_buf, status.0);
-                self.label_buf.push(' ');
-                self.label_buf.push_str(&crate::bytes::lossy(reason));
-                let sym = match self.symbols.intern(&self.label_buf) {
-                    // Past the bound, keep at least the status code.
-                    Sym::OTHER => self.symbols.intern(&status.0.to_string()),
-                    s => s,
-                };
+                let sym = response_label(
+                    &mut self.symbols,
+                    &mut self.labels,
+                    &mut self.label_buf,
+                    status.0,
+                    reason,
+                );
                 (sym, false, status.0)
             }
         };
@@ -3415,6 +3501,51 @@ mod tests {
             Timestamp(1),
         )]);
         assert_ne!(an.generation(), g1);
+    }
+
+    /// A remembered response label or method is the symbol interning its text gives,
+    /// also once the table is full (then a label falls back to its status code).
+    #[test]
+    fn remembered_labels_and_methods_are_the_interned_symbols() {
+        let mut symbols = Symbols::new(12);
+        let mut reference = Symbols::new(12);
+        let mut labels: [Option<Label>; LABEL_SLOTS] = std::array::from_fn(|_| None);
+        let mut methods = [None; sip::Method::KNOWN];
+        let mut buf = String::new();
+        let responses: [(u16, &[u8]); 14] = [
+            (200, b"OK"),
+            (200, b"OK"),
+            (200, b"Okay"),
+            (216, b"OK"),
+            (200, b"OK"),
+            (180, b"Ringing"),
+            (404, b"Not \xffFound"),
+            (404, b"Not \xffFound"),
+            (486, b"Busy Here"),
+            (487, b"Request Terminated"),
+            (503, b"Service Unavailable"),
+            (603, b"Decline"),
+            (500, b"Server Internal Error"),
+            (200, b"OK"),
+        ];
+        let methods_seen: [&[u8]; 6] = [b"INVITE", b"ACK", b"INVITE", b"FOO", b"BYE", b"FOO"];
+        for round in 0..3 {
+            for (status, reason) in responses {
+                let got = response_label(&mut symbols, &mut labels, &mut buf, status, reason);
+                let text = format!("{status} {}", String::from_utf8_lossy(reason));
+                let want = match reference.intern(&text) {
+                    Sym::OTHER => reference.intern(&status.to_string()),
+                    s => s,
+                };
+                assert_eq!(got, want, "round {round}: {text}");
+            }
+            for m in methods_seen {
+                let m = sip::Method::from_bytes(m);
+                let got = method_sym(&mut symbols, &mut methods, &m);
+                assert_eq!(got, reference.intern(m.as_str()), "round {round}: {m:?}");
+            }
+        }
+        assert!(reference.intern("one more") == Sym::OTHER, "the table filled up");
     }
 
     /// `push_decimal` writes what `Display` writes, for every status code and beyond.

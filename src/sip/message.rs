@@ -78,6 +78,32 @@ impl<'a> Method<'a> {
         }
     }
 
+    /// How many standard methods [`Method::known_index`] numbers.
+    pub const KNOWN: usize = 14;
+
+    /// A standard method's place among the [`Method::KNOWN`] (0 for INVITE, in the
+    /// order of the variants); None for an extension method. Lets a caller keep a small
+    /// table per standard method.
+    pub fn known_index(&self) -> Option<usize> {
+        Some(match self {
+            Method::Invite => 0,
+            Method::Ack => 1,
+            Method::Bye => 2,
+            Method::Cancel => 3,
+            Method::Register => 4,
+            Method::Options => 5,
+            Method::Info => 6,
+            Method::Prack => 7,
+            Method::Update => 8,
+            Method::Subscribe => 9,
+            Method::Notify => 10,
+            Method::Publish => 11,
+            Method::Refer => 12,
+            Method::Message => 13,
+            Method::Other(_) => return None,
+        })
+    }
+
     /// The name of a standard method as a `'static` string (None for extensions), for
     /// owned records that must not copy it.
     pub fn static_name(&self) -> Option<&'static str> {
@@ -1060,6 +1086,37 @@ pub(crate) mod reference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every standard method has its own index below `KNOWN`; extensions have none.
+    #[test]
+    fn known_indices_are_distinct_and_in_range() {
+        let names = [
+            "INVITE",
+            "ACK",
+            "BYE",
+            "CANCEL",
+            "REGISTER",
+            "OPTIONS",
+            "INFO",
+            "PRACK",
+            "UPDATE",
+            "SUBSCRIBE",
+            "NOTIFY",
+            "PUBLISH",
+            "REFER",
+            "MESSAGE",
+        ];
+        assert_eq!(names.len(), Method::KNOWN);
+        let mut seen = [false; Method::KNOWN];
+        for n in names {
+            let i = Method::from_bytes(n.as_bytes()).known_index().expect(n);
+            assert!(
+                !std::mem::replace(&mut seen[i], true),
+                "{n}: index {i} taken"
+            );
+        }
+        assert_eq!(Method::from_bytes(b"FOO").known_index(), None);
+    }
 
     #[test]
     fn a_recycled_header_list_parses_the_same_and_keeps_its_allocation() {
