@@ -14,9 +14,9 @@
 #
 # Then the quarters table: siplens on the first 1/4, 1/2, 3/4 and all of the signaling and
 # flood captures, microseconds per SIP message at each size (flat = no cost that grows
-# with the file); and, unless CRITERION=0, the engine-only criterion bench
-# (benches/pipeline.rs, group engine/) on signaling.pcap and media.pcap, SIP messages/s on
-# one core. The whole goes to $OUT/compare.md (raw runs: $OUT/compare-runs.tsv).
+# with the file); and, unless CRITERION=0, the engine criterion benches (benches/pipeline.rs,
+# groups engine/: decoding, parsing and analysis, and engine_stage/: the analysis alone) on
+# signaling.pcap and media.pcap, SIP messages/s on one core. The whole goes to $OUT/compare.md (raw runs: $OUT/compare-runs.tsv).
 set -Eeuo pipefail
 
 usage() {
@@ -89,7 +89,7 @@ if ((DRY)); then
             for q in 1 2 3 4; do echo "/usr/bin/time -f '%e %M %U %S' $(cmd siplens "$OUT/$w-q$q.pcap" 0) > /dev/null   # x$REPEAT"; done
         done
     fi
-    ((CRITERION)) && echo "SIPLENS_BENCH_DIR=$OUT/criterion cargo bench --bench pipeline -- engine/"
+    ((CRITERION)) && echo "SIPLENS_BENCH_DIR=$OUT/criterion cargo bench --bench pipeline -- '^engine'"
     exit 0
 fi
 
@@ -169,8 +169,8 @@ if ((CRITERION)); then
     mkdir -p "$OUT/criterion"
     ln -sfn ../signaling.pcap "$OUT/criterion/sig-heavy.pcap"
     ln -sfn ../media.pcap "$OUT/criterion/rtp-heavy.pcap"
-    log "criterion: cargo bench --bench pipeline -- engine/"
-    (cd "$ROOT" && SIPLENS_BENCH_DIR=$OUT/criterion cargo bench --bench pipeline -- engine/) \
+    log "criterion: cargo bench --bench pipeline -- '^engine' (engine/ and engine_stage/)"
+    (cd "$ROOT" && SIPLENS_BENCH_DIR=$OUT/criterion cargo bench --bench pipeline -- '^engine') \
         >"$CRIT" 2>"$WORK/criterion.err" || { tail -20 "$WORK/criterion.err" >&2; die "cargo bench failed"; }
     cp "$CRIT" "$OUT/criterion.txt"
 fi
@@ -262,12 +262,13 @@ if quarters:
 crit = open(crit_path).read()
 if crit.strip():
     print()
-    print("Engine only (criterion, `cargo bench --bench pipeline -- engine/`, one core, frames in memory, no output):")
+    print("Engine on one core (criterion, `cargo bench --bench pipeline -- '^engine'`, frames in memory, no output;")
+    print("`engine/`: decoding, parsing and analysis; `engine_stage/`: the analysis alone, over batches prepared untimed):")
     print()
-    print("| capture | time per run [low mid high] | throughput [low mid high] |")
+    print("| bench | time per run [low mid high] | throughput [low mid high] |")
     print("| --- | --- | --- |")
-    for m in re.finditer(r"engine/(\S+)\s*\n?\s*time:\s*\[([^\]]*)\]\s*\n\s*thrpt:\s*\[([^\]]*)\]", crit):
-        print(f"| {m.group(1)} | {m.group(2).strip()} | {m.group(3).strip()} |")
+    for m in re.finditer(r"\b(engine|engine_stage)/(\S+)\s*\n?\s*time:\s*\[([^\]]*)\]\s*\n\s*thrpt:\s*\[([^\]]*)\]", crit):
+        print(f"| {m.group(1)}/{m.group(2)} | {m.group(3).strip()} | {m.group(4).strip()} |")
     print()
     print("(criterion counts frames: on signaling.pcap every frame is one SIP message.)")
 PY

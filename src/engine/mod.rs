@@ -3545,7 +3545,10 @@ mod tests {
                 assert_eq!(got, reference.intern(m.as_str()), "round {round}: {m:?}");
             }
         }
-        assert!(reference.intern("one more") == Sym::OTHER, "the table filled up");
+        assert!(
+            reference.intern("one more") == Sym::OTHER,
+            "the table filled up"
+        );
     }
 
     /// `push_decimal` writes what `Display` writes, for every status code and beyond.
