@@ -280,6 +280,25 @@ struct BatchRun {
     stopped: bool,
 }
 
+impl BatchRun {
+    /// A run over the batches of input number `input`, whose secrets blocks come from
+    /// `name`.
+    fn new(name: String, input: usize) -> BatchRun {
+        BatchRun {
+            name,
+            input: u32::try_from(input).unwrap_or(u32::MAX),
+            located: false,
+            frames: 0,
+            warning: None,
+            stopped: false,
+        }
+    }
+}
+
+/// Where the key logs of secrets blocks in frames given to [`Analyzer::prepare`] come
+/// from, for their errors.
+const PREPARED_SECRETS: &str = "prepared frames: decryption secrets block";
+
 /// One input file and what happened while reading it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InputInfo {
@@ -943,11 +962,15 @@ fn evict_batch(len: usize) -> usize {
 /// each get their own.
 const LABEL_SLOTS: usize = 61;
 
+/// Longest reason phrase a label slot remembers: the standard ones are shorter, and a
+/// slot's buffer stays small whatever a peer sends.
+const MAX_LABEL_REASON: usize = 64;
+
 /// A response label as interned: its status code, reason phrase bytes and symbol.
 #[derive(Debug)]
 struct Label {
     status: u16,
-    reason: Box<[u8]>,
+    reason: Vec<u8>,
     sym: Sym,
 }
 
@@ -977,12 +1000,24 @@ fn response_label(
         // Past the bound, keep at least the status code (not remembered).
         Sym::OTHER => symbols.intern(&status.to_string()),
         sym => {
-            if let Some(slot) = slot {
-                *slot = Some(Label {
-                    status,
-                    reason: reason.into(),
-                    sym,
-                });
+            // A slot's buffer is reused: reasons alternating on one status code cost no
+            // allocation per response.
+            match slot {
+                _ if reason.len() > MAX_LABEL_REASON => {}
+                Some(Some(l)) => {
+                    l.status = status;
+                    l.reason.clear();
+                    l.reason.extend_from_slice(reason);
+                    l.sym = sym;
+                }
+                Some(empty) => {
+                    *empty = Some(Label {
+                        status,
+                        reason: reason.to_vec(),
+                        sym,
+                    })
+                }
+                None => {}
             }
             sym
         }
@@ -1210,14 +1245,10 @@ impl Analyzer {
         batch_bytes: usize,
     ) -> &InputInfo {
         let base = self.frame_base;
-        let mut run = BatchRun {
-            name: format!("{}: decryption secrets block", source.name()),
-            input: u32::try_from(self.inputs.len()).unwrap_or(u32::MAX),
-            located: false,
-            frames: 0,
-            warning: None,
-            stopped: false,
-        };
+        let mut run = BatchRun::new(
+            format!("{}: decryption secrets block", source.name()),
+            self.inputs.len(),
+        );
         // The decoder goes to the reader thread; the engine keeps a copy of its keys for
         // DTLS, which it reads while analysing (and the secrets blocks' key logs, below).
         let mut decoder = std::mem::replace(&mut self.decoder, Decoder::new(NetLimits::default()));
@@ -1321,7 +1352,7 @@ impl Analyzer {
             pipeline::Lists::default(),
             &mut self.decoder,
             &mut pool,
-            "prepared frames: decryption secrets block",
+            PREPARED_SECRETS,
         );
         self.header_pool = pool;
         pipeline::Prepared(batch)
@@ -1333,14 +1364,7 @@ impl Analyzer {
     /// to be emptied there.
     pub fn analyze(&mut self, prepared: &mut pipeline::Prepared) {
         let batch = &mut prepared.0;
-        let mut run = BatchRun {
-            name: "prepared frames: decryption secrets block".to_string(),
-            input: u32::try_from(self.inputs.len()).unwrap_or(u32::MAX),
-            located: false,
-            frames: 0,
-            warning: None,
-            stopped: false,
-        };
+        let mut run = BatchRun::new(PREPARED_SECRETS.to_string(), self.inputs.len());
         self.analyze_batch(batch, &mut run, &mut |_, _| true);
         // The header lists come back for the next batch prepared, bounded as the reader
         // thread bounds its pool.
@@ -2593,8 +2617,6 @@ impl Analyzer {
                 0u16,
             ),
             StartLine::Response { status, reason, .. } => {
-                // "200 OK", built without the formatter (a `write!` per response was
-                // ~400 instructions of `fmt` machinery).
                 let sym = response_label(
                     &mut self.symbols,
                     &mut self.labels,

@@ -185,17 +185,6 @@ impl std::fmt::Debug for Prepared {
     }
 }
 
-impl Owner {
-    /// A batch holding copies of `frames`, numbered as given (no input, no origin).
-    pub(crate) fn of_frames(frames: &[crate::capture::Frame]) -> Owner {
-        let mut owner = Owner::default();
-        for f in frames {
-            owner.push(&f.borrowed(), 0, None);
-        }
-        owner
-    }
-}
-
 /// Decodes the frames `owner` holds with `decoder` (feeding it the key logs of pcapng
 /// secrets blocks first, `name` saying where they came from), and splits and parses the
 /// SIP messages the engine will read, into `lists` emptied by an earlier batch.
@@ -318,6 +307,15 @@ fn fill(
 }
 
 impl Owner {
+    /// A batch holding copies of `frames`, numbered as given (no input, no origin).
+    pub(crate) fn of_frames(frames: &[crate::capture::Frame]) -> Owner {
+        let mut owner = Owner::default();
+        for f in frames {
+            owner.push(&f.borrowed(), 0, None);
+        }
+        owner
+    }
+
     /// Copies a frame in, with where it lies in the input file (the file noted once).
     fn push(&mut self, frame: &FrameRef<'_>, base: u64, origin: Option<(&Path, u64)>) {
         if self.path.is_none() {

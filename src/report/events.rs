@@ -353,7 +353,7 @@ impl EventTracker {
                 .map(|t| t.last.call_id.as_str())
                 .collect()
         };
-        let mut findings = an.findings();
+        let findings = an.findings();
         // How many of each key the engine holds now (findings of open calls left out).
         let mut present: FxHashMap<(Option<&str>, Rest), u32> = FxHashMap::default();
         let mut emit = Vec::new();
@@ -400,13 +400,13 @@ impl EventTracker {
             !list.is_empty()
         });
         drop(present);
-        let first_id = self.counts.finding as usize + 1;
-        for (k, i) in emit.into_iter().enumerate() {
-            if let Some(f) = findings.get_mut(i) {
-                out.push(StreamEvent::Finding(finding_dto(
-                    first_id + k,
-                    std::mem::replace(f, Finding::new(f.rule, f.severity, f.ts)),
-                )));
+        // The findings to emit, moved out in order (`emit` is ascending).
+        let mut emit = emit.into_iter().peekable();
+        let mut id = self.counts.finding as usize;
+        for (i, f) in findings.into_iter().enumerate() {
+            if emit.next_if_eq(&i).is_some() {
+                id += 1;
+                out.push(StreamEvent::Finding(finding_dto(id, f)));
             }
         }
     }
