@@ -514,6 +514,8 @@ fn run_report(run: &Run<'_>) -> ExitCode {
     };
     let want_bar = !args.no_progress && std::io::stderr().is_terminal();
     let mut events = (format == Format::Ndjson).then(cli::live::Events::new);
+    // The stream's ticks conclude again only on the dialogs that moved.
+    analyzer.track_conclusions(events.is_some());
     let streaming = args.live.is_live() || !listeners.inputs.is_empty();
     let hep_stats = listeners.stats.clone();
     if let (true, Some(dash)) = (streaming, run.dashboard) {

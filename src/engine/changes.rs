@@ -1,16 +1,22 @@
-//! What changed in the engine since someone last asked: the live dashboard's feed.
+//! What changed in the engine since someone last asked.
 //!
-//! The dashboard used to rebuild its whole model (through the report) every tick, which
-//! at 100k dialogs kept a core busy with no packet arriving. With tracking on
-//! ([`crate::engine::Analyzer::track_changes`]) the engine records which dialogs it
-//! touched and evicted, and whether any RTP or RTCP arrived; the analysis thread takes
-//! that record each tick ([`crate::engine::Analyzer::take_changes`]) and sends the
-//! dashboard only those rows. An empty record means there is nothing to redo.
+//! Two readers keep a record each ([`Reader`]):
 //!
-//! The record sits behind a mutex so that it can be taken through `&Analyzer` (the live
+//! - The live dashboard used to rebuild its whole model (through the report) every tick,
+//!   which at 100k dialogs kept a core busy with no packet arriving. With tracking on
+//!   ([`crate::engine::Analyzer::track_changes`]) the engine records which dialogs it
+//!   touched and evicted, and whether any RTP or RTCP arrived; the analysis thread takes
+//!   that record each tick ([`crate::engine::Analyzer::take_changes`]) and sends the
+//!   dashboard only those rows. An empty record means there is nothing to redo.
+//! - The NDJSON stream asks for every finding at every tick. With its record on
+//!   ([`crate::engine::Analyzer::track_conclusions`]) the rules conclude again only on the
+//!   dialogs that moved, as long as nothing but SIP messages on dialogs happened
+//!   ([`Changes::other`]; see [`crate::engine::Analyzer::findings_cached`]).
+//!
+//! A record sits behind a mutex so that it can be taken through `&Analyzer` (the live
 //! observers only see the engine shared); the engine itself writes through
-//! [`Mutex::get_mut`], which takes no lock: tracking costs a flag test when off and one
-//! set insert per SIP message when on.
+//! [`Mutex::get_mut`], which takes no lock: tracking costs a flag test per reader when
+//! off and one set insert per SIP message and reader when on.
 
 use std::sync::Mutex;
 
@@ -42,6 +48,11 @@ pub struct Changes {
     /// Addresses that sent or received a keepalive (CRLF, STUN, OPTIONS ping): the NAT
     /// view of every dialog with a party at one of them counts it.
     pub keepalives: FxHashSet<SocketAddr>,
+    /// Something happened besides SIP messages on their dialogs: a packet on the media
+    /// path (RTP, RTCP, STUN, ZRTP, DTLS), an ICMP error quoting SIP, TLS records, a
+    /// malformed message, a configuration change. Conclusions drawn over one dialog may
+    /// then have moved without the dialog being touched.
+    pub other: bool,
     /// More evictions happened than the record keeps (`Limits::report.max_evicted_ids`,
     /// default [`MAX_EVICTED_IDS`]), or keepalive addresses than [`MAX_KEEPALIVE_ADDRS`]:
     /// the record is incomplete.
@@ -55,17 +66,45 @@ impl Changes {
             && self.dialogs.is_empty()
             && self.evicted.is_empty()
             && !self.media
+            && !self.other
             && self.keepalives.is_empty()
             && !self.overflowed
     }
 }
 
-/// The engine's change record (off until [`ChangeLog::set_enabled`]).
+/// Who reads a change record. Each reader has its own record, so that one taking its
+/// changes does not hide them from the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The live dashboard ([`crate::engine::Analyzer::take_changes`]).
+    Dashboard,
+    /// The rules' conclusion cache of the NDJSON stream
+    /// ([`crate::engine::Analyzer::findings_cached`]).
+    Conclusions,
+}
+
+/// One reader's record.
+#[derive(Debug, Default)]
+struct Record {
+    enabled: bool,
+    pending: Mutex<Changes>,
+}
+
+impl Record {
+    fn pending_mut(&mut self) -> &mut Changes {
+        // A poisoned lock only means a reader panicked mid-take; the record is still whole.
+        self.pending
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The engine's change records, one per [`Reader`] (each off until
+/// [`ChangeLog::set_enabled`]).
 #[derive(Debug)]
 pub struct ChangeLog {
-    enabled: bool,
     max_evicted: usize,
-    pending: Mutex<Changes>,
+    records: [Record; 2],
 }
 
 impl Default for ChangeLog {
@@ -75,86 +114,100 @@ impl Default for ChangeLog {
 }
 
 impl ChangeLog {
-    /// A change record keeping at most `max_evicted` evicted ids (at least 1) between two
+    /// Change records keeping at most `max_evicted` evicted ids (at least 1) between two
     /// takes (`Limits::report.max_evicted_ids`).
     pub fn new(max_evicted: usize) -> Self {
         ChangeLog {
-            enabled: false,
             max_evicted: max_evicted.max(1),
-            pending: Mutex::default(),
+            records: Default::default(),
         }
     }
 
-    /// Turns tracking on or off; turning it off drops what was recorded.
-    pub fn set_enabled(&mut self, on: bool) {
-        self.enabled = on;
-        *self.pending_mut() = Changes::default();
+    fn record(&self, reader: Reader) -> &Record {
+        match reader {
+            Reader::Dashboard => &self.records[0],
+            Reader::Conclusions => &self.records[1],
+        }
     }
 
-    /// True when tracking is on.
-    pub fn enabled(&self) -> bool {
-        self.enabled
+    fn record_mut(&mut self, reader: Reader) -> &mut Record {
+        match reader {
+            Reader::Dashboard => &mut self.records[0],
+            Reader::Conclusions => &mut self.records[1],
+        }
     }
 
-    fn pending_mut(&mut self) -> &mut Changes {
-        // A poisoned lock only means a reader panicked mid-take; the record is still whole.
-        self.pending
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Turns `reader`'s record on or off; turning it off drops what was recorded.
+    pub fn set_enabled(&mut self, reader: Reader, on: bool) {
+        let r = self.record_mut(reader);
+        r.enabled = on;
+        *r.pending_mut() = Changes::default();
+    }
+
+    /// True when `reader`'s record is on.
+    pub fn enabled(&self, reader: Reader) -> bool {
+        self.record(reader).enabled
+    }
+
+    /// The records that are on (tracking costs a flag test per record when off).
+    fn each(&mut self, mut f: impl FnMut(&mut Changes)) {
+        for r in &mut self.records {
+            if r.enabled {
+                f(r.pending_mut());
+            }
+        }
     }
 
     /// A frame was processed.
     pub fn frame(&mut self) {
-        if self.enabled {
-            self.pending_mut().frames += 1;
-        }
+        self.each(|p| p.frames += 1);
     }
 
     /// Dialog `id` was created or updated.
     pub fn dialog(&mut self, id: u64) {
-        if self.enabled {
-            self.pending_mut().dialogs.insert(id);
-        }
+        self.each(|p| {
+            p.dialogs.insert(id);
+        });
     }
 
     /// Dialog `id` was evicted.
     pub fn evicted(&mut self, id: u64) {
-        if !self.enabled {
-            return;
-        }
         let max = self.max_evicted;
-        let p = self.pending_mut();
-        p.dialogs.remove(&id);
-        if p.evicted.len() < max {
-            p.evicted.push(id);
-        } else {
-            p.overflowed = true;
-        }
+        self.each(|p| {
+            p.dialogs.remove(&id);
+            if p.evicted.len() < max {
+                p.evicted.push(id);
+            } else {
+                p.overflowed = true;
+            }
+        });
     }
 
     /// An RTP or RTCP packet was counted.
     pub fn media(&mut self) {
-        if self.enabled {
-            self.pending_mut().media = true;
-        }
+        self.each(|p| p.media = true);
+    }
+
+    /// Something besides SIP messages on their dialogs happened (see [`Changes::other`]).
+    pub fn other(&mut self) {
+        self.each(|p| p.other = true);
     }
 
     /// A keepalive from or to `addr` was counted.
     pub fn keepalive(&mut self, addr: SocketAddr) {
-        if !self.enabled {
-            return;
-        }
-        let p = self.pending_mut();
-        if p.keepalives.len() < MAX_KEEPALIVE_ADDRS {
-            p.keepalives.insert(addr);
-        } else if !p.keepalives.contains(&addr) {
-            p.overflowed = true;
-        }
+        self.each(|p| {
+            if p.keepalives.len() < MAX_KEEPALIVE_ADDRS {
+                p.keepalives.insert(addr);
+            } else if !p.keepalives.contains(&addr) {
+                p.overflowed = true;
+            }
+        });
     }
 
-    /// What changed since the last take, leaving the record empty.
-    pub fn take(&self) -> Changes {
+    /// What changed since `reader`'s last take, leaving its record empty.
+    pub fn take(&self, reader: Reader) -> Changes {
         let mut p = self
+            .record(reader)
             .pending
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -173,17 +226,45 @@ mod tests {
         log.dialog(1);
         log.evicted(2);
         log.media();
-        assert!(log.take().is_empty());
-        log.set_enabled(true);
+        log.other();
+        assert!(log.take(Reader::Dashboard).is_empty());
+        assert!(log.take(Reader::Conclusions).is_empty());
+        log.set_enabled(Reader::Dashboard, true);
         log.frame();
         log.dialog(1);
         log.dialog(1);
         log.dialog(3);
         log.evicted(3);
-        let c = log.take();
+        let c = log.take(Reader::Dashboard);
         assert_eq!(c.frames, 1);
         assert_eq!(c.dialogs.iter().copied().collect::<Vec<_>>(), vec![1]);
         assert_eq!(c.evicted, vec![3], "an evicted dialog is not also dirty");
-        assert!(log.take().is_empty(), "a take empties the record");
+        assert!(!c.other);
+        assert!(
+            log.take(Reader::Dashboard).is_empty(),
+            "a take empties the record"
+        );
+        assert!(log.take(Reader::Conclusions).is_empty(), "still off");
+    }
+
+    #[test]
+    fn each_reader_takes_its_own_record() {
+        let mut log = ChangeLog::default();
+        log.set_enabled(Reader::Dashboard, true);
+        log.set_enabled(Reader::Conclusions, true);
+        log.dialog(7);
+        let dash = log.take(Reader::Dashboard);
+        log.other();
+        let conc = log.take(Reader::Conclusions);
+        assert_eq!(dash.dialogs.len(), 1);
+        assert!(!dash.other);
+        assert_eq!(conc.dialogs.len(), 1, "the dashboard's take left it there");
+        assert!(conc.other);
+        let dash = log.take(Reader::Dashboard);
+        assert!(dash.other && dash.dialogs.is_empty());
+        log.set_enabled(Reader::Conclusions, false);
+        log.dialog(8);
+        assert!(log.take(Reader::Conclusions).is_empty());
+        assert_eq!(log.take(Reader::Dashboard).dialogs.len(), 1);
     }
 }

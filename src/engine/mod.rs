@@ -36,7 +36,7 @@ pub use crate::model::{
     Finding, MediaLine, MediaSession, RuleId, SdpRecord, Severity, Sym, Symbols, MAX_EVIDENCE,
 };
 pub use raw::{LazyRaw, RawAt, RawFiles, RawText};
-pub use rule::{Malformed, MediaEvent, MessageCtx, Rule, SdpCtx, Undelivered};
+pub use rule::{ConclusionCache, Malformed, MediaEvent, MessageCtx, Rule, SdpCtx, Undelivered};
 pub use state::{DialogState, Event};
 
 /// Bounds on every table the engine keeps. Defaults suit a laptop and days of traffic.
@@ -1549,6 +1549,7 @@ impl Analyzer {
             }
             // TLS records of the handshake, for the TLS audit (see net::tls_stream).
             Transport::TlsRecords => {
+                self.changes.other();
                 self.tls.on_segment(seg);
                 self.stats.tls_sessions = self.tls.sessions_created();
                 self.stats.tls_session_evictions = self.tls.evictions();
@@ -1573,6 +1574,7 @@ impl Analyzer {
     }
 
     fn on_udp_other(&mut self, seg: &Segment<'_>) {
+        self.changes.other();
         match media::classify_udp(&seg.payload) {
             MediaKind::Rtp(h) => self.on_rtp(seg, &h),
             MediaKind::Rtcp => {
@@ -2202,6 +2204,7 @@ impl Analyzer {
     /// A datagram quoted in an ICMP error. Not a message seen on the wire (it is not
     /// counted as one, nor added to a dialog): the rules hear that it never arrived.
     fn on_undelivered(&mut self, seg: &Segment<'_>, q: &net::icmp::IcmpQuote) {
+        self.changes.other();
         let payload: &[u8] = &seg.payload;
         if !net::sipframe::looks_like_sip_start(payload) {
             self.stats.undelivered_other += 1;
@@ -2378,6 +2381,7 @@ impl Analyzer {
     }
 
     fn add_malformed(&mut self, seg: &Segment<'_>, call_id: Option<&[u8]>, reason: String) {
+        self.changes.other();
         if let Some(cid) = call_id {
             if let Some(d) = self
                 .by_call_id
@@ -2880,6 +2884,7 @@ impl Analyzer {
     /// Put recovered secrets (Basic passwords) in finding summaries. Off by default: a
     /// report names that a secret was exposed without printing it.
     pub fn set_show_secrets(&mut self, show: bool) {
+        self.changes.other();
         self.show_secrets = show;
     }
 
@@ -2896,6 +2901,7 @@ impl Analyzer {
     /// scanner signatures, SIP-over-TLS ports). Call it before the first frame (state the
     /// rules kept is reset).
     pub fn set_config(&mut self, config: &Config) {
+        self.changes.other();
         self.config = config.clone();
         self.tls.set_sip_tls_ports(&config.tls.sip_ports);
         for r in &mut self.rules {
@@ -3067,12 +3073,19 @@ impl Analyzer {
     /// Starts (or stops) recording what changes, for [`Self::take_changes`]: the live
     /// dashboard redoes only what moved (see [`changes`]).
     pub fn track_changes(&mut self, on: bool) {
-        self.changes.set_enabled(on);
+        self.changes.set_enabled(changes::Reader::Dashboard, on);
+    }
+
+    /// Starts (or stops) recording which dialogs changed for [`Self::findings_cached`],
+    /// apart from the dashboard's record: the NDJSON stream concludes again only on the
+    /// dialogs that moved since its last tick.
+    pub fn track_conclusions(&mut self, on: bool) {
+        self.changes.set_enabled(changes::Reader::Conclusions, on);
     }
 
     /// What changed since the last call (empty when tracking is off).
     pub fn take_changes(&self) -> changes::Changes {
-        self.changes.take()
+        self.changes.take(changes::Reader::Dashboard)
     }
 
     /// Streams worth listing, in order of first packet: every stream an SDP announced,
@@ -3095,7 +3108,7 @@ impl Analyzer {
     /// (each rule reads only the finished state): their lists are joined in registration
     /// order, so the result is the same as on one thread.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut all = if self.dialog_count() >= PARALLEL_MIN_DIALOGS && parallelism() > 1 {
+        let all = if self.dialog_count() >= PARALLEL_MIN_DIALOGS && parallelism() > 1 {
             self.rule_findings_parallel()
         } else {
             let mut all = Vec::new();
@@ -3104,6 +3117,77 @@ impl Analyzer {
             }
             all
         };
+        self.complete_findings(all)
+    }
+
+    /// [`Self::findings`], the same list, where the per-dialog conclusions
+    /// ([`Rule::conclude_dialogs`]) of dialogs untouched since the last call come from
+    /// `cache` instead of being drawn again. The NDJSON stream asks at every tick, and a
+    /// long capture holds far more finished dialogs than a tick touches.
+    ///
+    /// Needs [`Self::track_conclusions`] on, and one cache per caller. A dialog's
+    /// conclusions are kept only while nothing but SIP messages on dialogs happened
+    /// (see [`changes::Changes::other`]): media, keepalives, ICMP errors, TLS records or a
+    /// malformed message in between, and every rule concludes again over everything.
+    pub fn findings_cached(&self, cache: &mut ConclusionCache) -> Vec<Finding> {
+        let ch = self.changes.take(changes::Reader::Conclusions);
+        let reusable = self.changes.enabled(changes::Reader::Conclusions)
+            && !ch.other
+            && !ch.media
+            && ch.keepalives.is_empty()
+            && !ch.overflowed;
+        if !reusable {
+            cache.rules.clear();
+            return self.findings();
+        }
+        let mut all = Vec::new();
+        if cache.rules.len() != self.rules.len() {
+            // Draw every dialog's conclusions once, kept apart by dialog.
+            cache.rules.clear();
+            for r in &self.rules {
+                let mut kept = std::collections::BTreeMap::new();
+                let per_dialog = r.conclude_dialogs(self, &mut self.dialogs(), &mut |id, v| {
+                    if !v.is_empty() {
+                        kept.insert(id, std::mem::take(v));
+                    }
+                });
+                if per_dialog {
+                    all.extend(kept.values().flatten().cloned());
+                    cache.rules.push(Some(kept));
+                } else {
+                    r.finish(self, &mut all);
+                    cache.rules.push(None);
+                }
+            }
+            return self.complete_findings(all);
+        }
+        // Dialogs in id order, which is the order of `dialogs()`: each rule's list is the
+        // one it would give over every dialog.
+        let mut moved: Vec<u64> = ch.dialogs.iter().chain(&ch.evicted).copied().collect();
+        moved.sort_unstable();
+        moved.dedup();
+        for (r, kept) in self.rules.iter().zip(&mut cache.rules) {
+            let Some(kept) = kept else {
+                r.finish(self, &mut all);
+                continue;
+            };
+            for id in &moved {
+                kept.remove(id);
+            }
+            let mut touched = moved.iter().filter_map(|id| self.dialogs.get(id));
+            r.conclude_dialogs(self, &mut touched, &mut |id, v| {
+                if !v.is_empty() {
+                    kept.insert(id, std::mem::take(v));
+                }
+            });
+            all.extend(kept.values().flatten().cloned());
+        }
+        self.complete_findings(all)
+    }
+
+    /// The rules' findings `all` joined with the engine's own and the eviction summaries,
+    /// in report order.
+    fn complete_findings(&self, mut all: Vec<Finding>) -> Vec<Finding> {
         all.extend(self.findings.iter().cloned());
         self.evicted.summarise(&mut all);
         // A big capture has a finding per call: the doubling left up to half the list

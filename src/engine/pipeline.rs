@@ -378,7 +378,12 @@ mod tests {
 
     /// An analyzer with the keys the sample comes with, as `report` is given them.
     fn analyzer_for(inputs: &[PathBuf]) -> Analyzer {
-        let mut an = crate::rules::analyzer(Limits::default());
+        analyzer_with(inputs, Limits::default())
+    }
+
+    /// [`analyzer_for`] with these limits.
+    fn analyzer_with(inputs: &[PathBuf], limits: Limits) -> Analyzer {
+        let mut an = crate::rules::analyzer(limits);
         for path in inputs {
             let stem = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let stem = stem.split('.').next().unwrap_or("");
@@ -454,6 +459,40 @@ mod tests {
                 assert!(got.0 == want.0, "{file:?} batch {batch}: report differs");
             }
         }
+    }
+
+    /// The cached conclusions the NDJSON stream asks for at each tick are the findings
+    /// drawn over everything, at every tick of every sample: every 1, 5 or 40 frames, and
+    /// with dialogs evicted as they go (two kept). Some ticks must reuse kept conclusions,
+    /// or the cache was never exercised.
+    #[test]
+    fn cached_conclusions_are_the_findings_at_every_tick_of_every_sample() {
+        let mut reused = 0usize;
+        for file in &sample_files() {
+            for (every, max_dialogs) in [(1, None), (5, None), (40, Some(2))] {
+                let limits = Limits {
+                    max_dialogs: max_dialogs.unwrap_or(Limits::default().max_dialogs),
+                    ..Limits::default()
+                };
+                let mut an = analyzer_with(std::slice::from_ref(file), limits);
+                an.track_conclusions(true);
+                let mut cache = crate::engine::ConclusionCache::default();
+                let mut src = open_path(file);
+                let mut n = 0u64;
+                while let Ok(Some(mut f)) = src.next_frame() {
+                    n += 1;
+                    f.number = n;
+                    an.process(&f);
+                    if n % every == 0 {
+                        let kept = !cache.rules.is_empty();
+                        let got = an.findings_cached(&mut cache);
+                        assert!(got == an.findings(), "{file:?} every {every}: frame {n}");
+                        reused += usize::from(kept && !cache.rules.is_empty());
+                    }
+                }
+            }
+        }
+        assert!(reused > 500, "only {reused} ticks reused kept conclusions");
     }
 
     /// Frames decoded and parsed apart ([`Analyzer::prepare`]) then analysed

@@ -132,4 +132,28 @@ pub trait Rule: Send + Sync {
     /// Pushes the findings over everything the engine still holds. May be called many
     /// times (the live dashboard asks every tick), so it changes nothing.
     fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>);
+
+    /// For a rule whose conclusions are drawn one dialog at a time: the findings of each
+    /// of `dialogs` (in the order given), handed to `each` with the dialog's id (it takes
+    /// them out of the list); returns true. Such a rule's [`Rule::finish`] must be exactly
+    /// this over [`Analyzer::dialogs`], and a dialog's findings may depend only on the
+    /// dialog, its media streams, the keepalives seen and what the rule kept about that
+    /// dialog: [`Analyzer::findings_cached`] then draws them again only for the dialogs
+    /// that moved. The default, for every other rule, does nothing and returns false.
+    fn conclude_dialogs<'a>(
+        &self,
+        _an: &'a Analyzer,
+        _dialogs: &mut dyn Iterator<Item = &'a Dialog>,
+        _each: &mut dyn FnMut(u64, &mut Vec<Finding>),
+    ) -> bool {
+        false
+    }
+}
+
+/// The per-dialog conclusions [`Analyzer::findings_cached`] keeps between two calls: for
+/// each registered rule, in order, the non-empty finding lists of the dialogs it
+/// concluded on, by dialog id (None for a rule that concludes over everything at once).
+#[derive(Debug, Default)]
+pub struct ConclusionCache {
+    pub(super) rules: Vec<Option<std::collections::BTreeMap<u64, Vec<Finding>>>>,
 }

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use super::{finding_dto, CaptureStats, FindingDto, Report, Summary};
 use crate::capture::Timestamp;
-use crate::engine::{Analyzer, Dialog, DialogState, Finding, InputInfo};
+use crate::engine::{Analyzer, ConclusionCache, Dialog, DialogState, Finding, InputInfo};
 
 /// Default tick: one second (of packet time for files, of wall time live).
 pub const TICK_NS: u64 = 1_000_000_000;
@@ -200,6 +200,9 @@ pub struct EventTracker {
     last_ts: Timestamp,
     /// [`Analyzer::generation`] at the last tick: when it has not moved, nothing changed.
     generation: Option<u64>,
+    /// The rules' per-dialog conclusions, drawn again only for dialogs that moved (with
+    /// [`Analyzer::track_conclusions`] on; otherwise every tick draws them all).
+    cache: ConclusionCache,
 }
 
 impl EventTracker {
@@ -353,7 +356,12 @@ impl EventTracker {
                 .map(|t| t.last.call_id.as_str())
                 .collect()
         };
-        let findings = an.findings();
+        // The last tick asks once more over everything, as the report does.
+        let findings = if last {
+            an.findings()
+        } else {
+            an.findings_cached(&mut self.cache)
+        };
         // How many of each key the engine holds now (findings of open calls left out).
         let mut present: FxHashMap<(Option<&str>, Rest), u32> = FxHashMap::default();
         let mut emit = Vec::new();
@@ -520,6 +528,7 @@ mod tests {
     ) -> (Vec<serde_json::Value>, usize) {
         let mut src = open_path(std::path::Path::new(path)).expect("sample");
         let mut an = crate::rules::analyzer(limits);
+        an.track_conclusions(true);
         let mut tr = EventTracker::new();
         let mut clock = PacketClock::new(interval_ns);
         let mut lines = Vec::new();

@@ -101,8 +101,20 @@ impl Rule for DtmfRule {
     }
 
     fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>) {
-        for d in an.dialogs() {
-            out.extend(finding(d, an.show_secrets()));
+        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+    }
+
+    fn conclude_dialogs<'a>(
+        &self,
+        an: &'a Analyzer,
+        dialogs: &mut dyn Iterator<Item = &'a crate::engine::Dialog>,
+        each: &mut dyn FnMut(u64, &mut Vec<Finding>),
+    ) -> bool {
+        let mut v = Vec::new();
+        for d in dialogs {
+            v.extend(finding(d, an.show_secrets()));
+            each(d.id, &mut v);
         }
+        true
     }
 }

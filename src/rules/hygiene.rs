@@ -104,8 +104,20 @@ impl Rule for RetransmissionRule {
     }
 
     fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>) {
-        for d in an.dialogs() {
-            Self::conclude(d, an, out);
+        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+    }
+
+    fn conclude_dialogs<'a>(
+        &self,
+        an: &'a Analyzer,
+        dialogs: &mut dyn Iterator<Item = &'a Dialog>,
+        each: &mut dyn FnMut(u64, &mut Vec<Finding>),
+    ) -> bool {
+        let mut v = Vec::new();
+        for d in dialogs {
+            Self::conclude(d, an, &mut v);
+            each(d.id, &mut v);
         }
+        true
     }
 }

@@ -1778,8 +1778,20 @@ impl crate::engine::Rule for CallSecurityRule {
     }
 
     fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
-        for d in an.dialogs() {
-            self.conclude(d, an, false, out);
+        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+    }
+
+    fn conclude_dialogs<'a>(
+        &self,
+        an: &'a crate::engine::Analyzer,
+        dialogs: &mut dyn Iterator<Item = &'a crate::engine::Dialog>,
+        each: &mut dyn FnMut(u64, &mut Vec<Finding>),
+    ) -> bool {
+        let mut v = Vec::new();
+        for d in dialogs {
+            self.conclude(d, an, false, &mut v);
+            each(d.id, &mut v);
         }
+        true
     }
 }

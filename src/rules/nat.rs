@@ -703,9 +703,23 @@ impl crate::engine::Rule for NatRule {
     }
 
     fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
-        let ix = an.nat_flow_index();
-        for d in an.dialogs() {
-            Self::conclude(d, an, &ix, out);
+        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+    }
+
+    fn conclude_dialogs<'a>(
+        &self,
+        an: &'a crate::engine::Analyzer,
+        dialogs: &mut dyn Iterator<Item = &'a crate::engine::Dialog>,
+        each: &mut dyn FnMut(u64, &mut Vec<Finding>),
+    ) -> bool {
+        // Built lazily: a tick that touched no dialog does not index every stream.
+        let mut ix = None;
+        let mut v = Vec::new();
+        for d in dialogs {
+            let ix = ix.get_or_insert_with(|| an.nat_flow_index());
+            Self::conclude(d, an, ix, &mut v);
+            each(d.id, &mut v);
         }
+        true
     }
 }
