@@ -3083,6 +3083,14 @@ impl Analyzer {
         self.changes.set_enabled(changes::Reader::Conclusions, on);
     }
 
+    /// What changed since the last call, for [`Self::findings_cached`] and the NDJSON
+    /// stream's dialog events (None when [`Self::track_conclusions`] is off).
+    pub fn take_conclusion_changes(&self) -> Option<changes::Changes> {
+        self.changes
+            .enabled(changes::Reader::Conclusions)
+            .then(|| self.changes.take(changes::Reader::Conclusions))
+    }
+
     /// What changed since the last call (empty when tracking is off).
     pub fn take_changes(&self) -> changes::Changes {
         self.changes.take(changes::Reader::Dashboard)
@@ -3125,21 +3133,22 @@ impl Analyzer {
     /// `cache` instead of being drawn again. The NDJSON stream asks at every tick, and a
     /// long capture holds far more finished dialogs than a tick touches.
     ///
-    /// Needs [`Self::track_conclusions`] on, and one cache per caller. A dialog's
-    /// conclusions are kept only while nothing but SIP messages on dialogs happened
-    /// (see [`changes::Changes::other`]): media, keepalives, ICMP errors, TLS records or a
+    /// `changes` is what [`Self::take_conclusion_changes`] gave since the previous call
+    /// with this cache (None: conclude over everything). A dialog's conclusions are kept
+    /// only while nothing but SIP messages on dialogs happened (see
+    /// [`changes::Changes::other`]): media, keepalives, ICMP errors, TLS records or a
     /// malformed message in between, and every rule concludes again over everything.
-    pub fn findings_cached(&self, cache: &mut ConclusionCache) -> Vec<Finding> {
-        let ch = self.changes.take(changes::Reader::Conclusions);
-        let reusable = self.changes.enabled(changes::Reader::Conclusions)
-            && !ch.other
-            && !ch.media
-            && ch.keepalives.is_empty()
-            && !ch.overflowed;
-        if !reusable {
+    pub fn findings_cached(
+        &self,
+        cache: &mut ConclusionCache,
+        changes: Option<&changes::Changes>,
+    ) -> Vec<Finding> {
+        let Some(ch) = changes
+            .filter(|ch| !ch.other && !ch.media && ch.keepalives.is_empty() && !ch.overflowed)
+        else {
             cache.rules.clear();
             return self.findings();
-        }
+        };
         let mut all = Vec::new();
         if cache.rules.len() != self.rules.len() {
             // Draw every dialog's conclusions once, kept apart by dialog.

@@ -485,7 +485,9 @@ mod tests {
                     an.process(&f);
                     if n % every == 0 {
                         let kept = !cache.rules.is_empty();
-                        let got = an.findings_cached(&mut cache);
+                        let ch = an.take_conclusion_changes();
+                        assert!(ch.is_some(), "tracking is on");
+                        let got = an.findings_cached(&mut cache, ch.as_ref());
                         assert!(got == an.findings(), "{file:?} every {every}: frame {n}");
                         reused += usize::from(kept && !cache.rules.is_empty());
                     }

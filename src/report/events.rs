@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use super::{finding_dto, CaptureStats, FindingDto, Report, Summary};
 use crate::capture::Timestamp;
+use crate::engine::changes::Changes;
 use crate::engine::{Analyzer, ConclusionCache, Dialog, DialogState, Finding, InputInfo};
 
 /// Default tick: one second (of packet time for files, of wall time live).
@@ -263,7 +264,28 @@ impl EventTracker {
         self.last_ts = now;
         let ts = now.as_secs_f64();
         let mut out = Vec::new();
-        for d in an.dialogs() {
+        // Taken at every step, so that it covers exactly the time since the last one.
+        let changes = an.take_conclusion_changes();
+        // A dialog's events depend only on its state, messages and final status, which
+        // only a SIP message on it changes: the dialogs the record names are all that can
+        // speak (in id order, the order of the full walk), and the evicted ones all that
+        // can vanish. Dialogs refused by the tracking bound speak at every tick: the full
+        // walk then, as when the record overflowed.
+        let moved: Option<(Vec<u64>, Vec<u64>)> = changes
+            .as_ref()
+            .filter(|ch| !ch.overflowed && self.counts.untracked == 0)
+            .map(|ch| {
+                let mut touched: Vec<u64> = ch.dialogs.iter().copied().collect();
+                touched.sort_unstable();
+                let mut gone = ch.evicted.clone();
+                gone.sort_unstable();
+                (touched, gone)
+            });
+        let walked: Box<dyn Iterator<Item = &Dialog>> = match &moved {
+            Some((touched, _)) => Box::new(touched.iter().filter_map(|id| an.dialog(*id))),
+            None => Box::new(an.dialogs()),
+        };
+        for d in walked {
             let finished = d.state.is_finished();
             if let Some(t) = self.open.get_mut(&d.id) {
                 t.seen = self.tick_no;
@@ -317,24 +339,42 @@ impl EventTracker {
         // Open dialogs the engine no longer has were evicted.
         let tick_no = self.tick_no;
         let mut evicted: Vec<(u64, DialogEvent)> = Vec::new();
-        self.open.retain(|id, t| {
-            if t.seen == tick_no {
-                return true;
-            }
-            let mut e = t.last.clone();
+        let mut gone = |id: u64, t: Tracked| {
+            let mut e = t.last;
             e.ts = ts;
             e.reason = Some("evicted");
-            evicted.push((*id, e));
-            false
-        });
-        evicted.sort_by_key(|(id, _)| *id);
+            evicted.push((id, e));
+        };
+        match &moved {
+            Some((_, ids)) => {
+                for id in ids {
+                    if let Some(t) = self.open.remove(id) {
+                        gone(*id, t);
+                    }
+                }
+            }
+            None => {
+                let mut missing: Vec<u64> = self
+                    .open
+                    .iter()
+                    .filter(|(_, t)| t.seen != tick_no)
+                    .map(|(id, _)| *id)
+                    .collect();
+                missing.sort_unstable();
+                for id in missing {
+                    if let Some(t) = self.open.remove(&id) {
+                        gone(id, t);
+                    }
+                }
+            }
+        }
         out.extend(
             evicted
                 .into_iter()
                 .map(|(_, e)| StreamEvent::DialogEnded(e)),
         );
 
-        self.emit_findings(an, last, &mut out);
+        self.emit_findings(an, last, changes.as_ref(), &mut out);
         for e in &out {
             match e {
                 StreamEvent::DialogStarted(_) => self.counts.dialog_started += 1,
@@ -347,7 +387,13 @@ impl EventTracker {
         out
     }
 
-    fn emit_findings<'a>(&mut self, an: &'a Analyzer, last: bool, out: &mut Vec<StreamEvent<'a>>) {
+    fn emit_findings<'a>(
+        &mut self,
+        an: &'a Analyzer,
+        last: bool,
+        changes: Option<&Changes>,
+        out: &mut Vec<StreamEvent<'a>>,
+    ) {
         let open_calls: FxHashSet<&str> = if last {
             Default::default()
         } else {
@@ -360,7 +406,7 @@ impl EventTracker {
         let findings = if last {
             an.findings()
         } else {
-            an.findings_cached(&mut self.cache)
+            an.findings_cached(&mut self.cache, changes)
         };
         // How many of each key the engine holds now (findings of open calls left out).
         let mut present: FxHashMap<(Option<&str>, Rest), u32> = FxHashMap::default();
@@ -515,20 +561,23 @@ mod tests {
         interval_ns: u64,
         limits: Limits,
     ) -> (Vec<serde_json::Value>, usize) {
-        stream_checked(path, interval_ns, limits, false)
+        stream_checked(path, interval_ns, limits, false, true)
     }
 
     /// [`stream_with`]; with `idle`, each tick is followed by a second one with nothing
-    /// processed in between, which must say nothing and leave the engine as it was.
+    /// processed in between, which must say nothing and leave the engine as it was. With
+    /// `track`, the engine records what moved between ticks (as `--format ndjson` has
+    /// it), and ticks walk and conclude on only that.
     fn stream_checked(
         path: &str,
         interval_ns: u64,
         limits: Limits,
         idle: bool,
+        track: bool,
     ) -> (Vec<serde_json::Value>, usize) {
         let mut src = open_path(std::path::Path::new(path)).expect("sample");
         let mut an = crate::rules::analyzer(limits);
-        an.track_conclusions(true);
+        an.track_conclusions(track);
         let mut tr = EventTracker::new();
         let mut clock = PacketClock::new(interval_ns);
         let mut lines = Vec::new();
@@ -557,6 +606,40 @@ mod tests {
         (lines, report_findings)
     }
 
+    /// Ticks that walk only the dialogs that moved, and conclude again only on them, give
+    /// the stream that walking and concluding over everything gives: on every sample,
+    /// with ticks of a second and of a millisecond, and with two dialogs kept (evictions
+    /// between ticks).
+    #[test]
+    fn ticks_on_what_moved_give_the_full_stream_on_every_sample() {
+        let mut files: Vec<_> = std::fs::read_dir("samples")
+            .expect("samples")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let n = p.to_string_lossy();
+                n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".pcap.gz")
+            })
+            .collect();
+        files.sort();
+        assert!(files.len() > 20, "{} samples", files.len());
+        let two = Limits {
+            max_dialogs: 2,
+            ..Limits::default()
+        };
+        for f in &files {
+            let path = f.to_str().expect("utf-8 path");
+            for (tick, limits) in [
+                (TICK_NS, Limits::default()),
+                (1_000_000, Limits::default()),
+                (1_000_000, two.clone()),
+            ] {
+                let full = stream_checked(path, tick, limits.clone(), false, false);
+                let moved = stream_checked(path, tick, limits, false, true);
+                assert!(full == moved, "{path}: tick {tick} ns");
+            }
+        }
+    }
+
     /// A tick with nothing processed since the last one (an idle live capture) skips the
     /// engine and says nothing; the stream around it is the one without it.
     #[test]
@@ -566,7 +649,7 @@ mod tests {
             "samples/nat-one-way-wan.pcap",
         ] {
             let (want, _) = stream(sample);
-            let (got, _) = stream_checked(sample, TICK_NS, Limits::default(), true);
+            let (got, _) = stream_checked(sample, TICK_NS, Limits::default(), true, true);
             assert_eq!(got, want, "{sample}");
         }
     }
