@@ -194,3 +194,77 @@ fn unanswered_invites_to_international_numbers_are_not_failed_calls() {
     );
     assert!(!clear.summary.contains("negotiated"), "{}", clear.summary);
 }
+
+/// One finding per dialog with its message count, drawn one dialog at a time; counts the
+/// dialogs it concluded on.
+struct MessageTally {
+    concluded: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+const TALLY: RuleId = RuleId("toy.tally");
+
+impl Rule for MessageTally {
+    fn name(&self) -> &'static str {
+        "tally"
+    }
+
+    fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>) {
+        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+    }
+
+    fn conclude_dialogs<'a>(
+        &self,
+        _an: &'a Analyzer,
+        dialogs: &mut dyn Iterator<Item = &'a Dialog>,
+        each: &mut dyn FnMut(u64, &mut Vec<Finding>),
+    ) -> bool {
+        let mut v = Vec::new();
+        for d in dialogs {
+            self.concluded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            v.push(
+                Finding::new(TALLY, Severity::Info, d.start)
+                    .call(d.call_id.clone())
+                    .summary(format!("{} message(s)", d.message_count)),
+            );
+            each(d.id, &mut v);
+        }
+        true
+    }
+}
+
+/// A rule that concludes one dialog at a time is asked again, between two ticks of the
+/// NDJSON stream, only about the dialogs that moved; anything besides SIP messages in
+/// between (here a datagram that is not SIP) and it concludes over everything. The
+/// findings are the full ones every time.
+#[test]
+fn per_dialog_rules_conclude_again_only_on_dialogs_that_moved() {
+    use std::sync::atomic::Ordering;
+    let concluded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut an = siplens::rules::analyzer(Limits::default());
+    an.add_rule(Box::new(MessageTally {
+        concluded: concluded.clone(),
+    }));
+    an.track_conclusions(true);
+    let mut cache = siplens::engine::ConclusionCache::default();
+    let mut tick = |an: &Analyzer| {
+        let before = concluded.load(Ordering::Relaxed);
+        let ch = an.take_conclusion_changes();
+        let got = an.findings_cached(&mut cache, ch.as_ref());
+        let asked = concluded.load(Ordering::Relaxed) - before;
+        assert!(got == an.findings(), "cached findings differ");
+        let tallies = got.iter().filter(|f| f.rule == TALLY).count();
+        (asked, tallies)
+    };
+    run(&mut an, 10);
+    assert_eq!(tick(&an), (10, 10), "the first tick concludes on every dialog");
+    assert_eq!(tick(&an), (0, 10), "nothing moved");
+    // Dialog call-3 sees its INVITE again (a retransmission), and a new call starts.
+    an.process(&udp_frame(11, 200, 5060, &invite(3)));
+    an.process(&udp_frame(12, 210, 5060, &invite(10)));
+    assert_eq!(tick(&an), (2, 11), "only the two dialogs that moved");
+    an.process(&udp_frame(13, 220, 5060, b"\x80\x00\x00\x01not sip"));
+    assert_eq!(tick(&an), (11, 11), "a datagram that is not SIP: everything again");
+    assert_eq!(tick(&an), (11, 11), "the cache is filled again");
+    assert_eq!(tick(&an), (0, 11));
+}
