@@ -257,14 +257,22 @@ fn per_dialog_rules_conclude_again_only_on_dialogs_that_moved() {
         (asked, tallies)
     };
     run(&mut an, 10);
-    assert_eq!(tick(&an), (10, 10), "the first tick concludes on every dialog");
+    assert_eq!(
+        tick(&an),
+        (10, 10),
+        "the first tick concludes on every dialog"
+    );
     assert_eq!(tick(&an), (0, 10), "nothing moved");
     // Dialog call-3 sees its INVITE again (a retransmission), and a new call starts.
     an.process(&udp_frame(11, 200, 5060, &invite(3)));
     an.process(&udp_frame(12, 210, 5060, &invite(10)));
     assert_eq!(tick(&an), (2, 11), "only the two dialogs that moved");
     an.process(&udp_frame(13, 220, 5060, b"\x80\x00\x00\x01not sip"));
-    assert_eq!(tick(&an), (11, 11), "a datagram that is not SIP: everything again");
+    assert_eq!(
+        tick(&an),
+        (11, 11),
+        "a datagram that is not SIP: everything again"
+    );
     assert_eq!(tick(&an), (11, 11), "the cache is filled again");
     assert_eq!(tick(&an), (0, 11));
 }
