@@ -209,7 +209,7 @@ impl Rule for MessageTally {
     }
 
     fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>) {
-        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+        siplens::engine::conclude_every_dialog(self, an, out);
     }
 
     fn conclude_dialogs<'a>(

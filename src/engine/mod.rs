@@ -36,7 +36,10 @@ pub use crate::model::{
     Finding, MediaLine, MediaSession, RuleId, SdpRecord, Severity, Sym, Symbols, MAX_EVIDENCE,
 };
 pub use raw::{LazyRaw, RawAt, RawFiles, RawText};
-pub use rule::{ConclusionCache, Malformed, MediaEvent, MessageCtx, Rule, SdpCtx, Undelivered};
+pub use rule::{
+    conclude_every_dialog, ConclusionCache, Malformed, MediaEvent, MessageCtx, Rule, SdpCtx,
+    Undelivered,
+};
 pub use state::{DialogState, Event};
 
 /// Bounds on every table the engine keeps. Defaults suit a laptop and days of traffic.

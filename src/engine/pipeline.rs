@@ -366,7 +366,7 @@ fn presplit<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::capture::{self, FrameSource};
     use crate::engine::{Analyzer, InputInfo, Limits};
     use crate::report::Report;
@@ -429,7 +429,8 @@ mod tests {
         capture::open_path(path).expect("sample opens")
     }
 
-    fn sample_files() -> Vec<PathBuf> {
+    /// Every bundled capture (pcap, pcapng, gzip), sorted.
+    pub(crate) fn sample_files() -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(samples())
             .expect("samples")
             .filter_map(|e| e.ok().map(|e| e.path()))

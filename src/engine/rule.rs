@@ -150,6 +150,12 @@ pub trait Rule: Send + Sync {
     }
 }
 
+/// [`Rule::finish`] of a rule that concludes one dialog at a time: its
+/// [`Rule::conclude_dialogs`] over every dialog held, in order.
+pub fn conclude_every_dialog<R: Rule + ?Sized>(rule: &R, an: &Analyzer, out: &mut Vec<Finding>) {
+    rule.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+}
+
 /// The per-dialog conclusions [`Analyzer::findings_cached`] keeps between two calls: for
 /// each registered rule, in order, the non-empty finding lists of the dialogs it
 /// concluded on, by dialog id (None for a rule that concludes over everything at once).

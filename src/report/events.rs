@@ -612,15 +612,7 @@ mod tests {
     /// between ticks).
     #[test]
     fn ticks_on_what_moved_give_the_full_stream_on_every_sample() {
-        let mut files: Vec<_> = std::fs::read_dir("samples")
-            .expect("samples")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                let n = p.to_string_lossy();
-                n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".pcap.gz")
-            })
-            .collect();
-        files.sort();
+        let files = crate::engine::pipeline::tests::sample_files();
         assert!(files.len() > 20, "{} samples", files.len());
         let two = Limits {
             max_dialogs: 2,

@@ -101,7 +101,7 @@ impl Rule for DtmfRule {
     }
 
     fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>) {
-        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+        crate::engine::conclude_every_dialog(self, an, out);
     }
 
     fn conclude_dialogs<'a>(

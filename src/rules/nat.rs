@@ -703,7 +703,7 @@ impl crate::engine::Rule for NatRule {
     }
 
     fn finish(&self, an: &crate::engine::Analyzer, out: &mut Vec<Finding>) {
-        self.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
+        crate::engine::conclude_every_dialog(self, an, out);
     }
 
     fn conclude_dialogs<'a>(
