@@ -247,32 +247,101 @@ fn per_dialog_rules_conclude_again_only_on_dialogs_that_moved() {
     }));
     an.track_conclusions(true);
     let mut cache = siplens::engine::ConclusionCache::default();
+    // (dialogs concluded on, whether the answer is partial); the answer is checked
+    // against the full list.
     let mut tick = |an: &Analyzer| {
         let before = concluded.load(Ordering::Relaxed);
         let ch = an.take_conclusion_changes();
-        let got = an.findings_cached(&mut cache, ch.as_ref());
+        let got = an.findings_changed(&mut cache, ch.as_ref());
         let asked = concluded.load(Ordering::Relaxed) - before;
-        assert!(got == an.findings(), "cached findings differ");
-        let tallies = got.iter().filter(|f| f.rule == TALLY).count();
-        (asked, tallies)
+        let all = an.findings();
+        let named: Vec<Finding> = all
+            .iter()
+            .filter(|f| got.has_all_of(f.call_id.as_deref()))
+            .cloned()
+            .collect();
+        assert!(
+            got.findings == named,
+            "the answer is the named calls' findings"
+        );
+        let tallies = all.iter().filter(|f| f.rule == TALLY).count();
+        assert_eq!(tallies, an.dialog_count(), "one tally per dialog");
+        (asked, got.calls.is_some())
     };
     run(&mut an, 10);
     assert_eq!(
         tick(&an),
-        (10, 10),
+        (10, false),
         "the first tick concludes on every dialog"
     );
-    assert_eq!(tick(&an), (0, 10), "nothing moved");
+    assert_eq!(tick(&an), (0, true), "nothing moved");
     // Dialog call-3 sees its INVITE again (a retransmission), and a new call starts.
     an.process(&udp_frame(11, 200, 5060, &invite(3)));
     an.process(&udp_frame(12, 210, 5060, &invite(10)));
-    assert_eq!(tick(&an), (2, 11), "only the two dialogs that moved");
+    assert_eq!(tick(&an), (2, true), "only the two dialogs that moved");
     an.process(&udp_frame(13, 220, 5060, b"\x80\x00\x00\x01not sip"));
     assert_eq!(
         tick(&an),
-        (11, 11),
+        (11, false),
         "a datagram that is not SIP: everything again"
     );
-    assert_eq!(tick(&an), (11, 11), "the cache is filled again");
-    assert_eq!(tick(&an), (0, 11));
+    assert_eq!(tick(&an), (11, false), "the cache is filled again");
+    assert_eq!(tick(&an), (0, true));
+}
+
+/// The findings of calls [`Analyzer::findings_changed`] leaves out are those of the last
+/// answer: when evicted dialogs' findings are summarised (past
+/// `Limits::max_evicted_findings`), their calls' findings leave, so those calls are named.
+#[test]
+fn calls_whose_findings_leave_with_their_dialogs_are_named() {
+    let limits = Limits {
+        max_dialogs: 4,
+        max_evicted_findings: 1,
+        ..Limits::default()
+    };
+    let mut an = siplens::rules::analyzer(limits);
+    an.track_conclusions(true);
+    let mut cache = siplens::engine::ConclusionCache::default();
+    let mut before: Vec<Finding> = Vec::new();
+    let mut tick = |an: &Analyzer, want_partial: bool| {
+        let ch = an.take_conclusion_changes();
+        let got = an.findings_changed(&mut cache, ch.as_ref());
+        assert_eq!(got.calls.is_some(), want_partial);
+        let all = an.findings();
+        let (named, rest): (Vec<Finding>, Vec<Finding>) = all
+            .iter()
+            .cloned()
+            .partition(|f| got.has_all_of(f.call_id.as_deref()));
+        assert!(got.findings == named);
+        if got.calls.is_some() {
+            let kept: Vec<Finding> = before
+                .iter()
+                .filter(|f| !got.has_all_of(f.call_id.as_deref()))
+                .cloned()
+                .collect();
+            assert!(
+                rest == kept,
+                "a call left out changed: {rest:#?} / {kept:#?}"
+            );
+        }
+        before = all;
+        got
+    };
+    // Four calls, each with its cleartext offer; then four more evict them.
+    for i in 0..4 {
+        an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
+    }
+    tick(&an, false);
+    let quiet = tick(&an, true);
+    assert!(
+        !quiet.has_all_of(Some("call-1")),
+        "nothing moved for call-1"
+    );
+    for i in 4..8 {
+        an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
+    }
+    let got = tick(&an, true);
+    for i in 0..4 {
+        assert!(got.has_all_of(Some(&format!("call-{i}"))), "call-{i} left");
+    }
 }

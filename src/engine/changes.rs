@@ -43,6 +43,9 @@ pub struct Changes {
     pub dialogs: FxHashSet<u64>,
     /// Dialogs evicted, in eviction order.
     pub evicted: Vec<u64>,
+    /// The Call-IDs of the dialogs in `evicted`, in the same order (the conclusions'
+    /// record only: the dashboard's stays empty).
+    pub evicted_calls: Vec<String>,
     /// Some RTP or RTCP packet arrived: streams (and the NAT views built on them) moved.
     pub media: bool,
     /// Addresses that sent or received a keepalive (CRLF, STUN, OPTIONS ping): the NAT
@@ -123,18 +126,13 @@ impl ChangeLog {
         }
     }
 
+    // One record per `Reader` variant, in declaration order: the index is in range.
     fn record(&self, reader: Reader) -> &Record {
-        match reader {
-            Reader::Dashboard => &self.records[0],
-            Reader::Conclusions => &self.records[1],
-        }
+        &self.records[reader as usize]
     }
 
     fn record_mut(&mut self, reader: Reader) -> &mut Record {
-        match reader {
-            Reader::Dashboard => &mut self.records[0],
-            Reader::Conclusions => &mut self.records[1],
-        }
+        &mut self.records[reader as usize]
     }
 
     /// Turns `reader`'s record on or off; turning it off drops what was recorded.
@@ -171,16 +169,24 @@ impl ChangeLog {
     }
 
     /// Dialog `id` was evicted.
-    pub fn evicted(&mut self, id: u64) {
+    pub fn evicted(&mut self, id: u64, call_id: &str) {
         let max = self.max_evicted;
-        self.each(|p| {
+        for (i, r) in self.records.iter_mut().enumerate() {
+            if !r.enabled {
+                continue;
+            }
+            let p = r.pending_mut();
             p.dialogs.remove(&id);
             if p.evicted.len() < max {
                 p.evicted.push(id);
+                // Records are in `Reader` order.
+                if i == Reader::Conclusions as usize {
+                    p.evicted_calls.push(call_id.to_owned());
+                }
             } else {
                 p.overflowed = true;
             }
-        });
+        }
     }
 
     /// An RTP or RTCP packet was counted.
@@ -224,7 +230,7 @@ mod tests {
         let mut log = ChangeLog::default();
         log.frame();
         log.dialog(1);
-        log.evicted(2);
+        log.evicted(2, "b");
         log.media();
         log.other();
         assert!(log.take(Reader::Dashboard).is_empty());
@@ -234,11 +240,15 @@ mod tests {
         log.dialog(1);
         log.dialog(1);
         log.dialog(3);
-        log.evicted(3);
+        log.evicted(3, "c");
         let c = log.take(Reader::Dashboard);
         assert_eq!(c.frames, 1);
         assert_eq!(c.dialogs.iter().copied().collect::<Vec<_>>(), vec![1]);
         assert_eq!(c.evicted, vec![3], "an evicted dialog is not also dirty");
+        assert!(
+            c.evicted_calls.is_empty(),
+            "the dashboard needs no Call-IDs"
+        );
         assert!(!c.other);
         assert!(
             log.take(Reader::Dashboard).is_empty(),
@@ -253,12 +263,17 @@ mod tests {
         log.set_enabled(Reader::Dashboard, true);
         log.set_enabled(Reader::Conclusions, true);
         log.dialog(7);
+        log.evicted(5, "five");
         let dash = log.take(Reader::Dashboard);
         log.other();
         let conc = log.take(Reader::Conclusions);
         assert_eq!(dash.dialogs.len(), 1);
         assert!(!dash.other);
         assert_eq!(conc.dialogs.len(), 1, "the dashboard's take left it there");
+        assert_eq!(
+            (conc.evicted, conc.evicted_calls),
+            (vec![5], vec!["five".to_string()])
+        );
         assert!(conc.other);
         let dash = log.take(Reader::Dashboard);
         assert!(dash.other && dash.dialogs.is_empty());

@@ -37,8 +37,8 @@ pub use crate::model::{
 };
 pub use raw::{LazyRaw, RawAt, RawFiles, RawText};
 pub use rule::{
-    conclude_every_dialog, ConclusionCache, Malformed, MediaEvent, MessageCtx, Rule, SdpCtx,
-    Undelivered,
+    conclude_every_dialog, ConclusionCache, FindingsDelta, Malformed, MediaEvent, MessageCtx, Rule,
+    SdpCtx, Undelivered,
 };
 pub use state::{DialogState, Event};
 
@@ -2491,7 +2491,7 @@ impl Analyzer {
                     self.raw_bytes = self.raw_bytes.saturating_sub(m.raw.copied_len());
                 }
                 self.stats.dialog_evictions += 1;
-                self.changes.evicted(id);
+                self.changes.evicted(id, &d.call_id);
             }
         }
     }
@@ -3131,70 +3131,104 @@ impl Analyzer {
         self.complete_findings(all)
     }
 
-    /// [`Self::findings`], the same list, where the per-dialog conclusions
-    /// ([`Rule::conclude_dialogs`]) of dialogs untouched since the last call come from
-    /// `cache` instead of being drawn again. The NDJSON stream asks at every tick, and a
-    /// long capture holds far more finished dialogs than a tick touches.
+    /// What changed in [`Self::findings`] since the last call with `cache`, for the
+    /// NDJSON stream, which asks at every tick while a long capture holds far more
+    /// finished dialogs than a tick touches.
     ///
-    /// `changes` is what [`Self::take_conclusion_changes`] gave since the previous call
-    /// with this cache (None: conclude over everything). A dialog's conclusions are kept
-    /// only while nothing but SIP messages on dialogs happened (see
-    /// [`changes::Changes::other`]): media, keepalives, ICMP errors, TLS records or a
-    /// malformed message in between, and every rule concludes again over everything.
-    pub fn findings_cached(
+    /// `changes` is what [`Self::take_conclusion_changes`] gave since that call (None:
+    /// everything). The answer is the whole list ([`FindingsDelta::calls`] None), or,
+    /// when only SIP messages on dialogs happened in between (see
+    /// [`changes::Changes::other`]), the findings of some Call-IDs and every finding tied
+    /// to no call, in report order; every other call's findings are then those of the
+    /// last answer, unchanged. The calls named are those whose dialog moved or was
+    /// evicted, and those the rules that conclude over everything (and the engine's own
+    /// findings) speak of now or spoke of last time. The rules that conclude one dialog
+    /// at a time ([`Rule::conclude_dialogs`]) conclude only on the named calls' dialogs.
+    /// Anything else in between (media, keepalives, ICMP errors, TLS records, a
+    /// malformed message), and every rule concludes over everything, as for the report.
+    pub fn findings_changed(
         &self,
         cache: &mut ConclusionCache,
         changes: Option<&changes::Changes>,
-    ) -> Vec<Finding> {
+    ) -> FindingsDelta {
+        let whole = |cache: &mut ConclusionCache| {
+            cache.global_calls = None;
+            FindingsDelta {
+                findings: self.findings(),
+                calls: None,
+            }
+        };
         let Some(ch) = changes
             .filter(|ch| !ch.other && !ch.media && ch.keepalives.is_empty() && !ch.overflowed)
         else {
-            cache.rules.clear();
-            return self.findings();
+            return whole(cache);
         };
-        let mut all = Vec::new();
-        if cache.rules.len() != self.rules.len() {
-            // Draw every dialog's conclusions once, kept apart by dialog.
-            cache.rules.clear();
-            for r in &self.rules {
-                let mut kept = std::collections::BTreeMap::new();
-                let per_dialog = r.conclude_dialogs(self, &mut self.dialogs(), &mut |id, v| {
-                    if !v.is_empty() {
-                        kept.insert(id, std::mem::take(v));
-                    }
-                });
-                if per_dialog {
-                    all.extend(kept.values().flatten().cloned());
-                    cache.rules.push(Some(kept));
-                } else {
-                    r.finish(self, &mut all);
-                    cache.rules.push(None);
-                }
-            }
-            return self.complete_findings(all);
-        }
-        // Dialogs in id order, which is the order of `dialogs()`: each rule's list is the
-        // one it would give over every dialog.
-        let mut moved: Vec<u64> = ch.dialogs.iter().chain(&ch.evicted).copied().collect();
-        moved.sort_unstable();
-        moved.dedup();
-        for (r, kept) in self.rules.iter().zip(&mut cache.rules) {
-            let Some(kept) = kept else {
-                r.finish(self, &mut all);
-                continue;
+        // The findings of the rules that conclude over everything (None for the others,
+        // which conclude below on the dialogs named), and the calls they and the engine's
+        // own findings speak of.
+        let mut global_calls: rustc_hash::FxHashSet<String> = self
+            .findings
+            .iter()
+            .filter_map(|f| f.call_id.clone())
+            .collect();
+        let parts: Vec<Option<Vec<Finding>>> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let per_dialog = r.conclude_dialogs(self, &mut std::iter::empty(), &mut |_, _| {});
+                (!per_dialog).then(|| {
+                    let mut out = Vec::new();
+                    r.finish(self, &mut out);
+                    global_calls.extend(out.iter().filter_map(|f| f.call_id.clone()));
+                    out
+                })
+            })
+            .collect();
+        let Some(before) = cache.global_calls.replace(global_calls.clone()) else {
+            // No answer to build on: this one is whole, and the next can be partial.
+            return FindingsDelta {
+                findings: self.findings(),
+                calls: None,
             };
-            for id in &moved {
-                kept.remove(id);
-            }
-            let mut touched = moved.iter().filter_map(|id| self.dialogs.get(id));
-            r.conclude_dialogs(self, &mut touched, &mut |id, v| {
-                if !v.is_empty() {
-                    kept.insert(id, std::mem::take(v));
+        };
+        let mut calls = before;
+        calls.extend(global_calls);
+        calls.extend(ch.evicted_calls.iter().cloned());
+        calls.extend(
+            ch.dialogs
+                .iter()
+                .filter_map(|id| self.dialogs.get(id))
+                .map(|d| d.call_id.clone()),
+        );
+        // Their dialogs in id order, the order of `dialogs()`: each rule's list is then
+        // the part of the one it gives over every dialog that concerns these calls.
+        let mut ids: Vec<u64> = calls.iter().filter_map(|c| self.dialog_id(c)).collect();
+        ids.sort_unstable();
+        // A per-dialog finding must be about its dialog's call, or a call's findings
+        // would not all be found through its dialog: a rule that breaks this gets the
+        // whole list.
+        let mut stray = false;
+        let mut all = Vec::new();
+        for (r, part) in self.rules.iter().zip(parts) {
+            match part {
+                Some(part) => all.extend(part),
+                None => {
+                    let mut named = ids.iter().filter_map(|id| self.dialogs.get(id));
+                    r.conclude_dialogs(self, &mut named, &mut |id, v| {
+                        let call = self.dialogs.get(&id).map(|d| d.call_id.as_str());
+                        stray |= v.iter().any(|f| f.call_id.as_deref() != call);
+                        all.append(v);
+                    });
                 }
-            });
-            all.extend(kept.values().flatten().cloned());
+            }
         }
-        self.complete_findings(all)
+        if stray {
+            return whole(cache);
+        }
+        FindingsDelta {
+            findings: self.complete_findings(all),
+            calls: Some(calls),
+        }
     }
 
     /// The rules' findings `all` joined with the engine's own and the eviction summaries,

@@ -462,40 +462,75 @@ pub(crate) mod tests {
         }
     }
 
-    /// The cached conclusions the NDJSON stream asks for at each tick are the findings
-    /// drawn over everything, at every tick of every sample: every 1, 5 or 40 frames, and
-    /// with dialogs evicted as they go (two kept). Some ticks must reuse kept conclusions,
-    /// or the cache was never exercised.
+    /// What the NDJSON stream asks for at each tick ([`Analyzer::findings_changed`]) is,
+    /// at every tick of every sample (every 1, 5 or 40 frames, and with dialogs evicted
+    /// as they go, two kept, and with their findings summarised): the findings drawn over
+    /// everything, or those of the calls
+    /// it names and every call-less one, where every other call's findings are those of
+    /// the tick before. Some ticks must answer for part of the calls, or the cache was
+    /// never exercised.
     #[test]
-    fn cached_conclusions_are_the_findings_at_every_tick_of_every_sample() {
-        let mut reused = 0usize;
+    fn changed_findings_are_the_findings_at_every_tick_of_every_sample() {
+        let mut partial = 0usize;
         for file in &sample_files() {
-            for (every, max_dialogs) in [(1, None), (5, None), (40, Some(2))] {
-                let limits = Limits {
-                    max_dialogs: max_dialogs.unwrap_or(Limits::default().max_dialogs),
-                    ..Limits::default()
-                };
+            let two = Limits {
+                max_dialogs: 2,
+                ..Limits::default()
+            };
+            // Findings of evicted dialogs past the first summarised: a call's findings
+            // leave with its dialog.
+            let summarised = Limits {
+                max_evicted_findings: 1,
+                ..two.clone()
+            };
+            for (every, limits) in [
+                (1, Limits::default()),
+                (5, Limits::default()),
+                (40, two),
+                (3, summarised),
+            ] {
                 let mut an = analyzer_with(std::slice::from_ref(file), limits);
                 an.track_conclusions(true);
                 let mut cache = crate::engine::ConclusionCache::default();
                 let mut src = open_path(file);
                 let mut n = 0u64;
+                let mut before = Vec::new();
                 while let Ok(Some(mut f)) = src.next_frame() {
                     n += 1;
                     f.number = n;
                     an.process(&f);
-                    if n % every == 0 {
-                        let kept = !cache.rules.is_empty();
-                        let ch = an.take_conclusion_changes();
-                        assert!(ch.is_some(), "tracking is on");
-                        let got = an.findings_cached(&mut cache, ch.as_ref());
-                        assert!(got == an.findings(), "{file:?} every {every}: frame {n}");
-                        reused += usize::from(kept && !cache.rules.is_empty());
+                    if n % every != 0 {
+                        continue;
                     }
+                    let ch = an.take_conclusion_changes();
+                    assert!(ch.is_some(), "tracking is on");
+                    let got = an.findings_changed(&mut cache, ch.as_ref());
+                    let all = an.findings();
+                    let at = format!("{file:?} every {every}: frame {n}");
+                    let (named, rest): (Vec<_>, Vec<_>) = all
+                        .iter()
+                        .cloned()
+                        .partition(|f| got.has_all_of(f.call_id.as_deref()));
+                    assert!(got.findings == named, "{at}");
+                    if got.calls.is_some() {
+                        partial += 1;
+                        let kept: Vec<_> = before
+                            .iter()
+                            .filter(|f: &&crate::model::Finding| {
+                                !got.has_all_of(f.call_id.as_deref())
+                            })
+                            .cloned()
+                            .collect();
+                        assert!(rest == kept, "{at}: a call left out changed");
+                    }
+                    before = all;
                 }
             }
         }
-        assert!(reused > 500, "only {reused} ticks reused kept conclusions");
+        assert!(
+            partial > 500,
+            "only {partial} ticks answered for part of the calls"
+        );
     }
 
     /// Frames decoded and parsed apart ([`Analyzer::prepare`]) then analysed

@@ -136,10 +136,11 @@ pub trait Rule: Send + Sync {
     /// For a rule whose conclusions are drawn one dialog at a time: the findings of each
     /// of `dialogs` (in the order given), handed to `each` with the dialog's id (it takes
     /// them out of the list); returns true. Such a rule's [`Rule::finish`] must be exactly
-    /// this over [`Analyzer::dialogs`], and a dialog's findings may depend only on the
-    /// dialog, its media streams, the keepalives seen and what the rule kept about that
-    /// dialog: [`Analyzer::findings_cached`] then draws them again only for the dialogs
-    /// that moved. The default, for every other rule, does nothing and returns false.
+    /// this over [`Analyzer::dialogs`]. A dialog's findings must be about its call (their
+    /// Call-ID is the dialog's) and may depend only on the dialog, its media streams, the
+    /// keepalives seen and what the rule kept about that dialog:
+    /// [`Analyzer::findings_changed`] then draws them again only for the dialogs that
+    /// moved. Called with no dialog, it only says whether the rule is one of these. The default, for every other rule, does nothing and returns false.
     fn conclude_dialogs<'a>(
         &self,
         _an: &'a Analyzer,
@@ -156,10 +157,32 @@ pub fn conclude_every_dialog<R: Rule + ?Sized>(rule: &R, an: &Analyzer, out: &mu
     rule.conclude_dialogs(an, &mut an.dialogs(), &mut |_, v| out.append(v));
 }
 
-/// The per-dialog conclusions [`Analyzer::findings_cached`] keeps between two calls: for
-/// each registered rule, in order, the non-empty finding lists of the dialogs it
-/// concluded on, by dialog id (None for a rule that concludes over everything at once).
+/// What [`Analyzer::findings_changed`] keeps between two calls: the calls that the rules
+/// concluding over everything (and the engine's own findings) spoke of at the last call,
+/// None before a first call that could be built on.
 #[derive(Debug, Default)]
 pub struct ConclusionCache {
-    pub(super) rules: Vec<Option<std::collections::BTreeMap<u64, Vec<Finding>>>>,
+    pub(super) global_calls: Option<rustc_hash::FxHashSet<String>>,
+}
+
+/// What [`Analyzer::findings_changed`] answers: findings in report order, all of them or
+/// those of some calls.
+#[derive(Debug)]
+pub struct FindingsDelta {
+    /// The findings: every one (`calls` None), or every one tied to no call or to a call
+    /// in `calls`.
+    pub findings: Vec<Finding>,
+    /// None: `findings` is the whole list. Some: the Call-IDs whose findings are all in
+    /// `findings`; any other call's findings are those of the previous answer.
+    pub calls: Option<rustc_hash::FxHashSet<String>>,
+}
+
+impl FindingsDelta {
+    /// True when every finding about `call` (None: tied to no call) is in `findings`.
+    pub fn has_all_of(&self, call: Option<&str>) -> bool {
+        match (call, &self.calls) {
+            (None, _) | (_, None) => true,
+            (Some(c), Some(calls)) => calls.contains(c),
+        }
+    }
 }

@@ -27,7 +27,9 @@ use serde::Serialize;
 use super::{finding_dto, CaptureStats, FindingDto, Report, Summary};
 use crate::capture::Timestamp;
 use crate::engine::changes::Changes;
-use crate::engine::{Analyzer, ConclusionCache, Dialog, DialogState, Finding, InputInfo};
+use crate::engine::{
+    Analyzer, ConclusionCache, Dialog, DialogState, Finding, FindingsDelta, InputInfo,
+};
 
 /// Default tick: one second (of packet time for files, of wall time live).
 pub const TICK_NS: u64 = 1_000_000_000;
@@ -402,12 +404,20 @@ impl EventTracker {
                 .map(|t| t.last.call_id.as_str())
                 .collect()
         };
-        // The last tick asks once more over everything, as the report does.
-        let findings = if last {
-            an.findings()
+        // The last tick asks once more over everything, as the report does. Otherwise
+        // only the findings of the calls that may have changed come, with every finding
+        // tied to no call: a call left out holds what it held at the last tick, which is
+        // what was emitted for it then (after a tick, the count written of each key of a
+        // call not open is the count present), so it has nothing to say.
+        let delta = if last {
+            FindingsDelta {
+                findings: an.findings(),
+                calls: None,
+            }
         } else {
-            an.findings_cached(&mut self.cache, changes)
+            an.findings_changed(&mut self.cache, changes)
         };
+        let findings = delta.findings;
         // How many of each key the engine holds now (findings of open calls left out).
         let mut present: FxHashMap<(Option<&str>, Rest), u32> = FxHashMap::default();
         let mut emit = Vec::new();
@@ -438,21 +448,34 @@ impl EventTracker {
                 }
                 None => false,
             });
-        self.emitted.by_call.retain(|call, list| {
-            if open_calls.contains(call.as_str()) {
-                return true;
-            }
-            list.retain_mut(
-                |(rest, n)| match present.get(&(Some(call.as_str()), *rest)) {
-                    Some(p) => {
-                        *n = (*n).min(*p);
-                        true
-                    }
-                    None => false,
-                },
-            );
+        let prune = |call: &str, list: &mut Vec<(Rest, u32)>| {
+            list.retain_mut(|(rest, n)| match present.get(&(Some(call), *rest)) {
+                Some(p) => {
+                    *n = (*n).min(*p);
+                    true
+                }
+                None => false,
+            });
             !list.is_empty()
-        });
+        };
+        match &delta.calls {
+            None => self
+                .emitted
+                .by_call
+                .retain(|call, list| open_calls.contains(call.as_str()) || prune(call, list)),
+            Some(calls) => {
+                for call in calls {
+                    if open_calls.contains(call.as_str()) {
+                        continue;
+                    }
+                    if let Some(list) = self.emitted.by_call.get_mut(call) {
+                        if !prune(call, list) {
+                            self.emitted.by_call.remove(call);
+                        }
+                    }
+                }
+            }
+        }
         drop(present);
         // The findings to emit, moved out in order (`emit` is ascending).
         let mut emit = emit.into_iter().peekable();
