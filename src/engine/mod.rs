@@ -3141,8 +3141,9 @@ impl Analyzer {
     /// [`changes::Changes::other`]), the findings of some Call-IDs and every finding tied
     /// to no call, in report order; every other call's findings are then those of the
     /// last answer, unchanged. The calls named are those whose dialog moved or was
-    /// evicted, and those the rules that conclude over everything (and the engine's own
-    /// findings) speak of now or spoke of last time. The rules that conclude one dialog
+    /// evicted, those the rules that conclude over everything speak of now or spoke of
+    /// last time, and those of the engine's own findings added since (the engine only
+    /// ever appends to them). The rules that conclude one dialog
     /// at a time ([`Rule::conclude_dialogs`]) conclude only on the named calls' dialogs.
     /// Anything else in between (media, keepalives, ICMP errors, TLS records, a
     /// malformed message), and every rule concludes over everything, as for the report.
@@ -3153,6 +3154,7 @@ impl Analyzer {
     ) -> FindingsDelta {
         let whole = |cache: &mut ConclusionCache| {
             cache.global_calls = None;
+            cache.engine_seen = self.findings.len();
             FindingsDelta {
                 findings: self.findings(),
                 calls: None,
@@ -3164,13 +3166,8 @@ impl Analyzer {
             return whole(cache);
         };
         // The findings of the rules that conclude over everything (None for the others,
-        // which conclude below on the dialogs named), and the calls they and the engine's
-        // own findings speak of.
-        let mut global_calls: rustc_hash::FxHashSet<String> = self
-            .findings
-            .iter()
-            .filter_map(|f| f.call_id.clone())
-            .collect();
+        // which conclude below on the dialogs named), and the calls they speak of.
+        let mut global_calls = rustc_hash::FxHashSet::default();
         let parts: Vec<Option<Vec<Finding>>> = self
             .rules
             .iter()
@@ -3184,6 +3181,9 @@ impl Analyzer {
                 })
             })
             .collect();
+        // The engine's own findings (evicted dialogs', added ones) are only ever
+        // appended: those appended since the last answer name their calls.
+        let seen = std::mem::replace(&mut cache.engine_seen, self.findings.len());
         let Some(before) = cache.global_calls.replace(global_calls.clone()) else {
             // No answer to build on: this one is whole, and the next can be partial.
             return FindingsDelta {
@@ -3193,6 +3193,12 @@ impl Analyzer {
         };
         let mut calls = before;
         calls.extend(global_calls);
+        calls.extend(
+            self.findings
+                .iter()
+                .skip(seen)
+                .filter_map(|f| f.call_id.clone()),
+        );
         calls.extend(ch.evicted_calls.iter().cloned());
         calls.extend(
             ch.dialogs
@@ -3225,8 +3231,10 @@ impl Analyzer {
         if stray {
             return whole(cache);
         }
+        let named = |f: &&Finding| f.call_id.as_ref().is_none_or(|c| calls.contains(c));
+        all.extend(self.findings.iter().filter(named).cloned());
         FindingsDelta {
-            findings: self.complete_findings(all),
+            findings: self.sort_findings(all),
             calls: Some(calls),
         }
     }
@@ -3235,6 +3243,12 @@ impl Analyzer {
     /// in report order.
     fn complete_findings(&self, mut all: Vec<Finding>) -> Vec<Finding> {
         all.extend(self.findings.iter().cloned());
+        self.sort_findings(all)
+    }
+
+    /// `all` (the rules' findings, then the engine's own) with the eviction summaries, in
+    /// report order.
+    fn sort_findings(&self, mut all: Vec<Finding>) -> Vec<Finding> {
         self.evicted.summarise(&mut all);
         // A big capture has a finding per call: the doubling left up to half the list
         // unused, and a stable sort of the findings themselves borrowed as much again in

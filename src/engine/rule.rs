@@ -158,11 +158,13 @@ pub fn conclude_every_dialog<R: Rule + ?Sized>(rule: &R, an: &Analyzer, out: &mu
 }
 
 /// What [`Analyzer::findings_changed`] keeps between two calls: the calls that the rules
-/// concluding over everything (and the engine's own findings) spoke of at the last call,
-/// None before a first call that could be built on.
+/// concluding over everything spoke of at the last call (None before a first call that
+/// could be built on), and how many findings the engine held then.
 #[derive(Debug, Default)]
 pub struct ConclusionCache {
     pub(super) global_calls: Option<rustc_hash::FxHashSet<String>>,
+    /// How many of the engine's own findings there were at the last call.
+    pub(super) engine_seen: usize,
 }
 
 /// What [`Analyzer::findings_changed`] answers: findings in report order, all of them or
