@@ -345,3 +345,46 @@ fn calls_whose_findings_leave_with_their_dialogs_are_named() {
         assert!(got.has_all_of(Some(&format!("call-{i}"))), "call-{i} left");
     }
 }
+
+/// Says something about each dialog without naming its call: the per-dialog contract
+/// is broken, and the changed findings fall back to the whole list.
+struct Stray;
+
+impl Rule for Stray {
+    fn name(&self) -> &'static str {
+        "stray"
+    }
+
+    fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>) {
+        siplens::engine::conclude_every_dialog(self, an, out);
+    }
+
+    fn conclude_dialogs<'a>(
+        &self,
+        _an: &'a Analyzer,
+        dialogs: &mut dyn Iterator<Item = &'a Dialog>,
+        each: &mut dyn FnMut(u64, &mut Vec<Finding>),
+    ) -> bool {
+        for d in dialogs {
+            let mut v = vec![Finding::new(TOY, Severity::Info, d.start).summary("no call")];
+            each(d.id, &mut v);
+        }
+        true
+    }
+}
+
+#[test]
+fn a_per_dialog_rule_that_names_no_call_gets_the_whole_list() {
+    let mut an = siplens::rules::analyzer(Limits::default());
+    an.add_rule(Box::new(Stray));
+    an.track_conclusions(true);
+    let mut cache = siplens::engine::ConclusionCache::default();
+    run(&mut an, 3);
+    for i in 3..6 {
+        let ch = an.take_conclusion_changes();
+        let got = an.findings_changed(&mut cache, ch.as_ref());
+        assert!(got.calls.is_none(), "tick {i}: partial");
+        assert!(got.findings == an.findings());
+        an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
+    }
+}

@@ -3079,14 +3079,14 @@ impl Analyzer {
         self.changes.set_enabled(changes::Reader::Dashboard, on);
     }
 
-    /// Starts (or stops) recording which dialogs changed for [`Self::findings_cached`],
+    /// Starts (or stops) recording which dialogs changed for [`Self::findings_changed`],
     /// apart from the dashboard's record: the NDJSON stream concludes again only on the
     /// dialogs that moved since its last tick.
     pub fn track_conclusions(&mut self, on: bool) {
         self.changes.set_enabled(changes::Reader::Conclusions, on);
     }
 
-    /// What changed since the last call, for [`Self::findings_cached`] and the NDJSON
+    /// What changed since the last call, for [`Self::findings_changed`] and the NDJSON
     /// stream's dialog events (None when [`Self::track_conclusions`] is off).
     pub fn take_conclusion_changes(&self) -> Option<changes::Changes> {
         self.changes
@@ -3184,14 +3184,33 @@ impl Analyzer {
         // The engine's own findings (evicted dialogs', added ones) are only ever
         // appended: those appended since the last answer name their calls.
         let seen = std::mem::replace(&mut cache.engine_seen, self.findings.len());
-        let Some(before) = cache.global_calls.replace(global_calls.clone()) else {
-            // No answer to build on: this one is whole, and the next can be partial.
+        let before = cache.global_calls.replace(global_calls.clone());
+        // A per-dialog finding must be about its dialog's call, or a call's findings
+        // would not all be found through its dialog: a rule that breaks this gets the
+        // whole list.
+        let mut stray = false;
+        let Some(mut calls) = before else {
+            // No answer to build on: this one is whole (and checks every dialog's
+            // findings), and the next can be partial.
+            let mut all = Vec::new();
+            for (r, part) in self.rules.iter().zip(parts) {
+                match part {
+                    Some(part) => all.extend(part),
+                    None => all.extend(self.conclude_checked(
+                        r.as_ref(),
+                        &mut self.dialogs(),
+                        &mut stray,
+                    )),
+                }
+            }
+            if stray {
+                return whole(cache);
+            }
             return FindingsDelta {
-                findings: self.findings(),
+                findings: self.complete_findings(all),
                 calls: None,
             };
         };
-        let mut calls = before;
         calls.extend(global_calls);
         calls.extend(
             self.findings
@@ -3210,21 +3229,13 @@ impl Analyzer {
         // the part of the one it gives over every dialog that concerns these calls.
         let mut ids: Vec<u64> = calls.iter().filter_map(|c| self.dialog_id(c)).collect();
         ids.sort_unstable();
-        // A per-dialog finding must be about its dialog's call, or a call's findings
-        // would not all be found through its dialog: a rule that breaks this gets the
-        // whole list.
-        let mut stray = false;
         let mut all = Vec::new();
         for (r, part) in self.rules.iter().zip(parts) {
             match part {
                 Some(part) => all.extend(part),
                 None => {
                     let mut named = ids.iter().filter_map(|id| self.dialogs.get(id));
-                    r.conclude_dialogs(self, &mut named, &mut |id, v| {
-                        let call = self.dialogs.get(&id).map(|d| d.call_id.as_str());
-                        stray |= v.iter().any(|f| f.call_id.as_deref() != call);
-                        all.append(v);
-                    });
+                    all.extend(self.conclude_checked(r.as_ref(), &mut named, &mut stray));
                 }
             }
         }
@@ -3237,6 +3248,23 @@ impl Analyzer {
             findings: self.sort_findings(all),
             calls: Some(calls),
         }
+    }
+
+    /// A per-dialog rule's findings over `dialogs`; `stray` set when one of them is not
+    /// about its dialog's call.
+    fn conclude_checked<'a>(
+        &'a self,
+        r: &dyn Rule,
+        dialogs: &mut dyn Iterator<Item = &'a Dialog>,
+        stray: &mut bool,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        r.conclude_dialogs(self, dialogs, &mut |id, v| {
+            let call = self.dialogs.get(&id).map(|d| d.call_id.as_str());
+            *stray |= v.iter().any(|f| f.call_id.as_deref() != call);
+            out.append(v);
+        });
+        out
     }
 
     /// The rules' findings `all` joined with the engine's own and the eviction summaries,
