@@ -55,9 +55,25 @@ impl Rule for InviteCounter {
 }
 
 fn udp_frame(number: u64, ms: u64, sport: u16, payload: &[u8]) -> Frame {
+    udp_frame_between(
+        number,
+        ms,
+        ([192, 0, 2, 1], sport),
+        ([192, 0, 2, 2], 5060),
+        payload,
+    )
+}
+
+fn udp_frame_between(
+    number: u64,
+    ms: u64,
+    (src, sport): ([u8; 4], u16),
+    (dst, dport): ([u8; 4], u16),
+    payload: &[u8],
+) -> Frame {
     let builder = etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
-        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
-        .udp(sport, 5060);
+        .ipv4(src, dst, 64)
+        .udp(sport, dport);
     let mut data = Vec::new();
     builder.write(&mut data, payload).expect("build");
     Frame {
@@ -234,9 +250,10 @@ impl Rule for MessageTally {
 }
 
 /// A rule that concludes one dialog at a time is asked again, between two ticks of the
-/// NDJSON stream, only about the dialogs that moved; anything besides SIP messages in
-/// between (here a datagram that is not SIP) and it concludes over everything. The
-/// findings are the full ones every time.
+/// NDJSON stream, only about the dialogs that moved: by a SIP message, or by RTP on a
+/// stream bound to them. The first RTP packet of the capture, or a packet that feeds
+/// state of its own (here STUN), and it concludes over everything. The findings are the
+/// full ones every time.
 #[test]
 fn per_dialog_rules_conclude_again_only_on_dialogs_that_moved() {
     use std::sync::atomic::Ordering;
@@ -279,13 +296,30 @@ fn per_dialog_rules_conclude_again_only_on_dialogs_that_moved() {
     an.process(&udp_frame(11, 200, 5060, &invite(3)));
     an.process(&udp_frame(12, 210, 5060, &invite(10)));
     assert_eq!(tick(&an), (2, true), "only the two dialogs that moved");
-    an.process(&udp_frame(13, 220, 5060, b"\x80\x00\x00\x01not sip"));
-    assert_eq!(
-        tick(&an),
-        (11, false),
-        "a datagram that is not SIP: everything again"
-    );
-    assert_eq!(tick(&an), (11, false), "the cache is filled again");
+    // RTP to the address call-4's offer announced (192.0.2.1:10008).
+    let rtp = |seq: u8| {
+        let mut p = vec![0x80, 0, 0, seq, 0, 0, 0, seq, 0, 0, 0x30, 0x39];
+        p.extend_from_slice(&[0xd5; 160]);
+        p
+    };
+    let callee = ([192, 0, 2, 2], 20_000);
+    let caller = ([192, 0, 2, 1], 10_008);
+    an.process(&udp_frame_between(13, 220, callee, caller, &rtp(1)));
+    assert_eq!(tick(&an), (11, false), "the first RTP: everything again");
+    assert_eq!(tick(&an), (11, false), "filled again");
+    an.process(&udp_frame_between(14, 240, callee, caller, &rtp(2)));
+    assert_eq!(tick(&an), (1, true), "RTP on call-4's stream: call-4 only");
+    let mut stun = vec![0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42];
+    stun.extend_from_slice(&[7; 12]);
+    an.process(&udp_frame_between(
+        15,
+        260,
+        callee,
+        ([192, 0, 2, 9], 3478),
+        &stun,
+    ));
+    assert_eq!(tick(&an), (11, false), "STUN: everything again");
+    assert_eq!(tick(&an), (11, false), "filled again");
     assert_eq!(tick(&an), (0, true));
 }
 

@@ -33,6 +33,10 @@ pub const MAX_EVICTED_IDS: usize = 1 << 20;
 /// reader rebuilds everything), as for evictions.
 pub const MAX_KEEPALIVE_ADDRS: usize = 1 << 16;
 
+/// Most media streams, dialogs and addresses kept (each) between two takes of the
+/// conclusions' record; past it the record overflows, as for evictions.
+pub const MAX_MEDIA_MARKS: usize = 1 << 16;
+
 /// The changes recorded since the last [`ChangeLog::take`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
@@ -51,11 +55,19 @@ pub struct Changes {
     /// Addresses that sent or received a keepalive (CRLF, STUN, OPTIONS ping): the NAT
     /// view of every dialog with a party at one of them counts it.
     pub keepalives: FxHashSet<SocketAddr>,
-    /// Something happened besides SIP messages on their dialogs: a packet on the media
-    /// path (RTP, RTCP, STUN, ZRTP, DTLS), an ICMP error quoting SIP, TLS records, a
-    /// malformed message, a configuration change. Conclusions drawn over one dialog may
-    /// then have moved without the dialog being touched.
+    /// Something happened besides SIP messages on dialogs and RTP or RTCP on streams: a
+    /// STUN, ZRTP or DTLS packet, an ICMP error quoting SIP, TLS records, a malformed
+    /// message, a configuration change. Conclusions drawn over one dialog may then have
+    /// moved without the dialog being named here.
     pub other: bool,
+    /// The streams (source, destination, SSRC) that RTP or RTCP moved (the conclusions'
+    /// record only).
+    pub media_streams: FxHashSet<(SocketAddr, SocketAddr, u32)>,
+    /// Dialogs whose media moved otherwise: an evicted stream's, the one an RTCP packet's
+    /// address was announced by (the conclusions' record only).
+    pub media_dialogs: FxHashSet<u64>,
+    /// Addresses of evicted streams (the conclusions' record only).
+    pub media_addrs: FxHashSet<SocketAddr>,
     /// More evictions happened than the record keeps (`Limits::report.max_evicted_ids`,
     /// default [`MAX_EVICTED_IDS`]), or keepalive addresses than [`MAX_KEEPALIVE_ADDRS`]:
     /// the record is incomplete.
@@ -70,6 +82,9 @@ impl Changes {
             && self.evicted.is_empty()
             && !self.media
             && !self.other
+            && self.media_streams.is_empty()
+            && self.media_dialogs.is_empty()
+            && self.media_addrs.is_empty()
             && self.keepalives.is_empty()
             && !self.overflowed
     }
@@ -194,6 +209,38 @@ impl ChangeLog {
         self.each(|p| p.media = true);
     }
 
+    /// The conclusions' record, when it is on.
+    fn conclusions(&mut self) -> Option<&mut Changes> {
+        let r = &mut self.records[Reader::Conclusions as usize];
+        if r.enabled {
+            Some(r.pending_mut())
+        } else {
+            None
+        }
+    }
+
+    /// RTP or RTCP moved the stream `src` -> `dst` of `ssrc` (conclusions only: the
+    /// dashboard redraws every stream row when media moved).
+    pub fn media_stream(&mut self, src: SocketAddr, dst: SocketAddr, ssrc: u32) {
+        if let Some(p) = self.conclusions() {
+            mark(&mut p.media_streams, (src, dst, ssrc), &mut p.overflowed);
+        }
+    }
+
+    /// The media of dialog `id` moved (conclusions only).
+    pub fn media_dialog(&mut self, id: u64) {
+        if let Some(p) = self.conclusions() {
+            mark(&mut p.media_dialogs, id, &mut p.overflowed);
+        }
+    }
+
+    /// A flow from or to `addr` left (conclusions only).
+    pub fn media_addr(&mut self, addr: SocketAddr) {
+        if let Some(p) = self.conclusions() {
+            mark(&mut p.media_addrs, addr, &mut p.overflowed);
+        }
+    }
+
     /// Something besides SIP messages on their dialogs happened (see [`Changes::other`]).
     pub fn other(&mut self) {
         self.each(|p| p.other = true);
@@ -218,6 +265,15 @@ impl ChangeLog {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::mem::take(&mut *p)
+    }
+}
+
+/// Adds `v` to `set`, or says the record overflowed when the set is full.
+fn mark<T: std::hash::Hash + Eq>(set: &mut FxHashSet<T>, v: T, overflowed: &mut bool) {
+    if set.len() < MAX_MEDIA_MARKS {
+        set.insert(v);
+    } else if !set.contains(&v) {
+        *overflowed = true;
     }
 }
 

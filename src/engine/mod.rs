@@ -1577,7 +1577,8 @@ impl Analyzer {
     }
 
     fn on_udp_other(&mut self, seg: &Segment<'_>) {
-        self.changes.other();
+        // RTP and RTCP name the streams and dialogs they move; STUN, DTLS and ZRTP feed
+        // state of their own (`Changes::other`), and other datagrams are only counted.
         match media::classify_udp(&seg.payload) {
             MediaKind::Rtp(h) => self.on_rtp(seg, &h),
             MediaKind::Rtcp => {
@@ -1601,7 +1602,11 @@ impl Analyzer {
                 let sender = packets.first().and_then(|p| p.sender_ssrc());
                 let mut decrypted = false;
                 let mut opaque = false;
+                if let Some(id) = dialog {
+                    self.changes.media_dialog(id);
+                }
                 if let Some(key) = sender.and_then(|x| self.rtcp_stream(x, &flow)) {
+                    self.changes.media_stream(key.src, key.dst, key.ssrc);
                     if let Some(s) = self.streams.get_mut(&key) {
                         s.rtcp_packets += 1;
                         // SRTCP keeps the header and sender SSRC in clear (RFC 3711
@@ -1627,6 +1632,7 @@ impl Analyzer {
                 }
             }
             MediaKind::Stun => {
+                self.changes.other();
                 self.stats.stun_packets += 1;
                 if let Some(msg) = media::stun::parse(&seg.payload) {
                     let ev = MediaEvent::Stun {
@@ -1641,12 +1647,14 @@ impl Analyzer {
                 self.note_keepalive(seg.src, seg.ts);
             }
             MediaKind::Dtls => {
+                self.changes.other();
                 self.stats.dtls_packets += 1;
                 self.dtls
                     .on_datagram(seg.src, seg.dst, &seg.payload, self.decoder.tls_keys());
                 self.stats.dtls = self.dtls.stats;
             }
             MediaKind::Zrtp => {
+                self.changes.other();
                 // ZRTP runs on the media ports the SDP announced (RFC 6189 §5).
                 self.stats.zrtp_packets += 1;
                 let dialog = [seg.dst, seg.src]
@@ -1814,6 +1822,7 @@ impl Analyzer {
     fn on_rtp(&mut self, seg: &Segment<'_>, h: &media::RtpHeader) {
         self.stats.rtp_packets += 1;
         self.changes.media();
+        self.changes.media_stream(seg.src, seg.dst, h.ssrc);
         let key = StreamKey {
             src: seg.src,
             dst: seg.dst,
@@ -2196,7 +2205,13 @@ impl Analyzer {
         // (time, creation order) is unique per stream, so the key never decides.
         ages.select_nth_unstable_by_key(n - 1, |(t, o, _)| (*t, *o));
         for (_, _, key) in ages.into_iter().take(n) {
-            self.streams.remove(&key);
+            if let Some(s) = self.streams.remove(&key) {
+                if let Some(id) = s.dialog {
+                    self.changes.media_dialog(id);
+                }
+                self.changes.media_addr(s.src);
+                self.changes.media_addr(s.dst);
+            }
             if self.ssrc_index.get(&key.ssrc) == Some(&key) {
                 self.ssrc_index.remove(&key.ssrc);
             }
@@ -3152,16 +3167,19 @@ impl Analyzer {
         cache: &mut ConclusionCache,
         changes: Option<&changes::Changes>,
     ) -> FindingsDelta {
+        let rtp_seen = self.stats.rtp_packets > 0;
         let whole = |cache: &mut ConclusionCache| {
             cache.global_calls = None;
             cache.engine_seen = self.findings.len();
+            cache.rtp_seen = rtp_seen;
             FindingsDelta {
                 findings: self.findings(),
                 calls: None,
             }
         };
-        let Some(ch) = changes
-            .filter(|ch| !ch.other && !ch.media && ch.keepalives.is_empty() && !ch.overflowed)
+        // The first RTP packet changes every call's NAT verdict (media seen or not).
+        let Some(ch) =
+            changes.filter(|ch| !ch.other && !ch.overflowed && cache.rtp_seen == rtp_seen)
         else {
             return whole(cache);
         };
@@ -3222,6 +3240,7 @@ impl Analyzer {
         calls.extend(
             ch.dialogs
                 .iter()
+                .chain(&self.media_moved(ch))
                 .filter_map(|id| self.dialogs.get(id))
                 .map(|d| d.call_id.clone()),
         );
@@ -3248,6 +3267,35 @@ impl Analyzer {
             findings: self.sort_findings(all),
             calls: Some(calls),
         }
+    }
+
+    /// The dialogs whose per-dialog conclusions media or keepalives may have moved: those
+    /// the moved streams are bound to, and (the NAT view counts every flow touching an
+    /// address a party's SDP named, and the keepalives of each party's source) those
+    /// with a party at an address a moved or evicted flow touched, or at a keepalive's.
+    fn media_moved(&self, ch: &changes::Changes) -> Vec<u64> {
+        let mut ids: Vec<u64> = ch.media_dialogs.iter().copied().collect();
+        let mut addrs: rustc_hash::FxHashSet<SocketAddr> = ch.media_addrs.clone();
+        for &(src, dst, ssrc) in &ch.media_streams {
+            if let Some(s) = self.streams.get(&StreamKey { src, dst, ssrc }) {
+                ids.extend(s.dialog);
+                addrs.insert(s.src);
+                addrs.insert(s.dst);
+            }
+        }
+        if !addrs.is_empty() || !ch.keepalives.is_empty() {
+            ids.extend(
+                self.dialogs()
+                    .filter(|d| {
+                        d.nat.parties.iter().any(|p| {
+                            ch.keepalives.contains(&p.source.get())
+                                || p.sdp.iter().any(|a| addrs.contains(&a.get()))
+                        })
+                    })
+                    .map(|d| d.id),
+            );
+        }
+        ids
     }
 
     /// A per-dialog rule's findings over `dialogs`; `stray` set when one of them is not

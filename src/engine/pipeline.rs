@@ -483,11 +483,17 @@ pub(crate) mod tests {
                 max_evicted_findings: 1,
                 ..two.clone()
             };
+            // Streams evicted as they go: flows leave other calls' NAT views.
+            let few_streams = Limits {
+                max_streams: 3,
+                ..Limits::default()
+            };
             for (every, limits) in [
                 (1, Limits::default()),
                 (5, Limits::default()),
                 (40, two),
                 (3, summarised),
+                (2, few_streams),
             ] {
                 let mut an = analyzer_with(std::slice::from_ref(file), limits);
                 an.track_conclusions(true);

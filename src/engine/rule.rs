@@ -165,6 +165,8 @@ pub struct ConclusionCache {
     pub(super) global_calls: Option<rustc_hash::FxHashSet<String>>,
     /// How many of the engine's own findings there were at the last call.
     pub(super) engine_seen: usize,
+    /// Whether any RTP had been seen at the last call.
+    pub(super) rtp_seen: bool,
 }
 
 /// What [`Analyzer::findings_changed`] answers: findings in report order, all of them or
