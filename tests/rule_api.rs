@@ -88,8 +88,13 @@ fn udp_frame_between(
 
 /// An INVITE offering plain RTP, never answered.
 fn invite(i: u64) -> Vec<u8> {
+    invite_with(i, "")
+}
+
+/// [`invite`] with more media attributes (`a=` lines, each ending in CRLF).
+fn invite_with(i: u64, attributes: &str) -> Vec<u8> {
     let sdp = format!(
-        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n",
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n{attributes}",
         10_000 + 2 * i
     );
     format!(
@@ -212,9 +217,11 @@ fn unanswered_invites_to_international_numbers_are_not_failed_calls() {
 }
 
 /// One finding per dialog with its message count, drawn one dialog at a time; counts the
-/// dialogs it concluded on.
+/// dialogs it concluded on. With `name_call` false its findings name no call, which
+/// breaks the per-dialog contract.
 struct MessageTally {
     concluded: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    name_call: bool,
 }
 
 const TALLY: RuleId = RuleId("toy.tally");
@@ -238,50 +245,87 @@ impl Rule for MessageTally {
         for d in dialogs {
             self.concluded
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            v.push(
-                Finding::new(TALLY, Severity::Info, d.start)
-                    .call(d.call_id.clone())
-                    .summary(format!("{} message(s)", d.message_count)),
-            );
+            let f = Finding::new(TALLY, Severity::Info, d.start)
+                .summary(format!("{} message(s)", d.message_count));
+            v.push(if self.name_call {
+                f.call(d.call_id.clone())
+            } else {
+                f
+            });
             each(d.id, &mut v);
         }
         true
     }
 }
 
-/// A rule that concludes one dialog at a time is asked again, between two ticks of the
-/// NDJSON stream, only about the dialogs that moved: by a SIP message, or by RTP on a
-/// stream bound to them. The first RTP packet of the capture, or a packet that feeds
-/// state of its own (here STUN), and it concludes over everything. The findings are the
-/// full ones every time.
-#[test]
-fn per_dialog_rules_conclude_again_only_on_dialogs_that_moved() {
-    use std::sync::atomic::Ordering;
+/// An engine with the default rules and a [`MessageTally`], recording its conclusions'
+/// changes; and the tally's count of dialogs concluded on.
+fn tallied(
+    limits: Limits,
+    name_call: bool,
+) -> (Analyzer, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let concluded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut an = siplens::rules::analyzer(Limits::default());
+    let mut an = siplens::rules::analyzer(limits);
     an.add_rule(Box::new(MessageTally {
         concluded: concluded.clone(),
+        name_call,
     }));
     an.track_conclusions(true);
-    let mut cache = siplens::engine::ConclusionCache::default();
-    // (dialogs concluded on, whether the answer is partial); the answer is checked
-    // against the full list.
-    let mut tick = |an: &Analyzer| {
-        let before = concluded.load(Ordering::Relaxed);
-        let ch = an.take_conclusion_changes();
-        let got = an.findings_changed(&mut cache, ch.as_ref());
-        let asked = concluded.load(Ordering::Relaxed) - before;
-        let all = an.findings();
-        let named: Vec<Finding> = all
+    (an, concluded)
+}
+
+/// One tick of the NDJSON stream's questions, its answer checked against the whole list:
+/// the answer is the part of it about the calls named (and no call), and every other
+/// call's findings are those of the tick before (`before`, replaced by this tick's).
+fn checked_tick(
+    an: &Analyzer,
+    cache: &mut siplens::engine::ConclusionCache,
+    before: &mut Vec<Finding>,
+) -> siplens::engine::FindingsDelta {
+    let ch = an.take_conclusion_changes();
+    assert!(ch.is_some(), "the record is on");
+    let got = an.findings_changed(cache, ch.as_ref());
+    let all = an.findings();
+    let (named, rest): (Vec<Finding>, Vec<Finding>) = all
+        .iter()
+        .cloned()
+        .partition(|f| got.has_all_of(f.call_id.as_deref()));
+    assert!(
+        got.findings == named,
+        "the answer is the named calls' findings"
+    );
+    if got.calls.is_some() {
+        let kept: Vec<Finding> = before
             .iter()
-            .filter(|f| got.has_all_of(f.call_id.as_deref()))
+            .filter(|f| !got.has_all_of(f.call_id.as_deref()))
             .cloned()
             .collect();
         assert!(
-            got.findings == named,
-            "the answer is the named calls' findings"
+            rest == kept,
+            "a call left out changed: {rest:#?} / {kept:#?}"
         );
-        let tallies = all.iter().filter(|f| f.rule == TALLY).count();
+    }
+    *before = all;
+    got
+}
+
+/// A rule that concludes one dialog at a time is asked again, between two ticks of the
+/// NDJSON stream, only about the dialogs that moved: by a SIP message, or by RTP on a
+/// stream bound to them. The first RTP packet of the capture, or a packet that feeds
+/// state of its own (here STUN), and it concludes over everything. The answers are
+/// checked against the whole list every time.
+#[test]
+fn per_dialog_rules_conclude_again_only_on_dialogs_that_moved() {
+    use std::sync::atomic::Ordering;
+    let (mut an, concluded) = tallied(Limits::default(), true);
+    let mut cache = siplens::engine::ConclusionCache::default();
+    let mut before = Vec::new();
+    // (dialogs concluded on, whether the answer is partial)
+    let mut tick = |an: &Analyzer| {
+        let at = concluded.load(Ordering::Relaxed);
+        let got = checked_tick(an, &mut cache, &mut before);
+        let asked = concluded.load(Ordering::Relaxed) - at - an.dialog_count();
+        let tallies = before.iter().filter(|f| f.rule == TALLY).count();
         assert_eq!(tallies, an.dialog_count(), "one tally per dialog");
         (asked, got.calls.is_some())
     };
@@ -333,40 +377,16 @@ fn calls_whose_findings_leave_with_their_dialogs_are_named() {
         max_evicted_findings: 1,
         ..Limits::default()
     };
-    let mut an = siplens::rules::analyzer(limits);
-    an.track_conclusions(true);
+    let (mut an, _) = tallied(limits, true);
     let mut cache = siplens::engine::ConclusionCache::default();
-    let mut before: Vec<Finding> = Vec::new();
-    let mut tick = |an: &Analyzer, want_partial: bool| {
-        let ch = an.take_conclusion_changes();
-        let got = an.findings_changed(&mut cache, ch.as_ref());
-        assert_eq!(got.calls.is_some(), want_partial);
-        let all = an.findings();
-        let (named, rest): (Vec<Finding>, Vec<Finding>) = all
-            .iter()
-            .cloned()
-            .partition(|f| got.has_all_of(f.call_id.as_deref()));
-        assert!(got.findings == named);
-        if got.calls.is_some() {
-            let kept: Vec<Finding> = before
-                .iter()
-                .filter(|f| !got.has_all_of(f.call_id.as_deref()))
-                .cloned()
-                .collect();
-            assert!(
-                rest == kept,
-                "a call left out changed: {rest:#?} / {kept:#?}"
-            );
-        }
-        before = all;
-        got
-    };
+    let mut before = Vec::new();
     // Four calls, each with its cleartext offer; then four more evict them.
     for i in 0..4 {
         an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
     }
-    tick(&an, false);
-    let quiet = tick(&an, true);
+    assert!(checked_tick(&an, &mut cache, &mut before).calls.is_none());
+    let quiet = checked_tick(&an, &mut cache, &mut before);
+    assert!(quiet.calls.is_some());
     assert!(
         !quiet.has_all_of(Some("call-1")),
         "nothing moved for call-1"
@@ -374,51 +394,55 @@ fn calls_whose_findings_leave_with_their_dialogs_are_named() {
     for i in 4..8 {
         an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
     }
-    let got = tick(&an, true);
+    let got = checked_tick(&an, &mut cache, &mut before);
+    assert!(got.calls.is_some());
     for i in 0..4 {
         assert!(got.has_all_of(Some(&format!("call-{i}"))), "call-{i} left");
     }
 }
 
-/// Says something about each dialog without naming its call: the per-dialog contract
-/// is broken, and the changed findings fall back to the whole list.
-struct Stray;
-
-impl Rule for Stray {
-    fn name(&self) -> &'static str {
-        "stray"
-    }
-
-    fn finish(&self, an: &Analyzer, out: &mut Vec<Finding>) {
-        siplens::engine::conclude_every_dialog(self, an, out);
-    }
-
-    fn conclude_dialogs<'a>(
-        &self,
-        _an: &'a Analyzer,
-        dialogs: &mut dyn Iterator<Item = &'a Dialog>,
-        each: &mut dyn FnMut(u64, &mut Vec<Finding>),
-    ) -> bool {
-        for d in dialogs {
-            let mut v = vec![Finding::new(TOY, Severity::Info, d.start).summary("no call")];
-            each(d.id, &mut v);
-        }
-        true
+/// A per-dialog rule whose findings name no call breaks the contract: the answer is the
+/// whole list, every time.
+#[test]
+fn a_per_dialog_rule_that_names_no_call_gets_the_whole_list() {
+    let (mut an, _) = tallied(Limits::default(), false);
+    let mut cache = siplens::engine::ConclusionCache::default();
+    let mut before = Vec::new();
+    run(&mut an, 3);
+    for i in 3..6 {
+        let got = checked_tick(&an, &mut cache, &mut before);
+        assert!(got.calls.is_none(), "tick {i}: partial");
+        an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
     }
 }
 
+/// Media bound to a call through an address only its ICE candidates announced (RFC 8839)
+/// moves that call: the tally is asked about it again, and only about it.
 #[test]
-fn a_per_dialog_rule_that_names_no_call_gets_the_whole_list() {
-    let mut an = siplens::rules::analyzer(Limits::default());
-    an.add_rule(Box::new(Stray));
-    an.track_conclusions(true);
+fn rtp_to_an_ice_candidate_moves_its_call() {
+    use std::sync::atomic::Ordering;
+    let (mut an, concluded) = tallied(Limits::default(), true);
     let mut cache = siplens::engine::ConclusionCache::default();
+    let mut before = Vec::new();
     run(&mut an, 3);
-    for i in 3..6 {
-        let ch = an.take_conclusion_changes();
-        let got = an.findings_changed(&mut cache, ch.as_ref());
-        assert!(got.calls.is_none(), "tick {i}: partial");
-        assert!(got.findings == an.findings());
-        an.process(&udp_frame(i + 1, i * 10, 5060, &invite(i)));
-    }
+    let candidate = "a=candidate:1 1 UDP 2130706431 198.51.100.7 40000 typ srflx \
+                     raddr 192.0.2.1 rport 10006\r\n";
+    an.process(&udp_frame(4, 30, 5060, &invite_with(3, candidate)));
+    let rtp = |seq: u8| {
+        let mut p = vec![0x80, 0, 0, seq, 0, 0, 0, seq, 0, 0, 0x30, 0x39];
+        p.extend_from_slice(&[0xd5; 160]);
+        p
+    };
+    let from = ([192, 0, 2, 2], 20_000);
+    let to = ([198, 51, 100, 7], 40_000);
+    an.process(&udp_frame_between(5, 40, from, to, &rtp(1)));
+    // The first RTP of the capture, then the cache filled again.
+    assert!(checked_tick(&an, &mut cache, &mut before).calls.is_none());
+    assert!(checked_tick(&an, &mut cache, &mut before).calls.is_none());
+    an.process(&udp_frame_between(6, 60, from, to, &rtp(2)));
+    let at = concluded.load(Ordering::Relaxed);
+    let got = checked_tick(&an, &mut cache, &mut before);
+    let asked = concluded.load(Ordering::Relaxed) - at - an.dialog_count();
+    assert!(got.has_all_of(Some("call-3")), "call-3's media moved");
+    assert_eq!(asked, 1);
 }
