@@ -9,14 +9,16 @@
 //!   that record each tick ([`crate::engine::Analyzer::take_changes`]) and sends the
 //!   dashboard only those rows. An empty record means there is nothing to redo.
 //! - The NDJSON stream asks for every finding at every tick. With its record on
-//!   ([`crate::engine::Analyzer::track_conclusions`]) the rules conclude again only on the
-//!   dialogs that moved, as long as nothing but SIP messages on dialogs happened
-//!   ([`Changes::other`]; see [`crate::engine::Analyzer::findings_cached`]).
+//!   ([`crate::engine::Analyzer::track_conclusions`]) it also names the streams RTP and
+//!   RTCP moved and the streams evicted, and the rules conclude again only on the calls
+//!   that may have changed, unless something else happened ([`Changes::other`]; see
+//!   [`crate::engine::Analyzer::findings_changed`]).
 //!
 //! A record sits behind a mutex so that it can be taken through `&Analyzer` (the live
 //! observers only see the engine shared); the engine itself writes through
 //! [`Mutex::get_mut`], which takes no lock: tracking costs a flag test per reader when
-//! off and one set insert per SIP message and reader when on.
+//! off, and one set insert per SIP message and reader (per RTP or RTCP packet too, for
+//! the conclusions' record) when on.
 
 use std::sync::Mutex;
 
@@ -69,8 +71,9 @@ pub struct Changes {
     /// Addresses of evicted streams (the conclusions' record only).
     pub media_addrs: FxHashSet<SocketAddr>,
     /// More evictions happened than the record keeps (`Limits::report.max_evicted_ids`,
-    /// default [`MAX_EVICTED_IDS`]), or keepalive addresses than [`MAX_KEEPALIVE_ADDRS`]:
-    /// the record is incomplete.
+    /// default [`MAX_EVICTED_IDS`]), keepalive addresses than [`MAX_KEEPALIVE_ADDRS`], or
+    /// media streams, dialogs or addresses than [`MAX_MEDIA_MARKS`]: the record is
+    /// incomplete.
     pub overflowed: bool,
 }
 
@@ -96,8 +99,7 @@ impl Changes {
 pub enum Reader {
     /// The live dashboard ([`crate::engine::Analyzer::take_changes`]).
     Dashboard,
-    /// The rules' conclusion cache of the NDJSON stream
-    /// ([`crate::engine::Analyzer::findings_cached`]).
+    /// The NDJSON stream's ticks ([`crate::engine::Analyzer::findings_changed`]).
     Conclusions,
 }
 
@@ -186,7 +188,9 @@ impl ChangeLog {
     /// Dialog `id` was evicted.
     pub fn evicted(&mut self, id: u64, call_id: &str) {
         let max = self.max_evicted;
-        for (i, r) in self.records.iter_mut().enumerate() {
+        // Records are in `Reader` order.
+        let readers = [Reader::Dashboard, Reader::Conclusions];
+        for (reader, r) in readers.into_iter().zip(&mut self.records) {
             if !r.enabled {
                 continue;
             }
@@ -194,8 +198,7 @@ impl ChangeLog {
             p.dialogs.remove(&id);
             if p.evicted.len() < max {
                 p.evicted.push(id);
-                // Records are in `Reader` order.
-                if i == Reader::Conclusions as usize {
+                if reader == Reader::Conclusions {
                     p.evicted_calls.push(call_id.to_owned());
                 }
             } else {

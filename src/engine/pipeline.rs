@@ -5,18 +5,18 @@
 //! reading the record out of the file, decoding link, IP and transport (with IP and TCP
 //! reassembly), splitting each SIP message into its headers, and parsing the fields every
 //! message is read for (From, To, Via, Contact). The second is everything that reads the
-//! engine's tables: dialogs, transactions, media bindings, rules. [`stage`] runs the first
+//! engine's tables: dialogs, transactions, media bindings, rules. `stage` runs the first
 //! part on a thread of its own over batches of frames; the engine runs the second on the
 //! caller's thread ([`super::Analyzer::run_source`]), so a run uses both cores.
 //!
 //! A batch owns a copy of its frames' bytes, and the decoded segments and parsed messages
-//! borrow them: [`Batch`] keeps the two together ([`self_cell`]) so that they cross the
+//! borrow them: `Batch` keeps the two together ([`self_cell`]) so that they cross the
 //! thread boundary as one value. The frames are still analysed in their order, by one
 //! decoder and one engine, so a report is the one the serial loop gives (tests pin it on
 //! every bundled sample and across batch boundaries).
 //!
-//! Memory stays bounded: at most [`DEPTH`] batches wait, each of at most [`BATCH_BYTES`]
-//! of frame data (one frame more when a large frame crosses the line) and [`BATCH_FRAMES`]
+//! Memory stays bounded: at most `DEPTH` batches wait, each of at most `BATCH_BYTES`
+//! of frame data (one frame more when a large frame crosses the line) and `BATCH_FRAMES`
 //! frames; the buffers, lists and header lists of a finished batch go back to the reader
 //! for the next one.
 

@@ -140,7 +140,8 @@ pub trait Rule: Send + Sync {
     /// Call-ID is the dialog's) and may depend only on the dialog, its media streams, the
     /// keepalives seen and what the rule kept about that dialog:
     /// [`Analyzer::findings_changed`] then draws them again only for the dialogs that
-    /// moved. Called with no dialog, it only says whether the rule is one of these. The default, for every other rule, does nothing and returns false.
+    /// moved. Called with no dialog, it only says whether the rule is one of these. The
+    /// default, for every other rule, does nothing and returns false.
     fn conclude_dialogs<'a>(
         &self,
         _an: &'a Analyzer,

@@ -203,8 +203,8 @@ pub struct EventTracker {
     last_ts: Timestamp,
     /// [`Analyzer::generation`] at the last tick: when it has not moved, nothing changed.
     generation: Option<u64>,
-    /// The rules' per-dialog conclusions, drawn again only for dialogs that moved (with
-    /// [`Analyzer::track_conclusions`] on; otherwise every tick draws them all).
+    /// What [`Analyzer::findings_changed`] keeps between ticks (with
+    /// [`Analyzer::track_conclusions`] off, every tick asks for every finding).
     cache: ConclusionCache,
 }
 
